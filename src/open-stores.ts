@@ -1,0 +1,79 @@
+import { createRegistryStore } from "./registry/sql-registry-store.js";
+import type { RegistryStore } from "./registry/types.js";
+import { createWebhookDispatcher, type WebhookDelivery, type WebhookDispatcher } from "./registry/webhooks.js";
+import { createFsArtifactStore, type ArtifactStore } from "./store/artifacts.js";
+import { createAuditLog, type AuditLog } from "./store/audit.js";
+import type { MigrationResult } from "./store/migrate.js";
+import { openMetadataDb, type MetadataDb } from "./store/metadata-db.js";
+import { createTokenStore, type TokenStore } from "./store/tokens.js";
+import { createTrackingStore } from "./tracking/sql-tracking-store.js";
+import type { TrackingStore } from "./tracking/types.js";
+
+export interface OpenStoresOptions {
+  /** `sqlite:///path.db` or `postgresql://…` (see docs/storage.md). */
+  readonly backendStoreUri: string;
+  /** Directory of the content-addressed artifact store. */
+  readonly artifactRoot: string;
+  /** Epoch milliseconds; injectable so tests control time. */
+  readonly clock?: () => number;
+  /** Server-wide HMAC secret for webhooks created without their own. */
+  readonly webhookSecret?: string;
+  /** fetch used to deliver webhooks (default: the global fetch). */
+  readonly fetch?: typeof globalThis.fetch;
+  /** Told about every finished webhook delivery (e.g. to log failures). */
+  readonly onWebhookDelivery?: (d: WebhookDelivery) => void;
+}
+
+export interface Stores {
+  readonly tracking: TrackingStore;
+  readonly registry: RegistryStore;
+  readonly artifacts: ArtifactStore;
+  readonly audit: AuditLog;
+  readonly tokens: TokenStore;
+  readonly metadata: MetadataDb;
+  readonly webhooks: WebhookDispatcher;
+  /** Applies pending migrations; run it before first use (`keel migrate`, server start). */
+  migrate(): Promise<MigrationResult>;
+  /** Waits for webhook deliveries in flight, then closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * The one wiring function for keel's stores: picks the metadata backend from the URI scheme and
+ * builds every store over it. Does no I/O; the driver connects on first use.
+ */
+export function openStores(options: OpenStoresOptions): Stores {
+  const clock = options.clock ?? Date.now;
+  const metadata = openMetadataDb(options.backendStoreUri);
+  const webhooks = createWebhookDispatcher({
+    fetch: options.fetch ?? globalThis.fetch,
+    clock,
+    ...(options.onWebhookDelivery !== undefined ? { onDelivery: options.onWebhookDelivery } : {}),
+  });
+  const tracking = createTrackingStore(metadata, { clock });
+  const registry = createRegistryStore(metadata, {
+    clock,
+    webhooks,
+    ...(options.webhookSecret !== undefined ? { webhookSecret: options.webhookSecret } : {}),
+  });
+  const artifacts = createFsArtifactStore({
+    root: options.artifactRoot,
+    db: metadata.db,
+    clock,
+    translateError: (e) => metadata.translateError(e),
+  });
+  return {
+    tracking,
+    registry,
+    artifacts,
+    audit: createAuditLog(metadata.db),
+    tokens: createTokenStore(metadata.db, { clock, translateError: (e) => metadata.translateError(e) }),
+    metadata,
+    webhooks,
+    migrate: () => metadata.migrate(clock),
+    async close() {
+      await webhooks.idle();
+      await metadata.close();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+export type * from "./types.js";
+export { canonicalStage, checkAlias, createRegistryStore } from "./sql-registry-store.js";
+export type { RegistryStoreDeps } from "./sql-registry-store.js";
+export {
+  createWebhookDispatcher,
+  DELIVERY_HEADER,
+  EVENT_HEADER,
+  signWebhookPayload,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  verifyWebhookSignature,
+} from "./webhooks.js";
+export type { WebhookDelivery, WebhookDispatcher, WebhookDispatcherOptions, WebhookTarget } from "./webhooks.js";

@@ -1,0 +1,13 @@
+export { openMetadataDb } from "./metadata-db.js";
+export type { DialectHandle, MetadataDb } from "./metadata-db.js";
+export { runMigrations } from "./migrate.js";
+export type { MigrationResult } from "./migrate.js";
+export { migrations } from "./migrations/index.js";
+export type { Dialect, Migration, MigrationContext } from "./migrations/index.js";
+export type { KeelDatabase } from "./schema.js";
+export { appendAudit, auditRowHash, createAuditLog, GENESIS_HASH } from "./audit.js";
+export type { AuditEntry, AuditLog, AuditQuery, AuditRecord, AuditVerification } from "./audit.js";
+export { createFsArtifactStore, normalizeArtifactPath } from "./artifacts.js";
+export type { ArtifactEntry, ArtifactStore, FsArtifactStoreOptions, StoredBlob } from "./artifacts.js";
+export { createTokenStore, isRole, roleAllows, ROLES } from "./tokens.js";
+export type { Role, TokenInfo, TokenStore } from "./tokens.js";

@@ -1,0 +1,55 @@
+import type { Kysely } from "kysely";
+import { InvalidParameterError } from "../errors.js";
+import { runMigrations, type MigrationResult } from "./migrate.js";
+import { migrations, type Dialect } from "./migrations/index.js";
+import { openPostgres } from "./postgres/open.js";
+import type { KeelDatabase } from "./schema.js";
+import { openSqlite } from "./sqlite/open.js";
+
+/**
+ * The metadata database: one Kysely instance on SQLite or PostgreSQL. Opening does no I/O; the
+ * driver is imported and connected on the first query.
+ */
+export interface MetadataDb {
+  readonly db: Kysely<KeelDatabase>;
+  readonly dialect: Dialect;
+  /** Driver error → KeelError (unique violation → ConflictError, busy → UnavailableError); other errors unchanged. */
+  translateError(error: unknown): unknown;
+  /** Runs every pending migration of `migrations/index.ts`. */
+  migrate(now?: () => number): Promise<MigrationResult>;
+  close(): Promise<void>;
+}
+
+/** What a dialect module provides. */
+export interface DialectHandle {
+  readonly db: Kysely<KeelDatabase>;
+  readonly dialect: Dialect;
+  translateError(error: unknown): unknown;
+  /** Runs `fn` (the migrations) while holding the dialect's cross-process migration lock. */
+  withMigrationLock<T>(fn: (db: Kysely<KeelDatabase>) => Promise<T>): Promise<T>;
+}
+
+/**
+ * `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, `sqlite::memory:` (MLflow's forms),
+ * or `postgresql://user@host:port/db` (also `postgres://`; `?schema=name` sets the search path).
+ */
+export function openMetadataDb(uri: string): MetadataDb {
+  let handle: DialectHandle;
+  if (uri.startsWith("sqlite:")) handle = openSqlite(uri);
+  else if (uri.startsWith("postgresql://") || uri.startsWith("postgres://")) handle = openPostgres(uri);
+  else {
+    throw new InvalidParameterError(
+      `backend-store-uri ${JSON.stringify(uri)} must start with sqlite:// or postgresql://`,
+      { details: { field: "backendStoreUri", value: uri } },
+    );
+  }
+  return {
+    db: handle.db,
+    dialect: handle.dialect,
+    translateError: (e) => handle.translateError(e),
+    migrate(now = Date.now) {
+      return handle.withMigrationLock((db) => runMigrations(db as Kysely<unknown>, handle.dialect, migrations, now));
+    },
+    close: () => handle.db.destroy(),
+  };
+}

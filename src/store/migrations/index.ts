@@ -1,0 +1,19 @@
+import type { Migration } from "./migration.js";
+import { m0001CoreTracking } from "./0001-core-tracking.js";
+import { m0002Registry } from "./0002-registry.js";
+import { m0003AuditTokensArtifacts } from "./0003-audit-tokens-artifacts.js";
+import { m0010InferenceLog } from "./0010-inference-log.js";
+
+export type { Dialect, Migration, MigrationContext } from "./migration.js";
+
+/**
+ * Every migration, in the order it runs. Ranges: 0001–0009 core (tracking, registry, audit,
+ * tokens, artifacts); 0010–0019 serving / inference log; 0020–0029 monitoring; 0030–0039
+ * pipelines. Append one import above and one entry below; never reorder or edit applied entries.
+ */
+export const migrations: readonly Migration[] = [
+  m0001CoreTracking,
+  m0002Registry,
+  m0003AuditTokensArtifacts,
+  m0010InferenceLog,
+];

@@ -1,0 +1,83 @@
+import { Kysely, PostgresDialect, sql } from "kysely";
+import { ConflictError, InvalidParameterError, UnavailableError } from "../../errors.js";
+import type { DialectHandle } from "../metadata-db.js";
+import type { KeelDatabase } from "../schema.js";
+
+const INT8_OID = 20;
+/** Advisory-lock key ("keel") held while migrating, so concurrent starters take turns. */
+const MIGRATION_LOCK = 0x6b65656c;
+
+/**
+ * PostgreSQL through a pg Pool (imported on first use). int8 columns are parsed as JS numbers
+ * (epoch milliseconds and ids fit in 2^53). `?schema=name` in the URL selects a schema (created
+ * by `migrate()` if missing) through the connection's search_path. Migrations hold an advisory
+ * lock, so several processes starting at once migrate one after another.
+ */
+export function openPostgres(uri: string): DialectHandle {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch (cause) {
+    throw new InvalidParameterError(`backend-store-uri ${JSON.stringify(uri)} is not a valid postgresql:// URL`, {
+      cause,
+      details: { field: "backendStoreUri", value: uri },
+    });
+  }
+  const schema = url.searchParams.get("schema");
+  if (schema !== null && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new InvalidParameterError(
+      `backend-store-uri: schema ${JSON.stringify(schema)} must be lower-case letters, digits and underscores`,
+      { details: { field: "schema", value: schema } },
+    );
+  }
+  url.searchParams.delete("schema");
+  const connectionString = url.toString();
+  const db = new Kysely<KeelDatabase>({
+    dialect: new PostgresDialect({
+      pool: async () => {
+        const { default: pg } = await import("pg");
+        return new pg.Pool({
+          connectionString,
+          max: 10,
+          ...(schema !== null ? { options: `-c search_path=${schema}` } : {}),
+          types: {
+            getTypeParser: ((oid: number, format?: "text" | "binary"): ((v: string) => unknown) =>
+              oid === INT8_OID
+                ? (v: string) => Number(v)
+                : (pg.types.getTypeParser(oid, format ?? "text") as (
+                    v: string,
+                  ) => unknown)) as typeof pg.types.getTypeParser,
+          },
+        });
+      },
+    }),
+  });
+  return {
+    db,
+    dialect: "postgres",
+    translateError,
+    withMigrationLock(fn) {
+      return db.connection().execute(async (conn) => {
+        await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
+        try {
+          if (schema !== null) await sql`create schema if not exists ${sql.id(schema)}`.execute(conn);
+          return await fn(conn);
+        } finally {
+          await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
+        }
+      });
+    },
+  };
+}
+
+function translateError(error: unknown): unknown {
+  if (typeof error !== "object" || error === null) return error;
+  const code = (error as { code?: unknown }).code;
+  if (code === "23505") {
+    return new ConflictError(`already exists (${(error as Error).message})`, { cause: error });
+  }
+  if (code === "ECONNREFUSED" || code === "57P03" || code === "53300") {
+    return new UnavailableError(`metadata database unavailable: ${(error as Error).message}`, { cause: error });
+  }
+  return error;
+}

@@ -1,0 +1,96 @@
+import { createRequire } from "node:module";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import { UnavailableError } from "../../errors.js";
+import type { InferenceRecord } from "../inference-log.js";
+import type { InferenceLogWriter } from "../inference-log-sql.js";
+
+// Runs in a worker thread with its own connection, so inserts and their fsyncs (better-sqlite3 is
+// synchronous) never stall the serving thread. Same durability pragmas as the main connection.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma("journal_mode = WAL");
+db.pragma("synchronous = FULL");
+db.pragma("busy_timeout = 10000");
+const insert = db.prepare(
+  "insert into inference_log (request_id, time, endpoint, model_name, model_version, route, entity_id, features, outputs, latency_ms) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+);
+const writeAll = db.transaction((records) => {
+  for (const r of records) {
+    insert.run(r.requestId, r.time, r.endpoint, r.modelName, r.modelVersion, r.route, r.entityId === undefined ? null : r.entityId,
+      JSON.stringify(r.features), JSON.stringify(r.outputs), r.latencyMs);
+  }
+});
+parentPort.on("message", (m) => {
+  if (m.close) {
+    db.close();
+    parentPort.postMessage({ id: m.id });
+    return;
+  }
+  try {
+    writeAll(m.records);
+    parentPort.postMessage({ id: m.id });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, error: String((e && e.message) || e) });
+  }
+});
+`;
+
+/**
+ * Inference-log writes for a SQLite metadata database on a worker thread. `write` resolves once
+ * the worker's transaction has committed (fsynced), so `durability: "sync"` keeps its meaning.
+ */
+export class SqliteInferenceLogWriter implements InferenceLogWriter {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+
+  /** `file`: the database file (see `sqlitePath`); relative paths resolve against the process cwd. */
+  constructor(private readonly file: string) {}
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file: path.resolve(this.file) } });
+    w.on("message", (m: { id: number; error?: string }) => {
+      const p = this.pending.get(m.id);
+      if (p === undefined) return;
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) w.unref();
+      if (m.error !== undefined) p.reject(new UnavailableError(`inference log: write failed (${m.error})`));
+      else p.resolve();
+    });
+    w.on("error", (e) => {
+      for (const p of this.pending.values())
+        p.reject(new UnavailableError(`inference log: writer failed (${e.message})`, { cause: e }));
+      this.pending.clear();
+      this.worker = undefined;
+    });
+    w.unref();
+    this.worker = w;
+    return w;
+  }
+
+  private send(message: { records?: readonly InferenceRecord[]; close?: true }): Promise<void> {
+    const w = this.start();
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.ref();
+      w.postMessage({ id, ...message });
+    });
+  }
+
+  write(records: readonly InferenceRecord[]): Promise<void> {
+    return this.send({ records });
+  }
+
+  async close(): Promise<void> {
+    if (this.worker === undefined) return;
+    await this.send({ close: true });
+    await this.worker.terminate();
+    this.worker = undefined;
+  }
+}

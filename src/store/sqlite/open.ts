@@ -1,0 +1,58 @@
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { Kysely, SqliteDialect } from "kysely";
+import { ConflictError, InvalidParameterError, UnavailableError } from "../../errors.js";
+import type { DialectHandle } from "../metadata-db.js";
+import type { KeelDatabase } from "../schema.js";
+
+/** File path of a `sqlite:` URI, MLflow style: three slashes then the path (relative or absolute). */
+export function sqlitePath(uri: string): string {
+  if (uri === "sqlite::memory:" || uri === "sqlite:///:memory:") return ":memory:";
+  const m = /^sqlite:\/\/\/(.+)$/.exec(uri);
+  if (m === null || m[1] === undefined) {
+    throw new InvalidParameterError(
+      `backend-store-uri ${JSON.stringify(uri)} must be sqlite:///relative/path.db or sqlite:////absolute/path.db`,
+      { details: { field: "backendStoreUri", value: uri } },
+    );
+  }
+  return m[1];
+}
+
+/**
+ * SQLite through better-sqlite3 (imported on first use). WAL with synchronous=FULL: a commit is
+ * fsynced to the WAL before it is acknowledged, so it survives kill -9 and power loss; readers
+ * never block the writer; a second process waits up to 10 s for the write lock instead of failing.
+ * LIKE is made case-sensitive as MLflow's grammar requires (ILIKE is the insensitive one).
+ */
+export function openSqlite(uri: string): DialectHandle {
+  const file = sqlitePath(uri);
+  const db = new Kysely<KeelDatabase>({
+    dialect: new SqliteDialect({
+      database: async () => {
+        const { default: Database } = await import("better-sqlite3");
+        if (file !== ":memory:") await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+        const conn = new Database(file);
+        conn.pragma("journal_mode = WAL");
+        conn.pragma("synchronous = FULL");
+        conn.pragma("busy_timeout = 10000");
+        conn.pragma("foreign_keys = ON");
+        conn.pragma("case_sensitive_like = ON");
+        return conn;
+      },
+    }),
+  });
+  // SQLite's own write lock (waited for through busy_timeout) serialises migrating processes.
+  return { db, dialect: "sqlite", translateError, withMigrationLock: (fn) => fn(db) };
+}
+
+function translateError(error: unknown): unknown {
+  if (typeof error !== "object" || error === null) return error;
+  const code = (error as { code?: unknown }).code;
+  if (code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
+    return new ConflictError(`already exists (${(error as Error).message})`, { cause: error });
+  }
+  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
+    return new UnavailableError(`metadata database is busy: ${(error as Error).message}`, { cause: error });
+  }
+  return error;
+}

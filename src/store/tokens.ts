@@ -1,0 +1,158 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
+import { InvalidParameterError, NotFoundError } from "../errors.js";
+import { appendAudit } from "./audit.js";
+import type { AuthTokensTable, KeelDatabase } from "./schema.js";
+
+/** Roles, weakest first; each includes the rights of the ones before it. */
+export const ROLES = ["reader", "writer", "approver", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface TokenInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly createdAt: number;
+  readonly createdBy: string;
+  readonly revokedAt: number | null;
+}
+
+export interface TokenStore {
+  /** Issues a bearer token; the secret is returned once and only its sha256 is stored. */
+  create(input: { name: string; role: Role }, actor?: { userId: string }): Promise<{ token: string; info: TokenInfo }>;
+  list(options?: { includeRevoked?: boolean }): Promise<readonly TokenInfo[]>;
+  revoke(id: string, actor?: { userId: string }): Promise<void>;
+  /** The active (not revoked) token with this secret, or undefined. */
+  lookup(token: string): Promise<TokenInfo | undefined>;
+  /** The caller a bearer token identifies (what the server's auth hook needs), or undefined. */
+  verify(token: string): Promise<{ tokenId: string; name: string; role: Role } | undefined>;
+}
+
+/** Whether `role` carries the rights of `needed` (admin ⊇ approver ⊇ writer ⊇ reader). */
+export function roleAllows(role: Role, needed: Role): boolean {
+  return ROLES.indexOf(role) >= ROLES.indexOf(needed);
+}
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === "string" && (ROLES as readonly string[]).includes(value);
+}
+
+function hashToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+function toInfo(r: AuthTokensTable): TokenInfo {
+  return {
+    id: r.id,
+    name: r.name,
+    role: r.role as Role,
+    createdAt: Number(r.created_at),
+    createdBy: r.created_by,
+    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+  };
+}
+
+export function createTokenStore(
+  db: Kysely<KeelDatabase>,
+  deps: { clock?: () => number; translateError?: (e: unknown) => unknown } = {},
+): TokenStore {
+  const clock = deps.clock ?? Date.now;
+  const translate = deps.translateError ?? ((e: unknown) => e);
+  const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      throw translate(e);
+    }
+  };
+  return {
+    async create(input, actor) {
+      if (typeof input.name !== "string" || input.name.trim() === "" || input.name.length > 256) {
+        throw new InvalidParameterError(`token name ${JSON.stringify(input.name)} must be 1 to 256 characters`, {
+          details: { field: "name", value: input.name },
+        });
+      }
+      if (!isRole(input.role)) {
+        throw new InvalidParameterError(`token role ${JSON.stringify(input.role)} must be one of ${ROLES.join(", ")}`, {
+          details: { field: "role", value: input.role },
+        });
+      }
+      const token = `keel_${randomBytes(32).toString("base64url")}`;
+      const row: AuthTokensTable = {
+        id: randomBytes(8).toString("hex"),
+        name: input.name,
+        token_hash: hashToken(token),
+        role: input.role,
+        created_at: clock(),
+        created_by: actor?.userId ?? "anonymous",
+        revoked_at: null,
+      };
+      return guard(() =>
+        db.transaction().execute(async (tx) => {
+          await tx.insertInto("auth_tokens").values(row).execute();
+          await appendAudit(
+            tx,
+            {
+              actor: row.created_by,
+              action: "token.create",
+              targetType: "token",
+              targetId: row.id,
+              after: { name: row.name, role: row.role },
+            },
+            row.created_at,
+          );
+          return { token, info: toInfo(row) };
+        }),
+      );
+    },
+
+    async list(options = {}) {
+      return guard(async () => {
+        let q = db.selectFrom("auth_tokens").selectAll();
+        if (options.includeRevoked !== true) q = q.where("revoked_at", "is", null);
+        return (await q.orderBy("created_at").orderBy("id").execute()).map(toInfo);
+      });
+    },
+
+    async revoke(id, actor) {
+      return guard(() =>
+        db.transaction().execute(async (tx) => {
+          const row = await tx.selectFrom("auth_tokens").selectAll().where("id", "=", id).executeTakeFirst();
+          if (row === undefined || row.revoked_at !== null)
+            throw new NotFoundError(`active token with id ${JSON.stringify(id)} does not exist`);
+          const now = clock();
+          await tx.updateTable("auth_tokens").set({ revoked_at: now }).where("id", "=", id).execute();
+          await appendAudit(
+            tx,
+            {
+              actor: actor?.userId ?? "anonymous",
+              action: "token.revoke",
+              targetType: "token",
+              targetId: id,
+              before: { name: row.name, role: row.role },
+            },
+            now,
+          );
+        }),
+      );
+    },
+
+    async lookup(token) {
+      if (typeof token !== "string" || token === "") return Promise.resolve(undefined);
+      return guard(async () => {
+        const row = await db
+          .selectFrom("auth_tokens")
+          .selectAll()
+          .where("token_hash", "=", hashToken(token))
+          .where("revoked_at", "is", null)
+          .executeTakeFirst();
+        return row === undefined ? undefined : toInfo(row);
+      });
+    },
+
+    async verify(token) {
+      const info = await this.lookup(token);
+      return info === undefined ? undefined : { tokenId: info.id, name: info.name, role: info.role };
+    },
+  };
+}

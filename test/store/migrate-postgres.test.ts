@@ -1,0 +1,4 @@
+import { freshPostgresUri } from "./backends.js";
+import { runMigrateSuite } from "./migrate-suite.js";
+
+runMigrateSuite("PostgreSQL", freshPostgresUri);

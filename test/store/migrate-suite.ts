@@ -1,0 +1,48 @@
+import { sql, type Kysely } from "kysely";
+import { afterEach, describe, expect, it } from "vitest";
+import { InvalidStateError } from "../../src/errors.js";
+import { openStores, type Stores } from "../../src/open-stores.js";
+import { runMigrations } from "../../src/store/migrate.js";
+import { migrations } from "../../src/store/migrations/index.js";
+import type { FreshUri } from "./backends.js";
+
+/** Migrations: each runs once, in order, even when several processes start together. */
+export function runMigrateSuite(name: string, fresh: () => FreshUri): void {
+  describe(`migrations on ${name}`, () => {
+    const opened: Stores[] = [];
+    let location: FreshUri | undefined;
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close();
+      await location?.cleanup();
+      location = undefined;
+    });
+    function open(): Stores {
+      location ??= fresh();
+      const s = openStores({ backendStoreUri: location.uri, artifactRoot: location.artifactRoot });
+      opened.push(s);
+      return s;
+    }
+
+    it("opening does no I/O; migrate applies every migration once, in order", async () => {
+      const s = open();
+      const results = await Promise.all([s.migrate(), open().migrate(), open().migrate()]);
+      const ids = migrations.map((m) => m.id);
+      // exactly one of the concurrent callers applied everything; the others found nothing to do
+      expect(results.map((r) => r.applied.length).sort((a, b) => a - b)).toEqual([0, 0, ids.length]);
+      expect(results.find((r) => r.applied.length > 0)?.applied).toEqual(ids);
+      const recorded = await sql<{ id: string }>`select id from keel_migrations order by id`.execute(s.metadata.db);
+      expect(recorded.rows.map((r) => r.id)).toEqual(ids);
+      expect((await s.migrate()).applied).toEqual([]);
+      expect((await s.tracking.getExperiment("0")).name).toBe("Default");
+    });
+
+    it("refuses a migration list out of order", async () => {
+      const s = open();
+      const [a, b] = migrations;
+      if (a === undefined || b === undefined) throw new Error("need two migrations");
+      await expect(
+        runMigrations(s.metadata.db as Kysely<unknown>, s.metadata.dialect, [b, a], () => 0),
+      ).rejects.toBeInstanceOf(InvalidStateError);
+    });
+  });
+}
