@@ -1,0 +1,31 @@
+import type { Command } from "commander";
+import type { CliContext } from "../context.js";
+import { auditCommand } from "./audit.js";
+import { experimentsCommand } from "./experiments.js";
+import { migrateCommand } from "./migrate.js";
+import { modelsCommand } from "./models.js";
+import { runsCommand } from "./runs.js";
+import { serverCommand } from "./server.js";
+import { tokensCommand } from "./tokens.js";
+import { driftCommand } from "./drift.js";
+import { trainCommand } from "./train.js";
+import { predictCommand } from "./predict.js";
+import { modelsRegisterCommand } from "./models-register.js";
+
+/** Adds one command (or subcommands of a group) to the program. */
+export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
+
+/** Every command of the `keel` CLI, registered in this order. Append your entry. */
+export const commands: readonly CommandRegistrar[] = [
+  serverCommand,
+  migrateCommand,
+  experimentsCommand,
+  runsCommand,
+  modelsCommand,
+  auditCommand,
+  tokensCommand,
+  driftCommand,
+  trainCommand,
+  predictCommand,
+  modelsRegisterCommand,
+];

@@ -1,0 +1,378 @@
+import { ERROR_CATALOG, KeelError } from "../errors.js";
+import type { ErrorCode } from "../errors.js";
+import type {
+  ExperimentJson,
+  FileInfoJson,
+  LoggedModelJson,
+  MetricJson,
+  ModelVersionJson,
+  PageJson,
+  ParamJson,
+  RegisteredModelJson,
+  RunInfoJson,
+  RunJson,
+  StageName,
+  TagJson,
+  WebhookJson,
+} from "./types.js";
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface KeelClientOptions {
+  /** e.g. `http://127.0.0.1:5000` */
+  readonly baseUrl: string;
+  /** Bearer token, when the server has auth on. */
+  readonly token?: string;
+  /** Injectable for tests and for runtimes with their own fetch. */
+  readonly fetch?: FetchLike;
+}
+
+type Params = object;
+
+export interface SearchRunsRequest {
+  experiment_ids: string[];
+  filter?: string;
+  run_view_type?: "ACTIVE_ONLY" | "DELETED_ONLY" | "ALL";
+  max_results?: number;
+  order_by?: string[];
+  page_token?: string;
+}
+
+export interface SearchRequest {
+  filter?: string;
+  max_results?: number;
+  order_by?: string[];
+  page_token?: string;
+}
+
+function paramText(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  return JSON.stringify(v);
+}
+
+function queryString(params: Params): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params) as [string, unknown][]) {
+    if (v === undefined || v === null) continue;
+    for (const item of Array.isArray(v) ? (v as unknown[]) : [v]) {
+      q.append(k, paramText(item));
+    }
+  }
+  const s = q.toString();
+  return s === "" ? "" : `?${s}`;
+}
+
+function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(ERROR_CATALOG, code);
+}
+
+/**
+ * Typed client of keel's HTTP API: MLflow's REST API, the mlflow-artifacts proxy and keel's own
+ * routes. Server errors come back as KeelError with the server's code and message.
+ */
+export class KeelClient {
+  private readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly fetchFn: FetchLike;
+
+  constructor(options: KeelClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.token = options.token;
+    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.token === undefined ? extra : { ...extra, authorization: `Bearer ${this.token}` };
+  }
+
+  private async raise(res: Response): Promise<never> {
+    const text = await res.text();
+    let body: { error_code?: unknown; message?: unknown; details?: unknown } = {};
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      body = { message: text };
+    }
+    const code: ErrorCode = isErrorCode(body.error_code)
+      ? body.error_code
+      : res.status === 404
+        ? "RESOURCE_DOES_NOT_EXIST"
+        : "INTERNAL_ERROR";
+    const message = typeof body.message === "string" && body.message !== "" ? body.message : `HTTP ${res.status}`;
+    const details =
+      typeof body.details === "object" && body.details !== null ? (body.details as Record<string, unknown>) : undefined;
+    throw new KeelError(code, message, details === undefined ? undefined : { details });
+  }
+
+  /** One call: GET and DELETE-less reads put parameters in the query string, others send JSON. */
+  async request<T>(method: "GET" | "POST" | "PATCH" | "DELETE", path: string, params: Params = {}): Promise<T> {
+    const url = this.baseUrl + path;
+    let res: Response;
+    try {
+      res =
+        method === "GET"
+          ? await this.fetchFn(url + queryString(params), { method, headers: this.headers() })
+          : await this.fetchFn(url, {
+              method,
+              headers: this.headers({ "content-type": "application/json" }),
+              body: JSON.stringify(params),
+            });
+    } catch (cause) {
+      throw new KeelError("TEMPORARILY_UNAVAILABLE", `cannot reach ${this.baseUrl}: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+    if (!res.ok) return this.raise(res);
+    const text = await res.text();
+    return (text === "" ? {} : JSON.parse(text)) as T;
+  }
+
+  private mlflow<T>(method: "GET" | "POST" | "PATCH" | "DELETE", path: string, params: Params = {}): Promise<T> {
+    return this.request<T>(method, `/api/2.0/mlflow${path}`, params);
+  }
+
+  // Experiments
+  async createExperiment(
+    name: string,
+    options: { artifact_location?: string; tags?: TagJson[] } = {},
+  ): Promise<string> {
+    return (await this.mlflow<{ experiment_id: string }>("POST", "/experiments/create", { name, ...options }))
+      .experiment_id;
+  }
+  async getExperiment(experimentId: string): Promise<ExperimentJson> {
+    return (
+      await this.mlflow<{ experiment: ExperimentJson }>("GET", "/experiments/get", { experiment_id: experimentId })
+    ).experiment;
+  }
+  async getExperimentByName(name: string): Promise<ExperimentJson> {
+    return (
+      await this.mlflow<{ experiment: ExperimentJson }>("GET", "/experiments/get-by-name", { experiment_name: name })
+    ).experiment;
+  }
+  searchExperiments(
+    request: SearchRequest & { view_type?: "ACTIVE_ONLY" | "DELETED_ONLY" | "ALL" } = {},
+  ): Promise<{ experiments?: ExperimentJson[] } & PageJson> {
+    return this.mlflow("POST", "/experiments/search", request);
+  }
+  async updateExperiment(experimentId: string, newName: string): Promise<void> {
+    await this.mlflow("POST", "/experiments/update", { experiment_id: experimentId, new_name: newName });
+  }
+  async deleteExperiment(experimentId: string): Promise<void> {
+    await this.mlflow("POST", "/experiments/delete", { experiment_id: experimentId });
+  }
+  async restoreExperiment(experimentId: string): Promise<void> {
+    await this.mlflow("POST", "/experiments/restore", { experiment_id: experimentId });
+  }
+  async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
+    await this.mlflow("POST", "/experiments/set-experiment-tag", { experiment_id: experimentId, key, value });
+  }
+
+  // Runs
+  async createRun(request: {
+    experiment_id: string;
+    run_name?: string;
+    user_id?: string;
+    start_time?: number;
+    tags?: TagJson[];
+  }): Promise<RunJson> {
+    return (await this.mlflow<{ run: RunJson }>("POST", "/runs/create", request)).run;
+  }
+  async getRun(runId: string): Promise<RunJson> {
+    return (await this.mlflow<{ run: RunJson }>("GET", "/runs/get", { run_id: runId })).run;
+  }
+  async updateRun(request: {
+    run_id: string;
+    status?: RunInfoJson["status"];
+    end_time?: number;
+    run_name?: string;
+  }): Promise<RunInfoJson> {
+    return (await this.mlflow<{ run_info: RunInfoJson }>("POST", "/runs/update", request)).run_info;
+  }
+  async deleteRun(runId: string): Promise<void> {
+    await this.mlflow("POST", "/runs/delete", { run_id: runId });
+  }
+  async restoreRun(runId: string): Promise<void> {
+    await this.mlflow("POST", "/runs/restore", { run_id: runId });
+  }
+  searchRuns(request: SearchRunsRequest): Promise<{ runs?: RunJson[] } & PageJson> {
+    return this.mlflow("POST", "/runs/search", request);
+  }
+  async logMetric(runId: string, metric: MetricJson): Promise<void> {
+    await this.mlflow("POST", "/runs/log-metric", { run_id: runId, ...metric });
+  }
+  async logParam(runId: string, key: string, value: string): Promise<void> {
+    await this.mlflow("POST", "/runs/log-parameter", { run_id: runId, key, value });
+  }
+  async setTag(runId: string, key: string, value: string): Promise<void> {
+    await this.mlflow("POST", "/runs/set-tag", { run_id: runId, key, value });
+  }
+  async deleteTag(runId: string, key: string): Promise<void> {
+    await this.mlflow("POST", "/runs/delete-tag", { run_id: runId, key });
+  }
+  async logBatch(
+    runId: string,
+    batch: { metrics?: MetricJson[]; params?: ParamJson[]; tags?: TagJson[] },
+  ): Promise<void> {
+    await this.mlflow("POST", "/runs/log-batch", { run_id: runId, ...batch });
+  }
+  getMetricHistory(
+    runId: string,
+    metricKey: string,
+    page: { max_results?: number; page_token?: string } = {},
+  ): Promise<{ metrics?: MetricJson[] } & PageJson> {
+    return this.mlflow("GET", "/metrics/get-history", { run_id: runId, metric_key: metricKey, ...page });
+  }
+
+  // Logged models (MLflow 3)
+  async createLoggedModel(request: {
+    experiment_id: string;
+    name?: string;
+    model_type?: string;
+    source_run_id?: string;
+    params?: ParamJson[];
+    tags?: TagJson[];
+  }): Promise<LoggedModelJson> {
+    return (await this.mlflow<{ model: LoggedModelJson }>("POST", "/logged-models", request)).model;
+  }
+  async getLoggedModel(modelId: string): Promise<LoggedModelJson> {
+    return (await this.mlflow<{ model: LoggedModelJson }>("GET", `/logged-models/${encodeURIComponent(modelId)}`))
+      .model;
+  }
+  async finalizeLoggedModel(modelId: string, status: LoggedModelJson["info"]["status"]): Promise<LoggedModelJson> {
+    return (
+      await this.mlflow<{ model: LoggedModelJson }>("PATCH", `/logged-models/${encodeURIComponent(modelId)}`, {
+        model_id: modelId,
+        status,
+      })
+    ).model;
+  }
+  searchLoggedModels(request: {
+    experiment_ids: string[];
+    filter?: string;
+    max_results?: number;
+    order_by?: { field_name: string; ascending?: boolean }[];
+    page_token?: string;
+  }): Promise<{ models?: LoggedModelJson[] } & PageJson> {
+    return this.mlflow("POST", "/logged-models/search", request);
+  }
+
+  // Registry
+  async createRegisteredModel(
+    name: string,
+    options: { description?: string; tags?: TagJson[] } = {},
+  ): Promise<RegisteredModelJson> {
+    return (
+      await this.mlflow<{ registered_model: RegisteredModelJson }>("POST", "/registered-models/create", {
+        name,
+        ...options,
+      })
+    ).registered_model;
+  }
+  async getRegisteredModel(name: string): Promise<RegisteredModelJson> {
+    return (await this.mlflow<{ registered_model: RegisteredModelJson }>("GET", "/registered-models/get", { name }))
+      .registered_model;
+  }
+  searchRegisteredModels(
+    request: SearchRequest = {},
+  ): Promise<{ registered_models?: RegisteredModelJson[] } & PageJson> {
+    return this.mlflow("GET", "/registered-models/search", request);
+  }
+  async deleteRegisteredModel(name: string): Promise<void> {
+    await this.mlflow("DELETE", "/registered-models/delete", { name });
+  }
+  async getLatestVersions(name: string, stages: StageName[] = []): Promise<ModelVersionJson[]> {
+    return (
+      (
+        await this.mlflow<{ model_versions?: ModelVersionJson[] }>("POST", "/registered-models/get-latest-versions", {
+          name,
+          stages,
+        })
+      ).model_versions ?? []
+    );
+  }
+  async createModelVersion(request: {
+    name: string;
+    source: string;
+    run_id?: string;
+    run_link?: string;
+    description?: string;
+    tags?: TagJson[];
+  }): Promise<ModelVersionJson> {
+    return (await this.mlflow<{ model_version: ModelVersionJson }>("POST", "/model-versions/create", request))
+      .model_version;
+  }
+  async getModelVersion(name: string, version: string): Promise<ModelVersionJson> {
+    return (await this.mlflow<{ model_version: ModelVersionJson }>("GET", "/model-versions/get", { name, version }))
+      .model_version;
+  }
+  searchModelVersions(request: SearchRequest = {}): Promise<{ model_versions?: ModelVersionJson[] } & PageJson> {
+    return this.mlflow("GET", "/model-versions/search", request);
+  }
+  async transitionStage(
+    name: string,
+    version: string,
+    stage: StageName,
+    archiveExistingVersions = false,
+  ): Promise<ModelVersionJson> {
+    return (
+      await this.mlflow<{ model_version: ModelVersionJson }>("POST", "/model-versions/transition-stage", {
+        name,
+        version,
+        stage,
+        archive_existing_versions: archiveExistingVersions,
+      })
+    ).model_version;
+  }
+  async setAlias(name: string, alias: string, version: string): Promise<void> {
+    await this.mlflow("POST", "/registered-models/alias", { name, alias, version });
+  }
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    await this.mlflow("DELETE", "/registered-models/alias", { name, alias });
+  }
+  async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersionJson> {
+    return (await this.mlflow<{ model_version: ModelVersionJson }>("GET", "/registered-models/alias", { name, alias }))
+      .model_version;
+  }
+
+  // Artifacts (mlflow-artifacts proxy)
+  async uploadArtifact(path: string, bytes: Uint8Array): Promise<void> {
+    const url = `${this.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${path.split("/").map(encodeURIComponent).join("/")}`;
+    const res = await this.fetchFn(url, {
+      method: "PUT",
+      headers: this.headers({ "content-type": "application/octet-stream" }),
+      body: bytes,
+    });
+    if (!res.ok) await this.raise(res);
+  }
+  async downloadArtifact(path: string): Promise<Uint8Array> {
+    const url = `${this.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${path.split("/").map(encodeURIComponent).join("/")}`;
+    const res = await this.fetchFn(url, { method: "GET", headers: this.headers() });
+    if (!res.ok) await this.raise(res);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+  async listArtifacts(path = ""): Promise<FileInfoJson[]> {
+    const body = await this.request<{ files?: FileInfoJson[] }>(
+      "GET",
+      "/api/2.0/mlflow-artifacts/artifacts",
+      path === "" ? {} : { path },
+    );
+    return body.files ?? [];
+  }
+
+  // keel: webhooks
+  async createWebhook(request: {
+    url: string;
+    events?: string[];
+    model_name?: string;
+    secret?: string;
+  }): Promise<WebhookJson> {
+    return (await this.request<{ webhook: WebhookJson }>("POST", "/api/keel/webhooks", request)).webhook;
+  }
+  async listWebhooks(): Promise<WebhookJson[]> {
+    return (await this.request<{ webhooks?: WebhookJson[] }>("GET", "/api/keel/webhooks")).webhooks ?? [];
+  }
+  async deleteWebhook(id: string): Promise<void> {
+    await this.request("DELETE", `/api/keel/webhooks/${encodeURIComponent(id)}`);
+  }
+}

@@ -1,0 +1,3 @@
+export { KeelClient } from "./client.js";
+export type { FetchLike, KeelClientOptions, SearchRequest, SearchRunsRequest } from "./client.js";
+export type * from "./types.js";

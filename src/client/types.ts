@@ -1,0 +1,114 @@
+/** MLflow's REST JSON shapes as keel serves them (snake_case, ids as strings, ms timestamps). */
+export interface TagJson {
+  key: string;
+  value: string;
+}
+export type ParamJson = TagJson;
+export interface MetricJson {
+  key: string;
+  /** A number, or "NaN" / "Infinity" / "-Infinity". */
+  value: number | string;
+  timestamp: number;
+  step: number;
+}
+
+export interface ExperimentJson {
+  experiment_id: string;
+  name: string;
+  artifact_location?: string;
+  lifecycle_stage: "active" | "deleted";
+  last_update_time?: number;
+  creation_time?: number;
+  tags?: TagJson[];
+}
+
+export interface RunInfoJson {
+  run_id: string;
+  run_uuid: string;
+  run_name?: string;
+  experiment_id: string;
+  user_id?: string;
+  status: "RUNNING" | "SCHEDULED" | "FINISHED" | "FAILED" | "KILLED";
+  start_time?: number;
+  end_time?: number;
+  artifact_uri?: string;
+  lifecycle_stage: "active" | "deleted";
+}
+
+export interface DatasetInputJson {
+  tags?: TagJson[];
+  dataset: { name: string; digest: string; source_type: string; source: string; schema?: string; profile?: string };
+}
+
+export interface RunJson {
+  info: RunInfoJson;
+  data: { metrics?: MetricJson[]; params?: ParamJson[]; tags?: TagJson[] };
+  inputs: { dataset_inputs?: DatasetInputJson[] };
+}
+
+export interface LoggedModelJson {
+  info: {
+    model_id: string;
+    experiment_id: string;
+    name: string;
+    creation_timestamp_ms: number;
+    last_updated_timestamp_ms: number;
+    artifact_uri: string;
+    status: "LOGGED_MODEL_PENDING" | "LOGGED_MODEL_READY" | "LOGGED_MODEL_UPLOAD_FAILED";
+    model_type?: string;
+    source_run_id?: string;
+    status_message?: string;
+    tags?: TagJson[];
+  };
+  data: { params?: ParamJson[]; metrics?: MetricJson[] };
+}
+
+export type StageName = "None" | "Staging" | "Production" | "Archived";
+
+export interface ModelVersionJson {
+  name: string;
+  version: string;
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+  user_id?: string;
+  current_stage: StageName;
+  description?: string;
+  source: string;
+  run_id?: string;
+  status: "PENDING_REGISTRATION" | "FAILED_REGISTRATION" | "READY";
+  status_message?: string;
+  tags?: TagJson[];
+  run_link?: string;
+  aliases?: string[];
+  checksum?: string;
+  lineage?: Record<string, string>;
+}
+
+export interface RegisteredModelJson {
+  name: string;
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+  user_id?: string;
+  description?: string;
+  latest_versions?: ModelVersionJson[];
+  tags?: TagJson[];
+  aliases?: { alias: string; version: string }[];
+}
+
+export interface FileInfoJson {
+  path: string;
+  is_dir: boolean;
+  file_size?: number;
+}
+
+export interface WebhookJson {
+  id: string;
+  url: string;
+  events: string[];
+  model_name?: string;
+  creation_timestamp: number;
+}
+
+export interface PageJson {
+  next_page_token?: string;
+}

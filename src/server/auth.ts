@@ -1,0 +1,106 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { AuthenticationError, InvalidParameterError, PermissionError } from "../errors.js";
+import { ROLES, isRole, roleAllows } from "../store/tokens.js";
+import type { Role } from "../store/tokens.js";
+
+export { ROLES };
+export type { Role };
+
+/** Who is calling, once their token checked out. */
+export interface Principal {
+  readonly tokenId: string;
+  readonly name: string;
+  readonly role: Role;
+}
+
+/** Looks a presented bearer token up; `undefined` when unknown or revoked. */
+export interface TokenVerifier {
+  verify(token: string): Promise<Principal | undefined>;
+}
+
+export function parseRole(value: string, field = "role"): Role {
+  if (!isRole(value)) {
+    throw new InvalidParameterError(`${field} ${JSON.stringify(value)} must be one of ${ROLES.join(", ")}`, {
+      details: { field, value, rule: `one of ${ROLES.join(", ")}` },
+    });
+  }
+  return value;
+}
+
+export function roleAtLeast(have: Role, need: Role): boolean {
+  return roleAllows(have, need);
+}
+
+/** Default role of a route: reads need reader, anything that may change state needs writer. */
+export function defaultRole(method: string): Role {
+  return method === "GET" || method === "HEAD" || method === "OPTIONS" ? "reader" : "writer";
+}
+
+/** Stages and aliases that put a model in front of customers: only an approver may move one there. */
+export function stageNeedsApprover(stage: string): boolean {
+  return stage.toLowerCase() === "production";
+}
+
+export function aliasNeedsApprover(alias: string): boolean {
+  return alias.toLowerCase() === "champion";
+}
+
+/** `Authorization: Bearer <token>` → the token, or an error naming what is wrong with the header. */
+export function bearerToken(header: string | undefined): string {
+  if (header === undefined || header === "") {
+    throw new AuthenticationError("authentication required: send the header 'Authorization: Bearer <token>'");
+  }
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (m === null || m[1] === undefined) {
+    throw new AuthenticationError("Authorization header must be 'Bearer <token>'");
+  }
+  return m[1];
+}
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Least role a caller needs for this route when auth is on; default from the method. */
+    role?: Role | "none";
+  }
+  interface FastifyRequest {
+    /** Set when auth is on and the caller's token was accepted. */
+    principal?: Principal;
+    /** Whether auth is on for this server. */
+    authEnabled: boolean;
+  }
+}
+
+/** Throws 403 unless auth is off or the caller holds at least `need`. */
+export function requireRole(req: FastifyRequest, need: Role, what: string): void {
+  if (!req.authEnabled) return;
+  const p = req.principal;
+  if (p === undefined) throw new AuthenticationError("authentication required: send 'Authorization: Bearer <token>'");
+  if (!roleAtLeast(p.role, need)) {
+    throw new PermissionError(`${what} requires role ${need}; token '${p.name}' has role ${p.role}`, {
+      details: { required: need, role: p.role },
+    });
+  }
+}
+
+/**
+ * When auth is on, every route needs a valid bearer token (except routes marked `role: "none"`)
+ * and at least the route's role. Handlers may ask for more (e.g. approver for Production).
+ */
+export function installAuth(app: FastifyInstance, enabled: boolean, verifier: TokenVerifier | undefined): void {
+  app.decorateRequest("principal", undefined);
+  app.decorateRequest("authEnabled", false);
+  app.addHook("onRequest", async (req) => {
+    req.authEnabled = enabled;
+    if (!enabled) return;
+    // Route-level setting: `app.get(path, { config: { role: "admin" } }, handler)`.
+    const role = req.routeOptions.config.role;
+    if (role === "none") return;
+    const need = role ?? defaultRole(req.method);
+    const token = bearerToken(req.headers.authorization);
+    if (verifier === undefined) throw new AuthenticationError("auth is on but this server has no token store");
+    const principal = await verifier.verify(token);
+    if (principal === undefined) throw new AuthenticationError("invalid or revoked token");
+    req.principal = principal;
+    requireRole(req, need, `${req.method} ${req.url.split("?")[0] ?? ""}`);
+  });
+}

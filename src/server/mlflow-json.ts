@@ -1,0 +1,146 @@
+import type { ModelVersion, RegisteredModel, Webhook } from "../registry/types.js";
+import type { DatasetInput, Experiment, LoggedModel, Metric, Param, Run, RunInfo, Tag } from "../tracking/types.js";
+import { doubleOut } from "./input.js";
+
+/**
+ * keel entities → MLflow's JSON (protobuf JSON with the proto field names: snake_case, ids as
+ * strings, int64 timestamps as numbers, empty fields left out as MLflow's server leaves them).
+ */
+type Json = Record<string, unknown>;
+
+function compact(o: Json): Json {
+  const out: Json = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined || v === null) continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+export const tagJson = (t: Tag): Json => ({ key: t.key, value: t.value });
+export const paramJson = (p: Param): Json => ({ key: p.key, value: p.value });
+export const metricJson = (m: Metric): Json => ({
+  key: m.key,
+  value: doubleOut(m.value),
+  timestamp: m.timestamp,
+  step: m.step,
+});
+
+export function experimentJson(e: Experiment): Json {
+  return compact({
+    experiment_id: e.experimentId,
+    name: e.name,
+    artifact_location: e.artifactLocation,
+    lifecycle_stage: e.lifecycleStage,
+    last_update_time: e.lastUpdateTime,
+    creation_time: e.creationTime,
+    tags: e.tags.map(tagJson),
+  });
+}
+
+export function runInfoJson(i: RunInfo): Json {
+  return compact({
+    run_id: i.runId,
+    run_uuid: i.runId,
+    run_name: i.runName,
+    experiment_id: i.experimentId,
+    user_id: i.userId,
+    status: i.status,
+    start_time: i.startTime,
+    end_time: i.endTime,
+    artifact_uri: i.artifactUri,
+    lifecycle_stage: i.lifecycleStage,
+  });
+}
+
+function datasetInputJson(d: DatasetInput): Json {
+  return compact({
+    tags: d.tags.map(tagJson),
+    dataset: compact({
+      name: d.dataset.name,
+      digest: d.dataset.digest,
+      source_type: d.dataset.sourceType,
+      source: d.dataset.source,
+      schema: d.dataset.schema,
+      profile: d.dataset.profile,
+    }),
+  });
+}
+
+export function runJson(r: Run): Json {
+  return {
+    info: runInfoJson(r.info),
+    data: compact({
+      metrics: r.data.metrics.map(metricJson),
+      params: r.data.params.map(paramJson),
+      tags: r.data.tags.map(tagJson),
+    }),
+    inputs: compact({ dataset_inputs: r.inputs.datasetInputs.map(datasetInputJson) }),
+  };
+}
+
+export function loggedModelJson(m: LoggedModel): Json {
+  return {
+    info: compact({
+      model_id: m.modelId,
+      experiment_id: m.experimentId,
+      name: m.name,
+      creation_timestamp_ms: m.creationTimestampMs,
+      last_updated_timestamp_ms: m.lastUpdatedTimestampMs,
+      artifact_uri: m.artifactUri,
+      status: m.status,
+      model_type: m.modelType === "" ? undefined : m.modelType,
+      source_run_id: m.sourceRunId,
+      status_message: m.statusMessage === "" ? undefined : m.statusMessage,
+      tags: m.tags.map(tagJson),
+    }),
+    data: compact({ params: m.params.map(paramJson), metrics: m.metrics.map(metricJson) }),
+  };
+}
+
+export function modelVersionJson(v: ModelVersion): Json {
+  return compact({
+    name: v.name,
+    version: v.version,
+    creation_timestamp: v.creationTimestamp,
+    last_updated_timestamp: v.lastUpdatedTimestamp,
+    user_id: v.userId,
+    current_stage: v.currentStage,
+    description: v.description,
+    source: v.source,
+    run_id: v.runId === "" ? undefined : v.runId,
+    status: v.status,
+    status_message: v.statusMessage === "" ? undefined : v.statusMessage,
+    tags: v.tags.map(tagJson),
+    run_link: v.runLink === "" ? undefined : v.runLink,
+    aliases: v.aliases,
+    // keel's additions; MLflow clients ignore fields they do not know.
+    checksum: v.checksum,
+    signature: v.signature,
+    lineage: v.lineage,
+  });
+}
+
+export function registeredModelJson(m: RegisteredModel): Json {
+  return compact({
+    name: m.name,
+    creation_timestamp: m.creationTimestamp,
+    last_updated_timestamp: m.lastUpdatedTimestamp,
+    user_id: m.userId,
+    description: m.description,
+    latest_versions: m.latestVersions.map(modelVersionJson),
+    tags: m.tags.map(tagJson),
+    aliases: m.aliases.map((a) => ({ alias: a.alias, version: a.version })),
+  });
+}
+
+export function webhookJson(w: Webhook): Json {
+  return compact({
+    id: w.id,
+    url: w.url,
+    events: [...w.events],
+    model_name: w.modelName,
+    creation_timestamp: w.creationTimestamp,
+  });
+}

@@ -1,0 +1,21 @@
+import type { RoutePlugin } from "../app.js";
+import { healthRoutes } from "./health.js";
+import { keelWebhookRoutes } from "./keel-webhooks.js";
+import { mlflowArtifactRoutes } from "./mlflow-artifacts.js";
+import { mlflowExperimentRoutes } from "./mlflow-experiments.js";
+import { mlflowLoggedModelRoutes } from "./mlflow-logged-models.js";
+import { mlflowRegistryRoutes } from "./mlflow-registry.js";
+import { mlflowRunRoutes } from "./mlflow-runs.js";
+import { servingRoutes } from "./serving.js";
+
+/** Every route file of the server, registered in this order. Append your entry. */
+export const routes: readonly RoutePlugin[] = [
+  healthRoutes,
+  mlflowExperimentRoutes,
+  mlflowRunRoutes,
+  mlflowLoggedModelRoutes,
+  mlflowRegistryRoutes,
+  mlflowArtifactRoutes,
+  keelWebhookRoutes,
+  servingRoutes,
+];

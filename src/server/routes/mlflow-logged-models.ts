@@ -1,0 +1,98 @@
+import type { LoggedModelStatus } from "../../tracking/types.js";
+import type { RoutePlugin } from "../app.js";
+import { loggedModelJson } from "../mlflow-json.js";
+import { actorOf, mlflowRoute } from "./mlflow-common.js";
+import { tagOf } from "./mlflow-runs.js";
+
+const STATUSES: readonly LoggedModelStatus[] = [
+  "LOGGED_MODEL_PENDING",
+  "LOGGED_MODEL_READY",
+  "LOGGED_MODEL_UPLOAD_FAILED",
+];
+
+/** MLflow 3's logged models (`/mlflow/logged-models/...`), which `log_model` calls. */
+export const mlflowLoggedModelRoutes: RoutePlugin = (app, { stores }) => {
+  const tracking = stores.tracking;
+
+  mlflowRoute(app, "POST", "/logged-models", async (input, req) => {
+    const name = input.string("name");
+    const modelType = input.string("model_type");
+    const sourceRunId = input.string("source_run_id");
+    const model = await tracking.createLoggedModel(
+      {
+        experimentId: input.requiredString("experiment_id"),
+        params: input
+          .objectList("params")
+          .map((p) => ({ key: p.requiredString("key"), value: p.string("value") ?? "" })),
+        tags: input.objectList("tags").map(tagOf),
+        ...(name === undefined || name === "" ? {} : { name }),
+        ...(modelType === undefined || modelType === "" ? {} : { modelType }),
+        ...(sourceRunId === undefined || sourceRunId === "" ? {} : { sourceRunId }),
+      },
+      actorOf(req),
+    );
+    return { model: loggedModelJson(model) };
+  });
+
+  mlflowRoute(
+    app,
+    "POST",
+    "/logged-models/search",
+    async (input) => {
+      const page = await tracking.searchLoggedModels({
+        experimentIds: input.stringList("experiment_ids"),
+        filter: input.string("filter") || undefined,
+        maxResults: input.integer("max_results"),
+        orderBy: input.objectList("order_by").map((o) => {
+          const ascending = o.boolean("ascending");
+          return { fieldName: o.requiredString("field_name"), ...(ascending === undefined ? {} : { ascending }) };
+        }),
+        pageToken: input.string("page_token") || undefined,
+      });
+      return { models: page.items.map(loggedModelJson), next_page_token: page.nextPageToken };
+    },
+    { role: "reader" },
+  );
+
+  mlflowRoute(app, "GET", "/logged-models/:model_id", async (input) => ({
+    model: loggedModelJson(await tracking.getLoggedModel(input.requiredString("model_id"))),
+  }));
+
+  mlflowRoute(app, "PATCH", "/logged-models/:model_id", async (input, req) => {
+    const status = input.requiredOneOf("status", STATUSES);
+    const model = await tracking.finalizeLoggedModel(input.requiredString("model_id"), status, actorOf(req));
+    return { model: loggedModelJson(model) };
+  });
+
+  mlflowRoute(app, "DELETE", "/logged-models/:model_id", async (input, req) => {
+    await tracking.deleteLoggedModel(input.requiredString("model_id"), actorOf(req));
+    return {};
+  });
+
+  mlflowRoute(app, "PATCH", "/logged-models/:model_id/tags", async (input, req) => {
+    await tracking.setLoggedModelTags(
+      input.requiredString("model_id"),
+      input.objectList("tags").map(tagOf),
+      actorOf(req),
+    );
+    return {};
+  });
+
+  mlflowRoute(app, "DELETE", "/logged-models/:model_id/tags/:tag_key", async (input, req) => {
+    await tracking.deleteLoggedModelTag(
+      input.requiredString("model_id"),
+      input.requiredString("tag_key"),
+      actorOf(req),
+    );
+    return {};
+  });
+
+  mlflowRoute(app, "POST", "/logged-models/:model_id/params", async (input, req) => {
+    await tracking.logLoggedModelParams(
+      input.requiredString("model_id"),
+      input.objectList("params").map((p) => ({ key: p.requiredString("key"), value: p.string("value") ?? "" })),
+      actorOf(req),
+    );
+    return {};
+  });
+};
