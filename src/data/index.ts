@@ -1,0 +1,8 @@
+export type { CategoricalColumn, Column, Frame, NumericColumn } from "./frame.js";
+export { column } from "./frame.js";
+export type { Signature, SignatureColumn, SignatureType } from "./signature.js";
+export { inferSignature } from "./signature.js";
+export type { TableFormat } from "./io.js";
+export { categoricalFromStrings, numericColumn, readTable, tableFormat, writeTable } from "./io.js";
+export type { ColumnRoles, PreparedTarget } from "./roles.js";
+export { assignRoles, isIdLike, prepareTarget, selectColumns, takeRows } from "./roles.js";

@@ -1,0 +1,127 @@
+import type { Frame } from "../data/frame.js";
+import type { Signature, SignatureColumn } from "../data/signature.js";
+import { InvalidParameterError } from "../errors.js";
+import { EnsembleScorer } from "./ensemble-scorer.js";
+import type { ModelFormat, ModelTask, Predictor } from "./predictor.js";
+import { compileEnsemble, type CompiledEnsemble, type TreeEnsemble } from "./tree-ensemble.js";
+
+/** One model input: its column name and, for a categorical input, the model's category codes (code = index). */
+export interface ModelFeature {
+  readonly name: string;
+  readonly categories?: readonly string[];
+}
+
+export interface EnsemblePredictorOptions {
+  readonly format: ModelFormat;
+  readonly task: ModelTask;
+  readonly features: readonly ModelFeature[];
+  readonly ensemble: TreeEnsemble;
+  /** Element type the model's runtime compares in: XGBoost float32, LightGBM float64. */
+  readonly inputPrecision: "float32" | "float64";
+  /** Worker threads for large batches (1 = score on the calling thread). */
+  readonly threads?: number;
+}
+
+/** The signature a model's feature list implies: every input nullable (trees route missing values). */
+export function signatureFromFeatures(features: readonly ModelFeature[]): Signature {
+  const inputs: SignatureColumn[] = features.map((f) =>
+    f.categories === undefined
+      ? { name: f.name, type: "double", nullable: true }
+      : { name: f.name, type: "string", nullable: true, categories: f.categories },
+  );
+  return { inputs, outputs: [{ name: "score", type: "double", nullable: false }] };
+}
+
+/**
+ * Lays the frame's model inputs out as a row-major matrix (NaN = missing). Categorical columns
+ * are mapped through the model's category list (unknown or null → NaN); without one, their labels
+ * must be numbers (a model trained on integer codes).
+ */
+export function frameToMatrix(
+  frame: Frame,
+  features: readonly ModelFeature[],
+  precision: "float32" | "float64",
+): Float32Array | Float64Array {
+  const nf = features.length;
+  const n = frame.nRows;
+  const x = precision === "float32" ? new Float32Array(n * nf) : new Float64Array(n * nf);
+  const byName = new Map(frame.columns.map((c) => [c.name, c]));
+  for (let j = 0; j < nf; j++) {
+    const feat = features[j] as ModelFeature;
+    const col = byName.get(feat.name);
+    if (col === undefined) {
+      throw new InvalidParameterError(`input column "${feat.name}" is missing: the model needs every signature input`, {
+        details: { field: feat.name, rule: "required model input" },
+      });
+    }
+    const valid = col.valid;
+    if (col.kind === "numeric") {
+      const v = col.values;
+      for (let i = 0; i < n; i++) x[i * nf + j] = valid !== undefined && valid[i] === 0 ? NaN : (v[i] as number);
+      continue;
+    }
+    // Translate each dictionary entry once, then map codes.
+    const lookup = new Float64Array(col.dictionary.length);
+    if (feat.categories !== undefined) {
+      const index = new Map(feat.categories.map((c, k) => [c, k]));
+      col.dictionary.forEach((label, k) => (lookup[k] = index.get(label) ?? NaN));
+    } else {
+      col.dictionary.forEach((label, k) => {
+        const num = label.trim() === "" ? NaN : Number(label);
+        if (Number.isNaN(num)) {
+          throw new InvalidParameterError(
+            `input column "${feat.name}" value "${label}": the model expects a number in this column`,
+            { details: { field: feat.name, value: label, rule: "numeric model input" } },
+          );
+        }
+        lookup[k] = num;
+      });
+    }
+    const codes = col.codes;
+    for (let i = 0; i < n; i++) {
+      const c = codes[i] as number;
+      x[i * nf + j] = c < 0 || (valid !== undefined && valid[i] === 0) ? NaN : (lookup[c] as number);
+    }
+  }
+  return x;
+}
+
+/** A Predictor over a tree ensemble loaded from any format. */
+export class EnsemblePredictor implements Predictor {
+  readonly format: ModelFormat;
+  readonly task: ModelTask;
+  readonly signature: Signature;
+  readonly features: readonly ModelFeature[];
+  readonly compiled: CompiledEnsemble;
+  readonly inputPrecision: "float32" | "float64";
+  private readonly scorer: EnsembleScorer;
+
+  constructor(opts: EnsemblePredictorOptions) {
+    if (opts.features.length !== opts.ensemble.nFeatures) {
+      throw new InvalidParameterError(
+        `features.length = ${opts.features.length}: must equal the model's feature count ${opts.ensemble.nFeatures}`,
+        { details: { field: "features", value: opts.features.length, rule: "one name per model feature" } },
+      );
+    }
+    this.format = opts.format;
+    this.task = opts.task;
+    this.features = opts.features;
+    this.inputPrecision = opts.inputPrecision;
+    this.signature = signatureFromFeatures(opts.features);
+    this.compiled = compileEnsemble(opts.ensemble);
+    this.scorer = new EnsembleScorer(this.compiled, { threads: opts.threads ?? 1 });
+  }
+
+  predict(frame: Frame): Promise<Float64Array> {
+    return this.scoreMatrix(frameToMatrix(frame, this.features, this.inputPrecision), frame.nRows);
+  }
+
+  /** Scores a row-major matrix whose columns are `features` in order. */
+  scoreMatrix(x: Float32Array | Float64Array, nRows: number): Promise<Float64Array> {
+    return this.scorer.score(x, nRows);
+  }
+
+  close(): Promise<void> {
+    return this.scorer.close();
+  }
+}

@@ -1,0 +1,186 @@
+import type { Column, Frame } from "../../data/frame.js";
+import { InvalidParameterError } from "../../errors.js";
+
+/** Bin 0 of every feature holds missing values; value bins are 1..nBins-1 (at most 255 of them). */
+export const MISSING_BIN = 0;
+export const MAX_VALUE_BINS = 255;
+
+/**
+ * How one feature maps to bins. Numeric: `bin = 1 + #{cuts ≤ v}`, so "bins ≤ b go left" is the
+ * split `v < cuts[b-1]`. Categorical: `bin = 1 + rank` for the (up to 254) most frequent
+ * categories; rarer ones share bin 0 with missing values, as unknown categories do at scoring.
+ */
+export type FeatureBins =
+  | { readonly kind: "numeric"; readonly name: string; readonly cuts: Float64Array; readonly nBins: number }
+  | {
+      readonly kind: "categorical";
+      readonly name: string;
+      readonly dictionary: readonly string[];
+      /** Per dictionary code: its bin (0 when folded into the missing bin). */
+      readonly codeToBin: Int32Array;
+      /** Per bin: the dictionary code (-1 for bin 0). */
+      readonly binToCode: Int32Array;
+      readonly nBins: number;
+    };
+
+/**
+ * Features binned row-major as global bin ids: `bins[r * nFeatures + f] = binOffset[f] + bin`, so
+ * the histogram kernel indexes one flat histogram without a per-feature offset lookup.
+ */
+export interface BinnedMatrix {
+  readonly nRows: number;
+  readonly nFeatures: number;
+  readonly bins: Uint16Array;
+  readonly binOffset: Int32Array;
+  readonly totalBins: number;
+  /**
+   * The same bins feature-major and local (0..255): `cols[f * nRows + r]`. Partitioning a node
+   * reads one feature for many rows, and one feature's column stays in cache where rows would not.
+   */
+  readonly cols: Uint8Array;
+}
+
+/** Deterministic sample of at most `max` row indices, evenly spread. */
+function sampleRows(n: number, max: number): Int32Array {
+  if (n <= max) return Int32Array.from({ length: n }, (_, i) => i);
+  const out = new Int32Array(max);
+  const step = n / max;
+  for (let i = 0; i < max; i++) out[i] = Math.floor(i * step);
+  return out;
+}
+
+const QUANTILE_SAMPLE = 200_000;
+
+function numericBins(name: string, values: Float64Array, maxBins: number): FeatureBins {
+  const sample = sampleRows(values.length, QUANTILE_SAMPLE);
+  const vals = new Float64Array(sample.length);
+  let m = 0;
+  for (let i = 0; i < sample.length; i++) {
+    const v = values[sample[i] as number] as number;
+    if (v === v) vals[m++] = v;
+  }
+  const sorted = vals.subarray(0, m).sort();
+  // Distinct values first: with few of them every value gets its own bin.
+  const distinct: number[] = [];
+  for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i] as number);
+  const cuts: number[] = [];
+  if (distinct.length <= maxBins) {
+    for (let i = 1; i < distinct.length; i++) cuts.push(distinct[i] as number);
+  } else {
+    // Quantile cuts: each is a value present in the data, so `v < cut` splits between values.
+    for (let q = 1; q < maxBins; q++) {
+      const c = sorted[Math.floor((q * m) / maxBins)] as number;
+      if (c > (sorted[0] as number) && (cuts.length === 0 || c > (cuts[cuts.length - 1] as number))) cuts.push(c);
+    }
+  }
+  return { kind: "numeric", name, cuts: Float64Array.from(cuts), nBins: cuts.length + 2 };
+}
+
+function categoricalBins(name: string, codes: Int32Array, dictionary: readonly string[], maxBins: number): FeatureBins {
+  const counts = new Float64Array(dictionary.length);
+  for (let i = 0; i < codes.length; i++) {
+    const k = codes[i] as number;
+    if (k >= 0) counts[k] = (counts[k] as number) + 1;
+  }
+  const order = Array.from({ length: dictionary.length }, (_, k) => k)
+    .filter((k) => (counts[k] as number) > 0)
+    .sort((a, b) => (counts[b] as number) - (counts[a] as number) || a - b)
+    .slice(0, maxBins - 1)
+    .sort((a, b) => a - b);
+  const codeToBin = new Int32Array(dictionary.length);
+  const binToCode = new Int32Array(order.length + 1).fill(-1);
+  order.forEach((k, i) => {
+    codeToBin[k] = i + 1;
+    binToCode[i + 1] = k;
+  });
+  return { kind: "categorical", name, dictionary, codeToBin, binToCode, nBins: order.length + 1 };
+}
+
+/** Learns each feature's bins from training columns. */
+export function fitBins(columns: readonly Column[], maxBins = MAX_VALUE_BINS): FeatureBins[] {
+  if (!Number.isInteger(maxBins) || maxBins < 2 || maxBins > MAX_VALUE_BINS) {
+    throw new InvalidParameterError(`max_bin = ${maxBins}: must be an integer in [2, ${MAX_VALUE_BINS}]`, {
+      details: { field: "max_bin", value: maxBins, rule: `integer in [2, ${MAX_VALUE_BINS}]` },
+    });
+  }
+  return columns.map((c) =>
+    c.kind === "numeric"
+      ? numericBins(c.name, c.values, maxBins)
+      : categoricalBins(c.name, c.codes, c.dictionary, maxBins),
+  );
+}
+
+/** Bin of a numeric value: 1 + number of cuts ≤ v (binary search), 0 for NaN. */
+function binOf(cuts: Float64Array, v: number): number {
+  if (v !== v) return MISSING_BIN;
+  let lo = 0;
+  let hi = cuts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((cuts[mid] as number) <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo + 1;
+}
+
+/**
+ * Bins the columns (same order as `specs`). A categorical column's codes are looked up by
+ * category name, so a frame with a different dictionary (validation data) bins consistently.
+ */
+export function applyBins(specs: readonly FeatureBins[], columns: readonly Column[], nRows: number): BinnedMatrix {
+  const F = specs.length;
+  const bins = new Uint16Array(new SharedArrayBuffer(Math.max(2, 2 * nRows * F)));
+  const binOffset = new Int32Array(F);
+  let totalBins = 0;
+  specs.forEach((spec, f) => {
+    binOffset[f] = totalBins;
+    totalBins += spec.nBins;
+  });
+  specs.forEach((spec, f) => {
+    const col = columns[f] as Column;
+    const o = binOffset[f] as number;
+    if (spec.kind === "numeric") {
+      if (col.kind !== "numeric") throw mismatch(spec.name, "numeric", col.kind);
+      const cuts = spec.cuts;
+      for (let r = 0; r < nRows; r++) bins[r * F + f] = o + binOf(cuts, col.values[r] as number);
+      return;
+    }
+    if (col.kind !== "categorical") throw mismatch(spec.name, "categorical", col.kind);
+    const lookup = new Map(spec.dictionary.map((s, k) => [s, k]));
+    const map = new Int32Array(col.dictionary.length);
+    col.dictionary.forEach((s, k) => {
+      const code = lookup.get(s);
+      map[k] = code === undefined ? MISSING_BIN : (spec.codeToBin[code] as number);
+    });
+    for (let r = 0; r < nRows; r++) {
+      const k = col.codes[r] as number;
+      bins[r * F + f] = o + (k < 0 ? MISSING_BIN : (map[k] as number));
+    }
+  });
+  const cols = new Uint8Array(Math.max(1, nRows * F));
+  for (let f = 0; f < F; f++) {
+    const o = binOffset[f] as number;
+    const base = f * nRows;
+    for (let r = 0; r < nRows; r++) cols[base + r] = (bins[r * F + f] as number) - o;
+  }
+  return { nRows, nFeatures: F, bins, binOffset, totalBins, cols };
+}
+
+function mismatch(name: string, want: string, got: string): InvalidParameterError {
+  return new InvalidParameterError(`column ${name}: is ${got}, the model was trained on a ${want} column`, {
+    details: { field: name, value: got, rule: `must be ${want}` },
+  });
+}
+
+/** Column of a frame by name, or a typed error naming it. */
+export function requireColumns(frame: Frame, names: readonly string[]): Column[] {
+  return names.map((n) => {
+    const c = frame.columns.find((x) => x.name === n);
+    if (!c) {
+      throw new InvalidParameterError(`column ${n}: missing from the input; the model needs it`, {
+        details: { field: n, value: null, rule: "required input column" },
+      });
+    }
+    return c;
+  });
+}

@@ -1,0 +1,375 @@
+import type { BinnedMatrix, FeatureBins } from "./binning.js";
+
+/** Tree-growth settings (already validated). */
+export interface GrowParams {
+  readonly maxDepth: number;
+  readonly numLeaves: number;
+  readonly minChildWeight: number;
+  readonly lambda: number;
+  readonly minSplitGain: number;
+  /** Added to a category's hessian when categories are ordered by gradient ratio. */
+  readonly catSmooth: number;
+}
+
+/** The row-level kernels growth needs (see RowKernels). */
+export interface RowWork {
+  /** Histogram of rows `idx[start..end)` of the shared row-index array into `out[0 .. 2*totalBins)`. */
+  histogram(start: number, end: number, out: Float64Array): void;
+  /** Stable partition of `idx[start..end)` by a split; returns the first right index. */
+  partition(
+    feature: number,
+    start: number,
+    end: number,
+    isCat: boolean,
+    lo: number,
+    tb: number,
+    catLeft: Uint8Array | null,
+  ): number;
+}
+
+export interface GrowContext {
+  readonly binned: BinnedMatrix;
+  readonly specs: readonly FeatureBins[];
+  readonly gh: Float64Array;
+  readonly params: GrowParams;
+  /** Per feature: +1 increasing, -1 decreasing, 0 free. */
+  readonly monotone: Int8Array;
+  readonly rows: RowWork;
+}
+
+/**
+ * A tree in bin space, nodes numbered in creation order (root 0, children after parents).
+ * Numeric split: bins 1..binThreshold go left, bin 0 (missing) follows `defaultLeft`.
+ * Categorical split: bins with `catLeft[node][bin] = 1` go left; bin 0 always goes right.
+ */
+export interface BinTree {
+  readonly feature: number[];
+  readonly binThreshold: number[];
+  readonly defaultLeft: number[];
+  readonly catLeft: (Uint8Array | null)[];
+  readonly left: number[];
+  readonly right: number[];
+  /** Leaf value (already multiplied by the learning rate); 0 for internal nodes. */
+  readonly value: number[];
+  readonly gain: number[];
+  /** Hessian sum of the training rows that reached the node. */
+  readonly cover: number[];
+}
+
+interface Split {
+  feature: number;
+  gain: number;
+  binThreshold: number;
+  defaultLeft: boolean;
+  catLeft: Uint8Array | null;
+  gl: number;
+  hl: number;
+  gr: number;
+  hr: number;
+  wl: number;
+  wr: number;
+}
+
+interface Leaf {
+  node: number;
+  start: number;
+  end: number;
+  depth: number;
+  g: number;
+  h: number;
+  lo: number;
+  hi: number;
+  w: number;
+  hist: Float64Array | null;
+  split: Split | null;
+}
+
+function clamp(w: number, lo: number, hi: number): number {
+  return w < lo ? lo : w > hi ? hi : w;
+}
+
+/** Reduction of the second-order objective when the node takes weight w: -(G·w + ½(H+λ)w²). */
+function objGain(g: number, h: number, lambda: number, w: number): number {
+  return -(g * w + 0.5 * (h + lambda) * w * w);
+}
+
+function bestSplit(ctx: GrowContext, leaf: Leaf, featureMask: Uint8Array): Split | null {
+  const { lambda, minChildWeight, minSplitGain, catSmooth } = ctx.params;
+  const hist = leaf.hist as Float64Array;
+  const G = leaf.g;
+  const H = leaf.h;
+  const parent = objGain(G, H, lambda, leaf.w);
+  let best: Split | null = null;
+  let bestGain = minSplitGain > 0 ? minSplitGain : 1e-12;
+  const F = ctx.specs.length;
+  for (let f = 0; f < F; f++) {
+    if (featureMask[f] !== 1) continue;
+    const spec = ctx.specs[f] as FeatureBins;
+    const off = (ctx.binned.binOffset[f] as number) * 2;
+    const nb = spec.nBins;
+    const gm = hist[off] as number;
+    const hm = hist[off + 1] as number;
+    const mc = ctx.monotone[f] as number;
+    if (spec.kind === "numeric") {
+      let gl = 0;
+      let hl = 0;
+      for (let b = 1; b < nb - 1; b++) {
+        gl += hist[off + 2 * b] as number;
+        hl += hist[off + 2 * b + 1] as number;
+        // dir 0: missing goes right; dir 1: missing goes left (skipped when there are none).
+        for (let dir = 0; dir < 2; dir++) {
+          if (dir === 1 && hm === 0) break;
+          const GL = dir === 1 ? gl + gm : gl;
+          const HL = dir === 1 ? hl + hm : hl;
+          const GR = G - GL;
+          const HR = H - HL;
+          if (HL < minChildWeight || HR < minChildWeight || HL <= 0 || HR <= 0) continue;
+          const wl = clamp(-GL / (HL + lambda), leaf.lo, leaf.hi);
+          const wr = clamp(-GR / (HR + lambda), leaf.lo, leaf.hi);
+          if ((mc > 0 && wl > wr) || (mc < 0 && wl < wr)) continue;
+          const gain = objGain(GL, HL, lambda, wl) + objGain(GR, HR, lambda, wr) - parent;
+          if (gain > bestGain) {
+            bestGain = gain;
+            best = {
+              feature: f,
+              gain,
+              binThreshold: b,
+              defaultLeft: dir === 1,
+              catLeft: null,
+              gl: GL,
+              hl: HL,
+              gr: GR,
+              hr: HR,
+              wl,
+              wr,
+            };
+          }
+        }
+      }
+      continue;
+    }
+    // Categorical: order categories by G/(H + smooth); the best left set is a prefix of that
+    // order (or of its reverse). Missing and unknown categories stay right.
+    const cats: number[] = [];
+    for (let b = 1; b < nb; b++) if ((hist[off + 2 * b + 1] as number) > 0) cats.push(b);
+    if (cats.length < 2) continue;
+    const ratio = (b: number): number =>
+      (hist[off + 2 * b] as number) / ((hist[off + 2 * b + 1] as number) + catSmooth);
+    cats.sort((a, b) => ratio(a) - ratio(b) || a - b);
+    for (let rev = 0; rev < 2; rev++) {
+      let gl = 0;
+      let hl = 0;
+      for (let j = 0; j < cats.length - 1; j++) {
+        const b = (rev === 0 ? cats[j] : cats[cats.length - 1 - j]) as number;
+        gl += hist[off + 2 * b] as number;
+        hl += hist[off + 2 * b + 1] as number;
+        const GR = G - gl;
+        const HR = H - hl;
+        if (hl < minChildWeight || HR < minChildWeight || HR <= 0) continue;
+        const wl = clamp(-gl / (hl + lambda), leaf.lo, leaf.hi);
+        const wr = clamp(-GR / (HR + lambda), leaf.lo, leaf.hi);
+        const gain = objGain(gl, hl, lambda, wl) + objGain(GR, HR, lambda, wr) - parent;
+        if (gain > bestGain) {
+          bestGain = gain;
+          const catLeft = new Uint8Array(nb);
+          for (let k = 0; k <= j; k++) catLeft[(rev === 0 ? cats[k] : cats[cats.length - 1 - k]) as number] = 1;
+          best = { feature: f, gain, binThreshold: 0, defaultLeft: false, catLeft, gl, hl, gr: GR, hr: HR, wl, wr };
+        }
+      }
+    }
+  }
+  return best;
+}
+
+/** Where each training row in the sample ended: rows `idx[start..end)` are in leaf `node`. */
+export interface LeafRange {
+  readonly node: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * Grows one tree on rows `idx[0..n)` of the shared row-index array (sorted ascending, reordered
+ * in place by the partitions), best-gain leaf
+ * first, until `numLeaves` leaves or no split within `maxDepth` gains more than
+ * `minSplitGain`. With `numLeaves = 2^maxDepth` this is the same tree depth-wise growth gives.
+ * Monotone constraints bound each subtree's weights by the midpoint of its parent's split.
+ */
+export function growTree(
+  ctx: GrowContext,
+  n: number,
+  featureMask: Uint8Array,
+  learningRate: number,
+): { tree: BinTree; leaves: LeafRange[] } {
+  const { lambda, maxDepth, numLeaves } = ctx.params;
+  const tree: BinTree = {
+    feature: [],
+    binThreshold: [],
+    defaultLeft: [],
+    catLeft: [],
+    left: [],
+    right: [],
+    value: [],
+    gain: [],
+    cover: [],
+  };
+  const newNode = (cover: number): number => {
+    tree.feature.push(-1);
+    tree.binThreshold.push(0);
+    tree.defaultLeft.push(0);
+    tree.catLeft.push(null);
+    tree.left.push(-1);
+    tree.right.push(-1);
+    tree.value.push(0);
+    tree.gain.push(0);
+    tree.cover.push(cover);
+    return tree.feature.length - 1;
+  };
+  const histSize = ctx.binned.totalBins * 2;
+  const pool: Float64Array[] = [];
+  const takeHist = (): Float64Array => pool.pop() ?? new Float64Array(histSize);
+
+  const rootHist = takeHist();
+  ctx.rows.histogram(0, n, rootHist);
+  // Root sums from feature 0's bins: every row lands in exactly one bin of each feature.
+  let G = 0;
+  let H = 0;
+  const nb0 = (ctx.specs[0] as FeatureBins).nBins;
+  for (let b = 0; b < nb0; b++) {
+    G += rootHist[2 * b] as number;
+    H += rootHist[2 * b + 1] as number;
+  }
+  const root: Leaf = {
+    node: newNode(H),
+    start: 0,
+    end: n,
+    depth: 0,
+    g: G,
+    h: H,
+    lo: -Infinity,
+    hi: Infinity,
+    w: -G / (H + lambda),
+    hist: rootHist,
+    split: null,
+  };
+  const open: Leaf[] = [root];
+  const done: Leaf[] = [];
+  if (maxDepth > 0) root.split = bestSplit(ctx, root, featureMask);
+  if (!root.split && root.hist) {
+    pool.push(root.hist);
+    root.hist = null;
+  }
+  let nLeaves = 1;
+  while (nLeaves < numLeaves) {
+    let bi = -1;
+    let bg = -Infinity;
+    for (let i = 0; i < open.length; i++) {
+      const s = (open[i] as Leaf).split;
+      if (s && s.gain > bg) {
+        bg = s.gain;
+        bi = i;
+      }
+    }
+    if (bi < 0) break;
+    const leaf = open[bi] as Leaf;
+    open.splice(bi, 1);
+    const s = leaf.split as Split;
+    const mid = ctx.rows.partition(
+      s.feature,
+      leaf.start,
+      leaf.end,
+      s.catLeft !== null,
+      s.defaultLeft ? 0 : 1,
+      s.binThreshold,
+      s.catLeft,
+    );
+    const node = leaf.node;
+    tree.feature[node] = s.feature;
+    tree.binThreshold[node] = s.binThreshold;
+    tree.defaultLeft[node] = s.defaultLeft ? 1 : 0;
+    tree.catLeft[node] = s.catLeft;
+    tree.gain[node] = s.gain;
+    const mc = ctx.monotone[s.feature] as number;
+    const m = (s.wl + s.wr) / 2;
+    const L: Leaf = {
+      node: newNode(s.hl),
+      start: leaf.start,
+      end: mid,
+      depth: leaf.depth + 1,
+      g: s.gl,
+      h: s.hl,
+      lo: leaf.lo,
+      hi: leaf.hi,
+      w: s.wl,
+      hist: null,
+      split: null,
+    };
+    const R: Leaf = {
+      node: newNode(s.hr),
+      start: mid,
+      end: leaf.end,
+      depth: leaf.depth + 1,
+      g: s.gr,
+      h: s.hr,
+      lo: leaf.lo,
+      hi: leaf.hi,
+      w: s.wr,
+      hist: null,
+      split: null,
+    };
+    if (mc > 0) {
+      L.hi = Math.min(L.hi, m);
+      R.lo = Math.max(R.lo, m);
+    } else if (mc < 0) {
+      L.lo = Math.max(L.lo, m);
+      R.hi = Math.min(R.hi, m);
+    }
+    tree.left[node] = L.node;
+    tree.right[node] = R.node;
+    nLeaves++;
+    const parentHist = leaf.hist as Float64Array;
+    leaf.hist = null;
+    if (L.depth < maxDepth && nLeaves < numLeaves) {
+      // Histogram subtraction: build the smaller child, derive the larger from the parent.
+      const small = L.end - L.start <= R.end - R.start ? L : R;
+      const large = small === L ? R : L;
+      const sh = takeHist();
+      ctx.rows.histogram(small.start, small.end, sh);
+      for (let k = 0; k < histSize; k++) parentHist[k] = (parentHist[k] as number) - (sh[k] as number);
+      small.hist = sh;
+      large.hist = parentHist;
+      for (const c of [L, R]) {
+        c.split = bestSplit(ctx, c, featureMask);
+        if (!c.split) {
+          pool.push(c.hist as Float64Array);
+          c.hist = null;
+        }
+      }
+    } else {
+      pool.push(parentHist);
+    }
+    open.push(L, R);
+  }
+  for (const l of open) done.push(l);
+  const leaves: LeafRange[] = [];
+  for (const l of done) {
+    tree.value[l.node] = clamp(l.w, l.lo, l.hi) * learningRate;
+    leaves.push({ node: l.node, start: l.start, end: l.end });
+  }
+  return { tree, leaves };
+}
+
+/** Leaf reached by row `r` of a binned matrix. */
+export function binTreeLeaf(tree: BinTree, m: BinnedMatrix, r: number): number {
+  const N = m.nRows;
+  let n = 0;
+  let f = tree.feature[0] as number;
+  while (f >= 0) {
+    const b = m.cols[f * N + r] as number;
+    const cl = tree.catLeft[n];
+    const goLeft = cl ? cl[b] === 1 : b === 0 ? tree.defaultLeft[n] === 1 : b <= (tree.binThreshold[n] as number);
+    n = (goLeft ? tree.left[n] : tree.right[n]) as number;
+    f = tree.feature[n] as number;
+  }
+  return n;
+}

@@ -1,0 +1,126 @@
+/**
+ * Row kernels of GBDT training that run on the calling thread and on the helper thread alike.
+ * Each is self-contained (no closure, no imports): the helper thread runs this very source.
+ */
+
+/**
+ * Stable partition of `idx[start..end)` by one feature's local bins (`cols[base + r]`): rows going
+ * left are packed from `start` in `idx`, rows going right are written to `scratch[start..)`.
+ * Numeric split: bins 1..tb go left, bin 0 (missing) goes left when `lo` is 0 — with `lo = 1` it
+ * wraps to 2^32 - 1 and goes right. Categorical split (`isCat`): `catMask[bin] === 1` goes left.
+ * Returns the number of left rows. Branch-free on the numeric path: both sides are written and
+ * one index advances, so there is no mispredicted branch per row.
+ */
+export function partitionRange(
+  cols: Uint8Array,
+  base: number,
+  idx: Int32Array,
+  scratch: Int32Array,
+  start: number,
+  end: number,
+  isCat: number,
+  lo: number,
+  tb: number,
+  catMask: Uint8Array,
+): number {
+  let nl = start;
+  let nr = start;
+  if (isCat === 1) {
+    for (let i = start; i < end; i++) {
+      const r = idx[i] as number;
+      const goLeft = catMask[cols[base + r] as number] as number;
+      idx[nl] = r;
+      scratch[nr] = r;
+      nl += goLeft;
+      nr += 1 - goLeft;
+    }
+  } else {
+    const t = tb - lo;
+    for (let i = start; i < end; i++) {
+      const r = idx[i] as number;
+      const goLeft = ((cols[base + r] as number) - lo) >>> 0 <= t ? 1 : 0;
+      idx[nl] = r;
+      scratch[nr] = r;
+      nl += goLeft;
+      nr += 1 - goLeft;
+    }
+  }
+  return nl - start;
+}
+
+/**
+ * Gradient and hessian of the loss at the current margins for rows `idx[a..b)` into
+ * `gh[2r], gh[2r+1]`. `binary` = 1: log-loss on the logit; 0: squared error.
+ */
+export function gradientRange(
+  binary: number,
+  margin: Float64Array,
+  y: Float64Array,
+  idx: Int32Array,
+  a: number,
+  b: number,
+  gh: Float64Array,
+): void {
+  if (binary === 1) {
+    for (let i = a; i < b; i++) {
+      const r = idx[i] as number;
+      const p = 1 / (1 + Math.exp(-(margin[r] as number)));
+      gh[2 * r] = p - (y[r] as number);
+      const h = p * (1 - p);
+      gh[2 * r + 1] = h > 1e-16 ? h : 1e-16;
+    }
+    return;
+  }
+  for (let i = a; i < b; i++) {
+    const r = idx[i] as number;
+    gh[2 * r] = (margin[r] as number) - (y[r] as number);
+    gh[2 * r + 1] = 1;
+  }
+}
+
+/**
+ * Bernoulli row sample fused with the gradients: row r of `[a, b)` is kept when a hash of
+ * (`key`, r) is below `cut` (rate × 2^32), so each row's draw depends only on the round's key and
+ * the row, and the two halves of the rows can be sampled on two threads with the same result.
+ * Kept rows are packed into `idx` from `a` (ascending) and get their gradient; `inSample[r]` marks
+ * them. Returns how many were kept.
+ */
+export function sampleGradientRange(
+  binary: number,
+  margin: Float64Array,
+  y: Float64Array,
+  gh: Float64Array,
+  inSample: Uint8Array,
+  idx: Int32Array,
+  a: number,
+  b: number,
+  key: number,
+  cut: number,
+): number {
+  let m = a;
+  for (let r = a; r < b; r++) {
+    // murmur3's 32-bit finaliser: a bijection that mixes every input bit into every output bit.
+    let h = (r ^ key) >>> 0;
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    if (h >>> 0 >= cut) {
+      inSample[r] = 0;
+      continue;
+    }
+    inSample[r] = 1;
+    idx[m++] = r;
+    if (binary === 1) {
+      const p = 1 / (1 + Math.exp(-(margin[r] as number)));
+      gh[2 * r] = p - (y[r] as number);
+      const hs = p * (1 - p);
+      gh[2 * r + 1] = hs > 1e-16 ? hs : 1e-16;
+    } else {
+      gh[2 * r] = (margin[r] as number) - (y[r] as number);
+      gh[2 * r + 1] = 1;
+    }
+  }
+  return m - a;
+}

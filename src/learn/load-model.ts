@@ -1,0 +1,91 @@
+import { readFile } from "node:fs/promises";
+import { InvalidParameterError, NotFoundError } from "../errors.js";
+import { isKeelModelJson, KeelPredictor, parseKeelModel } from "./keel-model.js";
+import { loadLightGBMPredictor } from "./lightgbm-model.js";
+import { OnnxPredictor, type OnnxOptions } from "./onnx-model.js";
+import type { ModelFormat, Predictor } from "./predictor.js";
+import { loadXGBoostPredictor } from "./xgboost-model.js";
+
+export interface LoadPredictorOptions {
+  /** Worker threads for large batches (tree models) / onnxruntime intra-op threads. Default 1. */
+  readonly threads?: number;
+  /** ONNX only: the output to score from and the task, when detection is not enough. */
+  readonly onnx?: Omit<OnnxOptions, "threads">;
+}
+
+/** Model formats `detectModelFormat` recognises from a file's bytes. */
+export type DetectedFormat = ModelFormat;
+
+function firstNonSpace(bytes: Uint8Array): number {
+  let i = 0;
+  // Skip a UTF-8 byte order mark and leading whitespace.
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  return i;
+}
+
+/**
+ * The format of a model file, from its content: keel JSON, XGBoost JSON (an object with `learner`),
+ * LightGBM text (first line `tree`), ONNX (a protobuf ModelProto, whose first field is
+ * `ir_version`, tag 0x08).
+ */
+export function detectModelFormat(bytes: Uint8Array, name = "model"): { format: DetectedFormat; json?: unknown } {
+  const i = firstNonSpace(bytes);
+  const head = new TextDecoder().decode(bytes.subarray(i, i + 8));
+  if (head.startsWith("{")) {
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      // XGBoost's binary UBJSON format also starts with "{".
+      throw new InvalidParameterError(
+        `${name}: starts with "{" but is not valid JSON (${(e as Error).message}); save XGBoost models as JSON (m.json), not UBJSON`,
+        {
+          details: { field: "model", value: name, rule: "valid JSON" },
+        },
+      );
+    }
+    if (isKeelModelJson(json)) return { format: "keel", json };
+    if (typeof json === "object" && json !== null && "learner" in json) return { format: "xgboost", json };
+    throw new InvalidParameterError(
+      `${name}: a JSON model must be a keel model or an XGBoost model (an object with "learner")`,
+      { details: { field: "model", value: name, rule: "keel JSON | XGBoost JSON" } },
+    );
+  }
+  if (head.startsWith("tree\n") || head.startsWith("tree\r\n")) return { format: "lightgbm" };
+  if (bytes[0] === 0x08) return { format: "onnx" };
+  throw new InvalidParameterError(`${name}: unrecognised model format; supported: XGBoost JSON, LightGBM text, ONNX`, {
+    details: { field: "model", value: name, rule: "XGBoost JSON | LightGBM text | ONNX" },
+  });
+}
+
+/** Loads a model file (path or bytes) of any supported format behind the one Predictor interface. */
+export async function loadPredictor(source: string | Uint8Array, opts: LoadPredictorOptions = {}): Promise<Predictor> {
+  let bytes: Uint8Array;
+  let name = "model";
+  if (typeof source === "string") {
+    name = source;
+    try {
+      bytes = await readFile(source);
+    } catch (e) {
+      throw new NotFoundError(`model file ${source} cannot be read (${(e as Error).message})`, {
+        cause: e,
+        details: { field: "model", value: source },
+      });
+    }
+  } else {
+    bytes = source;
+  }
+  const threads = opts.threads === undefined ? {} : { threads: opts.threads };
+  const detected = detectModelFormat(bytes, name);
+  switch (detected.format) {
+    case "keel":
+      return new KeelPredictor(parseKeelModel(detected.json), threads);
+    case "xgboost":
+      return loadXGBoostPredictor(detected.json, threads);
+    case "lightgbm":
+      return loadLightGBMPredictor(new TextDecoder().decode(bytes), threads);
+    case "onnx":
+      return OnnxPredictor.load(bytes, { ...opts.onnx, ...threads });
+  }
+}

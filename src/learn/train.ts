@@ -1,0 +1,175 @@
+import type { Frame } from "../data/frame.js";
+import { assignRoles, prepareTarget, selectColumns, takeRows } from "../data/roles.js";
+import type { ColumnRoles, PreparedTarget } from "../data/roles.js";
+import { inferSignature } from "../data/signature.js";
+import { InvalidParameterError } from "../errors.js";
+import { trainGbdt } from "./gbdt/train.js";
+import { ensembleToJson, KeelPredictor } from "./keel-model.js";
+import type { KeelModel, KeelTarget } from "./keel-model.js";
+import { trainLinear } from "./linear/train.js";
+import { evaluateBinary, evaluateRegression } from "./metrics.js";
+
+export type ModelKind = "gbdt" | "linear";
+
+export interface TrainOptions {
+  readonly target: string;
+  readonly model?: ModelKind;
+  /** Trainer parameters (`--param key=value`); numbers or numeric strings. */
+  readonly params?: Readonly<Record<string, unknown>>;
+  /** Share of rows held out for validation metrics and early stopping; 0 = none. Default 0.2. */
+  readonly validFraction?: number;
+  readonly positive?: string;
+  readonly idColumn?: string;
+  readonly exclude?: readonly string[];
+  /** Seed of the train/validation split (default: the `seed` param, else 0). */
+  readonly splitSeed?: number;
+  readonly onIteration?: (iteration: number, metrics: Readonly<Record<string, number>>) => void;
+}
+
+export interface TrainResult {
+  readonly model: KeelModel;
+  readonly roles: ColumnRoles;
+  readonly target: PreparedTarget;
+  readonly nTrain: number;
+  readonly nValid: number;
+  /** Metrics on the validation rows (binary: auc, pr_auc, ks, log_loss, brier, accuracy, …; regression: mae, rmse, r2). */
+  readonly metrics: Readonly<Record<string, number>>;
+  /** Per-iteration validation metrics (GBDT with a validation part). */
+  readonly history: readonly Readonly<Record<string, number>>[];
+}
+
+function bad(field: string, value: unknown, rule: string): InvalidParameterError {
+  return new InvalidParameterError(`${field} = ${JSON.stringify(value)}: ${rule}`, { details: { field, value, rule } });
+}
+
+/**
+ * Deterministic shuffled split: the last `round(n × fraction)` positions of a seeded Fisher–Yates
+ * permutation are the validation rows. Exported so a caller can rebuild the split of a run.
+ */
+export function trainValidSplit(n: number, fraction: number, seed: number): { train: Int32Array; valid: Int32Array } {
+  const perm = Int32Array.from({ length: n }, (_, i) => i);
+  let s = seed >>> 0;
+  for (let i = n - 1; i > 0; i--) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const j = Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (i + 1));
+    const tmp = perm[i] as number;
+    perm[i] = perm[j] as number;
+    perm[j] = tmp;
+  }
+  const nValid = Math.round(n * fraction);
+  // Sorted halves keep the original row order inside each part.
+  return { train: perm.slice(0, n - nValid).sort(), valid: perm.slice(n - nValid).sort() };
+}
+
+/**
+ * Trains a keel model on a raw frame: picks the features (dropping ids and exclusions), turns the
+ * target into labels, holds out a validation part, trains, and evaluates on the held-out rows.
+ */
+export async function trainModel(frame: Frame, options: TrainOptions): Promise<TrainResult> {
+  const kind = options.model ?? "gbdt";
+  if (kind !== "gbdt" && kind !== "linear") throw bad("model", kind, 'must be "gbdt" or "linear"');
+  const fraction = options.validFraction ?? 0.2;
+  if (!Number.isFinite(fraction) || fraction < 0 || fraction >= 1)
+    throw bad("valid-fraction", fraction, "must be in [0, 1)");
+  const roles = assignRoles(frame, options.target, {
+    ...(options.idColumn === undefined ? {} : { idColumn: options.idColumn }),
+    ...(options.exclude === undefined ? {} : { exclude: options.exclude }),
+  });
+  const target = prepareTarget(
+    frame,
+    options.target,
+    options.positive === undefined ? {} : { positive: options.positive },
+  );
+  const params = options.params ?? {};
+  const seedParam = params.seed === undefined ? 0 : Number(params.seed);
+  const { train, valid } = trainValidSplit(
+    frame.nRows,
+    fraction,
+    options.splitSeed ?? (Number.isFinite(seedParam) ? seedParam : 0),
+  );
+  if (train.length < 2) throw bad("rows", frame.nRows, "too few rows to train on");
+  if (fraction > 0 && valid.length < 2)
+    throw bad("valid-fraction", fraction, `leaves fewer than 2 validation rows of ${frame.nRows}`);
+  const features = selectColumns(frame, roles.features);
+  const trainX = takeRows(features, train);
+  const validX = takeRows(features, valid);
+  const yTrain = train.length === frame.nRows ? target.y : Float64Array.from(train, (i) => target.y[i] as number);
+  const yValid = Float64Array.from(valid, (i) => target.y[i] as number);
+  if (target.task === "binary") {
+    let pos = 0;
+    for (let i = 0; i < yTrain.length; i++) pos += yTrain[i] as number;
+    if (pos === 0 || pos === yTrain.length) throw bad("target", options.target, "the training part has only one class");
+  }
+  const signature = inferSignature(trainX);
+  const tgt: KeelTarget =
+    target.task === "binary"
+      ? { name: options.target, positive_class: target.positiveClass, negative_class: target.negativeClass }
+      : { name: options.target };
+  const common = {
+    format: "keel" as const,
+    format_version: 1,
+    task: target.task,
+    signature,
+    target: tgt,
+    ...(roles.idColumn === undefined ? {} : { id_column: roles.idColumn }),
+  };
+  let model: KeelModel;
+  let history: readonly Readonly<Record<string, number>>[] = [];
+  if (kind === "gbdt") {
+    const res = await trainGbdt({
+      features: trainX.columns,
+      nRows: trainX.nRows,
+      y: yTrain,
+      objective: target.task,
+      params,
+      ...(valid.length > 0 ? { valid: { features: validX.columns, nRows: validX.nRows, y: yValid } } : {}),
+      ...(options.onIteration ? { onIteration: options.onIteration } : {}),
+    });
+    history = res.history;
+    model = {
+      ...common,
+      model_type: "gbdt",
+      params: { ...res.params },
+      features: res.features.map((f) =>
+        f.kind === "categorical"
+          ? { name: f.name, kind: f.kind, categories: f.dictionary ?? [] }
+          : { name: f.name, kind: f.kind },
+      ),
+      ensemble: ensembleToJson(res.ensemble),
+      n_trees: res.nTrees,
+      best_iteration: res.bestIteration,
+      importance: res.importance,
+    };
+  } else {
+    const body = trainLinear(trainX, yTrain, target.task, params);
+    model = { ...common, model_type: "linear", params: { l2: body.l2 }, linear: body };
+  }
+  let metrics: Record<string, number> = {};
+  if (valid.length > 0) {
+    const predictor = new KeelPredictor(model);
+    const p = await predictor.predict(validX);
+    await predictor.close();
+    if (target.task === "binary") {
+      const e = evaluateBinary(yValid, p);
+      metrics = {
+        auc: e.auc,
+        pr_auc: e.prAuc,
+        ks: e.ks,
+        log_loss: e.logLoss,
+        brier: e.brier,
+        accuracy: e.accuracy,
+        precision: e.precision,
+        recall: e.recall,
+        f1: e.f1,
+        ece: e.ece,
+      };
+    } else {
+      const e = evaluateRegression(yValid, p);
+      metrics = { ...e };
+    }
+  }
+  return { model, roles, target, nTrain: train.length, nValid: valid.length, metrics, history };
+}

@@ -1,0 +1,110 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/program.js";
+import { readTable } from "../../src/data/index.js";
+import { openStores } from "../../src/open-stores.js";
+import { artifactFetcher } from "../../src/serving/artifact-source.js";
+import { modelPath, readFixture } from "../learn/fixture-frame.js";
+
+async function keel(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await runCli(args, { env: {}, cwd, out: (t) => (out += t + "\n"), err: (t) => (err += t + "\n") });
+  return { code, out, err };
+}
+
+describe("keel predict", () => {
+  it("scores a file with a LightGBM model and writes id + score", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "keel-predict-"));
+    const fx = readFixture("lgb_binary.txt");
+    const names = Object.keys(fx.columns);
+    const rows = fx.expected.map((_, i) =>
+      [`row-${i}`, ...names.map((n) => String(fx.columns[n]?.[i] ?? ""))].join(","),
+    );
+    writeFileSync(join(cwd, "in.csv"), [["loan_id", ...names].join(","), ...rows].join("\n") + "\n");
+    const r = await keel(
+      [
+        "--json",
+        "predict",
+        "--model",
+        modelPath("lgb_binary.txt"),
+        "--input",
+        "in.csv",
+        "--output",
+        "out.parquet",
+        "--chunk-size",
+        "64",
+      ],
+      cwd,
+    );
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ status: "completed", rows: 200, chunks: 4, idColumn: "loan_id" });
+    const out = await readTable(join(cwd, "out.parquet"));
+    expect(out.columns.map((c) => c.name)).toEqual(["loan_id", "score"]);
+    const score = out.columns[1];
+    if (score?.kind !== "numeric") throw new Error("score column is not numeric");
+    fx.expected.forEach((e, i) => expect(Math.abs((score.values[i] ?? NaN) - e)).toBeLessThan(1e-6));
+  });
+
+  it("rejects a bad chunk size and an unknown model with exit code 2 / 1 and a named field", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "keel-predict-"));
+    const bad = await keel(
+      ["predict", "--model", "m", "--input", "i.csv", "--output", "o.csv", "--chunk-size", "0"],
+      cwd,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--chunk-size/);
+    writeFileSync(join(cwd, "i.csv"), "a,b\n1,2\n");
+    writeFileSync(join(cwd, "m.bin"), "not a model");
+    const unknown = await keel(["predict", "--model", "m.bin", "--input", "i.csv", "--output", "o.csv"], cwd);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.err).toMatch(/unrecognised model format/);
+  });
+});
+
+describe("keel models register", () => {
+  it("stores the file content-addressed and records checksum, signature, format and alias", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "keel-register-"));
+    const file = modelPath("onnx_logreg.onnx");
+    const r = await keel(["--json", "models", "register", file, "--name", "loan-risk", "--alias", "challenger"], cwd);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { version: string; checksum: string; format: string; aliases: string[] };
+    const sha = createHash("sha256").update(readFileSync(file)).digest("hex");
+    expect(j).toMatchObject({ version: "1", checksum: sha, format: "onnx", aliases: ["challenger"] });
+    const again = await keel(
+      ["--json", "models", "register", modelPath("xgb_binary.json"), "--name", "loan-risk"],
+      cwd,
+    );
+    expect(JSON.parse(again.out)).toMatchObject({ version: "2", format: "xgboost" });
+
+    const stores = openStores({
+      backendStoreUri: `sqlite:///${join(cwd, "keel-data", "keel.db")}`,
+      artifactRoot: join(cwd, "keel-data", "artifacts"),
+    });
+    try {
+      const mv = await stores.registry.getVersionByAlias("loan-risk", "challenger");
+      expect(mv.version).toBe("1");
+      expect(mv.checksum).toBe(sha);
+      expect(mv.signature?.inputs.map((c) => c.name)).toEqual(["a", "b", "c", "d", "e"]);
+      expect(mv.tags).toContainEqual({ key: "keel.model_format", value: "onnx" });
+      // Serving resolves the version back to the very same bytes.
+      const bytes = await artifactFetcher({ artifacts: stores.artifacts })(mv);
+      expect(createHash("sha256").update(bytes).digest("hex")).toBe(sha);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it("refuses a file that is not a model", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "keel-register-"));
+    writeFileSync(join(cwd, "notes.txt"), "hello");
+    const r = await keel(["models", "register", "notes.txt", "--name", "x"], cwd);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unrecognised model format/);
+  });
+});
