@@ -1,0 +1,23 @@
+export type { ColumnDrift, ColumnHistogram, DriftMode, DriftOptions, DriftReport } from "./drift-report.js";
+export { computeDrift } from "./drift-report.js";
+export type { HtmlOptions } from "./drift-html.js";
+export { histogramSvg, renderDriftHtml } from "./drift-html.js";
+export type { ReferenceProfileJson } from "./profile-json.js";
+export { profileFromJson, profileToJson } from "./profile-json.js";
+export type {
+  CategoricalProfile,
+  FeatureProfile,
+  NumericProfile,
+  ProfileOptions,
+  ReferenceProfile,
+} from "./reference-profile.js";
+export {
+  DEFAULT_RESERVOIR_SIZE,
+  DISPLAY_BINS,
+  LOW_CARDINALITY_CAP,
+  PROFILE_VERSION,
+  buildReferenceProfile,
+  mergeProfiles,
+} from "./reference-profile.js";
+export type { Severity } from "./severity.js";
+export { columnSeverity, pValueSeverity, psiSeverity, worseSeverity } from "./severity.js";

@@ -1,0 +1,52 @@
+export type { Chi2Result } from "./chi2.js";
+export { chi2Contingency, chi2Homogeneity } from "./chi2.js";
+export { jensenShannon, stdPopulation, wasserstein, wassersteinSorted } from "./divergence.js";
+export type { DriftMethod, MethodInput } from "./drift-method.js";
+export {
+  AUTO_MIN_NUMERIC_DISTINCT,
+  AUTO_SMALL_REFERENCE_ROWS,
+  JENSEN_SHANNON_THRESHOLD,
+  P_VALUE_THRESHOLD,
+  WASSERSTEIN_MIN_STD,
+  WASSERSTEIN_THRESHOLD,
+  chooseDriftMethod,
+  isDrift,
+} from "./drift-method.js";
+export type { KsMethod, KsResult } from "./ks.js";
+export { KS_MAX_EXACT_N, ks2samp, ks2sampSorted, ksAsymptoticPValue, ksExactPValue, ksStatisticSorted } from "./ks.js";
+export type { PsiOptions } from "./psi.js";
+export { PSI_DEFAULT_BINS, PSI_EPSILON, psiFromCounts, psiSorted } from "./psi.js";
+export {
+  countAtOrBelow,
+  countBelow,
+  histogram,
+  histogramSorted,
+  linspaceProbabilities,
+  quantileEdges,
+  quantileSorted,
+  sortedFinite,
+} from "./quantile.js";
+export { chi2Sf, gammaincc, kstwoSf, logGamma, roundHalfEven, smirnovSf } from "./special.js";
+export type { QuantileSketch } from "./sketch.js";
+export { SKETCH_DEFAULT_ALPHA, mergeSketches, sketchCount, sketchQuantile, sketchSorted } from "./sketch.js";
+export type {
+  Calibration,
+  ConfusionMatrix,
+  NumericArray,
+  RankCurve,
+  ReliabilityBin,
+  ThresholdMetrics,
+} from "./classification.js";
+export {
+  averagePrecision,
+  brierScore,
+  calibration,
+  confusionMatrix,
+  ksSeparation,
+  logLoss,
+  rankCurve,
+  rocAuc,
+  thresholdMetrics,
+} from "./classification.js";
+export type { RegressionMetrics } from "./regression.js";
+export { regressionMetrics } from "./regression.js";

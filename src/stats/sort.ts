@@ -1,0 +1,73 @@
+/**
+ * Sorting Float64Arrays fast: an LSD radix sort on the IEEE-754 bit patterns (mapped to unsigned
+ * keys that order like the numbers), four 16-bit digits, skipping any digit that is the same for
+ * every value — integer-valued columns usually skip the two low digits. Several times faster than
+ * `Float64Array.prototype.sort` on a million values; small arrays use the built-in sort.
+ */
+
+const RADIX_MIN = 4096;
+
+/** Sorts `values` ascending in place and returns it. NaN must already be removed. */
+export function sortFloat64(values: Float64Array): Float64Array {
+  const n = values.length;
+  if (n < RADIX_MIN) return values.sort();
+  const words = new Uint32Array(values.buffer, values.byteOffset, n * 2);
+  // Little-endian: words[2i] is the low word, words[2i+1] the high word (sign, exponent, top mantissa).
+  const counts = new Uint32Array(4 * 65536);
+  for (let i = 0; i < n; i++) {
+    let lo = words[2 * i]!;
+    let hi = words[2 * i + 1]!;
+    if (hi & 0x80000000) {
+      hi = ~hi >>> 0;
+      lo = ~lo >>> 0;
+    } else hi = (hi | 0x80000000) >>> 0;
+    words[2 * i] = lo;
+    words[2 * i + 1] = hi;
+    counts[lo & 0xffff]!++;
+    counts[65536 + (lo >>> 16)]!++;
+    counts[131072 + (hi & 0xffff)]!++;
+    counts[196608 + (hi >>> 16)]!++;
+  }
+  let src: Uint32Array = words;
+  let dst: Uint32Array = new Uint32Array(n * 2);
+  for (let pass = 0; pass < 4; pass++) {
+    const base = pass * 65536;
+    // A digit shared by every value leaves the order unchanged: skip the pass.
+    let skip = false;
+    let sum = 0;
+    for (let d = 0; d < 65536; d++) {
+      const c = counts[base + d]!;
+      if (c === n) {
+        skip = true;
+        break;
+      }
+      counts[base + d] = sum;
+      sum += c;
+    }
+    if (skip) continue;
+    const wordOffset = pass < 2 ? 0 : 1;
+    const shift = pass % 2 === 0 ? 0 : 16;
+    for (let i = 0; i < n; i++) {
+      const w = src[2 * i + wordOffset]!;
+      const d = shift === 0 ? w & 0xffff : w >>> 16;
+      const p = counts[base + d]!++;
+      dst[2 * p] = src[2 * i]!;
+      dst[2 * p + 1] = src[2 * i + 1]!;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  for (let i = 0; i < n; i++) {
+    let lo = src[2 * i]!;
+    let hi = src[2 * i + 1]!;
+    if (hi & 0x80000000) hi = (hi & 0x7fffffff) >>> 0;
+    else {
+      hi = ~hi >>> 0;
+      lo = ~lo >>> 0;
+    }
+    words[2 * i] = lo;
+    words[2 * i + 1] = hi;
+  }
+  return values;
+}
