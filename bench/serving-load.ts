@@ -1,0 +1,58 @@
+import { spawn, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+
+/** Latency and throughput of one load run, as wrk reports them. */
+export interface LoadResult {
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly requests: number;
+  /** Non-2xx responses plus socket errors: must be 0 for a valid run. */
+  readonly failures: number;
+}
+
+export function hasWrk(): boolean {
+  return spawnSync("wrk", ["--version"], { encoding: "utf8" }).error === undefined;
+}
+
+function toMs(value: string, unit: string): number {
+  const v = Number(value);
+  return unit === "us" ? v / 1000 : unit === "ms" ? v : unit === "s" ? v * 1000 : v * 60_000;
+}
+
+/** Run wrk (2 threads, `connections` connections, `seconds` long) posting `body` as JSON to `url`. */
+export async function runWrk(
+  url: string,
+  body: string,
+  opts: { connections: number; seconds: number; dir: string },
+): Promise<LoadResult> {
+  const script = path.join(opts.dir, `post-${process.pid}.lua`);
+  writeFileSync(
+    script,
+    `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`,
+  );
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn("wrk", ["-t2", `-c${opts.connections}`, `-d${opts.seconds}s`, "--latency", "-s", script, url]);
+    let text = "";
+    child.stdout.on("data", (d: Buffer) => (text += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (text += d.toString()));
+    child.on("error", reject);
+    child.on("close", () => resolve(text));
+  });
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const p50 = /\s50%\s+([\d.]+)(us|ms|s|m)\b/.exec(out);
+  const p99 = /\s99%\s+([\d.]+)(us|ms|s|m)\b/.exec(out);
+  const total = /(\d+) requests in/.exec(out);
+  if (!rps || !p50 || !p99 || !total) throw new Error(`could not read wrk's output:\n${out}`);
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const sockErrors = sock ? sock.slice(1).reduce((s, x) => s + Number(x), 0) : 0;
+  return {
+    requestsPerSecond: Number(rps[1]),
+    p50Ms: toMs(p50[1] as string, p50[2] as string),
+    p99Ms: toMs(p99[1] as string, p99[2] as string),
+    requests: Number(total[1]),
+    failures: (non2xx ? Number(non2xx[1]) : 0) + sockErrors,
+  };
+}

@@ -1,0 +1,48 @@
+import { createHash } from "node:crypto";
+import { DataIntegrityError } from "../errors.js";
+import { isKeelModelJson, KeelPredictor, parseKeelModel } from "../learn/keel-model.js";
+import { loadPredictor } from "../learn/load-model.js";
+import type { Predictor } from "../learn/predictor.js";
+import type { ModelVersion } from "../registry/types.js";
+import type { ModelLoader } from "./model-pool.js";
+
+/**
+ * Loader of registered versions: fetch the artifact's bytes, verify them against the version's
+ * recorded sha256, then open them in whichever format they are (keel JSON, XGBoost JSON, LightGBM
+ * text, ONNX).
+ */
+export function artifactModelLoader(
+  fetchBytes: (version: ModelVersion) => Promise<Uint8Array>,
+  options: { threads?: number } = {},
+): ModelLoader {
+  return async (mv) => {
+    const bytes = await fetchBytes(mv);
+    if (mv.checksum !== undefined && mv.checksum !== "") {
+      const actual = createHash("sha256").update(bytes).digest("hex");
+      if (actual !== mv.checksum) {
+        throw new DataIntegrityError(
+          `model ${mv.name} version ${mv.version}: artifact sha256 ${actual} does not match the registered checksum ${mv.checksum}`,
+          { details: { field: "checksum", value: actual, rule: `must equal ${mv.checksum}` } },
+        );
+      }
+    }
+    return openModelBytes(bytes, options);
+  };
+}
+
+/** Open model bytes of any supported format. */
+export async function openModelBytes(bytes: Uint8Array, options: { threads?: number } = {}): Promise<Predictor> {
+  let i = 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+  if (bytes[i] === 0x7b) {
+    // keel's own JSON format is not among loadPredictor's detected formats; check it first.
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      json = undefined;
+    }
+    if (json !== undefined && isKeelModelJson(json)) return new KeelPredictor(parseKeelModel(json), options);
+  }
+  return loadPredictor(bytes, options);
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { InvalidParameterError } from "../errors.js";
+import { parseEndpointConfig, parseServingFile } from "./endpoint-config.js";
+
+function fieldOf(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof InvalidParameterError) return e.details?.field;
+    throw e;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("endpoint configuration", () => {
+  it("fills defaults: champion alias, no split, full logging, 0.5 threshold", () => {
+    const c = parseEndpointConfig({ name: "loans", model: "loan-default" });
+    expect(c.champion).toEqual({ model: "loan-default", alias: "champion" });
+    expect(c.shadows).toEqual([]);
+    expect(c.inferenceLog).toEqual({ sampleRate: 1, audit: "async" });
+    expect(c.decision).toEqual({ threshold: 0.5, positive: "positive", negative: "negative" });
+  });
+
+  it("resolves a full policy", () => {
+    const c = parseEndpointConfig({
+      name: "loans",
+      model: "m",
+      challenger: { alias: "challenger", percent: 10 },
+      canary: { version: "8", stepSeconds: 60 },
+      shadows: [{ model: "other", version: "2" }],
+      fallback: { previousVersion: true, score: 0.5 },
+      cache: { ttlSeconds: 5 },
+    });
+    expect(c.challenger).toEqual({ model: "m", alias: "challenger", percent: 10 });
+    expect(c.canary?.schedule).toEqual({ steps: [5, 25, 100], stepMs: 60_000, maxErrorRate: 0.05, minRequests: 20 });
+    expect(c.shadows).toEqual([{ model: "other", version: "2" }]);
+    expect(c.fallback).toEqual({ previousVersion: true, score: 0.5 });
+    expect(c.cache).toEqual({ ttlMs: 5000, maxEntries: 10_000 });
+  });
+
+  it("names the bad field", () => {
+    expect(
+      fieldOf(() => parseEndpointConfig({ name: "x", model: "m", challenger: { alias: "c", percent: 120 } })),
+    ).toBe("endpoint.challenger.percent");
+    expect(fieldOf(() => parseEndpointConfig({ name: "x", model: "m", shadows: [{ version: "1", alias: "a" }] }))).toBe(
+      "endpoint.shadows.0",
+    );
+    expect(fieldOf(() => parseEndpointConfig({ name: "x", model: "m", canary: { percent: 5 } }))).toBe(
+      "endpoint.canary",
+    );
+    expect(fieldOf(() => parseEndpointConfig({ name: "bad name", model: "m" }))).toBe("endpoint.name");
+    expect(
+      fieldOf(() =>
+        parseServingFile({
+          endpoints: [
+            { name: "a", model: "m" },
+            { name: "a", model: "n" },
+          ],
+        }),
+      ),
+    ).toBe("endpoints[1].name");
+    expect(fieldOf(() => parseServingFile({ models: { m: { batching: { maxBatchSize: 0 } } } }))).toBe(
+      "models.m.batching.maxBatchSize",
+    );
+  });
+
+  it("reads server-wide and per-model batching", () => {
+    const f = parseServingFile({ batching: { maxLatencyMs: 2 }, models: { m: { batching: { maxBatchSize: 64 } } } });
+    expect(f.batching).toEqual({ maxLatencyMs: 2 });
+    expect(f.modelBatching).toEqual({ m: { maxBatchSize: 64 } });
+    expect(f.endpoints).toEqual([]);
+  });
+});

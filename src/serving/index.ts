@@ -1,0 +1,68 @@
+export { MicroBatcher, concatFrames, type BatcherOptions } from "./batcher.js";
+export { LruTtlCache, RedisPredictionCache, rowCacheKeys, type PredictionCache } from "./cache.js";
+export {
+  DEFAULT_ENDPOINT_DEFAULTS,
+  defaultEndpoint,
+  parseEndpointConfig,
+  parseServingFile,
+  type EndpointConfig,
+  type EndpointConfigInput,
+  type EndpointDefaults,
+  type ResolvedRef,
+  type ServingFile,
+} from "./endpoint-config.js";
+export {
+  invalidInput,
+  tableFromColumns,
+  tableFromRecords,
+  tableFromSplit,
+  type InputTable,
+  type RawValue,
+} from "./input-table.js";
+export { ServingMetrics } from "./metrics.js";
+export {
+  MLFLOW_INPUT_FIELDS,
+  decodeInvocationsCsv,
+  decodeInvocationsJson,
+  type InvocationInput,
+} from "./mlflow-scoring.js";
+export { LoadedModel, ModelPool, warmupFrame, type ModelLoader } from "./model-pool.js";
+export {
+  ModelServer,
+  type BatchingOptions,
+  type ModelServerOptions,
+  type PredictionResult,
+  type RequestContext,
+  type ServingRegistry,
+} from "./model-server.js";
+export {
+  OIP_DATATYPES,
+  decodeInferRequest,
+  encodeInferResponse,
+  inputTensors,
+  modelMetadata,
+  outputTensors,
+  scoreOutputName,
+  type InferRequest,
+  type MetadataTensor,
+  type OipDatatype,
+  type OutputTensor,
+} from "./oip.js";
+export {
+  BUCKETS,
+  DEFAULT_CANARY_STEPS,
+  advanceCanary,
+  canaryPercent,
+  chooseRoute,
+  hashBucket,
+  inPercent,
+  startCanary,
+  type CanaryObservation,
+  type CanarySchedule,
+  type CanaryState,
+  type Route,
+} from "./router.js";
+export { compileValidator, type InputValidator, type ValidatorOptions } from "./validator.js";
+export { artifactModelLoader, openModelBytes } from "./artifact-loader.js";
+export { createServingRuntime, type ServingRuntimeOptions } from "./runtime.js";
+export { artifactFetcher, type ArtifactSourceOptions } from "./artifact-source.js";

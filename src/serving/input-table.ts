@@ -1,0 +1,99 @@
+import { InvalidParameterError } from "../errors.js";
+
+/**
+ * What every protocol decoder produces before the signature check: raw values per column, as the
+ * client sent them. The validator turns it into a typed `Frame` in one pass per column.
+ */
+export type RawValue = string | number | boolean | null | undefined;
+
+export interface InputTable {
+  readonly nRows: number;
+  /** Column name → one raw value per row. Columns the model does not know are ignored. */
+  readonly columns: ReadonlyMap<string, ArrayLike<RawValue>>;
+  /** Where each column came from, for error messages (e.g. `inputs[2]`); defaults to the column name. */
+  readonly sources?: ReadonlyMap<string, string>;
+  /** Values arrived as text (CSV): numbers and booleans are parsed by the declared column type. */
+  readonly textual?: boolean;
+}
+
+/** Column-major table from row objects (`dataframe_records`, keel's predict API). */
+export function tableFromRecords(records: readonly unknown[], field: string): InputTable {
+  const columns = new Map<string, RawValue[]>();
+  const n = records.length;
+  for (let i = 0; i < n; i++) {
+    const rec = records[i];
+    if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
+      throw invalidInput(`${field}[${i}]`, rec, "must be a JSON object of column name to value");
+    }
+    for (const [k, v] of Object.entries(rec as Record<string, unknown>)) {
+      let col = columns.get(k);
+      if (col === undefined) {
+        col = new Array<RawValue>(n).fill(undefined);
+        columns.set(k, col);
+      }
+      col[i] = asRaw(v, `${field}[${i}].${k}`);
+    }
+  }
+  return { nRows: n, columns };
+}
+
+/** Column-major table from `{columns, data}` (MLflow `dataframe_split`, CSV). */
+export function tableFromSplit(names: readonly string[], rows: readonly unknown[], field: string): InputTable {
+  const columns = new Map<string, RawValue[]>();
+  const n = rows.length;
+  const cols = names.map((name) => {
+    const c = new Array<RawValue>(n);
+    columns.set(name, c);
+    return c;
+  });
+  for (let i = 0; i < n; i++) {
+    const row = rows[i];
+    if (!Array.isArray(row) || row.length !== names.length) {
+      throw invalidInput(`${field}.data[${i}]`, row, `must be an array of ${names.length} values, one per column`);
+    }
+    for (let j = 0; j < cols.length; j++) (cols[j] as RawValue[])[i] = asRaw(row[j], `${field}.data[${i}][${j}]`);
+  }
+  return { nRows: n, columns };
+}
+
+/** Column-major table from `{column: [values...]}` (MLflow `inputs` / `instances` in columnar form). */
+export function tableFromColumns(obj: Record<string, unknown>, field: string): InputTable {
+  const columns = new Map<string, RawValue[]>();
+  let n = -1;
+  for (const [k, v] of Object.entries(obj)) {
+    const values = Array.isArray(v) ? v : [v];
+    if (n === -1) n = values.length;
+    else if (values.length !== n) {
+      throw invalidInput(`${field}.${k}`, values.length, `must hold ${n} values like the other columns`);
+    }
+    columns.set(
+      k,
+      values.map((x, i) => asRaw(x, `${field}.${k}[${i}]`)),
+    );
+  }
+  return { nRows: Math.max(n, 0), columns };
+}
+
+function asRaw(v: unknown, field: string): RawValue {
+  if (v === null || v === undefined || typeof v === "string" || typeof v === "number" || typeof v === "boolean")
+    return v;
+  throw invalidInput(field, v, "must be a number, string, boolean or null");
+}
+
+/** Bad input: the message and `details` name the field, the value and the rule. */
+export function invalidInput(field: string, value: unknown, rule: string): InvalidParameterError {
+  return new InvalidParameterError(`${field}: ${preview(value)} ${rule}`, {
+    details: { field, value: preview(value), rule },
+  });
+}
+
+/** Short JSON rendering of a bad value for an error message. */
+export function preview(value: unknown): string {
+  let s: string;
+  try {
+    s = value === undefined ? "undefined" : JSON.stringify(value);
+  } catch {
+    s = String(value);
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

@@ -1,0 +1,102 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/**
+ * Serving metrics on a registry owned by one app (never prom-client's global default), so two
+ * servers in one process — or two tests — never share counters.
+ */
+export class ServingMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<"endpoint" | "model_version" | "route" | "protocol">;
+  readonly errors: Counter<"endpoint" | "model_version" | "route" | "kind">;
+  readonly latency: Histogram<"endpoint" | "model_version" | "route">;
+  readonly batchSize: Histogram<"model" | "model_version">;
+  readonly fallbacks: Counter<"endpoint" | "reason">;
+  readonly cacheHits: Counter<"endpoint">;
+  readonly cacheMisses: Counter<"endpoint">;
+  readonly scores: Histogram<"endpoint" | "model_version" | "route">;
+  readonly shadowRequests: Counter<"endpoint" | "model_version" | "outcome">;
+  readonly modelsLoaded: Gauge;
+  readonly inferenceLogRecords: Counter<"outcome">;
+
+  constructor(registry: Registry = new Registry()) {
+    this.registry = registry;
+    const registers = [registry];
+    this.requests = new Counter({
+      name: "keel_serving_requests_total",
+      help: "Prediction requests answered, by endpoint, model version, route and protocol.",
+      labelNames: ["endpoint", "model_version", "route", "protocol"],
+      registers,
+    });
+    this.errors = new Counter({
+      name: "keel_serving_errors_total",
+      help: "Prediction requests that failed, by kind (invalid_input, model_error, deadline, unavailable).",
+      labelNames: ["endpoint", "model_version", "route", "kind"],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: "keel_serving_request_duration_seconds",
+      help: "Time from a decoded request to its scores, by endpoint, model version and route.",
+      labelNames: ["endpoint", "model_version", "route"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: "keel_serving_batch_size_rows",
+      help: "Rows per model call after micro-batching.",
+      labelNames: ["model", "model_version"],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers,
+    });
+    this.fallbacks = new Counter({
+      name: "keel_serving_fallbacks_total",
+      help: "Requests answered by the fallback, by reason (model_error, deadline).",
+      labelNames: ["endpoint", "reason"],
+      registers,
+    });
+    this.cacheHits = new Counter({
+      name: "keel_serving_cache_hits_total",
+      help: "Rows answered from the prediction cache.",
+      labelNames: ["endpoint"],
+      registers,
+    });
+    this.cacheMisses = new Counter({
+      name: "keel_serving_cache_misses_total",
+      help: "Rows looked up in the prediction cache and not found.",
+      labelNames: ["endpoint"],
+      registers,
+    });
+    this.scores = new Histogram({
+      name: "keel_serving_score",
+      help: "Distribution of returned scores.",
+      labelNames: ["endpoint", "model_version", "route"],
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1],
+      registers,
+    });
+    this.shadowRequests = new Counter({
+      name: "keel_serving_shadow_requests_total",
+      help: "Shadow scorings, by outcome (ok, error); never returned to callers.",
+      labelNames: ["endpoint", "model_version", "outcome"],
+      registers,
+    });
+    this.modelsLoaded = new Gauge({
+      name: "keel_serving_models_loaded",
+      help: "Model versions currently loaded in memory.",
+      registers,
+    });
+    this.inferenceLogRecords = new Counter({
+      name: "keel_serving_inference_log_records_total",
+      help: "Inference log records, by outcome (written, sampled_out, failed).",
+      labelNames: ["outcome"],
+      registers,
+    });
+  }
+
+  /** Prometheus text exposition. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

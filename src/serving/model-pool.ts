@@ -1,0 +1,118 @@
+import type { Frame } from "../data/frame.js";
+import type { Signature } from "../data/signature.js";
+import type { Predictor } from "../learn/predictor.js";
+import type { ModelVersion } from "../registry/types.js";
+import { MicroBatcher, type BatcherOptions } from "./batcher.js";
+import { compileValidator, type InputValidator } from "./validator.js";
+
+/** One loaded model version: predictor, its compiled validator and its micro-batcher. */
+export class LoadedModel {
+  readonly validator: InputValidator;
+  readonly batcher: MicroBatcher;
+  /** Bindings (endpoints, direct routes) holding this model. */
+  holders = 0;
+  /** Requests currently using it; closing waits for these. */
+  private active = 0;
+  private onIdle: (() => void) | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly version: string,
+    readonly predictor: Predictor,
+    readonly signature: Signature,
+    batching: BatcherOptions,
+  ) {
+    this.validator = compileValidator(signature);
+    this.batcher = new MicroBatcher((frame) => predictor.predict(frame), batching);
+  }
+
+  /** Mark a request as using this model until the returned release is called. */
+  enter(): () => void {
+    this.active++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.active--;
+      if (this.active === 0) this.onIdle?.();
+    };
+  }
+
+  /** Wait for in-flight requests and queued batches, then release native resources. */
+  async drainAndClose(): Promise<void> {
+    if (this.active > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
+    await this.batcher.idle();
+    await this.predictor.close();
+  }
+}
+
+export type ModelLoader = (version: ModelVersion) => Promise<Predictor>;
+
+/**
+ * Loads each model version once, shares it between endpoints, and closes it (after draining) when
+ * the last holder lets go. A new model is warmed with one synthetic row before anyone gets it, so
+ * the first real request does not pay for lazy initialisation.
+ */
+export class ModelPool {
+  private readonly models = new Map<string, Promise<LoadedModel>>();
+
+  constructor(
+    private readonly load: ModelLoader,
+    private readonly getVersion: (name: string, version: string) => Promise<ModelVersion>,
+    private readonly batching: (name: string, version: string) => BatcherOptions,
+    private readonly onChange: (loaded: number) => void = () => {},
+  ) {}
+
+  async acquire(name: string, version: string): Promise<LoadedModel> {
+    const key = `${name}\u0000${version}`;
+    let p = this.models.get(key);
+    if (p === undefined) {
+      p = this.open(name, version);
+      this.models.set(key, p);
+      p.catch(() => this.models.delete(key));
+    }
+    const m = await p;
+    m.holders++;
+    return m;
+  }
+
+  release(model: LoadedModel): Promise<void> {
+    model.holders--;
+    if (model.holders > 0) return Promise.resolve();
+    this.models.delete(`${model.name}\u0000${model.version}`);
+    this.onChange(this.models.size);
+    return model.drainAndClose();
+  }
+
+  get size(): number {
+    return this.models.size;
+  }
+
+  private async open(name: string, version: string): Promise<LoadedModel> {
+    const mv = await this.getVersion(name, version);
+    const predictor = await this.load(mv);
+    const signature = mv.signature ?? predictor.signature;
+    try {
+      const warm = await predictor.predict(warmupFrame(signature));
+      if (warm.length !== 1) throw new Error(`warm-up returned ${warm.length} scores for 1 row`);
+    } catch (e) {
+      await predictor.close();
+      throw e;
+    }
+    const m = new LoadedModel(name, version, predictor, signature, this.batching(name, version));
+    this.onChange(this.models.size);
+    return m;
+  }
+}
+
+/** One plausible row: the lower end of each declared range, the first declared category. */
+export function warmupFrame(signature: Signature): Frame {
+  return {
+    nRows: 1,
+    columns: signature.inputs.map((c) =>
+      c.type === "string"
+        ? { kind: "categorical" as const, name: c.name, codes: Int32Array.of(0), dictionary: [c.categories?.[0] ?? ""] }
+        : { kind: "numeric" as const, name: c.name, values: Float64Array.of(c.range?.min ?? 0) },
+    ),
+  };
+}

@@ -1,0 +1,783 @@
+import { randomUUID } from "node:crypto";
+import { InvalidParameterError, KeelError, NotFoundError, UnavailableError } from "../errors.js";
+import type { RegistryStore } from "../registry/types.js";
+import type { InferenceLog, InferenceRecord } from "../store/inference-log.js";
+import { LruTtlCache, rowCacheKeys, type PredictionCache } from "./cache.js";
+import {
+  DEFAULT_ENDPOINT_DEFAULTS,
+  defaultEndpoint,
+  type EndpointConfig,
+  type EndpointDefaults,
+  type ResolvedRef,
+} from "./endpoint-config.js";
+import type { InputTable } from "./input-table.js";
+import { ServingMetrics } from "./metrics.js";
+import { ModelPool, type LoadedModel, type ModelLoader } from "./model-pool.js";
+import {
+  advanceCanary,
+  canaryPercent,
+  chooseRoute,
+  inPercent,
+  startCanary,
+  type CanaryState,
+  type Route,
+} from "./router.js";
+
+export type ServingRegistry = Pick<
+  RegistryStore,
+  | "searchRegisteredModels"
+  | "getRegisteredModel"
+  | "getModelVersion"
+  | "getVersionByAlias"
+  | "aliasHistory"
+  | "searchModelVersions"
+>;
+
+export interface ModelServerOptions {
+  readonly registry: ServingRegistry;
+  /** Fetch the artifact (checksum-verified) and open a predictor for one registered version. */
+  readonly loadModel: ModelLoader;
+  readonly metrics?: ServingMetrics;
+  readonly inferenceLog?: InferenceLog;
+  /**
+   * Shared cache backend (e.g. Redis) for endpoints that enable caching; otherwise an in-process
+   * LRU each. The server closes it on stop.
+   */
+  readonly cache?: PredictionCache;
+  readonly clock?: { now(): number };
+  /** How often aliases and registered models are re-read (default 2000 ms). */
+  readonly pollIntervalMs?: number;
+  /** Endpoints with traffic policies (from a file or the API); others follow `champion` aliases. */
+  readonly endpoints?: readonly EndpointConfig[];
+  readonly defaults?: EndpointDefaults;
+  /** Micro-batching of every loaded model (default 256 rows, 0 ms), overridable per model name. */
+  readonly batching?: BatchingOptions;
+  readonly modelBatching?: Readonly<Record<string, BatchingOptions>>;
+  /** Canary rollback hook: true while an alert is firing on the endpoint. */
+  readonly isAlertFiring?: (endpoint: string) => boolean | Promise<boolean>;
+  readonly onError?: (message: string, error: unknown) => void;
+}
+
+export interface BatchingOptions {
+  readonly maxBatchSize?: number;
+  readonly maxLatencyMs?: number;
+}
+
+const DEFAULT_BATCHING = { maxBatchSize: 256, maxLatencyMs: 0 };
+
+export interface RequestContext {
+  readonly requestId?: string;
+  /** Business key for sticky routing and the inference log (e.g. applicant id). */
+  readonly entityId?: string;
+  /** Label for metrics: oip, mlflow, keel. */
+  readonly protocol: string;
+}
+
+export interface PredictionResult {
+  readonly requestId: string;
+  readonly endpoint: string;
+  readonly modelName: string;
+  readonly modelVersion: string;
+  readonly route: Route;
+  readonly scores: Float64Array;
+  /** Set when the fallback answered: why the primary did not. */
+  readonly fallback?: "model_error" | "deadline";
+  readonly cachedRows: number;
+}
+
+interface Binding {
+  readonly key: string;
+  readonly champion: LoadedModel;
+  readonly challenger?: LoadedModel;
+  readonly canary?: LoadedModel;
+  readonly shadows: readonly LoadedModel[];
+  readonly previous?: LoadedModel;
+}
+
+class EndpointRuntime {
+  binding: Binding | undefined;
+  canary: CanaryState | undefined;
+  canaryRequests = 0;
+  canaryErrors = 0;
+  cache: PredictionCache | undefined;
+  constructor(public config: EndpointConfig) {}
+}
+
+/**
+ * Serves registered models: one endpoint per model with a `champion` alias (plus configured ones),
+ * following alias moves by polling the registry. A move loads and warms the new version first,
+ * swaps the endpoint's binding in one assignment, then drains and closes the old version — so
+ * requests in flight finish on the model they started with and none fail.
+ */
+export class ModelServer {
+  readonly metrics: ServingMetrics;
+  private readonly pool: ModelPool;
+  private readonly endpoints = new Map<string, EndpointRuntime>();
+  private readonly configured = new Map<string, EndpointConfig>();
+  private readonly direct = new Map<string, Promise<LoadedModel>>();
+  private readonly clock: { now(): number };
+  private readonly defaults: EndpointDefaults;
+  private timer: NodeJS.Timeout | undefined;
+  private syncing: Promise<void> | undefined;
+  private synced = false;
+  private stopped = false;
+  private readonly pendingLogs = new Set<Promise<void>>();
+  private readonly series = new Map<
+    string,
+    { requests: { inc(): void }; latency: { observe(v: number): void }; scores: { observe(v: number): void } }
+  >();
+
+  constructor(private readonly options: ModelServerOptions) {
+    this.metrics = options.metrics ?? new ServingMetrics();
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.defaults = options.defaults ?? DEFAULT_ENDPOINT_DEFAULTS;
+    for (const e of options.endpoints ?? []) this.configured.set(e.name, e);
+    this.pool = new ModelPool(
+      options.loadModel,
+      (name, version) => options.registry.getModelVersion(name, version),
+      (name, version) => ({
+        ...DEFAULT_BATCHING,
+        ...options.batching,
+        ...options.modelBatching?.[name],
+        onBatch: (rows: number) => this.metrics.batchSize.observe({ model: name, model_version: version }, rows),
+      }),
+      (n) => this.metrics.modelsLoaded.set(n),
+    );
+  }
+
+  /** First sync (loads every served model), then poll. */
+  async start(): Promise<void> {
+    await this.sync();
+    const every = this.options.pollIntervalMs ?? 2000;
+    this.timer = setInterval(() => void this.sync(), every);
+    this.timer.unref();
+  }
+
+  /** Stop polling, wait for pending log writes, drain and close every model. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.syncing;
+    await Promise.allSettled([...this.pendingLogs]);
+    const releases: Promise<void>[] = [];
+    for (const ep of this.endpoints.values()) {
+      if (ep.binding) releases.push(...this.releaseBinding(ep.binding));
+      ep.binding = undefined;
+      if (ep.cache && ep.cache !== this.options.cache) releases.push(ep.cache.close());
+    }
+    if (this.options.cache) releases.push(this.options.cache.close());
+    this.endpoints.clear();
+    for (const p of this.direct.values()) releases.push(p.then((m) => this.pool.release(m)));
+    this.direct.clear();
+    await Promise.allSettled(releases);
+  }
+
+  /** Ready once the first sync finished and every endpoint has a loaded champion. */
+  get ready(): boolean {
+    if (!this.synced) return false;
+    for (const ep of this.endpoints.values()) if (ep.binding === undefined) return false;
+    return true;
+  }
+
+  listEndpoints(): {
+    name: string;
+    model: string;
+    configured: boolean;
+    ready: boolean;
+    versions: Record<string, string>;
+    canary?: CanaryState;
+  }[] {
+    return [...this.endpoints.values()].map((ep) => {
+      const b = ep.binding;
+      const versions: Record<string, string> = {};
+      if (b) {
+        versions.champion = b.champion.version;
+        if (b.challenger) versions.challenger = b.challenger.version;
+        if (b.canary) versions.canary = b.canary.version;
+        if (b.previous) versions.fallback = b.previous.version;
+        b.shadows.forEach((s, i) => (versions[`shadow${i}`] = s.version));
+      }
+      return {
+        name: ep.config.name,
+        model: ep.config.model,
+        configured: ep.config.configured,
+        ready: b !== undefined,
+        versions,
+        ...(ep.canary ? { canary: ep.canary } : {}),
+      };
+    });
+  }
+
+  /** Add or replace a configured endpoint and bind it now. */
+  async putEndpoint(config: EndpointConfig): Promise<void> {
+    this.configured.set(config.name, config);
+    const ep = this.endpoints.get(config.name);
+    if (ep) {
+      ep.config = config;
+      ep.canary = undefined;
+    } else this.endpoints.set(config.name, new EndpointRuntime(config));
+    await this.refresh(this.endpoints.get(config.name) as EndpointRuntime, true);
+  }
+
+  async deleteEndpoint(name: string): Promise<void> {
+    if (!this.configured.delete(name))
+      throw new NotFoundError(`endpoint ${JSON.stringify(name)} is not a configured endpoint`);
+    const ep = this.endpoints.get(name);
+    this.endpoints.delete(name);
+    if (ep?.binding) await Promise.allSettled(this.releaseBinding(ep.binding));
+    await this.sync();
+  }
+
+  /** The model an endpoint's champion serves (metadata routes). */
+  endpointModel(name: string): LoadedModel {
+    const ep = this.endpoints.get(name);
+    if (ep === undefined)
+      throw new NotFoundError(
+        `endpoint ${JSON.stringify(name)} does not exist (no configured endpoint, no model with a champion alias)`,
+      );
+    if (ep.binding === undefined)
+      throw new UnavailableError(`endpoint ${JSON.stringify(name)} is not ready: its model is loading`);
+    return ep.binding.champion;
+  }
+
+  hasEndpoint(name: string): boolean {
+    return this.endpoints.has(name);
+  }
+
+  decision(endpoint: string, score: number): string {
+    const d = this.endpoints.get(endpoint)?.config.decision ?? {
+      threshold: 0.5,
+      positive: "positive",
+      negative: "negative",
+    };
+    return score >= d.threshold ? d.positive : d.negative;
+  }
+
+  /** A specific registered version, loaded on first use and kept. */
+  async versionModel(name: string, version: string): Promise<LoadedModel> {
+    const key = `${name}\u0000${version}`;
+    let p = this.direct.get(key);
+    if (p === undefined) {
+      p = this.pool.acquire(name, version);
+      this.direct.set(key, p);
+      p.catch(() => this.direct.delete(key));
+    }
+    return p;
+  }
+
+  /** Registered versions of a model (metadata `versions`). */
+  async versions(name: string): Promise<string[]> {
+    const out: string[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.options.registry.searchModelVersions({
+        filter: `name = '${name.replace(/'/g, "''")}'`,
+        maxResults: 1000,
+        ...(pageToken ? { pageToken } : {}),
+      });
+      for (const v of page.items) out.push(v.version);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return out.sort((a, b) => Number(a) - Number(b));
+  }
+
+  /** Score a request on an endpoint through its traffic policy. */
+  async predict(endpoint: string, table: InputTable, ctx: RequestContext): Promise<PredictionResult> {
+    const ep = this.endpoints.get(endpoint);
+    if (ep === undefined)
+      throw new NotFoundError(
+        `endpoint ${JSON.stringify(endpoint)} does not exist (no configured endpoint, no model with a champion alias)`,
+      );
+    const binding = ep.binding;
+    if (binding === undefined) {
+      this.metrics.errors.inc({ endpoint, model_version: "", route: "", kind: "unavailable" });
+      throw new UnavailableError(`endpoint ${JSON.stringify(endpoint)} is not ready: its model is loading`);
+    }
+    const requestId = ctx.requestId ?? randomUUID();
+    const key = ctx.entityId ?? requestId;
+    const canaryShare =
+      binding.canary && ep.canary && ep.config.canary ? canaryPercent(ep.canary, ep.config.canary.schedule) : 0;
+    const challengerShare = binding.challenger ? (ep.config.challenger?.percent ?? 0) : 0;
+    let route: Route = chooseRoute(key, canaryShare, challengerShare);
+    let model = route === "canary" ? binding.canary : route === "challenger" ? binding.challenger : binding.champion;
+    if (model === undefined) {
+      route = "champion";
+      model = binding.champion;
+    }
+    // Hold the fallback and shadow models now, so an alias move cannot close them under this request.
+    const holdPrevious = binding.previous?.enter();
+    const holdShadows = binding.shadows.map((s) => s.enter());
+    let result: PredictionResult;
+    try {
+      result = await this.score(ep, binding, model, route, table, requestId, ctx);
+    } catch (e) {
+      for (const release of holdShadows) release();
+      throw e;
+    } finally {
+      holdPrevious?.();
+    }
+    if (binding.shadows.length > 0) {
+      // Shadows run after the answer is ready and are never awaited by the caller.
+      setImmediate(() => void this.runShadows(ep, binding.shadows, holdShadows, table, requestId, ctx));
+    }
+    return result;
+  }
+
+  /** Score on one registered version directly (`/v2/models/{name}/versions/{v}`). */
+  async predictVersion(
+    name: string,
+    version: string,
+    table: InputTable,
+    ctx: RequestContext,
+  ): Promise<PredictionResult> {
+    const model = await this.versionModel(name, version);
+    const requestId = ctx.requestId ?? randomUUID();
+    const started = performance.now();
+    const leave = model.enter();
+    try {
+      const frame = model.validator(table);
+      const scores = await model.batcher.submit(frame);
+      const latency = (performance.now() - started) / 1000;
+      this.observe(name, version, "direct", ctx.protocol, scores, latency);
+      return {
+        requestId,
+        endpoint: name,
+        modelName: name,
+        modelVersion: version,
+        route: "direct",
+        scores,
+        cachedRows: 0,
+      };
+    } catch (e) {
+      this.metrics.errors.inc({ endpoint: name, model_version: version, route: "direct", kind: errorKind(e) });
+      throw e;
+    } finally {
+      leave();
+    }
+  }
+
+  private async score(
+    ep: EndpointRuntime,
+    binding: Binding,
+    model: LoadedModel,
+    route: Route,
+    table: InputTable,
+    requestId: string,
+    ctx: RequestContext,
+  ): Promise<PredictionResult> {
+    const name = ep.config.name;
+    const time = this.clock.now();
+    const started = performance.now();
+    const leave = model.enter();
+    let frame;
+    try {
+      frame = model.validator(table);
+    } catch (e) {
+      leave();
+      this.metrics.errors.inc({ endpoint: name, model_version: model.version, route, kind: "invalid_input" });
+      throw e;
+    }
+    let scores: Float64Array | undefined;
+    let cachedRows = 0;
+    let keys: string[] | undefined;
+    let failure: "model_error" | "deadline" | undefined;
+    let cause: unknown;
+    try {
+      if (ep.cache) {
+        keys = rowCacheKeys(model.name, model.version, frame);
+        // A cache that cannot answer is a miss, never a failed request.
+        const hits = await ep.cache.getMany(keys).catch((e: unknown) => {
+          this.options.onError?.(`serving: cache lookup failed on endpoint ${name}`, e);
+          return [] as (number | undefined)[];
+        });
+        for (let i = 0; i < frame.nRows; i++) if (hits[i] !== undefined) cachedRows++;
+        if (cachedRows === frame.nRows) scores = Float64Array.from(hits as number[]);
+        if (cachedRows > 0) this.metrics.cacheHits.inc({ endpoint: name }, cachedRows);
+        if (cachedRows < frame.nRows) this.metrics.cacheMisses.inc({ endpoint: name }, frame.nRows - cachedRows);
+        if (scores === undefined) cachedRows = 0;
+      }
+      if (scores === undefined) {
+        try {
+          scores = await withDeadline(model.batcher.submit(frame), ep.config.deadlineMs);
+          if (route === "canary") ep.canaryRequests++;
+          if (ep.cache && keys) {
+            const s = scores;
+            ep.cache
+              .setMany(
+                keys.map((key, i) => [key, s[i] as number] as const),
+                ep.config.cache?.ttlMs,
+              )
+              .catch((e: unknown) => this.options.onError?.(`serving: cache write failed on endpoint ${name}`, e));
+          }
+        } catch (e) {
+          if (route === "canary") {
+            ep.canaryRequests++;
+            ep.canaryErrors++;
+          }
+          failure = e instanceof DeadlineError ? "deadline" : "model_error";
+          cause = e;
+          this.metrics.errors.inc({ endpoint: name, model_version: model.version, route, kind: failure });
+        }
+      }
+    } finally {
+      leave();
+    }
+
+    let servedBy = model;
+    let servedRoute = route;
+    if (scores === undefined) {
+      const fb = await this.fallback(ep, binding, table, frame.nRows, failure ?? "model_error", cause);
+      scores = fb.scores;
+      servedRoute = "fallback";
+      if (fb.model) servedBy = fb.model;
+    }
+    const latency = (performance.now() - started) / 1000;
+    this.observe(name, servedBy.version, servedRoute, ctx.protocol, scores, latency);
+    const result: PredictionResult = {
+      requestId,
+      endpoint: name,
+      modelName: servedBy.name,
+      modelVersion: servedBy.version,
+      route: servedRoute,
+      scores,
+      ...(failure ? { fallback: failure } : {}),
+      cachedRows,
+    };
+    await this.log(ep, result, table, time, latency * 1000, ctx);
+    return result;
+  }
+
+  private async fallback(
+    ep: EndpointRuntime,
+    binding: Binding,
+    table: InputTable,
+    nRows: number,
+    reason: "model_error" | "deadline",
+    cause: unknown,
+  ): Promise<{ scores: Float64Array; model?: LoadedModel }> {
+    const fb = ep.config.fallback;
+    const name = ep.config.name;
+    if (fb?.previousVersion && binding.previous) {
+      const prev = binding.previous;
+      const leave = prev.enter();
+      try {
+        const scores = await withDeadline(prev.batcher.submit(prev.validator(table)), ep.config.deadlineMs);
+        this.metrics.fallbacks.inc({ endpoint: name, reason });
+        return { scores, model: prev };
+      } catch (e) {
+        if (fb.score === undefined) throw failed(name, reason, e);
+      } finally {
+        leave();
+      }
+    }
+    if (fb?.score !== undefined) {
+      this.metrics.fallbacks.inc({ endpoint: name, reason });
+      return { scores: new Float64Array(nRows).fill(fb.score) };
+    }
+    throw failed(name, reason, cause);
+  }
+
+  private async runShadows(
+    ep: EndpointRuntime,
+    shadows: readonly LoadedModel[],
+    holds: readonly (() => void)[],
+    table: InputTable,
+    requestId: string,
+    ctx: RequestContext,
+  ): Promise<void> {
+    for (const [i, shadow] of shadows.entries()) {
+      const leave = holds[i] ?? shadow.enter();
+      const started = performance.now();
+      const time = this.clock.now();
+      try {
+        const scores = await shadow.batcher.submit(shadow.validator(table));
+        this.metrics.shadowRequests.inc({ endpoint: ep.config.name, model_version: shadow.version, outcome: "ok" });
+        const latency = performance.now() - started;
+        await this.log(
+          ep,
+          {
+            requestId,
+            endpoint: ep.config.name,
+            modelName: shadow.name,
+            modelVersion: shadow.version,
+            route: "shadow",
+            scores,
+            cachedRows: 0,
+          },
+          table,
+          time,
+          latency,
+          { ...ctx },
+          "async",
+        );
+      } catch (e) {
+        this.metrics.shadowRequests.inc({ endpoint: ep.config.name, model_version: shadow.version, outcome: "error" });
+        this.options.onError?.(`shadow ${shadow.name} v${shadow.version} failed on endpoint ${ep.config.name}`, e);
+      } finally {
+        leave();
+      }
+    }
+  }
+
+  private observe(
+    endpoint: string,
+    version: string,
+    route: Route,
+    protocol: string,
+    scores: Float64Array,
+    latencySeconds: number,
+  ): void {
+    const key = `${endpoint}\u0000${version}\u0000${route}\u0000${protocol}`;
+    let series = this.series.get(key);
+    if (series === undefined) {
+      // Label lookups hash their arguments on every call; resolve each series once.
+      const labels = { endpoint, model_version: version, route };
+      series = {
+        requests: this.metrics.requests.labels({ ...labels, protocol }),
+        latency: this.metrics.latency.labels(labels),
+        scores: this.metrics.scores.labels(labels),
+      };
+      this.series.set(key, series);
+    }
+    series.requests.inc();
+    series.latency.observe(latencySeconds);
+    for (let i = 0; i < scores.length; i++) series.scores.observe(scores[i] as number);
+  }
+
+  private async log(
+    ep: EndpointRuntime,
+    r: PredictionResult,
+    table: InputTable,
+    time: number,
+    latencyMs: number,
+    ctx: RequestContext,
+    mode?: "sync" | "async",
+  ): Promise<void> {
+    const sink = this.options.inferenceLog;
+    if (sink === undefined) return;
+    const policy = ep.config.inferenceLog;
+    if (!inPercent(r.requestId, policy.sampleRate * 100)) {
+      this.metrics.inferenceLogRecords.inc({ outcome: "sampled_out" }, r.scores.length);
+      return;
+    }
+    const records = inferenceRecords(ep.config, r, table, time, latencyMs, ctx.entityId, (s) =>
+      this.decision(ep.config.name, s),
+    );
+    const audit = (mode ?? policy.audit) === "sync";
+    const write = sink.append(records, { durability: audit ? "sync" : "async" }).then(
+      () => void this.metrics.inferenceLogRecords.inc({ outcome: "written" }, records.length),
+      (e: unknown) => {
+        this.metrics.inferenceLogRecords.inc({ outcome: "failed" }, records.length);
+        if (audit)
+          throw new UnavailableError(`inference log: the audit record of request ${r.requestId} could not be written`, {
+            cause: e,
+          });
+        this.options.onError?.("inference log append failed", e);
+      },
+    );
+    if (audit) {
+      await write;
+      return;
+    }
+    this.pendingLogs.add(write);
+    void write.finally(() => this.pendingLogs.delete(write));
+  }
+
+  /** Re-read the registry: create/remove default endpoints, rebind moved aliases, step canaries. */
+  sync(): Promise<void> {
+    if (this.syncing) return this.syncing;
+    this.syncing = this.doSync().finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  private async doSync(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const champions = await this.championModels();
+      for (const c of this.configured.values()) {
+        if (!this.endpoints.has(c.name)) this.endpoints.set(c.name, new EndpointRuntime(c));
+      }
+      for (const model of champions) {
+        if (!this.endpoints.has(model))
+          this.endpoints.set(model, new EndpointRuntime(defaultEndpoint(model, this.defaults)));
+      }
+      for (const [name, ep] of this.endpoints) {
+        if (!ep.config.configured && !champions.has(name)) {
+          this.endpoints.delete(name);
+          if (ep.binding) await Promise.allSettled(this.releaseBinding(ep.binding));
+        }
+      }
+      await Promise.all([...this.endpoints.values()].map((ep) => this.refresh(ep, false)));
+      await Promise.all([...this.endpoints.values()].map((ep) => this.stepCanary(ep)));
+    } catch (e) {
+      this.options.onError?.("serving: registry sync failed", e);
+    } finally {
+      this.synced = true;
+    }
+  }
+
+  private async championModels(): Promise<Set<string>> {
+    const out = new Set<string>();
+    let pageToken: string | undefined;
+    do {
+      const page = await this.options.registry.searchRegisteredModels({
+        maxResults: 1000,
+        ...(pageToken ? { pageToken } : {}),
+      });
+      for (const m of page.items) if (m.aliases.some((a) => a.alias === "champion")) out.add(m.name);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return out;
+  }
+
+  private async resolve(ref: ResolvedRef): Promise<string> {
+    if (ref.version !== undefined) return ref.version;
+    return (await this.options.registry.getVersionByAlias(ref.model, ref.alias as string)).version;
+  }
+
+  private async refresh(ep: EndpointRuntime, throwOnError: boolean): Promise<void> {
+    const c = ep.config;
+    try {
+      const champion = await this.resolve(c.champion);
+      const challenger = c.challenger ? await this.resolve(c.challenger) : undefined;
+      const canary = c.canary ? await this.resolve(c.canary) : undefined;
+      const shadows = await Promise.all(c.shadows.map((s) => this.resolve(s)));
+      let previous: string | undefined;
+      if (c.fallback?.previousVersion && c.champion.alias !== undefined) {
+        const history = await this.options.registry.aliasHistory(c.champion.model, c.champion.alias);
+        previous = history.find((h) => h.version !== champion)?.version;
+      }
+      const key = JSON.stringify([c, champion, challenger, canary, shadows, previous]);
+      if (ep.binding?.key === key) return;
+
+      // Load and warm everything before the swap; on any failure keep serving the old binding.
+      const acquired: LoadedModel[] = [];
+      const take = async (model: string, version: string) => {
+        const m = await this.pool.acquire(model, version);
+        acquired.push(m);
+        return m;
+      };
+      let next: Binding;
+      try {
+        next = {
+          key,
+          champion: await take(c.champion.model, champion),
+          ...(challenger !== undefined && c.challenger
+            ? { challenger: await take(c.challenger.model, challenger) }
+            : {}),
+          ...(canary !== undefined && c.canary ? { canary: await take(c.canary.model, canary) } : {}),
+          shadows: await Promise.all(c.shadows.map((s, i) => take(s.model, shadows[i] as string))),
+          ...(previous !== undefined ? { previous: await take(c.champion.model, previous) } : {}),
+        };
+      } catch (e) {
+        await Promise.allSettled(acquired.map((m) => this.pool.release(m)));
+        throw e;
+      }
+      if (ep.config !== c || this.stopped || this.endpoints.get(c.name) !== ep) {
+        await Promise.allSettled(acquired.map((m) => this.pool.release(m)));
+        return;
+      }
+      const old = ep.binding;
+      if (old?.canary?.version !== next.canary?.version || ep.canary === undefined) {
+        ep.canary = next.canary ? startCanary(this.clock.now()) : undefined;
+        ep.canaryRequests = 0;
+        ep.canaryErrors = 0;
+      }
+      if (c.cache && ep.cache === undefined) {
+        ep.cache =
+          this.options.cache ??
+          new LruTtlCache({ maxEntries: c.cache.maxEntries, ttlMs: c.cache.ttlMs, now: () => this.clock.now() });
+      }
+      ep.binding = next;
+      if (old) await Promise.allSettled(this.releaseBinding(old));
+    } catch (e) {
+      if (throwOnError)
+        throw e instanceof KeelError
+          ? e
+          : new UnavailableError(`endpoint ${c.name}: model could not be loaded`, { cause: e });
+      this.options.onError?.(`serving: endpoint ${c.name} could not be bound`, e);
+    }
+  }
+
+  private async stepCanary(ep: EndpointRuntime): Promise<void> {
+    const schedule = ep.config.canary?.schedule;
+    if (ep.canary === undefined || schedule === undefined || ep.canary.status !== "running") return;
+    const alertFiring = this.options.isAlertFiring ? await this.options.isAlertFiring(ep.config.name) : false;
+    const next = advanceCanary(ep.canary, schedule, {
+      now: this.clock.now(),
+      alertFiring,
+      requests: ep.canaryRequests,
+      errors: ep.canaryErrors,
+    });
+    if (next !== ep.canary) {
+      ep.canary = next;
+      ep.canaryRequests = 0;
+      ep.canaryErrors = 0;
+    }
+  }
+
+  private releaseBinding(b: Binding): Promise<void>[] {
+    const all = [b.champion, b.challenger, b.canary, b.previous, ...b.shadows].filter(
+      (m): m is LoadedModel => m !== undefined,
+    );
+    return all.map((m) => this.pool.release(m));
+  }
+}
+
+class DeadlineError extends Error {}
+
+function withDeadline<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return p;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`deadline of ${ms} ms passed`)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+function failed(endpoint: string, reason: "model_error" | "deadline", cause: unknown): KeelError {
+  return reason === "deadline"
+    ? new UnavailableError(`endpoint ${endpoint}: the model passed its deadline and no fallback answered`, { cause })
+    : new KeelError("INTERNAL_ERROR", `endpoint ${endpoint}: the model failed and no fallback answered`, { cause });
+}
+
+function errorKind(e: unknown): string {
+  if (e instanceof InvalidParameterError) return "invalid_input";
+  if (e instanceof UnavailableError) return "unavailable";
+  return "model_error";
+}
+
+function inferenceRecords(
+  config: EndpointConfig,
+  r: PredictionResult,
+  table: InputTable,
+  time: number,
+  latencyMs: number,
+  entityId: string | undefined,
+  decide: (score: number) => string,
+): InferenceRecord[] {
+  const names = [...table.columns.keys()];
+  const entityColumn = config.entityKey !== undefined ? table.columns.get(config.entityKey) : undefined;
+  const out: InferenceRecord[] = new Array<InferenceRecord>(r.scores.length);
+  for (let i = 0; i < r.scores.length; i++) {
+    const features: Record<string, string | number | boolean | null> = {};
+    for (const n of names)
+      features[n] = (table.columns.get(n) as ArrayLike<string | number | boolean | null | undefined>)[i] ?? null;
+    const score = r.scores[i] as number;
+    const rowEntity = entityColumn?.[i];
+    const entity = rowEntity !== undefined && rowEntity !== null ? String(rowEntity) : entityId;
+    out[i] = {
+      requestId: r.scores.length === 1 ? r.requestId : `${r.requestId}#${i}`,
+      time,
+      endpoint: r.endpoint,
+      modelName: r.modelName,
+      modelVersion: r.modelVersion,
+      route: r.route,
+      ...(entity !== undefined ? { entityId: entity } : {}),
+      features,
+      outputs: { score, decision: decide(score), ...(r.fallback ? { fallback: r.fallback } : {}) },
+      latencyMs,
+    };
+  }
+  return out;
+}

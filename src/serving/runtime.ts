@@ -1,0 +1,63 @@
+import { readFile } from "node:fs/promises";
+import { Redis } from "ioredis";
+import { InvalidParameterError } from "../errors.js";
+import type { ModelVersion } from "../registry/types.js";
+import type { InferenceLog } from "../store/inference-log.js";
+import { artifactModelLoader } from "./artifact-loader.js";
+import { RedisPredictionCache } from "./cache.js";
+import { parseServingFile } from "./endpoint-config.js";
+import { ModelServer, type ServingRegistry } from "./model-server.js";
+
+export interface ServingRuntimeOptions {
+  readonly registry: ServingRegistry;
+  /** The artifact bytes of a registered version (the artifact store's read). */
+  readonly fetchArtifact: (version: ModelVersion) => Promise<Uint8Array>;
+  readonly inferenceLog?: InferenceLog;
+  /** Share the prediction cache through Redis when set. */
+  readonly redisUrl?: string;
+  /** JSON serving file: endpoints with traffic policies and batching settings. */
+  readonly servingFile?: string;
+  readonly clock?: { now(): number };
+  readonly pollIntervalMs?: number;
+  readonly isAlertFiring?: (endpoint: string) => boolean | Promise<boolean>;
+  readonly onError?: (message: string, error: unknown) => void;
+}
+
+/**
+ * Builds the model server `keel server` runs: registry-following endpoints, the serving file's
+ * policies, Redis-backed cache when configured. The caller starts and stops it.
+ */
+export async function createServingRuntime(options: ServingRuntimeOptions): Promise<ModelServer> {
+  let file = parseServingFile({});
+  if (options.servingFile !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(options.servingFile, "utf8"));
+    } catch (cause) {
+      throw new InvalidParameterError(`serving file ${options.servingFile}: cannot be read as JSON`, {
+        cause,
+        details: { field: "servingFile", value: options.servingFile, rule: "readable JSON file" },
+      });
+    }
+    file = parseServingFile(json);
+  }
+  const cache =
+    options.redisUrl !== undefined
+      ? new RedisPredictionCache(new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 }), {
+          ttlMs: 60_000,
+        })
+      : undefined;
+  return new ModelServer({
+    registry: options.registry,
+    loadModel: artifactModelLoader(options.fetchArtifact),
+    endpoints: file.endpoints,
+    modelBatching: file.modelBatching,
+    ...(file.batching ? { batching: file.batching } : {}),
+    ...(options.inferenceLog ? { inferenceLog: options.inferenceLog } : {}),
+    ...(cache ? { cache } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    ...(options.isAlertFiring ? { isAlertFiring: options.isAlertFiring } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+}

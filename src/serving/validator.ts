@@ -1,0 +1,162 @@
+import type { CategoricalColumn, Column, Frame, NumericColumn } from "../data/frame.js";
+import type { Signature, SignatureColumn } from "../data/signature.js";
+import { invalidInput, type InputTable, type RawValue } from "./input-table.js";
+
+/** Turns a decoded request into the model's typed input frame, or throws naming field, value and rule. */
+export type InputValidator = (table: InputTable) => Frame;
+
+export interface ValidatorOptions {
+  /** Reject numbers outside the signature's declared range (default true). */
+  readonly enforceRanges?: boolean;
+  /** Reject strings outside the signature's declared categories (default true). */
+  readonly enforceCategories?: boolean;
+}
+
+interface CompiledColumn {
+  readonly spec: SignatureColumn;
+  readonly min: number;
+  readonly max: number;
+  readonly categoryIndex: ReadonlyMap<string, number> | undefined;
+}
+
+/**
+ * Compile the checks for one signature once (per loaded model): lookups of declared categories are
+ * hashed, ranges resolved, so a request pays only one pass over its values.
+ */
+export function compileValidator(signature: Signature, options: ValidatorOptions = {}): InputValidator {
+  const enforceRanges = options.enforceRanges ?? true;
+  const enforceCategories = options.enforceCategories ?? true;
+  const compiled: CompiledColumn[] = signature.inputs.map((spec) => ({
+    spec,
+    min: enforceRanges && spec.range ? spec.range.min : -Infinity,
+    max: enforceRanges && spec.range ? spec.range.max : Infinity,
+    categoryIndex:
+      spec.type === "string" && spec.categories && enforceCategories
+        ? new Map(spec.categories.map((c, i) => [c, i]))
+        : undefined,
+  }));
+  return (table) => {
+    const columns: Column[] = new Array<Column>(compiled.length);
+    for (let j = 0; j < compiled.length; j++) {
+      const c = compiled[j] as CompiledColumn;
+      const raw = table.columns.get(c.spec.name);
+      const source = table.sources?.get(c.spec.name) ?? c.spec.name;
+      if (raw === undefined && !c.spec.nullable) {
+        throw invalidInput(source, undefined, `is a required input of type ${c.spec.type} and is missing`);
+      }
+      columns[j] =
+        c.spec.type === "string"
+          ? categorical(c, raw, table.nRows, source, table.textual === true)
+          : numeric(c, raw, table.nRows, source, table.textual === true);
+    }
+    return { nRows: table.nRows, columns };
+  };
+}
+
+function numeric(
+  c: CompiledColumn,
+  raw: ArrayLike<RawValue> | undefined,
+  n: number,
+  source: string,
+  textual: boolean,
+): NumericColumn {
+  const values = new Float64Array(n);
+  let valid: Uint8Array | undefined;
+  const type = c.spec.type;
+  for (let i = 0; i < n; i++) {
+    let v = raw === undefined ? undefined : raw[i];
+    if (textual && typeof v === "string") v = parseText(v, type);
+    if (v === null || v === undefined) {
+      if (!c.spec.nullable)
+        throw invalidInput(field(source, i, n), v ?? null, `is required (column ${c.spec.name} is not nullable)`);
+      valid ??= new Uint8Array(n).fill(1);
+      valid[i] = 0;
+      values[i] = NaN;
+      continue;
+    }
+    let x: number;
+    if (type === "boolean") {
+      if (typeof v !== "boolean") throw invalidInput(field(source, i, n), v, "must be a boolean (true or false)");
+      x = v ? 1 : 0;
+    } else {
+      if (typeof v !== "number" || !Number.isFinite(v)) {
+        throw invalidInput(field(source, i, n), v, `must be a finite number (type ${type})`);
+      }
+      if (type === "long" && !Number.isInteger(v))
+        throw invalidInput(field(source, i, n), v, "must be an integer (type long)");
+      if (v < c.min || v > c.max) {
+        throw invalidInput(field(source, i, n), v, `must be within the declared range [${c.min}, ${c.max}]`);
+      }
+      x = v;
+    }
+    values[i] = x;
+  }
+  return valid === undefined
+    ? { kind: "numeric", name: c.spec.name, values }
+    : { kind: "numeric", name: c.spec.name, values, valid };
+}
+
+function categorical(
+  c: CompiledColumn,
+  raw: ArrayLike<RawValue> | undefined,
+  n: number,
+  source: string,
+  textual: boolean,
+): CategoricalColumn {
+  const codes = new Int32Array(n);
+  let valid: Uint8Array | undefined;
+  // Declared categories give a stable dictionary shared by every request; otherwise build one per batch.
+  const dict = c.categoryIndex;
+  const local = dict === undefined ? new Map<string, number>() : undefined;
+  for (let i = 0; i < n; i++) {
+    let v = raw === undefined ? undefined : raw[i];
+    // In CSV an empty cell is the only way to write a null.
+    if (textual && v === "") v = null;
+    if (v === null || v === undefined) {
+      if (!c.spec.nullable)
+        throw invalidInput(field(source, i, n), v ?? null, `is required (column ${c.spec.name} is not nullable)`);
+      valid ??= new Uint8Array(n).fill(1);
+      valid[i] = 0;
+      codes[i] = -1;
+      continue;
+    }
+    if (typeof v !== "string") throw invalidInput(field(source, i, n), v, "must be a string (type string)");
+    if (dict !== undefined) {
+      const code = dict.get(v);
+      if (code === undefined) {
+        throw invalidInput(
+          field(source, i, n),
+          v,
+          `must be one of the declared categories ${JSON.stringify([...dict.keys()])}`,
+        );
+      }
+      codes[i] = code;
+    } else if (local !== undefined) {
+      let code = local.get(v);
+      if (code === undefined) {
+        code = local.size;
+        local.set(v, code);
+      }
+      codes[i] = code;
+    }
+  }
+  const dictionary =
+    dict !== undefined ? (c.spec.categories as readonly string[]) : [...(local as Map<string, number>).keys()];
+  return valid === undefined
+    ? { kind: "categorical", name: c.spec.name, codes, dictionary }
+    : { kind: "categorical", name: c.spec.name, codes, dictionary, valid };
+}
+
+function parseText(v: string, type: SignatureColumn["type"]): RawValue {
+  if (v === "") return null;
+  if (type === "boolean") {
+    const s = v.toLowerCase();
+    return s === "true" || s === "1" ? true : s === "false" || s === "0" ? false : v;
+  }
+  const x = Number(v);
+  return Number.isNaN(x) ? v : x;
+}
+
+function field(source: string, row: number, n: number): string {
+  return n === 1 ? source : `${source}[${row}]`;
+}

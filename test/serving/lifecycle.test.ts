@@ -1,0 +1,302 @@
+import path from "node:path";
+import type { Kysely } from "kysely";
+import { readFile } from "node:fs/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { loadPredictor } from "../../src/learn/load-model.js";
+import { SqlInferenceLog } from "../../src/store/inference-log-sql.js";
+import { openMetadataDb } from "../../src/store/metadata-db.js";
+import { inPercent, parseEndpointConfig, type ModelLoader } from "../../src/serving/index.js";
+import { fixture, get, openStack, post, serve, type Served, type Stack } from "./harness.js";
+
+const v1 = fixture("xgb_binary.json");
+const v2 = fixture("xgb_binary_base.json");
+const COLS = ["a", "b", "c", "d", "e"];
+
+let stack: Stack | undefined;
+let served: Served | undefined;
+afterEach(async () => {
+  await served?.close();
+  await stack?.close();
+  served = undefined;
+  stack = undefined;
+});
+
+function oipBody(rows: number[], id?: string): unknown {
+  return {
+    ...(id ? { id } : {}),
+    inputs: COLS.map((name) => ({
+      name,
+      shape: [rows.length],
+      datatype: "FP64",
+      data: rows.map((i) => v1.columns[name]?.[i] ?? null),
+    })),
+  };
+}
+
+interface OipAnswer {
+  model_version: string;
+  id: string;
+  parameters: { route: string; fallback?: string };
+  outputs: { data: number[] }[];
+}
+
+describe("model lifecycle", () => {
+  it("follows a champion move during a load run with zero failed requests", async () => {
+    stack = await openStack();
+    const a = await stack.register("credit", "xgb_binary.json");
+    const b = await stack.register("credit", "xgb_binary_base.json");
+    await stack.registry.setAlias("credit", "champion", a);
+    served = await serve(stack, { pollIntervalMs: 50 });
+    const url = `${served.url}/v2/models/credit/infer`;
+    const seen = { [a]: 0, [b]: 0 } as Record<string, number>;
+    let failures = 0;
+    let wrong = 0;
+    let stop = false;
+    let sent = 0;
+    const worker = async (w: number) => {
+      while (!stop) {
+        const row = (w * 37 + sent++) % 200;
+        const r = await post(url, oipBody([row]));
+        if (r.status !== 200) {
+          failures++;
+          continue;
+        }
+        const body = r.body as OipAnswer;
+        seen[body.model_version] = (seen[body.model_version] ?? 0) + 1;
+        const want = (body.model_version === a ? v1 : v2).expected[row] as number;
+        if (Math.abs((body.outputs[0]?.data[0] as number) - want) > 1e-6) wrong++;
+      }
+    };
+    const workers = Array.from({ length: 16 }, (_, w) => worker(w));
+    const until = async (cond: () => boolean) => {
+      while (!cond()) await new Promise((r) => setTimeout(r, 10));
+    };
+    await until(() => (seen[a] ?? 0) >= 100 || failures > 0);
+    await stack.registry.setAlias("credit", "champion", b);
+    const movedAt = Date.now();
+    await until(() => (seen[b] ?? 0) > 0 || Date.now() - movedAt > 10_000);
+    const switched = Date.now() - movedAt;
+    await until(() => (seen[b] ?? 0) >= 100 || failures > 0 || Date.now() - movedAt > 20_000);
+    stop = true;
+    await Promise.all(workers);
+    expect(failures).toBe(0);
+    expect(wrong).toBe(0);
+    expect(seen[a]).toBeGreaterThanOrEqual(100);
+    expect(seen[b]).toBeGreaterThanOrEqual(100);
+    expect(switched).toBeLessThan(5000); // polled every 50 ms: the move is followed within seconds
+    // the old version was drained and closed: one model left in memory
+    expect((await get(`${served.url}/metrics`)).text).toContain("keel_serving_models_loaded 1");
+    expect((await get(`${served.url}/api/keel/endpoints`)).body).toMatchObject({
+      endpoints: [{ name: "credit", versions: { champion: b } }],
+    });
+  });
+
+  it("gives hundreds of concurrent mixed-size requests the same answers as scoring them alone", async () => {
+    stack = await openStack();
+    await stack.registry.setAlias("credit", "champion", await stack.register("credit", "xgb_binary.json"));
+    served = await serve(stack);
+    const requests = Array.from({ length: 300 }, (_, r) => {
+      const n = 1 + ((r * 7) % 13);
+      return Array.from({ length: n }, (_, i) => (r * 11 + i * 3) % 200);
+    });
+    const url = `${served.url}/v2/models/credit/infer`;
+    const together = await Promise.all(requests.map((rows, r) => post(url, oipBody(rows, `req-${r}`))));
+    for (const [r, res] of together.entries()) {
+      expect(res.status).toBe(200);
+      const body = res.body as OipAnswer;
+      expect(body.id).toBe(`req-${r}`);
+      const alone = await post(url, oipBody(requests[r] as number[]));
+      expect(body.outputs[0]?.data).toEqual((alone.body as OipAnswer).outputs[0]?.data);
+      body.outputs[0]?.data.forEach((s, i) => expect(s).toBeCloseTo(v1.expected[requests[r]![i]!] as number, 6));
+    }
+    const metrics = (await get(`${served.url}/metrics`)).text;
+    const count = /keel_serving_batch_size_rows_count\{model="credit",model_version="1"\} (\d+)/.exec(metrics);
+    const merged = Number(count?.[1]);
+    expect(merged).toBeLessThan(300 + 300 + 1); // 300 concurrent + 300 lone requests + warm-up, fewer calls once merged
+  });
+});
+
+describe("traffic policy", () => {
+  it("splits champion / challenger sticky by entity, runs shadows off the response and logs them", async () => {
+    stack = await openStack();
+    const a = await stack.register("credit", "xgb_binary.json");
+    const b = await stack.register("credit", "xgb_binary_base.json");
+    await stack.registry.setAlias("credit", "champion", a);
+    await stack.registry.setAlias("credit", "challenger", b);
+    const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
+    await meta.migrate();
+    const db = meta.db as Kysely<unknown>;
+    const log = new SqlInferenceLog(db, { flushIntervalMs: 20 });
+    served = await serve(stack, {
+      inferenceLog: log,
+      endpoints: [
+        parseEndpointConfig({
+          name: "loans",
+          model: "credit",
+          challenger: { alias: "challenger", percent: 30 },
+          shadows: [{ version: b }],
+          inferenceLog: { audit: "sync" },
+        }),
+      ],
+    });
+    const url = `${served.url}/api/keel/endpoints/loans/predict`;
+    const routes = new Map<string, string>();
+    for (let e = 0; e < 200; e++) {
+      const r = await post(url, [v1.row(e)], { "x-keel-entity-id": `applicant-${e}`, "x-request-id": `r-${e}` });
+      expect(r.status).toBe(200);
+      const p = (r.body as { predictions: { score: number; route: string; model_version: string }[] }).predictions[0];
+      routes.set(`applicant-${e}`, p?.route ?? "");
+      expect(p?.route === "challenger" ? p.model_version : a).toBe(p?.route === "challenger" ? b : p?.model_version);
+      expect(p?.score).toBeCloseTo((p?.route === "challenger" ? v2 : v1).expected[e] as number, 6);
+      // sync audit: the request's own record is committed before the response arrives
+      if (e % 50 === 0)
+        expect((await new SqlInferenceLog(db).query({ requestIds: [`r-${e}`], route: p?.route })).length).toBe(1);
+    }
+    const share = [...routes.values()].filter((r) => r === "challenger").length / 200;
+    expect(share).toBeGreaterThan(0.18);
+    expect(share).toBeLessThan(0.42);
+    // sticky: the same applicant gets the same route again
+    for (const e of [3, 17, 42]) {
+      const r = await post(url, [v1.row(e)], { "x-keel-entity-id": `applicant-${e}` });
+      expect((r.body as { predictions: { route: string }[] }).predictions[0]?.route).toBe(routes.get(`applicant-${e}`));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const shadows = await log.query({ endpoint: "loans", route: "shadow" });
+    expect(shadows.length).toBeGreaterThanOrEqual(200);
+    expect(shadows.every((s) => s.modelVersion === b)).toBe(true);
+    const s0 = shadows.find((s) => s.requestId === "r-0");
+    expect(s0?.outputs.score).toBeCloseTo(v2.expected[0] as number, 6);
+    expect(s0?.entityId).toBe("applicant-0");
+    expect(s0?.features).toEqual(v1.row(0));
+    await served.close();
+    served = undefined;
+    await log.close();
+    await meta.close();
+  });
+
+  it("answers from the previous version when the champion passes its deadline, marked in the response and the metrics", async () => {
+    stack = await openStack();
+    const good = await stack.register("credit", "xgb_binary_base.json");
+    const slow = await stack.register("credit", "xgb_binary.json");
+    await stack.registry.setAlias("credit", "champion", good);
+    await stack.registry.setAlias("credit", "champion", slow);
+    // The new champion (40 trees) scores big requests on worker threads, so a 1 ms deadline passes first;
+    // the previous version scores on the calling thread, within the same turn.
+    const loadModel: ModelLoader = async (mv) =>
+      loadPredictor(new Uint8Array(await readFile(mv.source)), { threads: mv.version === slow ? 2 : 1 });
+    served = await serve(stack, {
+      loadModel,
+      endpoints: [
+        parseEndpointConfig({ name: "credit", model: "credit", deadlineMs: 1, fallback: { previousVersion: true } }),
+      ],
+    });
+    expect((await get(`${served.url}/api/keel/endpoints`)).body).toMatchObject({
+      endpoints: [{ versions: { champion: slow, fallback: good } }],
+    });
+    const rows = Array.from({ length: 60_000 }, (_, i) => i % 200);
+    const r = await post(`${served.url}/v2/models/credit/infer`, oipBody(rows));
+    expect(r.status).toBe(200);
+    const body = r.body as OipAnswer;
+    expect(body.model_version).toBe(good);
+    expect(body.parameters).toEqual({ route: "fallback", fallback: "deadline" });
+    for (const i of [0, 1, 199, 59_999])
+      expect(body.outputs[0]?.data[i]).toBeCloseTo(v2.expected[rows[i] as number] as number, 6);
+    const metrics = (await get(`${served.url}/metrics`)).text;
+    expect(metrics).toContain('keel_serving_fallbacks_total{endpoint="credit",reason="deadline"} 1');
+    expect(metrics).toContain(
+      `keel_serving_errors_total{endpoint="credit",model_version="${slow}",route="champion",kind="deadline"} 1`,
+    );
+  });
+
+  it("answers repeated inputs from the cache, keyed by the canonical row", async () => {
+    stack = await openStack();
+    await stack.registry.setAlias("credit", "champion", await stack.register("credit", "xgb_binary.json"));
+    served = await serve(stack, {
+      endpoints: [parseEndpointConfig({ name: "credit", model: "credit", cache: { ttlSeconds: 60 } })],
+    });
+    const url = `${served.url}/api/keel/endpoints/credit/predict`;
+    const first = await post(url, [{ a: 0.5, b: 1, c: 2, d: null, e: 0 }]);
+    const second = await post(url, [{ e: 0, d: null, c: 2.0, b: 1, a: 0.5 }]);
+    expect(second.body).toMatchObject({ predictions: (first.body as { predictions: unknown[] }).predictions });
+    const metrics = (await get(`${served.url}/metrics`)).text;
+    expect(metrics).toContain('keel_serving_cache_hits_total{endpoint="credit"} 1');
+    expect(metrics).toContain('keel_serving_cache_misses_total{endpoint="credit"} 1');
+  });
+
+  it("moves a canary 5% → 25% on the clock and rolls it back when an alert fires", async () => {
+    stack = await openStack();
+    const a = await stack.register("credit", "xgb_binary.json");
+    const b = await stack.register("credit", "xgb_binary_base.json");
+    await stack.registry.setAlias("credit", "champion", a);
+    const clock = {
+      t: 1_000_000,
+      now() {
+        return this.t;
+      },
+    };
+    let alert = false;
+    served = await serve(stack, {
+      clock,
+      pollIntervalMs: 60_000,
+      isAlertFiring: () => alert,
+      endpoints: [parseEndpointConfig({ name: "credit", model: "credit", canary: { version: b, stepSeconds: 60 } })],
+    });
+    const url = `${served.url}/api/keel/endpoints/credit/predict`;
+    const share = async () => {
+      let canary = 0;
+      for (let e = 0; e < 400; e++) {
+        const r = await post(url, [v1.row(e % 200)], { "x-keel-entity-id": `applicant-${e}` });
+        const p = (r.body as { predictions: { route: string; model_version: string }[] }).predictions[0];
+        if (p?.route === "canary") {
+          expect(p.model_version).toBe(b);
+          canary++;
+        }
+      }
+      return canary / 400;
+    };
+    const first = await share();
+    expect(first).toBeGreaterThan(0.01);
+    expect(first).toBeLessThan(0.1);
+    clock.t += 30_000;
+    await served.serving.sync();
+    expect(await share()).toBe(first); // not yet time to advance; sticky keys keep their route
+    clock.t += 30_000;
+    await served.serving.sync();
+    const second = await share();
+    expect(second).toBeGreaterThan(0.17);
+    expect(second).toBeLessThan(0.33);
+    alert = true;
+    await served.serving.sync();
+    expect(await share()).toBe(0);
+    expect((await get(`${served.url}/api/keel/endpoints`)).body).toMatchObject({
+      endpoints: [{ canary: { status: "rolled_back", reason: "an alert fired on the endpoint" } }],
+    });
+  });
+
+  it("samples the inference log by a hash of the request id", async () => {
+    stack = await openStack();
+    await stack.registry.setAlias("credit", "champion", await stack.register("credit", "xgb_binary.json"));
+    const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
+    await meta.migrate();
+    const db = meta.db as Kysely<unknown>;
+    const log = new SqlInferenceLog(db, { flushIntervalMs: 10 });
+    served = await serve(stack, {
+      inferenceLog: log,
+      endpoints: [parseEndpointConfig({ name: "credit", model: "credit", inferenceLog: { sampleRate: 0.25 } })],
+    });
+    const ids = Array.from({ length: 400 }, (_, i) => `req-${i}`);
+    for (const id of ids) {
+      expect(
+        (await post(`${served.url}/api/keel/endpoints/credit/predict`, [v1.row(1)], { "x-request-id": id })).status,
+      ).toBe(200);
+    }
+    await served.close();
+    served = undefined;
+    const logged = new Set((await log.query({ endpoint: "credit" })).map((r) => r.requestId));
+    expect([...logged].sort()).toEqual(ids.filter((id) => inPercent(id, 25)).sort());
+    expect(logged.size / 400).toBeGreaterThan(0.18);
+    expect(logged.size / 400).toBeLessThan(0.32);
+    await log.close();
+    await meta.close();
+  });
+});
