@@ -1,0 +1,9 @@
+/** Every benchmark `npm run bench` runs, in order. Each prints keel's figure and the anchor's when installed. */
+export const benchmarks: { name: string; load: () => Promise<{ run: () => Promise<void> }> }[] = [
+  { name: "drift", load: () => import("./drift.js") },
+  { name: "training", load: () => import("./training.js") },
+  { name: "scoring", load: () => import("./scoring.js") },
+  { name: "serving", load: () => import("./serving.js") },
+  { name: "tracking", load: () => import("./tracking.js") },
+  { name: "http-tracking", load: () => import("./http-tracking.js") },
+];

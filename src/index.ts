@@ -1,0 +1,31 @@
+/**
+ * keel as a library. Each area exports its public face here; append yours.
+ */
+export { loadConfig } from "./config.js";
+export type { ConfigSources, KeelConfig } from "./config.js";
+export {
+  ConflictError,
+  DataIntegrityError,
+  ERROR_CATALOG,
+  InvalidParameterError,
+  InvalidStateError,
+  KeelError,
+  NotFoundError,
+  PermissionError,
+  AuthenticationError,
+  UnavailableError,
+  isKeelError,
+} from "./errors.js";
+export type { ErrorCode } from "./errors.js";
+export { openStores } from "./open-stores.js";
+export type { OpenStoresOptions, Stores } from "./open-stores.js";
+export { artifactStorePath, openKeel } from "./keel.js";
+export type { ActiveRun, Keel, KeelOptions } from "./keel.js";
+export type * from "./tracking/types.js";
+export type * from "./registry/types.js";
+export { KeelClient } from "./client/index.js";
+export type * from "./client/index.js";
+export { createApp } from "./server/app.js";
+export type { AppDeps, AppStores, RoutePlugin } from "./server/app.js";
+export { startServer } from "./server/start.js";
+export type { RunningServer } from "./server/start.js";
