@@ -29,3 +29,8 @@ export { createApp } from "./server/app.js";
 export type { AppDeps, AppStores, RoutePlugin } from "./server/app.js";
 export { startServer } from "./server/start.js";
 export type { RunningServer } from "./server/start.js";
+export * from "./data/index.js";
+export * from "./stats/index.js";
+export * from "./learn/index.js";
+export * from "./monitoring/index.js";
+export * from "./serving/index.js";

@@ -1,0 +1,35 @@
+export type { ModelFormat, ModelTask, Predictor } from "./predictor.js";
+export type { ModelKind, TrainOptions, TrainResult } from "./train.js";
+export { trainModel, trainValidSplit } from "./train.js";
+export type { GbdtFeature, GbdtObjective, GbdtTrainInput, GbdtTrainResult } from "./gbdt/train.js";
+export { trainGbdt } from "./gbdt/train.js";
+export type { GbdtParams } from "./gbdt/params.js";
+export { DEFAULT_PARAMS as DEFAULT_GBDT_PARAMS, resolveParams as resolveGbdtParams } from "./gbdt/params.js";
+export type { LinearModelBody, LinearParams, LinearTask, LinearTerm } from "./linear/train.js";
+export { predictLinear, resolveLinearParams, trainLinear } from "./linear/train.js";
+export type { BinaryEvaluation } from "./metrics.js";
+export { evaluateBinary, evaluateRegression } from "./metrics.js";
+export type { KeelFeature, KeelGbdtModel, KeelLinearModel, KeelModel, KeelTarget } from "./keel-model.js";
+export {
+  KEEL_MODEL_VERSION,
+  KeelPredictor,
+  loadKeelPredictor,
+  parseKeelModel,
+  readKeelModel,
+  saveKeelModel,
+  serializeKeelModel,
+} from "./keel-model.js";
+export type { DetectedFormat, LoadPredictorOptions } from "./load-model.js";
+export { detectModelFormat, loadPredictor } from "./load-model.js";
+export type { LightGBMModel } from "./lightgbm-model.js";
+export { loadLightGBMPredictor, parseLightGBMText } from "./lightgbm-model.js";
+export type { XGBoostModel } from "./xgboost-model.js";
+export { loadXGBoostPredictor, parseXGBoostJson } from "./xgboost-model.js";
+export { OnnxPredictor } from "./onnx-model.js";
+export type { OnnxOptions } from "./onnx-model.js";
+export { EnsemblePredictor } from "./ensemble-predictor.js";
+export { EnsembleScorer } from "./ensemble-scorer.js";
+export type { CompiledEnsemble, Link, SplitCompare, TreeEnsemble } from "./tree-ensemble.js";
+export { compileEnsemble, scoreEnsemble, validateEnsemble } from "./tree-ensemble.js";
+export type { BatchScoreOptions, BatchScoreResult } from "./batch-score.js";
+export { batchScore } from "./batch-score.js";
