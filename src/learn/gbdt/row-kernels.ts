@@ -15,6 +15,8 @@ const RESULT = 4;
 const P1 = 5;
 const P2 = 6;
 const P3 = 7;
+/** Set by the helper thread when a command threw; the calling thread then throws too. */
+const FAILED = 8;
 
 const CMD_HIST = 1;
 const CMD_PARTITION = 2;
@@ -63,7 +65,7 @@ export class RowKernels {
       this.worker = null;
       return;
     }
-    this.ctrl = new Int32Array(new SharedArrayBuffer(32));
+    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (FAILED + 1)));
     const src = `
 const { workerData } = require("node:worker_threads");
 const hist = ${histogramKernelSource(options.nFeatures)};
@@ -75,10 +77,14 @@ for (;;) {
   Atomics.wait(ctrl, ${CMD}, 0);
   const cmd = Atomics.load(ctrl, ${CMD});
   if (cmd === ${CMD_EXIT}) break;
-  if (cmd === ${CMD_HIST}) hist(bins, gh, idx, ctrl[${A}], ctrl[${B}], half);
-  else if (cmd === ${CMD_PARTITION}) ctrl[${RESULT}] = partitionRange(cols, ctrl[${P1}], idx, scratch, ctrl[${A}], ctrl[${B}], ctrl[${P3}], ctrl[${P2}] >> 16, ctrl[${P2}] & 0xffff, catMask);
-  else if (cmd === ${CMD_GRADIENT}) gradientRange(ctrl[${P1}], margin, y, idx, ctrl[${A}], ctrl[${B}], gh);
-  else if (cmd === ${CMD_SAMPLE}) ctrl[${RESULT}] = sampleGradientRange(ctrl[${P1}], margin, y, gh, inSample, idx, ctrl[${A}], ctrl[${B}], ctrl[${P2}], ctrl[${P3}] >>> 0);
+  try {
+    if (cmd === ${CMD_HIST}) hist(bins, gh, idx, ctrl[${A}], ctrl[${B}], half);
+    else if (cmd === ${CMD_PARTITION}) ctrl[${RESULT}] = partitionRange(cols, ctrl[${P1}], idx, scratch, ctrl[${A}], ctrl[${B}], ctrl[${P3}], ctrl[${P2}] >> 16, ctrl[${P2}] & 0xffff, catMask);
+    else if (cmd === ${CMD_GRADIENT}) gradientRange(ctrl[${P1}], margin, y, idx, ctrl[${A}], ctrl[${B}], gh);
+    else if (cmd === ${CMD_SAMPLE}) ctrl[${RESULT}] = sampleGradientRange(ctrl[${P1}], margin, y, gh, inSample, idx, ctrl[${A}], ctrl[${B}], ctrl[${P2}], ctrl[${P3}] >>> 0);
+  } catch {
+    Atomics.store(ctrl, ${FAILED}, 1);
+  }
   Atomics.store(ctrl, ${CMD}, 0);
   Atomics.store(ctrl, ${DONE}, 1);
   Atomics.notify(ctrl, ${DONE});
@@ -95,6 +101,7 @@ for (;;) {
         scratch: o.scratch,
         margin: o.margin,
         y: o.y,
+        inSample: o.inSample,
         half: this.half,
         catMask: this.catMask,
       },
@@ -111,6 +118,12 @@ for (;;) {
     Atomics.notify(ctrl, CMD);
   }
 
+  /** Waits for the helper thread's current command; a command that threw there throws here. */
+  private join(ctrl: Int32Array): void {
+    Atomics.wait(ctrl, DONE, 0);
+    if (Atomics.load(ctrl, FAILED) !== 0) throw new Error("GBDT helper thread failed on a row-kernel command");
+  }
+
   /** Histogram of rows `idx[start..end)` into `out` (length 2 × totalBins). */
   histogram(start: number, end: number, out: Float64Array): void {
     const o = this.o;
@@ -120,7 +133,7 @@ for (;;) {
     if (ctrl && end - start >= PARALLEL_MIN_ROWS) {
       this.start(ctrl, CMD_HIST, mid, end);
       this.kernel(o.bins, o.gh, o.idx, start, mid, out);
-      Atomics.wait(ctrl, DONE, 0);
+      this.join(ctrl);
     } else {
       this.kernel(o.bins, o.gh, o.idx, start, mid, out);
       this.kernel(o.bins, o.gh, o.idx, mid, end, half);
@@ -158,7 +171,7 @@ for (;;) {
       Atomics.store(ctrl, P3, cat);
       this.start(ctrl, CMD_PARTITION, mid, end);
       const nl1 = partitionRange(o.cols, base, o.idx, o.scratch, start, mid, cat, lo, tb, mask);
-      Atomics.wait(ctrl, DONE, 0);
+      this.join(ctrl);
       const nl2 = Atomics.load(ctrl, RESULT);
       // [L1 | R1 | L2 | R2] (R parts in scratch) → [L1 | L2 | R1 | R2] in idx.
       o.idx.copyWithin(start + nl1, mid, mid + nl2);
@@ -182,7 +195,7 @@ for (;;) {
       Atomics.store(ctrl, P1, b);
       this.start(ctrl, CMD_GRADIENT, mid, m);
       gradientRange(b, o.margin, o.y, o.idx, 0, mid, o.gh);
-      Atomics.wait(ctrl, DONE, 0);
+      this.join(ctrl);
       return;
     }
     gradientRange(b, o.margin, o.y, o.idx, 0, m, o.gh);
@@ -204,7 +217,7 @@ for (;;) {
       Atomics.store(ctrl, P3, cut | 0);
       this.start(ctrl, CMD_SAMPLE, mid, n);
       const m1 = sampleGradientRange(b, o.margin, o.y, o.gh, o.inSample, o.idx, 0, mid, key, cut);
-      Atomics.wait(ctrl, DONE, 0);
+      this.join(ctrl);
       const m2 = Atomics.load(ctrl, RESULT);
       o.idx.copyWithin(m1, mid, mid + m2);
       return m1 + m2;
