@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { PYTHON, loanCsv, pythonHas } from "./anchor-env.js";
 import { fileURLToPath } from "node:url";
 import { readTable } from "../src/data/index.js";
 import type { CategoricalColumn, Column, Frame } from "../src/data/index.js";
@@ -14,9 +14,6 @@ import { buildReferenceProfile, computeDrift, profileToJson, renderDriftHtml } f
  *    plus its HTML.
  * KEEL_BENCH_DRIFT_ROWS / KEEL_BENCH_DRIFT_WIDE_ROWS shrink the sizes for a quick run.
  */
-const PYTHON = "/usr/bin/python3";
-const GEN = "/work/shared/anchors/gen_loans.py";
-const DATA = fileURLToPath(new URL("../.bench-data/", import.meta.url));
 const ANCHOR = fileURLToPath(new URL("./drift-anchor.py", import.meta.url));
 const NUM = [
   "credit_score",
@@ -29,15 +26,6 @@ const NUM = [
 ];
 const CAT = ["home_ownership", "purpose", "region"];
 
-function hasScipy(): boolean {
-  try {
-    execFileSync(PYTHON, ["-c", "import scipy, pandas"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function dataFile(rows: number, drift: boolean): string {
   const name =
     rows === 1_000_000
@@ -45,14 +33,8 @@ function dataFile(rows: number, drift: boolean): string {
         ? "loans_1m_drift6.csv"
         : "loans_1m.csv"
       : `loans_${rows}${drift ? "_drift6" : ""}.csv`;
-  const path = DATA + name;
-  if (!existsSync(path)) {
-    if (!existsSync(GEN)) throw new Error(`${path} is missing and ${GEN} is not available to generate it`);
-    mkdirSync(DATA, { recursive: true });
-    execFileSync(PYTHON, [GEN, String(rows), path, ...(drift ? ["--drift", "6", "--seed", "11"] : [])], {
-      stdio: "ignore",
-    });
-  }
+  const path = loanCsv(name, rows, drift ? ["--drift", "6", "--seed", "11"] : []);
+  if (path === undefined) throw new Error(`.bench-data/${name} is missing and ${PYTHON} (numpy) cannot generate it`);
   return path;
 }
 
@@ -162,6 +144,6 @@ function wide(rows: number): void {
 export async function run(): Promise<void> {
   const rows = Number(process.env.KEEL_BENCH_DRIFT_ROWS ?? 1_000_000);
   const wideRows = Number(process.env.KEEL_BENCH_DRIFT_WIDE_ROWS ?? 100_000);
-  await loans(rows, hasScipy());
+  await loans(rows, pythonHas("scipy", "pandas"));
   wide(wideRows);
 }

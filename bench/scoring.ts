@@ -7,6 +7,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { PYTHON, loanCsv, pythonHas } from "./anchor-env.js";
 import { fileURLToPath } from "node:url";
 import { readTable } from "../src/data/index.js";
 import type { Frame } from "../src/data/index.js";
@@ -14,19 +15,8 @@ import type { EnsemblePredictor } from "../src/learn/ensemble-predictor.js";
 import { loadXGBoostPredictor } from "../src/learn/xgboost-model.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const DATA = `${ROOT}.bench-data/loans_1m.csv`;
 const MODEL = `${ROOT}.bench-data/xgb_loans_gbm.json`;
 const SCORES = `${ROOT}.bench-data/xgb_loans_scores.f64`;
-const PYTHON = "/usr/bin/python3";
-
-function pythonHasXgboost(): boolean {
-  try {
-    execFileSync(PYTHON, ["-c", "import xgboost"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The model's float32 input matrix: numeric columns as they are, `col_VALUE` one-hot columns from categoricals. */
 function designMatrix(frame: Frame, names: readonly string[], nRows: number): Float32Array {
@@ -64,13 +54,11 @@ async function timeBest(
 
 export async function run(): Promise<void> {
   const rows = Number(process.env.KEEL_BENCH_SCORING_ROWS ?? 1_000_000);
-  const anchor = pythonHasXgboost();
-  if (!existsSync(DATA)) {
-    if (!anchor) {
-      console.log(`scoring: skipped (${DATA} missing and ${PYTHON} cannot generate it)`);
-      return;
-    }
-    execFileSync(PYTHON, [`${ROOT}../shared/anchors/gen_loans.py`, "1000000", DATA], { stdio: "inherit" });
+  const anchor = pythonHas("xgboost");
+  const DATA = loanCsv("loans_1m.csv", 1_000_000);
+  if (DATA === undefined) {
+    console.log(`scoring: skipped (.bench-data/loans_1m.csv missing and ${PYTHON} cannot generate it)`);
+    return;
   }
   let xgb: Record<string, number | string | boolean> | undefined;
   if (anchor) {

@@ -9,7 +9,7 @@
  * Targets: time ≤ 1.5 × XGBoost, AUC ≥ XGBoost − 0.002.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { PYTHON, loanCsv, pythonHas } from "./anchor-env.js";
 import { fileURLToPath } from "node:url";
 import { readTable, selectColumns, takeRows } from "../src/data/index.js";
 import { trainGbdt } from "../src/learn/gbdt/train.js";
@@ -17,8 +17,6 @@ import { compileEnsemble, scoreEnsemble } from "../src/learn/tree-ensemble.js";
 import { rocAuc } from "../src/stats/classification.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const DATA = `${ROOT}.bench-data/loans_1m.csv`;
-const PYTHON = "/usr/bin/python3";
 const FEATURES = [
   "credit_score",
   "annual_income",
@@ -31,26 +29,15 @@ const FEATURES = [
   "purpose",
 ];
 
-function pythonHasXgboost(): boolean {
-  try {
-    execFileSync(PYTHON, ["-c", "import xgboost"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function run(): Promise<void> {
   const nTrain = Number(process.env.KEEL_BENCH_TRAIN_ROWS ?? 800_000);
   const trees = Number(process.env.KEEL_BENCH_TRAIN_TREES ?? 300);
   const threads = Number(process.env.KEEL_BENCH_THREADS ?? 2);
-  const anchor = pythonHasXgboost();
-  if (!existsSync(DATA)) {
-    if (!existsSync(`${ROOT}../shared/anchors/gen_loans.py`) || !anchor) {
-      console.log(`training: skipped (${DATA} missing and cannot be generated here)`);
-      return;
-    }
-    execFileSync(PYTHON, [`${ROOT}../shared/anchors/gen_loans.py`, "1000000", DATA], { stdio: "inherit" });
+  const anchor = pythonHas("xgboost");
+  const DATA = loanCsv("loans_1m.csv", 1_000_000);
+  if (DATA === undefined) {
+    console.log(`training: skipped (.bench-data/loans_1m.csv missing and ${PYTHON} cannot generate it)`);
+    return;
   }
   const all = await readTable(DATA);
   const nTest = Math.min(200_000, all.nRows - nTrain);
