@@ -124,3 +124,42 @@ export function sampleGradientRange(
   }
   return m - a;
 }
+
+/** Int32 words per node of a tree packed by `packTree`: feature, binThreshold, defaultLeft, left, right, isCategorical. */
+export const PACKED_NODE_WORDS = 6;
+
+/**
+ * Adds a packed tree's leaf values to `margin` for the rows of `[a, b)` outside the round's sample
+ * (in-sample rows get theirs from the leaf ranges of the partition). `cols` is feature-major
+ * (`cols[f * nRows + r]`); a categorical node's left set is `cat[node * 256 + bin] = 1`.
+ */
+export function addTreeOutsideSample(
+  cols: Uint8Array,
+  nRows: number,
+  nodes: Int32Array,
+  values: Float64Array,
+  cat: Uint8Array,
+  inSample: Uint8Array,
+  margin: Float64Array,
+  a: number,
+  b: number,
+): void {
+  for (let r = a; r < b; r++) {
+    if (inSample[r] !== 0) continue;
+    let n = 0;
+    let f = nodes[0] as number;
+    while (f >= 0) {
+      const o = n * 6;
+      const bin = cols[f * nRows + r] as number;
+      const goLeft =
+        nodes[o + 5] === 1
+          ? cat[n * 256 + bin] === 1
+          : bin === 0
+            ? nodes[o + 2] === 1
+            : bin <= (nodes[o + 1] as number);
+      n = (goLeft ? nodes[o + 3] : nodes[o + 4]) as number;
+      f = nodes[n * 6] as number;
+    }
+    margin[r] = (margin[r] as number) + (values[n] as number);
+  }
+}

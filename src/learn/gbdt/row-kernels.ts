@@ -1,7 +1,14 @@
 import { Worker } from "node:worker_threads";
 import { compileHistogramKernel, histogramKernelSource } from "./histogram.js";
 import type { HistogramKernel } from "./histogram.js";
-import { gradientRange, partitionRange, sampleGradientRange } from "./kernels.js";
+import type { BinTree } from "./grow.js";
+import {
+  PACKED_NODE_WORDS,
+  addTreeOutsideSample,
+  gradientRange,
+  partitionRange,
+  sampleGradientRange,
+} from "./kernels.js";
 
 /** Ranges shorter than this stay on the calling thread: a hand-off costs more than it saves. */
 const PARALLEL_MIN_ROWS = 16_384;
@@ -22,6 +29,7 @@ const CMD_HIST = 1;
 const CMD_PARTITION = 2;
 const CMD_GRADIENT = 3;
 const CMD_SAMPLE = 4;
+const CMD_OUTSIDE = 5;
 const CMD_EXIT = 9;
 
 export interface RowKernelsOptions {
@@ -37,6 +45,8 @@ export interface RowKernelsOptions {
   /** Per row: 1 when in the current round's sample. */
   readonly inSample: Uint8Array;
   readonly totalBins: number;
+  /** Most nodes a tree can have (2 × num_leaves − 1). */
+  readonly maxNodes: number;
   readonly threads: number;
 }
 
@@ -52,6 +62,10 @@ export class RowKernels {
   private readonly kernel: HistogramKernel;
   private readonly half: Float64Array;
   private readonly catMask: Uint8Array;
+  /** The current tree, packed for `addTreeOutsideSample`. */
+  private readonly treeNodes: Int32Array;
+  private readonly treeValues: Float64Array;
+  private readonly treeCat: Uint8Array;
   private readonly ctrl: Int32Array | null;
   private readonly worker: Worker | null;
 
@@ -60,6 +74,9 @@ export class RowKernels {
     this.kernel = compileHistogramKernel(options.nFeatures);
     this.half = new Float64Array(new SharedArrayBuffer(16 * options.totalBins));
     this.catMask = new Uint8Array(new SharedArrayBuffer(256));
+    this.treeNodes = new Int32Array(new SharedArrayBuffer(4 * PACKED_NODE_WORDS * options.maxNodes));
+    this.treeValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
+    this.treeCat = new Uint8Array(new SharedArrayBuffer(256 * options.maxNodes));
     if (options.threads < 2) {
       this.ctrl = null;
       this.worker = null;
@@ -72,7 +89,8 @@ const hist = ${histogramKernelSource(options.nFeatures)};
 const partitionRange = ${partitionRange.toString()};
 const gradientRange = ${gradientRange.toString()};
 const sampleGradientRange = ${sampleGradientRange.toString()};
-const { ctrl, bins, cols, gh, idx, scratch, margin, y, inSample, half, catMask } = workerData;
+const addTreeOutsideSample = ${addTreeOutsideSample.toString()};
+const { ctrl, bins, cols, nRows, gh, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeCat } = workerData;
 for (;;) {
   Atomics.wait(ctrl, ${CMD}, 0);
   const cmd = Atomics.load(ctrl, ${CMD});
@@ -82,6 +100,7 @@ for (;;) {
     else if (cmd === ${CMD_PARTITION}) ctrl[${RESULT}] = partitionRange(cols, ctrl[${P1}], idx, scratch, ctrl[${A}], ctrl[${B}], ctrl[${P3}], ctrl[${P2}] >> 16, ctrl[${P2}] & 0xffff, catMask);
     else if (cmd === ${CMD_GRADIENT}) gradientRange(ctrl[${P1}], margin, y, idx, ctrl[${A}], ctrl[${B}], gh);
     else if (cmd === ${CMD_SAMPLE}) ctrl[${RESULT}] = sampleGradientRange(ctrl[${P1}], margin, y, gh, inSample, idx, ctrl[${A}], ctrl[${B}], ctrl[${P2}], ctrl[${P3}] >>> 0);
+    else if (cmd === ${CMD_OUTSIDE}) addTreeOutsideSample(cols, nRows, treeNodes, treeValues, treeCat, inSample, margin, ctrl[${A}], ctrl[${B}]);
   } catch {
     Atomics.store(ctrl, ${FAILED}, 1);
   }
@@ -96,6 +115,7 @@ for (;;) {
         ctrl: this.ctrl,
         bins: o.bins,
         cols: o.cols,
+        nRows: o.nRows,
         gh: o.gh,
         idx: o.idx,
         scratch: o.scratch,
@@ -104,6 +124,9 @@ for (;;) {
         inSample: o.inSample,
         half: this.half,
         catMask: this.catMask,
+        treeNodes: this.treeNodes,
+        treeValues: this.treeValues,
+        treeCat: this.treeCat,
       },
     });
     this.worker.unref();
@@ -223,6 +246,45 @@ for (;;) {
       return m1 + m2;
     }
     return sampleGradientRange(b, o.margin, o.y, o.gh, o.inSample, o.idx, 0, n, key, cut);
+  }
+
+  /**
+   * Adds `tree`'s leaf values to the margins: `insideSample` updates the sampled rows (from the
+   * partition's leaf ranges) on this thread while the helper thread walks the tree for most of the
+   * rest; sampled and unsampled rows are disjoint, so the order does not change any margin.
+   */
+  addTree(tree: BinTree, insideSample: () => void): void {
+    const o = this.o;
+    const nodes = this.treeNodes;
+    const count = tree.feature.length;
+    for (let n = 0; n < count; n++) {
+      const w = n * PACKED_NODE_WORDS;
+      const cl = tree.catLeft[n];
+      nodes[w] = tree.feature[n] as number;
+      nodes[w + 1] = tree.binThreshold[n] as number;
+      nodes[w + 2] = tree.defaultLeft[n] as number;
+      nodes[w + 3] = tree.left[n] as number;
+      nodes[w + 4] = tree.right[n] as number;
+      nodes[w + 5] = cl ? 1 : 0;
+      this.treeValues[n] = tree.value[n] as number;
+      if (cl) {
+        this.treeCat.fill(0, n * 256, n * 256 + 256);
+        this.treeCat.set(cl, n * 256);
+      }
+    }
+    const ctrl = this.ctrl;
+    if (ctrl && o.nRows >= PARALLEL_MIN_ROWS) {
+      // This thread also updates the sampled rows, which costs about half as much as walking the
+      // tree for the same number of rows, so it takes the smaller share of the walk.
+      const split = Math.floor(o.nRows * 0.3);
+      this.start(ctrl, CMD_OUTSIDE, split, o.nRows);
+      insideSample();
+      addTreeOutsideSample(o.cols, o.nRows, nodes, this.treeValues, this.treeCat, o.inSample, o.margin, 0, split);
+      this.join(ctrl);
+      return;
+    }
+    insideSample();
+    addTreeOutsideSample(o.cols, o.nRows, nodes, this.treeValues, this.treeCat, o.inSample, o.margin, 0, o.nRows);
   }
 
   async close(): Promise<void> {

@@ -130,6 +130,7 @@ export async function trainGbdt(input: GbdtTrainInput): Promise<GbdtTrainResult>
     y: ys,
     inSample,
     totalBins: binned.totalBins,
+    maxNodes: 2 * params.num_leaves - 1,
     threads: params.threads,
   });
   try {
@@ -148,7 +149,7 @@ export async function trainGbdt(input: GbdtTrainInput): Promise<GbdtTrainResult>
       monotone,
       rows,
     };
-    return boost(input, params, specs, binned, ctx, idx, margin, inSample, rows);
+    return boost(input, params, specs, binned, ctx, idx, margin, rows);
   } finally {
     await rows.close();
   }
@@ -162,7 +163,6 @@ function boost(
   ctx: GrowContext,
   idx: Int32Array,
   margin: Float64Array,
-  inSample: Uint8Array,
   rows: RowKernels,
 ): GbdtTrainResult {
   const { nRows: n, y, objective } = input;
@@ -219,18 +219,17 @@ function boost(
     }
     const { tree, leaves } = growTree(ctx, m, featureMask, params.learning_rate);
     trees.push(tree);
-    for (const l of leaves) {
-      const v = tree.value[l.node] as number;
-      for (let i = l.start; i < l.end; i++) {
-        const r = idx[i] as number;
-        margin[r] = (margin[r] as number) + v;
+    const insideSample = () => {
+      for (const l of leaves) {
+        const v = tree.value[l.node] as number;
+        for (let i = l.start; i < l.end; i++) {
+          const r = idx[i] as number;
+          margin[r] = (margin[r] as number) + v;
+        }
       }
-    }
-    if (params.subsample < 1) {
-      for (let r = 0; r < n; r++) {
-        if (inSample[r] === 0) margin[r] = (margin[r] as number) + (tree.value[binTreeLeaf(tree, binned, r)] as number);
-      }
-    }
+    };
+    if (params.subsample < 1) rows.addTree(tree, insideSample);
+    else insideSample();
     if (valid && vBinned && vMargin && vScore) {
       for (let r = 0; r < valid.nRows; r++) {
         vMargin[r] = (vMargin[r] as number) + (tree.value[binTreeLeaf(tree, vBinned, r)] as number);
