@@ -11,3 +11,5 @@ export {
   verifyWebhookSignature,
 } from "./webhooks.js";
 export type { WebhookDelivery, WebhookDispatcher, WebhookDispatcherOptions, WebhookTarget } from "./webhooks.js";
+export { CHALLENGER_ALIAS, CHAMPION_ALIAS, promoteAlias, rollbackAlias } from "./promotion.js";
+export type { AliasMove, PromoteInput, RollbackInput } from "./promotion.js";

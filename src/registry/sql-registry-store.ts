@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { Signature } from "../data/signature.js";
-import { ConflictError, InvalidParameterError, NotFoundError } from "../errors.js";
+import { ConflictError, InvalidParameterError, InvalidStateError, NotFoundError } from "../errors.js";
 import { appendAudit, type AuditEntry } from "../store/audit.js";
 import type { MetadataDb } from "../store/metadata-db.js";
 import type { KeelDatabase, ModelVersionsTable, RegisteredModelsTable } from "../store/schema.js";
@@ -706,7 +706,7 @@ export function createRegistryStore(metadata: MetadataDb, deps: RegistryStoreDep
       });
     },
 
-    async setAlias(name, alias, version, actor) {
+    async setAlias(name, alias, version, actor, decision) {
       checkAlias(alias);
       return write(actor, async (tx, audit, emit) => {
         const row = await versionRow(tx, name, version);
@@ -716,6 +716,13 @@ export function createRegistryStore(metadata: MetadataDb, deps: RegistryStoreDep
           .where("name", "=", name)
           .where("alias", "=", alias)
           .executeTakeFirst();
+        const current = previous === undefined ? null : String(previous.version);
+        if (decision?.expectedVersion !== undefined && decision.expectedVersion !== current) {
+          throw new InvalidStateError(
+            `alias ${JSON.stringify(alias)} of ${JSON.stringify(name)} now points at ${current === null ? "no version" : `version ${current}`}, not ${decision.expectedVersion === null ? "no version" : `version ${decision.expectedVersion}`}: it moved meanwhile; retry`,
+            { details: { name, alias, expected: decision.expectedVersion, actual: current } },
+          );
+        }
         const now = clock();
         await tx
           .insertInto("registered_model_aliases")
@@ -745,11 +752,14 @@ export function createRegistryStore(metadata: MetadataDb, deps: RegistryStoreDep
           .execute();
         await touchModel(tx, name, now);
         await audit({
-          action: "registered_model.set_alias",
+          action: decision === undefined ? "registered_model.set_alias" : `registered_model.${decision.action}`,
           targetType: "registered_model",
           targetId: name,
-          before: { alias, version: previous === undefined ? null : String(previous.version) },
-          after: { alias, version: String(row.version) },
+          before: { alias, version: current },
+          after:
+            decision === undefined
+              ? { alias, version: String(row.version) }
+              : { alias, version: String(row.version), reason: decision.reason },
         });
         emit({
           event: "MODEL_VERSION_ALIAS_CREATED",
@@ -758,7 +768,7 @@ export function createRegistryStore(metadata: MetadataDb, deps: RegistryStoreDep
             name,
             alias,
             version: String(row.version),
-            previous_version: previous === undefined ? null : String(previous.version),
+            previous_version: current,
           },
         });
       });

@@ -91,8 +91,27 @@ export interface Webhook {
   readonly creationTimestamp: number;
 }
 
+/**
+ * A person's decision to move an alias (promotion, rollback). It is recorded on the alias move's
+ * audit row, as action `registered_model.<action>` with the reason, in the same transaction.
+ */
+export interface AliasDecision {
+  readonly action: "promote" | "rollback";
+  readonly reason: string;
+  /**
+   * The version the alias must point at when the move commits (null: not set). When it points
+   * elsewhere the move fails with InvalidStateError, so two concurrent decisions cannot both apply.
+   */
+  readonly expectedVersion?: string | null;
+}
+
 export interface RegistryStore {
-  createRegisteredModel(name: string, description?: string, tags?: readonly Tag[], actor?: Actor): Promise<RegisteredModel>;
+  createRegisteredModel(
+    name: string,
+    description?: string,
+    tags?: readonly Tag[],
+    actor?: Actor,
+  ): Promise<RegisteredModel>;
   getRegisteredModel(name: string): Promise<RegisteredModel>;
   renameRegisteredModel(name: string, newName: string, actor?: Actor): Promise<RegisteredModel>;
   updateRegisteredModel(name: string, description: string, actor?: Actor): Promise<RegisteredModel>;
@@ -118,7 +137,8 @@ export interface RegistryStore {
     actor?: Actor,
   ): Promise<ModelVersion>;
 
-  setAlias(name: string, alias: string, version: string, actor?: Actor): Promise<void>;
+  /** With `decision`, the audit row records it as a promotion or rollback with its reason. */
+  setAlias(name: string, alias: string, version: string, actor?: Actor, decision?: AliasDecision): Promise<void>;
   deleteAlias(name: string, alias: string, actor?: Actor): Promise<void>;
   getVersionByAlias(name: string, alias: string): Promise<ModelVersion>;
   /** Previous versions an alias pointed to, newest first (for rollback). */
