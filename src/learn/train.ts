@@ -23,6 +23,11 @@ export interface TrainOptions {
   readonly exclude?: readonly string[];
   /** Seed of the train/validation split (default: the `seed` param, else 0). */
   readonly splitSeed?: number;
+  /**
+   * The train and validation rows, chosen by the caller (a time-based or stratified split); when
+   * given, `validFraction` and `splitSeed` are not used.
+   */
+  readonly rows?: { readonly train: Int32Array; readonly valid: Int32Array };
   readonly onIteration?: (iteration: number, metrics: Readonly<Record<string, number>>) => void;
 }
 
@@ -64,6 +69,22 @@ export function trainValidSplit(n: number, fraction: number, seed: number): { tr
   return { train: perm.slice(0, n - nValid).sort(), valid: perm.slice(n - nValid).sort() };
 }
 
+function checkRows(
+  rows: { readonly train: Int32Array; readonly valid: Int32Array },
+  n: number,
+): { train: Int32Array; valid: Int32Array } {
+  for (const [part, idx] of [
+    ["train", rows.train],
+    ["valid", rows.valid],
+  ] as const) {
+    for (let i = 0; i < idx.length; i++) {
+      const r = idx[i] as number;
+      if (r < 0 || r >= n) throw bad(`rows.${part}[${i}]`, r, `must be a row index in [0, ${n})`);
+    }
+  }
+  return { train: rows.train, valid: rows.valid };
+}
+
 /**
  * Trains a keel model on a raw frame: picks the features (dropping ids and exclusions), turns the
  * target into labels, holds out a validation part, trains, and evaluates on the held-out rows.
@@ -85,18 +106,20 @@ export async function trainModel(frame: Frame, options: TrainOptions): Promise<T
   );
   const params = options.params ?? {};
   const seedParam = params.seed === undefined ? 0 : Number(params.seed);
-  const { train, valid } = trainValidSplit(
-    frame.nRows,
-    fraction,
-    options.splitSeed ?? (Number.isFinite(seedParam) ? seedParam : 0),
-  );
+  const { train, valid } =
+    options.rows === undefined
+      ? trainValidSplit(frame.nRows, fraction, options.splitSeed ?? (Number.isFinite(seedParam) ? seedParam : 0))
+      : checkRows(options.rows, frame.nRows);
   if (train.length < 2) throw bad("rows", frame.nRows, "too few rows to train on");
-  if (fraction > 0 && valid.length < 2)
+  if (options.rows === undefined && fraction > 0 && valid.length < 2)
     throw bad("valid-fraction", fraction, `leaves fewer than 2 validation rows of ${frame.nRows}`);
   const features = selectColumns(frame, roles.features);
   const trainX = takeRows(features, train);
   const validX = takeRows(features, valid);
-  const yTrain = train.length === frame.nRows ? target.y : Float64Array.from(train, (i) => target.y[i] as number);
+  const yTrain =
+    options.rows === undefined && train.length === frame.nRows
+      ? target.y
+      : Float64Array.from(train, (i) => target.y[i] as number);
   const yValid = Float64Array.from(valid, (i) => target.y[i] as number);
   if (target.task === "binary") {
     let pos = 0;
