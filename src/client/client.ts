@@ -1,6 +1,7 @@
 import { ERROR_CATALOG, KeelError } from "../errors.js";
 import type { ErrorCode } from "../errors.js";
 import type {
+  AliasMoveJson,
   ExperimentJson,
   FileInfoJson,
   LoggedModelJson,
@@ -374,5 +375,21 @@ export class KeelClient {
   }
   async deleteWebhook(id: string): Promise<void> {
     await this.request("DELETE", `/api/keel/webhooks/${encodeURIComponent(id)}`);
+  }
+
+  // keel: promotion and rollback
+  /** Points `to` (default `champion`) at `version`; needs the approver role when auth is on. */
+  async promoteModel(
+    name: string,
+    request: { version: string; reason: string; to?: string; approver?: string },
+  ): Promise<AliasMoveJson> {
+    return this.request<AliasMoveJson>("POST", `/api/keel/models/${encodeURIComponent(name)}/promote`, request);
+  }
+  /** Moves `alias` (default `champion`) back to the version it pointed at before. */
+  async rollbackModel(
+    name: string,
+    request: { alias?: string; reason?: string; actor?: string } = {},
+  ): Promise<AliasMoveJson> {
+    return this.request<AliasMoveJson>("POST", `/api/keel/models/${encodeURIComponent(name)}/rollback`, request);
   }
 }

@@ -112,3 +112,16 @@ export interface WebhookJson {
 export interface PageJson {
   next_page_token?: string;
 }
+
+/** An alias move by promotion or rollback (`/api/keel/models/{name}/promote|rollback`). */
+export interface AliasMoveJson {
+  name: string;
+  alias: string;
+  /** null when the alias was not set before. */
+  from_version: string | null;
+  to_version: string;
+  /** The approver (promotion) or the caller (rollback). */
+  actor: string;
+  reason: string;
+  model_version: ModelVersionJson;
+}
