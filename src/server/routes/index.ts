@@ -1,6 +1,7 @@
 import type { RoutePlugin } from "../app.js";
 import { healthRoutes } from "./health.js";
 import { keelWebhookRoutes } from "./keel-webhooks.js";
+import { keelPromotionRoutes } from "./keel-promotion.js";
 import { mlflowArtifactRoutes } from "./mlflow-artifacts.js";
 import { mlflowExperimentRoutes } from "./mlflow-experiments.js";
 import { mlflowLoggedModelRoutes } from "./mlflow-logged-models.js";
@@ -18,4 +19,5 @@ export const routes: readonly RoutePlugin[] = [
   mlflowArtifactRoutes,
   keelWebhookRoutes,
   servingRoutes,
+  keelPromotionRoutes,
 ];
