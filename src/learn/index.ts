@@ -33,3 +33,5 @@ export type { CompiledEnsemble, Link, SplitCompare, TreeEnsemble } from "./tree-
 export { compileEnsemble, scoreEnsemble, validateEnsemble } from "./tree-ensemble.js";
 export type { BatchScoreOptions, BatchScoreResult } from "./batch-score.js";
 export { batchScore } from "./batch-score.js";
+export type { ParamSpace, ParamSpec, ParamValue, Trial, TuneOptions } from "./tuning.js";
+export { parseParamSpace, tune } from "./tuning.js";
