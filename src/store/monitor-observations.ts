@@ -40,11 +40,18 @@ export interface ObservationQuery {
   readonly from?: number;
   /** Exclusive upper bound on `windowStart`. */
   readonly to?: number;
+  /** Default 10,000, at most 100,000. */
   readonly limit?: number;
+  /** `asc` (default): oldest window first; `desc`: newest first (e.g. the latest window's values). */
+  readonly order?: "asc" | "desc";
 }
 
 export interface ObservationStore {
+  /**
+   * Writes in one transaction. An observation with the key of a stored one (model, version,
+   * endpoint, window, kind, metric, feature, segment) replaces it, so re-running a window is idempotent.
+   */
   append(observations: readonly MonitorObservation[]): Promise<void>;
-  /** Ordered by `windowStart`, then metric, feature and segment. */
+  /** Ordered by `windowStart`, then metric, feature and segment (all reversed for `order: "desc"`). */
   query(query: ObservationQuery): Promise<readonly MonitorObservation[]>;
 }

@@ -1,0 +1,4 @@
+import { sqliteStores } from "./backends.js";
+import { runObservationStoreSuite } from "./observation-store-suite.js";
+
+runObservationStoreSuite("SQLite", sqliteStores);
