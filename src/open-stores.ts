@@ -4,6 +4,8 @@ import { createWebhookDispatcher, type WebhookDelivery, type WebhookDispatcher }
 import { createFsArtifactStore, type ArtifactStore } from "./store/artifacts.js";
 import { createAuditLog, type AuditLog } from "./store/audit.js";
 import type { MigrationResult } from "./store/migrate.js";
+import type { ObservationStore } from "./store/monitor-observations.js";
+import { createObservationStore } from "./store/monitor-observations-sql.js";
 import { openMetadataDb, type MetadataDb } from "./store/metadata-db.js";
 import { createTokenStore, type TokenStore } from "./store/tokens.js";
 import { createTrackingStore } from "./tracking/sql-tracking-store.js";
@@ -32,6 +34,8 @@ export interface Stores {
   readonly tokens: TokenStore;
   readonly metadata: MetadataDb;
   readonly webhooks: WebhookDispatcher;
+  /** Monitoring results as a time series (drift, quality, prediction drift, performance). */
+  readonly observations: ObservationStore;
   /** Applies pending migrations; run it before first use (`keel migrate`, server start). */
   migrate(): Promise<MigrationResult>;
   /** Waits for webhook deliveries in flight, then closes the database. */
@@ -70,6 +74,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     tokens: createTokenStore(metadata.db, { clock, translateError: (e) => metadata.translateError(e) }),
     metadata,
     webhooks,
+    observations: createObservationStore(metadata),
     migrate: () => metadata.migrate(clock),
     async close() {
       await webhooks.idle();
