@@ -88,10 +88,10 @@ export function requireRole(req: FastifyRequest, need: Role, what: string): void
  */
 export function installAuth(app: FastifyInstance, enabled: boolean, verifier: TokenVerifier | undefined): void {
   app.decorateRequest("principal", undefined);
-  app.decorateRequest("authEnabled", false);
+  app.decorateRequest("authEnabled", enabled);
+  // With auth off no hook is installed: every request (predictions above all) skips an async step.
+  if (!enabled) return;
   app.addHook("onRequest", async (req) => {
-    req.authEnabled = enabled;
-    if (!enabled) return;
     // Route-level setting: `app.get(path, { config: { role: "admin" } }, handler)`.
     const role = req.routeOptions.config.role;
     if (role === "none") return;
