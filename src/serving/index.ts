@@ -66,3 +66,4 @@ export { compileValidator, type InputValidator, type ValidatorOptions } from "./
 export { artifactModelLoader, openModelBytes } from "./artifact-loader.js";
 export { createServingRuntime, type ServingRuntimeOptions } from "./runtime.js";
 export { artifactFetcher, type ArtifactSourceOptions } from "./artifact-source.js";
+export { inferResponseJson, jsonNumber, keelPredictionsJson, mlflowPredictionsJson } from "./response-json.js";

@@ -174,6 +174,25 @@ describe("keel predict API", () => {
       expect(r.status, JSON.stringify(body)).toBeLessThan(500);
     }
   });
+
+  it("answers 400 naming the body to broken or empty JSON on every prediction route, in each protocol's error shape", async () => {
+    const routes = [
+      {
+        url: `${served.url}/api/keel/endpoints/credit/predict`,
+        message: (b: unknown) => (b as { message: string }).message,
+      },
+      { url: `${served.url}/v2/models/credit/infer`, message: (b: unknown) => (b as { error: string }).error },
+      { url: `${served.url}/invocations?endpoint=credit`, message: (b: unknown) => (b as { message: string }).message },
+    ];
+    for (const route of routes) {
+      const broken = await post(route.url, '{"inputs": [');
+      expect(broken.status, route.url).toBe(400);
+      expect(route.message(broken.body), route.url).toMatch(/^request body: not valid JSON/);
+      const empty = await post(route.url, "");
+      expect(empty.status, route.url).toBe(400);
+      expect(route.message(empty.body), route.url).toBe("request body: empty; send a JSON document");
+    }
+  });
 });
 
 describe("/metrics", () => {

@@ -6,12 +6,15 @@ import {
   decodeInferRequest,
   decodeInvocationsCsv,
   decodeInvocationsJson,
-  encodeInferResponse,
+  inferResponseJson,
+  keelPredictionsJson,
+  mlflowPredictionsJson,
   modelMetadata,
   parseEndpointConfig,
+  scoreOutputName,
   tableFromRecords,
+  type LoadedModel,
   type ModelServer,
-  type PredictionResult,
 } from "../../serving/index.js";
 import type { AppDeps, RoutePlugin } from "../app.js";
 import { toKeelError } from "../errors.js";
@@ -84,29 +87,42 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
         return { name: req.params.name, ready: true };
       });
 
-      const infer = async (req: FastifyRequest, reply: FastifyReply, name: string, pinned: string | undefined) => {
-        const model = pinned === undefined ? serving.endpointModel(name) : await serving.versionModel(name, pinned);
-        const decoded = decodeInferRequest(req.body, model.signature);
-        const ctx = {
-          requestId: decoded.id ?? header(req, "x-request-id") ?? randomUUID(),
-          protocol: "oip",
-          ...optionalEntity(entityFrom(req, decoded.parameters)),
+      oip.removeContentTypeParser("application/json");
+      oip.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
+      // The infer routes are the hot path: no async hop of their own, the answer written as JSON text.
+      const infer = (req: FastifyRequest, reply: FastifyReply, name: string, pinned: string | undefined): void => {
+        const run = (model: LoadedModel): Promise<void> => {
+          const decoded = decodeInferRequest(req.body, model.signature);
+          const ctx = {
+            requestId: decoded.id ?? header(req, "x-request-id") ?? randomUUID(),
+            protocol: "oip",
+            ...optionalEntity(entityFrom(req, decoded.parameters)),
+          };
+          const pending =
+            pinned === undefined
+              ? serving.predict(name, decoded.table, ctx)
+              : serving.predictVersion(name, pinned, decoded.table, ctx);
+          return pending.then((r) => {
+            const outputName = scoreOutputName(model.signature);
+            sendJson(
+              reply,
+              inferResponseJson({
+                modelName: r.modelName,
+                modelVersion: r.modelVersion,
+                id: r.requestId,
+                outputName,
+                includeOutput: decoded.outputs === undefined || decoded.outputs.includes(outputName),
+                scores: r.scores,
+                parameters: r.fallback ? { route: r.route, fallback: r.fallback } : { route: r.route },
+              }),
+            );
+          });
         };
-        const r =
+        const started =
           pinned === undefined
-            ? await serving.predict(name, decoded.table, ctx)
-            : await serving.predictVersion(name, pinned, decoded.table, ctx);
-        return reply.send(
-          encodeInferResponse({
-            modelName: r.modelName,
-            modelVersion: r.modelVersion,
-            id: r.requestId,
-            signature: model.signature,
-            scores: r.scores,
-            outputs: decoded.outputs,
-            parameters: { route: r.route, ...(r.fallback ? { fallback: r.fallback } : {}) },
-          }),
-        );
+            ? attempt(() => run(serving.endpointModel(name)))
+            : serving.versionModel(name, pinned).then(run);
+        started.catch((e: unknown) => reply.send(e));
       };
       oip.post<{ Params: NameParams }>("/models/:name/infer", (req, reply) =>
         infer(req, reply, req.params.name, undefined),
@@ -128,47 +144,62 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
         .type("application/json")
         .send("\n"),
     );
-    mlflow.post<{ Querystring: { endpoint?: string } }>("/invocations", async (req, reply) => {
-      const name = invocationEndpoint(serving, req.query.endpoint ?? header(req, "x-keel-endpoint"));
-      const model = serving.endpointModel(name);
-      const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
-      const input =
-        type === "text/csv" ? decodeInvocationsCsv(String(req.body)) : decodeInvocationsJson(req.body, model.signature);
-      const r = await serving.predict(name, input.table, {
-        requestId: header(req, "x-request-id") ?? randomUUID(),
-        protocol: "mlflow",
-        ...optionalEntity(entityFrom(req, input.params)),
-      });
-      return reply
-        .header("x-keel-route", r.route)
-        .header("x-keel-model-version", r.modelVersion)
-        .send({ predictions: Array.from(r.scores) });
+    mlflow.removeContentTypeParser("application/json");
+    mlflow.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
+    mlflow.post<{ Querystring: { endpoint?: string } }>("/invocations", (req, reply) => {
+      attempt(() => {
+        const name = invocationEndpoint(serving, req.query.endpoint ?? header(req, "x-keel-endpoint"));
+        const model = serving.endpointModel(name);
+        const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+        const input =
+          type === "text/csv"
+            ? decodeInvocationsCsv(String(req.body))
+            : decodeInvocationsJson(req.body, model.signature);
+        return serving
+          .predict(name, input.table, {
+            requestId: header(req, "x-request-id") ?? randomUUID(),
+            protocol: "mlflow",
+            ...optionalEntity(entityFrom(req, input.params)),
+          })
+          .then((r) => {
+            reply.header("x-keel-route", r.route).header("x-keel-model-version", r.modelVersion);
+            sendJson(reply, mlflowPredictionsJson(r.scores));
+          });
+      }).catch((e: unknown) => reply.send(e));
     });
     done();
   });
 
-  app.post<{ Params: NameParams }>("/api/keel/endpoints/:name/predict", async (req) => {
-    const body = req.body;
-    const records: unknown[] = Array.isArray(body)
-      ? body
-      : body !== null && typeof body === "object" && Array.isArray((body as { records?: unknown }).records)
-        ? (body as { records: unknown[] }).records
-        : body !== null && typeof body === "object" && !("records" in body)
-          ? [body]
-          : [];
-    if (records.length === 0) {
-      throw new InvalidParameterError("records: must be a non-empty array of records (or one record object)", {
-        details: { field: "records", rule: "non-empty array of objects" },
-      });
-    }
-    const name = req.params.name;
-    const table = tableFromRecords(records, "records");
-    const r = await serving.predict(name, table, {
-      requestId: header(req, "x-request-id") ?? randomUUID(),
-      protocol: "keel",
-      ...optionalEntity(header(req, "x-keel-entity-id")),
+  // keel's predict API, the hot path for single-record requests: its own scope with a plain JSON
+  // parser, no async hop in the handler, the answer written as JSON text.
+  await app.register((hot, _opts, done) => {
+    hot.removeContentTypeParser("application/json");
+    hot.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
+    hot.post<{ Params: NameParams }>("/api/keel/endpoints/:name/predict", (req, reply) => {
+      attempt(() => {
+        const name = req.params.name;
+        const table = tableFromRecords(predictRecords(req.body), "records");
+        return serving
+          .predict(name, table, {
+            requestId: header(req, "x-request-id") ?? randomUUID(),
+            protocol: "keel",
+            ...optionalEntity(header(req, "x-keel-entity-id")),
+          })
+          .then((r) =>
+            sendJson(
+              reply,
+              keelPredictionsJson(
+                r.requestId,
+                r.scores,
+                (score) => serving.decision(r.endpoint, score),
+                r.modelVersion,
+                r.route,
+              ),
+            ),
+          );
+      }).catch((e: unknown) => reply.send(e));
     });
-    return { request_id: r.requestId, predictions: predictions(serving, r) };
+    done();
   });
 
   app.get("/api/keel/endpoints", () => ({ endpoints: serving.listEndpoints() }));
@@ -193,16 +224,66 @@ function optionalEntity(entityId: string | undefined): { entityId?: string } {
   return entityId === undefined ? {} : { entityId };
 }
 
-function predictions(
-  serving: ModelServer,
-  r: PredictionResult,
-): { score: number; decision: string; model_version: string; route: string }[] {
-  return Array.from(r.scores, (score) => ({
-    score,
-    decision: serving.decision(r.endpoint, score),
-    model_version: r.modelVersion,
-    route: r.route,
-  }));
+/** The predict API's body: a JSON array of records, `{records: [...]}`, or one record object. */
+function predictRecords(body: unknown): unknown[] {
+  const records: unknown[] = Array.isArray(body)
+    ? body
+    : body !== null && typeof body === "object" && Array.isArray((body as { records?: unknown }).records)
+      ? (body as { records: unknown[] }).records
+      : body !== null && typeof body === "object" && !("records" in body)
+        ? [body]
+        : [];
+  if (records.length === 0) {
+    throw new InvalidParameterError("records: must be a non-empty array of records (or one record object)", {
+      details: { field: "records", rule: "non-empty array of objects" },
+    });
+  }
+  return records;
+}
+
+/** Run `f`, turning a synchronous throw into a rejected promise (one error path for the handler). */
+function attempt(f: () => Promise<void>): Promise<void> {
+  try {
+    return f();
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+}
+
+function sendJson(reply: FastifyReply, json: string): void {
+  void reply.type("application/json; charset=utf-8").send(json);
+}
+
+/**
+ * JSON bodies of the prediction routes: one `JSON.parse` of the text. Decoders only read the
+ * parsed document (nothing is merged into existing objects), so prototype keys are harmless.
+ */
+function parseJsonBody(
+  _req: FastifyRequest,
+  body: string | Buffer,
+  done: (err: Error | null, body?: unknown) => void,
+): void {
+  const text = typeof body === "string" ? body : body.toString("utf8");
+  if (text.trim() === "") {
+    done(
+      new InvalidParameterError("request body: empty; send a JSON document", {
+        details: { field: "body", rule: "non-empty JSON document" },
+      }),
+    );
+    return;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    done(
+      new InvalidParameterError(`request body: not valid JSON (${(e as Error).message})`, {
+        details: { field: "body", rule: "valid JSON" },
+      }),
+    );
+    return;
+  }
+  done(null, parsed);
 }
 
 /** `mlflow models serve` has one model; keel picks the only endpoint, or the one named by `?endpoint=`. */
