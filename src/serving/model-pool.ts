@@ -38,6 +38,16 @@ export class LoadedModel {
     };
   }
 
+  /** Like `enter()`, for work queued for later (shadow scoring): balance with `unhold()`. */
+  hold(): void {
+    this.active++;
+  }
+
+  unhold(): void {
+    this.active--;
+    if (this.active === 0) this.onIdle?.();
+  }
+
   /** Wait for in-flight requests and queued batches, then release native resources. */
   async drainAndClose(): Promise<void> {
     if (this.active > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));

@@ -53,6 +53,12 @@ export interface ModelServerOptions {
   /** Micro-batching of every loaded model (default 256 rows, 0 ms), overridable per model name. */
   readonly batching?: BatchingOptions;
   readonly modelBatching?: Readonly<Record<string, BatchingOptions>>;
+  /**
+   * Requests whose shadow scoring may wait at once (default 1024). Shadows are scored after the
+   * answer is sent; past this bound new shadow work is dropped (counted as outcome "dropped") so a
+   * slow shadow can never hold memory or time that the served route needs.
+   */
+  readonly shadowQueueLimit?: number;
   /** Canary rollback hook: true while an alert is firing on the endpoint. */
   readonly isAlertFiring?: (endpoint: string) => boolean | Promise<boolean>;
   readonly onError?: (message: string, error: unknown) => void;
@@ -94,6 +100,14 @@ interface Binding {
   readonly previous?: LoadedModel;
 }
 
+interface ShadowWork {
+  readonly ep: EndpointRuntime;
+  readonly shadows: readonly LoadedModel[];
+  readonly table: InputTable;
+  readonly requestId: string;
+  readonly entityId: string | undefined;
+}
+
 class EndpointRuntime {
   binding: Binding | undefined;
   canary: CanaryState | undefined;
@@ -122,6 +136,10 @@ export class ModelServer {
   private synced = false;
   private stopped = false;
   private readonly pendingLogs = new Set<Promise<void>>();
+  private shadowQueue: ShadowWork[] = [];
+  private shadowScheduled = false;
+  private readonly shadowQueueLimit: number;
+  private shadowsRunning: Promise<void> = Promise.resolve();
   private readonly series = new Map<
     string,
     { requests: { inc(): void }; latency: { observe(v: number): void }; scores: { observe(v: number): void } }
@@ -131,6 +149,7 @@ export class ModelServer {
     this.metrics = options.metrics ?? new ServingMetrics();
     this.clock = options.clock ?? { now: () => Date.now() };
     this.defaults = options.defaults ?? DEFAULT_ENDPOINT_DEFAULTS;
+    this.shadowQueueLimit = options.shadowQueueLimit ?? 1024;
     for (const e of options.endpoints ?? []) this.configured.set(e.name, e);
     this.pool = new ModelPool(
       options.loadModel,
@@ -158,6 +177,8 @@ export class ModelServer {
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     await this.syncing;
+    this.drainShadows();
+    await this.shadowsRunning;
     await Promise.allSettled([...this.pendingLogs]);
     const releases: Promise<void>[] = [];
     for (const ep of this.endpoints.values()) {
@@ -282,45 +303,48 @@ export class ModelServer {
   }
 
   /** Score a request on an endpoint through its traffic policy. */
-  async predict(endpoint: string, table: InputTable, ctx: RequestContext): Promise<PredictionResult> {
+  predict(endpoint: string, table: InputTable, ctx: RequestContext): Promise<PredictionResult> {
     const ep = this.endpoints.get(endpoint);
     if (ep === undefined)
-      throw new NotFoundError(
-        `endpoint ${JSON.stringify(endpoint)} does not exist (no configured endpoint, no model with a champion alias)`,
+      return Promise.reject(
+        new NotFoundError(
+          `endpoint ${JSON.stringify(endpoint)} does not exist (no configured endpoint, no model with a champion alias)`,
+        ),
       );
     const binding = ep.binding;
     if (binding === undefined) {
       this.metrics.errors.inc({ endpoint, model_version: "", route: "", kind: "unavailable" });
-      throw new UnavailableError(`endpoint ${JSON.stringify(endpoint)} is not ready: its model is loading`);
+      return Promise.reject(
+        new UnavailableError(`endpoint ${JSON.stringify(endpoint)} is not ready: its model is loading`),
+      );
     }
     const requestId = ctx.requestId ?? randomUUID();
     const key = ctx.entityId ?? requestId;
     const canaryShare =
       binding.canary && ep.canary && ep.config.canary ? canaryPercent(ep.canary, ep.config.canary.schedule) : 0;
     const challengerShare = binding.challenger ? (ep.config.challenger?.percent ?? 0) : 0;
-    let route: Route = chooseRoute(key, canaryShare, challengerShare);
+    let route: Route =
+      canaryShare === 0 && challengerShare === 0 ? "champion" : chooseRoute(key, canaryShare, challengerShare);
     let model = route === "canary" ? binding.canary : route === "challenger" ? binding.challenger : binding.champion;
     if (model === undefined) {
       route = "champion";
       model = binding.champion;
     }
-    // Hold the fallback and shadow models now, so an alias move cannot close them under this request.
+    // Hold the fallback model now, so an alias move cannot close it under this request.
     const holdPrevious = binding.previous?.enter();
-    const holdShadows = binding.shadows.map((s) => s.enter());
-    let result: PredictionResult;
-    try {
-      result = await this.score(ep, binding, model, route, table, requestId, ctx);
-    } catch (e) {
-      for (const release of holdShadows) release();
-      throw e;
-    } finally {
-      holdPrevious?.();
-    }
-    if (binding.shadows.length > 0) {
-      // Shadows run after the answer is ready and are never awaited by the caller.
-      setImmediate(() => void this.runShadows(ep, binding.shadows, holdShadows, table, requestId, ctx));
-    }
-    return result;
+    const scored = this.score(ep, binding, model, route, table, requestId, ctx);
+    if (holdPrevious === undefined && binding.shadows.length === 0) return scored;
+    return scored.then(
+      (result) => {
+        holdPrevious?.();
+        if (binding.shadows.length > 0) this.queueShadows(ep, binding.shadows, table, requestId, ctx.entityId);
+        return result;
+      },
+      (e: unknown) => {
+        holdPrevious?.();
+        throw e;
+      },
+    );
   }
 
   /** Score on one registered version directly (`/v2/models/{name}/versions/{v}`). */
@@ -443,7 +467,8 @@ export class ModelServer {
       ...(failure ? { fallback: failure } : {}),
       cachedRows,
     };
-    await this.log(ep, result, table, time, latency * 1000, ctx);
+    const durable = this.log(ep, result, table, time, latency * 1000, ctx.entityId);
+    if (durable !== undefined) await durable;
     return result;
   }
 
@@ -477,45 +502,76 @@ export class ModelServer {
     throw failed(name, reason, cause);
   }
 
-  private async runShadows(
+  /**
+   * Shadow scoring, off the response's critical path: the work is queued (bounded) and run in a
+   * later turn of the event loop, after the answer has been written. Each shadow model is held
+   * from the moment the work is queued, so an alias move cannot close it in between.
+   */
+  private queueShadows(
     ep: EndpointRuntime,
     shadows: readonly LoadedModel[],
-    holds: readonly (() => void)[],
     table: InputTable,
     requestId: string,
-    ctx: RequestContext,
-  ): Promise<void> {
-    for (const [i, shadow] of shadows.entries()) {
-      const leave = holds[i] ?? shadow.enter();
-      const started = performance.now();
-      const time = this.clock.now();
-      try {
-        const scores = await shadow.batcher.submit(shadow.validator(table));
-        this.metrics.shadowRequests.inc({ endpoint: ep.config.name, model_version: shadow.version, outcome: "ok" });
-        const latency = performance.now() - started;
-        await this.log(
-          ep,
-          {
-            requestId,
-            endpoint: ep.config.name,
-            modelName: shadow.name,
-            modelVersion: shadow.version,
-            route: "shadow",
-            scores,
-            cachedRows: 0,
-          },
-          table,
-          time,
-          latency,
-          { ...ctx },
-          "async",
-        );
-      } catch (e) {
-        this.metrics.shadowRequests.inc({ endpoint: ep.config.name, model_version: shadow.version, outcome: "error" });
-        this.options.onError?.(`shadow ${shadow.name} v${shadow.version} failed on endpoint ${ep.config.name}`, e);
-      } finally {
-        leave();
-      }
+    entityId: string | undefined,
+  ): void {
+    if (this.shadowQueue.length >= this.shadowQueueLimit || this.stopped) {
+      for (const shadow of shadows)
+        this.metrics.shadowRequests.inc({
+          endpoint: ep.config.name,
+          model_version: shadow.version,
+          outcome: "dropped",
+        });
+      return;
+    }
+    for (const shadow of shadows) shadow.hold();
+    this.shadowQueue.push({ ep, shadows, table, requestId, entityId });
+    if (!this.shadowScheduled) {
+      this.shadowScheduled = true;
+      setImmediate(() => this.drainShadows());
+    }
+  }
+
+  /** Score everything queued: submitted in one turn, so each shadow's batcher merges the rows. */
+  private drainShadows(): void {
+    this.shadowScheduled = false;
+    const work = this.shadowQueue;
+    if (work.length === 0) return;
+    this.shadowQueue = [];
+    const runs: Promise<void>[] = [];
+    for (const w of work) for (const shadow of w.shadows) runs.push(this.runShadow(w, shadow));
+    const all = Promise.all([this.shadowsRunning, ...runs]).then(() => undefined);
+    this.shadowsRunning = all;
+  }
+
+  private async runShadow(w: ShadowWork, shadow: LoadedModel): Promise<void> {
+    const name = w.ep.config.name;
+    const started = performance.now();
+    const time = this.clock.now();
+    try {
+      const scores = await shadow.batcher.submit(shadow.validator(w.table));
+      this.metrics.shadowRequests.inc({ endpoint: name, model_version: shadow.version, outcome: "ok" });
+      void this.log(
+        w.ep,
+        {
+          requestId: w.requestId,
+          endpoint: name,
+          modelName: shadow.name,
+          modelVersion: shadow.version,
+          route: "shadow",
+          scores,
+          cachedRows: 0,
+        },
+        w.table,
+        time,
+        performance.now() - started,
+        w.entityId,
+        "async",
+      );
+    } catch (e) {
+      this.metrics.shadowRequests.inc({ endpoint: name, model_version: shadow.version, outcome: "error" });
+      this.options.onError?.(`shadow ${shadow.name} v${shadow.version} failed on endpoint ${name}`, e);
+    } finally {
+      shadow.unhold();
     }
   }
 
@@ -544,23 +600,24 @@ export class ModelServer {
     for (let i = 0; i < scores.length; i++) series.scores.observe(scores[i] as number);
   }
 
-  private async log(
+  /** Append the request's records; returns a promise only when the answer must wait for them (audit "sync"). */
+  private log(
     ep: EndpointRuntime,
     r: PredictionResult,
     table: InputTable,
     time: number,
     latencyMs: number,
-    ctx: RequestContext,
+    entityId: string | undefined,
     mode?: "sync" | "async",
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const sink = this.options.inferenceLog;
-    if (sink === undefined) return;
+    if (sink === undefined) return undefined;
     const policy = ep.config.inferenceLog;
-    if (!inPercent(r.requestId, policy.sampleRate * 100)) {
+    if (policy.sampleRate < 1 && !inPercent(r.requestId, policy.sampleRate * 100)) {
       this.metrics.inferenceLogRecords.inc({ outcome: "sampled_out" }, r.scores.length);
-      return;
+      return undefined;
     }
-    const records = inferenceRecords(ep.config, r, table, time, latencyMs, ctx.entityId, (s) =>
+    const records = inferenceRecords(ep.config, r, table, time, latencyMs, entityId, (s) =>
       this.decision(ep.config.name, s),
     );
     const audit = (mode ?? policy.audit) === "sync";
@@ -575,12 +632,10 @@ export class ModelServer {
         this.options.onError?.("inference log append failed", e);
       },
     );
-    if (audit) {
-      await write;
-      return;
-    }
+    if (audit) return write;
     this.pendingLogs.add(write);
     void write.finally(() => this.pendingLogs.delete(write));
+    return undefined;
   }
 
   /** Re-read the registry: create/remove default endpoints, rebind moved aliases, step canaries. */
