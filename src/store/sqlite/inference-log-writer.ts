@@ -17,10 +17,9 @@ db.pragma("busy_timeout = 10000");
 const insert = db.prepare(
   "insert into inference_log (request_id, time, endpoint, model_name, model_version, route, entity_id, features, outputs, latency_ms) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 );
-const writeAll = db.transaction((records) => {
-  for (const r of records) {
-    insert.run(r.requestId, r.time, r.endpoint, r.modelName, r.modelVersion, r.route, r.entityId === undefined ? null : r.entityId,
-      JSON.stringify(r.features), JSON.stringify(r.outputs), r.latencyMs);
+const writeAll = db.transaction((flat) => {
+  for (let i = 0; i < flat.length; i += 10) {
+    insert.run(flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4], flat[i + 5], flat[i + 6], flat[i + 7], flat[i + 8], flat[i + 9]);
   }
 });
 parentPort.on("message", (m) => {
@@ -30,7 +29,7 @@ parentPort.on("message", (m) => {
     return;
   }
   try {
-    writeAll(m.records);
+    writeAll(m.rows);
     parentPort.postMessage({ id: m.id });
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: String((e && e.message) || e) });
@@ -73,7 +72,7 @@ export class SqliteInferenceLogWriter implements InferenceLogWriter {
     return w;
   }
 
-  private send(message: { records?: readonly InferenceRecord[]; close?: true }): Promise<void> {
+  private send(message: { rows?: readonly (string | number | null)[]; close?: true }): Promise<void> {
     const w = this.start();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
@@ -83,8 +82,26 @@ export class SqliteInferenceLogWriter implements InferenceLogWriter {
     });
   }
 
+  /**
+   * Records travel as one flat array of column values (features and outputs already JSON text):
+   * copying primitives to the worker costs far less than copying nested objects.
+   */
   write(records: readonly InferenceRecord[]): Promise<void> {
-    return this.send({ records });
+    const rows = new Array<string | number | null>(records.length * 10);
+    let o = 0;
+    for (const r of records) {
+      rows[o++] = r.requestId;
+      rows[o++] = r.time;
+      rows[o++] = r.endpoint;
+      rows[o++] = r.modelName;
+      rows[o++] = r.modelVersion;
+      rows[o++] = r.route;
+      rows[o++] = r.entityId ?? null;
+      rows[o++] = JSON.stringify(r.features);
+      rows[o++] = JSON.stringify(r.outputs);
+      rows[o++] = r.latencyMs;
+    }
+    return this.send({ rows });
   }
 
   async close(): Promise<void> {
