@@ -1,0 +1,151 @@
+import type { Kysely } from "kysely";
+import { DataIntegrityError, NotFoundError } from "../errors.js";
+import { appendAudit } from "./audit.js";
+import type { KeelDatabase } from "./schema.js";
+
+/**
+ * Serving endpoints created through the API (`PUT /api/keel/endpoints/{name}`), kept in the
+ * metadata database so a restart — or another replica — serves them too. The store keeps the
+ * endpoint document as it was accepted; serving validates and resolves it.
+ */
+export interface StoredEndpoint {
+  readonly name: string;
+  readonly model: string;
+  /** The endpoint's traffic-policy document (JSON), as sent to the API. */
+  readonly document: unknown;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface EndpointStore {
+  /** Insert or replace; appends an audit row (`serving_endpoint.put`) in the same transaction. */
+  put(endpoint: { name: string; model: string; document: unknown }, actor?: string): Promise<StoredEndpoint>;
+  /** Remove; NotFoundError when absent. Appends an audit row (`serving_endpoint.delete`). */
+  delete(name: string, actor?: string): Promise<void>;
+  list(): Promise<readonly StoredEndpoint[]>;
+}
+
+/** Row shape of `serving_endpoint` (migration 0011). */
+export interface ServingEndpointTable {
+  name: string;
+  model: string;
+  document: string;
+  created_at: number | string | bigint;
+  updated_at: number | string | bigint;
+}
+
+type Db = Kysely<{ serving_endpoint: ServingEndpointTable }>;
+
+/** Migration body (dialect-neutral schema builder). */
+export async function createServingEndpointTable(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable("serving_endpoint")
+    .ifNotExists()
+    .addColumn("name", "varchar(128)", (c) => c.primaryKey())
+    .addColumn("model", "varchar(255)", (c) => c.notNull())
+    .addColumn("document", "text", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addColumn("updated_at", "bigint", (c) => c.notNull())
+    .execute();
+}
+
+function toStored(row: ServingEndpointTable): StoredEndpoint {
+  let document: unknown;
+  try {
+    document = JSON.parse(row.document);
+  } catch (cause) {
+    throw new DataIntegrityError(`serving endpoint ${row.name}: stored document is not readable JSON`, { cause });
+  }
+  return {
+    name: row.name,
+    model: row.model,
+    document,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/** The endpoint store on the metadata database (SQLite or PostgreSQL), migrated to 0011 or later. */
+export function createEndpointStore(
+  db: Kysely<KeelDatabase>,
+  options: { clock?: () => number; translateError?: (e: unknown) => unknown } = {},
+): EndpointStore {
+  const clock = options.clock ?? Date.now;
+  const translate = options.translateError ?? ((e: unknown) => e);
+  const run = async <T>(fn: (tx: Kysely<KeelDatabase>) => Promise<T>): Promise<T> => {
+    try {
+      return await db.transaction().execute(fn);
+    } catch (e) {
+      throw translate(e);
+    }
+  };
+  return {
+    put(endpoint, actor = "anonymous") {
+      return run(async (tx) => {
+        const t = tx as unknown as Db;
+        const now = clock();
+        const document = JSON.stringify(endpoint.document);
+        const before = await t
+          .selectFrom("serving_endpoint")
+          .selectAll()
+          .where("name", "=", endpoint.name)
+          .executeTakeFirst();
+        if (before === undefined) {
+          await t
+            .insertInto("serving_endpoint")
+            .values({ name: endpoint.name, model: endpoint.model, document, created_at: now, updated_at: now })
+            .execute();
+        } else {
+          await t
+            .updateTable("serving_endpoint")
+            .set({ model: endpoint.model, document, updated_at: now })
+            .where("name", "=", endpoint.name)
+            .execute();
+        }
+        await appendAudit(
+          tx,
+          {
+            actor,
+            action: "serving_endpoint.put",
+            targetType: "serving_endpoint",
+            targetId: endpoint.name,
+            ...(before !== undefined ? { before: JSON.parse(before.document) as unknown } : {}),
+            after: endpoint.document,
+          },
+          now,
+        );
+        return {
+          name: endpoint.name,
+          model: endpoint.model,
+          document: JSON.parse(document) as unknown,
+          createdAt: before === undefined ? now : Number(before.created_at),
+          updatedAt: now,
+        };
+      });
+    },
+    delete(name, actor = "anonymous") {
+      return run(async (tx) => {
+        const t = tx as unknown as Db;
+        const before = await t.selectFrom("serving_endpoint").selectAll().where("name", "=", name).executeTakeFirst();
+        if (before === undefined)
+          throw new NotFoundError(`serving endpoint ${JSON.stringify(name)} is not a stored endpoint`);
+        await t.deleteFrom("serving_endpoint").where("name", "=", name).execute();
+        await appendAudit(
+          tx,
+          {
+            actor,
+            action: "serving_endpoint.delete",
+            targetType: "serving_endpoint",
+            targetId: name,
+            before: JSON.parse(before.document) as unknown,
+          },
+          clock(),
+        );
+      });
+    },
+    async list() {
+      const rows = await (db as unknown as Db).selectFrom("serving_endpoint").selectAll().orderBy("name").execute();
+      return rows.map(toStored);
+    },
+  };
+}
