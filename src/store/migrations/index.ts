@@ -3,6 +3,7 @@ import { m0001CoreTracking } from "./0001-core-tracking.js";
 import { m0002Registry } from "./0002-registry.js";
 import { m0003AuditTokensArtifacts } from "./0003-audit-tokens-artifacts.js";
 import { m0010InferenceLog } from "./0010-inference-log.js";
+import { m0011ServingEndpoints } from "./0011-serving-endpoints.js";
 import { m0020MonitorObservations } from "./0020-monitor-observations.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
@@ -17,5 +18,6 @@ export const migrations: readonly Migration[] = [
   m0002Registry,
   m0003AuditTokensArtifacts,
   m0010InferenceLog,
+  m0011ServingEndpoints,
   m0020MonitorObservations,
 ];
