@@ -21,3 +21,23 @@ export {
 } from "./reference-profile.js";
 export type { Severity } from "./severity.js";
 export { columnSeverity, pValueSeverity, psiSeverity, worseSeverity } from "./severity.js";
+export {
+  REFERENCE_PROFILE_TAG,
+  attachReferenceProfile,
+  buildTrainingProfile,
+  loadReferenceProfile,
+} from "./reference-store.js";
+export type { ReferenceProfileDeps } from "./reference-store.js";
+export {
+  DEFAULT_MIN_DRIFT_ROWS,
+  DEFAULT_QUALITY_THRESHOLDS,
+  readWindow,
+  runMonitorWindow,
+} from "./monitor-job.js";
+export type {
+  MonitorJobDeps,
+  MonitorWindowInput,
+  MonitorWindowResult,
+  QualityThresholds,
+  VersionWindow,
+} from "./monitor-job.js";
