@@ -11,6 +11,7 @@ import { driftCommand } from "./drift.js";
 import { trainCommand } from "./train.js";
 import { predictCommand } from "./predict.js";
 import { modelsRegisterCommand } from "./models-register.js";
+import { promoteCommand } from "./promote.js";
 
 /** Adds one command (or subcommands of a group) to the program. */
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -28,4 +29,5 @@ export const commands: readonly CommandRegistrar[] = [
   trainCommand,
   predictCommand,
   modelsRegisterCommand,
+  promoteCommand,
 ];
