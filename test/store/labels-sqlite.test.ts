@@ -1,0 +1,4 @@
+import { sqliteStores } from "./backends.js";
+import { runLabelStoreSuite } from "./label-store-suite.js";
+
+runLabelStoreSuite("SQLite", sqliteStores);
