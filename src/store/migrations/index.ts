@@ -5,6 +5,7 @@ import { m0003AuditTokensArtifacts } from "./0003-audit-tokens-artifacts.js";
 import { m0010InferenceLog } from "./0010-inference-log.js";
 import { m0011ServingEndpoints } from "./0011-serving-endpoints.js";
 import { m0020MonitorObservations } from "./0020-monitor-observations.js";
+import { m0022Labels } from "./0022-labels.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
 
@@ -20,4 +21,5 @@ export const migrations: readonly Migration[] = [
   m0010InferenceLog,
   m0011ServingEndpoints,
   m0020MonitorObservations,
+  m0022Labels,
 ];
