@@ -1,8 +1,13 @@
+import type { Kysely } from "kysely";
 import { createRegistryStore } from "./registry/sql-registry-store.js";
 import type { RegistryStore } from "./registry/types.js";
 import { createWebhookDispatcher, type WebhookDelivery, type WebhookDispatcher } from "./registry/webhooks.js";
 import { createFsArtifactStore, type ArtifactStore } from "./store/artifacts.js";
 import { createAuditLog, type AuditLog } from "./store/audit.js";
+import type { InferenceLog } from "./store/inference-log.js";
+import { SqlInferenceLog } from "./store/inference-log-sql.js";
+import type { LabelStore } from "./store/labels.js";
+import { createLabelStore } from "./store/labels-sql.js";
 import type { MigrationResult } from "./store/migrate.js";
 import type { ObservationStore } from "./store/monitor-observations.js";
 import { createObservationStore } from "./store/monitor-observations-sql.js";
@@ -36,6 +41,10 @@ export interface Stores {
   readonly webhooks: WebhookDispatcher;
   /** Monitoring results as a time series (drift, quality, prediction drift, performance). */
   readonly observations: ObservationStore;
+  /** Delayed labels, joined to the inference log by monitoring (docs/labels.md). */
+  readonly labels: LabelStore;
+  /** The inference log on the metadata database, for readers (monitoring, labels); serving writes its own. */
+  readonly inferenceLog: InferenceLog;
   /** Applies pending migrations; run it before first use (`keel migrate`, server start). */
   migrate(): Promise<MigrationResult>;
   /** Waits for webhook deliveries in flight, then closes the database. */
@@ -66,18 +75,22 @@ export function openStores(options: OpenStoresOptions): Stores {
     clock,
     translateError: (e) => metadata.translateError(e),
   });
+  const inferenceLog = new SqlInferenceLog(metadata.db as unknown as Kysely<unknown>);
   return {
     tracking,
     registry,
     artifacts,
-    audit: createAuditLog(metadata.db),
+    audit: createAuditLog(metadata.db, clock),
     tokens: createTokenStore(metadata.db, { clock, translateError: (e) => metadata.translateError(e) }),
     metadata,
     webhooks,
     observations: createObservationStore(metadata),
+    labels: createLabelStore(metadata, { clock }),
+    inferenceLog,
     migrate: () => metadata.migrate(clock),
     async close() {
       await webhooks.idle();
+      await inferenceLog.close();
       await metadata.close();
     },
   };
