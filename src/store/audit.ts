@@ -52,6 +52,11 @@ export interface AuditQuery {
 
 export interface AuditLog {
   list(query?: AuditQuery): Promise<readonly AuditRecord[]>;
+  /**
+   * Appends a row for a decision that is not itself a store mutation (e.g. a retraining check),
+   * in a transaction of its own.
+   */
+  record(entry: AuditEntry): Promise<void>;
   /** Recomputes every row's hash and link, in order; reports the first broken link. */
   verifyAuditChain(): Promise<AuditVerification>;
 }
@@ -106,8 +111,12 @@ export async function appendAudit(tx: Kysely<KeelDatabase>, entry: AuditEntry, t
 
 const PAGE = 2000;
 
-export function createAuditLog(db: Kysely<KeelDatabase>): AuditLog {
+export function createAuditLog(db: Kysely<KeelDatabase>, clock: () => number = Date.now): AuditLog {
   return {
+    async record(entry) {
+      await db.transaction().execute((tx) => appendAudit(tx, entry, clock()));
+    },
+
     async list(query: AuditQuery = {}) {
       const limit = query.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
