@@ -1,0 +1,408 @@
+/**
+ * Runs the retraining policy: gathers the facts (champion age, drift and performance from
+ * monitoring, new labelled rows), evaluates the rules, runs the pipeline when a trigger fired —
+ * which registers a `challenger`; promotion to `champion` stays a human decision — and records
+ * every decision in the audit log and, when a pipeline ran, as tags on its run.
+ */
+import path from "node:path";
+import { column } from "../data/frame.js";
+import { readTable } from "../data/io.js";
+import { KeelError, NotFoundError } from "../errors.js";
+import type { RegistryStore } from "../registry/types.js";
+import type { TrackingStore } from "../tracking/types.js";
+import { nextCronTime } from "./cron.js";
+import {
+  evaluateRetrainingPolicy,
+  type DataVolumeTrigger,
+  type DriftFinding,
+  type RetrainingDecision,
+  type RetrainingFacts,
+  type RetrainingPolicy,
+} from "./retraining-policy.js";
+
+/** The part of monitoring's observation store the policy reads (drift and rolling performance). */
+export interface ObservationReader {
+  query(query: {
+    modelName?: string;
+    kind?: "drift" | "performance";
+    metric?: string;
+    from?: number;
+    limit?: number;
+  }): Promise<
+    readonly {
+      readonly metric: string;
+      readonly feature?: string;
+      readonly segment?: string;
+      readonly value: number;
+      readonly severity?: string;
+      readonly windowEnd: number;
+    }[]
+  >;
+}
+
+/** An audit log that accepts decision rows. */
+export interface DecisionAudit {
+  record(entry: {
+    actor: string;
+    action: string;
+    targetType: string;
+    targetId: string;
+    before?: unknown;
+    after?: unknown;
+  }): Promise<void>;
+}
+
+/** What a pipeline run reports back to the policy. */
+export interface RetrainingRun {
+  readonly status: "passed" | "failed";
+  readonly runId: string;
+  readonly failure?: string;
+  readonly registered?: { readonly version: string; readonly alias: string };
+}
+
+/** Runs the pipeline file with these tags on its run (wired to `runPipelineFile` by the caller). */
+export type RetrainingPipelineRunner = (file: string, tags: Readonly<Record<string, string>>) => Promise<RetrainingRun>;
+
+export interface RetrainingDeps {
+  readonly registry: RegistryStore;
+  readonly tracking: TrackingStore;
+  readonly observations?: ObservationReader;
+  readonly audit?: DecisionAudit;
+  /** New labelled rows for a model since a time (e.g. from a label store); overrides the policy's data file. */
+  readonly countLabelledRows?: (model: string, since: number | undefined) => Promise<number>;
+  readonly runPipeline?: RetrainingPipelineRunner;
+  /** Epoch milliseconds. */
+  readonly clock: () => number;
+  /** Recorded as the actor of decisions; default `retraining-policy`. */
+  readonly actor?: string;
+}
+
+export interface RetrainingCheckOptions {
+  /** Run the pipeline when a trigger fired (default false: decide only). */
+  readonly run?: boolean;
+  /** Folder the policy's relative paths resolve against (the policy file's folder). */
+  readonly baseDir?: string;
+  /** Retrain-tier alerts to take into account (see `onRetrainAlert`). */
+  readonly alerts?: readonly { readonly reason: string; readonly at: number }[];
+}
+
+export interface RetrainingOutcome {
+  readonly decision: RetrainingDecision;
+  /** The pipeline run, when one was started. */
+  readonly run?: RetrainingRun;
+  /** Why a due retrain did not run (no runner, `run` off, or the pipeline threw). */
+  readonly skipped?: string;
+}
+
+export const RETRAIN_TAGS = {
+  trigger: "keel.retrain.trigger",
+  reason: "keel.retrain.reason",
+  decidedAt: "keel.retrain.decided_at",
+} as const;
+
+const HOUR = 3_600_000;
+
+function isNotFound(e: unknown): boolean {
+  return e instanceof NotFoundError || (e instanceof KeelError && e.code === "RESOURCE_DOES_NOT_EXIST");
+}
+
+/** Rows of the policy's labelled data whose time is after `since` (and whose label is present). */
+export async function countNewRows(
+  trigger: DataVolumeTrigger,
+  since: number | undefined,
+  baseDir: string,
+): Promise<number> {
+  if (trigger.data === undefined || trigger.timeColumn === undefined) {
+    throw new NotFoundError("dataVolume: no data file to count labelled rows in", {
+      details: { field: "dataVolume.data" },
+    });
+  }
+  const frame = await readTable(path.resolve(baseDir, trigger.data));
+  const time = column(frame, trigger.timeColumn);
+  if (time === undefined) {
+    throw new NotFoundError(
+      `dataVolume.timeColumn ${JSON.stringify(trigger.timeColumn)}: no such column in ${trigger.data}`,
+      {
+        details: { field: "dataVolume.timeColumn", value: trigger.timeColumn },
+      },
+    );
+  }
+  const label = trigger.labelColumn === undefined ? undefined : column(frame, trigger.labelColumn);
+  if (trigger.labelColumn !== undefined && label === undefined) {
+    throw new NotFoundError(
+      `dataVolume.labelColumn ${JSON.stringify(trigger.labelColumn)}: no such column in ${trigger.data}`,
+      {
+        details: { field: "dataVolume.labelColumn", value: trigger.labelColumn },
+      },
+    );
+  }
+  const after = since ?? -Infinity;
+  // Dates and timestamps arrive as text: parse each distinct value once.
+  const times =
+    time.kind === "numeric"
+      ? time.values
+      : Float64Array.from(time.dictionary, (d) => Date.parse(d.length === 10 ? `${d}T00:00:00Z` : d));
+  let n = 0;
+  for (let i = 0; i < frame.nRows; i++) {
+    if (label !== undefined && label.valid !== undefined && label.valid[i] === 0) continue;
+    if (label !== undefined && label.kind === "categorical" && label.codes[i] === -1) continue;
+    let t: number;
+    if (time.kind === "numeric") t = times[i] ?? NaN;
+    else {
+      const code = time.codes[i] ?? -1;
+      t = code < 0 ? NaN : (times[code] ?? NaN);
+    }
+    if (t > after) n++;
+  }
+  return n;
+}
+
+/** Reads every fact the policy's enabled triggers need; facts that cannot be known are left out. */
+export async function gatherRetrainingFacts(
+  policy: RetrainingPolicy,
+  deps: RetrainingDeps,
+  now: number,
+  options: RetrainingCheckOptions = {},
+): Promise<RetrainingFacts> {
+  const t = policy.triggers;
+  const model = await deps.registry.getRegisteredModel(policy.model);
+  let champion: RetrainingFacts["champion"];
+  let baseline: number | undefined;
+  const aliased = model.aliases.find((a) => a.alias === policy.championAlias);
+  if (aliased !== undefined) {
+    const version = await deps.registry.getModelVersion(policy.model, aliased.version);
+    champion = { version: version.version, registeredAt: version.creationTimestamp };
+    if (t.performance !== undefined && version.runId !== "") {
+      try {
+        const run = await deps.tracking.getRun(version.runId);
+        baseline = run.data.metrics.find((m) => m.key === t.performance?.baselineMetric)?.value;
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+  }
+  const lastTrainingAt = model.latestVersions.reduce<number | undefined>(
+    (max, v) => (max === undefined || v.creationTimestamp > max ? v.creationTimestamp : max),
+    undefined,
+  );
+
+  let drift: DriftFinding[] | undefined;
+  let rolling: RetrainingFacts["rolling"];
+  if (deps.observations !== undefined) {
+    if (t.drift !== undefined) {
+      const rows = await deps.observations.query({
+        modelName: policy.model,
+        kind: "drift",
+        from: now - t.drift.lookbackHours * HOUR - 31 * 24 * HOUR,
+        limit: 100_000,
+      });
+      drift = rows.flatMap((r) =>
+        r.feature === undefined || r.severity === undefined
+          ? []
+          : [{ feature: r.feature, metric: r.metric, value: r.value, severity: r.severity, windowEnd: r.windowEnd }],
+      );
+    }
+    if (t.performance !== undefined) {
+      const rows = await deps.observations.query({
+        modelName: policy.model,
+        kind: "performance",
+        metric: t.performance.rollingMetric,
+        from: now - t.performance.lookbackHours * HOUR - 31 * 24 * HOUR,
+        limit: 100_000,
+      });
+      for (const r of rows) {
+        if (r.segment !== undefined || r.windowEnd > now) continue;
+        if (rolling === undefined || r.windowEnd > rolling.windowEnd)
+          rolling = { value: r.value, windowEnd: r.windowEnd };
+      }
+    }
+  }
+
+  let newLabelledRows: number | undefined;
+  if (t.dataVolume !== undefined) {
+    if (deps.countLabelledRows !== undefined)
+      newLabelledRows = await deps.countLabelledRows(policy.model, lastTrainingAt);
+    else if (t.dataVolume.data !== undefined)
+      newLabelledRows = await countNewRows(t.dataVolume, lastTrainingAt, options.baseDir ?? ".");
+  }
+
+  return {
+    ...(champion === undefined ? {} : { champion }),
+    ...(baseline === undefined ? {} : { baseline }),
+    ...(lastTrainingAt === undefined ? {} : { lastTrainingAt }),
+    ...(drift === undefined ? {} : { drift }),
+    ...(rolling === undefined ? {} : { rolling }),
+    ...(options.alerts === undefined ? {} : { alerts: options.alerts }),
+    ...(newLabelledRows === undefined ? {} : { newLabelledRows }),
+  };
+}
+
+function firedReasons(decision: RetrainingDecision): string {
+  return decision.triggers
+    .filter((r) => r.fired)
+    .map((r) => `${r.trigger}: ${r.reason}`)
+    .join(" | ");
+}
+
+/**
+ * One check of one policy: gather, decide, run the pipeline when due and `options.run` is on,
+ * record the decision. The pipeline registers a challenger; nothing here moves the champion.
+ */
+export async function checkRetraining(
+  policy: RetrainingPolicy,
+  deps: RetrainingDeps,
+  options: RetrainingCheckOptions = {},
+): Promise<RetrainingOutcome> {
+  const now = deps.clock();
+  const facts = await gatherRetrainingFacts(policy, deps, now, options);
+  const decision = evaluateRetrainingPolicy(policy, facts, now);
+  let run: RetrainingRun | undefined;
+  let skipped: string | undefined;
+  if (decision.retrain) {
+    if (options.run !== true) skipped = "check only: the pipeline was not run";
+    else if (deps.runPipeline === undefined) skipped = "no pipeline runner configured";
+    else {
+      const pipelineFile = path.resolve(options.baseDir ?? ".", policy.pipeline);
+      try {
+        run = await deps.runPipeline(pipelineFile, {
+          [RETRAIN_TAGS.trigger]: decision.fired.join(","),
+          // MLflow caps tag values at 5000 characters.
+          [RETRAIN_TAGS.reason]: firedReasons(decision).slice(0, 5000),
+          [RETRAIN_TAGS.decidedAt]: new Date(now).toISOString(),
+        });
+      } catch (e) {
+        skipped = `pipeline ${policy.pipeline} could not run: ${e instanceof Error ? e.message : String(e)}`;
+      }
+    }
+  }
+  await deps.audit?.record({
+    actor: deps.actor ?? "retraining-policy",
+    action: "retraining.decision",
+    targetType: "registered_model",
+    targetId: policy.model,
+    after: {
+      retrain: decision.retrain,
+      fired: decision.fired,
+      reasons: Object.fromEntries(decision.triggers.map((r) => [r.trigger, r.reason])),
+      run_id: run?.runId ?? null,
+      status: run?.status ?? null,
+      ...(run?.registered === undefined ? {} : { version: run.registered.version, alias: run.registered.alias }),
+      ...(run?.failure === undefined ? {} : { failure: run.failure }),
+      ...(skipped === undefined ? {} : { skipped }),
+    },
+  });
+  return { decision, ...(run === undefined ? {} : { run }), ...(skipped === undefined ? {} : { skipped }) };
+}
+
+/** setTimeout-like; returns a handle for `clearTimer`. */
+export type SetTimer = (fn: () => void, delayMs: number) => unknown;
+
+export interface RetrainingSchedulerOptions {
+  readonly policies: readonly { readonly policy: RetrainingPolicy; readonly baseDir: string }[];
+  readonly deps: RetrainingDeps;
+  readonly setTimer?: SetTimer;
+  readonly clearTimer?: (handle: unknown) => void;
+  /** Run the pipeline when a trigger fires (default true). */
+  readonly run?: boolean;
+  /** Told about every finished check, and about checks that failed. */
+  readonly onOutcome?: (model: string, outcome: RetrainingOutcome) => void;
+  readonly onError?: (model: string, error: unknown) => void;
+}
+
+export interface RetrainingScheduler {
+  /** When each policy's next check is due (epoch ms). */
+  nextChecks(): Readonly<Record<string, number>>;
+  /**
+   * Called by the alert engine when a retrain-tier alert fires: checks that model's policy now,
+   * with the alert as a drift trigger. Resolves with the outcome (undefined for a model without a policy).
+   */
+  onRetrainAlert(modelName: string, reason: string): Promise<RetrainingOutcome | undefined>;
+  /** Resolves when no check is in flight. */
+  idle(): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Checks each policy on its cron schedule. Timers are injectable so tests drive time; a long
+ * delay is re-armed in steps (Node's setTimeout caps at ~24.8 days). Checks of one model never
+ * overlap: a check due while the previous one runs waits for it.
+ */
+export function startRetrainingScheduler(options: RetrainingSchedulerOptions): RetrainingScheduler {
+  const { deps } = options;
+  const setTimer: SetTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+  const clearTimer = options.clearTimer ?? ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>));
+  const MAX_DELAY = 2 ** 31 - 1;
+  const next: Record<string, number> = {};
+  const timers = new Map<string, unknown>();
+  const chains = new Map<string, Promise<unknown>>();
+  let stopped = false;
+
+  const byModel = new Map(options.policies.map((p) => [p.policy.model, p]));
+
+  function enqueue(
+    model: string,
+    alerts?: readonly { reason: string; at: number }[],
+  ): Promise<RetrainingOutcome | undefined> {
+    const entry = byModel.get(model);
+    if (entry === undefined) return Promise.resolve(undefined);
+    const previous = chains.get(model) ?? Promise.resolve();
+    const job = previous.then(async () => {
+      try {
+        const outcome = await checkRetraining(entry.policy, deps, {
+          run: options.run ?? true,
+          baseDir: entry.baseDir,
+          ...(alerts === undefined ? {} : { alerts }),
+        });
+        options.onOutcome?.(model, outcome);
+        return outcome;
+      } catch (e) {
+        options.onError?.(model, e);
+        return undefined;
+      }
+    });
+    chains.set(model, job);
+    return job;
+  }
+
+  function arm(model: string): void {
+    if (stopped) return;
+    const entry = byModel.get(model);
+    if (entry === undefined) return;
+    const now = deps.clock();
+    const due = next[model] ?? nextCronTime(entry.policy.cron, now);
+    next[model] = due;
+    const delay = Math.max(0, due - now);
+    timers.set(
+      model,
+      setTimer(
+        () => {
+          if (stopped) return;
+          if (deps.clock() < due) {
+            arm(model);
+            return;
+          }
+          delete next[model];
+          void enqueue(model).then(() => arm(model));
+        },
+        Math.min(delay, MAX_DELAY),
+      ),
+    );
+  }
+
+  for (const p of options.policies) arm(p.policy.model);
+
+  return {
+    nextChecks: () => ({ ...next }),
+    onRetrainAlert(modelName, reason) {
+      return enqueue(modelName, [{ reason, at: deps.clock() }]);
+    },
+    async idle() {
+      await Promise.all([...chains.values()]);
+    },
+    stop() {
+      stopped = true;
+      for (const h of timers.values()) clearTimer(h);
+      timers.clear();
+    },
+  };
+}
