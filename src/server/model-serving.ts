@@ -3,6 +3,7 @@ import type { KeelConfig } from "../config.js";
 import type { Stores } from "../open-stores.js";
 import { artifactFetcher, createServingRuntime, type ModelServer } from "../serving/index.js";
 import { SqlInferenceLog } from "../store/inference-log-sql.js";
+import { createEndpointStore } from "../store/serving-endpoints.js";
 import { SqliteInferenceLogWriter } from "../store/sqlite/inference-log-writer.js";
 import { sqlitePath } from "../store/sqlite/open.js";
 
@@ -15,8 +16,9 @@ export interface ModelServing {
 /**
  * Wires model serving over keel's stores: registry-following endpoints, artifacts fetched from the
  * artifact store (checksum-verified), the inference log in the metadata database, the Redis
- * prediction cache when `config.redisUrl` is set, and an optional serving file of endpoint
- * policies. Loads every champion before returning.
+ * prediction cache when `config.redisUrl` is set, an optional serving file of endpoint policies,
+ * and the endpoints created through the API (kept in the metadata database). Loads every champion
+ * before returning.
  */
 export async function startModelServing(
   stores: Stores,
@@ -35,6 +37,9 @@ export async function startModelServing(
       runArtifactUri: async (runId) => (await stores.tracking.getRun(runId)).info.artifactUri,
     }),
     inferenceLog,
+    endpointStore: createEndpointStore(stores.metadata.db, {
+      translateError: (e) => stores.metadata.translateError(e),
+    }),
     ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
     ...(options.servingFile !== undefined ? { servingFile: options.servingFile } : {}),
     ...(options.onError !== undefined ? { onError: options.onError } : {}),

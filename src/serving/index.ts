@@ -30,6 +30,8 @@ export { LoadedModel, ModelPool, warmupFrame, type ModelLoader } from "./model-p
 export {
   ModelServer,
   type BatchingOptions,
+  type CanaryRollback,
+  type ServingAlert,
   type ModelServerOptions,
   type PredictionResult,
   type RequestContext,

@@ -17,6 +17,8 @@ export class ServingMetrics {
   readonly shadowRequests: Counter<"endpoint" | "model_version" | "outcome">;
   readonly modelsLoaded: Gauge;
   readonly inferenceLogRecords: Counter<"outcome">;
+  readonly canaryRollbacks: Counter<"endpoint" | "model_version" | "trigger">;
+  readonly canaryTraffic: Gauge<"endpoint" | "model_version">;
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -87,6 +89,18 @@ export class ServingMetrics {
       name: "keel_serving_inference_log_records_total",
       help: "Inference log records, by outcome (written, sampled_out, failed).",
       labelNames: ["outcome"],
+      registers,
+    });
+    this.canaryRollbacks = new Counter({
+      name: "keel_serving_canary_rollbacks_total",
+      help: "Canaries rolled back, by trigger (alert, error_rate, manual).",
+      labelNames: ["endpoint", "model_version", "trigger"],
+      registers,
+    });
+    this.canaryTraffic = new Gauge({
+      name: "keel_serving_canary_traffic_percent",
+      help: "Share of an endpoint's traffic the canary currently takes (0 once rolled back).",
+      labelNames: ["endpoint", "model_version"],
       registers,
     });
   }

@@ -2,10 +2,12 @@ import { randomUUID } from "node:crypto";
 import { InvalidParameterError, KeelError, NotFoundError, UnavailableError } from "../errors.js";
 import type { RegistryStore } from "../registry/types.js";
 import type { InferenceLog, InferenceRecord } from "../store/inference-log.js";
+import type { EndpointStore } from "../store/serving-endpoints.js";
 import { LruTtlCache, rowCacheKeys, type PredictionCache } from "./cache.js";
 import {
   DEFAULT_ENDPOINT_DEFAULTS,
   defaultEndpoint,
+  parseEndpointConfig,
   type EndpointConfig,
   type EndpointDefaults,
   type ResolvedRef,
@@ -59,6 +61,14 @@ export interface ModelServerOptions {
    * slow shadow can never hold memory or time that the served route needs.
    */
   readonly shadowQueueLimit?: number;
+  /**
+   * Where endpoints created through the API are kept (the metadata database), so a restart or
+   * another replica serves them too. Re-read on every registry poll; a stored endpoint overrides
+   * a file endpoint of the same name.
+   */
+  readonly endpointStore?: EndpointStore;
+  /** Alert tiers that roll a running canary back in `handleAlert` (default retrain and page). */
+  readonly canaryRollbackTiers?: readonly string[];
   /** Canary rollback hook: true while an alert is firing on the endpoint. */
   readonly isAlertFiring?: (endpoint: string) => boolean | Promise<boolean>;
   readonly onError?: (message: string, error: unknown) => void;
@@ -70,6 +80,29 @@ export interface BatchingOptions {
 }
 
 const DEFAULT_BATCHING = { maxBatchSize: 256, maxLatencyMs: 0 };
+
+/** An alert as the alert engine raises it; `handleAlert` decides which canaries it concerns. */
+export interface ServingAlert {
+  /** The registered model the alert is about. */
+  readonly modelName: string;
+  /** Set when the alert concerns one version: only a canary of that version is rolled back. */
+  readonly modelVersion?: string;
+  /** Set when the alert concerns one endpoint's traffic. */
+  readonly endpoint?: string;
+  /** notify, retrain, page, ... */
+  readonly tier: string;
+  /** The rule that fired, for the reason recorded with the rollback. */
+  readonly rule?: string;
+  readonly message?: string;
+}
+
+/** A canary taken out of traffic. */
+export interface CanaryRollback {
+  readonly endpoint: string;
+  readonly modelName: string;
+  readonly modelVersion: string;
+  readonly reason: string;
+}
 
 export interface RequestContext {
   readonly requestId?: string;
@@ -128,6 +161,10 @@ export class ModelServer {
   private readonly pool: ModelPool;
   private readonly endpoints = new Map<string, EndpointRuntime>();
   private readonly configured = new Map<string, EndpointConfig>();
+  /** Endpoints of the serving file, restored when a stored endpoint of the same name is deleted. */
+  private readonly fileEndpoints = new Map<string, EndpointConfig>();
+  /** Stored endpoint documents (JSON) this server has applied, by name. */
+  private readonly storedDocuments = new Map<string, string>();
   private readonly direct = new Map<string, Promise<LoadedModel>>();
   private readonly clock: { now(): number };
   private readonly defaults: EndpointDefaults;
@@ -150,7 +187,10 @@ export class ModelServer {
     this.clock = options.clock ?? { now: () => Date.now() };
     this.defaults = options.defaults ?? DEFAULT_ENDPOINT_DEFAULTS;
     this.shadowQueueLimit = options.shadowQueueLimit ?? 1024;
-    for (const e of options.endpoints ?? []) this.configured.set(e.name, e);
+    for (const e of options.endpoints ?? []) {
+      this.configured.set(e.name, e);
+      this.fileEndpoints.set(e.name, e);
+    }
     this.pool = new ModelPool(
       options.loadModel,
       (name, version) => options.registry.getModelVersion(name, version),
@@ -229,24 +269,98 @@ export class ModelServer {
     });
   }
 
-  /** Add or replace a configured endpoint and bind it now. */
+  /** Add or replace a configured endpoint (in memory only) and bind it now. */
   async putEndpoint(config: EndpointConfig): Promise<void> {
+    this.applyConfig(config);
+    await this.refresh(this.endpoints.get(config.name) as EndpointRuntime, true);
+  }
+
+  /**
+   * Validate an endpoint document (`PUT /api/keel/endpoints/{name}`), bind it, then keep it in
+   * the endpoint store when there is one. Nothing is stored when binding fails; if storing fails
+   * the previous endpoint is restored.
+   */
+  async saveEndpoint(document: unknown, actor?: string): Promise<EndpointConfig> {
+    const config = parseEndpointConfig(document, this.defaults);
+    const store = this.options.endpointStore;
+    const previous = this.configured.get(config.name);
+    await this.putEndpoint(config);
+    if (store === undefined) return config;
+    try {
+      await store.put({ name: config.name, model: config.model, document }, actor);
+    } catch (e) {
+      if (previous !== undefined) await this.putEndpoint(previous).catch(() => undefined);
+      else await this.removeConfigured(config.name);
+      throw e;
+    }
+    this.storedDocuments.set(config.name, JSON.stringify(document));
+    return config;
+  }
+
+  /** Remove a configured endpoint (and its stored document); a file endpoint of that name comes back. */
+  async deleteEndpoint(name: string, actor?: string): Promise<void> {
+    if (!this.configured.has(name))
+      throw new NotFoundError(`endpoint ${JSON.stringify(name)} is not a configured endpoint`);
+    const store = this.options.endpointStore;
+    if (store !== undefined && this.storedDocuments.has(name)) {
+      await store.delete(name, actor);
+      this.storedDocuments.delete(name);
+      const file = this.fileEndpoints.get(name);
+      if (file !== undefined) {
+        await this.putEndpoint(file);
+        return;
+      }
+    }
+    await this.removeConfigured(name);
+  }
+
+  private applyConfig(config: EndpointConfig): void {
     this.configured.set(config.name, config);
     const ep = this.endpoints.get(config.name);
     if (ep) {
       ep.config = config;
       ep.canary = undefined;
     } else this.endpoints.set(config.name, new EndpointRuntime(config));
-    await this.refresh(this.endpoints.get(config.name) as EndpointRuntime, true);
   }
 
-  async deleteEndpoint(name: string): Promise<void> {
-    if (!this.configured.delete(name))
-      throw new NotFoundError(`endpoint ${JSON.stringify(name)} is not a configured endpoint`);
+  private async removeConfigured(name: string): Promise<void> {
+    this.configured.delete(name);
     const ep = this.endpoints.get(name);
     this.endpoints.delete(name);
     if (ep?.binding) await Promise.allSettled(this.releaseBinding(ep.binding));
     await this.sync();
+  }
+
+  /** Apply the endpoint store's documents: new and changed ones bound, deleted ones removed. */
+  private async loadStoredEndpoints(): Promise<void> {
+    const store = this.options.endpointStore;
+    if (store === undefined) return;
+    const rows = await store.list();
+    const seen = new Set<string>();
+    for (const row of rows) {
+      seen.add(row.name);
+      const json = JSON.stringify(row.document);
+      if (this.storedDocuments.get(row.name) === json) continue;
+      this.storedDocuments.set(row.name, json);
+      try {
+        this.applyConfig(parseEndpointConfig(row.document, this.defaults, `stored endpoint ${row.name}`));
+      } catch (e) {
+        this.options.onError?.(`serving: stored endpoint ${row.name} is not a valid endpoint`, e);
+      }
+    }
+    for (const name of [...this.storedDocuments.keys()]) {
+      if (seen.has(name)) continue;
+      this.storedDocuments.delete(name);
+      const file = this.fileEndpoints.get(name);
+      if (file !== undefined) {
+        this.applyConfig(file);
+        continue;
+      }
+      this.configured.delete(name);
+      const ep = this.endpoints.get(name);
+      this.endpoints.delete(name);
+      if (ep?.binding) await Promise.allSettled(this.releaseBinding(ep.binding));
+    }
   }
 
   /** The model an endpoint's champion serves (metadata routes). */
@@ -648,6 +762,7 @@ export class ModelServer {
   private async doSync(): Promise<void> {
     if (this.stopped) return;
     try {
+      await this.loadStoredEndpoints();
       const champions = await this.championModels();
       for (const c of this.configured.values()) {
         if (!this.endpoints.has(c.name)) this.endpoints.set(c.name, new EndpointRuntime(c));
@@ -735,6 +850,11 @@ export class ModelServer {
       const old = ep.binding;
       if (old?.canary?.version !== next.canary?.version || ep.canary === undefined) {
         ep.canary = next.canary ? startCanary(this.clock.now()) : undefined;
+        if (next.canary && c.canary)
+          this.metrics.canaryTraffic.set(
+            { endpoint: c.name, model_version: next.canary.version },
+            canaryPercent(ep.canary as CanaryState, c.canary.schedule),
+          );
         ep.canaryRequests = 0;
         ep.canaryErrors = 0;
       }
@@ -764,11 +884,85 @@ export class ModelServer {
       requests: ep.canaryRequests,
       errors: ep.canaryErrors,
     });
-    if (next !== ep.canary) {
-      ep.canary = next;
-      ep.canaryRequests = 0;
-      ep.canaryErrors = 0;
+    if (next !== ep.canary) this.setCanary(ep, next, alertFiring ? "alert" : "error_rate");
+  }
+
+  /**
+   * Take an endpoint's running canary out of traffic now: its share drops to 0, its requests go
+   * back to the champion (or challenger), `keel_serving_canary_rollbacks_total` counts it and the
+   * inference log records the decision (route `canary_rollback`). Returns undefined when the
+   * endpoint has no running canary.
+   */
+  rollbackCanary(endpoint: string, reason: string, trigger: "alert" | "manual" = "manual"): CanaryRollback | undefined {
+    const ep = this.endpoints.get(endpoint);
+    if (ep === undefined)
+      throw new NotFoundError(
+        `endpoint ${JSON.stringify(endpoint)} does not exist (no configured endpoint, no model with a champion alias)`,
+      );
+    const canary = ep.binding?.canary;
+    if (ep.canary?.status !== "running" || canary === undefined) return undefined;
+    this.setCanary(ep, { status: "rolled_back", at: this.clock.now(), reason }, trigger);
+    return { endpoint, modelName: canary.name, modelVersion: canary.version, reason };
+  }
+
+  /**
+   * The alert engine's entry point. An alert of a rollback tier (default retrain, page) rolls back
+   * every running canary it concerns: on the alert's endpoint when it names one, else on every
+   * endpoint serving its model; when the alert names a version, only a canary of that version.
+   */
+  handleAlert(alert: ServingAlert): CanaryRollback[] {
+    const tiers = this.options.canaryRollbackTiers ?? ["retrain", "page"];
+    if (!tiers.includes(alert.tier)) return [];
+    const reason = `${alert.tier} alert${alert.rule !== undefined ? ` ${alert.rule}` : ""} on model ${alert.modelName}${
+      alert.modelVersion !== undefined ? ` v${alert.modelVersion}` : ""
+    }${alert.message !== undefined ? `: ${alert.message}` : ""}`;
+    const out: CanaryRollback[] = [];
+    for (const [name, ep] of this.endpoints) {
+      const canary = ep.binding?.canary;
+      if (canary === undefined || ep.canary?.status !== "running") continue;
+      if (alert.endpoint !== undefined && alert.endpoint !== name) continue;
+      if (alert.endpoint === undefined && ep.config.model !== alert.modelName && canary.name !== alert.modelName)
+        continue;
+      if (
+        alert.modelVersion !== undefined &&
+        (canary.name !== alert.modelName || canary.version !== alert.modelVersion)
+      )
+        continue;
+      const r = this.rollbackCanary(name, reason, "alert");
+      if (r !== undefined) out.push(r);
     }
+    return out;
+  }
+
+  private setCanary(ep: EndpointRuntime, next: CanaryState, trigger: "alert" | "error_rate" | "manual"): void {
+    ep.canary = next;
+    ep.canaryRequests = 0;
+    ep.canaryErrors = 0;
+    const canary = ep.binding?.canary;
+    const schedule = ep.config.canary?.schedule;
+    if (canary === undefined || schedule === undefined) return;
+    const name = ep.config.name;
+    this.metrics.canaryTraffic.set({ endpoint: name, model_version: canary.version }, canaryPercent(next, schedule));
+    if (next.status !== "rolled_back") return;
+    this.metrics.canaryRollbacks.inc({ endpoint: name, model_version: canary.version, trigger });
+    const sink = this.options.inferenceLog;
+    if (sink === undefined) return;
+    const record: InferenceRecord = {
+      requestId: `canary-rollback:${name}:${canary.version}:${next.at}`,
+      time: next.at,
+      endpoint: name,
+      modelName: canary.name,
+      modelVersion: canary.version,
+      route: "canary_rollback",
+      features: {},
+      outputs: { trigger, reason: next.reason },
+      latencyMs: 0,
+    };
+    const write = sink.append([record], { durability: "sync" }).catch((e: unknown) => {
+      this.options.onError?.(`serving: the canary rollback on endpoint ${name} could not be logged`, e);
+    });
+    this.pendingLogs.add(write);
+    void write.finally(() => this.pendingLogs.delete(write));
   }
 
   private releaseBinding(b: Binding): Promise<void>[] {

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { InvalidParameterError } from "../errors.js";
 import type { ModelVersion } from "../registry/types.js";
 import type { InferenceLog } from "../store/inference-log.js";
+import type { EndpointStore } from "../store/serving-endpoints.js";
 import { artifactModelLoader } from "./artifact-loader.js";
 import { RedisPredictionCache } from "./cache.js";
 import { parseServingFile } from "./endpoint-config.js";
@@ -13,6 +14,8 @@ export interface ServingRuntimeOptions {
   /** The artifact bytes of a registered version (the artifact store's read). */
   readonly fetchArtifact: (version: ModelVersion) => Promise<Uint8Array>;
   readonly inferenceLog?: InferenceLog;
+  /** Keeps endpoints created through the API (the metadata database). */
+  readonly endpointStore?: EndpointStore;
   /** Share the prediction cache through Redis when set. */
   readonly redisUrl?: string;
   /** JSON serving file: endpoints with traffic policies and batching settings. */
@@ -54,6 +57,7 @@ export async function createServingRuntime(options: ServingRuntimeOptions): Prom
     modelBatching: file.modelBatching,
     ...(file.batching ? { batching: file.batching } : {}),
     ...(options.inferenceLog ? { inferenceLog: options.inferenceLog } : {}),
+    ...(options.endpointStore ? { endpointStore: options.endpointStore } : {}),
     ...(cache ? { cache } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),

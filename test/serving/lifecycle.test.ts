@@ -273,6 +273,97 @@ describe("traffic policy", () => {
     });
   });
 
+  it("rolls a canary back when the alert engine reports an alert on its model: champion again, counted and logged", async () => {
+    stack = await openStack();
+    const a = await stack.register("credit", "xgb_binary.json");
+    const b = await stack.register("credit", "xgb_binary_base.json");
+    await stack.registry.setAlias("credit", "champion", a);
+    const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
+    await meta.migrate();
+    const log = new SqlInferenceLog(meta.db as Kysely<unknown>, { flushIntervalMs: 20 });
+    const clock = { now: () => 5_000_000 };
+    served = await serve(stack, {
+      clock,
+      inferenceLog: log,
+      pollIntervalMs: 60_000,
+      endpoints: [parseEndpointConfig({ name: "credit", model: "credit", canary: { version: b, steps: [50, 100] } })],
+    });
+    const url = `${served.url}/api/keel/endpoints/credit/predict`;
+    const routes = async () => {
+      const out: { route: string; version: string; score: number }[] = [];
+      for (let e = 0; e < 60; e++) {
+        const r = await post(url, [v1.row(e)], { "x-keel-entity-id": `applicant-${e}` });
+        const p = (r.body as { predictions: { route: string; model_version: string; score: number }[] }).predictions[0];
+        out.push({ route: p?.route ?? "", version: p?.model_version ?? "", score: p?.score ?? NaN });
+      }
+      return out;
+    };
+    const before = await routes();
+    const canaried = before.flatMap((r, e) => (r.route === "canary" ? [e] : []));
+    expect(canaried.length).toBeGreaterThan(15);
+    expect(canaried.every((e) => before[e]?.version === b)).toBe(true);
+    expect(before[canaried[0] as number]?.score).toBeCloseTo(v2.expected[canaried[0] as number] as number, 6);
+
+    // a notify-tier alert, or one about another version, leaves the canary alone
+    expect(served.serving.handleAlert({ modelName: "credit", tier: "notify" })).toEqual([]);
+    expect(served.serving.handleAlert({ modelName: "credit", modelVersion: a, tier: "page" })).toEqual([]);
+    expect(served.serving.handleAlert({ modelName: "other", tier: "page" })).toEqual([]);
+    expect((await routes()).map((r) => r.route)).toEqual(before.map((r) => r.route));
+
+    const rolled = served.serving.handleAlert({ modelName: "credit", tier: "page", rule: "ks_3_features" });
+    expect(rolled).toEqual([
+      { endpoint: "credit", modelName: "credit", modelVersion: b, reason: "page alert ks_3_features on model credit" },
+    ]);
+    const after = await routes();
+    expect(after.every((r) => r.route === "champion" && r.version === a)).toBe(true);
+    for (const e of canaried) expect(after[e]?.score).toBeCloseTo(v1.expected[e] as number, 6);
+    expect(served.serving.handleAlert({ modelName: "credit", tier: "page" })).toEqual([]);
+    expect(() => served?.serving.rollbackCanary("nope", "test")).toThrow(/endpoint "nope" does not exist/);
+
+    const metrics = (await get(`${served.url}/metrics`)).text;
+    expect(metrics).toContain(
+      `keel_serving_canary_rollbacks_total{endpoint="credit",model_version="${b}",trigger="alert"} 1`,
+    );
+    expect(metrics).toContain(`keel_serving_canary_traffic_percent{endpoint="credit",model_version="${b}"} 0`);
+    const marks = await log.query({ endpoint: "credit", route: "canary_rollback" });
+    expect(marks).toHaveLength(1);
+    expect(marks[0]).toMatchObject({
+      modelName: "credit",
+      modelVersion: b,
+      time: 5_000_000,
+      outputs: { trigger: "alert", reason: "page alert ks_3_features on model credit" },
+    });
+    expect((await log.query({ endpoint: "credit", route: "canary" })).length).toBe(2 * canaried.length);
+    expect((await get(`${served.url}/api/keel/endpoints`)).body).toMatchObject({
+      endpoints: [{ canary: { status: "rolled_back", reason: "page alert ks_3_features on model credit" } }],
+    });
+    await served.close();
+    served = undefined;
+    await log.close();
+    await meta.close();
+  });
+
+  it("drops shadow work past the queue bound instead of holding the served route", async () => {
+    stack = await openStack();
+    const a = await stack.register("credit", "xgb_binary.json");
+    const b = await stack.register("credit", "xgb_binary_base.json");
+    await stack.registry.setAlias("credit", "champion", a);
+    served = await serve(stack, {
+      shadowQueueLimit: 0,
+      endpoints: [parseEndpointConfig({ name: "credit", model: "credit", shadows: [{ version: b }] })],
+    });
+    for (let e = 0; e < 5; e++) {
+      const r = await post(`${served.url}/api/keel/endpoints/credit/predict`, [v1.row(e)]);
+      expect((r.body as { predictions: { route: string }[] }).predictions[0]?.route).toBe("champion");
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const metrics = (await get(`${served.url}/metrics`)).text;
+    expect(metrics).toContain(
+      `keel_serving_shadow_requests_total{endpoint="credit",model_version="${b}",outcome="dropped"} 5`,
+    );
+    expect(metrics).not.toContain('outcome="ok"');
+  });
+
   it("samples the inference log by a hash of the request id", async () => {
     stack = await openStack();
     await stack.registry.setAlias("credit", "champion", await stack.register("credit", "xgb_binary.json"));

@@ -10,7 +10,6 @@ import {
   keelPredictionsJson,
   mlflowPredictionsJson,
   modelMetadata,
-  parseEndpointConfig,
   scoreOutputName,
   tableFromRecords,
   type LoadedModel,
@@ -18,6 +17,7 @@ import {
 } from "../../serving/index.js";
 import type { AppDeps, RoutePlugin } from "../app.js";
 import { toKeelError } from "../errors.js";
+import { actorOf } from "./mlflow-common.js";
 
 const SERVER_NAME = "keel";
 
@@ -207,11 +207,11 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
     const body = req.body;
     const input =
       body !== null && typeof body === "object" && !Array.isArray(body) ? { ...body, name: req.params.name } : body;
-    await serving.putEndpoint(parseEndpointConfig(input));
+    await serving.saveEndpoint(input, actorOf(req).userId);
     return { endpoint: serving.listEndpoints().find((e) => e.name === req.params.name) };
   });
   app.delete<{ Params: NameParams }>("/api/keel/endpoints/:name", async (req) => {
-    await serving.deleteEndpoint(req.params.name);
+    await serving.deleteEndpoint(req.params.name, actorOf(req).userId);
     return {};
   });
 
