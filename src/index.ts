@@ -34,3 +34,5 @@ export * from "./stats/index.js";
 export * from "./learn/index.js";
 export * from "./monitoring/index.js";
 export * from "./serving/index.js";
+export { CHALLENGER_ALIAS, CHAMPION_ALIAS, promoteAlias, rollbackAlias } from "./registry/promotion.js";
+export type { AliasMove, PromoteInput, RollbackInput } from "./registry/promotion.js";
