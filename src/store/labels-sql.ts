@@ -36,7 +36,9 @@ function checkId(field: string, value: unknown): string {
 }
 
 export function labelKeyOf(k: LabelKey): string {
-  return k.requestId !== undefined ? JSON.stringify(["request", k.requestId]) : JSON.stringify(["entity", k.entityId, k.time]);
+  return k.requestId !== undefined
+    ? JSON.stringify(["request", k.requestId])
+    : JSON.stringify(["entity", k.entityId, k.time]);
 }
 
 function toRow(l: LabelInput, i: number, now: number): LabelsTable {

@@ -73,7 +73,12 @@ export function runLabelStoreSuite(name: string, make: MakeStores): void {
       // one audit row for the batch, with its counts
       const audit = await s.audit.list({ targetType: "labels" });
       expect(audit.map((a) => [a.action, a.actor, a.targetId, a.after])).toEqual([
-        ["labels.ingest", "ana", "2 sources", { inserted: 5, updated: 0, unchanged: 0, sources: ["api", "file:june.csv"] }],
+        [
+          "labels.ingest",
+          "ana",
+          "2 sources",
+          { inserted: 5, updated: 0, unchanged: 0, sources: ["api", "file:june.csv"] },
+        ],
       ]);
     });
 
@@ -152,7 +157,11 @@ export function runLabelStoreSuite(name: string, make: MakeStores): void {
     it("matches keys to the inference log: request ids logged, entities with a prediction at or before the label time", async () => {
       const s = await stores();
       await s.inferenceLog.append(
-        [prediction("r-1", T0, "app-1"), prediction("r-2", T0 + DAY, "app-1"), prediction("r-3", T0 + 5 * DAY, "app-2")],
+        [
+          prediction("r-1", T0, "app-1"),
+          prediction("r-2", T0 + DAY, "app-1"),
+          prediction("r-3", T0 + 5 * DAY, "app-2"),
+        ],
         { durability: "sync" },
       );
       const m = await s.labels.matchInferenceLog([

@@ -1,0 +1,93 @@
+import type { InferenceRecord } from "../../src/store/inference-log.js";
+import type { LabelInput } from "../../src/store/labels.js";
+
+export const DAY = 86_400_000;
+/** 2024-06-01T00:00:00Z. */
+export const T0 = Date.UTC(2024, 5, 1);
+export const REGIONS = ["north", "south", "east"] as const;
+
+/** mulberry32: a small seeded generator, so every run logs the same predictions. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface LoggedLoan {
+  readonly record: InferenceRecord;
+  /** The outcome the label will carry (1 = default). */
+  readonly outcome: 0 | 1;
+  /** How the outcome arrives: by request id, by entity id + time, or not (yet) at all. */
+  readonly labelledBy: "request" | "entity" | "none";
+  /** For entity labels: the label's event time (after this prediction, before the entity's next one). */
+  readonly labelTime?: number;
+}
+
+/**
+ * `days` days of a loan-default model's logged predictions (about `perDay` a day), each applicant
+ * scored two or three times a few days apart. Scores are rounded to 3 decimals so ties and scores
+ * on bin edges occur; the model is weaker and harsher in the east, so fairness gaps are not zero.
+ */
+export function loanLog(options: { seed: number; days: number; perDay: number; modelName?: string }): LoggedLoan[] {
+  const next = rng(options.seed);
+  const modelName = options.modelName ?? "loans";
+  const out: LoggedLoan[] = [];
+  const total = options.days * options.perDay;
+  let k = 0;
+  let applicant = 0;
+  while (k < total) {
+    applicant++;
+    const entityId = `app-${applicant}`;
+    const regionDraw = next();
+    const region = regionDraw < 0.02 ? null : (REGIONS[Math.floor(next() * 3)] as string);
+    const visits = 2 + Math.floor(next() * 2);
+    let t = T0 + Math.floor(next() * options.days * DAY);
+    for (let v = 0; v < visits && k < total; v++) {
+      if (t >= T0 + options.days * DAY) break;
+      const outcome: 0 | 1 = next() < 0.3 ? 1 : 0;
+      const strength = region === "east" ? 0.8 : 2.2;
+      const bias = region === "east" ? 0.6 : region === "south" ? -0.3 : 0;
+      const logit = (outcome === 1 ? strength : -strength) * (next() - 0.3) + bias + (next() - 0.5);
+      const score = Math.round(1000 / (1 + Math.exp(-logit))) / 1000;
+      const gap = (1 + Math.floor(next() * 6)) * DAY + Math.floor(next() * 1000);
+      const draw = next();
+      const labelledBy = draw < 0.45 ? "request" : draw < 0.85 ? "entity" : "none";
+      // Half the entity labels are stamped exactly at the prediction time (the "at" of "at or before").
+      const labelTime = next() < 0.5 ? t : t + Math.floor(next() * (gap - 1));
+      const record: InferenceRecord = {
+        requestId: `${modelName}-req-${k}`,
+        time: t,
+        endpoint: modelName,
+        modelName,
+        modelVersion: "1",
+        route: "champion",
+        entityId,
+        features: { region, credit_score: 600 + Math.floor(next() * 200) },
+        outputs: { score, decision: score >= 0.5 ? "positive" : "negative" },
+        latencyMs: 1,
+      };
+      out.push({ record, outcome, labelledBy, ...(labelledBy === "entity" ? { labelTime } : {}) });
+      k++;
+      t += gap;
+    }
+  }
+  out.sort((a, b) => a.record.time - b.record.time);
+  return out;
+}
+
+/** The labels a user would send for the log: by request id or by entity id + event time. */
+export function labelsFor(log: readonly LoggedLoan[], source: string): LabelInput[] {
+  const labels: LabelInput[] = [];
+  for (const l of log) {
+    if (l.labelledBy === "request") labels.push({ requestId: l.record.requestId, label: l.outcome, source });
+    else if (l.labelledBy === "entity") {
+      labels.push({ entityId: l.record.entityId as string, time: l.labelTime as number, label: l.outcome, source });
+    }
+  }
+  return labels;
+}

@@ -1,0 +1,219 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ingestLabels, joinLabels } from "../../src/monitoring/labels.js";
+import { evaluatePerformance, recordPerformance, type PerformanceReport } from "../../src/monitoring/performance.js";
+import type { InferenceRecord } from "../../src/store/inference-log.js";
+import { sqliteStores, type TestStores } from "../store/backends.js";
+import { DAY, T0, labelsFor, loanLog, type LoggedLoan } from "./loan-log.js";
+
+const AS_OF = T0 + 40 * DAY;
+
+/** Everything below is computed directly from the generator's truth, without keel's metric code. */
+interface Direct {
+  predictions: number;
+  labelled: number;
+  positives: number;
+  auc: number | null;
+  precision: number | null;
+  recall: number | null;
+  fnr: number | null;
+  ece: number;
+  decisionRate: number;
+}
+
+function direct(rows: readonly LoggedLoan[], threshold = 0.5): Direct {
+  const labelled = rows.filter((r) => r.labelledBy !== "none");
+  const pos = labelled.filter((r) => r.outcome === 1).map((r) => r.record.outputs.score as number);
+  const neg = labelled.filter((r) => r.outcome === 0).map((r) => r.record.outputs.score as number);
+  // Brute-force pairwise AUC: P(score of a positive > score of a negative), ties count half.
+  let wins = 0;
+  for (const p of pos) for (const q of neg) wins += p > q ? 1 : p === q ? 0.5 : 0;
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (const r of labelled) {
+    const yes = (r.record.outputs.score as number) >= threshold;
+    if (r.outcome === 1 && yes) tp++;
+    else if (r.outcome === 1) fn++;
+    else if (yes) fp++;
+  }
+  // Reliability bins as numpy places them: edges i * 0.1, a score belongs to the bin of the number of inner edges below it.
+  const n = new Array<number>(10).fill(0);
+  const sp = new Array<number>(10).fill(0);
+  const sy = new Array<number>(10).fill(0);
+  for (const r of labelled) {
+    const s = r.record.outputs.score as number;
+    let b = 0;
+    for (let i = 1; i <= 9; i++) if (i * 0.1 < s) b = i;
+    n[b]! += 1;
+    sp[b]! += s;
+    sy[b]! += r.outcome;
+  }
+  let ece = 0;
+  for (let b = 0; b < 10; b++)
+    if (n[b]! > 0) ece += (n[b]! / labelled.length) * Math.abs(sp[b]! / n[b]! - sy[b]! / n[b]!);
+  const decided = rows.filter((r) => (r.record.outputs.score as number) >= threshold).length;
+  return {
+    predictions: rows.length,
+    labelled: labelled.length,
+    positives: pos.length,
+    auc: pos.length > 0 && neg.length > 0 ? wins / (pos.length * neg.length) : null,
+    precision: tp + fp === 0 ? null : tp / (tp + fp),
+    recall: tp + fn === 0 ? null : tp / (tp + fn),
+    fnr: tp + fn === 0 ? null : fn / (tp + fn),
+    ece,
+    decisionRate: decided / rows.length,
+  };
+}
+
+function expectMatches(got: PerformanceReport["overall"], want: Direct): void {
+  expect([got.predictions, got.labelled, got.positives]).toEqual([want.predictions, want.labelled, want.positives]);
+  for (const key of ["auc", "precision", "recall", "fnr", "ece", "decisionRate"] as const) {
+    const w = want[key];
+    const g = got[key];
+    if (w === null) expect(g, key).toBeNull();
+    else expect(g, key).toBeCloseTo(w, 12);
+  }
+}
+
+const regionOf = (r: LoggedLoan) =>
+  r.record.features.region === null ? "(missing)" : String(r.record.features.region);
+
+describe("rolling performance from delayed labels (40 days of a logged loan model)", () => {
+  let t: TestStores;
+  let log: LoggedLoan[];
+
+  beforeAll(async () => {
+    t = await sqliteStores({ clock: () => AS_OF + DAY });
+    log = loanLog({ seed: 11, days: 40, perDay: 60 });
+    // another model scoring the same applicants: its predictions must not take the loan model's labels
+    const other = loanLog({ seed: 12, days: 40, perDay: 10, modelName: "fraud" });
+    await t.stores.inferenceLog.append(
+      [...log, ...other].map((l) => l.record),
+      { durability: "sync" },
+    );
+  }, 60_000);
+  afterAll(async () => t.close());
+
+  it("ingests labels by request id and by entity + time, counting matched and unmatched, idempotently", async () => {
+    const labels = labelsFor(log, "outcomes.csv");
+    const strays = [
+      { requestId: "never-logged", label: 1, source: "outcomes.csv" },
+      // before the applicant's first prediction: nothing to join to
+      { entityId: "app-1", time: T0 - DAY, label: 0, source: "outcomes.csv" },
+    ];
+    const first = await ingestLabels(t.stores.labels, [...labels, ...strays], { actor: "ops" });
+    expect(first).toEqual({
+      received: labels.length + 2,
+      inserted: labels.length + 2,
+      updated: 0,
+      unchanged: 0,
+      matched: labels.length,
+      unmatched: 2,
+    });
+    const again = await ingestLabels(t.stores.labels, labels, { actor: "ops" });
+    expect(again).toMatchObject({ inserted: 0, updated: 0, unchanged: labels.length, matched: labels.length });
+    expect(log.filter((l) => l.labelledBy === "entity").length).toBeGreaterThan(500);
+    expect(log.filter((l) => l.labelledBy === "request").length).toBeGreaterThan(500);
+  });
+
+  // The last case ends 10 days before the log does: labels of applicants scored again after the
+  // window belong to those later predictions, not to the ones in the window.
+  for (const [windowDays, asOf] of [
+    [7, AS_OF],
+    [30, AS_OF],
+    [7, AS_OF - 10 * DAY],
+  ] as const) {
+    it(`${windowDays}-day window to day ${(asOf - T0) / DAY}: AUC, precision, recall, FNR, ECE and decision rate equal a direct computation, overall and per region`, async () => {
+      const start = asOf - windowDays * DAY;
+      const rows = log.filter((l) => l.record.time >= start && l.record.time < asOf);
+      const report = await evaluatePerformance(
+        { inferenceLog: t.stores.inferenceLog, labels: t.stores.labels },
+        { modelName: "loans", asOf, windowDays, segment: "region" },
+      );
+      expect([report.windowStart, report.windowEnd]).toEqual([start, asOf]);
+      expectMatches(report.overall, direct(rows));
+      const regions = [...new Set(rows.map(regionOf))].sort();
+      expect(report.segments.map((g) => g.segment)).toEqual(regions.map((r) => `region=${r}`));
+      for (const g of report.segments) {
+        expectMatches(g, direct(rows.filter((r) => `region=${regionOf(r)}` === g.segment)));
+      }
+
+      // Fairness across regions: demographic parity on all predictions, equal opportunity on labelled positives.
+      const byRegion = regions.map((r) => direct(rows.filter((x) => regionOf(x) === r)));
+      const rates = byRegion.map((d) => d.decisionRate);
+      const tprs = byRegion.map((d) => d.recall).filter((v): v is number => v !== null);
+      expect(report.fairness?.demographicParityGap).toBeCloseTo(Math.max(...rates) - Math.min(...rates), 12);
+      expect(report.fairness?.equalOpportunityGap).toBeCloseTo(Math.max(...tprs) - Math.min(...tprs), 12);
+      expect(report.fairness?.demographicParityGap).toBeGreaterThan(0.05);
+
+      // Decision-rate shift against the window before, over every logged prediction.
+      const before = log.filter((l) => l.record.time >= start - windowDays * DAY && l.record.time < start);
+      const prev = direct(before).decisionRate;
+      const cur = direct(rows).decisionRate;
+      expect(report.decisionRate.previous).toBeCloseTo(prev, 12);
+      expect(report.decisionRate.relativeChange).toBeCloseTo((cur - prev) / prev, 12);
+    });
+  }
+
+  it("writes the rolling metrics as performance and fairness observations", async () => {
+    const sources = {
+      inferenceLog: t.stores.inferenceLog,
+      labels: t.stores.labels,
+      observations: t.stores.observations,
+    };
+    await recordPerformance(sources, { modelName: "loans", asOf: AS_OF, segment: "region" });
+    const rows30 = log.filter((l) => l.record.time >= AS_OF - 30 * DAY && l.record.time < AS_OF);
+    const rows7 = log.filter((l) => l.record.time >= AS_OF - 7 * DAY && l.record.time < AS_OF);
+    const one = async (metric: string, segment?: string) => {
+      const found = (await t.stores.observations.query({ modelName: "loans", metric })).filter(
+        (o) => o.segment === segment,
+      );
+      expect(found, metric).toHaveLength(1);
+      return found[0]!;
+    };
+    expect((await one("auc_7d")).value).toBeCloseTo(direct(rows7).auc!, 12);
+    expect((await one("fnr_30d")).value).toBeCloseTo(direct(rows30).fnr!, 12);
+    const north = rows30.filter((r) => regionOf(r) === "north");
+    const precisionNorth = await one("precision_30d", "region=north");
+    expect(precisionNorth.value).toBeCloseTo(direct(north).precision!, 12);
+    expect(precisionNorth).toMatchObject({ kind: "performance", windowStart: AS_OF - 30 * DAY, windowEnd: AS_OF });
+    const ece = await one("ece_30d");
+    expect((ece.detail?.bins as unknown[]).length).toBe(10);
+    const dp = await one("demographic_parity_gap_30d");
+    expect(dp).toMatchObject({ kind: "fairness", feature: "region" });
+    expect((await one("decision_rate_shift_7d")).kind).toBe("performance");
+  });
+});
+
+describe("joinLabels", () => {
+  const p = (requestId: string, time: number, entityId?: string): InferenceRecord => ({
+    requestId,
+    time,
+    endpoint: "e",
+    modelName: "m",
+    modelVersion: "1",
+    route: "champion",
+    ...(entityId !== undefined ? { entityId } : {}),
+    features: {},
+    outputs: { score: 0.5 },
+    latencyMs: 0,
+  });
+
+  it("gives each prediction the label of its request id, else of the latest entity label it is the last prediction before", () => {
+    const predictions = [p("a", 10, "x"), p("b", 20, "x"), p("c", 30, "x"), p("d", 15, "y"), p("e", 40)];
+    const labels = joinLabels(predictions, [
+      // x: 12 and 19 land on a (time 10); the later one (19) wins
+      { entityId: "x", time: 19, label: 1, receivedAt: 1, source: "s" },
+      { entityId: "x", time: 12, label: 0, receivedAt: 2, source: "s" },
+      // exactly at b's time: b
+      { entityId: "x", time: 20, label: 0, receivedAt: 1, source: "s" },
+      // c has a request-id label, which beats the entity label at 99
+      { entityId: "x", time: 99, label: 1, receivedAt: 1, source: "s" },
+      { requestId: "c", label: 0, receivedAt: 1, source: "s" },
+      // before y's only prediction: no match
+      { entityId: "y", time: 14, label: 1, receivedAt: 1, source: "s" },
+      { requestId: "e", label: 1, receivedAt: 1, source: "s" },
+    ]);
+    expect([...labels]).toEqual([1, 0, 0, NaN, 1]);
+  });
+});
