@@ -4,15 +4,17 @@
  * which registers a `challenger`; promotion to `champion` stays a human decision — and records
  * every decision in the audit log and, when a pipeline ran, as tags on its run.
  */
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { column } from "../data/frame.js";
 import { readTable } from "../data/io.js";
-import { KeelError, NotFoundError } from "../errors.js";
+import { InvalidParameterError, KeelError, NotFoundError } from "../errors.js";
 import type { RegistryStore } from "../registry/types.js";
 import type { TrackingStore } from "../tracking/types.js";
 import { nextCronTime } from "./cron.js";
 import {
   evaluateRetrainingPolicy,
+  parseRetrainingPolicies,
   type DataVolumeTrigger,
   type DriftFinding,
   type RetrainingDecision,
@@ -101,6 +103,37 @@ export const RETRAIN_TAGS = {
 } as const;
 
 const HOUR = 3_600_000;
+
+/** Policies of a policy file, each with the folder its relative paths (pipeline, data) resolve against. */
+export interface PolicyFile {
+  readonly file: string;
+  readonly policies: readonly { readonly policy: RetrainingPolicy; readonly baseDir: string }[];
+}
+
+/** Reads a JSON policy file (one policy or an array); errors name the file and the field. */
+export async function readRetrainingPolicyFile(file: string): Promise<PolicyFile> {
+  const resolved = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(resolved, "utf8");
+  } catch (cause) {
+    throw new InvalidParameterError(`retraining policy file ${file} cannot be read (${(cause as Error).message})`, {
+      cause,
+      details: { field: "policy", value: file },
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new InvalidParameterError(`retraining policy file ${file} is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+      details: { field: "policy", value: file, rule: "valid JSON" },
+    });
+  }
+  const baseDir = path.dirname(resolved);
+  return { file: resolved, policies: parseRetrainingPolicies(json, "policy").map((policy) => ({ policy, baseDir })) };
+}
 
 function isNotFound(e: unknown): boolean {
   return e instanceof NotFoundError || (e instanceof KeelError && e.code === "RESOURCE_DOES_NOT_EXIST");
