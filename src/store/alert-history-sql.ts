@@ -1,0 +1,281 @@
+import { randomBytes } from "node:crypto";
+import type { Kysely, Transaction } from "kysely";
+import { DataIntegrityError, InvalidParameterError, InvalidStateError, NotFoundError } from "../errors.js";
+import { ALERT_STATUSES } from "./alert-history.js";
+import type { AlertQuery, AlertRecord, AlertStatus, AlertStore, NewAlert } from "./alert-history.js";
+import { appendAudit } from "./audit.js";
+import type { MetadataDb } from "./metadata-db.js";
+import type { KeelDatabase } from "./schema.js";
+
+/** Row shape of the `alerts` table (migration 0023). Absent optional keys are stored as NULL. */
+export type AlertsTable = {
+  id: string;
+  rule_id: string;
+  tier: string;
+  dedup_key: string;
+  model_name: string;
+  model_version: string | null;
+  endpoint: string | null;
+  feature: string | null;
+  segment: string | null;
+  status: string;
+  summary: string;
+  value: number;
+  threshold: number;
+  window_start: number | string | bigint;
+  window_end: number | string | bigint;
+  fired_at: number | string | bigint;
+  last_seen_at: number | string | bigint;
+  resolved_at: number | string | bigint | null;
+  acknowledged_at: number | string | bigint | null;
+  acknowledged_by: string | null;
+  detail: string | null;
+};
+
+type Db = KeelDatabase & { alerts: AlertsTable };
+
+const SYSTEM_ACTOR = "keel-monitoring";
+
+function invalid(field: string, value: unknown, rule: string): InvalidParameterError {
+  return new InvalidParameterError(`alert ${field}: ${JSON.stringify(value)} ${rule}`, {
+    details: { field, value, rule },
+  });
+}
+
+function optional(v: string | null): string | undefined {
+  return v === null ? undefined : v;
+}
+
+function toRecord(r: AlertsTable): AlertRecord {
+  let detail: Record<string, unknown> | undefined;
+  if (r.detail !== null) {
+    try {
+      detail = JSON.parse(r.detail) as Record<string, unknown>;
+    } catch (cause) {
+      throw new DataIntegrityError(`alert ${r.id} holds unreadable detail JSON`, { cause });
+    }
+  }
+  const opt = <K extends string, V>(k: K, v: V | undefined) => (v === undefined ? {} : ({ [k]: v } as Record<K, V>));
+  return {
+    id: r.id,
+    ruleId: r.rule_id,
+    tier: r.tier,
+    dedupKey: r.dedup_key,
+    modelName: r.model_name,
+    ...opt("modelVersion", optional(r.model_version)),
+    ...opt("endpoint", optional(r.endpoint)),
+    ...opt("feature", optional(r.feature)),
+    ...opt("segment", optional(r.segment)),
+    status: r.status as AlertStatus,
+    summary: r.summary,
+    value: Number(r.value),
+    threshold: Number(r.threshold),
+    windowStart: Number(r.window_start),
+    windowEnd: Number(r.window_end),
+    firedAt: Number(r.fired_at),
+    lastSeenAt: Number(r.last_seen_at),
+    ...opt("resolvedAt", r.resolved_at === null ? undefined : Number(r.resolved_at)),
+    ...opt("acknowledgedAt", r.acknowledged_at === null ? undefined : Number(r.acknowledged_at)),
+    ...opt("acknowledgedBy", optional(r.acknowledged_by)),
+    ...opt("detail", detail),
+  };
+}
+
+function auditSummary(a: AlertRecord) {
+  return { status: a.status, rule: a.ruleId, tier: a.tier, dedup_key: a.dedupKey, value: a.value };
+}
+
+/** Alert history on the metadata database; state changes append audit rows in the same transaction. */
+export function createAlertStore(
+  metadata: Pick<MetadataDb, "db" | "translateError">,
+  deps: { clock?: () => number } = {},
+): AlertStore {
+  const db = metadata.db as unknown as Kysely<Db>;
+  const clock = deps.clock ?? Date.now;
+  const translate = (e: unknown) => metadata.translateError(e);
+
+  async function getIn(tx: Kysely<Db>, id: string): Promise<AlertRecord> {
+    const row = await tx.selectFrom("alerts").selectAll().where("id", "=", id).executeTakeFirst();
+    if (row === undefined) {
+      throw new NotFoundError(`alert ${id} does not exist`, { details: { field: "id", value: id } });
+    }
+    return toRecord(row);
+  }
+
+  async function transition(
+    id: string,
+    action: string,
+    actor: string,
+    change: (a: AlertRecord, now: number) => Partial<AlertsTable> | null,
+  ): Promise<AlertRecord> {
+    try {
+      return await db.transaction().execute(async (tx) => {
+        const before = await getIn(tx, id);
+        const now = clock();
+        const set = change(before, now);
+        if (set === null) return before;
+        await tx.updateTable("alerts").set(set).where("id", "=", id).execute();
+        const after = await getIn(tx, id);
+        await appendAudit(
+          tx as unknown as Transaction<KeelDatabase>,
+          { actor, action, targetType: "alert", targetId: id, before: auditSummary(before), after: auditSummary(after) },
+          now,
+        );
+        return after;
+      });
+    } catch (e) {
+      throw translate(e);
+    }
+  }
+
+  return {
+    async fire(a: NewAlert): Promise<AlertRecord> {
+      for (const [field, v] of [
+        ["ruleId", a.ruleId],
+        ["tier", a.tier],
+        ["dedupKey", a.dedupKey],
+        ["modelName", a.modelName],
+        ["summary", a.summary],
+      ] as const) {
+        if (typeof v !== "string" || v === "") throw invalid(field, v, "must be a non-empty string");
+      }
+      if (!Number.isFinite(a.value)) throw invalid("value", a.value, "must be a finite number");
+      if (!Number.isFinite(a.threshold)) throw invalid("threshold", a.threshold, "must be a finite number");
+      const id = randomBytes(8).toString("hex");
+      try {
+        return await db.transaction().execute(async (tx) => {
+          const now = clock();
+          await tx
+            .insertInto("alerts")
+            .values({
+              id,
+              rule_id: a.ruleId,
+              tier: a.tier,
+              dedup_key: a.dedupKey,
+              model_name: a.modelName,
+              model_version: a.modelVersion ?? null,
+              endpoint: a.endpoint ?? null,
+              feature: a.feature ?? null,
+              segment: a.segment ?? null,
+              status: "open",
+              summary: a.summary.slice(0, 1024),
+              value: a.value,
+              threshold: a.threshold,
+              window_start: a.windowStart,
+              window_end: a.windowEnd,
+              fired_at: now,
+              last_seen_at: now,
+              resolved_at: null,
+              acknowledged_at: null,
+              acknowledged_by: null,
+              detail: a.detail === undefined ? null : JSON.stringify(a.detail),
+            })
+            .execute();
+          const created = await getIn(tx, id);
+          await appendAudit(
+            tx as unknown as Transaction<KeelDatabase>,
+            { actor: SYSTEM_ACTOR, action: "alert.fire", targetType: "alert", targetId: id, after: auditSummary(created) },
+            now,
+          );
+          return created;
+        });
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+
+    async touch(id: string, at: number): Promise<void> {
+      try {
+        await db.updateTable("alerts").set({ last_seen_at: at }).where("id", "=", id).execute();
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+
+    resolve(id: string): Promise<AlertRecord> {
+      return transition(id, "alert.resolve", SYSTEM_ACTOR, (a, now) => {
+        if (a.status === "resolved") {
+          throw new InvalidStateError(`alert ${id} is already resolved`, {
+            details: { field: "id", value: id, rule: "an unresolved alert" },
+          });
+        }
+        return { status: "resolved", resolved_at: now };
+      });
+    },
+
+    acknowledge(id: string, actor: { readonly userId: string }): Promise<AlertRecord> {
+      return transition(id, "alert.acknowledge", actor.userId, (a, now) => {
+        if (a.status === "resolved") {
+          throw new InvalidStateError(`alert ${id} is resolved: only open alerts can be acknowledged`, {
+            details: { field: "id", value: id, rule: "an open alert" },
+          });
+        }
+        if (a.status === "acknowledged") return null;
+        return { status: "acknowledged", acknowledged_at: now, acknowledged_by: actor.userId };
+      });
+    },
+
+    async get(id: string): Promise<AlertRecord> {
+      try {
+        return await getIn(db, id);
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+
+    async list(q: AlertQuery = {}): Promise<readonly AlertRecord[]> {
+      const limit = q.limit ?? 100;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+        throw invalid("limit", limit, "must be an integer from 1 to 10000");
+      }
+      if (q.status !== undefined && !ALERT_STATUSES.includes(q.status)) {
+        throw invalid("status", q.status, `must be one of ${ALERT_STATUSES.join(", ")}`);
+      }
+      let s = db.selectFrom("alerts").selectAll();
+      if (q.modelName !== undefined) s = s.where("model_name", "=", q.modelName);
+      if (q.ruleId !== undefined) s = s.where("rule_id", "=", q.ruleId);
+      if (q.tier !== undefined) s = s.where("tier", "=", q.tier);
+      if (q.dedupKey !== undefined) s = s.where("dedup_key", "=", q.dedupKey);
+      if (q.status !== undefined) s = s.where("status", "=", q.status);
+      if (q.unresolved === true) s = s.where("status", "!=", "resolved");
+      if (q.from !== undefined) s = s.where("fired_at", ">=", q.from);
+      if (q.to !== undefined) s = s.where("fired_at", "<", q.to);
+      try {
+        const rows = await s.orderBy("fired_at", "desc").orderBy("id", "desc").limit(limit).execute();
+        return rows.map(toRecord);
+      } catch (e) {
+        throw translate(e);
+      }
+    },
+  };
+}
+
+/** Migration body (0023): the alert history and the indexes the engine and the API read by. */
+export async function createAlertTables(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable("alerts")
+    .addColumn("id", "varchar(32)", (c) => c.primaryKey())
+    .addColumn("rule_id", "varchar(128)", (c) => c.notNull())
+    .addColumn("tier", "varchar(16)", (c) => c.notNull())
+    .addColumn("dedup_key", "varchar(1024)", (c) => c.notNull())
+    .addColumn("model_name", "varchar(255)", (c) => c.notNull())
+    .addColumn("model_version", "varchar(64)")
+    .addColumn("endpoint", "varchar(255)")
+    .addColumn("feature", "varchar(255)")
+    .addColumn("segment", "varchar(255)")
+    .addColumn("status", "varchar(16)", (c) => c.notNull())
+    .addColumn("summary", "varchar(1024)", (c) => c.notNull())
+    .addColumn("value", "double precision", (c) => c.notNull())
+    .addColumn("threshold", "double precision", (c) => c.notNull())
+    .addColumn("window_start", "bigint", (c) => c.notNull())
+    .addColumn("window_end", "bigint", (c) => c.notNull())
+    .addColumn("fired_at", "bigint", (c) => c.notNull())
+    .addColumn("last_seen_at", "bigint", (c) => c.notNull())
+    .addColumn("resolved_at", "bigint")
+    .addColumn("acknowledged_at", "bigint")
+    .addColumn("acknowledged_by", "varchar(256)")
+    .addColumn("detail", "text")
+    .execute();
+  await db.schema.createIndex("alerts_dedup").on("alerts").columns(["dedup_key", "fired_at"]).execute();
+  await db.schema.createIndex("alerts_model_fired").on("alerts").columns(["model_name", "fired_at"]).execute();
+}

@@ -1,0 +1,4 @@
+import { runAlertStoreSuite } from "./alert-store-suite.js";
+import { sqliteStores } from "./backends.js";
+
+runAlertStoreSuite("SQLite", sqliteStores);
