@@ -6,6 +6,7 @@ import { m0010InferenceLog } from "./0010-inference-log.js";
 import { m0011ServingEndpoints } from "./0011-serving-endpoints.js";
 import { m0020MonitorObservations } from "./0020-monitor-observations.js";
 import { m0022Labels } from "./0022-labels.js";
+import { m0023Alerts } from "./0023-alerts.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
 
@@ -22,4 +23,5 @@ export const migrations: readonly Migration[] = [
   m0011ServingEndpoints,
   m0020MonitorObservations,
   m0022Labels,
+  m0023Alerts,
 ];
