@@ -3,6 +3,8 @@ import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { KeelConfig } from "../config.js";
 import type { RegistryStore } from "../registry/types.js";
 import type { ArtifactStore } from "../store/artifacts.js";
+import type { InferenceLog } from "../store/inference-log.js";
+import type { LabelStore } from "../store/labels.js";
 import type { ModelServer } from "../serving/index.js";
 import type { TrackingStore } from "../tracking/types.js";
 import { installAuth } from "./auth.js";
@@ -17,6 +19,10 @@ export interface AppStores {
   readonly artifacts?: ArtifactStore;
   /** Checks bearer tokens when `config.authEnabled`. */
   readonly tokens?: TokenVerifier;
+  /** Delayed labels (`/api/keel/labels`, docs/labels.md). */
+  readonly labels?: LabelStore;
+  /** Read by the labels and performance routes. */
+  readonly inferenceLog?: InferenceLog;
 }
 
 /**
