@@ -2,6 +2,7 @@ import type { RoutePlugin } from "../app.js";
 import { healthRoutes } from "./health.js";
 import { keelWebhookRoutes } from "./keel-webhooks.js";
 import { keelPromotionRoutes } from "./keel-promotion.js";
+import { labelRoutes } from "./labels.js";
 import { mlflowArtifactRoutes } from "./mlflow-artifacts.js";
 import { mlflowExperimentRoutes } from "./mlflow-experiments.js";
 import { mlflowLoggedModelRoutes } from "./mlflow-logged-models.js";
@@ -20,4 +21,5 @@ export const routes: readonly RoutePlugin[] = [
   keelWebhookRoutes,
   servingRoutes,
   keelPromotionRoutes,
+  labelRoutes,
 ];
