@@ -4,7 +4,20 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStores } from "../../src/open-stores.js";
 import { startTestServer, type TestServer } from "../server/helpers.js";
-import { keel } from "./helpers.js";
+import { runCli } from "../../src/cli/program.js";
+
+/** The CLI in-process, as `main.ts` runs it, with only the given environment. */
+async function keel(args: string[], env: Record<string, string>) {
+  let stdout = "";
+  let stderr = "";
+  const code = await runCli(args, {
+    env,
+    cwd: process.cwd(),
+    out: (t) => (stdout += t + "\n"),
+    err: (t) => (stderr += t + "\n"),
+  });
+  return { code, stdout, stderr };
+}
 
 describe.concurrent("keel promote / rollback on the local store", () => {
   let dir: string;
@@ -50,7 +63,7 @@ describe.concurrent("keel promote / rollback on the local store", () => {
     const back = await keel(["rollback", "loans", "--reason", "FNR regression", "--actor", "ops"], env);
     expect(back.code).toBe(0);
     expect(back.stdout.trim()).toBe("rolled back loans: champion -> v1 (was v2) by ops: FNR regression");
-  }, 60_000);
+  }, 30_000);
 });
 
 describe.concurrent("keel promote / rollback against a server with auth on", () => {
@@ -91,5 +104,5 @@ describe.concurrent("keel promote / rollback against a server with auth on", () 
     expect(none.stderr.trim()).toBe(
       'error: cannot roll back alias "champion" of "loans": it has pointed at no other registered version than version 2',
     );
-  }, 60_000);
+  }, 30_000);
 });
