@@ -42,6 +42,16 @@ export interface ObservationReader {
   >;
 }
 
+/** The part of monitoring's alert history the policy reads: retrain-tier alerts that fired. */
+export interface AlertReader {
+  list(query: {
+    modelName?: string;
+    tier?: string;
+    from?: number;
+    limit?: number;
+  }): Promise<readonly { readonly summary: string; readonly firedAt: number; readonly tier: string }[]>;
+}
+
 /** An audit log that accepts decision rows. */
 export interface DecisionAudit {
   record(entry: {
@@ -69,6 +79,8 @@ export interface RetrainingDeps {
   readonly registry: RegistryStore;
   readonly tracking: TrackingStore;
   readonly observations?: ObservationReader;
+  /** Retrain-tier alerts in the history count for the drift trigger, as `onRetrainAlert` does. */
+  readonly alerts?: AlertReader;
   readonly audit?: DecisionAudit;
   /** New labelled rows for a model since a time (e.g. from a label store); overrides the policy's data file. */
   readonly countLabelledRows?: (model: string, since: number | undefined) => Promise<number>;
@@ -251,6 +263,20 @@ export async function gatherRetrainingFacts(
     }
   }
 
+  let alerts = options.alerts;
+  if (t.drift !== undefined && deps.alerts !== undefined) {
+    const fired = await deps.alerts.list({
+      modelName: policy.model,
+      tier: "retrain",
+      from: now - t.drift.lookbackHours * HOUR,
+      limit: 1000,
+    });
+    const fromHistory = fired.filter((a) => a.tier === "retrain").map((a) => ({ reason: a.summary, at: a.firedAt }));
+    // An alert handed in by onRetrainAlert is usually in the history too: keep one of each.
+    const known = new Set((alerts ?? []).map((a) => a.reason));
+    alerts = [...(alerts ?? []), ...fromHistory.filter((a) => !known.has(a.reason))];
+  }
+
   let newLabelledRows: number | undefined;
   if (t.dataVolume !== undefined) {
     if (deps.countLabelledRows !== undefined)
@@ -265,7 +291,7 @@ export async function gatherRetrainingFacts(
     ...(lastTrainingAt === undefined ? {} : { lastTrainingAt }),
     ...(drift === undefined ? {} : { drift }),
     ...(rolling === undefined ? {} : { rolling }),
-    ...(options.alerts === undefined ? {} : { alerts: options.alerts }),
+    ...(alerts === undefined ? {} : { alerts }),
     ...(newLabelledRows === undefined ? {} : { newLabelledRows }),
   };
 }

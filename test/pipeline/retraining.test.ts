@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Stores } from "../../src/open-stores.js";
+import { createAlertStore } from "../../src/store/alert-history-sql.js";
 import {
   checkRetraining,
   startRetrainingScheduler,
@@ -198,6 +199,48 @@ for (const [backend, make] of [
     });
   });
 }
+
+describe("retrain-tier alerts in the alert history", () => {
+  let t: TestStores | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it("count for the drift trigger when recent, and other tiers do not", async () => {
+    const clock = manualClock(T0);
+    t = await sqliteStores({ clock: clock.now });
+    const { stores } = t;
+    const alerts = createAlertStore(stores.metadata, { clock: clock.now });
+    const v1 = await registerTrained(stores, 0.8);
+    await promoteAlias(stores.registry, { name: "loans", version: v1.version, approver: "ana", reason: "first" });
+    const alert = (tier: string, summary: string) =>
+      alerts.fire({
+        ruleId: `rule-${tier}`,
+        tier,
+        dedupKey: `${tier}:loans`,
+        modelName: "loans",
+        summary,
+        value: 0.3,
+        threshold: 0.25,
+        windowStart: clock.now() - HOUR,
+        windowEnd: clock.now(),
+      });
+    await alert("retrain", "PSI credit_score 0.30 > 0.25");
+    clock.set(T0 + 2 * DAY);
+    await alert("notify", "PSI income 0.12 > 0.10");
+    const policy = parseRetrainingPolicy({ ...policyJson, triggers: { drift: { lookbackHours: 24 } } });
+    const deps: RetrainingDeps = { ...stores, alerts, clock: clock.now };
+    // the retrain alert fired 48 h ago, outside the 24 h lookback; the notify alert is not retrain-tier
+    expect((await checkRetraining(policy, deps)).decision.fired).toEqual([]);
+    await alert("retrain", "rolling AUC down 6%");
+    const outcome = await checkRetraining(policy, deps);
+    expect(outcome.decision.fired).toEqual(["drift"]);
+    expect(outcome.decision.triggers[0]?.reason).toBe(
+      "no feature with major drift in the last 24 h; retrain alert: rolling AUC down 6%",
+    );
+  });
+});
 
 describe("the retraining scheduler", () => {
   let t: TestStores | undefined;
