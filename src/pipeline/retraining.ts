@@ -382,6 +382,22 @@ export interface RetrainingScheduler {
 }
 
 /**
+ * A listener for monitoring's alert engine (`engine.onAlert(...)`): a retrain-tier alert that fires
+ * checks its model's policy at once.
+ */
+export function retrainAlertListener(
+  scheduler: Pick<RetrainingScheduler, "onRetrainAlert">,
+): (event: {
+  readonly action: string;
+  readonly alert: { readonly tier: string; readonly modelName: string; readonly summary: string };
+}) => Promise<void> {
+  return async (event) => {
+    if (event.action !== "fired" || event.alert.tier !== "retrain") return;
+    await scheduler.onRetrainAlert(event.alert.modelName, event.alert.summary);
+  };
+}
+
+/**
  * Checks each policy on its cron schedule. Timers are injectable so tests drive time; a long
  * delay is re-armed in steps (Node's setTimeout caps at ~24.8 days). Checks of one model never
  * overlap: a check due while the previous one runs waits for it.

@@ -6,6 +6,7 @@ import type { Stores } from "../../src/open-stores.js";
 import { createAlertStore } from "../../src/store/alert-history-sql.js";
 import {
   checkRetraining,
+  retrainAlertListener,
   startRetrainingScheduler,
   type RetrainingDeps,
   type RetrainingPipelineRunner,
@@ -328,6 +329,18 @@ describe("the retraining scheduler", () => {
       "drift: no feature with major drift in the last 24 h; retrain alert: PSI credit_score 0.31 > 0.25 (retrain tier)",
     );
     expect(await scheduler.onRetrainAlert("fraud", "no policy")).toBeUndefined();
+    // through the alert engine's listener: only fired retrain-tier alerts start a check
+    const listen = retrainAlertListener(scheduler);
+    await listen({ action: "resolved", alert: { tier: "retrain", modelName: "loans", summary: "cleared" } });
+    await listen({
+      action: "fired",
+      alert: { tier: "page", modelName: "loans", summary: "KS p < 0.01 on 3 features" },
+    });
+    expect(runs).toHaveLength(1);
+    clock.set(Date.parse("2024-06-01T14:00:00Z"));
+    await listen({ action: "fired", alert: { tier: "retrain", modelName: "loans", summary: "PSI dti 0.28 > 0.25" } });
+    expect(runs).toHaveLength(2);
+    expect(runs[1]?.["keel.retrain.reason"]).toContain("retrain alert: PSI dti 0.28 > 0.25");
     expect((await stores.registry.getVersionByAlias("loans", "champion")).version).toBe("1");
 
     scheduler.stop();
@@ -338,6 +351,7 @@ describe("the retraining scheduler", () => {
     expect(decisions.map((r) => [r.time, (r.after as { fired: string[] }).fired])).toEqual([
       [Date.parse("2024-06-01T12:00:00Z"), []],
       [Date.parse("2024-06-01T13:15:00Z"), ["drift"]],
+      [Date.parse("2024-06-01T14:00:00Z"), ["drift"]],
     ]);
   });
 });
