@@ -41,6 +41,29 @@ export type {
   QualityThresholds,
   VersionWindow,
 } from "./monitor-job.js";
+export type { AlertFinding, AlertPlan, AlertRule, AlertState, AlertTarget, AlertTier } from "./alerts.js";
+export {
+  ALERT_TIERS,
+  DEFAULT_ALERT_RULES,
+  DEFAULT_COOLDOWN_MINUTES,
+  DEFAULT_MAX_AGE_HOURS,
+  evaluateAlertRules,
+  parseAlertRules,
+  planAlerts,
+} from "./alerts.js";
+export type { AlertAction, AlertEvent, DeliveryDeps, DeliveryResult, SinkConfig } from "./alert-sinks.js";
+export {
+  PAGERDUTY_EVENTS_URL,
+  PAGERDUTY_SEVERITY,
+  alertJson,
+  deliverAlert,
+  pagerDutyPayload,
+  parseSinks,
+  slackPayload,
+  webhookPayload,
+} from "./alert-sinks.js";
+export type { AlertEngineOptions, AlertListener, EvaluationResult } from "./alert-engine.js";
+export { AlertEngine } from "./alert-engine.js";
 export type { LabelIngestResult, LabelledPredictions, LabelSources } from "./labels.js";
 export { MAX_PREDICTIONS, eventTime, ingestLabels, joinLabels, labelValue, loadLabelledPredictions } from "./labels.js";
 export type {

@@ -1,0 +1,176 @@
+/**
+ * The alert engine: evaluates the rule table over the stored observations, records fired and
+ * resolved alerts in the alert history, delivers them to the sinks, and tells listeners (the
+ * retraining policy listens for retrain-tier alerts). Evaluations are serialised, so two runs
+ * never open the same alert twice.
+ */
+import type { AlertRecord, AlertStore } from "../store/alert-history.js";
+import type { MonitorObservation, ObservationStore } from "../store/monitor-observations.js";
+import { deliverAlert, sinkAccepts } from "./alert-sinks.js";
+import type { AlertEvent, DeliveryResult, SinkConfig } from "./alert-sinks.js";
+import {
+  DEFAULT_ALERT_RULES,
+  DEFAULT_COOLDOWN_MINUTES,
+  DEFAULT_MAX_AGE_HOURS,
+  evaluateAlertRules,
+  planAlerts,
+} from "./alerts.js";
+import type { AlertFinding, AlertRule } from "./alerts.js";
+
+export type AlertListener = (event: AlertEvent) => void | Promise<void>;
+
+export interface AlertEngineOptions {
+  readonly observations: ObservationStore;
+  readonly alerts: AlertStore;
+  /** Default: DEFAULT_ALERT_RULES. */
+  readonly rules?: readonly AlertRule[];
+  /** Default: the log sink alone. */
+  readonly sinks?: readonly SinkConfig[];
+  readonly clock?: () => number;
+  readonly fetch?: typeof globalThis.fetch;
+  /** The log sink's output and delivery failures. */
+  readonly log?: (entry: Record<string, unknown>) => void;
+  /** Days of observations read for change rules' baselines (default 35). */
+  readonly historyDays?: number;
+  readonly retryDelayMs?: number;
+}
+
+export interface EvaluationResult {
+  readonly fired: readonly AlertRecord[];
+  readonly resolved: readonly AlertRecord[];
+  /** Alerts left open because their condition still holds (deduplicated). */
+  readonly stillOpen: number;
+  /** Firing findings held back by a rule's cooldown. */
+  readonly cooling: readonly AlertFinding[];
+  readonly deliveries: readonly DeliveryResult[];
+}
+
+const DAY = 86_400_000;
+
+export class AlertEngine {
+  readonly rules: readonly AlertRule[];
+  readonly sinks: readonly SinkConfig[];
+  private readonly listeners = new Set<AlertListener>();
+  private readonly clock: () => number;
+  private readonly log: (entry: Record<string, unknown>) => void;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: AlertEngineOptions) {
+    this.rules = options.rules ?? DEFAULT_ALERT_RULES;
+    this.sinks = options.sinks ?? [{ type: "log" }];
+    this.clock = options.clock ?? Date.now;
+    this.log = options.log ?? (() => undefined);
+  }
+
+  /** Called with every fired, acknowledged and resolved alert; returns the unsubscribe function. */
+  onAlert(listener: AlertListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Evaluates every rule for one model (default: every model) and acts on the outcome. */
+  evaluate(modelName?: string): Promise<EvaluationResult> {
+    const run = this.queue.catch(() => undefined).then(() => this.evaluateNow(modelName));
+    this.queue = run;
+    return run;
+  }
+
+  /** Marks an alert acknowledged and tells the sinks (PagerDuty: `acknowledge`) and listeners. */
+  async acknowledge(id: string, actor: { readonly userId: string }): Promise<AlertRecord> {
+    const before = await this.options.alerts.get(id);
+    const after = await this.options.alerts.acknowledge(id, actor);
+    if (before.status !== after.status) await this.emit({ action: "acknowledged", alert: after });
+    return after;
+  }
+
+  private async readObservations(modelName: string | undefined, now: number): Promise<MonitorObservation[]> {
+    const from = now - (this.options.historyDays ?? 35) * DAY;
+    const out: MonitorObservation[] = [];
+    for (const rule of this.rules) {
+      if (modelName !== undefined && rule.model !== undefined && rule.model !== modelName) continue;
+      const model = modelName ?? rule.model;
+      const maxAge = (rule.maxAgeHours ?? DEFAULT_MAX_AGE_HOURS) * 3_600_000;
+      out.push(
+        ...(await this.options.observations.query({
+          ...(model !== undefined ? { modelName: model } : {}),
+          kind: rule.kind,
+          metric: rule.metric,
+          ...(rule.feature !== undefined && rule.feature !== "*" ? { feature: rule.feature } : {}),
+          ...(rule.segment !== undefined ? { segment: rule.segment } : {}),
+          // threshold and count rules need only recent windows; change rules their baseline too
+          from: rule.change !== undefined ? from : now - maxAge - 31 * DAY,
+          limit: 100_000,
+        })),
+      );
+    }
+    return out;
+  }
+
+  private async evaluateNow(modelName: string | undefined): Promise<EvaluationResult> {
+    const now = this.clock();
+    const observations = await this.readObservations(modelName, now);
+    const findings = evaluateAlertRules(this.rules, observations, now).filter(
+      (f) => modelName === undefined || f.target.modelName === modelName,
+    );
+    const maxCooldown = Math.max(DEFAULT_COOLDOWN_MINUTES, ...this.rules.map((r) => r.cooldownMinutes ?? 0)) * 60_000;
+    const [unresolved, recent] = await Promise.all([
+      this.options.alerts.list({ ...(modelName !== undefined ? { modelName } : {}), unresolved: true, limit: 10_000 }),
+      this.options.alerts.list({ ...(modelName !== undefined ? { modelName } : {}), from: now - maxCooldown, limit: 10_000 }),
+    ]);
+    const history = new Map([...unresolved, ...recent].map((a) => [a.id, a]));
+    const plan = planAlerts(this.rules, findings, [...history.values()], now);
+    const fired: AlertRecord[] = [];
+    const resolved: AlertRecord[] = [];
+    const deliveries: DeliveryResult[] = [];
+    for (const f of plan.fire) {
+      const alert = await this.options.alerts.fire({
+        ruleId: f.ruleId,
+        tier: f.tier,
+        dedupKey: f.dedupKey,
+        ...f.target,
+        summary: f.summary,
+        value: f.value,
+        threshold: f.threshold,
+        windowStart: f.windowStart,
+        windowEnd: f.windowEnd,
+        detail: f.detail,
+      });
+      fired.push(alert);
+      deliveries.push(...(await this.emit({ action: "fired", alert })));
+    }
+    for (const { alert } of plan.still) await this.options.alerts.touch(alert.id, now);
+    for (const { alert } of plan.resolve) {
+      const r = await this.options.alerts.resolve(alert.id);
+      resolved.push(r);
+      deliveries.push(...(await this.emit({ action: "resolved", alert: r })));
+    }
+    return { fired, resolved, stillOpen: plan.still.length, cooling: plan.cooling, deliveries };
+  }
+
+  private async emit(event: AlertEvent): Promise<DeliveryResult[]> {
+    const deps = {
+      fetch: this.options.fetch ?? globalThis.fetch,
+      log: this.log,
+      ...(this.options.retryDelayMs !== undefined ? { retryDelayMs: this.options.retryDelayMs } : {}),
+    };
+    const results = await Promise.all(
+      this.sinks.filter((s) => sinkAccepts(s, event.alert.tier)).map((s) => deliverAlert(s, event, deps)),
+    );
+    for (const r of results) {
+      if (!r.ok) {
+        this.log({
+          msg: `alert ${event.alert.id}: ${r.sink} delivery failed after ${r.attempts} attempts: ${r.error ?? ""}`,
+          level: "warn",
+        });
+      }
+    }
+    for (const listener of this.listeners) {
+      try {
+        await listener(event);
+      } catch (e) {
+        this.log({ msg: `alert listener failed on ${event.alert.id}: ${(e as Error).message}`, level: "error" });
+      }
+    }
+    return results;
+  }
+}
