@@ -4,11 +4,14 @@ import type {
   AliasMoveJson,
   ExperimentJson,
   FileInfoJson,
+  LabelIngestJson,
+  LabelItemJson,
   LoggedModelJson,
   MetricJson,
   ModelVersionJson,
   PageJson,
   ParamJson,
+  PerformanceJson,
   RegisteredModelJson,
   RunInfoJson,
   RunJson,
@@ -391,5 +394,24 @@ export class KeelClient {
     request: { alias?: string; reason?: string; actor?: string } = {},
   ): Promise<AliasMoveJson> {
     return this.request<AliasMoveJson>("POST", `/api/keel/models/${encodeURIComponent(name)}/rollback`, request);
+  }
+
+  // keel: delayed labels and rolling performance (docs/labels.md)
+  /** Stores labels; `positive` maps non-binary label values (value = positive → 1, else 0). */
+  async ingestLabels(
+    labels: readonly LabelItemJson[],
+    options: { source?: string; positive?: string } = {},
+  ): Promise<LabelIngestJson> {
+    return this.request<LabelIngestJson>("POST", "/api/keel/labels", { labels, ...options });
+  }
+  /** A model's rolling performance over `window` (e.g. `7d`) ending at `as_of` (default: now). */
+  async getPerformance(query: {
+    model: string;
+    window?: string;
+    segment?: string;
+    as_of?: number;
+    threshold?: number;
+  }): Promise<PerformanceJson> {
+    return this.request<PerformanceJson>("GET", "/api/keel/monitoring/performance", query);
   }
 }

@@ -125,3 +125,21 @@ export interface AliasMoveJson {
   reason: string;
   model_version: ModelVersionJson;
 }
+
+/** One delayed label for `POST /api/keel/labels`: by request id, or by entity id and event time. */
+export type LabelItemJson =
+  | { request_id: string; label: number | boolean | string }
+  | { entity_id: string; time: number | string; label: number | boolean | string };
+
+/** What `POST /api/keel/labels` answers. */
+export interface LabelIngestJson {
+  received: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  /** Labels with a logged prediction to join to. */
+  matched: number;
+  unmatched: number;
+}
+
+export type { GroupPerformanceJson, PerformanceJson } from "../server/labels-json.js";
