@@ -40,7 +40,9 @@ export function eventTime(raw: unknown, field: string): number {
   if (typeof raw === "string" && raw.trim() !== "") {
     const s = raw.trim();
     if (/^-?\d+$/.test(s)) return eventTime(Number(s), field);
-    const zoned = /(Z|[+-]\d\d:?\d\d)$/i.test(s) || !/\d[T ]\d/.test(s) ? s : `${s}Z`;
+    // DuckDB writes TIMESTAMPTZ as "… 10:00:00+00": complete the offset for Date.parse.
+    const offset = /[+-]\d\d$/.test(s) && /\d[T ]\d/.test(s) ? `${s}:00` : s;
+    const zoned = /(Z|[+-]\d\d:?\d\d)$/i.test(offset) || !/\d[T ]\d/.test(offset) ? offset : `${offset}Z`;
     const t = Date.parse(zoned.replace(" ", "T"));
     if (Number.isFinite(t)) return t;
   }
