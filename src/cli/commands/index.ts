@@ -12,6 +12,7 @@ import { trainCommand } from "./train.js";
 import { predictCommand } from "./predict.js";
 import { modelsRegisterCommand } from "./models-register.js";
 import { promoteCommand } from "./promote.js";
+import { labelsCommand } from "./labels.js";
 
 /** Adds one command (or subcommands of a group) to the program. */
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -30,4 +31,5 @@ export const commands: readonly CommandRegistrar[] = [
   predictCommand,
   modelsRegisterCommand,
   promoteCommand,
+  labelsCommand,
 ];
