@@ -6,3 +6,6 @@ export type { TableFormat } from "./io.js";
 export { categoricalFromStrings, numericColumn, readTable, tableFormat, writeTable } from "./io.js";
 export type { ColumnRoles, PreparedTarget } from "./roles.js";
 export { assignRoles, isIdLike, prepareTarget, selectColumns, takeRows } from "./roles.js";
+export type { LoanApplicationOptions } from "./loan-applications.js";
+export { HOME_OWNERSHIP, LOAN_PURPOSES, REGIONS, generateLoanApplications } from "./loan-applications.js";
+export { betaDraw, choiceDraw, gammaDraw, mulberry32, normalDraw, poissonDraw } from "./random.js";

@@ -7,7 +7,7 @@
  */
 import { InvalidParameterError } from "../errors.js";
 import { gammaincc } from "../stats/special.js";
-import { mulberry32 } from "./random.js";
+import { mulberry32 } from "../data/random.js";
 
 export type ParamValue = string | number | boolean;
 

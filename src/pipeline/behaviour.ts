@@ -5,9 +5,10 @@
  */
 import type { Column, Frame, NumericColumn } from "../data/frame.js";
 import { takeRows } from "../data/roles.js";
-import { mulberry32, sampleIndices } from "../learn/random.js";
+import { mulberry32 } from "../data/random.js";
+import { sampleIndices } from "../learn/random.js";
 import { quantileSorted, sortedFinite } from "../stats/quantile.js";
-import { specArray, specError, specNumber, specObject, specRequired, specString } from "./spec-fields.js";
+import { specArray, specError, specNumber, specObject, specRequired, specString } from "../spec-fields.js";
 
 export type BehaviourTestSpec =
   | {

@@ -12,7 +12,7 @@ import { InvalidParameterError, NotFoundError } from "../errors.js";
 import { parseParamSpace, type ParamSpace } from "../learn/tuning.js";
 import { parseBehaviourTests, type BehaviourTestSpec } from "./behaviour.js";
 import { DEFAULT_LOAN_GATES, parseGates, type GateSpec } from "./gates.js";
-import { specArray, specError, specNumber, specObject, specRequired, specString } from "./spec-fields.js";
+import { specArray, specError, specNumber, specObject, specRequired, specString } from "../spec-fields.js";
 
 export type SplitSpec =
   | {

@@ -2,7 +2,7 @@
  * Validation gates: declarative pass/fail rules a trained model must clear before it is
  * registered. Every result names the gate, the observed value and the threshold it was held to.
  */
-import { specArray, specError, specNumber, specObject, specRequired, specString } from "./spec-fields.js";
+import { specArray, specError, specNumber, specObject, specRequired, specString } from "../spec-fields.js";
 import { evaluateBinary, type BinaryEvaluation } from "../learn/metrics.js";
 import { ksSeparation, rocAuc, thresholdMetrics } from "../stats/classification.js";
 

@@ -6,7 +6,7 @@
  * labelled rows since the last training). Pure rules over facts gathered elsewhere, clock passed in.
  */
 import { parseCron, type CronSchedule } from "./cron.js";
-import { specArray, specError, specNumber, specObject, specRequired, specString } from "./spec-fields.js";
+import { specArray, specError, specNumber, specObject, specRequired, specString } from "../spec-fields.js";
 
 export type TriggerKind = "schedule" | "drift" | "performance" | "data_volume";
 export const TRIGGER_KINDS: readonly TriggerKind[] = ["schedule", "drift", "performance", "data_volume"];

@@ -3,10 +3,11 @@
  * time-based, where every training row is strictly earlier than every validation row.
  */
 import type { Frame } from "../data/frame.js";
-import { mulberry32, sampleIndices } from "../learn/random.js";
+import { mulberry32 } from "../data/random.js";
+import { sampleIndices } from "../learn/random.js";
 import { trainValidSplit } from "../learn/train.js";
 import type { SplitSpec } from "./definition.js";
-import { specError } from "./spec-fields.js";
+import { specError } from "../spec-fields.js";
 
 export interface Split {
   /** Row indices, ascending. */

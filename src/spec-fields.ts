@@ -1,4 +1,4 @@
-import { InvalidParameterError } from "../errors.js";
+import { InvalidParameterError } from "./errors.js";
 
 /** The error every declarative spec reports: `field = value: rule`. */
 export function specError(field: string, value: unknown, rule: string): InvalidParameterError {
