@@ -1,0 +1,77 @@
+import type { Stores } from "../open-stores.js";
+import { runPipelineFile } from "../pipeline/index.js";
+import {
+  readRetrainingPolicyFile,
+  startRetrainingScheduler,
+  type RetrainingDeps,
+  type RetrainingPipelineRunner,
+  type RetrainingScheduler,
+} from "../pipeline/retraining.js";
+import { createAlertStore } from "../store/alert-history-sql.js";
+import type { Actor } from "../tracking/types.js";
+import { attachProfileOnRegister } from "./commands/pipeline.js";
+
+/** Who the retraining policy acts as in tracking and the audit log. */
+export const RETRAINING_ACTOR: Actor = { userId: "retraining-policy" };
+
+/** Runs a pipeline file as `keel pipeline run` does (reference profile included), tagged with the decision. */
+export function pipelineRunner(stores: Stores, actor: Actor = RETRAINING_ACTOR): RetrainingPipelineRunner {
+  return async (file, tags) => {
+    const r = await runPipelineFile(
+      file,
+      { tracking: stores.tracking, registry: stores.registry, artifacts: stores.artifacts, actor },
+      { tags, onRegistered: attachProfileOnRegister(stores, actor) },
+    );
+    return {
+      status: r.status,
+      runId: r.runId,
+      ...(r.failure === undefined ? {} : { failure: r.failure }),
+      ...(r.registered === undefined
+        ? {}
+        : { registered: { version: r.registered.version, alias: r.registered.alias } }),
+    };
+  };
+}
+
+/** The retraining policy's view of the stores, with the pipeline wired in. */
+export function retrainingDeps(stores: Stores, clock: () => number = Date.now): RetrainingDeps {
+  return {
+    registry: stores.registry,
+    tracking: stores.tracking,
+    observations: stores.observations,
+    alerts: createAlertStore(stores.metadata, { clock }),
+    audit: stores.audit,
+    runPipeline: pipelineRunner(stores),
+    clock,
+    actor: RETRAINING_ACTOR.userId,
+  };
+}
+
+/**
+ * Starts the retraining scheduler for a policy file inside `keel server`: each policy is checked on
+ * its cron schedule and a due pipeline runs. The returned scheduler's `onRetrainAlert` is the entry
+ * point for retrain-tier alerts.
+ */
+export async function startPolicyScheduler(
+  stores: Stores,
+  file: string,
+  log: { out: (text: string) => void; err: (text: string) => void },
+): Promise<RetrainingScheduler> {
+  const { policies } = await readRetrainingPolicyFile(file);
+  const scheduler = startRetrainingScheduler({
+    policies,
+    deps: retrainingDeps(stores),
+    onOutcome: (model, o) =>
+      log.out(
+        `retraining ${model}: ${o.decision.retrain ? `due (${o.decision.fired.join(", ")})` : "not due"}${
+          o.run === undefined ? "" : `; pipeline run ${o.run.runId} ${o.run.status}`
+        }${o.skipped === undefined ? "" : `; ${o.skipped}`}`,
+      ),
+    onError: (model, e) => log.err(`retraining ${model}: check failed: ${e instanceof Error ? e.message : String(e)}`),
+  });
+  const next = Object.entries(scheduler.nextChecks())
+    .map(([model, at]) => `${model} at ${new Date(at).toISOString()}`)
+    .join(", ");
+  log.out(`retraining policy: next check ${next}`);
+  return scheduler;
+}
