@@ -36,3 +36,5 @@ export * from "./monitoring/index.js";
 export * from "./serving/index.js";
 export { CHALLENGER_ALIAS, CHAMPION_ALIAS, promoteAlias, rollbackAlias } from "./registry/promotion.js";
 export type { AliasMove, PromoteInput, RollbackInput } from "./registry/promotion.js";
+export * from "./validate/index.js";
+export * from "./pipeline/index.js";

@@ -84,3 +84,12 @@ export {
   recordPerformance,
   segmentCodes,
 } from "./performance.js";
+export type {
+  Cadence,
+  MonitoredModel,
+  MonitoringConfig,
+  SchedulerOptions,
+  Timers,
+  WindowRun,
+} from "./scheduler.js";
+export { CADENCE_MS, MonitorScheduler, lastClosedWindow, parseMonitoringConfig } from "./scheduler.js";

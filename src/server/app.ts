@@ -10,6 +10,7 @@ import type { TrackingStore } from "../tracking/types.js";
 import { installAuth } from "./auth.js";
 import type { TokenVerifier } from "./auth.js";
 import { installErrorHandling } from "./errors.js";
+import type { MonitoringServices } from "./monitoring-wiring.js";
 import { routes } from "./routes/index.js";
 
 /** The stores the server talks to; `openStores()` returns a superset of this. */
@@ -38,6 +39,8 @@ export interface AppDeps {
   readonly clock?: () => number;
   /** Model serving (OIP V2, /invocations, keel predict API, /metrics); started and stopped by the caller. */
   readonly serving?: ModelServer;
+  /** Monitoring observations, monitor jobs and alerts (docs/monitoring.md). */
+  readonly monitoring?: MonitoringServices;
 }
 
 /** A route file: registers its routes on the instance it is given. */

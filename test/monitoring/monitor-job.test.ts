@@ -81,7 +81,11 @@ describe("reference profile saved with the version", () => {
 
 describe("monitor job over the inference log", () => {
   it("flags the six-month drifted population on credit_score, debt_to_income_ratio, num_delinquencies_12m, not annual_income or region", async () => {
-    const r = await runMonitorWindow(deps, { modelName: "loan-default", windowStart: T0 + DAY, windowEnd: T0 + 2 * DAY });
+    const r = await runMonitorWindow(deps, {
+      modelName: "loan-default",
+      windowStart: T0 + DAY,
+      windowEnd: T0 + 2 * DAY,
+    });
     expect(r.rows).toBe(5000);
     expect(r.versions.map((v) => [v.version, v.rows])).toEqual([["1", 5000]]);
     const obs = r.observations;
@@ -162,7 +166,9 @@ describe("monitor job over the inference log", () => {
     expect(range.detail).toMatchObject({ training_min: min, training_max: max });
     expect(range.severity).toBe(out > 0 ? "violation" : "ok");
 
-    const nulls = col(drifted, "employment_years").values.subarray(0, 3000).filter((v) => Number.isNaN(v)).length;
+    const nulls = col(drifted, "employment_years")
+      .values.subarray(0, 3000)
+      .filter((v) => Number.isNaN(v)).length;
     const refNulls = col(ref, "employment_years").values.filter((v) => Number.isNaN(v)).length;
     const nr = find(r.observations, "quality", "null_rate", "employment_years");
     expect(nr.value).toBe(nulls / 3000);
@@ -205,7 +211,11 @@ describe("monitor job over the inference log", () => {
   });
 
   it("passes over a version without a profile found in the log, and refuses one asked for by name", async () => {
-    const r = await runMonitorWindow(deps, { modelName: "loan-default", windowStart: T0 + 2 * DAY, windowEnd: T0 + 3 * DAY });
+    const r = await runMonitorWindow(deps, {
+      modelName: "loan-default",
+      windowStart: T0 + 2 * DAY,
+      windowEnd: T0 + 3 * DAY,
+    });
     const v2 = r.versions.find((v) => v.version === "2");
     expect(v2?.rows).toBe(10);
     expect(v2?.skipped[0]?.reason).toContain("no reference profile");

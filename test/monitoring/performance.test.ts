@@ -3,67 +3,9 @@ import { ingestLabels, joinLabels } from "../../src/monitoring/labels.js";
 import { evaluatePerformance, recordPerformance, type PerformanceReport } from "../../src/monitoring/performance.js";
 import type { InferenceRecord } from "../../src/store/inference-log.js";
 import { sqliteStores, type TestStores } from "../store/backends.js";
-import { DAY, T0, labelsFor, loanLog, type LoggedLoan } from "./loan-log.js";
+import { DAY, T0, direct, labelsFor, loanLog, regionOf, type Direct, type LoggedLoan } from "./loan-log.js";
 
 const AS_OF = T0 + 40 * DAY;
-
-/** Everything below is computed directly from the generator's truth, without keel's metric code. */
-interface Direct {
-  predictions: number;
-  labelled: number;
-  positives: number;
-  auc: number | null;
-  precision: number | null;
-  recall: number | null;
-  fnr: number | null;
-  ece: number;
-  decisionRate: number;
-}
-
-function direct(rows: readonly LoggedLoan[], threshold = 0.5): Direct {
-  const labelled = rows.filter((r) => r.labelledBy !== "none");
-  const pos = labelled.filter((r) => r.outcome === 1).map((r) => r.record.outputs.score as number);
-  const neg = labelled.filter((r) => r.outcome === 0).map((r) => r.record.outputs.score as number);
-  // Brute-force pairwise AUC: P(score of a positive > score of a negative), ties count half.
-  let wins = 0;
-  for (const p of pos) for (const q of neg) wins += p > q ? 1 : p === q ? 0.5 : 0;
-  let tp = 0;
-  let fp = 0;
-  let fn = 0;
-  for (const r of labelled) {
-    const yes = (r.record.outputs.score as number) >= threshold;
-    if (r.outcome === 1 && yes) tp++;
-    else if (r.outcome === 1) fn++;
-    else if (yes) fp++;
-  }
-  // Reliability bins as numpy places them: edges i * 0.1, a score belongs to the bin of the number of inner edges below it.
-  const n = new Array<number>(10).fill(0);
-  const sp = new Array<number>(10).fill(0);
-  const sy = new Array<number>(10).fill(0);
-  for (const r of labelled) {
-    const s = r.record.outputs.score as number;
-    let b = 0;
-    for (let i = 1; i <= 9; i++) if (i * 0.1 < s) b = i;
-    n[b]! += 1;
-    sp[b]! += s;
-    sy[b]! += r.outcome;
-  }
-  let ece = 0;
-  for (let b = 0; b < 10; b++)
-    if (n[b]! > 0) ece += (n[b]! / labelled.length) * Math.abs(sp[b]! / n[b]! - sy[b]! / n[b]!);
-  const decided = rows.filter((r) => (r.record.outputs.score as number) >= threshold).length;
-  return {
-    predictions: rows.length,
-    labelled: labelled.length,
-    positives: pos.length,
-    auc: pos.length > 0 && neg.length > 0 ? wins / (pos.length * neg.length) : null,
-    precision: tp + fp === 0 ? null : tp / (tp + fp),
-    recall: tp + fn === 0 ? null : tp / (tp + fn),
-    fnr: tp + fn === 0 ? null : fn / (tp + fn),
-    ece,
-    decisionRate: decided / rows.length,
-  };
-}
 
 function expectMatches(got: PerformanceReport["overall"], want: Direct): void {
   expect([got.predictions, got.labelled, got.positives]).toEqual([want.predictions, want.labelled, want.positives]);
@@ -74,9 +16,6 @@ function expectMatches(got: PerformanceReport["overall"], want: Direct): void {
     else expect(g, key).toBeCloseTo(w, 12);
   }
 }
-
-const regionOf = (r: LoggedLoan) =>
-  r.record.features.region === null ? "(missing)" : String(r.record.features.region);
 
 describe("rolling performance from delayed labels (40 days of a logged loan model)", () => {
   let t: TestStores;

@@ -13,6 +13,10 @@ import { predictCommand } from "./predict.js";
 import { modelsRegisterCommand } from "./models-register.js";
 import { promoteCommand } from "./promote.js";
 import { labelsCommand } from "./labels.js";
+import { validateCommand } from "./validate.js";
+import { pipelineCommand } from "./pipeline.js";
+import { retrainCommand } from "./retrain.js";
+import { quickstartCommand } from "./quickstart.js";
 
 /** Adds one command (or subcommands of a group) to the program. */
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -32,4 +36,8 @@ export const commands: readonly CommandRegistrar[] = [
   modelsRegisterCommand,
   promoteCommand,
   labelsCommand,
+  validateCommand,
+  pipelineCommand,
+  retrainCommand,
+  quickstartCommand,
 ];

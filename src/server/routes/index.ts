@@ -8,6 +8,7 @@ import { mlflowExperimentRoutes } from "./mlflow-experiments.js";
 import { mlflowLoggedModelRoutes } from "./mlflow-logged-models.js";
 import { mlflowRegistryRoutes } from "./mlflow-registry.js";
 import { mlflowRunRoutes } from "./mlflow-runs.js";
+import { monitoringRoutes } from "./monitoring.js";
 import { servingRoutes } from "./serving.js";
 
 /** Every route file of the server, registered in this order. Append your entry. */
@@ -22,4 +23,5 @@ export const routes: readonly RoutePlugin[] = [
   servingRoutes,
   keelPromotionRoutes,
   labelRoutes,
+  monitoringRoutes,
 ];

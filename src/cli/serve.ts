@@ -1,0 +1,96 @@
+import path from "node:path";
+import type { KeelConfig } from "../config.js";
+import type { Stores } from "../open-stores.js";
+import { retrainAlertListener, type RetrainingScheduler } from "../pipeline/index.js";
+import { startModelServing } from "../server/model-serving.js";
+import { readMonitoringConfig, startMonitoring } from "../server/monitoring-wiring.js";
+import { startServer, type RunningServer } from "../server/start.js";
+import type { CliContext } from "./context.js";
+import { startPolicyScheduler } from "./retraining.js";
+
+export interface ServeOptions {
+  readonly servingConfig?: string;
+  readonly monitoringConfig?: string;
+  readonly retrainingPolicy?: string;
+}
+
+export interface KeelServer {
+  readonly server: RunningServer;
+  /** Stops in dependency order: HTTP first, then the schedulers, then the models and the inference log. */
+  close(): Promise<void>;
+}
+
+/**
+ * Everything `keel server` runs over one set of stores: model serving, monitor jobs and alerts, and
+ * (with a policy file) the retraining scheduler. A fired alert rolls back a canary of its model;
+ * a retrain-tier alert checks that model's retraining policy at once.
+ */
+export async function startKeelServer(
+  stores: Stores,
+  config: KeelConfig,
+  ctx: CliContext,
+  options: ServeOptions = {},
+): Promise<KeelServer> {
+  const file = (f: string) => path.resolve(ctx.cwd, f);
+  const onError = (message: string, error: unknown) =>
+    ctx.err(`${message}: ${error instanceof Error ? error.message : String(error)}`);
+  // Config files are read before anything starts, so a bad one fails fast with nothing to stop.
+  const monitoringConfig =
+    options.monitoringConfig === undefined ? undefined : await readMonitoringConfig(file(options.monitoringConfig));
+  const model = await startModelServing(stores, config, {
+    ...(options.servingConfig !== undefined ? { servingFile: file(options.servingConfig) } : {}),
+    onError,
+  });
+  const monitoring = startMonitoring(stores, {
+    ...(monitoringConfig === undefined ? {} : { config: monitoringConfig }),
+    log: (entry) => (entry.level === "error" ? ctx.err(String(entry.msg)) : undefined),
+  });
+  monitoring.services.alerts.onAlert((event) => {
+    if (event.action !== "fired") return;
+    const a = event.alert;
+    model.serving.handleAlert({
+      modelName: a.modelName,
+      tier: a.tier,
+      rule: a.ruleId,
+      message: a.summary,
+      ...(a.modelVersion === undefined ? {} : { modelVersion: a.modelVersion }),
+      ...(a.endpoint === undefined ? {} : { endpoint: a.endpoint }),
+    });
+  });
+  let retraining: RetrainingScheduler | undefined;
+  try {
+    if (options.retrainingPolicy !== undefined) {
+      retraining = await startPolicyScheduler(stores, file(options.retrainingPolicy), ctx);
+      monitoring.services.alerts.onAlert(retrainAlertListener(retraining));
+    }
+    const server = await startServer({ config, stores, serving: model.serving, monitoring: monitoring.services });
+    return {
+      server,
+      async close() {
+        await server.close();
+        retraining?.stop();
+        await retraining?.idle();
+        await monitoring.stop();
+        await model.stop();
+      },
+    };
+  } catch (e) {
+    retraining?.stop();
+    await monitoring.stop();
+    await model.stop();
+    throw e;
+  }
+}
+
+/** Resolves on the first SIGTERM or SIGINT. */
+export function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      resolve();
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+}

@@ -1,0 +1,255 @@
+/**
+ * Runs monitor jobs on a schedule: for each configured model and cadence (hourly, daily), once a
+ * window has closed (plus a delay for late log records) its job runs, then the alert rules are
+ * evaluated for the model. Windows are aligned to UTC hours and days. The clock and the timer
+ * functions are injected, so tests drive time.
+ */
+import { InvalidParameterError } from "../errors.js";
+import type { AlertEngine, EvaluationResult } from "./alert-engine.js";
+import { parseSinks } from "./alert-sinks.js";
+import type { SinkConfig } from "./alert-sinks.js";
+import { parseAlertRules } from "./alerts.js";
+import type { AlertRule } from "./alerts.js";
+import { runMonitorWindow } from "./monitor-job.js";
+import type { MonitorJobDeps, MonitorWindowResult, QualityThresholds } from "./monitor-job.js";
+
+export type Cadence = "hourly" | "daily";
+export const CADENCE_MS: Readonly<Record<Cadence, number>> = { hourly: 3_600_000, daily: 86_400_000 };
+
+export interface MonitoredModel {
+  readonly name: string;
+  readonly version?: string;
+  readonly endpoint?: string;
+  readonly windows: readonly Cadence[];
+  readonly minDriftRows?: number;
+  readonly quality?: Partial<QualityThresholds>;
+}
+
+export interface MonitoringConfig {
+  readonly models: readonly MonitoredModel[];
+  /** Minutes after a window closes before its job runs, for records still being written (default 5). */
+  readonly delayMinutes: number;
+  /** Alert rules (default: the seed's table). */
+  readonly rules?: readonly AlertRule[];
+  /** Alert sinks (default: the log). */
+  readonly sinks?: readonly SinkConfig[];
+}
+
+function bad(field: string, value: unknown, rule: string): InvalidParameterError {
+  return new InvalidParameterError(`monitoring config ${field}: ${JSON.stringify(value)} ${rule}`, {
+    details: { field, value, rule },
+  });
+}
+
+/** Validates a monitoring config (the `--monitoring-config` file, parsed JSON). */
+export function parseMonitoringConfig(json: unknown): MonitoringConfig {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw bad("(root)", json, "must be an object");
+  const c = json as Record<string, unknown>;
+  for (const k of Object.keys(c)) {
+    if (!["models", "delayMinutes", "rules", "sinks"].includes(k))
+      throw bad(k, c[k], "is not a monitoring config field");
+  }
+  if (!Array.isArray(c.models)) throw bad("models", c.models, "must be an array");
+  const models = c.models.map((raw: unknown, i): MonitoredModel => {
+    const f = (n: string) => `models[${i}].${n}`;
+    if (typeof raw !== "object" || raw === null) throw bad(`models[${i}]`, raw, "must be an object");
+    const m = raw as Record<string, unknown>;
+    for (const k of Object.keys(m)) {
+      if (!["name", "version", "endpoint", "windows", "minDriftRows", "quality"].includes(k)) {
+        throw bad(f(k), m[k], "is not a model field");
+      }
+    }
+    if (typeof m.name !== "string" || m.name === "") throw bad(f("name"), m.name, "must be a model name");
+    for (const k of ["version", "endpoint"] as const) {
+      if (m[k] !== undefined && (typeof m[k] !== "string" || m[k] === "")) throw bad(f(k), m[k], "must be a string");
+    }
+    const windows = m.windows ?? ["daily"];
+    if (!Array.isArray(windows) || windows.length === 0 || !windows.every((w) => w === "hourly" || w === "daily")) {
+      throw bad(f("windows"), windows, "must be a non-empty list of hourly, daily");
+    }
+    if (m.minDriftRows !== undefined && !(Number.isInteger(m.minDriftRows) && (m.minDriftRows as number) >= 1)) {
+      throw bad(f("minDriftRows"), m.minDriftRows, "must be an integer ≥ 1");
+    }
+    let quality: Partial<QualityThresholds> | undefined;
+    if (m.quality !== undefined) {
+      if (typeof m.quality !== "object" || m.quality === null) throw bad(f("quality"), m.quality, "must be an object");
+      const q = m.quality as Record<string, unknown>;
+      const out: Record<string, number> = {};
+      for (const [k, v] of Object.entries(q)) {
+        if (!["nullRateFactor", "outOfRangeRate", "volumeDrop"].includes(k))
+          throw bad(f(`quality.${k}`), v, "is not a threshold");
+        if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
+          throw bad(f(`quality.${k}`), v, "must be a number ≥ 0");
+        out[k] = v;
+      }
+      quality = out;
+    }
+    return {
+      name: m.name,
+      windows: [...new Set(windows as Cadence[])],
+      ...(typeof m.version === "string" ? { version: m.version } : {}),
+      ...(typeof m.endpoint === "string" ? { endpoint: m.endpoint } : {}),
+      ...(typeof m.minDriftRows === "number" ? { minDriftRows: m.minDriftRows } : {}),
+      ...(quality !== undefined ? { quality } : {}),
+    };
+  });
+  const delay = c.delayMinutes ?? 5;
+  if (typeof delay !== "number" || !Number.isFinite(delay) || delay < 0) {
+    throw bad("delayMinutes", delay, "must be a number of minutes ≥ 0");
+  }
+  return {
+    models,
+    delayMinutes: delay,
+    ...(c.rules !== undefined ? { rules: parseAlertRules(c.rules) } : {}),
+    ...(c.sinks !== undefined ? { sinks: parseSinks(c.sinks) } : {}),
+  };
+}
+
+/** The last window of `cadence` that closed at or before `t`: [end − length, end). */
+export function lastClosedWindow(t: number, cadence: Cadence): { start: number; end: number } {
+  const len = CADENCE_MS[cadence];
+  const end = Math.floor(t / len) * len;
+  return { start: end - len, end };
+}
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface SchedulerOptions {
+  readonly jobs: MonitorJobDeps;
+  readonly config: MonitoringConfig;
+  readonly alerts?: AlertEngine;
+  readonly clock?: () => number;
+  readonly timers?: Timers;
+  /** Job outcomes and failures. */
+  readonly log?: (entry: Record<string, unknown>) => void;
+}
+
+export interface WindowRun {
+  readonly model: string;
+  readonly cadence: Cadence;
+  readonly result?: MonitorWindowResult;
+  readonly alerts?: EvaluationResult;
+  readonly error?: string;
+}
+
+export class MonitorScheduler {
+  private readonly clock: () => number;
+  private readonly timers: Timers;
+  private readonly log: (entry: Record<string, unknown>) => void;
+  /** End of the last window run, per model and cadence. */
+  private readonly done = new Map<string, number>();
+  private handle: unknown;
+  private running: Promise<unknown> = Promise.resolve();
+  private stopped = true;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.timers = options.timers ?? {
+      setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    };
+    this.log = options.log ?? (() => undefined);
+  }
+
+  private get delayMs(): number {
+    return this.options.config.delayMinutes * 60_000;
+  }
+
+  /** Starts the timer. Windows that closed before the start are not back-filled (`keel monitor run` does that). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const now = this.clock();
+    for (const m of this.options.config.models) {
+      for (const c of m.windows) this.done.set(`${m.name}\u0000${c}`, lastClosedWindow(now - this.delayMs, c).end);
+    }
+    this.arm();
+  }
+
+  /** Stops the timer and waits for a run in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.handle !== undefined) this.timers.clearTimeout(this.handle);
+    this.handle = undefined;
+    await this.running.catch(() => undefined);
+  }
+
+  /** When the next window is due (epoch ms). */
+  nextDue(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const m of this.options.config.models) {
+      for (const c of m.windows) {
+        const last = this.done.get(`${m.name}\u0000${c}`) ?? lastClosedWindow(this.clock(), c).end;
+        next = Math.min(next, last + CADENCE_MS[c] + this.delayMs);
+      }
+    }
+    return next;
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    const wait = Math.max(0, this.nextDue() - this.clock());
+    this.handle = this.timers.setTimeout(() => {
+      this.handle = undefined;
+      this.running = this.runDue().finally(() => this.arm());
+    }, wait);
+  }
+
+  /** Runs every window that has closed (and waited out the delay) since the last run. */
+  async runDue(): Promise<WindowRun[]> {
+    const now = this.clock();
+    const runs: WindowRun[] = [];
+    for (const m of this.options.config.models) {
+      let ran = false;
+      for (const cadence of m.windows) {
+        const key = `${m.name}\u0000${cadence}`;
+        const latest = lastClosedWindow(now - this.delayMs, cadence);
+        let from = this.done.get(key) ?? latest.start;
+        // one window at a time, oldest first, so volume compares with the window just before
+        while (from + CADENCE_MS[cadence] <= latest.end) {
+          const end = from + CADENCE_MS[cadence];
+          try {
+            const result = await runMonitorWindow(this.options.jobs, {
+              modelName: m.name,
+              windowStart: from,
+              windowEnd: end,
+              ...(m.version !== undefined ? { version: m.version } : {}),
+              ...(m.endpoint !== undefined ? { endpoint: m.endpoint } : {}),
+              ...(m.minDriftRows !== undefined ? { minDriftRows: m.minDriftRows } : {}),
+              ...(m.quality !== undefined ? { quality: m.quality } : {}),
+            });
+            runs.push({ model: m.name, cadence, result });
+            this.log({
+              msg: `monitor ${m.name} ${cadence} window ${new Date(from).toISOString()}: ${result.rows} rows`,
+            });
+            ran = true;
+          } catch (e) {
+            const error = e instanceof Error ? e.message : String(e);
+            runs.push({ model: m.name, cadence, error });
+            this.log({
+              msg: `monitor ${m.name} ${cadence} window ${new Date(from).toISOString()} failed: ${error}`,
+              level: "error",
+            });
+          }
+          from = end;
+          this.done.set(key, end);
+        }
+      }
+      if (ran && this.options.alerts !== undefined) {
+        try {
+          const alerts = await this.options.alerts.evaluate(m.name);
+          runs.push({ model: m.name, cadence: m.windows[0]!, alerts });
+        } catch (e) {
+          this.log({
+            msg: `alerts for ${m.name} failed: ${e instanceof Error ? e.message : String(e)}`,
+            level: "error",
+          });
+        }
+      }
+    }
+    return runs;
+  }
+}

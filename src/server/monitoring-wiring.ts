@@ -1,0 +1,103 @@
+import { readFile } from "node:fs/promises";
+import type { Kysely } from "kysely";
+import { InvalidParameterError } from "../errors.js";
+import { AlertEngine, MonitorScheduler, parseMonitoringConfig } from "../monitoring/index.js";
+import type { MonitorJobDeps, MonitoringConfig, Timers } from "../monitoring/index.js";
+import type { Stores } from "../open-stores.js";
+import type { AlertStore } from "../store/alert-history.js";
+import { createAlertStore } from "../store/alert-history-sql.js";
+import { SqlInferenceLog } from "../store/inference-log-sql.js";
+import type { ObservationStore } from "../store/monitor-observations.js";
+
+/** What the monitoring and alert routes read (AppDeps.monitoring). */
+export interface MonitoringServices {
+  readonly observations: ObservationStore;
+  readonly alertStore: AlertStore;
+  /** Acknowledgements go through the engine so the sinks hear about them. */
+  readonly alerts: AlertEngine;
+  /** For one-off windows over the API. */
+  readonly jobs: MonitorJobDeps;
+}
+
+export interface RunningMonitoring {
+  readonly services: MonitoringServices;
+  readonly scheduler: MonitorScheduler;
+  readonly config: MonitoringConfig;
+  stop(): Promise<void>;
+}
+
+/** Reads a `--monitoring-config` file; errors name the file and the field. */
+export async function readMonitoringConfig(file: string): Promise<MonitoringConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (cause) {
+    throw new InvalidParameterError(`monitoring config ${file} cannot be read`, { cause, details: { field: "monitoring-config", value: file } });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new InvalidParameterError(`monitoring config ${file} is not JSON: ${(cause as Error).message}`, {
+      cause,
+      details: { field: "monitoring-config", value: file },
+    });
+  }
+  try {
+    return parseMonitoringConfig(json);
+  } catch (e) {
+    if (e instanceof InvalidParameterError) {
+      throw new InvalidParameterError(`${file}: ${e.message}`, { cause: e, ...(e.details ? { details: { ...e.details } } : {}) });
+    }
+    throw e;
+  }
+}
+
+/**
+ * Wires monitoring over keel's stores: the observation store, the alert history, the alert engine
+ * with the config's rules and sinks, and the scheduler of monitor jobs (started here).
+ */
+export function startMonitoring(
+  stores: Stores,
+  options: {
+    config?: MonitoringConfig;
+    clock?: () => number;
+    timers?: Timers;
+    fetch?: typeof globalThis.fetch;
+    log?: (entry: Record<string, unknown>) => void;
+  } = {},
+): RunningMonitoring {
+  const config = options.config ?? { models: [], delayMinutes: 5 };
+  const clock = options.clock ?? Date.now;
+  const alertStore = createAlertStore(stores.metadata, { clock });
+  const jobs: MonitorJobDeps = {
+    registry: stores.registry,
+    artifacts: stores.artifacts,
+    inferenceLog: new SqlInferenceLog(stores.metadata.db as Kysely<unknown>),
+    observations: stores.observations,
+  };
+  const alerts = new AlertEngine({
+    observations: stores.observations,
+    alerts: alertStore,
+    ...(config.rules !== undefined ? { rules: config.rules } : {}),
+    ...(config.sinks !== undefined ? { sinks: config.sinks } : {}),
+    clock,
+    ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+    ...(options.log !== undefined ? { log: options.log } : {}),
+  });
+  const scheduler = new MonitorScheduler({
+    jobs,
+    config,
+    alerts,
+    clock,
+    ...(options.timers !== undefined ? { timers: options.timers } : {}),
+    ...(options.log !== undefined ? { log: options.log } : {}),
+  });
+  scheduler.start();
+  return {
+    services: { observations: stores.observations, alertStore, alerts, jobs },
+    scheduler,
+    config,
+    stop: () => scheduler.stop(),
+  };
+}

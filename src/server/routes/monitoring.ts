@@ -1,0 +1,183 @@
+import type { FastifyRequest } from "fastify";
+import { InvalidParameterError, UnavailableError } from "../../errors.js";
+import { alertJson, runMonitorWindow } from "../../monitoring/index.js";
+import { ALERT_STATUSES } from "../../store/alert-history.js";
+import type { AlertStatus } from "../../store/alert-history.js";
+import type { MonitorObservation, ObservationKind } from "../../store/monitor-observations.js";
+import { OBSERVATION_KINDS } from "../../store/monitor-observations-sql.js";
+import type { RoutePlugin } from "../app.js";
+import type { MonitoringServices } from "../monitoring-wiring.js";
+import { Input } from "../input.js";
+import { actorOf } from "./mlflow-common.js";
+
+function invalid(field: string, value: unknown, rule: string): InvalidParameterError {
+  return new InvalidParameterError(`${field} ${JSON.stringify(value)} ${rule}`, { details: { field, value, rule } });
+}
+
+/** An ISO-8601 time or epoch milliseconds. */
+function time(input: Input, field: string): number | undefined {
+  const v = input.string(field);
+  if (v === undefined) return undefined;
+  const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isSafeInteger(ms)) throw invalid(field, v, "must be an ISO-8601 time or epoch milliseconds");
+  return ms;
+}
+
+function observationJson(o: MonitorObservation): Record<string, unknown> {
+  return {
+    model_name: o.modelName,
+    model_version: o.modelVersion ?? null,
+    endpoint: o.endpoint ?? null,
+    window_start: new Date(o.windowStart).toISOString(),
+    window_end: new Date(o.windowEnd).toISOString(),
+    kind: o.kind,
+    metric: o.metric,
+    feature: o.feature ?? null,
+    segment: o.segment ?? null,
+    value: o.value,
+    severity: o.severity ?? null,
+    detail: o.detail ?? {},
+  };
+}
+
+/** The latest window's observations of one model, per feature. */
+function summaryJson(model: string, latest: readonly MonitorObservation[]): Record<string, unknown> {
+  const features = new Map<string, Record<string, unknown>>();
+  const model_level: Record<string, unknown>[] = [];
+  for (const o of latest) {
+    if (o.feature === undefined) {
+      model_level.push({
+        kind: o.kind,
+        metric: o.metric,
+        segment: o.segment ?? null,
+        model_version: o.modelVersion ?? null,
+        value: o.value,
+        severity: o.severity ?? null,
+      });
+      continue;
+    }
+    const key = `${o.modelVersion ?? ""}\u0000${o.feature}`;
+    let f = features.get(key);
+    if (f === undefined) features.set(key, (f = { feature: o.feature, model_version: o.modelVersion ?? null }));
+    f[o.metric] = o.value;
+    if (o.severity !== undefined) f[`${o.metric}_severity`] = o.severity;
+  }
+  const first = latest[0];
+  return {
+    model,
+    window_start: first ? new Date(first.windowStart).toISOString() : null,
+    window_end: first ? new Date(first.windowEnd).toISOString() : null,
+    features: [...features.values()],
+    model_level,
+  };
+}
+
+/**
+ * Monitoring observations and alerts (docs/monitoring.md): time series and latest-window summary
+ * (reader), a one-off monitor window (writer), alert history (reader) and acknowledgement (writer).
+ */
+export const monitoringRoutes: RoutePlugin = (app, deps) => {
+  const services = (): MonitoringServices => {
+    if (deps.monitoring === undefined) throw new UnavailableError("monitoring is not configured on this server");
+    return deps.monitoring;
+  };
+
+  app.get("/api/keel/monitoring/observations", async (req: FastifyRequest) => {
+    const input = Input.of(req);
+    const model = input.requiredString("model");
+    const kind = input.oneOf<ObservationKind>("kind", OBSERVATION_KINDS);
+    const limit = input.integer("limit", { min: 1, max: 100_000 });
+    const from = time(input, "from");
+    const to = time(input, "to");
+    if (from !== undefined && to !== undefined && to <= from) throw invalid("to", input.string("to"), "must be after from");
+    const opt = (field: string) => {
+      const v = input.string(field);
+      if (v === "") throw invalid(field, v, "must not be empty");
+      return v;
+    };
+    const metric = opt("metric");
+    const feature = opt("feature");
+    const segment = opt("segment");
+    const version = opt("version");
+    const rows = await services().observations.query({
+      modelName: model,
+      ...(kind !== undefined ? { kind } : {}),
+      ...(metric !== undefined ? { metric } : {}),
+      ...(feature !== undefined ? { feature } : {}),
+      ...(segment !== undefined ? { segment } : {}),
+      ...(version !== undefined ? { modelVersion: version } : {}),
+      ...(from !== undefined ? { from } : {}),
+      ...(to !== undefined ? { to } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+    });
+    return { observations: rows.map(observationJson) };
+  });
+
+  app.get("/api/keel/monitoring/summary", async (req: FastifyRequest) => {
+    const input = Input.of(req);
+    const model = input.requiredString("model");
+    const store = services().observations;
+    const newest = await store.query({ modelName: model, kind: "drift", order: "desc", limit: 1 });
+    const anchor = newest[0] ?? (await store.query({ modelName: model, order: "desc", limit: 1 }))[0];
+    if (anchor === undefined) return summaryJson(model, []);
+    const latest = (await store.query({ modelName: model, from: anchor.windowStart, to: anchor.windowStart + 1 })).filter(
+      (o) => o.windowEnd === anchor.windowEnd,
+    );
+    return summaryJson(model, latest);
+  });
+
+  app.post("/api/keel/monitoring/run", async (req: FastifyRequest) => {
+    const input = Input.of(req);
+    const model = input.requiredString("model");
+    const from = time(input, "from");
+    const to = time(input, "to");
+    if (from === undefined) throw invalid("from", undefined, "is required (ISO-8601 time or epoch milliseconds)");
+    if (to === undefined) throw invalid("to", undefined, "is required (ISO-8601 time or epoch milliseconds)");
+    const version = input.string("version");
+    const endpoint = input.string("endpoint");
+    const s = services();
+    const result = await runMonitorWindow(s.jobs, {
+      modelName: model,
+      windowStart: from,
+      windowEnd: to,
+      ...(version !== undefined ? { version } : {}),
+      ...(endpoint !== undefined ? { endpoint } : {}),
+    });
+    const alerts = await s.alerts.evaluate(model);
+    return {
+      model,
+      window_start: new Date(from).toISOString(),
+      window_end: new Date(to).toISOString(),
+      rows: result.rows,
+      previous_rows: result.previousRows,
+      versions: result.versions.map((v) => ({ version: v.version, rows: v.rows, drift: v.drift, skipped: v.skipped })),
+      observations: result.observations.map(observationJson),
+      alerts_fired: alerts.fired.map(alertJson),
+      alerts_resolved: alerts.resolved.map(alertJson),
+    };
+  });
+
+  app.get("/api/keel/alerts", async (req: FastifyRequest) => {
+    const input = Input.of(req);
+    const model = input.string("model");
+    const status = input.oneOf<AlertStatus>("status", ALERT_STATUSES);
+    const tier = input.oneOf("tier", ["notify", "retrain", "page", "review", "business"] as const);
+    const limit = input.integer("limit", { min: 1, max: 10_000 });
+    const from = time(input, "from");
+    const to = time(input, "to");
+    const rows = await services().alertStore.list({
+      ...(model !== undefined ? { modelName: model } : {}),
+      ...(status !== undefined ? { status } : {}),
+      ...(tier !== undefined ? { tier } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+      ...(from !== undefined ? { from } : {}),
+      ...(to !== undefined ? { to } : {}),
+    });
+    return { alerts: rows.map(alertJson) };
+  });
+
+  app.post<{ Params: { id: string } }>("/api/keel/alerts/:id/ack", async (req) => {
+    const alert = await services().alerts.acknowledge(req.params.id, actorOf(req));
+    return { alert: alertJson(alert) };
+  });
+};
