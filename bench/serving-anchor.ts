@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 import type { LoanData } from "./serving-data.js";
-import { runWrk, type LoadResult } from "./serving-load.js";
 
 /**
  * The serving anchor of /work/shared/anchors (FastAPI + pydantic + sklearn GradientBoostingClassifier,
@@ -58,12 +58,12 @@ export function prepareAnchor(dir: string, data: LoanData, rows: number): void {
   if (r.status !== 0) throw new Error(`anchor training failed: ${r.stderr}`);
 }
 
-async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number, method = "GET"): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`anchor server exited with code ${child.exitCode}`);
     try {
-      const res = await fetch(url);
+      const res = await fetch(url, method === "GET" ? {} : { method, body: "{}" });
       if (res.ok) return;
     } catch {
       // not listening yet
@@ -73,13 +73,35 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number):
   throw new Error(`anchor server did not answer ${url} within ${timeoutMs} ms`);
 }
 
-/** Start uvicorn on `port`, run wrk against /predict with `body`, stop it. */
-export async function runAnchor(
-  dir: string,
-  port: number,
-  body: string,
-  load: { connections: number; seconds: number },
-): Promise<LoadResult> {
+/** A free TCP port on 127.0.0.1 (for servers that cannot report the one they picked). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A load target running in its own process. */
+export interface ServerProcess {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+/** Start the anchor (uvicorn, one worker) in `dir`, where `prepareAnchor` left its model. */
+export async function startAnchor(dir: string): Promise<ServerProcess> {
+  const port = await freePort();
   const child = spawn(
     PYTHON,
     [
@@ -99,9 +121,39 @@ export async function runAnchor(
   );
   try {
     await waitForHttp(`http://127.0.0.1:${port}/health`, child, 30_000);
-    return await runWrk(`http://127.0.0.1:${port}/predict`, body, { ...load, dir });
-  } finally {
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
+  } catch (e) {
+    await stopChild(child);
+    throw e;
   }
+  return { url: `http://127.0.0.1:${port}/predict`, stop: () => stopChild(child) };
+}
+
+// The framework floor: Node's own HTTP server that parses the JSON body and answers a constant
+// JSON document shaped like keel's answer. Nothing on this machine's Node can serve faster.
+const FLOOR_SOURCE = `
+const http = require("node:http");
+const answer = JSON.stringify({ request_id: "00000000-0000-4000-8000-000000000000", predictions: [{ score: 0.1234567890123, decision: "approve", model_version: "1", route: "champion" }] });
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(answer) });
+    res.end(answer);
+  });
+});
+server.listen(Number(process.argv[1]), "127.0.0.1");
+`;
+
+/** Start the floor server (a minimal Node HTTP server returning a constant) in its own process. */
+export async function startFloor(): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["-e", FLOOR_SOURCE, String(port)], { stdio: "ignore" });
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/`, child, 10_000, "POST");
+  } catch (e) {
+    await stopChild(child);
+    throw e;
+  }
+  return { url: `http://127.0.0.1:${port}/`, stop: () => stopChild(child) };
 }

@@ -25,13 +25,15 @@ export function tableFromRecords(records: readonly unknown[], field: string): In
     if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
       throw invalidInput(`${field}[${i}]`, rec, "must be a JSON object of column name to value");
     }
-    for (const [k, v] of Object.entries(rec as Record<string, unknown>)) {
+    const r = rec as Record<string, unknown>;
+    // Object.keys, not Object.entries: one array per record instead of one per field.
+    for (const k of Object.keys(r)) {
       let col = columns.get(k);
       if (col === undefined) {
-        col = new Array<RawValue>(n).fill(undefined);
+        col = n === 1 ? [undefined] : new Array<RawValue>(n).fill(undefined);
         columns.set(k, col);
       }
-      col[i] = asRaw(v, `${field}[${i}].${k}`);
+      col[i] = asRaw(r[k], `${field}[${i}].${k}`);
     }
   }
   return { nRows: n, columns };

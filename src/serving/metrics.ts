@@ -76,7 +76,7 @@ export class ServingMetrics {
     });
     this.shadowRequests = new Counter({
       name: "keel_serving_shadow_requests_total",
-      help: "Shadow scorings, by outcome (ok, error); never returned to callers.",
+      help: "Shadow scorings, by outcome (ok, error, dropped); never returned to callers.",
       labelNames: ["endpoint", "model_version", "outcome"],
       registers,
     });

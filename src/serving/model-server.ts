@@ -12,6 +12,8 @@ import {
   type EndpointDefaults,
   type ResolvedRef,
 } from "./endpoint-config.js";
+import type { Frame } from "../data/frame.js";
+import { concatFrames } from "./batcher.js";
 import type { InputTable } from "./input-table.js";
 import { ServingMetrics } from "./metrics.js";
 import { ModelPool, type LoadedModel, type ModelLoader } from "./model-pool.js";
@@ -645,47 +647,81 @@ export class ModelServer {
     }
   }
 
-  /** Score everything queued: submitted in one turn, so each shadow's batcher merges the rows. */
+  /**
+   * Score everything queued, grouped by endpoint and shadow model: one frame, one model call and
+   * one inference-log append per group.
+   */
   private drainShadows(): void {
     this.shadowScheduled = false;
     const work = this.shadowQueue;
     if (work.length === 0) return;
     this.shadowQueue = [];
-    const runs: Promise<void>[] = [];
-    for (const w of work) for (const shadow of w.shadows) runs.push(this.runShadow(w, shadow));
-    const all = Promise.all([this.shadowsRunning, ...runs]).then(() => undefined);
-    this.shadowsRunning = all;
+    const groups = new Map<string, { ep: EndpointRuntime; shadow: LoadedModel; items: ShadowWork[] }>();
+    for (const w of work) {
+      for (const shadow of w.shadows) {
+        const key = `${w.ep.config.name}\u0000${shadow.name}\u0000${shadow.version}`;
+        const g = groups.get(key);
+        if (g === undefined) groups.set(key, { ep: w.ep, shadow, items: [w] });
+        else g.items.push(w);
+      }
+    }
+    const runs: Promise<void>[] = [this.shadowsRunning];
+    for (const g of groups.values()) runs.push(this.runShadows(g.ep, g.shadow, g.items));
+    this.shadowsRunning = Promise.all(runs).then(() => undefined);
   }
 
-  private async runShadow(w: ShadowWork, shadow: LoadedModel): Promise<void> {
-    const name = w.ep.config.name;
+  private async runShadows(ep: EndpointRuntime, shadow: LoadedModel, items: readonly ShadowWork[]): Promise<void> {
+    const name = ep.config.name;
+    const outcome = (o: string) => ({ endpoint: name, model_version: shadow.version, outcome: o });
     const started = performance.now();
     const time = this.clock.now();
     try {
-      const scores = await shadow.batcher.submit(shadow.validator(w.table));
-      this.metrics.shadowRequests.inc({ endpoint: name, model_version: shadow.version, outcome: "ok" });
-      void this.log(
-        w.ep,
-        {
+      const frames: Frame[] = [];
+      const scored: ShadowWork[] = [];
+      let rows = 0;
+      for (const w of items) {
+        try {
+          const frame = shadow.validator(w.table);
+          frames.push(frame);
+          scored.push(w);
+          rows += frame.nRows;
+        } catch (e) {
+          this.metrics.shadowRequests.inc(outcome("error"));
+          this.options.onError?.(`shadow ${shadow.name} v${shadow.version} refused an input on endpoint ${name}`, e);
+        }
+      }
+      if (scored.length === 0) return;
+      let scores: Float64Array;
+      try {
+        scores = await shadow.batcher.submit(frames.length === 1 ? (frames[0] as Frame) : concatFrames(frames, rows));
+      } catch (e) {
+        this.metrics.shadowRequests.inc(outcome("error"), scored.length);
+        this.options.onError?.(`shadow ${shadow.name} v${shadow.version} failed on endpoint ${name}`, e);
+        return;
+      }
+      this.metrics.shadowRequests.inc(outcome("ok"), scored.length);
+      const latency = performance.now() - started;
+      const records: InferenceRecord[] = [];
+      let offset = 0;
+      for (let k = 0; k < scored.length; k++) {
+        const w = scored[k] as ShadowWork;
+        const n = (frames[k] as Frame).nRows;
+        const result: PredictionResult = {
           requestId: w.requestId,
           endpoint: name,
           modelName: shadow.name,
           modelVersion: shadow.version,
           route: "shadow",
-          scores,
+          scores: scores.subarray(offset, offset + n),
           cachedRows: 0,
-        },
-        w.table,
-        time,
-        performance.now() - started,
-        w.entityId,
-        "async",
-      );
-    } catch (e) {
-      this.metrics.shadowRequests.inc({ endpoint: name, model_version: shadow.version, outcome: "error" });
-      this.options.onError?.(`shadow ${shadow.name} v${shadow.version} failed on endpoint ${name}`, e);
+        };
+        offset += n;
+        const rs = this.sampledRecords(ep, result, w.table, time, latency, w.entityId);
+        if (rs !== undefined) for (const r of rs) records.push(r);
+      }
+      if (records.length > 0) void this.appendLog(records, false, "");
     } finally {
-      shadow.unhold();
+      for (let k = 0; k < items.length; k++) shadow.unhold();
     }
   }
 
@@ -722,25 +758,39 @@ export class ModelServer {
     time: number,
     latencyMs: number,
     entityId: string | undefined,
-    mode?: "sync" | "async",
   ): Promise<void> | undefined {
-    const sink = this.options.inferenceLog;
-    if (sink === undefined) return undefined;
-    const policy = ep.config.inferenceLog;
-    if (policy.sampleRate < 1 && !inPercent(r.requestId, policy.sampleRate * 100)) {
+    const records = this.sampledRecords(ep, r, table, time, latencyMs, entityId);
+    if (records === undefined) return undefined;
+    return this.appendLog(records, ep.config.inferenceLog.audit === "sync", r.requestId);
+  }
+
+  /** The request's records, or undefined when there is no log or the request is sampled out. */
+  private sampledRecords(
+    ep: EndpointRuntime,
+    r: PredictionResult,
+    table: InputTable,
+    time: number,
+    latencyMs: number,
+    entityId: string | undefined,
+  ): InferenceRecord[] | undefined {
+    if (this.options.inferenceLog === undefined) return undefined;
+    const rate = ep.config.inferenceLog.sampleRate;
+    if (rate < 1 && !inPercent(r.requestId, rate * 100)) {
       this.metrics.inferenceLogRecords.inc({ outcome: "sampled_out" }, r.scores.length);
       return undefined;
     }
-    const records = inferenceRecords(ep.config, r, table, time, latencyMs, entityId, (s) =>
-      this.decision(ep.config.name, s),
-    );
-    const audit = (mode ?? policy.audit) === "sync";
+    return inferenceRecords(ep.config, r, table, time, latencyMs, entityId, (s) => this.decision(ep.config.name, s));
+  }
+
+  private appendLog(records: readonly InferenceRecord[], audit: boolean, requestId: string): Promise<void> | undefined {
+    const sink = this.options.inferenceLog;
+    if (sink === undefined) return undefined;
     const write = sink.append(records, { durability: audit ? "sync" : "async" }).then(
       () => void this.metrics.inferenceLogRecords.inc({ outcome: "written" }, records.length),
       (e: unknown) => {
         this.metrics.inferenceLogRecords.inc({ outcome: "failed" }, records.length);
         if (audit)
-          throw new UnavailableError(`inference log: the audit record of request ${r.requestId} could not be written`, {
+          throw new UnavailableError(`inference log: the audit record of request ${requestId} could not be written`, {
             cause: e,
           });
         this.options.onError?.("inference log append failed", e);
