@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { KeelConfig } from "../config.js";
+import type { MonitoringConfig } from "../monitoring/index.js";
 import type { Stores } from "../open-stores.js";
 import { retrainAlertListener, type RetrainingScheduler } from "../pipeline/index.js";
 import { startModelServing } from "../server/model-serving.js";
@@ -10,7 +11,10 @@ import { startPolicyScheduler } from "./retraining.js";
 
 export interface ServeOptions {
   readonly servingConfig?: string;
+  /** A monitoring config file; wins over `monitoring`. */
   readonly monitoringConfig?: string;
+  /** Monitoring config given in code (the quickstart monitors its model). */
+  readonly monitoring?: MonitoringConfig;
   readonly retrainingPolicy?: string;
 }
 
@@ -36,14 +40,16 @@ export async function startKeelServer(
     ctx.err(`${message}: ${error instanceof Error ? error.message : String(error)}`);
   // Config files are read before anything starts, so a bad one fails fast with nothing to stop.
   const monitoringConfig =
-    options.monitoringConfig === undefined ? undefined : await readMonitoringConfig(file(options.monitoringConfig));
+    options.monitoringConfig === undefined ? options.monitoring : await readMonitoringConfig(file(options.monitoringConfig));
   const model = await startModelServing(stores, config, {
     ...(options.servingConfig !== undefined ? { servingFile: file(options.servingConfig) } : {}),
     onError,
   });
   const monitoring = startMonitoring(stores, {
     ...(monitoringConfig === undefined ? {} : { config: monitoringConfig }),
-    log: (entry) => (entry.level === "error" ? ctx.err(String(entry.msg)) : undefined),
+    // Window runs and alerts (the log sink) to stdout, failures to stderr: one line each.
+    log: (entry) =>
+      entry.level === "error" || entry.level === "warn" ? ctx.err(String(entry.msg)) : ctx.out(String(entry.msg)),
   });
   monitoring.services.alerts.onAlert((event) => {
     if (event.action !== "fired") return;

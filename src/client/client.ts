@@ -1,6 +1,8 @@
 import { ERROR_CATALOG, KeelError } from "../errors.js";
 import type { ErrorCode } from "../errors.js";
 import type {
+  AlertJson,
+  AlertQueryJson,
   AliasMoveJson,
   ExperimentJson,
   FileInfoJson,
@@ -9,6 +11,10 @@ import type {
   LoggedModelJson,
   MetricJson,
   ModelVersionJson,
+  MonitorRunJson,
+  MonitoringSummaryJson,
+  ObservationJson,
+  ObservationQueryJson,
   PageJson,
   ParamJson,
   PerformanceJson,
@@ -413,5 +419,36 @@ export class KeelClient {
     threshold?: number;
   }): Promise<PerformanceJson> {
     return this.request<PerformanceJson>("GET", "/api/keel/monitoring/performance", query);
+  }
+
+  // keel: monitoring observations, monitor windows and alerts (docs/monitoring.md)
+  /** A model's observations (time series), oldest window first. */
+  async getObservations(query: ObservationQueryJson): Promise<ObservationJson[]> {
+    return (
+      (await this.request<{ observations?: ObservationJson[] }>("GET", "/api/keel/monitoring/observations", query))
+        .observations ?? []
+    );
+  }
+  /** The latest window's observations of one model, per feature. */
+  getMonitoringSummary(model: string): Promise<MonitoringSummaryJson> {
+    return this.request<MonitoringSummaryJson>("GET", "/api/keel/monitoring/summary", { model });
+  }
+  /** Runs the monitor job over [from, to) now, stores its observations and evaluates the alert rules. */
+  runMonitorWindow(request: {
+    model: string;
+    from: number | string;
+    to: number | string;
+    version?: string;
+    endpoint?: string;
+  }): Promise<MonitorRunJson> {
+    return this.request<MonitorRunJson>("POST", "/api/keel/monitoring/run", request);
+  }
+  /** Alert history, newest first. */
+  async listAlerts(query: AlertQueryJson = {}): Promise<AlertJson[]> {
+    return (await this.request<{ alerts?: AlertJson[] }>("GET", "/api/keel/alerts", query)).alerts ?? [];
+  }
+  /** Marks an alert acknowledged by the caller; acknowledging twice keeps the first. */
+  async acknowledgeAlert(id: string): Promise<AlertJson> {
+    return (await this.request<{ alert: AlertJson }>("POST", `/api/keel/alerts/${encodeURIComponent(id)}/ack`)).alert;
   }
 }

@@ -143,3 +143,122 @@ export interface LabelIngestJson {
 }
 
 export type { GroupPerformanceJson, PerformanceJson } from "../server/labels-json.js";
+
+/** One monitoring observation as `/api/keel/monitoring/*` answer it (times as ISO-8601). */
+export interface ObservationJson {
+  model_name: string;
+  model_version: string | null;
+  endpoint: string | null;
+  window_start: string;
+  window_end: string;
+  kind: "drift" | "quality" | "prediction_drift" | "performance" | "fairness" | "volume";
+  metric: string;
+  feature: string | null;
+  segment: string | null;
+  value: number;
+  severity: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** Query of `GET /api/keel/monitoring/observations`; times as epoch ms or ISO-8601. */
+export interface ObservationQueryJson {
+  model: string;
+  kind?: ObservationJson["kind"];
+  metric?: string;
+  feature?: string;
+  segment?: string;
+  version?: string;
+  /** Inclusive lower bound on the window start. */
+  from?: number | string;
+  /** Exclusive upper bound on the window start. */
+  to?: number | string;
+  limit?: number;
+}
+
+/** `GET /api/keel/monitoring/summary`: the latest window's observations of one model. */
+export interface MonitoringSummaryJson {
+  model: string;
+  /** null when the model has no observations. */
+  window_start: string | null;
+  window_end: string | null;
+  /** Per version and feature: each metric's value under its name, its severity under `<metric>_severity`. */
+  features: ({ feature: string; model_version: string | null } & Record<string, unknown>)[];
+  /** Observations about no feature (volume, prediction drift, decision rates). */
+  model_level: {
+    kind: ObservationJson["kind"];
+    metric: string;
+    segment: string | null;
+    model_version: string | null;
+    value: number;
+    severity: string | null;
+  }[];
+}
+
+/** One column of a monitor window's drift report (the `keel drift --json` column fields). */
+export interface ColumnDriftJson {
+  name: string;
+  kind: "numeric" | "categorical";
+  method: string;
+  statistic: number;
+  p_value: number | null;
+  psi: number | null;
+  drift: boolean;
+  severity: "stable" | "minor" | "moderate" | "major";
+  reference_null_rate: number;
+  current_null_rate: number;
+  reference_count: number;
+  current_count: number;
+}
+
+/** An alert as `/api/keel/alerts` and the generic webhook sink carry it. */
+export interface AlertJson {
+  id: string;
+  rule_id: string;
+  tier: "notify" | "retrain" | "page" | "review" | "business";
+  status: "open" | "acknowledged" | "resolved";
+  dedup_key: string;
+  model_name: string;
+  model_version: string | null;
+  endpoint: string | null;
+  feature: string | null;
+  segment: string | null;
+  summary: string;
+  value: number;
+  threshold: number;
+  window_start: string;
+  window_end: string;
+  fired_at: string;
+  last_seen_at: string;
+  resolved_at: string | null;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** `POST /api/keel/monitoring/run`: the window's results and the alert evaluation that followed. */
+export interface MonitorRunJson {
+  model: string;
+  window_start: string;
+  window_end: string;
+  rows: number;
+  previous_rows: number | null;
+  versions: {
+    version: string;
+    rows: number;
+    drift: ColumnDriftJson[];
+    skipped: { name: string; reason: string }[];
+  }[];
+  observations: ObservationJson[];
+  alerts_fired: AlertJson[];
+  alerts_resolved: AlertJson[];
+}
+
+/** Query of `GET /api/keel/alerts`; times (bounds on `fired_at`) as epoch ms or ISO-8601. */
+export interface AlertQueryJson {
+  model?: string;
+  status?: AlertJson["status"];
+  tier?: AlertJson["tier"];
+  from?: number | string;
+  to?: number | string;
+  limit?: number;
+}

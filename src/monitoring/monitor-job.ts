@@ -86,6 +86,14 @@ export interface MonitorWindowResult {
 /** Rows read from the inference log per query. */
 const PAGE = 20_000;
 
+/**
+ * Serving logs a canary rollback as a record of route `canary_rollback` with empty features
+ * (docs/serving.md); it is an event, not a prediction, so it counts toward no volume or null rate.
+ */
+function isPrediction(r: InferenceRecord): boolean {
+  return r.route !== "canary_rollback";
+}
+
 function checkInput(input: MonitorWindowInput): void {
   const bad = (field: string, value: unknown, rule: string) =>
     new InvalidParameterError(`${field}: ${JSON.stringify(value)} ${rule}`, { details: { field, value, rule } });
@@ -351,7 +359,7 @@ async function previousVolume(deps: MonitorJobDeps, input: MonitorWindowInput): 
     from: prevStart,
     to: input.windowStart,
   });
-  return rows.length;
+  return rows.filter(isPrediction).length;
 }
 
 /** Runs the monitor job over one window and writes its observations. */
@@ -361,13 +369,15 @@ export async function runMonitorWindow(deps: MonitorJobDeps, input: MonitorWindo
   const minDriftRows = input.minDriftRows ?? DEFAULT_MIN_DRIFT_ROWS;
   const scoreOutput = input.scoreOutput ?? "score";
   const decisionOutput = input.decisionOutput ?? "decision";
-  const records = await readWindow(deps.inferenceLog, {
-    modelName: input.modelName,
-    ...(input.version !== undefined ? { modelVersion: input.version } : {}),
-    ...(input.endpoint !== undefined ? { endpoint: input.endpoint } : {}),
-    from: input.windowStart,
-    to: input.windowEnd,
-  });
+  const records = (
+    await readWindow(deps.inferenceLog, {
+      modelName: input.modelName,
+      ...(input.version !== undefined ? { modelVersion: input.version } : {}),
+      ...(input.endpoint !== undefined ? { endpoint: input.endpoint } : {}),
+      from: input.windowStart,
+      to: input.windowEnd,
+    })
+  ).filter(isPrediction);
   const base: Base = {
     modelName: input.modelName,
     ...(input.version !== undefined ? { modelVersion: input.version } : {}),

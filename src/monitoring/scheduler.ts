@@ -191,7 +191,10 @@ export class MonitorScheduler {
 
   private arm(): void {
     if (this.stopped) return;
-    const wait = Math.max(0, this.nextDue() - this.clock());
+    const due = this.nextDue();
+    // No monitored models: nothing is ever due. (Node fires setTimeout(fn, Infinity) after 1 ms.)
+    if (!Number.isFinite(due)) return;
+    const wait = Math.max(0, due - this.clock());
     this.handle = this.timers.setTimeout(() => {
       this.handle = undefined;
       this.running = this.runDue().finally(() => this.arm());

@@ -38,7 +38,9 @@ export async function readMonitoringConfig(file: string): Promise<MonitoringConf
   try {
     json = JSON.parse(text);
   } catch (cause) {
-    throw new InvalidParameterError(`monitoring config ${file} is not JSON: ${(cause as Error).message}`, {
+    // V8's message may quote several lines of the file; the CLI prints errors as one line.
+    const reason = (cause as Error).message.replace(/\s*\n\s*/g, " ");
+    throw new InvalidParameterError(`monitoring config ${file} is not JSON: ${reason}`, {
       cause,
       details: { field: "monitoring-config", value: file },
     });

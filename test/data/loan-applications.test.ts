@@ -6,7 +6,11 @@ const numeric = (f: Frame, name: string) => (f.columns.find((c) => c.name === na
 const mean = (xs: Float64Array) => {
   let s = 0;
   let n = 0;
-  for (const x of xs) if (!Number.isNaN(x)) (s += x), n++;
+  for (const x of xs) {
+    if (Number.isNaN(x)) continue;
+    s += x;
+    n++;
+  }
   return s / n;
 };
 

@@ -1,10 +1,11 @@
 import path from "node:path";
 import type { Command } from "commander";
-import { readTable } from "../../data/index.js";
+import { readTable, type Frame } from "../../data/index.js";
 import { InvalidParameterError, InvalidStateError } from "../../errors.js";
-import { parseSuite, proposeSuite, readSuiteFile, validateFrame } from "../../validate/index.js";
+import { parseSuite, proposeSuite, readSuiteFile, validateFrame, type ExpectationSuite } from "../../validate/index.js";
 import { globalOptions, positiveInt } from "../context.js";
 import type { CliContext } from "../context.js";
+import { asInputError } from "./pipeline.js";
 
 interface ValidateFlags {
   profile?: string;
@@ -37,7 +38,9 @@ export function validateCommand(program: Command, ctx: CliContext): void {
             details: { field: "profile", value: flags.profile, rule: "either --profile DATA or --suite FILE --data FILE" },
           });
         }
-        const frame = await readTable(resolve(flags.profile));
+        const frame = await readTable(resolve(flags.profile)).catch((e: unknown) => {
+          throw asInputError(e);
+        });
         const suite = proposeSuite(frame, flags.name === undefined ? {} : { name: flags.name });
         ctx.out(JSON.stringify(suite, null, 2));
         return;
@@ -48,8 +51,14 @@ export function validateCommand(program: Command, ctx: CliContext): void {
           details: { field: missing.slice(2), value: null, rule: "either --profile DATA or --suite FILE --data FILE" },
         });
       }
-      const suite = parseSuite(await readSuiteFile(resolve(flags.suite), "--suite"));
-      const frame = await readTable(resolve(flags.data));
+      let frame: Frame;
+      let suite: ExpectationSuite;
+      try {
+        suite = parseSuite(await readSuiteFile(resolve(flags.suite), "--suite"));
+        frame = await readTable(resolve(flags.data));
+      } catch (e) {
+        throw asInputError(e);
+      }
       const report = validateFrame(frame, suite, flags.samples === undefined ? {} : { samples: flags.samples });
       if (globalOptions(cmd).json === true) ctx.out(JSON.stringify(report, null, 2));
       else {

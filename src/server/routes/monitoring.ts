@@ -14,12 +14,17 @@ function invalid(field: string, value: unknown, rule: string): InvalidParameterE
   return new InvalidParameterError(`${field} ${JSON.stringify(value)} ${rule}`, { details: { field, value, rule } });
 }
 
+/** The largest |epoch ms| a Date holds; beyond it `toISOString` throws, so answers could not be written. */
+const MAX_TIME_MS = 8.64e15;
+
 /** An ISO-8601 time or epoch milliseconds. */
 function time(input: Input, field: string): number | undefined {
   const v = input.string(field);
   if (v === undefined) return undefined;
   const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isSafeInteger(ms)) throw invalid(field, v, "must be an ISO-8601 time or epoch milliseconds");
+  if (!Number.isSafeInteger(ms) || Math.abs(ms) > MAX_TIME_MS) {
+    throw invalid(field, v, "must be an ISO-8601 time or epoch milliseconds");
+  }
   return ms;
 }
 
@@ -133,6 +138,8 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
     const to = time(input, "to");
     if (from === undefined) throw invalid("from", undefined, "is required (ISO-8601 time or epoch milliseconds)");
     if (to === undefined) throw invalid("to", undefined, "is required (ISO-8601 time or epoch milliseconds)");
+    // Checked here so the error names the request's field, not the job's `windowEnd`.
+    if (to <= from) throw invalid("to", input.string("to"), "must be after from");
     const version = input.string("version");
     const endpoint = input.string("endpoint");
     const s = services();

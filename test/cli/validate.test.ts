@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../../src/cli/program.js";
+import type { Frame } from "../../src/data/frame.js";
+import { numericColumn, writeTable } from "../../src/data/io.js";
+import { generateLoanApplications } from "../../src/data/loan-applications.js";
+import type { ValidationReport } from "../../src/validate/index.js";
+
+let dir: string;
+
+async function keel(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await runCli(args, {
+    env: {},
+    cwd: dir,
+    out: (t) => (out += t + "\n"),
+    err: (t) => (err += t + "\n"),
+  });
+  return { code, out, err };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "keel-cli-validate-"));
+  const frame = generateLoanApplications({ rows: 2000, seed: 9, driftMonths: 0 });
+  await writeTable(frame, join(dir, "loans.csv"));
+  // The corrupted batch: 10 empty loan amounts and one credit score of 9999.
+  const corrupted: Frame = {
+    nRows: frame.nRows,
+    columns: frame.columns.map((c) => {
+      if (c.kind !== "numeric" || (c.name !== "loan_amount" && c.name !== "credit_score")) return c;
+      const v = Float64Array.from(c.values);
+      if (c.name === "loan_amount") for (let i = 0; i < 10; i++) v[100 + i] = NaN;
+      else v[42] = 9999;
+      return numericColumn(c.name, v);
+    }),
+  };
+  await writeTable(corrupted, join(dir, "batch.csv"));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("keel validate", () => {
+  it("--profile prints a suite that the profiled data passes (exit 0)", async () => {
+    const profile = await keel(["validate", "--profile", "loans.csv", "--name", "loans"]);
+    expect(profile.code).toBe(0);
+    const suite = JSON.parse(profile.out) as { name: string; expectations: { expect: string; column?: string }[] };
+    expect(suite.name).toBe("loans");
+    expect(suite.expectations).toContainEqual({ expect: "unique", column: "applicant_id" });
+    writeFileSync(join(dir, "suite.json"), profile.out);
+
+    const ok = await keel(["validate", "--suite", "suite.json", "--data", "loans.csv"]);
+    expect(ok.err).toBe("");
+    expect(ok.code).toBe(0);
+    expect(ok.out.trim().split("\n").at(-1)).toBe(
+      `${suite.expectations.length} of ${suite.expectations.length} expectations passed on 2000 rows`,
+    );
+  });
+
+  it("exits 1 on a corrupted batch, naming the column, the rule and the observed value", async () => {
+    const r = await keel(["validate", "--suite", "suite.json", "--data", "batch.csv"]);
+    expect(r.code).toBe(1);
+    const failures = r.out.split("\n").filter((l) => l.startsWith("FAIL"));
+    // One 9999 among 2000 credit scores also triples their standard deviation.
+    expect(failures).toHaveLength(3);
+    expect(failures[0]).toMatch(
+      /^FAIL credit_score: between \[\d+, \d+\] failed: 1 of 2000 values outside \(0\.05%\), observed min \d+, max 9999; e\.g\. row 42 = 9999$/,
+    );
+    expect(failures[1]).toMatch(/^FAIL credit_score: std_between \[[\d.]+, [\d.]+\] failed: observed standard deviation 2\d\d\.\d+$/);
+    expect(failures[2]).toMatch(
+      /^FAIL loan_amount: not_null \(max null fraction 0\) failed: observed null fraction 0\.005 \(10 of 2000 rows\); e\.g\. row 100 = null/,
+    );
+    const lines = r.err.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error: validation failed: 3 of \d+ expectations; first: credit_score: between/);
+
+    const json = await keel(["--json", "validate", "--suite", "suite.json", "--data", "batch.csv", "--samples", "2"]);
+    expect(json.code).toBe(1);
+    const report = JSON.parse(json.out) as ValidationReport;
+    expect(report.passed).toBe(false);
+    expect(report.failed).toBe(3);
+    const nulls = report.results.find((x) => !x.passed && x.expectation.expect === "not_null");
+    expect(nulls?.unexpectedCount).toBe(10);
+    expect(nulls?.failingRows).toEqual([
+      { row: 100, value: null },
+      { row: 101, value: null },
+    ]);
+  });
+
+  it("exits 2 with one line on bad input", async () => {
+    writeFileSync(join(dir, "typo.json"), JSON.stringify({ expectations: [{ expect: "beetween", column: "a" }] }));
+    const typo = await keel(["validate", "--suite", "typo.json", "--data", "loans.csv"]);
+    expect(typo.code).toBe(2);
+    expect(typo.err.trim()).toMatch(/^error: suite\.expectations\[0\]\.expect = "beetween": must be one of /);
+    const noData = await keel(["validate", "--suite", "suite.json"]);
+    expect(noData.code).toBe(2);
+    expect(noData.err.trim()).toBe("error: --data is required (or --profile DATA to propose a suite)");
+    const both = await keel(["validate", "--profile", "loans.csv", "--data", "loans.csv"]);
+    expect(both.code).toBe(2);
+    const missing = await keel(["validate", "--suite", "nope.json", "--data", "loans.csv"]);
+    expect(missing.code).toBe(2);
+    expect(missing.err.trim()).toMatch(/^error: --suite: file .*nope\.json cannot be read$/);
+    const noFile = await keel(["validate", "--profile", "gone.csv"]);
+    expect(noFile.code).toBe(2);
+    expect(noFile.err.trim()).toMatch(/^error: file .*gone\.csv does not exist$/);
+  });
+});
