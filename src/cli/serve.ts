@@ -40,7 +40,9 @@ export async function startKeelServer(
     ctx.err(`${message}: ${error instanceof Error ? error.message : String(error)}`);
   // Config files are read before anything starts, so a bad one fails fast with nothing to stop.
   const monitoringConfig =
-    options.monitoringConfig === undefined ? options.monitoring : await readMonitoringConfig(file(options.monitoringConfig));
+    options.monitoringConfig === undefined
+      ? options.monitoring
+      : await readMonitoringConfig(file(options.monitoringConfig));
   const model = await startModelServing(stores, config, {
     ...(options.servingConfig !== undefined ? { servingFile: file(options.servingConfig) } : {}),
     onError,

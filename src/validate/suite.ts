@@ -91,7 +91,8 @@ function parseExpectation(json: unknown, p: string): Expectation {
       return { expect: kind, column };
     case "type": {
       const type = specRequired(o.type, `${p}.type`);
-      if (!TYPES.includes(type as SignatureType)) throw specError(`${p}.type`, type, `must be one of ${TYPES.join(", ")}`);
+      if (!TYPES.includes(type as SignatureType))
+        throw specError(`${p}.type`, type, `must be one of ${TYPES.join(", ")}`);
       return { expect: kind, column, type: type as SignatureType };
     }
     case "not_null":

@@ -16,11 +16,7 @@ export interface FailingRow {
 
 /** What an expectation measured: a number, a type name, a range, unseen values … */
 export type ObservedValue =
-  | number
-  | string
-  | null
-  | { readonly min: number | null; readonly max: number | null }
-  | readonly (string | number)[];
+  number | string | null | { readonly min: number | null; readonly max: number | null } | readonly (string | number)[];
 
 export interface ExpectationResult {
   readonly expectation: Expectation;
@@ -387,7 +383,8 @@ function checkStatistic(
       mean += d / count;
       m2 += d * (v - mean);
     }
-    observed = e.expect === "mean_between" ? (count === 0 ? null : mean) : count < 2 ? null : Math.sqrt(m2 / (count - 1));
+    observed =
+      e.expect === "mean_between" ? (count === 0 ? null : mean) : count < 2 ? null : Math.sqrt(m2 / (count - 1));
   }
   const passed = observed !== null && inBounds(observed, e);
   const label = e.expect === "mean_between" ? "mean" : e.expect === "std_between" ? "standard deviation" : "quantile";

@@ -68,7 +68,9 @@ describe("keel validate", () => {
     expect(failures[0]).toMatch(
       /^FAIL credit_score: between \[\d+, \d+\] failed: 1 of 2000 values outside \(0\.05%\), observed min \d+, max 9999; e\.g\. row 42 = 9999$/,
     );
-    expect(failures[1]).toMatch(/^FAIL credit_score: std_between \[[\d.]+, [\d.]+\] failed: observed standard deviation 2\d\d\.\d+$/);
+    expect(failures[1]).toMatch(
+      /^FAIL credit_score: std_between \[[\d.]+, [\d.]+\] failed: observed standard deviation 2\d\d\.\d+$/,
+    );
     expect(failures[2]).toMatch(
       /^FAIL loan_amount: not_null \(max null fraction 0\) failed: observed null fraction 0\.005 \(10 of 2000 rows\); e\.g\. row 100 = null/,
     );

@@ -52,7 +52,9 @@ describe("validateFrame", () => {
     expect(r.unexpectedCount).toBe(1);
     expect(r.unexpectedFraction).toBe(1 / 5);
     expect(r.failingRows).toEqual([{ row: 4, value: 500 }]);
-    expect(r.message).toMatch(/^amount: between \[0, 100\] failed: 1 of 5 values outside \(20\.00%\), observed min 10, max 500; e\.g\. row 4 = 500$/);
+    expect(r.message).toMatch(
+      /^amount: between \[0, 100\] failed: 1 of 5 values outside \(20\.00%\), observed min 10, max 500; e\.g\. row 4 = 500$/,
+    );
     // mostly: at most 1 − mostly of the rows may fail
     expect(one({ expect: "between", column: "amount", min: 0, max: 100, mostly: 0.8 }).passed).toBe(true);
     expect(one({ expect: "between", column: "amount", min: 0, max: 100, mostly: 0.81 }).passed).toBe(false);
@@ -171,13 +173,25 @@ describe("parseSuite", () => {
     expect(bad({ expect: "between_values", column: "a" })).toThrow(
       /^suite\.expectations\[0\]\.expect = "between_values": must be one of column_exists, type, not_null/,
     );
-    expect(bad({ expect: "between", column: "a" })).toThrow(/^suite\.expectations\[0\]\.min = undefined: min or max is required/);
+    expect(bad({ expect: "between", column: "a" })).toThrow(
+      /^suite\.expectations\[0\]\.min = undefined: min or max is required/,
+    );
     expect(bad({ expect: "between", column: "a", min: 5, max: 1 })).toThrow(/\.max = 1: must be ≥ min \(5\)/);
-    expect(bad({ expect: "in_set", column: "a", values: ["x", {}] })).toThrow(/\.values\[1\] = \{\}: must be a string or a finite number/);
-    expect(bad({ expect: "regex", column: "a", pattern: "(" })).toThrow(/\.pattern = "\(": must be a valid regular expression/);
-    expect(bad({ expect: "not_null", column: "a", maxNullFraction: 1.5 })).toThrow(/maxNullFraction = 1\.5: must be a finite number, ≥ 0, ≤ 1/);
-    expect(bad({ expect: "type", column: "a", type: "int" })).toThrow(/\.type = "int": must be one of double, long, boolean, string/);
-    expect(bad({ expect: "unique", column: "a", min: 1 })).toThrow(/\.min = 1: unknown field; allowed: expect, column$/);
+    expect(bad({ expect: "in_set", column: "a", values: ["x", {}] })).toThrow(
+      /\.values\[1\] = \{\}: must be a string or a finite number/,
+    );
+    expect(bad({ expect: "regex", column: "a", pattern: "(" })).toThrow(
+      /\.pattern = "\(": must be a valid regular expression/,
+    );
+    expect(bad({ expect: "not_null", column: "a", maxNullFraction: 1.5 })).toThrow(
+      /maxNullFraction = 1\.5: must be a finite number, ≥ 0, ≤ 1/,
+    );
+    expect(bad({ expect: "type", column: "a", type: "int" })).toThrow(
+      /\.type = "int": must be one of double, long, boolean, string/,
+    );
+    expect(bad({ expect: "unique", column: "a", min: 1 })).toThrow(
+      /\.min = 1: unknown field; allowed: expect, column$/,
+    );
     expect(bad({ expect: "unique" })).toThrow(/\.column = undefined: is required/);
   });
 
@@ -245,8 +259,16 @@ describe("proposeSuite", () => {
     const report = validateFrame({ nRows: reference.nRows, columns }, suite);
     expect(report.passed).toBe(false);
     const failed = report.results.filter((r) => !r.passed).map((r) => r.message);
-    expect(failed).toContainEqual(expect.stringMatching(/^loan_amount: not_null \(max null fraction 0\) failed: observed null fraction 0\.008 \(40 of 5000 rows\); e\.g\. row 0 = null/));
-    expect(failed).toContainEqual(expect.stringMatching(/^credit_score: between \[\d+, \d+\] failed: 1 of 5000 values outside .*max 9999; e\.g\. row 17 = 9999$/));
+    expect(failed).toContainEqual(
+      expect.stringMatching(
+        /^loan_amount: not_null \(max null fraction 0\) failed: observed null fraction 0\.008 \(40 of 5000 rows\); e\.g\. row 0 = null/,
+      ),
+    );
+    expect(failed).toContainEqual(
+      expect.stringMatching(
+        /^credit_score: between \[\d+, \d+\] failed: 1 of 5000 values outside .*max 9999; e\.g\. row 17 = 9999$/,
+      ),
+    );
   });
 
   it("lets a drifted population through its mean and spread rules (drift is monitoring's job)", () => {

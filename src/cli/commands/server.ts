@@ -16,7 +16,10 @@ export function serverCommand(program: Command, ctx: CliContext): void {
       "endpoints with traffic policies and batching for model serving (JSON, docs/serving.md)",
     )
     .option("--monitoring-config <file>", "monitored models, windows, alert rules and sinks (JSON, docs/monitoring.md)")
-    .option("--retraining-policy <file>", "retraining policies checked on their cron schedules (JSON, docs/retraining.md)")
+    .option(
+      "--retraining-policy <file>",
+      "retraining policies checked on their cron schedules (JSON, docs/retraining.md)",
+    )
     .action(async (opts: { host?: string; port?: string } & ServeOptions, cmd: Command) => {
       const config = configFor(cmd, ctx, { host: opts.host, port: opts.port });
       const stores = openStores({

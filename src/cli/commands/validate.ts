@@ -29,13 +29,21 @@ export function validateCommand(program: Command, ctx: CliContext): void {
     .option("--name <name>", "with --profile: the suite's name")
     .option("--suite <file>", "expectation suite (.json, or a .js / .mjs module exporting it)")
     .option("--data <file>", "data to check (CSV / Parquet)")
-    .option("--samples <n>", "failing rows reported per expectation (default: the suite's, else 5)", positiveInt("--samples"))
+    .option(
+      "--samples <n>",
+      "failing rows reported per expectation (default: the suite's, else 5)",
+      positiveInt("--samples"),
+    )
     .action(async (flags: ValidateFlags, cmd: Command) => {
       const resolve = (f: string) => path.resolve(ctx.cwd, f);
       if (flags.profile !== undefined) {
         if (flags.suite !== undefined || flags.data !== undefined) {
           throw new InvalidParameterError("--profile cannot be combined with --suite or --data", {
-            details: { field: "profile", value: flags.profile, rule: "either --profile DATA or --suite FILE --data FILE" },
+            details: {
+              field: "profile",
+              value: flags.profile,
+              rule: "either --profile DATA or --suite FILE --data FILE",
+            },
           });
         }
         const frame = await readTable(resolve(flags.profile)).catch((e: unknown) => {
