@@ -42,8 +42,11 @@ export const DEFAULT_LOAN_GATES: readonly GateSpec[] = Object.freeze([
   { gate: "auc_vs_champion", minDelta: GATE_DEFAULTS.auc_vs_champion.minDelta },
 ]);
 
-/** Metrics a `metric` gate may bound: the names keel logs for a binary model's validation rows. */
-const GATE_METRICS = {
+/**
+ * The names keel logs a binary model's validation metrics under (the evaluate step's metrics) and
+ * that a `metric` gate may bound.
+ */
+export const BINARY_METRICS = {
   auc: (e) => e.auc,
   pr_auc: (e) => e.prAuc,
   ks: (e) => e.ks,
@@ -58,10 +61,10 @@ const GATE_METRICS = {
   ece: (e) => e.ece,
 } as const satisfies Record<string, (e: BinaryEvaluation) => number>;
 
-type GateMetric = keyof typeof GATE_METRICS;
+type GateMetric = keyof typeof BINARY_METRICS;
 
 function isGateMetric(name: string): name is GateMetric {
-  return Object.hasOwn(GATE_METRICS, name);
+  return Object.hasOwn(BINARY_METRICS, name);
 }
 
 const unit = { min: 0, max: 1 };
@@ -122,7 +125,7 @@ function parseGate(item: unknown, p: string): GateSpec {
       const o = specObject(item, p, ["gate", "metric", "min", "max"]);
       const metric = specRequired(specString(o, "metric", p), `${p}.metric`);
       if (!isGateMetric(metric)) {
-        throw specError(`${p}.metric`, metric, `unknown metric; known: ${Object.keys(GATE_METRICS).join(", ")}`);
+        throw specError(`${p}.metric`, metric, `unknown metric; known: ${Object.keys(BINARY_METRICS).join(", ")}`);
       }
       const min = specNumber(o, "min", p, {});
       const max = specNumber(o, "max", p, {});
@@ -261,7 +264,7 @@ export function evaluateGates(
         break;
       case "metric": {
         const metric = g.metric as GateMetric;
-        const observed = GATE_METRICS[metric](evaluation(evidence.threshold));
+        const observed = BINARY_METRICS[metric](evaluation(evidence.threshold));
         if (g.min !== undefined)
           results.push(verdict(`metric:${metric}`, `validation ${metric}`, observed, ">", g.min));
         if (g.max !== undefined)

@@ -31,7 +31,14 @@ export { rowTimes, splitRows } from "./split.js";
 export { CACHE_FORMAT, stepCacheKey } from "./cache.js";
 export { fileSha256, gitCommit } from "./lineage.js";
 export type { GateEvidence, GateKind, GateResult, GateSpec, SegmentRate } from "./gates.js";
-export { DEFAULT_LOAN_GATES, GATE_DEFAULTS, MIN_SEGMENT_ROWS, evaluateGates, parseGates } from "./gates.js";
+export {
+  BINARY_METRICS,
+  DEFAULT_LOAN_GATES,
+  GATE_DEFAULTS,
+  MIN_SEGMENT_ROWS,
+  evaluateGates,
+  parseGates,
+} from "./gates.js";
 export type { BehaviourResult, BehaviourTestSpec, CounterExample, ScoreFn } from "./behaviour.js";
 export {
   DEFAULT_BEHAVIOUR_ROWS,

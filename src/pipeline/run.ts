@@ -45,7 +45,7 @@ import {
   type PipelineDefinition,
   type PipelineDefinitionInput,
 } from "./definition.js";
-import { evaluateGates, type GateResult } from "./gates.js";
+import { BINARY_METRICS, evaluateGates, type GateResult } from "./gates.js";
 import { fileSha256, gitCommit } from "./lineage.js";
 import { splitRows } from "./split.js";
 
@@ -155,24 +155,9 @@ interface TrainSummary {
   readonly tuning?: { metric: string; best: Trial; trials: Trial[] };
 }
 
-const METRIC_NAMES: Readonly<Record<string, (e: BinaryEvaluation) => number>> = {
-  auc: (e) => e.auc,
-  pr_auc: (e) => e.prAuc,
-  ks: (e) => e.ks,
-  log_loss: (e) => e.logLoss,
-  brier: (e) => e.brier,
-  accuracy: (e) => e.accuracy,
-  precision: (e) => e.precision,
-  recall: (e) => e.recall,
-  f1: (e) => e.f1,
-  fnr: (e) => e.fnr,
-  fpr: (e) => e.fpr,
-  ece: (e) => e.ece,
-};
-
 function metricsOf(e: BinaryEvaluation): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, f] of Object.entries(METRIC_NAMES)) {
+  for (const [k, f] of Object.entries(BINARY_METRICS)) {
     const v = f(e);
     if (Number.isFinite(v)) out[k] = v;
   }

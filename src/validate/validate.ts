@@ -211,35 +211,11 @@ function checkInSet(
   n: number,
   samples: number,
 ): ExpectationResult {
-  const rows = new Sampler(samples);
+  const rows = new Sampler(samples, MAX_UNSEEN);
   const allowed = new Set<string>(e.values.map(String));
-  const unseen = new Set<string | number>();
-  let present = 0;
-  if (col.kind === "categorical") {
-    const ok = col.dictionary.map((s) => allowed.has(s));
-    for (let i = 0; i < n; i++) {
-      const k = col.codes[i] as number;
-      if (k < 0) continue;
-      present++;
-      if (ok[k] !== true) {
-        const s = col.dictionary[k] as string;
-        unseen.add(s);
-        rows.add(i, s);
-      }
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const v = col.values[i] as number;
-      if (v !== v) continue;
-      present++;
-      if (!allowed.has(String(v))) {
-        unseen.add(v);
-        rows.add(i, v);
-      }
-    }
-  }
+  const present = scanValues(col, n, rows, (text) => allowed.has(text));
   const passed = accept(rows.count, present, e.mostly);
-  const observed = [...unseen].slice(0, 20);
+  const observed = [...rows.distinct];
   return {
     expectation: e,
     passed,
@@ -252,7 +228,7 @@ function checkInSet(
       (rows.count === 0
         ? `all ${present} values in the set`
         : `${rows.count} of ${present} values outside the set (${pct(rows.count, present)}), ` +
-          `unseen ${observed.map(show).join(", ")}${unseen.size > observed.length ? ", …" : ""}` +
+          `unseen ${observed.map(show).join(", ")}${rows.moreDistinct ? ", …" : ""}` +
           examples(rows.rows)),
   };
 }
@@ -308,24 +284,7 @@ function checkRegex(
 ): ExpectationResult {
   const rows = new Sampler(samples);
   const re = new RegExp(e.pattern, "u");
-  let present = 0;
-  if (col.kind === "categorical") {
-    // One match per distinct value, then a lookup per row.
-    const ok = col.dictionary.map((s) => re.test(s));
-    for (let i = 0; i < n; i++) {
-      const k = col.codes[i] as number;
-      if (k < 0) continue;
-      present++;
-      if (ok[k] !== true) rows.add(i, col.dictionary[k] as string);
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const v = col.values[i] as number;
-      if (v !== v) continue;
-      present++;
-      if (!re.test(String(v))) rows.add(i, v);
-    }
-  }
+  const present = scanValues(col, n, rows, (text) => re.test(text));
   const passed = accept(rows.count, present, e.mostly);
   return {
     expectation: e,
@@ -472,14 +431,50 @@ function numericView(col: Column): Float64Array {
   return out;
 }
 
-/** Counts every failing row and keeps the first `limit` of them. */
+/** Unseen values an `in_set` result lists. */
+const MAX_UNSEEN = 20;
+
+/**
+ * Counts the non-null values and adds those `accepts` refuses to `rows`. Numbers are tested as
+ * their text; a text column is tested once per distinct value, then looked up per row.
+ */
+function scanValues(col: Column, n: number, rows: Sampler, accepts: (text: string) => boolean): number {
+  let present = 0;
+  if (col.kind === "categorical") {
+    const ok = col.dictionary.map(accepts);
+    for (let i = 0; i < n; i++) {
+      const k = col.codes[i] as number;
+      if (k < 0) continue;
+      present++;
+      if (ok[k] !== true) rows.add(i, col.dictionary[k] as string);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = col.values[i] as number;
+      if (v !== v) continue;
+      present++;
+      if (!accepts(String(v))) rows.add(i, v);
+    }
+  }
+  return present;
+}
+
+/** Counts every failing row, keeps the first `limit` of them and up to `maxDistinct` distinct failing values. */
 class Sampler {
   count = 0;
   readonly rows: FailingRow[] = [];
-  constructor(private readonly limit: number) {}
+  readonly distinct = new Set<string | number>();
+  moreDistinct = false;
+  constructor(
+    private readonly limit: number,
+    private readonly maxDistinct = 0,
+  ) {}
   add(row: number, value: string | number | null): void {
     this.count++;
     if (this.rows.length < this.limit) this.rows.push({ row, value });
+    if (value === null || this.distinct.has(value)) return;
+    if (this.distinct.size < this.maxDistinct) this.distinct.add(value);
+    else if (this.maxDistinct > 0) this.moreDistinct = true;
   }
 }
 

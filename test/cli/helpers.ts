@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { runCli } from "../../src/cli/program.js";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MAIN = path.join(REPO, "src/cli/main.ts");
@@ -26,6 +27,22 @@ export function keel(args: readonly string[], env: Record<string, string> = {}):
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs `keel ARGS` in-process, as `main.ts` runs it, with only the given environment and directory. */
+export async function keelInProcess(
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult & { code: number }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await runCli(args, {
+    env: options.env ?? {},
+    cwd: options.cwd ?? process.cwd(),
+    out: (t) => (stdout += t + "\n"),
+    err: (t) => (stderr += t + "\n"),
+  });
+  return { code, stdout, stderr };
 }
 
 /** Starts `keel server ARGS` and resolves once it prints `listening on URL`. */

@@ -2,26 +2,17 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/program.js";
 import { readTable, writeTable } from "../../src/data/io.js";
 import { generateLoanApplications } from "../../src/data/loan-applications.js";
 import { loadReferenceProfile } from "../../src/monitoring/index.js";
 import { openStores } from "../../src/open-stores.js";
 import { proposeSuite } from "../../src/validate/index.js";
+import { keelInProcess } from "./helpers.js";
+
+/** The CLI in-process. */
+const keel = (args: string[]) => keelInProcess(["--data-dir", join(dir, "store"), ...args], { cwd: dir });
 
 let dir: string;
-
-async function keel(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runCli(["--data-dir", join(dir, "store"), ...args], {
-    env: {},
-    cwd: dir,
-    out: (t) => (out += t + "\n"),
-    err: (t) => (err += t + "\n"),
-  });
-  return { code, out, err };
-}
 
 function pipeline(extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
@@ -51,9 +42,9 @@ describe("keel pipeline run", () => {
   it("exits 0 on a passing pipeline and prints the result as JSON with --json", async () => {
     writeFileSync(join(dir, "pass.json"), pipeline());
     const r = await keel(["--json", "pipeline", "run", "pass.json"]);
-    expect(r.err).toBe("");
+    expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const result = JSON.parse(r.out) as {
+    const result = JSON.parse(r.stdout) as {
       status: string;
       registered: { name: string; version: string; alias: string };
       metrics: { auc: number };
@@ -82,25 +73,25 @@ describe("keel pipeline run", () => {
     );
     const r = await keel(["pipeline", "run", "weak.yaml"]);
     expect(r.code).toBe(1);
-    const lines = r.err.trim().split("\n");
+    const lines = r.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
       /^error: pipeline loans failed at gates: gate auc failed: validation AUC 0\.\d{4} is not > 0\.82/,
     );
-    expect(r.out).toMatch(/FAIL gates/);
+    expect(r.stdout).toMatch(/FAIL gates/);
   });
 
   it("exits 2 on bad input: an unknown field, a missing file", async () => {
     writeFileSync(join(dir, "typo.json"), pipeline({ trian: {} }));
     const typo = await keel(["pipeline", "run", "typo.json"]);
     expect(typo.code).toBe(2);
-    expect(typo.err.trim()).toMatch(/^error: pipeline\.trian = \{\}: unknown field; allowed: .*train/);
+    expect(typo.stderr.trim()).toMatch(/^error: pipeline\.trian = \{\}: unknown field; allowed: .*train/);
     const missing = await keel(["pipeline", "run", "nope.json"]);
     expect(missing.code).toBe(2);
-    expect(missing.err.trim()).toMatch(/nope\.json cannot be read/);
+    expect(missing.stderr.trim()).toMatch(/nope\.json cannot be read/);
     writeFileSync(join(dir, "nodata.json"), pipeline({ data: "gone.csv" }));
     const noData = await keel(["pipeline", "run", "nodata.json"]);
     expect(noData.code).toBe(2);
-    expect(noData.err.trim()).toMatch(/gone\.csv/);
+    expect(noData.stderr.trim()).toMatch(/gone\.csv/);
   });
 });

@@ -3,18 +3,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/program.js";
 import { readTable } from "../../src/data/index.js";
 import { openStores } from "../../src/open-stores.js";
 import { artifactFetcher } from "../../src/serving/artifact-source.js";
 import { modelPath, readFixture } from "../learn/fixture-frame.js";
+import { keelInProcess } from "./helpers.js";
 
-async function keel(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runCli(args, { env: {}, cwd, out: (t) => (out += t + "\n"), err: (t) => (err += t + "\n") });
-  return { code, out, err };
-}
+/** The CLI in-process. */
+const keel = (args: string[], cwd: string) => keelInProcess(args, { cwd });
 
 describe("keel predict", () => {
   it("scores a file with a LightGBM model and writes id + score", async () => {
@@ -40,9 +36,9 @@ describe("keel predict", () => {
       ],
       cwd,
     );
-    expect(r.err).toBe("");
+    expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ status: "completed", rows: 200, chunks: 4, idColumn: "loan_id" });
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: "completed", rows: 200, chunks: 4, idColumn: "loan_id" });
     const out = await readTable(join(cwd, "out.parquet"));
     expect(out.columns.map((c) => c.name)).toEqual(["loan_id", "score"]);
     const score = out.columns[1];
@@ -57,12 +53,12 @@ describe("keel predict", () => {
       cwd,
     );
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/--chunk-size/);
+    expect(bad.stderr).toMatch(/--chunk-size/);
     writeFileSync(join(cwd, "i.csv"), "a,b\n1,2\n");
     writeFileSync(join(cwd, "m.bin"), "not a model");
     const unknown = await keel(["predict", "--model", "m.bin", "--input", "i.csv", "--output", "o.csv"], cwd);
     expect(unknown.code).not.toBe(0);
-    expect(unknown.err).toMatch(/unrecognised model format/);
+    expect(unknown.stderr).toMatch(/unrecognised model format/);
   });
 });
 
@@ -71,16 +67,16 @@ describe("keel models register", () => {
     const cwd = mkdtempSync(join(tmpdir(), "keel-register-"));
     const file = modelPath("onnx_logreg.onnx");
     const r = await keel(["--json", "models", "register", file, "--name", "loan-risk", "--alias", "challenger"], cwd);
-    expect(r.err).toBe("");
+    expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.out) as { version: string; checksum: string; format: string; aliases: string[] };
+    const j = JSON.parse(r.stdout) as { version: string; checksum: string; format: string; aliases: string[] };
     const sha = createHash("sha256").update(readFileSync(file)).digest("hex");
     expect(j).toMatchObject({ version: "1", checksum: sha, format: "onnx", aliases: ["challenger"] });
     const again = await keel(
       ["--json", "models", "register", modelPath("xgb_binary.json"), "--name", "loan-risk"],
       cwd,
     );
-    expect(JSON.parse(again.out)).toMatchObject({ version: "2", format: "xgboost" });
+    expect(JSON.parse(again.stdout)).toMatchObject({ version: "2", format: "xgboost" });
 
     const stores = openStores({
       backendStoreUri: `sqlite:///${join(cwd, "keel-data", "keel.db")}`,
@@ -105,6 +101,6 @@ describe("keel models register", () => {
     writeFileSync(join(cwd, "notes.txt"), "hello");
     const r = await keel(["models", "register", "notes.txt", "--name", "x"], cwd);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unrecognised model format/);
+    expect(r.stderr).toMatch(/unrecognised model format/);
   });
 });

@@ -7,21 +7,10 @@ import { generateLoanApplications } from "../../src/data/loan-applications.js";
 import { openStores } from "../../src/open-stores.js";
 import { proposeSuite } from "../../src/validate/index.js";
 import { promoteAlias } from "../../src/registry/promotion.js";
-import { runCli } from "../../src/cli/program.js";
-import { keelServer } from "./helpers.js";
+import { keelInProcess, keelServer } from "./helpers.js";
 
-/** The CLI in-process, as `main.ts` runs it, with only the given environment. */
-async function keel(args: string[], env: Record<string, string>) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    env,
-    cwd: process.cwd(),
-    out: (t) => (stdout += t + "\n"),
-    err: (t) => (stderr += t + "\n"),
-  });
-  return { code, stdout, stderr };
-}
+/** The CLI in-process with only the given environment. */
+const keelCli = (args: string[], env: Record<string, string>) => keelInProcess(args, { env });
 
 const HOUR = 3_600_000;
 
@@ -87,9 +76,9 @@ describe("keel retrain --check", () => {
 
   it("prints which triggers fired and why, exits 0 either way, and names a bad field with exit 2", async () => {
     const [due, quiet, bad] = await Promise.all([
-      keel(["retrain", "--check", "--policy", path.join(dir, "policy.json")], env),
-      keel(["--json", "retrain", "--check", "--policy", path.join(dir, "quiet.json")], env),
-      keel(["retrain", "--check", "--policy", path.join(dir, "bad.json")], env),
+      keelCli(["retrain", "--check", "--policy", path.join(dir, "policy.json")], env),
+      keelCli(["--json", "retrain", "--check", "--policy", path.join(dir, "quiet.json")], env),
+      keelCli(["retrain", "--check", "--policy", path.join(dir, "bad.json")], env),
     ]);
     expect(due.code).toBe(0);
     const lines = due.stdout.trim().split("\n");
@@ -147,9 +136,9 @@ describe("keel retrain --run", () => {
           triggers: { performance: { maxRelativeDrop: 0.05 } },
         }),
       );
-      const first = await keel(["pipeline", "run", path.join(dir, "pipeline.json")], env);
+      const first = await keelCli(["pipeline", "run", path.join(dir, "pipeline.json")], env);
       expect(first.code).toBe(0);
-      expect((await keel(["promote", "loans", "1", "--reason", "first model"], env)).code).toBe(0);
+      expect((await keelCli(["promote", "loans", "1", "--reason", "first model"], env)).code).toBe(0);
 
       const stores = openStores({
         backendStoreUri: `sqlite:///${path.join(dir, "store", "keel.db")}`,
@@ -171,7 +160,7 @@ describe("keel retrain --run", () => {
           },
         ]);
 
-        const r = await keel(["retrain", "--run", "--policy", path.join(dir, "policy.json")], env);
+        const r = await keelCli(["retrain", "--run", "--policy", path.join(dir, "policy.json")], env);
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
         expect(r.stdout).toContain("loans: retrain due (performance)");

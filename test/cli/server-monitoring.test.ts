@@ -2,24 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/program.js";
-import { keel, keelServer } from "./helpers.js";
+import { keel, keelInProcess as keelCli, keelServer } from "./helpers.js";
 
 let dir: string;
 const file = (name: string) => path.join(dir, name);
-
-/** The CLI in-process, as `main.ts` runs it, with only the given environment. */
-async function keelInProcess(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    env: { KEEL_DATA_DIR: file("data"), KEEL_LOG_LEVEL: "silent" },
-    cwd: dir,
-    out: (t) => (stdout += t + "\n"),
-    err: (t) => (stderr += t + "\n"),
-  });
-  return { code, stdout, stderr };
-}
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), "keel-cli-server-monitoring-"));
@@ -60,7 +46,10 @@ describe("keel server --monitoring-config", () => {
     ["bad-sink.json", /^error: \S+bad-sink\.json: sinks\[0\]\.url: "hooks\.slack\.com" must be an http\(s\) URL$/],
     ["absent.json", /^error: monitoring config \S+absent\.json cannot be read$/],
   ])("%s: exit 2, one line naming the file and the field", async (name, line) => {
-    const r = await keelInProcess(["server", "--port", "0", "--monitoring-config", name]);
+    const r = await keelCli(["server", "--port", "0", "--monitoring-config", name], {
+      env: { KEEL_DATA_DIR: file("data"), KEEL_LOG_LEVEL: "silent" },
+      cwd: dir,
+    });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     const lines = r.stderr.trimEnd().split("\n");

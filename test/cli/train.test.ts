@@ -2,21 +2,17 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/program.js";
 import { readTable, takeRows } from "../../src/data/index.js";
 import { loadKeelPredictor } from "../../src/learn/keel-model.js";
 import { trainValidSplit } from "../../src/learn/train.js";
 import { openStores } from "../../src/open-stores.js";
 import { rocAuc } from "../../src/stats/classification.js";
+import { keelInProcess } from "./helpers.js";
+
+/** The CLI in-process. */
+const keel = (args: string[], cwd: string) => keelInProcess(args, { cwd });
 
 const DATA = resolve("test/fixtures/data/mlc_churn.csv");
-
-async function keel(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runCli(args, { env: {}, cwd, out: (t) => (out += t + "\n"), err: (t) => (err += t + "\n") });
-  return { code, out, err };
-}
 
 describe("keel train", () => {
   it("trains, writes the model, logs the run, and prints one JSON object", async () => {
@@ -40,9 +36,9 @@ describe("keel train", () => {
       ],
       cwd,
     );
-    expect(r.err).toBe("");
+    expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.out) as {
+    const j = JSON.parse(r.stdout) as {
       run_id: string;
       metrics: Record<string, number>;
       model_path: string;
@@ -88,7 +84,7 @@ describe("keel train", () => {
       cwd,
     );
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.out) as { metrics: Record<string, number>; model_path: string; valid_rows: number };
+    const j = JSON.parse(r.stdout) as { metrics: Record<string, number>; model_path: string; valid_rows: number };
     expect(j.valid_rows).toBe(1500);
     const frame = await readTable(DATA);
     const { valid } = trainValidSplit(frame.nRows, 0.3, 0);
@@ -106,11 +102,11 @@ describe("keel train", () => {
     const cwd = mkdtempSync(join(tmpdir(), "keel-train-"));
     const bad = await keel(["train", "--data", DATA, "--target", "churn", "--param", "n_estimators=zero"], cwd);
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/n_estimators = "zero"/);
+    expect(bad.stderr).toMatch(/n_estimators = "zero"/);
     const noCol = await keel(["train", "--data", DATA, "--target", "nope"], cwd);
     expect(noCol.code).toBe(2);
-    expect(noCol.err).toMatch(/target = "nope": no such column/);
+    expect(noCol.stderr).toMatch(/target = "nope": no such column/);
     const pos = await keel(["train", "--data", DATA, "--target", "churn", "--positive", "maybe"], cwd);
-    expect(pos.err).toMatch(/positive = "maybe"/);
+    expect(pos.stderr).toMatch(/positive = "maybe"/);
   });
 });

@@ -2,25 +2,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/program.js";
 import type { Frame } from "../../src/data/frame.js";
 import { numericColumn, writeTable } from "../../src/data/io.js";
 import { generateLoanApplications } from "../../src/data/loan-applications.js";
 import type { ValidationReport } from "../../src/validate/index.js";
+import { keelInProcess } from "./helpers.js";
+
+/** The CLI in-process. */
+const keel = (args: string[]) => keelInProcess(args, { cwd: dir });
 
 let dir: string;
-
-async function keel(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runCli(args, {
-    env: {},
-    cwd: dir,
-    out: (t) => (out += t + "\n"),
-    err: (t) => (err += t + "\n"),
-  });
-  return { code, out, err };
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "keel-cli-validate-"));
@@ -46,15 +37,15 @@ describe("keel validate", () => {
   it("--profile prints a suite that the profiled data passes (exit 0)", async () => {
     const profile = await keel(["validate", "--profile", "loans.csv", "--name", "loans"]);
     expect(profile.code).toBe(0);
-    const suite = JSON.parse(profile.out) as { name: string; expectations: { expect: string; column?: string }[] };
+    const suite = JSON.parse(profile.stdout) as { name: string; expectations: { expect: string; column?: string }[] };
     expect(suite.name).toBe("loans");
     expect(suite.expectations).toContainEqual({ expect: "unique", column: "applicant_id" });
-    writeFileSync(join(dir, "suite.json"), profile.out);
+    writeFileSync(join(dir, "suite.json"), profile.stdout);
 
     const ok = await keel(["validate", "--suite", "suite.json", "--data", "loans.csv"]);
-    expect(ok.err).toBe("");
+    expect(ok.stderr).toBe("");
     expect(ok.code).toBe(0);
-    expect(ok.out.trim().split("\n").at(-1)).toBe(
+    expect(ok.stdout.trim().split("\n").at(-1)).toBe(
       `${suite.expectations.length} of ${suite.expectations.length} expectations passed on 2000 rows`,
     );
   });
@@ -62,7 +53,7 @@ describe("keel validate", () => {
   it("exits 1 on a corrupted batch, naming the column, the rule and the observed value", async () => {
     const r = await keel(["validate", "--suite", "suite.json", "--data", "batch.csv"]);
     expect(r.code).toBe(1);
-    const failures = r.out.split("\n").filter((l) => l.startsWith("FAIL"));
+    const failures = r.stdout.split("\n").filter((l) => l.startsWith("FAIL"));
     // One 9999 among 2000 credit scores also triples their standard deviation.
     expect(failures).toHaveLength(3);
     expect(failures[0]).toMatch(
@@ -74,13 +65,13 @@ describe("keel validate", () => {
     expect(failures[2]).toMatch(
       /^FAIL loan_amount: not_null \(max null fraction 0\) failed: observed null fraction 0\.005 \(10 of 2000 rows\); e\.g\. row 100 = null/,
     );
-    const lines = r.err.trim().split("\n");
+    const lines = r.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^error: validation failed: 3 of \d+ expectations; first: credit_score: between/);
 
     const json = await keel(["--json", "validate", "--suite", "suite.json", "--data", "batch.csv", "--samples", "2"]);
     expect(json.code).toBe(1);
-    const report = JSON.parse(json.out) as ValidationReport;
+    const report = JSON.parse(json.stdout) as ValidationReport;
     expect(report.passed).toBe(false);
     expect(report.failed).toBe(3);
     const nulls = report.results.find((x) => !x.passed && x.expectation.expect === "not_null");
@@ -95,17 +86,17 @@ describe("keel validate", () => {
     writeFileSync(join(dir, "typo.json"), JSON.stringify({ expectations: [{ expect: "beetween", column: "a" }] }));
     const typo = await keel(["validate", "--suite", "typo.json", "--data", "loans.csv"]);
     expect(typo.code).toBe(2);
-    expect(typo.err.trim()).toMatch(/^error: suite\.expectations\[0\]\.expect = "beetween": must be one of /);
+    expect(typo.stderr.trim()).toMatch(/^error: suite\.expectations\[0\]\.expect = "beetween": must be one of /);
     const noData = await keel(["validate", "--suite", "suite.json"]);
     expect(noData.code).toBe(2);
-    expect(noData.err.trim()).toBe("error: --data is required (or --profile DATA to propose a suite)");
+    expect(noData.stderr.trim()).toBe("error: --data is required (or --profile DATA to propose a suite)");
     const both = await keel(["validate", "--profile", "loans.csv", "--data", "loans.csv"]);
     expect(both.code).toBe(2);
     const missing = await keel(["validate", "--suite", "nope.json", "--data", "loans.csv"]);
     expect(missing.code).toBe(2);
-    expect(missing.err.trim()).toMatch(/^error: --suite: file .*nope\.json cannot be read$/);
+    expect(missing.stderr.trim()).toMatch(/^error: --suite: file .*nope\.json cannot be read$/);
     const noFile = await keel(["validate", "--profile", "gone.csv"]);
     expect(noFile.code).toBe(2);
-    expect(noFile.err.trim()).toMatch(/^error: file .*gone\.csv does not exist$/);
+    expect(noFile.stderr.trim()).toMatch(/^error: file .*gone\.csv does not exist$/);
   });
 });

@@ -1,3 +1,4 @@
+import { mulberry32 } from "../../src/data/random.js";
 import type { InferenceRecord } from "../../src/store/inference-log.js";
 import type { LabelInput } from "../../src/store/labels.js";
 
@@ -5,18 +6,6 @@ export const DAY = 86_400_000;
 /** 2024-06-01T00:00:00Z. */
 export const T0 = Date.UTC(2024, 5, 1);
 export const REGIONS = ["north", "south", "east"] as const;
-
-/** mulberry32: a small seeded generator, so every run logs the same predictions. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface LoggedLoan {
   readonly record: InferenceRecord;
@@ -34,7 +23,8 @@ export interface LoggedLoan {
  * on bin edges occur; the model is weaker and harsher in the east, so fairness gaps are not zero.
  */
 export function loanLog(options: { seed: number; days: number; perDay: number; modelName?: string }): LoggedLoan[] {
-  const next = rng(options.seed);
+  // Seeded, so every run logs the same predictions.
+  const next = mulberry32(options.seed);
   const modelName = options.modelName ?? "loans";
   const out: LoggedLoan[] = [];
   const total = options.days * options.perDay;

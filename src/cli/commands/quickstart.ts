@@ -6,13 +6,13 @@ import { writeTable } from "../../data/io.js";
 import { generateLoanApplications } from "../../data/loan-applications.js";
 import type { Signature } from "../../data/signature.js";
 import { InvalidStateError } from "../../errors.js";
-import { openStores } from "../../open-stores.js";
 import { runPipelineFile, type PipelineDefinitionInput, type PipelineResult } from "../../pipeline/index.js";
 import { CHAMPION_ALIAS, promoteAlias } from "../../registry/index.js";
 import { proposeSuite } from "../../validate/index.js";
 import { configFor, globalOptions, positiveInt } from "../context.js";
 import type { CliContext } from "../context.js";
 import { startKeelServer, untilSignal } from "../serve.js";
+import { withStores } from "../stores.js";
 import { asInputError, attachProfileOnRegister, renderResult, stepLine } from "./pipeline.js";
 
 export const QUICKSTART_MODEL = "loan-default";
@@ -172,13 +172,7 @@ export function quickstartCommand(program: Command, ctx: CliContext): void {
       say(`  suite     ${path.join(dir, "suite.json")} (proposed from the data)`);
       say(`  pipeline  ${pipelineFile}`);
 
-      const stores = openStores({
-        backendStoreUri: config.backendStoreUri,
-        artifactRoot: config.artifactRoot,
-        ...(config.webhookSecret === undefined ? {} : { webhookSecret: config.webhookSecret }),
-      });
-      try {
-        await stores.migrate();
+      await withStores(config, async (stores) => {
         let result: PipelineResult;
         try {
           result = await runPipelineFile(
@@ -258,8 +252,6 @@ export function quickstartCommand(program: Command, ctx: CliContext): void {
         say(`listening on ${server.url}`);
         await untilSignal();
         await keel.close();
-      } finally {
-        await stores.close();
-      }
+      });
     });
 }

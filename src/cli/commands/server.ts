@@ -1,8 +1,8 @@
 import type { Command } from "commander";
-import { openStores } from "../../open-stores.js";
 import { configFor } from "../context.js";
 import type { CliContext } from "../context.js";
 import { startKeelServer, untilSignal, type ServeOptions } from "../serve.js";
+import { withStores } from "../stores.js";
 
 /** `keel server`: migrate, serve, print `listening on URL`, stop cleanly on SIGTERM / SIGINT. */
 export function serverCommand(program: Command, ctx: CliContext): void {
@@ -22,19 +22,11 @@ export function serverCommand(program: Command, ctx: CliContext): void {
     )
     .action(async (opts: { host?: string; port?: string } & ServeOptions, cmd: Command) => {
       const config = configFor(cmd, ctx, { host: opts.host, port: opts.port });
-      const stores = openStores({
-        backendStoreUri: config.backendStoreUri,
-        artifactRoot: config.artifactRoot,
-        ...(config.webhookSecret === undefined ? {} : { webhookSecret: config.webhookSecret }),
-      });
-      try {
-        await stores.migrate();
+      await withStores(config, async (stores) => {
         const keel = await startKeelServer(stores, config, ctx, opts);
         ctx.out(`listening on ${keel.server.url}`);
         await untilSignal();
         await keel.close();
-      } finally {
-        await stores.close();
-      }
+      });
     });
 }
