@@ -1,22 +1,12 @@
 import type { Frame } from "../src/data/frame.js";
-import { generateLoanApplications } from "../src/data/loan-applications.js";
+import { LOAN_FEATURES, generateLoanApplications } from "../src/data/loan-applications.js";
 import { selectColumns } from "../src/data/roles.js";
 
 /**
  * Loan applications for the serving benchmark (keel's generator, seeded, so every run scores the
  * same model on the same data): the nine inputs the FastAPI anchor's request model declares.
  */
-const INPUTS = [
-  "credit_score",
-  "annual_income",
-  "debt_to_income_ratio",
-  "loan_amount",
-  "num_delinquencies_12m",
-  "employment_years",
-  "loan_term",
-  "home_ownership",
-  "purpose",
-] as const;
+const INPUTS = LOAN_FEATURES.filter((c) => c !== "region");
 
 export interface LoanData {
   readonly frame: Frame;

@@ -7,5 +7,11 @@ export { categoricalFromStrings, numericColumn, readTable, tableFormat, writeTab
 export type { ColumnRoles, PreparedTarget } from "./roles.js";
 export { assignRoles, isIdLike, prepareTarget, selectColumns, takeRows } from "./roles.js";
 export type { LoanApplicationOptions } from "./loan-applications.js";
-export { HOME_OWNERSHIP, LOAN_PURPOSES, REGIONS, generateLoanApplications } from "./loan-applications.js";
+export {
+  HOME_OWNERSHIP,
+  LOAN_FEATURES,
+  LOAN_PURPOSES,
+  REGIONS,
+  generateLoanApplications,
+} from "./loan-applications.js";
 export { betaDraw, choiceDraw, gammaDraw, mulberry32, normalDraw, poissonDraw } from "./random.js";

@@ -26,6 +26,20 @@ export const LOAN_PURPOSES = [
 ] as const;
 export const REGIONS = ["north", "south", "east", "west"] as const;
 
+/** The model inputs, in column order (the frame also holds `applicant_id` and the label `default`). */
+export const LOAN_FEATURES = [
+  "credit_score",
+  "annual_income",
+  "debt_to_income_ratio",
+  "loan_amount",
+  "num_delinquencies_12m",
+  "employment_years",
+  "loan_term",
+  "home_ownership",
+  "purpose",
+  "region",
+] as const;
+
 const HOME_P = [0.4, 0.15, 0.45];
 const PURPOSE_P = [0.45, 0.2, 0.1, 0.05, 0.1, 0.1];
 const SMALL_BUSINESS = 3;

@@ -1,23 +1,13 @@
 import { readTable } from "../../src/data/index.js";
 import type { Frame } from "../../src/data/index.js";
 import type { InferenceRecord } from "../../src/store/inference-log.js";
+import { LOAN_FEATURES } from "../../src/data/loan-applications.js";
 
 // gen_loans.py 5000 rows: the reference (seed 7) and the six-month drifted population (--drift 6 --seed 11).
 export const REF_CSV = new URL("../fixtures/drift/loans_ref_5k.csv", import.meta.url).pathname;
 export const DRIFT_CSV = new URL("../fixtures/drift/loans_drift6_5k.csv", import.meta.url).pathname;
 
-export const FEATURES = [
-  "credit_score",
-  "annual_income",
-  "debt_to_income_ratio",
-  "loan_amount",
-  "num_delinquencies_12m",
-  "employment_years",
-  "loan_term",
-  "home_ownership",
-  "purpose",
-  "region",
-];
+export const FEATURES: readonly string[] = LOAN_FEATURES;
 
 export function loadFrame(path: string): Promise<Frame> {
   return readTable(path);
