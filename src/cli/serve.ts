@@ -38,7 +38,7 @@ export async function startKeelServer(
   const file = (f: string) => path.resolve(ctx.cwd, f);
   const onError = (message: string, error: unknown) =>
     ctx.err(`${message}: ${error instanceof Error ? error.message : String(error)}`);
-  // Config files are read before anything starts, so a bad one fails fast with nothing to stop.
+  // A bad monitoring config fails before anything starts; a bad policy file stops what has started.
   const monitoringConfig =
     options.monitoringConfig === undefined
       ? options.monitoring
