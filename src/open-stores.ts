@@ -41,7 +41,7 @@ export interface Stores {
   readonly webhooks: WebhookDispatcher;
   /** Monitoring results as a time series (drift, quality, prediction drift, performance). */
   readonly observations: ObservationStore;
-  /** Delayed labels, joined to the inference log by monitoring (docs/labels.md). */
+  /** Delayed labels, joined to the inference log by monitoring (docs/monitoring.md). */
   readonly labels: LabelStore;
   /** The inference log on the metadata database, for readers (monitoring, labels); serving writes its own. */
   readonly inferenceLog: InferenceLog;

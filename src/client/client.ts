@@ -402,7 +402,7 @@ export class KeelClient {
     return this.request<AliasMoveJson>("POST", `/api/keel/models/${encodeURIComponent(name)}/rollback`, request);
   }
 
-  // keel: delayed labels and rolling performance (docs/labels.md)
+  // keel: delayed labels and rolling performance (docs/monitoring.md)
   /** Stores labels; `positive` maps non-binary label values (value = positive → 1, else 0). */
   async ingestLabels(
     labels: readonly LabelItemJson[],

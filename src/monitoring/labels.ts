@@ -54,7 +54,7 @@ export interface LabelIngestResult {
   readonly inserted: number;
   readonly updated: number;
   readonly unchanged: number;
-  /** Labels with a logged prediction to join to (docs/labels.md, join rules). */
+  /** Labels with a logged prediction to join to (docs/monitoring.md, join rules). */
   readonly matched: number;
   /** Labels with none yet; they are kept and join once the prediction is logged. */
   readonly unmatched: number;

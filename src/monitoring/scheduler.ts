@@ -158,7 +158,7 @@ export class MonitorScheduler {
     return this.options.config.delayMinutes * 60_000;
   }
 
-  /** Starts the timer. Windows that closed before the start are not back-filled (`keel monitor run` does that). */
+  /** Starts the timer. Windows that closed before the start are not back-filled (`POST /api/keel/monitoring/run` runs any window). */
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;

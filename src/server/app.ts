@@ -20,7 +20,7 @@ export interface AppStores {
   readonly artifacts?: ArtifactStore;
   /** Checks bearer tokens when `config.authEnabled`. */
   readonly tokens?: TokenVerifier;
-  /** Delayed labels (`/api/keel/labels`, docs/labels.md). */
+  /** Delayed labels (`/api/keel/labels`, docs/monitoring.md). */
   readonly labels?: LabelStore;
   /** Read by the labels and performance routes. */
   readonly inferenceLog?: InferenceLog;

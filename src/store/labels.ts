@@ -2,7 +2,7 @@
  * Delayed labels: the observed outcome of a scored request (e.g. whether a loan defaulted),
  * arriving days or weeks after the prediction. A label is keyed either by the request id the
  * prediction was logged under, or by a business entity id and the time the outcome happened;
- * monitoring joins labels to the inference log (docs/labels.md).
+ * monitoring joins labels to the inference log (docs/monitoring.md).
  */
 export type LabelKey =
   | { readonly requestId: string; readonly entityId?: undefined }

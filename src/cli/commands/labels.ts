@@ -149,7 +149,7 @@ function parseThreshold(value: string): number {
 
 /**
  * `keel labels ingest FILE` and `keel labels report --model NAME`: against the server at the
- * tracking URI when one is configured, otherwise against the local store (docs/labels.md).
+ * tracking URI when one is configured, otherwise against the local store (docs/monitoring.md).
  */
 export function labelsCommand(program: Command, ctx: CliContext): void {
   const labels = group(program, "labels", "delayed labels and rolling performance");

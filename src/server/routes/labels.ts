@@ -7,7 +7,7 @@ import { parseLabelItems, parseWindow, performanceJson } from "../labels-json.js
 import { actorOf } from "./mlflow-common.js";
 
 /**
- * Delayed labels and rolling performance (docs/labels.md): `POST /api/keel/labels` stores labels
+ * Delayed labels and rolling performance (docs/monitoring.md): `POST /api/keel/labels` stores labels
  * (writer role) and answers how many joined to a logged prediction; `GET
  * /api/keel/monitoring/performance` computes a window's metrics on demand (reader role).
  */
