@@ -69,7 +69,11 @@ export async function startKeelServer(
   try {
     if (options.retrainingPolicy !== undefined) {
       retraining = await startPolicyScheduler(stores, file(options.retrainingPolicy), ctx);
-      monitoring.services.alerts.onAlert(retrainAlertListener(retraining));
+      const onRetrainAlert = retrainAlertListener(retraining);
+      // Not awaited: the alert engine awaits its listeners, and a due check runs a whole pipeline,
+      // which must not hold up a monitor window or the HTTP call that ran it. Failures are logged
+      // by the scheduler; close() waits for a check in flight.
+      monitoring.services.alerts.onAlert((event) => void onRetrainAlert(event));
     }
     const server = await startServer({ config, stores, serving: model.serving, monitoring: monitoring.services });
     return {
