@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { readTable } from "../src/data/index.js";
 import type { CategoricalColumn, Column, Frame } from "../src/data/index.js";
 import { buildReferenceProfile, computeDrift, profileToJson, renderDriftHtml } from "../src/monitoring/index.js";
+import { LOAN_FEATURES } from "../src/data/loan-applications.js";
 
 /**
  * Drift report benchmarks.
@@ -15,16 +16,9 @@ import { buildReferenceProfile, computeDrift, profileToJson, renderDriftHtml } f
  * KEEL_BENCH_DRIFT_ROWS / KEEL_BENCH_DRIFT_WIDE_ROWS shrink the sizes for a quick run.
  */
 const ANCHOR = fileURLToPath(new URL("./drift-anchor.py", import.meta.url));
-const NUM = [
-  "credit_score",
-  "annual_income",
-  "debt_to_income_ratio",
-  "loan_amount",
-  "num_delinquencies_12m",
-  "employment_years",
-  "loan_term",
-];
-const CAT = ["home_ownership", "purpose", "region"];
+// gen_loans.py writes the same columns as keel's generator: seven numeric inputs, then three categorical ones.
+const NUM: readonly string[] = LOAN_FEATURES.slice(0, 7);
+const CAT: readonly string[] = LOAN_FEATURES.slice(7);
 
 function dataFile(rows: number, drift: boolean): string {
   const name =
