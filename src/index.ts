@@ -19,7 +19,8 @@ export {
 export type { ErrorCode } from "./errors.js";
 export { openStores } from "./open-stores.js";
 export type { OpenStoresOptions, Stores } from "./open-stores.js";
-export { artifactStorePath, openKeel } from "./keel.js";
+export { openKeel } from "./keel.js";
+export { artifactStorePath } from "./tracking/artifact-uri.js";
 export type { ActiveRun, Keel, KeelOptions } from "./keel.js";
 export type * from "./tracking/types.js";
 export type * from "./registry/types.js";

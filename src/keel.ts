@@ -1,21 +1,9 @@
 import { loadConfig } from "./config.js";
 import type { KeelConfig } from "./config.js";
-import { InvalidParameterError } from "./errors.js";
 import { openStores } from "./open-stores.js";
 import type { Stores } from "./open-stores.js";
+import { artifactStorePath } from "./tracking/artifact-uri.js";
 import type { Actor, Metric, Run, RunStatus, Tag } from "./tracking/types.js";
-
-const ARTIFACTS_SCHEME = "mlflow-artifacts:";
-
-/** The artifact-store path behind an `mlflow-artifacts:/a/b` URI (`a/b`). */
-export function artifactStorePath(uri: string): string {
-  if (!uri.startsWith(ARTIFACTS_SCHEME)) {
-    throw new InvalidParameterError(
-      `artifact uri ${JSON.stringify(uri)} is not in keel's artifact store (only ${ARTIFACTS_SCHEME}/... is)`,
-    );
-  }
-  return uri.slice(ARTIFACTS_SCHEME.length).replace(/^\/+/, "").replace(/\/+$/, "");
-}
 
 /** A run being logged in-process: the same store the server and the CLI use, without HTTP. */
 export interface ActiveRun {

@@ -16,7 +16,9 @@ import { evaluateBinary, type BinaryEvaluation } from "../learn/metrics.js";
 import { trainModel, trainValidSplit } from "../learn/train.js";
 import { tune, type ParamValue, type Trial } from "../learn/tuning.js";
 import type { Lineage, ModelVersion, RegistryStore } from "../registry/types.js";
+import { artifactFetcher } from "../registry/version-artifact.js";
 import type { ArtifactStore } from "../store/artifacts.js";
+import { artifactStorePath } from "../tracking/artifact-uri.js";
 import type { Actor, Metric, Param, Tag, TrackingStore } from "../tracking/types.js";
 import {
   parseSuite,
@@ -278,9 +280,8 @@ export async function runPipeline(
     for (let i = 0; i < params.length; i += 100)
       await tracking.logBatch(id, { params: params.slice(i, i + 100) }, actor);
   };
-  const runArtifactRoot = (artifactUri: string) => artifactUri.replace(/^mlflow-artifacts:\/*/, "").replace(/\/+$/, "");
   const logArtifact = async (artifactUri: string, rel: string, bytes: Uint8Array) =>
-    artifacts.putFile(`${runArtifactRoot(artifactUri)}/${rel}`, bytes);
+    artifacts.putFile(`${artifactStorePath(artifactUri)}/${rel}`, bytes);
 
   /** A child run of `parentId`, as MLflow nests runs. */
   const childRun = async (parentId: string, name: string, tags: readonly Tag[]) =>
@@ -948,7 +949,10 @@ async function championAuc(
     throw e;
   }
   try {
-    const bytes = await versionBytes(stores, champion);
+    const bytes = await artifactFetcher({
+      artifacts: stores.artifacts,
+      runArtifactUri: async (id) => (await stores.tracking.getRun(id)).info.artifactUri,
+    })(champion);
     const predictor = await loadPredictor(bytes);
     try {
       const scores = await predictor.predict(validFrame);
@@ -966,22 +970,3 @@ async function championAuc(
   }
 }
 
-async function versionBytes(
-  stores: { tracking: TrackingStore; artifacts: ArtifactStore },
-  mv: ModelVersion,
-): Promise<Uint8Array> {
-  if (mv.checksum !== undefined && (await stores.artifacts.hasBlob(mv.checksum))) {
-    return stores.artifacts.getBlob(mv.checksum);
-  }
-  const runs = /^runs:\/+([^/]+)\/?(.*)$/.exec(mv.source);
-  if (runs !== null) {
-    const run = await stores.tracking.getRun(runs[1] as string);
-    const base = run.info.artifactUri.replace(/^mlflow-artifacts:\/*/, "").replace(/\/+$/, "");
-    const rel = (runs[2] ?? "").replace(/\/+$/, "");
-    const dir = `${base}/${rel}`;
-    const entries = await stores.artifacts.list(dir).catch(() => []);
-    const file = entries.find((e) => !e.isDir && /\/model\.(json|txt|onnx)$/.test(e.path));
-    return stores.artifacts.getFile(file === undefined ? dir : file.path);
-  }
-  return stores.artifacts.getFile(mv.source.replace(/^mlflow-artifacts:\/*/, ""));
-}

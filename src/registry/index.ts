@@ -13,3 +13,5 @@ export {
 export type { WebhookDelivery, WebhookDispatcher, WebhookDispatcherOptions, WebhookTarget } from "./webhooks.js";
 export { CHALLENGER_ALIAS, CHAMPION_ALIAS, promoteAlias, rollbackAlias } from "./promotion.js";
 export type { AliasMove, PromoteInput, RollbackInput } from "./promotion.js";
+export { artifactFetcher } from "./version-artifact.js";
+export type { ArtifactSourceOptions } from "./version-artifact.js";

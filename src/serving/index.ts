@@ -67,5 +67,5 @@ export {
 export { compileValidator, type InputValidator, type ValidatorOptions } from "./validator.js";
 export { artifactModelLoader, openModelBytes } from "./artifact-loader.js";
 export { createServingRuntime, type ServingRuntimeOptions } from "./runtime.js";
-export { artifactFetcher, type ArtifactSourceOptions } from "./artifact-source.js";
+export { artifactFetcher, type ArtifactSourceOptions } from "../registry/index.js";
 export { inferResponseJson, jsonNumber, keelPredictionsJson, mlflowPredictionsJson } from "./response-json.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readTable } from "../../src/data/index.js";
 import { openStores } from "../../src/open-stores.js";
-import { artifactFetcher } from "../../src/serving/artifact-source.js";
+import { artifactFetcher } from "../../src/registry/version-artifact.js";
 import { modelPath, readFixture } from "../learn/fixture-frame.js";
 import { keelInProcess } from "./helpers.js";
 

@@ -6,6 +6,7 @@ import { saveKeelModel, serializeKeelModel } from "../../learn/keel-model.js";
 import type { TrainResult } from "../../learn/train.js";
 import type { ArtifactStore } from "../../store/artifacts.js";
 import type { Metric, Param, TrackingStore } from "../../tracking/types.js";
+import { ARTIFACTS_SCHEME, artifactStorePath } from "../../tracking/artifact-uri.js";
 import { withStores } from "../stores.js";
 import { trainModel } from "../../learn/train.js";
 import { configFor, print, table } from "../context.js";
@@ -54,9 +55,10 @@ const BATCH = 1000;
 
 /** The store path of a run artifact: `mlflow-artifacts:/<exp>/<run>/artifacts` + `/rel`. */
 function runArtifactPath(artifactUri: string, experimentId: string, runId: string, rel: string): string {
-  const prefix = "mlflow-artifacts:/";
-  const base = artifactUri.startsWith(prefix) ? artifactUri.slice(prefix.length) : `${experimentId}/${runId}/artifacts`;
-  return `${base.replace(/\/+$/, "")}/${rel}`;
+  const base = artifactUri.startsWith(ARTIFACTS_SCHEME)
+    ? artifactStorePath(artifactUri)
+    : `${experimentId}/${runId}/artifacts`;
+  return `${base}/${rel}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Readable } from "node:stream";
-import { artifactStorePath } from "../../keel.js";
+import { artifactStorePath } from "../../tracking/artifact-uri.js";
 import type { RoutePlugin } from "../app.js";
 import { Input } from "../input.js";
 import { mlflowRoute } from "./mlflow-common.js";

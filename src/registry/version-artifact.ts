@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
-import type { ModelVersion } from "../registry/types.js";
+import type { ModelVersion } from "./types.js";
 import type { ArtifactStore } from "../store/artifacts.js";
 
 /** Model file names looked for when a version's source is a directory (an MLflow model folder). */
