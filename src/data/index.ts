@@ -15,3 +15,4 @@ export {
   generateLoanApplications,
 } from "./loan-applications.js";
 export { betaDraw, choiceDraw, gammaDraw, mulberry32, normalDraw, poissonDraw } from "./random.js";
+export { writeFileAtomic } from "./atomic-file.js";

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
+import { writeFileAtomic } from "../data/atomic-file.js";
 import path from "node:path";
 import type { Column, Frame } from "../data/frame.js";
 import { isIdLike, readTable, tableFormat, writeTable } from "../data/index.js";
@@ -69,19 +70,6 @@ async function sha256File(file: string, field: string): Promise<string> {
     });
   }
   return h.digest("hex");
-}
-
-/** Writes `data` to `file` atomically: temp file, fsync, rename. */
-async function writeDurable(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const fh = await open(tmp, "w");
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
 }
 
 function chunkFile(dir: string, k: number): string {
@@ -195,7 +183,7 @@ export async function batchScore(opts: BatchScoreOptions): Promise<BatchScoreRes
       });
     }
     const writeManifest = (): Promise<void> =>
-      writeDurable(
+      writeFileAtomic(
         manifestPath,
         JSON.stringify({
           version: MANIFEST_VERSION,
@@ -227,7 +215,7 @@ export async function batchScore(opts: BatchScoreOptions): Promise<BatchScoreRes
       const end = Math.min(nRows, start + chunkSize);
       const scores = await predictor.predict(sliceRows(frame, start, end));
       const bytes = new Uint8Array(scores.buffer, scores.byteOffset, scores.byteLength);
-      await writeDurable(chunkFile(partsDir, k), bytes);
+      await writeFileAtomic(chunkFile(partsDir, k), bytes);
       done.add(k);
       chunksScored++;
       await writeManifest();

@@ -1,4 +1,5 @@
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../data/atomic-file.js";
 import type { Frame } from "../data/frame.js";
 import type { Signature } from "../data/signature.js";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
@@ -190,9 +191,7 @@ export function serializeKeelModel(model: KeelModel): string {
 
 /** Writes the model atomically (temp file, then rename). */
 export async function saveKeelModel(model: KeelModel, path: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, serializeKeelModel(model));
-  await rename(tmp, path);
+  await writeFileAtomic(path, serializeKeelModel(model));
 }
 
 export async function readKeelModel(path: string): Promise<KeelModel> {

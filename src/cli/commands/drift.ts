@@ -1,4 +1,5 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../../data/atomic-file.js";
 import type { Command } from "commander";
 import { readTable } from "../../data/index.js";
 import type { Frame } from "../../data/index.js";
@@ -91,10 +92,9 @@ export function driftCommand(program: Command, ctx: CliContext): void {
         ...(opts.columns === undefined ? {} : { columns: opts.columns.split(",").map((s) => s.trim()) }),
       });
       if (opts.html !== undefined) {
-        await writeFile(
+        await writeFileAtomic(
           opts.html,
           renderDriftHtml(report, { referenceLabel: opts.reference, currentLabel: opts.current }),
-          "utf8",
         );
       }
       print(cmd, ctx, jsonView(report), () => {

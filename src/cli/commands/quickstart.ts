@@ -1,7 +1,8 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import type { Frame } from "../../data/frame.js";
+import { writeFileAtomic } from "../../data/atomic-file.js";
 import { writeTable } from "../../data/io.js";
 import { generateLoanApplications } from "../../data/loan-applications.js";
 import type { Signature } from "../../data/signature.js";
@@ -65,9 +66,7 @@ export function quickstartPipeline(): PipelineDefinitionInput {
 async function writeIfChanged(file: string, text: string): Promise<void> {
   const current = await readFile(file, "utf8").catch(() => undefined);
   if (current === text) return;
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
+  await writeFileAtomic(file, text);
 }
 
 type JsonValue = number | string | boolean;
