@@ -33,22 +33,74 @@ export function signatureFromFeatures(features: readonly ModelFeature[]): Signat
 }
 
 /**
+ * A predictor's memo of category translations: per feature, the last dictionary seen and its labels
+ * mapped to the model's category codes (a validator reuses one dictionary, its signature's
+ * categories, for every request), and each model category list indexed once.
+ */
+export class CategoryLookups {
+  private readonly index = new Map<number, ReadonlyMap<string, number>>();
+  private readonly last = new Map<number, { dictionary: readonly string[]; lookup: Float64Array }>();
+
+  lookup(j: number, feat: ModelFeature, dictionary: readonly string[]): Float64Array {
+    const memo = this.last.get(j);
+    if (memo !== undefined && memo.dictionary === dictionary) return memo.lookup;
+    const lookup = translate(feat, dictionary, () => {
+      let m = this.index.get(j);
+      if (m === undefined) {
+        m = new Map((feat.categories as readonly string[]).map((c, k) => [c, k]));
+        this.index.set(j, m);
+      }
+      return m;
+    });
+    this.last.set(j, { dictionary, lookup });
+    return lookup;
+  }
+}
+
+/** Each dictionary entry as the model's code for it (unknown → NaN), or as a number without categories. */
+function translate(
+  feat: ModelFeature,
+  dictionary: readonly string[],
+  categoryIndex: () => ReadonlyMap<string, number>,
+): Float64Array {
+  const lookup = new Float64Array(dictionary.length);
+  if (feat.categories !== undefined) {
+    const index = categoryIndex();
+    dictionary.forEach((label, k) => (lookup[k] = index.get(label) ?? NaN));
+    return lookup;
+  }
+  dictionary.forEach((label, k) => {
+    const num = label.trim() === "" ? NaN : Number(label);
+    if (Number.isNaN(num)) {
+      throw new InvalidParameterError(
+        `input column "${feat.name}" value "${label}": the model expects a number in this column`,
+        { details: { field: feat.name, value: label, rule: "numeric model input" } },
+      );
+    }
+    lookup[k] = num;
+  });
+  return lookup;
+}
+
+/**
  * Lays the frame's model inputs out as a row-major matrix (NaN = missing). Categorical columns
  * are mapped through the model's category list (unknown or null → NaN); without one, their labels
- * must be numbers (a model trained on integer codes).
+ * must be numbers (a model trained on integer codes). `lookups` keeps translations between calls.
  */
 export function frameToMatrix(
   frame: Frame,
   features: readonly ModelFeature[],
   precision: "float32" | "float64",
+  lookups?: CategoryLookups,
 ): Float32Array | Float64Array {
   const nf = features.length;
   const n = frame.nRows;
   const x = precision === "float32" ? new Float32Array(n * nf) : new Float64Array(n * nf);
-  const byName = new Map(frame.columns.map((c) => [c.name, c]));
   for (let j = 0; j < nf; j++) {
     const feat = features[j] as ModelFeature;
-    const col = byName.get(feat.name);
+    // Validated frames list the signature's inputs in the model's order: try position j first.
+    const at = frame.columns[j];
+    const col = at !== undefined && at.name === feat.name ? at : frame.columns.find((c) => c.name === feat.name);
     if (col === undefined) {
       throw new InvalidParameterError(`input column "${feat.name}" is missing: the model needs every signature input`, {
         details: { field: feat.name, rule: "required model input" },
@@ -60,23 +112,10 @@ export function frameToMatrix(
       for (let i = 0; i < n; i++) x[i * nf + j] = valid !== undefined && valid[i] === 0 ? NaN : (v[i] as number);
       continue;
     }
-    // Translate each dictionary entry once, then map codes.
-    const lookup = new Float64Array(col.dictionary.length);
-    if (feat.categories !== undefined) {
-      const index = new Map(feat.categories.map((c, k) => [c, k]));
-      col.dictionary.forEach((label, k) => (lookup[k] = index.get(label) ?? NaN));
-    } else {
-      col.dictionary.forEach((label, k) => {
-        const num = label.trim() === "" ? NaN : Number(label);
-        if (Number.isNaN(num)) {
-          throw new InvalidParameterError(
-            `input column "${feat.name}" value "${label}": the model expects a number in this column`,
-            { details: { field: feat.name, value: label, rule: "numeric model input" } },
-          );
-        }
-        lookup[k] = num;
-      });
-    }
+    const lookup =
+      lookups !== undefined
+        ? lookups.lookup(j, feat, col.dictionary)
+        : translate(feat, col.dictionary, () => new Map((feat.categories as readonly string[]).map((c, k) => [c, k])));
     const codes = col.codes;
     for (let i = 0; i < n; i++) {
       const c = codes[i] as number;
@@ -95,6 +134,7 @@ export class EnsemblePredictor implements Predictor {
   readonly compiled: CompiledEnsemble;
   readonly inputPrecision: "float32" | "float64";
   private readonly scorer: EnsembleScorer;
+  private readonly lookups = new CategoryLookups();
 
   constructor(opts: EnsemblePredictorOptions) {
     if (opts.features.length !== opts.ensemble.nFeatures) {
@@ -113,7 +153,7 @@ export class EnsemblePredictor implements Predictor {
   }
 
   predict(frame: Frame): Promise<Float64Array> {
-    return this.scoreMatrix(frameToMatrix(frame, this.features, this.inputPrecision), frame.nRows);
+    return this.scoreMatrix(frameToMatrix(frame, this.features, this.inputPrecision, this.lookups), frame.nRows);
   }
 
   /** Scores a row-major matrix whose columns are `features` in order. */

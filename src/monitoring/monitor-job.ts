@@ -16,7 +16,7 @@ import type { CategoricalColumn, Column, Frame, NumericColumn } from "../data/in
 import { InvalidParameterError, NotFoundError } from "../errors.js";
 import type { RegistryStore } from "../registry/types.js";
 import type { ArtifactStore } from "../store/artifacts.js";
-import type { InferenceLog, InferenceRecord } from "../store/inference-log.js";
+import { inferenceRecordKey, type InferenceLog, type InferenceRecord } from "../store/inference-log.js";
 import type { MonitorObservation, ObservationStore } from "../store/monitor-observations.js";
 import type { ColumnDrift } from "./drift-report.js";
 import { computeDrift } from "./drift-report.js";
@@ -98,7 +98,8 @@ function checkInput(input: MonitorWindowInput): void {
   const bad = (field: string, value: unknown, rule: string) =>
     new InvalidParameterError(`${field}: ${JSON.stringify(value)} ${rule}`, { details: { field, value, rule } });
   if (typeof input.modelName !== "string" || input.modelName === "") throw bad("model", input.modelName, "is required");
-  if (!Number.isSafeInteger(input.windowStart)) throw bad("windowStart", input.windowStart, "must be epoch milliseconds");
+  if (!Number.isSafeInteger(input.windowStart))
+    throw bad("windowStart", input.windowStart, "must be epoch milliseconds");
   if (!Number.isSafeInteger(input.windowEnd) || input.windowEnd <= input.windowStart) {
     throw bad("windowEnd", input.windowEnd, "must be epoch milliseconds after windowStart");
   }
@@ -108,7 +109,7 @@ function checkInput(input: MonitorWindowInput): void {
   }
 }
 
-/** Every record of the window, paging through the log by time (records sharing a millisecond are not repeated). */
+/** Every record of the window, paging through the log by time (records of the millisecond a page ends in are not repeated). */
 export async function readWindow(
   log: Pick<InferenceLog, "query">,
   q: { modelName: string; modelVersion?: string; endpoint?: string; from: number; to: number },
@@ -127,7 +128,7 @@ export async function readWindow(
       to: q.to,
       limit,
     });
-    const fresh = page.filter((r) => !(r.time === from && seenAtFrom.has(r.requestId)));
+    const fresh = page.filter((r) => !(r.time === from && seenAtFrom.has(inferenceRecordKey(r))));
     if (page.length < limit) {
       out.push(...fresh);
       return out;
@@ -140,7 +141,7 @@ export async function readWindow(
     }
     out.push(...fresh);
     from = last;
-    seenAtFrom = new Set(page.filter((r) => r.time === last).map((r) => r.requestId));
+    seenAtFrom = new Set(page.filter((r) => r.time === last).map(inferenceRecordKey));
     limit = pageSize;
   }
 }
@@ -416,7 +417,9 @@ export async function runMonitorWindow(deps: MonitorJobDeps, input: MonitorWindo
   }
   if (input.version !== undefined && !byVersion.has(input.version)) byVersion.set(input.version, []);
   const versions: VersionWindow[] = [];
-  for (const [version, rows] of [...byVersion.entries()].sort(([a], [b]) => Number(a) - Number(b) || (a < b ? -1 : 1))) {
+  for (const [version, rows] of [...byVersion.entries()].sort(
+    ([a], [b]) => Number(a) - Number(b) || (a < b ? -1 : 1),
+  )) {
     const vbase: Base = { ...base, modelVersion: version };
     let profile: ReferenceProfile;
     try {
@@ -444,7 +447,10 @@ export async function runMonitorWindow(deps: MonitorJobDeps, input: MonitorWindo
       continue;
     }
     const scores = profile.prediction !== null && profile.prediction.count > 0 ? wf.scores : null;
-    const report = computeDrift(profile, wf.frame, { method: "ks", ...(scores !== null ? { currentScores: scores } : {}) });
+    const report = computeDrift(profile, wf.frame, {
+      method: "ks",
+      ...(scores !== null ? { currentScores: scores } : {}),
+    });
     // computeDrift appends the score column after the features when it could test it.
     const predictionTested = scores !== null && !report.skipped.some((s) => s.name === "prediction");
     report.columns.forEach((c, i) => {

@@ -149,45 +149,55 @@ export class MicroBatcher {
   }
 }
 
-/** Stack frames with the same columns (as one validator produces them) into one. */
+/**
+ * Stack frames with the same columns (as one validator produces them) into one. Called per batch
+ * on many one-row frames, so it walks the parts with plain loops and copies single values directly.
+ */
 export function concatFrames(frames: readonly Frame[], nRows: number): Frame {
   const first = frames[0] as Frame;
-  const columns: Column[] = first.columns.map((col, j) => {
-    const parts = frames.map((f) => f.columns[j] as Column);
-    const anyMask = parts.some((p) => p.valid !== undefined);
+  const nCols = first.columns.length;
+  const columns = new Array<Column>(nCols);
+  for (let j = 0; j < nCols; j++) {
+    const col = first.columns[j] as Column;
+    let anyMask = false;
+    for (let k = 0; k < frames.length; k++) if ((frames[k] as Frame).columns[j]?.valid !== undefined) anyMask = true;
     const valid = anyMask ? new Uint8Array(nRows) : undefined;
     if (col.kind === "numeric") {
       const values = new Float64Array(nRows);
       let o = 0;
-      for (let k = 0; k < parts.length; k++) {
-        const p = parts[k] as NumericColumn;
-        values.set(p.values, o);
-        if (valid !== undefined) {
-          if (p.valid === undefined) valid.fill(1, o, o + p.values.length);
-          else valid.set(p.valid, o);
-        }
-        o += p.values.length;
+      for (let k = 0; k < frames.length; k++) {
+        const p = (frames[k] as Frame).columns[j] as NumericColumn;
+        const n = p.values.length;
+        if (n === 1) values[o] = p.values[0] as number;
+        else values.set(p.values, o);
+        if (valid !== undefined) copyValid(valid, p.valid, o, n);
+        o += n;
       }
-      return valid === undefined
-        ? { kind: "numeric", name: col.name, values }
-        : { kind: "numeric", name: col.name, values, valid };
+      columns[j] =
+        valid === undefined
+          ? { kind: "numeric", name: col.name, values }
+          : { kind: "numeric", name: col.name, values, valid };
+      continue;
     }
     const codes = new Int32Array(nRows);
-    const shared = parts.every((p) => (p as CategoricalColumn).dictionary === col.dictionary);
+    let shared = true;
+    for (let k = 1; k < frames.length; k++)
+      if (((frames[k] as Frame).columns[j] as CategoricalColumn).dictionary !== col.dictionary) shared = false;
     let dictionary: readonly string[] = col.dictionary;
     let o = 0;
     if (shared) {
-      for (const p of parts as CategoricalColumn[]) {
-        codes.set(p.codes, o);
-        if (valid !== undefined) {
-          if (p.valid === undefined) valid.fill(1, o, o + p.codes.length);
-          else valid.set(p.valid, o);
-        }
-        o += p.codes.length;
+      for (let k = 0; k < frames.length; k++) {
+        const p = (frames[k] as Frame).columns[j] as CategoricalColumn;
+        const n = p.codes.length;
+        if (n === 1) codes[o] = p.codes[0] as number;
+        else codes.set(p.codes, o);
+        if (valid !== undefined) copyValid(valid, p.valid, o, n);
+        o += n;
       }
     } else {
       const index = new Map<string, number>();
-      for (const p of parts as CategoricalColumn[]) {
+      for (let k = 0; k < frames.length; k++) {
+        const p = (frames[k] as Frame).columns[j] as CategoricalColumn;
         const remap = new Int32Array(p.dictionary.length);
         for (let d = 0; d < p.dictionary.length; d++) {
           const s = p.dictionary[d] as string;
@@ -202,17 +212,21 @@ export function concatFrames(frames: readonly Frame[], nRows: number): Frame {
           const c = p.codes[i] as number;
           codes[o + i] = c < 0 ? -1 : (remap[c] as number);
         }
-        if (valid !== undefined) {
-          if (p.valid === undefined) valid.fill(1, o, o + p.codes.length);
-          else valid.set(p.valid, o);
-        }
+        if (valid !== undefined) copyValid(valid, p.valid, o, p.codes.length);
         o += p.codes.length;
       }
       dictionary = [...index.keys()];
     }
-    return valid === undefined
-      ? { kind: "categorical", name: col.name, codes, dictionary }
-      : { kind: "categorical", name: col.name, codes, dictionary, valid };
-  });
+    columns[j] =
+      valid === undefined
+        ? { kind: "categorical", name: col.name, codes, dictionary }
+        : { kind: "categorical", name: col.name, codes, dictionary, valid };
+  }
   return { nRows, columns };
+}
+
+/** A part's validity into the stacked mask at `offset` (no mask: every row valid). */
+function copyValid(into: Uint8Array, part: Uint8Array | undefined, offset: number, n: number): void {
+  if (part === undefined) into.fill(1, offset, offset + n);
+  else into.set(part, offset);
 }

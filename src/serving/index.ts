@@ -20,6 +20,7 @@ export {
   type RawValue,
 } from "./input-table.js";
 export { ServingMetrics } from "./metrics.js";
+export { newRequestId } from "./request-id.js";
 export {
   MLFLOW_INPUT_FIELDS,
   decodeInvocationsCsv,

@@ -8,6 +8,8 @@ import { compileValidator, type InputValidator } from "./validator.js";
 /** One loaded model version: predictor, its compiled validator and its micro-batcher. */
 export class LoadedModel {
   readonly validator: InputValidator;
+  /** The signature as JSON: models with equal keys accept the same validated frames. */
+  readonly signatureKey: string;
   readonly batcher: MicroBatcher;
   /** Bindings (endpoints, direct routes) holding this model. */
   holders = 0;
@@ -23,6 +25,7 @@ export class LoadedModel {
     batching: BatcherOptions,
   ) {
     this.validator = compileValidator(signature);
+    this.signatureKey = JSON.stringify(signature);
     this.batcher = new MicroBatcher((frame) => predictor.predict(frame), batching);
   }
 

@@ -1,7 +1,6 @@
-import { randomUUID } from "node:crypto";
 import { InvalidParameterError, KeelError, NotFoundError, UnavailableError } from "../errors.js";
 import type { RegistryStore } from "../registry/types.js";
-import type { InferenceLog, InferenceRecord } from "../store/inference-log.js";
+import type { InferenceLog, InferenceRecord, ShadowScore } from "../store/inference-log.js";
 import type { EndpointStore } from "../store/serving-endpoints.js";
 import { LruTtlCache, rowCacheKeys, type PredictionCache } from "./cache.js";
 import {
@@ -16,6 +15,7 @@ import type { Frame } from "../data/frame.js";
 import { concatFrames } from "./batcher.js";
 import type { InputTable } from "./input-table.js";
 import { ServingMetrics } from "./metrics.js";
+import { newRequestId } from "./request-id.js";
 import { ModelPool, type LoadedModel, type ModelLoader } from "./model-pool.js";
 import {
   advanceCanary,
@@ -135,12 +135,26 @@ interface Binding {
   readonly previous?: LoadedModel;
 }
 
+/** A logged row held back until the request's shadows have added their answers to it. */
+type HeldRecord = InferenceRecord & { readonly shadows: ShadowScore[] };
+
 interface ShadowWork {
   readonly ep: EndpointRuntime;
   readonly shadows: readonly LoadedModel[];
   readonly table: InputTable;
+  /** The served model's validated frame: shadows with the same signature score it as is. */
+  readonly frame: Frame;
+  readonly signatureKey: string;
   readonly requestId: string;
   readonly entityId: string | undefined;
+  readonly time: number;
+  /**
+   * The request's records, appended once every shadow has answered (async log). Undefined when
+   * the request is not logged, or was logged before the answer (`audit: "sync"`): then each
+   * shadow writes records of its own.
+   */
+  readonly records: HeldRecord[] | undefined;
+  readonly standalone: boolean;
 }
 
 class EndpointRuntime {
@@ -382,12 +396,7 @@ export class ModelServer {
   }
 
   decision(endpoint: string, score: number): string {
-    const d = this.endpoints.get(endpoint)?.config.decision ?? {
-      threshold: 0.5,
-      positive: "positive",
-      negative: "negative",
-    };
-    return score >= d.threshold ? d.positive : d.negative;
+    return decisionOf(this.endpoints.get(endpoint)?.config, score);
   }
 
   /** A specific registered version, loaded on first use and kept. */
@@ -434,7 +443,7 @@ export class ModelServer {
         new UnavailableError(`endpoint ${JSON.stringify(endpoint)} is not ready: its model is loading`),
       );
     }
-    const requestId = ctx.requestId ?? randomUUID();
+    const requestId = ctx.requestId ?? newRequestId();
     const key = ctx.entityId ?? requestId;
     const canaryShare =
       binding.canary && ep.canary && ep.config.canary ? canaryPercent(ep.canary, ep.config.canary.schedule) : 0;
@@ -449,15 +458,14 @@ export class ModelServer {
     // Hold the fallback model now, so an alias move cannot close it under this request.
     const holdPrevious = binding.previous?.enter();
     const scored = this.score(ep, binding, model, route, table, requestId, ctx);
-    if (holdPrevious === undefined && binding.shadows.length === 0) return scored;
+    if (holdPrevious === undefined) return scored;
     return scored.then(
       (result) => {
-        holdPrevious?.();
-        if (binding.shadows.length > 0) this.queueShadows(ep, binding.shadows, table, requestId, ctx.entityId);
+        holdPrevious();
         return result;
       },
       (e: unknown) => {
-        holdPrevious?.();
+        holdPrevious();
         throw e;
       },
     );
@@ -471,7 +479,8 @@ export class ModelServer {
     ctx: RequestContext,
   ): Promise<PredictionResult> {
     const model = await this.versionModel(name, version);
-    const requestId = ctx.requestId ?? randomUUID();
+    const requestId = ctx.requestId ?? newRequestId();
+    const time = this.clock.now();
     const started = performance.now();
     const leave = model.enter();
     try {
@@ -479,7 +488,7 @@ export class ModelServer {
       const scores = await model.batcher.submit(frame);
       const latency = (performance.now() - started) / 1000;
       this.observe(name, version, "direct", ctx.protocol, scores, latency);
-      return {
+      const result: PredictionResult = {
         requestId,
         endpoint: name,
         modelName: name,
@@ -488,6 +497,11 @@ export class ModelServer {
         scores,
         cachedRows: 0,
       };
+      // Logged under the model's endpoint policy (sampling, audit) when it has one.
+      const config = this.endpoints.get(name)?.config ?? defaultEndpoint(name, this.defaults);
+      const records = this.sampledRecords(config, result, table, time, latency * 1000, ctx.entityId, false);
+      if (records !== undefined) await this.appendLog(records, config.inferenceLog.audit === "sync", requestId);
+      return result;
     } catch (e) {
       this.metrics.errors.inc({ endpoint: name, model_version: version, route: "direct", kind: errorKind(e) });
       throw e;
@@ -583,8 +597,29 @@ export class ModelServer {
       ...(failure ? { fallback: failure } : {}),
       cachedRows,
     };
-    const durable = this.log(ep, result, table, time, latency * 1000, ctx.entityId);
-    if (durable !== undefined) await durable;
+    const shadows = binding.shadows;
+    const sync = ep.config.inferenceLog.audit === "sync";
+    const queued = shadows.length > 0 && this.shadowsAccepted(ep, shadows);
+    // With shadows and an async log, the rows wait (in memory) for the shadows' answers.
+    const records = this.sampledRecords(ep.config, result, table, time, latency * 1000, ctx.entityId, queued && !sync);
+    if (records !== undefined && !(queued && !sync)) {
+      const durable = this.appendLog(records, sync, requestId);
+      if (durable !== undefined) await durable;
+    }
+    if (queued) {
+      this.queueShadows({
+        ep,
+        shadows,
+        table,
+        frame,
+        signatureKey: model.signatureKey,
+        requestId,
+        entityId: ctx.entityId,
+        time,
+        records: sync ? undefined : (records as HeldRecord[] | undefined),
+        standalone: sync,
+      });
+    }
     return result;
   }
 
@@ -618,29 +653,22 @@ export class ModelServer {
     throw failed(name, reason, cause);
   }
 
+  /** Whether shadow work can be queued now; when not, it is counted as dropped. */
+  private shadowsAccepted(ep: EndpointRuntime, shadows: readonly LoadedModel[]): boolean {
+    if (this.shadowQueue.length < this.shadowQueueLimit && !this.stopped) return true;
+    for (const shadow of shadows)
+      this.metrics.shadowRequests.inc({ endpoint: ep.config.name, model_version: shadow.version, outcome: "dropped" });
+    return false;
+  }
+
   /**
    * Shadow scoring, off the response's critical path: the work is queued (bounded) and run in a
    * later turn of the event loop, after the answer has been written. Each shadow model is held
    * from the moment the work is queued, so an alias move cannot close it in between.
    */
-  private queueShadows(
-    ep: EndpointRuntime,
-    shadows: readonly LoadedModel[],
-    table: InputTable,
-    requestId: string,
-    entityId: string | undefined,
-  ): void {
-    if (this.shadowQueue.length >= this.shadowQueueLimit || this.stopped) {
-      for (const shadow of shadows)
-        this.metrics.shadowRequests.inc({
-          endpoint: ep.config.name,
-          model_version: shadow.version,
-          outcome: "dropped",
-        });
-      return;
-    }
-    for (const shadow of shadows) shadow.hold();
-    this.shadowQueue.push({ ep, shadows, table, requestId, entityId });
+  private queueShadows(work: ShadowWork): void {
+    for (const shadow of work.shadows) shadow.hold();
+    this.shadowQueue.push(work);
     if (!this.shadowScheduled) {
       this.shadowScheduled = true;
       setImmediate(() => this.drainShadows());
@@ -648,8 +676,9 @@ export class ModelServer {
   }
 
   /**
-   * Score everything queued, grouped by endpoint and shadow model: one frame, one model call and
-   * one inference-log append per group.
+   * Score everything queued, grouped by endpoint and shadow model: one frame and one model call
+   * per group. Once every group has answered, the held records (now carrying the shadows'
+   * answers) go to the log in one append.
    */
   private drainShadows(): void {
     this.shadowScheduled = false;
@@ -665,23 +694,27 @@ export class ModelServer {
         else g.items.push(w);
       }
     }
-    const runs: Promise<void>[] = [this.shadowsRunning];
+    const runs: Promise<unknown>[] = [];
     for (const g of groups.values()) runs.push(this.runShadows(g.ep, g.shadow, g.items));
-    this.shadowsRunning = Promise.all(runs).then(() => undefined);
+    const held = Promise.allSettled(runs).then(() => {
+      const records: InferenceRecord[] = [];
+      for (const w of work) if (w.records !== undefined) for (const r of w.records) records.push(r);
+      if (records.length > 0) void this.appendLog(records, false, "");
+    });
+    this.shadowsRunning = Promise.all([this.shadowsRunning, held]).then(() => undefined);
   }
 
   private async runShadows(ep: EndpointRuntime, shadow: LoadedModel, items: readonly ShadowWork[]): Promise<void> {
     const name = ep.config.name;
     const outcome = (o: string) => ({ endpoint: name, model_version: shadow.version, outcome: o });
     const started = performance.now();
-    const time = this.clock.now();
     try {
       const frames: Frame[] = [];
       const scored: ShadowWork[] = [];
       let rows = 0;
       for (const w of items) {
         try {
-          const frame = shadow.validator(w.table);
+          const frame = w.signatureKey === shadow.signatureKey ? w.frame : shadow.validator(w.table);
           frames.push(frame);
           scored.push(w);
           rows += frame.nRows;
@@ -701,25 +734,37 @@ export class ModelServer {
       }
       this.metrics.shadowRequests.inc(outcome("ok"), scored.length);
       const latency = performance.now() - started;
-      const records: InferenceRecord[] = [];
+      const standalone: InferenceRecord[] = [];
       let offset = 0;
       for (let k = 0; k < scored.length; k++) {
         const w = scored[k] as ShadowWork;
         const n = (frames[k] as Frame).nRows;
-        const result: PredictionResult = {
-          requestId: w.requestId,
-          endpoint: name,
-          modelName: shadow.name,
-          modelVersion: shadow.version,
-          route: "shadow",
-          scores: scores.subarray(offset, offset + n),
-          cachedRows: 0,
-        };
+        if (w.records !== undefined) {
+          for (let i = 0; i < n; i++) {
+            const score = scores[offset + i] as number;
+            (w.records[i] as HeldRecord).shadows.push({
+              modelName: shadow.name,
+              modelVersion: shadow.version,
+              outputs: { score, decision: decisionOf(ep.config, score) },
+              latencyMs: latency,
+            });
+          }
+        } else if (w.standalone) {
+          const result: PredictionResult = {
+            requestId: w.requestId,
+            endpoint: name,
+            modelName: shadow.name,
+            modelVersion: shadow.version,
+            route: "shadow",
+            scores: scores.subarray(offset, offset + n),
+            cachedRows: 0,
+          };
+          const rs = this.sampledRecords(ep.config, result, w.table, w.time, latency, w.entityId, false);
+          if (rs !== undefined) for (const r of rs) standalone.push(r);
+        }
         offset += n;
-        const rs = this.sampledRecords(ep, result, w.table, time, latency, w.entityId);
-        if (rs !== undefined) for (const r of rs) records.push(r);
       }
-      if (records.length > 0) void this.appendLog(records, false, "");
+      if (standalone.length > 0) void this.appendLog(standalone, false, "");
     } finally {
       for (let k = 0; k < items.length; k++) shadow.unhold();
     }
@@ -750,36 +795,27 @@ export class ModelServer {
     for (let i = 0; i < scores.length; i++) series.scores.observe(scores[i] as number);
   }
 
-  /** Append the request's records; returns a promise only when the answer must wait for them (audit "sync"). */
-  private log(
-    ep: EndpointRuntime,
-    r: PredictionResult,
-    table: InputTable,
-    time: number,
-    latencyMs: number,
-    entityId: string | undefined,
-  ): Promise<void> | undefined {
-    const records = this.sampledRecords(ep, r, table, time, latencyMs, entityId);
-    if (records === undefined) return undefined;
-    return this.appendLog(records, ep.config.inferenceLog.audit === "sync", r.requestId);
-  }
-
-  /** The request's records, or undefined when there is no log or the request is sampled out. */
+  /**
+   * The request's records, or undefined when there is no log or the request is sampled out (by a
+   * hash of the request id, so a request and its shadow answers are kept or dropped together).
+   * `holdForShadows`: each record gets an empty `shadows` list for its shadows to fill.
+   */
   private sampledRecords(
-    ep: EndpointRuntime,
+    config: EndpointConfig,
     r: PredictionResult,
     table: InputTable,
     time: number,
     latencyMs: number,
     entityId: string | undefined,
+    holdForShadows: boolean,
   ): InferenceRecord[] | undefined {
     if (this.options.inferenceLog === undefined) return undefined;
-    const rate = ep.config.inferenceLog.sampleRate;
+    const rate = config.inferenceLog.sampleRate;
     if (rate < 1 && !inPercent(r.requestId, rate * 100)) {
       this.metrics.inferenceLogRecords.inc({ outcome: "sampled_out" }, r.scores.length);
       return undefined;
     }
-    return inferenceRecords(ep.config, r, table, time, latencyMs, entityId, (s) => this.decision(ep.config.name, s));
+    return inferenceRecords(config, r, table, time, latencyMs, entityId, holdForShadows);
   }
 
   private appendLog(records: readonly InferenceRecord[], audit: boolean, requestId: string): Promise<void> | undefined {
@@ -1046,6 +1082,11 @@ function errorKind(e: unknown): string {
   return "model_error";
 }
 
+function decisionOf(config: EndpointConfig | undefined, score: number): string {
+  const d = config?.decision ?? { threshold: 0.5, positive: "positive", negative: "negative" };
+  return score >= d.threshold ? d.positive : d.negative;
+}
+
 function inferenceRecords(
   config: EndpointConfig,
   r: PredictionResult,
@@ -1053,7 +1094,7 @@ function inferenceRecords(
   time: number,
   latencyMs: number,
   entityId: string | undefined,
-  decide: (score: number) => string,
+  holdForShadows: boolean,
 ): InferenceRecord[] {
   const names = [...table.columns.keys()];
   const entityColumn = config.entityKey !== undefined ? table.columns.get(config.entityKey) : undefined;
@@ -1074,8 +1115,9 @@ function inferenceRecords(
       route: r.route,
       ...(entity !== undefined ? { entityId: entity } : {}),
       features,
-      outputs: { score, decision: decide(score), ...(r.fallback ? { fallback: r.fallback } : {}) },
+      outputs: { score, decision: decisionOf(config, score), ...(r.fallback ? { fallback: r.fallback } : {}) },
       latencyMs,
+      ...(holdForShadows ? { shadows: [] } : {}),
     };
   }
   return out;

@@ -1,8 +1,8 @@
-import { sql, type Kysely } from "kysely";
+import { SqliteAdapter, sql, type Kysely, type SelectQueryBuilder } from "kysely";
 import { DataIntegrityError, InvalidParameterError } from "../errors.js";
-import type { InferenceLog, InferenceQuery, InferenceRecord } from "./inference-log.js";
+import type { InferenceLog, InferenceQuery, InferenceRecord, ShadowScore } from "./inference-log.js";
 
-/** Row shape of the `inference_log` table (migration 0010). */
+/** Row shape of the `inference_log` table (migrations 0010, 0012). */
 export type InferenceLogTable = {
   request_id: string;
   time: number | string | bigint;
@@ -14,6 +14,8 @@ export type InferenceLogTable = {
   features: string;
   outputs: string;
   latency_ms: number;
+  /** JSON array of `{model, version, outputs, latency_ms}`, one per shadow answer on the row; null without. */
+  shadows: string | null;
 };
 
 export type InferenceLogDatabase = {
@@ -105,6 +107,7 @@ export class SqlInferenceLog implements InferenceLog {
       features: JSON.stringify(r.features),
       outputs: JSON.stringify(r.outputs),
       latency_ms: r.latencyMs,
+      shadows: shadowsJson(r.shadows),
     }));
     await this.db.transaction().execute(async (tx) => {
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
@@ -116,32 +119,58 @@ export class SqlInferenceLog implements InferenceLog {
     });
   }
 
+  /**
+   * Records matching every filter, ordered by time then request id. Rows carrying shadow answers
+   * are read by a second query (on the partial index of such rows) and expanded into one record
+   * per answer; the two ordered reads are merged and cut at `limit`.
+   */
   async query(q: InferenceQuery): Promise<readonly InferenceRecord[]> {
     await this.flush();
-    let s = this.db.selectFrom("inference_log").selectAll();
-    if (q.endpoint !== undefined) s = s.where("endpoint", "=", q.endpoint);
-    if (q.modelName !== undefined) s = s.where("model_name", "=", q.modelName);
-    if (q.modelVersion !== undefined) s = s.where("model_version", "=", q.modelVersion);
-    if (q.route !== undefined) s = s.where("route", "=", q.route);
-    if (q.entityId !== undefined) s = s.where("entity_id", "=", q.entityId);
-    if (q.from !== undefined) s = s.where("time", ">=", q.from);
-    if (q.to !== undefined) s = s.where("time", "<", q.to);
-    if (q.requestIds !== undefined) {
-      if (q.requestIds.length === 0) return [];
-      s = s.where("request_id", "in", [...q.requestIds]);
-    }
     const limit = q.limit ?? 10_000;
     if (!Number.isInteger(limit) || limit < 1) {
       throw new InvalidParameterError(`limit: ${limit} must be a positive integer`, {
         details: { field: "limit", value: limit },
       });
     }
-    const rows = await s
-      .orderBy("time")
-      .orderBy(sql`request_id`)
-      .limit(limit)
-      .execute();
-    return rows.map(toRecord);
+    if (q.requestIds !== undefined && q.requestIds.length === 0) return [];
+    const common = (s: SelectQueryBuilder<InferenceLogDatabase, "inference_log", InferenceLogTable>) => {
+      if (q.endpoint !== undefined) s = s.where("endpoint", "=", q.endpoint);
+      if (q.entityId !== undefined) s = s.where("entity_id", "=", q.entityId);
+      if (q.from !== undefined) s = s.where("time", ">=", q.from);
+      if (q.to !== undefined) s = s.where("time", "<", q.to);
+      if (q.requestIds !== undefined) s = s.where("request_id", "in", [...q.requestIds]);
+      return s
+        .orderBy("time")
+        .orderBy(sql`request_id`)
+        .limit(limit);
+    };
+    let primary = this.db.selectFrom("inference_log").selectAll();
+    if (q.modelName !== undefined) primary = primary.where("model_name", "=", q.modelName);
+    if (q.modelVersion !== undefined) primary = primary.where("model_version", "=", q.modelVersion);
+    if (q.route !== undefined) primary = primary.where("route", "=", q.route);
+    const records = (await common(primary).execute()).map(toRecord);
+    if (q.route !== undefined && q.route !== "shadow") return records;
+
+    let carriers = this.db.selectFrom("inference_log").selectAll().where("shadows", "is not", null);
+    // Exact, case-sensitive substring tests of the JSON text (LIKE folds case on SQLite).
+    const needle = shadowNeedle(q.modelName, q.modelVersion);
+    if (needle !== undefined) {
+      carriers = carriers.where(
+        this.db.getExecutor().adapter instanceof SqliteAdapter
+          ? sql<boolean>`instr(shadows, ${needle}) > 0`
+          : sql<boolean>`strpos(shadows, ${needle}) > 0`,
+      );
+    }
+    const shadowRecords: InferenceRecord[] = [];
+    for (const row of await common(carriers).execute()) {
+      for (const r of shadowRecordsOf(row)) {
+        if (q.modelName !== undefined && r.modelName !== q.modelName) continue;
+        if (q.modelVersion !== undefined && r.modelVersion !== q.modelVersion) continue;
+        shadowRecords.push(r);
+      }
+    }
+    if (shadowRecords.length === 0) return records;
+    return mergeOrdered(records, shadowRecords, limit);
   }
 
   async close(): Promise<void> {
@@ -151,15 +180,30 @@ export class SqlInferenceLog implements InferenceLog {
   }
 }
 
-function toRecord(row: InferenceLogTable): InferenceRecord {
-  let features: InferenceRecord["features"];
-  let outputs: InferenceRecord["outputs"];
+/** Stored form of a record's shadow answers; key order matters, `shadowNeedle` searches it. */
+export function shadowsJson(shadows: readonly ShadowScore[] | undefined): string | null {
+  if (shadows === undefined || shadows.length === 0) return null;
+  return JSON.stringify(
+    shadows.map((s) => ({ model: s.modelName, version: s.modelVersion, outputs: s.outputs, latency_ms: s.latencyMs })),
+  );
+}
+
+function shadowNeedle(modelName: string | undefined, modelVersion: string | undefined): string | undefined {
+  if (modelName === undefined && modelVersion === undefined) return undefined;
+  if (modelVersion === undefined) return `{"model":${JSON.stringify(modelName)},`;
+  if (modelName === undefined) return `,"version":${JSON.stringify(modelVersion)},"outputs":`;
+  return `{"model":${JSON.stringify(modelName)},"version":${JSON.stringify(modelVersion)},"outputs":`;
+}
+
+function parseJson<T>(text: string, row: InferenceLogTable): T {
   try {
-    features = JSON.parse(row.features) as InferenceRecord["features"];
-    outputs = JSON.parse(row.outputs) as InferenceRecord["outputs"];
+    return JSON.parse(text) as T;
   } catch (cause) {
     throw new DataIntegrityError(`inference log: record ${row.request_id} holds unreadable JSON`, { cause });
   }
+}
+
+function toRecord(row: InferenceLogTable): InferenceRecord {
   return {
     requestId: row.request_id,
     time: Number(row.time),
@@ -168,10 +212,53 @@ function toRecord(row: InferenceLogTable): InferenceRecord {
     modelVersion: row.model_version,
     route: row.route,
     ...(row.entity_id !== null ? { entityId: row.entity_id } : {}),
-    features,
-    outputs,
+    features: parseJson<InferenceRecord["features"]>(row.features, row),
+    outputs: parseJson<InferenceRecord["outputs"]>(row.outputs, row),
     latencyMs: Number(row.latency_ms),
   };
+}
+
+/** The row's shadow answers, each as the record it stands for (route "shadow"). */
+function shadowRecordsOf(row: InferenceLogTable): InferenceRecord[] {
+  if (row.shadows === null) return [];
+  const stored = parseJson<
+    { model: string; version: string; outputs: InferenceRecord["outputs"]; latency_ms: number }[]
+  >(row.shadows, row);
+  const features = parseJson<InferenceRecord["features"]>(row.features, row);
+  return stored.map((s) => ({
+    requestId: row.request_id,
+    time: Number(row.time),
+    endpoint: row.endpoint,
+    modelName: s.model,
+    modelVersion: s.version,
+    route: "shadow",
+    ...(row.entity_id !== null ? { entityId: row.entity_id } : {}),
+    features,
+    outputs: s.outputs,
+    latencyMs: s.latency_ms,
+  }));
+}
+
+/** The first `limit` records of two lists ordered by (time, request id); ties keep `a` first. */
+function mergeOrdered(a: readonly InferenceRecord[], b: readonly InferenceRecord[], limit: number): InferenceRecord[] {
+  const out: InferenceRecord[] = [];
+  let i = 0;
+  let j = 0;
+  while (out.length < limit && (i < a.length || j < b.length)) {
+    const x = a[i];
+    const y = b[j];
+    if (
+      y === undefined ||
+      (x !== undefined && (x.time < y.time || (x.time === y.time && x.requestId <= y.requestId)))
+    ) {
+      out.push(x as InferenceRecord);
+      i++;
+    } else {
+      out.push(y);
+      j++;
+    }
+  }
+  return out;
 }
 
 /** Migration body: the table and the indexes monitoring queries by. Dialect-neutral (schema builder). */
@@ -204,4 +291,16 @@ export async function createInferenceLogTables(db: Kysely<unknown>): Promise<voi
     .execute();
   await db.schema.createIndex("inference_log_request").ifNotExists().on("inference_log").column("request_id").execute();
   await db.schema.createIndex("inference_log_entity").ifNotExists().on("inference_log").column("entity_id").execute();
+}
+
+/** Migration body: shadow answers ride in their request's row, found by time through a partial index. */
+export async function addInferenceLogShadows(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable("inference_log").addColumn("shadows", "text").execute();
+  await db.schema
+    .createIndex("inference_log_shadow_time")
+    .ifNotExists()
+    .on("inference_log")
+    .column("time")
+    .where(sql.ref("shadows"), "is not", null)
+    .execute();
 }

@@ -2,6 +2,16 @@
  * The inference log: one record per scored request, written by serving, read by monitoring.
  * Appends are batched; `durability: "sync"` resolves only once the records are on disk.
  */
+export type OutputValues = Readonly<Record<string, string | number | boolean | null>>;
+
+/** A shadow model's answer for the row of the record it rides in. */
+export interface ShadowScore {
+  readonly modelName: string;
+  readonly modelVersion: string;
+  readonly outputs: OutputValues;
+  readonly latencyMs: number;
+}
+
 export interface InferenceRecord {
   readonly requestId: string;
   /** Epoch milliseconds when the request was received. */
@@ -16,8 +26,23 @@ export interface InferenceRecord {
   /** Raw input features of the row, as received. */
   readonly features: Readonly<Record<string, string | number | boolean | null>>;
   /** Model outputs of the row, e.g. `{ score: 0.13, decision: "approve" }`. */
-  readonly outputs: Readonly<Record<string, string | number | boolean | null>>;
+  readonly outputs: OutputValues;
   readonly latencyMs: number;
+  /**
+   * Written only: shadow models' answers on the same row, stored with it so a shadow costs no
+   * record of its own (features are not stored twice). Readers never see this field: `query`
+   * returns each shadow answer as a record of its own, route "shadow", with the row's request id,
+   * time, endpoint, entity and features.
+   */
+  readonly shadows?: readonly ShadowScore[];
+}
+
+/**
+ * What tells records apart: a request id alone does not, since a request's shadow records share
+ * it (paging by time uses this to skip records already read).
+ */
+export function inferenceRecordKey(r: InferenceRecord): string {
+  return `${r.requestId}\u0000${r.route}\u0000${r.modelName}\u0000${r.modelVersion}`;
 }
 
 export interface InferenceQuery {
@@ -31,6 +56,7 @@ export interface InferenceQuery {
   readonly to?: number;
   readonly requestIds?: readonly string[];
   readonly entityId?: string;
+  /** At most this many records (default 10,000), in order of time then request id. */
   readonly limit?: number;
 }
 

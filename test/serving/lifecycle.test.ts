@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { readFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadPredictor } from "../../src/learn/load-model.js";
@@ -171,6 +171,56 @@ describe("traffic policy", () => {
     await served.close();
     served = undefined;
     await log.close();
+    await meta.close();
+  });
+
+  it("keeps a shadow's answers in its request's log row (async log): one row per request, read back as shadow records", async () => {
+    stack = await openStack();
+    const a = await stack.register("credit", "xgb_binary.json");
+    const b = await stack.register("credit", "xgb_binary_base.json");
+    await stack.registry.setAlias("credit", "champion", a);
+    const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
+    await meta.migrate();
+    const db = meta.db as Kysely<unknown>;
+    const log = new SqlInferenceLog(db, { flushIntervalMs: 20 });
+    served = await serve(stack, {
+      inferenceLog: log,
+      endpoints: [parseEndpointConfig({ name: "loans", model: "credit", shadows: [{ version: b }] })],
+    });
+    const url = `${served.url}/api/keel/endpoints/loans/predict`;
+    // Concurrent requests, so the shadow scores several held requests in one batch.
+    const n = 120;
+    const answers = await Promise.all(
+      Array.from({ length: n }, (_, e) => post(url, [v1.row(e)], { "x-request-id": `q-${e}` })),
+    );
+    for (const [e, r] of answers.entries()) {
+      const p = (r.body as { predictions: { score: number; route: string }[] }).predictions[0];
+      expect(p?.route).toBe("champion");
+      expect(p?.score).toBeCloseTo(v1.expected[e] as number, 6);
+    }
+    await served.close();
+    served = undefined;
+    await log.close();
+
+    const rows = await sql<{
+      n: number;
+      carriers: number;
+    }>`select count(*) as n, count(shadows) as carriers from inference_log`.execute(db);
+    expect(rows.rows[0]).toEqual({ n, carriers: n });
+    const reader = new SqlInferenceLog(db);
+    const champion = await reader.query({ endpoint: "loans", route: "champion" });
+    const shadow = await reader.query({ endpoint: "loans", route: "shadow" });
+    expect(champion.length).toBe(n);
+    expect(shadow.length).toBe(n);
+    for (const s of shadow) {
+      const e = Number(s.requestId.slice(2));
+      expect(s.modelVersion).toBe(b);
+      expect(s.outputs.score).toBeCloseTo(v2.expected[e] as number, 6);
+      expect(s.features).toEqual(v1.row(e));
+    }
+    // Monitoring reads the shadow version like any other version.
+    expect((await reader.query({ modelName: "credit", modelVersion: b })).length).toBe(n);
+    expect((await reader.query({ modelName: "credit", modelVersion: a })).length).toBe(n);
     await meta.close();
   });
 

@@ -64,6 +64,78 @@ function suite(
         await done();
       }
     });
+
+    it("stores shadow answers in their request's row and reads each back as a shadow record", async () => {
+      const { db, done } = await open();
+      try {
+        const log = new SqlInferenceLog(db, { flushIntervalMs: 10_000, ...(writer ? { writer: writer() } : {}) });
+        const shadow = (i: number, version: string, model = "loans") => ({
+          modelName: model,
+          modelVersion: version,
+          outputs: { score: i / 100, decision: "decline" },
+          latencyMs: 0.5,
+        });
+        // Rows 0..9: champion v1; even rows carry shadow v3, rows divisible by 3 also "loans_alt" v3.
+        const rows = Array.from({ length: 10 }, (_, i) =>
+          record(i, {
+            modelVersion: "1",
+            route: "champion",
+            shadows: [...(i % 2 === 0 ? [shadow(i, "3")] : []), ...(i % 3 === 0 ? [shadow(i, "3", "loans_alt")] : [])],
+          }),
+        );
+        await log.append(rows);
+        // A standalone shadow row (as `audit: "sync"` endpoints write them) reads the same way.
+        await log.append([
+          record(20, { modelVersion: "3", route: "shadow", outputs: { score: 0.2, decision: "decline" } }),
+        ]);
+        await log.flush();
+        const fresh = new SqlInferenceLog(db);
+
+        const expected = (i: number, version: string, model = "loans"): InferenceRecord => {
+          const { shadows: _s, ...primary } = record(i, { modelVersion: version, route: "shadow" });
+          return { ...primary, modelName: model, outputs: shadow(i, version, model).outputs, latencyMs: 0.5 };
+        };
+        const v3 = await fresh.query({ modelName: "loans", modelVersion: "3" });
+        expect(v3).toEqual(
+          [0, 2, 4, 6, 8]
+            .map((i) => expected(i, "3"))
+            .concat([record(20, { modelVersion: "3", route: "shadow", outputs: { score: 0.2, decision: "decline" } })]),
+        );
+        expect((await fresh.query({ modelName: "loans_alt" })).map((r) => r.requestId)).toEqual(
+          [0, 3, 6, 9].map((i) => record(i).requestId),
+        );
+        // "loans_alt" is not a match for model "loans" (exact, not a prefix or a LIKE pattern).
+        expect((await fresh.query({ modelName: "loans", route: "shadow" })).length).toBe(6);
+        expect((await fresh.query({ modelName: "LOANS" })).length).toBe(0);
+
+        // Primary records come back without the stored `shadows`; the row's shadows follow it.
+        const all = await fresh.query({});
+        expect(all.length).toBe(10 + 5 + 4 + 1);
+        expect(all[0]).toEqual(record(0, { modelVersion: "1", route: "champion" }));
+        expect(all.slice(0, 3).map((r) => [r.route, r.modelName])).toEqual([
+          ["champion", "loans"],
+          ["shadow", "loans"],
+          ["shadow", "loans_alt"],
+        ]);
+        expect(all.every((r) => !("shadows" in r))).toBe(true);
+        // Champion queries see only the champion; limits count records, not rows.
+        expect((await fresh.query({ modelVersion: "1" })).length).toBe(10);
+        expect((await fresh.query({ limit: 4 })).map((r) => r.route)).toEqual([
+          "champion",
+          "shadow",
+          "shadow",
+          "champion",
+        ]);
+        expect((await fresh.query({ requestIds: [record(6).requestId] })).map((r) => r.modelName)).toEqual([
+          "loans",
+          "loans",
+          "loans_alt",
+        ]);
+        await log.close();
+      } finally {
+        await done();
+      }
+    });
   });
 }
 
@@ -77,13 +149,17 @@ async function openMigrated(uri: string): Promise<{ db: Kysely<unknown>; done: (
   return { db: meta.db as Kysely<unknown>, done: () => meta.close() };
 }
 
-suite("SQLite", () => openMigrated(`sqlite:///${path.join(dir, "log.db")}`));
+// A fresh database file per test; the worker-thread writer opens the file its test's `open` made.
+let files = 0;
+let file = "";
+function openSqliteFile() {
+  file = path.join(dir, `log-${++files}.db`);
+  return openMigrated(`sqlite:///${file}`);
+}
 
-suite(
-  "SQLite with the worker-thread writer",
-  () => openMigrated(`sqlite:///${path.join(dir, "log-worker.db")}`),
-  () => new SqliteInferenceLogWriter(path.join(dir, "log-worker.db")),
-);
+suite("SQLite", openSqliteFile);
+
+suite("SQLite with the worker-thread writer", openSqliteFile, () => new SqliteInferenceLogWriter(file));
 
 suite("PostgreSQL", async () => {
   const schema = `inflog_${process.pid}_${Date.now()}`;

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
@@ -8,6 +7,7 @@ import {
   decodeInvocationsJson,
   inferResponseJson,
   keelPredictionsJson,
+  newRequestId,
   mlflowPredictionsJson,
   modelMetadata,
   scoreOutputName,
@@ -94,7 +94,7 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
         const run = (model: LoadedModel): Promise<void> => {
           const decoded = decodeInferRequest(req.body, model.signature);
           const ctx = {
-            requestId: decoded.id ?? header(req, "x-request-id") ?? randomUUID(),
+            requestId: decoded.id ?? header(req, "x-request-id") ?? newRequestId(),
             protocol: "oip",
             ...optionalEntity(entityFrom(req, decoded.parameters)),
           };
@@ -157,7 +157,7 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
             : decodeInvocationsJson(req.body, model.signature);
         return serving
           .predict(name, input.table, {
-            requestId: header(req, "x-request-id") ?? randomUUID(),
+            requestId: header(req, "x-request-id") ?? newRequestId(),
             protocol: "mlflow",
             ...optionalEntity(entityFrom(req, input.params)),
           })
@@ -181,7 +181,7 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
         const table = tableFromRecords(predictRecords(req.body), "records");
         return serving
           .predict(name, table, {
-            requestId: header(req, "x-request-id") ?? randomUUID(),
+            requestId: header(req, "x-request-id") ?? newRequestId(),
             protocol: "keel",
             ...optionalEntity(header(req, "x-keel-entity-id")),
           })

@@ -4,6 +4,7 @@ import { m0002Registry } from "./0002-registry.js";
 import { m0003AuditTokensArtifacts } from "./0003-audit-tokens-artifacts.js";
 import { m0010InferenceLog } from "./0010-inference-log.js";
 import { m0011ServingEndpoints } from "./0011-serving-endpoints.js";
+import { m0012InferenceLogShadows } from "./0012-inference-log-shadows.js";
 import { m0020MonitorObservations } from "./0020-monitor-observations.js";
 import { m0022Labels } from "./0022-labels.js";
 import { m0023Alerts } from "./0023-alerts.js";
@@ -21,6 +22,7 @@ export const migrations: readonly Migration[] = [
   m0003AuditTokensArtifacts,
   m0010InferenceLog,
   m0011ServingEndpoints,
+  m0012InferenceLogShadows,
   m0020MonitorObservations,
   m0022Labels,
   m0023Alerts,

@@ -3,7 +3,7 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { UnavailableError } from "../../errors.js";
 import type { InferenceRecord } from "../inference-log.js";
-import type { InferenceLogWriter } from "../inference-log-sql.js";
+import { shadowsJson, type InferenceLogWriter } from "../inference-log-sql.js";
 
 // Runs in a worker thread with its own connection, so inserts and their fsyncs (better-sqlite3 is
 // synchronous) never stall the serving thread. Same durability pragmas as the main connection.
@@ -15,11 +15,11 @@ db.pragma("journal_mode = WAL");
 db.pragma("synchronous = FULL");
 db.pragma("busy_timeout = 10000");
 const insert = db.prepare(
-  "insert into inference_log (request_id, time, endpoint, model_name, model_version, route, entity_id, features, outputs, latency_ms) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+  "insert into inference_log (request_id, time, endpoint, model_name, model_version, route, entity_id, features, outputs, latency_ms, shadows) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 );
 const writeAll = db.transaction((flat) => {
-  for (let i = 0; i < flat.length; i += 10) {
-    insert.run(flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4], flat[i + 5], flat[i + 6], flat[i + 7], flat[i + 8], flat[i + 9]);
+  for (let i = 0; i < flat.length; i += 11) {
+    insert.run(flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4], flat[i + 5], flat[i + 6], flat[i + 7], flat[i + 8], flat[i + 9], flat[i + 10]);
   }
 });
 parentPort.on("message", (m) => {
@@ -87,7 +87,7 @@ export class SqliteInferenceLogWriter implements InferenceLogWriter {
    * copying primitives to the worker costs far less than copying nested objects.
    */
   write(records: readonly InferenceRecord[]): Promise<void> {
-    const rows = new Array<string | number | null>(records.length * 10);
+    const rows = new Array<string | number | null>(records.length * 11);
     let o = 0;
     for (const r of records) {
       rows[o++] = r.requestId;
@@ -100,6 +100,7 @@ export class SqliteInferenceLogWriter implements InferenceLogWriter {
       rows[o++] = JSON.stringify(r.features);
       rows[o++] = JSON.stringify(r.outputs);
       rows[o++] = r.latencyMs;
+      rows[o++] = shadowsJson(r.shadows);
     }
     return this.send({ rows });
   }
