@@ -155,7 +155,7 @@ export const MAX_PREDICTIONS = 2_000_000;
 
 /**
  * The model's logged predictions in [from, to) with their labels joined (see `joinLabels`).
- * Predictions without a numeric `outputs.score` are left out. An entity label whose time is after
+ * Shadow answers and predictions without a numeric `outputs.score` are left out. An entity label whose time is after
  * `to` may belong to a later prediction of the same entity, so those later predictions are read
  * for the join too (and then dropped).
  */
@@ -172,7 +172,10 @@ export async function loadLabelledPredictions(
         { details: { field: "window", value: to - from, rule: `at most ${max} predictions` } },
       );
     }
-    return rows.filter((r) => typeof r.outputs.score === "number" && Number.isFinite(r.outputs.score));
+    // Served predictions only: a shadow's answer shares its request's id and label.
+    return rows.filter(
+      (r) => r.route !== "shadow" && typeof r.outputs.score === "number" && Number.isFinite(r.outputs.score),
+    );
   };
   const records = await read(q.from, q.to);
   const requestLabels = await sources.labels.byRequestIds(records.map((r) => r.requestId));

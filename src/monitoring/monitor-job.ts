@@ -87,11 +87,13 @@ export interface MonitorWindowResult {
 const PAGE = 20_000;
 
 /**
- * Serving logs a canary rollback as a record of route `canary_rollback` with empty features
- * (docs/serving.md); it is an event, not a prediction, so it counts toward no volume or null rate.
+ * The window's predictions. Serving logs a canary rollback as a record of route `canary_rollback`
+ * with empty features (docs/serving.md); it is an event, not a prediction, so it counts toward no
+ * volume or null rate. Shadow answers were never served: a window without a version monitors the
+ * served traffic and leaves them out; a window of one version (a shadow's) keeps them.
  */
-function isPrediction(r: InferenceRecord): boolean {
-  return r.route !== "canary_rollback";
+function predictionsOf(records: readonly InferenceRecord[], version: string | undefined): InferenceRecord[] {
+  return records.filter((r) => r.route !== "canary_rollback" && (version !== undefined || r.route !== "shadow"));
 }
 
 function checkInput(input: MonitorWindowInput): void {
@@ -360,7 +362,7 @@ async function previousVolume(deps: MonitorJobDeps, input: MonitorWindowInput): 
     from: prevStart,
     to: input.windowStart,
   });
-  return rows.filter(isPrediction).length;
+  return predictionsOf(rows, input.version).length;
 }
 
 /** Runs the monitor job over one window and writes its observations. */
@@ -370,15 +372,16 @@ export async function runMonitorWindow(deps: MonitorJobDeps, input: MonitorWindo
   const minDriftRows = input.minDriftRows ?? DEFAULT_MIN_DRIFT_ROWS;
   const scoreOutput = input.scoreOutput ?? "score";
   const decisionOutput = input.decisionOutput ?? "decision";
-  const records = (
+  const records = predictionsOf(
     await readWindow(deps.inferenceLog, {
       modelName: input.modelName,
       ...(input.version !== undefined ? { modelVersion: input.version } : {}),
       ...(input.endpoint !== undefined ? { endpoint: input.endpoint } : {}),
       from: input.windowStart,
       to: input.windowEnd,
-    })
-  ).filter(isPrediction);
+    }),
+    input.version,
+  );
   const base: Base = {
     modelName: input.modelName,
     ...(input.version !== undefined ? { modelVersion: input.version } : {}),

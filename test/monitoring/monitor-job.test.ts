@@ -249,4 +249,31 @@ describe("reading a window", () => {
       expect(got.map((r) => r.requestId).sort(), String(pageSize)).toEqual(rows.map((r) => r.requestId).sort());
     }
   });
+
+  it("reads shadow answers stored in their request's row once each, and leaves them out of the served traffic", async () => {
+    const log = deps.inferenceLog as SqlInferenceLog;
+    const start = T0 + 30 * DAY;
+    // 40 requests on 4 milliseconds, each row carrying version 2's shadow answer
+    const rows = recordsOf(ref, { start, stepMs: 0, version: "1", prefix: "sh", rows: 40 }).map((r, i) => ({
+      ...r,
+      time: start + Math.floor(i / 10),
+      shadows: [{ modelName: "loan-default", modelVersion: "2", outputs: { score: i / 100 }, latencyMs: 1 }],
+    }));
+    await log.append(rows, { durability: "sync" });
+    for (const pageSize of [1, 3, 7, 80, 81]) {
+      const got = await readWindow(log, { modelName: "loan-default", from: start, to: start + DAY }, pageSize);
+      expect(got.length, String(pageSize)).toBe(80);
+      expect(new Set(got.map((r) => `${r.requestId}/${r.route}`)).size, String(pageSize)).toBe(80);
+    }
+    const shadow = await readWindow(
+      log,
+      { modelName: "loan-default", modelVersion: "2", from: start, to: start + DAY },
+      7,
+    );
+    expect(shadow.map((r) => r.outputs.score)).toEqual(rows.map((_, i) => i / 100));
+    expect(shadow.every((r) => r.route === "shadow")).toBe(true);
+    // A window without a version monitors what was served: 40 requests, not 80 records.
+    const r = await runMonitorWindow(deps, { modelName: "loan-default", windowStart: start, windowEnd: start + DAY });
+    expect(find(r.observations, "volume", "request_count").value).toBe(40);
+  });
 });

@@ -26,10 +26,19 @@ describe("rolling performance from delayed labels (40 days of a logged loan mode
     log = loanLog({ seed: 11, days: 40, perDay: 60 });
     // another model scoring the same applicants: its predictions must not take the loan model's labels
     const other = loanLog({ seed: 12, days: 40, perDay: 10, modelName: "fraud" });
-    await t.stores.inferenceLog.append(
-      [...log, ...other].map((l) => l.record),
-      { durability: "sync" },
-    );
+    // and a shadow version answering every loan request: never served, so never evaluated
+    const shadowed = log.map((l) => ({
+      ...l.record,
+      shadows: [
+        {
+          modelName: "loans",
+          modelVersion: "9",
+          outputs: { score: 1 - (l.record.outputs.score as number) },
+          latencyMs: 1,
+        },
+      ],
+    }));
+    await t.stores.inferenceLog.append([...shadowed, ...other.map((l) => l.record)], { durability: "sync" });
   }, 60_000);
   afterAll(async () => t.close());
 

@@ -198,15 +198,24 @@ describe("traffic policy", () => {
       expect(p?.route).toBe("champion");
       expect(p?.score).toBeCloseTo(v1.expected[e] as number, 6);
     }
+    // A request to one version directly is logged too, route "direct", under the model's policy.
+    const direct = await post(`${served.url}/v2/models/credit/versions/${b}/infer`, {
+      id: "direct-1",
+      inputs: COLS.map((c) => ({ name: c, shape: [1], datatype: "FP64", data: [v1.row(0)[c] ?? null] })),
+    });
+    expect(direct.status).toBe(200);
     await served.close();
     served = undefined;
     await log.close();
+    const logged = await new SqlInferenceLog(db).query({ requestIds: ["direct-1"] });
+    expect(logged.map((r) => [r.route, r.modelVersion])).toEqual([["direct", b]]);
+    expect(logged[0]?.outputs.score).toBeCloseTo(v2.expected[0] as number, 6);
 
     const rows = await sql<{
       n: number;
       carriers: number;
     }>`select count(*) as n, count(shadows) as carriers from inference_log`.execute(db);
-    expect(rows.rows[0]).toEqual({ n, carriers: n });
+    expect(rows.rows[0]).toEqual({ n: n + 1, carriers: n }); // + the direct request's row
     const reader = new SqlInferenceLog(db);
     const champion = await reader.query({ endpoint: "loans", route: "champion" });
     const shadow = await reader.query({ endpoint: "loans", route: "shadow" });
@@ -219,7 +228,7 @@ describe("traffic policy", () => {
       expect(s.features).toEqual(v1.row(e));
     }
     // Monitoring reads the shadow version like any other version.
-    expect((await reader.query({ modelName: "credit", modelVersion: b })).length).toBe(n);
+    expect((await reader.query({ modelName: "credit", modelVersion: b })).length).toBe(n + 1); // + the direct request
     expect((await reader.query({ modelName: "credit", modelVersion: a })).length).toBe(n);
     await meta.close();
   });
