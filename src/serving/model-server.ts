@@ -64,6 +64,11 @@ export interface ModelServerOptions {
    */
   readonly shadowQueueLimit?: number;
   /**
+   * Longest a request's log records wait for its shadows' answers (default 5000 ms); past it they
+   * are written without them, so a stuck shadow cannot hold back the served route's log.
+   */
+  readonly shadowLogWaitMs?: number;
+  /**
    * Where endpoints created through the API are kept (the metadata database), so a restart or
    * another replica serves them too. Re-read on every registry poll; a stored endpoint overrides
    * a file endpoint of the same name.
@@ -696,7 +701,13 @@ export class ModelServer {
     }
     const runs: Promise<unknown>[] = [];
     for (const g of groups.values()) runs.push(this.runShadows(g.ep, g.shadow, g.items));
-    const held = Promise.allSettled(runs).then(() => {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.shadowLogWaitMs ?? 5000);
+      timer.unref();
+    });
+    const held = Promise.race([Promise.allSettled(runs), waited]).then(() => {
+      clearTimeout(timer);
       const records: InferenceRecord[] = [];
       for (const w of work) if (w.records !== undefined) for (const r of w.records) records.push(r);
       if (records.length > 0) void this.appendLog(records, false, "");

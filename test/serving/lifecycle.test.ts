@@ -233,6 +233,57 @@ describe("traffic policy", () => {
     await meta.close();
   });
 
+  it("writes a request's log row without a stuck shadow's answer once shadowLogWaitMs has passed", async () => {
+    stack = await openStack();
+    const a = await stack.register("credit", "xgb_binary.json");
+    const b = await stack.register("credit", "xgb_binary_base.json");
+    await stack.registry.setAlias("credit", "champion", a);
+    // The shadow answers its warm-up, then holds every call until released.
+    let stuck = false;
+    const releases: (() => void)[] = [];
+    const loadModel: ModelLoader = async (mv) => {
+      const p = await loadPredictor(new Uint8Array(await readFile(mv.source)));
+      if (mv.version !== b) return p;
+      return {
+        format: p.format,
+        task: p.task,
+        signature: p.signature,
+        predict: (frame) =>
+          stuck ? new Promise((resolve) => releases.push(() => resolve(p.predict(frame)))) : p.predict(frame),
+        close: () => p.close(),
+      };
+    };
+    const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
+    await meta.migrate();
+    const log = new SqlInferenceLog(meta.db as Kysely<unknown>, { flushIntervalMs: 10 });
+    served = await serve(stack, {
+      loadModel,
+      inferenceLog: log,
+      shadowLogWaitMs: 100,
+      endpoints: [parseEndpointConfig({ name: "loans", model: "credit", shadows: [{ version: b }] })],
+    });
+    stuck = true;
+    for (let e = 0; e < 3; e++) {
+      const r = await post(`${served.url}/api/keel/endpoints/loans/predict`, [v1.row(e)], { "x-request-id": `s-${e}` });
+      expect(r.status).toBe(200);
+    }
+    await new Promise((r) => setTimeout(r, 400));
+    expect(releases.length).toBeGreaterThan(0);
+    const reader = new SqlInferenceLog(meta.db as Kysely<unknown>);
+    expect((await reader.query({ endpoint: "loans", route: "champion" })).map((r) => r.requestId)).toEqual([
+      "s-0",
+      "s-1",
+      "s-2",
+    ]);
+    expect(await reader.query({ endpoint: "loans", route: "shadow" })).toEqual([]);
+    stuck = false;
+    for (const release of releases) release();
+    await served.close();
+    served = undefined;
+    await log.close();
+    await meta.close();
+  });
+
   it("answers from the previous version when the champion passes its deadline, marked in the response and the metrics", async () => {
     stack = await openStack();
     const good = await stack.register("credit", "xgb_binary_base.json");
