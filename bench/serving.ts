@@ -22,7 +22,8 @@ import { hasWrk, runWrk, type LoadResult } from "./serving-load.js";
  *  - the FastAPI + sklearn anchor serving the same kind of model on the same data.
  * Rounds alternate the targets so drifting machine load affects all alike; medians are reported.
  * The shadow's p99 cost is the median over rounds of the p99 ratio of the two runs of one round
- * (keel and keel+shadow back to back), which cancels most of the machine's drift between rounds.
+ * (keel and keel+shadow back to back, in alternating order), which cancels most of the machine's
+ * drift between rounds.
  */
 function line(label: string, r: Summary): string {
   return `${label}: ${Math.round(r.requestsPerSecond)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms (median of ${r.runs} runs, ${r.failures} failed requests)`;
@@ -56,7 +57,7 @@ function summarize(results: readonly LoadResult[]): Summary {
 export async function run(): Promise<void> {
   const rows = Number(process.env.KEEL_BENCH_SERVING_ROWS ?? 20_000);
   const seconds = Number(process.env.KEEL_BENCH_SERVING_SECONDS ?? 8);
-  const rounds = Number(process.env.KEEL_BENCH_SERVING_ROUNDS ?? 5);
+  const rounds = Number(process.env.KEEL_BENCH_SERVING_ROUNDS ?? 6);
   const connections = 32;
   if (!hasWrk()) {
     console.log("serving: wrk (Debian package wrk) is not installed; skipped");
@@ -140,7 +141,11 @@ export async function run(): Promise<void> {
 
     for (const t of targets) await runWrk(t.url, t.body, { connections, seconds: 2, dir: runDir });
     for (let r = 0; r < rounds; r++) {
-      for (const t of targets) {
+      // keel and keel+shadow swap places every round, so a drift along the run (the log's table
+      // growing, the machine's load) weighs on both alike.
+      const order = r % 2 === 0 ? targets : [targets[1], targets[0], ...targets.slice(2)];
+      for (const t of order) {
+        if (t === undefined) continue;
         const result = await runWrk(t.url, t.body, { connections, seconds, dir: runDir });
         results.set(t.label, [...(results.get(t.label) ?? []), result]);
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { KeelError } from "../errors.js";
-import { Input, doubleOut, toDouble } from "./input.js";
+import { KeelError } from "../../src/errors.js";
+import { Input, doubleOut, toDouble } from "../../src/server/input.js";
 
 function refusal(fn: () => unknown): KeelError {
   try {

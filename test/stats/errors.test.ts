@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { InvalidParameterError } from "../errors.js";
-import { chi2Contingency, chi2Homogeneity } from "./chi2.js";
-import { jensenShannon, wasserstein } from "./divergence.js";
-import { ks2samp } from "./ks.js";
-import { psiSorted } from "./psi.js";
+import { InvalidParameterError } from "../../src/errors.js";
+import { chi2Contingency, chi2Homogeneity } from "../../src/stats/chi2.js";
+import { jensenShannon, wasserstein } from "../../src/stats/divergence.js";
+import { ks2samp } from "../../src/stats/ks.js";
+import { psiSorted } from "../../src/stats/psi.js";
 
 describe("bad input is a typed error naming the field and the rule", () => {
   it("KS on an empty (or all-null) sample", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { KeelError } from "../errors.js";
-import { nextCronTime, parseCron } from "./cron.js";
+import { KeelError } from "../../src/errors.js";
+import { nextCronTime, parseCron } from "../../src/pipeline/cron.js";
 
 const at = (iso: string) => Date.parse(iso);
 const next = (expr: string, after: string) => new Date(nextCronTime(parseCron(expr), at(after))).toISOString();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InvalidParameterError } from "../errors.js";
-import { parseEndpointConfig, parseServingFile } from "./endpoint-config.js";
+import { InvalidParameterError } from "../../src/errors.js";
+import { parseEndpointConfig, parseServingFile } from "../../src/serving/endpoint-config.js";
 
 function fieldOf(fn: () => unknown): unknown {
   try {

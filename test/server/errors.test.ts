@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError } from "../errors.js";
-import { errorBody, toKeelError } from "./errors.js";
+import { ConflictError, NotFoundError } from "../../src/errors.js";
+import { errorBody, toKeelError } from "../../src/server/errors.js";
 
 describe("error mapping", () => {
   it("passes keel's errors through with the catalog's status and MLflow's body", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Frame } from "../data/frame.js";
-import { LruTtlCache, rowCacheKeys } from "./cache.js";
+import type { Frame } from "../../src/data/frame.js";
+import { LruTtlCache, rowCacheKeys } from "../../src/serving/cache.js";
 
 describe("LruTtlCache", () => {
   it("expires entries after the TTL and evicts the least recently used", async () => {

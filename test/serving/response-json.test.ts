@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { encodeInferResponse } from "./oip.js";
-import { inferResponseJson, keelPredictionsJson, mlflowPredictionsJson } from "./response-json.js";
+import { encodeInferResponse } from "../../src/serving/oip.js";
+import { inferResponseJson, keelPredictionsJson, mlflowPredictionsJson } from "../../src/serving/response-json.js";
 
 const scores = Float64Array.of(0.14000615269710473, 1e-21, 0, -0, 0.5, NaN, 1 / 3);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { MonitorObservation } from "../store/monitor-observations.js";
-import { DEFAULT_ALERT_RULES, evaluateAlertRules, parseAlertRules, planAlerts } from "./alerts.js";
-import type { AlertFinding, AlertState } from "./alerts.js";
+import type { MonitorObservation } from "../../src/store/monitor-observations.js";
+import { DEFAULT_ALERT_RULES, evaluateAlertRules, parseAlertRules, planAlerts } from "../../src/monitoring/alerts.js";
+import type { AlertFinding, AlertState } from "../../src/monitoring/alerts.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { Signature } from "../data/signature.js";
-import { InvalidParameterError } from "../errors.js";
-import { decodeInvocationsCsv, decodeInvocationsJson } from "./mlflow-scoring.js";
-import { compileValidator } from "./validator.js";
+import type { Signature } from "../../src/data/signature.js";
+import { InvalidParameterError } from "../../src/errors.js";
+import { decodeInvocationsCsv, decodeInvocationsJson } from "../../src/serving/mlflow-scoring.js";
+import { compileValidator } from "../../src/serving/validator.js";
 
 const sig: Signature = {
   inputs: [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sortFloat64 } from "./sort.js";
+import { sortFloat64 } from "../../src/stats/sort.js";
 
 function lcg(seed: number): () => number {
   let s = seed;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { Signature } from "../data/signature.js";
-import { InvalidParameterError } from "../errors.js";
-import { decodeInferRequest, encodeInferResponse, modelMetadata } from "./oip.js";
-import { compileValidator } from "./validator.js";
+import type { Signature } from "../../src/data/signature.js";
+import { InvalidParameterError } from "../../src/errors.js";
+import { decodeInferRequest, encodeInferResponse, modelMetadata } from "../../src/serving/oip.js";
+import { compileValidator } from "../../src/serving/validator.js";
 
 // The spec's own example request names two inputs, input0 (UINT32, shape [2, 2]) and input1 (BOOL).
 const specSignature: Signature = {

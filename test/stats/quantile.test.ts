@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { histogram, histogramSorted, quantileEdges, quantileSorted, sortedFinite } from "./quantile.js";
+import { histogram, histogramSorted, quantileEdges, quantileSorted, sortedFinite } from "../../src/stats/quantile.js";
 
 describe("histograms with np.histogram semantics", () => {
   it("bins are half-open except the closed last one; values outside are not counted", () => {

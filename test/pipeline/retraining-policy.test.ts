@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { KeelError } from "../errors.js";
+import { KeelError } from "../../src/errors.js";
 import {
   evaluateRetrainingPolicy,
   parseRetrainingPolicies,
   parseRetrainingPolicy,
   type RetrainingFacts,
-} from "./retraining-policy.js";
+} from "../../src/pipeline/retraining-policy.js";
 
 const NOW = Date.parse("2024-06-30T12:00:00Z");
 const DAY = 86_400_000;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { InvalidParameterError } from "../errors.js";
-import { parseFilter, parseOrderBy } from "./filter.js";
-import { decodePageToken, encodePageToken } from "./page-token.js";
-import { isNewer } from "./validate.js";
+import { InvalidParameterError } from "../../src/errors.js";
+import { parseFilter, parseOrderBy } from "../../src/tracking/filter.js";
+import { decodePageToken, encodePageToken } from "../../src/tracking/page-token.js";
+import { isNewer } from "../../src/tracking/validate.js";
 
 describe("parseFilter (MLflow's search grammar)", () => {
   it("parses comparisons on every entity joined by AND, any case", () => {

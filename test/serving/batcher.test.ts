@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Frame } from "../data/frame.js";
-import { concatFrames, MicroBatcher } from "./batcher.js";
+import type { Frame } from "../../src/data/frame.js";
+import { concatFrames, MicroBatcher } from "../../src/serving/batcher.js";
 
 /** Score = x * 10 + code of the category, computed independently of the batcher. */
 function frameOf(xs: number[], cats: string[]): Frame {

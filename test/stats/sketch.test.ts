@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mergeSketches, sketchCount, sketchQuantile, sketchSorted } from "./sketch.js";
+import { mergeSketches, sketchCount, sketchQuantile, sketchSorted } from "../../src/stats/sketch.js";
 
 /** The definition: bucket ⌈log_γ |v|⌉ per value, computed value by value. */
 function naiveBuckets(values: Float64Array, alpha: number): Map<string, number> {

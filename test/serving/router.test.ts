@@ -7,7 +7,7 @@ import {
   inPercent,
   startCanary,
   type CanarySchedule,
-} from "./router.js";
+} from "../../src/serving/router.js";
 
 const schedule: CanarySchedule = { steps: [5, 25, 100], stepMs: 60_000, maxErrorRate: 0.05, minRequests: 20 };
 
