@@ -197,12 +197,21 @@ export class MonitorScheduler {
     const wait = Math.max(0, due - this.clock());
     this.handle = this.timers.setTimeout(() => {
       this.handle = undefined;
-      this.running = this.runDue().finally(() => this.arm());
+      void this.runDue().finally(() => this.arm());
     }, wait);
   }
 
-  /** Runs every window that has closed (and waited out the delay) since the last run. */
-  async runDue(): Promise<WindowRun[]> {
+  /**
+   * Runs every window that has closed (and waited out the delay) since the last run. Calls queue
+   * behind the one in progress (the timer's or another caller's), so no window runs twice.
+   */
+  runDue(): Promise<WindowRun[]> {
+    const run = this.running.catch(() => undefined).then(() => this.runClosedWindows());
+    this.running = run;
+    return run;
+  }
+
+  private async runClosedWindows(): Promise<WindowRun[]> {
     const now = this.clock();
     const runs: WindowRun[] = [];
     for (const m of this.options.config.models) {

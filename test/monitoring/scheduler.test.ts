@@ -221,6 +221,22 @@ describe("MonitorScheduler", () => {
     await scheduler.stop();
   });
 
+  it("queues a runDue called while another runs, so each window runs once", async () => {
+    let now = at(10, 30);
+    const scheduler = new MonitorScheduler({
+      jobs,
+      config: config([{ name: "loans", windows: ["hourly"] }]),
+      clock: () => now,
+      timers: new ManualTimers(),
+    });
+    scheduler.start();
+    now = at(14, 20);
+    const [first, second] = await Promise.all([scheduler.runDue(), scheduler.runDue()]);
+    expect(first.map((r) => iso(r.result!.windowStart))).toEqual([iso(at(10)), iso(at(11)), iso(at(12)), iso(at(13))]);
+    expect(second).toEqual([]);
+    await scheduler.stop();
+  });
+
   it("arms no timer when no model is monitored", async () => {
     const timers = new ManualTimers();
     const none = new MonitorScheduler({ jobs, config: config([]), clock: () => at(10, 30), timers });
