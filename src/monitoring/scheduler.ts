@@ -135,12 +135,23 @@ export interface WindowRun {
   readonly error?: string;
 }
 
+/** Runs a failed window gets in all: the first and two retries, each with a later scheduled run. */
+const WINDOW_ATTEMPTS = 3;
+
+interface FailedWindow {
+  readonly cadence: Cadence;
+  readonly start: number;
+  readonly attempts: number;
+}
+
 export class MonitorScheduler {
   private readonly clock: () => number;
   private readonly timers: Timers;
   private readonly log: (entry: Record<string, unknown>) => void;
   /** End of the last window run, per model and cadence. */
   private readonly done = new Map<string, number>();
+  /** Windows whose job failed, per model, retried (oldest first) before the model's new windows. */
+  private readonly failed = new Map<string, FailedWindow[]>();
   private handle: unknown;
   private running: Promise<unknown> = Promise.resolve();
   private stopped = true;
@@ -216,38 +227,20 @@ export class MonitorScheduler {
     const runs: WindowRun[] = [];
     for (const m of this.options.config.models) {
       let ran = false;
+      const retries = this.failed.get(m.name) ?? [];
+      this.failed.delete(m.name);
+      for (const w of retries) {
+        if (await this.runWindow(m, w.cadence, w.start, runs, w.attempts + 1)) ran = true;
+      }
       for (const cadence of m.windows) {
         const key = `${m.name}\u0000${cadence}`;
         const latest = lastClosedWindow(now - this.delayMs, cadence);
         let from = this.done.get(key) ?? latest.start;
         // one window at a time, oldest first, so volume compares with the window just before
         while (from + CADENCE_MS[cadence] <= latest.end) {
-          const end = from + CADENCE_MS[cadence];
-          try {
-            const result = await runMonitorWindow(this.options.jobs, {
-              modelName: m.name,
-              windowStart: from,
-              windowEnd: end,
-              ...(m.version !== undefined ? { version: m.version } : {}),
-              ...(m.endpoint !== undefined ? { endpoint: m.endpoint } : {}),
-              ...(m.minDriftRows !== undefined ? { minDriftRows: m.minDriftRows } : {}),
-              ...(m.quality !== undefined ? { quality: m.quality } : {}),
-            });
-            runs.push({ model: m.name, cadence, result });
-            this.log({
-              msg: `monitor ${m.name} ${cadence} window ${new Date(from).toISOString()}: ${result.rows} rows`,
-            });
-            ran = true;
-          } catch (e) {
-            const error = e instanceof Error ? e.message : String(e);
-            runs.push({ model: m.name, cadence, error });
-            this.log({
-              msg: `monitor ${m.name} ${cadence} window ${new Date(from).toISOString()} failed: ${error}`,
-              level: "error",
-            });
-          }
-          from = end;
-          this.done.set(key, end);
+          if (await this.runWindow(m, cadence, from, runs, 1)) ran = true;
+          from += CADENCE_MS[cadence];
+          this.done.set(key, from);
         }
       }
       if (ran && this.options.alerts !== undefined) {
@@ -263,5 +256,42 @@ export class MonitorScheduler {
       }
     }
     return runs;
+  }
+
+  /** One window's job; a failure is logged and kept for a retry until its attempts are spent. */
+  private async runWindow(
+    m: MonitoredModel,
+    cadence: Cadence,
+    from: number,
+    runs: WindowRun[],
+    attempt: number,
+  ): Promise<boolean> {
+    const end = from + CADENCE_MS[cadence];
+    const label = `monitor ${m.name} ${cadence} window ${new Date(from).toISOString()}`;
+    try {
+      const result = await runMonitorWindow(this.options.jobs, {
+        modelName: m.name,
+        windowStart: from,
+        windowEnd: end,
+        ...(m.version !== undefined ? { version: m.version } : {}),
+        ...(m.endpoint !== undefined ? { endpoint: m.endpoint } : {}),
+        ...(m.minDriftRows !== undefined ? { minDriftRows: m.minDriftRows } : {}),
+        ...(m.quality !== undefined ? { quality: m.quality } : {}),
+      });
+      runs.push({ model: m.name, cadence, result });
+      this.log({ msg: `${label}: ${result.rows} rows${attempt > 1 ? ` (attempt ${attempt})` : ""}` });
+      return true;
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      runs.push({ model: m.name, cadence, error });
+      const retry = attempt < WINDOW_ATTEMPTS;
+      this.log({
+        msg: `${label} failed (attempt ${attempt} of ${WINDOW_ATTEMPTS}${retry ? ", retried with the next run" : ", given up"}): ${error}`,
+        level: "error",
+      });
+      if (retry)
+        this.failed.set(m.name, [...(this.failed.get(m.name) ?? []), { cadence, start: from, attempts: attempt }]);
+      return false;
+    }
   }
 }

@@ -210,13 +210,54 @@ describe("MonitorScheduler", () => {
     expect(runs[0]?.error).toContain('name="ghost", version=9');
     const errors = log.filter((e) => e.level === "error").map((e) => String(e.msg));
     expect(errors).toHaveLength(3);
-    expect(errors[0]).toMatch(/^monitor ghost hourly window 2024-06-01T10:00:00\.000Z failed: .*not found/);
+    expect(errors[0]).toMatch(/^monitor ghost hourly window 2024-06-01T10:00:00\.000Z failed \(attempt 1 of 3, retried with the next run\): .*not found/);
     // evaluated once, after all three windows: the alert is about the latest one
     const fired = runs[6]!.alerts!.fired;
     expect(fired.map((a) => [a.ruleId, a.modelName, a.windowStart, a.windowEnd, a.value])).toEqual([
       ["no_traffic", "quiet", at(12), at(13), 0],
     ]);
-    // a failed window is not retried; nothing ran, so nothing is evaluated
+    // failed windows are retried with the next two runs, then given up; nothing ran, so nothing is evaluated
+    for (const attempt of [2, 3]) {
+      const retried = await scheduler.runDue();
+      expect(retried.map((r) => [r.model, r.error !== undefined])).toEqual(Array(3).fill(["ghost", true]));
+      expect(String(log[log.length - 1]?.msg)).toContain(
+        `(attempt ${attempt} of 3${attempt === 3 ? ", given up" : ", retried with the next run"})`,
+      );
+    }
+    expect(await scheduler.runDue()).toEqual([]);
+    await scheduler.stop();
+  });
+
+  it("retries a window whose job failed for a passing reason, with the next run", async () => {
+    let now = at(10, 30);
+    let down = true;
+    const flaky: MonitorJobDeps = {
+      ...jobs,
+      inferenceLog: {
+        query: (q) => (down ? Promise.reject(new Error("database is locked")) : jobs.inferenceLog.query(q)),
+      },
+    };
+    const log: Record<string, unknown>[] = [];
+    const scheduler = new MonitorScheduler({
+      jobs: flaky,
+      config: config([{ name: "loans", windows: ["hourly"] }]),
+      clock: () => now,
+      timers: new ManualTimers(),
+      log: (e) => log.push(e),
+    });
+    scheduler.start();
+    now = at(11, 5);
+    const first = await scheduler.runDue();
+    expect(first.map((r) => r.error)).toEqual(["database is locked"]);
+    down = false;
+    now = at(12, 5);
+    const next = await scheduler.runDue();
+    // the failed hour first, then the new one, each against the hour before it
+    expect(next.map((r) => [iso(r.result!.windowStart), r.result!.rows, r.result!.previousRows])).toEqual([
+      [iso(at(10)), 10, 6],
+      [iso(at(11)), 4, 10],
+    ]);
+    expect(String(log[1]?.msg)).toBe("monitor loans hourly window 2024-06-01T10:00:00.000Z: 10 rows (attempt 2)");
     expect(await scheduler.runDue()).toEqual([]);
     await scheduler.stop();
   });
