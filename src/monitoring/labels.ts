@@ -146,7 +146,7 @@ export interface LabelledPredictions {
 }
 
 export interface LabelSources {
-  readonly inferenceLog: InferenceLog;
+  readonly inferenceLog: Pick<InferenceLog, "query">;
   readonly labels: LabelStore;
 }
 

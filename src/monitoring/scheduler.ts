@@ -11,6 +11,8 @@ import type { SinkConfig } from "./alert-sinks.js";
 import { parseAlertRules } from "./alerts.js";
 import type { AlertRule } from "./alerts.js";
 import { runMonitorWindow } from "./monitor-job.js";
+import { recordPerformance, type PerformanceReport } from "./performance.js";
+import type { LabelStore } from "../store/labels.js";
 import type { MonitorJobDeps, MonitorWindowResult, QualityThresholds } from "./monitor-job.js";
 
 export type Cadence = "hourly" | "daily";
@@ -121,6 +123,12 @@ export interface SchedulerOptions {
   readonly jobs: MonitorJobDeps;
   readonly config: MonitoringConfig;
   readonly alerts?: AlertEngine;
+  /**
+   * Delayed labels. When given, each daily window that runs also records the model's rolling
+   * performance (7- and 30-day AUC, precision, recall, … as of the window's end), so rules on
+   * `auc_7d` and the like are evaluated on schedule.
+   */
+  readonly labels?: LabelStore;
   readonly clock?: () => number;
   readonly timers?: Timers;
   /** Job outcomes and failures. */
@@ -132,6 +140,7 @@ export interface WindowRun {
   readonly cadence: Cadence;
   readonly result?: MonitorWindowResult;
   readonly alerts?: EvaluationResult;
+  readonly performance?: readonly PerformanceReport[];
   readonly error?: string;
 }
 
@@ -232,16 +241,23 @@ export class MonitorScheduler {
       for (const w of retries) {
         if (await this.runWindow(m, w.cadence, w.start, runs, w.attempts + 1)) ran = true;
       }
+      let performanceAsOf: number | undefined;
       for (const cadence of m.windows) {
         const key = `${m.name}\u0000${cadence}`;
         const latest = lastClosedWindow(now - this.delayMs, cadence);
         let from = this.done.get(key) ?? latest.start;
         // one window at a time, oldest first, so volume compares with the window just before
         while (from + CADENCE_MS[cadence] <= latest.end) {
-          if (await this.runWindow(m, cadence, from, runs, 1)) ran = true;
+          if (await this.runWindow(m, cadence, from, runs, 1)) {
+            ran = true;
+            if (cadence === "daily") performanceAsOf = from + CADENCE_MS.daily;
+          }
           from += CADENCE_MS[cadence];
           this.done.set(key, from);
         }
+      }
+      if (performanceAsOf !== undefined && this.options.labels !== undefined) {
+        await this.recordPerformance(m, performanceAsOf, this.options.labels, runs);
       }
       if (ran && this.options.alerts !== undefined) {
         try {
@@ -256,6 +272,31 @@ export class MonitorScheduler {
       }
     }
     return runs;
+  }
+
+  /** The model's rolling performance as of a daily window's end (labels joined to the log). */
+  private async recordPerformance(
+    m: MonitoredModel,
+    asOf: number,
+    labels: LabelStore,
+    runs: WindowRun[],
+  ): Promise<void> {
+    try {
+      const performance = await recordPerformance(
+        { inferenceLog: this.options.jobs.inferenceLog, labels, observations: this.options.jobs.observations },
+        { modelName: m.name, asOf },
+      );
+      runs.push({ model: m.name, cadence: "daily", performance });
+      const week = performance[0]?.overall;
+      this.log({
+        msg: `performance ${m.name} as of ${new Date(asOf).toISOString()}: ${week?.labelled ?? 0} labelled of ${week?.predictions ?? 0} predictions`,
+      });
+    } catch (e) {
+      this.log({
+        msg: `performance ${m.name} as of ${new Date(asOf).toISOString()} failed: ${e instanceof Error ? e.message : String(e)}`,
+        level: "error",
+      });
+    }
   }
 
   /** One window's job; a failure is logged and kept for a retry until its attempts are spent. */

@@ -91,6 +91,7 @@ export function startMonitoring(
     jobs,
     config,
     alerts,
+    labels: stores.labels,
     clock,
     ...(options.timers !== undefined ? { timers: options.timers } : {}),
     ...(options.log !== undefined ? { log: options.log } : {}),

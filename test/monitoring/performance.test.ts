@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestLabels, joinLabels } from "../../src/monitoring/labels.js";
 import { evaluatePerformance, recordPerformance, type PerformanceReport } from "../../src/monitoring/performance.js";
+import { MonitorScheduler } from "../../src/monitoring/scheduler.js";
 import type { InferenceRecord } from "../../src/store/inference-log.js";
 import { sqliteStores, type TestStores } from "../store/backends.js";
 import { DAY, T0, direct, labelsFor, loanLog, regionOf, type Direct, type LoggedLoan } from "./loan-log.js";
@@ -20,6 +21,8 @@ function expectMatches(got: PerformanceReport["overall"], want: Direct): void {
 describe("rolling performance from delayed labels (40 days of a logged loan model)", () => {
   let t: TestStores;
   let log: LoggedLoan[];
+
+  const loansIn = (from: number, to: number) => log.filter((l) => l.record.time >= from && l.record.time < to);
 
   beforeAll(async () => {
     t = await sqliteStores({ clock: () => AS_OF + DAY });
@@ -130,6 +133,43 @@ describe("rolling performance from delayed labels (40 days of a logged loan mode
     const dp = await one("demographic_parity_gap_30d");
     expect(dp).toMatchObject({ kind: "fairness", feature: "region" });
     expect((await one("decision_rate_shift_7d")).kind).toBe("performance");
+  });
+
+  it("is recorded by the monitor scheduler after each daily window, as of the window's end", async () => {
+    const asOf = AS_OF - 3 * DAY;
+    let now = asOf - DAY + 10 * 60_000;
+    const log: string[] = [];
+    const scheduler = new MonitorScheduler({
+      jobs: {
+        registry: t.stores.registry,
+        artifacts: t.stores.artifacts,
+        inferenceLog: t.stores.inferenceLog,
+        observations: t.stores.observations,
+      },
+      config: { models: [{ name: "loans", windows: ["daily"] }], delayMinutes: 5 },
+      labels: t.stores.labels,
+      clock: () => now,
+      timers: { setTimeout: () => 0, clearTimeout: () => undefined },
+      log: (e) => log.push(String(e.msg)),
+    });
+    scheduler.start();
+    now = asOf + 10 * 60_000;
+    const runs = await scheduler.runDue();
+    const reports = runs.find((r) => r.performance !== undefined)?.performance;
+    expect(reports?.map((r) => [r.windowDays, r.windowEnd])).toEqual([
+      [7, asOf],
+      [30, asOf],
+    ]);
+    const rows7 = loansIn(asOf - 7 * DAY, asOf);
+    expect(reports?.[0]?.overall.auc).toBeCloseTo(direct(rows7).auc!, 12);
+    const stored = (await t.stores.observations.query({ modelName: "loans", metric: "auc_7d" })).filter(
+      (o) => o.windowEnd === asOf,
+    );
+    expect(stored.map((o) => o.value)).toEqual([reports?.[0]?.overall.auc]);
+    expect(log).toContain(
+      `performance loans as of ${new Date(asOf).toISOString()}: ${direct(rows7).labelled} labelled of ${rows7.length} predictions`,
+    );
+    await scheduler.stop();
   });
 });
 
