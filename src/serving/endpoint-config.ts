@@ -65,6 +65,10 @@ const endpointSchema = z
       .object({ threshold: z.number().optional(), positive: z.string().optional(), negative: z.string().optional() })
       .strict()
       .optional(),
+    input: z
+      .object({ ranges: z.enum(["reject", "accept"]).optional(), categories: z.enum(["reject", "accept"]).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -89,9 +93,23 @@ export interface EndpointConfig {
   readonly cache?: { readonly ttlMs: number; readonly maxEntries: number };
   readonly inferenceLog: { readonly sampleRate: number; readonly audit: "sync" | "async" };
   readonly decision: { readonly threshold: number; readonly positive: string; readonly negative: string };
+  readonly input: InputPolicy;
   /** True when the endpoint came from configuration rather than a model's `champion` alias. */
   readonly configured: boolean;
 }
+
+/**
+ * What the door does with a value outside the signature's range or category set. `reject`
+ * (default): a 400 naming the field. `accept`: the model scores it (an unknown category as a
+ * missing value) and the inference log keeps it, where monitoring's `out_of_range_rate` and
+ * `unseen_categories` count it. Types and required fields are always enforced.
+ */
+export interface InputPolicy {
+  readonly ranges: "reject" | "accept";
+  readonly categories: "reject" | "accept";
+}
+
+export const STRICT_INPUT: InputPolicy = { ranges: "reject", categories: "reject" };
 
 export interface EndpointDefaults {
   readonly inferenceLog: { readonly sampleRate: number; readonly audit: "sync" | "async" };
@@ -179,6 +197,10 @@ export function parseEndpointConfig(
       positive: c.decision?.positive ?? "positive",
       negative: c.decision?.negative ?? "negative",
     },
+    input: {
+      ranges: c.input?.ranges ?? STRICT_INPUT.ranges,
+      categories: c.input?.categories ?? STRICT_INPUT.categories,
+    },
     configured: true,
   };
 }
@@ -246,6 +268,7 @@ export function defaultEndpoint(model: string, defaults: EndpointDefaults = DEFA
     shadows: [],
     inferenceLog: defaults.inferenceLog,
     decision: { threshold: 0.5, positive: "positive", negative: "negative" },
+    input: STRICT_INPUT,
     configured: false,
   };
 }

@@ -2,12 +2,14 @@ export { MicroBatcher, concatFrames, type BatcherOptions } from "./batcher.js";
 export { LruTtlCache, RedisPredictionCache, rowCacheKeys, type PredictionCache } from "./cache.js";
 export {
   DEFAULT_ENDPOINT_DEFAULTS,
+  STRICT_INPUT,
   defaultEndpoint,
   parseEndpointConfig,
   parseServingFile,
   type EndpointConfig,
   type EndpointConfigInput,
   type EndpointDefaults,
+  type InputPolicy,
   type ResolvedRef,
   type ServingFile,
 } from "./endpoint-config.js";

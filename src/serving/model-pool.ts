@@ -3,6 +3,7 @@ import type { Signature } from "../data/signature.js";
 import type { Predictor } from "../learn/predictor.js";
 import type { ModelVersion } from "../registry/types.js";
 import { MicroBatcher, type BatcherOptions } from "./batcher.js";
+import type { InputPolicy } from "./endpoint-config.js";
 import { compileValidator, type InputValidator } from "./validator.js";
 
 /** One loaded model version: predictor, its compiled validator and its micro-batcher. */
@@ -26,7 +27,24 @@ export class LoadedModel {
   ) {
     this.validator = compileValidator(signature);
     this.signatureKey = JSON.stringify(signature);
+    this.lenient.set("reject/reject", this.validator);
     this.batcher = new MicroBatcher((frame) => predictor.predict(frame), batching);
+  }
+
+  private readonly lenient = new Map<string, InputValidator>();
+
+  /** The validator for an endpoint's input policy, compiled once per policy. */
+  validatorFor(policy: InputPolicy): InputValidator {
+    const key = `${policy.ranges}/${policy.categories}`;
+    let v = this.lenient.get(key);
+    if (v === undefined) {
+      v = compileValidator(this.signature, {
+        enforceRanges: policy.ranges === "reject",
+        enforceCategories: policy.categories === "reject",
+      });
+      this.lenient.set(key, v);
+    }
+    return v;
   }
 
   /** Mark a request as using this model until the returned release is called. */

@@ -487,9 +487,11 @@ export class ModelServer {
     const requestId = ctx.requestId ?? newRequestId();
     const time = this.clock.now();
     const started = performance.now();
+    // Logged and validated under the model's endpoint policy (sampling, audit, input) when it has one.
+    const config = this.endpoints.get(name)?.config ?? defaultEndpoint(name, this.defaults);
     const leave = model.enter();
     try {
-      const frame = model.validator(table);
+      const frame = model.validatorFor(config.input)(table);
       const scores = await model.batcher.submit(frame);
       const latency = (performance.now() - started) / 1000;
       this.observe(name, version, "direct", ctx.protocol, scores, latency);
@@ -502,8 +504,6 @@ export class ModelServer {
         scores,
         cachedRows: 0,
       };
-      // Logged under the model's endpoint policy (sampling, audit) when it has one.
-      const config = this.endpoints.get(name)?.config ?? defaultEndpoint(name, this.defaults);
       const records = this.sampledRecords(config, result, table, time, latency * 1000, ctx.entityId, false);
       if (records !== undefined) await this.appendLog(records, config.inferenceLog.audit === "sync", requestId);
       return result;
@@ -530,7 +530,7 @@ export class ModelServer {
     const leave = model.enter();
     let frame;
     try {
-      frame = model.validator(table);
+      frame = model.validatorFor(ep.config.input)(table);
     } catch (e) {
       leave();
       this.metrics.errors.inc({ endpoint: name, model_version: model.version, route, kind: "invalid_input" });
@@ -642,7 +642,10 @@ export class ModelServer {
       const prev = binding.previous;
       const leave = prev.enter();
       try {
-        const scores = await withDeadline(prev.batcher.submit(prev.validator(table)), ep.config.deadlineMs);
+        const scores = await withDeadline(
+          prev.batcher.submit(prev.validatorFor(ep.config.input)(table)),
+          ep.config.deadlineMs,
+        );
         this.metrics.fallbacks.inc({ endpoint: name, reason });
         return { scores, model: prev };
       } catch (e) {
@@ -725,7 +728,8 @@ export class ModelServer {
       let rows = 0;
       for (const w of items) {
         try {
-          const frame = w.signatureKey === shadow.signatureKey ? w.frame : shadow.validator(w.table);
+          const frame =
+            w.signatureKey === shadow.signatureKey ? w.frame : shadow.validatorFor(ep.config.input)(w.table);
           frames.push(frame);
           scored.push(w);
           rows += frame.nRows;

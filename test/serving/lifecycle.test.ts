@@ -284,6 +284,46 @@ describe("traffic policy", () => {
     await meta.close();
   });
 
+  it("refuses values outside the signature's range by default, and scores and logs them on an endpoint that accepts them", async () => {
+    stack = await openStack();
+    // A signature whose declared range of "a" no request row falls in.
+    const signature = {
+      inputs: COLS.map((name) => ({
+        name,
+        type: "double" as const,
+        nullable: true,
+        ...(name === "a" ? { range: { min: 1e6, max: 2e6 } } : {}),
+      })),
+      outputs: [{ name: "score", type: "double" as const, nullable: false }],
+    };
+    const a = await stack.register("credit", "xgb_binary.json", signature);
+    await stack.registry.setAlias("credit", "champion", a);
+    const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
+    await meta.migrate();
+    const log = new SqlInferenceLog(meta.db as Kysely<unknown>, { flushIntervalMs: 10 });
+    served = await serve(stack, {
+      inferenceLog: log,
+      endpoints: [parseEndpointConfig({ name: "open", model: "credit", input: { ranges: "accept" } })],
+    });
+    const e = [...Array(200).keys()].find((i) => v1.row(i).a !== null && v1.row(i).a !== undefined) as number;
+    const strict = await post(`${served.url}/api/keel/endpoints/credit/predict`, [v1.row(e)]);
+    expect(strict.status).toBe(400);
+    expect(JSON.stringify(strict.body)).toContain("must be within the declared range [1000000, 2000000]");
+    const open = await post(`${served.url}/api/keel/endpoints/open/predict`, [v1.row(e)], { "x-request-id": "wide-1" });
+    expect(open.status).toBe(200);
+    const p = (open.body as { predictions: { score: number }[] }).predictions[0];
+    expect(p?.score).toBeCloseTo(v1.expected[e] as number, 6);
+    await served.close();
+    served = undefined;
+    await log.close();
+    const logged = await new SqlInferenceLog(meta.db as Kysely<unknown>).query({ requestIds: ["wide-1"] });
+    expect(logged[0]?.features.a).toBe(v1.row(e).a);
+    expect(() => parseEndpointConfig({ name: "x", model: "m", input: { ranges: "warn" } })).toThrow(
+      "endpoint.input.ranges",
+    );
+    await meta.close();
+  });
+
   it("answers from the previous version when the champion passes its deadline, marked in the response and the metrics", async () => {
     stack = await openStack();
     const good = await stack.register("credit", "xgb_binary_base.json");
