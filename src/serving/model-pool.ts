@@ -27,7 +27,6 @@ export class LoadedModel {
   ) {
     this.validator = compileValidator(signature);
     this.signatureKey = JSON.stringify(signature);
-    this.lenient.set("reject/reject", this.validator);
     this.batcher = new MicroBatcher((frame) => predictor.predict(frame), batching);
   }
 
@@ -35,6 +34,7 @@ export class LoadedModel {
 
   /** The validator for an endpoint's input policy, compiled once per policy. */
   validatorFor(policy: InputPolicy): InputValidator {
+    if (policy.ranges === "reject" && policy.categories === "reject") return this.validator;
     const key = `${policy.ranges}/${policy.categories}`;
     let v = this.lenient.get(key);
     if (v === undefined) {
