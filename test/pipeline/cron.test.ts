@@ -1,19 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { KeelError } from "../../src/errors.js";
 import { nextCronTime, parseCron } from "../../src/pipeline/cron.js";
+import { thrown } from "../keel-error.js";
 
 const at = (iso: string) => Date.parse(iso);
 const next = (expr: string, after: string) => new Date(nextCronTime(parseCron(expr), at(after))).toISOString();
 
-function failure(fn: () => unknown): KeelError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("expected a KeelError");
-}
+const failure = (fn: () => unknown) => thrown(fn);
 
 describe("parseCron", () => {
   it("expands steps, ranges, lists and Sunday as 7", () => {

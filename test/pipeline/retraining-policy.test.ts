@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { KeelError } from "../../src/errors.js";
 import {
   evaluateRetrainingPolicy,
   parseRetrainingPolicies,
   parseRetrainingPolicy,
   type RetrainingFacts,
 } from "../../src/pipeline/retraining-policy.js";
+import { thrown } from "../keel-error.js";
 
 const NOW = Date.parse("2024-06-30T12:00:00Z");
 const DAY = 86_400_000;
@@ -29,15 +29,7 @@ function result(facts: RetrainingFacts, trigger: string) {
   return r;
 }
 
-function failure(fn: () => unknown): KeelError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("expected a KeelError");
-}
+const failure = (fn: () => unknown) => thrown(fn);
 
 describe("schedule trigger (maximum model age)", () => {
   it("fires at exactly the maximum age and not a millisecond before", () => {

@@ -1,17 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { KeelError } from "../../src/errors.js";
 import { promoteAlias, rollbackAlias } from "../../src/registry/promotion.js";
 import { postgresStores, sqliteStores, type MakeStores, type TestStores } from "../store/backends.js";
+import { rejected } from "../keel-error.js";
 
-async function failure(p: Promise<unknown>): Promise<KeelError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("expected a KeelError");
-}
+const failure = (p: Promise<unknown>) => rejected(p);
 
 for (const [backend, make] of [
   ["SQLite", sqliteStores],

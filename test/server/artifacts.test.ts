@@ -2,9 +2,9 @@ import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KeelError } from "../../src/errors.js";
 import { http, startTestServer } from "./helpers.js";
 import type { TestServer } from "./helpers.js";
+import { rejected } from "../keel-error.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -14,15 +14,7 @@ afterAll(async () => {
   await server.close();
 });
 
-async function refusal(p: Promise<unknown>): Promise<KeelError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("expected a KeelError");
-}
+const refusal = (p: Promise<unknown>) => rejected(p);
 
 function rawGet(urlPath: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const { hostname, port } = new URL(server.url);

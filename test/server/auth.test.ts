@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeelClient } from "../../src/client/index.js";
-import { KeelError } from "../../src/errors.js";
 import { http, startTestServer } from "./helpers.js";
 import type { TestServer } from "./helpers.js";
+import { rejected } from "../keel-error.js";
 
 let server: TestServer;
 const tokens: Record<string, string> = {};
@@ -18,15 +18,7 @@ afterAll(async () => {
   await server.close();
 });
 
-async function refusal(p: Promise<unknown>): Promise<KeelError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("expected a KeelError");
-}
+const refusal = (p: Promise<unknown>) => rejected(p);
 
 describe("bearer-token auth", () => {
   it("answers 401 with a clear JSON message without a valid token, and leaves /health open", async () => {

@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { KeelError } from "../../src/errors.js";
 import { Input, doubleOut, toDouble } from "../../src/server/input.js";
+import { thrown } from "../keel-error.js";
 
-function refusal(fn: () => unknown): KeelError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("expected a KeelError");
-}
+const refusal = (fn: () => unknown) => thrown(fn);
 
 describe("Input", () => {
   it("reads query-string numbers, booleans and repeated keys as MLflow's GET clients send them", () => {

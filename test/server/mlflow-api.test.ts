@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KeelError } from "../../src/errors.js";
 import { http, startTestServer } from "./helpers.js";
 import type { TestServer } from "./helpers.js";
+import { rejected } from "../keel-error.js";
 
 let server: TestServer;
 const mlflow = (path: string) => `${server.url}/api/2.0/mlflow/${path}`;
@@ -14,15 +14,7 @@ afterAll(async () => {
   await server.close();
 });
 
-async function refusal(p: Promise<unknown>): Promise<KeelError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("expected a KeelError");
-}
+const refusal = (p: Promise<unknown>) => rejected(p);
 
 describe("MLflow REST errors", () => {
   it("answers bad input with 400 INVALID_PARAMETER_VALUE naming the field, never 500", async () => {

@@ -1,18 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeelClient } from "../../src/client/index.js";
-import { KeelError } from "../../src/errors.js";
 import { http, startTestServer } from "./helpers.js";
 import type { TestServer } from "./helpers.js";
+import { rejected } from "../keel-error.js";
 
-async function refusal(p: Promise<unknown>): Promise<KeelError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("expected a KeelError");
-}
+const refusal = (p: Promise<unknown>) => rejected(p);
 
 describe("promotion and rollback over HTTP with auth on", () => {
   let server: TestServer;

@@ -3,6 +3,7 @@ import type { Signature } from "../../src/data/signature.js";
 import { InvalidParameterError } from "../../src/errors.js";
 import { decodeInferRequest, encodeInferResponse, modelMetadata } from "../../src/serving/oip.js";
 import { compileValidator } from "../../src/serving/validator.js";
+import { thrown } from "../keel-error.js";
 
 // The spec's own example request names two inputs, input0 (UINT32, shape [2, 2]) and input1 (BOOL).
 const specSignature: Signature = {
@@ -22,15 +23,7 @@ const loan: Signature = {
   outputs: [{ name: "score", type: "double", nullable: false }],
 };
 
-function error(fn: () => unknown): InvalidParameterError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InvalidParameterError) return e;
-    throw e;
-  }
-  throw new Error("expected an error");
-}
+const error = (fn: () => unknown) => thrown(fn, InvalidParameterError);
 
 describe("OIP V2 request decoding", () => {
   it("rejects the spec's example input1, whose shape [3] does not match its one element, naming the field", () => {

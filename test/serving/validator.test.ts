@@ -3,6 +3,7 @@ import type { Signature } from "../../src/data/signature.js";
 import { InvalidParameterError } from "../../src/errors.js";
 import { tableFromRecords } from "../../src/serving/input-table.js";
 import { compileValidator } from "../../src/serving/validator.js";
+import { thrown } from "../keel-error.js";
 
 const signature: Signature = {
   inputs: [
@@ -18,13 +19,7 @@ const validate = compileValidator(signature);
 const good = { credit_score: 640, dti: 0.42, employment_years: null, first_loan: true, home_ownership: "OWN" };
 
 function rejection(record: Record<string, unknown>): InvalidParameterError {
-  try {
-    validate(tableFromRecords([record], "records"));
-  } catch (e) {
-    if (e instanceof InvalidParameterError) return e;
-    throw e;
-  }
-  throw new Error("expected a rejection");
+  return thrown(() => validate(tableFromRecords([record], "records")), InvalidParameterError);
 }
 
 describe("compileValidator", () => {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { KeelError } from "../../src/errors.js";
 import type { InferenceRecord } from "../../src/store/inference-log.js";
 import type { LabelInput } from "../../src/store/labels.js";
 import { steppingClock, type MakeStores, type TestStores } from "./backends.js";
+import { rejected } from "../keel-error.js";
 
 const T0 = 1_717_200_000_000;
 const DAY = 86_400_000;
@@ -22,15 +22,7 @@ function prediction(requestId: string, time: number, entityId?: string): Inferen
   };
 }
 
-async function errorOf(p: Promise<unknown>): Promise<KeelError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("expected a KeelError");
-}
+const errorOf = (p: Promise<unknown>) => rejected(p);
 
 /** The delayed-label store, run against every metadata backend. */
 export function runLabelStoreSuite(name: string, make: MakeStores): void {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { KeelError } from "../../src/errors.js";
 import type { MonitorObservation } from "../../src/store/monitor-observations.js";
 import type { MakeStores, TestStores } from "./backends.js";
+import { rejected } from "../keel-error.js";
 
 const HOUR = 3_600_000;
 const T0 = 1_717_200_000_000;
@@ -23,15 +23,7 @@ function psi(hour: number, feature: string, value: number, over: Partial<Monitor
   };
 }
 
-async function errorOf(p: Promise<unknown>): Promise<KeelError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("expected a KeelError");
-}
+const errorOf = (p: Promise<unknown>) => rejected(p);
 
 /** The monitoring time series, run against every metadata backend. */
 export function runObservationStoreSuite(name: string, make: MakeStores): void {
