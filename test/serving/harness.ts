@@ -1,11 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import type { Kysely } from "kysely";
 import { loadConfig } from "../../src/config.js";
 import type { Signature } from "../../src/data/signature.js";
 import { openStores } from "../../src/open-stores.js";
 import type { RegistryStore } from "../../src/registry/types.js";
 import { startServer, type RunningServer } from "../../src/server/start.js";
+import { SqlInferenceLog } from "../../src/store/inference-log-sql.js";
+import { openMetadataDb, type MetadataDb } from "../../src/store/metadata-db.js";
 import { ModelServer, type ModelServerOptions } from "../../src/serving/index.js";
 import { FIXTURES, fixtureLoader } from "./fixtures.js";
 
@@ -103,4 +106,15 @@ export async function get(url: string): Promise<{ status: number; body: unknown;
     // keep the raw text
   }
   return { status: res.status, body: parsed, text, type: res.headers.get("content-type") };
+}
+
+/** An inference log in a migrated SQLite database of its own in the stack's folder. */
+export async function openInferenceLog(
+  stack: Stack,
+  flushIntervalMs: number,
+): Promise<{ meta: MetadataDb; db: Kysely<unknown>; log: SqlInferenceLog }> {
+  const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
+  await meta.migrate();
+  const db = meta.db as Kysely<unknown>;
+  return { meta, db, log: new SqlInferenceLog(db, { flushIntervalMs }) };
 }

@@ -1,12 +1,10 @@
-import path from "node:path";
-import { sql, type Kysely } from "kysely";
+import { sql } from "kysely";
 import { readFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadPredictor } from "../../src/learn/load-model.js";
 import { SqlInferenceLog } from "../../src/store/inference-log-sql.js";
-import { openMetadataDb } from "../../src/store/metadata-db.js";
 import { inPercent, parseEndpointConfig, type ModelLoader } from "../../src/serving/index.js";
-import { fixture, get, openStack, post, serve, type Served, type Stack } from "./harness.js";
+import { fixture, get, openInferenceLog, openStack, post, serve, type Served, type Stack } from "./harness.js";
 
 const v1 = fixture("xgb_binary.json");
 const v2 = fixture("xgb_binary_base.json");
@@ -123,10 +121,7 @@ describe("traffic policy", () => {
     const b = await stack.register("credit", "xgb_binary_base.json");
     await stack.registry.setAlias("credit", "champion", a);
     await stack.registry.setAlias("credit", "challenger", b);
-    const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
-    await meta.migrate();
-    const db = meta.db as Kysely<unknown>;
-    const log = new SqlInferenceLog(db, { flushIntervalMs: 20 });
+    const { meta, db, log } = await openInferenceLog(stack, 20);
     served = await serve(stack, {
       inferenceLog: log,
       endpoints: [
@@ -179,10 +174,7 @@ describe("traffic policy", () => {
     const a = await stack.register("credit", "xgb_binary.json");
     const b = await stack.register("credit", "xgb_binary_base.json");
     await stack.registry.setAlias("credit", "champion", a);
-    const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
-    await meta.migrate();
-    const db = meta.db as Kysely<unknown>;
-    const log = new SqlInferenceLog(db, { flushIntervalMs: 20 });
+    const { meta, db, log } = await openInferenceLog(stack, 20);
     served = await serve(stack, {
       inferenceLog: log,
       endpoints: [parseEndpointConfig({ name: "loans", model: "credit", shadows: [{ version: b }] })],
@@ -253,9 +245,7 @@ describe("traffic policy", () => {
         close: () => p.close(),
       };
     };
-    const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
-    await meta.migrate();
-    const log = new SqlInferenceLog(meta.db as Kysely<unknown>, { flushIntervalMs: 10 });
+    const { meta, db, log } = await openInferenceLog(stack, 10);
     served = await serve(stack, {
       loadModel,
       inferenceLog: log,
@@ -269,7 +259,7 @@ describe("traffic policy", () => {
     }
     await new Promise((r) => setTimeout(r, 400));
     expect(releases.length).toBeGreaterThan(0);
-    const reader = new SqlInferenceLog(meta.db as Kysely<unknown>);
+    const reader = new SqlInferenceLog(db);
     expect((await reader.query({ endpoint: "loans", route: "champion" })).map((r) => r.requestId)).toEqual([
       "s-0",
       "s-1",
@@ -298,9 +288,7 @@ describe("traffic policy", () => {
     };
     const a = await stack.register("credit", "xgb_binary.json", signature);
     await stack.registry.setAlias("credit", "champion", a);
-    const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
-    await meta.migrate();
-    const log = new SqlInferenceLog(meta.db as Kysely<unknown>, { flushIntervalMs: 10 });
+    const { meta, db, log } = await openInferenceLog(stack, 10);
     served = await serve(stack, {
       inferenceLog: log,
       endpoints: [parseEndpointConfig({ name: "open", model: "credit", input: { ranges: "accept" } })],
@@ -316,7 +304,7 @@ describe("traffic policy", () => {
     await served.close();
     served = undefined;
     await log.close();
-    const logged = await new SqlInferenceLog(meta.db as Kysely<unknown>).query({ requestIds: ["wide-1"] });
+    const logged = await new SqlInferenceLog(db).query({ requestIds: ["wide-1"] });
     expect(logged[0]?.features.a).toBe(v1.row(e).a);
     expect(() => parseEndpointConfig({ name: "x", model: "m", input: { ranges: "warn" } })).toThrow(
       "endpoint.input.ranges",
@@ -428,9 +416,7 @@ describe("traffic policy", () => {
     const a = await stack.register("credit", "xgb_binary.json");
     const b = await stack.register("credit", "xgb_binary_base.json");
     await stack.registry.setAlias("credit", "champion", a);
-    const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
-    await meta.migrate();
-    const log = new SqlInferenceLog(meta.db as Kysely<unknown>, { flushIntervalMs: 20 });
+    const { meta, log } = await openInferenceLog(stack, 20);
     const clock = { now: () => 5_000_000 };
     served = await serve(stack, {
       clock,
@@ -517,10 +503,7 @@ describe("traffic policy", () => {
   it("samples the inference log by a hash of the request id", async () => {
     stack = await openStack();
     await stack.registry.setAlias("credit", "champion", await stack.register("credit", "xgb_binary.json"));
-    const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
-    await meta.migrate();
-    const db = meta.db as Kysely<unknown>;
-    const log = new SqlInferenceLog(db, { flushIntervalMs: 10 });
+    const { meta, log } = await openInferenceLog(stack, 10);
     served = await serve(stack, {
       inferenceLog: log,
       endpoints: [parseEndpointConfig({ name: "credit", model: "credit", inferenceLog: { sampleRate: 0.25 } })],
