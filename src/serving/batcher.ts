@@ -164,15 +164,7 @@ export function concatFrames(frames: readonly Frame[], nRows: number): Frame {
     const valid = anyMask ? new Uint8Array(nRows) : undefined;
     if (col.kind === "numeric") {
       const values = new Float64Array(nRows);
-      let o = 0;
-      for (let k = 0; k < frames.length; k++) {
-        const p = (frames[k] as Frame).columns[j] as NumericColumn;
-        const n = p.values.length;
-        if (n === 1) values[o] = p.values[0] as number;
-        else values.set(p.values, o);
-        if (valid !== undefined) copyValid(valid, p.valid, o, n);
-        o += n;
-      }
+      stackParts(frames, j, values, (c) => (c as NumericColumn).values, valid);
       columns[j] =
         valid === undefined
           ? { kind: "numeric", name: col.name, values }
@@ -184,17 +176,9 @@ export function concatFrames(frames: readonly Frame[], nRows: number): Frame {
     for (let k = 1; k < frames.length; k++)
       if (((frames[k] as Frame).columns[j] as CategoricalColumn).dictionary !== col.dictionary) shared = false;
     let dictionary: readonly string[] = col.dictionary;
-    let o = 0;
-    if (shared) {
-      for (let k = 0; k < frames.length; k++) {
-        const p = (frames[k] as Frame).columns[j] as CategoricalColumn;
-        const n = p.codes.length;
-        if (n === 1) codes[o] = p.codes[0] as number;
-        else codes.set(p.codes, o);
-        if (valid !== undefined) copyValid(valid, p.valid, o, n);
-        o += n;
-      }
-    } else {
+    if (shared) stackParts(frames, j, codes, (c) => (c as CategoricalColumn).codes, valid);
+    else {
+      let o = 0;
       const index = new Map<string, number>();
       for (let k = 0; k < frames.length; k++) {
         const p = (frames[k] as Frame).columns[j] as CategoricalColumn;
@@ -223,6 +207,26 @@ export function concatFrames(frames: readonly Frame[], nRows: number): Frame {
         : { kind: "categorical", name: col.name, codes, dictionary, valid };
   }
   return { nRows, columns };
+}
+
+/** Column `j`'s array (values or codes) of every frame, back to back into `into`, with their validity. */
+function stackParts<T extends Float64Array | Int32Array>(
+  frames: readonly Frame[],
+  j: number,
+  into: T,
+  arrayOf: (c: Column) => T,
+  valid: Uint8Array | undefined,
+): void {
+  let o = 0;
+  for (let k = 0; k < frames.length; k++) {
+    const part = (frames[k] as Frame).columns[j] as Column;
+    const a = arrayOf(part);
+    // Most parts are one-row requests: a direct store beats set() on a one-element view.
+    if (a.length === 1) into[o] = a[0] as number;
+    else into.set(a, o);
+    if (valid !== undefined) copyValid(valid, part.valid, o, a.length);
+    o += a.length;
+  }
 }
 
 /** A part's validity into the stacked mask at `offset` (no mask: every row valid). */
