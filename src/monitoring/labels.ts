@@ -1,5 +1,5 @@
 import { InvalidParameterError, InvalidStateError } from "../errors.js";
-import type { InferenceLog, InferenceRecord } from "../store/inference-log.js";
+import { isServedPrediction, type InferenceLog, type InferenceRecord } from "../store/inference-log.js";
 import type { LabelInput, LabelStore, StoredLabel } from "../store/labels.js";
 
 function invalid(field: string, value: unknown, rule: string): InvalidParameterError {
@@ -174,7 +174,7 @@ export async function loadLabelledPredictions(
     }
     // Served predictions only: a shadow's answer shares its request's id and label.
     return rows.filter(
-      (r) => r.route !== "shadow" && typeof r.outputs.score === "number" && Number.isFinite(r.outputs.score),
+      (r) => isServedPrediction(r) && typeof r.outputs.score === "number" && Number.isFinite(r.outputs.score),
     );
   };
   const records = await read(q.from, q.to);

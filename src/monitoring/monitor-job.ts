@@ -16,7 +16,12 @@ import type { CategoricalColumn, Column, Frame, NumericColumn } from "../data/in
 import { InvalidParameterError, NotFoundError } from "../errors.js";
 import type { RegistryStore } from "../registry/types.js";
 import type { ArtifactStore } from "../store/artifacts.js";
-import { inferenceRecordKey, type InferenceLog, type InferenceRecord } from "../store/inference-log.js";
+import {
+  inferenceRecordKey,
+  isServedPrediction,
+  type InferenceLog,
+  type InferenceRecord,
+} from "../store/inference-log.js";
 import type { MonitorObservation, ObservationStore } from "../store/monitor-observations.js";
 import type { ColumnDrift } from "./drift-report.js";
 import { computeDrift } from "./drift-report.js";
@@ -93,7 +98,7 @@ const PAGE = 20_000;
  * served traffic and leaves them out; a window of one version (a shadow's) keeps them.
  */
 function predictionsOf(records: readonly InferenceRecord[], version: string | undefined): InferenceRecord[] {
-  return records.filter((r) => r.route !== "canary_rollback" && (version !== undefined || r.route !== "shadow"));
+  return records.filter((r) => (version === undefined ? isServedPrediction(r) : r.route !== "canary_rollback"));
 }
 
 function checkInput(input: MonitorWindowInput): void {

@@ -159,7 +159,6 @@ interface ShadowWork {
    * shadow writes records of its own.
    */
   readonly records: HeldRecord[] | undefined;
-  readonly standalone: boolean;
 }
 
 class EndpointRuntime {
@@ -622,7 +621,6 @@ export class ModelServer {
         entityId: ctx.entityId,
         time,
         records: sync ? undefined : (records as HeldRecord[] | undefined),
-        standalone: sync,
       });
     }
     return result;
@@ -764,7 +762,7 @@ export class ModelServer {
               latencyMs: latency,
             });
           }
-        } else if (w.standalone) {
+        } else if (ep.config.inferenceLog.audit === "sync") {
           const result: PredictionResult = {
             requestId: w.requestId,
             endpoint: name,

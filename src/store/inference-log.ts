@@ -38,6 +38,14 @@ export interface InferenceRecord {
 }
 
 /**
+ * Whether a record is a prediction a client was answered with: not a shadow's answer (never
+ * returned) and not a `canary_rollback` event record.
+ */
+export function isServedPrediction(r: InferenceRecord): boolean {
+  return r.route !== "shadow" && r.route !== "canary_rollback";
+}
+
+/**
  * What tells records apart: a request id alone does not, since a request's shadow records share
  * it (paging by time uses this to skip records already read).
  */
