@@ -679,15 +679,19 @@ export async function runPipeline(
         cached: false,
       };
     });
+    // What every outcome from here on reports: the steps up to and including the gates.
+    const throughGates = {
+      ...(validation === undefined ? {} : { validation }),
+      split: { trainRows: split.train.length, validRows: split.valid.length },
+      metrics: evaluation.metrics,
+      ...tuningOf(trained.summary),
+      gates: gateOutcome.results,
+    };
     if (!gateOutcome.passed) {
       return await finish("failed", {
         failedStep: "gates",
         failure: steps[steps.length - 1]?.message ?? "a gate failed",
-        ...(validation === undefined ? {} : { validation }),
-        split: { trainRows: split.train.length, validRows: split.valid.length },
-        metrics: evaluation.metrics,
-        ...tuningOf(trained.summary),
-        gates: gateOutcome.results,
+        ...throughGates,
       });
     }
 
@@ -744,11 +748,7 @@ export async function runPipeline(
         return await finish("failed", {
           failedStep: "behaviour",
           failure: steps[steps.length - 1]?.message ?? "a behaviour test failed",
-          ...(validation === undefined ? {} : { validation }),
-          split: { trainRows: split.train.length, validRows: split.valid.length },
-          metrics: evaluation.metrics,
-          ...tuningOf(trained.summary),
-          gates: gateOutcome.results,
+          ...throughGates,
           behaviour,
         });
       }
@@ -857,11 +857,7 @@ export async function runPipeline(
       actor,
     );
     return await finish("passed", {
-      ...(validation === undefined ? {} : { validation }),
-      split: { trainRows: split.train.length, validRows: split.valid.length },
-      metrics: evaluation.metrics,
-      ...tuningOf(trained.summary),
-      gates: gateOutcome.results,
+      ...throughGates,
       ...(behaviour === undefined ? {} : { behaviour }),
       registered,
     });
