@@ -1,5 +1,4 @@
 import type { Kysely } from "kysely";
-import { createServingEndpointTable } from "../serving-endpoints.js";
 import type { Migration } from "./migration.js";
 
 /** Serving endpoints created through the API, so they survive a restart. */
@@ -7,6 +6,14 @@ export const m0011ServingEndpoints: Migration = {
   id: "0011",
   name: "serving endpoints",
   async up(db: Kysely<unknown>): Promise<void> {
-    await createServingEndpointTable(db);
+    await db.schema
+      .createTable("serving_endpoint")
+      .ifNotExists()
+      .addColumn("name", "varchar(128)", (c) => c.primaryKey())
+      .addColumn("model", "varchar(255)", (c) => c.notNull())
+      .addColumn("document", "text", (c) => c.notNull())
+      .addColumn("created_at", "bigint", (c) => c.notNull())
+      .addColumn("updated_at", "bigint", (c) => c.notNull())
+      .execute();
   },
 };

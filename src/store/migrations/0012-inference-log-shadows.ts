@@ -1,12 +1,21 @@
-import type { Kysely } from "kysely";
-import { addInferenceLogShadows } from "../inference-log-sql.js";
+import { sql, type Kysely } from "kysely";
 import type { Migration } from "./migration.js";
 
-/** Shadow answers stored in their request's inference-log row instead of rows of their own. */
+/**
+ * Shadow answers stored in their request's inference-log row instead of rows of their own, found
+ * by time through a partial index.
+ */
 export const m0012InferenceLogShadows: Migration = {
   id: "0012",
   name: "inference log shadows",
   async up(db: Kysely<unknown>): Promise<void> {
-    await addInferenceLogShadows(db);
+    await db.schema.alterTable("inference_log").addColumn("shadows", "text").execute();
+    await db.schema
+      .createIndex("inference_log_shadow_time")
+      .ifNotExists()
+      .on("inference_log")
+      .column("time")
+      .where(sql.ref("shadows"), "is not", null)
+      .execute();
   },
 };
