@@ -1,7 +1,8 @@
-import type { Kysely } from "kysely";
 import { createRegistryStore } from "./registry/sql-registry-store.js";
 import type { RegistryStore } from "./registry/types.js";
 import { createWebhookDispatcher, type WebhookDelivery, type WebhookDispatcher } from "./registry/webhooks.js";
+import type { AlertStore } from "./store/alert-history.js";
+import { createAlertStore } from "./store/alert-history-sql.js";
 import { createFsArtifactStore, type ArtifactStore } from "./store/artifacts.js";
 import { createAuditLog, type AuditLog } from "./store/audit.js";
 import type { InferenceLog } from "./store/inference-log.js";
@@ -12,6 +13,9 @@ import type { MigrationResult } from "./store/migrate.js";
 import type { ObservationStore } from "./store/monitor-observations.js";
 import { createObservationStore } from "./store/monitor-observations-sql.js";
 import { openMetadataDb, type MetadataDb } from "./store/metadata-db.js";
+import { createEndpointStore, type EndpointStore } from "./store/serving-endpoints.js";
+import { SqliteInferenceLogWriter } from "./store/sqlite/inference-log-writer.js";
+import { sqlitePath } from "./store/sqlite/open.js";
 import { createTokenStore, type TokenStore } from "./store/tokens.js";
 import { createTrackingStore } from "./tracking/sql-tracking-store.js";
 import type { TrackingStore } from "./tracking/types.js";
@@ -43,8 +47,17 @@ export interface Stores {
   readonly observations: ObservationStore;
   /** Delayed labels, joined to the inference log by monitoring (docs/monitoring.md). */
   readonly labels: LabelStore;
-  /** The inference log on the metadata database, for readers (monitoring, labels); serving writes its own. */
+  /** The inference log on the metadata database, for readers (monitoring, labels). */
   readonly inferenceLog: InferenceLog;
+  /**
+   * The inference log model serving appends to: on a SQLite file its inserts and fsyncs run on a
+   * worker thread, off the serving thread.
+   */
+  readonly servingInferenceLog: InferenceLog;
+  /** Alert history (fired, acknowledged, resolved monitoring alerts). */
+  readonly alerts: AlertStore;
+  /** Serving endpoints created through the API. */
+  readonly endpoints: EndpointStore;
   /** Applies pending migrations; run it before first use (`keel migrate`, server start). */
   migrate(): Promise<MigrationResult>;
   /** Waits for webhook deliveries in flight, then closes the database. */
@@ -69,29 +82,35 @@ export function openStores(options: OpenStoresOptions): Stores {
     webhooks,
     ...(options.webhookSecret !== undefined ? { webhookSecret: options.webhookSecret } : {}),
   });
-  const artifacts = createFsArtifactStore({
-    root: options.artifactRoot,
-    db: metadata.db,
-    clock,
-    translateError: (e) => metadata.translateError(e),
-  });
-  const inferenceLog = new SqlInferenceLog(metadata.db as unknown as Kysely<unknown>);
+  const inferenceLog = new SqlInferenceLog(metadata);
+  const servingInferenceLog = openServingInferenceLog(metadata, options.backendStoreUri);
   return {
     tracking,
     registry,
-    artifacts,
-    audit: createAuditLog(metadata.db, clock),
-    tokens: createTokenStore(metadata.db, { clock, translateError: (e) => metadata.translateError(e) }),
+    artifacts: createFsArtifactStore(metadata, { root: options.artifactRoot, clock }),
+    audit: createAuditLog(metadata, { clock }),
+    tokens: createTokenStore(metadata, { clock }),
     metadata,
     webhooks,
     observations: createObservationStore(metadata),
     labels: createLabelStore(metadata, { clock }),
     inferenceLog,
+    servingInferenceLog,
+    alerts: createAlertStore(metadata, { clock }),
+    endpoints: createEndpointStore(metadata, { clock }),
     migrate: () => metadata.migrate(clock),
     async close() {
       await webhooks.idle();
+      await servingInferenceLog.close();
       await inferenceLog.close();
       await metadata.close();
     },
   };
+}
+
+function openServingInferenceLog(metadata: MetadataDb, backendStoreUri: string): InferenceLog {
+  const file = metadata.dialect === "sqlite" ? sqlitePath(backendStoreUri) : undefined;
+  return new SqlInferenceLog(metadata, {
+    ...(file !== undefined && file !== ":memory:" ? { writer: new SqliteInferenceLogWriter(file) } : {}),
+  });
 }

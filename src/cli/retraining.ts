@@ -7,7 +7,6 @@ import {
   type RetrainingPipelineRunner,
   type RetrainingScheduler,
 } from "../pipeline/retraining.js";
-import { createAlertStore } from "../store/alert-history-sql.js";
 import type { Actor } from "../tracking/types.js";
 import { attachProfileOnRegister } from "./commands/pipeline.js";
 
@@ -39,7 +38,7 @@ export function retrainingDeps(stores: Stores, clock: () => number = Date.now): 
     registry: stores.registry,
     tracking: stores.tracking,
     observations: stores.observations,
-    alerts: createAlertStore(stores.metadata, { clock }),
+    alerts: stores.alerts,
     audit: stores.audit,
     runPipeline: pipelineRunner(stores),
     clock,

@@ -1,11 +1,6 @@
-import type { Kysely } from "kysely";
 import type { KeelConfig } from "../config.js";
 import type { Stores } from "../open-stores.js";
 import { artifactFetcher, createServingRuntime, type ModelServer } from "../serving/index.js";
-import { SqlInferenceLog } from "../store/inference-log-sql.js";
-import { createEndpointStore } from "../store/serving-endpoints.js";
-import { SqliteInferenceLogWriter } from "../store/sqlite/inference-log-writer.js";
-import { sqlitePath } from "../store/sqlite/open.js";
 
 export interface ModelServing {
   readonly serving: ModelServer;
@@ -25,11 +20,7 @@ export async function startModelServing(
   config: KeelConfig,
   options: { servingFile?: string; onError?: (message: string, error: unknown) => void } = {},
 ): Promise<ModelServing> {
-  // On SQLite the log's inserts and fsyncs run on a worker thread, off the serving thread.
-  const file = stores.metadata.dialect === "sqlite" ? sqlitePath(config.backendStoreUri) : undefined;
-  const inferenceLog = new SqlInferenceLog(stores.metadata.db as Kysely<unknown>, {
-    ...(file !== undefined && file !== ":memory:" ? { writer: new SqliteInferenceLogWriter(file) } : {}),
-  });
+  const inferenceLog = stores.servingInferenceLog;
   const serving = await createServingRuntime({
     registry: stores.registry,
     fetchArtifact: artifactFetcher({
@@ -37,9 +28,7 @@ export async function startModelServing(
       runArtifactUri: async (runId) => (await stores.tracking.getRun(runId)).info.artifactUri,
     }),
     inferenceLog,
-    endpointStore: createEndpointStore(stores.metadata.db, {
-      translateError: (e) => stores.metadata.translateError(e),
-    }),
+    endpointStore: stores.endpoints,
     ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
     ...(options.servingFile !== undefined ? { servingFile: options.servingFile } : {}),
     ...(options.onError !== undefined ? { onError: options.onError } : {}),
@@ -49,7 +38,8 @@ export async function startModelServing(
     serving,
     async stop() {
       await serving.stop();
-      await inferenceLog.close();
+      // The log itself belongs to the stores and is closed with them.
+      await inferenceLog.flush();
     },
   };
 }

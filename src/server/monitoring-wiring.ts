@@ -1,12 +1,9 @@
 import { readFile } from "node:fs/promises";
-import type { Kysely } from "kysely";
 import { InvalidParameterError } from "../errors.js";
 import { AlertEngine, MonitorScheduler, parseMonitoringConfig } from "../monitoring/index.js";
 import type { MonitorJobDeps, MonitoringConfig, Timers } from "../monitoring/index.js";
 import type { Stores } from "../open-stores.js";
 import type { AlertStore } from "../store/alert-history.js";
-import { createAlertStore } from "../store/alert-history-sql.js";
-import { SqlInferenceLog } from "../store/inference-log-sql.js";
 import type { ObservationStore } from "../store/monitor-observations.js";
 
 /** What the monitoring and alert routes read (AppDeps.monitoring). */
@@ -57,7 +54,8 @@ export async function readMonitoringConfig(file: string): Promise<MonitoringConf
 
 /**
  * Wires monitoring over keel's stores: the observation store, the alert history, the alert engine
- * with the config's rules and sinks, and the scheduler of monitor jobs (started here).
+ * with the config's rules and sinks, and the scheduler of monitor jobs (started here). `clock`
+ * drives the engine and the scheduler; stored alert times come from the stores' own clock.
  */
 export function startMonitoring(
   stores: Stores,
@@ -71,11 +69,11 @@ export function startMonitoring(
 ): RunningMonitoring {
   const config = options.config ?? { models: [], delayMinutes: 5 };
   const clock = options.clock ?? Date.now;
-  const alertStore = createAlertStore(stores.metadata, { clock });
+  const alertStore = stores.alerts;
   const jobs: MonitorJobDeps = {
     registry: stores.registry,
     artifacts: stores.artifacts,
-    inferenceLog: new SqlInferenceLog(stores.metadata.db as Kysely<unknown>),
+    inferenceLog: stores.inferenceLog,
     observations: stores.observations,
   };
   const alerts = new AlertEngine({

@@ -1,38 +1,11 @@
 import { randomBytes } from "node:crypto";
-import type { Kysely, Transaction } from "kysely";
+import type { Kysely } from "kysely";
 import { DataIntegrityError, InvalidParameterError, InvalidStateError, NotFoundError } from "../errors.js";
 import { ALERT_STATUSES } from "./alert-history.js";
 import type { AlertQuery, AlertRecord, AlertStatus, AlertStore, NewAlert } from "./alert-history.js";
 import { appendAudit } from "./audit.js";
 import type { MetadataDb } from "./metadata-db.js";
-import type { KeelDatabase } from "./schema.js";
-
-/** Row shape of the `alerts` table (migration 0023). Absent optional keys are stored as NULL. */
-export type AlertsTable = {
-  id: string;
-  rule_id: string;
-  tier: string;
-  dedup_key: string;
-  model_name: string;
-  model_version: string | null;
-  endpoint: string | null;
-  feature: string | null;
-  segment: string | null;
-  status: string;
-  summary: string;
-  value: number;
-  threshold: number;
-  window_start: number | string | bigint;
-  window_end: number | string | bigint;
-  fired_at: number | string | bigint;
-  last_seen_at: number | string | bigint;
-  resolved_at: number | string | bigint | null;
-  acknowledged_at: number | string | bigint | null;
-  acknowledged_by: string | null;
-  detail: string | null;
-};
-
-type Db = KeelDatabase & { alerts: AlertsTable };
+import type { AlertsTable, KeelDatabase } from "./schema.js";
 
 const SYSTEM_ACTOR = "keel-monitoring";
 
@@ -85,16 +58,51 @@ function auditSummary(a: AlertRecord) {
   return { status: a.status, rule: a.ruleId, tier: a.tier, dedup_key: a.dedupKey, value: a.value };
 }
 
-/** Alert history on the metadata database; state changes append audit rows in the same transaction. */
-export function createAlertStore(
-  metadata: Pick<MetadataDb, "db" | "translateError">,
-  deps: { clock?: () => number } = {},
-): AlertStore {
-  const db = metadata.db as unknown as Kysely<Db>;
-  const clock = deps.clock ?? Date.now;
-  const translate = (e: unknown) => metadata.translateError(e);
+function checkNewAlert(a: NewAlert): void {
+  for (const [field, v] of [
+    ["ruleId", a.ruleId],
+    ["tier", a.tier],
+    ["dedupKey", a.dedupKey],
+    ["modelName", a.modelName],
+    ["summary", a.summary],
+  ] as const) {
+    if (typeof v !== "string" || v === "") throw invalid(field, v, "must be a non-empty string");
+  }
+  if (!Number.isFinite(a.value)) throw invalid("value", a.value, "must be a finite number");
+  if (!Number.isFinite(a.threshold)) throw invalid("threshold", a.threshold, "must be a finite number");
+}
 
-  async function getIn(tx: Kysely<Db>, id: string): Promise<AlertRecord> {
+function newAlertRow(id: string, a: NewAlert, now: number): AlertsTable {
+  return {
+    id,
+    rule_id: a.ruleId,
+    tier: a.tier,
+    dedup_key: a.dedupKey,
+    model_name: a.modelName,
+    model_version: a.modelVersion ?? null,
+    endpoint: a.endpoint ?? null,
+    feature: a.feature ?? null,
+    segment: a.segment ?? null,
+    status: "open",
+    summary: a.summary.slice(0, 1024),
+    value: a.value,
+    threshold: a.threshold,
+    window_start: a.windowStart,
+    window_end: a.windowEnd,
+    fired_at: now,
+    last_seen_at: now,
+    resolved_at: null,
+    acknowledged_at: null,
+    acknowledged_by: null,
+    detail: a.detail === undefined ? null : JSON.stringify(a.detail),
+  };
+}
+
+/** Alert history on the metadata database; state changes append audit rows in the same transaction. */
+export function createAlertStore(metadata: MetadataDb, deps: { clock?: () => number } = {}): AlertStore {
+  const clock = deps.clock ?? Date.now;
+
+  async function getIn(tx: Kysely<KeelDatabase>, id: string): Promise<AlertRecord> {
     const row = await tx.selectFrom("alerts").selectAll().where("id", "=", id).executeTakeFirst();
     if (row === undefined) {
       throw new NotFoundError(`alert ${id} does not exist`, { details: { field: "id", value: id } });
@@ -108,88 +116,41 @@ export function createAlertStore(
     actor: string,
     change: (a: AlertRecord, now: number) => Partial<AlertsTable> | null,
   ): Promise<AlertRecord> {
-    try {
-      return await db.transaction().execute(async (tx) => {
-        const before = await getIn(tx, id);
-        const now = clock();
-        const set = change(before, now);
-        if (set === null) return before;
-        await tx.updateTable("alerts").set(set).where("id", "=", id).execute();
-        const after = await getIn(tx, id);
-        await appendAudit(
-          tx as unknown as Transaction<KeelDatabase>,
-          { actor, action, targetType: "alert", targetId: id, before: auditSummary(before), after: auditSummary(after) },
-          now,
-        );
-        return after;
-      });
-    } catch (e) {
-      throw translate(e);
-    }
+    return metadata.transaction(async (tx) => {
+      const before = await getIn(tx, id);
+      const now = clock();
+      const set = change(before, now);
+      if (set === null) return before;
+      await tx.updateTable("alerts").set(set).where("id", "=", id).execute();
+      const after = await getIn(tx, id);
+      await appendAudit(
+        tx,
+        { actor, action, targetType: "alert", targetId: id, before: auditSummary(before), after: auditSummary(after) },
+        now,
+      );
+      return after;
+    });
   }
 
   return {
     async fire(a: NewAlert): Promise<AlertRecord> {
-      for (const [field, v] of [
-        ["ruleId", a.ruleId],
-        ["tier", a.tier],
-        ["dedupKey", a.dedupKey],
-        ["modelName", a.modelName],
-        ["summary", a.summary],
-      ] as const) {
-        if (typeof v !== "string" || v === "") throw invalid(field, v, "must be a non-empty string");
-      }
-      if (!Number.isFinite(a.value)) throw invalid("value", a.value, "must be a finite number");
-      if (!Number.isFinite(a.threshold)) throw invalid("threshold", a.threshold, "must be a finite number");
+      checkNewAlert(a);
       const id = randomBytes(8).toString("hex");
-      try {
-        return await db.transaction().execute(async (tx) => {
-          const now = clock();
-          await tx
-            .insertInto("alerts")
-            .values({
-              id,
-              rule_id: a.ruleId,
-              tier: a.tier,
-              dedup_key: a.dedupKey,
-              model_name: a.modelName,
-              model_version: a.modelVersion ?? null,
-              endpoint: a.endpoint ?? null,
-              feature: a.feature ?? null,
-              segment: a.segment ?? null,
-              status: "open",
-              summary: a.summary.slice(0, 1024),
-              value: a.value,
-              threshold: a.threshold,
-              window_start: a.windowStart,
-              window_end: a.windowEnd,
-              fired_at: now,
-              last_seen_at: now,
-              resolved_at: null,
-              acknowledged_at: null,
-              acknowledged_by: null,
-              detail: a.detail === undefined ? null : JSON.stringify(a.detail),
-            })
-            .execute();
-          const created = await getIn(tx, id);
-          await appendAudit(
-            tx as unknown as Transaction<KeelDatabase>,
-            { actor: SYSTEM_ACTOR, action: "alert.fire", targetType: "alert", targetId: id, after: auditSummary(created) },
-            now,
-          );
-          return created;
-        });
-      } catch (e) {
-        throw translate(e);
-      }
+      return metadata.transaction(async (tx) => {
+        const now = clock();
+        await tx.insertInto("alerts").values(newAlertRow(id, a, now)).execute();
+        const created = await getIn(tx, id);
+        await appendAudit(
+          tx,
+          { actor: SYSTEM_ACTOR, action: "alert.fire", targetType: "alert", targetId: id, after: auditSummary(created) },
+          now,
+        );
+        return created;
+      });
     },
 
     async touch(id: string, at: number): Promise<void> {
-      try {
-        await db.updateTable("alerts").set({ last_seen_at: at }).where("id", "=", id).execute();
-      } catch (e) {
-        throw translate(e);
-      }
+      await metadata.query((db) => db.updateTable("alerts").set({ last_seen_at: at }).where("id", "=", id).execute());
     },
 
     resolve(id: string): Promise<AlertRecord> {
@@ -215,12 +176,8 @@ export function createAlertStore(
       });
     },
 
-    async get(id: string): Promise<AlertRecord> {
-      try {
-        return await getIn(db, id);
-      } catch (e) {
-        throw translate(e);
-      }
+    get(id: string): Promise<AlertRecord> {
+      return metadata.query((db) => getIn(db, id));
     },
 
     async list(q: AlertQuery = {}): Promise<readonly AlertRecord[]> {
@@ -231,7 +188,7 @@ export function createAlertStore(
       if (q.status !== undefined && !ALERT_STATUSES.includes(q.status)) {
         throw invalid("status", q.status, `must be one of ${ALERT_STATUSES.join(", ")}`);
       }
-      let s = db.selectFrom("alerts").selectAll();
+      let s = metadata.db.selectFrom("alerts").selectAll();
       if (q.modelName !== undefined) s = s.where("model_name", "=", q.modelName);
       if (q.ruleId !== undefined) s = s.where("rule_id", "=", q.ruleId);
       if (q.tier !== undefined) s = s.where("tier", "=", q.tier);
@@ -240,42 +197,10 @@ export function createAlertStore(
       if (q.unresolved === true) s = s.where("status", "!=", "resolved");
       if (q.from !== undefined) s = s.where("fired_at", ">=", q.from);
       if (q.to !== undefined) s = s.where("fired_at", "<", q.to);
-      try {
-        const rows = await s.orderBy("fired_at", "desc").orderBy("id", "desc").limit(limit).execute();
-        return rows.map(toRecord);
-      } catch (e) {
-        throw translate(e);
-      }
+      const rows = await metadata.query(() =>
+        s.orderBy("fired_at", "desc").orderBy("id", "desc").limit(limit).execute(),
+      );
+      return rows.map(toRecord);
     },
   };
-}
-
-/** Migration body (0023): the alert history and the indexes the engine and the API read by. */
-export async function createAlertTables(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable("alerts")
-    .addColumn("id", "varchar(32)", (c) => c.primaryKey())
-    .addColumn("rule_id", "varchar(128)", (c) => c.notNull())
-    .addColumn("tier", "varchar(16)", (c) => c.notNull())
-    .addColumn("dedup_key", "varchar(1024)", (c) => c.notNull())
-    .addColumn("model_name", "varchar(255)", (c) => c.notNull())
-    .addColumn("model_version", "varchar(64)")
-    .addColumn("endpoint", "varchar(255)")
-    .addColumn("feature", "varchar(255)")
-    .addColumn("segment", "varchar(255)")
-    .addColumn("status", "varchar(16)", (c) => c.notNull())
-    .addColumn("summary", "varchar(1024)", (c) => c.notNull())
-    .addColumn("value", "double precision", (c) => c.notNull())
-    .addColumn("threshold", "double precision", (c) => c.notNull())
-    .addColumn("window_start", "bigint", (c) => c.notNull())
-    .addColumn("window_end", "bigint", (c) => c.notNull())
-    .addColumn("fired_at", "bigint", (c) => c.notNull())
-    .addColumn("last_seen_at", "bigint", (c) => c.notNull())
-    .addColumn("resolved_at", "bigint")
-    .addColumn("acknowledged_at", "bigint")
-    .addColumn("acknowledged_by", "varchar(256)")
-    .addColumn("detail", "text")
-    .execute();
-  await db.schema.createIndex("alerts_dedup").on("alerts").columns(["dedup_key", "fired_at"]).execute();
-  await db.schema.createIndex("alerts_model_fired").on("alerts").columns(["model_name", "fired_at"]).execute();
 }

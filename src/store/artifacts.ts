@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { sql, type Kysely } from "kysely";
+import { sql } from "kysely";
 import { DataIntegrityError, InvalidParameterError, NotFoundError } from "../errors.js";
-import type { KeelDatabase } from "./schema.js";
+import type { MetadataDb } from "./metadata-db.js";
 
 export interface StoredBlob {
   readonly sha256: string;
@@ -81,93 +81,88 @@ async function* chunks(data: Uint8Array | AsyncIterable<Uint8Array>): AsyncItera
 export interface FsArtifactStoreOptions {
   /** Directory holding `blobs/` and `tmp/`. */
   readonly root: string;
-  /** The metadata database holding the path → blob index (table `artifact_files`). */
-  readonly db: Kysely<KeelDatabase>;
   readonly clock?: () => number;
-  readonly translateError?: (e: unknown) => unknown;
+}
+
+function blobPath(root: string, sha: string): string {
+  return path.join(root, "blobs", sha.slice(0, 2), sha.slice(2, 4), sha);
+}
+
+function checkSha(sha: string): void {
+  if (typeof sha !== "string" || !SHA256.test(sha)) {
+    throw new InvalidParameterError(`sha256 ${JSON.stringify(sha)} must be 64 lower-case hex digits`, {
+      details: { field: "sha256", value: sha },
+    });
+  }
+}
+
+async function readVerified(root: string, sha: string, what: string): Promise<Uint8Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(blobPath(root, sha));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new DataIntegrityError(`${what}: its content (sha256 ${sha}) is missing from the artifact store`, {
+        cause: e,
+      });
+    }
+    throw e;
+  }
+  const actual = createHash("sha256").update(bytes).digest("hex");
+  if (actual !== sha) {
+    throw new DataIntegrityError(
+      `${what}: checksum mismatch, stored bytes have sha256 ${actual} but ${sha} was recorded; the artifact was altered or corrupted and is refused`,
+      { details: { expected: sha, actual } },
+    );
+  }
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Writes to `tmp/`, fsyncs, then renames into place: a crash leaves no blob or a whole one. */
+async function writeBlob(root: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<StoredBlob> {
+  const tmpDir = path.join(root, "tmp");
+  await mkdir(tmpDir, { recursive: true });
+  const tmp = path.join(tmpDir, `${process.pid}-${randomBytes(8).toString("hex")}`);
+  const hash = createHash("sha256");
+  let size = 0;
+  const fh = await open(tmp, "w");
+  try {
+    for await (const c of chunks(data)) {
+      hash.update(c);
+      size += c.byteLength;
+      await fh.write(c);
+    }
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  const sha256 = hash.digest("hex");
+  const final = blobPath(root, sha256);
+  await mkdir(path.dirname(final), { recursive: true });
+  await rename(tmp, final);
+  return { sha256, size };
 }
 
 /**
  * File-system artifact store. A blob is written to `tmp/`, fsynced, then renamed into
- * `blobs/ab/cd/<sha256>`, so a crash leaves either no blob or a whole one. Creating it does no I/O.
+ * `blobs/ab/cd/<sha256>`, so a crash leaves either no blob or a whole one. The path → blob index
+ * is the metadata database's `artifact_files`. Creating it does no I/O.
  */
-export function createFsArtifactStore(options: FsArtifactStoreOptions): ArtifactStore {
+export function createFsArtifactStore(metadata: MetadataDb, options: FsArtifactStoreOptions): ArtifactStore {
   const root = path.resolve(options.root);
-  const db = options.db;
   const clock = options.clock ?? Date.now;
-  const translate = options.translateError ?? ((e: unknown) => e);
-  const blobPath = (sha: string) => path.join(root, "blobs", sha.slice(0, 2), sha.slice(2, 4), sha);
-
-  function checkSha(sha: string): void {
-    if (typeof sha !== "string" || !SHA256.test(sha)) {
-      throw new InvalidParameterError(`sha256 ${JSON.stringify(sha)} must be 64 lower-case hex digits`, {
-        details: { field: "sha256", value: sha },
-      });
-    }
-  }
-
-  async function readVerified(sha: string, what: string): Promise<Uint8Array> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(blobPath(sha));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-        throw new DataIntegrityError(`${what}: its content (sha256 ${sha}) is missing from the artifact store`, {
-          cause: e,
-        });
-      }
-      throw e;
-    }
-    const actual = createHash("sha256").update(bytes).digest("hex");
-    if (actual !== sha) {
-      throw new DataIntegrityError(
-        `${what}: checksum mismatch, stored bytes have sha256 ${actual} but ${sha} was recorded; the artifact was altered or corrupted and is refused`,
-        { details: { expected: sha, actual } },
-      );
-    }
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  async function putBlob(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<StoredBlob> {
-    const tmpDir = path.join(root, "tmp");
-    await mkdir(tmpDir, { recursive: true });
-    const tmp = path.join(tmpDir, `${process.pid}-${randomBytes(8).toString("hex")}`);
-    const hash = createHash("sha256");
-    let size = 0;
-    const fh = await open(tmp, "w");
-    try {
-      for await (const c of chunks(data)) {
-        hash.update(c);
-        size += c.byteLength;
-        await fh.write(c);
-      }
-      await fh.sync();
-    } catch (e) {
-      await fh.close();
-      await rm(tmp, { force: true });
-      throw e;
-    }
-    await fh.close();
-    const sha256 = hash.digest("hex");
-    const final = blobPath(sha256);
-    await mkdir(path.dirname(final), { recursive: true });
-    await rename(tmp, final);
-    return { sha256, size };
-  }
+  const putBlob = (data: Uint8Array | AsyncIterable<Uint8Array>) => writeBlob(root, data);
 
   async function indexRow(filePath: string) {
     const p = normalizeArtifactPath(filePath);
-    try {
-      const row = await db
-        .selectFrom("artifact_files")
-        .select(["sha256", "size"])
-        .where("path", "=", p)
-        .executeTakeFirst();
-      if (row === undefined) throw new NotFoundError(`artifact ${JSON.stringify(p)} does not exist`);
-      return { path: p, sha256: row.sha256, size: Number(row.size) };
-    } catch (e) {
-      throw translate(e);
-    }
+    const row = await metadata.query((db) =>
+      db.selectFrom("artifact_files").select(["sha256", "size"]).where("path", "=", p).executeTakeFirst(),
+    );
+    if (row === undefined) throw new NotFoundError(`artifact ${JSON.stringify(p)} does not exist`);
+    return { path: p, sha256: row.sha256, size: Number(row.size) };
   }
 
   return {
@@ -175,13 +170,13 @@ export function createFsArtifactStore(options: FsArtifactStoreOptions): Artifact
 
     async getBlob(sha256) {
       checkSha(sha256);
-      return readVerified(sha256, `blob ${sha256}`);
+      return readVerified(root, sha256, `blob ${sha256}`);
     },
 
     async hasBlob(sha256) {
       checkSha(sha256);
       try {
-        await stat(blobPath(sha256));
+        await stat(blobPath(root, sha256));
         return true;
       } catch {
         return false;
@@ -191,23 +186,21 @@ export function createFsArtifactStore(options: FsArtifactStoreOptions): Artifact
     async putFile(filePath, data) {
       const p = normalizeArtifactPath(filePath);
       const blob = await putBlob(data);
-      try {
-        await db
+      await metadata.query((db) =>
+        db
           .insertInto("artifact_files")
           .values({ path: p, sha256: blob.sha256, size: blob.size, created_at: clock() })
           .onConflict((oc) =>
             oc.column("path").doUpdateSet({ sha256: blob.sha256, size: blob.size, created_at: clock() }),
           )
-          .execute();
-      } catch (e) {
-        throw translate(e);
-      }
+          .execute(),
+      );
       return blob;
     },
 
     async getFile(filePath) {
       const row = await indexRow(filePath);
-      return readVerified(row.sha256, `artifact ${JSON.stringify(row.path)}`);
+      return readVerified(root, row.sha256, `artifact ${JSON.stringify(row.path)}`);
     },
 
     async statFile(filePath) {
@@ -218,15 +211,10 @@ export function createFsArtifactStore(options: FsArtifactStoreOptions): Artifact
     async list(dirPath = "") {
       const dir = normalizeArtifactPath(dirPath, true);
       const prefix = dir === "" ? "" : `${dir}/`;
-      let rows: { path: string; size: number }[];
-      try {
-        rows = (
-          await sql<{ path: string; size: number }>`select path, size from artifact_files
-            where path like ${`${escapeLike(prefix)}%`} escape '\\' order by path`.execute(db)
-        ).rows;
-      } catch (e) {
-        throw translate(e);
-      }
+      const { rows } = await metadata.query((db) =>
+        sql<{ path: string; size: number }>`select path, size from artifact_files
+          where path like ${`${escapeLike(prefix)}%`} escape '\\' order by path`.execute(db),
+      );
       const dirs = new Set<string>();
       const files: ArtifactEntry[] = [];
       for (const r of rows) {
@@ -240,17 +228,15 @@ export function createFsArtifactStore(options: FsArtifactStoreOptions): Artifact
 
     async deletePath(filePath) {
       const p = normalizeArtifactPath(filePath);
-      try {
-        const r = await db
+      const r = await metadata.query((db) =>
+        db
           .deleteFrom("artifact_files")
           .where(sql<boolean>`path = ${p} or path like ${`${escapeLike(p)}/%`} escape '\\'`)
-          .executeTakeFirst();
-        const n = Number(r.numDeletedRows);
-        if (n === 0) throw new NotFoundError(`artifact ${JSON.stringify(p)} does not exist`);
-        return n;
-      } catch (e) {
-        throw translate(e);
-      }
+          .executeTakeFirst(),
+      );
+      const n = Number(r.numDeletedRows);
+      if (n === 0) throw new NotFoundError(`artifact ${JSON.stringify(p)} does not exist`);
+      return n;
     },
   };
 }

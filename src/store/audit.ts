@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
 import { InvalidParameterError } from "../errors.js";
+import type { MetadataDb } from "./metadata-db.js";
 import type { AuditLogTable, KeelDatabase } from "./schema.js";
 
 /** One mutation, as the store that made it describes it. */
@@ -111,10 +112,12 @@ export async function appendAudit(tx: Kysely<KeelDatabase>, entry: AuditEntry, t
 
 const PAGE = 2000;
 
-export function createAuditLog(db: Kysely<KeelDatabase>, clock: () => number = Date.now): AuditLog {
+export function createAuditLog(metadata: MetadataDb, deps: { clock?: () => number } = {}): AuditLog {
+  const clock = deps.clock ?? Date.now;
+  const db = metadata.db;
   return {
     async record(entry) {
-      await db.transaction().execute((tx) => appendAudit(tx, entry, clock()));
+      await metadata.transaction((tx) => appendAudit(tx, entry, clock()));
     },
 
     async list(query: AuditQuery = {}) {
@@ -128,62 +131,64 @@ export function createAuditLog(db: Kysely<KeelDatabase>, clock: () => number = D
       if (query.targetType !== undefined) q = q.where("target_type", "=", query.targetType);
       if (query.targetId !== undefined) q = q.where("target_id", "=", query.targetId);
       if (query.afterSeq !== undefined) q = q.where("seq", ">", query.afterSeq);
-      const rows = await q.orderBy("seq").limit(limit).execute();
+      const rows = await metadata.query(() => q.orderBy("seq").limit(limit).execute());
       return rows.map(toRecord);
     },
 
-    async verifyAuditChain() {
-      let prevHash = GENESIS_HASH;
-      let expectedSeq = 1;
-      let rows = 0;
-      for (;;) {
-        const page = await db
-          .selectFrom("audit_log")
-          .selectAll()
-          .where("seq", ">=", expectedSeq)
-          .orderBy("seq")
-          .limit(PAGE)
-          .execute();
-        for (const r of page) {
-          const seq = Number(r.seq);
-          if (seq !== expectedSeq) {
-            return {
-              ok: false,
-              rows,
-              brokenAt: expectedSeq,
-              reason: `row ${expectedSeq} is missing (next row is ${seq})`,
-            };
-          }
-          if (r.prev_hash !== prevHash) {
-            return { ok: false, rows, brokenAt: seq, reason: `row ${seq} does not link to the hash of row ${seq - 1}` };
-          }
-          const { hash, ...rest } = r;
-          if (auditRowHash({ ...rest, seq, time: Number(r.time) }) !== hash) {
-            return {
-              ok: false,
-              rows,
-              brokenAt: seq,
-              reason: `row ${seq} was altered: its content does not match its hash`,
-            };
-          }
-          prevHash = hash;
-          expectedSeq = seq + 1;
-          rows++;
-        }
-        if (page.length < PAGE) break;
-      }
-      const head = await db.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1).executeTakeFirst();
-      if (head !== undefined && (Number(head.seq) !== rows || head.hash !== prevHash)) {
+    verifyAuditChain: () => metadata.query(verifyChain),
+  };
+}
+
+async function verifyChain(db: Kysely<KeelDatabase>): Promise<AuditVerification> {
+  let prevHash = GENESIS_HASH;
+  let expectedSeq = 1;
+  let rows = 0;
+  for (;;) {
+    const page = await db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("seq", ">=", expectedSeq)
+      .orderBy("seq")
+      .limit(PAGE)
+      .execute();
+    for (const r of page) {
+      const seq = Number(r.seq);
+      if (seq !== expectedSeq) {
         return {
           ok: false,
           rows,
-          brokenAt: rows + 1,
-          reason: `the chain ends at row ${rows} but its head records row ${Number(head.seq)}: trailing rows were removed`,
+          brokenAt: expectedSeq,
+          reason: `row ${expectedSeq} is missing (next row is ${seq})`,
         };
       }
-      return { ok: true, rows };
-    },
-  };
+      if (r.prev_hash !== prevHash) {
+        return { ok: false, rows, brokenAt: seq, reason: `row ${seq} does not link to the hash of row ${seq - 1}` };
+      }
+      const { hash, ...rest } = r;
+      if (auditRowHash({ ...rest, seq, time: Number(r.time) }) !== hash) {
+        return {
+          ok: false,
+          rows,
+          brokenAt: seq,
+          reason: `row ${seq} was altered: its content does not match its hash`,
+        };
+      }
+      prevHash = hash;
+      expectedSeq = seq + 1;
+      rows++;
+    }
+    if (page.length < PAGE) break;
+  }
+  const head = await db.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1).executeTakeFirst();
+  if (head !== undefined && (Number(head.seq) !== rows || head.hash !== prevHash)) {
+    return {
+      ok: false,
+      rows,
+      brokenAt: rows + 1,
+      reason: `the chain ends at row ${rows} but its head records row ${Number(head.seq)}: trailing rows were removed`,
+    };
+  }
+  return { ok: true, rows };
 }
 
 function parseJson(text: string | null): unknown {

@@ -1,26 +1,8 @@
-import { SqliteAdapter, sql, type Kysely, type SelectQueryBuilder } from "kysely";
+import { sql, type SelectQueryBuilder } from "kysely";
 import { DataIntegrityError, InvalidParameterError } from "../errors.js";
 import type { InferenceLog, InferenceQuery, InferenceRecord, ShadowScore } from "./inference-log.js";
-
-/** Row shape of the `inference_log` table (migrations 0010, 0012). */
-export type InferenceLogTable = {
-  request_id: string;
-  time: number | string | bigint;
-  endpoint: string;
-  model_name: string;
-  model_version: string;
-  route: string;
-  entity_id: string | null;
-  features: string;
-  outputs: string;
-  latency_ms: number;
-  /** JSON array of `{model, version, outputs, latency_ms}`, one per shadow answer on the row; null without. */
-  shadows: string | null;
-};
-
-export type InferenceLogDatabase = {
-  inference_log: InferenceLogTable;
-};
+import type { MetadataDb } from "./metadata-db.js";
+import type { InferenceLogTable, KeelDatabase } from "./schema.js";
 
 /** Writes one batch in one transaction; resolves once it has committed. */
 export interface InferenceLogWriter {
@@ -34,7 +16,7 @@ export interface SqlInferenceLogOptions {
   /** Longest an async record waits in memory before being written (default 50 ms). */
   readonly flushIntervalMs?: number;
   /**
-   * Where batches are written; default: a transaction on `db`. For SQLite, keel passes a
+   * Where batches are written; default: a transaction on the metadata database. For SQLite, keel passes a
    * worker-thread writer so inserts and fsyncs stay off the serving thread.
    */
   readonly writer?: InferenceLogWriter;
@@ -58,11 +40,11 @@ export class SqlInferenceLog implements InferenceLog {
   private readonly flushIntervalMs: number;
   private readonly writer: InferenceLogWriter | undefined;
 
-  private readonly db: Kysely<InferenceLogDatabase>;
+  private readonly metadata: MetadataDb;
 
-  /** `db`: the metadata database's Kysely instance (any schema type), migrated to 0010 or later. */
-  constructor(db: Kysely<unknown>, options: SqlInferenceLogOptions = {}) {
-    this.db = db as Kysely<InferenceLogDatabase>;
+  /** `metadata`: migrated to 0010 or later. */
+  constructor(metadata: MetadataDb, options: SqlInferenceLogOptions = {}) {
+    this.metadata = metadata;
     this.batchSize = options.batchSize ?? 256;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.writer = options.writer;
@@ -109,7 +91,7 @@ export class SqlInferenceLog implements InferenceLog {
       latency_ms: r.latencyMs,
       shadows: shadowsJson(r.shadows),
     }));
-    await this.db.transaction().execute(async (tx) => {
+    await this.metadata.transaction(async (tx) => {
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
         await tx
           .insertInto("inference_log")
@@ -133,7 +115,7 @@ export class SqlInferenceLog implements InferenceLog {
       });
     }
     if (q.requestIds !== undefined && q.requestIds.length === 0) return [];
-    const common = (s: SelectQueryBuilder<InferenceLogDatabase, "inference_log", InferenceLogTable>) => {
+    const common = (s: SelectQueryBuilder<KeelDatabase, "inference_log", InferenceLogTable>) => {
       if (q.endpoint !== undefined) s = s.where("endpoint", "=", q.endpoint);
       if (q.entityId !== undefined) s = s.where("entity_id", "=", q.entityId);
       if (q.from !== undefined) s = s.where("time", ">=", q.from);
@@ -144,25 +126,26 @@ export class SqlInferenceLog implements InferenceLog {
         .orderBy(sql`request_id`)
         .limit(limit);
     };
-    let primary = this.db.selectFrom("inference_log").selectAll();
+    const db = this.metadata.db;
+    let primary = db.selectFrom("inference_log").selectAll();
     if (q.modelName !== undefined) primary = primary.where("model_name", "=", q.modelName);
     if (q.modelVersion !== undefined) primary = primary.where("model_version", "=", q.modelVersion);
     if (q.route !== undefined) primary = primary.where("route", "=", q.route);
-    const records = (await common(primary).execute()).map(toRecord);
+    const records = (await this.metadata.query(() => common(primary).execute())).map(toRecord);
     if (q.route !== undefined && q.route !== "shadow") return records;
 
-    let carriers = this.db.selectFrom("inference_log").selectAll().where("shadows", "is not", null);
+    let carriers = db.selectFrom("inference_log").selectAll().where("shadows", "is not", null);
     // Exact, case-sensitive substring tests of the JSON text (LIKE folds case on SQLite).
     const needle = shadowNeedle(q.modelName, q.modelVersion);
     if (needle !== undefined) {
       carriers = carriers.where(
-        this.db.getExecutor().adapter instanceof SqliteAdapter
+        this.metadata.dialect === "sqlite"
           ? sql<boolean>`instr(shadows, ${needle}) > 0`
           : sql<boolean>`strpos(shadows, ${needle}) > 0`,
       );
     }
     const shadowRecords: InferenceRecord[] = [];
-    for (const row of await common(carriers).execute()) {
+    for (const row of await this.metadata.query(() => common(carriers).execute())) {
       for (const r of shadowRecordsOf(row)) {
         if (q.modelName !== undefined && r.modelName !== q.modelName) continue;
         if (q.modelVersion !== undefined && r.modelVersion !== q.modelVersion) continue;
@@ -259,48 +242,4 @@ function mergeOrdered(a: readonly InferenceRecord[], b: readonly InferenceRecord
     }
   }
   return out;
-}
-
-/** Migration body: the table and the indexes monitoring queries by. Dialect-neutral (schema builder). */
-export async function createInferenceLogTables(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable("inference_log")
-    .ifNotExists()
-    .addColumn("request_id", "varchar(255)", (c) => c.notNull())
-    .addColumn("time", "bigint", (c) => c.notNull())
-    .addColumn("endpoint", "varchar(255)", (c) => c.notNull())
-    .addColumn("model_name", "varchar(255)", (c) => c.notNull())
-    .addColumn("model_version", "varchar(64)", (c) => c.notNull())
-    .addColumn("route", "varchar(32)", (c) => c.notNull())
-    .addColumn("entity_id", "varchar(255)")
-    .addColumn("features", "text", (c) => c.notNull())
-    .addColumn("outputs", "text", (c) => c.notNull())
-    .addColumn("latency_ms", "double precision", (c) => c.notNull())
-    .execute();
-  await db.schema
-    .createIndex("inference_log_endpoint_time")
-    .ifNotExists()
-    .on("inference_log")
-    .columns(["endpoint", "time"])
-    .execute();
-  await db.schema
-    .createIndex("inference_log_model_time")
-    .ifNotExists()
-    .on("inference_log")
-    .columns(["model_name", "model_version", "time"])
-    .execute();
-  await db.schema.createIndex("inference_log_request").ifNotExists().on("inference_log").column("request_id").execute();
-  await db.schema.createIndex("inference_log_entity").ifNotExists().on("inference_log").column("entity_id").execute();
-}
-
-/** Migration body: shadow answers ride in their request's row, found by time through a partial index. */
-export async function addInferenceLogShadows(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable("inference_log").addColumn("shadows", "text").execute();
-  await db.schema
-    .createIndex("inference_log_shadow_time")
-    .ifNotExists()
-    .on("inference_log")
-    .column("time")
-    .where(sql.ref("shadows"), "is not", null)
-    .execute();
 }

@@ -1,24 +1,8 @@
-import type { Kysely } from "kysely";
 import { InvalidParameterError } from "../errors.js";
 import { appendAudit } from "./audit.js";
-import type { InferenceLogDatabase } from "./inference-log-sql.js";
 import type { LabelInput, LabelKey, LabelStore, LabelWriteResult, StoredLabel } from "./labels.js";
 import type { MetadataDb } from "./metadata-db.js";
-import type { KeelDatabase } from "./schema.js";
-
-/** Row shape of the `labels` table (migration 0022). */
-export type LabelsTable = {
-  /** `["request", id]` or `["entity", id, time]` as JSON: one primary key for both kinds of key. */
-  label_key: string;
-  request_id: string | null;
-  entity_id: string | null;
-  event_time: number | string | bigint | null;
-  label: number;
-  received_at: number | string | bigint;
-  source: string;
-};
-
-type LabelsDatabase = InferenceLogDatabase & { labels: LabelsTable };
+import type { LabelsTable } from "./schema.js";
 
 /** 7 columns a row, 500 keys an IN list: well under both backends' bind-parameter limits. */
 const ROWS_PER_INSERT = 400;
@@ -87,15 +71,14 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  * query per 500 keys.
  */
 export class SqlLabelStore implements LabelStore {
-  private readonly db: Kysely<LabelsDatabase>;
   private readonly clock: () => number;
-  private readonly translate: (e: unknown) => unknown;
 
-  /** `db`: the metadata database's Kysely instance, migrated to 0022 or later. */
-  constructor(db: Kysely<unknown>, options: { clock?: () => number; translateError?: (e: unknown) => unknown } = {}) {
-    this.db = db as Kysely<LabelsDatabase>;
+  /** `metadata`: migrated to 0022 or later. */
+  constructor(
+    private readonly metadata: MetadataDb,
+    options: { clock?: () => number } = {},
+  ) {
     this.clock = options.clock ?? Date.now;
-    this.translate = options.translateError ?? ((e) => e);
   }
 
   async put(labels: readonly LabelInput[], options: { actor: string }): Promise<LabelWriteResult> {
@@ -108,8 +91,7 @@ export class SqlLabelStore implements LabelStore {
       byKey.set(row.label_key, row);
     });
     const rows = [...byKey.values()];
-    try {
-      return await this.db.transaction().execute(async (tx) => {
+    return this.metadata.transaction(async (tx) => {
         const stored = new Map<string, LabelsTable>();
         for (const part of chunks(rows, KEYS_PER_QUERY)) {
           const found = await tx
@@ -138,7 +120,7 @@ export class SqlLabelStore implements LabelStore {
               .where("label_key", "=", row.label_key)
               .execute();
             await appendAudit(
-              tx as unknown as Kysely<KeelDatabase>,
+              tx,
               {
                 actor: options.actor,
                 action: "label.update",
@@ -156,7 +138,7 @@ export class SqlLabelStore implements LabelStore {
         if (rows.length > 0) {
           const sources = [...new Set(rows.map((r) => r.source))];
           await appendAudit(
-            tx as unknown as Kysely<KeelDatabase>,
+            tx,
             {
               actor: options.actor,
               action: "labels.ingest",
@@ -169,9 +151,6 @@ export class SqlLabelStore implements LabelStore {
         }
         return result;
       });
-    } catch (e) {
-      throw this.translate(e);
-    }
   }
 
   async byRequestIds(requestIds: readonly string[]): Promise<readonly StoredLabel[]> {
@@ -184,14 +163,12 @@ export class SqlLabelStore implements LabelStore {
 
   private async byColumn(columnName: "request_id" | "entity_id", ids: readonly string[]): Promise<StoredLabel[]> {
     const out: StoredLabel[] = [];
-    try {
+    await this.metadata.query(async (db) => {
       for (const part of chunks([...new Set(ids)], KEYS_PER_QUERY)) {
-        const rows = await this.db.selectFrom("labels").selectAll().where(columnName, "in", part).execute();
+        const rows = await db.selectFrom("labels").selectAll().where(columnName, "in", part).execute();
         for (const r of rows) out.push(toLabel(r));
       }
-    } catch (e) {
-      throw this.translate(e);
-    }
+    });
     return out;
   }
 
@@ -205,9 +182,9 @@ export class SqlLabelStore implements LabelStore {
     }
     const logged = new Set<string>();
     const firstPrediction = new Map<string, number>();
-    try {
+    await this.metadata.query(async (db) => {
       for (const part of chunks([...requestIds], KEYS_PER_QUERY)) {
-        const rows = await this.db
+        const rows = await db
           .selectFrom("inference_log")
           .select("request_id")
           .distinct()
@@ -216,7 +193,7 @@ export class SqlLabelStore implements LabelStore {
         for (const r of rows) logged.add(r.request_id);
       }
       for (const part of chunks([...entityIds], KEYS_PER_QUERY)) {
-        const rows = await this.db
+        const rows = await db
           .selectFrom("inference_log")
           .select((eb) => ["entity_id", eb.fn.min("time").as("first_time")])
           .where("entity_id", "in", part)
@@ -224,9 +201,7 @@ export class SqlLabelStore implements LabelStore {
           .execute();
         for (const r of rows) if (r.entity_id !== null) firstPrediction.set(r.entity_id, Number(r.first_time));
       }
-    } catch (e) {
-      throw this.translate(e);
-    }
+    });
     keys.forEach((k, i) => {
       if (k.requestId !== undefined) out[i] = logged.has(k.requestId) ? 1 : 0;
       else {
@@ -239,28 +214,6 @@ export class SqlLabelStore implements LabelStore {
 }
 
 /** The label store over keel's metadata database (what `openStores` builds). */
-export function createLabelStore(
-  metadata: Pick<MetadataDb, "db" | "translateError">,
-  options: { clock?: () => number } = {},
-): LabelStore {
-  return new SqlLabelStore(metadata.db as unknown as Kysely<unknown>, {
-    ...(options.clock !== undefined ? { clock: options.clock } : {}),
-    translateError: (e) => metadata.translateError(e),
-  });
-}
-
-/** Migration body (0022): the table and the indexes the join reads by. */
-export async function createLabelTables(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable("labels")
-    .addColumn("label_key", "varchar(600)", (c) => c.primaryKey())
-    .addColumn("request_id", "varchar(255)")
-    .addColumn("entity_id", "varchar(255)")
-    .addColumn("event_time", "bigint")
-    .addColumn("label", "double precision", (c) => c.notNull())
-    .addColumn("received_at", "bigint", (c) => c.notNull())
-    .addColumn("source", "varchar(255)", (c) => c.notNull())
-    .execute();
-  await db.schema.createIndex("labels_request").on("labels").column("request_id").execute();
-  await db.schema.createIndex("labels_entity_time").on("labels").columns(["entity_id", "event_time"]).execute();
+export function createLabelStore(metadata: MetadataDb, options: { clock?: () => number } = {}): LabelStore {
+  return new SqlLabelStore(metadata, options);
 }

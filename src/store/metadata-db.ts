@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import { InvalidParameterError } from "../errors.js";
 import { runMigrations, type MigrationResult } from "./migrate.js";
 import { migrations, type Dialect } from "./migrations/index.js";
@@ -15,6 +15,10 @@ export interface MetadataDb {
   readonly dialect: Dialect;
   /** Driver error → KeelError (unique violation → ConflictError, busy → UnavailableError); other errors unchanged. */
   translateError(error: unknown): unknown;
+  /** Runs `fn` on the database; a driver error comes out translated. */
+  query<T>(fn: (db: Kysely<KeelDatabase>) => Promise<T>): Promise<T>;
+  /** Runs `fn` in one transaction; a driver error comes out translated. */
+  transaction<T>(fn: (tx: Transaction<KeelDatabase>) => Promise<T>): Promise<T>;
   /** Runs every pending migration of `migrations/index.ts`. */
   migrate(now?: () => number): Promise<MigrationResult>;
   close(): Promise<void>;
@@ -43,10 +47,19 @@ export function openMetadataDb(uri: string): MetadataDb {
       { details: { field: "backendStoreUri", value: uri } },
     );
   }
+  const translated = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (e) {
+      throw handle.translateError(e);
+    }
+  };
   return {
     db: handle.db,
     dialect: handle.dialect,
     translateError: (e) => handle.translateError(e),
+    query: (fn) => translated(() => fn(handle.db)),
+    transaction: (fn) => translated(() => handle.db.transaction().execute(fn)),
     migrate(now = Date.now) {
       return handle.withMigrationLock((db) => runMigrations(db as Kysely<unknown>, handle.dialect, migrations, now));
     },

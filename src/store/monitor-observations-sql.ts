@@ -1,32 +1,13 @@
-import { sql, type Kysely } from "kysely";
+import { sql } from "kysely";
 import { DataIntegrityError, InvalidParameterError } from "../errors.js";
 import type { MetadataDb } from "./metadata-db.js";
+import type { MonitorObservationsTable } from "./schema.js";
 import type {
   MonitorObservation,
   ObservationKind,
   ObservationQuery,
   ObservationStore,
 } from "./monitor-observations.js";
-
-/** Row shape of the `monitor_observations` table (migration 0020). Absent optional keys are stored as "". */
-export type MonitorObservationsTable = {
-  model_name: string;
-  model_version: string;
-  endpoint: string;
-  window_start: number | string | bigint;
-  window_end: number | string | bigint;
-  kind: string;
-  metric: string;
-  feature: string;
-  segment: string;
-  value: number;
-  severity: string | null;
-  detail: string | null;
-};
-
-export type MonitorObservationsDatabase = {
-  monitor_observations: MonitorObservationsTable;
-};
 
 export const OBSERVATION_KINDS: readonly ObservationKind[] = [
   "drift",
@@ -141,14 +122,8 @@ function keyOf(r: MonitorObservationsTable): string {
  * feature, segment) is already stored replaces the stored one, so re-running a window is idempotent.
  */
 export class SqlObservationStore implements ObservationStore {
-  private readonly db: Kysely<MonitorObservationsDatabase>;
-  private readonly translate: (e: unknown) => unknown;
-
-  /** `db`: the metadata database's Kysely instance (any schema type), migrated to 0020 or later. */
-  constructor(db: Kysely<unknown>, options: { translateError?: (e: unknown) => unknown } = {}) {
-    this.db = db as Kysely<MonitorObservationsDatabase>;
-    this.translate = options.translateError ?? ((e) => e);
-  }
+  /** `metadata`: migrated to 0020 or later. */
+  constructor(private readonly metadata: MetadataDb) {}
 
   async append(observations: readonly MonitorObservation[]): Promise<void> {
     // Last one wins within a batch too (PostgreSQL refuses to upsert one key twice in a statement).
@@ -159,8 +134,7 @@ export class SqlObservationStore implements ObservationStore {
     }
     const rows = [...byKey.values()];
     if (rows.length === 0) return;
-    try {
-      await this.db.transaction().execute(async (tx) => {
+    await this.metadata.transaction(async (tx) => {
         for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
           await tx
             .insertInto("monitor_observations")
@@ -175,9 +149,6 @@ export class SqlObservationStore implements ObservationStore {
             .execute();
         }
       });
-    } catch (e) {
-      throw this.translate(e);
-    }
   }
 
   async query(q: ObservationQuery): Promise<readonly MonitorObservation[]> {
@@ -194,7 +165,7 @@ export class SqlObservationStore implements ObservationStore {
     ] as const) {
       if (v !== undefined && !Number.isSafeInteger(v)) throw invalid(field, v, "must be epoch milliseconds");
     }
-    let s = this.db.selectFrom("monitor_observations").selectAll();
+    let s = this.metadata.db.selectFrom("monitor_observations").selectAll();
     if (q.modelName !== undefined) s = s.where("model_name", "=", q.modelName);
     if (q.modelVersion !== undefined) s = s.where("model_version", "=", q.modelVersion);
     if (q.kind !== undefined) s = s.where("kind", "=", q.kind);
@@ -204,8 +175,8 @@ export class SqlObservationStore implements ObservationStore {
     if (q.from !== undefined) s = s.where("window_start", ">=", q.from);
     if (q.to !== undefined) s = s.where("window_start", "<", q.to);
     const dir = q.order === "desc" ? "desc" : "asc";
-    try {
-      const rows = await s
+    const rows = await this.metadata.query(() =>
+      s
         .orderBy("window_start", dir)
         .orderBy("metric", dir)
         .orderBy("feature", dir)
@@ -215,42 +186,13 @@ export class SqlObservationStore implements ObservationStore {
         .orderBy("endpoint", dir)
         .orderBy(sql`window_end`, dir)
         .limit(limit)
-        .execute();
-      return rows.map(toObservation);
-    } catch (e) {
-      throw this.translate(e);
-    }
+        .execute(),
+    );
+    return rows.map(toObservation);
   }
 }
 
 /** The observation store over keel's metadata database (what `openStores` builds). */
-export function createObservationStore(metadata: Pick<MetadataDb, "db" | "translateError">): ObservationStore {
-  return new SqlObservationStore(metadata.db as unknown as Kysely<unknown>, {
-    translateError: (e) => metadata.translateError(e),
-  });
-}
-
-/** Migration body (0020): the table and the index the API and the alert rules read by. */
-export async function createMonitorObservationTables(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable("monitor_observations")
-    .addColumn("model_name", "varchar(255)", (c) => c.notNull())
-    .addColumn("model_version", "varchar(64)", (c) => c.notNull())
-    .addColumn("endpoint", "varchar(255)", (c) => c.notNull())
-    .addColumn("window_start", "bigint", (c) => c.notNull())
-    .addColumn("window_end", "bigint", (c) => c.notNull())
-    .addColumn("kind", "varchar(32)", (c) => c.notNull())
-    .addColumn("metric", "varchar(128)", (c) => c.notNull())
-    .addColumn("feature", "varchar(255)", (c) => c.notNull())
-    .addColumn("segment", "varchar(255)", (c) => c.notNull())
-    .addColumn("value", "double precision", (c) => c.notNull())
-    .addColumn("severity", "varchar(32)")
-    .addColumn("detail", "text")
-    .addPrimaryKeyConstraint("monitor_observations_pk", [...KEY_COLUMNS])
-    .execute();
-  await db.schema
-    .createIndex("monitor_observations_model_window")
-    .on("monitor_observations")
-    .columns(["model_name", "window_start"])
-    .execute();
+export function createObservationStore(metadata: MetadataDb): ObservationStore {
+  return new SqlObservationStore(metadata);
 }

@@ -1,6 +1,8 @@
 /**
- * Row types of keel's core tables (migrations 0001–0003), for Kysely. Integer columns come back
- * as JS numbers on both backends (the PostgreSQL pool parses int8 as a number).
+ * Row types of every keel table, for Kysely: the core tables (migrations 0001–0003), serving
+ * (0010–0012) and monitoring (0020–0023). Integer columns come back as JS numbers on both backends
+ * (the PostgreSQL pool parses int8 as a number); the later tables' bigint columns are typed loosely
+ * as their stores have always read them, through Number().
  */
 export interface KeelSequencesTable {
   name: string;
@@ -195,6 +197,84 @@ export interface ArtifactFilesTable {
   created_at: number;
 }
 
+/** `inference_log` (migrations 0010, 0012). */
+export interface InferenceLogTable {
+  request_id: string;
+  time: number | string | bigint;
+  endpoint: string;
+  model_name: string;
+  model_version: string;
+  route: string;
+  entity_id: string | null;
+  features: string;
+  outputs: string;
+  latency_ms: number;
+  /** JSON array of `{model, version, outputs, latency_ms}`, one per shadow answer on the row; null without. */
+  shadows: string | null;
+}
+
+/** `serving_endpoint` (migration 0011). */
+export interface ServingEndpointTable {
+  name: string;
+  model: string;
+  document: string;
+  created_at: number | string | bigint;
+  updated_at: number | string | bigint;
+}
+
+/** `monitor_observations` (migration 0020). Absent optional keys are stored as "". */
+export interface MonitorObservationsTable {
+  model_name: string;
+  model_version: string;
+  endpoint: string;
+  window_start: number | string | bigint;
+  window_end: number | string | bigint;
+  kind: string;
+  metric: string;
+  feature: string;
+  segment: string;
+  value: number;
+  severity: string | null;
+  detail: string | null;
+}
+
+/** `labels` (migration 0022). */
+export interface LabelsTable {
+  /** `["request", id]` or `["entity", id, time]` as JSON: one primary key for both kinds of key. */
+  label_key: string;
+  request_id: string | null;
+  entity_id: string | null;
+  event_time: number | string | bigint | null;
+  label: number;
+  received_at: number | string | bigint;
+  source: string;
+}
+
+/** `alerts` (migration 0023). Absent optional keys are stored as NULL. */
+export interface AlertsTable {
+  id: string;
+  rule_id: string;
+  tier: string;
+  dedup_key: string;
+  model_name: string;
+  model_version: string | null;
+  endpoint: string | null;
+  feature: string | null;
+  segment: string | null;
+  status: string;
+  summary: string;
+  value: number;
+  threshold: number;
+  window_start: number | string | bigint;
+  window_end: number | string | bigint;
+  fired_at: number | string | bigint;
+  last_seen_at: number | string | bigint;
+  resolved_at: number | string | bigint | null;
+  acknowledged_at: number | string | bigint | null;
+  acknowledged_by: string | null;
+  detail: string | null;
+}
+
 export interface KeelDatabase {
   keel_sequences: KeelSequencesTable;
   experiments: ExperimentsTable;
@@ -221,4 +301,9 @@ export interface KeelDatabase {
   audit_head: AuditHeadTable;
   auth_tokens: AuthTokensTable;
   artifact_files: ArtifactFilesTable;
+  inference_log: InferenceLogTable;
+  serving_endpoint: ServingEndpointTable;
+  monitor_observations: MonitorObservationsTable;
+  labels: LabelsTable;
+  alerts: AlertsTable;
 }

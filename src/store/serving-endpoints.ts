@@ -1,7 +1,7 @@
-import type { Kysely } from "kysely";
 import { DataIntegrityError, NotFoundError } from "../errors.js";
 import { appendAudit } from "./audit.js";
-import type { KeelDatabase } from "./schema.js";
+import type { MetadataDb } from "./metadata-db.js";
+import type { ServingEndpointTable } from "./schema.js";
 
 /**
  * Serving endpoints created through the API (`PUT /api/keel/endpoints/{name}`), kept in the
@@ -25,30 +25,6 @@ export interface EndpointStore {
   list(): Promise<readonly StoredEndpoint[]>;
 }
 
-/** Row shape of `serving_endpoint` (migration 0011). */
-export interface ServingEndpointTable {
-  name: string;
-  model: string;
-  document: string;
-  created_at: number | string | bigint;
-  updated_at: number | string | bigint;
-}
-
-type Db = Kysely<{ serving_endpoint: ServingEndpointTable }>;
-
-/** Migration body (dialect-neutral schema builder). */
-export async function createServingEndpointTable(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable("serving_endpoint")
-    .ifNotExists()
-    .addColumn("name", "varchar(128)", (c) => c.primaryKey())
-    .addColumn("model", "varchar(255)", (c) => c.notNull())
-    .addColumn("document", "text", (c) => c.notNull())
-    .addColumn("created_at", "bigint", (c) => c.notNull())
-    .addColumn("updated_at", "bigint", (c) => c.notNull())
-    .execute();
-}
-
 function toStored(row: ServingEndpointTable): StoredEndpoint {
   let document: unknown;
   try {
@@ -66,23 +42,11 @@ function toStored(row: ServingEndpointTable): StoredEndpoint {
 }
 
 /** The endpoint store on the metadata database (SQLite or PostgreSQL), migrated to 0011 or later. */
-export function createEndpointStore(
-  db: Kysely<KeelDatabase>,
-  options: { clock?: () => number; translateError?: (e: unknown) => unknown } = {},
-): EndpointStore {
+export function createEndpointStore(metadata: MetadataDb, options: { clock?: () => number } = {}): EndpointStore {
   const clock = options.clock ?? Date.now;
-  const translate = options.translateError ?? ((e: unknown) => e);
-  const run = async <T>(fn: (tx: Kysely<KeelDatabase>) => Promise<T>): Promise<T> => {
-    try {
-      return await db.transaction().execute(fn);
-    } catch (e) {
-      throw translate(e);
-    }
-  };
   return {
     put(endpoint, actor = "anonymous") {
-      return run(async (tx) => {
-        const t = tx as unknown as Db;
+      return metadata.transaction(async (t) => {
         const now = clock();
         const document = JSON.stringify(endpoint.document);
         const before = await t
@@ -103,7 +67,7 @@ export function createEndpointStore(
             .execute();
         }
         await appendAudit(
-          tx,
+          t,
           {
             actor,
             action: "serving_endpoint.put",
@@ -124,14 +88,13 @@ export function createEndpointStore(
       });
     },
     delete(name, actor = "anonymous") {
-      return run(async (tx) => {
-        const t = tx as unknown as Db;
+      return metadata.transaction(async (t) => {
         const before = await t.selectFrom("serving_endpoint").selectAll().where("name", "=", name).executeTakeFirst();
         if (before === undefined)
           throw new NotFoundError(`serving endpoint ${JSON.stringify(name)} is not a stored endpoint`);
         await t.deleteFrom("serving_endpoint").where("name", "=", name).execute();
         await appendAudit(
-          tx,
+          t,
           {
             actor,
             action: "serving_endpoint.delete",
@@ -144,7 +107,7 @@ export function createEndpointStore(
       });
     },
     async list() {
-      const rows = await (db as unknown as Db).selectFrom("serving_endpoint").selectAll().orderBy("name").execute();
+      const rows = await metadata.query((db) => db.selectFrom("serving_endpoint").selectAll().orderBy("name").execute());
       return rows.map(toStored);
     },
   };

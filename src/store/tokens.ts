@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { Kysely } from "kysely";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
 import { appendAudit } from "./audit.js";
-import type { AuthTokensTable, KeelDatabase } from "./schema.js";
+import type { MetadataDb } from "./metadata-db.js";
+import type { AuthTokensTable } from "./schema.js";
 
 /** Roles, weakest first; each includes the rights of the ones before it. */
 export const ROLES = ["reader", "writer", "approver", "admin"] as const;
@@ -52,19 +52,8 @@ function toInfo(r: AuthTokensTable): TokenInfo {
   };
 }
 
-export function createTokenStore(
-  db: Kysely<KeelDatabase>,
-  deps: { clock?: () => number; translateError?: (e: unknown) => unknown } = {},
-): TokenStore {
+export function createTokenStore(metadata: MetadataDb, deps: { clock?: () => number } = {}): TokenStore {
   const clock = deps.clock ?? Date.now;
-  const translate = deps.translateError ?? ((e: unknown) => e);
-  const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (e) {
-      throw translate(e);
-    }
-  };
   return {
     async create(input, actor) {
       if (typeof input.name !== "string" || input.name.trim() === "" || input.name.length > 256) {
@@ -87,8 +76,7 @@ export function createTokenStore(
         created_by: actor?.userId ?? "anonymous",
         revoked_at: null,
       };
-      return guard(() =>
-        db.transaction().execute(async (tx) => {
+      return metadata.transaction(async (tx) => {
           await tx.insertInto("auth_tokens").values(row).execute();
           await appendAudit(
             tx,
@@ -102,12 +90,11 @@ export function createTokenStore(
             row.created_at,
           );
           return { token, info: toInfo(row) };
-        }),
-      );
+        });
     },
 
     async list(options = {}) {
-      return guard(async () => {
+      return metadata.query(async (db) => {
         let q = db.selectFrom("auth_tokens").selectAll();
         if (options.includeRevoked !== true) q = q.where("revoked_at", "is", null);
         return (await q.orderBy("created_at").orderBy("id").execute()).map(toInfo);
@@ -115,8 +102,7 @@ export function createTokenStore(
     },
 
     async revoke(id, actor) {
-      return guard(() =>
-        db.transaction().execute(async (tx) => {
+      return metadata.transaction(async (tx) => {
           const row = await tx.selectFrom("auth_tokens").selectAll().where("id", "=", id).executeTakeFirst();
           if (row === undefined || row.revoked_at !== null)
             throw new NotFoundError(`active token with id ${JSON.stringify(id)} does not exist`);
@@ -133,13 +119,12 @@ export function createTokenStore(
             },
             now,
           );
-        }),
-      );
+        });
     },
 
     async lookup(token) {
       if (typeof token !== "string" || token === "") return Promise.resolve(undefined);
-      return guard(async () => {
+      return metadata.query(async (db) => {
         const row = await db
           .selectFrom("auth_tokens")
           .selectAll()

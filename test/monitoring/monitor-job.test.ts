@@ -1,4 +1,3 @@
-import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Frame } from "../../src/data/index.js";
 import type { KeelError } from "../../src/errors.js";
@@ -29,7 +28,7 @@ beforeAll(async () => {
   [ref, drifted] = await Promise.all([loadFrame(REF_CSV), loadFrame(DRIFT_CSV)]);
   open = await sqliteStores();
   const s = open.stores;
-  const log = new SqlInferenceLog(s.metadata.db as Kysely<unknown>);
+  const log = new SqlInferenceLog(s.metadata);
   deps = { registry: s.registry, artifacts: s.artifacts, inferenceLog: log, observations: s.observations };
   await s.registry.createModelVersion({ name: "loan-default", source: "models/loan-default/1" });
   await s.registry.createModelVersion({ name: "loan-default", source: "models/loan-default/2" });

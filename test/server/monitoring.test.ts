@@ -102,7 +102,7 @@ interface Harness {
  * the rules' 48-hour window are deterministic.
  */
 async function startHarness(make: MakeStores, clock: () => number): Promise<Harness> {
-  const open = await make();
+  const open = await make({ clock });
   const dataDir = mkdtempSync(path.join(tmpdir(), "keel-monitoring-server-"));
   const config = loadConfig({
     flags: { dataDir, port: 0, host: "127.0.0.1", authEnabled: true, logLevel: "silent", backendStoreUri: open.uri },

@@ -116,5 +116,5 @@ export async function openInferenceLog(
   const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
   await meta.migrate();
   const db = meta.db as Kysely<unknown>;
-  return { meta, db, log: new SqlInferenceLog(db, { flushIntervalMs }) };
+  return { meta, db, log: new SqlInferenceLog(meta, { flushIntervalMs }) };
 }

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Kysely } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStores } from "../../src/open-stores.js";
 import { SqlInferenceLog } from "../../src/store/inference-log-sql.js";
@@ -62,7 +61,7 @@ describe("keel server serves registered champions", () => {
         backendStoreUri: `sqlite:///${path.join(dir, "keel.db")}`,
         artifactRoot: path.join(dir, "artifacts"),
       });
-      const records = await new SqlInferenceLog(reader.metadata.db as Kysely<unknown>).query({ requestIds: ["e2e-1"] });
+      const records = await new SqlInferenceLog(reader.metadata).query({ requestIds: ["e2e-1"] });
       await reader.close();
       expect(records).toHaveLength(1);
       expect(records[0]).toMatchObject({

@@ -145,7 +145,7 @@ describe("traffic policy", () => {
       expect(p?.score).toBeCloseTo((p?.route === "challenger" ? v2 : v1).expected[e] as number, 6);
       // sync audit: the request's own record is committed before the response arrives
       if (e % 50 === 0)
-        expect((await new SqlInferenceLog(db).query({ requestIds: [`r-${e}`], route: p?.route })).length).toBe(1);
+        expect((await new SqlInferenceLog(meta).query({ requestIds: [`r-${e}`], route: p?.route })).length).toBe(1);
     }
     const share = [...routes.values()].filter((r) => r === "challenger").length / 200;
     expect(share).toBeGreaterThan(0.18);
@@ -199,7 +199,7 @@ describe("traffic policy", () => {
     await served.close();
     served = undefined;
     await log.close();
-    const logged = await new SqlInferenceLog(db).query({ requestIds: ["direct-1"] });
+    const logged = await new SqlInferenceLog(meta).query({ requestIds: ["direct-1"] });
     expect(logged.map((r) => [r.route, r.modelVersion])).toEqual([["direct", b]]);
     expect(logged[0]?.outputs.score).toBeCloseTo(v2.expected[0] as number, 6);
 
@@ -208,7 +208,7 @@ describe("traffic policy", () => {
       carriers: number;
     }>`select count(*) as n, count(shadows) as carriers from inference_log`.execute(db);
     expect(rows.rows[0]).toEqual({ n: n + 1, carriers: n }); // + the direct request's row
-    const reader = new SqlInferenceLog(db);
+    const reader = new SqlInferenceLog(meta);
     const champion = await reader.query({ endpoint: "loans", route: "champion" });
     const shadow = await reader.query({ endpoint: "loans", route: "shadow" });
     expect(champion.length).toBe(n);
@@ -259,7 +259,7 @@ describe("traffic policy", () => {
     }
     await new Promise((r) => setTimeout(r, 400));
     expect(releases.length).toBeGreaterThan(0);
-    const reader = new SqlInferenceLog(db);
+    const reader = new SqlInferenceLog(meta);
     expect((await reader.query({ endpoint: "loans", route: "champion" })).map((r) => r.requestId)).toEqual([
       "s-0",
       "s-1",
@@ -304,7 +304,7 @@ describe("traffic policy", () => {
     await served.close();
     served = undefined;
     await log.close();
-    const logged = await new SqlInferenceLog(db).query({ requestIds: ["wide-1"] });
+    const logged = await new SqlInferenceLog(meta).query({ requestIds: ["wide-1"] });
     expect(logged[0]?.features.a).toBe(v1.row(e).a);
     expect(() => parseEndpointConfig({ name: "x", model: "m", input: { ranges: "warn" } })).toThrow(
       "endpoint.input.ranges",

@@ -1,13 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Kysely } from "kysely";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import type { InferenceRecord } from "../../src/store/inference-log.js";
 import { SqlInferenceLog, type InferenceLogWriter } from "../../src/store/inference-log-sql.js";
 import { SqliteInferenceLogWriter } from "../../src/store/sqlite/inference-log-writer.js";
-import { openMetadataDb } from "../../src/store/metadata-db.js";
+import { openMetadataDb, type MetadataDb } from "../../src/store/metadata-db.js";
 
 function record(i: number, over: Partial<InferenceRecord> = {}): InferenceRecord {
   return {
@@ -27,14 +26,14 @@ function record(i: number, over: Partial<InferenceRecord> = {}): InferenceRecord
 
 function suite(
   name: string,
-  open: () => Promise<{ db: Kysely<unknown>; done: () => Promise<void> }>,
+  open: () => Promise<{ meta: MetadataDb; done: () => Promise<void> }>,
   writer?: () => InferenceLogWriter,
 ) {
   describe(`SqlInferenceLog on ${name}`, () => {
     it("appends in batches, survives reopen, and answers monitoring's queries", async () => {
-      const { db, done } = await open();
+      const { meta, done } = await open();
       try {
-        const log = new SqlInferenceLog(db, {
+        const log = new SqlInferenceLog(meta, {
           batchSize: 100,
           flushIntervalMs: 10_000,
           ...(writer ? { writer: writer() } : {}),
@@ -43,7 +42,7 @@ function suite(
         for (let i = 0; i < all.length; i += 7) await log.append(all.slice(i, i + 7));
         // a sync append is committed before it resolves: a second reader sees it at once
         await log.append([record(5000, { route: "shadow", entityId: undefined })], { durability: "sync" });
-        const fresh = new SqlInferenceLog(db);
+        const fresh = new SqlInferenceLog(meta);
         const shadow = await fresh.query({ route: "shadow" });
         expect(shadow).toEqual([record(5000, { route: "shadow", entityId: undefined })]);
         expect(shadow[0]?.entityId).toBeUndefined();
@@ -66,9 +65,9 @@ function suite(
     });
 
     it("stores shadow answers in their request's row and reads each back as a shadow record", async () => {
-      const { db, done } = await open();
+      const { meta, done } = await open();
       try {
-        const log = new SqlInferenceLog(db, { flushIntervalMs: 10_000, ...(writer ? { writer: writer() } : {}) });
+        const log = new SqlInferenceLog(meta, { flushIntervalMs: 10_000, ...(writer ? { writer: writer() } : {}) });
         const shadow = (i: number, version: string, model = "loans") => ({
           modelName: model,
           modelVersion: version,
@@ -89,7 +88,7 @@ function suite(
           record(20, { modelVersion: "3", route: "shadow", outputs: { score: 0.2, decision: "decline" } }),
         ]);
         await log.flush();
-        const fresh = new SqlInferenceLog(db);
+        const fresh = new SqlInferenceLog(meta);
 
         const expected = (i: number, version: string, model = "loans"): InferenceRecord => {
           const { shadows: _s, ...primary } = record(i, { modelVersion: version, route: "shadow" });
@@ -143,10 +142,10 @@ const dir = mkdtempSync(path.join(tmpdir(), "keel-inflog-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Through the metadata database and its migrations (0010 creates the table), as keel opens it.
-async function openMigrated(uri: string): Promise<{ db: Kysely<unknown>; done: () => Promise<void> }> {
+async function openMigrated(uri: string): Promise<{ meta: MetadataDb; done: () => Promise<void> }> {
   const meta = openMetadataDb(uri);
   await meta.migrate();
-  return { db: meta.db as Kysely<unknown>, done: () => meta.close() };
+  return { meta, done: () => meta.close() };
 }
 
 // A fresh database file per test; the worker-thread writer opens the file its test's `open` made.
@@ -165,7 +164,7 @@ suite("PostgreSQL", async () => {
   const schema = `inflog_${process.pid}_${Date.now()}`;
   const opened = await openMigrated(`postgresql://postgres@127.0.0.1:5432/test?schema=${schema}`);
   return {
-    db: opened.db,
+    meta: opened.meta,
     done: async () => {
       await opened.done();
       const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });

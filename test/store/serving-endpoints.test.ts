@@ -9,10 +9,7 @@ function suite(name: string, make: MakeStores) {
       const t = await make();
       try {
         const clock = steppingClock(1_000);
-        const store = createEndpointStore(t.stores.metadata.db, {
-          clock,
-          translateError: (e) => t.stores.metadata.translateError(e),
-        });
+        const store = createEndpointStore(t.stores.metadata, { clock });
         const doc = { model: "loans", shadows: [{ version: "2" }], decision: { threshold: 0.35 } };
         const first = await store.put({ name: "loans-a", model: "loans", document: doc }, "ana");
         expect(first).toEqual({ name: "loans-a", model: "loans", document: doc, createdAt: 1_000, updatedAt: 1_000 });
@@ -23,7 +20,7 @@ function suite(name: string, make: MakeStores) {
         expect(second.updatedAt).toBeGreaterThan(1_000);
 
         // a second store over the same database (a restart, another replica) sees the same rows
-        const other = createEndpointStore(t.stores.metadata.db);
+        const other = createEndpointStore(t.stores.metadata);
         expect((await other.list()).map((e) => [e.name, e.document])).toEqual([
           ["credit", { model: "credit" }],
           ["loans-a", doc2],
