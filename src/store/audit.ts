@@ -110,6 +110,23 @@ export async function appendAudit(tx: Kysely<KeelDatabase>, entry: AuditEntry, t
   await tx.updateTable("audit_head").set({ hash }).where("id", "=", 1).execute();
 }
 
+/** Appends the audit row of the mutation in progress; the actor is the one its write was given. */
+export type AppendAudit = (entry: Omit<AuditEntry, "actor">) => Promise<void>;
+
+/**
+ * Runs a store mutation in one transaction (driver errors translated) and hands it `audit`, which
+ * appends the mutation's audit row for `actor` ("anonymous" without one) in that transaction.
+ */
+export function writeAudited<T>(
+  metadata: MetadataDb,
+  clock: () => number,
+  actor: { readonly userId: string } | undefined,
+  fn: (tx: Kysely<KeelDatabase>, audit: AppendAudit) => Promise<T>,
+): Promise<T> {
+  const actorId = actor?.userId ?? "anonymous";
+  return metadata.transaction((tx) => fn(tx, (e) => appendAudit(tx, { ...e, actor: actorId }, clock())));
+}
+
 const PAGE = 2000;
 
 export function createAuditLog(metadata: MetadataDb, deps: { clock?: () => number } = {}): AuditLog {
