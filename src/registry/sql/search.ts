@@ -1,0 +1,59 @@
+import { sql, type RawBuilder } from "kysely";
+import { parseFilter, parseOrderBy } from "../../tracking/filter.js";
+import { numericCondition, stringCondition } from "../../tracking/run-search.js";
+import type { SearchQuery } from "../types.js";
+import { invalid } from "./shared.js";
+
+/** WHERE conditions and ORDER BY terms of a registered-model or model-version search (alias `x`). */
+export function searchParts(query: SearchQuery, kind: "models" | "versions") {
+  const strings: Record<string, string> =
+    kind === "models"
+      ? { name: "x.name" }
+      : {
+          name: "x.name",
+          run_id: "x.run_id",
+          source_path: "x.source",
+          source: "x.source",
+          current_stage: "x.current_stage",
+        };
+  const numbers: Record<string, string> =
+    kind === "models"
+      ? { creation_timestamp: "x.creation_time", last_updated_timestamp: "x.last_updated_time" }
+      : {
+          version_number: "x.version",
+          creation_timestamp: "x.creation_time",
+          last_updated_timestamp: "x.last_updated_time",
+        };
+  const where: RawBuilder<unknown>[] = [];
+  for (const c of parseFilter(query.filter)) {
+    if (c.entity === "tag") {
+      const table = sql.raw(kind === "models" ? "registered_model_tags" : "model_version_tags");
+      const link = kind === "models" ? sql`t.name = x.name` : sql`t.name = x.name and t.version = x.version`;
+      where.push(
+        sql`exists (select 1 from ${table} t where ${link} and t.key = ${c.key} and ${stringCondition(sql.raw("t.value"), c)})`,
+      );
+    } else if (c.entity === "attribute" && strings[c.key] !== undefined) {
+      where.push(stringCondition(sql.raw(strings[c.key] as string), c));
+    } else if (c.entity === "attribute" && numbers[c.key] !== undefined) {
+      const value = c.key === "version_number" && typeof c.value === "string" ? Number(c.value) : c.value;
+      where.push(numericCondition(sql.raw(numbers[c.key] as string), { ...c, value }));
+    } else {
+      invalid(
+        "filter",
+        query.filter,
+        `${c.key} is not searchable; use ${[...Object.keys(strings), ...Object.keys(numbers)].join(", ")} or tags.<key>`,
+      );
+    }
+  }
+  const order: RawBuilder<unknown>[] = [];
+  const aliases: Record<string, string> = { ...strings, ...numbers, timestamp: "x.last_updated_time" };
+  for (const text of query.orderBy ?? []) {
+    const o = parseOrderBy(text);
+    const col = o.entity === "attribute" ? aliases[o.key] : undefined;
+    if (col === undefined) invalid("order_by", text, `sort by one of ${Object.keys(aliases).join(", ")}`);
+    order.push(sql`${sql.raw(col)} ${sql.raw(o.ascending ? "asc" : "desc")}`);
+  }
+  if (kind === "models") order.push(sql`x.name asc`);
+  else order.push(sql`x.name asc`, sql`x.version desc`);
+  return { where, order };
+}
