@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { ConflictError } from "../../errors.js";
 import type { RegisteredModelsTable } from "../../store/schema.js";
+import { upsertTags } from "../../store/tags.js";
 import { checkMaxResults, decodePageToken, encodePageToken } from "../../tracking/page-token.js";
 import type { Page } from "../../tracking/types.js";
 import type { RegisteredModel, RegistryStore } from "../types.js";
@@ -120,11 +121,7 @@ export function modelMethods(ctx: RegistryContext): Pick<RegistryStore, "createR
       checkTag({ key, value });
       return write(actor, async (tx, audit) => {
         await modelRow(tx, name);
-        await tx
-          .insertInto("registered_model_tags")
-          .values({ name, key, value })
-          .onConflict((oc) => oc.columns(["name", "key"]).doUpdateSet({ value }))
-          .execute();
+        await upsertTags(tx, "registered_model_tags", { name }, [{ key, value }]);
         await audit({
           action: "registered_model.set_tag",
           targetType: "registered_model",

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { ModelVersionsTable } from "../../store/schema.js";
+import { upsertTags } from "../../store/tags.js";
 import { checkMaxResults, decodePageToken, encodePageToken } from "../../tracking/page-token.js";
 import type { Actor, Page } from "../../tracking/types.js";
 import type { CreateModelVersionInput, ModelVersion, RegistryStore } from "../types.js";
@@ -209,11 +210,7 @@ export function versionMethods(
       checkTag({ key, value });
       return write(actor, async (tx, audit) => {
         const row = await versionRow(tx, name, version);
-        await tx
-          .insertInto("model_version_tags")
-          .values({ name, version: row.version, key, value })
-          .onConflict((oc) => oc.columns(["name", "version", "key"]).doUpdateSet({ value }))
-          .execute();
+        await upsertTags(tx, "model_version_tags", { name, version: row.version }, [{ key, value }]);
         await audit({
           action: "model_version.set_tag",
           targetType: "model_version",

@@ -5,6 +5,7 @@ import { parseFilter, parseOrderBy, type Comparison } from "../filter.js";
 import { checkMaxResults, decodePageToken, encodePageToken } from "../page-token.js";
 import { numericCondition, stringCondition } from "../run-search.js";
 import { nextSequenceValue } from "../../store/sequences.js";
+import { upsertTags } from "../../store/tags.js";
 import type { Experiment, LifecycleStage, SearchExperimentsQuery, Tag, TrackingStore } from "../types.js";
 import { checkName, checkTag, LIMITS } from "../validate.js";
 import { activeExperiment, checkViewType, experimentRow, stagesFor, type Db, type TrackingContext } from "./shared.js";
@@ -246,11 +247,7 @@ export function experimentMethods(ctx: TrackingContext): Pick<TrackingStore, "cr
       checkTag({ key, value }, LIMITS.experimentTagValueLength);
       return write(actor, async (tx, audit) => {
         const row = await activeExperiment(tx, experimentId);
-        await tx
-          .insertInto("experiment_tags")
-          .values({ experiment_id: row.experiment_id, key, value })
-          .onConflict((oc) => oc.columns(["experiment_id", "key"]).doUpdateSet({ value }))
-          .execute();
+        await upsertTags(tx, "experiment_tags", { experiment_id: row.experiment_id }, [{ key, value }]);
         await audit({
           action: "experiment.set_tag",
           targetType: "experiment",

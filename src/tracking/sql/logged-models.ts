@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from "kysely";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
 import type { LoggedModelsTable } from "../../store/schema.js";
+import { upsertTags } from "../../store/tags.js";
 import { parseFilter } from "../filter.js";
 import { checkMaxResults, decodePageToken, encodePageToken } from "../page-token.js";
 import { numericCondition, stringCondition } from "../run-search.js";
@@ -235,13 +236,7 @@ export function loggedModelMethods(ctx: TrackingContext): Pick<TrackingStore, "c
       for (const t of tags) checkTag(t);
       return write(actor, async (tx, audit) => {
         await loggedModelRow(tx, modelId);
-        for (const t of tags) {
-          await tx
-            .insertInto("logged_model_tags")
-            .values({ model_id: modelId, key: t.key, value: t.value })
-            .onConflict((oc) => oc.columns(["model_id", "key"]).doUpdateSet({ value: t.value }))
-            .execute();
-        }
+        await upsertTags(tx, "logged_model_tags", { model_id: modelId }, tags);
         await tx
           .updateTable("logged_models")
           .set({ last_updated_timestamp_ms: clock() })

@@ -1,15 +1,12 @@
 import { InvalidParameterError } from "../../errors.js";
+import { upsertTags } from "../../store/tags.js";
 import type { Param, Tag } from "../types.js";
 import { checkParam } from "../validate.js";
 import { RUN_NAME_TAG, type Db } from "./shared.js";
 
 export async function upsertRunTags(tx: Db, runId: string, tags: readonly Tag[]): Promise<void> {
   for (const t of tags) {
-    await tx
-      .insertInto("tags")
-      .values({ run_uuid: runId, key: t.key, value: t.value })
-      .onConflict((oc) => oc.columns(["run_uuid", "key"]).doUpdateSet({ value: t.value }))
-      .execute();
+    await upsertTags(tx, "tags", { run_uuid: runId }, [t]);
     // MLflow keeps the run name and its tag in step.
     if (t.key === RUN_NAME_TAG)
       await tx.updateTable("runs").set({ name: t.value }).where("run_uuid", "=", runId).execute();
