@@ -121,7 +121,7 @@ describe("traffic policy", () => {
     const b = await stack.register("credit", "xgb_binary_base.json");
     await stack.registry.setAlias("credit", "champion", a);
     await stack.registry.setAlias("credit", "challenger", b);
-    const { meta, db, log } = await openInferenceLog(stack, 20);
+    const { meta, log } = await openInferenceLog(stack, 20);
     served = await serve(stack, {
       inferenceLog: log,
       endpoints: [
@@ -245,7 +245,7 @@ describe("traffic policy", () => {
         close: () => p.close(),
       };
     };
-    const { meta, db, log } = await openInferenceLog(stack, 10);
+    const { meta, log } = await openInferenceLog(stack, 10);
     served = await serve(stack, {
       loadModel,
       inferenceLog: log,
@@ -288,7 +288,7 @@ describe("traffic policy", () => {
     };
     const a = await stack.register("credit", "xgb_binary.json", signature);
     await stack.registry.setAlias("credit", "champion", a);
-    const { meta, db, log } = await openInferenceLog(stack, 10);
+    const { meta, log } = await openInferenceLog(stack, 10);
     served = await serve(stack, {
       inferenceLog: log,
       endpoints: [parseEndpointConfig({ name: "open", model: "credit", input: { ranges: "accept" } })],
