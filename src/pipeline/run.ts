@@ -17,7 +17,7 @@ import { trainModel, trainValidSplit } from "../learn/train.js";
 import { tune, type ParamValue, type Trial } from "../learn/tuning.js";
 import type { Lineage, ModelVersion, RegistryStore } from "../registry/types.js";
 import { artifactFetcher } from "../registry/version-artifact.js";
-import type { ArtifactStore } from "../store/artifacts.js";
+import type { ArtifactStore } from "../tracking/index.js";
 import { artifactStorePath } from "../tracking/artifact-uri.js";
 import type { Actor, Metric, Param, Tag, TrackingStore } from "../tracking/types.js";
 import {
