@@ -15,7 +15,11 @@ export async function attachReferenceProfile(
   deps: ReferenceProfileDeps,
   input: { readonly name: string; readonly version: string; readonly profile: ReferenceProfile },
 ): Promise<{ sha256: string; bytes: number }> {
-  return saveReferenceProfileJson(deps, { name: input.name, version: input.version, json: profileToJson(input.profile) });
+  return saveReferenceProfileJson(deps, {
+    name: input.name,
+    version: input.version,
+    json: profileToJson(input.profile),
+  });
 }
 
 /** The version's reference profile, checksum-verified; NotFoundError when the version has none. */
