@@ -20,11 +20,12 @@ export type {
   PipelineLineage,
   PipelineOptions,
   PipelineResult,
+  RegisteredVersion,
   StepEvent,
   StepName,
   StepRecord,
   StepStatus,
-} from "./run.js";
+} from "./types.js";
 export { runPipeline, runPipelineFile } from "./run.js";
 export type { Split } from "./split.js";
 export { rowTimes, splitRows } from "./split.js";
