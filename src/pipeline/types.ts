@@ -33,8 +33,8 @@ export interface PipelineOptions {
   /** Told when each step starts and ends (for progress output). */
   readonly onStep?: (event: StepEvent) => void;
   /**
-   * Called once a new version is registered, with the training rows and the model (e.g. to
-   * attach a reference profile for drift monitoring). Not called when a version is reused.
+   * Called once a new version is registered and its reference profile attached, with the training
+   * rows and the model. Not called when a version is reused.
    */
   readonly onRegistered?: (registered: RegisteredVersion) => Promise<void>;
   /**

@@ -1,13 +1,16 @@
 /**
  * The register step: the trained model registered as a new version of the definition's model,
- * with its lineage, and the definition's alias moved to it. An identical earlier version is
- * reused when asked.
+ * with its lineage and the reference profile drift monitoring compares live traffic against, and
+ * the definition's alias moved to it. An identical earlier version is reused when asked.
  */
 import { takeRows } from "../../data/roles.js";
+import { saveReferenceProfileJson, type ReferenceProfileDeps } from "../../registry/reference-profile-blob.js";
 import type { Lineage, ModelVersion, RegistryStore } from "../../registry/types.js";
+import { buildTrainingProfile } from "../../stats/reference-profile.js";
+import { profileToJson } from "../../stats/reference-profile-json.js";
 import { logArtifact, runStep, setTags, type PipelineContext } from "../context.js";
 import type { PipelineResult, RegisteredVersion } from "../types.js";
-import type { Evaluation } from "./evaluate.js";
+import { scoreRows, type Evaluation } from "./evaluate.js";
 import type { SplitRows } from "./split.js";
 import type { TrainedModel } from "./train.js";
 
@@ -59,6 +62,7 @@ export async function registerStep(
       training: takeRows(ctx.frame, split.train),
       model: trained.model,
     };
+    await attachTrainingProfile(ctx, version);
     await ctx.options.onRegistered?.(version);
     await setTags(ctx, child.runId, [
       { key: "keel.registered_model", value: mv.name },
@@ -119,6 +123,20 @@ async function createVersion(
     },
     ctx.actor,
   );
+}
+
+/**
+ * Saves a version's reference profile: its training rows' model inputs and the model's scores on
+ * them, the baseline drift monitoring compares live traffic against.
+ */
+export async function attachTrainingProfile(
+  deps: ReferenceProfileDeps,
+  registered: RegisteredVersion,
+): Promise<{ sha256: string; bytes: number }> {
+  const { name, version, training, model } = registered;
+  const scores = await scoreRows(model, training);
+  const profile = buildTrainingProfile(training, { features: model.signature.inputs.map((c) => c.name), scores });
+  return saveReferenceProfileJson(deps, { name, version, json: profileToJson(profile) });
 }
 
 /** A READY version of `name` holding this exact model trained from the same data and config. */
