@@ -8,7 +8,6 @@ import {
   type RetrainingScheduler,
 } from "../pipeline/retraining.js";
 import type { Actor } from "../tracking/types.js";
-import { attachProfileOnRegister } from "./commands/pipeline.js";
 
 /** Who the retraining policy acts as in tracking and the audit log. */
 export const RETRAINING_ACTOR: Actor = { userId: "retraining-policy" };
@@ -19,7 +18,7 @@ export function pipelineRunner(stores: Stores, actor: Actor = RETRAINING_ACTOR):
     const r = await runPipelineFile(
       file,
       { tracking: stores.tracking, registry: stores.registry, artifacts: stores.artifacts, actor },
-      { tags, onRegistered: attachProfileOnRegister(stores, actor) },
+      { tags },
     );
     return {
       status: r.status,

@@ -28,8 +28,8 @@ import {
   wassersteinSorted,
 } from "../stats/index.js";
 import type { DriftMethod } from "../stats/index.js";
-import { buildReferenceProfile, displayCounts, withOuterEdges } from "./reference-profile.js";
-import type { NumericProfile, ReferenceProfile } from "./reference-profile.js";
+import { buildReferenceProfile, displayCounts, withOuterEdges } from "../stats/reference-profile.js";
+import type { NumericProfile, ReferenceProfile } from "../stats/reference-profile.js";
 import { columnSeverity } from "./severity.js";
 import type { Severity } from "./severity.js";
 

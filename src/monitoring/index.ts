@@ -2,32 +2,30 @@ export type { ColumnDrift, ColumnHistogram, DriftMode, DriftOptions, DriftReport
 export { computeDrift } from "./drift-report.js";
 export type { HtmlOptions } from "./drift-html.js";
 export { histogramSvg, renderDriftHtml } from "./drift-html.js";
-export type { ReferenceProfileJson } from "./profile-json.js";
-export { profileFromJson, profileToJson } from "./profile-json.js";
+// The reference profile is built in stats/ and stored by registry/; monitoring keeps offering it.
+export type { ReferenceProfileJson } from "../stats/reference-profile-json.js";
+export { profileFromJson, profileToJson } from "../stats/reference-profile-json.js";
 export type {
   CategoricalProfile,
   FeatureProfile,
   NumericProfile,
   ProfileOptions,
   ReferenceProfile,
-} from "./reference-profile.js";
+} from "../stats/reference-profile.js";
 export {
   DEFAULT_RESERVOIR_SIZE,
   DISPLAY_BINS,
   LOW_CARDINALITY_CAP,
   PROFILE_VERSION,
   buildReferenceProfile,
+  buildTrainingProfile,
   mergeProfiles,
-} from "./reference-profile.js";
+} from "../stats/reference-profile.js";
 export type { Severity } from "./severity.js";
 export { columnSeverity, pValueSeverity, psiSeverity, worseSeverity } from "./severity.js";
-export {
-  REFERENCE_PROFILE_TAG,
-  attachReferenceProfile,
-  buildTrainingProfile,
-  loadReferenceProfile,
-} from "./reference-store.js";
-export type { ReferenceProfileDeps } from "./reference-store.js";
+export { REFERENCE_PROFILE_TAG } from "../registry/reference-profile-blob.js";
+export type { ReferenceProfileDeps } from "../registry/reference-profile-blob.js";
+export { attachReferenceProfile, loadReferenceProfile } from "./reference-store.js";
 export {
   DEFAULT_MIN_DRIFT_ROWS,
   DEFAULT_QUALITY_THRESHOLDS,

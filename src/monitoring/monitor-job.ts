@@ -25,7 +25,7 @@ import {
 import type { MonitorObservation, ObservationStore } from "../store/monitor-observations.js";
 import type { ColumnDrift } from "./drift-report.js";
 import { computeDrift } from "./drift-report.js";
-import type { ReferenceProfile } from "./reference-profile.js";
+import type { ReferenceProfile } from "../stats/reference-profile.js";
 import { loadReferenceProfile } from "./reference-store.js";
 import { pValueSeverity, psiSeverity } from "./severity.js";
 

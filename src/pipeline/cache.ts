@@ -4,7 +4,7 @@
  * reuses the stored outputs instead of recomputing them.
  */
 import { NotFoundError } from "../errors.js";
-import type { ArtifactStore } from "../store/artifacts.js";
+import type { ArtifactStore } from "../tracking/index.js";
 import { canonicalHash } from "./definition.js";
 
 /** Bumped when a step's stored outputs change shape, so old entries are not misread. */

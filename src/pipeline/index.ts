@@ -20,12 +20,14 @@ export type {
   PipelineLineage,
   PipelineOptions,
   PipelineResult,
+  RegisteredVersion,
   StepEvent,
   StepName,
   StepRecord,
   StepStatus,
-} from "./run.js";
+} from "./types.js";
 export { runPipeline, runPipelineFile } from "./run.js";
+export { attachTrainingProfile } from "./steps/register.js";
 export type { Split } from "./split.js";
 export { rowTimes, splitRows } from "./split.js";
 export { CACHE_FORMAT, stepCacheKey } from "./cache.js";

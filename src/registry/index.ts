@@ -15,3 +15,5 @@ export { CHALLENGER_ALIAS, CHAMPION_ALIAS, promoteAlias, rollbackAlias } from ".
 export type { AliasMove, PromoteInput, RollbackInput } from "./promotion.js";
 export { artifactFetcher } from "./version-artifact.js";
 export type { ArtifactSourceOptions } from "./version-artifact.js";
+export { REFERENCE_PROFILE_TAG, loadReferenceProfileJson, saveReferenceProfileJson } from "./reference-profile-blob.js";
+export type { ReferenceProfileDeps } from "./reference-profile-blob.js";

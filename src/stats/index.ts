@@ -50,3 +50,21 @@ export {
 } from "./classification.js";
 export type { RegressionMetrics } from "./regression.js";
 export { regressionMetrics } from "./regression.js";
+export type {
+  CategoricalProfile,
+  FeatureProfile,
+  NumericProfile,
+  ProfileOptions,
+  ReferenceProfile,
+} from "./reference-profile.js";
+export {
+  DEFAULT_RESERVOIR_SIZE,
+  DISPLAY_BINS,
+  LOW_CARDINALITY_CAP,
+  PROFILE_VERSION,
+  buildReferenceProfile,
+  buildTrainingProfile,
+  mergeProfiles,
+} from "./reference-profile.js";
+export type { ReferenceProfileJson } from "./reference-profile-json.js";
+export { profileFromJson, profileToJson } from "./reference-profile-json.js";

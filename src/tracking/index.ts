@@ -5,3 +5,4 @@ export { parseFilter, parseOrderBy } from "./filter.js";
 export type { Comparison, FilterEntity, FilterOp, OrderTerm } from "./filter.js";
 export { LIMITS as TRACKING_LIMITS } from "./validate.js";
 export { ARTIFACTS_SCHEME, artifactStorePath } from "./artifact-uri.js";
+export type { ArtifactStore } from "../store/artifacts.js";

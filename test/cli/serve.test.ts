@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { AlertJson, MonitorRunJson } from "../../src/client/index.js";
-import { attachProfileOnRegister } from "../../src/cli/commands/pipeline.js";
+import { attachTrainingProfile } from "../../src/pipeline/index.js";
 import type { CliContext } from "../../src/cli/context.js";
 import { startKeelServer, type KeelServer, type ServeOptions } from "../../src/cli/serve.js";
 import { loadConfig } from "../../src/config.js";
@@ -104,7 +104,6 @@ function driftedRecords(version: string, route: string, start: number): Inferenc
  */
 async function registerModel(stores: Stores, versions: number): Promise<void> {
   await stores.artifacts.putFile(`models/${MODEL}/model.json`, trained.bytes);
-  const attach = attachProfileOnRegister(stores);
   for (let v = 1; v <= versions; v++) {
     const mv = await stores.registry.createModelVersion({
       name: MODEL,
@@ -113,7 +112,12 @@ async function registerModel(stores: Stores, versions: number): Promise<void> {
       signature: trained.model.signature,
     });
     expect(mv.version).toBe(String(v));
-    await attach({ name: MODEL, version: mv.version, training: trained.training, model: trained.model });
+    await attachTrainingProfile(stores, {
+      name: MODEL,
+      version: mv.version,
+      training: trained.training,
+      model: trained.model,
+    });
   }
   await stores.registry.setAlias(MODEL, "champion", "1");
 }

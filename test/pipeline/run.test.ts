@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Frame } from "../../src/data/frame.js";
 import { categoricalFromStrings, numericColumn, readTable, writeTable } from "../../src/data/io.js";
 import { generateLoanApplications } from "../../src/data/loan-applications.js";
+import { loadReferenceProfile, REFERENCE_PROFILE_TAG } from "../../src/monitoring/index.js";
 import { openStores, type Stores } from "../../src/open-stores.js";
 import {
   canonicalHash,
@@ -128,6 +129,29 @@ describe("runPipeline", () => {
     for (const c of children) expect(c.info.status).toBe("FINISHED");
     const evaluate = children.find((c) => tag(c, "keel.step") === "evaluate");
     expect(evaluate?.data.metrics.find((m) => m.key === "auc")?.value).toBeCloseTo(result.metrics?.auc ?? 0, 12);
+  });
+
+  it("saves the new version's reference profile, which monitoring loads, before telling onRegistered", async () => {
+    let rowsSeenByHook: number | undefined;
+    const result = await runPipeline(definition({ register: { model: "profiled" } }), stores, {
+      baseDir: dir,
+      onRegistered: async ({ name, version }) => {
+        rowsSeenByHook = (await loadReferenceProfile(stores, name, version)).rows;
+      },
+    });
+    expect(result.status).toBe("passed");
+    const version = result.registered?.version ?? "";
+    const mv = await stores.registry.getModelVersion("profiled", version);
+    expect(mv.tags.map((t) => t.key)).toContain(REFERENCE_PROFILE_TAG);
+
+    const profile = await loadReferenceProfile(stores, "profiled", version);
+    // The model's inputs over the training rows, and the model's scores on those rows.
+    expect(profile.features.map((f) => f.name)).toEqual(mv.signature?.inputs.map((c) => c.name));
+    expect(profile.rows).toBe(result.split?.trainRows);
+    expect(profile.prediction?.count).toBe(result.split?.trainRows);
+    expect(profile.prediction?.min).toBeGreaterThanOrEqual(0);
+    expect(profile.prediction?.max).toBeLessThanOrEqual(1);
+    expect(rowsSeenByHook).toBe(result.split?.trainRows);
   });
 
   it("fails validation on a corrupted batch and registers nothing", async () => {

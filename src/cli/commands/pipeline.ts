@@ -1,11 +1,8 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { InvalidParameterError, InvalidStateError, NotFoundError } from "../../errors.js";
-import { KeelPredictor } from "../../learn/keel-model.js";
-import { attachReferenceProfile, buildTrainingProfile } from "../../monitoring/index.js";
-import { runPipelineFile, type PipelineOptions, type PipelineResult, type StepEvent } from "../../pipeline/index.js";
-import type { Actor } from "../../tracking/types.js";
-import { withStores, type Stores } from "../stores.js";
+import { runPipelineFile, type PipelineResult, type StepEvent } from "../../pipeline/index.js";
+import { withStores } from "../stores.js";
 import { configFor, group, print, table } from "../context.js";
 import type { CliContext } from "../context.js";
 
@@ -47,31 +44,6 @@ export function renderResult(r: PipelineResult): string {
   return lines.join("\n");
 }
 
-/**
- * The pipeline hook that saves a reference profile with each newly registered version: the
- * training rows' model inputs and the model's scores on them, which drift monitoring compares
- * live traffic against.
- */
-export function attachProfileOnRegister(
-  stores: Pick<Stores, "registry" | "artifacts">,
-  actor?: Actor,
-): NonNullable<PipelineOptions["onRegistered"]> {
-  return async ({ name, version, training, model }) => {
-    const predictor = new KeelPredictor(model);
-    let scores: Float64Array;
-    try {
-      scores = await predictor.predict(training);
-    } finally {
-      await predictor.close();
-    }
-    const profile = buildTrainingProfile(training, { features: model.signature.inputs.map((c) => c.name), scores });
-    await attachReferenceProfile(
-      { registry: stores.registry, artifacts: stores.artifacts, ...(actor === undefined ? {} : { actor }) },
-      { name, version, profile },
-    );
-  };
-}
-
 /** Not-found files in a pipeline (definition, suite, data) are the caller's input errors (exit 2). */
 export function asInputError(e: unknown): unknown {
   return e instanceof NotFoundError
@@ -98,7 +70,6 @@ export function pipelineCommand(program: Command, ctx: CliContext): void {
             { tracking: stores.tracking, registry: stores.registry, artifacts: stores.artifacts },
             {
               cache: opts.cache,
-              onRegistered: attachProfileOnRegister(stores),
               ...(json ? {} : { onStep: (e) => e.phase === "end" && ctx.out(stepLine(e)) }),
             },
           );

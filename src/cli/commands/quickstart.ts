@@ -14,7 +14,7 @@ import { configFor, globalOptions, positiveInt } from "../context.js";
 import type { CliContext } from "../context.js";
 import { startKeelServer, untilSignal } from "../serve.js";
 import { withStores } from "../stores.js";
-import { asInputError, attachProfileOnRegister, renderResult, stepLine } from "./pipeline.js";
+import { asInputError, renderResult, stepLine } from "./pipeline.js";
 
 export const QUICKSTART_MODEL = "loan-default";
 /** The generator's seed: the same rows on every machine. */
@@ -184,7 +184,6 @@ export function quickstartCommand(program: Command, ctx: CliContext): void {
             },
             {
               reuseIdenticalVersion: true,
-              onRegistered: attachProfileOnRegister(stores, { userId: ACTOR }),
               tags: { "keel.trigger": "quickstart" },
               onStep: (e) => e.phase === "end" && say(stepLine(e)),
             },

@@ -17,16 +17,9 @@
 import type { Column, Frame } from "../data/index.js";
 import { isIdLike } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
-import {
-  histogramSorted,
-  mergeSketches,
-  quantileEdges,
-  sketchSorted,
-  sortedFinite,
-  SKETCH_DEFAULT_ALPHA,
-  PSI_DEFAULT_BINS,
-} from "../stats/index.js";
-import type { QuantileSketch } from "../stats/index.js";
+import { PSI_DEFAULT_BINS } from "./psi.js";
+import { histogramSorted, quantileEdges, sortedFinite } from "./quantile.js";
+import { mergeSketches, sketchSorted, SKETCH_DEFAULT_ALPHA, type QuantileSketch } from "./sketch.js";
 
 export const PROFILE_VERSION = 1;
 export const DEFAULT_RESERVOIR_SIZE = 10000;
@@ -433,4 +426,29 @@ export function mergeProfiles(a: ReferenceProfile, b: ReferenceProfile): Referen
     prediction,
     excluded,
   };
+}
+
+/**
+ * The profile of a model's training data: its input columns (`features`, in the model's order)
+ * and the model's scores on the same rows as the prediction distribution. Columns of `frame` not
+ * in `features` (target, row id, left-out columns) are not profiled.
+ */
+export function buildTrainingProfile(
+  frame: Frame,
+  input: { readonly features: readonly string[]; readonly scores?: Float64Array } & Omit<
+    ProfileOptions,
+    "scores" | "binsFrom"
+  >,
+): ReferenceProfile {
+  const columns = input.features.map((name) => {
+    const c = frame.columns.find((col) => col.name === name);
+    if (c === undefined) {
+      throw new InvalidParameterError(`feature "${name}" is not a column of the training data`, {
+        details: { field: "features", value: name, rule: "a column of the data" },
+      });
+    }
+    return c;
+  });
+  const { features: _features, ...options } = input;
+  return buildReferenceProfile({ nRows: frame.nRows, columns }, options);
 }

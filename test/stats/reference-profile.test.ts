@@ -1,9 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { Frame } from "../../src/data/index.js";
 import { InvalidParameterError } from "../../src/errors.js";
-import { buildReferenceProfile, mergeProfiles, profileFromJson, profileToJson } from "../../src/monitoring/index.js";
-import type { CategoricalProfile, NumericProfile, ReferenceProfile } from "../../src/monitoring/index.js";
-import { ks2samp, sketchQuantile } from "../../src/stats/index.js";
+import {
+  buildReferenceProfile,
+  ks2samp,
+  mergeProfiles,
+  profileFromJson,
+  profileToJson,
+  sketchQuantile,
+} from "../../src/stats/index.js";
+import type { CategoricalProfile, NumericProfile, ReferenceProfile } from "../../src/stats/index.js";
 
 function lcg(seed: number): () => number {
   let s = seed;

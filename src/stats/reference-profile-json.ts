@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { InvalidParameterError } from "../errors.js";
-import type { QuantileSketch } from "../stats/index.js";
+import type { QuantileSketch } from "./sketch.js";
 import type { CategoricalProfile, FeatureProfile, NumericProfile, ReferenceProfile } from "./reference-profile.js";
 
 const nums = z.array(z.number());

@@ -1,0 +1,167 @@
+/**
+ * The register step: the trained model registered as a new version of the definition's model,
+ * with its lineage and the reference profile drift monitoring compares live traffic against, and
+ * the definition's alias moved to it. An identical earlier version is reused when asked.
+ */
+import { takeRows } from "../../data/roles.js";
+import { saveReferenceProfileJson, type ReferenceProfileDeps } from "../../registry/reference-profile-blob.js";
+import type { Lineage, ModelVersion, RegistryStore } from "../../registry/types.js";
+import { buildTrainingProfile } from "../../stats/reference-profile.js";
+import { profileToJson } from "../../stats/reference-profile-json.js";
+import { logArtifact, runStep, setTags, type PipelineContext } from "../context.js";
+import type { PipelineResult, RegisteredVersion } from "../types.js";
+import { scoreRows, type Evaluation } from "./evaluate.js";
+import type { SplitRows } from "./split.js";
+import type { TrainedModel } from "./train.js";
+
+export type Registered = NonNullable<PipelineResult["registered"]>;
+
+/** Where the pipeline run keeps the model it registers. */
+const modelSource = (runId: string): string => `runs:/${runId}/model`;
+
+/** Metrics copied onto the version as `keel.metric.*` tags. */
+const VERSION_METRICS = ["auc", "ks", "fnr"];
+
+export async function registerStep(
+  ctx: PipelineContext,
+  trained: TrainedModel,
+  evaluation: Evaluation,
+  split: SplitRows,
+): Promise<Registered> {
+  const { def } = ctx;
+  const registered = await runStep(ctx, "register", undefined, async (child) => {
+    const identical =
+      ctx.options.reuseIdenticalVersion === true
+        ? await findIdenticalVersion(ctx.registry, def.register.model, trained.modelHash, ctx.lineage)
+        : undefined;
+    if (identical !== undefined) {
+      await setTags(ctx, child.runId, [
+        { key: "keel.registered_model", value: identical.name },
+        { key: "keel.registered_version", value: identical.version },
+        { key: "keel.reused_version", value: "true" },
+      ]);
+      return {
+        value: {
+          name: identical.name,
+          version: identical.version,
+          alias: def.register.alias,
+          source: identical.source,
+          checksum: trained.modelHash,
+          reused: true,
+        },
+        status: "passed",
+        message: `${identical.name} version ${identical.version} holds this exact model, data and config; reused`,
+        cached: false,
+      };
+    }
+    const mv = await createVersion(ctx, trained, evaluation);
+    await ctx.registry.setAlias(mv.name, def.register.alias, mv.version, ctx.actor);
+    const version: RegisteredVersion = {
+      name: mv.name,
+      version: mv.version,
+      training: takeRows(ctx.frame, split.train),
+      model: trained.model,
+    };
+    await attachTrainingProfile(ctx, version);
+    await ctx.options.onRegistered?.(version);
+    await setTags(ctx, child.runId, [
+      { key: "keel.registered_model", value: mv.name },
+      { key: "keel.registered_version", value: mv.version },
+    ]);
+    return {
+      value: {
+        name: mv.name,
+        version: mv.version,
+        alias: def.register.alias,
+        source: modelSource(ctx.runId),
+        checksum: trained.modelHash,
+        reused: false,
+      },
+      status: "passed",
+      message: `registered ${mv.name} version ${mv.version} as ${def.register.alias}`,
+      cached: false,
+    };
+  });
+  await setTags(ctx, ctx.runId, [
+    { key: "keel.registered_model", value: registered.name },
+    { key: "keel.registered_version", value: registered.version },
+  ]);
+  return registered;
+}
+
+/** The model saved with the pipeline run and registered from there, with the run's lineage. */
+async function createVersion(
+  ctx: PipelineContext,
+  trained: TrainedModel,
+  evaluation: Evaluation,
+): Promise<ModelVersion> {
+  const { def, runId } = ctx;
+  const { dataHash, configHash, codeVersion, dataPath } = ctx.lineage;
+  await logArtifact(ctx, ctx.artifactUri, "model/model.json", trained.modelBytes);
+  const lineage: Lineage = {
+    dataHash,
+    configHash,
+    ...(codeVersion === undefined ? {} : { codeVersion }),
+    sourceRunId: runId,
+    dataPath,
+  };
+  return ctx.registry.createModelVersion(
+    {
+      name: def.register.model,
+      source: modelSource(runId),
+      runId,
+      description: `pipeline ${def.name}`,
+      tags: [
+        { key: "keel.pipeline", value: def.name },
+        ...Object.entries(evaluation.metrics)
+          .filter(([k]) => VERSION_METRICS.includes(k))
+          .map(([k, v]) => ({ key: `keel.metric.${k}`, value: String(v) })),
+      ],
+      checksum: trained.modelHash,
+      signature: trained.model.signature,
+      lineage,
+    },
+    ctx.actor,
+  );
+}
+
+/**
+ * Saves a version's reference profile: its training rows' model inputs and the model's scores on
+ * them, the baseline drift monitoring compares live traffic against.
+ */
+export async function attachTrainingProfile(
+  deps: ReferenceProfileDeps,
+  registered: RegisteredVersion,
+): Promise<{ sha256: string; bytes: number }> {
+  const { name, version, training, model } = registered;
+  const scores = await scoreRows(model, training);
+  const profile = buildTrainingProfile(training, { features: model.signature.inputs.map((c) => c.name), scores });
+  return saveReferenceProfileJson(deps, { name, version, json: profileToJson(profile) });
+}
+
+/** A READY version of `name` holding this exact model trained from the same data and config. */
+async function findIdenticalVersion(
+  registry: RegistryStore,
+  name: string,
+  checksum: string,
+  lineage: { readonly dataHash: string; readonly configHash: string },
+): Promise<ModelVersion | undefined> {
+  let pageToken: string | undefined;
+  do {
+    const page = await registry.searchModelVersions({
+      filter: `name = '${name.replaceAll("'", "''")}'`,
+      maxResults: 200,
+      ...(pageToken === undefined ? {} : { pageToken }),
+    });
+    const hit = page.items.find(
+      (v) =>
+        v.checksum === checksum &&
+        v.lineage?.dataHash === lineage.dataHash &&
+        v.lineage.configHash === lineage.configHash &&
+        v.status === "READY",
+    );
+    if (hit !== undefined) return hit;
+    pageToken = page.nextPageToken;
+  } while (pageToken !== undefined);
+  return undefined;
+}

@@ -1,0 +1,112 @@
+/** What a pipeline run takes and what it reports: its stores, options, step events and result. */
+import type { Frame } from "../data/frame.js";
+import type { KeelModel } from "../learn/keel-model.js";
+import type { Trial } from "../learn/tuning.js";
+import type { RegistryStore } from "../registry/types.js";
+import type { ArtifactStore } from "../tracking/index.js";
+import type { Actor, TrackingStore } from "../tracking/types.js";
+import type { ValidationReport } from "../validate/index.js";
+import type { BehaviourResult } from "./behaviour.js";
+import type { GateResult } from "./gates.js";
+
+export type StepName = "validate" | "split" | "train" | "evaluate" | "gates" | "behaviour" | "register";
+
+export interface PipelineDeps {
+  readonly tracking: TrackingStore;
+  readonly registry: RegistryStore;
+  readonly artifacts: ArtifactStore;
+  /** Epoch milliseconds; default Date.now. */
+  readonly clock?: () => number;
+  /** Recorded as the runs' user and in the audit log. */
+  readonly actor?: Actor;
+}
+
+export interface PipelineOptions {
+  /** Directory the definition's relative paths resolve against; default the current directory. */
+  readonly baseDir?: string;
+  /** Reuse cached step outputs (default true); false recomputes every step (and refreshes the cache). */
+  readonly cache?: boolean;
+  /** The code version to record; default `git rev-parse HEAD` in `baseDir` (absent outside git). */
+  readonly codeVersion?: string;
+  /** Extra tags on the pipeline run (e.g. what triggered it). */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** Told when each step starts and ends (for progress output). */
+  readonly onStep?: (event: StepEvent) => void;
+  /**
+   * Called once a new version is registered and its reference profile attached, with the training
+   * rows and the model. Not called when a version is reused.
+   */
+  readonly onRegistered?: (registered: RegisteredVersion) => Promise<void>;
+  /**
+   * When a version of the model already holds this exact model (same checksum) trained from the
+   * same data and config, report that version instead of registering a duplicate; no alias moves.
+   */
+  readonly reuseIdenticalVersion?: boolean;
+}
+
+/** A version a pipeline run registered, with the model and the rows it was trained on. */
+export interface RegisteredVersion {
+  readonly name: string;
+  readonly version: string;
+  readonly training: Frame;
+  readonly model: KeelModel;
+}
+
+export interface StepEvent {
+  readonly step: StepName;
+  readonly phase: "start" | "end";
+  readonly status?: StepStatus;
+  readonly cached?: boolean;
+  readonly seconds?: number;
+  readonly message?: string;
+}
+
+export type StepStatus = "passed" | "failed" | "skipped";
+
+export interface StepRecord {
+  readonly step: StepName;
+  readonly status: StepStatus;
+  /** The step's child run (absent for a skipped step). */
+  readonly runId?: string;
+  readonly cached: boolean;
+  readonly seconds: number;
+  readonly message: string;
+}
+
+export interface PipelineLineage {
+  /** sha256 of the input data file. */
+  readonly dataHash: string;
+  readonly dataPath: string;
+  /** sha256 of the canonical JSON of the resolved definition (suite inlined). */
+  readonly configHash: string;
+  /** git commit of the code, when the definition is in a git work tree. */
+  readonly codeVersion?: string;
+}
+
+export interface PipelineResult {
+  readonly status: "passed" | "failed";
+  readonly pipeline: string;
+  readonly runId: string;
+  readonly experimentId: string;
+  readonly failedStep?: StepName;
+  /** One readable line naming what failed: the rule or gate, the observed value and the threshold. */
+  readonly failure?: string;
+  readonly lineage: PipelineLineage;
+  readonly steps: readonly StepRecord[];
+  readonly validation?: ValidationReport;
+  readonly split?: { readonly trainRows: number; readonly validRows: number };
+  /** Validation metrics of the trained model at the decision threshold. */
+  readonly metrics?: Readonly<Record<string, number>>;
+  readonly tuning?: { readonly metric: string; readonly best: Trial; readonly trials: number };
+  readonly gates?: readonly GateResult[];
+  readonly behaviour?: readonly BehaviourResult[];
+  readonly registered?: {
+    readonly name: string;
+    readonly version: string;
+    readonly alias: string;
+    readonly source: string;
+    readonly checksum: string;
+    /** True when an identical earlier version was reused (`reuseIdenticalVersion`). */
+    readonly reused: boolean;
+  };
+}
