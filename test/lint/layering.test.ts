@@ -2,8 +2,10 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO } from "../cli/helpers.js";
+
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
 interface Violation {
   readonly from: string;
