@@ -1,11 +1,60 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+
+// Test tiers (docs/design.md), one vitest project each; `npm test` runs them all, `npm run test:<name>` one.
+/** Metadata-store conformance suites, one file per backend. */
+const sqlite = ["test/**/*sqlite*.test.ts"];
+const postgres = ["test/**/*postgres*.test.ts"];
+const redis = ["test/**/*redis*.test.ts"];
+/** The app on real stores (both backends in one file), over HTTP, or with an external tool. */
+const integration = [
+  "test/keel.test.ts",
+  "test/monitoring/alert-engine.test.ts",
+  "test/monitoring/drift-html.test.ts",
+  "test/monitoring/monitor-job.test.ts",
+  "test/monitoring/performance.test.ts",
+  "test/monitoring/scheduler.test.ts",
+  "test/pipeline/retraining.test.ts",
+  "test/pipeline/run.test.ts",
+  "test/registry/promotion.test.ts",
+  "test/server/artifacts.test.ts",
+  "test/server/auth.test.ts",
+  "test/server/labels.test.ts",
+  "test/server/mlflow-api.test.ts",
+  "test/server/mlflow-client-session.test.ts",
+  "test/server/monitoring.test.ts",
+  "test/server/promotion.test.ts",
+  "test/serving/artifact-source.test.ts",
+  "test/serving/endpoint-persistence.test.ts",
+  "test/serving/keel-server.test.ts",
+  "test/serving/lifecycle.test.ts",
+  "test/serving/protocols.test.ts",
+  "test/store/inference-log-sql.test.ts",
+  "test/store/serving-endpoints.test.ts",
+];
+/** The `keel` command and server run as a user runs them. */
+const e2e = ["test/cli/**/*.test.ts"];
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    projects: [
+      {
+        extends: true,
+        // Everything else: pure module tests, no services and no network.
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, ...sqlite, ...postgres, ...redis, ...integration, ...e2e],
+        },
+      },
+      { extends: true, test: { name: "sqlite", include: sqlite } },
+      { extends: true, test: { name: "postgres", include: postgres } },
+      { extends: true, test: { name: "redis", include: redis } },
+      { extends: true, test: { name: "integration", include: integration } },
+      { extends: true, test: { name: "e2e", include: e2e } },
+    ],
   },
 });

@@ -1,11 +1,15 @@
 import { Command, CommanderError } from "commander";
+import { createRequire } from "node:module";
 import { isKeelError } from "../errors.js";
 import { commands } from "./commands/index.js";
 import type { CliContext } from "./context.js";
 
 export function buildProgram(ctx: CliContext): Command {
+  // src/ and dist/ sit at the same depth below package.json.
+  const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
   const program = new Command("keel")
     .description("keep machine-learning models honest in production")
+    .version(version)
     .option("--data-dir <dir>", "directory of the embedded store (env KEEL_DATA_DIR, default ./keel-data)")
     .option("--backend-store-uri <uri>", "sqlite:///path or postgresql://... (env KEEL_BACKEND_STORE_URI)")
     .option("--tracking-uri <url>", "talk to a running keel server instead of the local store (env KEEL_TRACKING_URI)")

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inflateSync } from "node:zlib";
@@ -7,8 +7,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readTable } from "../../src/data/index.js";
 import { computeDrift, histogramSvg, renderDriftHtml } from "../../src/monitoring/index.js";
 import type { DriftReport } from "../../src/monitoring/index.js";
+import { requireTool } from "../tools.js";
 
-const CHROMIUM = "/usr/bin/chromium";
+const chromium = requireTool("chromium");
 const REF = new URL("../fixtures/drift/loans_ref_5k.csv", import.meta.url).pathname;
 const CUR = new URL("../fixtures/drift/loans_drift6_5k.csv", import.meta.url).pathname;
 
@@ -101,7 +102,7 @@ describe("HTML drift report", () => {
     expect((html.match(/<tr class="drift">/g) ?? []).length).toBe(report.drifted_columns);
   });
 
-  it.skipIf(!existsSync(CHROMIUM))(
+  it.skipIf(chromium.skip)(
     "renders in headless Chromium with the histogram bars visible",
     () => {
       const dir = mkdtempSync(join(tmpdir(), "keel-drift-html-"));
@@ -112,7 +113,7 @@ describe("HTML drift report", () => {
           const png = join(dir, `${name}.png`);
           writeFileSync(page, content);
           execFileSync(
-            CHROMIUM,
+            chromium.path,
             [
               "--headless",
               "--no-sandbox",

@@ -5,6 +5,7 @@ import { KeelClient } from "../../src/client/index.js";
 import { loadConfig } from "../../src/config.js";
 import { openStores } from "../../src/open-stores.js";
 import { startServer } from "../../src/server/start.js";
+import { pgSchemaUri } from "../services.js";
 
 export type TestStores = ReturnType<typeof openStores>;
 
@@ -71,5 +72,5 @@ export async function http(
 
 /** A PostgreSQL URI on the machine's server, in a schema of its own so runs do not collide. */
 export function freshPostgresUri(tag: string): string {
-  return `postgresql://postgres@127.0.0.1:5432/test?schema=keel_${tag}_${process.pid}_${Date.now()}`;
+  return pgSchemaUri(`keel_${tag}_${process.pid}_${Date.now()}`);
 }

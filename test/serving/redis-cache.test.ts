@@ -1,10 +1,11 @@
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { RedisPredictionCache } from "../../src/serving/cache.js";
+import { TEST_REDIS_URL } from "../services.js";
 
-describe("RedisPredictionCache (real Redis at 127.0.0.1:6379)", () => {
+describe("RedisPredictionCache (real Redis at KEEL_TEST_REDIS_URL)", () => {
   const prefix = `keel-test:${process.pid}:${Date.now()}:`;
-  const redis = new Redis({ host: "127.0.0.1", port: 6379, lazyConnect: true });
+  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true });
   const cache = new RedisPredictionCache(redis, { ttlMs: 300, prefix });
   afterAll(async () => {
     const keys = await redis.keys(`${prefix}*`);

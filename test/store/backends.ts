@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { openStores, type OpenStoresOptions, type Stores } from "../../src/open-stores.js";
+import { pgSchemaUri, TEST_PG_URL } from "../services.js";
 
 /** A freshly migrated, empty set of stores on one backend; `close()` removes everything. */
 export interface TestStores {
@@ -14,8 +15,6 @@ export interface TestStores {
 }
 
 export type MakeStores = (options?: Partial<OpenStoresOptions>) => Promise<TestStores>;
-
-export const POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test";
 
 /** SQLite in a temporary directory (a real file, WAL mode, as in production). */
 export const sqliteStores: MakeStores = async (options = {}) => {
@@ -42,7 +41,7 @@ export const sqliteStores: MakeStores = async (options = {}) => {
 export const postgresStores: MakeStores = async (options = {}) => {
   const schema = `keel_test_${process.pid}_${randomBytes(4).toString("hex")}`;
   const dir = mkdtempSync(path.join(tmpdir(), "keel-store-"));
-  const uri = `${POSTGRES_URL}?schema=${schema}`;
+  const uri = pgSchemaUri(schema);
   const artifactRoot = path.join(dir, "artifacts");
   const stores = openStores({ backendStoreUri: uri, artifactRoot, ...options });
   await stores.migrate();
@@ -52,7 +51,7 @@ export const postgresStores: MakeStores = async (options = {}) => {
     artifactRoot,
     async close() {
       await stores.close();
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      const client = new pg.Client({ connectionString: TEST_PG_URL });
       await client.connect();
       try {
         await client.query(`drop schema if exists ${schema} cascade`);
@@ -90,10 +89,10 @@ export function freshPostgresUri(): FreshUri {
   const schema = `keel_test_${process.pid}_${randomBytes(4).toString("hex")}`;
   const dir = mkdtempSync(path.join(tmpdir(), "keel-store-"));
   return {
-    uri: `${POSTGRES_URL}?schema=${schema}`,
+    uri: pgSchemaUri(schema),
     artifactRoot: path.join(dir, "artifacts"),
     async cleanup() {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      const client = new pg.Client({ connectionString: TEST_PG_URL });
       await client.connect();
       try {
         await client.query(`drop schema if exists ${schema} cascade`);

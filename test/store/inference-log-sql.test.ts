@@ -7,6 +7,7 @@ import type { InferenceRecord } from "../../src/store/inference-log.js";
 import { SqlInferenceLog, type InferenceLogWriter } from "../../src/store/inference-log-sql.js";
 import { SqliteInferenceLogWriter } from "../../src/store/sqlite/inference-log-writer.js";
 import { openMetadataDb, type MetadataDb } from "../../src/store/metadata-db.js";
+import { pgSchemaUri, TEST_PG_URL } from "../services.js";
 
 function record(i: number, over: Partial<InferenceRecord> = {}): InferenceRecord {
   return {
@@ -162,12 +163,12 @@ suite("SQLite with the worker-thread writer", openSqliteFile, () => new SqliteIn
 
 suite("PostgreSQL", async () => {
   const schema = `inflog_${process.pid}_${Date.now()}`;
-  const opened = await openMigrated(`postgresql://postgres@127.0.0.1:5432/test?schema=${schema}`);
+  const opened = await openMigrated(pgSchemaUri(schema));
   return {
     meta: opened.meta,
     done: async () => {
       await opened.done();
-      const admin = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database: "test" });
+      const admin = new pg.Client({ connectionString: TEST_PG_URL });
       await admin.connect();
       await admin.query(`DROP SCHEMA ${schema} CASCADE`);
       await admin.end();
