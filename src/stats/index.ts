@@ -50,3 +50,5 @@ export {
 } from "./classification.js";
 export type { RegressionMetrics } from "./regression.js";
 export { regressionMetrics } from "./regression.js";
+export type { DelongComparison, McnemarResult } from "./paired-comparison.js";
+export { delongPaired, mcnemar, normalTwoSidedCritical } from "./paired-comparison.js";
