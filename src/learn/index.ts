@@ -35,3 +35,14 @@ export type { BatchScoreOptions, BatchScoreResult } from "./batch-score.js";
 export { batchScore } from "./batch-score.js";
 export type { ParamSpace, ParamSpec, ParamValue, Trial, TuneOptions } from "./tuning.js";
 export { parseParamSpace, tune } from "./tuning.js";
+export type {
+  CompareModelsOptions,
+  EvaluationReport,
+  ModelComparison,
+  ModelMetrics,
+  ModelReport,
+  ScoredModel,
+  Segmentation,
+  Verdict,
+} from "./model-comparison.js";
+export { compareModels, verdictOf } from "./model-comparison.js";

@@ -12,7 +12,7 @@ export function checkPair(y: NumericArray, s: NumericArray, sName = "scores"): v
   if (y.length === 0) invalid("labels.length", 0, "must be at least 1");
 }
 
-function checkBinaryLabels(y: NumericArray): number {
+export function checkBinaryLabels(y: NumericArray): number {
   let pos = 0;
   for (let i = 0; i < y.length; i++) {
     const v = y[i] as number;

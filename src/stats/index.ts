@@ -68,3 +68,5 @@ export {
 } from "./reference-profile.js";
 export type { ReferenceProfileJson } from "./reference-profile-json.js";
 export { profileFromJson, profileToJson } from "./reference-profile-json.js";
+export type { DelongComparison, McnemarResult } from "./paired-comparison.js";
+export { delongPaired, mcnemar, normalTwoSidedCritical } from "./paired-comparison.js";

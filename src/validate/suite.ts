@@ -12,7 +12,8 @@ export interface Bounds {
   readonly max?: number;
 }
 
-export type Expectation =
+/** `reason`: free text saying why the rule is there (a proposed suite writes how it chose its bounds). */
+export type Expectation = (
   | { readonly expect: "column_exists"; readonly column: string }
   | { readonly expect: "type"; readonly column: string; readonly type: SignatureType }
   | { readonly expect: "not_null"; readonly column: string; readonly maxNullFraction: number }
@@ -28,7 +29,8 @@ export type Expectation =
   | ({ readonly expect: "mean_between"; readonly column: string } & Bounds)
   | ({ readonly expect: "std_between"; readonly column: string } & Bounds)
   | ({ readonly expect: "quantile_between"; readonly column: string; readonly quantile: number } & Bounds)
-  | ({ readonly expect: "row_count_between" } & Bounds);
+  | ({ readonly expect: "row_count_between" } & Bounds)
+) & { readonly reason?: string };
 
 export type ExpectationKind = Expectation["expect"];
 
@@ -78,9 +80,15 @@ export function parseSuite(json: unknown, path = "suite"): ExpectationSuite {
 }
 
 function parseExpectation(json: unknown, p: string): Expectation {
-  const kind = specObject(json, p, ["expect", ...new Set(Object.values(FIELDS).flat())]).expect;
+  const rule = parseRule(json, p);
+  const reason = specString(specObject(json, p, ["expect", ...FIELDS[rule.expect], "reason"]), "reason", p);
+  return reason === undefined ? rule : { ...rule, reason };
+}
+
+function parseRule(json: unknown, p: string): Expectation {
+  const kind = specObject(json, p, ["expect", ...new Set(Object.values(FIELDS).flat()), "reason"]).expect;
   if (!isKind(kind)) throw specError(`${p}.expect`, kind, `must be one of ${Object.keys(FIELDS).join(", ")}`);
-  const o = specObject(json, p, ["expect", ...FIELDS[kind]]);
+  const o = specObject(json, p, ["expect", ...FIELDS[kind], "reason"]);
   if (kind === "row_count_between") {
     return { expect: kind, ...bounds(o, p, { integer: true, min: 0 }) };
   }

@@ -57,7 +57,7 @@ describe("keel validate", () => {
     // One 9999 among 2000 credit scores also triples their standard deviation.
     expect(failures).toHaveLength(3);
     expect(failures[0]).toMatch(
-      /^FAIL credit_score: between \[\d+, \d+\] failed: 1 of 2000 values outside \(0\.05%\), observed min \d+, max 9999; e\.g\. row 42 = 9999$/,
+      /^FAIL credit_score: between \[\d+, \d+\] \(mostly 0\.9999\) failed: 1 of 2000 values outside \(0\.05%\), observed min \d+, max 9999; e\.g\. row 42 = 9999$/,
     );
     expect(failures[1]).toMatch(
       /^FAIL credit_score: std_between \[[\d.]+, [\d.]+\] failed: observed standard deviation 2\d\d\.\d+$/,

@@ -190,7 +190,7 @@ describe("parseSuite", () => {
       /\.type = "int": must be one of double, long, boolean, string/,
     );
     expect(bad({ expect: "unique", column: "a", min: 1 })).toThrow(
-      /\.min = 1: unknown field; allowed: expect, column$/,
+      /\.min = 1: unknown field; allowed: expect, column, reason$/,
     );
     expect(bad({ expect: "unique" })).toThrow(/\.column = undefined: is required/);
   });
@@ -218,15 +218,32 @@ describe("proposeSuite", () => {
       column: "region",
       values: ["east", "north", "south", "west"],
     });
-    // credit_score: integral, never null, the observed range
+    // credit_score: integral, never null, the observed range widened by a tenth of it at each end, rounded outward
     const credit = reference.columns.find((c) => c.name === "credit_score") as { values: Float64Array };
+    const [lo, hi] = [Math.min(...credit.values), Math.max(...credit.values)];
     expect(rules("credit_score")).toEqual(
       expect.arrayContaining([
         { expect: "type", column: "credit_score", type: "long" },
         { expect: "not_null", column: "credit_score", maxNullFraction: 0 },
-        { expect: "between", column: "credit_score", min: Math.min(...credit.values), max: Math.max(...credit.values) },
+        {
+          expect: "between",
+          column: "credit_score",
+          min: Math.floor(lo - 0.1 * (hi - lo)),
+          max: Math.ceil(hi + 0.1 * (hi - lo)),
+          mostly: 0.9999,
+          reason: `observed [${lo}, ${hi}] widened by 10% of the range at each end; mostly 0.9999 lets 1 value in 10000 fall outside`,
+        },
       ]),
     );
+    // loan_term takes two values: a discrete column keeps its observed range
+    expect(rules("loan_term")).toContainEqual({
+      expect: "between",
+      column: "loan_term",
+      min: 36,
+      max: 60,
+      mostly: 0.9999,
+      reason: "observed [36, 60], a discrete column: kept as observed; mostly 0.9999 lets 1 value in 10000 fall outside",
+    });
     // employment_years has about 1% empty cells: twice the reference's fraction, rounded up
     const emp = reference.columns.find((c) => c.name === "employment_years") as { values: Float64Array };
     const nullFraction = emp.values.filter((v) => Number.isNaN(v)).length / reference.nRows;
@@ -266,8 +283,33 @@ describe("proposeSuite", () => {
     );
     expect(failed).toContainEqual(
       expect.stringMatching(
-        /^credit_score: between \[\d+, \d+\] failed: 1 of 5000 values outside .*max 9999; e\.g\. row 17 = 9999$/,
+        /^credit_score: between \[\d+, \d+\] \(mostly 0\.9999\) failed: 1 of 5000 values outside .*max 9999; e\.g\. row 17 = 9999$/,
       ),
+    );
+  });
+
+  it("accepts an independent 200,000-row sample of the same population, and still names a broken feed's columns", () => {
+    const suite = proposeSuite(generateLoanApplications({ rows: 20_000, seed: 101, driftMonths: 0 }));
+    const fresh = generateLoanApplications({ rows: 200_000, seed: 202, driftMonths: 0 });
+    const report = validateFrame(fresh, suite);
+    expect(report.results.filter((r) => !r.passed).map((r) => r.message)).toEqual([]);
+    // 2% nulls in one column, 0.1% of values far outside the range in another.
+    const broken = fresh.columns.map((c) => {
+      if (c.kind !== "numeric") return c;
+      if (c.name === "annual_income") {
+        return numericColumn(c.name, Float64Array.from(c.values, (v, i) => (i % 50 === 7 ? NaN : v)));
+      }
+      if (c.name === "debt_to_income_ratio") {
+        return numericColumn(c.name, Float64Array.from(c.values, (v, i) => (i % 1000 === 3 ? v * 100 : v)));
+      }
+      return c;
+    });
+    const failed = validateFrame({ nRows: fresh.nRows, columns: broken }, suite)
+      .results.filter((r) => !r.passed)
+      .map((r) => r.message);
+    expect(failed).toContainEqual(expect.stringMatching(/^annual_income: not_null .* failed: observed null fraction 0\.02 /));
+    expect(failed).toContainEqual(
+      expect.stringMatching(/^debt_to_income_ratio: between .* \(mostly 0\.9999\) failed: 200 of 200000 values outside/),
     );
   });
 
