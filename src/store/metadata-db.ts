@@ -5,6 +5,9 @@ import { migrations, type Dialect } from "./migrations/index.js";
 import { openPostgres } from "./postgres/open.js";
 import type { KeelDatabase } from "./schema.js";
 import { openSqlite } from "./sqlite/open.js";
+import type { DialectHandle } from "./dialect.js";
+
+export type { DialectHandle } from "./dialect.js";
 
 /**
  * The metadata database: one Kysely instance on SQLite or PostgreSQL. Opening does no I/O; the
@@ -22,15 +25,6 @@ export interface MetadataDb {
   /** Runs every pending migration of `migrations/index.ts`. */
   migrate(now?: () => number): Promise<MigrationResult>;
   close(): Promise<void>;
-}
-
-/** What a dialect module provides. */
-export interface DialectHandle {
-  readonly db: Kysely<KeelDatabase>;
-  readonly dialect: Dialect;
-  translateError(error: unknown): unknown;
-  /** Runs `fn` (the migrations) while holding the dialect's cross-process migration lock. */
-  withMigrationLock<T>(fn: (db: Kysely<KeelDatabase>) => Promise<T>): Promise<T>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import type { RoutePlugin } from "../app.js";
+import type { RoutePlugin } from "../app-deps.js";
 
 /** Liveness and version, as MLflow's server exposes them (`/health` → `OK`, `/version` → text). */
 export const healthRoutes: RoutePlugin = (app) => {

@@ -1,4 +1,4 @@
-import type { RoutePlugin } from "../app.js";
+import type { RoutePlugin } from "../app-deps.js";
 import { healthRoutes } from "./health.js";
 import { keelWebhookRoutes } from "./keel-webhooks.js";
 import { keelPromotionRoutes } from "./keel-promotion.js";

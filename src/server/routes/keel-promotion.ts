@@ -1,7 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import { InvalidParameterError } from "../../errors.js";
 import { promoteAlias, rollbackAlias, type AliasMove } from "../../registry/promotion.js";
-import type { RoutePlugin } from "../app.js";
+import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
 import { modelVersionJson } from "../mlflow-json.js";
 import { actorOf } from "./mlflow-common.js";

@@ -1,5 +1,5 @@
 import type { WebhookEvent } from "../../registry/types.js";
-import type { RoutePlugin } from "../app.js";
+import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
 import { webhookJson } from "../mlflow-json.js";
 import { actorOf } from "./mlflow-common.js";

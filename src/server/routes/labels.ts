@@ -1,7 +1,7 @@
 import { InvalidParameterError, UnavailableError } from "../../errors.js";
 import { ingestLabels } from "../../monitoring/labels.js";
 import { evaluatePerformance } from "../../monitoring/performance.js";
-import type { RoutePlugin } from "../app.js";
+import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
 import { parseLabelItems, parseWindow, performanceJson } from "../labels-json.js";
 import { actorOf } from "./mlflow-common.js";

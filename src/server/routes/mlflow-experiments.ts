@@ -1,5 +1,5 @@
 import type { ViewType } from "../../tracking/types.js";
-import type { RoutePlugin } from "../app.js";
+import type { RoutePlugin } from "../app-deps.js";
 import type { Input } from "../input.js";
 import { experimentJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";

@@ -1,6 +1,6 @@
 import { InvalidParameterError } from "../../errors.js";
 import type { Lineage, Stage } from "../../registry/types.js";
-import type { RoutePlugin } from "../app.js";
+import type { RoutePlugin } from "../app-deps.js";
 import { aliasNeedsApprover, requireRole, stageNeedsApprover } from "../auth.js";
 import type { Input } from "../input.js";
 import { modelVersionJson, registeredModelJson } from "../mlflow-json.js";

@@ -1,6 +1,6 @@
 import { InvalidParameterError } from "../../errors.js";
 import type { DatasetInput, Metric, RunStatus, Tag, ViewType } from "../../tracking/types.js";
-import type { RoutePlugin } from "../app.js";
+import type { RoutePlugin } from "../app-deps.js";
 import type { Input } from "../input.js";
 import { metricJson, runInfoJson, runJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";

@@ -5,7 +5,7 @@ import { ALERT_STATUSES } from "../../store/alert-history.js";
 import type { AlertStatus } from "../../store/alert-history.js";
 import type { MonitorObservation, ObservationKind } from "../../store/monitor-observations.js";
 import { OBSERVATION_KINDS } from "../../store/monitor-observations-sql.js";
-import type { RoutePlugin } from "../app.js";
+import type { RoutePlugin } from "../app-deps.js";
 import type { MonitoringServices } from "../monitoring-wiring.js";
 import { Input } from "../input.js";
 import { actorOf } from "./mlflow-common.js";

@@ -15,7 +15,7 @@ import {
   type LoadedModel,
   type ModelServer,
 } from "../../serving/index.js";
-import type { AppDeps, RoutePlugin } from "../app.js";
+import type { AppDeps, RoutePlugin } from "../app-deps.js";
 import { toKeelError } from "../errors.js";
 import { actorOf } from "./mlflow-common.js";
 

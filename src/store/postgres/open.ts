@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
 import { ConflictError, InvalidParameterError, UnavailableError } from "../../errors.js";
-import type { DialectHandle } from "../metadata-db.js";
+import type { DialectHandle } from "../dialect.js";
 import type { KeelDatabase } from "../schema.js";
 
 const INT8_OID = 20;

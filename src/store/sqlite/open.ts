@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { Kysely, SqliteDialect } from "kysely";
 import { ConflictError, InvalidParameterError, UnavailableError } from "../../errors.js";
-import type { DialectHandle } from "../metadata-db.js";
+import type { DialectHandle } from "../dialect.js";
 import type { KeelDatabase } from "../schema.js";
 
 /** File path of a `sqlite:` URI, MLflow style: three slashes then the path (relative or absolute). */

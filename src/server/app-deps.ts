@@ -1,0 +1,43 @@
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import type { KeelConfig } from "../config.js";
+import type { RegistryStore } from "../registry/types.js";
+import type { ArtifactStore } from "../store/artifacts.js";
+import type { InferenceLog } from "../store/inference-log.js";
+import type { LabelStore } from "../store/labels.js";
+import type { ModelServer } from "../serving/index.js";
+import type { TrackingStore } from "../tracking/types.js";
+import type { TokenVerifier } from "./auth.js";
+import type { MonitoringServices } from "./monitoring-wiring.js";
+
+/** The stores the server talks to; `openStores()` returns a superset of this. */
+export interface AppStores {
+  readonly tracking: TrackingStore;
+  readonly registry: RegistryStore;
+  readonly artifacts?: ArtifactStore;
+  /** Checks bearer tokens when `config.authEnabled`. */
+  readonly tokens?: TokenVerifier;
+  /** Delayed labels (`/api/keel/labels`, docs/monitoring.md). */
+  readonly labels?: LabelStore;
+  /** Read by the labels and performance routes. */
+  readonly inferenceLog?: InferenceLog;
+}
+
+/**
+ * Everything the server needs, passed in (no module-level state). Other parts of keel add
+ * optional members here (e.g. `serving?`, `monitoring?`) and read them in their own route files.
+ */
+export interface AppDeps {
+  readonly config: KeelConfig;
+  readonly stores: AppStores;
+  /** A pino-compatible logger; when absent the server logs at `config.logLevel`. */
+  readonly logger?: FastifyBaseLogger;
+  /** Epoch milliseconds; injectable so tests control time. */
+  readonly clock?: () => number;
+  /** Model serving (OIP V2, /invocations, keel predict API, /metrics); started and stopped by the caller. */
+  readonly serving?: ModelServer;
+  /** Monitoring observations, monitor jobs and alerts (docs/monitoring.md). */
+  readonly monitoring?: MonitoringServices;
+}
+
+/** A route file: registers its routes on the instance it is given. */
+export type RoutePlugin = (app: FastifyInstance, deps: AppDeps) => void | Promise<void>;

@@ -1,0 +1,12 @@
+import type { Kysely } from "kysely";
+import type { Dialect } from "./migrations/index.js";
+import type { KeelDatabase } from "./schema.js";
+
+/** What a dialect module (`sqlite/`, `postgres/`) provides to `openMetadataDb`. */
+export interface DialectHandle {
+  readonly db: Kysely<KeelDatabase>;
+  readonly dialect: Dialect;
+  translateError(error: unknown): unknown;
+  /** Runs `fn` (the migrations) while holding the dialect's cross-process migration lock. */
+  withMigrationLock<T>(fn: (db: Kysely<KeelDatabase>) => Promise<T>): Promise<T>;
+}
