@@ -39,7 +39,6 @@ const mayImport = {
     "learn",
     "validate",
     "features",
-    "store",
     "tracking",
     "registry",
     "spec-fields.ts",
