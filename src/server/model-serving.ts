@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { KeelConfig } from "../config.js";
 import type { Stores } from "../open-stores.js";
+import type { Logger } from "../runtime/index.js";
 import { artifactFetcher, createServingRuntime, type ModelServer } from "../serving/index.js";
 import { SqlInferenceLog } from "../store/inference-log-sql.js";
 import { createEndpointStore } from "../store/serving-endpoints.js";
@@ -23,7 +24,7 @@ export interface ModelServing {
 export async function startModelServing(
   stores: Stores,
   config: KeelConfig,
-  options: { servingFile?: string; onError?: (message: string, error: unknown) => void } = {},
+  options: { servingFile?: string; logger?: Logger } = {},
 ): Promise<ModelServing> {
   // On SQLite the log's inserts and fsyncs run on a worker thread, off the serving thread.
   const file = stores.metadata.dialect === "sqlite" ? sqlitePath(config.backendStoreUri) : undefined;
@@ -42,7 +43,7 @@ export async function startModelServing(
     }),
     ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
     ...(options.servingFile !== undefined ? { servingFile: options.servingFile } : {}),
-    ...(options.onError !== undefined ? { onError: options.onError } : {}),
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   await serving.start();
   return {
