@@ -1,4 +1,5 @@
 import type { Stores } from "../open-stores.js";
+import { lineLogger } from "../runtime/index.js";
 import { runPipelineFile } from "../pipeline/index.js";
 import {
   readRetrainingPolicyFile,
@@ -67,7 +68,7 @@ export async function startPolicyScheduler(
           o.run === undefined ? "" : `; pipeline run ${o.run.runId} ${o.run.status}`
         }${o.skipped === undefined ? "" : `; ${o.skipped}`}`,
       ),
-    onError: (model, e) => log.err(`retraining ${model}: check failed: ${e instanceof Error ? e.message : String(e)}`),
+    logger: lineLogger(log.out, log.err),
   });
   const next = Object.entries(scheduler.nextChecks())
     .map(([model, at]) => `${model} at ${new Date(at).toISOString()}`)

@@ -51,8 +51,7 @@ export async function startKeelServer(
   const monitoring = startMonitoring(stores, {
     ...(monitoringConfig === undefined ? {} : { config: monitoringConfig }),
     // Window runs and alerts (the log sink) to stdout, failures to stderr: one line each.
-    log: (entry) =>
-      entry.level === "error" || entry.level === "warn" ? ctx.err(String(entry.msg)) : ctx.out(String(entry.msg)),
+    logger,
   });
   monitoring.services.alerts.onAlert((event) => {
     if (event.action !== "fired") return;
