@@ -1,5 +1,5 @@
 import type { Stores } from "../open-stores.js";
-import { lineLogger } from "../runtime/index.js";
+import { lineLogger, systemClock, type Clock } from "../runtime/index.js";
 import { runPipelineFile } from "../pipeline/index.js";
 import {
   readRetrainingPolicyFile,
@@ -35,7 +35,7 @@ export function pipelineRunner(stores: Stores, actor: Actor = RETRAINING_ACTOR):
 }
 
 /** The retraining policy's view of the stores, with the pipeline wired in. */
-export function retrainingDeps(stores: Stores, clock: () => number = Date.now): RetrainingDeps {
+export function retrainingDeps(stores: Stores, clock: Clock = systemClock): RetrainingDeps {
   return {
     registry: stores.registry,
     tracking: stores.tracking,

@@ -9,7 +9,7 @@ import path from "node:path";
 import { column } from "../data/frame.js";
 import { readTable } from "../data/io.js";
 import { InvalidParameterError, KeelError, NotFoundError } from "../errors.js";
-import { silentLogger, systemTimers, type Logger, type Timers } from "../runtime/index.js";
+import { silentLogger, systemTimers, type Clock, type Logger, type Timers } from "../runtime/index.js";
 import type { RegistryStore } from "../registry/types.js";
 import type { TrackingStore } from "../tracking/types.js";
 import { nextCronTime } from "./cron.js";
@@ -87,7 +87,7 @@ export interface RetrainingDeps {
   readonly countLabelledRows?: (model: string, since: number | undefined) => Promise<number>;
   readonly runPipeline?: RetrainingPipelineRunner;
   /** Epoch milliseconds. */
-  readonly clock: () => number;
+  readonly clock: Clock;
   /** Recorded as the actor of decisions; default `retraining-policy`. */
   readonly actor?: string;
 }

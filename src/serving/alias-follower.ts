@@ -126,7 +126,7 @@ export class AliasFollower {
       if (c.cache && ep.cache === undefined) {
         ep.cache =
           this.deps.cache ??
-          new LruTtlCache({ maxEntries: c.cache.maxEntries, ttlMs: c.cache.ttlMs, now: () => this.deps.clock() });
+          new LruTtlCache({ maxEntries: c.cache.maxEntries, ttlMs: c.cache.ttlMs, now: this.deps.clock });
       }
       ep.binding = next;
       if (old) await Promise.allSettled(this.releaseBinding(old));

@@ -1,9 +1,10 @@
+import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import type { Logger } from "../../src/runtime/index.js";
 import { parseEndpointConfig, ServingMetrics } from "../../src/serving/index.js";
 import { PredictionLog, type PredictionResult } from "../../src/serving/prediction-log.js";
 import type { InferenceLog, InferenceRecord } from "../../src/store/inference-log.js";
-import { fixture, get, openStack, post, serve } from "./harness.js";
+import { recordingLogger } from "../runtime/recording-logger.js";
+import { fixture, get, openInferenceLog, openStack, post, serve } from "./harness.js";
 
 /** An inference log whose every append fails with `message`. */
 function failingLog(message: string): InferenceLog {
@@ -13,12 +14,6 @@ function failingLog(message: string): InferenceLog {
     flush: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };
-}
-
-function recordingLogger(): Logger & { lines: { level: string; obj: object; msg: string | undefined }[] } {
-  const lines: { level: string; obj: object; msg: string | undefined }[] = [];
-  const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj, msg });
-  return { lines, info: at("info"), warn: at("warn"), error: at("error"), debug: at("debug") };
 }
 
 const config = parseEndpointConfig({ name: "loans", model: "credit" });
@@ -42,7 +37,8 @@ async function metric(metrics: ServingMetrics, name: string): Promise<string[]> 
 describe("PredictionLog", () => {
   it("counts and logs an async append that fails, and never counts its records written", async () => {
     const metrics = new ServingMetrics();
-    const logger = recordingLogger();
+    const logged: Record<string, unknown>[] = [];
+    const logger = recordingLogger(logged);
     const log = new PredictionLog(failingLog("disk full"), metrics, logger);
     const records = log.sampledRecords(config, result, table, 1000, 1, undefined, false) as InferenceRecord[];
     expect(log.append(records, false, "r-1")).toBeUndefined();
@@ -53,15 +49,15 @@ describe("PredictionLog", () => {
     expect(await metric(metrics, "keel_serving_inference_log_records_total")).toEqual([
       'keel_serving_inference_log_records_total{outcome="failed"} 1',
     ]);
-    expect(logger.lines).toHaveLength(1);
-    expect(logger.lines[0]?.level).toBe("error");
-    expect(logger.lines[0]?.msg).toBe("inference log append failed");
-    expect((logger.lines[0]?.obj as { err: Error }).err.message).toBe("disk full");
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: "error", msg: "inference log append failed", durability: "async" });
+    expect((logged[0]?.err as Error).message).toBe("disk full");
   });
 
   it("fails an audit append with the request id, counted and logged", async () => {
     const metrics = new ServingMetrics();
-    const logger = recordingLogger();
+    const logged: Record<string, unknown>[] = [];
+    const logger = recordingLogger(logged);
     const log = new PredictionLog(failingLog("locked"), metrics, logger);
     const records = log.sampledRecords(config, result, table, 1000, 1, undefined, false) as InferenceRecord[];
     await expect(log.append(records, true, "r-1")).rejects.toThrow(
@@ -70,7 +66,7 @@ describe("PredictionLog", () => {
     expect(await metric(metrics, "keel_inference_log_write_failures_total")).toEqual([
       'keel_inference_log_write_failures_total{durability="sync"} 1',
     ]);
-    expect(logger.lines.map((l) => l.msg)).toEqual(["inference log append failed"]);
+    expect(logged.map((l) => l.msg)).toEqual(["inference log append failed"]);
   });
 
   it("counts records written only once their append has committed", async () => {
@@ -80,7 +76,7 @@ describe("PredictionLog", () => {
       ...failingLog("unused"),
       append: () => new Promise<void>((resolve) => (commit = resolve)),
     };
-    const log = new PredictionLog(sink, metrics, recordingLogger());
+    const log = new PredictionLog(sink, metrics, recordingLogger([]));
     const records = log.sampledRecords(config, result, table, 1000, 1, undefined, false) as InferenceRecord[];
     expect(log.append(records, false, "r-1")).toBeUndefined();
     await new Promise((r) => setImmediate(r));
@@ -94,23 +90,32 @@ describe("PredictionLog", () => {
 });
 
 describe("ModelServer with a failing inference log", () => {
-  it("answers the request, shows the failure on /metrics and logs it", async () => {
+  it("answers the request, shows the failed async write on /metrics once its batch fails, and logs it", async () => {
     const stack = await openStack();
-    const logger = recordingLogger();
-    const served = await serve(stack, { inferenceLog: failingLog("no space left on device"), logger });
+    const { meta, db, log } = await openInferenceLog(stack, 20);
+    const logged: Record<string, unknown>[] = [];
+    const served = await serve(stack, { inferenceLog: log, logger: recordingLogger(logged) });
     try {
       const v = await stack.register("credit", "xgb_binary.json");
       await stack.registry.setAlias("credit", "champion", v);
       await served.serving.sync();
+      await sql`drop table inference_log`.execute(db);
       const r = await post(`${served.url}/api/keel/endpoints/credit/predict`, [fixture("xgb_binary.json").row(0)]);
       expect(r.status).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const text = (await get(`${served.url}/metrics`)).text;
+      let text = "";
+      for (let i = 0; i < 100 && !text.includes("keel_inference_log_write_failures_total{"); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        text = (await get(`${served.url}/metrics`)).text;
+      }
       expect(text).toContain('keel_inference_log_write_failures_total{durability="async"} 1');
-      const line = logger.lines.find((l) => l.msg === "inference log append failed");
-      expect((line?.obj as { err: Error } | undefined)?.err.message).toBe("no space left on device");
+      expect(text).toContain('keel_serving_inference_log_records_total{outcome="failed"} 1');
+      expect(text).not.toContain('outcome="written"');
+      const line = logged.find((l) => l.msg === "inference log append failed");
+      expect(String((line?.err as Error | undefined)?.message)).toMatch(/inference_log/);
     } finally {
       await served.close();
+      await log.close();
+      await meta.close();
       await stack.close();
     }
   });
