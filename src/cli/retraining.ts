@@ -1,4 +1,5 @@
 import type { Stores } from "../open-stores.js";
+import { lineLogger, systemClock, type Clock } from "../runtime/index.js";
 import { runPipelineFile } from "../pipeline/index.js";
 import {
   readRetrainingPolicyFile,
@@ -32,7 +33,7 @@ export function pipelineRunner(stores: Stores, actor: Actor = RETRAINING_ACTOR):
 }
 
 /** The retraining policy's view of the stores, with the pipeline wired in. */
-export function retrainingDeps(stores: Stores, clock: () => number = Date.now): RetrainingDeps {
+export function retrainingDeps(stores: Stores, clock: Clock = systemClock): RetrainingDeps {
   return {
     registry: stores.registry,
     tracking: stores.tracking,
@@ -65,7 +66,7 @@ export async function startPolicyScheduler(
           o.run === undefined ? "" : `; pipeline run ${o.run.runId} ${o.run.status}`
         }${o.skipped === undefined ? "" : `; ${o.skipped}`}`,
       ),
-    onError: (model, e) => log.err(`retraining ${model}: check failed: ${e instanceof Error ? e.message : String(e)}`),
+    logger: lineLogger(log.out, log.err),
   });
   const next = Object.entries(scheduler.nextChecks())
     .map(([model, at]) => `${model} at ${new Date(at).toISOString()}`)

@@ -2,6 +2,7 @@ import path from "node:path";
 import type { KeelConfig } from "../config.js";
 import type { MonitoringConfig } from "../monitoring/index.js";
 import type { Stores } from "../open-stores.js";
+import { lineLogger } from "../runtime/index.js";
 import { retrainAlertListener, type RetrainingScheduler } from "../pipeline/index.js";
 import { startModelServing } from "../server/model-serving.js";
 import { readMonitoringConfig, startMonitoring } from "../server/monitoring-wiring.js";
@@ -36,8 +37,8 @@ export async function startKeelServer(
   options: ServeOptions = {},
 ): Promise<KeelServer> {
   const file = (f: string) => path.resolve(ctx.cwd, f);
-  const onError = (message: string, error: unknown) =>
-    ctx.err(`${message}: ${error instanceof Error ? error.message : String(error)}`);
+  // One line per entry: failures to stderr as "message: error".
+  const logger = lineLogger(ctx.out, ctx.err);
   // A bad monitoring config fails before anything starts; a bad policy file stops what has started.
   const monitoringConfig =
     options.monitoringConfig === undefined
@@ -45,13 +46,12 @@ export async function startKeelServer(
       : await readMonitoringConfig(file(options.monitoringConfig));
   const model = await startModelServing(stores, config, {
     ...(options.servingConfig !== undefined ? { servingFile: file(options.servingConfig) } : {}),
-    onError,
+    logger,
   });
   const monitoring = startMonitoring(stores, {
     ...(monitoringConfig === undefined ? {} : { config: monitoringConfig }),
     // Window runs and alerts (the log sink) to stdout, failures to stderr: one line each.
-    log: (entry) =>
-      entry.level === "error" || entry.level === "warn" ? ctx.err(String(entry.msg)) : ctx.out(String(entry.msg)),
+    logger,
   });
   monitoring.services.alerts.onAlert((event) => {
     if (event.action !== "fired") return;

@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { InvalidParameterError, UnavailableError } from "../errors.js";
+import { WorkerRpc } from "../runtime/index.js";
 import { applyLink, checkMatrix, scoreMarginsKernel, type CompiledEnsemble } from "./tree-ensemble.js";
 
 /**
@@ -21,17 +22,29 @@ parentPort.on("message", (m) => {
     ensemble = { ...m.ensemble, groups };
     return;
   }
-  const x = m.f32 ? new Float32Array(m.x) : new Float64Array(m.x);
-  const out = new Float64Array(m.out);
-  scoreMarginsKernel(ensemble, x, m.start, m.end, out);
-  applyLink(ensemble, out, m.start, m.end);
-  parentPort.postMessage(m.id);
+  try {
+    const x = m.f32 ? new Float32Array(m.x) : new Float64Array(m.x);
+    const out = new Float64Array(m.out);
+    scoreMarginsKernel(ensemble, x, m.start, m.end, out);
+    applyLink(ensemble, out, m.start, m.end);
+    parentPort.postMessage({ id: m.id });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, error: String((e && e.message) || e) });
+  }
 });`;
 }
 
-interface Pending {
-  resolve: () => void;
-  reject: (e: unknown) => void;
+/** Rows [start, end) of the shared matrix `x`, scored into the shared `out`. */
+interface ScoreJob {
+  readonly f32: boolean;
+  readonly x: ArrayBufferLike;
+  readonly out: SharedArrayBuffer;
+  readonly start: number;
+  readonly end: number;
+}
+
+function workerFailed(message: string, cause?: unknown): Error {
+  return new UnavailableError(`ensemble scorer: worker failed (${message})`, cause === undefined ? {} : { cause });
 }
 
 /**
@@ -40,9 +53,7 @@ interface Pending {
  */
 export class EnsembleScorer {
   readonly threads: number;
-  private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
+  private readonly workers: WorkerRpc<ScoreJob>[] = [];
   private closed = false;
 
   constructor(
@@ -63,21 +74,10 @@ export class EnsembleScorer {
     const src = workerSource();
     for (let i = 0; i < this.threads; i++) {
       const w = new Worker(src, { eval: true });
-      w.on("message", (id: number) => {
-        const p = this.pending.get(id);
-        this.pending.delete(id);
-        p?.resolve();
-      });
-      w.on("error", (err) => {
-        for (const p of this.pending.values()) p.reject(err);
-        this.pending.clear();
-      });
       // Functions do not cross threads: the worker rebuilds them from their sources.
       const { groups: _groups, ...portable } = this.ensemble;
       w.postMessage({ ensemble: portable });
-      // Idle workers must not keep the process alive.
-      w.unref();
-      this.workers.push(w);
+      this.workers.push(new WorkerRpc<ScoreJob>(w, workerFailed));
     }
   }
 
@@ -112,29 +112,11 @@ export class EnsembleScorer {
       const start = i * per;
       const end = Math.min(nRows, start + per);
       if (start >= end) break;
-      const id = this.nextId++;
       const worker = this.workers[i];
       if (worker === undefined) break;
-      jobs.push(
-        new Promise<void>((resolve, reject) => {
-          this.pending.set(id, { resolve, reject });
-          worker.ref();
-          worker.postMessage({
-            id,
-            f32: shared instanceof Float32Array,
-            x: shared.buffer,
-            out: outBuf,
-            start,
-            end,
-          });
-        }),
-      );
+      jobs.push(worker.request({ f32: shared instanceof Float32Array, x: shared.buffer, out: outBuf, start, end }));
     }
-    try {
-      await Promise.all(jobs);
-    } finally {
-      for (const w of this.workers) w.unref();
-    }
+    await Promise.all(jobs);
     return out;
   }
 

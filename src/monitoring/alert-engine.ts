@@ -4,6 +4,7 @@
  * retraining policy listens for retrain-tier alerts). Evaluations are serialised, so two runs
  * never open the same alert twice.
  */
+import { silentLogger, systemClock, type Clock, type Logger } from "../runtime/index.js";
 import type { AlertRecord, AlertStore } from "../store/alert-history.js";
 import type { MonitorObservation, ObservationStore } from "../store/monitor-observations.js";
 import { deliverAlert, sinkAccepts } from "./alert-sinks.js";
@@ -26,10 +27,10 @@ export interface AlertEngineOptions {
   readonly rules?: readonly AlertRule[];
   /** Default: the log sink alone. */
   readonly sinks?: readonly SinkConfig[];
-  readonly clock?: () => number;
+  readonly clock?: Clock;
   readonly fetch?: typeof globalThis.fetch;
   /** The log sink's output and delivery failures. */
-  readonly log?: (entry: Record<string, unknown>) => void;
+  readonly logger?: Logger;
   /** Days of observations read for change rules' baselines (default 35). */
   readonly historyDays?: number;
   readonly retryDelayMs?: number;
@@ -51,15 +52,15 @@ export class AlertEngine {
   readonly rules: readonly AlertRule[];
   readonly sinks: readonly SinkConfig[];
   private readonly listeners = new Set<AlertListener>();
-  private readonly clock: () => number;
-  private readonly log: (entry: Record<string, unknown>) => void;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: AlertEngineOptions) {
     this.rules = options.rules ?? DEFAULT_ALERT_RULES;
     this.sinks = options.sinks ?? [{ type: "log" }];
-    this.clock = options.clock ?? Date.now;
-    this.log = options.log ?? (() => undefined);
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
   }
 
   /** Called with every fired, acknowledged and resolved alert; returns the unsubscribe function. */
@@ -150,7 +151,7 @@ export class AlertEngine {
   private async emit(event: AlertEvent): Promise<DeliveryResult[]> {
     const deps = {
       fetch: this.options.fetch ?? globalThis.fetch,
-      log: this.log,
+      logger: this.logger,
       ...(this.options.retryDelayMs !== undefined ? { retryDelayMs: this.options.retryDelayMs } : {}),
     };
     const results = await Promise.all(
@@ -158,17 +159,17 @@ export class AlertEngine {
     );
     for (const r of results) {
       if (!r.ok) {
-        this.log({
-          msg: `alert ${event.alert.id}: ${r.sink} delivery failed after ${r.attempts} attempts: ${r.error ?? ""}`,
-          level: "warn",
-        });
+        this.logger.warn(
+          {},
+          `alert ${event.alert.id}: ${r.sink} delivery failed after ${r.attempts} attempts: ${r.error ?? ""}`,
+        );
       }
     }
     for (const listener of this.listeners) {
       try {
         await listener(event);
       } catch (e) {
-        this.log({ msg: `alert listener failed on ${event.alert.id}: ${(e as Error).message}`, level: "error" });
+        this.logger.error({}, `alert listener failed on ${event.alert.id}: ${(e as Error).message}`);
       }
     }
     return results;

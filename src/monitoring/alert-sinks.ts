@@ -4,6 +4,7 @@
  * resolve under one `dedup_key`). Payload builders are pure; delivery is one HTTP POST with a
  * timeout, retried on network errors, 429 and 5xx.
  */
+import type { Logger } from "../runtime/index.js";
 import { InvalidParameterError } from "../errors.js";
 import type { AlertRecord } from "../store/alert-history.js";
 import { ALERT_TIERS } from "./alerts.js";
@@ -183,7 +184,7 @@ export interface DeliveryResult {
 export interface DeliveryDeps {
   readonly fetch: typeof globalThis.fetch;
   /** Receives the log sink's entries. */
-  readonly log: (entry: Record<string, unknown>) => void;
+  readonly logger: Logger;
   /** Wait between attempts (default: setTimeout; tests may shorten it). */
   readonly retryDelayMs?: number;
 }
@@ -207,7 +208,7 @@ function body(sink: SinkConfig, e: AlertEvent): Record<string, unknown> {
 /** Sends one event to one sink. Never throws: the result says what happened. */
 export async function deliverAlert(sink: SinkConfig, e: AlertEvent, deps: DeliveryDeps): Promise<DeliveryResult> {
   if (sink.type === "log") {
-    deps.log({ msg: `alert ${e.action}: ${e.alert.summary}`, ...webhookPayload(e) });
+    deps.logger.info(webhookPayload(e), `alert ${e.action}: ${e.alert.summary}`);
     return { sink: "log", ok: true, attempts: 1 };
   }
   const url = sink.type === "pagerduty" ? (sink.url ?? PAGERDUTY_EVENTS_URL) : sink.url;

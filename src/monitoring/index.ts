@@ -87,7 +87,6 @@ export type {
   MonitoredModel,
   MonitoringConfig,
   SchedulerOptions,
-  Timers,
   WindowRun,
 } from "./scheduler.js";
 export { CADENCE_MS, MonitorScheduler, lastClosedWindow, parseMonitoringConfig } from "./scheduler.js";

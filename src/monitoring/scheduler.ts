@@ -5,6 +5,7 @@
  * functions are injected, so tests drive time.
  */
 import { InvalidParameterError } from "../errors.js";
+import { silentLogger, systemClock, systemTimers, type Clock, type Logger, type Timers } from "../runtime/index.js";
 import type { AlertEngine, EvaluationResult } from "./alert-engine.js";
 import { parseSinks } from "./alert-sinks.js";
 import type { SinkConfig } from "./alert-sinks.js";
@@ -114,11 +115,6 @@ export function lastClosedWindow(t: number, cadence: Cadence): { start: number; 
   return { start: end - len, end };
 }
 
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
 export interface SchedulerOptions {
   readonly jobs: MonitorJobDeps;
   readonly config: MonitoringConfig;
@@ -129,10 +125,10 @@ export interface SchedulerOptions {
    * `auc_7d` and the like are evaluated on schedule.
    */
   readonly labels?: LabelStore;
-  readonly clock?: () => number;
+  readonly clock?: Clock;
   readonly timers?: Timers;
   /** Job outcomes and failures. */
-  readonly log?: (entry: Record<string, unknown>) => void;
+  readonly logger?: Logger;
 }
 
 export interface WindowRun {
@@ -154,9 +150,9 @@ interface FailedWindow {
 }
 
 export class MonitorScheduler {
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private readonly timers: Timers;
-  private readonly log: (entry: Record<string, unknown>) => void;
+  private readonly logger: Logger;
   /** End of the last window run, per model and cadence. */
   private readonly done = new Map<string, number>();
   /** Windows whose job failed, per model, retried (oldest first) before the model's new windows. */
@@ -166,12 +162,9 @@ export class MonitorScheduler {
   private stopped = true;
 
   constructor(private readonly options: SchedulerOptions) {
-    this.clock = options.clock ?? Date.now;
-    this.timers = options.timers ?? {
-      setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-    };
-    this.log = options.log ?? (() => undefined);
+    this.clock = options.clock ?? systemClock;
+    this.timers = options.timers ?? systemTimers;
+    this.logger = options.logger ?? silentLogger;
   }
 
   private get delayMs(): number {
@@ -264,10 +257,7 @@ export class MonitorScheduler {
           const alerts = await this.options.alerts.evaluate(m.name);
           runs.push({ model: m.name, cadence: m.windows[0]!, alerts });
         } catch (e) {
-          this.log({
-            msg: `alerts for ${m.name} failed: ${e instanceof Error ? e.message : String(e)}`,
-            level: "error",
-          });
+          this.logger.error({}, `alerts for ${m.name} failed: ${e instanceof Error ? e.message : String(e)}`);
         }
       }
     }
@@ -288,14 +278,15 @@ export class MonitorScheduler {
       );
       runs.push({ model: m.name, cadence: "daily", performance });
       const week = performance[0]?.overall;
-      this.log({
-        msg: `performance ${m.name} as of ${new Date(asOf).toISOString()}: ${week?.labelled ?? 0} labelled of ${week?.predictions ?? 0} predictions`,
-      });
+      this.logger.info(
+        {},
+        `performance ${m.name} as of ${new Date(asOf).toISOString()}: ${week?.labelled ?? 0} labelled of ${week?.predictions ?? 0} predictions`,
+      );
     } catch (e) {
-      this.log({
-        msg: `performance ${m.name} as of ${new Date(asOf).toISOString()} failed: ${e instanceof Error ? e.message : String(e)}`,
-        level: "error",
-      });
+      this.logger.error(
+        {},
+        `performance ${m.name} as of ${new Date(asOf).toISOString()} failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   }
 
@@ -320,16 +311,16 @@ export class MonitorScheduler {
         ...(m.quality !== undefined ? { quality: m.quality } : {}),
       });
       runs.push({ model: m.name, cadence, result });
-      this.log({ msg: `${label}: ${result.rows} rows${attempt > 1 ? ` (attempt ${attempt})` : ""}` });
+      this.logger.info({}, `${label}: ${result.rows} rows${attempt > 1 ? ` (attempt ${attempt})` : ""}`);
       return true;
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
       runs.push({ model: m.name, cadence, error });
       const retry = attempt < WINDOW_ATTEMPTS;
-      this.log({
-        msg: `${label} failed (attempt ${attempt} of ${WINDOW_ATTEMPTS}${retry ? ", retried with the next run" : ", given up"}): ${error}`,
-        level: "error",
-      });
+      this.logger.error(
+        {},
+        `${label} failed (attempt ${attempt} of ${WINDOW_ATTEMPTS}${retry ? ", retried with the next run" : ", given up"}): ${error}`,
+      );
       if (retry)
         this.failed.set(m.name, [...(this.failed.get(m.name) ?? []), { cadence, start: from, attempts: attempt }]);
       return false;

@@ -9,6 +9,7 @@ import path from "node:path";
 import { column } from "../data/frame.js";
 import { readTable } from "../data/io.js";
 import { InvalidParameterError, KeelError, NotFoundError } from "../errors.js";
+import { silentLogger, systemTimers, type Clock, type Logger, type Timers } from "../runtime/index.js";
 import type { RegistryStore } from "../registry/types.js";
 import type { TrackingStore } from "../tracking/types.js";
 import { nextCronTime } from "./cron.js";
@@ -86,7 +87,7 @@ export interface RetrainingDeps {
   readonly countLabelledRows?: (model: string, since: number | undefined) => Promise<number>;
   readonly runPipeline?: RetrainingPipelineRunner;
   /** Epoch milliseconds. */
-  readonly clock: () => number;
+  readonly clock: Clock;
   /** Recorded as the actor of decisions; default `retraining-policy`. */
   readonly actor?: string;
 }
@@ -353,19 +354,17 @@ export async function checkRetraining(
   return { decision, ...(run === undefined ? {} : { run }), ...(skipped === undefined ? {} : { skipped }) };
 }
 
-/** setTimeout-like; returns a handle for `clearTimer`. */
-export type SetTimer = (fn: () => void, delayMs: number) => unknown;
 
 export interface RetrainingSchedulerOptions {
   readonly policies: readonly { readonly policy: RetrainingPolicy; readonly baseDir: string }[];
   readonly deps: RetrainingDeps;
-  readonly setTimer?: SetTimer;
-  readonly clearTimer?: (handle: unknown) => void;
+  readonly timers?: Timers;
   /** Run the pipeline when a trigger fires (default true). */
   readonly run?: boolean;
   /** Told about every finished check, and about checks that failed. */
   readonly onOutcome?: (model: string, outcome: RetrainingOutcome) => void;
-  readonly onError?: (model: string, error: unknown) => void;
+  /** Checks that failed. */
+  readonly logger?: Logger;
 }
 
 export interface RetrainingScheduler {
@@ -404,8 +403,8 @@ export function retrainAlertListener(
  */
 export function startRetrainingScheduler(options: RetrainingSchedulerOptions): RetrainingScheduler {
   const { deps } = options;
-  const setTimer: SetTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
-  const clearTimer = options.clearTimer ?? ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>));
+  const timerFns = options.timers ?? systemTimers;
+  const logger = options.logger ?? silentLogger;
   const MAX_DELAY = 2 ** 31 - 1;
   const next: Record<string, number> = {};
   const timers = new Map<string, unknown>();
@@ -431,7 +430,7 @@ export function startRetrainingScheduler(options: RetrainingSchedulerOptions): R
         options.onOutcome?.(model, outcome);
         return outcome;
       } catch (e) {
-        options.onError?.(model, e);
+        logger.error({ err: e, model }, `retraining ${model}: check failed`);
         return undefined;
       }
     });
@@ -449,7 +448,7 @@ export function startRetrainingScheduler(options: RetrainingSchedulerOptions): R
     const delay = Math.max(0, due - now);
     timers.set(
       model,
-      setTimer(
+      timerFns.setTimeout(
         () => {
           if (stopped) return;
           if (deps.clock() < due) {
@@ -476,7 +475,7 @@ export function startRetrainingScheduler(options: RetrainingSchedulerOptions): R
     },
     stop() {
       stopped = true;
-      for (const h of timers.values()) clearTimer(h);
+      for (const h of timers.values()) timerFns.clearTimeout(h);
       timers.clear();
     },
   };

@@ -1,5 +1,6 @@
 import type { KeelConfig } from "../config.js";
 import type { Stores } from "../open-stores.js";
+import type { Logger } from "../runtime/index.js";
 import { artifactFetcher, createServingRuntime, type ModelServer } from "../serving/index.js";
 
 export interface ModelServing {
@@ -18,7 +19,7 @@ export interface ModelServing {
 export async function startModelServing(
   stores: Stores,
   config: KeelConfig,
-  options: { servingFile?: string; onError?: (message: string, error: unknown) => void } = {},
+  options: { servingFile?: string; logger?: Logger } = {},
 ): Promise<ModelServing> {
   const inferenceLog = stores.servingInferenceLog;
   const serving = await createServingRuntime({
@@ -31,7 +32,7 @@ export async function startModelServing(
     endpointStore: stores.endpoints,
     ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
     ...(options.servingFile !== undefined ? { servingFile: options.servingFile } : {}),
-    ...(options.onError !== undefined ? { onError: options.onError } : {}),
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   await serving.start();
   return {

@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { InvalidParameterError } from "../errors.js";
 import { AlertEngine, MonitorScheduler, parseMonitoringConfig } from "../monitoring/index.js";
-import type { MonitorJobDeps, MonitoringConfig, Timers } from "../monitoring/index.js";
+import type { MonitorJobDeps, MonitoringConfig } from "../monitoring/index.js";
+import { systemClock, type Clock, type Logger, type Timers } from "../runtime/index.js";
 import type { Stores } from "../open-stores.js";
 import type { AlertStore } from "../store/alert-history.js";
 import type { ObservationStore } from "../store/monitor-observations.js";
@@ -61,14 +62,14 @@ export function startMonitoring(
   stores: Stores,
   options: {
     config?: MonitoringConfig;
-    clock?: () => number;
+    clock?: Clock;
     timers?: Timers;
     fetch?: typeof globalThis.fetch;
-    log?: (entry: Record<string, unknown>) => void;
+    logger?: Logger;
   } = {},
 ): RunningMonitoring {
   const config = options.config ?? { models: [], delayMinutes: 5 };
-  const clock = options.clock ?? Date.now;
+  const clock = options.clock ?? systemClock;
   const alertStore = stores.alerts;
   const jobs: MonitorJobDeps = {
     registry: stores.registry,
@@ -83,7 +84,7 @@ export function startMonitoring(
     ...(config.sinks !== undefined ? { sinks: config.sinks } : {}),
     clock,
     ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
-    ...(options.log !== undefined ? { log: options.log } : {}),
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   const scheduler = new MonitorScheduler({
     jobs,
@@ -92,7 +93,7 @@ export function startMonitoring(
     labels: stores.labels,
     clock,
     ...(options.timers !== undefined ? { timers: options.timers } : {}),
-    ...(options.log !== undefined ? { log: options.log } : {}),
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   scheduler.start();
   return {

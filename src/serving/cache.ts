@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Frame } from "../data/frame.js";
+import type { Clock } from "../runtime/index.js";
 
 /**
  * Prediction cache: one score per (model version, canonical input row). The in-process LRU with a
@@ -36,7 +37,7 @@ export class LruTtlCache implements PredictionCache {
   // Map keeps insertion order: re-inserting on hit makes the first key the least recently used.
   private readonly entries = new Map<string, { score: number; expiresAt: number }>();
 
-  constructor(private readonly options: { maxEntries: number; ttlMs: number; now: () => number }) {}
+  constructor(private readonly options: { maxEntries: number; ttlMs: number; now: Clock }) {}
 
   getMany(keys: readonly string[]): Promise<(number | undefined)[]> {
     const now = this.options.now();

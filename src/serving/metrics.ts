@@ -1,4 +1,12 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Route } from "./router.js";
+
+/** One request series' children, resolved once: label lookups hash their arguments on every call. */
+interface RequestSeries {
+  readonly requests: { inc(): void };
+  readonly latency: { observe(v: number): void };
+  readonly scores: { observe(v: number): void };
+}
 
 /**
  * Serving metrics on a registry owned by one app (never prom-client's global default), so two
@@ -17,8 +25,10 @@ export class ServingMetrics {
   readonly shadowRequests: Counter<"endpoint" | "model_version" | "outcome">;
   readonly modelsLoaded: Gauge;
   readonly inferenceLogRecords: Counter<"outcome">;
+  readonly inferenceLogWriteFailures: Counter<"durability">;
   readonly canaryRollbacks: Counter<"endpoint" | "model_version" | "trigger">;
   readonly canaryTraffic: Gauge<"endpoint" | "model_version">;
+  private readonly series = new Map<string, RequestSeries>();
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -91,6 +101,12 @@ export class ServingMetrics {
       labelNames: ["outcome"],
       registers,
     });
+    this.inferenceLogWriteFailures = new Counter({
+      name: "keel_inference_log_write_failures_total",
+      help: "Inference log appends that did not commit, by durability (sync: an audit record; async).",
+      labelNames: ["durability"],
+      registers,
+    });
     this.canaryRollbacks = new Counter({
       name: "keel_serving_canary_rollbacks_total",
       help: "Canaries rolled back, by trigger (alert, error_rate, manual).",
@@ -103,6 +119,31 @@ export class ServingMetrics {
       labelNames: ["endpoint", "model_version"],
       registers,
     });
+  }
+
+  /** One answered request: its count, latency and every returned score. */
+  observeRequest(
+    endpoint: string,
+    version: string,
+    route: Route,
+    protocol: string,
+    scores: Float64Array,
+    latencySeconds: number,
+  ): void {
+    const key = `${endpoint}\u0000${version}\u0000${route}\u0000${protocol}`;
+    let series = this.series.get(key);
+    if (series === undefined) {
+      const labels = { endpoint, model_version: version, route };
+      series = {
+        requests: this.requests.labels({ ...labels, protocol }),
+        latency: this.latency.labels(labels),
+        scores: this.scores.labels(labels),
+      };
+      this.series.set(key, series);
+    }
+    series.requests.inc();
+    series.latency.observe(latencySeconds);
+    for (let i = 0; i < scores.length; i++) series.scores.observe(scores[i] as number);
   }
 
   /** Prometheus text exposition. */

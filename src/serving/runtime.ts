@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { Redis } from "ioredis";
 import { InvalidParameterError } from "../errors.js";
 import type { ModelVersion } from "../registry/types.js";
+import type { Clock, Logger } from "../runtime/index.js";
 import type { InferenceLog } from "../store/inference-log.js";
 import type { EndpointStore } from "../store/serving-endpoints.js";
 import { artifactModelLoader } from "./artifact-loader.js";
@@ -20,10 +21,10 @@ export interface ServingRuntimeOptions {
   readonly redisUrl?: string;
   /** JSON serving file: endpoints with traffic policies and batching settings. */
   readonly servingFile?: string;
-  readonly clock?: { now(): number };
+  readonly clock?: Clock;
   readonly pollIntervalMs?: number;
   readonly isAlertFiring?: (endpoint: string) => boolean | Promise<boolean>;
-  readonly onError?: (message: string, error: unknown) => void;
+  readonly logger?: Logger;
 }
 
 /**
@@ -62,6 +63,6 @@ export async function createServingRuntime(options: ServingRuntimeOptions): Prom
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
     ...(options.isAlertFiring ? { isAlertFiring: options.isAlertFiring } : {}),
-    ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
 }

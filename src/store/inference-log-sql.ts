@@ -1,6 +1,6 @@
 import { sql, type SelectQueryBuilder } from "kysely";
 import { DataIntegrityError, InvalidParameterError } from "../errors.js";
-import type { InferenceLog, InferenceQuery, InferenceRecord, ShadowScore } from "./inference-log.js";
+import type { AppendOptions, InferenceLog, InferenceQuery, InferenceRecord, ShadowScore } from "./inference-log.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { InferenceLogTable, KeelDatabase } from "./schema.js";
 
@@ -22,17 +22,36 @@ export interface SqlInferenceLogOptions {
   readonly writer?: InferenceLogWriter;
 }
 
+interface BatchCommit {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+function batchCommit(): BatchCommit {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 /** SQLite and PostgreSQL hold at most 32,766 / 65,535 bind parameters per statement. */
 const ROWS_PER_INSERT = 400;
 
 /**
  * Inference log on the metadata database (SQLite or PostgreSQL through Kysely). Async appends are
  * buffered and written in batches, one transaction per flush; a `durability: "sync"` append
- * triggers a flush and resolves only after the transaction holding its records has committed.
+ * triggers a flush and resolves only after the transaction holding its records has committed, as
+ * does an async append with `awaitCommit`.
  * Flushes are serialised, so records commit in append order.
  */
 export class SqlInferenceLog implements InferenceLog {
   private buffer: InferenceRecord[] = [];
+  /** Settles when the buffered records' transaction has committed (or failed), for `awaitCommit`. */
+  private bufferCommit: BatchCommit | undefined;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
@@ -50,18 +69,21 @@ export class SqlInferenceLog implements InferenceLog {
     this.writer = options.writer;
   }
 
-  append(records: readonly InferenceRecord[], options: { durability?: "sync" | "async" } = {}): Promise<void> {
+  append(records: readonly InferenceRecord[], options: AppendOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new InvalidParameterError("inference log: append after close"));
     for (const r of records) this.buffer.push(r);
     if (options.durability === "sync" || this.buffer.length >= this.batchSize) return this.flush();
     if (this.timer === undefined) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
+        // The failure reaches the appenders that await the commit.
         this.flush().catch(() => undefined);
       }, this.flushIntervalMs);
       this.timer.unref();
     }
-    return Promise.resolve();
+    if (options.awaitCommit !== true) return Promise.resolve();
+    this.bufferCommit ??= batchCommit();
+    return this.bufferCommit.promise;
   }
 
   flush(): Promise<void> {
@@ -70,9 +92,15 @@ export class SqlInferenceLog implements InferenceLog {
       this.timer = undefined;
     }
     const batch = this.buffer;
+    const commit = this.bufferCommit;
     this.buffer = [];
+    this.bufferCommit = undefined;
     const run = this.writing.catch(() => undefined).then(() => (batch.length > 0 ? this.write(batch) : undefined));
     this.writing = run;
+    if (commit !== undefined) run.then(
+      () => commit.resolve(),
+      (e: unknown) => commit.reject(e),
+    );
     return run;
   }
 

@@ -68,8 +68,18 @@ export interface InferenceQuery {
   readonly limit?: number;
 }
 
+export interface AppendOptions {
+  /** sync: written out now, resolving once on disk; async (default): written with the next batch. */
+  readonly durability?: "sync" | "async";
+  /**
+   * An async append resolves once its records are buffered, unless this is set: then once their
+   * batch has committed, rejecting when it failed (serving counts records written only then).
+   */
+  readonly awaitCommit?: boolean;
+}
+
 export interface InferenceLog {
-  append(records: readonly InferenceRecord[], options?: { durability?: "sync" | "async" }): Promise<void>;
+  append(records: readonly InferenceRecord[], options?: AppendOptions): Promise<void>;
   query(query: InferenceQuery): Promise<readonly InferenceRecord[]>;
   /** Write out whatever is buffered. */
   flush(): Promise<void>;

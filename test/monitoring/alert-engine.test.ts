@@ -6,6 +6,8 @@ import type { AlertEvent } from "../../src/monitoring/index.js";
 import { createAlertStore } from "../../src/store/alert-history-sql.js";
 import type { MonitorObservation } from "../../src/store/monitor-observations.js";
 import { sqliteStores, type TestStores } from "../store/backends.js";
+import { silentLogger } from "../../src/runtime/index.js";
+import { recordingLogger } from "../runtime/recording-logger.js";
 
 interface Received {
   readonly path: string;
@@ -102,7 +104,7 @@ describe("alert engine with sinks over real HTTP", () => {
         },
       ]),
       clock,
-      log: (e) => logged.push(e),
+      logger: recordingLogger(logged),
       retryDelayMs: 5,
     });
     engine.onAlert((e) => void events.push(e));
@@ -293,7 +295,7 @@ describe("delivery", () => {
       lastSeenAt: T0,
     },
   };
-  const deps = { fetch: globalThis.fetch, log: () => undefined, retryDelayMs: 5 };
+  const deps = { fetch: globalThis.fetch, logger: silentLogger, retryDelayMs: 5 };
 
   it("retries a 503 and succeeds; gives up after the retries", async () => {
     failures.set("/flaky", 2);

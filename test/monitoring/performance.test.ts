@@ -5,6 +5,7 @@ import { MonitorScheduler } from "../../src/monitoring/scheduler.js";
 import type { InferenceRecord } from "../../src/store/inference-log.js";
 import { sqliteStores, type TestStores } from "../store/backends.js";
 import { DAY, T0, direct, labelsFor, loanLog, regionOf, type Direct, type LoggedLoan } from "./loan-log.js";
+import { lineLogger } from "../../src/runtime/index.js";
 
 const AS_OF = T0 + 40 * DAY;
 
@@ -150,7 +151,10 @@ describe("rolling performance from delayed labels (40 days of a logged loan mode
       labels: t.stores.labels,
       clock: () => now,
       timers: { setTimeout: () => 0, clearTimeout: () => undefined },
-      log: (e) => log.push(String(e.msg)),
+      logger: lineLogger(
+        (line) => log.push(line),
+        (line) => log.push(line),
+      ),
     });
     scheduler.start();
     now = asOf + 10 * 60_000;

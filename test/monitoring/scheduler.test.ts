@@ -6,10 +6,12 @@ import {
   MonitorScheduler,
   parseMonitoringConfig,
 } from "../../src/monitoring/index.js";
-import type { MonitorJobDeps, MonitoringConfig, Timers, WindowRun } from "../../src/monitoring/index.js";
+import type { MonitorJobDeps, MonitoringConfig, WindowRun } from "../../src/monitoring/index.js";
+import type { Timers } from "../../src/runtime/index.js";
 import { createAlertStore } from "../../src/store/alert-history-sql.js";
 import type { InferenceRecord } from "../../src/store/inference-log.js";
 import { sqliteStores, type TestStores } from "../store/backends.js";
+import { recordingLogger } from "../runtime/recording-logger.js";
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -105,7 +107,7 @@ describe("MonitorScheduler", () => {
       config: config([{ name: "loans", windows: ["hourly", "daily"] }]),
       clock: () => now,
       timers,
-      log: (e) => log.push(e),
+      logger: recordingLogger(log),
     });
     scheduler.start();
     // [10:00, 11:00) closes at 11:00 and runs 5 minutes later; the day at 00:05 tomorrow
@@ -193,7 +195,7 @@ describe("MonitorScheduler", () => {
       alerts,
       clock,
       timers,
-      log: (e) => log.push(e),
+      logger: recordingLogger(log),
     });
     scheduler.start();
     now = at(13, 5);
@@ -243,7 +245,7 @@ describe("MonitorScheduler", () => {
       config: config([{ name: "loans", windows: ["hourly"] }]),
       clock: () => now,
       timers: new ManualTimers(),
-      log: (e) => log.push(e),
+      logger: recordingLogger(log),
     });
     scheduler.start();
     now = at(11, 5);

@@ -255,12 +255,12 @@ describe("the retraining scheduler", () => {
     const pending: { at: number; fn: () => void; id: number }[] = [];
     let ids = 0;
     return {
-      setTimer: (fn: () => void, ms: number) => {
+      setTimeout: (fn: () => void, ms: number) => {
         const id = ++ids;
         pending.push({ at: clock.now() + ms, fn, id });
         return id;
       },
-      clearTimer: (id: unknown) => {
+      clearTimeout: (id: unknown) => {
         const i = pending.findIndex((p) => p.id === id);
         if (i >= 0) pending.splice(i, 1);
       },
@@ -305,8 +305,7 @@ describe("the retraining scheduler", () => {
           return { status: "passed", runId: r.runId, registered: { version: r.version, alias: "challenger" } };
         },
       },
-      setTimer: timers.setTimer,
-      clearTimer: timers.clearTimer,
+      timers,
       onOutcome: (model, o) =>
         outcomes.push(`${model}@${new Date(o.decision.at).toISOString()}:${o.decision.fired.join(",")}`),
     });

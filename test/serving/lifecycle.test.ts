@@ -366,15 +366,10 @@ describe("traffic policy", () => {
     const a = await stack.register("credit", "xgb_binary.json");
     const b = await stack.register("credit", "xgb_binary_base.json");
     await stack.registry.setAlias("credit", "champion", a);
-    const clock = {
-      t: 1_000_000,
-      now() {
-        return this.t;
-      },
-    };
+    const clock = { t: 1_000_000 };
     let alert = false;
     served = await serve(stack, {
-      clock,
+      clock: () => clock.t,
       pollIntervalMs: 60_000,
       isAlertFiring: () => alert,
       endpoints: [parseEndpointConfig({ name: "credit", model: "credit", canary: { version: b, stepSeconds: 60 } })],
@@ -417,9 +412,8 @@ describe("traffic policy", () => {
     const b = await stack.register("credit", "xgb_binary_base.json");
     await stack.registry.setAlias("credit", "champion", a);
     const { meta, log } = await openInferenceLog(stack, 20);
-    const clock = { now: () => 5_000_000 };
     served = await serve(stack, {
-      clock,
+      clock: () => 5_000_000,
       inferenceLog: log,
       pollIntervalMs: 60_000,
       endpoints: [parseEndpointConfig({ name: "credit", model: "credit", canary: { version: b, steps: [50, 100] } })],

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import type { InferenceRecord } from "../../src/store/inference-log.js";
@@ -60,6 +61,20 @@ function suite(
         expect((await fresh.query({ endpoint: "loans", limit: 3 })).length).toBe(3);
         await log.close();
         await expect(log.append([record(1)])).rejects.toThrow("append after close");
+      } finally {
+        await done();
+      }
+    });
+
+    it("resolves an append awaiting its commit once committed, and rejects it when its batch fails", async () => {
+      const { meta, done } = await open();
+      try {
+        const log = new SqlInferenceLog(meta, { flushIntervalMs: 20, ...(writer ? { writer: writer() } : {}) });
+        await log.append([record(1)], { awaitCommit: true });
+        expect(await new SqlInferenceLog(meta).query({})).toEqual([record(1)]);
+        await sql`drop table inference_log`.execute(meta.db);
+        await expect(log.append([record(2)], { awaitCommit: true })).rejects.toThrow();
+        await log.close();
       } finally {
         await done();
       }

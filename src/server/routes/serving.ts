@@ -49,159 +49,179 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
   // keel's version for `GET /v2`, read when the app is built (src/ and dist/ sit at the same depth).
   const { version } = createRequire(import.meta.url)("../../../package.json") as { version: string };
 
-  // OIP scope: the spec's error body is {"error": "..."}; every 4xx/5xx from these routes uses it.
   await app.register(
     (oip, _opts, done) => {
-      oip.setErrorHandler((raw, request, reply) => {
-        const { error, status } = toKeelError(raw);
-        if (status >= 500) request.log.error({ err: raw }, "inference request failed");
-        return reply.status(status).send({ error: error.message });
-      });
-      oip.setNotFoundHandler((request, reply) =>
-        reply.status(404).send({ error: `no endpoint ${request.method} ${request.url.split("?")[0] ?? ""}` }),
-      );
-
-      oip.get("/", () => ({ name: SERVER_NAME, version, extensions: [] }));
-      oip.get("/health/live", () => ({ live: true }));
-      oip.get("/health/ready", (_req, reply) => {
-        const ready = serving.ready;
-        return reply.status(ready ? 200 : 503).send({ ready });
-      });
-
-      oip.get<{ Params: NameParams }>("/models/:name", async (req) => {
-        const m = serving.endpointModel(req.params.name);
-        return modelMetadata(req.params.name, await serving.versions(m.name), m.predictor.format, m.signature);
-      });
-      oip.get<{ Params: VersionParams }>("/models/:name/versions/:version", async (req) => {
-        const m = await serving.versionModel(req.params.name, req.params.version);
-        return modelMetadata(req.params.name, [m.version], m.predictor.format, m.signature);
-      });
-      oip.get<{ Params: NameParams }>("/models/:name/ready", (req, reply) => {
-        const name = req.params.name;
-        if (!serving.hasEndpoint(name)) throw new NotFoundError(`model ${JSON.stringify(name)} is not served`);
-        const ready = serving.listEndpoints().find((e) => e.name === name)?.ready ?? false;
-        return reply.status(ready ? 200 : 503).send({ name, ready });
-      });
-      oip.get<{ Params: VersionParams }>("/models/:name/versions/:version/ready", async (req) => {
-        await serving.versionModel(req.params.name, req.params.version);
-        return { name: req.params.name, ready: true };
-      });
-
-      oip.removeContentTypeParser("application/json");
-      oip.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
-      // The infer routes are the hot path: no async hop of their own, the answer written as JSON text.
-      const infer = (req: FastifyRequest, reply: FastifyReply, name: string, pinned: string | undefined): void => {
-        const run = (model: LoadedModel): Promise<void> => {
-          const decoded = decodeInferRequest(req.body, model.signature);
-          const ctx = {
-            requestId: decoded.id ?? header(req, "x-request-id") ?? newRequestId(),
-            protocol: "oip",
-            ...optionalEntity(entityFrom(req, decoded.parameters)),
-          };
-          const pending =
-            pinned === undefined
-              ? serving.predict(name, decoded.table, ctx)
-              : serving.predictVersion(name, pinned, decoded.table, ctx);
-          return pending.then((r) => {
-            const outputName = scoreOutputName(model.signature);
-            sendJson(
-              reply,
-              inferResponseJson({
-                modelName: r.modelName,
-                modelVersion: r.modelVersion,
-                id: r.requestId,
-                outputName,
-                includeOutput: decoded.outputs === undefined || decoded.outputs.includes(outputName),
-                scores: r.scores,
-                parameters: r.fallback ? { route: r.route, fallback: r.fallback } : { route: r.route },
-              }),
-            );
-          });
-        };
-        const started =
-          pinned === undefined
-            ? attempt(() => run(serving.endpointModel(name)))
-            : serving.versionModel(name, pinned).then(run);
-        started.catch((e: unknown) => reply.send(e));
-      };
-      oip.post<{ Params: NameParams }>("/models/:name/infer", (req, reply) =>
-        infer(req, reply, req.params.name, undefined),
-      );
-      oip.post<{ Params: VersionParams }>("/models/:name/versions/:version/infer", (req, reply) =>
-        infer(req, reply, req.params.name, req.params.version),
-      );
+      oipErrors(oip);
+      oipMetadataRoutes(oip, serving, version);
+      oipInferRoutes(oip, serving);
       done();
     },
     { prefix: "/v2" },
   );
-
   // MLflow scoring protocol: JSON or CSV bodies; errors keep the app's MLflow error shape.
   await app.register((mlflow, _opts, done) => {
-    mlflow.addContentTypeParser(["text/csv"], { parseAs: "string" }, (_req, body, done) => done(null, body));
-    mlflow.get("/ping", (_req, reply) =>
-      reply
-        .status(serving.ready ? 200 : 503)
-        .type("application/json")
-        .send("\n"),
-    );
-    mlflow.removeContentTypeParser("application/json");
-    mlflow.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
-    mlflow.post<{ Querystring: { endpoint?: string } }>("/invocations", (req, reply) => {
-      attempt(() => {
-        const name = invocationEndpoint(serving, req.query.endpoint ?? header(req, "x-keel-endpoint"));
-        const model = serving.endpointModel(name);
-        const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
-        const input =
-          type === "text/csv"
-            ? decodeInvocationsCsv(String(req.body))
-            : decodeInvocationsJson(req.body, model.signature);
-        return serving
-          .predict(name, input.table, {
-            requestId: header(req, "x-request-id") ?? newRequestId(),
-            protocol: "mlflow",
-            ...optionalEntity(entityFrom(req, input.params)),
-          })
-          .then((r) => {
-            reply.header("x-keel-route", r.route).header("x-keel-model-version", r.modelVersion);
-            sendJson(reply, mlflowPredictionsJson(r.scores));
-          });
-      }).catch((e: unknown) => reply.send(e));
-    });
+    mlflowScoringRoutes(mlflow, serving);
     done();
   });
-
   // keel's predict API, the hot path for single-record requests: its own scope with a plain JSON
   // parser, no async hop in the handler, the answer written as JSON text.
   await app.register((hot, _opts, done) => {
-    hot.removeContentTypeParser("application/json");
-    hot.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
-    hot.post<{ Params: NameParams }>("/api/keel/endpoints/:name/predict", (req, reply) => {
-      attempt(() => {
-        const name = req.params.name;
-        const table = tableFromRecords(predictRecords(req.body), "records");
-        return serving
-          .predict(name, table, {
-            requestId: header(req, "x-request-id") ?? newRequestId(),
-            protocol: "keel",
-            ...optionalEntity(header(req, "x-keel-entity-id")),
-          })
-          .then((r) =>
-            sendJson(
-              reply,
-              keelPredictionsJson(
-                r.requestId,
-                r.scores,
-                (score) => serving.decision(r.endpoint, score),
-                r.modelVersion,
-                r.route,
-              ),
-            ),
-          );
-      }).catch((e: unknown) => reply.send(e));
-    });
+    keelPredictRoutes(hot, serving);
     done();
   });
+  endpointRoutes(app, serving);
+};
 
+/** OIP scope: the spec's error body is {"error": "..."}; every 4xx/5xx from these routes uses it. */
+function oipErrors(oip: FastifyInstance): void {
+  oip.setErrorHandler((raw, request, reply) => {
+    const { error, status } = toKeelError(raw);
+    if (status >= 500) request.log.error({ err: raw }, "inference request failed");
+    return reply.status(status).send({ error: error.message });
+  });
+  oip.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: `no endpoint ${request.method} ${request.url.split("?")[0] ?? ""}` }),
+  );
+}
+
+function oipMetadataRoutes(oip: FastifyInstance, serving: ModelServer, version: string): void {
+  oip.get("/", () => ({ name: SERVER_NAME, version, extensions: [] }));
+  oip.get("/health/live", () => ({ live: true }));
+  oip.get("/health/ready", (_req, reply) => {
+    const ready = serving.ready;
+    return reply.status(ready ? 200 : 503).send({ ready });
+  });
+
+  oip.get<{ Params: NameParams }>("/models/:name", async (req) => {
+    const m = serving.endpointModel(req.params.name);
+    return modelMetadata(req.params.name, await serving.versions(m.name), m.predictor.format, m.signature);
+  });
+  oip.get<{ Params: VersionParams }>("/models/:name/versions/:version", async (req) => {
+    const m = await serving.versionModel(req.params.name, req.params.version);
+    return modelMetadata(req.params.name, [m.version], m.predictor.format, m.signature);
+  });
+  oip.get<{ Params: NameParams }>("/models/:name/ready", (req, reply) => {
+    const name = req.params.name;
+    if (!serving.hasEndpoint(name)) throw new NotFoundError(`model ${JSON.stringify(name)} is not served`);
+    const ready = serving.listEndpoints().find((e) => e.name === name)?.ready ?? false;
+    return reply.status(ready ? 200 : 503).send({ name, ready });
+  });
+  oip.get<{ Params: VersionParams }>("/models/:name/versions/:version/ready", async (req) => {
+    await serving.versionModel(req.params.name, req.params.version);
+    return { name: req.params.name, ready: true };
+  });
+}
+
+function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
+  oip.removeContentTypeParser("application/json");
+  oip.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
+  // The infer routes are the hot path: no async hop of their own, the answer written as JSON text.
+  const infer = (req: FastifyRequest, reply: FastifyReply, name: string, pinned: string | undefined): void => {
+    const run = (model: LoadedModel): Promise<void> => {
+      const decoded = decodeInferRequest(req.body, model.signature);
+      const ctx = {
+        requestId: decoded.id ?? header(req, "x-request-id") ?? newRequestId(),
+        protocol: "oip",
+        ...optionalEntity(entityFrom(req, decoded.parameters)),
+      };
+      const pending =
+        pinned === undefined
+          ? serving.predict(name, decoded.table, ctx)
+          : serving.predictVersion(name, pinned, decoded.table, ctx);
+      return pending.then((r) => {
+        const outputName = scoreOutputName(model.signature);
+        sendJson(
+          reply,
+          inferResponseJson({
+            modelName: r.modelName,
+            modelVersion: r.modelVersion,
+            id: r.requestId,
+            outputName,
+            includeOutput: decoded.outputs === undefined || decoded.outputs.includes(outputName),
+            scores: r.scores,
+            parameters: r.fallback ? { route: r.route, fallback: r.fallback } : { route: r.route },
+          }),
+        );
+      });
+    };
+    const started =
+      pinned === undefined
+        ? attempt(() => run(serving.endpointModel(name)))
+        : serving.versionModel(name, pinned).then(run);
+    started.catch((e: unknown) => reply.send(e));
+  };
+  oip.post<{ Params: NameParams }>("/models/:name/infer", (req, reply) =>
+    infer(req, reply, req.params.name, undefined),
+  );
+  oip.post<{ Params: VersionParams }>("/models/:name/versions/:version/infer", (req, reply) =>
+    infer(req, reply, req.params.name, req.params.version),
+  );
+}
+
+function mlflowScoringRoutes(mlflow: FastifyInstance, serving: ModelServer): void {
+  mlflow.addContentTypeParser(["text/csv"], { parseAs: "string" }, (_req, body, done) => done(null, body));
+  mlflow.get("/ping", (_req, reply) =>
+    reply
+      .status(serving.ready ? 200 : 503)
+      .type("application/json")
+      .send("\n"),
+  );
+  mlflow.removeContentTypeParser("application/json");
+  mlflow.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
+  mlflow.post<{ Querystring: { endpoint?: string } }>("/invocations", (req, reply) => {
+    attempt(() => {
+      const name = invocationEndpoint(serving, req.query.endpoint ?? header(req, "x-keel-endpoint"));
+      const model = serving.endpointModel(name);
+      const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+      const input =
+        type === "text/csv"
+          ? decodeInvocationsCsv(String(req.body))
+          : decodeInvocationsJson(req.body, model.signature);
+      return serving
+        .predict(name, input.table, {
+          requestId: header(req, "x-request-id") ?? newRequestId(),
+          protocol: "mlflow",
+          ...optionalEntity(entityFrom(req, input.params)),
+        })
+        .then((r) => {
+          reply.header("x-keel-route", r.route).header("x-keel-model-version", r.modelVersion);
+          sendJson(reply, mlflowPredictionsJson(r.scores));
+        });
+    }).catch((e: unknown) => reply.send(e));
+  });
+}
+
+function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
+  hot.removeContentTypeParser("application/json");
+  hot.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
+  hot.post<{ Params: NameParams }>("/api/keel/endpoints/:name/predict", (req, reply) => {
+    attempt(() => {
+      const name = req.params.name;
+      const table = tableFromRecords(predictRecords(req.body), "records");
+      return serving
+        .predict(name, table, {
+          requestId: header(req, "x-request-id") ?? newRequestId(),
+          protocol: "keel",
+          ...optionalEntity(header(req, "x-keel-entity-id")),
+        })
+        .then((r) =>
+          sendJson(
+            reply,
+            keelPredictionsJson(
+              r.requestId,
+              r.scores,
+              (score) => serving.decision(r.endpoint, score),
+              r.modelVersion,
+              r.route,
+            ),
+          ),
+        );
+    }).catch((e: unknown) => reply.send(e));
+  });
+}
+
+/** The endpoints API and Prometheus `/metrics`. */
+function endpointRoutes(app: FastifyInstance, serving: ModelServer): void {
   app.get("/api/keel/endpoints", () => ({ endpoints: serving.listEndpoints() }));
   app.put<{ Params: NameParams }>("/api/keel/endpoints/:name", async (req) => {
     const body = req.body;
@@ -218,7 +238,7 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
   app.get("/metrics", async (_req, reply) =>
     reply.type(serving.metrics.contentType).send(await serving.metrics.text()),
   );
-};
+}
 
 function optionalEntity(entityId: string | undefined): { entityId?: string } {
   return entityId === undefined ? {} : { entityId };

@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { UnavailableError } from "../../errors.js";
+import { WorkerRpc } from "../../runtime/index.js";
 import type { InferenceRecord } from "../inference-log.js";
 import { shadowsJson, type InferenceLogWriter } from "../inference-log-sql.js";
 
@@ -37,49 +38,29 @@ parentPort.on("message", (m) => {
 });
 `;
 
+type WriterRequest = { readonly rows: readonly (string | number | null)[] } | { readonly close: true };
+
 /**
  * Inference-log writes for a SQLite metadata database on a worker thread. `write` resolves once
  * the worker's transaction has committed (fsynced), so `durability: "sync"` keeps its meaning.
  */
 export class SqliteInferenceLogWriter implements InferenceLogWriter {
-  private worker: Worker | undefined;
-  private nextId = 0;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private rpc: WorkerRpc<WriterRequest> | undefined;
 
   /** `file`: the database file (see `sqlitePath`); relative paths resolve against the process cwd. */
   constructor(private readonly file: string) {}
 
-  private start(): Worker {
-    if (this.worker) return this.worker;
+  /** The worker, started on first use and again after one has failed. */
+  private start(): WorkerRpc<WriterRequest> {
+    if (this.rpc?.alive) return this.rpc;
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
     const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file: path.resolve(this.file) } });
-    w.on("message", (m: { id: number; error?: string }) => {
-      const p = this.pending.get(m.id);
-      if (p === undefined) return;
-      this.pending.delete(m.id);
-      if (this.pending.size === 0) w.unref();
-      if (m.error !== undefined) p.reject(new UnavailableError(`inference log: write failed (${m.error})`));
-      else p.resolve();
-    });
-    w.on("error", (e) => {
-      for (const p of this.pending.values())
-        p.reject(new UnavailableError(`inference log: writer failed (${e.message})`, { cause: e }));
-      this.pending.clear();
-      this.worker = undefined;
-    });
-    w.unref();
-    this.worker = w;
-    return w;
-  }
-
-  private send(message: { rows?: readonly (string | number | null)[]; close?: true }): Promise<void> {
-    const w = this.start();
-    const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      w.ref();
-      w.postMessage({ id, ...message });
-    });
+    this.rpc = new WorkerRpc<WriterRequest>(w, (message, cause) =>
+      cause === undefined
+        ? new UnavailableError(`inference log: write failed (${message})`)
+        : new UnavailableError(`inference log: writer failed (${message})`, { cause }),
+    );
+    return this.rpc;
   }
 
   /**
@@ -102,13 +83,14 @@ export class SqliteInferenceLogWriter implements InferenceLogWriter {
       rows[o++] = r.latencyMs;
       rows[o++] = shadowsJson(r.shadows);
     }
-    return this.send({ rows });
+    return this.start().request({ rows });
   }
 
   async close(): Promise<void> {
-    if (this.worker === undefined) return;
-    await this.send({ close: true });
-    await this.worker.terminate();
-    this.worker = undefined;
+    const rpc = this.rpc;
+    if (rpc === undefined) return;
+    this.rpc = undefined;
+    if (rpc.alive) await rpc.request({ close: true });
+    await rpc.terminate();
   }
 }

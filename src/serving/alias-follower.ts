@@ -1,0 +1,190 @@
+import { KeelError, UnavailableError } from "../errors.js";
+import type { RegistryStore } from "../registry/types.js";
+import type { Clock, Logger } from "../runtime/index.js";
+import { LruTtlCache, type PredictionCache } from "./cache.js";
+import type { EndpointConfig, ResolvedRef } from "./endpoint-config.js";
+import { bindingModels, type Binding, type EndpointRegistry, type EndpointRuntime } from "./endpoint-registry.js";
+import type { LoadedModel, ModelPool } from "./model-pool.js";
+import type { RolloutController } from "./rollout-controller.js";
+
+export type ServingRegistry = Pick<
+  RegistryStore,
+  | "searchRegisteredModels"
+  | "getRegisteredModel"
+  | "getModelVersion"
+  | "getVersionByAlias"
+  | "aliasHistory"
+  | "searchModelVersions"
+>;
+
+export interface AliasFollowerDeps {
+  readonly registry: ServingRegistry;
+  readonly pool: ModelPool;
+  readonly endpoints: EndpointRegistry;
+  readonly rollout: RolloutController;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Shared cache backend for endpoints that enable caching; otherwise an in-process LRU each. */
+  readonly cache: PredictionCache | undefined;
+}
+
+/**
+ * Keeps every endpoint bound to the versions its aliases point at, polling the registry. A move
+ * loads and warms the new version first, swaps the endpoint's binding in one assignment, then
+ * drains and closes the old version — so requests in flight finish on the model they started with.
+ */
+export class AliasFollower {
+  private timer: NodeJS.Timeout | undefined;
+  private syncing: Promise<void> | undefined;
+  private stopped = false;
+  /** True once the first sync has finished. */
+  synced = false;
+
+  constructor(private readonly deps: AliasFollowerDeps) {}
+
+  /** First sync (loads every served model), then poll. */
+  async start(pollIntervalMs: number): Promise<void> {
+    await this.sync();
+    this.timer = setInterval(() => void this.sync(), pollIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Stop polling and wait for a sync in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.syncing;
+  }
+
+  /** Re-read the registry: create/remove default endpoints, rebind moved aliases, step canaries. */
+  sync(): Promise<void> {
+    if (this.syncing) return this.syncing;
+    this.syncing = this.doSync().finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  releaseBinding(b: Binding): Promise<void>[] {
+    return bindingModels(b).map((m) => this.deps.pool.release(m));
+  }
+
+  /** Release the binding of endpoints that were removed. */
+  async release(removed: readonly EndpointRuntime[]): Promise<void> {
+    for (const ep of removed) if (ep.binding) await Promise.allSettled(this.releaseBinding(ep.binding));
+  }
+
+  private async doSync(): Promise<void> {
+    if (this.stopped) return;
+    const { endpoints, rollout } = this.deps;
+    try {
+      await this.release(await endpoints.loadStored());
+      const champions = await this.championModels();
+      await this.release(endpoints.reconcile(champions));
+      await Promise.all([...endpoints.endpoints.values()].map((ep) => this.refresh(ep, false)));
+      await Promise.all([...endpoints.endpoints.values()].map((ep) => rollout.step(ep)));
+    } catch (e) {
+      this.deps.logger.error({ err: e }, "serving: registry sync failed");
+    } finally {
+      this.synced = true;
+    }
+  }
+
+  private async championModels(): Promise<Set<string>> {
+    const out = new Set<string>();
+    let pageToken: string | undefined;
+    do {
+      const page = await this.deps.registry.searchRegisteredModels({
+        maxResults: 1000,
+        ...(pageToken ? { pageToken } : {}),
+      });
+      for (const m of page.items) if (m.aliases.some((a) => a.alias === "champion")) out.add(m.name);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return out;
+  }
+
+  private async resolve(ref: ResolvedRef): Promise<string> {
+    if (ref.version !== undefined) return ref.version;
+    return (await this.deps.registry.getVersionByAlias(ref.model, ref.alias as string)).version;
+  }
+
+  /**
+   * Bind the endpoint to the versions its policy resolves to now, unless it already is. On any
+   * failure the old binding keeps serving; with `throwOnError` the failure is thrown, else logged.
+   */
+  async refresh(ep: EndpointRuntime, throwOnError: boolean): Promise<void> {
+    const c = ep.config;
+    try {
+      const versions = await this.resolveVersions(c);
+      if (ep.binding?.key === versions.key) return;
+      const next = await this.load(c, versions);
+      if (ep.config !== c || this.stopped || this.deps.endpoints.get(c.name) !== ep) {
+        await Promise.allSettled(this.releaseBinding(next));
+        return;
+      }
+      const old = ep.binding;
+      this.deps.rollout.rebind(ep, old, next);
+      if (c.cache && ep.cache === undefined) {
+        ep.cache =
+          this.deps.cache ??
+          new LruTtlCache({ maxEntries: c.cache.maxEntries, ttlMs: c.cache.ttlMs, now: this.deps.clock });
+      }
+      ep.binding = next;
+      if (old) await Promise.allSettled(this.releaseBinding(old));
+    } catch (e) {
+      if (throwOnError)
+        throw e instanceof KeelError
+          ? e
+          : new UnavailableError(`endpoint ${c.name}: model could not be loaded`, { cause: e });
+      this.deps.logger.error({ err: e }, `serving: endpoint ${c.name} could not be bound`);
+    }
+  }
+
+  /** The version each of the endpoint's references points at now, and a key of them all. */
+  private async resolveVersions(c: EndpointConfig): Promise<ResolvedVersions> {
+    const champion = await this.resolve(c.champion);
+    const challenger = c.challenger ? await this.resolve(c.challenger) : undefined;
+    const canary = c.canary ? await this.resolve(c.canary) : undefined;
+    const shadows = await Promise.all(c.shadows.map((s) => this.resolve(s)));
+    let previous: string | undefined;
+    if (c.fallback?.previousVersion && c.champion.alias !== undefined) {
+      const history = await this.deps.registry.aliasHistory(c.champion.model, c.champion.alias);
+      previous = history.find((h) => h.version !== champion)?.version;
+    }
+    const key = JSON.stringify([c, champion, challenger, canary, shadows, previous]);
+    return { key, champion, challenger, canary, shadows, previous };
+  }
+
+  /** Load and warm every model of the binding; on a failure release what was loaded. */
+  private async load(c: EndpointConfig, v: ResolvedVersions): Promise<Binding> {
+    const acquired: LoadedModel[] = [];
+    const take = async (model: string, version: string) => {
+      const m = await this.deps.pool.acquire(model, version);
+      acquired.push(m);
+      return m;
+    };
+    try {
+      return {
+        key: v.key,
+        champion: await take(c.champion.model, v.champion),
+        ...(v.challenger !== undefined && c.challenger
+          ? { challenger: await take(c.challenger.model, v.challenger) }
+          : {}),
+        ...(v.canary !== undefined && c.canary ? { canary: await take(c.canary.model, v.canary) } : {}),
+        shadows: await Promise.all(c.shadows.map((s, i) => take(s.model, v.shadows[i] as string))),
+        ...(v.previous !== undefined ? { previous: await take(c.champion.model, v.previous) } : {}),
+      };
+    } catch (e) {
+      await Promise.allSettled(acquired.map((m) => this.deps.pool.release(m)));
+      throw e;
+    }
+  }
+}
+
+interface ResolvedVersions {
+  readonly key: string;
+  readonly champion: string;
+  readonly challenger: string | undefined;
+  readonly canary: string | undefined;
+  readonly shadows: readonly string[];
+  readonly previous: string | undefined;
+}

@@ -1,0 +1,337 @@
+import type { Frame } from "../data/frame.js";
+import { InvalidParameterError, KeelError, UnavailableError } from "../errors.js";
+import type { Clock, Logger } from "../runtime/index.js";
+import { rowCacheKeys } from "./cache.js";
+import { missingEndpoint, type Binding, type EndpointRegistry, type EndpointRuntime } from "./endpoint-registry.js";
+import type { InputTable } from "./input-table.js";
+import type { ServingMetrics } from "./metrics.js";
+import type { LoadedModel, ModelPool } from "./model-pool.js";
+import type { HeldRecord, PredictionLog, PredictionResult } from "./prediction-log.js";
+import { newRequestId } from "./request-id.js";
+import { canaryPercent, chooseRoute, type Route } from "./router.js";
+import type { ShadowRunner } from "./shadow-runner.js";
+
+export interface RequestContext {
+  readonly requestId?: string;
+  /** Business key for sticky routing and the inference log (e.g. applicant id). */
+  readonly entityId?: string;
+  /** Label for metrics: oip, mlflow, keel. */
+  readonly protocol: string;
+}
+
+export interface RequestPathDeps {
+  readonly endpoints: EndpointRegistry;
+  readonly pool: ModelPool;
+  readonly metrics: ServingMetrics;
+  readonly log: PredictionLog;
+  readonly shadows: ShadowRunner;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/**
+ * A request from its decoded table to its scores: route choice (champion, challenger, canary),
+ * input validation, cache, deadline and fallback, metrics, the inference log and shadow work.
+ */
+export class RequestPath {
+  private readonly direct = new Map<string, Promise<LoadedModel>>();
+
+  constructor(private readonly deps: RequestPathDeps) {}
+
+  /** Score a request on an endpoint through its traffic policy. */
+  predict(endpoint: string, table: InputTable, ctx: RequestContext): Promise<PredictionResult> {
+    const ep = this.deps.endpoints.get(endpoint);
+    if (ep === undefined) return Promise.reject(missingEndpoint(endpoint));
+    const binding = ep.binding;
+    if (binding === undefined) {
+      this.deps.metrics.errors.inc({ endpoint, model_version: "", route: "", kind: "unavailable" });
+      return Promise.reject(
+        new UnavailableError(`endpoint ${JSON.stringify(endpoint)} is not ready: its model is loading`),
+      );
+    }
+    const requestId = ctx.requestId ?? newRequestId();
+    const key = ctx.entityId ?? requestId;
+    const canaryShare =
+      binding.canary && ep.canary && ep.config.canary ? canaryPercent(ep.canary, ep.config.canary.schedule) : 0;
+    const challengerShare = binding.challenger ? (ep.config.challenger?.percent ?? 0) : 0;
+    let route: Route =
+      canaryShare === 0 && challengerShare === 0 ? "champion" : chooseRoute(key, canaryShare, challengerShare);
+    let model = route === "canary" ? binding.canary : route === "challenger" ? binding.challenger : binding.champion;
+    if (model === undefined) {
+      route = "champion";
+      model = binding.champion;
+    }
+    // Hold the fallback model now, so an alias move cannot close it under this request.
+    const holdPrevious = binding.previous?.enter();
+    const scored = this.score(ep, binding, model, route, table, requestId, ctx);
+    if (holdPrevious === undefined) return scored;
+    return scored.then(
+      (result) => {
+        holdPrevious();
+        return result;
+      },
+      (e: unknown) => {
+        holdPrevious();
+        throw e;
+      },
+    );
+  }
+
+  /** A specific registered version, loaded on first use and kept. */
+  versionModel(name: string, version: string): Promise<LoadedModel> {
+    const key = `${name}\u0000${version}`;
+    let p = this.direct.get(key);
+    if (p === undefined) {
+      p = this.deps.pool.acquire(name, version);
+      this.direct.set(key, p);
+      p.catch(() => this.direct.delete(key));
+    }
+    return p;
+  }
+
+  /** Release every version loaded by `versionModel`. */
+  releaseVersions(): Promise<void>[] {
+    const releases = [...this.direct.values()].map((p) => p.then((m) => this.deps.pool.release(m)));
+    this.direct.clear();
+    return releases;
+  }
+
+  /** Score on one registered version directly (`/v2/models/{name}/versions/{v}`). */
+  async predictVersion(
+    name: string,
+    version: string,
+    table: InputTable,
+    ctx: RequestContext,
+  ): Promise<PredictionResult> {
+    const { metrics, log } = this.deps;
+    const model = await this.versionModel(name, version);
+    const requestId = ctx.requestId ?? newRequestId();
+    const time = this.deps.clock();
+    const started = performance.now();
+    // Logged and validated under the model's endpoint policy (sampling, audit, input) when it has one.
+    const config = this.deps.endpoints.configFor(name);
+    const leave = model.enter();
+    try {
+      const frame = model.validatorFor(config.input)(table);
+      const scores = await model.batcher.submit(frame);
+      const latency = (performance.now() - started) / 1000;
+      metrics.observeRequest(name, version, "direct", ctx.protocol, scores, latency);
+      const result: PredictionResult = {
+        requestId,
+        endpoint: name,
+        modelName: name,
+        modelVersion: version,
+        route: "direct",
+        scores,
+        cachedRows: 0,
+      };
+      const records = log.sampledRecords(config, result, table, time, latency * 1000, ctx.entityId, false);
+      if (records !== undefined) await log.append(records, config.inferenceLog.audit === "sync", requestId);
+      return result;
+    } catch (e) {
+      metrics.errors.inc({ endpoint: name, model_version: version, route: "direct", kind: errorKind(e) });
+      throw e;
+    } finally {
+      leave();
+    }
+  }
+
+  private async score(
+    ep: EndpointRuntime,
+    binding: Binding,
+    model: LoadedModel,
+    route: Route,
+    table: InputTable,
+    requestId: string,
+    ctx: RequestContext,
+  ): Promise<PredictionResult> {
+    const name = ep.config.name;
+    const metrics = this.deps.metrics;
+    const time = this.deps.clock();
+    const started = performance.now();
+    const leave = model.enter();
+    let frame: Frame;
+    try {
+      frame = model.validatorFor(ep.config.input)(table);
+    } catch (e) {
+      leave();
+      metrics.errors.inc({ endpoint: name, model_version: model.version, route, kind: "invalid_input" });
+      throw e;
+    }
+    let scores: Float64Array | undefined;
+    let cachedRows = 0;
+    let keys: string[] | undefined;
+    let failure: "model_error" | "deadline" | undefined;
+    let cause: unknown;
+    try {
+      if (ep.cache) {
+        keys = rowCacheKeys(model.name, model.version, frame);
+        scores = await this.cachedScores(ep, keys, frame.nRows);
+        if (scores !== undefined) cachedRows = frame.nRows;
+      }
+      if (scores === undefined) {
+        try {
+          scores = await withDeadline(model.batcher.submit(frame), ep.config.deadlineMs);
+          if (route === "canary") ep.canaryRequests++;
+          if (keys !== undefined) this.cacheScores(ep, keys, scores);
+        } catch (e) {
+          if (route === "canary") {
+            ep.canaryRequests++;
+            ep.canaryErrors++;
+          }
+          failure = e instanceof DeadlineError ? "deadline" : "model_error";
+          cause = e;
+          metrics.errors.inc({ endpoint: name, model_version: model.version, route, kind: failure });
+        }
+      }
+    } finally {
+      leave();
+    }
+
+    let servedBy = model;
+    let servedRoute = route;
+    if (scores === undefined) {
+      const fb = await this.fallback(ep, binding, table, frame.nRows, failure ?? "model_error", cause);
+      scores = fb.scores;
+      servedRoute = "fallback";
+      if (fb.model) servedBy = fb.model;
+    }
+    const latency = (performance.now() - started) / 1000;
+    metrics.observeRequest(name, servedBy.version, servedRoute, ctx.protocol, scores, latency);
+    const result: PredictionResult = {
+      requestId,
+      endpoint: name,
+      modelName: servedBy.name,
+      modelVersion: servedBy.version,
+      route: servedRoute,
+      scores,
+      ...(failure ? { fallback: failure } : {}),
+      cachedRows,
+    };
+    const durable = this.logRequest(ep, binding, model, table, frame, result, time, latency * 1000, ctx.entityId);
+    if (durable !== undefined) await durable;
+    return result;
+  }
+
+  /**
+   * The answer's records to the log and its shadow work to the queue. With shadows and an async
+   * log, the records wait (in memory) for the shadows' answers. Returns the audit write to await.
+   */
+  private logRequest(
+    ep: EndpointRuntime,
+    binding: Binding,
+    model: LoadedModel,
+    table: InputTable,
+    frame: Frame,
+    result: PredictionResult,
+    time: number,
+    latencyMs: number,
+    entityId: string | undefined,
+  ): Promise<void> | undefined {
+    const { log, shadows: runner } = this.deps;
+    const shadows = binding.shadows;
+    const sync = ep.config.inferenceLog.audit === "sync";
+    const queued = shadows.length > 0 && runner.accepts(ep, shadows);
+    const records = log.sampledRecords(ep.config, result, table, time, latencyMs, entityId, queued && !sync);
+    const durable = records !== undefined && !(queued && !sync) ? log.append(records, sync, result.requestId) : undefined;
+    if (queued) {
+      runner.enqueue({
+        ep,
+        shadows,
+        table,
+        frame,
+        signatureKey: model.signatureKey,
+        requestId: result.requestId,
+        entityId,
+        time,
+        records: sync ? undefined : (records as HeldRecord[] | undefined),
+      });
+    }
+    return durable;
+  }
+
+  /** All rows' scores from the cache, or undefined when any row missed. */
+  private async cachedScores(ep: EndpointRuntime, keys: string[], nRows: number): Promise<Float64Array | undefined> {
+    const name = ep.config.name;
+    // A cache that cannot answer is a miss, never a failed request.
+    let hits: (number | undefined)[];
+    try {
+      hits = await (ep.cache as NonNullable<EndpointRuntime["cache"]>).getMany(keys);
+    } catch (e) {
+      this.deps.logger.error({ err: e }, `serving: cache lookup failed on endpoint ${name}`);
+      hits = [];
+    }
+    let cachedRows = 0;
+    for (let i = 0; i < nRows; i++) if (hits[i] !== undefined) cachedRows++;
+    if (cachedRows > 0) this.deps.metrics.cacheHits.inc({ endpoint: name }, cachedRows);
+    if (cachedRows < nRows) this.deps.metrics.cacheMisses.inc({ endpoint: name }, nRows - cachedRows);
+    return cachedRows === nRows ? Float64Array.from(hits as number[]) : undefined;
+  }
+
+  /** Keep fresh scores in the cache, in the background: a failed write only costs a later miss. */
+  private cacheScores(ep: EndpointRuntime, keys: readonly string[], scores: Float64Array): void {
+    const name = ep.config.name;
+    (ep.cache as NonNullable<EndpointRuntime["cache"]>)
+      .setMany(
+        keys.map((key, i) => [key, scores[i] as number] as const),
+        ep.config.cache?.ttlMs,
+      )
+      .catch((e: unknown) => this.deps.logger.error({ err: e }, `serving: cache write failed on endpoint ${name}`));
+  }
+
+  private async fallback(
+    ep: EndpointRuntime,
+    binding: Binding,
+    table: InputTable,
+    nRows: number,
+    reason: "model_error" | "deadline",
+    cause: unknown,
+  ): Promise<{ scores: Float64Array; model?: LoadedModel }> {
+    const fb = ep.config.fallback;
+    const name = ep.config.name;
+    if (fb?.previousVersion && binding.previous) {
+      const prev = binding.previous;
+      const leave = prev.enter();
+      try {
+        const scores = await withDeadline(
+          prev.batcher.submit(prev.validatorFor(ep.config.input)(table)),
+          ep.config.deadlineMs,
+        );
+        this.deps.metrics.fallbacks.inc({ endpoint: name, reason });
+        return { scores, model: prev };
+      } catch (e) {
+        if (fb.score === undefined) throw failed(name, reason, e);
+      } finally {
+        leave();
+      }
+    }
+    if (fb?.score !== undefined) {
+      this.deps.metrics.fallbacks.inc({ endpoint: name, reason });
+      return { scores: new Float64Array(nRows).fill(fb.score) };
+    }
+    throw failed(name, reason, cause);
+  }
+}
+
+class DeadlineError extends Error {}
+
+function withDeadline<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return p;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`deadline of ${ms} ms passed`)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+function failed(endpoint: string, reason: "model_error" | "deadline", cause: unknown): KeelError {
+  return reason === "deadline"
+    ? new UnavailableError(`endpoint ${endpoint}: the model passed its deadline and no fallback answered`, { cause })
+    : new KeelError("INTERNAL_ERROR", `endpoint ${endpoint}: the model failed and no fallback answered`, { cause });
+}
+
+function errorKind(e: unknown): string {
+  if (e instanceof InvalidParameterError) return "invalid_input";
+  if (e instanceof UnavailableError) return "unavailable";
+  return "model_error";
+}

@@ -1,0 +1,122 @@
+import { sql } from "kysely";
+import { describe, expect, it } from "vitest";
+import { parseEndpointConfig, ServingMetrics } from "../../src/serving/index.js";
+import { PredictionLog, type PredictionResult } from "../../src/serving/prediction-log.js";
+import type { InferenceLog, InferenceRecord } from "../../src/store/inference-log.js";
+import { recordingLogger } from "../runtime/recording-logger.js";
+import { fixture, get, openInferenceLog, openStack, post, serve } from "./harness.js";
+
+/** An inference log whose every append fails with `message`. */
+function failingLog(message: string): InferenceLog {
+  return {
+    append: () => Promise.reject(new Error(message)),
+    query: () => Promise.resolve([] as readonly InferenceRecord[]),
+    flush: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+}
+
+const config = parseEndpointConfig({ name: "loans", model: "credit" });
+const table = { nRows: 1, columns: new Map([["a", [1]]]) } as unknown as Parameters<
+  PredictionLog["sampledRecords"]
+>[2];
+const result: PredictionResult = {
+  requestId: "r-1",
+  endpoint: "loans",
+  modelName: "credit",
+  modelVersion: "1",
+  route: "champion",
+  scores: new Float64Array([0.7]),
+  cachedRows: 0,
+};
+
+async function metric(metrics: ServingMetrics, name: string): Promise<string[]> {
+  return (await metrics.text()).split("\n").filter((l) => l.startsWith(name));
+}
+
+describe("PredictionLog", () => {
+  it("counts and logs an async append that fails, and never counts its records written", async () => {
+    const metrics = new ServingMetrics();
+    const logged: Record<string, unknown>[] = [];
+    const logger = recordingLogger(logged);
+    const log = new PredictionLog(failingLog("disk full"), metrics, logger);
+    const records = log.sampledRecords(config, result, table, 1000, 1, undefined, false) as InferenceRecord[];
+    expect(log.append(records, false, "r-1")).toBeUndefined();
+    await log.idle();
+    expect(await metric(metrics, "keel_inference_log_write_failures_total")).toEqual([
+      'keel_inference_log_write_failures_total{durability="async"} 1',
+    ]);
+    expect(await metric(metrics, "keel_serving_inference_log_records_total")).toEqual([
+      'keel_serving_inference_log_records_total{outcome="failed"} 1',
+    ]);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: "error", msg: "inference log append failed", durability: "async" });
+    expect((logged[0]?.err as Error).message).toBe("disk full");
+  });
+
+  it("fails an audit append with the request id, counted and logged", async () => {
+    const metrics = new ServingMetrics();
+    const logged: Record<string, unknown>[] = [];
+    const logger = recordingLogger(logged);
+    const log = new PredictionLog(failingLog("locked"), metrics, logger);
+    const records = log.sampledRecords(config, result, table, 1000, 1, undefined, false) as InferenceRecord[];
+    await expect(log.append(records, true, "r-1")).rejects.toThrow(
+      "inference log: the audit record of request r-1 could not be written",
+    );
+    expect(await metric(metrics, "keel_inference_log_write_failures_total")).toEqual([
+      'keel_inference_log_write_failures_total{durability="sync"} 1',
+    ]);
+    expect(logged.map((l) => l.msg)).toEqual(["inference log append failed"]);
+  });
+
+  it("counts records written only once their append has committed", async () => {
+    const metrics = new ServingMetrics();
+    let commit: () => void = () => undefined;
+    const sink: InferenceLog = {
+      ...failingLog("unused"),
+      append: () => new Promise<void>((resolve) => (commit = resolve)),
+    };
+    const log = new PredictionLog(sink, metrics, recordingLogger([]));
+    const records = log.sampledRecords(config, result, table, 1000, 1, undefined, false) as InferenceRecord[];
+    expect(log.append(records, false, "r-1")).toBeUndefined();
+    await new Promise((r) => setImmediate(r));
+    expect(await metric(metrics, "keel_serving_inference_log_records_total")).toEqual([]);
+    commit();
+    await log.idle();
+    expect(await metric(metrics, "keel_serving_inference_log_records_total")).toEqual([
+      'keel_serving_inference_log_records_total{outcome="written"} 1',
+    ]);
+  });
+});
+
+describe("ModelServer with a failing inference log", () => {
+  it("answers the request, shows the failed async write on /metrics once its batch fails, and logs it", async () => {
+    const stack = await openStack();
+    const { meta, db, log } = await openInferenceLog(stack, 20);
+    const logged: Record<string, unknown>[] = [];
+    const served = await serve(stack, { inferenceLog: log, logger: recordingLogger(logged) });
+    try {
+      const v = await stack.register("credit", "xgb_binary.json");
+      await stack.registry.setAlias("credit", "champion", v);
+      await served.serving.sync();
+      await sql`drop table inference_log`.execute(db);
+      const r = await post(`${served.url}/api/keel/endpoints/credit/predict`, [fixture("xgb_binary.json").row(0)]);
+      expect(r.status).toBe(200);
+      let text = "";
+      for (let i = 0; i < 100 && !text.includes("keel_inference_log_write_failures_total{"); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        text = (await get(`${served.url}/metrics`)).text;
+      }
+      expect(text).toContain('keel_inference_log_write_failures_total{durability="async"} 1');
+      expect(text).toContain('keel_serving_inference_log_records_total{outcome="failed"} 1');
+      expect(text).not.toContain('outcome="written"');
+      const line = logged.find((l) => l.msg === "inference log append failed");
+      expect(String((line?.err as Error | undefined)?.message)).toMatch(/inference_log/);
+    } finally {
+      await served.close();
+      await log.close();
+      await meta.close();
+      await stack.close();
+    }
+  });
+});
