@@ -32,13 +32,13 @@ const EMAIL =
   /(?<![\w.+-])[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![\w-])/g;
 
 /**
- * 4-4-4-4(-1..3), Amex / Diners 4-6-4..5, or 13–19 digits unbroken; one separator style per number.
+ * 4-4-4-1..4(-1..3), Amex / Diners 4-6-4..5, or 13–19 digits unbroken; one separator style per number.
  */
-const CARD = /(?<![\d+-])(?:\d{4}([ -]?)\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -]?)\d{6}\2\d{4,5}|\d{13,19})(?![\d]|-\d)/g;
+const CARD = /(?<![\w+-])(?:\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ -]?)\d{6}\2\d{4,5}|\d{13,19})(?!\w|-\d)/g;
 
 const IBAN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g;
 
-const SSN = /(?<![\d-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\d]|-\d)/g;
+const SSN = /(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?!\w|-\d)/g;
 
 const NINO = /(?<![A-Za-z0-9])([A-Z]{2}) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?[A-D](?![A-Za-z0-9])/g;
 
@@ -92,11 +92,10 @@ function* matches(re: RegExp, text: string, accept: (m: RegExpExecArray) => bool
 function* findCards(text: string): Generator<Candidate> {
   for (const m of text.matchAll(CARD)) {
     const digits = compact(m[0]);
-    // `4111 1111 1111 1111 2 items`: a 1–3 digit tail may be the next word rather than part of the card.
-    const head = /^\d{4}([ -]?)\d{4}\1\d{4}\1\d{4}/.exec(m[0]);
-    const headOnly = !isLuhnValid(digits) && head !== null && head[0].length < m[0].length && isLuhnValid(compact(head[0]));
-    if (headOnly) yield [m.index, m.index + head[0].length, true];
-    else yield [m.index, m.index + m[0].length, isLuhnValid(digits)];
+    // Major industry identifiers 2–6 are the payment networks (Mastercard 2-series, Amex/Diners/JCB,
+    // Visa, Mastercard/Maestro, Discover/UnionPay); other leading digits are mostly product codes.
+    const network = digits[0] !== undefined && digits[0] >= "2" && digits[0] <= "6";
+    yield [m.index, m.index + m[0].length, digits.length >= 13 && network && isLuhnValid(digits)];
   }
 }
 
