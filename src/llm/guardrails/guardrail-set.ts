@@ -13,7 +13,7 @@ import {
   type GuardrailCheckKind,
   type GuardrailSetConfig,
 } from "./config.js";
-import { detectPromptInjection, INJECTION_PATTERNS } from "./injection.js";
+import { promptInjectionMatcher } from "./injection.js";
 import { compileOutputSchema } from "./json-schema.js";
 import { detectPii, type Span } from "./pii.js";
 import { redact } from "./redact.js";
@@ -77,8 +77,8 @@ function compileCheck(c: GuardrailCheckConfig, field: string, hooks: GuardrailHo
     case "pii":
       return (text) => spanFinding(detectPii(text, c.types));
     case "prompt_injection": {
-      const patterns = INJECTION_PATTERNS.filter((p) => c.patterns.includes(p.id));
-      return (text) => spanFinding(detectPromptInjection(text, patterns));
+      const match = promptInjectionMatcher(c.patterns);
+      return (text) => spanFinding(match(text));
     }
     case "blocked_terms": {
       const match = blockedTermsMatcher(c.terms);
@@ -140,7 +140,7 @@ export function createGuardrailSet(
 }
 
 /** The decision and redacted text for the checks that triggered on `text`. */
-export function guardrailResult(text: string, triggered: readonly TriggeredCheck[]): GuardrailResult {
+function guardrailResult(text: string, triggered: readonly TriggeredCheck[]): GuardrailResult {
   let decision: GuardrailDecision = "allow";
   for (const t of triggered) {
     if (DECISION_ORDER.indexOf(t.action) > DECISION_ORDER.indexOf(decision)) decision = t.action;

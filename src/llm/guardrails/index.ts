@@ -12,7 +12,7 @@ export {
 } from "./checksums.js";
 export { GUARDRAIL_ACTIONS, parseGuardrailSet } from "./config.js";
 export type { GuardrailAction, GuardrailCheckConfig, GuardrailCheckKind, GuardrailSetConfig } from "./config.js";
-export { createGuardrailSet, guardrailResult } from "./guardrail-set.js";
+export { createGuardrailSet } from "./guardrail-set.js";
 export type {
   GuardrailDecision,
   GuardrailHooks,
@@ -21,8 +21,8 @@ export type {
   TextClassifier,
   TriggeredCheck,
 } from "./guardrail-set.js";
-export { detectPromptInjection, INJECTION_PATTERNS } from "./injection.js";
-export type { InjectionPattern, InjectionSpan } from "./injection.js";
+export { detectPromptInjection, INJECTION_PATTERNS, promptInjectionMatcher } from "./injection.js";
+export type { InjectionPattern, InjectionSpan, PromptInjectionMatcher } from "./injection.js";
 export { compileOutputSchema } from "./json-schema.js";
 export type { OutputSchemaValidator } from "./json-schema.js";
 export { detectPii, PII_TYPES } from "./pii.js";
