@@ -59,6 +59,24 @@ describe("createGuardrailSet", () => {
     expect(r.spans.map((s) => s.type)).toEqual(["prompt_injection", "blocked_term", "email"]);
   });
 
+  it("two checks of one kind give different PII types different actions", async () => {
+    const split = createGuardrailSet(
+      parseGuardrailSet({
+        checks: [
+          { kind: "pii", name: "payment", action: "block", types: ["card", "iban"] },
+          { kind: "pii", name: "contact", action: "redact", types: ["email", "phone"] },
+        ],
+      }),
+    );
+    const r = await split.check("card 4111 1111 1111 1111, mail a@example.com");
+    expect(r.decision).toBe("block");
+    expect(r.triggered.map((t) => [t.name, t.reasons])).toEqual([
+      ["payment", ["card"]],
+      ["contact", ["email"]],
+    ]);
+    expect(r.redactedText).toBe("card 4111 1111 1111 1111, mail [EMAIL]");
+  });
+
   it("validates structured output against the schema", async () => {
     const r = await set.check('{"category": "refund", "priority": 9}');
     expect(r.decision).toBe("flag");
