@@ -15,6 +15,7 @@ const library = [
   "pipeline",
   "serving",
   "monitoring",
+  "llm",
 ];
 const wiring = ["config.ts", "open-stores.ts", "spec-fields.ts", "wire", ...base];
 
@@ -46,6 +47,7 @@ const mayImport = {
   ],
   serving: ["data", "learn", "features", "registry", "store", ...base],
   monitoring: ["data", "stats", "registry", "store", ...base],
+  llm: [...base],
   "open-stores.ts": ["store", "tracking", "registry", ...base],
   "keel.ts": ["config.ts", "open-stores.ts", "tracking", ...base],
   server: [...library, ...wiring],
