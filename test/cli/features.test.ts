@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openStores } from "../../src/open-stores.js";
+import { keelInProcess } from "./helpers.js";
+
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../features/fixtures");
+const REPO_FILE = path.join(FIXTURES, "loan-features.yaml");
+
+describe("keel features apply | list | describe", () => {
+  let dir: string;
+  let run: (args: string[]) => ReturnType<typeof keelInProcess>;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "keel-features-cli-"));
+    run = (args) => keelInProcess(["--data-dir", dir, ...args], { cwd: dir });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("registers a repository as versions, audited, and lists and describes it", async () => {
+    const first = await run(["features", "apply", REPO_FILE]);
+    expect(first.stderr).toBe("");
+    expect(first.stdout).toContain("as feature repository version 1 (1 entities, 1 sources, 1 feature views");
+    const again = await run(["features", "apply", REPO_FILE]);
+    expect(again.stdout).toContain("is unchanged: feature repository version 1");
+
+    const list = await run(["--json", "features", "list"]);
+    const listed = JSON.parse(list.stdout) as { version: number; objects: { kind: string; name: string }[] };
+    expect(listed.version).toBe(1);
+    expect(listed.objects.map((o) => `${o.kind}:${o.name}`)).toEqual([
+      "entity:applicant",
+      "source:applicant_events",
+      "feature_view:applicant_features",
+      "on_demand_feature_view:ratios",
+      "feature_service:loan_default_v1",
+    ]);
+
+    const described = await run(["--json", "features", "describe", "applicant_features"]);
+    const fv = JSON.parse(described.stdout) as { kind: string; definition: { ttlSeconds: number } };
+    expect(fv).toMatchObject({ kind: "feature_view", definition: { ttlSeconds: 7_776_000 } });
+
+    const stores = openStores({
+      backendStoreUri: `sqlite:///${path.join(dir, "keel.db")}`,
+      artifactRoot: path.join(dir, "artifacts"),
+    });
+    const audit = await stores.audit.list({ targetType: "feature_repo" });
+    await stores.close();
+    expect(audit.map((a) => [a.action, a.targetId])).toEqual([["feature_repo.apply", "1"]]);
+  });
+
+  it("exits 2 with one line naming the field, the value and the rule", async () => {
+    const bad = path.join(dir, "bad.yaml");
+    writeFileSync(
+      bad,
+      "entities: [{ name: applicant, join_keys: [applicant_id] }]\nfeature_views: [{ name: v, entities: [driver], source: s, schema: [{ name: x, dtype: int64 }] }]\n",
+    );
+    const r = await run(["features", "apply", bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: feature_views[0].entities[0] = "driver": must name an entity\n');
+    const missing = await run(["features", "describe", "nothing"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("no feature repository has been applied");
+  });
+});
