@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,6 +47,37 @@ describe("keel features apply | list | describe", () => {
     const audit = await stores.audit.list({ targetType: "feature_repo" });
     await stores.close();
     expect(audit.map((a) => [a.action, a.targetId])).toEqual([["feature_repo.apply", "1"]]);
+  });
+
+  it("writes a point-in-time training set from the applied repository", async () => {
+    await run(["features", "apply", REPO_FILE]);
+    const out = path.join(dir, "train.csv");
+    const r = await run([
+      "features",
+      "historical",
+      "--entity-df",
+      path.join(FIXTURES, "labels.csv"),
+      "--features",
+      "applicant_features:credit_score,applicant_features:home_ownership",
+      "--output",
+      out,
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(`wrote 5 rows × 5 columns to ${out} (feature repository version 1)\n`);
+    const lines = readFileSync(out, "utf8").trim().split("\n");
+    expect(lines).toEqual([
+      "applicant_id,event_timestamp,defaulted,credit_score,home_ownership",
+      "1,2026-02-01 00:00:00,0,640,RENT",
+      // Two rows at 2026-03-01: the later created one wins.
+      "1,2026-03-05 00:00:00,1,660,RENT",
+      // Before the applicant's first row, past the 90-day TTL, and an unknown applicant.
+      "2,2026-02-14 00:00:00,0,,",
+      "3,2026-01-15 00:00:00,1,,",
+      "9,2026-03-01 00:00:00,0,,",
+    ]);
+    const both = await run(["features", "historical", "--entity-df", "x.csv", "--output", out]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toBe("error: --features = null: give exactly one of --features or --feature-service\n");
   });
 
   it("exits 2 with one line naming the field, the value and the rule", async () => {

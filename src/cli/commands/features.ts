@@ -1,12 +1,41 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { InvalidParameterError } from "../../errors.js";
-import { createFeatureRegistry, describeFeatureObject, featureObjects, loadFeatureRepo } from "../../features/index.js";
+import {
+  createFeatureRegistry,
+  describeFeatureObject,
+  featureObjects,
+  featureService,
+  getHistoricalFeatures,
+  loadFeatureRepo,
+  resolveFeatureRefs,
+  type FeatureRef,
+  type FeatureRepo,
+} from "../../features/index.js";
 import { configFor, group, print, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withStores } from "../stores.js";
 
 const LOCAL_ACTOR = "cli";
+
+function usage(field: string, value: unknown, rule: string): InvalidParameterError {
+  return new InvalidParameterError(`${field} = ${JSON.stringify(value)}: ${rule}`, { details: { field, value, rule } });
+}
+
+/** `--features a:b,c` or `--feature-service NAME`, exactly one. */
+export function requestedFeatures(
+  repo: FeatureRepo,
+  flags: { features?: string; featureService?: string },
+): FeatureRef[] {
+  if ((flags.features === undefined) === (flags.featureService === undefined)) {
+    throw usage("--features", flags.features ?? null, "give exactly one of --features or --feature-service");
+  }
+  if (flags.featureService !== undefined) {
+    return [...featureService(repo, flags.featureService, "--feature-service").features];
+  }
+  const refs = (flags.features as string).split(",").map((x) => x.trim());
+  return resolveFeatureRefs(repo, refs, "--features");
+}
 
 /** `keel features apply|list|describe` (docs/features.md), against the local metadata store. */
 export function featuresCommand(program: Command, ctx: CliContext): void {
@@ -47,6 +76,33 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
         ].join("\n"),
       );
     });
+
+  features
+    .command("historical")
+    .description("point-in-time correct training set: the entity dataframe joined to the features as of each row's time")
+    .requiredOption("--entity-df <file>", "CSV or Parquet: join keys, event_timestamp, and any other columns (labels …)")
+    .option("--features <refs>", "comma-separated view:feature or view names")
+    .option("--feature-service <name>", "a feature service instead of --features")
+    .requiredOption("--output <file>", "training set to write, .parquet or .csv")
+    .option("--full-feature-names", "name feature columns view__feature")
+    .action(
+      async (
+        flags: { entityDf: string; features?: string; featureService?: string; output: string; fullFeatureNames?: boolean },
+        cmd: Command,
+      ) => {
+        const config = configFor(cmd, ctx);
+        const applied = await withStores(config, (s) => createFeatureRegistry(s.metadata).current());
+        const result = await getHistoricalFeatures(applied.repo, {
+          entityDf: path.resolve(ctx.cwd, flags.entityDf),
+          features: requestedFeatures(applied.repo, flags),
+          fullFeatureNames: flags.fullFeatureNames === true,
+          output: path.resolve(ctx.cwd, flags.output),
+        });
+        print(cmd, ctx, { ...result, output: flags.output, feature_repo_version: applied.version }, () =>
+          `wrote ${result.rows} rows × ${result.columns.length} columns to ${flags.output} (feature repository version ${applied.version})`,
+        );
+      },
+    );
 
   features
     .command("describe <name>")
