@@ -25,3 +25,20 @@ export type { AppliedFeatureRepo, ApplyResult, FeatureRegistry, MaterializationR
 export { createFeatureRegistry } from "./registry.js";
 export type { HistoricalRequest, HistoricalResult } from "./offline.js";
 export { ENTITY_TIMESTAMP, getHistoricalFeatures } from "./offline.js";
+export type { FeatureValue, OnlineRow, OnlineStore, StoredOnlineRow } from "./online-store.js";
+export { entityKey } from "./online-store.js";
+export { createSqliteOnlineStore } from "./online-sqlite.js";
+export { createRedisOnlineStore } from "./online-redis.js";
+export { openOnlineStore } from "./open-online-store.js";
+export type { OnDemandTransform } from "./on-demand.js";
+export { createTransformLoader, runOnDemand } from "./on-demand.js";
+export type {
+  FeatureStatus,
+  FeatureVector,
+  OnlineFeatureSources,
+  OnlineFeaturesRequest,
+  OnlineFeaturesResponse,
+} from "./online.js";
+export { getOnlineFeatures } from "./online.js";
+export type { MaterializeResult } from "./materialize.js";
+export { materialize, materializeIncremental } from "./materialize.js";

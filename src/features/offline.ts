@@ -77,7 +77,11 @@ export async function featureViewRows(
   repo: FeatureRepo,
   view: FeatureViewDefinition,
   features: readonly string[],
-  keyTypes?: ColumnTypes,
+  options: {
+    keyTypes?: ColumnTypes;
+    /** Only the latest row per entity with event time in [start, end] (epoch ms). */
+    latestIn?: { start: number; end: number };
+  } = {},
 ): Promise<string> {
   const src = sourceOf(repo, view);
   const relation = sourceRelation(src);
@@ -86,7 +90,7 @@ export async function featureViewRows(
   const keys = viewJoinKeys(repo, view);
   const cols = keys.map((k) => {
     requireColumn(types, k, `feature_views.${view.name}.entities`, where);
-    const t = keyTypes?.get(k);
+    const t = options.keyTypes?.get(k);
     return t === undefined ? ident(k) : `CAST(${ident(k)} AS ${t}) AS ${ident(k)}`;
   });
   const tsType = requireColumn(types, src.timestampField, `sources.${src.name}.timestamp_field`, where);
@@ -101,10 +105,18 @@ export async function featureViewRows(
     requireColumn(types, f, `feature_views.${view.name}.schema`, where);
     cols.push(`CAST(${ident(f)} AS ${DUCKDB_TYPE[dtype]}) AS ${ident(f)}`);
   }
-  const base = `SELECT ${cols.join(", ")} FROM ${relation} WHERE ${ident(src.timestampField)} IS NOT NULL`;
-  if (created === undefined) return `(${base})`;
-  const partition = [...keys.map(ident), TS].join(", ");
-  return `(${base} QUALIFY row_number() OVER (PARTITION BY ${partition} ORDER BY ${CREATED} DESC NULLS LAST) = 1)`;
+  const conditions = [`${ident(src.timestampField)} IS NOT NULL`];
+  const window = options.latestIn;
+  if (window !== undefined) {
+    const ts = timestampSql(src.timestampField, tsType);
+    conditions.push(`${ts} BETWEEN epoch_ms(${Math.trunc(window.start)}) AND epoch_ms(${Math.trunc(window.end)})`);
+  }
+  const base = `SELECT ${cols.join(", ")} FROM ${relation} WHERE ${conditions.join(" AND ")}`;
+  if (created === undefined && window === undefined) return `(${base})`;
+  // One window does both jobs (filtering above a second window trips a DuckDB internal error).
+  const partition = window === undefined ? [...keys.map(ident), TS] : keys.map(ident);
+  const order = [...(window === undefined ? [] : [`${TS} DESC`]), ...(created === undefined ? [] : [`${CREATED} DESC NULLS LAST`])];
+  return `(${base} QUALIFY row_number() OVER (PARTITION BY ${partition.join(", ")} ORDER BY ${order.join(", ")}) = 1)`;
 }
 
 export interface HistoricalRequest {
@@ -164,7 +176,7 @@ export async function getHistoricalFeatures(repo: FeatureRepo, req: HistoricalRe
       const alias = `f${i++}`;
       const keys = viewJoinKeys(repo, view);
       for (const k of keys) requireColumn(entityTypes, k, "entity-df", "the entity dataframe");
-      const rows = await featureViewRows(conn, repo, view, features, entityTypes);
+      const rows = await featureViewRows(conn, repo, view, features, { keyTypes: entityTypes });
       const on = [...keys.map((k) => `e.${ident(k)} = ${alias}.${ident(k)}`), `e.${TS} >= ${alias}.${TS}`];
       joins.push(`ASOF LEFT JOIN ${rows} ${alias} ON ${on.join(" AND ")}`);
       // Checked again here because DuckDB's ASOF join matches a NULL entity time to the newest row.

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createSqliteOnlineStore } from "../../src/features/index.js";
 import { openStores } from "../../src/open-stores.js";
 import { keelInProcess } from "./helpers.js";
 
@@ -78,6 +79,26 @@ describe("keel features apply | list | describe", () => {
     const both = await run(["features", "historical", "--entity-df", "x.csv", "--output", out]);
     expect(both.code).toBe(2);
     expect(both.stderr).toBe("error: --features = null: give exactly one of --features or --feature-service\n");
+  });
+
+  it("materializes into the embedded online store, then continues incrementally", async () => {
+    await run(["features", "apply", REPO_FILE]);
+    const first = await run(["features", "materialize", "--start", "2025-01-01T00:00:00Z", "--end", "2026-02-01T00:00:00Z"]);
+    expect(first.stderr).toBe("");
+    expect(first.stdout).toBe(
+      "applicant_features: 2 entities from 2025-01-01T00:00:00.000Z to 2026-02-01T00:00:00.000Z\n",
+    );
+    const next = await run(["--json", "features", "materialize-incremental", "--end", "2026-04-01T00:00:00Z"]);
+    expect(JSON.parse(next.stdout)).toEqual([
+      { featureView: "applicant_features", start: Date.parse("2026-02-01T00:00:00Z"), end: Date.parse("2026-04-01T00:00:00Z"), rows: 2 },
+    ]);
+    const store = createSqliteOnlineStore(path.join(dir, "online-features.db"));
+    const rows = await store.read("applicant_features", ["1", "2", "3"]);
+    await store.close();
+    expect(rows.map((r) => r?.values.credit_score)).toEqual([660, 720, 580]);
+    const bad = await run(["features", "materialize", "--start", "yesterday", "--end", "2026-01-01"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--start "yesterday" must be epoch milliseconds (an integer) or an ISO-8601 time');
   });
 
   it("exits 2 with one line naming the field, the value and the rule", async () => {

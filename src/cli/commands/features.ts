@@ -8,10 +8,18 @@ import {
   featureService,
   getHistoricalFeatures,
   loadFeatureRepo,
+  materialize,
+  materializeIncremental,
+  openOnlineStore,
   resolveFeatureRefs,
+  type MaterializeResult,
   type FeatureRef,
+  type FeatureRegistry,
   type FeatureRepo,
+  type OnlineStore,
 } from "../../features/index.js";
+import type { KeelConfig } from "../../config.js";
+import { eventTime } from "../../monitoring/labels.js";
 import { configFor, group, print, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withStores } from "../stores.js";
@@ -20,6 +28,38 @@ const LOCAL_ACTOR = "cli";
 
 function usage(field: string, value: unknown, rule: string): InvalidParameterError {
   return new InvalidParameterError(`${field} = ${JSON.stringify(value)}: ${rule}`, { details: { field, value, rule } });
+}
+
+/** The online store `keel server` reads too: Redis when configured, else `<data-dir>/online-features.db`. */
+export function onlineStoreFor(config: KeelConfig) {
+  return openOnlineStore({ redisUrl: config.redisUrl, sqlitePath: path.join(config.dataDir, "online-features.db") });
+}
+
+/** Runs `fn` with the applied repository, the registry and the online store, closing what it opened. */
+function withOnlineStore<T>(
+  config: KeelConfig,
+  fn: (repo: FeatureRepo, registry: FeatureRegistry, store: OnlineStore) => Promise<T>,
+): Promise<T> {
+  return withStores(config, async (s) => {
+    const registry = createFeatureRegistry(s.metadata);
+    const { repo } = await registry.current();
+    const store = onlineStoreFor(config);
+    try {
+      return await fn(repo, registry, store);
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+function views(list: string | undefined): string[] | undefined {
+  return list === undefined ? undefined : list.split(",").map((x) => x.trim());
+}
+
+function renderMaterialized(done: readonly MaterializeResult[]): string {
+  return done
+    .map((r) => `${r.featureView}: ${r.rows} entities from ${new Date(r.start).toISOString()} to ${new Date(r.end).toISOString()}`)
+    .join("\n");
 }
 
 /** `--features a:b,c` or `--feature-service NAME`, exactly one. */
@@ -103,6 +143,42 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
         );
       },
     );
+
+  features
+    .command("materialize")
+    .description("load the latest row per entity with event time in [--start, --end] into the online store")
+    .requiredOption("--start <time>", "ISO-8601 or epoch ms", (v: string) => eventTime(v, "--start"))
+    .requiredOption("--end <time>", "ISO-8601 or epoch ms", (v: string) => eventTime(v, "--end"))
+    .option("--views <names>", "comma-separated feature views (default: all)")
+    .action(async (flags: { start: number; end: number; views?: string }, cmd: Command) => {
+      const config = configFor(cmd, ctx);
+      const featureViews = views(flags.views);
+      const done = await withOnlineStore(config, (repo, registry, store) =>
+        materialize(repo, registry, store, {
+          start: flags.start,
+          end: flags.end,
+          ...(featureViews !== undefined ? { featureViews } : {}),
+        }),
+      );
+      print(cmd, ctx, done, () => renderMaterialized(done));
+    });
+
+  features
+    .command("materialize-incremental")
+    .description("load each feature view from where its last materialization ended up to --end")
+    .requiredOption("--end <time>", "ISO-8601 or epoch ms", (v: string) => eventTime(v, "--end"))
+    .option("--views <names>", "comma-separated feature views (default: all)")
+    .action(async (flags: { end: number; views?: string }, cmd: Command) => {
+      const config = configFor(cmd, ctx);
+      const featureViews = views(flags.views);
+      const done = await withOnlineStore(config, (repo, registry, store) =>
+        materializeIncremental(repo, registry, store, {
+          end: flags.end,
+          ...(featureViews !== undefined ? { featureViews } : {}),
+        }),
+      );
+      print(cmd, ctx, done, () => renderMaterialized(done));
+    });
 
   features
     .command("describe <name>")
