@@ -42,3 +42,6 @@ export type {
 export { getOnlineFeatures } from "./online.js";
 export type { MaterializeResult } from "./materialize.js";
 export { materialize, materializeIncremental } from "./materialize.js";
+export type { FeatureStore, FeatureStoreDeps, OnlineFeaturesQuery, PushTarget } from "./feature-store.js";
+export { createFeatureStore } from "./feature-store.js";
+export { pushToOnlineStore } from "./push.js";
