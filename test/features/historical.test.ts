@@ -1,10 +1,24 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mulberry32, readTable, type Column, type Frame } from "../../src/data/index.js";
-import { getHistoricalFeatures, parseFeatureRepo, resolveFeatureRefs } from "../../src/features/index.js";
+import {
+  createFeatureRegistry,
+  createSqliteOnlineStore,
+  createTransformLoader,
+  featureService,
+  getHistoricalFeatures,
+  getOnlineFeatures,
+  loadFeatureRepo,
+  materialize,
+  parseFeatureRepo,
+  resolveFeatureRefs,
+} from "../../src/features/index.js";
+import { sqliteStores } from "../store/backends.js";
 
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
 const BASE = Date.UTC(2026, 0, 1);
 const TTL = 30;
 
@@ -197,5 +211,62 @@ describe("point-in-time historical retrieval", () => {
         output: path.join(dir, "x.csv"),
       }),
     ).rejects.toThrow('entity-df = "event_timestamp": must name a column of the entity dataframe (columns: applicant_id, when)');
+  });
+});
+
+describe("historical retrieval with on-demand views", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "keel-pit-odfv-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("runs the transformation on the point-in-time values and gives what online serving gives", async () => {
+    const repo = await loadFeatureRepo(path.join(FIXTURES, "loan-features.yaml"));
+    const entities = path.join(dir, "entities.csv");
+    writeFileSync(
+      entities,
+      "applicant_id,event_timestamp,loan_amount\n1,2026-04-01T00:00:00,10800\n2,2026-02-14T00:00:00,5000\n2,2026-04-01T00:00:00,8800\n",
+    );
+    const output = path.join(dir, "train.parquet");
+    const result = await getHistoricalFeatures(repo, {
+      entityDf: entities,
+      features: [...featureService(repo, "loan_default_v1", "feature_service").features],
+      output,
+    });
+    expect(result.columns).toEqual([
+      "applicant_id",
+      "event_timestamp",
+      "loan_amount",
+      "credit_score",
+      "annual_income",
+      "monthly_debt",
+      "home_ownership",
+      "debt_to_income",
+      "loan_to_income",
+    ]);
+    const frame = await readTable(output);
+    const values = (name: string) => [0, 1, 2].map((i) => cell(col(frame, name), i));
+    expect(values("credit_score")).toEqual([660, null, 720]);
+    expect(values("debt_to_income")).toEqual([(12 * 950) / 54_000, null, (12 * 1200) / 88_000]);
+    expect(values("loan_to_income")).toEqual([0.2, null, 0.1]);
+
+    const t = await sqliteStores();
+    const store = createSqliteOnlineStore(path.join(dir, "online.db"));
+    try {
+      await materialize(repo, createFeatureRegistry(t.stores.metadata), store, { start: 0, end: Date.parse("2026-04-01T00:00:00Z") });
+      const online = await getOnlineFeatures(
+        { repo, store, now: () => Date.parse("2026-04-01T00:00:00Z"), transform: createTransformLoader() },
+        { features: featureService(repo, "loan_default_v1", "feature_service").features, entities: { applicant_id: [1, 2], loan_amount: [10_800, 8800] } },
+      );
+      // Rows 0 and 2 were asked at the time the online store was read.
+      online.results.slice(1).forEach((r, j) => {
+        const name = result.columns[3 + j] as string;
+        expect(r.values, name).toEqual([values(name)[0], values(name)[2]]);
+      });
+    } finally {
+      await store.close();
+      await t.close();
+    }
   });
 });
