@@ -159,11 +159,13 @@ export async function getHistoricalFeatures(repo: FeatureRepo, req: HistoricalRe
   const tmp = `${req.output}.tmp-${process.pid}`;
   const result = await withConnection(async (conn) => {
     await conn.run("SET TimeZone = 'UTC'");
-    await conn.run(`CREATE TEMP TABLE entity_df AS SELECT * FROM ${source(req.entityDf, tableFormat(req.entityDf))}`);
-    const entityTypes = await columnTypes(conn, "entity_df");
+    const entitySource = source(req.entityDf, tableFormat(req.entityDf));
+    const entityTypes = await columnTypes(conn, entitySource);
     const tsType = requireColumn(entityTypes, ENTITY_TIMESTAMP, "entity-df", "the entity dataframe");
-    await conn.run(`ALTER TABLE entity_df ADD COLUMN ${TS} TIMESTAMP`);
-    await conn.run(`UPDATE entity_df SET ${TS} = ${timestampSql(ENTITY_TIMESTAMP, tsType)}`);
+    // A table, so that rowid is the file's row order.
+    await conn.run(
+      `CREATE TEMP TABLE entity_df AS SELECT *, ${timestampSql(ENTITY_TIMESTAMP, tsType)} AS ${TS} FROM ${entitySource}`,
+    );
 
     const joins: string[] = [];
     const featureSql = new Map<string, string>();
@@ -183,7 +185,7 @@ export async function getHistoricalFeatures(repo: FeatureRepo, req: HistoricalRe
       for (const f of features) featureSql.set(`${view.name}:${f}`, `CASE WHEN ${fresh} THEN ${alias}.${ident(f)} END`);
     }
 
-    const entityColumns = [...entityTypes.keys()].filter((c) => c !== TS);
+    const entityColumns = [...entityTypes.keys()];
     const outputNames = new Set(entityColumns);
     const finalCols = entityColumns.map((c) => `b.${ident(c)}`);
     for (const r of req.features) {

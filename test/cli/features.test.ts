@@ -110,6 +110,9 @@ describe("keel features apply | list | describe", () => {
     const r = await run(["features", "apply", bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('error: feature_views[0].entities[0] = "driver": must name an entity\n');
+    const remote = await run(["--tracking-uri", "http://127.0.0.1:9", "features", "list"]);
+    expect(remote.code).toBe(2);
+    expect(remote.stderr).toMatch(/^error: --tracking-uri = "http:\/\/127\.0\.0\.1:9": keel features works on the local store/);
     const missing = await run(["features", "describe", "nothing"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("no feature repository has been applied");

@@ -30,6 +30,19 @@ function usage(field: string, value: unknown, rule: string): InvalidParameterErr
   return new InvalidParameterError(`${field} = ${JSON.stringify(value)}: ${rule}`, { details: { field, value, rule } });
 }
 
+/** The config of a feature command: they work on the local stores, so a server URL is refused, not ignored. */
+function localConfig(cmd: Command, ctx: CliContext): KeelConfig {
+  const config = configFor(cmd, ctx);
+  if (config.trackingUri !== undefined) {
+    throw usage(
+      "--tracking-uri",
+      config.trackingUri,
+      "keel features works on the local store (--backend-store-uri, --data-dir); against a server use its /materialize and /get-online-features routes",
+    );
+  }
+  return config;
+}
+
 /** The online store `keel server` reads too: Redis when configured, else `<data-dir>/online-features.db`. */
 export function onlineStoreFor(config: KeelConfig) {
   return openOnlineStore({ redisUrl: config.redisUrl, sqlitePath: path.join(config.dataDir, "online-features.db") });
@@ -85,7 +98,7 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
     .command("apply <file>")
     .description("validate a feature repository (YAML, JSON or TypeScript) and register it as a new version")
     .action(async (file: string, _flags: unknown, cmd: Command) => {
-      const config = configFor(cmd, ctx);
+      const config = localConfig(cmd, ctx);
       const abs = path.resolve(ctx.cwd, file);
       const repo = await loadFeatureRepo(abs);
       const result = await withStores(config, (s) =>
@@ -103,7 +116,7 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
     .command("list")
     .description("entities, feature views, on-demand feature views and feature services of the applied repository")
     .action(async (_flags: unknown, cmd: Command) => {
-      const config = configFor(cmd, ctx);
+      const config = localConfig(cmd, ctx);
       const applied = await withStores(config, (s) => createFeatureRegistry(s.metadata).current());
       const objects = featureObjects(applied.repo);
       print(cmd, ctx, { version: applied.version, objects }, () =>
@@ -130,7 +143,7 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
         flags: { entityDf: string; features?: string; featureService?: string; output: string; fullFeatureNames?: boolean },
         cmd: Command,
       ) => {
-        const config = configFor(cmd, ctx);
+        const config = localConfig(cmd, ctx);
         const applied = await withStores(config, (s) => createFeatureRegistry(s.metadata).current());
         const result = await getHistoricalFeatures(applied.repo, {
           entityDf: path.resolve(ctx.cwd, flags.entityDf),
@@ -151,7 +164,7 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
     .requiredOption("--end <time>", "ISO-8601 or epoch ms", (v: string) => eventTime(v, "--end"))
     .option("--views <names>", "comma-separated feature views (default: all)")
     .action(async (flags: { start: number; end: number; views?: string }, cmd: Command) => {
-      const config = configFor(cmd, ctx);
+      const config = localConfig(cmd, ctx);
       const featureViews = views(flags.views);
       const done = await withOnlineStore(config, (repo, registry, store) =>
         materialize(repo, registry, store, {
@@ -169,7 +182,7 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
     .requiredOption("--end <time>", "ISO-8601 or epoch ms", (v: string) => eventTime(v, "--end"))
     .option("--views <names>", "comma-separated feature views (default: all)")
     .action(async (flags: { end: number; views?: string }, cmd: Command) => {
-      const config = configFor(cmd, ctx);
+      const config = localConfig(cmd, ctx);
       const featureViews = views(flags.views);
       const done = await withOnlineStore(config, (repo, registry, store) =>
         materializeIncremental(repo, registry, store, {
@@ -184,7 +197,7 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
     .command("describe <name>")
     .description("one entity, source, feature view, on-demand feature view or feature service, as registered")
     .action(async (name: string, _flags: unknown, cmd: Command) => {
-      const config = configFor(cmd, ctx);
+      const config = localConfig(cmd, ctx);
       const applied = await withStores(config, (s) => createFeatureRegistry(s.metadata).current());
       const found = describeFeatureObject(applied.repo, name);
       if (found === undefined) {
