@@ -45,3 +45,5 @@ export { materialize, materializeIncremental } from "./materialize.js";
 export type { FeatureStore, FeatureStoreDeps, OnlineFeaturesQuery, PushTarget } from "./feature-store.js";
 export { createFeatureStore } from "./feature-store.js";
 export { pushToOnlineStore } from "./push.js";
+export type { FeatureSkew, SkewOptions, SkewReport } from "./skew.js";
+export { featureSkew } from "./skew.js";

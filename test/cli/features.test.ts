@@ -101,6 +101,45 @@ describe("keel features apply | list | describe", () => {
     expect(bad.stderr).toContain('--start "yesterday" must be epoch milliseconds (an integer) or an ISO-8601 time');
   });
 
+  it("reports skew between logged features and point-in-time recomputation", async () => {
+    await run(["features", "apply", REPO_FILE]);
+    const stores = openStores({
+      backendStoreUri: `sqlite:///${path.join(dir, "keel.db")}`,
+      artifactRoot: path.join(dir, "artifacts"),
+    });
+    const base = { endpoint: "loans", modelName: "loan-default", modelVersion: "1", route: "champion", outputs: { score: 0.1 }, latencyMs: 1 };
+    await stores.inferenceLog.append(
+      [
+        { ...base, requestId: "a", time: Date.parse("2026-03-05T00:00:00Z"), entityId: "1", features: { credit_score: 660 } },
+        { ...base, requestId: "b", time: Date.parse("2026-02-20T00:00:00Z"), entityId: "2", features: { credit_score: 700 } },
+      ],
+      { durability: "sync" },
+    );
+    await stores.close();
+    const r = await run([
+      "--json",
+      "features",
+      "skew",
+      "--endpoint",
+      "loans",
+      "--from",
+      "2026-01-01T00:00:00Z",
+      "--to",
+      "2026-04-01T00:00:00Z",
+      "--features",
+      "applicant_features:credit_score",
+      "--threshold",
+      "0.1",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({
+      rows: 2,
+      withoutEntity: 0,
+      threshold: 0.1,
+      features: [{ feature: "credit_score", compared: 2, differing: 1, shareDiffering: 0.5, maxAbsDelta: 20, flagged: true }],
+    });
+  });
+
   it("exits 2 with one line naming the field, the value and the rule", async () => {
     const bad = path.join(dir, "bad.yaml");
     writeFileSync(

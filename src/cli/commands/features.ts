@@ -6,6 +6,7 @@ import {
   describeFeatureObject,
   featureObjects,
   featureService,
+  featureSkew,
   getHistoricalFeatures,
   loadFeatureRepo,
   materialize,
@@ -28,6 +29,15 @@ const LOCAL_ACTOR = "cli";
 
 function usage(field: string, value: unknown, rule: string): InvalidParameterError {
   return new InvalidParameterError(`${field} = ${JSON.stringify(value)}: ${rule}`, { details: { field, value, rule } });
+}
+
+/** Logged predictions a skew check reads at most. */
+const SKEW_ROWS = 100_000;
+
+function parseShare(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !(n >= 0 && n <= 1)) throw usage("--threshold", value, "must be a number from 0 to 1");
+  return n;
 }
 
 /** The config of a feature command: they work on the local stores, so a server URL is refused, not ignored. */
@@ -192,6 +202,48 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
       );
       print(cmd, ctx, done, () => renderMaterialized(done));
     });
+
+  features
+    .command("skew")
+    .description("compare the features logged with an endpoint's predictions to the same features recomputed point-in-time")
+    .requiredOption("--endpoint <name>", "serving endpoint whose inference log is read")
+    .requiredOption("--from <time>", "ISO-8601 or epoch ms (inclusive)", (v: string) => eventTime(v, "--from"))
+    .requiredOption("--to <time>", "ISO-8601 or epoch ms (exclusive)", (v: string) => eventTime(v, "--to"))
+    .option("--features <refs>", "comma-separated view:feature or view names")
+    .option("--feature-service <name>", "a feature service instead of --features")
+    .option("--threshold <share>", "share of differing rows that flags a feature (default 0.01)", parseShare)
+    .action(
+      async (
+        flags: { endpoint: string; from: number; to: number; features?: string; featureService?: string; threshold?: number },
+        cmd: Command,
+      ) => {
+        const config = localConfig(cmd, ctx);
+        const report = await withStores(config, async (s) => {
+          const { repo } = await createFeatureRegistry(s.metadata).current();
+          const records = await s.inferenceLog.query({ endpoint: flags.endpoint, from: flags.from, to: flags.to, limit: SKEW_ROWS });
+          return featureSkew(repo, records, {
+            features: requestedFeatures(repo, flags),
+            ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}),
+          });
+        });
+        print(cmd, ctx, report, () =>
+          [
+            `${flags.endpoint}: ${report.rows} logged predictions compared (${report.withoutEntity} without an entity id left out), threshold ${report.threshold}`,
+            table(
+              ["feature", "compared", "differing", "share", "max_abs_delta", "flag"],
+              report.features.map((f) => [
+                f.feature,
+                String(f.compared),
+                String(f.differing),
+                f.shareDiffering.toFixed(4),
+                f.maxAbsDelta === null ? "-" : f.maxAbsDelta.toPrecision(4),
+                f.flagged ? "SKEW" : "",
+              ]),
+            ),
+          ].join("\n"),
+        );
+      },
+    );
 
   features
     .command("describe <name>")
