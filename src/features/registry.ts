@@ -5,9 +5,7 @@
 import type { Kysely } from "kysely";
 import { randomUUID } from "node:crypto";
 import { NotFoundError } from "../errors.js";
-import { appendAudit } from "../store/audit.js";
-import type { MetadataDb } from "../store/metadata-db.js";
-import type { KeelDatabase } from "../store/schema.js";
+import { appendAudit, type KeelDatabase, type MetadataDb } from "../store/index.js";
 import { repoDigest, type FeatureRepo } from "./definition.js";
 
 /** Row shapes of migration 0040. */

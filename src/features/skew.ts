@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { categoricalFromStrings, numericColumn, readTable, writeTable, type Column } from "../data/index.js";
 import { specError } from "../spec-fields.js";
-import { isServedPrediction, type InferenceRecord } from "../store/inference-log.js";
+import { isServedPrediction, type InferenceRecord } from "../store/index.js";
 import type { FeatureRef, FeatureRepo } from "./definition.js";
 import { ENTITY_TIMESTAMP, getHistoricalFeatures } from "./historical.js";
 import { viewJoinKeys } from "./offline.js";

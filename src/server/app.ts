@@ -5,7 +5,7 @@ import type { RegistryStore } from "../registry/types.js";
 import type { ArtifactStore } from "../store/artifacts.js";
 import type { InferenceLog } from "../store/inference-log.js";
 import type { LabelStore } from "../store/labels.js";
-import type { MetadataDb } from "../store/metadata-db.js";
+import type { MetadataDb } from "../store/index.js";
 import type { ModelServer } from "../serving/index.js";
 import type { TrackingStore } from "../tracking/types.js";
 import { installAuth } from "./auth.js";

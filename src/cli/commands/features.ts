@@ -20,7 +20,7 @@ import {
   type OnlineStore,
 } from "../../features/index.js";
 import type { KeelConfig } from "../../config.js";
-import { eventTime } from "../../monitoring/labels.js";
+import { eventTime } from "../../monitoring/index.js";
 import { configFor, group, print, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withStores } from "../stores.js";

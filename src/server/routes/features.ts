@@ -8,7 +8,7 @@ import {
   type FeatureValue,
   type PushTarget,
 } from "../../features/index.js";
-import { eventTime } from "../../monitoring/labels.js";
+import { eventTime } from "../../monitoring/index.js";
 import { specError } from "../../spec-fields.js";
 import type { RoutePlugin } from "../app.js";
 import { Input } from "../input.js";
