@@ -30,7 +30,7 @@ const mayImport = {
   stats: ["data", ...base],
   learn: ["data", "stats", ...base],
   validate: ["data", "stats", "spec-fields.ts", ...base],
-  features: ["data", "store", ...base],
+  features: ["data", "store", "spec-fields.ts", ...base],
   store: [...base],
   tracking: ["store", ...base],
   registry: ["data", "store", "tracking", ...base],

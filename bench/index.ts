@@ -6,4 +6,5 @@ export const benchmarks: { name: string; load: () => Promise<{ run: () => Promis
   { name: "serving", load: () => import("./serving.js") },
   { name: "tracking", load: () => import("./tracking.js") },
   { name: "http-tracking", load: () => import("./http-tracking.js") },
+  { name: "features", load: () => import("./features.js") },
 ];

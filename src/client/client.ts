@@ -25,6 +25,12 @@ import type {
   TagJson,
   WebhookJson,
 } from "./types.js";
+import type {
+  GetOnlineFeaturesRequestJson,
+  MaterializedJson,
+  OnlineFeaturesJson,
+  PushFeaturesRequestJson,
+} from "./features-json.js";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -450,5 +456,27 @@ export class KeelClient {
   /** Marks an alert acknowledged by the caller; acknowledging twice keeps the first. */
   async acknowledgeAlert(id: string): Promise<AlertJson> {
     return (await this.request<{ alert: AlertJson }>("POST", `/api/keel/alerts/${encodeURIComponent(id)}/ack`)).alert;
+  }
+
+  // Feature server, in Feast's shape (docs/features.md)
+  /** Online features of the given entities: join keys first, then values, statuses and event times per feature. */
+  getOnlineFeatures(request: GetOnlineFeaturesRequestJson): Promise<OnlineFeaturesJson> {
+    return this.request<OnlineFeaturesJson>("POST", "/get-online-features", { ...request });
+  }
+  /** Writes rows of a source to the online store of every feature view it feeds. */
+  pushFeatures(request: PushFeaturesRequestJson): Promise<{ rows_written: number }> {
+    return this.request<{ rows_written: number }>("POST", "/push", { ...request });
+  }
+  /** Loads the latest row per entity with event time in [start_ts, end_ts] into the online store. */
+  materializeFeatures(request: {
+    start_ts: string | number;
+    end_ts: string | number;
+    feature_views?: string[];
+  }): Promise<MaterializedJson> {
+    return this.request<MaterializedJson>("POST", "/materialize", request);
+  }
+  /** Continues each feature view from its last materialization up to end_ts. */
+  materializeFeaturesIncremental(request: { end_ts: string | number; feature_views?: string[] }): Promise<MaterializedJson> {
+    return this.request<MaterializedJson>("POST", "/materialize-incremental", request);
   }
 }

@@ -4,6 +4,7 @@ export type { Signature, SignatureColumn, SignatureType } from "./signature.js";
 export { inferSignature } from "./signature.js";
 export type { TableFormat } from "./io.js";
 export { categoricalFromStrings, numericColumn, readTable, tableFormat, writeTable } from "./io.js";
+export { ident, source, sqlString, withConnection } from "./io.js";
 export type { ColumnRoles, PreparedTarget } from "./roles.js";
 export { assignRoles, isIdLike, prepareTarget, selectColumns, takeRows } from "./roles.js";
 export type { LoanApplicationOptions } from "./loan-applications.js";

@@ -34,15 +34,15 @@ const NUMERIC_TYPES = new Set<DuckDBTypeId>([
   DuckDBTypeId.DECIMAL,
 ]);
 
-function sqlString(s: string): string {
+export function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 
-function ident(s: string): string {
+export function ident(s: string): string {
   return `"${s.replaceAll('"', '""')}"`;
 }
 
-async function withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+export async function withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(":memory:");
   const conn = await instance.connect();
   try {
@@ -53,7 +53,7 @@ async function withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promi
   }
 }
 
-function source(path: string, format: TableFormat): string {
+export function source(path: string, format: TableFormat): string {
   // No BOOLEAN candidate: DuckDB would read yes/no text as true/false, losing the class names a
   // string target is reported by.
   return format === "csv"

@@ -4,6 +4,7 @@ import type { RegistryStore } from "../registry/types.js";
 import type { ArtifactStore } from "../store/artifacts.js";
 import type { InferenceLog } from "../store/inference-log.js";
 import type { LabelStore } from "../store/labels.js";
+import type { MetadataDb } from "../store/index.js";
 import type { ModelServer } from "../serving/index.js";
 import type { TrackingStore } from "../tracking/types.js";
 import type { TokenVerifier } from "./auth.js";
@@ -20,6 +21,8 @@ export interface AppStores {
   readonly labels?: LabelStore;
   /** Read by the labels and performance routes. */
   readonly inferenceLog?: InferenceLog;
+  /** The metadata database; the feature routes keep the feature registry in it. */
+  readonly metadata?: MetadataDb;
 }
 
 /**

@@ -11,3 +11,5 @@ export { createFsArtifactStore, normalizeArtifactPath } from "./artifacts.js";
 export type { ArtifactEntry, ArtifactStore, FsArtifactStoreOptions, StoredBlob } from "./artifacts.js";
 export { createTokenStore, isRole, roleAllows, ROLES } from "./tokens.js";
 export type { Role, TokenInfo, TokenStore } from "./tokens.js";
+export { isServedPrediction } from "./inference-log.js";
+export type { InferenceLog, InferenceQuery, InferenceRecord } from "./inference-log.js";

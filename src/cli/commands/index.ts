@@ -18,6 +18,7 @@ import { pipelineCommand } from "./pipeline.js";
 import { retrainCommand } from "./retrain.js";
 import { quickstartCommand } from "./quickstart.js";
 import { evaluateCommand } from "./evaluate.js";
+import { featuresCommand } from "./features.js";
 
 /** Adds one command (or subcommands of a group) to the program. */
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -42,4 +43,5 @@ export const commands: readonly CommandRegistrar[] = [
   retrainCommand,
   quickstartCommand,
   evaluateCommand,
+  featuresCommand,
 ];

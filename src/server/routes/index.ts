@@ -9,6 +9,7 @@ import { mlflowLoggedModelRoutes } from "./mlflow-logged-models.js";
 import { mlflowRegistryRoutes } from "./mlflow-registry.js";
 import { mlflowRunRoutes } from "./mlflow-runs.js";
 import { monitoringRoutes } from "./monitoring.js";
+import { featureRoutes } from "./features.js";
 import { servingRoutes } from "./serving.js";
 
 /** Every route file of the server, registered in this order. Append your entry. */
@@ -24,4 +25,5 @@ export const routes: readonly RoutePlugin[] = [
   keelPromotionRoutes,
   labelRoutes,
   monitoringRoutes,
+  featureRoutes,
 ];

@@ -8,6 +8,7 @@ import { m0012InferenceLogShadows } from "./0012-inference-log-shadows.js";
 import { m0020MonitorObservations } from "./0020-monitor-observations.js";
 import { m0022Labels } from "./0022-labels.js";
 import { m0023Alerts } from "./0023-alerts.js";
+import { m0040Features } from "./0040-features.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
 
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   m0020MonitorObservations,
   m0022Labels,
   m0023Alerts,
+  m0040Features,
 ];

@@ -1,0 +1,93 @@
+/**
+ * The feature store as a server (or a library user) holds it: the applied repository, re-read from
+ * the registry every few seconds like Feast's registry cache, the online store, and the
+ * transformation modules, imported once.
+ */
+import { specError } from "../spec-fields.js";
+import { featureService, resolveFeatureRefs, type FeatureRef, type FeatureRepo } from "./definition.js";
+import { materialize, materializeIncremental, type MaterializeResult } from "./materialize.js";
+import { createTransformLoader } from "./on-demand.js";
+import { getOnlineFeatures, type OnlineFeaturesResponse } from "./online.js";
+import type { FeatureValue, OnlineStore } from "./online-store.js";
+import { pushToOnlineStore } from "./push.js";
+import type { FeatureRegistry } from "./registry.js";
+
+/** How long an applied repository is served before the registry is asked again. */
+const REPO_REFRESH_MS = 5000;
+
+export interface OnlineFeaturesQuery {
+  /** `view:feature` or view names; or `featureService`. */
+  readonly features?: readonly string[];
+  readonly featureService?: string;
+  readonly entities: Readonly<Record<string, readonly FeatureValue[]>>;
+  readonly fullFeatureNames?: boolean;
+}
+
+export type PushTarget = "online" | "offline" | "online_and_offline";
+
+export interface FeatureStore {
+  /** The applied repository (cached for a few seconds). */
+  repo(): Promise<FeatureRepo>;
+  getOnlineFeatures(query: OnlineFeaturesQuery): Promise<OnlineFeaturesResponse>;
+  push(sourceName: string, df: Readonly<Record<string, unknown>>, to: PushTarget): Promise<number>;
+  materialize(options: { start: number; end: number; featureViews?: readonly string[] }): Promise<MaterializeResult[]>;
+  materializeIncremental(options: { end: number; featureViews?: readonly string[] }): Promise<MaterializeResult[]>;
+  close(): Promise<void>;
+}
+
+export interface FeatureStoreDeps {
+  readonly registry: FeatureRegistry;
+  readonly online: OnlineStore;
+  /** Epoch milliseconds: TTLs are measured back from it. */
+  readonly clock: () => number;
+  /** keel's time parser (epoch ms or ISO-8601) for pushed event times. */
+  readonly eventTime: (raw: unknown, field: string) => number;
+}
+
+function requested(repo: FeatureRepo, q: OnlineFeaturesQuery): FeatureRef[] {
+  if ((q.features === undefined) === (q.featureService === undefined)) {
+    throw specError("features", q.features ?? null, "give exactly one of features or feature_service");
+  }
+  if (q.featureService !== undefined) return [...featureService(repo, q.featureService, "feature_service").features];
+  return resolveFeatureRefs(repo, q.features as readonly string[], "features");
+}
+
+export function createFeatureStore(deps: FeatureStoreDeps): FeatureStore {
+  const transform = createTransformLoader();
+  let cached: { repo: FeatureRepo; at: number } | undefined;
+
+  const store: FeatureStore = {
+    async repo() {
+      const now = Date.now();
+      if (cached === undefined || now - cached.at > REPO_REFRESH_MS) {
+        cached = { repo: (await deps.registry.current()).repo, at: now };
+      }
+      return cached.repo;
+    },
+    async getOnlineFeatures(q) {
+      const repo = await store.repo();
+      return getOnlineFeatures(
+        { repo, store: deps.online, now: deps.clock, transform },
+        {
+          features: requested(repo, q),
+          entities: q.entities,
+          ...(q.fullFeatureNames !== undefined ? { fullFeatureNames: q.fullFeatureNames } : {}),
+        },
+      );
+    },
+    async push(sourceName, df, to) {
+      if (to !== "online") {
+        throw specError("to", to, "must be online: pushed rows go to the online store; append offline rows to the source file");
+      }
+      return pushToOnlineStore(await store.repo(), deps.online, sourceName, df, deps.eventTime);
+    },
+    async materialize(options) {
+      return materialize(await store.repo(), deps.registry, deps.online, options);
+    },
+    async materializeIncremental(options) {
+      return materializeIncremental(await store.repo(), deps.registry, deps.online, options);
+    },
+    close: () => deps.online.close(),
+  };
+  return store;
+}

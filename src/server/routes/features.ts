@@ -1,0 +1,98 @@
+import path from "node:path";
+import { UnavailableError } from "../../errors.js";
+import {
+  createFeatureRegistry,
+  createFeatureStore,
+  openOnlineStore,
+  type FeatureStore,
+  type FeatureValue,
+  type PushTarget,
+} from "../../features/index.js";
+import { eventTime } from "../../monitoring/index.js";
+import { specError } from "../../spec-fields.js";
+import type { RoutePlugin } from "../app.js";
+import { Input } from "../input.js";
+
+const PUSH_TARGETS: readonly PushTarget[] = ["online", "offline", "online_and_offline"];
+
+/** `{"applicant_id": [1, 2], …}`: one array per join key or request field. */
+function entityColumns(input: Input): Record<string, readonly FeatureValue[]> {
+  const raw = input.rawValue("entities");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw specError("entities", raw ?? null, "must be an object of arrays, one per join key");
+  }
+  return raw as Record<string, readonly FeatureValue[]>;
+}
+
+function dataframe(input: Input): Record<string, unknown> {
+  const raw = input.rawValue("df");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw specError("df", raw ?? null, "must be an object of columns (arrays of equal length)");
+  }
+  return raw as Record<string, unknown>;
+}
+
+function featureViews(input: Input): { featureViews?: string[] } {
+  return input.has("feature_views") ? { featureViews: input.stringList("feature_views") } : {};
+}
+
+/**
+ * Feast's feature server (docs/features.md): `POST /get-online-features`, `/push`, `/materialize`,
+ * `/materialize-incremental`, over the feature repository applied to this server's metadata store
+ * and the online store of its config (Redis when `redisUrl` is set, else SQLite in the data dir).
+ */
+export const featureRoutes: RoutePlugin = (app, { config, stores, clock }) => {
+  let featureStore: FeatureStore | undefined;
+  const features = (): FeatureStore => {
+    if (featureStore === undefined) {
+      if (stores.metadata === undefined) {
+        throw new UnavailableError("features: this server has no metadata store for the feature registry");
+      }
+      featureStore = createFeatureStore({
+        registry: createFeatureRegistry(stores.metadata, clock !== undefined ? { clock } : {}),
+        online: openOnlineStore({
+          redisUrl: config.redisUrl,
+          sqlitePath: path.join(config.dataDir, "online-features.db"),
+        }),
+        clock: clock ?? Date.now,
+        eventTime,
+      });
+    }
+    return featureStore;
+  };
+  app.addHook("onClose", async () => {
+    await featureStore?.close();
+  });
+
+  app.post("/get-online-features", { config: { role: "reader" } }, async (req) => {
+    const input = Input.of(req);
+    const featureService = input.string("feature_service");
+    const fullFeatureNames = input.boolean("full_feature_names");
+    return features().getOnlineFeatures({
+      ...(input.has("features") ? { features: input.stringList("features") } : {}),
+      ...(featureService !== undefined ? { featureService } : {}),
+      entities: entityColumns(input),
+      ...(fullFeatureNames !== undefined ? { fullFeatureNames } : {}),
+    });
+  });
+
+  app.post("/push", async (req) => {
+    const input = Input.of(req);
+    const to = input.oneOf("to", PUSH_TARGETS) ?? "online";
+    const rows = await features().push(input.requiredString("push_source_name"), dataframe(input), to);
+    return { rows_written: rows };
+  });
+
+  app.post("/materialize", async (req) => {
+    const input = Input.of(req);
+    const start = eventTime(input.rawValue("start_ts"), "start_ts");
+    const end = eventTime(input.rawValue("end_ts"), "end_ts");
+    return { materialized: await features().materialize({ start, end, ...featureViews(input) }) };
+  });
+
+  app.post("/materialize-incremental", async (req) => {
+    const input = Input.of(req);
+    const end = eventTime(input.rawValue("end_ts"), "end_ts");
+    return { materialized: await features().materializeIncremental({ end, ...featureViews(input) }) };
+  });
+};
