@@ -39,6 +39,8 @@ export interface KeelEnsembleJson {
   readonly base_score: number;
   readonly link: "identity" | "sigmoid";
   readonly compare: "lt";
+  /** Per node hessian sum (TreeSHAP's weights); absent in models saved before keel recorded it. */
+  readonly cover?: readonly number[];
   readonly categorical?: {
     readonly node_set: readonly number[];
     readonly set_offsets: readonly number[];
@@ -90,6 +92,7 @@ export function ensembleToJson(e: TreeEnsemble): KeelEnsembleJson {
     base_score: e.baseScore,
     link: e.link,
     compare: "lt" as const,
+    ...(e.cover ? { cover: Array.from(e.cover) } : {}),
   };
   if (!e.categorical) return base;
   return {
@@ -115,6 +118,7 @@ export function ensembleFromJson(j: KeelEnsembleJson): TreeEnsemble {
     baseScore: j.base_score,
     link: j.link,
     compare: "lt",
+    ...(isNumArray(j.cover) ? { cover: Float64Array.from(j.cover) } : {}),
   };
   if (!j.categorical) return base;
   return {
