@@ -217,6 +217,13 @@ export async function readKeelModel(path: string): Promise<KeelModel> {
   return parseKeelModel(json);
 }
 
+/** A GBDT model's inputs as the ensemble reads them: categorical ones with their category codes. */
+export function keelModelFeatures(model: KeelGbdtModel): ModelFeature[] {
+  return model.features.map((f) =>
+    f.kind === "categorical" ? { name: f.name, categories: f.categories ?? [] } : { name: f.name },
+  );
+}
+
 /** Scores raw frames with a keel model: the model's own preprocessing is applied here. */
 export class KeelPredictor implements Predictor {
   readonly format: ModelFormat = "keel";
@@ -230,13 +237,10 @@ export class KeelPredictor implements Predictor {
     this.task = model.task;
     this.signature = model.signature;
     if (model.model_type === "gbdt") {
-      const features: ModelFeature[] = model.features.map((f) =>
-        f.kind === "categorical" ? { name: f.name, categories: f.categories ?? [] } : { name: f.name },
-      );
       this.ensemble = new EnsemblePredictor({
         format: "keel",
         task: model.task,
-        features,
+        features: keelModelFeatures(model),
         ensemble: ensembleFromJson(model.ensemble),
         inputPrecision: "float64",
         threads: options.threads ?? 1,
