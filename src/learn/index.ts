@@ -35,3 +35,15 @@ export type { BatchScoreOptions, BatchScoreResult } from "./batch-score.js";
 export { batchScore } from "./batch-score.js";
 export type { ParamSpace, ParamSpec, ParamValue, Trial, TuneOptions } from "./tuning.js";
 export { parseParamSpace, tune } from "./tuning.js";
+export type { Explainer, ExplainFileOptions, ExplainFileResult, FeatureImportance } from "./explain/index.js";
+export {
+  BIAS_COLUMN,
+  explainFile,
+  keelExplainer,
+  linearShap,
+  loadExplainer,
+  meanAbsShap,
+  rankImportance,
+  TreeShap,
+  treeExplainer,
+} from "./explain/index.js";

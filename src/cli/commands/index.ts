@@ -17,6 +17,7 @@ import { validateCommand } from "./validate.js";
 import { pipelineCommand } from "./pipeline.js";
 import { retrainCommand } from "./retrain.js";
 import { quickstartCommand } from "./quickstart.js";
+import { explainCommand } from "./explain.js";
 
 /** Adds one command (or subcommands of a group) to the program. */
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -40,4 +41,5 @@ export const commands: readonly CommandRegistrar[] = [
   pipelineCommand,
   retrainCommand,
   quickstartCommand,
+  explainCommand,
 ];

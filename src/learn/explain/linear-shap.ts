@@ -39,7 +39,8 @@ export function linearShap(
         });
       }
       const k = t.coef / t.scale;
-      const filled = t.coef * ((t.impute - t.mean) / t.scale);
+      // Adding 0 writes an imputed value's nothing as 0, not -0.
+      const filled = t.coef * ((t.impute - t.mean) / t.scale) + 0;
       for (let i = 0; i < n; i++) {
         const v = col.values[i] as number;
         out[i * width + j] = v === v ? k * (v - t.mean) : filled;

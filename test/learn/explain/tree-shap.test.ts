@@ -136,7 +136,7 @@ describe("TreeSHAP on a keel-trained GBDT", () => {
       c[i] = Math.floor(u() * 5);
       const region = REGIONS[Math.floor(u() * 5)] as string;
       regions.push(region);
-      const z = (Number.isNaN(a[i] as number) ? 0.5 : (a[i] as number)) + 0.3 * (b[i] as number) - 1.5 + (region === "south" || region === "east" ? 1 : 0);
+      const z = (Number.isNaN(a[i]) ? 0.5 : (a[i] as number)) + 0.3 * (b[i] as number) - 1.5 + (region === "south" || region === "east" ? 1 : 0);
       y[i] = u() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
     }
     const features: Column[] = [
