@@ -21,12 +21,21 @@ export class TreeShap {
   readonly bias: number;
   private readonly e: TreeEnsemble;
   private readonly le: boolean;
+  // The node arrays the recursion reads, held monomorphic (float64) for V8.
+  private readonly feature: Int32Array;
+  private readonly left: Int32Array;
+  private readonly right: Int32Array;
+  private readonly threshold: Float64Array;
+  private readonly value: Float64Array;
+  private readonly cover: Float64Array;
   // Path buffers, one segment per recursion level (the paper's m), reused across rows and trees.
   private readonly pathFeature: Int32Array;
   private readonly pathZero: Float64Array;
   private readonly pathOne: Float64Array;
   private readonly pathWeight: Float64Array;
-  private x: Float32Array | Float64Array = new Float64Array(0);
+  /** 1/k for k in [1, maximum path length]. */
+  private readonly recip: Float64Array;
+  private x: Float64Array = new Float64Array(0);
   private rowBase = 0;
   private phi: Float64Array = new Float64Array(0);
   private phiBase = 0;
@@ -60,6 +69,12 @@ export class TreeShap {
       bias += this.expectedValue(e, cover, start, 0);
     }
     this.e = e;
+    this.feature = e.feature;
+    this.left = e.left;
+    this.right = e.right;
+    this.threshold = Float64Array.from(e.threshold);
+    this.value = e.value;
+    this.cover = cover;
     this.nFeatures = e.nFeatures;
     this.bias = bias;
     this.le = e.compare === "le";
@@ -69,6 +84,7 @@ export class TreeShap {
     this.pathZero = new Float64Array(size);
     this.pathOne = new Float64Array(size);
     this.pathWeight = new Float64Array(size);
+    this.recip = Float64Array.from({ length: maxd + 2 }, (_, k) => (k === 0 ? 0 : 1 / k));
   }
 
   private depthOf(e: TreeEnsemble, start: number, local: number): number {
@@ -105,7 +121,8 @@ export class TreeShap {
     if (out.length < nRows * width) fail("out.length", out.length, `must hold nRows × (nFeatures + 1) = ${nRows * width}`);
     const offsets = this.e.treeOffsets;
     const nTrees = offsets.length - 1;
-    this.x = x;
+    // Float32 inputs widen exactly; one element type keeps the recursion monomorphic.
+    this.x = x instanceof Float64Array ? x : Float64Array.from(x.subarray(0, nRows * nf));
     this.phi = out;
     for (let r = 0; r < nRows; r++) {
       this.rowBase = r * nf;
@@ -138,7 +155,7 @@ export class TreeShap {
       if (u !== u || (u >= -1e-35 && u <= 1e-35)) return (e.defaultLeft[g] as number) === 1;
     }
     if (u !== u) return (e.defaultLeft[g] as number) === 1;
-    const t = e.threshold[g] as number;
+    const t = this.threshold[g] as number;
     return this.le ? u <= t : u < t;
   }
 
@@ -161,28 +178,30 @@ export class TreeShap {
     const po = this.pathOne;
     const pw = this.pathWeight;
     const base = parentBase + depth + 1;
-    pf.copyWithin(base, parentBase, parentBase + depth + 1);
-    pz.copyWithin(base, parentBase, parentBase + depth + 1);
-    po.copyWithin(base, parentBase, parentBase + depth + 1);
-    pw.copyWithin(base, parentBase, parentBase + depth + 1);
+    for (let i = 0; i <= depth; i++) {
+      pf[base + i] = pf[parentBase + i] as number;
+      pz[base + i] = pz[parentBase + i] as number;
+      po[base + i] = po[parentBase + i] as number;
+      pw[base + i] = pw[parentBase + i] as number;
+    }
     extendPath(pf, pz, po, pw, base, depth, parentZero, parentOne, parentFeature);
 
-    const e = this.e;
     const g = start + local;
-    const split = e.feature[g] as number;
+    const split = this.feature[g] as number;
     if (split < 0) {
-      const leaf = e.value[g] as number;
+      const leaf = this.value[g] as number;
       const phi = this.phi;
+      const recip = this.recip;
       for (let i = 1; i <= depth; i++) {
-        const w = unwoundPathSum(pz, po, pw, base, depth, i);
+        const w = unwoundPathSum(pz, po, pw, recip, base, depth, i);
         const k = this.phiBase + (pf[base + i] as number);
         phi[k] = (phi[k] as number) + w * ((po[base + i] as number) - (pz[base + i] as number)) * leaf;
       }
       return;
     }
-    const cover = e.cover as Float64Array;
-    const l = e.left[g] as number;
-    const r = e.right[g] as number;
+    const cover = this.cover;
+    const l = this.left[g] as number;
+    const r = this.right[g] as number;
     const left = this.goesLeft(g, this.x[this.rowBase + split] as number);
     const hot = left ? l : r;
     const cold = left ? r : l;
@@ -263,27 +282,35 @@ function unwindPath(
   }
 }
 
-/** The total permutation weight of the path with element `at` unwound, without changing the path. */
+/**
+ * The total permutation weight of the path with element `at` unwound, without changing the path.
+ * `recip[k]` = 1/k: the per-leaf hot loop multiplies instead of dividing.
+ */
 function unwoundPathSum(
   pz: Float64Array,
   po: Float64Array,
   pw: Float64Array,
+  recip: Float64Array,
   base: number,
   depth: number,
   at: number,
 ): number {
   const one = po[base + at] as number;
   const zero = pz[base + at] as number;
-  let next = pw[base + depth] as number;
+  const d1 = depth + 1;
   let total = 0;
-  for (let i = depth - 1; i >= 0; i--) {
-    if (one !== 0) {
-      const tmp = (next * (depth + 1)) / ((i + 1) * one);
+  if (one !== 0) {
+    const scale = d1 / one;
+    const back = zero * (recip[d1] as number);
+    let next = pw[base + depth] as number;
+    for (let i = depth - 1; i >= 0; i--) {
+      const tmp = next * scale * (recip[i + 1] as number);
       total += tmp;
-      next = (pw[base + i] as number) - (tmp * zero * (depth - i)) / (depth + 1);
-    } else if (zero !== 0) {
-      total += (pw[base + i] as number) / zero / ((depth - i) / (depth + 1));
+      next = (pw[base + i] as number) - tmp * back * (depth - i);
     }
+  } else if (zero !== 0) {
+    const scale = d1 / zero;
+    for (let i = depth - 1; i >= 0; i--) total += (pw[base + i] as number) * scale * (recip[depth - i] as number);
   }
   return total;
 }
