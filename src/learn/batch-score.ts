@@ -77,7 +77,7 @@ function chunkFile(dir: string, k: number): string {
 }
 
 /** Rows [start, end) of a frame as views (no copy). */
-function sliceRows(frame: Frame, start: number, end: number): Frame {
+export function sliceRows(frame: Frame, start: number, end: number): Frame {
   const columns: Column[] = frame.columns.map((c) => {
     const valid = c.valid === undefined ? {} : { valid: c.valid.subarray(start, end) };
     return c.kind === "numeric"
@@ -87,7 +87,12 @@ function sliceRows(frame: Frame, start: number, end: number): Frame {
   return { nRows: end - start, columns };
 }
 
-function pickIdColumn(frame: Frame, predictor: Predictor, requested: string | undefined): Column | undefined {
+/** The row id column to carry to an output: the one requested, or the first id-like column that is not a model input. */
+export function pickIdColumn(
+  frame: Frame,
+  predictor: Pick<Predictor, "signature">,
+  requested: string | undefined,
+): Column | undefined {
   if (requested !== undefined) {
     const col = frame.columns.find((c) => c.name === requested);
     if (col === undefined) {

@@ -18,6 +18,8 @@ export interface SourceTree {
   readonly missing?: ArrayLike<number>;
   /** Per node category-set index (into the builder's sets), -1 for numeric splits. */
   readonly catSet?: ArrayLike<number>;
+  /** Per node training weight (hessian sum or row count); kept only when every tree has it. */
+  readonly cover?: ArrayLike<number>;
 }
 
 /** Collects trees from a model file into one TreeEnsemble. `where` names the source in errors. */
@@ -30,6 +32,8 @@ export class EnsembleBuilder {
   private readonly value: number[] = [];
   private readonly missing: number[] = [];
   private readonly catSet: number[] = [];
+  private readonly cover: number[] = [];
+  private everyTreeHasCover = true;
   private readonly offsets: number[] = [0];
   private readonly setOffsets: number[] = [0];
   private readonly bits: number[] = [];
@@ -83,7 +87,9 @@ export class EnsembleBuilder {
       if (m !== MISSING_NAN) this.anyMissingMode = true;
       this.missing.push(m);
       this.catSet.push(leaf ? -1 : (t.catSet?.[id] ?? -1));
+      this.cover.push(t.cover?.[id] ?? NaN);
     }
+    if (t.cover === undefined) this.everyTreeHasCover = false;
     this.offsets.push(this.feature.length);
   }
 
@@ -113,6 +119,7 @@ export class EnsembleBuilder {
       sumPrecision: opts.precision,
       ...(opts.sigmoidScale === undefined ? {} : { sigmoidScale: opts.sigmoidScale }),
       ...(this.anyMissingMode ? { missing: Uint8Array.from(this.missing) } : {}),
+      ...(this.everyTreeHasCover ? { cover: Float64Array.from(this.cover) } : {}),
       ...(anyCat
         ? {
             categorical: {

@@ -46,3 +46,15 @@ export type {
   Verdict,
 } from "./model-comparison.js";
 export { compareModels, verdictOf } from "./model-comparison.js";
+export type { Explainer, ExplainFileOptions, ExplainFileResult, FeatureImportance } from "./explain/index.js";
+export {
+  BIAS_COLUMN,
+  explainFile,
+  keelExplainer,
+  linearShap,
+  loadExplainer,
+  meanAbsShap,
+  rankImportance,
+  TreeShap,
+  treeExplainer,
+} from "./explain/index.js";

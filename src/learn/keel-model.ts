@@ -39,6 +39,8 @@ export interface KeelEnsembleJson {
   readonly base_score: number;
   readonly link: "identity" | "sigmoid";
   readonly compare: "lt";
+  /** Per node hessian sum (TreeSHAP's weights); absent in models saved before keel recorded it. */
+  readonly cover?: readonly number[];
   readonly categorical?: {
     readonly node_set: readonly number[];
     readonly set_offsets: readonly number[];
@@ -90,6 +92,7 @@ export function ensembleToJson(e: TreeEnsemble): KeelEnsembleJson {
     base_score: e.baseScore,
     link: e.link,
     compare: "lt" as const,
+    ...(e.cover ? { cover: Array.from(e.cover) } : {}),
   };
   if (!e.categorical) return base;
   return {
@@ -115,6 +118,7 @@ export function ensembleFromJson(j: KeelEnsembleJson): TreeEnsemble {
     baseScore: j.base_score,
     link: j.link,
     compare: "lt",
+    ...(isNumArray(j.cover) ? { cover: Float64Array.from(j.cover) } : {}),
   };
   if (!j.categorical) return base;
   return {
@@ -213,6 +217,13 @@ export async function readKeelModel(path: string): Promise<KeelModel> {
   return parseKeelModel(json);
 }
 
+/** A GBDT model's inputs as the ensemble reads them: categorical ones with their category codes. */
+export function keelModelFeatures(model: KeelGbdtModel): ModelFeature[] {
+  return model.features.map((f) =>
+    f.kind === "categorical" ? { name: f.name, categories: f.categories ?? [] } : { name: f.name },
+  );
+}
+
 /** Scores raw frames with a keel model: the model's own preprocessing is applied here. */
 export class KeelPredictor implements Predictor {
   readonly format: ModelFormat = "keel";
@@ -226,13 +237,10 @@ export class KeelPredictor implements Predictor {
     this.task = model.task;
     this.signature = model.signature;
     if (model.model_type === "gbdt") {
-      const features: ModelFeature[] = model.features.map((f) =>
-        f.kind === "categorical" ? { name: f.name, categories: f.categories ?? [] } : { name: f.name },
-      );
       this.ensemble = new EnsemblePredictor({
         format: "keel",
         task: model.task,
-        features,
+        features: keelModelFeatures(model),
         ensemble: ensembleFromJson(model.ensemble),
         inputPrecision: "float64",
         threads: options.threads ?? 1,

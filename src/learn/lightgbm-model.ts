@@ -153,6 +153,14 @@ export function parseLightGBMText(text: string): LightGBMModel {
     const missing = new Uint8Array(nNodes);
     const catSet = new Int32Array(nNodes).fill(-1);
     value.set(leafValue, nInternal);
+    // Row counts per node: what LightGBM's own pred_contrib weighs the tree's branches by.
+    // A one-leaf tree needs no weights: its expected value is its leaf.
+    let cover: Float64Array | undefined = nInternal === 0 ? Float64Array.of(1) : undefined;
+    if (nInternal > 0 && block.has("leaf_count") && block.has("internal_count")) {
+      cover = new Float64Array(nNodes);
+      cover.set(numbers(block, "internal_count", where, nInternal));
+      cover.set(numbers(block, "leaf_count", where, nLeaves), nInternal);
+    }
     if (nInternal > 0) {
       const splitFeature = numbers(block, "split_feature", where, nInternal);
       const thr = numbers(block, "threshold", where, nInternal);
@@ -191,7 +199,10 @@ export function parseLightGBMText(text: string): LightGBMModel {
         }
       }
     }
-    builder.addTree({ root: 0, feature, threshold, left, right, defaultLeft, value, missing, catSet }, nTrees);
+    builder.addTree(
+      { root: 0, feature, threshold, left, right, defaultLeft, value, missing, catSet, ...(cover ? { cover } : {}) },
+      nTrees,
+    );
     nTrees++;
     i = end;
   }

@@ -59,23 +59,22 @@ export function detectModelFormat(bytes: Uint8Array, name = "model"): { format: 
   });
 }
 
+/** A model file's bytes and the name errors call it by; bytes pass through as they are. */
+export async function readModelFile(source: string | Uint8Array): Promise<{ bytes: Uint8Array; name: string }> {
+  if (typeof source !== "string") return { bytes: source, name: "model" };
+  try {
+    return { bytes: await readFile(source), name: source };
+  } catch (e) {
+    throw new NotFoundError(`model file ${source} cannot be read (${(e as Error).message})`, {
+      cause: e,
+      details: { field: "model", value: source },
+    });
+  }
+}
+
 /** Loads a model file (path or bytes) of any supported format behind the one Predictor interface. */
 export async function loadPredictor(source: string | Uint8Array, opts: LoadPredictorOptions = {}): Promise<Predictor> {
-  let bytes: Uint8Array;
-  let name = "model";
-  if (typeof source === "string") {
-    name = source;
-    try {
-      bytes = await readFile(source);
-    } catch (e) {
-      throw new NotFoundError(`model file ${source} cannot be read (${(e as Error).message})`, {
-        cause: e,
-        details: { field: "model", value: source },
-      });
-    }
-  } else {
-    bytes = source;
-  }
+  const { bytes, name } = await readModelFile(source);
   const threads = opts.threads === undefined ? {} : { threads: opts.threads };
   const detected = detectModelFormat(bytes, name);
   switch (detected.format) {

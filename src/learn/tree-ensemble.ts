@@ -65,6 +65,11 @@ export interface TreeEnsemble {
    * way. Default float64.
    */
   readonly sumPrecision?: "float32" | "float64";
+  /**
+   * Per node, the weight of training rows that reached it (XGBoost `sum_hessian`, LightGBM
+   * counts, keel hessian sums). Scoring ignores it; exact explanations (TreeSHAP) need it.
+   */
+  readonly cover?: Float64Array;
 }
 
 /**
@@ -136,6 +141,9 @@ export function validateEnsemble(e: TreeEnsemble): void {
   }
   if (e.missing !== undefined && e.missing.length !== n) {
     fail("missing.length", e.missing.length, `must equal feature.length (${n})`);
+  }
+  if (e.cover !== undefined && e.cover.length !== n) {
+    fail("cover.length", e.cover.length, `must equal feature.length (${n})`);
   }
   if (e.categorical !== undefined && e.categorical.nodeSet.length !== n) {
     fail("categorical.nodeSet.length", e.categorical.nodeSet.length, `must equal feature.length (${n})`);

@@ -132,7 +132,11 @@ export function parseXGBoostJson(json: unknown): XGBoostModel {
         bad(`${where}.split_indices[${i}]`, f, `must be in [0, ${nFeatures})`);
       feature[i] = f;
     }
-    builder.addTree({ root: 0, feature, threshold: cond, left, right, defaultLeft: dl, value: cond }, t);
+    const cover = Array.isArray(tree.sum_hessian) ? numArray(tree.sum_hessian, `${where}.sum_hessian`, n) : undefined;
+    builder.addTree(
+      { root: 0, feature, threshold: cond, left, right, defaultLeft: dl, value: cond, ...(cover ? { cover } : {}) },
+      t,
+    );
   });
 
   const names = Array.isArray(learner.feature_names) ? (learner.feature_names as unknown[]) : [];

@@ -19,6 +19,7 @@ import { retrainCommand } from "./retrain.js";
 import { quickstartCommand } from "./quickstart.js";
 import { evaluateCommand } from "./evaluate.js";
 import { featuresCommand } from "./features.js";
+import { explainCommand } from "./explain.js";
 
 /** Adds one command (or subcommands of a group) to the program. */
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -44,4 +45,5 @@ export const commands: readonly CommandRegistrar[] = [
   quickstartCommand,
   evaluateCommand,
   featuresCommand,
+  explainCommand,
 ];

@@ -16,7 +16,7 @@ interface PredictFlags {
 }
 
 /** A one-line progress bar redrawn in place; only when stderr is a terminal. */
-function progressBar(): ((done: number, total: number) => void) | undefined {
+export function progressBar(): ((done: number, total: number) => void) | undefined {
   if (process.stderr.isTTY !== true) return undefined;
   return (done, total) => {
     const frac = total === 0 ? 1 : done / total;

@@ -309,6 +309,7 @@ function toEnsemble(
   const right = new Int32Array(total);
   const defaultLeft = new Uint8Array(total);
   const value = new Float64Array(total);
+  const cover = new Float64Array(total);
   const nodeSet = new Int32Array(total).fill(-1);
   const setOffsets: number[] = [0];
   const bits: number[] = [];
@@ -319,6 +320,7 @@ function toEnsemble(
       const f = t.feature[k] as number;
       feature[g] = f;
       value[g] = t.value[k] as number;
+      cover[g] = t.cover[k] as number;
       if (f < 0) continue;
       left[g] = t.left[k] as number;
       right[g] = t.right[k] as number;
@@ -356,6 +358,7 @@ function toEnsemble(
     baseScore: base,
     link: objective === "binary" ? "sigmoid" : "identity",
     compare: "lt",
+    cover,
   };
   if (bits.length === 0) return ensemble;
   return {
