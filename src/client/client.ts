@@ -21,10 +21,11 @@ import type {
   RegisteredModelJson,
   RunInfoJson,
   RunJson,
-  StageName,
+  Stage,
   TagJson,
   WebhookJson,
-} from "./types.js";
+  ViewType,
+} from "../wire/index.js";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -42,7 +43,7 @@ type Params = object;
 export interface SearchRunsRequest {
   experiment_ids: string[];
   filter?: string;
-  run_view_type?: "ACTIVE_ONLY" | "DELETED_ONLY" | "ALL";
+  run_view_type?: ViewType;
   max_results?: number;
   order_by?: string[];
   page_token?: string;
@@ -161,7 +162,7 @@ export class KeelClient {
     ).experiment;
   }
   searchExperiments(
-    request: SearchRequest & { view_type?: "ACTIVE_ONLY" | "DELETED_ONLY" | "ALL" } = {},
+    request: SearchRequest & { view_type?: ViewType } = {},
   ): Promise<{ experiments?: ExperimentJson[] } & PageJson> {
     return this.mlflow("POST", "/experiments/search", request);
   }
@@ -291,7 +292,7 @@ export class KeelClient {
   async deleteRegisteredModel(name: string): Promise<void> {
     await this.mlflow("DELETE", "/registered-models/delete", { name });
   }
-  async getLatestVersions(name: string, stages: StageName[] = []): Promise<ModelVersionJson[]> {
+  async getLatestVersions(name: string, stages: Stage[] = []): Promise<ModelVersionJson[]> {
     return (
       (
         await this.mlflow<{ model_versions?: ModelVersionJson[] }>("POST", "/registered-models/get-latest-versions", {
@@ -322,7 +323,7 @@ export class KeelClient {
   async transitionStage(
     name: string,
     version: string,
-    stage: StageName,
+    stage: Stage,
     archiveExistingVersions = false,
   ): Promise<ModelVersionJson> {
     return (

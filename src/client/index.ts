@@ -1,3 +1,4 @@
 export { KeelClient } from "./client.js";
 export type { FetchLike, KeelClientOptions, SearchRequest, SearchRunsRequest } from "./client.js";
-export type * from "./types.js";
+/** The wire types, for the client's users. */
+export type * from "../wire/index.js";

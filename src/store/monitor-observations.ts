@@ -3,7 +3,9 @@
  * segment). Monitor jobs (drift, data quality, prediction drift) and delayed-label performance write
  * them; alert rules and the API read them.
  */
-export type ObservationKind = "drift" | "quality" | "prediction_drift" | "performance" | "fairness" | "volume";
+import type { ObservationKind } from "../wire/enums.js";
+
+export type { ObservationKind };
 
 export interface MonitorObservation {
   readonly modelName: string;
