@@ -1,10 +1,4 @@
-import type {
-  LifecycleStage,
-  LoggedModelStatus,
-  ModelVersionStatus,
-  RunStatus,
-  Stage,
-} from "./enums.js";
+import type { LifecycleStage, LoggedModelStatus, ModelVersionStatus, RunStatus, Stage } from "./enums.js";
 
 /**
  * MLflow's REST JSON shapes as keel serves them: protobuf JSON with the proto field names
