@@ -9,7 +9,7 @@ import type {
   ViewType,
 } from "../client/index.js";
 import type { KeelConfig } from "../config.js";
-import { KeelError } from "../errors.js";
+import { NotFoundError } from "../errors.js";
 import { experimentJson, modelVersionJson, registeredModelJson, runJson } from "../server/mlflow-json.js";
 import { withStores } from "./stores.js";
 
@@ -34,10 +34,6 @@ export interface Source {
 /** Experiment ids are digits; anything else can only be a name. */
 const looksLikeId = (s: string) => /^\d+$/.test(s);
 
-function notFound(e: unknown): boolean {
-  return e instanceof KeelError && e.code === "RESOURCE_DOES_NOT_EXIST";
-}
-
 function remoteSource(client: KeelClient): Source {
   return {
     async searchExperiments(request) {
@@ -49,7 +45,7 @@ function remoteSource(client: KeelClient): Source {
       try {
         return await client.getExperiment(idOrName);
       } catch (e) {
-        if (notFound(e)) return client.getExperimentByName(idOrName);
+        if (e instanceof NotFoundError) return client.getExperimentByName(idOrName);
         throw e;
       }
     },
@@ -103,7 +99,7 @@ export async function withSource<T>(config: KeelConfig, fn: (source: Source) => 
         try {
           return experimentJson(await tracking.getExperiment(idOrName));
         } catch (e) {
-          if (notFound(e)) return experimentJson(await tracking.getExperimentByName(idOrName));
+          if (e instanceof NotFoundError) return experimentJson(await tracking.getExperimentByName(idOrName));
           throw e;
         }
       },

@@ -1,4 +1,4 @@
-import { ERROR_CATALOG, KeelError } from "../errors.js";
+import { ERROR_CATALOG, UnavailableError, keelErrorOf } from "../errors.js";
 import type { ErrorCode } from "../errors.js";
 import type {
   AlertJson,
@@ -80,7 +80,8 @@ function isErrorCode(code: unknown): code is ErrorCode {
 
 /**
  * Typed client of keel's HTTP API: MLflow's REST API, the mlflow-artifacts proxy and keel's own
- * routes. Server errors come back as KeelError with the server's code and message.
+ * routes. Server errors come back as the KeelError subclass of the server's code (NotFoundError …),
+ * with its message and details.
  */
 export class KeelClient {
   private readonly baseUrl: string;
@@ -113,7 +114,7 @@ export class KeelClient {
     const message = typeof body.message === "string" && body.message !== "" ? body.message : `HTTP ${res.status}`;
     const details =
       typeof body.details === "object" && body.details !== null ? (body.details as Record<string, unknown>) : undefined;
-    throw new KeelError(code, message, details === undefined ? undefined : { details });
+    throw keelErrorOf(code, message, details === undefined ? undefined : { details });
   }
 
   /** One call: GET and DELETE-less reads put parameters in the query string, others send JSON. */
@@ -130,9 +131,7 @@ export class KeelClient {
               body: JSON.stringify(params),
             });
     } catch (cause) {
-      throw new KeelError("TEMPORARILY_UNAVAILABLE", `cannot reach ${this.baseUrl}: ${(cause as Error).message}`, {
-        cause,
-      });
+      throw new UnavailableError(`cannot reach ${this.baseUrl}: ${(cause as Error).message}`, { cause });
     }
     if (!res.ok) return this.raise(res);
     const text = await res.text();

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { column } from "../data/frame.js";
 import { readTable } from "../data/io.js";
-import { InvalidParameterError, KeelError, NotFoundError } from "../errors.js";
+import { InvalidParameterError, NotFoundError } from "../errors.js";
 import type { RegistryStore } from "../registry/types.js";
 import type { TrackingStore } from "../tracking/types.js";
 import { nextCronTime } from "./cron.js";
@@ -147,10 +147,6 @@ export async function readRetrainingPolicyFile(file: string): Promise<PolicyFile
   return { file: resolved, policies: parseRetrainingPolicies(json, "policy").map((policy) => ({ policy, baseDir })) };
 }
 
-function isNotFound(e: unknown): boolean {
-  return e instanceof NotFoundError || (e instanceof KeelError && e.code === "RESOURCE_DOES_NOT_EXIST");
-}
-
 /** Rows of the policy's labelled data whose time is after `since` (and whose label is present). */
 export async function countNewRows(
   trigger: DataVolumeTrigger,
@@ -222,7 +218,7 @@ export async function gatherRetrainingFacts(
         const run = await deps.tracking.getRun(version.runId);
         baseline = run.data.metrics.find((m) => m.key === t.performance?.baselineMetric)?.value;
       } catch (e) {
-        if (!isNotFound(e)) throw e;
+        if (!(e instanceof NotFoundError)) throw e;
       }
     }
   }
