@@ -6,11 +6,11 @@ import type {
   RunJson,
   SearchRequest,
   SearchRunsRequest,
-  ViewType,
 } from "../client/index.js";
 import type { KeelConfig } from "../config.js";
 import { NotFoundError } from "../errors.js";
 import { experimentJson, modelVersionJson, registeredModelJson, runJson } from "../server/mlflow-json.js";
+import type { ViewType } from "../wire/index.js";
 import { withStores } from "./stores.js";
 
 /**

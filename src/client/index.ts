@@ -1,4 +1,32 @@
 export { KeelClient } from "./client.js";
 export type { FetchLike, KeelClientOptions, SearchRequest, SearchRunsRequest } from "./client.js";
-/** The wire types, for the client's users. */
-export type * from "../wire/index.js";
+/** The wire's JSON shapes, for the client's users (its value lists are the domain modules' to export). */
+export type {
+  AlertJson,
+  AlertQueryJson,
+  AliasMoveJson,
+  ColumnDriftJson,
+  DatasetInputJson,
+  DatasetJson,
+  ExperimentJson,
+  FileInfoJson,
+  GroupPerformanceJson,
+  LabelIngestJson,
+  LabelItemJson,
+  LoggedModelJson,
+  MetricJson,
+  ModelVersionJson,
+  MonitorRunJson,
+  MonitoringSummaryJson,
+  ObservationJson,
+  ObservationQueryJson,
+  PageJson,
+  ParamJson,
+  PerformanceJson,
+  RegisteredModelJson,
+  RunInfoJson,
+  RunJson,
+  SignatureJson,
+  TagJson,
+  WebhookJson,
+} from "../wire/index.js";

@@ -6,7 +6,6 @@
  */
 import { InvalidParameterError } from "../errors.js";
 import type { AlertRecord } from "../store/alert-history.js";
-import type { AlertJson } from "../wire/index.js";
 import { ALERT_TIERS } from "./alerts.js";
 import type { AlertTier } from "./alerts.js";
 
@@ -58,7 +57,7 @@ function iso(ms: number): string {
 }
 
 /** The alert as the generic webhook sends it (and as the API returns it). */
-export function alertJson(a: AlertRecord): AlertJson {
+export function alertJson(a: AlertRecord) {
   return {
     id: a.id,
     rule_id: a.ruleId,

@@ -16,10 +16,8 @@
 import { InvalidParameterError } from "../errors.js";
 import type { MonitorObservation, ObservationKind } from "../store/monitor-observations.js";
 
-import { ALERT_TIERS, OBSERVATION_KINDS, type AlertTier } from "../wire/enums.js";
-
-export { ALERT_TIERS };
-export type { AlertTier };
+export type AlertTier = "notify" | "retrain" | "page" | "review" | "business";
+export const ALERT_TIERS: readonly AlertTier[] = ["notify", "retrain", "page", "review", "business"];
 
 export interface AlertRule {
   /** Stable name; part of every alert's dedup key. */
@@ -142,6 +140,8 @@ function bad(field: string, value: unknown, rule: string): InvalidParameterError
   });
 }
 
+const KINDS: readonly ObservationKind[] = ["drift", "quality", "prediction_drift", "performance", "fairness", "volume"];
+
 /** Validates a rule table (parsed JSON); errors name the rule index and field. */
 export function parseAlertRules(json: unknown): AlertRule[] {
   const list = typeof json === "object" && json !== null && "rules" in json ? json.rules : json;
@@ -181,7 +181,7 @@ export function parseAlertRules(json: unknown): AlertRule[] {
     const tier = r.tier;
     if (!ALERT_TIERS.includes(tier as AlertTier)) throw bad(f("tier"), tier, `must be one of ${ALERT_TIERS.join(", ")}`);
     const kind = r.kind;
-    if (!OBSERVATION_KINDS.includes(kind as ObservationKind)) throw bad(f("kind"), kind, `must be one of ${OBSERVATION_KINDS.join(", ")}`);
+    if (!KINDS.includes(kind as ObservationKind)) throw bad(f("kind"), kind, `must be one of ${KINDS.join(", ")}`);
     const condition = r.condition;
     if (condition !== "above" && condition !== "below") throw bad(f("condition"), condition, "must be above or below");
     const threshold = r.threshold;

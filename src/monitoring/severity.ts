@@ -2,9 +2,9 @@
  * Drift severity: the seed's PSI bands, and the matching KS / χ² p-value levels. A column's
  * severity is the worse of its PSI band and (when its test has one) its p-value level.
  */
-import { SEVERITIES, type Severity } from "../wire/enums.js";
+export type Severity = "stable" | "minor" | "moderate" | "major";
 
-export type { Severity };
+const ORDER: readonly Severity[] = ["stable", "minor", "moderate", "major"];
 
 /** PSI < 0.10 stable, 0.10–0.20 minor, 0.20–0.25 moderate, > 0.25 major. */
 export function psiSeverity(psi: number): Severity {
@@ -23,7 +23,7 @@ export function pValueSeverity(p: number): Severity {
 }
 
 export function worseSeverity(a: Severity, b: Severity): Severity {
-  return SEVERITIES.indexOf(a) >= SEVERITIES.indexOf(b) ? a : b;
+  return ORDER.indexOf(a) >= ORDER.indexOf(b) ? a : b;
 }
 
 export function columnSeverity(psi: number | null, pValue: number | null): Severity {

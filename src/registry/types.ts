@@ -1,12 +1,12 @@
 import type { Signature } from "../data/signature.js";
 import type { Actor, Page, Tag } from "../tracking/types.js";
-import type { ModelVersionStatus, Stage } from "../wire/enums.js";
 
 /**
  * Model registry entities and the `RegistryStore` interface, with MLflow's semantics, plus what
  * keel adds to every version: the artifact's sha256, its input signature and its lineage.
  */
-export type { ModelVersionStatus, Stage } from "../wire/enums.js";
+export type Stage = "None" | "Staging" | "Production" | "Archived";
+export type ModelVersionStatus = "PENDING_REGISTRATION" | "FAILED_REGISTRATION" | "READY";
 
 export interface ModelAlias {
   readonly alias: string;

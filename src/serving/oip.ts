@@ -1,7 +1,5 @@
 import type { Signature, SignatureType } from "../data/signature.js";
 import type { ModelFormat } from "../learn/predictor.js";
-import { OIP_DATATYPES } from "../wire/oip.js";
-import type { InferResponseJson, MetadataTensor, ModelMetadataJson, OipDatatype, OutputTensor } from "../wire/oip.js";
 import { invalidInput, preview, type InputTable, type RawValue } from "./input-table.js";
 
 /**
@@ -11,8 +9,28 @@ import { invalidInput, preview, type InputTable, type RawValue } from "./input-t
  *  - a single tensor of shape [N, F] whose F columns follow the signature's input order.
  * Tensor data may be flat or nested; it is read in row-major order as the spec says.
  */
-export { OIP_DATATYPES };
-export type { MetadataTensor, OipDatatype, OutputTensor } from "../wire/oip.js";
+export const OIP_DATATYPES = [
+  "BOOL",
+  "UINT8",
+  "UINT16",
+  "UINT32",
+  "UINT64",
+  "INT8",
+  "INT16",
+  "INT32",
+  "INT64",
+  "FP16",
+  "FP32",
+  "FP64",
+  "BYTES",
+] as const;
+export type OipDatatype = (typeof OIP_DATATYPES)[number];
+
+export interface MetadataTensor {
+  readonly name: string;
+  readonly datatype: OipDatatype;
+  readonly shape: readonly number[];
+}
 
 export interface InferRequest {
   readonly id: string | undefined;
@@ -20,6 +38,13 @@ export interface InferRequest {
   /** Names of the requested outputs, when the request listed them. */
   readonly outputs: readonly string[] | undefined;
   readonly parameters: Readonly<Record<string, unknown>>;
+}
+
+export interface OutputTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly datatype: OipDatatype;
+  readonly data: readonly (number | string)[];
 }
 
 const DATATYPE_OF: Record<SignatureType, OipDatatype> = {
@@ -54,7 +79,7 @@ export function modelMetadata(
   versions: readonly string[],
   format: ModelFormat,
   signature: Signature,
-): ModelMetadataJson {
+): { name: string; versions: string[]; platform: string; inputs: MetadataTensor[]; outputs: MetadataTensor[] } {
   return {
     name,
     versions: [...versions],
@@ -203,7 +228,13 @@ export function encodeInferResponse(args: {
   scores: Float64Array;
   outputs: readonly string[] | undefined;
   parameters?: Record<string, string | number | boolean>;
-}): InferResponseJson {
+}): {
+  model_name: string;
+  model_version: string;
+  id: string;
+  parameters?: Record<string, string | number | boolean>;
+  outputs: OutputTensor[];
+} {
   const name = scoreOutputName(args.signature);
   const all: OutputTensor[] = [{ name, shape: [args.scores.length], datatype: "FP64", data: Array.from(args.scores) }];
   const outputs = args.outputs === undefined ? all : all.filter((o) => args.outputs?.includes(o.name));

@@ -3,10 +3,8 @@
  * it fires until its condition clears (`resolved`); someone may `acknowledge` it meanwhile.
  * Written by the alert engine, read by the API.
  */
-import type { AlertStatus } from "../wire/enums.js";
-
-export { ALERT_STATUSES } from "../wire/enums.js";
-export type { AlertStatus };
+export type AlertStatus = "open" | "acknowledged" | "resolved";
+export const ALERT_STATUSES: readonly AlertStatus[] = ["open", "acknowledged", "resolved"];
 
 export interface AlertRecord {
   readonly id: string;

@@ -7,7 +7,6 @@ import type {
   ObservationQuery,
   ObservationStore,
 } from "./monitor-observations.js";
-import { OBSERVATION_KINDS } from "../wire/enums.js";
 
 /** Row shape of the `monitor_observations` table (migration 0020). Absent optional keys are stored as "". */
 export type MonitorObservationsTable = {
@@ -29,7 +28,14 @@ export type MonitorObservationsDatabase = {
   monitor_observations: MonitorObservationsTable;
 };
 
-export { OBSERVATION_KINDS };
+export const OBSERVATION_KINDS: readonly ObservationKind[] = [
+  "drift",
+  "quality",
+  "prediction_drift",
+  "performance",
+  "fairness",
+  "volume",
+];
 
 /** The columns that identify one observation; writing the same key again replaces its value. */
 const KEY_COLUMNS = [

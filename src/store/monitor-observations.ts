@@ -3,9 +3,7 @@
  * segment). Monitor jobs (drift, data quality, prediction drift) and delayed-label performance write
  * them; alert rules and the API read them.
  */
-import type { ObservationKind } from "../wire/enums.js";
-
-export type { ObservationKind };
+export type ObservationKind = "drift" | "quality" | "prediction_drift" | "performance" | "fairness" | "volume";
 
 export interface MonitorObservation {
   readonly modelName: string;

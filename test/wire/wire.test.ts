@@ -1,6 +1,7 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { KeelClient } from "../../src/client/index.js";
 import { alertJson } from "../../src/monitoring/alert-sinks.js";
+import * as monitoring from "../../src/monitoring/index.js";
 import {
   experimentJson,
   modelVersionJson,
@@ -9,6 +10,9 @@ import {
   webhookJson,
 } from "../../src/server/mlflow-json.js";
 import { parseStage } from "../../src/server/routes/mlflow-registry.js";
+import { encodeInferResponse, modelMetadata, OIP_DATATYPES as SERVING_DATATYPES } from "../../src/serving/oip.js";
+import { ALERT_STATUSES as STORE_ALERT_STATUSES } from "../../src/store/alert-history.js";
+import { OBSERVATION_KINDS as STORE_OBSERVATION_KINDS } from "../../src/store/monitor-observations-sql.js";
 import {
   ALERT_STATUSES,
   ALERT_TIERS,
@@ -23,6 +27,8 @@ import {
   VIEW_TYPES,
   type AlertJson,
   type ExperimentJson,
+  type InferResponseJson,
+  type ModelMetadataJson,
   type ModelVersionJson,
   type RegisteredModelJson,
   type RunJson,
@@ -42,7 +48,10 @@ describe("wire types", () => {
     expectTypeOf<Answer<"getModelVersion">>().toEqualTypeOf<ModelVersionJson>();
     expectTypeOf(webhookJson).returns.toEqualTypeOf<WebhookJson>();
     expectTypeOf<Answer<"createWebhook">>().toEqualTypeOf<WebhookJson>();
-    expectTypeOf(alertJson).returns.toEqualTypeOf<AlertJson>();
+    // Monitoring builds the alert webhook's body itself, in its own types; it must fit the wire's.
+    expectTypeOf(alertJson).returns.toMatchTypeOf<AlertJson>();
+    expectTypeOf(encodeInferResponse).returns.toMatchTypeOf<InferResponseJson>();
+    expectTypeOf(modelMetadata).returns.toMatchTypeOf<ModelMetadataJson>();
     expectTypeOf<Answer<"acknowledgeAlert">>().toEqualTypeOf<AlertJson>();
   });
 
@@ -61,6 +70,13 @@ describe("wire types", () => {
       VIEW_TYPES,
     ];
     for (const list of lists) expect(new Set(list).size).toBe(list.length);
+  });
+
+  it("lists what the domain modules list: wire/ may import none of them, so a test ties the two", () => {
+    expect(ALERT_TIERS).toEqual(monitoring.ALERT_TIERS);
+    expect(ALERT_STATUSES).toEqual(STORE_ALERT_STATUSES);
+    expect(OBSERVATION_KINDS).toEqual(STORE_OBSERVATION_KINDS);
+    expect(OIP_DATATYPES).toEqual(SERVING_DATATYPES);
   });
 
   it("parses every stage of the list, in any case, to its canonical spelling", () => {
