@@ -4,12 +4,12 @@
  * which registers a `challenger`; promotion to `champion` stays a human decision — and records
  * every decision in the audit log and, when a pipeline ran, as tags on its run.
  */
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { column } from "../data/frame.js";
 import { readTable } from "../data/io.js";
-import { InvalidParameterError, NotFoundError } from "../errors.js";
+import { NotFoundError } from "../errors.js";
 import type { RegistryStore } from "../registry/types.js";
+import { readSpecFile } from "../spec-fields.js";
 import type { TrackingStore } from "../tracking/types.js";
 import { nextCronTime } from "./cron.js";
 import {
@@ -125,26 +125,9 @@ export interface PolicyFile {
 /** Reads a JSON policy file (one policy or an array); errors name the file and the field. */
 export async function readRetrainingPolicyFile(file: string): Promise<PolicyFile> {
   const resolved = path.resolve(file);
-  let text: string;
-  try {
-    text = await readFile(resolved, "utf8");
-  } catch (cause) {
-    throw new InvalidParameterError(`retraining policy file ${file} cannot be read (${(cause as Error).message})`, {
-      cause,
-      details: { field: "policy", value: file },
-    });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new InvalidParameterError(`retraining policy file ${file} is not valid JSON: ${(cause as Error).message}`, {
-      cause,
-      details: { field: "policy", value: file, rule: "valid JSON" },
-    });
-  }
+  const policies = await readSpecFile(file, (json) => parseRetrainingPolicies(json, "policy"));
   const baseDir = path.dirname(resolved);
-  return { file: resolved, policies: parseRetrainingPolicies(json, "policy").map((policy) => ({ policy, baseDir })) };
+  return { file: resolved, policies: policies.map((policy) => ({ policy, baseDir })) };
 }
 
 /** Rows of the policy's labelled data whose time is after `since` (and whose label is present). */
