@@ -1,5 +1,6 @@
 import { loadConfig } from "./config.js";
 import type { KeelConfig } from "./config.js";
+import { NotFoundError } from "./errors.js";
 import { openStores } from "./open-stores.js";
 import type { Stores } from "./open-stores.js";
 import { artifactStorePath } from "./tracking/artifact-uri.js";
@@ -49,10 +50,6 @@ export interface Keel {
   close(): Promise<void>;
 }
 
-function isNotFound(e: unknown): boolean {
-  return typeof e === "object" && e !== null && (e as { code?: unknown }).code === "RESOURCE_DOES_NOT_EXIST";
-}
-
 /**
  * Opens keel's stores in-process (migrating them) for the library API:
  * `const keel = await openKeel(); const run = await keel.startRun({ experiment: "loan" });`.
@@ -77,7 +74,7 @@ export async function openKeel(options: KeelOptions = {}): Promise<Keel> {
     try {
       return (await tracking.getExperimentByName(name)).experimentId;
     } catch (e) {
-      if (isNotFound(e)) return tracking.createExperiment(name, undefined, [], actor);
+      if (e instanceof NotFoundError) return tracking.createExperiment(name, undefined, [], actor);
       throw e;
     }
   }

@@ -1,4 +1,6 @@
-import { InvalidParameterError } from "./errors.js";
+import { readFile } from "node:fs/promises";
+import { parse as parseYaml } from "yaml";
+import { InvalidParameterError, isKeelError, keelErrorOf } from "./errors.js";
 
 /** The error every declarative spec reports: `field = value: rule`. */
 export function specError(field: string, value: unknown, rule: string): InvalidParameterError {
@@ -26,26 +28,36 @@ export function specObject(json: unknown, path: string, allowed: readonly string
   return obj;
 }
 
-export function specNumber(
-  obj: Readonly<Record<string, unknown>>,
-  key: string,
-  path: string,
-  rule: { min?: number; max?: number; integer?: boolean; positive?: boolean },
-): number | undefined {
-  const v = obj[key];
-  if (v === undefined) return undefined;
-  const field = `${path}.${key}`;
+export interface NumberRule {
+  readonly min?: number;
+  readonly max?: number;
+  readonly integer?: boolean;
+  readonly positive?: boolean;
+}
+
+/** `value` as a number satisfying `rule`; the error names `field`. */
+export function specNumberValue(value: unknown, field: string, rule: NumberRule): number {
   const parts: string[] = [rule.integer ? "an integer" : "a finite number"];
   if (rule.positive) parts.push("> 0");
   if (rule.min !== undefined) parts.push(`≥ ${rule.min}`);
   if (rule.max !== undefined) parts.push(`≤ ${rule.max}`);
   const text = `must be ${parts.join(", ")}`;
-  if (typeof v !== "number" || !Number.isFinite(v)) throw specError(field, v, text);
-  if (rule.integer && !Number.isInteger(v)) throw specError(field, v, text);
-  if (rule.positive && !(v > 0)) throw specError(field, v, text);
-  if (rule.min !== undefined && v < rule.min) throw specError(field, v, text);
-  if (rule.max !== undefined && v > rule.max) throw specError(field, v, text);
-  return v;
+  if (typeof value !== "number" || !Number.isFinite(value)) throw specError(field, value, text);
+  if (rule.integer && !Number.isInteger(value)) throw specError(field, value, text);
+  if (rule.positive && !(value > 0)) throw specError(field, value, text);
+  if (rule.min !== undefined && value < rule.min) throw specError(field, value, text);
+  if (rule.max !== undefined && value > rule.max) throw specError(field, value, text);
+  return value;
+}
+
+export function specNumber(
+  obj: Readonly<Record<string, unknown>>,
+  key: string,
+  path: string,
+  rule: NumberRule,
+): number | undefined {
+  const v = obj[key];
+  return v === undefined ? undefined : specNumberValue(v, `${path}.${key}`, rule);
 }
 
 export function specString(obj: Readonly<Record<string, unknown>>, key: string, path: string): string | undefined {
@@ -55,7 +67,61 @@ export function specString(obj: Readonly<Record<string, unknown>>, key: string, 
   return v;
 }
 
+/** One of a closed list (e.g. `["sync", "async"] as const`). */
+export function specOneOf<T extends string>(
+  obj: Readonly<Record<string, unknown>>,
+  key: string,
+  path: string,
+  allowed: readonly T[],
+): T | undefined {
+  const v = obj[key];
+  if (v === undefined) return undefined;
+  const found = allowed.find((a) => a === v);
+  if (found === undefined) throw specError(`${path}.${key}`, v, `must be one of ${allowed.join(", ")}`);
+  return found;
+}
+
 export function specRequired<T>(value: T | undefined, field: string): T {
   if (value === undefined) throw specError(field, undefined, "is required");
   return value;
+}
+
+/**
+ * Reads a JSON (or, by extension, YAML) spec file and parses it. Every error names the file:
+ * `<file>: cannot be read`, `<file>: not valid JSON (…)`, or `<file>: field = value: rule` for
+ * what `parse` refuses.
+ */
+export async function readSpecFile<T>(file: string, parse: (json: unknown) => T): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (cause) {
+    throw new InvalidParameterError(`${file}: cannot be read`, {
+      cause,
+      details: { field: "file", value: file, rule: "a readable file" },
+    });
+  }
+  const format = /\.ya?ml$/i.test(file) ? "YAML" : "JSON";
+  let json: unknown;
+  try {
+    json = format === "YAML" ? parseYaml(text) : JSON.parse(text);
+  } catch (cause) {
+    // Parsers' messages may quote several lines of the file; the CLI prints errors as one line.
+    const reason = (cause instanceof Error ? cause.message : String(cause)).replace(/\s*\n\s*/g, " ");
+    throw new InvalidParameterError(`${file}: not valid ${format} (${reason})`, {
+      cause,
+      details: { field: "file", value: file, rule: `valid ${format}` },
+    });
+  }
+  return inSpecFile(file, () => parse(json));
+}
+
+/** Runs `parse`, naming `file` in front of the message of any keel error it throws. */
+export function inSpecFile<T>(file: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (!isKeelError(e)) throw e;
+    throw keelErrorOf(e.code, `${file}: ${e.message}`, { cause: e, details: { ...e.details, file } });
+  }
 }

@@ -8,11 +8,10 @@ import type {
   SearchRunsRequest,
 } from "../client/index.js";
 import type { KeelConfig } from "../config.js";
-import { KeelError } from "../errors.js";
+import { NotFoundError } from "../errors.js";
 import { experimentJson, modelVersionJson, registeredModelJson, runJson } from "../server/mlflow-json.js";
+import type { ViewType } from "../wire/index.js";
 import { withStores } from "./stores.js";
-
-type ViewType = "ACTIVE_ONLY" | "DELETED_ONLY" | "ALL";
 
 /**
  * What the read commands need, answered either by the local store or by a running server
@@ -35,10 +34,6 @@ export interface Source {
 /** Experiment ids are digits; anything else can only be a name. */
 const looksLikeId = (s: string) => /^\d+$/.test(s);
 
-function notFound(e: unknown): boolean {
-  return e instanceof KeelError && e.code === "RESOURCE_DOES_NOT_EXIST";
-}
-
 function remoteSource(client: KeelClient): Source {
   return {
     async searchExperiments(request) {
@@ -50,7 +45,7 @@ function remoteSource(client: KeelClient): Source {
       try {
         return await client.getExperiment(idOrName);
       } catch (e) {
-        if (notFound(e)) return client.getExperimentByName(idOrName);
+        if (e instanceof NotFoundError) return client.getExperimentByName(idOrName);
         throw e;
       }
     },
@@ -73,13 +68,6 @@ function remoteSource(client: KeelClient): Source {
   };
 }
 
-// The server's own mapping, so local and remote answers are byte-for-byte the same shape.
-const asExperiment = (e: Parameters<typeof experimentJson>[0]) => experimentJson(e) as unknown as ExperimentJson;
-const asRun = (r: Parameters<typeof runJson>[0]) => runJson(r) as unknown as RunJson;
-const asModel = (m: Parameters<typeof registeredModelJson>[0]) =>
-  registeredModelJson(m) as unknown as RegisteredModelJson;
-const asVersion = (v: Parameters<typeof modelVersionJson>[0]) => modelVersionJson(v) as unknown as ModelVersionJson;
-
 function opt<T>(value: T | undefined | "") {
   return value === undefined || value === "" ? undefined : value;
 }
@@ -93,6 +81,7 @@ export async function withSource<T>(config: KeelConfig, fn: (source: Source) => 
     });
     return fn(remoteSource(client));
   }
+  // The server's own mapping, so local and remote answers are byte-for-byte the same shape.
   return withStores(config, async ({ tracking, registry }) =>
     fn({
       async searchExperiments(r) {
@@ -103,14 +92,14 @@ export async function withSource<T>(config: KeelConfig, fn: (source: Source) => 
           orderBy: r.order_by ?? [],
           pageToken: opt(r.page_token),
         });
-        return { experiments: page.items.map(asExperiment), next_page_token: page.nextPageToken };
+        return { experiments: page.items.map(experimentJson), next_page_token: page.nextPageToken };
       },
       async getExperiment(idOrName) {
-        if (!looksLikeId(idOrName)) return asExperiment(await tracking.getExperimentByName(idOrName));
+        if (!looksLikeId(idOrName)) return experimentJson(await tracking.getExperimentByName(idOrName));
         try {
-          return asExperiment(await tracking.getExperiment(idOrName));
+          return experimentJson(await tracking.getExperiment(idOrName));
         } catch (e) {
-          if (notFound(e)) return asExperiment(await tracking.getExperimentByName(idOrName));
+          if (e instanceof NotFoundError) return experimentJson(await tracking.getExperimentByName(idOrName));
           throw e;
         }
       },
@@ -125,9 +114,9 @@ export async function withSource<T>(config: KeelConfig, fn: (source: Source) => 
           orderBy: r.order_by ?? [],
           pageToken: opt(r.page_token),
         });
-        return { runs: page.items.map(asRun), next_page_token: page.nextPageToken };
+        return { runs: page.items.map(runJson), next_page_token: page.nextPageToken };
       },
-      getRun: async (runId) => asRun(await tracking.getRun(runId)),
+      getRun: async (runId) => runJson(await tracking.getRun(runId)),
       async searchModels(r) {
         const page = await registry.searchRegisteredModels({
           filter: opt(r.filter),
@@ -135,9 +124,9 @@ export async function withSource<T>(config: KeelConfig, fn: (source: Source) => 
           orderBy: r.order_by ?? [],
           pageToken: opt(r.page_token),
         });
-        return { registered_models: page.items.map(asModel), next_page_token: page.nextPageToken };
+        return { registered_models: page.items.map(registeredModelJson), next_page_token: page.nextPageToken };
       },
-      getModel: async (name) => asModel(await registry.getRegisteredModel(name)),
+      getModel: async (name) => registeredModelJson(await registry.getRegisteredModel(name)),
       async searchVersions(r) {
         const page = await registry.searchModelVersions({
           filter: opt(r.filter),
@@ -145,7 +134,7 @@ export async function withSource<T>(config: KeelConfig, fn: (source: Source) => 
           orderBy: r.order_by ?? [],
           pageToken: opt(r.page_token),
         });
-        return { model_versions: page.items.map(asVersion), next_page_token: page.nextPageToken };
+        return { model_versions: page.items.map(modelVersionJson), next_page_token: page.nextPageToken };
       },
     }),
   );

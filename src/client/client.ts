@@ -1,4 +1,4 @@
-import { ERROR_CATALOG, KeelError } from "../errors.js";
+import { ERROR_CATALOG, UnavailableError, keelErrorOf } from "../errors.js";
 import type { ErrorCode } from "../errors.js";
 import type {
   AlertJson,
@@ -21,10 +21,11 @@ import type {
   RegisteredModelJson,
   RunInfoJson,
   RunJson,
-  StageName,
+  Stage,
   TagJson,
   WebhookJson,
-} from "./types.js";
+  ViewType,
+} from "../wire/index.js";
 import type {
   GetOnlineFeaturesRequestJson,
   MaterializedJson,
@@ -48,7 +49,7 @@ type Params = object;
 export interface SearchRunsRequest {
   experiment_ids: string[];
   filter?: string;
-  run_view_type?: "ACTIVE_ONLY" | "DELETED_ONLY" | "ALL";
+  run_view_type?: ViewType;
   max_results?: number;
   order_by?: string[];
   page_token?: string;
@@ -85,7 +86,8 @@ function isErrorCode(code: unknown): code is ErrorCode {
 
 /**
  * Typed client of keel's HTTP API: MLflow's REST API, the mlflow-artifacts proxy and keel's own
- * routes. Server errors come back as KeelError with the server's code and message.
+ * routes. Server errors come back as the KeelError subclass of the server's code (NotFoundError …),
+ * with its message and details.
  */
 export class KeelClient {
   private readonly baseUrl: string;
@@ -118,7 +120,7 @@ export class KeelClient {
     const message = typeof body.message === "string" && body.message !== "" ? body.message : `HTTP ${res.status}`;
     const details =
       typeof body.details === "object" && body.details !== null ? (body.details as Record<string, unknown>) : undefined;
-    throw new KeelError(code, message, details === undefined ? undefined : { details });
+    throw keelErrorOf(code, message, details === undefined ? undefined : { details });
   }
 
   /** One call: GET and DELETE-less reads put parameters in the query string, others send JSON. */
@@ -135,9 +137,7 @@ export class KeelClient {
               body: JSON.stringify(params),
             });
     } catch (cause) {
-      throw new KeelError("TEMPORARILY_UNAVAILABLE", `cannot reach ${this.baseUrl}: ${(cause as Error).message}`, {
-        cause,
-      });
+      throw new UnavailableError(`cannot reach ${this.baseUrl}: ${(cause as Error).message}`, { cause });
     }
     if (!res.ok) return this.raise(res);
     const text = await res.text();
@@ -167,7 +167,7 @@ export class KeelClient {
     ).experiment;
   }
   searchExperiments(
-    request: SearchRequest & { view_type?: "ACTIVE_ONLY" | "DELETED_ONLY" | "ALL" } = {},
+    request: SearchRequest & { view_type?: ViewType } = {},
   ): Promise<{ experiments?: ExperimentJson[] } & PageJson> {
     return this.mlflow("POST", "/experiments/search", request);
   }
@@ -297,7 +297,7 @@ export class KeelClient {
   async deleteRegisteredModel(name: string): Promise<void> {
     await this.mlflow("DELETE", "/registered-models/delete", { name });
   }
-  async getLatestVersions(name: string, stages: StageName[] = []): Promise<ModelVersionJson[]> {
+  async getLatestVersions(name: string, stages: Stage[] = []): Promise<ModelVersionJson[]> {
     return (
       (
         await this.mlflow<{ model_versions?: ModelVersionJson[] }>("POST", "/registered-models/get-latest-versions", {
@@ -328,7 +328,7 @@ export class KeelClient {
   async transitionStage(
     name: string,
     version: string,
-    stage: StageName,
+    stage: Stage,
     archiveExistingVersions = false,
   ): Promise<ModelVersionJson> {
     return (

@@ -1,4 +1,33 @@
 export { KeelClient } from "./client.js";
 export type { FetchLike, KeelClientOptions, SearchRequest, SearchRunsRequest } from "./client.js";
-export type * from "./types.js";
+/** The wire's JSON shapes, for the client's users (its value lists are the domain modules' to export). */
+export type {
+  AlertJson,
+  AlertQueryJson,
+  AliasMoveJson,
+  ColumnDriftJson,
+  DatasetInputJson,
+  DatasetJson,
+  ExperimentJson,
+  FileInfoJson,
+  GroupPerformanceJson,
+  LabelIngestJson,
+  LabelItemJson,
+  LoggedModelJson,
+  MetricJson,
+  ModelVersionJson,
+  MonitorRunJson,
+  MonitoringSummaryJson,
+  ObservationJson,
+  ObservationQueryJson,
+  PageJson,
+  ParamJson,
+  PerformanceJson,
+  RegisteredModelJson,
+  RunInfoJson,
+  RunJson,
+  SignatureJson,
+  TagJson,
+  WebhookJson,
+} from "../wire/index.js";
 export type * from "./features-json.js";

@@ -58,11 +58,12 @@ function iso(ms: number): string {
 }
 
 /** The alert as the generic webhook sends it (and as the API returns it). */
-export function alertJson(a: AlertRecord): Record<string, unknown> {
+export function alertJson(a: AlertRecord) {
   return {
     id: a.id,
     rule_id: a.ruleId,
-    tier: a.tier,
+    // The history holds the tiers the engine fired with, which parseAlertRules checked.
+    tier: a.tier as AlertTier,
     status: a.status,
     dedup_key: a.dedupKey,
     model_name: a.modelName,

@@ -4,15 +4,22 @@
  * through the same parser, so a definition built in code gets the same checks and defaults.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { parse as parseYaml } from "yaml";
-import { InvalidParameterError, NotFoundError } from "../errors.js";
+import { InvalidParameterError } from "../errors.js";
 import { parseParamSpace, type ParamSpace } from "../learn/tuning.js";
 import { parseBehaviourTests, type BehaviourTestSpec } from "./behaviour.js";
 import { DEFAULT_LOAN_GATES, parseGates, type GateSpec } from "./gates.js";
-import { specArray, specError, specNumber, specObject, specRequired, specString } from "../spec-fields.js";
+import {
+  inSpecFile,
+  readSpecFile,
+  specArray,
+  specError,
+  specNumber,
+  specObject,
+  specRequired,
+  specString,
+} from "../spec-fields.js";
 
 export type SplitSpec =
   | {
@@ -317,22 +324,7 @@ export async function readPipelineDefinition(file: string): Promise<PipelineDefi
     const def = mod.default ?? mod.pipeline;
     if (def === undefined)
       throw specError("file", file, "a pipeline module must export the definition as default or as `pipeline`");
-    return parsePipelineDefinition(def);
+    return inSpecFile(file, () => parsePipelineDefinition(def));
   }
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (cause) {
-    throw new NotFoundError(`pipeline file ${file} cannot be read`, { cause, details: { field: "file", value: file } });
-  }
-  let json: unknown;
-  try {
-    json = format === "json" ? JSON.parse(text) : parseYaml(text);
-  } catch (cause) {
-    throw new InvalidParameterError(
-      `pipeline file ${file}: not valid ${format === "json" ? "JSON" : "YAML"} (${cause instanceof Error ? cause.message : String(cause)})`,
-      { cause, details: { field: "file", value: file, rule: `valid ${format.toUpperCase()}` } },
-    );
-  }
-  return parsePipelineDefinition(json);
+  return readSpecFile(file, parsePipelineDefinition);
 }

@@ -4,13 +4,13 @@
  * which registers a `challenger`; promotion to `champion` stays a human decision — and records
  * every decision in the audit log and, when a pipeline ran, as tags on its run.
  */
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { column } from "../data/frame.js";
 import { readTable } from "../data/io.js";
-import { InvalidParameterError, KeelError, NotFoundError } from "../errors.js";
+import { NotFoundError } from "../errors.js";
 import { silentLogger, systemTimers, type Clock, type Logger, type Timers } from "../runtime/index.js";
 import type { RegistryStore } from "../registry/types.js";
+import { readSpecFile } from "../spec-fields.js";
 import type { TrackingStore } from "../tracking/types.js";
 import { nextCronTime } from "./cron.js";
 import {
@@ -126,30 +126,9 @@ export interface PolicyFile {
 /** Reads a JSON policy file (one policy or an array); errors name the file and the field. */
 export async function readRetrainingPolicyFile(file: string): Promise<PolicyFile> {
   const resolved = path.resolve(file);
-  let text: string;
-  try {
-    text = await readFile(resolved, "utf8");
-  } catch (cause) {
-    throw new InvalidParameterError(`retraining policy file ${file} cannot be read (${(cause as Error).message})`, {
-      cause,
-      details: { field: "policy", value: file },
-    });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new InvalidParameterError(`retraining policy file ${file} is not valid JSON: ${(cause as Error).message}`, {
-      cause,
-      details: { field: "policy", value: file, rule: "valid JSON" },
-    });
-  }
+  const policies = await readSpecFile(file, (json) => parseRetrainingPolicies(json, "policy"));
   const baseDir = path.dirname(resolved);
-  return { file: resolved, policies: parseRetrainingPolicies(json, "policy").map((policy) => ({ policy, baseDir })) };
-}
-
-function isNotFound(e: unknown): boolean {
-  return e instanceof NotFoundError || (e instanceof KeelError && e.code === "RESOURCE_DOES_NOT_EXIST");
+  return { file: resolved, policies: policies.map((policy) => ({ policy, baseDir })) };
 }
 
 /** Rows of the policy's labelled data whose time is after `since` (and whose label is present). */
@@ -223,7 +202,7 @@ export async function gatherRetrainingFacts(
         const run = await deps.tracking.getRun(version.runId);
         baseline = run.data.metrics.find((m) => m.key === t.performance?.baselineMetric)?.value;
       } catch (e) {
-        if (!isNotFound(e)) throw e;
+        if (!(e instanceof NotFoundError)) throw e;
       }
     }
   }

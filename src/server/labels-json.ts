@@ -2,6 +2,7 @@ import { InvalidParameterError } from "../errors.js";
 import { eventTime, labelValue } from "../monitoring/labels.js";
 import type { GroupPerformance, PerformanceReport } from "../monitoring/performance.js";
 import type { LabelInput } from "../store/labels.js";
+import type { GroupPerformanceJson, PerformanceJson } from "../wire/index.js";
 
 /** Labels one request may carry; larger files go in several requests (the CLI sends 5,000 at a time). */
 export const MAX_LABELS_PER_REQUEST = 100_000;
@@ -59,7 +60,7 @@ export function parseWindow(value: string, field = "window"): number {
   return days;
 }
 
-function groupJson(g: GroupPerformance) {
+function groupJson(g: GroupPerformance): GroupPerformanceJson {
   return {
     ...(g.segment !== undefined ? { segment: g.segment } : {}),
     predictions: g.predictions,
@@ -81,10 +82,8 @@ function groupJson(g: GroupPerformance) {
   };
 }
 
-export type GroupPerformanceJson = ReturnType<typeof groupJson>;
-
 /** The performance report as the API and `keel labels report --json` answer it. */
-export function performanceJson(r: PerformanceReport) {
+export function performanceJson(r: PerformanceReport): PerformanceJson {
   return {
     model: r.modelName,
     window: `${r.windowDays}d`,
@@ -109,5 +108,3 @@ export function performanceJson(r: PerformanceReport) {
           },
   };
 }
-
-export type PerformanceJson = ReturnType<typeof performanceJson>;

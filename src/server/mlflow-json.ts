@@ -1,33 +1,56 @@
-import type { ModelVersion, RegisteredModel, Webhook } from "../registry/types.js";
+import type { AliasMove } from "../registry/promotion.js";
+import type { Lineage, ModelVersion, RegisteredModel, Webhook } from "../registry/types.js";
 import type { DatasetInput, Experiment, LoggedModel, Metric, Param, Run, RunInfo, Tag } from "../tracking/types.js";
+import type {
+  AliasMoveJson,
+  DatasetInputJson,
+  ExperimentJson,
+  LoggedModelJson,
+  MetricJson,
+  ModelVersionJson,
+  ParamJson,
+  RegisteredModelJson,
+  RunInfoJson,
+  RunJson,
+  TagJson,
+  WebhookJson,
+} from "../wire/index.js";
 import { doubleOut } from "./input.js";
 
 /**
  * keel entities → MLflow's JSON (protobuf JSON with the proto field names: snake_case, ids as
  * strings, int64 timestamps as numbers, empty fields left out as MLflow's server leaves them).
  */
-type Json = Record<string, unknown>;
 
-function compact(o: Json): Json {
-  const out: Json = {};
+/** `o` without its undefined, null and empty-array fields; the wire types declare those optional. */
+function compact<T extends object>(o: { [K in keyof T]: T[K] | null }): T {
+  const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
     if (v === undefined || v === null) continue;
     if (Array.isArray(v) && v.length === 0) continue;
     out[k] = v;
   }
+  return out as T;
+}
+
+/** Lineage without its unset keys (JSON would drop them anyway). */
+function lineageJson(l: Lineage | undefined): Record<string, string> | undefined {
+  if (l === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(l)) if (v !== undefined) out[k] = v;
   return out;
 }
 
-export const tagJson = (t: Tag): Json => ({ key: t.key, value: t.value });
-export const paramJson = (p: Param): Json => ({ key: p.key, value: p.value });
-export const metricJson = (m: Metric): Json => ({
+export const tagJson = (t: Tag): TagJson => ({ key: t.key, value: t.value });
+export const paramJson = (p: Param): ParamJson => ({ key: p.key, value: p.value });
+export const metricJson = (m: Metric): MetricJson => ({
   key: m.key,
   value: doubleOut(m.value),
   timestamp: m.timestamp,
   step: m.step,
 });
 
-export function experimentJson(e: Experiment): Json {
+export function experimentJson(e: Experiment): ExperimentJson {
   return compact({
     experiment_id: e.experimentId,
     name: e.name,
@@ -39,7 +62,7 @@ export function experimentJson(e: Experiment): Json {
   });
 }
 
-export function runInfoJson(i: RunInfo): Json {
+export function runInfoJson(i: RunInfo): RunInfoJson {
   return compact({
     run_id: i.runId,
     run_uuid: i.runId,
@@ -54,7 +77,7 @@ export function runInfoJson(i: RunInfo): Json {
   });
 }
 
-function datasetInputJson(d: DatasetInput): Json {
+function datasetInputJson(d: DatasetInput): DatasetInputJson {
   return compact({
     tags: d.tags.map(tagJson),
     dataset: compact({
@@ -68,7 +91,7 @@ function datasetInputJson(d: DatasetInput): Json {
   });
 }
 
-export function runJson(r: Run): Json {
+export function runJson(r: Run): RunJson {
   return {
     info: runInfoJson(r.info),
     data: compact({
@@ -80,7 +103,7 @@ export function runJson(r: Run): Json {
   };
 }
 
-export function loggedModelJson(m: LoggedModel): Json {
+export function loggedModelJson(m: LoggedModel): LoggedModelJson {
   return {
     info: compact({
       model_id: m.modelId,
@@ -99,7 +122,7 @@ export function loggedModelJson(m: LoggedModel): Json {
   };
 }
 
-export function modelVersionJson(v: ModelVersion): Json {
+export function modelVersionJson(v: ModelVersion): ModelVersionJson {
   return compact({
     name: v.name,
     version: v.version,
@@ -114,15 +137,15 @@ export function modelVersionJson(v: ModelVersion): Json {
     status_message: v.statusMessage === "" ? undefined : v.statusMessage,
     tags: v.tags.map(tagJson),
     run_link: v.runLink === "" ? undefined : v.runLink,
-    aliases: v.aliases,
+    aliases: [...v.aliases],
     // keel's additions; MLflow clients ignore fields they do not know.
     checksum: v.checksum,
     signature: v.signature,
-    lineage: v.lineage,
+    lineage: lineageJson(v.lineage),
   });
 }
 
-export function registeredModelJson(m: RegisteredModel): Json {
+export function registeredModelJson(m: RegisteredModel): RegisteredModelJson {
   return compact({
     name: m.name,
     creation_timestamp: m.creationTimestamp,
@@ -135,7 +158,7 @@ export function registeredModelJson(m: RegisteredModel): Json {
   });
 }
 
-export function webhookJson(w: Webhook): Json {
+export function webhookJson(w: Webhook): WebhookJson {
   return compact({
     id: w.id,
     url: w.url,
@@ -143,4 +166,17 @@ export function webhookJson(w: Webhook): Json {
     model_name: w.modelName,
     creation_timestamp: w.creationTimestamp,
   });
+}
+
+/** A promotion or rollback with the version the alias now points at. */
+export function aliasMoveJson(m: AliasMove, version: ModelVersion): AliasMoveJson {
+  return {
+    name: m.name,
+    alias: m.alias,
+    from_version: m.fromVersion,
+    to_version: m.toVersion,
+    actor: m.actor,
+    reason: m.reason,
+    model_version: modelVersionJson(version),
+  };
 }

@@ -1,9 +1,8 @@
-import { readFile } from "node:fs/promises";
-import { InvalidParameterError } from "../errors.js";
 import { AlertEngine, MonitorScheduler, parseMonitoringConfig } from "../monitoring/index.js";
 import type { MonitorJobDeps, MonitoringConfig } from "../monitoring/index.js";
 import { systemClock, type Clock, type Logger, type Timers } from "../runtime/index.js";
 import type { Stores } from "../open-stores.js";
+import { readSpecFile } from "../spec-fields.js";
 import type { AlertStore } from "../store/alert-history.js";
 import type { ObservationStore } from "../store/monitor-observations.js";
 
@@ -26,31 +25,7 @@ export interface RunningMonitoring {
 
 /** Reads a `--monitoring-config` file; errors name the file and the field. */
 export async function readMonitoringConfig(file: string): Promise<MonitoringConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (cause) {
-    throw new InvalidParameterError(`monitoring config ${file} cannot be read`, { cause, details: { field: "monitoring-config", value: file } });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    // V8's message may quote several lines of the file; the CLI prints errors as one line.
-    const reason = (cause as Error).message.replace(/\s*\n\s*/g, " ");
-    throw new InvalidParameterError(`monitoring config ${file} is not JSON: ${reason}`, {
-      cause,
-      details: { field: "monitoring-config", value: file },
-    });
-  }
-  try {
-    return parseMonitoringConfig(json);
-  } catch (e) {
-    if (e instanceof InvalidParameterError) {
-      throw new InvalidParameterError(`${file}: ${e.message}`, { cause: e, ...(e.details ? { details: { ...e.details } } : {}) });
-    }
-    throw e;
-  }
+  return readSpecFile(file, parseMonitoringConfig);
 }
 
 /**

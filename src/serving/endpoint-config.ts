@@ -1,5 +1,13 @@
-import { z } from "zod";
-import { invalidInput } from "./input-table.js";
+import {
+  specArray,
+  specError,
+  specNumber,
+  specNumberValue,
+  specObject,
+  specOneOf,
+  specRequired,
+  specString,
+} from "../spec-fields.js";
 import { DEFAULT_CANARY_STEPS, type CanarySchedule } from "./router.js";
 
 /**
@@ -7,72 +15,32 @@ import { DEFAULT_CANARY_STEPS, type CanarySchedule } from "./router.js";
  * `PUT /api/keel/endpoints/{name}`. Model references name a version or an alias; `model`
  * defaults to the endpoint's model.
  */
-const modelRef = z
-  .object({
-    model: z.string().min(1).optional(),
-    version: z.string().min(1).optional(),
-    alias: z.string().min(1).optional(),
-  })
-  .strict()
-  .refine((r) => (r.version === undefined) !== (r.alias === undefined), {
-    message: "must name exactly one of version or alias",
-  });
+export interface EndpointConfigInput {
+  name: string;
+  model: string;
+  champion?: ModelRefInput;
+  challenger?: ModelRefInput & { percent: number };
+  canary?: ModelRefInput & {
+    steps?: number[];
+    stepSeconds?: number;
+    maxErrorRate?: number;
+    minRequests?: number;
+  };
+  shadows?: ModelRefInput[];
+  entityKey?: string;
+  deadlineMs?: number;
+  fallback?: { previousVersion: true; score?: number } | { score: number };
+  cache?: { ttlSeconds?: number; maxEntries?: number };
+  inferenceLog?: { sampleRate?: number; audit?: "sync" | "async" };
+  decision?: { threshold?: number; positive?: string; negative?: string };
+  input?: { ranges?: "reject" | "accept"; categories?: "reject" | "accept" };
+}
 
-const endpointSchema = z
-  .object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "must be 1-128 letters, digits, '.', '_' or '-'"),
-    model: z.string().min(1),
-    champion: modelRef.optional(),
-    challenger: z
-      .object({
-        model: z.string().min(1).optional(),
-        version: z.string().optional(),
-        alias: z.string().optional(),
-        percent: z.number().min(0).max(100),
-      })
-      .strict()
-      .optional(),
-    canary: z
-      .object({
-        model: z.string().min(1).optional(),
-        version: z.string().optional(),
-        alias: z.string().optional(),
-        steps: z.array(z.number().gt(0).max(100)).min(1).optional(),
-        stepSeconds: z.number().positive().optional(),
-        maxErrorRate: z.number().min(0).max(1).optional(),
-        minRequests: z.number().int().min(0).optional(),
-      })
-      .strict()
-      .optional(),
-    shadows: z.array(modelRef).optional(),
-    entityKey: z.string().min(1).optional(),
-    deadlineMs: z.number().positive().optional(),
-    fallback: z
-      .union([
-        z.object({ previousVersion: z.literal(true), score: z.number().optional() }).strict(),
-        z.object({ score: z.number() }).strict(),
-      ])
-      .optional(),
-    cache: z
-      .object({ ttlSeconds: z.number().positive().optional(), maxEntries: z.number().int().min(1).optional() })
-      .strict()
-      .optional(),
-    inferenceLog: z
-      .object({ sampleRate: z.number().min(0).max(1).optional(), audit: z.enum(["sync", "async"]).optional() })
-      .strict()
-      .optional(),
-    decision: z
-      .object({ threshold: z.number().optional(), positive: z.string().optional(), negative: z.string().optional() })
-      .strict()
-      .optional(),
-    input: z
-      .object({ ranges: z.enum(["reject", "accept"]).optional(), categories: z.enum(["reject", "accept"]).optional() })
-      .strict()
-      .optional(),
-  })
-  .strict();
-
-export type EndpointConfigInput = z.input<typeof endpointSchema>;
+interface ModelRefInput {
+  model?: string;
+  version?: string;
+  alias?: string;
+}
 
 export interface ResolvedRef {
   readonly model: string;
@@ -119,25 +87,63 @@ export const DEFAULT_ENDPOINT_DEFAULTS: EndpointDefaults = {
   inferenceLog: { sampleRate: 1, audit: "async" },
 };
 
-function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
-  let v = obj;
-  for (const k of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<PropertyKey, unknown>)[k];
-  }
-  return v;
+const ENDPOINT_FIELDS = [
+  "name",
+  "model",
+  "champion",
+  "challenger",
+  "canary",
+  "shadows",
+  "entityKey",
+  "deadlineMs",
+  "fallback",
+  "cache",
+  "inferenceLog",
+  "decision",
+  "input",
+] as const;
+const REF_FIELDS = ["model", "version", "alias"] as const;
+const POLICIES = ["reject", "accept"] as const;
+
+/** A model reference naming exactly one of version or alias; `model` defaults to the endpoint's. */
+function ref(json: unknown, model: string, field: string, extra: readonly string[] = []): ResolvedRef {
+  const o = specObject(json, field, [...REF_FIELDS, ...extra]);
+  const version = specString(o, "version", field);
+  const alias = specString(o, "alias", field);
+  if ((version === undefined) === (alias === undefined))
+    throw specError(field, json, "must name exactly one of version or alias");
+  const m = specString(o, "model", field) ?? model;
+  return version !== undefined ? { model: m, version } : { model: m, alias };
 }
 
-function ref(
-  r: { model?: string | undefined; version?: string | undefined; alias?: string | undefined },
-  model: string,
-  field: string,
-): ResolvedRef {
-  if ((r.version === undefined) === (r.alias === undefined))
-    throw invalidInput(field, r, "must name exactly one of version or alias");
-  return r.version !== undefined
-    ? { model: r.model ?? model, version: r.version }
-    : { model: r.model ?? model, alias: r.alias };
+function fallbackOf(json: unknown, field: string): { previousVersion: boolean; score?: number } {
+  const o = specObject(json, field, ["previousVersion", "score"]);
+  if (o.previousVersion !== undefined && o.previousVersion !== true)
+    throw specError(`${field}.previousVersion`, o.previousVersion, "must be true");
+  const score = specNumber(o, "score", field, {});
+  if (o.previousVersion === undefined && score === undefined)
+    throw specError(field, json, "must set previousVersion: true, or a score");
+  return { previousVersion: o.previousVersion === true, ...(score !== undefined ? { score } : {}) };
+}
+
+function canaryOf(json: unknown, model: string, field: string): ResolvedRef & { schedule: CanarySchedule } {
+  const extra = ["steps", "stepSeconds", "maxErrorRate", "minRequests"];
+  const o = specObject(json, field, [...REF_FIELDS, ...extra]);
+  let steps: readonly number[] = DEFAULT_CANARY_STEPS;
+  if (o.steps !== undefined) {
+    const list = specArray(o.steps, `${field}.steps`);
+    if (list.length === 0) throw specError(`${field}.steps`, list, "must list at least one step");
+    steps = list.map((v, i) => specNumberValue(v, `${field}.steps[${i}]`, { positive: true, max: 100 }));
+  }
+  return {
+    ...ref(json, model, field, extra),
+    schedule: {
+      steps,
+      stepMs: (specNumber(o, "stepSeconds", field, { positive: true }) ?? 600) * 1000,
+      maxErrorRate: specNumber(o, "maxErrorRate", field, { min: 0, max: 1 }) ?? 0.05,
+      minRequests: specNumber(o, "minRequests", field, { integer: true, min: 0 }) ?? 20,
+    },
+  };
 }
 
 /** Validate one endpoint document; errors name the field (`endpoint.challenger.percent`), value and rule. */
@@ -146,68 +152,65 @@ export function parseEndpointConfig(
   defaults: EndpointDefaults = DEFAULT_ENDPOINT_DEFAULTS,
   field = "endpoint",
 ): EndpointConfig {
-  const parsed = endpointSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path ?? [];
-    throw invalidInput([field, ...path.map(String)].join("."), valueAt(input, path), issue?.message ?? "is invalid");
-  }
-  const c = parsed.data;
-  const canary = c.canary;
+  const c = specObject(input, field, ENDPOINT_FIELDS);
+  const name = specRequired(specString(c, "name", field), `${field}.name`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name))
+    throw specError(`${field}.name`, name, "must be 1-128 letters, digits, '.', '_' or '-'");
+  const model = specRequired(specString(c, "model", field), `${field}.model`);
+  const challenger =
+    c.challenger === undefined
+      ? undefined
+      : specObject(c.challenger, `${field}.challenger`, [...REF_FIELDS, "percent"]);
+  const percent =
+    challenger &&
+    specRequired(
+      specNumber(challenger, "percent", `${field}.challenger`, { min: 0, max: 100 }),
+      `${field}.challenger.percent`,
+    );
+  const cache = c.cache === undefined ? undefined : specObject(c.cache, `${field}.cache`, ["ttlSeconds", "maxEntries"]);
+  const log = specObject(c.inferenceLog ?? {}, `${field}.inferenceLog`, ["sampleRate", "audit"]);
+  const decision = specObject(c.decision ?? {}, `${field}.decision`, ["threshold", "positive", "negative"]);
+  const policy = specObject(c.input ?? {}, `${field}.input`, ["ranges", "categories"]);
+  const entityKey = specString(c, "entityKey", field);
+  const deadlineMs = specNumber(c, "deadlineMs", field, { positive: true });
   return {
-    name: c.name,
-    model: c.model,
-    champion: c.champion ? ref(c.champion, c.model, `${field}.champion`) : { model: c.model, alias: "champion" },
-    ...(c.challenger
-      ? { challenger: { ...ref(c.challenger, c.model, `${field}.challenger`), percent: c.challenger.percent } }
+    name,
+    model,
+    champion: c.champion !== undefined ? ref(c.champion, model, `${field}.champion`) : { model, alias: "champion" },
+    ...(challenger && percent !== undefined
+      ? { challenger: { ...ref(challenger, model, `${field}.challenger`, ["percent"]), percent } }
       : {}),
-    ...(canary
+    ...(c.canary !== undefined ? { canary: canaryOf(c.canary, model, `${field}.canary`) } : {}),
+    shadows: specArray(c.shadows ?? [], `${field}.shadows`).map((r, i) => ref(r, model, `${field}.shadows[${i}]`)),
+    ...(entityKey !== undefined ? { entityKey } : {}),
+    ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+    ...(c.fallback !== undefined ? { fallback: fallbackOf(c.fallback, `${field}.fallback`) } : {}),
+    ...(cache
       ? {
-          canary: {
-            ...ref(canary, c.model, `${field}.canary`),
-            schedule: {
-              steps: canary.steps ?? DEFAULT_CANARY_STEPS,
-              stepMs: (canary.stepSeconds ?? 600) * 1000,
-              maxErrorRate: canary.maxErrorRate ?? 0.05,
-              minRequests: canary.minRequests ?? 20,
-            },
+          cache: {
+            ttlMs: (specNumber(cache, "ttlSeconds", `${field}.cache`, { positive: true }) ?? 60) * 1000,
+            maxEntries: specNumber(cache, "maxEntries", `${field}.cache`, { integer: true, min: 1 }) ?? 10_000,
           },
         }
-      : {}),
-    shadows: (c.shadows ?? []).map((s, i) => ref(s, c.model, `${field}.shadows[${i}]`)),
-    ...(c.entityKey !== undefined ? { entityKey: c.entityKey } : {}),
-    ...(c.deadlineMs !== undefined ? { deadlineMs: c.deadlineMs } : {}),
-    ...(c.fallback
-      ? {
-          fallback: {
-            previousVersion: "previousVersion" in c.fallback,
-            ...(c.fallback.score !== undefined ? { score: c.fallback.score } : {}),
-          },
-        }
-      : {}),
-    ...(c.cache
-      ? { cache: { ttlMs: (c.cache.ttlSeconds ?? 60) * 1000, maxEntries: c.cache.maxEntries ?? 10_000 } }
       : {}),
     inferenceLog: {
-      sampleRate: c.inferenceLog?.sampleRate ?? defaults.inferenceLog.sampleRate,
-      audit: c.inferenceLog?.audit ?? defaults.inferenceLog.audit,
+      sampleRate:
+        specNumber(log, "sampleRate", `${field}.inferenceLog`, { min: 0, max: 1 }) ?? defaults.inferenceLog.sampleRate,
+      audit:
+        specOneOf(log, "audit", `${field}.inferenceLog`, ["sync", "async"] as const) ?? defaults.inferenceLog.audit,
     },
     decision: {
-      threshold: c.decision?.threshold ?? 0.5,
-      positive: c.decision?.positive ?? "positive",
-      negative: c.decision?.negative ?? "negative",
+      threshold: specNumber(decision, "threshold", `${field}.decision`, {}) ?? 0.5,
+      positive: specString(decision, "positive", `${field}.decision`) ?? "positive",
+      negative: specString(decision, "negative", `${field}.decision`) ?? "negative",
     },
     input: {
-      ranges: c.input?.ranges ?? STRICT_INPUT.ranges,
-      categories: c.input?.categories ?? STRICT_INPUT.categories,
+      ranges: specOneOf(policy, "ranges", `${field}.input`, POLICIES) ?? STRICT_INPUT.ranges,
+      categories: specOneOf(policy, "categories", `${field}.input`, POLICIES) ?? STRICT_INPUT.categories,
     },
     configured: true,
   };
 }
-
-const batchingSchema = z
-  .object({ maxBatchSize: z.number().int().min(1).optional(), maxLatencyMs: z.number().min(0).optional() })
-  .strict();
 
 export interface ServingFile {
   readonly endpoints: EndpointConfig[];
@@ -216,16 +219,13 @@ export interface ServingFile {
 }
 
 function batching(input: unknown, field: string): { maxBatchSize?: number; maxLatencyMs?: number } {
-  const r = batchingSchema.safeParse(input);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const path = issue?.path ?? [];
-    throw invalidInput([field, ...path.map(String)].join("."), valueAt(input, path), issue?.message ?? "is invalid");
-  }
-  const out: { maxBatchSize?: number; maxLatencyMs?: number } = {};
-  if (r.data.maxBatchSize !== undefined) out.maxBatchSize = r.data.maxBatchSize;
-  if (r.data.maxLatencyMs !== undefined) out.maxLatencyMs = r.data.maxLatencyMs;
-  return out;
+  const o = specObject(input, field, ["maxBatchSize", "maxLatencyMs"]);
+  const maxBatchSize = specNumber(o, "maxBatchSize", field, { integer: true, min: 1 });
+  const maxLatencyMs = specNumber(o, "maxLatencyMs", field, { min: 0 });
+  return {
+    ...(maxBatchSize !== undefined ? { maxBatchSize } : {}),
+    ...(maxLatencyMs !== undefined ? { maxLatencyMs } : {}),
+  };
 }
 
 /**
@@ -234,19 +234,19 @@ function batching(input: unknown, field: string): { maxBatchSize?: number; maxLa
  */
 export function parseServingFile(input: unknown, defaults: EndpointDefaults = DEFAULT_ENDPOINT_DEFAULTS): ServingFile {
   const doc = (Array.isArray(input) ? { endpoints: input } : input) as Record<string, unknown> | null;
-  if (doc === null || typeof doc !== "object") throw invalidInput("serving file", input, "must be a JSON object");
+  if (doc === null || typeof doc !== "object") throw specError("serving file", input, "must be a JSON object");
   const list = doc.endpoints ?? [];
-  if (!Array.isArray(list)) throw invalidInput("endpoints", list, "must be an array of endpoint objects");
+  if (!Array.isArray(list)) throw specError("endpoints", list, "must be an array of endpoint objects");
   const endpoints = list.map((e, i) => parseEndpointConfig(e, defaults, `endpoints[${i}]`));
   const seen = new Set<string>();
   for (const [i, e] of endpoints.entries()) {
-    if (seen.has(e.name)) throw invalidInput(`endpoints[${i}].name`, e.name, "must be unique");
+    if (seen.has(e.name)) throw specError(`endpoints[${i}].name`, e.name, "must be unique");
     seen.add(e.name);
   }
   const modelBatching: Record<string, { maxBatchSize?: number; maxLatencyMs?: number }> = {};
   const models = doc.models ?? {};
   if (models === null || typeof models !== "object" || Array.isArray(models)) {
-    throw invalidInput("models", models, "must be an object of model name to settings");
+    throw specError("models", models, "must be an object of model name to settings");
   }
   for (const [name, m] of Object.entries(models as Record<string, unknown>)) {
     const b = m !== null && typeof m === "object" ? (m as { batching?: unknown }).batching : undefined;

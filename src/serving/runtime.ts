@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { Redis } from "ioredis";
-import { InvalidParameterError } from "../errors.js";
 import type { ModelVersion } from "../registry/types.js";
 import type { Clock, Logger } from "../runtime/index.js";
+import { readSpecFile } from "../spec-fields.js";
 import type { InferenceLog } from "../store/inference-log.js";
 import type { EndpointStore } from "../store/serving-endpoints.js";
 import { artifactModelLoader } from "./artifact-loader.js";
@@ -34,16 +33,7 @@ export interface ServingRuntimeOptions {
 export async function createServingRuntime(options: ServingRuntimeOptions): Promise<ModelServer> {
   let file = parseServingFile({});
   if (options.servingFile !== undefined) {
-    let json: unknown;
-    try {
-      json = JSON.parse(await readFile(options.servingFile, "utf8"));
-    } catch (cause) {
-      throw new InvalidParameterError(`serving file ${options.servingFile}: cannot be read as JSON`, {
-        cause,
-        details: { field: "servingFile", value: options.servingFile, rule: "readable JSON file" },
-      });
-    }
-    file = parseServingFile(json);
+    file = await readSpecFile(options.servingFile, parseServingFile);
   }
   const cache =
     options.redisUrl !== undefined

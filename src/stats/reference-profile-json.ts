@@ -2,59 +2,61 @@
  * ReferenceProfile ⇄ JSON. Typed arrays become number arrays; an unbounded reservoir
  * (`Infinity`) is written as null. Reading validates the shape and names the offending field.
  */
-import { z } from "zod";
-import { InvalidParameterError } from "../errors.js";
+import { specArray, specError, specNumberValue, specObject, specRequired } from "../spec-fields.js";
 import type { QuantileSketch } from "./sketch.js";
 import type { CategoricalProfile, FeatureProfile, NumericProfile, ReferenceProfile } from "./reference-profile.js";
 
-const nums = z.array(z.number());
-const ints = z.array(z.number().int());
-const store = z.object({ keys: ints, counts: nums });
-const sketch = z.object({ alpha: z.number().gt(0).lt(1), zeroCount: z.number(), positive: store, negative: store });
+interface SketchStoreJson {
+  keys: number[];
+  counts: number[];
+}
+interface SketchJson {
+  alpha: number;
+  zeroCount: number;
+  positive: SketchStoreJson;
+  negative: SketchStoreJson;
+}
 /** JSON has no NaN: empty columns write null for mean/min/max. */
-const maybe = z.number().nullable();
-const numeric = z.object({
-  kind: z.literal("numeric"),
-  name: z.string(),
-  count: z.number().int().nonnegative(),
-  nullCount: z.number().int().nonnegative(),
-  mean: maybe,
-  m2: z.number(),
-  min: maybe,
-  max: maybe,
-  psiEdges: nums,
-  psiCounts: nums,
-  histEdges: nums,
-  histCounts: nums,
-  sketch,
-  distinct: z.object({ values: nums, counts: nums }).nullable(),
-  sample: nums,
-});
-const categorical = z.object({
-  kind: z.literal("categorical"),
-  name: z.string(),
-  count: z.number().int().nonnegative(),
-  nullCount: z.number().int().nonnegative(),
-  categories: z.array(z.string()),
-  counts: nums,
-});
-const profileSchema = z.object({
-  version: z.literal(1),
-  rows: z.number().int().nonnegative(),
-  reservoirSize: z.number().int().positive().nullable(),
-  seed: z.number().int(),
-  features: z.array(z.discriminatedUnion("kind", [numeric, categorical])),
-  prediction: numeric.nullable(),
-  excluded: z.array(z.object({ name: z.string(), reason: z.string() })).default([]),
-});
-
-export type ReferenceProfileJson = z.infer<typeof profileSchema>;
+interface NumericProfileJson {
+  kind: "numeric";
+  name: string;
+  count: number;
+  nullCount: number;
+  mean: number | null;
+  m2: number;
+  min: number | null;
+  max: number | null;
+  psiEdges: number[];
+  psiCounts: number[];
+  histEdges: number[];
+  histCounts: number[];
+  sketch: SketchJson;
+  distinct: { values: number[]; counts: number[] } | null;
+  sample: number[];
+}
+interface CategoricalProfileJson {
+  kind: "categorical";
+  name: string;
+  count: number;
+  nullCount: number;
+  categories: string[];
+  counts: number[];
+}
+export interface ReferenceProfileJson {
+  version: 1;
+  rows: number;
+  reservoirSize: number | null;
+  seed: number;
+  features: (NumericProfileJson | CategoricalProfileJson)[];
+  prediction: NumericProfileJson | null;
+  excluded: { name: string; reason: string }[];
+}
 
 function nanToNull(v: number): number | null {
   return Number.isNaN(v) ? null : v;
 }
 
-function sketchJson(s: QuantileSketch): z.infer<typeof sketch> {
+function sketchJson(s: QuantileSketch): SketchJson {
   return {
     alpha: s.alpha,
     zeroCount: s.zeroCount,
@@ -63,7 +65,7 @@ function sketchJson(s: QuantileSketch): z.infer<typeof sketch> {
   };
 }
 
-function numericJson(p: NumericProfile): z.infer<typeof numeric> {
+function numericJson(p: NumericProfile): NumericProfileJson {
   return {
     kind: "numeric",
     name: p.name,
@@ -106,63 +108,113 @@ export function profileToJson(p: ReferenceProfile): ReferenceProfileJson {
   };
 }
 
-function numericFrom(j: z.infer<typeof numeric>): NumericProfile {
+type Obj = Readonly<Record<string, unknown>>;
+
+const COUNT = { integer: true, min: 0 } as const;
+
+function num(o: Obj, key: string, path: string, rule: { integer?: boolean; min?: number } = {}): number {
+  return specNumberValue(specRequired(o[key], `${path}.${key}`), `${path}.${key}`, rule);
+}
+
+function numOrNull(o: Obj, key: string, path: string): number | null {
+  return o[key] === null ? null : num(o, key, path);
+}
+
+function nums(o: Obj, key: string, path: string, integer = false): Float64Array {
+  const field = `${path}.${key}`;
+  const list = specArray(specRequired(o[key], field), field);
+  return Float64Array.from(list, (v, i) => specNumberValue(v, `${field}[${i}]`, { integer }));
+}
+
+function text(o: Obj, key: string, path: string): string {
+  const v = specRequired(o[key], `${path}.${key}`);
+  if (typeof v !== "string") throw specError(`${path}.${key}`, v, "must be a string");
+  return v;
+}
+
+function sketchFrom(json: unknown, path: string): QuantileSketch {
+  const o = specObject(json, path, ["alpha", "zeroCount", "positive", "negative"]);
+  const alpha = num(o, "alpha", path);
+  if (!(alpha > 0 && alpha < 1)) throw specError(`${path}.alpha`, alpha, "must be > 0, < 1");
+  const store = (key: string) => {
+    const s = specObject(o[key], `${path}.${key}`, ["keys", "counts"]);
+    return {
+      keys: Int32Array.from(nums(s, "keys", `${path}.${key}`, true)),
+      counts: nums(s, "counts", `${path}.${key}`),
+    };
+  };
+  return { alpha, zeroCount: num(o, "zeroCount", path), positive: store("positive"), negative: store("negative") };
+}
+
+const NUMERIC_FIELDS = ["kind", "name", "count", "nullCount", "mean", "m2", "min", "max", "psiEdges", "psiCounts"];
+const NUMERIC_REST = ["histEdges", "histCounts", "sketch", "distinct", "sample"];
+
+function numericFrom(json: unknown, path: string): NumericProfile {
+  const o = specObject(json, path, [...NUMERIC_FIELDS, ...NUMERIC_REST]);
+  if (o.kind !== "numeric") throw specError(`${path}.kind`, o.kind, 'must be "numeric"');
+  const distinct = o.distinct === null ? null : specObject(o.distinct, `${path}.distinct`, ["values", "counts"]);
   return {
     kind: "numeric",
-    name: j.name,
-    count: j.count,
-    nullCount: j.nullCount,
-    mean: j.mean ?? Number.NaN,
-    m2: j.m2,
-    min: j.min ?? Number.NaN,
-    max: j.max ?? Number.NaN,
-    psiEdges: Float64Array.from(j.psiEdges),
-    psiCounts: Float64Array.from(j.psiCounts),
-    histEdges: Float64Array.from(j.histEdges),
-    histCounts: Float64Array.from(j.histCounts),
-    sketch: {
-      alpha: j.sketch.alpha,
-      zeroCount: j.sketch.zeroCount,
-      positive: { keys: Int32Array.from(j.sketch.positive.keys), counts: Float64Array.from(j.sketch.positive.counts) },
-      negative: { keys: Int32Array.from(j.sketch.negative.keys), counts: Float64Array.from(j.sketch.negative.counts) },
-    },
-    distinct: j.distinct
-      ? { values: Float64Array.from(j.distinct.values), counts: Float64Array.from(j.distinct.counts) }
+    name: text(o, "name", path),
+    count: num(o, "count", path, COUNT),
+    nullCount: num(o, "nullCount", path, COUNT),
+    mean: numOrNull(o, "mean", path) ?? Number.NaN,
+    m2: num(o, "m2", path),
+    min: numOrNull(o, "min", path) ?? Number.NaN,
+    max: numOrNull(o, "max", path) ?? Number.NaN,
+    psiEdges: nums(o, "psiEdges", path),
+    psiCounts: nums(o, "psiCounts", path),
+    histEdges: nums(o, "histEdges", path),
+    histCounts: nums(o, "histCounts", path),
+    sketch: sketchFrom(o.sketch, `${path}.sketch`),
+    distinct: distinct
+      ? { values: nums(distinct, "values", `${path}.distinct`), counts: nums(distinct, "counts", `${path}.distinct`) }
       : null,
-    sample: Float64Array.from(j.sample),
+    sample: nums(o, "sample", path),
   };
 }
 
-/** Parse and validate a profile read from JSON. */
-export function profileFromJson(value: unknown): ReferenceProfile {
-  const r = profileSchema.safeParse(value);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = issue ? issue.path.join(".") || "profile" : "profile";
-    throw new InvalidParameterError(`reference profile field "${field}": ${issue?.message ?? "invalid"}`, {
-      details: { field, rule: issue?.message ?? "valid ReferenceProfile JSON" },
-    });
-  }
-  const j = r.data;
-  const features: FeatureProfile[] = j.features.map((f) =>
-    f.kind === "numeric"
-      ? numericFrom(f)
-      : ({
-          kind: "categorical",
-          name: f.name,
-          count: f.count,
-          nullCount: f.nullCount,
-          categories: f.categories,
-          counts: Float64Array.from(f.counts),
-        } satisfies CategoricalProfile),
-  );
+function categoricalFrom(o: Obj, path: string): CategoricalProfile {
+  specObject(o, path, ["kind", "name", "count", "nullCount", "categories", "counts"]);
+  const categories = specArray(specRequired(o.categories, `${path}.categories`), `${path}.categories`);
   return {
-    version: j.version,
-    rows: j.rows,
-    reservoirSize: j.reservoirSize ?? Number.POSITIVE_INFINITY,
-    seed: j.seed,
-    features,
-    prediction: j.prediction ? numericFrom(j.prediction) : null,
-    excluded: j.excluded,
+    kind: "categorical",
+    name: text(o, "name", path),
+    count: num(o, "count", path, COUNT),
+    nullCount: num(o, "nullCount", path, COUNT),
+    categories: categories.map((c, i) => {
+      if (typeof c !== "string") throw specError(`${path}.categories[${i}]`, c, "must be a string");
+      return c;
+    }),
+    counts: nums(o, "counts", path),
+  };
+}
+
+function featureFrom(json: unknown, path: string): FeatureProfile {
+  const o = specObject(json, path, [...NUMERIC_FIELDS, ...NUMERIC_REST, "categories", "counts"]);
+  if (o.kind === "numeric") return numericFrom(o, path);
+  if (o.kind === "categorical") return categoricalFrom(o, path);
+  throw specError(`${path}.kind`, o.kind, "must be numeric or categorical");
+}
+
+/** Parse and validate a profile read from JSON; errors say `field = value: rule` (`features[0].count = "many": …`). */
+export function profileFromJson(value: unknown): ReferenceProfile {
+  const path = "profile";
+  const o = specObject(value, path, ["version", "rows", "reservoirSize", "seed", "features", "prediction", "excluded"]);
+  if (o.version !== 1) throw specError(`${path}.version`, o.version, "must be 1");
+  const reservoir = o.reservoirSize === null ? null : num(o, "reservoirSize", path, { integer: true, min: 1 });
+  const features = specArray(specRequired(o.features, `${path}.features`), `${path}.features`);
+  const excluded = specArray(o.excluded ?? [], `${path}.excluded`).map((e, i) => {
+    const x = specObject(e, `${path}.excluded[${i}]`, ["name", "reason"]);
+    return { name: text(x, "name", `${path}.excluded[${i}]`), reason: text(x, "reason", `${path}.excluded[${i}]`) };
+  });
+  return {
+    version: 1,
+    rows: num(o, "rows", path, COUNT),
+    reservoirSize: reservoir ?? Number.POSITIVE_INFINITY,
+    seed: num(o, "seed", path, { integer: true }),
+    features: features.map((f, i) => featureFrom(f, `${path}.features[${i}]`)),
+    prediction: o.prediction === null ? null : numericFrom(o.prediction, `${path}.prediction`),
+    excluded,
   };
 }

@@ -1,7 +1,7 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { InvalidParameterError, NotFoundError } from "../errors.js";
+import { InvalidParameterError } from "../errors.js";
+import { readSpecFile } from "../spec-fields.js";
 
 /**
  * Reads a suite file as it is written, before `parseSuite`: JSON, or a JavaScript / TypeScript
@@ -29,18 +29,5 @@ export async function readSuiteFile(file: string, field: string): Promise<unknow
     }
     return suite;
   }
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (cause) {
-    throw new NotFoundError(`${field}: file ${file} cannot be read`, { cause, details: { field, value: file } });
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (cause) {
-    throw new InvalidParameterError(`${field}: file ${file} is not valid JSON`, {
-      cause,
-      details: { field, value: file, rule: "valid JSON" },
-    });
-  }
+  return readSpecFile(file, (json) => json);
 }

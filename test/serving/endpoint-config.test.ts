@@ -43,11 +43,15 @@ describe("endpoint configuration", () => {
       fieldOf(() => parseEndpointConfig({ name: "x", model: "m", challenger: { alias: "c", percent: 120 } })),
     ).toBe("endpoint.challenger.percent");
     expect(fieldOf(() => parseEndpointConfig({ name: "x", model: "m", shadows: [{ version: "1", alias: "a" }] }))).toBe(
-      "endpoint.shadows.0",
+      "endpoint.shadows[0]",
     );
     expect(fieldOf(() => parseEndpointConfig({ name: "x", model: "m", canary: { percent: 5 } }))).toBe(
-      "endpoint.canary",
+      "endpoint.canary.percent",
     );
+    expect(fieldOf(() => parseEndpointConfig({ name: "x", model: "m", canary: { version: "2", steps: [5, 0] } }))).toBe(
+      "endpoint.canary.steps[1]",
+    );
+    expect(fieldOf(() => parseEndpointConfig({ name: "x", model: "m", fallback: {} }))).toBe("endpoint.fallback");
     expect(fieldOf(() => parseEndpointConfig({ name: "bad name", model: "m" }))).toBe("endpoint.name");
     expect(
       fieldOf(() =>
@@ -62,6 +66,19 @@ describe("endpoint configuration", () => {
     expect(fieldOf(() => parseServingFile({ models: { m: { batching: { maxBatchSize: 0 } } } }))).toBe(
       "models.m.batching.maxBatchSize",
     );
+  });
+
+  it("says field = value: rule, as every spec does", () => {
+    expect(() => parseEndpointConfig({ name: "x", model: "m", challenger: { alias: "c", percent: 120 } })).toThrow(
+      "endpoint.challenger.percent = 120: must be a finite number, ≥ 0, ≤ 100",
+    );
+    expect(() => parseEndpointConfig({ name: "x", model: "m", inferenceLog: { audit: "later" } })).toThrow(
+      'endpoint.inferenceLog.audit = "later": must be one of sync, async',
+    );
+    expect(() => parseEndpointConfig({ name: "x", model: "m", shadows: [{ model: "n" }] })).toThrow(
+      'endpoint.shadows[0] = {"model":"n"}: must name exactly one of version or alias',
+    );
+    expect(() => parseEndpointConfig({ name: "x" })).toThrow("endpoint.model = undefined: is required");
   });
 
   it("reads server-wide and per-model batching", () => {

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../../data/atomic-file.js";
 import type { Command } from "commander";
 import { readTable } from "../../data/index.js";
@@ -6,6 +5,7 @@ import type { Frame } from "../../data/index.js";
 import { InvalidParameterError, InvalidStateError } from "../../errors.js";
 import { computeDrift, profileFromJson, renderDriftHtml } from "../../monitoring/index.js";
 import type { DriftReport, ReferenceProfile } from "../../monitoring/index.js";
+import { readSpecFile } from "../../spec-fields.js";
 import { print, table } from "../context.js";
 import type { CliContext } from "../context.js";
 
@@ -39,16 +39,7 @@ function fmt(v: number | null): string {
 
 async function loadReference(path: string): Promise<Frame | ReferenceProfile> {
   if (!path.toLowerCase().endsWith(".json")) return readTable(path);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(path, "utf8"));
-  } catch (e) {
-    throw new InvalidParameterError(`--reference ${path}: not a readable JSON reference profile`, {
-      cause: e,
-      details: { field: "reference", value: path, rule: "CSV, Parquet or profile JSON" },
-    });
-  }
-  return profileFromJson(parsed);
+  return readSpecFile(path, profileFromJson);
 }
 
 /**

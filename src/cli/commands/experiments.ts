@@ -1,19 +1,17 @@
 import type { Command } from "commander";
 import type { ExperimentJson } from "../../client/index.js";
 import { InvalidParameterError } from "../../errors.js";
+import { VIEW_TYPES, type ViewType } from "../../wire/index.js";
 import { collect, configFor, group, isoTime, positiveInt, print, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withSource } from "../source.js";
 
-const VIEWS = ["ACTIVE_ONLY", "DELETED_ONLY", "ALL"] as const;
-type View = (typeof VIEWS)[number];
-
-function view(value: string): View {
-  const v = value.toUpperCase();
-  if (!(VIEWS as readonly string[]).includes(v)) {
-    throw new InvalidParameterError(`--view ${JSON.stringify(value)} must be one of ${VIEWS.join(", ")}`);
+function view(value: string): ViewType {
+  const v = VIEW_TYPES.find((t) => t === value.toUpperCase());
+  if (v === undefined) {
+    throw new InvalidParameterError(`--view ${JSON.stringify(value)} must be one of ${VIEW_TYPES.join(", ")}`);
   }
-  return v as View;
+  return v;
 }
 
 function experimentsTable(experiments: readonly ExperimentJson[]): string {
@@ -27,7 +25,7 @@ interface SearchFlags {
   filter?: string;
   orderBy?: string[];
   maxResults?: number;
-  view?: View;
+  view?: ViewType;
   pageToken?: string;
 }
 

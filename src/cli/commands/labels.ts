@@ -1,14 +1,14 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { KeelClient } from "../../client/index.js";
-import type { LabelIngestJson, PerformanceJson } from "../../client/index.js";
+import type { GroupPerformanceJson, LabelIngestJson, PerformanceJson } from "../../client/index.js";
 import type { KeelConfig } from "../../config.js";
 import type { Column, Frame } from "../../data/index.js";
 import { readTable } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
 import { eventTime, ingestLabels, labelValue } from "../../monitoring/labels.js";
 import { evaluatePerformance, performanceObservations } from "../../monitoring/performance.js";
-import { parseWindow, performanceJson, type GroupPerformanceJson } from "../../server/labels-json.js";
+import { parseWindow, performanceJson } from "../../server/labels-json.js";
 import type { LabelInput } from "../../store/labels.js";
 import { configFor, group, print, table } from "../context.js";
 import type { CliContext } from "../context.js";

@@ -4,7 +4,7 @@ import type { AliasMoveJson } from "../../client/index.js";
 import type { KeelConfig } from "../../config.js";
 import { CHAMPION_ALIAS, promoteAlias, rollbackAlias } from "../../registry/promotion.js";
 import type { AliasMove } from "../../registry/promotion.js";
-import { modelVersionJson } from "../../server/mlflow-json.js";
+import { aliasMoveJson } from "../../server/mlflow-json.js";
 import { configFor, print } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withStores } from "../stores.js";
@@ -27,16 +27,7 @@ async function localMove(
 ): Promise<AliasMoveJson> {
   return withStores(config, async (stores) => {
     const m = await fn(stores);
-    const version = await stores.registry.getModelVersion(m.name, m.toVersion);
-    return {
-      name: m.name,
-      alias: m.alias,
-      from_version: m.fromVersion,
-      to_version: m.toVersion,
-      actor: m.actor,
-      reason: m.reason,
-      model_version: modelVersionJson(version) as unknown as AliasMoveJson["model_version"],
-    };
+    return aliasMoveJson(m, await stores.registry.getModelVersion(m.name, m.toVersion));
   });
 }
 

@@ -1,9 +1,9 @@
 import type { FastifyRequest } from "fastify";
 import { InvalidParameterError } from "../../errors.js";
-import { promoteAlias, rollbackAlias, type AliasMove } from "../../registry/promotion.js";
+import { promoteAlias, rollbackAlias } from "../../registry/promotion.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
-import { modelVersionJson } from "../mlflow-json.js";
+import { aliasMoveJson } from "../mlflow-json.js";
 import { actorOf } from "./mlflow-common.js";
 
 /**
@@ -21,17 +21,6 @@ function approverOf(req: FastifyRequest, input: Input): string {
     );
   }
   return principal;
-}
-
-function moveJson(m: AliasMove) {
-  return {
-    name: m.name,
-    alias: m.alias,
-    from_version: m.fromVersion,
-    to_version: m.toVersion,
-    actor: m.actor,
-    reason: m.reason,
-  };
 }
 
 /**
@@ -52,7 +41,7 @@ export const keelPromotionRoutes: RoutePlugin = (app, { stores }) => {
       approver: approverOf(req, input),
       reason: input.requiredString("reason"),
     });
-    return { ...moveJson(move), model_version: modelVersionJson(await registry.getModelVersion(name, move.toVersion)) };
+    return aliasMoveJson(move, await registry.getModelVersion(name, move.toVersion));
   });
 
   app.post("/api/keel/models/:name/rollback", { config: approver }, async (req) => {
@@ -65,6 +54,6 @@ export const keelPromotionRoutes: RoutePlugin = (app, { stores }) => {
       actor: actorOf(req, input.string("actor")).userId,
       ...(reason === undefined || reason === "" ? {} : { reason }),
     });
-    return { ...moveJson(move), model_version: modelVersionJson(await registry.getModelVersion(name, move.toVersion)) };
+    return aliasMoveJson(move, await registry.getModelVersion(name, move.toVersion));
   });
 };

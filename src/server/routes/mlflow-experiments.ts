@@ -1,10 +1,8 @@
-import type { ViewType } from "../../tracking/types.js";
+import { VIEW_TYPES } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import type { Input } from "../input.js";
 import { experimentJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
-
-const VIEW_TYPES: readonly ViewType[] = ["ACTIVE_ONLY", "DELETED_ONLY", "ALL"];
 
 function tagsOf(input: Input): { key: string; value: string }[] {
   return input.objectList("tags").map((t) => ({ key: t.requiredString("key"), value: t.string("value") ?? "" }));

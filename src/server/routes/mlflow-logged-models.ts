@@ -1,14 +1,8 @@
-import type { LoggedModelStatus } from "../../tracking/types.js";
+import { LOGGED_MODEL_STATUSES } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { loggedModelJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
 import { tagOf } from "./mlflow-runs.js";
-
-const STATUSES: readonly LoggedModelStatus[] = [
-  "LOGGED_MODEL_PENDING",
-  "LOGGED_MODEL_READY",
-  "LOGGED_MODEL_UPLOAD_FAILED",
-];
 
 /** MLflow 3's logged models (`/mlflow/logged-models/...`), which `log_model` calls. */
 export const mlflowLoggedModelRoutes: RoutePlugin = (app, { stores }) => {
@@ -59,7 +53,7 @@ export const mlflowLoggedModelRoutes: RoutePlugin = (app, { stores }) => {
   }));
 
   mlflowRoute(app, "PATCH", "/logged-models/:model_id", async (input, req) => {
-    const status = input.requiredOneOf("status", STATUSES);
+    const status = input.requiredOneOf("status", LOGGED_MODEL_STATUSES);
     const model = await tracking.finalizeLoggedModel(input.requiredString("model_id"), status, actorOf(req));
     return { model: loggedModelJson(model) };
   });

@@ -1,13 +1,12 @@
 import { InvalidParameterError } from "../../errors.js";
-import type { Lineage, Stage } from "../../registry/types.js";
+import type { Lineage } from "../../registry/types.js";
+import { STAGES, type Stage } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { aliasNeedsApprover, requireRole, stageNeedsApprover } from "../auth.js";
 import type { Input } from "../input.js";
 import { modelVersionJson, registeredModelJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
 import { tagOf } from "./mlflow-runs.js";
-
-const STAGES: readonly Stage[] = ["None", "Staging", "Production", "Archived"];
 
 /** MLflow accepts stage names in any case and stores the canonical spelling. */
 export function parseStage(value: string, field = "stage"): Stage {

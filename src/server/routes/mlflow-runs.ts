@@ -1,12 +1,11 @@
 import { InvalidParameterError } from "../../errors.js";
-import type { DatasetInput, Metric, RunStatus, Tag, ViewType } from "../../tracking/types.js";
+import type { DatasetInput, Metric, Tag } from "../../tracking/types.js";
+import { RUN_STATUSES, VIEW_TYPES } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import type { Input } from "../input.js";
 import { metricJson, runInfoJson, runJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
 
-const RUN_STATUSES: readonly RunStatus[] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
-const VIEW_TYPES: readonly ViewType[] = ["ACTIVE_ONLY", "DELETED_ONLY", "ALL"];
 /** The tag in which MLflow keeps the models logged to a run (`runs/log-model`). */
 const LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history";
 

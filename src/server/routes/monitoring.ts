@@ -1,10 +1,19 @@
 import type { FastifyRequest } from "fastify";
 import { InvalidParameterError, UnavailableError } from "../../errors.js";
 import { alertJson, runMonitorWindow } from "../../monitoring/index.js";
-import { ALERT_STATUSES } from "../../store/alert-history.js";
-import type { AlertStatus } from "../../store/alert-history.js";
-import type { MonitorObservation, ObservationKind } from "../../store/monitor-observations.js";
-import { OBSERVATION_KINDS } from "../../store/monitor-observations-sql.js";
+import type { MonitorObservation } from "../../store/monitor-observations.js";
+import {
+  ALERT_STATUSES,
+  ALERT_TIERS,
+  OBSERVATION_KINDS,
+  type AlertStatus,
+  type FeatureSummaryJson,
+  type ModelLevelObservationJson,
+  type MonitorRunJson,
+  type MonitoringSummaryJson,
+  type ObservationJson,
+  type ObservationKind,
+} from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import type { MonitoringServices } from "../monitoring-wiring.js";
 import { Input } from "../input.js";
@@ -28,7 +37,7 @@ function time(input: Input, field: string): number | undefined {
   return ms;
 }
 
-function observationJson(o: MonitorObservation): Record<string, unknown> {
+function observationJson(o: MonitorObservation): ObservationJson {
   return {
     model_name: o.modelName,
     model_version: o.modelVersion ?? null,
@@ -46,9 +55,9 @@ function observationJson(o: MonitorObservation): Record<string, unknown> {
 }
 
 /** The latest window's observations of one model, per feature. */
-function summaryJson(model: string, latest: readonly MonitorObservation[]): Record<string, unknown> {
-  const features = new Map<string, Record<string, unknown>>();
-  const model_level: Record<string, unknown>[] = [];
+function summaryJson(model: string, latest: readonly MonitorObservation[]): MonitoringSummaryJson {
+  const features = new Map<string, FeatureSummaryJson>();
+  const model_level: ModelLevelObservationJson[] = [];
   for (const o of latest) {
     if (o.feature === undefined) {
       model_level.push({
@@ -161,14 +170,14 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
       observations: result.observations.map(observationJson),
       alerts_fired: alerts.fired.map(alertJson),
       alerts_resolved: alerts.resolved.map(alertJson),
-    };
+    } satisfies MonitorRunJson;
   });
 
   app.get("/api/keel/alerts", async (req: FastifyRequest) => {
     const input = Input.of(req);
     const model = input.string("model");
     const status = input.oneOf<AlertStatus>("status", ALERT_STATUSES);
-    const tier = input.oneOf("tier", ["notify", "retrain", "page", "review", "business"] as const);
+    const tier = input.oneOf("tier", ALERT_TIERS);
     const limit = input.integer("limit", { min: 1, max: 10_000 });
     const from = time(input, "from");
     const to = time(input, "to");

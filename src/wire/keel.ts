@@ -1,105 +1,7 @@
-/** MLflow's REST JSON shapes as keel serves them (snake_case, ids as strings, ms timestamps). */
-export interface TagJson {
-  key: string;
-  value: string;
-}
-export type ParamJson = TagJson;
-export interface MetricJson {
-  key: string;
-  /** A number, or "NaN" / "Infinity" / "-Infinity". */
-  value: number | string;
-  timestamp: number;
-  step: number;
-}
+import type { AlertStatus, AlertTier, ObservationKind, Severity } from "./enums.js";
+import type { ModelVersionJson } from "./mlflow.js";
 
-export interface ExperimentJson {
-  experiment_id: string;
-  name: string;
-  artifact_location?: string;
-  lifecycle_stage: "active" | "deleted";
-  last_update_time?: number;
-  creation_time?: number;
-  tags?: TagJson[];
-}
-
-export interface RunInfoJson {
-  run_id: string;
-  run_uuid: string;
-  run_name?: string;
-  experiment_id: string;
-  user_id?: string;
-  status: "RUNNING" | "SCHEDULED" | "FINISHED" | "FAILED" | "KILLED";
-  start_time?: number;
-  end_time?: number;
-  artifact_uri?: string;
-  lifecycle_stage: "active" | "deleted";
-}
-
-export interface DatasetInputJson {
-  tags?: TagJson[];
-  dataset: { name: string; digest: string; source_type: string; source: string; schema?: string; profile?: string };
-}
-
-export interface RunJson {
-  info: RunInfoJson;
-  data: { metrics?: MetricJson[]; params?: ParamJson[]; tags?: TagJson[] };
-  inputs: { dataset_inputs?: DatasetInputJson[] };
-}
-
-export interface LoggedModelJson {
-  info: {
-    model_id: string;
-    experiment_id: string;
-    name: string;
-    creation_timestamp_ms: number;
-    last_updated_timestamp_ms: number;
-    artifact_uri: string;
-    status: "LOGGED_MODEL_PENDING" | "LOGGED_MODEL_READY" | "LOGGED_MODEL_UPLOAD_FAILED";
-    model_type?: string;
-    source_run_id?: string;
-    status_message?: string;
-    tags?: TagJson[];
-  };
-  data: { params?: ParamJson[]; metrics?: MetricJson[] };
-}
-
-export type StageName = "None" | "Staging" | "Production" | "Archived";
-
-export interface ModelVersionJson {
-  name: string;
-  version: string;
-  creation_timestamp: number;
-  last_updated_timestamp: number;
-  user_id?: string;
-  current_stage: StageName;
-  description?: string;
-  source: string;
-  run_id?: string;
-  status: "PENDING_REGISTRATION" | "FAILED_REGISTRATION" | "READY";
-  status_message?: string;
-  tags?: TagJson[];
-  run_link?: string;
-  aliases?: string[];
-  checksum?: string;
-  lineage?: Record<string, string>;
-}
-
-export interface RegisteredModelJson {
-  name: string;
-  creation_timestamp: number;
-  last_updated_timestamp: number;
-  user_id?: string;
-  description?: string;
-  latest_versions?: ModelVersionJson[];
-  tags?: TagJson[];
-  aliases?: { alias: string; version: string }[];
-}
-
-export interface FileInfoJson {
-  path: string;
-  is_dir: boolean;
-  file_size?: number;
-}
+/** The JSON of keel's own routes (`/api/keel/...`) and of its alert webhooks. */
 
 export interface WebhookJson {
   id: string;
@@ -107,10 +9,6 @@ export interface WebhookJson {
   events: string[];
   model_name?: string;
   creation_timestamp: number;
-}
-
-export interface PageJson {
-  next_page_token?: string;
 }
 
 /** An alias move by promotion or rollback (`/api/keel/models/{name}/promote|rollback`). */
@@ -142,7 +40,51 @@ export interface LabelIngestJson {
   unmatched: number;
 }
 
-export type { GroupPerformanceJson, PerformanceJson } from "../server/labels-json.js";
+export interface ReliabilityBinJson {
+  lower: number;
+  upper: number;
+  count: number;
+  /** null for an empty bin. */
+  mean_predicted: number | null;
+  fraction_positive: number | null;
+}
+
+/** Performance of all predictions, or of one segment, over the window. */
+export interface GroupPerformanceJson {
+  segment?: string;
+  predictions: number;
+  labelled: number;
+  positives: number;
+  auc: number | null;
+  precision: number | null;
+  recall: number | null;
+  fnr: number | null;
+  ece: number | null;
+  decision_rate: number | null;
+  reliability: ReliabilityBinJson[];
+}
+
+/** The performance report as `GET /api/keel/monitoring/performance` and `keel labels report --json` answer it. */
+export interface PerformanceJson {
+  model: string;
+  window: string;
+  window_start: number;
+  window_end: number;
+  threshold: number;
+  overall: GroupPerformanceJson;
+  decision_rate: {
+    current: number | null;
+    previous: number | null;
+    relative_change: number | null;
+    difference: number | null;
+  };
+  segments: GroupPerformanceJson[];
+  fairness: {
+    column: string;
+    demographic_parity_gap: number | null;
+    equal_opportunity_gap: number | null;
+  } | null;
+}
 
 /** One monitoring observation as `/api/keel/monitoring/*` answer it (times as ISO-8601). */
 export interface ObservationJson {
@@ -151,7 +93,7 @@ export interface ObservationJson {
   endpoint: string | null;
   window_start: string;
   window_end: string;
-  kind: "drift" | "quality" | "prediction_drift" | "performance" | "fairness" | "volume";
+  kind: ObservationKind;
   metric: string;
   feature: string | null;
   segment: string | null;
@@ -163,7 +105,7 @@ export interface ObservationJson {
 /** Query of `GET /api/keel/monitoring/observations`; times as epoch ms or ISO-8601. */
 export interface ObservationQueryJson {
   model: string;
-  kind?: ObservationJson["kind"];
+  kind?: ObservationKind;
   metric?: string;
   feature?: string;
   segment?: string;
@@ -175,23 +117,27 @@ export interface ObservationQueryJson {
   limit?: number;
 }
 
+/** An observation about no feature (volume, prediction drift, decision rates) in a summary. */
+export interface ModelLevelObservationJson {
+  kind: ObservationKind;
+  metric: string;
+  segment: string | null;
+  model_version: string | null;
+  value: number;
+  severity: string | null;
+}
+
+/** Per version and feature: each metric's value under its name, its severity under `<metric>_severity`. */
+export type FeatureSummaryJson = { feature: string; model_version: string | null } & Record<string, unknown>;
+
 /** `GET /api/keel/monitoring/summary`: the latest window's observations of one model. */
 export interface MonitoringSummaryJson {
   model: string;
   /** null when the model has no observations. */
   window_start: string | null;
   window_end: string | null;
-  /** Per version and feature: each metric's value under its name, its severity under `<metric>_severity`. */
-  features: ({ feature: string; model_version: string | null } & Record<string, unknown>)[];
-  /** Observations about no feature (volume, prediction drift, decision rates). */
-  model_level: {
-    kind: ObservationJson["kind"];
-    metric: string;
-    segment: string | null;
-    model_version: string | null;
-    value: number;
-    severity: string | null;
-  }[];
+  features: FeatureSummaryJson[];
+  model_level: ModelLevelObservationJson[];
 }
 
 /** One column of a monitor window's drift report (the `keel drift --json` column fields). */
@@ -203,7 +149,7 @@ export interface ColumnDriftJson {
   p_value: number | null;
   psi: number | null;
   drift: boolean;
-  severity: "stable" | "minor" | "moderate" | "major";
+  severity: Severity;
   reference_null_rate: number;
   current_null_rate: number;
   reference_count: number;
@@ -214,8 +160,8 @@ export interface ColumnDriftJson {
 export interface AlertJson {
   id: string;
   rule_id: string;
-  tier: "notify" | "retrain" | "page" | "review" | "business";
-  status: "open" | "acknowledged" | "resolved";
+  tier: AlertTier;
+  status: AlertStatus;
   dedup_key: string;
   model_name: string;
   model_version: string | null;
@@ -245,8 +191,8 @@ export interface MonitorRunJson {
   versions: {
     version: string;
     rows: number;
-    drift: ColumnDriftJson[];
-    skipped: { name: string; reason: string }[];
+    drift: readonly ColumnDriftJson[];
+    skipped: readonly { name: string; reason: string }[];
   }[];
   observations: ObservationJson[];
   alerts_fired: AlertJson[];
@@ -256,8 +202,8 @@ export interface MonitorRunJson {
 /** Query of `GET /api/keel/alerts`; times (bounds on `fired_at`) as epoch ms or ISO-8601. */
 export interface AlertQueryJson {
   model?: string;
-  status?: AlertJson["status"];
-  tier?: AlertJson["tier"];
+  status?: AlertStatus;
+  tier?: AlertTier;
   from?: number | string;
   to?: number | string;
   limit?: number;

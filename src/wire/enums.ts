@@ -1,0 +1,38 @@
+/**
+ * The closed value lists of the wire: each declared once, as data for the parsers that check
+ * input against it and as the type its fields carry.
+ */
+export const LIFECYCLE_STAGES = ["active", "deleted"] as const;
+export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
+
+export const RUN_STATUSES = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const VIEW_TYPES = ["ACTIVE_ONLY", "DELETED_ONLY", "ALL"] as const;
+export type ViewType = (typeof VIEW_TYPES)[number];
+
+export const LOGGED_MODEL_STATUSES = [
+  "LOGGED_MODEL_PENDING",
+  "LOGGED_MODEL_READY",
+  "LOGGED_MODEL_UPLOAD_FAILED",
+] as const;
+export type LoggedModelStatus = (typeof LOGGED_MODEL_STATUSES)[number];
+
+/** MLflow's legacy model-version stages. */
+export const STAGES = ["None", "Staging", "Production", "Archived"] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const MODEL_VERSION_STATUSES = ["PENDING_REGISTRATION", "FAILED_REGISTRATION", "READY"] as const;
+export type ModelVersionStatus = (typeof MODEL_VERSION_STATUSES)[number];
+
+export const OBSERVATION_KINDS = ["drift", "quality", "prediction_drift", "performance", "fairness", "volume"] as const;
+export type ObservationKind = (typeof OBSERVATION_KINDS)[number];
+
+export const SEVERITIES = ["stable", "minor", "moderate", "major"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const ALERT_TIERS = ["notify", "retrain", "page", "review", "business"] as const;
+export type AlertTier = (typeof ALERT_TIERS)[number];
+
+export const ALERT_STATUSES = ["open", "acknowledged", "resolved"] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];

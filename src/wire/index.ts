@@ -1,0 +1,8 @@
+/**
+ * The JSON keel's server sends and its client reads, declared once: MLflow's REST shapes, keel's
+ * own routes, and the closed value lists their fields take.
+ */
+export * from "./enums.js";
+export type * from "./mlflow.js";
+export type * from "./keel.js";
+export * from "./oip.js";
