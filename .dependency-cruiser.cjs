@@ -1,8 +1,11 @@
 // Layering of src/, checked by `npm run lint` (depcruise src). The table below is docs/design.md's
 // "may import" table; change both together.
 
-/** The error catalog and the neutral runtime (logger, clock, timers, worker RPC): any module may import them. */
-const base = ["errors.ts", "runtime"];
+/**
+ * Neutral modules any module may import: the error catalog, the runtime (logger, clock, timers,
+ * worker RPC), the spec-field validators and the wire's JSON shapes and value lists.
+ */
+const base = ["errors.ts", "runtime", "spec-fields.ts", "wire"];
 const library = [
   "data",
   "stats",
@@ -17,7 +20,7 @@ const library = [
   "monitoring",
   "llm",
 ];
-const wiring = ["config.ts", "open-stores.ts", "spec-fields.ts", "wire", ...base];
+const wiring = ["config.ts", "open-stores.ts", ...base];
 
 /** module (folder under src/, or a top-level file) → the modules it may import. */
 const mayImport = {
@@ -29,8 +32,8 @@ const mayImport = {
   data: [...base],
   stats: ["data", ...base],
   learn: ["data", "stats", ...base],
-  validate: ["data", "stats", "spec-fields.ts", ...base],
-  features: ["data", "store", "spec-fields.ts", ...base],
+  validate: ["data", "stats", ...base],
+  features: ["data", "store", ...base],
   store: [...base],
   tracking: ["store", ...base],
   registry: ["data", "store", "tracking", ...base],
@@ -42,7 +45,6 @@ const mayImport = {
     "features",
     "tracking",
     "registry",
-    "spec-fields.ts",
     ...base,
   ],
   serving: ["data", "learn", "features", "registry", "store", ...base],
