@@ -3,8 +3,8 @@ import type { KeelConfig } from "./config.js";
 import { NotFoundError } from "./errors.js";
 import { openStores } from "./open-stores.js";
 import type { Stores } from "./open-stores.js";
-import { artifactStorePath } from "./tracking/artifact-uri.js";
-import type { Actor, Metric, Run, RunStatus, Tag } from "./tracking/types.js";
+import { artifactStorePath } from "./tracking/index.js";
+import type { Actor, Metric, Run, RunStatus, Tag } from "./tracking/index.js";
 
 /** A run being logged in-process: the same store the server and the CLI use, without HTTP. */
 export interface ActiveRun {

@@ -1,24 +1,9 @@
-import { createRegistryStore } from "./registry/sql-registry-store.js";
-import type { RegistryStore } from "./registry/types.js";
-import { createWebhookDispatcher, type WebhookDelivery, type WebhookDispatcher } from "./registry/webhooks.js";
-import type { AlertStore } from "./store/alert-history.js";
-import { createAlertStore } from "./store/alert-history-sql.js";
-import { createFsArtifactStore, type ArtifactStore } from "./store/artifacts.js";
-import { createAuditLog, type AuditLog } from "./store/audit.js";
-import type { InferenceLog } from "./store/inference-log.js";
-import { SqlInferenceLog } from "./store/inference-log-sql.js";
-import type { LabelStore } from "./store/labels.js";
-import { createLabelStore } from "./store/labels-sql.js";
-import type { MigrationResult } from "./store/migrate.js";
-import type { ObservationStore } from "./store/monitor-observations.js";
-import { createObservationStore } from "./store/monitor-observations-sql.js";
-import { openMetadataDb, type MetadataDb } from "./store/metadata-db.js";
-import { createEndpointStore, type EndpointStore } from "./store/serving-endpoints.js";
-import { SqliteInferenceLogWriter } from "./store/sqlite/inference-log-writer.js";
-import { sqlitePath } from "./store/sqlite/open.js";
-import { createTokenStore, type TokenStore } from "./store/tokens.js";
-import { createTrackingStore } from "./tracking/sql-tracking-store.js";
-import type { TrackingStore } from "./tracking/types.js";
+import { createRegistryStore, createWebhookDispatcher, type WebhookDelivery, type WebhookDispatcher } from "./registry/index.js";
+import type { RegistryStore } from "./registry/index.js";
+import type { AlertStore, InferenceLog, LabelStore, MigrationResult, ObservationStore } from "./store/index.js";
+import { createAlertStore, createFsArtifactStore, type ArtifactStore, createAuditLog, type AuditLog, SqlInferenceLog, createLabelStore, createObservationStore, openMetadataDb, type MetadataDb, createEndpointStore, type EndpointStore, SqliteInferenceLogWriter, sqlitePath, createTokenStore, type TokenStore } from "./store/index.js";
+import { createTrackingStore } from "./tracking/index.js";
+import type { TrackingStore } from "./tracking/index.js";
 
 export interface OpenStoresOptions {
   /** `sqlite:///path.db` or `postgresql://…` (see docs/storage.md). */

@@ -1,14 +1,7 @@
 import type { Stores } from "../open-stores.js";
 import { lineLogger, systemClock, type Clock } from "../runtime/index.js";
-import { runPipelineFile } from "../pipeline/index.js";
-import {
-  readRetrainingPolicyFile,
-  startRetrainingScheduler,
-  type RetrainingDeps,
-  type RetrainingPipelineRunner,
-  type RetrainingScheduler,
-} from "../pipeline/retraining.js";
-import type { Actor } from "../tracking/types.js";
+import { runPipelineFile, readRetrainingPolicyFile, startRetrainingScheduler, type RetrainingDeps, type RetrainingPipelineRunner, type RetrainingScheduler } from "../pipeline/index.js";
+import type { Actor } from "../tracking/index.js";
 
 /** Who the retraining policy acts as in tracking and the audit log. */
 export const RETRAINING_ACTOR: Actor = { userId: "retraining-policy" };

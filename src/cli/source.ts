@@ -9,7 +9,7 @@ import type {
 } from "../client/index.js";
 import type { KeelConfig } from "../config.js";
 import { NotFoundError } from "../errors.js";
-import { experimentJson, modelVersionJson, registeredModelJson, runJson } from "../server/mlflow-json.js";
+import { experimentJson, modelVersionJson, registeredModelJson, runJson } from "../server/index.js";
 import type { ViewType } from "../wire/index.js";
 import { withStores } from "./stores.js";
 

@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, readFile, rm, stat } from "node:fs/promises";
-import { writeFileAtomic } from "../data/atomic-file.js";
+import { writeFileAtomic, isIdLike, readTable, tableFormat, writeTable } from "../data/index.js";
 import path from "node:path";
-import type { Column, Frame } from "../data/frame.js";
-import { isIdLike, readTable, tableFormat, writeTable } from "../data/index.js";
+import type { Column, Frame } from "../data/index.js";
 import { InvalidParameterError, InvalidStateError, NotFoundError } from "../errors.js";
 import { loadPredictor } from "./load-model.js";
 import type { Predictor } from "./predictor.js";

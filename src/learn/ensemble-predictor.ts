@@ -1,5 +1,4 @@
-import type { Frame } from "../data/frame.js";
-import type { Signature, SignatureColumn } from "../data/signature.js";
+import type { Frame, Signature, SignatureColumn } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
 import { EnsembleScorer } from "./ensemble-scorer.js";
 import type { ModelFormat, ModelTask, Predictor } from "./predictor.js";

@@ -17,7 +17,7 @@ export {
   parseKeelModel,
   readKeelModel,
   saveKeelModel,
-  serializeKeelModel,
+  serializeKeelModel, isKeelModelJson,
 } from "./keel-model.js";
 export type { DetectedFormat, LoadPredictorOptions } from "./load-model.js";
 export { detectModelFormat, loadPredictor } from "./load-model.js";
@@ -58,3 +58,4 @@ export {
   TreeShap,
   treeExplainer,
 } from "./explain/index.js";
+export { sampleIndices } from "./random.js";

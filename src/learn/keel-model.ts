@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { writeFileAtomic } from "../data/atomic-file.js";
-import type { Frame } from "../data/frame.js";
-import type { Signature } from "../data/signature.js";
+import { writeFileAtomic } from "../data/index.js";
+import type { Frame, Signature } from "../data/index.js";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
 import { EnsemblePredictor } from "./ensemble-predictor.js";
 import type { ModelFeature } from "./ensemble-predictor.js";

@@ -1,38 +1,7 @@
-import {
-  averagePrecision,
-  brierScore,
-  calibration,
-  ksSeparation,
-  logLoss,
-  rocAuc,
-  thresholdMetrics,
-  type ConfusionMatrix,
-  type NumericArray,
-  type ReliabilityBin,
-} from "../stats/classification.js";
-import { regressionMetrics, type RegressionMetrics } from "../stats/regression.js";
+import { averagePrecision, brierScore, calibration, ksSeparation, logLoss, rocAuc, thresholdMetrics, type ConfusionMatrix, type NumericArray, type ReliabilityBin, regressionMetrics, type RegressionMetrics } from "../stats/index.js";
 
-export {
-  averagePrecision,
-  brierScore,
-  calibration,
-  confusionMatrix,
-  ksSeparation,
-  logLoss,
-  rankCurve,
-  rocAuc,
-  thresholdMetrics,
-} from "../stats/classification.js";
-export type {
-  Calibration,
-  ConfusionMatrix,
-  NumericArray,
-  RankCurve,
-  ReliabilityBin,
-  ThresholdMetrics,
-} from "../stats/classification.js";
-export { regressionMetrics } from "../stats/regression.js";
-export type { RegressionMetrics } from "../stats/regression.js";
+export { averagePrecision, brierScore, calibration, confusionMatrix, ksSeparation, logLoss, rankCurve, rocAuc, thresholdMetrics, regressionMetrics } from "../stats/index.js";
+export type { Calibration, ConfusionMatrix, NumericArray, RankCurve, ReliabilityBin, ThresholdMetrics, RegressionMetrics } from "../stats/index.js";
 
 export interface BinaryEvaluation {
   readonly n: number;

@@ -1,6 +1,5 @@
 import * as ort from "onnxruntime-node";
-import type { Frame } from "../data/frame.js";
-import type { Signature, SignatureColumn } from "../data/signature.js";
+import type { Frame, Signature, SignatureColumn } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
 import { frameToMatrix } from "./ensemble-predictor.js";
 import type { ModelTask, Predictor } from "./predictor.js";

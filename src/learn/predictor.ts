@@ -1,5 +1,4 @@
-import type { Frame } from "../data/frame.js";
-import type { Signature } from "../data/signature.js";
+import type { Frame, Signature } from "../data/index.js";
 
 export type ModelFormat = "keel" | "xgboost" | "lightgbm" | "onnx";
 export type ModelTask = "binary" | "regression";

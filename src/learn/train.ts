@@ -1,7 +1,5 @@
-import type { Frame } from "../data/frame.js";
-import { assignRoles, prepareTarget, selectColumns, takeRows } from "../data/roles.js";
-import type { ColumnRoles, PreparedTarget } from "../data/roles.js";
-import { inferSignature } from "../data/signature.js";
+import type { Frame, ColumnRoles, PreparedTarget } from "../data/index.js";
+import { assignRoles, prepareTarget, selectColumns, takeRows, inferSignature } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
 import { trainGbdt } from "./gbdt/train.js";
 import { ensembleToJson, KeelPredictor } from "./keel-model.js";

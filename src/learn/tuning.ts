@@ -6,8 +6,8 @@
  * with the largest l(x)/g(x) is tried next. Parameters are modelled independently.
  */
 import { InvalidParameterError } from "../errors.js";
-import { gammaincc } from "../stats/special.js";
-import { mulberry32 } from "../data/random.js";
+import { gammaincc } from "../stats/index.js";
+import { mulberry32 } from "../data/index.js";
 
 export type ParamValue = string | number | boolean;
 

@@ -5,8 +5,7 @@
  * never open the same alert twice.
  */
 import { silentLogger, systemClock, type Clock, type Logger } from "../runtime/index.js";
-import type { AlertRecord, AlertStore } from "../store/alert-history.js";
-import type { MonitorObservation, ObservationStore } from "../store/monitor-observations.js";
+import type { AlertRecord, AlertStore, MonitorObservation, ObservationStore } from "../store/index.js";
 import { deliverAlert, sinkAccepts } from "./alert-sinks.js";
 import type { AlertEvent, DeliveryResult, SinkConfig } from "./alert-sinks.js";
 import {

@@ -6,7 +6,7 @@
  */
 import type { Logger } from "../runtime/index.js";
 import { InvalidParameterError } from "../errors.js";
-import type { AlertRecord } from "../store/alert-history.js";
+import type { AlertRecord } from "../store/index.js";
 import { ALERT_TIERS } from "./alerts.js";
 import type { AlertTier } from "./alerts.js";
 

@@ -14,7 +14,7 @@
  * resolves it, and a rule does not fire again for a target within `cooldownMinutes` of its last firing.
  */
 import { InvalidParameterError } from "../errors.js";
-import type { MonitorObservation, ObservationKind } from "../store/monitor-observations.js";
+import type { MonitorObservation, ObservationKind } from "../store/index.js";
 
 export type AlertTier = "notify" | "retrain" | "page" | "review" | "business";
 export const ALERT_TIERS: readonly AlertTier[] = ["notify", "retrain", "page", "review", "business"];

@@ -14,22 +14,8 @@
  */
 import type { CategoricalColumn, Frame, NumericColumn } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
-import {
-  AUTO_MIN_NUMERIC_DISTINCT,
-  WASSERSTEIN_MIN_STD,
-  chi2Homogeneity,
-  chooseDriftMethod,
-  histogramSorted,
-  isDrift,
-  jensenShannon,
-  ks2sampSorted,
-  psiFromCounts,
-  sortedFinite,
-  wassersteinSorted,
-} from "../stats/index.js";
-import type { DriftMethod } from "../stats/index.js";
-import { buildReferenceProfile, displayCounts, withOuterEdges } from "../stats/reference-profile.js";
-import type { NumericProfile, ReferenceProfile } from "../stats/reference-profile.js";
+import { AUTO_MIN_NUMERIC_DISTINCT, WASSERSTEIN_MIN_STD, chi2Homogeneity, chooseDriftMethod, histogramSorted, isDrift, jensenShannon, ks2sampSorted, psiFromCounts, sortedFinite, wassersteinSorted, buildReferenceProfile, displayCounts, withOuterEdges } from "../stats/index.js";
+import type { DriftMethod, NumericProfile, ReferenceProfile } from "../stats/index.js";
 import { columnSeverity } from "./severity.js";
 import type { Severity } from "./severity.js";
 

@@ -3,28 +3,12 @@ export { computeDrift } from "./drift-report.js";
 export type { HtmlOptions } from "./drift-html.js";
 export { histogramSvg, renderDriftHtml } from "./drift-html.js";
 // The reference profile is built in stats/ and stored by registry/; monitoring keeps offering it.
-export type { ReferenceProfileJson } from "../stats/reference-profile-json.js";
-export { profileFromJson, profileToJson } from "../stats/reference-profile-json.js";
-export type {
-  CategoricalProfile,
-  FeatureProfile,
-  NumericProfile,
-  ProfileOptions,
-  ReferenceProfile,
-} from "../stats/reference-profile.js";
-export {
-  DEFAULT_RESERVOIR_SIZE,
-  DISPLAY_BINS,
-  LOW_CARDINALITY_CAP,
-  PROFILE_VERSION,
-  buildReferenceProfile,
-  buildTrainingProfile,
-  mergeProfiles,
-} from "../stats/reference-profile.js";
+export type { ReferenceProfileJson, CategoricalProfile, FeatureProfile, NumericProfile, ProfileOptions, ReferenceProfile } from "../stats/index.js";
+export { profileFromJson, profileToJson, DEFAULT_RESERVOIR_SIZE, DISPLAY_BINS, LOW_CARDINALITY_CAP, PROFILE_VERSION, buildReferenceProfile, buildTrainingProfile, mergeProfiles } from "../stats/index.js";
 export type { Severity } from "./severity.js";
 export { columnSeverity, pValueSeverity, psiSeverity, worseSeverity } from "./severity.js";
-export { REFERENCE_PROFILE_TAG } from "../registry/reference-profile-blob.js";
-export type { ReferenceProfileDeps } from "../registry/reference-profile-blob.js";
+export { REFERENCE_PROFILE_TAG } from "../registry/index.js";
+export type { ReferenceProfileDeps } from "../registry/index.js";
 export { attachReferenceProfile, loadReferenceProfile } from "./reference-store.js";
 export {
   DEFAULT_MIN_DRIFT_ROWS,

@@ -1,6 +1,6 @@
 import { InvalidParameterError, InvalidStateError } from "../errors.js";
-import { isServedPrediction, type InferenceLog, type InferenceRecord } from "../store/inference-log.js";
-import type { LabelInput, LabelStore, StoredLabel } from "../store/labels.js";
+import { isServedPrediction, type InferenceLog, type InferenceRecord } from "../store/index.js";
+import type { LabelInput, LabelStore, StoredLabel } from "../store/index.js";
 
 function invalid(field: string, value: unknown, rule: string): InvalidParameterError {
   return new InvalidParameterError(`${field} ${JSON.stringify(value)} ${rule}`, { details: { field, value, rule } });

@@ -14,18 +14,12 @@
  */
 import type { CategoricalColumn, Column, Frame, NumericColumn } from "../data/index.js";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
-import type { RegistryStore } from "../registry/types.js";
-import type { ArtifactStore } from "../store/artifacts.js";
-import {
-  inferenceRecordKey,
-  isServedPrediction,
-  type InferenceLog,
-  type InferenceRecord,
-} from "../store/inference-log.js";
-import type { MonitorObservation, ObservationStore } from "../store/monitor-observations.js";
+import type { RegistryStore } from "../registry/index.js";
+import type { ArtifactStore, MonitorObservation, ObservationStore } from "../store/index.js";
+import { inferenceRecordKey, isServedPrediction, type InferenceLog, type InferenceRecord } from "../store/index.js";
 import type { ColumnDrift } from "./drift-report.js";
 import { computeDrift } from "./drift-report.js";
-import type { ReferenceProfile } from "../stats/reference-profile.js";
+import type { ReferenceProfile } from "../stats/index.js";
 import { loadReferenceProfile } from "./reference-store.js";
 import { pValueSeverity, psiSeverity } from "./severity.js";
 

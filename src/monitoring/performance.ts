@@ -1,7 +1,6 @@
 import { InvalidParameterError } from "../errors.js";
-import { calibration, rocAuc, thresholdMetrics, type ReliabilityBin } from "../stats/classification.js";
-import type { InferenceRecord } from "../store/inference-log.js";
-import type { MonitorObservation, ObservationStore } from "../store/monitor-observations.js";
+import { calibration, rocAuc, thresholdMetrics, type ReliabilityBin } from "../stats/index.js";
+import type { InferenceRecord, MonitorObservation, ObservationStore } from "../store/index.js";
 import { loadLabelledPredictions, type LabelSources, type LabelledPredictions } from "./labels.js";
 
 export const DAY_MS = 86_400_000;

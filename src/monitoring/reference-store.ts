@@ -2,13 +2,9 @@
  * The ReferenceProfile saved with a registered model version, typed: stats/ builds and reads the
  * profile's JSON, registry/ stores it with the version.
  */
-import {
-  loadReferenceProfileJson,
-  saveReferenceProfileJson,
-  type ReferenceProfileDeps,
-} from "../registry/reference-profile-blob.js";
-import type { ReferenceProfile } from "../stats/reference-profile.js";
-import { profileFromJson, profileToJson } from "../stats/reference-profile-json.js";
+import { loadReferenceProfileJson, saveReferenceProfileJson, type ReferenceProfileDeps } from "../registry/index.js";
+import type { ReferenceProfile } from "../stats/index.js";
+import { profileFromJson, profileToJson } from "../stats/index.js";
 
 /** Stores `profile` and records it on the version; returns the blob's sha256. Attaching again replaces it. */
 export async function attachReferenceProfile(

@@ -13,7 +13,7 @@ import { parseAlertRules } from "./alerts.js";
 import type { AlertRule } from "./alerts.js";
 import { runMonitorWindow } from "./monitor-job.js";
 import { recordPerformance, type PerformanceReport } from "./performance.js";
-import type { LabelStore } from "../store/labels.js";
+import type { LabelStore } from "../store/index.js";
 import type { MonitorJobDeps, MonitorWindowResult, QualityThresholds } from "./monitor-job.js";
 
 export type Cadence = "hourly" | "daily";

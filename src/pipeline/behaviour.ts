@@ -3,11 +3,10 @@
  * (monotonic in a feature, moving in a stated direction, indifferent to a column), checked on
  * sampled rows and reported with the rows that break them.
  */
-import type { Column, Frame, NumericColumn } from "../data/frame.js";
-import { takeRows } from "../data/roles.js";
-import { mulberry32 } from "../data/random.js";
-import { sampleIndices } from "../learn/random.js";
-import { quantileSorted, sortedFinite } from "../stats/quantile.js";
+import type { Column, Frame, NumericColumn } from "../data/index.js";
+import { takeRows, mulberry32 } from "../data/index.js";
+import { sampleIndices } from "../learn/index.js";
+import { quantileSorted, sortedFinite } from "../stats/index.js";
 import { specArray, specError, specNumber, specObject, specRequired, specString } from "../spec-fields.js";
 
 export type BehaviourTestSpec =

@@ -3,11 +3,11 @@
  * its lineage, the training data, the step cache and the steps recorded so far. Steps receive it
  * and record themselves through `runStep`, each as a child run of the pipeline run.
  */
-import type { Frame } from "../data/frame.js";
+import type { Frame } from "../data/index.js";
 import { NotFoundError } from "../errors.js";
-import type { RegistryStore } from "../registry/types.js";
+import type { RegistryStore } from "../registry/index.js";
 import { artifactStorePath, type ArtifactStore } from "../tracking/index.js";
-import type { Actor, Metric, Param, Tag, TrackingStore } from "../tracking/types.js";
+import type { Actor, Metric, Param, Tag, TrackingStore } from "../tracking/index.js";
 import { createStepCache, type StepCache } from "./cache.js";
 import type { PipelineDefinition } from "./definition.js";
 import type {

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { InvalidParameterError } from "../errors.js";
-import { parseParamSpace, type ParamSpace } from "../learn/tuning.js";
+import { parseParamSpace, type ParamSpace } from "../learn/index.js";
 import { parseBehaviourTests, type BehaviourTestSpec } from "./behaviour.js";
 import { DEFAULT_LOAN_GATES, parseGates, type GateSpec } from "./gates.js";
 import {

@@ -3,8 +3,8 @@
  * registered. Every result names the gate, the observed value and the threshold it was held to.
  */
 import { specArray, specError, specNumber, specObject, specRequired, specString } from "../spec-fields.js";
-import { evaluateBinary, type BinaryEvaluation } from "../learn/metrics.js";
-import { ksSeparation, rocAuc, thresholdMetrics } from "../stats/classification.js";
+import { evaluateBinary, type BinaryEvaluation } from "../learn/index.js";
+import { ksSeparation, rocAuc, thresholdMetrics } from "../stats/index.js";
 
 export type GateSpec =
   | { gate: "auc"; min: number }

@@ -5,13 +5,12 @@
  * every decision in the audit log and, when a pipeline ran, as tags on its run.
  */
 import path from "node:path";
-import { column } from "../data/frame.js";
-import { readTable } from "../data/io.js";
+import { column, readTable } from "../data/index.js";
 import { NotFoundError } from "../errors.js";
 import { silentLogger, systemTimers, type Clock, type Logger, type Timers } from "../runtime/index.js";
-import type { RegistryStore } from "../registry/types.js";
+import type { RegistryStore } from "../registry/index.js";
 import { readSpecFile } from "../spec-fields.js";
-import type { TrackingStore } from "../tracking/types.js";
+import type { TrackingStore } from "../tracking/index.js";
 import { nextCronTime } from "./cron.js";
 import {
   evaluateRetrainingPolicy,

@@ -6,9 +6,8 @@
  * run and registers nothing.
  */
 import path from "node:path";
-import type { Frame } from "../data/frame.js";
-import { readTable } from "../data/io.js";
-import { prepareTarget } from "../data/roles.js";
+import type { Frame } from "../data/index.js";
+import { readTable, prepareTarget } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
 import { parseSuite, readSuiteFile, type ExpectationSuite } from "../validate/index.js";
 import type { BehaviourResult } from "./behaviour.js";

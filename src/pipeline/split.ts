@@ -2,10 +2,9 @@
  * Train / validation splits for pipelines: seeded random (optionally stratified by the label) or
  * time-based, where every training row is strictly earlier than every validation row.
  */
-import type { Frame } from "../data/frame.js";
-import { mulberry32 } from "../data/random.js";
-import { sampleIndices } from "../learn/random.js";
-import { trainValidSplit } from "../learn/train.js";
+import type { Frame } from "../data/index.js";
+import { mulberry32 } from "../data/index.js";
+import { sampleIndices, trainValidSplit } from "../learn/index.js";
 import type { SplitSpec } from "./definition.js";
 import { specError } from "../spec-fields.js";
 

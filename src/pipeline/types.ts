@@ -1,10 +1,8 @@
 /** What a pipeline run takes and what it reports: its stores, options, step events and result. */
-import type { Frame } from "../data/frame.js";
-import type { KeelModel } from "../learn/keel-model.js";
-import type { Trial } from "../learn/tuning.js";
-import type { RegistryStore } from "../registry/types.js";
-import type { ArtifactStore } from "../tracking/index.js";
-import type { Actor, TrackingStore } from "../tracking/types.js";
+import type { Frame } from "../data/index.js";
+import type { KeelModel, Trial } from "../learn/index.js";
+import type { RegistryStore } from "../registry/index.js";
+import type { ArtifactStore, Actor, TrackingStore } from "../tracking/index.js";
 import type { ValidationReport } from "../validate/index.js";
 import type { BehaviourResult } from "./behaviour.js";
 import type { GateResult } from "./gates.js";

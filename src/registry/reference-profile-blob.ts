@@ -5,7 +5,7 @@
  * read by stats/; this module only stores and fetches its JSON.
  */
 import { InvalidParameterError, NotFoundError } from "../errors.js";
-import type { ArtifactStore } from "../store/artifacts.js";
+import type { ArtifactStore } from "../store/index.js";
 import type { RegistryStore } from "./types.js";
 
 /** Version tag holding the sha256 of the version's reference profile blob. */

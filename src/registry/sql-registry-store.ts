@@ -1,4 +1,4 @@
-import type { MetadataDb } from "../store/metadata-db.js";
+import type { MetadataDb } from "../store/index.js";
 import { aliasMethods } from "./sql/aliases.js";
 import { modelMethods } from "./sql/models.js";
 import { registryContext, type RegistryStoreDeps } from "./sql/shared.js";

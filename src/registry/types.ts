@@ -1,5 +1,5 @@
-import type { Signature } from "../data/signature.js";
-import type { Actor, Page, Tag } from "../tracking/types.js";
+import type { Signature } from "../data/index.js";
+import type { Actor, Page, Tag } from "../tracking/index.js";
 
 /**
  * Model registry entities and the `RegistryStore` interface, with MLflow's semantics, plus what

@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
 import type { ModelVersion } from "./types.js";
-import type { ArtifactStore } from "../store/artifacts.js";
+import type { ArtifactStore } from "../store/index.js";
 
 /** Model file names looked for when a version's source is a directory (an MLflow model folder). */
 const MODEL_FILE = /^model\.(json|txt|onnx)$|\.(json|txt|onnx)$/;

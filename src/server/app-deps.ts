@@ -1,12 +1,9 @@
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { KeelConfig } from "../config.js";
-import type { RegistryStore } from "../registry/types.js";
-import type { ArtifactStore } from "../store/artifacts.js";
-import type { InferenceLog } from "../store/inference-log.js";
-import type { LabelStore } from "../store/labels.js";
-import type { MetadataDb } from "../store/index.js";
+import type { RegistryStore } from "../registry/index.js";
+import type { ArtifactStore, InferenceLog, LabelStore, MetadataDb } from "../store/index.js";
 import type { ModelServer } from "../serving/index.js";
-import type { TrackingStore } from "../tracking/types.js";
+import type { TrackingStore } from "../tracking/index.js";
 import type { TokenVerifier } from "./auth.js";
 import type { MonitoringServices } from "./monitoring-wiring.js";
 

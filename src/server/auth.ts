@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AuthenticationError, InvalidParameterError, PermissionError } from "../errors.js";
-import { ROLES, isRole, roleAllows } from "../store/tokens.js";
-import type { Role } from "../store/tokens.js";
+import { ROLES, isRole, roleAllows } from "../store/index.js";
+import type { Role } from "../store/index.js";
 
 export { ROLES };
 export type { Role };

@@ -1,7 +1,7 @@
 import { InvalidParameterError } from "../errors.js";
-import { eventTime, labelValue } from "../monitoring/labels.js";
-import type { GroupPerformance, PerformanceReport } from "../monitoring/performance.js";
-import type { LabelInput } from "../store/labels.js";
+import { eventTime, labelValue } from "../monitoring/index.js";
+import type { GroupPerformance, PerformanceReport } from "../monitoring/index.js";
+import type { LabelInput } from "../store/index.js";
 import type { GroupPerformanceJson, PerformanceJson } from "../wire/index.js";
 
 /** Labels one request may carry; larger files go in several requests (the CLI sends 5,000 at a time). */

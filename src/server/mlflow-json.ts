@@ -1,6 +1,5 @@
-import type { AliasMove } from "../registry/promotion.js";
-import type { Lineage, ModelVersion, RegisteredModel, Webhook } from "../registry/types.js";
-import type { DatasetInput, Experiment, LoggedModel, Metric, Param, Run, RunInfo, Tag } from "../tracking/types.js";
+import type { AliasMove, Lineage, ModelVersion, RegisteredModel, Webhook } from "../registry/index.js";
+import type { DatasetInput, Experiment, LoggedModel, Metric, Param, Run, RunInfo, Tag } from "../tracking/index.js";
 import type {
   AliasMoveJson,
   DatasetInputJson,

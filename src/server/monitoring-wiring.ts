@@ -3,8 +3,7 @@ import type { MonitorJobDeps, MonitoringConfig } from "../monitoring/index.js";
 import { systemClock, type Clock, type Logger, type Timers } from "../runtime/index.js";
 import type { Stores } from "../open-stores.js";
 import { readSpecFile } from "../spec-fields.js";
-import type { AlertStore } from "../store/alert-history.js";
-import type { ObservationStore } from "../store/monitor-observations.js";
+import type { AlertStore, ObservationStore } from "../store/index.js";
 
 /** What the monitoring and alert routes read (AppDeps.monitoring). */
 export interface MonitoringServices {

@@ -1,5 +1,5 @@
 import { KeelError, UnavailableError } from "../errors.js";
-import type { RegistryStore } from "../registry/types.js";
+import type { RegistryStore } from "../registry/index.js";
 import type { Clock, Logger } from "../runtime/index.js";
 import { LruTtlCache, type PredictionCache } from "./cache.js";
 import type { EndpointConfig, ResolvedRef } from "./endpoint-config.js";

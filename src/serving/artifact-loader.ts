@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
 import { DataIntegrityError } from "../errors.js";
-import { isKeelModelJson, KeelPredictor, parseKeelModel } from "../learn/keel-model.js";
-import { loadPredictor } from "../learn/load-model.js";
-import type { Predictor } from "../learn/predictor.js";
-import type { ModelVersion } from "../registry/types.js";
+import { isKeelModelJson, KeelPredictor, parseKeelModel, loadPredictor } from "../learn/index.js";
+import type { Predictor } from "../learn/index.js";
+import type { ModelVersion } from "../registry/index.js";
 import type { ModelLoader } from "./model-pool.js";
 
 /**

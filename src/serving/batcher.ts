@@ -1,4 +1,4 @@
-import type { CategoricalColumn, Column, Frame, NumericColumn } from "../data/frame.js";
+import type { CategoricalColumn, Column, Frame, NumericColumn } from "../data/index.js";
 
 export interface BatcherOptions {
   /** Most rows scored in one call; a single larger request still goes through whole, alone. */

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Frame } from "../data/frame.js";
+import type { Frame } from "../data/index.js";
 import type { Clock } from "../runtime/index.js";
 
 /**

@@ -1,6 +1,6 @@
 import { NotFoundError } from "../errors.js";
 import type { Logger } from "../runtime/index.js";
-import type { EndpointStore } from "../store/serving-endpoints.js";
+import type { EndpointStore } from "../store/index.js";
 import type { PredictionCache } from "./cache.js";
 import { defaultEndpoint, parseEndpointConfig, type EndpointConfig, type EndpointDefaults } from "./endpoint-config.js";
 import type { LoadedModel } from "./model-pool.js";

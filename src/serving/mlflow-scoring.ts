@@ -1,4 +1,4 @@
-import type { Signature } from "../data/signature.js";
+import type { Signature } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
 import { invalidInput, tableFromColumns, tableFromRecords, tableFromSplit, type InputTable } from "./input-table.js";
 

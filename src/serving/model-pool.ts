@@ -1,7 +1,6 @@
-import type { Frame } from "../data/frame.js";
-import type { Signature } from "../data/signature.js";
-import type { Predictor } from "../learn/predictor.js";
-import type { ModelVersion } from "../registry/types.js";
+import type { Frame, Signature } from "../data/index.js";
+import type { Predictor } from "../learn/index.js";
+import type { ModelVersion } from "../registry/index.js";
 import { MicroBatcher, type BatcherOptions } from "./batcher.js";
 import type { InputPolicy } from "./endpoint-config.js";
 import { compileValidator, type InputValidator } from "./validator.js";

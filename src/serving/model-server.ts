@@ -1,7 +1,6 @@
 import { NotFoundError, UnavailableError } from "../errors.js";
 import { silentLogger, systemClock, type Clock, type Logger } from "../runtime/index.js";
-import type { InferenceLog } from "../store/inference-log.js";
-import type { EndpointStore } from "../store/serving-endpoints.js";
+import type { InferenceLog, EndpointStore } from "../store/index.js";
 import { AliasFollower, type ServingRegistry } from "./alias-follower.js";
 import type { PredictionCache } from "./cache.js";
 import {

@@ -1,5 +1,5 @@
-import type { Signature, SignatureType } from "../data/signature.js";
-import type { ModelFormat } from "../learn/predictor.js";
+import type { Signature, SignatureType } from "../data/index.js";
+import type { ModelFormat } from "../learn/index.js";
 import { invalidInput, preview, type InputTable, type RawValue } from "./input-table.js";
 
 /**

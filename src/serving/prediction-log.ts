@@ -1,6 +1,6 @@
 import { UnavailableError } from "../errors.js";
 import type { Logger } from "../runtime/index.js";
-import type { InferenceLog, InferenceRecord, ShadowScore } from "../store/inference-log.js";
+import type { InferenceLog, InferenceRecord, ShadowScore } from "../store/index.js";
 import type { EndpointConfig } from "./endpoint-config.js";
 import type { InputTable } from "./input-table.js";
 import type { ServingMetrics } from "./metrics.js";

@@ -1,4 +1,4 @@
-import type { Frame } from "../data/frame.js";
+import type { Frame } from "../data/index.js";
 import { InvalidParameterError, KeelError, UnavailableError } from "../errors.js";
 import type { Clock, Logger } from "../runtime/index.js";
 import { rowCacheKeys } from "./cache.js";

@@ -1,5 +1,5 @@
 import type { Clock } from "../runtime/index.js";
-import type { InferenceRecord } from "../store/inference-log.js";
+import type { InferenceRecord } from "../store/index.js";
 import type { Binding, EndpointRegistry, EndpointRuntime } from "./endpoint-registry.js";
 import type { ServingMetrics } from "./metrics.js";
 import type { PredictionLog } from "./prediction-log.js";

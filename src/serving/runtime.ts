@@ -1,9 +1,8 @@
 import { Redis } from "ioredis";
-import type { ModelVersion } from "../registry/types.js";
+import type { ModelVersion } from "../registry/index.js";
 import type { Clock, Logger } from "../runtime/index.js";
 import { readSpecFile } from "../spec-fields.js";
-import type { InferenceLog } from "../store/inference-log.js";
-import type { EndpointStore } from "../store/serving-endpoints.js";
+import type { InferenceLog, EndpointStore } from "../store/index.js";
 import { artifactModelLoader } from "./artifact-loader.js";
 import { RedisPredictionCache } from "./cache.js";
 import { parseServingFile } from "./endpoint-config.js";

@@ -1,6 +1,6 @@
-import type { Frame } from "../data/frame.js";
+import type { Frame } from "../data/index.js";
 import type { Logger } from "../runtime/index.js";
-import type { InferenceRecord } from "../store/inference-log.js";
+import type { InferenceRecord } from "../store/index.js";
 import { concatFrames } from "./batcher.js";
 import type { EndpointRuntime } from "./endpoint-registry.js";
 import type { InputTable } from "./input-table.js";

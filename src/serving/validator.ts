@@ -1,5 +1,4 @@
-import type { CategoricalColumn, Column, Frame, NumericColumn } from "../data/frame.js";
-import type { Signature, SignatureColumn } from "../data/signature.js";
+import type { CategoricalColumn, Column, Frame, NumericColumn, Signature, SignatureColumn } from "../data/index.js";
 import { invalidInput, type InputTable, type RawValue } from "./input-table.js";
 
 /** Turns a decoded request into the model's typed input frame, or throws naming field, value and rule. */

@@ -5,4 +5,6 @@ export { parseFilter, parseOrderBy } from "./filter.js";
 export type { Comparison, FilterEntity, FilterOp, OrderTerm } from "./filter.js";
 export { LIMITS as TRACKING_LIMITS } from "./validate.js";
 export { ARTIFACTS_SCHEME, artifactStorePath } from "./artifact-uri.js";
-export type { ArtifactStore } from "../store/artifacts.js";
+export type { ArtifactStore } from "../store/index.js";
+export { checkMaxResults, decodePageToken, encodePageToken } from "./page-token.js";
+export { numericCondition, stringCondition } from "./run-search.js";

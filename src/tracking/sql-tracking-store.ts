@@ -1,4 +1,4 @@
-import type { MetadataDb } from "../store/metadata-db.js";
+import type { MetadataDb } from "../store/index.js";
 import { datasetMethods } from "./sql/datasets.js";
 import { experimentMethods } from "./sql/experiments.js";
 import { loggedModelMethods } from "./sql/logged-models.js";

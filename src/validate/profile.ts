@@ -2,8 +2,8 @@
  * Proposes an expectation suite from reference data: a starting point written down from what the
  * data looks like, meant to be read and edited, not a verdict.
  */
-import type { Column, Frame } from "../data/frame.js";
-import { isIdLike } from "../data/roles.js";
+import type { Column, Frame } from "../data/index.js";
+import { isIdLike } from "../data/index.js";
 import type { Expectation, ExpectationSuite } from "./suite.js";
 
 export interface ProposeOptions {

@@ -3,7 +3,7 @@
  * A suite is plain JSON (or a TypeScript object of the same shape); `parseSuite` checks it and
  * names the field, the value and the rule of anything it refuses.
  */
-import type { SignatureType } from "../data/signature.js";
+import type { SignatureType } from "../data/index.js";
 import { specArray, specError, specNumber, specObject, specRequired, specString } from "../spec-fields.js";
 
 /** Bounds are inclusive; at least one of `min` / `max` is given. */

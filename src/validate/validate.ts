@@ -3,9 +3,8 @@
  * checked row by row, how many rows broke it and a few of them, so a failure says which column,
  * which rule and which value without opening the file.
  */
-import type { CategoricalColumn, Column, Frame } from "../data/frame.js";
-import type { SignatureType } from "../data/signature.js";
-import { quantileSorted, sortedFinite } from "../stats/quantile.js";
+import type { CategoricalColumn, Column, Frame, SignatureType } from "../data/index.js";
+import { quantileSorted, sortedFinite } from "../stats/index.js";
 import { DEFAULT_FAILING_SAMPLES, type Bounds, type Expectation, type ExpectationSuite } from "./suite.js";
 
 export interface FailingRow {

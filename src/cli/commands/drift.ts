@@ -1,6 +1,5 @@
-import { writeFileAtomic } from "../../data/atomic-file.js";
+import { writeFileAtomic, readTable } from "../../data/index.js";
 import type { Command } from "commander";
-import { readTable } from "../../data/index.js";
 import type { Frame } from "../../data/index.js";
 import { InvalidParameterError, InvalidStateError } from "../../errors.js";
 import { computeDrift, profileFromJson, renderDriftHtml } from "../../monitoring/index.js";

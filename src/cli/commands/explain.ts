@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { InvalidParameterError } from "../../errors.js";
-import { explainFile } from "../../learn/explain/index.js";
+import { explainFile } from "../../learn/index.js";
 import { configFor, positiveInt, print, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { progressBar } from "./predict.js";

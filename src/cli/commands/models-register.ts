@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
-import { detectModelFormat, loadPredictor } from "../../learn/load-model.js";
+import { detectModelFormat, loadPredictor } from "../../learn/index.js";
 import { configFor, group, print } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withStores } from "../stores.js";

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { batchScore } from "../../learn/batch-score.js";
+import { batchScore } from "../../learn/index.js";
 import { configFor, positiveInt, print } from "../context.js";
 import type { CliContext } from "../context.js";
 

@@ -1,11 +1,8 @@
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
-import type { Frame } from "../../data/frame.js";
-import { writeFileAtomic } from "../../data/atomic-file.js";
-import { writeTable } from "../../data/io.js";
-import { generateLoanApplications } from "../../data/loan-applications.js";
-import type { Signature } from "../../data/signature.js";
+import type { Frame, Signature } from "../../data/index.js";
+import { writeFileAtomic, writeTable, generateLoanApplications } from "../../data/index.js";
 import { InvalidStateError } from "../../errors.js";
 import { runPipelineFile, type PipelineDefinitionInput, type PipelineResult } from "../../pipeline/index.js";
 import { CHAMPION_ALIAS, promoteAlias } from "../../registry/index.js";

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { InvalidParameterError, InvalidStateError } from "../../errors.js";
-import { checkRetraining, readRetrainingPolicyFile, type RetrainingOutcome } from "../../pipeline/retraining.js";
+import { checkRetraining, readRetrainingPolicyFile, type RetrainingOutcome } from "../../pipeline/index.js";
 import { configFor, print, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { retrainingDeps } from "../retraining.js";

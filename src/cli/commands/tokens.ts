@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { parseRole } from "../../server/auth.js";
-import type { Role } from "../../server/auth.js";
+import { parseRole } from "../../server/index.js";
+import type { Role } from "../../server/index.js";
 import { configFor, group, isoTime, print, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withStores } from "../stores.js";

@@ -2,13 +2,12 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { readTable } from "../../data/index.js";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
-import { saveKeelModel, serializeKeelModel } from "../../learn/keel-model.js";
-import type { TrainResult } from "../../learn/train.js";
-import type { ArtifactStore } from "../../store/artifacts.js";
-import type { Metric, Param, TrackingStore } from "../../tracking/types.js";
-import { ARTIFACTS_SCHEME, artifactStorePath } from "../../tracking/artifact-uri.js";
+import { saveKeelModel, serializeKeelModel, trainModel } from "../../learn/index.js";
+import type { TrainResult } from "../../learn/index.js";
+import type { ArtifactStore } from "../../store/index.js";
+import type { Metric, Param, TrackingStore } from "../../tracking/index.js";
+import { ARTIFACTS_SCHEME, artifactStorePath } from "../../tracking/index.js";
 import { withStores } from "../stores.js";
-import { trainModel } from "../../learn/train.js";
 import { configFor, print, table } from "../context.js";
 import type { CliContext } from "../context.js";
 

@@ -1,4 +1,4 @@
-import type { Column } from "../../data/frame.js";
+import type { Column } from "../../data/index.js";
 import { readTable, tableFormat, writeTable } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
 import { pickIdColumn, sliceRows } from "../batch-score.js";

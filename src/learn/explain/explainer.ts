@@ -1,5 +1,4 @@
-import type { Frame } from "../../data/frame.js";
-import type { Signature } from "../../data/signature.js";
+import type { Frame, Signature } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
 import {
   CategoryLookups,

@@ -1,4 +1,4 @@
-import type { Frame } from "../../data/frame.js";
+import type { Frame } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
 import type { LinearModelBody } from "../linear/train.js";
 

@@ -1,4 +1,4 @@
-import type { Column, Frame } from "../../data/frame.js";
+import type { Column, Frame } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
 
 /** Bin 0 of every feature holds missing values; value bins are 1..nBins-1 (at most 255 of them). */

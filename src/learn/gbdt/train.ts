@@ -1,6 +1,6 @@
-import type { Column } from "../../data/frame.js";
+import type { Column } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
-import { rocAuc } from "../../stats/classification.js";
+import { rocAuc } from "../../stats/index.js";
 import type { TreeEnsemble } from "../tree-ensemble.js";
 import { applyBins, fitBins } from "./binning.js";
 import type { BinnedMatrix, FeatureBins } from "./binning.js";

@@ -1,4 +1,4 @@
-import type { Column, Frame } from "../../data/frame.js";
+import type { Column, Frame } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
 
 export type LinearTask = "binary" | "regression";

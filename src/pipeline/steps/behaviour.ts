@@ -1,5 +1,5 @@
 /** The behaviour step: the definition's behaviour tests run against the trained model on the validation rows. */
-import { KeelPredictor } from "../../learn/keel-model.js";
+import { KeelPredictor } from "../../learn/index.js";
 import { runBehaviourTests, type BehaviourResult } from "../behaviour.js";
 import { bytesJson, jsonBytes } from "../cache.js";
 import { logArtifact, logMetrics, type PipelineContext } from "../context.js";

@@ -1,8 +1,7 @@
 /** The evaluate step: the trained model scored on the validation rows, and its metrics at the decision threshold. */
-import type { Frame } from "../../data/frame.js";
-import { takeRows } from "../../data/roles.js";
-import { KeelPredictor, type KeelModel } from "../../learn/keel-model.js";
-import { evaluateBinary, type BinaryEvaluation } from "../../learn/metrics.js";
+import type { Frame } from "../../data/index.js";
+import { takeRows } from "../../data/index.js";
+import { KeelPredictor, type KeelModel, evaluateBinary, type BinaryEvaluation } from "../../learn/index.js";
 import { bytesFloat64, bytesJson, float64Bytes, jsonBytes } from "../cache.js";
 import { logMetrics, type PipelineContext } from "../context.js";
 import { BINARY_METRICS } from "../gates.js";

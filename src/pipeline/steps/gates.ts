@@ -1,10 +1,9 @@
 /** The gates step: the definition's quality gates checked on the validation rows, the champion's AUC among them. */
-import type { Frame } from "../../data/frame.js";
+import type { Frame } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
-import { loadPredictor } from "../../learn/load-model.js";
-import { evaluateBinary } from "../../learn/metrics.js";
-import type { ModelVersion } from "../../registry/types.js";
-import { artifactFetcher } from "../../registry/version-artifact.js";
+import { loadPredictor, evaluateBinary } from "../../learn/index.js";
+import type { ModelVersion } from "../../registry/index.js";
+import { artifactFetcher } from "../../registry/index.js";
 import { jsonBytes } from "../cache.js";
 import { isNotFound, logArtifact, logMetrics, runStep, type PipelineContext } from "../context.js";
 import { evaluateGates, type GateResult } from "../gates.js";

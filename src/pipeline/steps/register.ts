@@ -3,11 +3,10 @@
  * with its lineage and the reference profile drift monitoring compares live traffic against, and
  * the definition's alias moved to it. An identical earlier version is reused when asked.
  */
-import { takeRows } from "../../data/roles.js";
-import { saveReferenceProfileJson, type ReferenceProfileDeps } from "../../registry/reference-profile-blob.js";
-import type { Lineage, ModelVersion, RegistryStore } from "../../registry/types.js";
-import { buildTrainingProfile } from "../../stats/reference-profile.js";
-import { profileToJson } from "../../stats/reference-profile-json.js";
+import { takeRows } from "../../data/index.js";
+import { saveReferenceProfileJson, type ReferenceProfileDeps } from "../../registry/index.js";
+import type { Lineage, ModelVersion, RegistryStore } from "../../registry/index.js";
+import { buildTrainingProfile, profileToJson } from "../../stats/index.js";
 import { logArtifact, runStep, setTags, type PipelineContext } from "../context.js";
 import type { PipelineResult, RegisteredVersion } from "../types.js";
 import { scoreRows, type Evaluation } from "./evaluate.js";

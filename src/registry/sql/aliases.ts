@@ -1,5 +1,5 @@
 import { InvalidStateError, NotFoundError } from "../../errors.js";
-import { nextSequenceValue } from "../../store/sequences.js";
+import { nextSequenceValue } from "../../store/index.js";
 import type { RegistryStore } from "../types.js";
 import { checkAlias, getVersion, modelRow, touchModel, versionRow, type RegistryContext } from "./shared.js";
 

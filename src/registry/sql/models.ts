@@ -1,9 +1,9 @@
 import { sql } from "kysely";
 import { ConflictError } from "../../errors.js";
-import type { RegisteredModelsTable } from "../../store/schema.js";
-import { upsertTags } from "../../store/tags.js";
-import { checkMaxResults, decodePageToken, encodePageToken } from "../../tracking/page-token.js";
-import type { Page } from "../../tracking/types.js";
+import type { RegisteredModelsTable } from "../../store/index.js";
+import { upsertTags } from "../../store/index.js";
+import { checkMaxResults, decodePageToken, encodePageToken } from "../../tracking/index.js";
+import type { Page } from "../../tracking/index.js";
 import type { RegisteredModel, RegistryStore } from "../types.js";
 import { searchParts } from "./search.js";
 import { checkModelName, checkTag, getModel, modelRow, toModels, type RegistryContext } from "./shared.js";

@@ -1,6 +1,5 @@
 import { sql, type RawBuilder } from "kysely";
-import { parseFilter, parseOrderBy } from "../../tracking/filter.js";
-import { numericCondition, stringCondition } from "../../tracking/run-search.js";
+import { parseFilter, parseOrderBy, numericCondition, stringCondition } from "../../tracking/index.js";
 import type { SearchQuery } from "../types.js";
 import { invalid } from "./shared.js";
 

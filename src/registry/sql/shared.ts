@@ -1,10 +1,9 @@
 import { sql, type Kysely } from "kysely";
-import type { Signature } from "../../data/signature.js";
+import type { Signature } from "../../data/index.js";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
-import { writeAudited, type AppendAudit } from "../../store/audit.js";
-import type { MetadataDb } from "../../store/metadata-db.js";
-import type { KeelDatabase, ModelVersionsTable, RegisteredModelsTable } from "../../store/schema.js";
-import type { Actor, Tag } from "../../tracking/types.js";
+import { writeAudited, type AppendAudit } from "../../store/index.js";
+import type { MetadataDb, KeelDatabase, ModelVersionsTable, RegisteredModelsTable } from "../../store/index.js";
+import type { Actor, Tag } from "../../tracking/index.js";
 import type { Lineage, ModelVersion, ModelVersionStatus, RegisteredModel, Stage, WebhookEvent } from "../types.js";
 import type { WebhookDispatcher, WebhookTarget } from "../webhooks.js";
 

@@ -1,8 +1,8 @@
 import { sql } from "kysely";
-import type { ModelVersionsTable } from "../../store/schema.js";
-import { upsertTags } from "../../store/tags.js";
-import { checkMaxResults, decodePageToken, encodePageToken } from "../../tracking/page-token.js";
-import type { Actor, Page } from "../../tracking/types.js";
+import type { ModelVersionsTable } from "../../store/index.js";
+import { upsertTags } from "../../store/index.js";
+import { checkMaxResults, decodePageToken, encodePageToken } from "../../tracking/index.js";
+import type { Actor, Page } from "../../tracking/index.js";
 import type { CreateModelVersionInput, ModelVersion, RegistryStore } from "../types.js";
 import { searchParts } from "./search.js";
 import {

@@ -10,7 +10,7 @@ import {
 } from "../../features/index.js";
 import { eventTime } from "../../monitoring/index.js";
 import { specError } from "../../spec-fields.js";
-import type { RoutePlugin } from "../app.js";
+import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
 
 const PUSH_TARGETS: readonly PushTarget[] = ["online", "offline", "online_and_offline"];

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import { InvalidParameterError } from "../../errors.js";
-import { promoteAlias, rollbackAlias } from "../../registry/promotion.js";
+import { promoteAlias, rollbackAlias } from "../../registry/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
 import { aliasMoveJson } from "../mlflow-json.js";

@@ -1,4 +1,4 @@
-import type { WebhookEvent } from "../../registry/types.js";
+import type { WebhookEvent } from "../../registry/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
 import { webhookJson } from "../mlflow-json.js";

@@ -1,6 +1,5 @@
 import { InvalidParameterError, UnavailableError } from "../../errors.js";
-import { ingestLabels } from "../../monitoring/labels.js";
-import { evaluatePerformance } from "../../monitoring/performance.js";
+import { ingestLabels, evaluatePerformance } from "../../monitoring/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
 import { parseLabelItems, parseWindow, performanceJson } from "../labels-json.js";

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Readable } from "node:stream";
-import { artifactStorePath } from "../../tracking/artifact-uri.js";
+import { artifactStorePath } from "../../tracking/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
 import { mlflowRoute } from "./mlflow-common.js";

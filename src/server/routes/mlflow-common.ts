@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
-import type { Actor } from "../../tracking/types.js";
+import type { Actor } from "../../tracking/index.js";
 import type { Role } from "../auth.js";
 import { Input } from "../input.js";
 

@@ -1,5 +1,5 @@
 import { InvalidParameterError } from "../../errors.js";
-import type { Lineage } from "../../registry/types.js";
+import type { Lineage } from "../../registry/index.js";
 import { STAGES, type Stage } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { aliasNeedsApprover, requireRole, stageNeedsApprover } from "../auth.js";

@@ -1,5 +1,5 @@
 import { InvalidParameterError } from "../../errors.js";
-import type { DatasetInput, Metric, Tag } from "../../tracking/types.js";
+import type { DatasetInput, Metric, Tag } from "../../tracking/index.js";
 import { RUN_STATUSES, VIEW_TYPES } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import type { Input } from "../input.js";

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import { InvalidParameterError, UnavailableError } from "../../errors.js";
 import { alertJson, runMonitorWindow } from "../../monitoring/index.js";
-import type { MonitorObservation } from "../../store/monitor-observations.js";
+import type { MonitorObservation } from "../../store/index.js";
 import {
   ALERT_STATUSES,
   ALERT_TIERS,

@@ -1,11 +1,10 @@
 import { sql, type RawBuilder } from "kysely";
 import { ConflictError, InvalidParameterError, NotFoundError } from "../../errors.js";
-import type { ExperimentsTable } from "../../store/schema.js";
+import type { ExperimentsTable } from "../../store/index.js";
 import { parseFilter, parseOrderBy, type Comparison } from "../filter.js";
 import { checkMaxResults, decodePageToken, encodePageToken } from "../page-token.js";
 import { numericCondition, stringCondition } from "../run-search.js";
-import { nextSequenceValue } from "../../store/sequences.js";
-import { upsertTags } from "../../store/tags.js";
+import { nextSequenceValue, upsertTags } from "../../store/index.js";
 import type { Experiment, LifecycleStage, SearchExperimentsQuery, Tag, TrackingStore } from "../types.js";
 import { checkName, checkTag, LIMITS } from "../validate.js";
 import { activeExperiment, checkViewType, experimentRow, stagesFor, type Db, type TrackingContext } from "./shared.js";

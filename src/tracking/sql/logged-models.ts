@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from "kysely";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
-import type { LoggedModelsTable } from "../../store/schema.js";
-import { upsertTags } from "../../store/tags.js";
+import type { LoggedModelsTable } from "../../store/index.js";
+import { upsertTags } from "../../store/index.js";
 import { parseFilter } from "../filter.js";
 import { checkMaxResults, decodePageToken, encodePageToken } from "../page-token.js";
 import { numericCondition, stringCondition } from "../run-search.js";

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { InvalidParameterError } from "../../errors.js";
-import type { RunsTable } from "../../store/schema.js";
+import type { RunsTable } from "../../store/index.js";
 import { parseFilter, parseOrderBy } from "../filter.js";
 import { checkMaxResults, decodePageToken, encodePageToken } from "../page-token.js";
 import { runSearchSql, splitsOnFirstOrder } from "../run-search.js";

@@ -1,9 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
-import { writeAudited, type AppendAudit } from "../../store/audit.js";
-import type { MetadataDb } from "../../store/metadata-db.js";
-import type { ExperimentsTable, KeelDatabase, RunsTable } from "../../store/schema.js";
+import { writeAudited, type AppendAudit } from "../../store/index.js";
+import type { MetadataDb, ExperimentsTable, KeelDatabase, RunsTable } from "../../store/index.js";
 import type { Actor, LifecycleStage, Metric, RunInfo, RunStatus, ViewType } from "../types.js";
 
 /**

@@ -1,5 +1,5 @@
 import { InvalidParameterError } from "../../errors.js";
-import { upsertTags } from "../../store/tags.js";
+import { upsertTags } from "../../store/index.js";
 import type { Param, Tag } from "../types.js";
 import { checkParam } from "../validate.js";
 import { RUN_NAME_TAG, type Db } from "./shared.js";

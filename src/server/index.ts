@@ -1,0 +1,10 @@
+export { parseWindow, performanceJson } from "./labels-json.js";
+export { aliasMoveJson, experimentJson, modelVersionJson, registeredModelJson, runJson } from "./mlflow-json.js";
+export { parseRole } from "./auth.js";
+export type { Role } from "./auth.js";
+export { startModelServing } from "./model-serving.js";
+export { readMonitoringConfig, startMonitoring } from "./monitoring-wiring.js";
+export { startServer } from "./start.js";
+export type { RunningServer } from "./start.js";
+export { createApp } from "./app.js";
+export type { AppDeps, AppStores, RoutePlugin } from "./app.js";
