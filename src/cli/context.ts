@@ -28,7 +28,7 @@ export function globalOptions(cmd: Command): GlobalOptions {
 export function configFor(
   cmd: Command,
   ctx: CliContext,
-  flags: { host?: string; port?: string | number } = {},
+  flags: { host?: string | undefined; port?: string | number | undefined } = {},
 ): KeelConfig {
   const g = globalOptions(cmd);
   return loadConfig({

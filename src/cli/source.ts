@@ -19,16 +19,16 @@ import { withStores } from "./stores.js";
  */
 export interface Source {
   searchExperiments(
-    request: SearchRequest & { view_type?: ViewType },
-  ): Promise<{ experiments: ExperimentJson[]; next_page_token?: string }>;
+    request: SearchRequest & { view_type?: ViewType | undefined },
+  ): Promise<{ experiments: ExperimentJson[]; next_page_token?: string | undefined }>;
   /** By id, or by name when no experiment has that id. */
   getExperiment(idOrName: string): Promise<ExperimentJson>;
   createExperiment(name: string, artifactLocation?: string): Promise<string>;
-  searchRuns(request: SearchRunsRequest): Promise<{ runs: RunJson[]; next_page_token?: string }>;
+  searchRuns(request: SearchRunsRequest): Promise<{ runs: RunJson[]; next_page_token?: string | undefined }>;
   getRun(runId: string): Promise<RunJson>;
-  searchModels(request: SearchRequest): Promise<{ registered_models: RegisteredModelJson[]; next_page_token?: string }>;
+  searchModels(request: SearchRequest): Promise<{ registered_models: RegisteredModelJson[]; next_page_token?: string | undefined }>;
   getModel(name: string): Promise<RegisteredModelJson>;
-  searchVersions(request: SearchRequest): Promise<{ model_versions: ModelVersionJson[]; next_page_token?: string }>;
+  searchVersions(request: SearchRequest): Promise<{ model_versions: ModelVersionJson[]; next_page_token?: string | undefined }>;
 }
 
 /** Experiment ids are digits; anything else can only be a name. */

@@ -48,18 +48,18 @@ type Params = object;
 
 export interface SearchRunsRequest {
   experiment_ids: string[];
-  filter?: string;
-  run_view_type?: ViewType;
-  max_results?: number;
-  order_by?: string[];
-  page_token?: string;
+  filter?: string | undefined;
+  run_view_type?: ViewType | undefined;
+  max_results?: number | undefined;
+  order_by?: string[] | undefined;
+  page_token?: string | undefined;
 }
 
 export interface SearchRequest {
-  filter?: string;
-  max_results?: number;
-  order_by?: string[];
-  page_token?: string;
+  filter?: string | undefined;
+  max_results?: number | undefined;
+  order_by?: string[] | undefined;
+  page_token?: string | undefined;
 }
 
 function paramText(v: unknown): string {
@@ -167,7 +167,7 @@ export class KeelClient {
     ).experiment;
   }
   searchExperiments(
-    request: SearchRequest & { view_type?: ViewType } = {},
+    request: SearchRequest & { view_type?: ViewType | undefined } = {},
   ): Promise<{ experiments?: ExperimentJson[] } & PageJson> {
     return this.mlflow("POST", "/experiments/search", request);
   }

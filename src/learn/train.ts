@@ -127,7 +127,11 @@ export async function trainModel(frame: Frame, options: TrainOptions): Promise<T
   const signature = inferSignature(trainX);
   const tgt: KeelTarget =
     target.task === "binary"
-      ? { name: options.target, positive_class: target.positiveClass, negative_class: target.negativeClass }
+      ? {
+          name: options.target,
+          ...(target.positiveClass === undefined ? {} : { positive_class: target.positiveClass }),
+          ...(target.negativeClass === undefined ? {} : { negative_class: target.negativeClass }),
+        }
       : { name: options.target };
   const common = {
     format: "keel" as const,

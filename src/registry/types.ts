@@ -70,10 +70,10 @@ export interface CreateModelVersionInput {
 }
 
 export interface SearchQuery {
-  readonly filter?: string;
-  readonly maxResults?: number;
-  readonly orderBy?: readonly string[];
-  readonly pageToken?: string;
+  readonly filter?: string | undefined;
+  readonly maxResults?: number | undefined;
+  readonly orderBy?: readonly string[] | undefined;
+  readonly pageToken?: string | undefined;
 }
 
 export type WebhookEvent =

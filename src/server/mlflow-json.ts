@@ -22,7 +22,7 @@ import { doubleOut } from "./input.js";
  */
 
 /** `o` without its undefined, null and empty-array fields; the wire types declare those optional. */
-function compact<T extends object>(o: { [K in keyof T]: T[K] | null }): T {
+function compact<T extends object>(o: { [K in keyof T]: T[K] | null | undefined }): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
     if (v === undefined || v === null) continue;

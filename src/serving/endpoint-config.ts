@@ -110,10 +110,10 @@ function ref(json: unknown, model: string, field: string, extra: readonly string
   const o = specObject(json, field, [...REF_FIELDS, ...extra]);
   const version = specString(o, "version", field);
   const alias = specString(o, "alias", field);
-  if ((version === undefined) === (alias === undefined))
-    throw specError(field, json, "must name exactly one of version or alias");
   const m = specString(o, "model", field) ?? model;
-  return version !== undefined ? { model: m, version } : { model: m, alias };
+  if (version !== undefined && alias === undefined) return { model: m, version };
+  if (alias !== undefined && version === undefined) return { model: m, alias };
+  throw specError(field, json, "must name exactly one of version or alias");
 }
 
 function fallbackOf(json: unknown, field: string): { previousVersion: boolean; score?: number } {

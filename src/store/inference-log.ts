@@ -54,18 +54,18 @@ export function inferenceRecordKey(r: InferenceRecord): string {
 }
 
 export interface InferenceQuery {
-  readonly endpoint?: string;
-  readonly modelName?: string;
-  readonly modelVersion?: string;
-  readonly route?: string;
+  readonly endpoint?: string | undefined;
+  readonly modelName?: string | undefined;
+  readonly modelVersion?: string | undefined;
+  readonly route?: string | undefined;
   /** Inclusive lower bound on `time`. */
-  readonly from?: number;
+  readonly from?: number | undefined;
   /** Exclusive upper bound on `time`. */
-  readonly to?: number;
-  readonly requestIds?: readonly string[];
-  readonly entityId?: string;
+  readonly to?: number | undefined;
+  readonly requestIds?: readonly string[] | undefined;
+  readonly entityId?: string | undefined;
   /** At most this many records (default 10,000), in order of time then request id. */
-  readonly limit?: number;
+  readonly limit?: number | undefined;
 }
 
 export interface AppendOptions {

@@ -81,21 +81,21 @@ export interface Page<T> {
 export interface SearchRunsQuery {
   readonly experimentIds: readonly string[];
   /** MLflow filter grammar, e.g. `metrics.auc > 0.8 and params.model = 'gbdt'`. */
-  readonly filter?: string;
-  readonly runViewType?: ViewType;
+  readonly filter?: string | undefined;
+  readonly runViewType?: ViewType | undefined;
   /** Default 1000, at most 50000 (MLflow's limits). */
-  readonly maxResults?: number;
+  readonly maxResults?: number | undefined;
   /** e.g. `["metrics.auc DESC", "attributes.start_time"]`. */
-  readonly orderBy?: readonly string[];
-  readonly pageToken?: string;
+  readonly orderBy?: readonly string[] | undefined;
+  readonly pageToken?: string | undefined;
 }
 
 export interface SearchExperimentsQuery {
-  readonly filter?: string;
-  readonly viewType?: ViewType;
-  readonly maxResults?: number;
-  readonly orderBy?: readonly string[];
-  readonly pageToken?: string;
+  readonly filter?: string | undefined;
+  readonly viewType?: ViewType | undefined;
+  readonly maxResults?: number | undefined;
+  readonly orderBy?: readonly string[] | undefined;
+  readonly pageToken?: string | undefined;
 }
 
 export interface CreateRunInput {
@@ -148,10 +148,10 @@ export interface CreateLoggedModelInput {
 
 export interface SearchLoggedModelsQuery {
   readonly experimentIds: readonly string[];
-  readonly filter?: string;
-  readonly maxResults?: number;
-  readonly orderBy?: readonly { fieldName: string; ascending?: boolean }[];
-  readonly pageToken?: string;
+  readonly filter?: string | undefined;
+  readonly maxResults?: number | undefined;
+  readonly orderBy?: readonly { fieldName: string; ascending?: boolean }[] | undefined;
+  readonly pageToken?: string | undefined;
 }
 
 /** Who did it; recorded in the audit log with every mutation. */
@@ -187,7 +187,7 @@ export interface TrackingStore {
   getMetricHistory(
     runId: string,
     key: string,
-    query?: { maxResults?: number; pageToken?: string },
+    query?: { maxResults?: number | undefined; pageToken?: string | undefined },
   ): Promise<Page<Metric>>;
   logInputs(runId: string, datasets: readonly DatasetInput[], actor?: Actor): Promise<void>;
 

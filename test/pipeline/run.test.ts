@@ -17,6 +17,7 @@ import {
   type PipelineDefinitionInput,
 } from "../../src/pipeline/index.js";
 import { proposeSuite } from "../../src/validate/index.js";
+import { withOverrides, type Overrides } from "../overrides.js";
 
 const ROWS = 5000;
 let dir: string;
@@ -28,8 +29,8 @@ let suite: unknown;
 /** Small, fast trees: these tests check the runner, not the learner. */
 const PARAMS = { n_estimators: 60, max_depth: 3, learning_rate: 0.2, seed: 3 };
 
-function definition(overrides: Partial<PipelineDefinitionInput> = {}): PipelineDefinitionInput {
-  return {
+function definition(overrides: Overrides<PipelineDefinitionInput> = {}): PipelineDefinitionInput {
+  return withOverrides({
     name: "loans",
     data: "loans.csv",
     target: "default",
@@ -40,8 +41,7 @@ function definition(overrides: Partial<PipelineDefinitionInput> = {}): PipelineD
     evaluate: { threshold: 0.1 },
     gates: [{ gate: "auc", min: 0.82 }, { gate: "ks", min: 0.3 }, { gate: "auc_vs_champion" }],
     register: { model: "loans" },
-    ...overrides,
-  };
+  }, overrides);
 }
 
 function sha256File(file: string): string {

@@ -3,11 +3,12 @@ import { KeelError } from "../../src/errors.js";
 import type { NewAlert } from "../../src/store/alert-history.js";
 import { createAlertStore } from "../../src/store/alert-history-sql.js";
 import { steppingClock, type MakeStores, type TestStores } from "./backends.js";
+import { withOverrides, type Overrides } from "../overrides.js";
 
 const T0 = 1_700_000_000_000;
 
-function alert(over: Partial<NewAlert> = {}): NewAlert {
-  return {
+function alert(over: Overrides<NewAlert> = {}): NewAlert {
+  return withOverrides({
     ruleId: "credit_score_psi_notify",
     tier: "notify",
     dedupKey: "credit_score_psi_notify|loans|3|||",
@@ -20,8 +21,7 @@ function alert(over: Partial<NewAlert> = {}): NewAlert {
     windowStart: T0 - 3_600_000,
     windowEnd: T0,
     detail: { observed: 0.31 },
-    ...over,
-  };
+  }, over);
 }
 
 async function code(p: Promise<unknown>): Promise<string> {

@@ -9,9 +9,10 @@ import { SqlInferenceLog, type InferenceLogWriter } from "../../src/store/infere
 import { SqliteInferenceLogWriter } from "../../src/store/sqlite/inference-log-writer.js";
 import { openMetadataDb, type MetadataDb } from "../../src/store/metadata-db.js";
 import { pgSchemaUri, TEST_PG_URL } from "../services.js";
+import { withOverrides, type Overrides } from "../overrides.js";
 
-function record(i: number, over: Partial<InferenceRecord> = {}): InferenceRecord {
-  return {
+function record(i: number, over: Overrides<InferenceRecord> = {}): InferenceRecord {
+  return withOverrides({
     requestId: `req-${String(i).padStart(5, "0")}`,
     time: 1_700_000_000_000 + i,
     endpoint: "loans",
@@ -22,8 +23,7 @@ function record(i: number, over: Partial<InferenceRecord> = {}): InferenceRecord
     features: { credit_score: 600 + i, purpose: "car", employment_years: null },
     outputs: { score: i / 1000, decision: "approve" },
     latencyMs: 1.25,
-    ...over,
-  };
+  }, over);
 }
 
 function suite(

@@ -23,7 +23,7 @@ export function mlflowRoute(
     app.route({
       method: methods,
       url: prefix + path,
-      config: { role: options.role },
+      config: options.role === undefined ? {} : { role: options.role },
       handler: async (req, reply) => {
         const result = await handler(Input.of(req), req, reply);
         return reply.sent ? reply : result;
