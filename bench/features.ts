@@ -87,7 +87,11 @@ function repoFor(dir: string): FeatureRepo {
   );
 }
 
-async function historical(dir: string, repo: FeatureRepo, files: { entities: string; features: string }): Promise<void> {
+async function historical(
+  dir: string,
+  repo: FeatureRepo,
+  files: { entities: string; features: string },
+): Promise<void> {
   const out = path.join(dir, "train.csv");
   const t0 = performance.now();
   const result = await getHistoricalFeatures(repo, {
@@ -191,7 +195,10 @@ export async function run(): Promise<void> {
     const repo = repoFor(dir);
     await historical(dir, repo, files);
 
-    const stores = openStores({ backendStoreUri: `sqlite:///${path.join(dir, "keel.db")}`, artifactRoot: path.join(dir, "a") });
+    const stores = openStores({
+      backendStoreUri: `sqlite:///${path.join(dir, "keel.db")}`,
+      artifactRoot: path.join(dir, "a"),
+    });
     await stores.migrate();
     const registry = createFeatureRegistry(stores.metadata);
     const window = { start: Date.parse("2025-01-01T00:00:00Z"), end: Date.parse("2026-01-01T00:00:00Z") };

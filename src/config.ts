@@ -101,13 +101,19 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
   const get = (k: keyof KeelConfig) => pick(k, sources.flags, env, file);
 
   const dataDir = path.resolve(cwd, asString(get("dataDir") ?? "keel-data", "data-dir"));
-  const backendStoreUri = asString(get("backendStoreUri") ?? `sqlite:///${path.join(dataDir, "keel.db")}`, "backend-store-uri");
+  const backendStoreUri = asString(
+    get("backendStoreUri") ?? `sqlite:///${path.join(dataDir, "keel.db")}`,
+    "backend-store-uri",
+  );
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(backendStoreUri)) {
     throw new InvalidParameterError(
       `backend-store-uri ${JSON.stringify(backendStoreUri)} must start with sqlite:// or postgresql://`,
     );
   }
-  const artifactRoot = path.resolve(cwd, asString(get("artifactRoot") ?? path.join(dataDir, "artifacts"), "artifact-root"));
+  const artifactRoot = path.resolve(
+    cwd,
+    asString(get("artifactRoot") ?? path.join(dataDir, "artifacts"), "artifact-root"),
+  );
   const logLevel = asString(get("logLevel") ?? "warn", "log-level");
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new InvalidParameterError(`log-level ${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(", ")}`);

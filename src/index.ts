@@ -22,8 +22,48 @@ export type { OpenStoresOptions, Stores } from "./open-stores.js";
 export { openKeel } from "./keel.js";
 export { artifactStorePath } from "./tracking/index.js";
 export type { ActiveRun, Keel, KeelOptions } from "./keel.js";
-export type { Actor, CreateLoggedModelInput, CreateRunInput, Dataset, DatasetInput, Experiment, LifecycleStage, LogBatchInput, LoggedModel, LoggedModelStatus, Metric, Page, Param, Run, RunInfo, RunStatus, SearchExperimentsQuery, SearchLoggedModelsQuery, SearchRunsQuery, Tag, TrackingStore, UpdateRunInput, ViewType } from "./tracking/index.js";
-export type { AliasDecision, CreateModelVersionInput, Lineage, ModelAlias, ModelVersion, ModelVersionStatus, RegisteredModel, RegistryStore, SearchQuery, Stage, Webhook, WebhookEvent, AliasMove, PromoteInput, RollbackInput } from "./registry/index.js";
+export type {
+  Actor,
+  CreateLoggedModelInput,
+  CreateRunInput,
+  Dataset,
+  DatasetInput,
+  Experiment,
+  LifecycleStage,
+  LogBatchInput,
+  LoggedModel,
+  LoggedModelStatus,
+  Metric,
+  Page,
+  Param,
+  Run,
+  RunInfo,
+  RunStatus,
+  SearchExperimentsQuery,
+  SearchLoggedModelsQuery,
+  SearchRunsQuery,
+  Tag,
+  TrackingStore,
+  UpdateRunInput,
+  ViewType,
+} from "./tracking/index.js";
+export type {
+  AliasDecision,
+  CreateModelVersionInput,
+  Lineage,
+  ModelAlias,
+  ModelVersion,
+  ModelVersionStatus,
+  RegisteredModel,
+  RegistryStore,
+  SearchQuery,
+  Stage,
+  Webhook,
+  WebhookEvent,
+  AliasMove,
+  PromoteInput,
+  RollbackInput,
+} from "./registry/index.js";
 export { KeelClient } from "./client/index.js";
 export type * from "./client/index.js";
 export { createApp, startServer } from "./server/index.js";

@@ -1,7 +1,29 @@
-import { createRegistryStore, createWebhookDispatcher, type WebhookDelivery, type WebhookDispatcher } from "./registry/index.js";
+import {
+  createRegistryStore,
+  createWebhookDispatcher,
+  type WebhookDelivery,
+  type WebhookDispatcher,
+} from "./registry/index.js";
 import type { RegistryStore } from "./registry/index.js";
 import type { AlertStore, InferenceLog, LabelStore, MigrationResult, ObservationStore } from "./store/index.js";
-import { createAlertStore, createFsArtifactStore, type ArtifactStore, createAuditLog, type AuditLog, SqlInferenceLog, createLabelStore, createObservationStore, openMetadataDb, type MetadataDb, createEndpointStore, type EndpointStore, SqliteInferenceLogWriter, sqlitePath, createTokenStore, type TokenStore } from "./store/index.js";
+import {
+  createAlertStore,
+  createFsArtifactStore,
+  type ArtifactStore,
+  createAuditLog,
+  type AuditLog,
+  SqlInferenceLog,
+  createLabelStore,
+  createObservationStore,
+  openMetadataDb,
+  type MetadataDb,
+  createEndpointStore,
+  type EndpointStore,
+  SqliteInferenceLogWriter,
+  sqlitePath,
+  createTokenStore,
+  type TokenStore,
+} from "./store/index.js";
 import { createTrackingStore } from "./tracking/index.js";
 import type { TrackingStore } from "./tracking/index.js";
 

@@ -1,6 +1,13 @@
 import type { Stores } from "../open-stores.js";
 import { lineLogger, systemClock, type Clock } from "../runtime/index.js";
-import { runPipelineFile, readRetrainingPolicyFile, startRetrainingScheduler, type RetrainingDeps, type RetrainingPipelineRunner, type RetrainingScheduler } from "../pipeline/index.js";
+import {
+  runPipelineFile,
+  readRetrainingPolicyFile,
+  startRetrainingScheduler,
+  type RetrainingDeps,
+  type RetrainingPipelineRunner,
+  type RetrainingScheduler,
+} from "../pipeline/index.js";
 import type { Actor } from "../tracking/index.js";
 
 /** Who the retraining policy acts as in tracking and the audit log. */

@@ -4,7 +4,13 @@ import type { MonitoringConfig } from "../monitoring/index.js";
 import type { Stores } from "../open-stores.js";
 import { lineLogger } from "../runtime/index.js";
 import { retrainAlertListener, type RetrainingScheduler } from "../pipeline/index.js";
-import { startModelServing, readMonitoringConfig, startMonitoring, startServer, type RunningServer } from "../server/index.js";
+import {
+  startModelServing,
+  readMonitoringConfig,
+  startMonitoring,
+  startServer,
+  type RunningServer,
+} from "../server/index.js";
 import type { CliContext } from "./context.js";
 import { startPolicyScheduler } from "./retraining.js";
 

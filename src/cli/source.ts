@@ -26,9 +26,13 @@ export interface Source {
   createExperiment(name: string, artifactLocation?: string): Promise<string>;
   searchRuns(request: SearchRunsRequest): Promise<{ runs: RunJson[]; next_page_token?: string | undefined }>;
   getRun(runId: string): Promise<RunJson>;
-  searchModels(request: SearchRequest): Promise<{ registered_models: RegisteredModelJson[]; next_page_token?: string | undefined }>;
+  searchModels(
+    request: SearchRequest,
+  ): Promise<{ registered_models: RegisteredModelJson[]; next_page_token?: string | undefined }>;
   getModel(name: string): Promise<RegisteredModelJson>;
-  searchVersions(request: SearchRequest): Promise<{ model_versions: ModelVersionJson[]; next_page_token?: string | undefined }>;
+  searchVersions(
+    request: SearchRequest,
+  ): Promise<{ model_versions: ModelVersionJson[]; next_page_token?: string | undefined }>;
 }
 
 /** Experiment ids are digits; anything else can only be a name. */

@@ -476,7 +476,10 @@ export class KeelClient {
     return this.request<MaterializedJson>("POST", "/materialize", request);
   }
   /** Continues each feature view from its last materialization up to end_ts. */
-  materializeFeaturesIncremental(request: { end_ts: string | number; feature_views?: string[] }): Promise<MaterializedJson> {
+  materializeFeaturesIncremental(request: {
+    end_ts: string | number;
+    feature_views?: string[];
+  }): Promise<MaterializedJson> {
     return this.request<MaterializedJson>("POST", "/materialize-incremental", request);
   }
 }

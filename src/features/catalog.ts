@@ -15,7 +15,11 @@ function ttlText(seconds: number | undefined): string {
 /** Every object of a repository, one line each, in the order `keel features list` shows them. */
 export function featureObjects(repo: FeatureRepo): FeatureObjectSummary[] {
   return [
-    ...repo.entities.map((e) => ({ kind: "entity" as const, name: e.name, summary: `join keys ${e.joinKeys.join(", ")}` })),
+    ...repo.entities.map((e) => ({
+      kind: "entity" as const,
+      name: e.name,
+      summary: `join keys ${e.joinKeys.join(", ")}`,
+    })),
     ...repo.sources.map((s) => ({
       kind: "source" as const,
       name: s.name,
@@ -40,7 +44,10 @@ export function featureObjects(repo: FeatureRepo): FeatureObjectSummary[] {
 }
 
 /** The named object with its kind, or undefined. Sources share names with views, so views win. */
-export function describeFeatureObject(repo: FeatureRepo, name: string): { kind: FeatureObjectKind; definition: unknown } | undefined {
+export function describeFeatureObject(
+  repo: FeatureRepo,
+  name: string,
+): { kind: FeatureObjectKind; definition: unknown } | undefined {
   const candidates: [FeatureObjectKind, readonly { name: string }[]][] = [
     ["feature_view", repo.featureViews],
     ["on_demand_feature_view", repo.onDemandFeatureViews],

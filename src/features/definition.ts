@@ -307,7 +307,8 @@ export function parseFeatureRepo(json: unknown, baseDir: string): FeatureRepo {
 
 /** Reads a `.yaml`/`.yml`/`.json` repository file, or a TypeScript/JavaScript module whose default export is the object. */
 export async function loadFeatureRepo(file: string): Promise<FeatureRepo> {
-  if (!existsSync(file)) throw new NotFoundError(`file ${file} does not exist`, { details: { field: "file", value: file } });
+  if (!existsSync(file))
+    throw new NotFoundError(`file ${file} does not exist`, { details: { field: "file", value: file } });
   const ext = path.extname(file).toLowerCase();
   let json: unknown;
   if ([".ts", ".mts", ".js", ".mjs"].includes(ext)) {
@@ -336,7 +337,11 @@ export function resolveFeatureRefs(repo: FeatureRepo, refs: readonly string[], f
 export function featureService(repo: FeatureRepo, service: string, field: string): FeatureServiceDefinition {
   const s = repo.featureServices.find((x) => x.name === service);
   if (s === undefined) {
-    throw specError(field, service, `must name a feature service (${repo.featureServices.map((x) => x.name).join(", ") || "none applied"})`);
+    throw specError(
+      field,
+      service,
+      `must name a feature service (${repo.featureServices.map((x) => x.name).join(", ") || "none applied"})`,
+    );
   }
   return s;
 }

@@ -77,7 +77,11 @@ export function createFeatureStore(deps: FeatureStoreDeps): FeatureStore {
     },
     async push(sourceName, df, to) {
       if (to !== "online") {
-        throw specError("to", to, "must be online: pushed rows go to the online store; append offline rows to the source file");
+        throw specError(
+          "to",
+          to,
+          "must be online: pushed rows go to the online store; append offline rows to the source file",
+        );
       }
       return pushToOnlineStore(await store.repo(), deps.online, sourceName, df, deps.eventTime);
     },

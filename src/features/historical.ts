@@ -9,8 +9,23 @@ import { rename } from "node:fs/promises";
 import { ident, source, sqlString, tableFormat, withConnection } from "../data/index.js";
 import { InvalidStateError, NotFoundError } from "../errors.js";
 import { specError } from "../spec-fields.js";
-import type { FeatureDtype, FeatureRef, FeatureRepo, FeatureViewDefinition, OnDemandFeatureViewDefinition } from "./definition.js";
-import { columnTypes, DUCKDB_TYPE, featureViewRows, requireColumn, timestampSql, TS, viewJoinKeys, type ColumnTypes } from "./offline.js";
+import type {
+  FeatureDtype,
+  FeatureRef,
+  FeatureRepo,
+  FeatureViewDefinition,
+  OnDemandFeatureViewDefinition,
+} from "./definition.js";
+import {
+  columnTypes,
+  DUCKDB_TYPE,
+  featureViewRows,
+  requireColumn,
+  timestampSql,
+  TS,
+  viewJoinKeys,
+  type ColumnTypes,
+} from "./offline.js";
 import { createTransformLoader, runOnDemand, type OnDemandTransform } from "./on-demand.js";
 import type { FeatureValue } from "./online-store.js";
 
@@ -66,12 +81,7 @@ function plan(repo: FeatureRepo, refs: readonly FeatureRef[]): Plan {
   return { views, onDemand };
 }
 
-function appendValue(
-  app: DuckDBAppender,
-  v: FeatureValue,
-  dtype: FeatureDtype,
-  where: string,
-): void {
+function appendValue(app: DuckDBAppender, v: FeatureValue, dtype: FeatureDtype, where: string): void {
   if (v === null) app.appendNull();
   else if (dtype === "int64" && Number.isSafeInteger(v)) app.appendBigInt(BigInt(v));
   else if (dtype === "float64" && typeof v === "number") app.appendDouble(v);
@@ -136,7 +146,12 @@ async function computeOnDemand(
     for (let i = 0; i < n; i++) {
       app.appendBigInt(BigInt(rows[i] as number));
       for (const [view, dtype, f] of outputs) {
-        appendValue(app, computed.get(view)?.[f]?.[i] ?? null, dtype, `on-demand feature view ${view.name}: output ${f}`);
+        appendValue(
+          app,
+          computed.get(view)?.[f]?.[i] ?? null,
+          dtype,
+          `on-demand feature view ${view.name}: output ${f}`,
+        );
       }
       app.endRow();
     }
@@ -152,7 +167,9 @@ async function computeOnDemand(
  */
 export async function getHistoricalFeatures(repo: FeatureRepo, req: HistoricalRequest): Promise<HistoricalResult> {
   if (!existsSync(req.entityDf)) {
-    throw new NotFoundError(`file ${req.entityDf} does not exist`, { details: { field: "entity-df", value: req.entityDf } });
+    throw new NotFoundError(`file ${req.entityDf} does not exist`, {
+      details: { field: "entity-df", value: req.entityDf },
+    });
   }
   const outFormat = tableFormat(req.output);
   const { views, onDemand } = plan(repo, req.features);
@@ -191,11 +208,17 @@ export async function getHistoricalFeatures(repo: FeatureRepo, req: HistoricalRe
     for (const r of req.features) {
       const name = req.fullFeatureNames === true ? `${r.view}__${r.feature}` : r.feature;
       if (outputNames.has(name)) {
-        throw specError("features", `${r.view}:${r.feature}`, `output column ${name} already exists; use --full-feature-names`);
+        throw specError(
+          "features",
+          `${r.view}:${r.feature}`,
+          `output column ${name} already exists; use --full-feature-names`,
+        );
       }
       outputNames.add(name);
       const fv = featureSql.has(`${r.view}:${r.feature}`);
-      finalCols.push(`${fv ? `b.${ident(inputColumn(r.view, r.feature))}` : `o.${ident(outputColumn(r.view, r.feature))}`} AS ${ident(name)}`);
+      finalCols.push(
+        `${fv ? `b.${ident(inputColumn(r.view, r.feature))}` : `o.${ident(outputColumn(r.view, r.feature))}`} AS ${ident(name)}`,
+      );
     }
     const baseCols = [`e.rowid AS ${ROW}`, ...entityColumns.map((c) => `e.${ident(c)}`)];
     for (const [ref, expr] of featureSql) {

@@ -112,6 +112,9 @@ export async function featureViewRows(
   if (created === undefined && window === undefined) return `(${base})`;
   // One window does both jobs (filtering above a second window trips a DuckDB internal error).
   const partition = window === undefined ? [...keys.map(ident), TS] : keys.map(ident);
-  const order = [...(window === undefined ? [] : [`${TS} DESC`]), ...(created === undefined ? [] : [`${CREATED} DESC NULLS LAST`])];
+  const order = [
+    ...(window === undefined ? [] : [`${TS} DESC`]),
+    ...(created === undefined ? [] : [`${CREATED} DESC NULLS LAST`]),
+  ];
   return `(${base} QUALIFY row_number() OVER (PARTITION BY ${partition.join(", ")} ORDER BY ${order.join(", ")}) = 1)`;
 }

@@ -22,7 +22,13 @@ export function createTransformLoader(): (view: OnDemandFeatureViewDefinition) =
         if (typeof m.default !== "function") {
           throw new InvalidParameterError(
             `on_demand_feature_views.${view.name}.module = ${JSON.stringify(view.module)}: must export a function as default`,
-            { details: { field: `on_demand_feature_views.${view.name}.module`, value: view.module, rule: "default export must be a function" } },
+            {
+              details: {
+                field: `on_demand_feature_views.${view.name}.module`,
+                value: view.module,
+                rule: "default export must be a function",
+              },
+            },
           );
         }
         return m.default as OnDemandTransform;

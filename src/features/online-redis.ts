@@ -21,7 +21,10 @@ type RedisWithScript = Redis & {
 function parse(raw: string | null): StoredOnlineRow | undefined {
   if (raw === null) return undefined;
   const bar = raw.indexOf("|");
-  return { eventTime: Number(raw.slice(0, bar)), values: JSON.parse(raw.slice(bar + 1)) as Record<string, FeatureValue> };
+  return {
+    eventTime: Number(raw.slice(0, bar)),
+    values: JSON.parse(raw.slice(bar + 1)) as Record<string, FeatureValue>,
+  };
 }
 
 /**
@@ -36,7 +39,8 @@ export function createRedisOnlineStore(url: string, options: { prefix?: string }
 
   async function flush(view: string, rows: readonly OnlineRow[]): Promise<void> {
     const multi = redis.multi() as unknown as RedisWithScript & { exec(): Promise<[Error | null, unknown][] | null> };
-    for (const r of rows) void multi.keelSetFeatureRow(key(view, r.entityKey), String(r.eventTime), JSON.stringify(r.values));
+    for (const r of rows)
+      void multi.keelSetFeatureRow(key(view, r.entityKey), String(r.eventTime), JSON.stringify(r.values));
     const results = await multi.exec();
     const failed = results?.find(([err]) => err !== null);
     if (failed !== undefined) throw failed[0] as Error;

@@ -58,7 +58,11 @@ function entityCount(entities: Readonly<Record<string, readonly FeatureValue[]>>
   for (const [name, values] of entries) {
     if (!Array.isArray(values)) throw specError(`entities.${name}`, values, "must be an array");
     if (values.length !== first[1].length) {
-      throw specError(`entities.${name}`, values.length, `must have as many values as entities.${first[0]} (${first[1].length})`);
+      throw specError(
+        `entities.${name}`,
+        values.length,
+        `must have as many values as entities.${first[0]} (${first[1].length})`,
+      );
     }
   }
   return first[1].length;
@@ -120,7 +124,11 @@ async function serveOnDemand(
   for (const f of view.requestFields) {
     const col = entities[f.name];
     if (col === undefined) {
-      throw specError("entities", Object.keys(entities), `must include request field ${f.name} of on-demand feature view ${view.name}`);
+      throw specError(
+        "entities",
+        Object.keys(entities),
+        `must include request field ${f.name} of on-demand feature view ${view.name}`,
+      );
     }
     inputs[f.name] = col;
   }
@@ -156,7 +164,11 @@ export async function getOnlineFeatures(
   for (const [key, values] of Object.entries(req.entities)) {
     if (!joinKeys.has(key)) continue;
     names.push(key);
-    results.push({ values: [...values], statuses: values.map(() => "PRESENT"), event_timestamps: values.map(() => NO_TIME) });
+    results.push({
+      values: [...values],
+      statuses: values.map(() => "PRESENT"),
+      event_timestamps: values.map(() => NO_TIME),
+    });
   }
   for (const r of req.features) {
     names.push(req.fullFeatureNames === true ? `${r.view}__${r.feature}` : r.feature);

@@ -13,14 +13,20 @@ function checkValue(v: unknown, dtype: FeatureDtype, field: string): FeatureValu
         : dtype === "string"
           ? typeof v === "string"
           : typeof v === "boolean";
-  if (!ok) throw specError(field, v, `must be ${dtype === "int64" ? "an integer" : dtype === "float64" ? "a number" : `a ${dtype === "bool" ? "boolean" : "string"}`} or null (dtype ${dtype})`);
+  if (!ok)
+    throw specError(
+      field,
+      v,
+      `must be ${dtype === "int64" ? "an integer" : dtype === "float64" ? "a number" : `a ${dtype === "bool" ? "boolean" : "string"}`} or null (dtype ${dtype})`,
+    );
   return v as FeatureValue;
 }
 
 function column(df: Readonly<Record<string, unknown>>, name: string, n: number): readonly unknown[] {
   const col = df[name];
   if (!Array.isArray(col)) throw specError(`df.${name}`, col ?? null, `must be an array of ${n} values`);
-  if (col.length !== n) throw specError(`df.${name}`, col.length, `must have ${n} values, as many as the other columns`);
+  if (col.length !== n)
+    throw specError(`df.${name}`, col.length, `must have ${n} values, as many as the other columns`);
   return col;
 }
 
@@ -38,7 +44,11 @@ export async function pushToOnlineStore(
 ): Promise<number> {
   const source = repo.sources.find((s) => s.name === sourceName);
   if (source === undefined) {
-    throw specError("push_source_name", sourceName, `must name a source (${repo.sources.map((s) => s.name).join(", ")})`);
+    throw specError(
+      "push_source_name",
+      sourceName,
+      `must name a source (${repo.sources.map((s) => s.name).join(", ")})`,
+    );
   }
   const first = Object.values(df)[0];
   const n = Array.isArray(first) ? first.length : 0;

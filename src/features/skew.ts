@@ -57,7 +57,12 @@ function entityJoinKey(repo: FeatureRepo, refs: readonly FeatureRef[]): string {
   const keys = new Set<string>();
   for (const r of refs) {
     const fv = repo.featureViews.find((v) => v.name === r.view);
-    const sources = fv !== undefined ? [fv] : repo.featureViews.filter((v) => repo.onDemandFeatureViews.find((o) => o.name === r.view)?.sources.includes(v.name));
+    const sources =
+      fv !== undefined
+        ? [fv]
+        : repo.featureViews.filter((v) =>
+            repo.onDemandFeatureViews.find((o) => o.name === r.view)?.sources.includes(v.name),
+          );
     for (const v of sources) for (const k of viewJoinKeys(repo, v)) keys.add(k);
   }
   if (keys.size !== 1) {
@@ -78,22 +83,37 @@ export async function featureSkew(
   const joinKey = entityJoinKey(repo, options.features);
   const requestFields = new Map(
     options.features.flatMap(
-      (r) => repo.onDemandFeatureViews.find((v) => v.name === r.view)?.requestFields.map((f) => [f.name, f.dtype] as const) ?? [],
+      (r) =>
+        repo.onDemandFeatureViews
+          .find((v) => v.name === r.view)
+          ?.requestFields.map((f) => [f.name, f.dtype] as const) ?? [],
     ),
   );
   const dir = mkdtempSync(path.join(tmpdir(), "keel-skew-"));
   try {
     const columns: Column[] = [
-      categoricalFromStrings(joinKey, rows.map((r) => r.entityId as string)),
-      numericColumn(ENTITY_TIMESTAMP, Float64Array.from(rows, (r) => r.time)),
+      categoricalFromStrings(
+        joinKey,
+        rows.map((r) => r.entityId as string),
+      ),
+      numericColumn(
+        ENTITY_TIMESTAMP,
+        Float64Array.from(rows, (r) => r.time),
+      ),
     ];
     // Request fields go in as the entity dataframe's columns, as logged.
     for (const [f, dtype] of requestFields) {
       const logged = rows.map((r) => r.features[f] ?? null);
       columns.push(
         dtype === "string"
-          ? categoricalFromStrings(f, logged.map((v) => (v === null ? null : String(v))))
-          : numericColumn(f, Float64Array.from(logged, (v) => (typeof v === "number" ? v : v === true ? 1 : v === false ? 0 : NaN))),
+          ? categoricalFromStrings(
+              f,
+              logged.map((v) => (v === null ? null : String(v))),
+            )
+          : numericColumn(
+              f,
+              Float64Array.from(logged, (v) => (typeof v === "number" ? v : v === true ? 1 : v === false ? 0 : NaN)),
+            ),
       );
     }
     const entityDf = path.join(dir, "entities.parquet");
@@ -115,7 +135,14 @@ export async function featureSkew(
         } else if (want !== got) differing++;
       });
       const share = rows.length === 0 ? 0 : differing / rows.length;
-      return { feature: ref.feature, compared: rows.length, differing, shareDiffering: share, maxAbsDelta, flagged: share > threshold };
+      return {
+        feature: ref.feature,
+        compared: rows.length,
+        differing,
+        shareDiffering: share,
+        maxAbsDelta,
+        flagged: share > threshold,
+      };
     });
     return { rows: rows.length, withoutEntity: served.length - rows.length, threshold, features };
   } finally {

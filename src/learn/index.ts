@@ -17,7 +17,8 @@ export {
   parseKeelModel,
   readKeelModel,
   saveKeelModel,
-  serializeKeelModel, isKeelModelJson,
+  serializeKeelModel,
+  isKeelModelJson,
 } from "./keel-model.js";
 export type { DetectedFormat, LoadPredictorOptions } from "./load-model.js";
 export { detectModelFormat, loadPredictor } from "./load-model.js";

@@ -1,7 +1,39 @@
-import { averagePrecision, brierScore, calibration, ksSeparation, logLoss, rocAuc, thresholdMetrics, type ConfusionMatrix, type NumericArray, type ReliabilityBin, regressionMetrics, type RegressionMetrics } from "../stats/index.js";
+import {
+  averagePrecision,
+  brierScore,
+  calibration,
+  ksSeparation,
+  logLoss,
+  rocAuc,
+  thresholdMetrics,
+  type ConfusionMatrix,
+  type NumericArray,
+  type ReliabilityBin,
+  regressionMetrics,
+  type RegressionMetrics,
+} from "../stats/index.js";
 
-export { averagePrecision, brierScore, calibration, confusionMatrix, ksSeparation, logLoss, rankCurve, rocAuc, thresholdMetrics, regressionMetrics } from "../stats/index.js";
-export type { Calibration, ConfusionMatrix, NumericArray, RankCurve, ReliabilityBin, ThresholdMetrics, RegressionMetrics } from "../stats/index.js";
+export {
+  averagePrecision,
+  brierScore,
+  calibration,
+  confusionMatrix,
+  ksSeparation,
+  logLoss,
+  rankCurve,
+  rocAuc,
+  thresholdMetrics,
+  regressionMetrics,
+} from "../stats/index.js";
+export type {
+  Calibration,
+  ConfusionMatrix,
+  NumericArray,
+  RankCurve,
+  ReliabilityBin,
+  ThresholdMetrics,
+  RegressionMetrics,
+} from "../stats/index.js";
 
 export interface BinaryEvaluation {
   readonly n: number;

@@ -115,7 +115,11 @@ export class AlertEngine {
     const maxCooldown = Math.max(DEFAULT_COOLDOWN_MINUTES, ...this.rules.map((r) => r.cooldownMinutes ?? 0)) * 60_000;
     const [unresolved, recent] = await Promise.all([
       this.options.alerts.list({ ...(modelName !== undefined ? { modelName } : {}), unresolved: true, limit: 10_000 }),
-      this.options.alerts.list({ ...(modelName !== undefined ? { modelName } : {}), from: now - maxCooldown, limit: 10_000 }),
+      this.options.alerts.list({
+        ...(modelName !== undefined ? { modelName } : {}),
+        from: now - maxCooldown,
+        limit: 10_000,
+      }),
     ]);
     const history = new Map([...unresolved, ...recent].map((a) => [a.id, a]));
     const plan = planAlerts(this.rules, findings, [...history.values()], now);

@@ -28,7 +28,11 @@ interface SinkCommon {
 
 export type SinkConfig =
   | ({ readonly type: "log" } & SinkCommon)
-  | ({ readonly type: "webhook"; readonly url: string; readonly headers?: Readonly<Record<string, string>> } & SinkCommon)
+  | ({
+      readonly type: "webhook";
+      readonly url: string;
+      readonly headers?: Readonly<Record<string, string>>;
+    } & SinkCommon)
   | ({ readonly type: "slack"; readonly url: string } & SinkCommon)
   | ({
       readonly type: "pagerduty";
@@ -202,7 +206,10 @@ function body(sink: SinkConfig, e: AlertEvent): Record<string, unknown> {
     case "slack":
       return slackPayload(e);
     case "pagerduty":
-      return pagerDutyPayload(e, { routingKey: sink.routingKey, ...(sink.source !== undefined ? { source: sink.source } : {}) });
+      return pagerDutyPayload(e, {
+        routingKey: sink.routingKey,
+        ...(sink.source !== undefined ? { source: sink.source } : {}),
+      });
   }
 }
 
@@ -281,7 +288,9 @@ export function parseSinks(json: unknown): SinkConfig[] {
         const headers = s.headers;
         if (
           headers !== undefined &&
-          (typeof headers !== "object" || headers === null || !Object.values(headers).every((v) => typeof v === "string"))
+          (typeof headers !== "object" ||
+            headers === null ||
+            !Object.values(headers).every((v) => typeof v === "string"))
         ) {
           throw bad("headers", headers, "must be an object of strings");
         }

@@ -145,7 +145,7 @@ const KINDS: readonly ObservationKind[] = ["drift", "quality", "prediction_drift
 /** Validates a rule table (parsed JSON); errors name the rule index and field. */
 export function parseAlertRules(json: unknown): AlertRule[] {
   const list = typeof json === "object" && json !== null && "rules" in json ? json.rules : json;
-  if (!Array.isArray(list)) throw bad("rules", typeof list, "must be an array of rules (or { \"rules\": [...] })");
+  if (!Array.isArray(list)) throw bad("rules", typeof list, 'must be an array of rules (or { "rules": [...] })');
   const ids = new Set<string>();
   return list.map((raw: unknown, i) => {
     const f = (name: string) => `rules[${i}].${name}`;
@@ -179,7 +179,8 @@ export function parseAlertRules(json: unknown): AlertRule[] {
     if (ids.has(id)) throw bad(f("id"), id, "is used by an earlier rule");
     ids.add(id);
     const tier = r.tier;
-    if (!ALERT_TIERS.includes(tier as AlertTier)) throw bad(f("tier"), tier, `must be one of ${ALERT_TIERS.join(", ")}`);
+    if (!ALERT_TIERS.includes(tier as AlertTier))
+      throw bad(f("tier"), tier, `must be one of ${ALERT_TIERS.join(", ")}`);
     const kind = r.kind;
     if (!KINDS.includes(kind as ObservationKind)) throw bad(f("kind"), kind, `must be one of ${KINDS.join(", ")}`);
     const condition = r.condition;
@@ -352,7 +353,8 @@ export function evaluateAlertRules(
         const baseline = before.reduce((s, o) => s + o.value, 0) / before.length;
         if (baseline === 0) continue;
         const relative = (last.value - baseline) / Math.abs(baseline);
-        value = rule.change.direction === "down" ? -relative : rule.change.direction === "up" ? relative : Math.abs(relative);
+        value =
+          rule.change.direction === "down" ? -relative : rule.change.direction === "up" ? relative : Math.abs(relative);
         detail.baseline = baseline;
         detail.baseline_windows = before.length;
         detail.relative_change = relative;

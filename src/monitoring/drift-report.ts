@@ -14,7 +14,22 @@
  */
 import type { CategoricalColumn, Frame, NumericColumn } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
-import { AUTO_MIN_NUMERIC_DISTINCT, WASSERSTEIN_MIN_STD, chi2Homogeneity, chooseDriftMethod, histogramSorted, isDrift, jensenShannon, ks2sampSorted, psiFromCounts, sortedFinite, wassersteinSorted, buildReferenceProfile, displayCounts, withOuterEdges } from "../stats/index.js";
+import {
+  AUTO_MIN_NUMERIC_DISTINCT,
+  WASSERSTEIN_MIN_STD,
+  chi2Homogeneity,
+  chooseDriftMethod,
+  histogramSorted,
+  isDrift,
+  jensenShannon,
+  ks2sampSorted,
+  psiFromCounts,
+  sortedFinite,
+  wassersteinSorted,
+  buildReferenceProfile,
+  displayCounts,
+  withOuterEdges,
+} from "../stats/index.js";
 import type { DriftMethod, NumericProfile, ReferenceProfile } from "../stats/index.js";
 import { columnSeverity } from "./severity.js";
 import type { Severity } from "./severity.js";

@@ -3,19 +3,31 @@ export { computeDrift } from "./drift-report.js";
 export type { HtmlOptions } from "./drift-html.js";
 export { histogramSvg, renderDriftHtml } from "./drift-html.js";
 // The reference profile is built in stats/ and stored by registry/; monitoring keeps offering it.
-export type { ReferenceProfileJson, CategoricalProfile, FeatureProfile, NumericProfile, ProfileOptions, ReferenceProfile } from "../stats/index.js";
-export { profileFromJson, profileToJson, DEFAULT_RESERVOIR_SIZE, DISPLAY_BINS, LOW_CARDINALITY_CAP, PROFILE_VERSION, buildReferenceProfile, buildTrainingProfile, mergeProfiles } from "../stats/index.js";
+export type {
+  ReferenceProfileJson,
+  CategoricalProfile,
+  FeatureProfile,
+  NumericProfile,
+  ProfileOptions,
+  ReferenceProfile,
+} from "../stats/index.js";
+export {
+  profileFromJson,
+  profileToJson,
+  DEFAULT_RESERVOIR_SIZE,
+  DISPLAY_BINS,
+  LOW_CARDINALITY_CAP,
+  PROFILE_VERSION,
+  buildReferenceProfile,
+  buildTrainingProfile,
+  mergeProfiles,
+} from "../stats/index.js";
 export type { Severity } from "./severity.js";
 export { columnSeverity, pValueSeverity, psiSeverity, worseSeverity } from "./severity.js";
 export { REFERENCE_PROFILE_TAG } from "../registry/index.js";
 export type { ReferenceProfileDeps } from "../registry/index.js";
 export { attachReferenceProfile, loadReferenceProfile } from "./reference-store.js";
-export {
-  DEFAULT_MIN_DRIFT_ROWS,
-  DEFAULT_QUALITY_THRESHOLDS,
-  readWindow,
-  runMonitorWindow,
-} from "./monitor-job.js";
+export { DEFAULT_MIN_DRIFT_ROWS, DEFAULT_QUALITY_THRESHOLDS, readWindow, runMonitorWindow } from "./monitor-job.js";
 export type {
   MonitorJobDeps,
   MonitorWindowInput,
@@ -66,11 +78,5 @@ export {
   recordPerformance,
   segmentCodes,
 } from "./performance.js";
-export type {
-  Cadence,
-  MonitoredModel,
-  MonitoringConfig,
-  SchedulerOptions,
-  WindowRun,
-} from "./scheduler.js";
+export type { Cadence, MonitoredModel, MonitoringConfig, SchedulerOptions, WindowRun } from "./scheduler.js";
 export { CADENCE_MS, MonitorScheduler, lastClosedWindow, parseMonitoringConfig } from "./scheduler.js";

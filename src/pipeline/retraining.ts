@@ -332,7 +332,6 @@ export async function checkRetraining(
   return { decision, ...(run === undefined ? {} : { run }), ...(skipped === undefined ? {} : { skipped }) };
 }
 
-
 export interface RetrainingSchedulerOptions {
   readonly policies: readonly { readonly policy: RetrainingPolicy; readonly baseDir: string }[];
   readonly deps: RetrainingDeps;

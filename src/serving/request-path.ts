@@ -233,7 +233,8 @@ export class RequestPath {
     const sync = ep.config.inferenceLog.audit === "sync";
     const queued = shadows.length > 0 && runner.accepts(ep, shadows);
     const records = log.sampledRecords(ep.config, result, table, time, latencyMs, entityId, queued && !sync);
-    const durable = records !== undefined && !(queued && !sync) ? log.append(records, sync, result.requestId) : undefined;
+    const durable =
+      records !== undefined && !(queued && !sync) ? log.append(records, sync, result.requestId) : undefined;
     if (queued) {
       runner.enqueue({
         ep,

@@ -132,7 +132,10 @@ export class ShadowRunner {
           rows += frame.nRows;
         } catch (e) {
           this.metrics.shadowRequests.inc(outcome("error"));
-          this.logger.error({ err: e }, `shadow ${shadow.name} v${shadow.version} refused an input on endpoint ${name}`);
+          this.logger.error(
+            { err: e },
+            `shadow ${shadow.name} v${shadow.version} refused an input on endpoint ${name}`,
+          );
         }
       }
       if (scored.length === 0) return;

@@ -64,7 +64,9 @@ export {
   PROFILE_VERSION,
   buildReferenceProfile,
   buildTrainingProfile,
-  mergeProfiles, displayCounts, withOuterEdges,
+  mergeProfiles,
+  displayCounts,
+  withOuterEdges,
 } from "./reference-profile.js";
 export type { ReferenceProfileJson } from "./reference-profile-json.js";
 export { profileFromJson, profileToJson } from "./reference-profile-json.js";

@@ -49,7 +49,7 @@ function placements(labels: NumericArray, scores: NumericArray, positives: numbe
   let negativesBelow = 0;
   let positivesBelow = 0;
   let sum = 0;
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     const value = scores[order[start] as number] as number;
     let end = start;
     let tiedPositives = 0;
@@ -122,7 +122,8 @@ export function delongPaired(
   const difference = a.auc - b.auc;
   const standardError = Math.sqrt(Math.max(variance, 0));
   // pROC calls identical curves (0/0) a z of 0.
-  const z = standardError === 0 ? (difference === 0 ? 0 : Math.sign(difference) * Infinity) : difference / standardError;
+  const z =
+    standardError === 0 ? (difference === 0 ? 0 : Math.sign(difference) * Infinity) : difference / standardError;
   const pValue = Number.isFinite(z) ? chi2Sf(z * z, 1) : 0;
   const critical = normalTwoSidedCritical(1 - confidenceLevel);
   return {

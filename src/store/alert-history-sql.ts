@@ -138,11 +138,20 @@ export function createAlertStore(metadata: MetadataDb, deps: { clock?: () => num
       const id = randomBytes(8).toString("hex");
       return metadata.transaction(async (tx) => {
         const now = clock();
-        await tx.insertInto("alerts").values(newAlertRow(id, a, now)).execute();
+        await tx
+          .insertInto("alerts")
+          .values(newAlertRow(id, a, now))
+          .execute();
         const created = await getIn(tx, id);
         await appendAudit(
           tx,
-          { actor: SYSTEM_ACTOR, action: "alert.fire", targetType: "alert", targetId: id, after: auditSummary(created) },
+          {
+            actor: SYSTEM_ACTOR,
+            action: "alert.fire",
+            targetType: "alert",
+            targetId: id,
+            after: auditSummary(created),
+          },
           now,
         );
         return created;

@@ -4,7 +4,14 @@ export { runMigrations } from "./migrate.js";
 export type { MigrationResult } from "./migrate.js";
 export { migrations } from "./migrations/index.js";
 export type { Dialect, Migration, MigrationContext } from "./migrations/index.js";
-export type { KeelDatabase, ExperimentsTable, LoggedModelsTable, ModelVersionsTable, RegisteredModelsTable, RunsTable } from "./schema.js";
+export type {
+  KeelDatabase,
+  ExperimentsTable,
+  LoggedModelsTable,
+  ModelVersionsTable,
+  RegisteredModelsTable,
+  RunsTable,
+} from "./schema.js";
 export { appendAudit, auditRowHash, createAuditLog, GENESIS_HASH, writeAudited } from "./audit.js";
 export type { AuditEntry, AuditLog, AuditQuery, AuditRecord, AuditVerification, AppendAudit } from "./audit.js";
 export { createFsArtifactStore, normalizeArtifactPath } from "./artifacts.js";

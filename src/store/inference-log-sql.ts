@@ -97,10 +97,11 @@ export class SqlInferenceLog implements InferenceLog {
     this.bufferCommit = undefined;
     const run = this.writing.catch(() => undefined).then(() => (batch.length > 0 ? this.write(batch) : undefined));
     this.writing = run;
-    if (commit !== undefined) run.then(
-      () => commit.resolve(),
-      (e: unknown) => commit.reject(e),
-    );
+    if (commit !== undefined)
+      run.then(
+        () => commit.resolve(),
+        (e: unknown) => commit.reject(e),
+      );
     return run;
   }
 

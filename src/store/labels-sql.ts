@@ -92,65 +92,65 @@ export class SqlLabelStore implements LabelStore {
     });
     const rows = [...byKey.values()];
     return this.metadata.transaction(async (tx) => {
-        const stored = new Map<string, LabelsTable>();
-        for (const part of chunks(rows, KEYS_PER_QUERY)) {
-          const found = await tx
-            .selectFrom("labels")
-            .selectAll()
-            .where(
-              "label_key",
-              "in",
-              part.map((r) => r.label_key),
-            )
+      const stored = new Map<string, LabelsTable>();
+      for (const part of chunks(rows, KEYS_PER_QUERY)) {
+        const found = await tx
+          .selectFrom("labels")
+          .selectAll()
+          .where(
+            "label_key",
+            "in",
+            part.map((r) => r.label_key),
+          )
+          .execute();
+        for (const f of found) stored.set(f.label_key, f);
+      }
+      const fresh: LabelsTable[] = [];
+      let updated = 0;
+      let unchanged = 0;
+      for (const row of rows) {
+        const old = stored.get(row.label_key);
+        if (old === undefined) fresh.push(row);
+        else if (Number(old.label) === row.label) unchanged++;
+        else {
+          updated++;
+          await tx
+            .updateTable("labels")
+            .set({ label: row.label, received_at: row.received_at, source: row.source })
+            .where("label_key", "=", row.label_key)
             .execute();
-          for (const f of found) stored.set(f.label_key, f);
-        }
-        const fresh: LabelsTable[] = [];
-        let updated = 0;
-        let unchanged = 0;
-        for (const row of rows) {
-          const old = stored.get(row.label_key);
-          if (old === undefined) fresh.push(row);
-          else if (Number(old.label) === row.label) unchanged++;
-          else {
-            updated++;
-            await tx
-              .updateTable("labels")
-              .set({ label: row.label, received_at: row.received_at, source: row.source })
-              .where("label_key", "=", row.label_key)
-              .execute();
-            await appendAudit(
-              tx,
-              {
-                actor: options.actor,
-                action: "label.update",
-                targetType: "label",
-                targetId: row.label_key,
-                before: { label: Number(old.label), source: old.source, received_at: Number(old.received_at) },
-                after: { label: row.label, source: row.source, received_at: row.received_at },
-              },
-              now,
-            );
-          }
-        }
-        for (const part of chunks(fresh, ROWS_PER_INSERT)) await tx.insertInto("labels").values(part).execute();
-        const result = { inserted: fresh.length, updated, unchanged };
-        if (rows.length > 0) {
-          const sources = [...new Set(rows.map((r) => r.source))];
           await appendAudit(
             tx,
             {
               actor: options.actor,
-              action: "labels.ingest",
-              targetType: "labels",
-              targetId: sources.length === 1 ? (sources[0] as string) : `${sources.length} sources`,
-              after: { ...result, sources: sources.slice(0, 20) },
+              action: "label.update",
+              targetType: "label",
+              targetId: row.label_key,
+              before: { label: Number(old.label), source: old.source, received_at: Number(old.received_at) },
+              after: { label: row.label, source: row.source, received_at: row.received_at },
             },
             now,
           );
         }
-        return result;
-      });
+      }
+      for (const part of chunks(fresh, ROWS_PER_INSERT)) await tx.insertInto("labels").values(part).execute();
+      const result = { inserted: fresh.length, updated, unchanged };
+      if (rows.length > 0) {
+        const sources = [...new Set(rows.map((r) => r.source))];
+        await appendAudit(
+          tx,
+          {
+            actor: options.actor,
+            action: "labels.ingest",
+            targetType: "labels",
+            targetId: sources.length === 1 ? (sources[0] as string) : `${sources.length} sources`,
+            after: { ...result, sources: sources.slice(0, 20) },
+          },
+          now,
+        );
+      }
+      return result;
+    });
   }
 
   async byRequestIds(requestIds: readonly string[]): Promise<readonly StoredLabel[]> {

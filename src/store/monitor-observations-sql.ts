@@ -68,7 +68,8 @@ function toRow(o: MonitorObservation): MonitorObservationsTable {
     throw invalid("windowEnd", o.windowEnd, "must be epoch milliseconds after windowStart");
   }
   // SQLite stores NaN as NULL; a value that is not a number has no place in a time series.
-  if (typeof o.value !== "number" || !Number.isFinite(o.value)) throw invalid("value", o.value, "must be a finite number");
+  if (typeof o.value !== "number" || !Number.isFinite(o.value))
+    throw invalid("value", o.value, "must be a finite number");
   return {
     model_name: o.modelName,
     model_version: o.modelVersion ?? "",
@@ -135,20 +136,20 @@ export class SqlObservationStore implements ObservationStore {
     const rows = [...byKey.values()];
     if (rows.length === 0) return;
     await this.metadata.transaction(async (tx) => {
-        for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-          await tx
-            .insertInto("monitor_observations")
-            .values(rows.slice(i, i + ROWS_PER_INSERT))
-            .onConflict((oc) =>
-              oc.columns([...KEY_COLUMNS]).doUpdateSet((eb) => ({
-                value: eb.ref("excluded.value"),
-                severity: eb.ref("excluded.severity"),
-                detail: eb.ref("excluded.detail"),
-              })),
-            )
-            .execute();
-        }
-      });
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+        await tx
+          .insertInto("monitor_observations")
+          .values(rows.slice(i, i + ROWS_PER_INSERT))
+          .onConflict((oc) =>
+            oc.columns([...KEY_COLUMNS]).doUpdateSet((eb) => ({
+              value: eb.ref("excluded.value"),
+              severity: eb.ref("excluded.severity"),
+              detail: eb.ref("excluded.detail"),
+            })),
+          )
+          .execute();
+      }
+    });
   }
 
   async query(q: ObservationQuery): Promise<readonly MonitorObservation[]> {

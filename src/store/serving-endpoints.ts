@@ -107,7 +107,9 @@ export function createEndpointStore(metadata: MetadataDb, options: { clock?: () 
       });
     },
     async list() {
-      const rows = await metadata.query((db) => db.selectFrom("serving_endpoint").selectAll().orderBy("name").execute());
+      const rows = await metadata.query((db) =>
+        db.selectFrom("serving_endpoint").selectAll().orderBy("name").execute(),
+      );
       return rows.map(toStored);
     },
   };

@@ -77,20 +77,20 @@ export function createTokenStore(metadata: MetadataDb, deps: { clock?: () => num
         revoked_at: null,
       };
       return metadata.transaction(async (tx) => {
-          await tx.insertInto("auth_tokens").values(row).execute();
-          await appendAudit(
-            tx,
-            {
-              actor: row.created_by,
-              action: "token.create",
-              targetType: "token",
-              targetId: row.id,
-              after: { name: row.name, role: row.role },
-            },
-            row.created_at,
-          );
-          return { token, info: toInfo(row) };
-        });
+        await tx.insertInto("auth_tokens").values(row).execute();
+        await appendAudit(
+          tx,
+          {
+            actor: row.created_by,
+            action: "token.create",
+            targetType: "token",
+            targetId: row.id,
+            after: { name: row.name, role: row.role },
+          },
+          row.created_at,
+        );
+        return { token, info: toInfo(row) };
+      });
     },
 
     async list(options = {}) {
@@ -103,23 +103,23 @@ export function createTokenStore(metadata: MetadataDb, deps: { clock?: () => num
 
     async revoke(id, actor) {
       return metadata.transaction(async (tx) => {
-          const row = await tx.selectFrom("auth_tokens").selectAll().where("id", "=", id).executeTakeFirst();
-          if (row === undefined || row.revoked_at !== null)
-            throw new NotFoundError(`active token with id ${JSON.stringify(id)} does not exist`);
-          const now = clock();
-          await tx.updateTable("auth_tokens").set({ revoked_at: now }).where("id", "=", id).execute();
-          await appendAudit(
-            tx,
-            {
-              actor: actor?.userId ?? "anonymous",
-              action: "token.revoke",
-              targetType: "token",
-              targetId: id,
-              before: { name: row.name, role: row.role },
-            },
-            now,
-          );
-        });
+        const row = await tx.selectFrom("auth_tokens").selectAll().where("id", "=", id).executeTakeFirst();
+        if (row === undefined || row.revoked_at !== null)
+          throw new NotFoundError(`active token with id ${JSON.stringify(id)} does not exist`);
+        const now = clock();
+        await tx.updateTable("auth_tokens").set({ revoked_at: now }).where("id", "=", id).execute();
+        await appendAudit(
+          tx,
+          {
+            actor: actor?.userId ?? "anonymous",
+            action: "token.revoke",
+            targetType: "token",
+            targetId: id,
+            before: { name: row.name, role: row.role },
+          },
+          now,
+        );
+      });
     },
 
     async lookup(token) {

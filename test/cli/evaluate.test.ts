@@ -13,8 +13,27 @@ interface Expected {
 const expected = JSON.parse(readFileSync(path.join(DIR, "expected.json"), "utf8")) as Expected;
 
 interface Report {
-  models: { model: string; rows: number; auc: number; log_loss: number; brier: number; fnr: number; fpr: number; segments?: { segment: string; rows: number }[] }[];
-  comparisons: { a: string; b: string; auc_difference: number; ci_low: number; ci_high: number; p_value: number; method: string; mcnemar_p_value: number; verdict: string }[];
+  models: {
+    model: string;
+    rows: number;
+    auc: number;
+    log_loss: number;
+    brier: number;
+    fnr: number;
+    fpr: number;
+    segments?: { segment: string; rows: number }[];
+  }[];
+  comparisons: {
+    a: string;
+    b: string;
+    auc_difference: number;
+    ci_low: number;
+    ci_high: number;
+    p_value: number;
+    method: string;
+    mcnemar_p_value: number;
+    verdict: string;
+  }[];
 }
 
 const keel = (args: string[]) => keelInProcess(args, { cwd: DIR });
@@ -66,7 +85,17 @@ describe("keel evaluate", () => {
   });
 
   it("a model compared with itself is inconclusive; the human report names the verdict", async () => {
-    const r = await keel(["evaluate", "--data", "loans.csv", "--target", "default", "--model", "strong.json", "--model", "strong.json"]);
+    const r = await keel([
+      "evaluate",
+      "--data",
+      "loans.csv",
+      "--target",
+      "default",
+      "--model",
+      "strong.json",
+      "--model",
+      "strong.json",
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/paired comparisons against strong\.json/);
     expect(r.stdout).toMatch(/inconclusive/);
@@ -74,7 +103,17 @@ describe("keel evaluate", () => {
 
   it("loads registry versions by alias and by number", async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), "keel-evaluate-"));
-    const reg = await keel(["--data-dir", dataDir, "models", "register", "weak.json", "--name", "loan", "--alias", "challenger"]);
+    const reg = await keel([
+      "--data-dir",
+      dataDir,
+      "models",
+      "register",
+      "weak.json",
+      "--name",
+      "loan",
+      "--alias",
+      "challenger",
+    ]);
     expect(reg.stderr).toBe("");
     expect((await keel(["--data-dir", dataDir, "models", "register", "strong.json", "--name", "loan"])).code).toBe(0);
     const r = await keel([
@@ -89,15 +128,37 @@ describe("keel evaluate", () => {
   });
 
   it("rejects bad input with exit 2 and one line naming the flag, the value and the rule", async () => {
-    const bad = await keel(["evaluate", "--data", "loans.csv", "--target", "default", "--model", "strong.json", "--threshold", "1.5"]);
+    const bad = await keel([
+      "evaluate",
+      "--data",
+      "loans.csv",
+      "--target",
+      "default",
+      "--model",
+      "strong.json",
+      "--threshold",
+      "1.5",
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
     expect(bad.stderr).toMatch(/--threshold = 1\.5: must be a number in \[0, 1\]/);
-    const seg = await keel(["evaluate", "--data", "loans.csv", "--target", "default", "--model", "strong.json", "--segment", "zone"]);
+    const seg = await keel([
+      "evaluate",
+      "--data",
+      "loans.csv",
+      "--target",
+      "default",
+      "--model",
+      "strong.json",
+      "--segment",
+      "zone",
+    ]);
     expect(seg.code).toBe(2);
     expect(seg.stderr).toMatch(/--segment = zone: must name a column of --data/);
     const uri = await keel(["evaluate", "--data", "loans.csv", "--target", "default", "--model", "models:/loan"]);
     expect(uri.code).toBe(2);
-    expect(uri.stderr).toMatch(/--model = models:\/loan: must be a file, models:\/<name>@<alias> or models:\/<name>\/<version>/);
+    expect(uri.stderr).toMatch(
+      /--model = models:\/loan: must be a file, models:\/<name>@<alias> or models:\/<name>\/<version>/,
+    );
   });
 });

@@ -33,12 +33,28 @@ describe("keel explain", () => {
     const cwd = mkdtempSync(join(tmpdir(), "keel-explain-"));
     writeRows(join(cwd, "loans.csv"), fx);
     const r = await keel(
-      ["--json", "explain", "--model", model, "--input", "loans.csv", "--output", "contribs.parquet", "--chunk-size", "128"],
+      [
+        "--json",
+        "explain",
+        "--model",
+        model,
+        "--input",
+        "loans.csv",
+        "--output",
+        "contribs.parquet",
+        "--chunk-size",
+        "128",
+      ],
       cwd,
     );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ rows: 300, chunks: 3, idColumn: "loan_id", model: { format: "xgboost" } });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      rows: 300,
+      chunks: 3,
+      idColumn: "loan_id",
+      model: { format: "xgboost" },
+    });
     const out = await readTable(join(cwd, "contribs.parquet"));
     expect(out.columns.map((c) => c.name)).toEqual(["loan_id", ...fx.features, "bias"]);
     let worst = 0;
@@ -101,7 +117,10 @@ describe("keel explain", () => {
     const noOutput = await keel(["explain", "--model", model, "--input", "loans.csv"], cwd);
     expect(noOutput.code).toBe(2);
     expect(noOutput.stderr.trim()).toBe("error: --output = (absent): required unless --summary is given");
-    const onnx = await keel(["explain", "--model", modelPath("onnx_logreg.onnx"), "--input", "loans.csv", "--summary"], cwd);
+    const onnx = await keel(
+      ["explain", "--model", modelPath("onnx_logreg.onnx"), "--input", "loans.csv", "--summary"],
+      cwd,
+    );
     expect(onnx.code).toBe(2);
     expect(onnx.stderr).toMatch(/ONNX model cannot be explained exactly/);
     const badExt = await keel(["explain", "--model", model, "--input", "loans.csv", "--output", "c.txt"], cwd);

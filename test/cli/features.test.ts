@@ -83,14 +83,26 @@ describe("keel features apply | list | describe", () => {
 
   it("materializes into the embedded online store, then continues incrementally", async () => {
     await run(["features", "apply", REPO_FILE]);
-    const first = await run(["features", "materialize", "--start", "2025-01-01T00:00:00Z", "--end", "2026-02-01T00:00:00Z"]);
+    const first = await run([
+      "features",
+      "materialize",
+      "--start",
+      "2025-01-01T00:00:00Z",
+      "--end",
+      "2026-02-01T00:00:00Z",
+    ]);
     expect(first.stderr).toBe("");
     expect(first.stdout).toBe(
       "applicant_features: 2 entities from 2025-01-01T00:00:00.000Z to 2026-02-01T00:00:00.000Z\n",
     );
     const next = await run(["--json", "features", "materialize-incremental", "--end", "2026-04-01T00:00:00Z"]);
     expect(JSON.parse(next.stdout)).toEqual([
-      { featureView: "applicant_features", start: Date.parse("2026-02-01T00:00:00Z"), end: Date.parse("2026-04-01T00:00:00Z"), rows: 2 },
+      {
+        featureView: "applicant_features",
+        start: Date.parse("2026-02-01T00:00:00Z"),
+        end: Date.parse("2026-04-01T00:00:00Z"),
+        rows: 2,
+      },
     ]);
     const store = createSqliteOnlineStore(path.join(dir, "online-features.db"));
     const rows = await store.read("applicant_features", ["1", "2", "3"]);
@@ -107,11 +119,30 @@ describe("keel features apply | list | describe", () => {
       backendStoreUri: `sqlite:///${path.join(dir, "keel.db")}`,
       artifactRoot: path.join(dir, "artifacts"),
     });
-    const base = { endpoint: "loans", modelName: "loan-default", modelVersion: "1", route: "champion", outputs: { score: 0.1 }, latencyMs: 1 };
+    const base = {
+      endpoint: "loans",
+      modelName: "loan-default",
+      modelVersion: "1",
+      route: "champion",
+      outputs: { score: 0.1 },
+      latencyMs: 1,
+    };
     await stores.inferenceLog.append(
       [
-        { ...base, requestId: "a", time: Date.parse("2026-03-05T00:00:00Z"), entityId: "1", features: { credit_score: 660 } },
-        { ...base, requestId: "b", time: Date.parse("2026-02-20T00:00:00Z"), entityId: "2", features: { credit_score: 700 } },
+        {
+          ...base,
+          requestId: "a",
+          time: Date.parse("2026-03-05T00:00:00Z"),
+          entityId: "1",
+          features: { credit_score: 660 },
+        },
+        {
+          ...base,
+          requestId: "b",
+          time: Date.parse("2026-02-20T00:00:00Z"),
+          entityId: "2",
+          features: { credit_score: 700 },
+        },
       ],
       { durability: "sync" },
     );
@@ -136,7 +167,9 @@ describe("keel features apply | list | describe", () => {
       rows: 2,
       withoutEntity: 0,
       threshold: 0.1,
-      features: [{ feature: "credit_score", compared: 2, differing: 1, shareDiffering: 0.5, maxAbsDelta: 20, flagged: true }],
+      features: [
+        { feature: "credit_score", compared: 2, differing: 1, shareDiffering: 0.5, maxAbsDelta: 20, flagged: true },
+      ],
     });
   });
 
@@ -151,7 +184,9 @@ describe("keel features apply | list | describe", () => {
     expect(r.stderr).toBe('error: feature_views[0].entities[0] = "driver": must name an entity\n');
     const remote = await run(["--tracking-uri", "http://127.0.0.1:9", "features", "list"]);
     expect(remote.code).toBe(2);
-    expect(remote.stderr).toMatch(/^error: --tracking-uri = "http:\/\/127\.0\.0\.1:9": keel features works on the local store/);
+    expect(remote.stderr).toMatch(
+      /^error: --tracking-uri = "http:\/\/127\.0\.0\.1:9": keel features works on the local store/,
+    );
     const missing = await run(["features", "describe", "nothing"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("no feature repository has been applied");

@@ -85,7 +85,9 @@ describe("keel pipeline run", () => {
     writeFileSync(join(dir, "typo.json"), pipeline({ trian: {} }));
     const typo = await keel(["pipeline", "run", "typo.json"]);
     expect(typo.code).toBe(2);
-    expect(typo.stderr.trim()).toMatch(/^error: \S+typo\.json: pipeline\.trian = \{\}: unknown field; allowed: .*train/);
+    expect(typo.stderr.trim()).toMatch(
+      /^error: \S+typo\.json: pipeline\.trian = \{\}: unknown field; allowed: .*train/,
+    );
     const missing = await keel(["pipeline", "run", "nope.json"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr.trim()).toMatch(/^error: \S*nope\.json: cannot be read$/);

@@ -84,6 +84,8 @@ describe("feature repository definitions", () => {
         ...b,
         feature_views: [{ ...(b.feature_views as object[])[0], schema: [{ name: "applicant_id", dtype: "int64" }] }],
       }),
-    ).toBe('feature_views[0].schema = "applicant_id": must not declare join key applicant_id of entity applicant as a feature');
+    ).toBe(
+      'feature_views[0].schema = "applicant_id": must not declare join key applicant_id of entity applicant as a feature',
+    );
   });
 });

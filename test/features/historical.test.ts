@@ -37,11 +37,18 @@ function iso(seconds: number): string {
 }
 
 function csv(header: string[], rows: Cell[][]): string {
-  return [header.join(","), ...rows.map((r) => r.map((c) => (c === null ? "" : String(c))).join(","))].join("\n") + "\n";
+  return (
+    [header.join(","), ...rows.map((r) => r.map((c) => (c === null ? "" : String(c))).join(","))].join("\n") + "\n"
+  );
 }
 
 /** The brute-force oracle: scan every feature row for each entity row. */
-function pointInTime(rows: readonly FeatureRow[], id: number, ts: number | null, ttl: number | undefined): FeatureRow | null {
+function pointInTime(
+  rows: readonly FeatureRow[],
+  id: number,
+  ts: number | null,
+  ttl: number | undefined,
+): FeatureRow | null {
   if (ts === null) return null;
   let best: FeatureRow | null = null;
   for (const r of rows) {
@@ -110,7 +117,10 @@ describe("point-in-time historical retrieval", () => {
     );
     writeFileSync(
       path.join(dir, "stats.csv"),
-      csv(["applicant_id", "ts", "trips"], stats.map((r) => [r.id, iso(r.ts), r.trips])),
+      csv(
+        ["applicant_id", "ts", "trips"],
+        stats.map((r) => [r.id, iso(r.ts), r.trips]),
+      ),
     );
     writeFileSync(
       path.join(dir, "entities.csv"),
@@ -127,7 +137,12 @@ describe("point-in-time historical retrieval", () => {
       {
         entities: [{ name: "applicant", join_keys: ["applicant_id"] }],
         sources: [
-          { name: "events", path: "events.csv", timestamp_field: "event_timestamp", created_timestamp_column: "created" },
+          {
+            name: "events",
+            path: "events.csv",
+            timestamp_field: "event_timestamp",
+            created_timestamp_column: "created",
+          },
           { name: "stats", path: "stats.csv", timestamp_field: "ts" },
         ],
         feature_views: [
@@ -154,51 +169,76 @@ describe("point-in-time historical retrieval", () => {
     );
   }
 
-  it.each(["parquet", "csv"])("equals a brute-force scan on random data with ties, nulls, TTL edges and unknown entities (%s)", async (ext) => {
-    const r = repo();
-    const output = path.join(dir, `train.${ext}`);
-    const result = await getHistoricalFeatures(r, {
-      entityDf: path.join(dir, "entities.csv"),
-      features: resolveFeatureRefs(r, ["applicant_features", "applicant_stats:trips"], "features"),
-      output,
-    });
-    expect(result).toEqual({
-      rows: entityRows.length,
-      columns: ["label", "applicant_id", "event_timestamp", "credit_score", "annual_income", "home_ownership", "trips"],
-    });
-    const frame = await readTable(output);
-    expect(frame.columns.map((c) => c.name)).toEqual(result.columns);
-    let present = 0;
-    let expired = 0;
-    let ties = 0;
-    entityRows.forEach((e, i) => {
-      expect(cell(col(frame, "label"), i)).toBe(e.label);
-      expect(cell(col(frame, "applicant_id"), i)).toBe(e.id);
-      const want = pointInTime(events, e.id, e.ts, TTL);
-      if (want !== null) present++;
-      if (want !== null && events.some((x) => x !== want && x.id === want.id && x.ts === want.ts)) ties++;
-      else if (e.ts !== null && pointInTime(events, e.id, e.ts, undefined) !== null) expired++;
-      const got = [cell(col(frame, "credit_score"), i), cell(col(frame, "annual_income"), i), cell(col(frame, "home_ownership"), i)];
-      expect(got, `entity row ${i}`).toEqual(want === null ? [null, null, null] : [want.score, want.income, want.home]);
-      const trips = e.ts === null ? null : stats.filter((s) => s.id === e.id && s.ts <= (e.ts as number)).at(-1)?.trips ?? null;
-      expect(cell(col(frame, "trips"), i), `entity row ${i} trips`).toBe(trips);
-    });
-    // The data exercises both sides of the TTL.
-    expect(present).toBeGreaterThan(200);
-    expect(expired).toBeGreaterThan(20);
-    expect(ties).toBeGreaterThan(20);
-  });
+  it.each(["parquet", "csv"])(
+    "equals a brute-force scan on random data with ties, nulls, TTL edges and unknown entities (%s)",
+    async (ext) => {
+      const r = repo();
+      const output = path.join(dir, `train.${ext}`);
+      const result = await getHistoricalFeatures(r, {
+        entityDf: path.join(dir, "entities.csv"),
+        features: resolveFeatureRefs(r, ["applicant_features", "applicant_stats:trips"], "features"),
+        output,
+      });
+      expect(result).toEqual({
+        rows: entityRows.length,
+        columns: [
+          "label",
+          "applicant_id",
+          "event_timestamp",
+          "credit_score",
+          "annual_income",
+          "home_ownership",
+          "trips",
+        ],
+      });
+      const frame = await readTable(output);
+      expect(frame.columns.map((c) => c.name)).toEqual(result.columns);
+      let present = 0;
+      let expired = 0;
+      let ties = 0;
+      entityRows.forEach((e, i) => {
+        expect(cell(col(frame, "label"), i)).toBe(e.label);
+        expect(cell(col(frame, "applicant_id"), i)).toBe(e.id);
+        const want = pointInTime(events, e.id, e.ts, TTL);
+        if (want !== null) present++;
+        if (want !== null && events.some((x) => x !== want && x.id === want.id && x.ts === want.ts)) ties++;
+        else if (e.ts !== null && pointInTime(events, e.id, e.ts, undefined) !== null) expired++;
+        const got = [
+          cell(col(frame, "credit_score"), i),
+          cell(col(frame, "annual_income"), i),
+          cell(col(frame, "home_ownership"), i),
+        ];
+        expect(got, `entity row ${i}`).toEqual(
+          want === null ? [null, null, null] : [want.score, want.income, want.home],
+        );
+        const trips =
+          e.ts === null ? null : (stats.filter((s) => s.id === e.id && s.ts <= (e.ts as number)).at(-1)?.trips ?? null);
+        expect(cell(col(frame, "trips"), i), `entity row ${i} trips`).toBe(trips);
+      });
+      // The data exercises both sides of the TTL.
+      expect(present).toBeGreaterThan(200);
+      expect(expired).toBeGreaterThan(20);
+      expect(ties).toBeGreaterThan(20);
+    },
+  );
 
   it("names columns view__feature with full feature names, and refuses a collision without", async () => {
     const r = repo();
     const output = path.join(dir, "full.csv");
     const refs = resolveFeatureRefs(r, ["applicant_stats:trips"], "features");
-    const full = await getHistoricalFeatures(r, { entityDf: path.join(dir, "entities.csv"), features: refs, fullFeatureNames: true, output });
+    const full = await getHistoricalFeatures(r, {
+      entityDf: path.join(dir, "entities.csv"),
+      features: refs,
+      fullFeatureNames: true,
+      output,
+    });
     expect(full.columns.at(-1)).toBe("applicant_stats__trips");
     writeFileSync(path.join(dir, "clash.csv"), "applicant_id,event_timestamp,trips\n1,2026-01-01T00:01:00,3\n");
     await expect(
       getHistoricalFeatures(r, { entityDf: path.join(dir, "clash.csv"), features: refs, output }),
-    ).rejects.toThrow('features = "applicant_stats:trips": output column trips already exists; use --full-feature-names');
+    ).rejects.toThrow(
+      'features = "applicant_stats:trips": output column trips already exists; use --full-feature-names',
+    );
   });
 
   it("names the missing entity-df column", async () => {
@@ -210,7 +250,9 @@ describe("point-in-time historical retrieval", () => {
         features: resolveFeatureRefs(r, ["applicant_stats"], "features"),
         output: path.join(dir, "x.csv"),
       }),
-    ).rejects.toThrow('entity-df = "event_timestamp": must name a column of the entity dataframe (columns: applicant_id, when)');
+    ).rejects.toThrow(
+      'entity-df = "event_timestamp": must name a column of the entity dataframe (columns: applicant_id, when)',
+    );
   });
 });
 
@@ -254,10 +296,16 @@ describe("historical retrieval with on-demand views", () => {
     const t = await sqliteStores();
     const store = createSqliteOnlineStore(path.join(dir, "online.db"));
     try {
-      await materialize(repo, createFeatureRegistry(t.stores.metadata), store, { start: 0, end: Date.parse("2026-04-01T00:00:00Z") });
+      await materialize(repo, createFeatureRegistry(t.stores.metadata), store, {
+        start: 0,
+        end: Date.parse("2026-04-01T00:00:00Z"),
+      });
       const online = await getOnlineFeatures(
         { repo, store, now: () => Date.parse("2026-04-01T00:00:00Z"), transform: createTransformLoader() },
-        { features: featureService(repo, "loan_default_v1", "feature_service").features, entities: { applicant_id: [1, 2], loan_amount: [10_800, 8800] } },
+        {
+          features: featureService(repo, "loan_default_v1", "feature_service").features,
+          entities: { applicant_id: [1, 2], loan_amount: [10_800, 8800] },
+        },
       );
       // Rows 0 and 2 were asked at the time the online store was read.
       online.results.slice(1).forEach((r, j) => {

@@ -62,7 +62,11 @@ describe.each(backends)("materialize and read online features (%s)", (_name, mak
     const done = await materialize(repo, registry, store, { start: 0, end: at("2026-04-01") });
     expect(done).toEqual([{ featureView: "applicant_features", start: 0, end: at("2026-04-01"), rows: 3 }]);
     const r = await getOnlineFeatures(sources(), {
-      features: resolveFeatureRefs(repo, ["applicant_features:credit_score", "applicant_features:home_ownership"], "features"),
+      features: resolveFeatureRefs(
+        repo,
+        ["applicant_features:credit_score", "applicant_features:home_ownership"],
+        "features",
+      ),
       entities: { applicant_id: [1, 2, 3, 9] },
     });
     expect(r).toEqual({
@@ -76,12 +80,22 @@ describe.each(backends)("materialize and read online features (%s)", (_name, mak
         {
           values: [660, 720, null, null],
           statuses: ["PRESENT", "PRESENT", "OUTSIDE_MAX_AGE", "NOT_FOUND"],
-          event_timestamps: ["2026-03-01T00:00:00Z", "2026-02-15T00:00:00Z", "2025-06-01T00:00:00Z", "1970-01-01T00:00:00Z"],
+          event_timestamps: [
+            "2026-03-01T00:00:00Z",
+            "2026-02-15T00:00:00Z",
+            "2025-06-01T00:00:00Z",
+            "1970-01-01T00:00:00Z",
+          ],
         },
         {
           values: ["RENT", "MORTGAGE", null, null],
           statuses: ["PRESENT", "PRESENT", "OUTSIDE_MAX_AGE", "NOT_FOUND"],
-          event_timestamps: ["2026-03-01T00:00:00Z", "2026-02-15T00:00:00Z", "2025-06-01T00:00:00Z", "1970-01-01T00:00:00Z"],
+          event_timestamps: [
+            "2026-03-01T00:00:00Z",
+            "2026-02-15T00:00:00Z",
+            "2025-06-01T00:00:00Z",
+            "1970-01-01T00:00:00Z",
+          ],
         },
       ],
     });
@@ -118,8 +132,13 @@ describe.each(backends)("materialize and read online features (%s)", (_name, mak
     });
     expect(r.results[6]?.values).toEqual([0.2, null]);
     await expect(
-      getOnlineFeatures(sources(), { features: [...repo.featureServices[0]!.features], entities: { applicant_id: [1] } }),
-    ).rejects.toThrow('entities = ["applicant_id"]: must include request field loan_amount of on-demand feature view ratios');
+      getOnlineFeatures(sources(), {
+        features: [...repo.featureServices[0]!.features],
+        entities: { applicant_id: [1] },
+      }),
+    ).rejects.toThrow(
+      'entities = ["applicant_id"]: must include request field loan_amount of on-demand feature view ratios',
+    );
   });
 
   it("continues incrementally from the last window, and a repeated run changes nothing", async () => {
@@ -133,13 +152,15 @@ describe.each(backends)("materialize and read online features (%s)", (_name, mak
       ).results[1];
     expect(await read()).toMatchObject({ values: [640, null], statuses: ["PRESENT", "NOT_FOUND"] });
     const inc = await materializeIncremental(repo, registry, store, { end: at("2026-04-01") });
-    expect(inc).toEqual([{ featureView: "applicant_features", start: at("2026-02-01"), end: at("2026-04-01"), rows: 2 }]);
+    expect(inc).toEqual([
+      { featureView: "applicant_features", start: at("2026-02-01"), end: at("2026-04-01"), rows: 2 },
+    ]);
     expect(await read()).toMatchObject({ values: [660, 720], statuses: ["PRESENT", "PRESENT"] });
     await materialize(repo, registry, store, { start: 0, end: at("2026-04-01") });
     await materialize(repo, registry, store, { start: 0, end: at("2026-02-01") });
     expect(await read()).toMatchObject({ values: [660, 720] });
-    await expect(
-      materialize(repo, registry, store, { start: 0, end: 1, featureViews: ["nope"] }),
-    ).rejects.toThrow('feature_views[0] = "nope": must name a feature view');
+    await expect(materialize(repo, registry, store, { start: 0, end: 1, featureViews: ["nope"] })).rejects.toThrow(
+      'feature_views[0] = "nope": must name a feature view',
+    );
   });
 });

@@ -22,9 +22,15 @@ function runFeatureRegistrySuite(name: string, make: MakeStores): void {
       await expect(registry.current()).rejects.toThrow("no feature repository has been applied");
       const first = await registry.apply(repo, { sourceFile: "/r/features.yaml", actor: "ana" });
       expect(first).toMatchObject({ version: 1, changed: true });
-      expect(await registry.apply(repo, { sourceFile: "/r/features.yaml", actor: "ana" })).toEqual({ ...first, changed: false });
+      expect(await registry.apply(repo, { sourceFile: "/r/features.yaml", actor: "ana" })).toEqual({
+        ...first,
+        changed: false,
+      });
       const changed: FeatureRepo = { ...repo, featureServices: [] };
-      expect(await registry.apply(changed, { sourceFile: "/r/features.yaml", actor: "bo" })).toMatchObject({ version: 2, changed: true });
+      expect(await registry.apply(changed, { sourceFile: "/r/features.yaml", actor: "bo" })).toMatchObject({
+        version: 2,
+        changed: true,
+      });
       const latest = await registry.current();
       expect(latest).toMatchObject({ version: 2, appliedBy: "bo", repo: changed });
       const audit = await t.stores.audit.list({ targetType: "feature_repo" });

@@ -6,7 +6,13 @@ import type { InferenceRecord } from "../../src/store/inference-log.js";
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
 
-function record(i: number, entityId: string | undefined, time: string, features: InferenceRecord["features"], route = "champion"): InferenceRecord {
+function record(
+  i: number,
+  entityId: string | undefined,
+  time: string,
+  features: InferenceRecord["features"],
+  route = "champion",
+): InferenceRecord {
   return {
     requestId: `r${i}`,
     time: Date.parse(time),
@@ -23,9 +29,27 @@ function record(i: number, entityId: string | undefined, time: string, features:
 
 /** What serving would have logged for the fixture's applicants, with a debt-to-income computed by `dti`. */
 function logged(dti: (debt: number, income: number) => number): InferenceRecord[] {
-  const one = { credit_score: 660, annual_income: 54_000, monthly_debt: 950, home_ownership: "RENT", loan_amount: 10_800 };
-  const two = { credit_score: 720, annual_income: 88_000, monthly_debt: 1200, home_ownership: "MORTGAGE", loan_amount: 8800 };
-  const three = { credit_score: null, annual_income: null, monthly_debt: null, home_ownership: null, loan_amount: 5000 };
+  const one = {
+    credit_score: 660,
+    annual_income: 54_000,
+    monthly_debt: 950,
+    home_ownership: "RENT",
+    loan_amount: 10_800,
+  };
+  const two = {
+    credit_score: 720,
+    annual_income: 88_000,
+    monthly_debt: 1200,
+    home_ownership: "MORTGAGE",
+    loan_amount: 8800,
+  };
+  const three = {
+    credit_score: null,
+    annual_income: null,
+    monthly_debt: null,
+    home_ownership: null,
+    loan_amount: 5000,
+  };
   return [
     record(1, "1", "2026-03-05T00:00:00Z", { ...one, debt_to_income: dti(950, 54_000), loan_to_income: 0.2 }),
     record(2, "2", "2026-02-20T00:00:00Z", { ...two, debt_to_income: dti(1200, 88_000), loan_to_income: 0.1 }),
@@ -40,7 +64,11 @@ describe("training-serving skew", () => {
   it("reports no differing rows when serving used the defined features, and flags a changed transformation", async () => {
     const repo = await loadFeatureRepo(path.join(FIXTURES, "loan-features.yaml"));
     const features = featureService(repo, "loan_default_v1", "feature_service").features;
-    const same = await featureSkew(repo, logged((d, inc) => (12 * d) / inc), { features });
+    const same = await featureSkew(
+      repo,
+      logged((d, inc) => (12 * d) / inc),
+      { features },
+    );
     expect(same.rows).toBe(3);
     expect(same.withoutEntity).toBe(1);
     expect(same.features.map((f) => [f.feature, f.differing, f.flagged])).toEqual([
@@ -52,7 +80,11 @@ describe("training-serving skew", () => {
       ["loan_to_income", 0, false],
     ]);
 
-    const changed = await featureSkew(repo, logged((d, inc) => (11 * d) / inc), { features });
+    const changed = await featureSkew(
+      repo,
+      logged((d, inc) => (11 * d) / inc),
+      { features },
+    );
     const dti = changed.features.find((f) => f.feature === "debt_to_income");
     expect(dti).toMatchObject({ compared: 3, differing: 2, flagged: true });
     expect(dti?.shareDiffering).toBeCloseTo(2 / 3, 12);

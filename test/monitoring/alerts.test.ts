@@ -194,7 +194,10 @@ describe("rule table", () => {
       [{ ...base, cooldownMinutes: -1 }, "rules[0].cooldownMinutes"],
     ];
     for (const [rule, field] of cases) {
-      expect(fieldOf(() => parseAlertRules([rule])), field).toBe(field);
+      expect(
+        fieldOf(() => parseAlertRules([rule])),
+        field,
+      ).toBe(field);
     }
     expect(() => parseAlertRules([base, base])).toThrow("is used by an earlier rule");
     expect(fieldOf(() => parseAlertRules({ rules: 3 }))).toBe("rules");

@@ -212,7 +212,9 @@ describe("MonitorScheduler", () => {
     expect(runs[0]?.error).toContain('name="ghost", version=9');
     const errors = log.filter((e) => e.level === "error").map((e) => String(e.msg));
     expect(errors).toHaveLength(3);
-    expect(errors[0]).toMatch(/^monitor ghost hourly window 2024-06-01T10:00:00\.000Z failed \(attempt 1 of 3, retried with the next run\): .*not found/);
+    expect(errors[0]).toMatch(
+      /^monitor ghost hourly window 2024-06-01T10:00:00\.000Z failed \(attempt 1 of 3, retried with the next run\): .*not found/,
+    );
     // evaluated once, after all three windows: the alert is about the latest one
     const fired = runs[6]!.alerts!.fired;
     expect(fired.map((a) => [a.ruleId, a.modelName, a.windowStart, a.windowEnd, a.value])).toEqual([

@@ -30,18 +30,21 @@ let suite: unknown;
 const PARAMS = { n_estimators: 60, max_depth: 3, learning_rate: 0.2, seed: 3 };
 
 function definition(overrides: Overrides<PipelineDefinitionInput> = {}): PipelineDefinitionInput {
-  return withOverrides({
-    name: "loans",
-    data: "loans.csv",
-    target: "default",
-    idColumn: "applicant_id",
-    validate: { suite: "suite.json" },
-    split: { kind: "random", validFraction: 0.25, seed: 1, stratify: true },
-    train: { model: "gbdt", params: PARAMS },
-    evaluate: { threshold: 0.1 },
-    gates: [{ gate: "auc", min: 0.82 }, { gate: "ks", min: 0.3 }, { gate: "auc_vs_champion" }],
-    register: { model: "loans" },
-  }, overrides);
+  return withOverrides(
+    {
+      name: "loans",
+      data: "loans.csv",
+      target: "default",
+      idColumn: "applicant_id",
+      validate: { suite: "suite.json" },
+      split: { kind: "random", validFraction: 0.25, seed: 1, stratify: true },
+      train: { model: "gbdt", params: PARAMS },
+      evaluate: { threshold: 0.1 },
+      gates: [{ gate: "auc", min: 0.82 }, { gate: "ks", min: 0.3 }, { gate: "auc_vs_champion" }],
+      register: { model: "loans" },
+    },
+    overrides,
+  );
 }
 
 function sha256File(file: string): string {

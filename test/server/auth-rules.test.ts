@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { KeelError } from "../../src/errors.js";
-import { aliasNeedsApprover, bearerToken, defaultRole, parseRole, roleAtLeast, stageNeedsApprover } from "../../src/server/auth.js";
+import {
+  aliasNeedsApprover,
+  bearerToken,
+  defaultRole,
+  parseRole,
+  roleAtLeast,
+  stageNeedsApprover,
+} from "../../src/server/auth.js";
 
 describe("auth rules", () => {
   it("orders roles reader < writer < approver < admin", () => {

@@ -12,12 +12,18 @@ describe("feature server in Feast's shape (real server, port 0)", () => {
   beforeAll(async () => {
     server = await startTestServer();
     const repo = await loadFeatureRepo(path.join(FIXTURES, "loan-features.yaml"));
-    await createFeatureRegistry(server.stores.metadata).apply(repo, { sourceFile: "loan-features.yaml", actor: "test" });
+    await createFeatureRegistry(server.stores.metadata).apply(repo, {
+      sourceFile: "loan-features.yaml",
+      actor: "test",
+    });
   }, 60_000);
   afterAll(async () => server.close());
 
   it("materializes, takes pushed rows, and serves them with statuses; a row older than the TTL is OUTSIDE_MAX_AGE", async () => {
-    const done = await server.client.materializeFeatures({ start_ts: "2025-01-01T00:00:00Z", end_ts: "2026-04-01T00:00:00Z" });
+    const done = await server.client.materializeFeatures({
+      start_ts: "2025-01-01T00:00:00Z",
+      end_ts: "2026-04-01T00:00:00Z",
+    });
     expect(done.materialized).toMatchObject([{ featureView: "applicant_features", rows: 3 }]);
     const fresh = new Date(Date.now() - DAY).toISOString();
     const stale = new Date(Date.now() - 100 * DAY).toISOString();
@@ -104,7 +110,11 @@ describe("feature server in Feast's shape (real server, port 0)", () => {
         },
         "df.credit_score[0] = 1.5: must be an integer or null (dtype int64)",
       ],
-      ["/materialize", { start_ts: "soon", end_ts: 1 }, 'start_ts "soon" must be epoch milliseconds (an integer) or an ISO-8601 time'],
+      [
+        "/materialize",
+        { start_ts: "soon", end_ts: 1 },
+        'start_ts "soon" must be epoch milliseconds (an integer) or an ISO-8601 time',
+      ],
     ];
     for (const [route, body, message] of cases) {
       const res = await http(`${server.url}${route}`, "POST", JSON.stringify(body));

@@ -17,9 +17,7 @@ function failingLog(message: string): InferenceLog {
 }
 
 const config = parseEndpointConfig({ name: "loans", model: "credit" });
-const table = { nRows: 1, columns: new Map([["a", [1]]]) } as unknown as Parameters<
-  PredictionLog["sampledRecords"]
->[2];
+const table = { nRows: 1, columns: new Map([["a", [1]]]) } as unknown as Parameters<PredictionLog["sampledRecords"]>[2];
 const result: PredictionResult = {
   requestId: "r-1",
   endpoint: "loans",

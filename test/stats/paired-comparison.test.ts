@@ -16,9 +16,9 @@ interface Case {
   proc: { auc_a: number; auc_b: number; z: number; p_value: number; ci_low: number; ci_high: number };
   mcnemar: { statistic: number; p_value: number };
 }
-const fx = JSON.parse(
-  readFileSync(new URL("../fixtures/stats/paired-comparison.json", import.meta.url), "utf8"),
-) as { cases: Case[] };
+const fx = JSON.parse(readFileSync(new URL("../fixtures/stats/paired-comparison.json", import.meta.url), "utf8")) as {
+  cases: Case[];
+};
 
 const relClose = (actual: number, expected: number, rel: number): void => {
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(rel * Math.max(Math.abs(expected), 1e-300));

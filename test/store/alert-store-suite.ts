@@ -8,20 +8,23 @@ import { withOverrides, type Overrides } from "../overrides.js";
 const T0 = 1_700_000_000_000;
 
 function alert(over: Overrides<NewAlert> = {}): NewAlert {
-  return withOverrides({
-    ruleId: "credit_score_psi_notify",
-    tier: "notify",
-    dedupKey: "credit_score_psi_notify|loans|3|||",
-    modelName: "loans",
-    modelVersion: "3",
-    feature: "credit_score",
-    summary: "loans v3 (credit_score): psi = 0.31 > 0.1",
-    value: 0.31,
-    threshold: 0.1,
-    windowStart: T0 - 3_600_000,
-    windowEnd: T0,
-    detail: { observed: 0.31 },
-  }, over);
+  return withOverrides(
+    {
+      ruleId: "credit_score_psi_notify",
+      tier: "notify",
+      dedupKey: "credit_score_psi_notify|loans|3|||",
+      modelName: "loans",
+      modelVersion: "3",
+      feature: "credit_score",
+      summary: "loans v3 (credit_score): psi = 0.31 > 0.1",
+      value: 0.31,
+      threshold: 0.1,
+      windowStart: T0 - 3_600_000,
+      windowEnd: T0,
+      detail: { observed: 0.31 },
+    },
+    over,
+  );
 }
 
 async function code(p: Promise<unknown>): Promise<string> {

@@ -12,18 +12,21 @@ import { pgSchemaUri, TEST_PG_URL } from "../services.js";
 import { withOverrides, type Overrides } from "../overrides.js";
 
 function record(i: number, over: Overrides<InferenceRecord> = {}): InferenceRecord {
-  return withOverrides({
-    requestId: `req-${String(i).padStart(5, "0")}`,
-    time: 1_700_000_000_000 + i,
-    endpoint: "loans",
-    modelName: "loans",
-    modelVersion: i % 2 === 0 ? "1" : "2",
-    route: i % 2 === 0 ? "champion" : "challenger",
-    entityId: `A${i}`,
-    features: { credit_score: 600 + i, purpose: "car", employment_years: null },
-    outputs: { score: i / 1000, decision: "approve" },
-    latencyMs: 1.25,
-  }, over);
+  return withOverrides(
+    {
+      requestId: `req-${String(i).padStart(5, "0")}`,
+      time: 1_700_000_000_000 + i,
+      endpoint: "loans",
+      modelName: "loans",
+      modelVersion: i % 2 === 0 ? "1" : "2",
+      route: i % 2 === 0 ? "champion" : "challenger",
+      entityId: `A${i}`,
+      features: { credit_score: 600 + i, purpose: "car", employment_years: null },
+      outputs: { score: i / 1000, decision: "approve" },
+      latencyMs: 1.25,
+    },
+    over,
+  );
 }
 
 function suite(

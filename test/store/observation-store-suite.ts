@@ -56,11 +56,23 @@ export function runObservationStoreSuite(name: string, make: MakeStores): void {
         segment: "region=north",
         detail: { labels: 411, nested: { positives: [1, 2] } },
       };
-      const written = [psi(1, "credit_score", 0.31), psi(0, "region", 0.012), psi(0, "credit_score", 0.05), minimal, perf];
+      const written = [
+        psi(1, "credit_score", 0.31),
+        psi(0, "region", 0.012),
+        psi(0, "credit_score", 0.05),
+        minimal,
+        perf,
+      ];
       await s.append(written);
       const all = await s.query({});
       // window 0 by metric (auc_7d < psi < request_count), then feature; window 1 last
-      expect(all).toEqual([perf, psi(0, "credit_score", 0.05), psi(0, "region", 0.012), minimal, psi(1, "credit_score", 0.31)]);
+      expect(all).toEqual([
+        perf,
+        psi(0, "credit_score", 0.05),
+        psi(0, "region", 0.012),
+        minimal,
+        psi(1, "credit_score", 0.31),
+      ]);
       const back = all.find((o) => o.metric === "request_count");
       expect(back).toEqual(minimal);
       expect(back && "modelVersion" in back).toBe(false);
@@ -78,11 +90,21 @@ export function runObservationStoreSuite(name: string, make: MakeStores): void {
         rows.push(psi(h, "credit_score", 0.5, { modelName: "fraud" }));
         rows.push(psi(h, "credit_score", 0.2, { modelVersion: "4" }));
         rows.push(psi(h, "credit_score", 0.9, { kind: "quality", metric: "null_rate" }));
-        const { feature: _f, ...perf } = psi(h, "", 0.7, { kind: "performance", metric: "auc_7d", segment: "region=south" });
+        const { feature: _f, ...perf } = psi(h, "", 0.7, {
+          kind: "performance",
+          metric: "auc_7d",
+          segment: "region=south",
+        });
         rows.push(perf);
       }
       await s.append(rows);
-      const series = await s.query({ modelName: "loans", modelVersion: "3", kind: "drift", metric: "psi", feature: "credit_score" });
+      const series = await s.query({
+        modelName: "loans",
+        modelVersion: "3",
+        kind: "drift",
+        metric: "psi",
+        feature: "credit_score",
+      });
       expect(series.map((o) => o.value)).toEqual(Array.from({ length: 24 }, (_, h) => h / 100));
       const ranged = await s.query({
         modelName: "loans",
@@ -117,7 +139,10 @@ export function runObservationStoreSuite(name: string, make: MakeStores): void {
         psi(0, "region", 0.07),
       ]);
       // a different endpoint or window end is a different key
-      await s.append([psi(0, "region", 0.2, { endpoint: "loans-eu" }), psi(0, "region", 0.3, { windowEnd: T0 + 2 * HOUR })]);
+      await s.append([
+        psi(0, "region", 0.2, { endpoint: "loans-eu" }),
+        psi(0, "region", 0.3, { windowEnd: T0 + 2 * HOUR }),
+      ]);
       expect((await s.query({ feature: "region" })).map((o) => o.value).sort()).toEqual([0.07, 0.2, 0.3]);
     });
 

@@ -15,7 +15,9 @@ function suite(name: string, make: MakeStores) {
             { key: "validated", value: "no" },
             { key: "owner", value: "ana" },
           ]);
-          await upsertTags(tx, "model_version_tags", { name: "loans", version: 2 }, [{ key: "validated", value: "no" }]);
+          await upsertTags(tx, "model_version_tags", { name: "loans", version: 2 }, [
+            { key: "validated", value: "no" },
+          ]);
           await upsertTags(tx, "model_version_tags", { name: "loans", version: 1 }, [
             { key: "validated", value: "yes" },
             { key: "validated", value: "twice" },

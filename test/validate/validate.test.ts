@@ -242,7 +242,8 @@ describe("proposeSuite", () => {
       min: 36,
       max: 60,
       mostly: 0.9999,
-      reason: "observed [36, 60], a discrete column: kept as observed; mostly 0.9999 lets 1 value in 10000 fall outside",
+      reason:
+        "observed [36, 60], a discrete column: kept as observed; mostly 0.9999 lets 1 value in 10000 fall outside",
     });
     // employment_years has about 1% empty cells: twice the reference's fraction, rounded up
     const emp = reference.columns.find((c) => c.name === "employment_years") as { values: Float64Array };
@@ -297,19 +298,29 @@ describe("proposeSuite", () => {
     const broken = fresh.columns.map((c) => {
       if (c.kind !== "numeric") return c;
       if (c.name === "annual_income") {
-        return numericColumn(c.name, Float64Array.from(c.values, (v, i) => (i % 50 === 7 ? NaN : v)));
+        return numericColumn(
+          c.name,
+          Float64Array.from(c.values, (v, i) => (i % 50 === 7 ? NaN : v)),
+        );
       }
       if (c.name === "debt_to_income_ratio") {
-        return numericColumn(c.name, Float64Array.from(c.values, (v, i) => (i % 1000 === 3 ? v * 100 : v)));
+        return numericColumn(
+          c.name,
+          Float64Array.from(c.values, (v, i) => (i % 1000 === 3 ? v * 100 : v)),
+        );
       }
       return c;
     });
     const failed = validateFrame({ nRows: fresh.nRows, columns: broken }, suite)
       .results.filter((r) => !r.passed)
       .map((r) => r.message);
-    expect(failed).toContainEqual(expect.stringMatching(/^annual_income: not_null .* failed: observed null fraction 0\.02 /));
     expect(failed).toContainEqual(
-      expect.stringMatching(/^debt_to_income_ratio: between .* \(mostly 0\.9999\) failed: 200 of 200000 values outside/),
+      expect.stringMatching(/^annual_income: not_null .* failed: observed null fraction 0\.02 /),
+    );
+    expect(failed).toContainEqual(
+      expect.stringMatching(
+        /^debt_to_income_ratio: between .* \(mostly 0\.9999\) failed: 200 of 200000 values outside/,
+      ),
     );
   });
 

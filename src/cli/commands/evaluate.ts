@@ -2,7 +2,13 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { prepareTarget, readTable, type Frame } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
-import { compareModels, loadPredictor, type EvaluationReport, type ModelMetrics, type Predictor } from "../../learn/index.js";
+import {
+  compareModels,
+  loadPredictor,
+  type EvaluationReport,
+  type ModelMetrics,
+  type Predictor,
+} from "../../learn/index.js";
 import { artifactFetcher } from "../../registry/index.js";
 import { withStores } from "../stores.js";
 import { collect, configFor, print, table } from "../context.js";
@@ -178,11 +184,22 @@ function humanReport(r: EvaluationReport): string {
   }
   if (r.comparisons.length > 0) {
     const level = `${Math.round((1 - r.alpha) * 1000) / 10}%`;
-    lines.push("", `paired comparisons against ${r.models[0]?.model ?? ""} (DeLong; ${level} CI; McNemar at ${r.threshold})`);
+    lines.push(
+      "",
+      `paired comparisons against ${r.models[0]?.model ?? ""} (DeLong; ${level} CI; McNemar at ${r.threshold})`,
+    );
     lines.push(
       table(
         ["model", "auc_diff", "ci_low", "ci_high", "p_value", "mcnemar_p", "verdict"],
-        r.comparisons.map((c) => [c.a, f4(c.aucDifference), f4(c.ciLow), f4(c.ciHigh), pv(c.pValue), pv(c.mcnemarPValue), c.verdict]),
+        r.comparisons.map((c) => [
+          c.a,
+          f4(c.aucDifference),
+          f4(c.ciLow),
+          f4(c.ciHigh),
+          pv(c.pValue),
+          pv(c.mcnemarPValue),
+          c.verdict,
+        ]),
       ),
     );
   }
@@ -200,16 +217,34 @@ export function evaluateCommand(program: Command, ctx: CliContext): void {
     .description("score labelled rows with one or more models; compare each with the first (DeLong, McNemar)")
     .requiredOption("--data <file>", "labelled rows (.csv or .parquet)")
     .requiredOption("--target <column>", "the label column (0/1 or two classes)")
-    .requiredOption("--model <spec>", "a model file, models:/<name>@<alias> or models:/<name>/<version>; repeat to compare", collect)
-    .option("--threshold <t>", "decision threshold for FNR, FPR and McNemar (default 0.5)", probability("--threshold", "closed"), 0.5)
+    .requiredOption(
+      "--model <spec>",
+      "a model file, models:/<name>@<alias> or models:/<name>/<version>; repeat to compare",
+      collect,
+    )
+    .option(
+      "--threshold <t>",
+      "decision threshold for FNR, FPR and McNemar (default 0.5)",
+      probability("--threshold", "closed"),
+      0.5,
+    )
     .option("--alpha <a>", "significance level of the comparisons (default 0.05)", probability("--alpha", "open"), 0.05)
-    .option("--min-effect <d>", "smallest AUC gain that counts as better (default 0)", probability("--min-effect", "closed"), 0)
+    .option(
+      "--min-effect <d>",
+      "smallest AUC gain that counts as better (default 0)",
+      probability("--min-effect", "closed"),
+      0,
+    )
     .option("--segment <column>", "also report the metrics per value of this column")
     .option("--positive <class>", "the positive class of a string target")
     .action(async (flags: EvaluateFlags, cmd: Command) => {
       const config = configFor(cmd, ctx);
       const frame = await readTable(resolve(ctx.cwd, flags.data));
-      const target = prepareTarget(frame, flags.target, flags.positive === undefined ? {} : { positive: flags.positive });
+      const target = prepareTarget(
+        frame,
+        flags.target,
+        flags.positive === undefined ? {} : { positive: flags.positive },
+      );
       if (target.task !== "binary") {
         const rule = "must hold two classes (evaluate compares binary classifiers)";
         throw new InvalidParameterError(`--target = ${flags.target}: ${rule}`, {

@@ -26,7 +26,10 @@ export function explainCommand(program: Command, ctx: CliContext): void {
     .description("exact per-row feature contributions (SHAP, margin space) of a keel, XGBoost JSON or LightGBM model")
     .requiredOption("--model <file>", "model file; the format is detected from its content")
     .requiredOption("--input <file>", "rows to explain (.csv or .parquet)")
-    .option("--output <file>", "where to write the id column (if any), one column per feature and bias (.csv or .parquet)")
+    .option(
+      "--output <file>",
+      "where to write the id column (if any), one column per feature and bias (.csv or .parquet)",
+    )
     .option("--summary", "print each feature's mean |SHAP value| over the rows (global importance)")
     .option("--chunk-size <n>", "rows per chunk (default 100000)", positiveInt("--chunk-size"), 100_000)
     .option("--id-column <name>", "row id column to carry to the output (default: detected)")

@@ -81,7 +81,10 @@ function views(list: string | undefined): string[] | undefined {
 
 function renderMaterialized(done: readonly MaterializeResult[]): string {
   return done
-    .map((r) => `${r.featureView}: ${r.rows} entities from ${new Date(r.start).toISOString()} to ${new Date(r.end).toISOString()}`)
+    .map(
+      (r) =>
+        `${r.featureView}: ${r.rows} entities from ${new Date(r.start).toISOString()} to ${new Date(r.end).toISOString()}`,
+    )
     .join("\n");
 }
 
@@ -142,15 +145,26 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
 
   features
     .command("historical")
-    .description("point-in-time correct training set: the entity dataframe joined to the features as of each row's time")
-    .requiredOption("--entity-df <file>", "CSV or Parquet: join keys, event_timestamp, and any other columns (labels …)")
+    .description(
+      "point-in-time correct training set: the entity dataframe joined to the features as of each row's time",
+    )
+    .requiredOption(
+      "--entity-df <file>",
+      "CSV or Parquet: join keys, event_timestamp, and any other columns (labels …)",
+    )
     .option("--features <refs>", "comma-separated view:feature or view names")
     .option("--feature-service <name>", "a feature service instead of --features")
     .requiredOption("--output <file>", "training set to write, .parquet or .csv")
     .option("--full-feature-names", "name feature columns view__feature")
     .action(
       async (
-        flags: { entityDf: string; features?: string; featureService?: string; output: string; fullFeatureNames?: boolean },
+        flags: {
+          entityDf: string;
+          features?: string;
+          featureService?: string;
+          output: string;
+          fullFeatureNames?: boolean;
+        },
         cmd: Command,
       ) => {
         const config = localConfig(cmd, ctx);
@@ -161,8 +175,12 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
           fullFeatureNames: flags.fullFeatureNames === true,
           output: path.resolve(ctx.cwd, flags.output),
         });
-        print(cmd, ctx, { ...result, output: flags.output, feature_repo_version: applied.version }, () =>
-          `wrote ${result.rows} rows × ${result.columns.length} columns to ${flags.output} (feature repository version ${applied.version})`,
+        print(
+          cmd,
+          ctx,
+          { ...result, output: flags.output, feature_repo_version: applied.version },
+          () =>
+            `wrote ${result.rows} rows × ${result.columns.length} columns to ${flags.output} (feature repository version ${applied.version})`,
         );
       },
     );
@@ -205,7 +223,9 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
 
   features
     .command("skew")
-    .description("compare the features logged with an endpoint's predictions to the same features recomputed point-in-time")
+    .description(
+      "compare the features logged with an endpoint's predictions to the same features recomputed point-in-time",
+    )
     .requiredOption("--endpoint <name>", "serving endpoint whose inference log is read")
     .requiredOption("--from <time>", "ISO-8601 or epoch ms (inclusive)", (v: string) => eventTime(v, "--from"))
     .requiredOption("--to <time>", "ISO-8601 or epoch ms (exclusive)", (v: string) => eventTime(v, "--to"))
@@ -214,13 +234,25 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
     .option("--threshold <share>", "share of differing rows that flags a feature (default 0.01)", parseShare)
     .action(
       async (
-        flags: { endpoint: string; from: number; to: number; features?: string; featureService?: string; threshold?: number },
+        flags: {
+          endpoint: string;
+          from: number;
+          to: number;
+          features?: string;
+          featureService?: string;
+          threshold?: number;
+        },
         cmd: Command,
       ) => {
         const config = localConfig(cmd, ctx);
         const report = await withStores(config, async (s) => {
           const { repo } = await createFeatureRegistry(s.metadata).current();
-          const records = await s.inferenceLog.query({ endpoint: flags.endpoint, from: flags.from, to: flags.to, limit: SKEW_ROWS });
+          const records = await s.inferenceLog.query({
+            endpoint: flags.endpoint,
+            from: flags.from,
+            to: flags.to,
+            limit: SKEW_ROWS,
+          });
           return featureSkew(repo, records, {
             features: requestedFeatures(repo, flags),
             ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}),

@@ -6,7 +6,13 @@ import type { KeelConfig } from "../../config.js";
 import type { Column, Frame } from "../../data/index.js";
 import { readTable } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
-import { eventTime, ingestLabels, labelValue, evaluatePerformance, performanceObservations } from "../../monitoring/index.js";
+import {
+  eventTime,
+  ingestLabels,
+  labelValue,
+  evaluatePerformance,
+  performanceObservations,
+} from "../../monitoring/index.js";
 import { parseWindow, performanceJson } from "../../server/index.js";
 import type { LabelInput } from "../../store/index.js";
 import { configFor, group, print, table } from "../context.js";

@@ -89,7 +89,9 @@ export async function explainFile(opts: ExplainFileOptions): Promise<ExplainFile
   }
   if (opts.outputPath !== undefined) {
     const columns: Column[] = idCol === undefined ? [] : [idCol];
-    [...names, BIAS_COLUMN].forEach((name, j) => columns.push({ kind: "numeric", name, values: out[j] as Float64Array }));
+    [...names, BIAS_COLUMN].forEach((name, j) =>
+      columns.push({ kind: "numeric", name, values: out[j] as Float64Array }),
+    );
     await writeTable({ nRows, columns }, opts.outputPath);
   }
   if (nRows > 0) for (let j = 0; j < nf; j++) sums[j] = (sums[j] as number) / nRows;

@@ -1,11 +1,6 @@
 import type { Frame, Signature } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
-import {
-  CategoryLookups,
-  frameToMatrix,
-  signatureFromFeatures,
-  type ModelFeature,
-} from "../ensemble-predictor.js";
+import { CategoryLookups, frameToMatrix, signatureFromFeatures, type ModelFeature } from "../ensemble-predictor.js";
 import { ensembleFromJson, keelModelFeatures, parseKeelModel, type KeelModel } from "../keel-model.js";
 import { parseLightGBMText } from "../lightgbm-model.js";
 import { detectModelFormat, readModelFile } from "../load-model.js";
@@ -87,11 +82,23 @@ export async function loadExplainer(source: string | Uint8Array): Promise<Explai
       return keelExplainer(parseKeelModel(detected.json));
     case "xgboost": {
       const m = parseXGBoostJson(detected.json);
-      return treeExplainer({ format: "xgboost", task: m.task, features: m.features, ensemble: m.ensemble, inputPrecision: "float32" });
+      return treeExplainer({
+        format: "xgboost",
+        task: m.task,
+        features: m.features,
+        ensemble: m.ensemble,
+        inputPrecision: "float32",
+      });
     }
     case "lightgbm": {
       const m = parseLightGBMText(new TextDecoder().decode(bytes));
-      return treeExplainer({ format: "lightgbm", task: m.task, features: m.features, ensemble: m.ensemble, inputPrecision: "float64" });
+      return treeExplainer({
+        format: "lightgbm",
+        task: m.task,
+        features: m.features,
+        ensemble: m.ensemble,
+        inputPrecision: "float64",
+      });
     }
     case "onnx":
       throw new InvalidParameterError(

@@ -21,9 +21,12 @@ export function linearShap(
   const n = frame.nRows;
   const width = body.terms.length + 1;
   if (out.length < n * width) {
-    throw new InvalidParameterError(`linear SHAP: out.length = ${out.length}: must hold nRows × (terms + 1) = ${n * width}`, {
-      details: { field: "out.length", value: out.length, rule: `≥ ${n * width}` },
-    });
+    throw new InvalidParameterError(
+      `linear SHAP: out.length = ${out.length}: must hold nRows × (terms + 1) = ${n * width}`,
+      {
+        details: { field: "out.length", value: out.length, rule: `≥ ${n * width}` },
+      },
+    );
   }
   body.terms.forEach((t, j) => {
     const col = frame.columns.find((c) => c.name === t.name);

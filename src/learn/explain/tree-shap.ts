@@ -101,7 +101,9 @@ export class TreeShap {
     const r = e.right[g] as number;
     const cl = cover[start + l] as number;
     const cr = cover[start + r] as number;
-    return (cl * this.expectedValue(e, cover, start, l) + cr * this.expectedValue(e, cover, start, r)) / (cover[g] as number);
+    return (
+      (cl * this.expectedValue(e, cover, start, l) + cr * this.expectedValue(e, cover, start, r)) / (cover[g] as number)
+    );
   }
 
   /**
@@ -118,7 +120,8 @@ export class TreeShap {
     const width = nf + 1;
     if (!Number.isInteger(nRows) || nRows < 0) fail("nRows", nRows, "must be an integer ≥ 0");
     if (x.length < nRows * nf) fail("x.length", x.length, `must hold nRows × nFeatures = ${nRows} × ${nf} values`);
-    if (out.length < nRows * width) fail("out.length", out.length, `must hold nRows × (nFeatures + 1) = ${nRows * width}`);
+    if (out.length < nRows * width)
+      fail("out.length", out.length, `must hold nRows × (nFeatures + 1) = ${nRows * width}`);
     const offsets = this.e.treeOffsets;
     const nTrees = offsets.length - 1;
     // Float32 inputs widen exactly; one element type keeps the recursion monomorphic.

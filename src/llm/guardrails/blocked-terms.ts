@@ -23,10 +23,7 @@ export function blockedTermsMatcher(terms: readonly string[]): BlockedTermsMatch
   const alternatives = [...new Set(normalized)]
     .sort((a, b) => b.length - a.length)
     .map((t) => escapeRegExp(t).replace(/ /g, String.raw`\s+`));
-  const pattern = new RegExp(
-    String.raw`(?<![\p{L}\p{N}_])(?:${alternatives.join("|")})(?![\p{L}\p{N}_])`,
-    "giu",
-  );
+  const pattern = new RegExp(String.raw`(?<![\p{L}\p{N}_])(?:${alternatives.join("|")})(?![\p{L}\p{N}_])`, "giu");
   const termOf = new Map(normalized.map((n, i) => [n, terms[i] as string]));
   return (text) =>
     terms.length === 0

@@ -73,7 +73,8 @@ function object(json: unknown, path: string, allowed?: readonly string[]): Field
   if (!isFields(json)) throw guardrailConfigError(path, json, "must be an object");
   if (allowed === undefined) return json;
   for (const [k, v] of Object.entries(json)) {
-    if (!allowed.includes(k)) throw guardrailConfigError(`${path}.${k}`, v, `unknown field; allowed: ${allowed.join(", ")}`);
+    if (!allowed.includes(k))
+      throw guardrailConfigError(`${path}.${k}`, v, `unknown field; allowed: ${allowed.join(", ")}`);
   }
   return json;
 }
@@ -81,7 +82,8 @@ function object(json: unknown, path: string, allowed?: readonly string[]): Field
 function string(obj: Fields, key: string, path: string): string | undefined {
   const v = obj[key];
   if (v === undefined) return undefined;
-  if (typeof v !== "string" || v.trim() === "") throw guardrailConfigError(`${path}.${key}`, v, "must be a non-empty string");
+  if (typeof v !== "string" || v.trim() === "")
+    throw guardrailConfigError(`${path}.${key}`, v, "must be a non-empty string");
   return v;
 }
 
@@ -114,11 +116,13 @@ export function parseGuardrailSet(json: unknown, path = "guardrails"): Guardrail
   const o = object(json, path, ["name", "checks"]);
   const name = string(o, "name", path);
   const list = required(o.checks, `${path}.checks`);
-  if (!Array.isArray(list) || list.length === 0) throw guardrailConfigError(`${path}.checks`, list, "must be a non-empty array");
+  if (!Array.isArray(list) || list.length === 0)
+    throw guardrailConfigError(`${path}.checks`, list, "must be a non-empty array");
   const seen = new Set<string>();
   const checks = list.map((c: unknown, i) => {
     const check = parseCheck(c, `${path}.checks[${i}]`);
-    if (seen.has(check.name)) throw guardrailConfigError(`${path}.checks[${i}].name`, check.name, "must be unique in the set");
+    if (seen.has(check.name))
+      throw guardrailConfigError(`${path}.checks[${i}].name`, check.name, "must be unique in the set");
     seen.add(check.name);
     return check;
   });
@@ -127,7 +131,8 @@ export function parseGuardrailSet(json: unknown, path = "guardrails"): Guardrail
 
 function parseCheck(json: unknown, path: string): GuardrailCheckConfig {
   const kind = required(object(json, path).kind, `${path}.kind`);
-  if (!isKind(kind)) throw guardrailConfigError(`${path}.kind`, kind, `must be one of ${Object.keys(FIELDS).join(", ")}`);
+  if (!isKind(kind))
+    throw guardrailConfigError(`${path}.kind`, kind, `must be one of ${Object.keys(FIELDS).join(", ")}`);
   const o = object(json, path, ["kind", "name", "action", ...FIELDS[kind]]);
   const name = string(o, "name", path) ?? kind;
   const spanless = kind === "json_schema" || kind === "classifier";
@@ -139,13 +144,23 @@ function parseCheck(json: unknown, path: string): GuardrailCheckConfig {
   }
   switch (kind) {
     case "pii":
-      return { kind, name, action: action as GuardrailAction, types: (strings(o, "types", path, PII_TYPES) ?? PII_TYPES) as PiiType[] };
+      return {
+        kind,
+        name,
+        action: action as GuardrailAction,
+        types: (strings(o, "types", path, PII_TYPES) ?? PII_TYPES) as PiiType[],
+      };
     case "prompt_injection": {
       const ids = INJECTION_PATTERNS.map((p) => p.id);
       return { kind, name, action: action as GuardrailAction, patterns: strings(o, "patterns", path, ids) ?? ids };
     }
     case "blocked_terms":
-      return { kind, name, action: action as GuardrailAction, terms: required(strings(o, "terms", path), `${path}.terms`) };
+      return {
+        kind,
+        name,
+        action: action as GuardrailAction,
+        terms: required(strings(o, "terms", path), `${path}.terms`),
+      };
     case "json_schema":
       return { kind, name, action: action as "block" | "flag", schema: parseSchema(o.schema, `${path}.schema`) };
     case "classifier":
@@ -170,6 +185,7 @@ function parseSchema(json: unknown, field: string): Readonly<Record<string, unkn
 }
 
 function parseThreshold(v: unknown, field: string): number {
-  if (typeof required(v, field) !== "number" || !Number.isFinite(v)) throw guardrailConfigError(field, v, "must be a finite number");
+  if (typeof required(v, field) !== "number" || !Number.isFinite(v))
+    throw guardrailConfigError(field, v, "must be a finite number");
   return v as number;
 }

@@ -104,9 +104,13 @@ function compileCheck(c: GuardrailCheckConfig, field: string, hooks: GuardrailHo
       return async (text) => {
         const score = await classify(text);
         if (!Number.isFinite(score)) {
-          throw new KeelError("INTERNAL_ERROR", `classifier ${c.classifier} returned ${score}: must be a finite number`, {
-            details: { classifier: c.classifier, score },
-          });
+          throw new KeelError(
+            "INTERNAL_ERROR",
+            `classifier ${c.classifier} returned ${score}: must be a finite number`,
+            {
+              details: { classifier: c.classifier, score },
+            },
+          );
         }
         return score >= c.threshold ? { spans: [], reasons: [`score ${score} ≥ ${c.threshold}`], score } : undefined;
       };

@@ -18,7 +18,8 @@ function phrase(source: string): Pick<InjectionPattern, "source" | "flags"> {
   return { source: String.raw`\b(?:${source.replace(/ /g, String.raw`\s+`)})\b`, flags: "gi" };
 }
 
-const EARLIER = "(?:all |any |the |your |my )?(?:previous|prior|above|earlier|preceding|foregoing|former|original|initial)";
+const EARLIER =
+  "(?:all |any |the |your |my )?(?:previous|prior|above|earlier|preceding|foregoing|former|original|initial)";
 const RULES = "(?:instructions?|prompts?|directions?|directives?|rules|guidelines|messages|context|commands?)";
 
 export const INJECTION_PATTERNS: readonly InjectionPattern[] = [

@@ -24,6 +24,8 @@ export function compileOutputSchema(schema: Readonly<Record<string, unknown>>): 
       return [`not valid JSON: ${(e as Error).message}`];
     }
     if (validate(value)) return [];
-    return (validate.errors ?? []).map((err) => `${err.instancePath === "" ? "/" : err.instancePath} ${err.message ?? err.keyword}`);
+    return (validate.errors ?? []).map(
+      (err) => `${err.instancePath === "" ? "/" : err.instancePath} ${err.message ?? err.keyword}`,
+    );
   };
 }

@@ -34,7 +34,8 @@ const EMAIL =
 /**
  * 4-4-4-1..4(-1..3), Amex / Diners 4-6-4..5, or 13–19 digits unbroken; one separator style per number.
  */
-const CARD = /(?<![\w+-])(?:\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ -]?)\d{6}\2\d{4,5}|\d{13,19})(?!\w|-\d)/g;
+const CARD =
+  /(?<![\w+-])(?:\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ -]?)\d{6}\2\d{4,5}|\d{13,19})(?!\w|-\d)/g;
 
 const IBAN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g;
 
@@ -43,13 +44,15 @@ const SSN = /(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?!\w|-\d)/g;
 const NINO = /(?<![A-Za-z0-9])([A-Z]{2}) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?[A-D](?![A-Za-z0-9])/g;
 
 /** A BSN is nine digits that pass the eleven-test after a naming keyword: bare nine-digit numbers are too common. */
-const BSN = /\b(?:BSN|burgerservicenummer|sofinummer)\b[^\d\n]{0,20}(\d{4}\.?\d{2}\.?\d{3}|\d{3}\.\d{3}\.\d{3})(?![\d])/gi;
+const BSN =
+  /\b(?:BSN|burgerservicenummer|sofinummer)\b[^\d\n]{0,20}(\d{4}\.?\d{2}\.?\d{3}|\d{3}\.\d{3}\.\d{3})(?![\d])/gi;
 
 const DNI = /(?<![A-Za-z0-9])([XYZ]-?\d{7}|\d{8})-?([A-Z])(?![A-Za-z0-9])/g;
 
 const IPV4 = /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d|\w)/g;
 
-const IPV6 = /(?<![\w:.])(?=[0-9A-Fa-f]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{2,39}(?:\.\d{1,3}\.\d{1,3}\.\d{1,3})?(?![\w:]|\.\w)/g;
+const IPV6 =
+  /(?<![\w:.])(?=[0-9A-Fa-f]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{2,39}(?:\.\d{1,3}\.\d{1,3}\.\d{1,3})?(?![\w:]|\.\w)/g;
 
 /**
  * Phone numbers: E.164 and international `+CC …` forms (8–15 digits), NANP `(415) 555-0132`,

@@ -14,7 +14,7 @@ export function redact(text: string, spans: readonly Span[]): string {
   const sorted = [...spans].sort((a, b) => a.start - b.start || b.end - a.end);
   let out = "";
   let at = 0;
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     const first = sorted[i] as Span;
     let end = first.end;
     for (i++; i < sorted.length && (sorted[i] as Span).start < end; i++) end = Math.max(end, (sorted[i] as Span).end);

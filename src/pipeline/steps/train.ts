@@ -3,7 +3,17 @@
  * when the definition asks (each trial a child run of the step's run).
  */
 import { InvalidParameterError } from "../../errors.js";
-import { parseKeelModel, serializeKeelModel, type KeelModel, trainModel, trainValidSplit, type TrainOptions, tune, type ParamValue, type Trial } from "../../learn/index.js";
+import {
+  parseKeelModel,
+  serializeKeelModel,
+  type KeelModel,
+  trainModel,
+  trainValidSplit,
+  type TrainOptions,
+  tune,
+  type ParamValue,
+  type Trial,
+} from "../../learn/index.js";
 import { bytesJson, jsonBytes } from "../cache.js";
 import {
   childRun,

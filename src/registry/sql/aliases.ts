@@ -4,7 +4,9 @@ import type { RegistryStore } from "../types.js";
 import { checkAlias, getVersion, modelRow, touchModel, versionRow, type RegistryContext } from "./shared.js";
 
 /** Aliases ("champion", "challenger"): set (optionally compare-and-set), delete, resolve, history. */
-export function aliasMethods(ctx: RegistryContext): Pick<RegistryStore, "setAlias" | "deleteAlias" | "getVersionByAlias" | "aliasHistory"> {
+export function aliasMethods(
+  ctx: RegistryContext,
+): Pick<RegistryStore, "setAlias" | "deleteAlias" | "getVersionByAlias" | "aliasHistory"> {
   const { db, clock, read, write } = ctx;
   return {
     async setAlias(name, alias, version, actor, decision) {

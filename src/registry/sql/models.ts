@@ -9,7 +9,19 @@ import { searchParts } from "./search.js";
 import { checkModelName, checkTag, getModel, modelRow, toModels, type RegistryContext } from "./shared.js";
 
 /** Registered models: create, read, rename, describe, delete, search, tags. */
-export function modelMethods(ctx: RegistryContext): Pick<RegistryStore, "createRegisteredModel" | "getRegisteredModel" | "renameRegisteredModel" | "updateRegisteredModel" | "deleteRegisteredModel" | "searchRegisteredModels" | "setRegisteredModelTag" | "deleteRegisteredModelTag"> {
+export function modelMethods(
+  ctx: RegistryContext,
+): Pick<
+  RegistryStore,
+  | "createRegisteredModel"
+  | "getRegisteredModel"
+  | "renameRegisteredModel"
+  | "updateRegisteredModel"
+  | "deleteRegisteredModel"
+  | "searchRegisteredModels"
+  | "setRegisteredModelTag"
+  | "deleteRegisteredModelTag"
+> {
   const { db, clock, read, write } = ctx;
   return {
     async createRegisteredModel(name, description = "", tags = [], actor) {

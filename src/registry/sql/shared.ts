@@ -182,9 +182,7 @@ export async function toVersions(q: Db, rows: readonly ModelVersionsTable[]): Pr
         .filter((t) => t.name === r.name && Number(t.version) === Number(r.version))
         .map((t) => ({ key: t.key, value: t.value }))
         .sort(byKey),
-      aliases: aliases
-        .filter((a) => a.name === r.name && Number(a.version) === Number(r.version))
-        .map((a) => a.alias),
+      aliases: aliases.filter((a) => a.name === r.name && Number(a.version) === Number(r.version)).map((a) => a.alias),
       ...(r.checksum !== null ? { checksum: r.checksum } : {}),
       ...(signature !== undefined ? { signature } : {}),
       ...(lineage !== undefined ? { lineage } : {}),

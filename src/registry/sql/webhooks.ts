@@ -11,7 +11,9 @@ const EVENTS: readonly WebhookEvent[] = [
 ];
 
 /** Registry webhooks: the stored subscriptions (delivery is the dispatcher's). */
-export function webhookMethods(ctx: RegistryContext): Pick<RegistryStore, "createWebhook" | "listWebhooks" | "deleteWebhook"> {
+export function webhookMethods(
+  ctx: RegistryContext,
+): Pick<RegistryStore, "createWebhook" | "listWebhooks" | "deleteWebhook"> {
   const { db, clock, read, write } = ctx;
   return {
     async createWebhook(input, actor) {

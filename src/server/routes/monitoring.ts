@@ -103,7 +103,8 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
     const limit = input.integer("limit", { min: 1, max: 100_000 });
     const from = time(input, "from");
     const to = time(input, "to");
-    if (from !== undefined && to !== undefined && to <= from) throw invalid("to", input.string("to"), "must be after from");
+    if (from !== undefined && to !== undefined && to <= from)
+      throw invalid("to", input.string("to"), "must be after from");
     const opt = (field: string) => {
       const v = input.string(field);
       if (v === "") throw invalid(field, v, "must not be empty");
@@ -134,9 +135,9 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
     const newest = await store.query({ modelName: model, kind: "drift", order: "desc", limit: 1 });
     const anchor = newest[0] ?? (await store.query({ modelName: model, order: "desc", limit: 1 }))[0];
     if (anchor === undefined) return summaryJson(model, []);
-    const latest = (await store.query({ modelName: model, from: anchor.windowStart, to: anchor.windowStart + 1 })).filter(
-      (o) => o.windowEnd === anchor.windowEnd,
-    );
+    const latest = (
+      await store.query({ modelName: model, from: anchor.windowStart, to: anchor.windowStart + 1 })
+    ).filter((o) => o.windowEnd === anchor.windowEnd);
     return summaryJson(model, latest);
   });
 

@@ -174,9 +174,7 @@ function mlflowScoringRoutes(mlflow: FastifyInstance, serving: ModelServer): voi
       const model = serving.endpointModel(name);
       const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
       const input =
-        type === "text/csv"
-          ? decodeInvocationsCsv(String(req.body))
-          : decodeInvocationsJson(req.body, model.signature);
+        type === "text/csv" ? decodeInvocationsCsv(String(req.body)) : decodeInvocationsJson(req.body, model.signature);
       return serving
         .predict(name, input.table, {
           requestId: header(req, "x-request-id") ?? newRequestId(),

@@ -32,7 +32,12 @@ export const m0010InferenceLog: Migration = {
       .on("inference_log")
       .columns(["model_name", "model_version", "time"])
       .execute();
-    await db.schema.createIndex("inference_log_request").ifNotExists().on("inference_log").column("request_id").execute();
+    await db.schema
+      .createIndex("inference_log_request")
+      .ifNotExists()
+      .on("inference_log")
+      .column("request_id")
+      .execute();
     await db.schema.createIndex("inference_log_entity").ifNotExists().on("inference_log").column("entity_id").execute();
   },
 };

@@ -41,7 +41,11 @@ async function insertExperiment(
   clock: () => number,
 ): Promise<number> {
   const { name, artifactLocation, tags } = e;
-  const taken = await tx.selectFrom("experiments").select(["lifecycle_stage"]).where("name", "=", name).executeTakeFirst();
+  const taken = await tx
+    .selectFrom("experiments")
+    .select(["lifecycle_stage"])
+    .where("name", "=", name)
+    .executeTakeFirst();
   if (taken !== undefined) {
     throw new ConflictError(
       `experiment ${JSON.stringify(name)} already exists${taken.lifecycle_stage === "deleted" ? " in deleted state (restore it or pick another name)" : ""}`,
@@ -71,7 +75,10 @@ async function insertExperiment(
 }
 
 /** MLflow's experiment search: filter on name, times and tags; order by attributes; offset pages. */
-async function findExperiments(ctx: TrackingContext, query: SearchExperimentsQuery): ReturnType<TrackingStore["searchExperiments"]> {
+async function findExperiments(
+  ctx: TrackingContext,
+  query: SearchExperimentsQuery,
+): ReturnType<TrackingStore["searchExperiments"]> {
   const { db, read } = ctx;
   const view = checkViewType(query.viewType);
   const max = checkMaxResults(query.maxResults, 1000, 50_000);
@@ -121,7 +128,20 @@ async function findExperiments(ctx: TrackingContext, query: SearchExperimentsQue
 }
 
 /** Experiments: create, read, search, rename, delete and restore (with their runs), tags. */
-export function experimentMethods(ctx: TrackingContext): Pick<TrackingStore, "createExperiment" | "getExperiment" | "getExperimentByName" | "searchExperiments" | "renameExperiment" | "deleteExperiment" | "restoreExperiment" | "setExperimentTag" | "deleteExperimentTag"> {
+export function experimentMethods(
+  ctx: TrackingContext,
+): Pick<
+  TrackingStore,
+  | "createExperiment"
+  | "getExperiment"
+  | "getExperimentByName"
+  | "searchExperiments"
+  | "renameExperiment"
+  | "deleteExperiment"
+  | "restoreExperiment"
+  | "setExperimentTag"
+  | "deleteExperimentTag"
+> {
   const { db, clock, read, write } = ctx;
   return {
     async createExperiment(name, artifactLocation, tags = [], actor) {

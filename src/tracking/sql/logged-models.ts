@@ -81,7 +81,10 @@ export async function toLoggedModels(q: Db, rows: readonly LoggedModelsTable[]):
 }
 
 /** Logged-model search: filter on attributes, params, tags and metrics; order by attributes. */
-async function findLoggedModels(ctx: TrackingContext, query: SearchLoggedModelsQuery): ReturnType<TrackingStore["searchLoggedModels"]> {
+async function findLoggedModels(
+  ctx: TrackingContext,
+  query: SearchLoggedModelsQuery,
+): ReturnType<TrackingStore["searchLoggedModels"]> {
   const { db, read } = ctx;
   if (query.experimentIds.length === 0) {
     throw new InvalidParameterError(`experiment_ids must list at least one experiment id`, {
@@ -152,7 +155,19 @@ async function findLoggedModels(ctx: TrackingContext, query: SearchLoggedModelsQ
 }
 
 /** Logged models (MLflow 3): create, read, search, finalize, tags, params, delete. */
-export function loggedModelMethods(ctx: TrackingContext): Pick<TrackingStore, "createLoggedModel" | "getLoggedModel" | "searchLoggedModels" | "finalizeLoggedModel" | "setLoggedModelTags" | "deleteLoggedModelTag" | "logLoggedModelParams" | "deleteLoggedModel"> {
+export function loggedModelMethods(
+  ctx: TrackingContext,
+): Pick<
+  TrackingStore,
+  | "createLoggedModel"
+  | "getLoggedModel"
+  | "searchLoggedModels"
+  | "finalizeLoggedModel"
+  | "setLoggedModelTags"
+  | "deleteLoggedModelTag"
+  | "logLoggedModelParams"
+  | "deleteLoggedModel"
+> {
   const { db, clock, read, write } = ctx;
   return {
     async createLoggedModel(input: CreateLoggedModelInput, actor) {

@@ -155,7 +155,9 @@ async function findRuns(ctx: TrackingContext, query: SearchRunsQuery): ReturnTyp
 }
 
 /** Runs: create, read, update, delete and restore, search. */
-export function runMethods(ctx: TrackingContext): Pick<TrackingStore, "createRun" | "getRun" | "updateRun" | "deleteRun" | "restoreRun" | "searchRuns"> {
+export function runMethods(
+  ctx: TrackingContext,
+): Pick<TrackingStore, "createRun" | "getRun" | "updateRun" | "deleteRun" | "restoreRun" | "searchRuns"> {
   const { db, clock, read, write } = ctx;
   return {
     async createRun(input: CreateRunInput, actor) {

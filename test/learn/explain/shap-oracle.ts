@@ -22,7 +22,7 @@ export function bruteForceShap(e: TreeEnsemble, row: ArrayLike<number>): Float64
       const lo = e.categorical.setOffsets[set] as number;
       const hi = e.categorical.setOffsets[set + 1] as number;
       if (k >= (hi - lo) * 32) return false;
-      return ((e.categorical.bits[lo + Math.floor(k / 32)] as number) & (1 << k % 32)) !== 0;
+      return ((e.categorical.bits[lo + Math.floor(k / 32)] as number) & (1 << (k % 32))) !== 0;
     }
     const mode = e.missing?.[g] ?? 0;
     const dl = e.defaultLeft[g] === 1;

@@ -60,14 +60,22 @@ describe.each(["xgb_binary.json", "xgb_loans.json"])("TreeSHAP against XGBoost p
   const m = parseXGBoostJson(JSON.parse(readFileSync(path, "utf8")) as unknown);
 
   it("gives XGBoost's values and bias within 1e-5, missing values included", () => {
-    const ex = treeExplainer({ format: "xgboost", task: m.task, features: m.features, ensemble: m.ensemble, inputPrecision: "float32" });
+    const ex = treeExplainer({
+      format: "xgboost",
+      task: m.task,
+      features: m.features,
+      ensemble: m.ensemble,
+      inputPrecision: "float32",
+    });
     expect(ex.features).toEqual(fx.features);
     const frame = asFrame(fx.columns);
     expect(frame.columns.some((c) => c.kind === "numeric" && c.values.some((v) => Number.isNaN(v)))).toBe(true);
     const phi = ex.explain(frame);
     const width = fx.features.length + 1;
     let worst = 0;
-    fx.contribs.forEach((row, r) => row.forEach((v, j) => (worst = Math.max(worst, Math.abs((phi[r * width + j] as number) - v)))));
+    fx.contribs.forEach((row, r) =>
+      row.forEach((v, j) => (worst = Math.max(worst, Math.abs((phi[r * width + j] as number) - v)))),
+    );
     expect(worst).toBeLessThan(1e-5);
   });
 
@@ -94,7 +102,8 @@ describe.each(["lgb_binary.txt", "lgb_regression_zero.txt", "lgb_regression_nomi
       let worst = 0;
       for (let r = 0; r < Math.min(n, 40); r++) {
         const exact = bruteForceShap(m.ensemble, x.subarray(r * m.features.length, (r + 1) * m.features.length));
-        for (let j = 0; j < width; j++) worst = Math.max(worst, Math.abs((phi[r * width + j] as number) - (exact[j] as number)));
+        for (let j = 0; j < width; j++)
+          worst = Math.max(worst, Math.abs((phi[r * width + j] as number) - (exact[j] as number)));
       }
       expect(worst).toBeLessThan(1e-9);
     });
@@ -136,7 +145,11 @@ describe("TreeSHAP on a keel-trained GBDT", () => {
       c[i] = Math.floor(u() * 5);
       const region = REGIONS[Math.floor(u() * 5)] as string;
       regions.push(region);
-      const z = (Number.isNaN(a[i]) ? 0.5 : (a[i] as number)) + 0.3 * (b[i] as number) - 1.5 + (region === "south" || region === "east" ? 1 : 0);
+      const z =
+        (Number.isNaN(a[i]) ? 0.5 : (a[i] as number)) +
+        0.3 * (b[i] as number) -
+        1.5 +
+        (region === "south" || region === "east" ? 1 : 0);
       y[i] = u() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
     }
     const features: Column[] = [
@@ -154,7 +167,9 @@ describe("TreeSHAP on a keel-trained GBDT", () => {
     });
     const e = res.ensemble;
     expect(e.categorical).toBeDefined();
-    const modelFeatures = res.features.map((f) => (f.kind === "categorical" ? { name: f.name, categories: f.dictionary ?? [] } : { name: f.name }));
+    const modelFeatures = res.features.map((f) =>
+      f.kind === "categorical" ? { name: f.name, categories: f.dictionary ?? [] } : { name: f.name },
+    );
     const x = frameToMatrix({ nRows: n, columns: features }, modelFeatures, "float64");
     const shap = new TreeShap(e);
     const phi = shap.explain(x, n);
@@ -163,7 +178,8 @@ describe("TreeSHAP on a keel-trained GBDT", () => {
     let worst = 0;
     for (let r = 0; r < 60; r++) {
       const exact = bruteForceShap(e, x.subarray(r * 4, r * 4 + 4));
-      for (let j = 0; j < width; j++) worst = Math.max(worst, Math.abs((phi[r * width + j] as number) - (exact[j] as number)));
+      for (let j = 0; j < width; j++)
+        worst = Math.max(worst, Math.abs((phi[r * width + j] as number) - (exact[j] as number)));
     }
     expect(worst).toBeLessThan(1e-9);
   });

@@ -22,7 +22,13 @@ describe("checksums", () => {
   });
 
   it("IBAN: mod-97 and the country's length", () => {
-    for (const iban of ["GB82WEST12345698765432", "DE89370400440532013000", "FR1420041010050500013M02606", "NL91ABNA0417164300", "NO9386011117947"]) {
+    for (const iban of [
+      "GB82WEST12345698765432",
+      "DE89370400440532013000",
+      "FR1420041010050500013M02606",
+      "NL91ABNA0417164300",
+      "NO9386011117947",
+    ]) {
       expect(isIbanValid(iban)).toBe(true);
     }
     expect(isIbanValid("GB82WEST12345698765433")).toBe(false); // mod-97 fails
@@ -41,7 +47,8 @@ describe("checksums", () => {
 
   it("NINO prefixes: excluded letters and the never-issued pairs", () => {
     expect(isNinoPrefixValid("AB")).toBe(true);
-    for (const p of ["DA", "FA", "QQ", "AO", "AV", "BG", "GB", "NK", "KN", "TN", "NT", "ZZ"]) expect(isNinoPrefixValid(p)).toBe(false);
+    for (const p of ["DA", "FA", "QQ", "AO", "AV", "BG", "GB", "NK", "KN", "TN", "NT", "ZZ"])
+      expect(isNinoPrefixValid(p)).toBe(false);
   });
 
   it("BSN eleven-test and DNI / NIE letters", () => {
@@ -64,7 +71,14 @@ describe("checksums", () => {
     for (const a of ["::1", "fe80::1", "2001:db8:0:0:0:0:2:1", "::ffff:192.0.2.128", "2001:DB8::8:800:200C:417A"]) {
       expect(isIpv6Valid(a)).toBe(true);
     }
-    for (const a of ["1::2::3", "10:30:45", "2001:db8:0:0:0:0:2", "12345::1", "::ffff:256.0.2.128", "1:2:3:4:5:6:7:8::"]) {
+    for (const a of [
+      "1::2::3",
+      "10:30:45",
+      "2001:db8:0:0:0:0:2",
+      "12345::1",
+      "::ffff:256.0.2.128",
+      "1:2:3:4:5:6:7:8::",
+    ]) {
       expect(isIpv6Valid(a)).toBe(false);
     }
   });

@@ -60,12 +60,14 @@ describe("parseGuardrailSet", () => {
     expect(message({ checks: [{ kind: "json_schema", action: "redact", schema: {} }] })).toBe(
       'guardrails.checks[0].action = "redact": must be one of block, flag (a json_schema check finds no spans to redact)',
     );
-    expect(message({ checks: [{ kind: "json_schema", action: "block", schema: { type: "object", propertys: {} } }] })).toBe(
+    expect(
+      message({ checks: [{ kind: "json_schema", action: "block", schema: { type: "object", propertys: {} } }] }),
+    ).toBe(
       'guardrails.checks[0].schema = {"type":"object","propertys":{}}: must be a valid JSON schema (strict mode: unknown keyword: "propertys")',
     );
-    expect(message({ checks: [{ kind: "classifier", action: "flag", classifier: "toxicity", threshold: "high" }] })).toBe(
-      'guardrails.checks[0].threshold = "high": must be a finite number',
-    );
+    expect(
+      message({ checks: [{ kind: "classifier", action: "flag", classifier: "toxicity", threshold: "high" }] }),
+    ).toBe('guardrails.checks[0].threshold = "high": must be a finite number');
     expect(
       message({
         checks: [
@@ -78,6 +80,10 @@ describe("parseGuardrailSet", () => {
 
   it("carries field, value and rule as details", () => {
     const e = thrown(() => parseGuardrailSet({ checks: [{ kind: "pii", action: "drop" }] }), InvalidParameterError);
-    expect(e.details).toEqual({ field: "guardrails.checks[0].action", value: "drop", rule: "must be one of block, redact, flag" });
+    expect(e.details).toEqual({
+      field: "guardrails.checks[0].action",
+      value: "drop",
+      rule: "must be one of block, redact, flag",
+    });
   });
 });

@@ -28,7 +28,12 @@ describe("createGuardrailSet", () => {
 
   it("allows a clean text unchanged (the schema check aside, which only flags)", async () => {
     const r = await set.check('{"category": "billing", "priority": 2}');
-    expect(r).toEqual({ decision: "allow", triggered: [], spans: [], redactedText: '{"category": "billing", "priority": 2}' });
+    expect(r).toEqual({
+      decision: "allow",
+      triggered: [],
+      spans: [],
+      redactedText: '{"category": "billing", "priority": 2}',
+    });
   });
 
   it("redacts PII, reports the spans and the triggered checks", async () => {
@@ -96,28 +101,48 @@ describe("createGuardrailSet", () => {
     const r = await set.check("useless stupid idiot idiot bot");
     expect(r.decision).toBe("block");
     const toxicity = r.triggered.find((t) => t.name === "toxicity");
-    expect(toxicity).toMatchObject({ kind: "classifier", action: "block", score: 0.8, reasons: ["score 0.8 ≥ 0.8"], spans: [] });
+    expect(toxicity).toMatchObject({
+      kind: "classifier",
+      action: "block",
+      score: 0.8,
+      reasons: ["score 0.8 ≥ 0.8"],
+      spans: [],
+    });
     const flagOnly = createGuardrailSet(
       checks([{ kind: "classifier", name: "t", action: "flag", classifier: "toxicity", threshold: 0.75 }]),
       { classifiers: { toxicity: fakeToxicity } },
     );
-    expect(await flagOnly.check("useless stupid idiot bot")).toMatchObject({ decision: "flag", triggered: [{ score: 0.75 }] });
+    expect(await flagOnly.check("useless stupid idiot bot")).toMatchObject({
+      decision: "flag",
+      triggered: [{ score: 0.75 }],
+    });
   });
 
   it("refuses a set whose classifier has no hook, and a hook that returns no number", async () => {
     const e = thrown(() => createGuardrailSet(supportBot), InvalidParameterError);
-    expect(e.message).toBe('guardrails.checks[3].classifier = "toxicity": no classifier hook of that name; given: none');
-    const nan = createGuardrailSet(checks([{ kind: "classifier", name: "t", action: "flag", classifier: "x", threshold: 1 }]), {
-      classifiers: { x: () => Promise.resolve(Number.NaN) },
-    });
+    expect(e.message).toBe(
+      'guardrails.checks[3].classifier = "toxicity": no classifier hook of that name; given: none',
+    );
+    const nan = createGuardrailSet(
+      checks([{ kind: "classifier", name: "t", action: "flag", classifier: "x", threshold: 1 }]),
+      {
+        classifiers: { x: () => Promise.resolve(Number.NaN) },
+      },
+    );
     const failed = await rejected(nan.check("hi"), KeelError);
-    expect([failed.code, failed.message]).toEqual(["INTERNAL_ERROR", "classifier x returned NaN: must be a finite number"]);
+    expect([failed.code, failed.message]).toEqual([
+      "INTERNAL_ERROR",
+      "classifier x returned NaN: must be a finite number",
+    ]);
   });
 
   it("a classifier outage propagates, so the caller chooses to fail open or closed", async () => {
-    const down = createGuardrailSet(checks([{ kind: "classifier", name: "t", action: "block", classifier: "x", threshold: 0.5 }]), {
-      classifiers: { x: () => Promise.reject(new Error("connect ECONNREFUSED")) },
-    });
+    const down = createGuardrailSet(
+      checks([{ kind: "classifier", name: "t", action: "block", classifier: "x", threshold: 0.5 }]),
+      {
+        classifiers: { x: () => Promise.reject(new Error("connect ECONNREFUSED")) },
+      },
+    );
     await expect(down.check("hi")).rejects.toThrow("connect ECONNREFUSED");
   });
 });

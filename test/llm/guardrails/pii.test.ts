@@ -31,7 +31,11 @@ describe("detectPii", () => {
       "nino:AB 12 34 56 C",
       "nino:AB123456C",
     ]);
-    expect(found("BSN: 111222333; DNI 12345678Z, NIE X1234567L")).toEqual(["bsn:111222333", "dni:12345678Z", "dni:X1234567L"]);
+    expect(found("BSN: 111222333; DNI 12345678Z, NIE X1234567L")).toEqual([
+      "bsn:111222333",
+      "dni:12345678Z",
+      "dni:X1234567L",
+    ]);
     expect(found("From 192.168.1.1 and 2001:db8::ff00:42:8329, then fe80::1.")).toEqual([
       "ipv4:192.168.1.1",
       "ipv6:2001:db8::ff00:42:8329",
