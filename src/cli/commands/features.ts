@@ -184,7 +184,11 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
         );
       },
     );
+  featureStoreCommands(features, ctx);
+}
 
+/** `materialize`, `materialize-incremental`, `skew` and `describe`. */
+function featureStoreCommands(features: Command, ctx: CliContext): void {
   features
     .command("materialize")
     .description("load the latest row per entity with event time in [--start, --end] into the online store")

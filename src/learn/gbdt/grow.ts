@@ -289,41 +289,7 @@ export function growTree(
     tree.defaultLeft[node] = s.defaultLeft ? 1 : 0;
     tree.catLeft[node] = s.catLeft;
     tree.gain[node] = s.gain;
-    const mc = ctx.monotone[s.feature] as number;
-    const m = (s.wl + s.wr) / 2;
-    const L: Leaf = {
-      node: newNode(s.hl),
-      start: leaf.start,
-      end: mid,
-      depth: leaf.depth + 1,
-      g: s.gl,
-      h: s.hl,
-      lo: leaf.lo,
-      hi: leaf.hi,
-      w: s.wl,
-      hist: null,
-      split: null,
-    };
-    const R: Leaf = {
-      node: newNode(s.hr),
-      start: mid,
-      end: leaf.end,
-      depth: leaf.depth + 1,
-      g: s.gr,
-      h: s.hr,
-      lo: leaf.lo,
-      hi: leaf.hi,
-      w: s.wr,
-      hist: null,
-      split: null,
-    };
-    if (mc > 0) {
-      L.hi = Math.min(L.hi, m);
-      R.lo = Math.max(R.lo, m);
-    } else if (mc < 0) {
-      L.lo = Math.max(L.lo, m);
-      R.hi = Math.min(R.hi, m);
-    }
+    const [L, R] = childLeaves(leaf, s, mid, ctx.monotone[s.feature] as number, newNode);
     tree.left[node] = L.node;
     tree.right[node] = R.node;
     nLeaves++;
@@ -357,6 +323,43 @@ export function growTree(
     leaves.push({ node: l.node, start: l.start, end: l.end });
   }
   return { tree, leaves };
+}
+
+/**
+ * The two leaves a split makes, rows `[start, mid)` left and `[mid, end)` right. A monotone
+ * constraint bounds each side's weights by the midpoint of the split's two weights.
+ */
+function childLeaves(
+  leaf: Leaf,
+  s: Split,
+  mid: number,
+  monotone: number,
+  newNode: (cover: number) => number,
+): [Leaf, Leaf] {
+  const child = (start: number, end: number, g: number, h: number, w: number): Leaf => ({
+    node: newNode(h),
+    start,
+    end,
+    depth: leaf.depth + 1,
+    g,
+    h,
+    lo: leaf.lo,
+    hi: leaf.hi,
+    w,
+    hist: null,
+    split: null,
+  });
+  const L = child(leaf.start, mid, s.gl, s.hl, s.wl);
+  const R = child(mid, leaf.end, s.gr, s.hr, s.wr);
+  const m = (s.wl + s.wr) / 2;
+  if (monotone > 0) {
+    L.hi = Math.min(L.hi, m);
+    R.lo = Math.max(R.lo, m);
+  } else if (monotone < 0) {
+    L.lo = Math.max(L.lo, m);
+    R.hi = Math.min(R.hi, m);
+  }
+  return [L, R];
 }
 
 /** Leaf reached by row `r` of a binned matrix. */

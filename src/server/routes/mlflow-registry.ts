@@ -1,5 +1,6 @@
 import { InvalidParameterError } from "../../errors.js";
-import type { Lineage } from "../../registry/index.js";
+import type { FastifyInstance } from "fastify";
+import type { Lineage, RegistryStore } from "../../registry/index.js";
 import { STAGES, type Stage } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { aliasNeedsApprover, requireRole, stageNeedsApprover } from "../auth.js";
@@ -38,9 +39,16 @@ function searchQuery(input: Input) {
   };
 }
 
+/** Reads that MLflow clients make with a reader's token. */
+const READ = { role: "reader" } as const;
+
 /** MLflow's model registry API (`/mlflow/registered-models/...`, `/mlflow/model-versions/...`). */
 export const mlflowRegistryRoutes: RoutePlugin = (app, { stores }) => {
-  const registry = stores.registry;
+  registeredModelRoutes(app, stores.registry);
+  modelVersionRoutes(app, stores.registry);
+};
+
+function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): void {
 
   mlflowRoute(app, "POST", "/registered-models/create", async (input, req) => {
     const model = await registry.createRegisteredModel(
@@ -80,8 +88,7 @@ export const mlflowRegistryRoutes: RoutePlugin = (app, { stores }) => {
     const page = await registry.searchRegisteredModels(searchQuery(input));
     return { registered_models: page.items.map(registeredModelJson), next_page_token: page.nextPageToken };
   };
-  const read = { role: "reader" } as const;
-  mlflowRoute(app, ["GET", "POST"], "/registered-models/search", searchModels, read);
+  mlflowRoute(app, ["GET", "POST"], "/registered-models/search", searchModels, READ);
   // MLflow 1.x clients list models with this route.
   mlflowRoute(app, "GET", "/registered-models/list", searchModels);
   mlflowRoute(
@@ -95,7 +102,7 @@ export const mlflowRegistryRoutes: RoutePlugin = (app, { stores }) => {
       );
       return { model_versions: versions.map(modelVersionJson) };
     },
-    read,
+    READ,
   );
   mlflowRoute(app, "POST", "/registered-models/set-tag", async (input, req) => {
     await registry.setRegisteredModelTag(
@@ -128,7 +135,9 @@ export const mlflowRegistryRoutes: RoutePlugin = (app, { stores }) => {
       await registry.getVersionByAlias(input.requiredString("name"), input.requiredString("alias")),
     ),
   }));
+}
 
+function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void {
   mlflowRoute(app, "POST", "/model-versions/create", async (input, req) => {
     const runId = input.string("run_id");
     const runLink = input.string("run_link");
@@ -177,7 +186,7 @@ export const mlflowRegistryRoutes: RoutePlugin = (app, { stores }) => {
       const page = await registry.searchModelVersions(searchQuery(input));
       return { model_versions: page.items.map(modelVersionJson), next_page_token: page.nextPageToken };
     },
-    read,
+    READ,
   );
   mlflowRoute(app, "GET", "/model-versions/get-download-uri", async (input) => {
     const v = await registry.getModelVersion(input.requiredString("name"), input.requiredString("version"));
@@ -214,4 +223,4 @@ export const mlflowRegistryRoutes: RoutePlugin = (app, { stores }) => {
     );
     return {};
   });
-};
+}

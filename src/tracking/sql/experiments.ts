@@ -261,7 +261,14 @@ export function experimentMethods(
         });
       });
     },
+    ...experimentTagMethods(ctx),
+  };
+}
 
+/** An experiment's tags, set and deleted with an audit record. */
+function experimentTagMethods(ctx: TrackingContext): Pick<TrackingStore, "setExperimentTag" | "deleteExperimentTag"> {
+  const { write } = ctx;
+  return {
     async setExperimentTag(experimentId, key, value, actor) {
       checkTag({ key, value }, LIMITS.experimentTagValueLength);
       return write(actor, async (tx, audit) => {
