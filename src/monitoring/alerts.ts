@@ -13,11 +13,11 @@
  * alert per rule and target stays open while the condition holds (dedup), the condition clearing
  * resolves it, and a rule does not fire again for a target within `cooldownMinutes` of its last firing.
  */
+import { ALERT_TIERS, type AlertTier } from "../wire/index.js";
 import { InvalidParameterError } from "../errors.js";
 import type { MonitorObservation, ObservationKind } from "../store/index.js";
 
-export type AlertTier = "notify" | "retrain" | "page" | "review" | "business";
-export const ALERT_TIERS: readonly AlertTier[] = ["notify", "retrain", "page", "review", "business"];
+export { ALERT_TIERS, type AlertTier } from "../wire/index.js";
 
 export interface AlertRule {
   /** Stable name; part of every alert's dedup key. */

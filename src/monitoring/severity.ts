@@ -1,8 +1,9 @@
+import type { Severity } from "../wire/index.js";
 /**
  * Drift severity: the seed's PSI bands, and the matching KS / χ² p-value levels. A column's
  * severity is the worse of its PSI band and (when its test has one) its p-value level.
  */
-export type Severity = "stable" | "minor" | "moderate" | "major";
+export type { Severity } from "../wire/index.js";
 
 const ORDER: readonly Severity[] = ["stable", "minor", "moderate", "major"];
 

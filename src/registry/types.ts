@@ -1,3 +1,4 @@
+import type { ModelVersionStatus, Stage } from "../wire/index.js";
 import type { Signature } from "../data/index.js";
 import type { Actor, Page, Tag } from "../tracking/index.js";
 
@@ -5,8 +6,7 @@ import type { Actor, Page, Tag } from "../tracking/index.js";
  * Model registry entities and the `RegistryStore` interface, with MLflow's semantics, plus what
  * keel adds to every version: the artifact's sha256, its input signature and its lineage.
  */
-export type Stage = "None" | "Staging" | "Production" | "Archived";
-export type ModelVersionStatus = "PENDING_REGISTRATION" | "FAILED_REGISTRATION" | "READY";
+export type { ModelVersionStatus, Stage } from "../wire/index.js";
 
 export interface ModelAlias {
   readonly alias: string;

@@ -1,3 +1,4 @@
+import { OIP_DATATYPES, type OipDatatype } from "../wire/index.js";
 import type { Signature, SignatureType } from "../data/index.js";
 import type { ModelFormat } from "../learn/index.js";
 import { invalidInput, preview, type InputTable, type RawValue } from "./input-table.js";
@@ -9,22 +10,7 @@ import { invalidInput, preview, type InputTable, type RawValue } from "./input-t
  *  - a single tensor of shape [N, F] whose F columns follow the signature's input order.
  * Tensor data may be flat or nested; it is read in row-major order as the spec says.
  */
-export const OIP_DATATYPES = [
-  "BOOL",
-  "UINT8",
-  "UINT16",
-  "UINT32",
-  "UINT64",
-  "INT8",
-  "INT16",
-  "INT32",
-  "INT64",
-  "FP16",
-  "FP32",
-  "FP64",
-  "BYTES",
-] as const;
-export type OipDatatype = (typeof OIP_DATATYPES)[number];
+export { OIP_DATATYPES, type OipDatatype };
 
 export interface MetadataTensor {
   readonly name: string;

@@ -1,10 +1,10 @@
+import type { AlertStatus } from "../wire/index.js";
 /**
  * Alert history: every alert monitoring fired, with its state. An alert is `open` from the time
  * it fires until its condition clears (`resolved`); someone may `acknowledge` it meanwhile.
  * Written by the alert engine, read by the API.
  */
-export type AlertStatus = "open" | "acknowledged" | "resolved";
-export const ALERT_STATUSES: readonly AlertStatus[] = ["open", "acknowledged", "resolved"];
+export { ALERT_STATUSES, type AlertStatus } from "../wire/index.js";
 
 export interface AlertRecord {
   readonly id: string;

@@ -9,14 +9,9 @@ import type {
   ObservationStore,
 } from "./monitor-observations.js";
 
-export const OBSERVATION_KINDS: readonly ObservationKind[] = [
-  "drift",
-  "quality",
-  "prediction_drift",
-  "performance",
-  "fairness",
-  "volume",
-];
+import { OBSERVATION_KINDS } from "../wire/index.js";
+
+export { OBSERVATION_KINDS };
 
 /** The columns that identify one observation; writing the same key again replaces its value. */
 const KEY_COLUMNS = [

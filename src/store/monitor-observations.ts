@@ -1,9 +1,10 @@
+import type { ObservationKind } from "../wire/index.js";
 /**
  * Monitoring results as a time series: one observation per (model, window, kind, metric, feature,
  * segment). Monitor jobs (drift, data quality, prediction drift) and delayed-label performance write
  * them; alert rules and the API read them.
  */
-export type ObservationKind = "drift" | "quality" | "prediction_drift" | "performance" | "fairness" | "volume";
+export type { ObservationKind } from "../wire/index.js";
 
 export interface MonitorObservation {
   readonly modelName: string;

@@ -1,10 +1,9 @@
+import type { LifecycleStage, LoggedModelStatus, RunStatus, ViewType } from "../wire/index.js";
 /**
  * Tracking entities and the `TrackingStore` interface, with MLflow's semantics. Times are epoch
  * milliseconds. Ids are strings, as MLflow's REST API returns them.
  */
-export type LifecycleStage = "active" | "deleted";
-export type RunStatus = "RUNNING" | "SCHEDULED" | "FINISHED" | "FAILED" | "KILLED";
-export type ViewType = "ACTIVE_ONLY" | "DELETED_ONLY" | "ALL";
+export type { LifecycleStage, LoggedModelStatus, RunStatus, ViewType } from "../wire/index.js";
 
 export interface Tag {
   readonly key: string;
@@ -119,7 +118,6 @@ export interface LogBatchInput {
 }
 
 /** MLflow 3 logged models (`/api/2.0/mlflow/logged-models`). */
-export type LoggedModelStatus = "LOGGED_MODEL_PENDING" | "LOGGED_MODEL_READY" | "LOGGED_MODEL_UPLOAD_FAILED";
 
 export interface LoggedModel {
   readonly modelId: string;

@@ -1,3 +1,4 @@
+import { STAGES } from "../../wire/index.js";
 import { sql, type Kysely } from "kysely";
 import type { Signature } from "../../data/index.js";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
@@ -81,7 +82,6 @@ export function registryContext(metadata: MetadataDb, deps: RegistryStoreDeps): 
   };
 }
 
-const STAGES: readonly Stage[] = ["None", "Staging", "Production", "Archived"];
 export const DELETED = "Deleted_Internal";
 
 export function invalid(field: string, value: unknown, rule: string): never {

@@ -49,7 +49,6 @@ export const mlflowRegistryRoutes: RoutePlugin = (app, { stores }) => {
 };
 
 function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): void {
-
   mlflowRoute(app, "POST", "/registered-models/create", async (input, req) => {
     const model = await registry.createRegisteredModel(
       input.requiredString("name"),

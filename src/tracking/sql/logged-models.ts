@@ -1,3 +1,4 @@
+import { LOGGED_MODEL_STATUSES } from "../../wire/index.js";
 import { sql, type RawBuilder } from "kysely";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
 import type { LoggedModelsTable } from "../../store/index.js";
@@ -24,12 +25,6 @@ import {
   type TrackingContext,
 } from "./shared.js";
 import { insertParams } from "./tags.js";
-
-const LOGGED_MODEL_STATUSES: readonly LoggedModelStatus[] = [
-  "LOGGED_MODEL_PENDING",
-  "LOGGED_MODEL_READY",
-  "LOGGED_MODEL_UPLOAD_FAILED",
-];
 
 export async function loggedModelRow(q: Db, modelId: string): Promise<LoggedModelsTable> {
   const row = await q

@@ -1,10 +1,11 @@
+import { RUN_STATUSES } from "../../wire/index.js";
 import { sql } from "kysely";
 import { InvalidParameterError } from "../../errors.js";
 import type { RunsTable } from "../../store/index.js";
 import { parseFilter, parseOrderBy } from "../filter.js";
 import { checkMaxResults, decodePageToken, encodePageToken } from "../page-token.js";
 import { runSearchSql, splitsOnFirstOrder } from "../run-search.js";
-import type { CreateRunInput, Run, RunStatus, SearchRunsQuery, TrackingStore, UpdateRunInput } from "../types.js";
+import type { CreateRunInput, Run, SearchRunsQuery, TrackingStore, UpdateRunInput } from "../types.js";
 import { checkTag } from "../validate.js";
 import {
   activeExperiment,
@@ -23,8 +24,6 @@ import {
   type TrackingContext,
 } from "./shared.js";
 import { upsertRunTags } from "./tags.js";
-
-const RUN_STATUSES: readonly RunStatus[] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
 
 export async function toRuns(q: Db, rows: readonly RunsTable[]): Promise<Run[]> {
   if (rows.length === 0) return [];

@@ -1,3 +1,4 @@
+import { VIEW_TYPES } from "../../wire/index.js";
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
@@ -30,7 +31,6 @@ export function trackingContext(metadata: MetadataDb, clock: () => number): Trac
   };
 }
 
-const VIEW_TYPES: readonly ViewType[] = ["ACTIVE_ONLY", "DELETED_ONLY", "ALL"];
 export const RUN_NAME_TAG = "mlflow.runName";
 
 const ADJECTIVES = [
