@@ -1,3 +1,4 @@
+import type { Clock } from "./runtime/index.js";
 import { loadConfig } from "./config.js";
 import type { KeelConfig } from "./config.js";
 import { NotFoundError } from "./errors.js";
@@ -35,7 +36,7 @@ export interface KeelOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Recorded as the actor in the audit log and the runs' user. */
   readonly user?: string;
-  readonly clock?: () => number;
+  readonly clock?: Clock;
 }
 
 export interface Keel {

@@ -1,3 +1,4 @@
+import type { Clock } from "./runtime/index.js";
 import {
   createRegistryStore,
   createWebhookDispatcher,
@@ -33,7 +34,7 @@ export interface OpenStoresOptions {
   /** Directory of the content-addressed artifact store. */
   readonly artifactRoot: string;
   /** Epoch milliseconds; injectable so tests control time. */
-  readonly clock?: () => number;
+  readonly clock?: Clock;
   /** Server-wide HMAC secret for webhooks created without their own. */
   readonly webhookSecret?: string;
   /** fetch used to deliver webhooks (default: the global fetch). */

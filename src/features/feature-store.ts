@@ -3,6 +3,7 @@
  * the registry every few seconds like Feast's registry cache, the online store, and the
  * transformation modules, imported once.
  */
+import type { Clock } from "../runtime/index.js";
 import { specError } from "../spec-fields.js";
 import { featureService, resolveFeatureRefs, type FeatureRef, type FeatureRepo } from "./definition.js";
 import { materialize, materializeIncremental, type MaterializeResult } from "./materialize.js";
@@ -39,7 +40,7 @@ export interface FeatureStoreDeps {
   readonly registry: FeatureRegistry;
   readonly online: OnlineStore;
   /** Epoch milliseconds: TTLs are measured back from it. */
-  readonly clock: () => number;
+  readonly clock: Clock;
   /** keel's time parser (epoch ms or ISO-8601) for pushed event times. */
   readonly eventTime: (raw: unknown, field: string) => number;
 }

@@ -3,6 +3,7 @@
  * column of values, statuses and event timestamps per feature. TTL is enforced here, at read time,
  * for every backend: a row older than its view's TTL is OUTSIDE_MAX_AGE with a null value.
  */
+import type { Clock } from "../runtime/index.js";
 import { specError } from "../spec-fields.js";
 import type { FeatureRef, FeatureRepo, FeatureViewDefinition, OnDemandFeatureViewDefinition } from "./definition.js";
 import { viewJoinKeys } from "./offline.js";
@@ -33,7 +34,7 @@ export interface OnlineFeatureSources {
   readonly repo: FeatureRepo;
   readonly store: OnlineStore;
   /** Epoch milliseconds; the TTL is measured back from it. */
-  readonly now: () => number;
+  readonly now: Clock;
   readonly transform: (view: OnDemandFeatureViewDefinition) => Promise<OnDemandTransform>;
 }
 

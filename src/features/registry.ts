@@ -2,6 +2,7 @@
  * The feature registry: applied feature repositories, versioned in the metadata store (SQLite or
  * PostgreSQL) with an audit record, and the materialization windows already loaded online.
  */
+import type { Clock } from "../runtime/index.js";
 import type { Kysely } from "kysely";
 import { randomUUID } from "node:crypto";
 import { NotFoundError } from "../errors.js";
@@ -86,7 +87,7 @@ function summary(repo: FeatureRepo): Record<string, readonly string[]> {
   };
 }
 
-export function createFeatureRegistry(metadata: MetadataDb, options: { clock?: () => number } = {}): FeatureRegistry {
+export function createFeatureRegistry(metadata: MetadataDb, options: { clock?: Clock } = {}): FeatureRegistry {
   const clock = options.clock ?? Date.now;
   const db = metadata.db as unknown as Kysely<FeaturesDatabase>;
   const latestRow = (q: Kysely<FeaturesDatabase>) =>

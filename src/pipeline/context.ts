@@ -3,6 +3,7 @@
  * its lineage, the training data, the step cache and the steps recorded so far. Steps receive it
  * and record themselves through `runStep`, each as a child run of the pipeline run.
  */
+import type { Clock } from "../runtime/index.js";
 import type { Frame } from "../data/index.js";
 import { NotFoundError } from "../errors.js";
 import type { RegistryStore } from "../registry/index.js";
@@ -26,7 +27,7 @@ export interface PipelineContext {
   readonly tracking: TrackingStore;
   readonly registry: RegistryStore;
   readonly artifacts: ArtifactStore;
-  readonly clock: () => number;
+  readonly clock: Clock;
   readonly actor: Actor;
   readonly experimentId: string;
   /** The pipeline (parent) run. */

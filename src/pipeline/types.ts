@@ -1,4 +1,5 @@
 /** What a pipeline run takes and what it reports: its stores, options, step events and result. */
+import type { Clock } from "../runtime/index.js";
 import type { Frame } from "../data/index.js";
 import type { KeelModel, Trial } from "../learn/index.js";
 import type { RegistryStore } from "../registry/index.js";
@@ -14,7 +15,7 @@ export interface PipelineDeps {
   readonly registry: RegistryStore;
   readonly artifacts: ArtifactStore;
   /** Epoch milliseconds; default Date.now. */
-  readonly clock?: () => number;
+  readonly clock?: Clock;
   /** Recorded as the runs' user and in the audit log. */
   readonly actor?: Actor;
 }

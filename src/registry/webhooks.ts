@@ -1,3 +1,4 @@
+import type { Clock } from "../runtime/index.js";
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import type { WebhookEvent } from "./types.js";
 
@@ -41,7 +42,7 @@ export function verifyWebhookSignature(secret: string, timestamp: number, body: 
 export interface WebhookDispatcherOptions {
   /** The fetch to POST with (injected: tests and proxies supply their own). */
   readonly fetch: typeof globalThis.fetch;
-  readonly clock?: () => number;
+  readonly clock?: Clock;
   /** Attempts per delivery (default 3). */
   readonly attempts?: number;
   /** Delay before the 2nd attempt, doubled after each failure (default 500 ms). */

@@ -1,3 +1,4 @@
+import type { Clock } from "../runtime/index.js";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { KeelConfig } from "../config.js";
 import type { RegistryStore } from "../registry/index.js";
@@ -32,7 +33,7 @@ export interface AppDeps {
   /** A pino-compatible logger; when absent the server logs at `config.logLevel`. */
   readonly logger?: FastifyBaseLogger;
   /** Epoch milliseconds; injectable so tests control time. */
-  readonly clock?: () => number;
+  readonly clock?: Clock;
   /** Model serving (OIP V2, /invocations, keel predict API, /metrics); started and stopped by the caller. */
   readonly serving?: ModelServer;
   /** Monitoring observations, monitor jobs and alerts (docs/monitoring.md). */

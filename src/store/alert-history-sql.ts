@@ -1,3 +1,4 @@
+import type { Clock } from "../runtime/index.js";
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import { DataIntegrityError, InvalidParameterError, InvalidStateError, NotFoundError } from "../errors.js";
@@ -99,7 +100,7 @@ function newAlertRow(id: string, a: NewAlert, now: number): AlertsTable {
 }
 
 /** Alert history on the metadata database; state changes append audit rows in the same transaction. */
-export function createAlertStore(metadata: MetadataDb, deps: { clock?: () => number } = {}): AlertStore {
+export function createAlertStore(metadata: MetadataDb, deps: { clock?: Clock } = {}): AlertStore {
   const clock = deps.clock ?? Date.now;
 
   async function getIn(tx: Kysely<KeelDatabase>, id: string): Promise<AlertRecord> {

@@ -1,3 +1,4 @@
+import type { Clock } from "../runtime/index.js";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
@@ -81,7 +82,7 @@ async function* chunks(data: Uint8Array | AsyncIterable<Uint8Array>): AsyncItera
 export interface FsArtifactStoreOptions {
   /** Directory holding `blobs/` and `tmp/`. */
   readonly root: string;
-  readonly clock?: () => number;
+  readonly clock?: Clock;
 }
 
 function blobPath(root: string, sha: string): string {

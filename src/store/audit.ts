@@ -1,3 +1,4 @@
+import type { Clock } from "../runtime/index.js";
 import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
 import { InvalidParameterError } from "../errors.js";
@@ -119,7 +120,7 @@ export type AppendAudit = (entry: Omit<AuditEntry, "actor">) => Promise<void>;
  */
 export function writeAudited<T>(
   metadata: MetadataDb,
-  clock: () => number,
+  clock: Clock,
   actor: { readonly userId: string } | undefined,
   fn: (tx: Kysely<KeelDatabase>, audit: AppendAudit) => Promise<T>,
 ): Promise<T> {
@@ -129,7 +130,7 @@ export function writeAudited<T>(
 
 const PAGE = 2000;
 
-export function createAuditLog(metadata: MetadataDb, deps: { clock?: () => number } = {}): AuditLog {
+export function createAuditLog(metadata: MetadataDb, deps: { clock?: Clock } = {}): AuditLog {
   const clock = deps.clock ?? Date.now;
   const db = metadata.db;
   return {

@@ -1,3 +1,4 @@
+import type { Clock } from "../runtime/index.js";
 import { InvalidParameterError } from "../errors.js";
 import { appendAudit } from "./audit.js";
 import type { LabelInput, LabelKey, LabelStore, LabelWriteResult, StoredLabel } from "./labels.js";
@@ -71,12 +72,12 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  * query per 500 keys.
  */
 export class SqlLabelStore implements LabelStore {
-  private readonly clock: () => number;
+  private readonly clock: Clock;
 
   /** `metadata`: migrated to 0022 or later. */
   constructor(
     private readonly metadata: MetadataDb,
-    options: { clock?: () => number } = {},
+    options: { clock?: Clock } = {},
   ) {
     this.clock = options.clock ?? Date.now;
   }
@@ -214,6 +215,6 @@ export class SqlLabelStore implements LabelStore {
 }
 
 /** The label store over keel's metadata database (what `openStores` builds). */
-export function createLabelStore(metadata: MetadataDb, options: { clock?: () => number } = {}): LabelStore {
+export function createLabelStore(metadata: MetadataDb, options: { clock?: Clock } = {}): LabelStore {
   return new SqlLabelStore(metadata, options);
 }

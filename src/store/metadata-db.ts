@@ -1,3 +1,4 @@
+import type { Clock } from "../runtime/index.js";
 import type { Kysely, Transaction } from "kysely";
 import { InvalidParameterError } from "../errors.js";
 import { runMigrations, type MigrationResult } from "./migrate.js";
@@ -23,7 +24,7 @@ export interface MetadataDb {
   /** Runs `fn` in one transaction; a driver error comes out translated. */
   transaction<T>(fn: (tx: Transaction<KeelDatabase>) => Promise<T>): Promise<T>;
   /** Runs every pending migration of `migrations/index.ts`. */
-  migrate(now?: () => number): Promise<MigrationResult>;
+  migrate(now?: Clock): Promise<MigrationResult>;
   close(): Promise<void>;
 }
 

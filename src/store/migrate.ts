@@ -1,3 +1,4 @@
+import type { Clock } from "../runtime/index.js";
 import { sql, type Kysely } from "kysely";
 import { InvalidStateError } from "../errors.js";
 import type { Dialect, Migration } from "./migrations/index.js";
@@ -17,7 +18,7 @@ export async function runMigrations(
   db: Kysely<unknown>,
   dialect: Dialect,
   list: readonly Migration[],
-  now: () => number,
+  now: Clock,
 ): Promise<MigrationResult> {
   checkOrder(list);
   await db.schema

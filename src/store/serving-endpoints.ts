@@ -1,3 +1,4 @@
+import type { Clock } from "../runtime/index.js";
 import { DataIntegrityError, NotFoundError } from "../errors.js";
 import { appendAudit } from "./audit.js";
 import type { MetadataDb } from "./metadata-db.js";
@@ -42,7 +43,7 @@ function toStored(row: ServingEndpointTable): StoredEndpoint {
 }
 
 /** The endpoint store on the metadata database (SQLite or PostgreSQL), migrated to 0011 or later. */
-export function createEndpointStore(metadata: MetadataDb, options: { clock?: () => number } = {}): EndpointStore {
+export function createEndpointStore(metadata: MetadataDb, options: { clock?: Clock } = {}): EndpointStore {
   const clock = options.clock ?? Date.now;
   return {
     put(endpoint, actor = "anonymous") {

@@ -1,3 +1,4 @@
+import type { Clock } from "../runtime/index.js";
 import { createHash, randomBytes } from "node:crypto";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
 import { appendAudit } from "./audit.js";
@@ -52,7 +53,7 @@ function toInfo(r: AuthTokensTable): TokenInfo {
   };
 }
 
-export function createTokenStore(metadata: MetadataDb, deps: { clock?: () => number } = {}): TokenStore {
+export function createTokenStore(metadata: MetadataDb, deps: { clock?: Clock } = {}): TokenStore {
   const clock = deps.clock ?? Date.now;
   return {
     async create(input, actor) {

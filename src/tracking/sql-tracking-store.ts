@@ -1,3 +1,4 @@
+import type { Clock } from "../runtime/index.js";
 import type { MetadataDb } from "../store/index.js";
 import { datasetMethods } from "./sql/datasets.js";
 import { experimentMethods } from "./sql/experiments.js";
@@ -9,7 +10,7 @@ import type { TrackingStore } from "./types.js";
 
 export interface TrackingStoreDeps {
   /** Epoch milliseconds; injectable so tests control time. */
-  readonly clock?: () => number;
+  readonly clock?: Clock;
 }
 
 /**

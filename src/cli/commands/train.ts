@@ -1,3 +1,4 @@
+import type { Clock } from "../../runtime/index.js";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { readTable } from "../../data/index.js";
@@ -72,7 +73,7 @@ export async function logTrainingRun(
     readonly result: TrainResult;
     readonly setup: Readonly<Record<string, string>>;
     readonly startTime: number;
-    readonly clock: () => number;
+    readonly clock: Clock;
   },
 ): Promise<{ runId: string; artifactPath: string }> {
   const { tracking, artifacts } = stores;

@@ -1,3 +1,4 @@
+import type { Clock } from "../../runtime/index.js";
 import { STAGES } from "../../wire/index.js";
 import { sql, type Kysely } from "kysely";
 import type { Signature } from "../../data/index.js";
@@ -9,7 +10,7 @@ import type { Lineage, ModelVersion, ModelVersionStatus, RegisteredModel, Stage,
 import type { WebhookDispatcher, WebhookTarget } from "../webhooks.js";
 
 export interface RegistryStoreDeps {
-  readonly clock?: () => number;
+  readonly clock?: Clock;
   /** Delivers webhook events after the mutation commits; without it, webhooks are stored but not sent. */
   readonly webhooks?: WebhookDispatcher;
   /** Signs deliveries of webhooks created without their own secret. */
@@ -31,7 +32,7 @@ export interface Outbox {
  */
 export interface RegistryContext {
   readonly db: Db;
-  readonly clock: () => number;
+  readonly clock: Clock;
   readonly webhookSecret: string | undefined;
   /** Runs a read; driver errors come out translated. */
   readonly read: <T>(fn: () => Promise<T>) => Promise<T>;

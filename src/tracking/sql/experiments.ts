@@ -1,3 +1,4 @@
+import type { Clock } from "../../runtime/index.js";
 import { sql, type RawBuilder } from "kysely";
 import { ConflictError, InvalidParameterError, NotFoundError } from "../../errors.js";
 import type { ExperimentsTable } from "../../store/index.js";
@@ -38,7 +39,7 @@ export async function toExperiments(q: Db, rows: readonly ExperimentsTable[]): P
 async function insertExperiment(
   tx: Db,
   e: { name: string; artifactLocation: string | undefined; tags: readonly Tag[] },
-  clock: () => number,
+  clock: Clock,
 ): Promise<number> {
   const { name, artifactLocation, tags } = e;
   const taken = await tx

@@ -1,3 +1,4 @@
+import type { Clock } from "../../runtime/index.js";
 import { VIEW_TYPES } from "../../wire/index.js";
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
@@ -15,14 +16,14 @@ export type Db = Kysely<KeelDatabase>;
 
 export interface TrackingContext {
   readonly db: Db;
-  readonly clock: () => number;
+  readonly clock: Clock;
   /** Runs a read; driver errors come out translated. */
   readonly read: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Runs a mutation in one transaction together with its audit row. */
   readonly write: <T>(actor: Actor | undefined, fn: (tx: Db, audit: AppendAudit) => Promise<T>) => Promise<T>;
 }
 
-export function trackingContext(metadata: MetadataDb, clock: () => number): TrackingContext {
+export function trackingContext(metadata: MetadataDb, clock: Clock): TrackingContext {
   return {
     db: metadata.db,
     clock,
