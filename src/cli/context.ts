@@ -91,3 +91,43 @@ export function positiveInt(flag: string): (value: string) => number {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/** A page printed as its table, then the flag that fetches the next page when there is more. */
+export function printPage(
+  cmd: Command,
+  ctx: CliContext,
+  page: { readonly next_page_token?: string | undefined },
+  render: () => string,
+): void {
+  print(cmd, ctx, page, () => {
+    const more = page.next_page_token === undefined ? "" : `\nnext page: --page-token ${page.next_page_token}`;
+    return render() + more;
+  });
+}
+
+/** `list` and `search` over one paged search: ordering and paging on both, `--filter` on search only. */
+export function listAndSearchCommands<F>(
+  parent: Command,
+  spec: {
+    readonly list: string;
+    readonly search: string;
+    readonly orderByExample: string;
+    readonly filterExample: string;
+    /** Options both commands require, added first. */
+    readonly required?: (c: Command) => Command;
+  },
+  action: (flags: F, cmd: Command) => Promise<void>,
+): void {
+  for (const [name, description] of [
+    ["list", spec.list],
+    ["search", spec.search],
+  ] as const) {
+    let c = parent.command(name).description(description);
+    if (spec.required !== undefined) c = spec.required(c);
+    c.option("--order-by <clause>", `e.g. '${spec.orderByExample}' (repeatable)`, collect)
+      .option("--max-results <n>", "page size", positiveInt("--max-results"))
+      .option("--page-token <token>", "continue from a previous page");
+    if (name === "search") c.option("--filter <expr>", `e.g. "${spec.filterExample}"`);
+    c.action(action);
+  }
+}

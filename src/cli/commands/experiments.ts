@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { ExperimentJson } from "../../client/index.js";
 import { InvalidParameterError } from "../../errors.js";
 import { VIEW_TYPES, type ViewType } from "../../wire/index.js";
-import { collect, configFor, group, isoTime, positiveInt, print, table } from "../context.js";
+import { collect, configFor, group, isoTime, positiveInt, print, printPage, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withSource } from "../source.js";
 
@@ -44,10 +44,7 @@ export function experimentsCommand(program: Command, ctx: CliContext): void {
         page_token: flags.pageToken,
       }),
     );
-    print(cmd, ctx, page, () => {
-      const more = page.next_page_token === undefined ? "" : `\nnext page: --page-token ${page.next_page_token}`;
-      return experimentsTable(page.experiments) + more;
-    });
+    printPage(cmd, ctx, page, () => experimentsTable(page.experiments));
   };
 
   experiments

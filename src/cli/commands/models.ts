@@ -1,6 +1,16 @@
 import type { Command } from "commander";
 import type { ModelVersionJson, RegisteredModelJson } from "../../client/index.js";
-import { collect, configFor, group, isoTime, positiveInt, print, table } from "../context.js";
+import {
+  collect,
+  configFor,
+  group,
+  isoTime,
+  listAndSearchCommands,
+  positiveInt,
+  print,
+  printPage,
+  table,
+} from "../context.js";
 import type { CliContext } from "../context.js";
 import { withSource } from "../source.js";
 
@@ -57,25 +67,19 @@ export function modelsCommand(program: Command, ctx: CliContext): void {
         page_token: flags.pageToken,
       }),
     );
-    print(cmd, ctx, page, () => {
-      const more = page.next_page_token === undefined ? "" : `\nnext page: --page-token ${page.next_page_token}`;
-      return modelsTable(page.registered_models) + more;
-    });
+    printPage(cmd, ctx, page, () => modelsTable(page.registered_models));
   };
 
-  for (const [name, description] of [
-    ["list", "list registered models"],
-    ["search", "search registered models with MLflow's filter grammar"],
-  ] as const) {
-    const c = models
-      .command(name)
-      .description(description)
-      .option("--order-by <clause>", "e.g. 'name ASC' (repeatable)", collect)
-      .option("--max-results <n>", "page size", positiveInt("--max-results"))
-      .option("--page-token <token>", "continue from a previous page");
-    if (name === "search") c.option("--filter <expr>", "e.g. \"name LIKE 'loan%'\"");
-    c.action(search);
-  }
+  listAndSearchCommands(
+    models,
+    {
+      list: "list registered models",
+      search: "search registered models with MLflow's filter grammar",
+      orderByExample: "name ASC",
+      filterExample: "name LIKE 'loan%'",
+    },
+    search,
+  );
 
   models
     .command("get <name>")

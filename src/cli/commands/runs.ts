@@ -1,6 +1,15 @@
 import type { Command } from "commander";
 import type { RunJson } from "../../client/index.js";
-import { collect, configFor, group, isoTime, positiveInt, print, table } from "../context.js";
+import {
+  collect,
+  configFor,
+  group,
+  isoTime,
+  listAndSearchCommands,
+  print,
+  printPage,
+  table,
+} from "../context.js";
 import type { CliContext } from "../context.js";
 import { withSource } from "../source.js";
 
@@ -44,26 +53,20 @@ export function runsCommand(program: Command, ctx: CliContext): void {
         page_token: flags.pageToken,
       }),
     );
-    print(cmd, ctx, page, () => {
-      const more = page.next_page_token === undefined ? "" : `\nnext page: --page-token ${page.next_page_token}`;
-      return runsTable(page.runs) + more;
-    });
+    printPage(cmd, ctx, page, () => runsTable(page.runs));
   };
 
-  for (const [name, description] of [
-    ["list", "list the runs of experiments"],
-    ["search", "search runs with MLflow's filter grammar"],
-  ] as const) {
-    const c = runs
-      .command(name)
-      .description(description)
-      .requiredOption("-e, --experiment-id <id>", "experiment to search (repeatable)", collect)
-      .option("--order-by <clause>", "e.g. 'metrics.auc DESC' (repeatable)", collect)
-      .option("--max-results <n>", "page size", positiveInt("--max-results"))
-      .option("--page-token <token>", "continue from a previous page");
-    if (name === "search") c.option("--filter <expr>", "e.g. \"metrics.auc > 0.8 and params.model = 'gbdt'\"");
-    c.action(search);
-  }
+  listAndSearchCommands(
+    runs,
+    {
+      list: "list the runs of experiments",
+      search: "search runs with MLflow's filter grammar",
+      orderByExample: "metrics.auc DESC",
+      filterExample: "metrics.auc > 0.8 and params.model = 'gbdt'",
+      required: (c) => c.requiredOption("-e, --experiment-id <id>", "experiment to search (repeatable)", collect),
+    },
+    search,
+  );
 
   runs
     .command("get <run-id>")
