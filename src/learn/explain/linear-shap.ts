@@ -1,6 +1,6 @@
 import type { Frame } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
-import type { LinearModelBody } from "../linear/train.js";
+import { termContributions, type LinearModelBody } from "../linear/train.js";
 
 /**
  * Exact SHAP values of keel's linear model, in margin space (log-odds for the binary task).
@@ -28,43 +28,7 @@ export function linearShap(
       },
     );
   }
-  body.terms.forEach((t, j) => {
-    const col = frame.columns.find((c) => c.name === t.name);
-    if (!col) {
-      throw new InvalidParameterError(`input column "${t.name}" is missing: the model needs every signature input`, {
-        details: { field: t.name, rule: "required model input" },
-      });
-    }
-    if (t.kind === "numeric") {
-      if (col.kind !== "numeric") {
-        throw new InvalidParameterError(`input column "${t.name}" is a string column: the model expects numbers`, {
-          details: { field: t.name, rule: "numeric model input" },
-        });
-      }
-      const k = t.coef / t.scale;
-      // Adding 0 writes an imputed value's nothing as 0, not -0.
-      const filled = t.coef * ((t.impute - t.mean) / t.scale) + 0;
-      for (let i = 0; i < n; i++) {
-        const v = col.values[i] as number;
-        out[i * width + j] = v === v ? k * (v - t.mean) : filled;
-      }
-      return;
-    }
-    if (col.kind !== "categorical") {
-      throw new InvalidParameterError(`input column "${t.name}" is numeric: the model expects categories`, {
-        details: { field: t.name, rule: "categorical model input" },
-      });
-    }
-    const index = new Map(t.dictionary.map((s, k) => [s, k]));
-    const lookup = Float64Array.from(col.dictionary, (s) => {
-      const m = index.get(s);
-      return m === undefined ? 0 : (t.coef[m] as number);
-    });
-    for (let i = 0; i < n; i++) {
-      const k = col.codes[i] as number;
-      out[i * width + j] = k >= 0 ? (lookup[k] as number) : 0;
-    }
-  });
+  body.terms.forEach((t, j) => termContributions(t, frame, out, width, j));
   for (let i = 0; i < n; i++) out[i * width + width - 1] = body.intercept;
   return out;
 }

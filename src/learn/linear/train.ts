@@ -286,46 +286,58 @@ export function trainLinear(
   return { task, intercept: w[d] as number, terms, l2: prm.l2, iterations: Math.min(iterations, prm.max_iter) };
 }
 
+/**
+ * One term's contribution to every row's margin: a numeric input's `coef / scale · (x − mean)`
+ * (its imputed value when missing), a categorical input's category coefficient (0 for a missing
+ * or unseen category). Written into `out` at `out[i * stride + offset]`.
+ */
+export function termContributions(t: LinearTerm, frame: Frame, out: Float64Array, stride = 1, offset = 0): void {
+  const n = frame.nRows;
+  const col = frame.columns.find((c) => c.name === t.name);
+  if (!col) {
+    throw new InvalidParameterError(`input column "${t.name}" is missing: the model needs every signature input`, {
+      details: { field: t.name, rule: "required model input" },
+    });
+  }
+  if (t.kind === "numeric") {
+    if (col.kind !== "numeric") {
+      throw new InvalidParameterError(`input column "${t.name}" is a string column: the model expects numbers`, {
+        details: { field: t.name, rule: "numeric model input" },
+      });
+    }
+    const k = t.coef / t.scale;
+    // Adding 0 writes an imputed value's nothing as 0, not -0.
+    const filled = t.coef * ((t.impute - t.mean) / t.scale) + 0;
+    for (let i = 0; i < n; i++) {
+      const v = col.values[i] as number;
+      out[i * stride + offset] = v === v ? k * (v - t.mean) : filled;
+    }
+    return;
+  }
+  if (col.kind !== "categorical") {
+    throw new InvalidParameterError(`input column "${t.name}" is numeric: the model expects categories`, {
+      details: { field: t.name, rule: "categorical model input" },
+    });
+  }
+  const index = new Map(t.dictionary.map((s, k) => [s, k]));
+  const lookup = Float64Array.from(col.dictionary, (s) => {
+    const m = index.get(s);
+    return m === undefined ? 0 : (t.coef[m] as number);
+  });
+  for (let i = 0; i < n; i++) {
+    const k = col.codes[i] as number;
+    out[i * stride + offset] = k >= 0 ? (lookup[k] as number) : 0;
+  }
+}
+
 /** Scores raw frame rows (probability for binary, prediction for regression). */
 export function predictLinear(body: LinearModelBody, frame: Frame): Float64Array {
   const n = frame.nRows;
   const z = new Float64Array(n).fill(body.intercept);
+  const contribution = new Float64Array(n);
   for (const t of body.terms) {
-    const col = frame.columns.find((c) => c.name === t.name);
-    if (!col) {
-      throw new InvalidParameterError(`input column "${t.name}" is missing: the model needs every signature input`, {
-        details: { field: t.name, rule: "required model input" },
-      });
-    }
-    if (t.kind === "numeric") {
-      if (col.kind !== "numeric") {
-        throw new InvalidParameterError(`input column "${t.name}" is a string column: the model expects numbers`, {
-          details: { field: t.name, rule: "numeric model input" },
-        });
-      }
-      const k = t.coef / t.scale;
-      const filled = t.coef * ((t.impute - t.mean) / t.scale);
-      for (let i = 0; i < n; i++) {
-        const v = col.values[i] as number;
-        z[i] = (z[i] as number) + (v === v ? k * (v - t.mean) : filled);
-      }
-      continue;
-    }
-    const lookup = new Float64Array(col.kind === "categorical" ? col.dictionary.length : 0);
-    if (col.kind !== "categorical") {
-      throw new InvalidParameterError(`input column "${t.name}" is numeric: the model expects categories`, {
-        details: { field: t.name, rule: "categorical model input" },
-      });
-    }
-    const index = new Map(t.dictionary.map((s, k) => [s, k]));
-    col.dictionary.forEach((s, k) => {
-      const m = index.get(s);
-      lookup[k] = m === undefined ? 0 : (t.coef[m] as number);
-    });
-    for (let i = 0; i < n; i++) {
-      const k = col.codes[i] as number;
-      if (k >= 0) z[i] = (z[i] as number) + (lookup[k] as number);
-    }
+    termContributions(t, frame, contribution);
+    for (let i = 0; i < n; i++) z[i] = (z[i] as number) + (contribution[i] as number);
   }
   if (body.task === "binary") for (let i = 0; i < n; i++) z[i] = 1 / (1 + Math.exp(-(z[i] as number)));
   return z;
