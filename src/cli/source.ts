@@ -11,6 +11,7 @@ import type { KeelConfig } from "../config.js";
 import { NotFoundError } from "../errors.js";
 import { experimentJson, modelVersionJson, registeredModelJson, runJson } from "../server/index.js";
 import type { ViewType } from "../wire/index.js";
+import type { SearchQuery } from "../registry/index.js";
 import { withStores } from "./stores.js";
 
 /**
@@ -33,6 +34,11 @@ export interface Source {
   searchVersions(
     request: SearchRequest,
   ): Promise<{ model_versions: ModelVersionJson[]; next_page_token?: string | undefined }>;
+}
+
+/** A registry search as the store takes it; empty filter and page token mean none. */
+function registrySearch(r: SearchRequest): SearchQuery {
+  return { filter: opt(r.filter), maxResults: r.max_results, orderBy: r.order_by ?? [], pageToken: opt(r.page_token) };
 }
 
 /** Experiment ids are digits; anything else can only be a name. */
@@ -122,22 +128,12 @@ export async function withSource<T>(config: KeelConfig, fn: (source: Source) => 
       },
       getRun: async (runId) => runJson(await tracking.getRun(runId)),
       async searchModels(r) {
-        const page = await registry.searchRegisteredModels({
-          filter: opt(r.filter),
-          maxResults: r.max_results,
-          orderBy: r.order_by ?? [],
-          pageToken: opt(r.page_token),
-        });
+        const page = await registry.searchRegisteredModels(registrySearch(r));
         return { registered_models: page.items.map(registeredModelJson), next_page_token: page.nextPageToken };
       },
       getModel: async (name) => registeredModelJson(await registry.getRegisteredModel(name)),
       async searchVersions(r) {
-        const page = await registry.searchModelVersions({
-          filter: opt(r.filter),
-          maxResults: r.max_results,
-          orderBy: r.order_by ?? [],
-          pageToken: opt(r.page_token),
-        });
+        const page = await registry.searchModelVersions(registrySearch(r));
         return { model_versions: page.items.map(modelVersionJson), next_page_token: page.nextPageToken };
       },
     }),
