@@ -6,32 +6,8 @@ import type { Clock } from "../runtime/index.js";
 import type { Kysely } from "kysely";
 import { randomUUID } from "node:crypto";
 import { NotFoundError } from "../errors.js";
-import { appendAudit, type KeelDatabase, type MetadataDb } from "../store/index.js";
+import { appendAudit, type FeatureRepoVersionsTable, type KeelDatabase, type MetadataDb } from "../store/index.js";
 import { repoDigest, type FeatureRepo } from "./definition.js";
-
-/** Row shapes of migration 0040. */
-interface FeatureRepoVersionsTable {
-  version: number;
-  digest: string;
-  definition: string;
-  source_file: string;
-  applied_at: number | string | bigint;
-  applied_by: string;
-}
-
-interface FeatureMaterializationsTable {
-  id: string;
-  feature_view: string;
-  start_time: number | string | bigint;
-  end_time: number | string | bigint;
-  rows_written: number | string | bigint;
-  finished_at: number | string | bigint;
-}
-
-type FeaturesDatabase = KeelDatabase & {
-  feature_repo_versions: FeatureRepoVersionsTable;
-  feature_materializations: FeatureMaterializationsTable;
-};
 
 export interface AppliedFeatureRepo {
   readonly version: number;
@@ -89,53 +65,48 @@ function summary(repo: FeatureRepo): Record<string, readonly string[]> {
 
 export function createFeatureRegistry(metadata: MetadataDb, options: { clock?: Clock } = {}): FeatureRegistry {
   const clock = options.clock ?? Date.now;
-  const db = metadata.db as unknown as Kysely<FeaturesDatabase>;
-  const latestRow = (q: Kysely<FeaturesDatabase>) =>
+  const latestRow = (q: Kysely<KeelDatabase>) =>
     q.selectFrom("feature_repo_versions").selectAll().orderBy("version", "desc").limit(1).executeTakeFirst();
 
   const registry: FeatureRegistry = {
     async apply(repo, { sourceFile, actor }) {
       const digest = repoDigest(repo);
-      try {
-        return await db.transaction().execute(async (tx) => {
-          const prev = await latestRow(tx);
-          if (prev !== undefined && prev.digest === digest) {
-            return { version: Number(prev.version), digest, changed: false };
-          }
-          const version = prev === undefined ? 1 : Number(prev.version) + 1;
-          const now = clock();
-          await tx
-            .insertInto("feature_repo_versions")
-            .values({
-              version,
-              digest,
-              definition: JSON.stringify(repo),
-              source_file: sourceFile,
-              applied_at: now,
-              applied_by: actor,
-            })
-            .execute();
-          await appendAudit(
-            tx as unknown as Kysely<KeelDatabase>,
-            {
-              actor,
-              action: "feature_repo.apply",
-              targetType: "feature_repo",
-              targetId: String(version),
-              ...(prev !== undefined ? { before: { version: Number(prev.version), digest: prev.digest } } : {}),
-              after: { version, digest, source_file: sourceFile, ...summary(repo) },
-            },
-            now,
-          );
-          return { version, digest, changed: true };
-        });
-      } catch (e) {
-        throw metadata.translateError(e);
-      }
+      return metadata.transaction(async (tx) => {
+        const prev = await latestRow(tx);
+        if (prev !== undefined && prev.digest === digest) {
+          return { version: Number(prev.version), digest, changed: false };
+        }
+        const version = prev === undefined ? 1 : Number(prev.version) + 1;
+        const now = clock();
+        await tx
+          .insertInto("feature_repo_versions")
+          .values({
+            version,
+            digest,
+            definition: JSON.stringify(repo),
+            source_file: sourceFile,
+            applied_at: now,
+            applied_by: actor,
+          })
+          .execute();
+        await appendAudit(
+          tx,
+          {
+            actor,
+            action: "feature_repo.apply",
+            targetType: "feature_repo",
+            targetId: String(version),
+            ...(prev !== undefined ? { before: { version: Number(prev.version), digest: prev.digest } } : {}),
+            after: { version, digest, source_file: sourceFile, ...summary(repo) },
+          },
+          now,
+        );
+        return { version, digest, changed: true };
+      });
     },
 
     async latest() {
-      const row = await latestRow(db);
+      const row = await metadata.query(latestRow);
       return row === undefined ? undefined : toApplied(row);
     },
 
@@ -148,25 +119,29 @@ export function createFeatureRegistry(metadata: MetadataDb, options: { clock?: C
     },
 
     async recordMaterialization(r) {
-      await db
-        .insertInto("feature_materializations")
-        .values({
-          id: randomUUID(),
-          feature_view: r.featureView,
-          start_time: r.start,
-          end_time: r.end,
-          rows_written: r.rows,
-          finished_at: clock(),
-        })
-        .execute();
+      await metadata.query((db) =>
+        db
+          .insertInto("feature_materializations")
+          .values({
+            id: randomUUID(),
+            feature_view: r.featureView,
+            start_time: r.start,
+            end_time: r.end,
+            rows_written: r.rows,
+            finished_at: clock(),
+          })
+          .execute(),
+      );
     },
 
     async materializedUntil(featureView) {
-      const row = await db
-        .selectFrom("feature_materializations")
-        .select((eb) => eb.fn.max("end_time").as("end"))
-        .where("feature_view", "=", featureView)
-        .executeTakeFirst();
+      const row = await metadata.query((db) =>
+        db
+          .selectFrom("feature_materializations")
+          .select((eb) => eb.fn.max("end_time").as("end"))
+          .where("feature_view", "=", featureView)
+          .executeTakeFirst(),
+      );
       return row?.end === null || row?.end === undefined ? undefined : Number(row.end);
     },
   };

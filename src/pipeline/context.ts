@@ -58,10 +58,6 @@ export interface StepOutcome<T> {
   readonly cached: boolean;
 }
 
-export function isNotFound(e: unknown): boolean {
-  return e instanceof NotFoundError || (e as { code?: unknown } | null)?.code === "RESOURCE_DOES_NOT_EXIST";
-}
-
 /** Opens the pipeline run (creating its experiment when missing), tagged with its lineage. */
 export async function openPipelineContext(
   def: PipelineDefinition,
@@ -77,7 +73,7 @@ export async function openPipelineContext(
   try {
     experimentId = (await tracking.getExperimentByName(def.experiment)).experimentId;
   } catch (e) {
-    if (!isNotFound(e)) throw e;
+    if (!(e instanceof NotFoundError)) throw e;
     experimentId = await tracking.createExperiment(def.experiment, undefined, [], actor);
   }
   const parent = await tracking.createRun(

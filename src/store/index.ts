@@ -5,6 +5,7 @@ export type { MigrationResult } from "./migrate.js";
 export { migrations } from "./migrations/index.js";
 export type { Dialect, Migration, MigrationContext } from "./migrations/index.js";
 export type {
+  FeatureRepoVersionsTable,
   KeelDatabase,
   ExperimentsTable,
   LoggedModelsTable,

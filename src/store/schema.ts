@@ -275,6 +275,25 @@ export interface AlertsTable {
   detail: string | null;
 }
 
+/** Row shapes of migration 0040. */
+export interface FeatureRepoVersionsTable {
+  version: number;
+  digest: string;
+  definition: string;
+  source_file: string;
+  applied_at: number | string | bigint;
+  applied_by: string;
+}
+
+export interface FeatureMaterializationsTable {
+  id: string;
+  feature_view: string;
+  start_time: number | string | bigint;
+  end_time: number | string | bigint;
+  rows_written: number | string | bigint;
+  finished_at: number | string | bigint;
+}
+
 export interface KeelDatabase {
   keel_sequences: KeelSequencesTable;
   experiments: ExperimentsTable;
@@ -306,4 +325,6 @@ export interface KeelDatabase {
   monitor_observations: MonitorObservationsTable;
   labels: LabelsTable;
   alerts: AlertsTable;
+  feature_repo_versions: FeatureRepoVersionsTable;
+  feature_materializations: FeatureMaterializationsTable;
 }

@@ -1,3 +1,4 @@
+import { NotFoundError } from "../../errors.js";
 /** The gates step: the definition's quality gates checked on the validation rows, the champion's AUC among them. */
 import type { Frame } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
@@ -5,7 +6,7 @@ import { loadPredictor, evaluateBinary } from "../../learn/index.js";
 import type { ModelVersion } from "../../registry/index.js";
 import { artifactFetcher } from "../../registry/index.js";
 import { jsonBytes } from "../cache.js";
-import { isNotFound, logArtifact, logMetrics, runStep, type PipelineContext } from "../context.js";
+import { logArtifact, logMetrics, runStep, type PipelineContext } from "../context.js";
 import { evaluateGates, type GateResult } from "../gates.js";
 import type { Evaluation, ValidationRows } from "./evaluate.js";
 
@@ -104,7 +105,7 @@ async function championAuc(
   try {
     champion = await ctx.registry.getVersionByAlias(model, "champion");
   } catch (e) {
-    if (isNotFound(e)) return {};
+    if (e instanceof NotFoundError) return {};
     throw e;
   }
   try {
