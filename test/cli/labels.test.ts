@@ -168,7 +168,7 @@ describe("keel labels ingest / report on the local store", () => {
     );
     expect(noColumn.code).toBe(2);
     expect(noColumn.stderr.trim()).toBe(
-      'error: --label-column "label" must name a column of the file (columns: request_id, outcome)',
+      'error: --label-column = "label": must name a column of the file (columns: request_id, outcome)',
     );
     const badWindow = await keel(["labels", "report", "--model", "loans", "--window", "month"], env);
     expect(badWindow.code).toBe(2);
