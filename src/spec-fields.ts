@@ -2,14 +2,36 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { InvalidParameterError, isKeelError, keelErrorOf } from "./errors.js";
 
-/** The error every declarative spec reports: `field = value: rule`. */
+/** The longest rendering of a bad value a message quotes: inputs may be megabytes. */
+const MAX_VALUE_TEXT = 100;
+
+function fullValueText(value: unknown): string {
+  try {
+    return typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    return String(value);
+  }
+}
+
+/** A bad value as an error message shows it: JSON (numbers as `String` would), cut to ~100 characters. */
+export function specValueText(value: unknown): string {
+  return cut(fullValueText(value));
+}
+
+function cut(text: string): string {
+  return text.length > MAX_VALUE_TEXT ? `${text.slice(0, MAX_VALUE_TEXT - 3)}...` : text;
+}
+
+/**
+ * The error every declarative spec and every input check reports: `field = value: rule`. `details.value`
+ * holds the value itself, or its cut rendering when the value is too long to quote.
+ */
 export function specError(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(
-    `${field} = ${typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value))}: ${rule}`,
-    {
-      details: { field, value, rule },
-    },
-  );
+  const full = fullValueText(value);
+  const text = cut(full);
+  return new InvalidParameterError(`${field} = ${text}: ${rule}`, {
+    details: { field, value: text === full ? value : text, rule },
+  });
 }
 
 export function specArray(json: unknown, path: string): readonly unknown[] {
@@ -17,13 +39,17 @@ export function specArray(json: unknown, path: string): readonly unknown[] {
   return json;
 }
 
-/** The object at `path`, refusing keys outside `allowed` (a misspelt key would otherwise be ignored). */
+/**
+ * The object at `path` (`""`: the file's root, whose fields are named bare), refusing keys outside
+ * `allowed` (a misspelt key would otherwise be ignored).
+ */
 export function specObject(json: unknown, path: string, allowed: readonly string[]): Readonly<Record<string, unknown>> {
   if (typeof json !== "object" || json === null || Array.isArray(json))
-    throw specError(path, json, "must be an object");
+    throw specError(path === "" ? "(root)" : path, json, "must be an object");
   const obj = json as Record<string, unknown>;
   for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) throw specError(`${path}.${k}`, obj[k], `unknown field; allowed: ${allowed.join(", ")}`);
+    if (!allowed.includes(k))
+      throw specError(path === "" ? k : `${path}.${k}`, obj[k], `unknown field; allowed: ${allowed.join(", ")}`);
   }
   return obj;
 }

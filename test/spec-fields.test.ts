@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InvalidParameterError, NotFoundError } from "../src/errors.js";
-import { inSpecFile, readSpecFile, specNumber, specObject, specOneOf } from "../src/spec-fields.js";
+import { inSpecFile, readSpecFile, specError, specNumber, specObject, specOneOf } from "../src/spec-fields.js";
 import { rejected, thrown } from "./keel-error.js";
 
 const dir = mkdtempSync(join(tmpdir(), "keel-spec-fields-"));
@@ -55,5 +55,21 @@ describe("spec fields", () => {
     expect(() => specOneOf({ audit: "later" }, "audit", "log", ["sync", "async"] as const)).toThrow(
       'log.audit = "later": must be one of sync, async',
     );
+  });
+
+  it("specError quotes a long value cut to 100 characters, never the whole of it", () => {
+    const e = specError("inputs[0].data", "x".repeat(1_000_000), "must be an array");
+    expect(e.message).toBe(`inputs[0].data = "${"x".repeat(96)}...: must be an array`);
+    expect(e.details).toEqual({ field: "inputs[0].data", value: `"${"x".repeat(96)}...`, rule: "must be an array" });
+    expect(specError("n", 1.5, "must be an integer").details).toEqual({
+      field: "n",
+      value: 1.5,
+      rule: "must be an integer",
+    });
+  });
+
+  it("specObject at the root names unknown fields bare", () => {
+    expect(() => specObject({ delay: 5 }, "", ["models"])).toThrow("delay = 5: unknown field; allowed: models");
+    expect(() => specObject([], "", ["models"])).toThrow("(root) = []: must be an object");
   });
 });

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { loadConfig } from "../config.js";
-import { InvalidParameterError } from "../errors.js";
 import type { KeelConfig } from "../config.js";
+import { specError } from "../spec-fields.js";
 
 /** What a command may touch of the outside world; `main.ts` passes the real process in. */
 export interface CliContext {
@@ -81,7 +81,7 @@ export function positiveInt(flag: string): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
-      throw new InvalidParameterError(`${flag} ${JSON.stringify(value)} must be a positive integer`);
+      throw specError(flag, value, "must be a positive integer");
     }
     return n;
   };

@@ -1,5 +1,5 @@
-import { InvalidParameterError } from "../errors.js";
 import type { Column, Frame } from "./frame.js";
+import { specError } from "../spec-fields.js";
 
 /** What the target column turned into: 0/1 labels (binary) or raw values (regression). */
 export interface PreparedTarget {
@@ -20,15 +20,9 @@ export interface ColumnRoles {
   readonly dropped: readonly { readonly name: string; readonly reason: string }[];
 }
 
-function bad(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`${field} = ${JSON.stringify(value)}: ${rule}`, {
-    details: { field, value, rule },
-  });
-}
-
 function requireColumn(frame: Frame, name: string, field: string): Column {
   const c = frame.columns.find((x) => x.name === name);
-  if (!c) throw bad(field, name, `no such column; columns are ${frame.columns.map((x) => x.name).join(", ")}`);
+  if (!c) throw specError(field, name, `no such column; columns are ${frame.columns.map((x) => x.name).join(", ")}`);
   return c;
 }
 
@@ -47,12 +41,12 @@ export function prepareTarget(frame: Frame, target: string, options: { positive?
     const counts = new Float64Array(col.dictionary.length);
     for (let i = 0; i < n; i++) {
       const k = col.codes[i] as number;
-      if (k < 0) throw bad("target", target, `row ${i} has no value; every training row needs a label`);
+      if (k < 0) throw specError("target", target, `row ${i} has no value; every training row needs a label`);
       counts[k] = (counts[k] as number) + 1;
     }
     const present = col.dictionary.filter((_, k) => (counts[k] as number) > 0);
     if (present.length !== 2) {
-      throw bad(
+      throw specError(
         "target",
         target,
         `a string target needs exactly 2 classes, found ${present.length} (${present.slice(0, 5).join(", ")})`,
@@ -62,7 +56,7 @@ export function prepareTarget(frame: Frame, target: string, options: { positive?
     if (options.positive !== undefined) {
       pos = col.dictionary.indexOf(options.positive);
       if (pos < 0 || counts[pos] === 0)
-        throw bad("positive", options.positive, `must be one of the target's classes: ${present.join(", ")}`);
+        throw specError("positive", options.positive, `must be one of the target's classes: ${present.join(", ")}`);
     } else {
       const a = col.dictionary.indexOf(present[0] as string);
       const b = col.dictionary.indexOf(present[1] as string);
@@ -76,13 +70,13 @@ export function prepareTarget(frame: Frame, target: string, options: { positive?
   let binary = true;
   for (let i = 0; i < n; i++) {
     const v = col.values[i] as number;
-    if (v !== v) throw bad("target", target, `row ${i} has no value; every training row needs a label`);
+    if (v !== v) throw specError("target", target, `row ${i} has no value; every training row needs a label`);
     if (v !== 0 && v !== 1) binary = false;
     y[i] = v;
   }
   if (!binary) {
     if (options.positive !== undefined) {
-      throw bad(
+      throw specError(
         "positive",
         options.positive,
         `only applies to a binary target; ${target} is numeric with values other than 0 and 1`,
@@ -91,7 +85,7 @@ export function prepareTarget(frame: Frame, target: string, options: { positive?
     return { task: "regression", y };
   }
   if (options.positive !== undefined && options.positive !== "0" && options.positive !== "1") {
-    throw bad("positive", options.positive, "a 0/1 target's positive class must be 0 or 1");
+    throw specError("positive", options.positive, "a 0/1 target's positive class must be 0 or 1");
   }
   if (options.positive === "0") for (let i = 0; i < n; i++) y[i] = 1 - (y[i] as number);
   const positiveClass = options.positive ?? "1";
@@ -148,12 +142,12 @@ export function assignRoles(
   requireColumn(frame, target, "target");
   if (options.idColumn !== undefined) {
     requireColumn(frame, options.idColumn, "id-column");
-    if (options.idColumn === target) throw bad("id-column", options.idColumn, "cannot be the target column");
+    if (options.idColumn === target) throw specError("id-column", options.idColumn, "cannot be the target column");
   }
   const exclude = new Set(options.exclude ?? []);
   for (const e of exclude) {
     requireColumn(frame, e, "exclude");
-    if (e === target) throw bad("exclude", e, "cannot exclude the target column");
+    if (e === target) throw specError("exclude", e, "cannot exclude the target column");
   }
   let idColumn = options.idColumn;
   const features: string[] = [];
@@ -176,7 +170,7 @@ export function assignRoles(
     features.push(c.name);
   }
   if (features.length === 0)
-    throw bad("features", [], `no feature columns left after removing target ${target}, ids and exclusions`);
+    throw specError("features", [], `no feature columns left after removing target ${target}, ids and exclusions`);
   return idColumn === undefined ? { target, features, dropped } : { target, features, idColumn, dropped };
 }
 

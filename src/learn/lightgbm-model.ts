@@ -1,8 +1,8 @@
-import { InvalidParameterError } from "../errors.js";
 import { EnsembleBuilder } from "./ensemble-builder.js";
 import { EnsemblePredictor, type ModelFeature } from "./ensemble-predictor.js";
 import type { ModelTask } from "./predictor.js";
 import { MISSING_AS_ZERO, MISSING_NAN, MISSING_ZERO, type Link, type TreeEnsemble } from "./tree-ensemble.js";
+import { inSpecFile, specError } from "../spec-fields.js";
 
 /**
  * LightGBM text models (`Booster.save_model("m.txt")`).
@@ -25,12 +25,6 @@ const OBJECTIVES: Record<string, { task: ModelTask; link: Link }> = {
   mape: { task: "regression", link: "identity" },
 };
 
-function bad(field: string, value: unknown, rule: string): never {
-  throw new InvalidParameterError(`LightGBM model: ${field} = ${String(value)}: ${rule}`, {
-    details: { field, value, rule },
-  });
-}
-
 /** A number as C++ streams print it: JavaScript syntax plus `inf`, `-inf`, `nan`. */
 function parseCNumber(text: string): number {
   const t = text.toLowerCase();
@@ -41,13 +35,13 @@ function parseCNumber(text: string): number {
 
 function numbers(block: Map<string, string>, key: string, where: string, length: number): Float64Array {
   const raw = block.get(key);
-  if (raw === undefined) bad(`${where}.${key}`, "(absent)", "is required");
+  if (raw === undefined) throw specError(`${where}.${key}`, "(absent)", "is required");
   const parts = raw.trim() === "" ? [] : raw.trim().split(" ");
-  if (parts.length !== length) bad(`${where}.${key} count`, parts.length, `must be ${length}`);
+  if (parts.length !== length) throw specError(`${where}.${key} count`, parts.length, `must be ${length}`);
   const out = new Float64Array(length);
   for (let i = 0; i < length; i++) {
     const v = parseCNumber(parts[i] ?? "");
-    if (Number.isNaN(v) && parts[i] !== "nan") bad(`${where}.${key}[${i}]`, parts[i], "must be a number");
+    if (Number.isNaN(v) && parts[i] !== "nan") throw specError(`${where}.${key}[${i}]`, parts[i], "must be a number");
     out[i] = v;
   }
   return out;
@@ -69,30 +63,37 @@ export interface LightGBMModel {
   readonly ensemble: TreeEnsemble;
 }
 
+/** A LightGBM text model; errors say `LightGBM model: field = value: rule`. */
 export function parseLightGBMText(text: string): LightGBMModel {
+  return inSpecFile("LightGBM model", () => lightGBMModelOf(text));
+}
+
+function lightGBMModelOf(text: string): LightGBMModel {
   const lines = text.split(/\r?\n/);
   if (lines[0]?.trim() !== "tree")
-    bad("first line", lines[0]?.slice(0, 40), 'a LightGBM text model starts with "tree"');
+    throw specError("first line", lines[0]?.slice(0, 40), 'a LightGBM text model starts with "tree"');
   const firstTree = lines.findIndex((l) => l.startsWith("Tree="));
   const header = keyValues(lines.slice(0, firstTree < 0 ? lines.length : firstTree));
   const perIter = Number(header.get("num_tree_per_iteration") ?? "1");
-  if (perIter !== 1) bad("num_tree_per_iteration", perIter, "multi-class models are not supported");
-  if (header.has("average_output")) bad("average_output", "set", "random-forest (averaged) models are not supported");
+  if (perIter !== 1) throw specError("num_tree_per_iteration", perIter, "multi-class models are not supported");
+  if (header.has("average_output"))
+    throw specError("average_output", "set", "random-forest (averaged) models are not supported");
   const objLine = (header.get("objective") ?? "").trim().split(" ");
   const objName = objLine[0] ?? "";
   const spec = OBJECTIVES[objName];
-  if (spec === undefined) bad("objective", objName, `supported objectives: ${Object.keys(OBJECTIVES).join(", ")}`);
+  if (spec === undefined)
+    throw specError("objective", objName, `supported objectives: ${Object.keys(OBJECTIVES).join(", ")}`);
   let sigmoidScale = 1;
   for (const opt of objLine.slice(1)) {
     if (opt.startsWith("sigmoid:")) sigmoidScale = Number(opt.slice("sigmoid:".length));
   }
-  if (!(sigmoidScale > 0)) bad("objective sigmoid", sigmoidScale, "must be a positive number");
+  if (!(sigmoidScale > 0)) throw specError("objective sigmoid", sigmoidScale, "must be a positive number");
   const nFeatures = Number(header.get("max_feature_idx")) + 1;
   if (!Number.isInteger(nFeatures) || nFeatures < 1)
-    bad("max_feature_idx", header.get("max_feature_idx"), "must be an integer ≥ 0");
+    throw specError("max_feature_idx", header.get("max_feature_idx"), "must be an integer ≥ 0");
   const names = (header.get("feature_names") ?? "").trim().split(" ");
   if (names.length !== nFeatures)
-    bad("feature_names count", names.length, `must equal max_feature_idx + 1 (${nFeatures})`);
+    throw specError("feature_names count", names.length, `must equal max_feature_idx + 1 (${nFeatures})`);
   // A categorical feature's info lists its categories ("-1:5:2"); a numeric one is "[min:max]" or "none".
   const infos = (header.get("feature_infos") ?? "").trim().split(" ");
   const isCat = names.map((_, j) => {
@@ -106,7 +107,7 @@ export function parseLightGBMText(text: string): LightGBMModel {
     try {
       pandasCats = JSON.parse(pandasLine.slice("pandas_categorical:".length));
     } catch (e) {
-      bad("pandas_categorical", pandasLine.slice(0, 60), `must be JSON (${(e as Error).message})`);
+      throw specError("pandas_categorical", pandasLine.slice(0, 60), `must be JSON (${(e as Error).message})`);
     }
   }
   const catFeatures = names.map((_, j) => j).filter((j) => isCat[j] === true);
@@ -114,7 +115,7 @@ export function parseLightGBMText(text: string): LightGBMModel {
   // An empty list means no pandas-categorical columns (categorical features take integer codes).
   if (Array.isArray(pandasCats) && pandasCats.length > 0) {
     if (pandasCats.length !== catFeatures.length) {
-      bad(
+      throw specError(
         "pandas_categorical length",
         pandasCats.length,
         `must equal the categorical feature count (${catFeatures.length})`,
@@ -122,7 +123,8 @@ export function parseLightGBMText(text: string): LightGBMModel {
     }
     catFeatures.forEach((j, k) => {
       const labels = (pandasCats as unknown[])[k];
-      if (!Array.isArray(labels)) bad(`pandas_categorical[${k}]`, typeof labels, "must be a list of categories");
+      if (!Array.isArray(labels))
+        throw specError(`pandas_categorical[${k}]`, typeof labels, "must be a list of categories");
       features[j] = { name: names[j] ?? `f${j}`, categories: labels.map((v) => String(v)) };
     });
   }
@@ -137,10 +139,10 @@ export function parseLightGBMText(text: string): LightGBMModel {
     while (end < lines.length && (lines[end] ?? "").trim() !== "") end++;
     const block = keyValues(lines.slice(i + 1, end));
     const where = `Tree=${nTrees}`;
-    if (block.get("is_linear") === "1") bad(`${where}.is_linear`, 1, "linear trees are not supported");
+    if (block.get("is_linear") === "1") throw specError(`${where}.is_linear`, 1, "linear trees are not supported");
     const nLeaves = Number(block.get("num_leaves"));
     if (!Number.isInteger(nLeaves) || nLeaves < 1)
-      bad(`${where}.num_leaves`, block.get("num_leaves"), "must be an integer ≥ 1");
+      throw specError(`${where}.num_leaves`, block.get("num_leaves"), "must be an integer ≥ 1");
     const nInternal = nLeaves - 1;
     const leafValue = numbers(block, "leaf_value", where, nLeaves);
     const nNodes = nInternal + nLeaves;
@@ -180,7 +182,7 @@ export function parseLightGBMText(text: string): LightGBMModel {
       for (let n = 0; n < nInternal; n++) {
         const f = splitFeature[n] ?? -1;
         if (!Number.isInteger(f) || f < 0 || f >= nFeatures)
-          bad(`${where}.split_feature[${n}]`, f, `must be in [0, ${nFeatures})`);
+          throw specError(`${where}.split_feature[${n}]`, f, `must be in [0, ${nFeatures})`);
         feature[n] = f;
         const dt = decision[n] ?? 0;
         left[n] = node(lc[n] ?? 0);
@@ -190,7 +192,11 @@ export function parseLightGBMText(text: string): LightGBMModel {
           const k = thr[n] ?? -1;
           const set = setIds[k];
           if (set === undefined)
-            bad(`${where}.threshold[${n}]`, k, `a categorical split must index cat_boundaries (num_cat ${nCat})`);
+            throw specError(
+              `${where}.threshold[${n}]`,
+              k,
+              `a categorical split must index cat_boundaries (num_cat ${nCat})`,
+            );
           catSet[n] = set;
         } else {
           threshold[n] = thr[n] ?? NaN;
@@ -206,7 +212,7 @@ export function parseLightGBMText(text: string): LightGBMModel {
     nTrees++;
     i = end;
   }
-  if (nTrees === 0) bad("trees", 0, "the model has no Tree= blocks");
+  if (nTrees === 0) throw specError("trees", 0, "the model has no Tree= blocks");
   const ensemble = builder.build({
     nFeatures,
     baseScore: 0,

@@ -10,6 +10,7 @@ import {
   thresholdMetrics,
   type NumericArray,
 } from "../stats/index.js";
+import { specError } from "../spec-fields.js";
 
 /** One model's positive-class probabilities on the evaluation rows. */
 export interface ScoredModel {
@@ -80,10 +81,6 @@ export interface CompareModelsOptions {
   /** The smallest AUC gain that counts as better (default 0). */
   readonly minEffect?: number;
   readonly segmentation?: Segmentation;
-}
-
-function invalidOption(field: string, value: number, rule: string): never {
-  throw new InvalidParameterError(`${field} = ${value}: ${rule}`, { details: { field, value, rule } });
 }
 
 /** Ranking metrics need both classes; a segment may hold one, and then they are NaN. */
@@ -164,9 +161,9 @@ export function compareModels(
   const threshold = options.threshold ?? 0.5;
   const alpha = options.alpha ?? 0.05;
   const minEffect = options.minEffect ?? 0;
-  if (!(threshold >= 0 && threshold <= 1)) invalidOption("threshold", threshold, "must be in [0, 1]");
-  if (!(alpha > 0 && alpha < 1)) invalidOption("alpha", alpha, "must be in (0, 1)");
-  if (!(minEffect >= 0 && minEffect < 1)) invalidOption("minEffect", minEffect, "must be in [0, 1)");
+  if (!(threshold >= 0 && threshold <= 1)) throw specError("threshold", threshold, "must be in [0, 1]");
+  if (!(alpha > 0 && alpha < 1)) throw specError("alpha", alpha, "must be in (0, 1)");
+  if (!(minEffect >= 0 && minEffect < 1)) throw specError("minEffect", minEffect, "must be in [0, 1)");
   if (scored.length === 0) throw new InvalidParameterError("models: at least one model is needed");
   const seg = options.segmentation;
   const models: ModelReport[] = scored.map((m) => ({

@@ -1,11 +1,11 @@
 import type { Frame, ColumnRoles, PreparedTarget } from "../data/index.js";
 import { assignRoles, prepareTarget, selectColumns, takeRows, inferSignature } from "../data/index.js";
-import { InvalidParameterError } from "../errors.js";
 import { trainGbdt } from "./gbdt/train.js";
 import { ensembleToJson, KeelPredictor } from "./keel-model.js";
 import type { KeelModel, KeelTarget } from "./keel-model.js";
 import { trainLinear } from "./linear/train.js";
 import { evaluateBinary, evaluateRegression } from "./metrics.js";
+import { specError } from "../spec-fields.js";
 
 export type ModelKind = "gbdt" | "linear";
 
@@ -41,10 +41,6 @@ export interface TrainResult {
   readonly history: readonly Readonly<Record<string, number>>[];
 }
 
-function bad(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`${field} = ${JSON.stringify(value)}: ${rule}`, { details: { field, value, rule } });
-}
-
 /**
  * Deterministic shuffled split: the last `round(n × fraction)` positions of a seeded Fisher–Yates
  * permutation are the validation rows. Exported so a caller can rebuild the split of a run.
@@ -77,7 +73,7 @@ function checkRows(
   ] as const) {
     for (let i = 0; i < idx.length; i++) {
       const r = idx[i] as number;
-      if (r < 0 || r >= n) throw bad(`rows.${part}[${i}]`, r, `must be a row index in [0, ${n})`);
+      if (r < 0 || r >= n) throw specError(`rows.${part}[${i}]`, r, `must be a row index in [0, ${n})`);
     }
   }
   return { train: rows.train, valid: rows.valid };
@@ -89,10 +85,10 @@ function checkRows(
  */
 export async function trainModel(frame: Frame, options: TrainOptions): Promise<TrainResult> {
   const kind = options.model ?? "gbdt";
-  if (kind !== "gbdt" && kind !== "linear") throw bad("model", kind, 'must be "gbdt" or "linear"');
+  if (kind !== "gbdt" && kind !== "linear") throw specError("model", kind, 'must be "gbdt" or "linear"');
   const fraction = options.validFraction ?? 0.2;
   if (!Number.isFinite(fraction) || fraction < 0 || fraction >= 1)
-    throw bad("valid-fraction", fraction, "must be in [0, 1)");
+    throw specError("valid-fraction", fraction, "must be in [0, 1)");
   const roles = assignRoles(frame, options.target, {
     ...(options.idColumn === undefined ? {} : { idColumn: options.idColumn }),
     ...(options.exclude === undefined ? {} : { exclude: options.exclude }),
@@ -108,9 +104,9 @@ export async function trainModel(frame: Frame, options: TrainOptions): Promise<T
     options.rows === undefined
       ? trainValidSplit(frame.nRows, fraction, options.splitSeed ?? (Number.isFinite(seedParam) ? seedParam : 0))
       : checkRows(options.rows, frame.nRows);
-  if (train.length < 2) throw bad("rows", frame.nRows, "too few rows to train on");
+  if (train.length < 2) throw specError("rows", frame.nRows, "too few rows to train on");
   if (options.rows === undefined && fraction > 0 && valid.length < 2)
-    throw bad("valid-fraction", fraction, `leaves fewer than 2 validation rows of ${frame.nRows}`);
+    throw specError("valid-fraction", fraction, `leaves fewer than 2 validation rows of ${frame.nRows}`);
   const features = selectColumns(frame, roles.features);
   const trainX = takeRows(features, train);
   const validX = takeRows(features, valid);
@@ -122,7 +118,8 @@ export async function trainModel(frame: Frame, options: TrainOptions): Promise<T
   if (target.task === "binary") {
     let pos = 0;
     for (let i = 0; i < yTrain.length; i++) pos += yTrain[i] as number;
-    if (pos === 0 || pos === yTrain.length) throw bad("target", options.target, "the training part has only one class");
+    if (pos === 0 || pos === yTrain.length)
+      throw specError("target", options.target, "the training part has only one class");
   }
   const signature = inferSignature(trainX);
   const tgt: KeelTarget =

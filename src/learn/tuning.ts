@@ -5,9 +5,9 @@
  * over the good values and g(x) over the bad ones, candidates are drawn from l, and the candidate
  * with the largest l(x)/g(x) is tried next. Parameters are modelled independently.
  */
-import { InvalidParameterError } from "../errors.js";
 import { gammaincc } from "../stats/index.js";
 import { mulberry32 } from "../data/index.js";
+import { specError } from "../spec-fields.js";
 
 export type ParamValue = string | number | boolean;
 
@@ -37,25 +37,16 @@ export interface TuneOptions {
 const CANDIDATES = 24;
 const DEFAULT_STARTUP_TRIALS = 10;
 
-function bad(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(
-    `${field} = ${typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value))}: ${rule}`,
-    {
-      details: { field, value, rule },
-    },
-  );
-}
-
 function finiteField(o: Record<string, unknown>, key: string, p: string, integer: boolean): number {
   const v = o[key];
   if (typeof v !== "number" || !Number.isFinite(v) || (integer && !Number.isInteger(v)))
-    throw bad(`${p}.${key}`, v, integer ? "must be an integer" : "must be a finite number");
+    throw specError(`${p}.${key}`, v, integer ? "must be an integer" : "must be a finite number");
   return v;
 }
 
 function onlyKeys(o: Record<string, unknown>, p: string, allowed: readonly string[]): void {
   for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) throw bad(`${p}.${k}`, o[k], `unknown field; allowed: ${allowed.join(", ")}`);
+    if (!allowed.includes(k)) throw specError(`${p}.${k}`, o[k], `unknown field; allowed: ${allowed.join(", ")}`);
   }
 }
 
@@ -65,39 +56,41 @@ function onlyKeys(o: Record<string, unknown>, p: string, allowed: readonly strin
  */
 export function parseParamSpace(json: unknown, path = "space"): ParamSpace {
   if (typeof json !== "object" || json === null || Array.isArray(json))
-    throw bad(path, json, "must be an object of parameter name → {type, …}");
+    throw specError(path, json, "must be an object of parameter name → {type, …}");
   const entries = Object.entries(json as Record<string, unknown>);
-  if (entries.length === 0) throw bad(path, json, "must declare at least one parameter");
+  if (entries.length === 0) throw specError(path, json, "must declare at least one parameter");
   const out: Record<string, ParamSpec> = {};
   for (const [name, raw] of entries) {
     const p = `${path}.${name}`;
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw bad(p, raw, "must be an object {type, …}");
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+      throw specError(p, raw, "must be an object {type, …}");
     const o = raw as Record<string, unknown>;
     if (o.type === "float" || o.type === "int") {
       onlyKeys(o, p, ["type", "low", "high", "log"]);
       const integer = o.type === "int";
       const low = finiteField(o, "low", p, integer);
       const high = finiteField(o, "high", p, integer);
-      if (!(high > low)) throw bad(`${p}.high`, high, `must be > low (${low})`);
-      if (o.log !== undefined && typeof o.log !== "boolean") throw bad(`${p}.log`, o.log, "must be true or false");
+      if (!(high > low)) throw specError(`${p}.high`, high, `must be > low (${low})`);
+      if (o.log !== undefined && typeof o.log !== "boolean")
+        throw specError(`${p}.log`, o.log, "must be true or false");
       const log = o.log === true;
-      if (log && !(low > 0)) throw bad(`${p}.low`, low, "must be > 0 on a log scale");
+      if (log && !(low > 0)) throw specError(`${p}.low`, low, "must be > 0 on a log scale");
       out[name] = { type: o.type, low, high, ...(log ? { log } : {}) };
     } else if (o.type === "choice") {
       onlyKeys(o, p, ["type", "values"]);
       const values = o.values;
       if (!Array.isArray(values) || values.length === 0)
-        throw bad(`${p}.values`, values, "must be a non-empty array of strings, numbers or booleans");
+        throw specError(`${p}.values`, values, "must be a non-empty array of strings, numbers or booleans");
       const seen = new Set<unknown>();
       values.forEach((v: unknown, i) => {
         if (typeof v !== "string" && typeof v !== "boolean" && !(typeof v === "number" && Number.isFinite(v)))
-          throw bad(`${p}.values[${i}]`, v, "must be a string, a finite number or a boolean");
-        if (seen.has(v)) throw bad(`${p}.values[${i}]`, v, "is listed twice");
+          throw specError(`${p}.values[${i}]`, v, "must be a string, a finite number or a boolean");
+        if (seen.has(v)) throw specError(`${p}.values[${i}]`, v, "is listed twice");
         seen.add(v);
       });
       out[name] = { type: "choice", values: [...(values as ParamValue[])] };
     } else {
-      throw bad(`${p}.type`, o.type, 'must be "float", "int" or "choice"');
+      throw specError(`${p}.type`, o.type, 'must be "float", "int" or "choice"');
     }
   }
   return out;
@@ -317,14 +310,14 @@ function tpeParams(
 
 function checkOptions(options: TuneOptions): { seed: number; startup: number } {
   const { trials, direction } = options;
-  if (!Number.isInteger(trials) || trials < 1) throw bad("trials", trials, "must be an integer ≥ 1");
+  if (!Number.isInteger(trials) || trials < 1) throw specError("trials", trials, "must be an integer ≥ 1");
   if (direction !== "maximize" && direction !== "minimize")
-    throw bad("direction", direction, 'must be "maximize" or "minimize"');
+    throw specError("direction", direction, 'must be "maximize" or "minimize"');
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
-    throw bad("seed", seed, "must be an integer in [0, 2^32)");
+    throw specError("seed", seed, "must be an integer in [0, 2^32)");
   const startup = options.startupTrials ?? Math.min(DEFAULT_STARTUP_TRIALS, trials);
-  if (!Number.isInteger(startup) || startup < 1) throw bad("startupTrials", startup, "must be an integer ≥ 1");
+  if (!Number.isInteger(startup) || startup < 1) throw specError("startupTrials", startup, "must be an integer ≥ 1");
   return { seed, startup };
 }
 
@@ -347,7 +340,7 @@ export async function tune(
     const params = index < startup ? randomParams(ds, random) : tpeParams(ds, trials, options.direction, random);
     const value = await objective({ ...params }, index);
     if (typeof value !== "number" || !Number.isFinite(value))
-      throw bad(`objective(trial ${index})`, value, "must return a finite number");
+      throw specError(`objective(trial ${index})`, value, "must return a finite number");
     const trial: Trial = { index, params, value };
     trials.push(trial);
     if (best === undefined || (options.direction === "maximize" ? value > best.value : value < best.value))

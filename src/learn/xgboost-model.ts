@@ -1,8 +1,8 @@
-import { InvalidParameterError } from "../errors.js";
 import { EnsembleBuilder } from "./ensemble-builder.js";
 import { EnsemblePredictor, type ModelFeature } from "./ensemble-predictor.js";
 import type { ModelTask } from "./predictor.js";
 import type { Link, TreeEnsemble } from "./tree-ensemble.js";
+import { inSpecFile, specError } from "../spec-fields.js";
 
 /**
  * XGBoost JSON models (`Booster.save_model("m.json")`, schema doc/model.schema in XGBoost).
@@ -23,24 +23,19 @@ const OBJECTIVES: Record<string, { task: ModelTask; link: Link }> = {
   "reg:pseudohubererror": { task: "regression", link: "identity" },
 };
 
-function bad(field: string, value: unknown, rule: string): never {
-  throw new InvalidParameterError(`XGBoost model: ${field} = ${JSON.stringify(value) ?? "undefined"}: ${rule}`, {
-    details: { field, value, rule },
-  });
-}
-
 function obj(v: unknown, field: string): Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) bad(field, typeof v, "must be a JSON object");
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw specError(field, typeof v, "must be a JSON object");
   return v as Record<string, unknown>;
 }
 
 function numArray(v: unknown, field: string, length: number): number[] {
-  if (!Array.isArray(v)) bad(field, typeof v, "must be an array");
+  if (!Array.isArray(v)) throw specError(field, typeof v, "must be an array");
   const arr = v as unknown[];
-  if (arr.length !== length) bad(`${field}.length`, arr.length, `must equal num_nodes (${length})`);
+  if (arr.length !== length) throw specError(`${field}.length`, arr.length, `must equal num_nodes (${length})`);
   return arr.map((x, i) => {
     if (typeof x === "boolean") return x ? 1 : 0;
-    if (typeof x !== "number") bad(`${field}[${i}]`, x, "must be a number");
+    if (typeof x !== "number") throw specError(`${field}[${i}]`, x, "must be a number");
     return x;
   });
 }
@@ -48,11 +43,13 @@ function numArray(v: unknown, field: string, length: number): number[] {
 /** Parses "5E-1", "[5E-1]" or a number. */
 function parseBaseScore(v: unknown): number {
   const s = typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() : undefined;
-  if (s === undefined) bad("learner.learner_model_param.base_score", v, "must be a number or numeric string");
+  if (s === undefined)
+    throw specError("learner.learner_model_param.base_score", v, "must be a number or numeric string");
   const inner = s.startsWith("[") && s.endsWith("]") ? s.slice(1, -1).split(",") : [s];
-  if (inner.length !== 1) bad("learner.learner_model_param.base_score", v, "only single-target models are supported");
+  if (inner.length !== 1)
+    throw specError("learner.learner_model_param.base_score", v, "only single-target models are supported");
   const x = Number(inner[0]);
-  if (!Number.isFinite(x)) bad("learner.learner_model_param.base_score", v, "must be a finite number");
+  if (!Number.isFinite(x)) throw specError("learner.learner_model_param.base_score", v, "must be a finite number");
   return x;
 }
 
@@ -64,7 +61,12 @@ export interface XGBoostModel {
   readonly version: readonly number[];
 }
 
+/** An XGBoost JSON model; errors say `XGBoost model: field = value: rule`. */
 export function parseXGBoostJson(json: unknown): XGBoostModel {
+  return inSpecFile("XGBoost model", () => xgboostModelOf(json));
+}
+
+function xgboostModelOf(json: unknown): XGBoostModel {
   const root = obj(json, "(root)");
   const learner = obj(root.learner, "learner");
   const version = Array.isArray(root.version) ? (root.version as number[]) : [];
@@ -72,23 +74,27 @@ export function parseXGBoostJson(json: unknown): XGBoostModel {
   const objName = String(objective.name);
   const spec = OBJECTIVES[objName];
   if (spec === undefined) {
-    bad("learner.objective.name", objName, `supported objectives: ${Object.keys(OBJECTIVES).join(", ")}`);
+    throw specError("learner.objective.name", objName, `supported objectives: ${Object.keys(OBJECTIVES).join(", ")}`);
   }
   const mparam = obj(learner.learner_model_param, "learner.learner_model_param");
   const numClass = Number(mparam.num_class ?? 0);
   if (numClass > 1)
-    bad("learner.learner_model_param.num_class", mparam.num_class, "multi-class models are not supported");
+    throw specError("learner.learner_model_param.num_class", mparam.num_class, "multi-class models are not supported");
   const numTarget = Number(mparam.num_target ?? 1);
   if (numTarget > 1)
-    bad("learner.learner_model_param.num_target", mparam.num_target, "multi-target models are not supported");
+    throw specError(
+      "learner.learner_model_param.num_target",
+      mparam.num_target,
+      "multi-target models are not supported",
+    );
   const nFeatures = Number(mparam.num_feature);
   if (!Number.isInteger(nFeatures) || nFeatures < 1)
-    bad("learner.learner_model_param.num_feature", mparam.num_feature, "must be an integer ≥ 1");
+    throw specError("learner.learner_model_param.num_feature", mparam.num_feature, "must be an integer ≥ 1");
   const baseProb = parseBaseScore(mparam.base_score);
   let baseMargin = baseProb;
   if (spec.link === "sigmoid") {
     if (!(baseProb > 0 && baseProb < 1))
-      bad(
+      throw specError(
         "learner.learner_model_param.base_score",
         mparam.base_score,
         "a logistic objective needs base_score in (0, 1)",
@@ -100,9 +106,10 @@ export function parseXGBoostJson(json: unknown): XGBoostModel {
 
   const booster = obj(learner.gradient_booster, "learner.gradient_booster");
   if (booster.name !== "gbtree")
-    bad("learner.gradient_booster.name", booster.name, 'only "gbtree" boosters are supported');
+    throw specError("learner.gradient_booster.name", booster.name, 'only "gbtree" boosters are supported');
   const model = obj(booster.model, "learner.gradient_booster.model");
-  if (!Array.isArray(model.trees)) bad("learner.gradient_booster.model.trees", typeof model.trees, "must be an array");
+  if (!Array.isArray(model.trees))
+    throw specError("learner.gradient_booster.model.trees", typeof model.trees, "must be an array");
   const trees = model.trees as unknown[];
 
   const builder = new EnsembleBuilder("XGBoost model");
@@ -111,7 +118,8 @@ export function parseXGBoostJson(json: unknown): XGBoostModel {
     const tree = obj(tv, where);
     const tp = obj(tree.tree_param, `${where}.tree_param`);
     const n = Number(tp.num_nodes);
-    if (!Number.isInteger(n) || n < 1) bad(`${where}.tree_param.num_nodes`, tp.num_nodes, "must be an integer ≥ 1");
+    if (!Number.isInteger(n) || n < 1)
+      throw specError(`${where}.tree_param.num_nodes`, tp.num_nodes, "must be an integer ≥ 1");
     const left = numArray(tree.left_children, `${where}.left_children`, n);
     const right = numArray(tree.right_children, `${where}.right_children`, n);
     const cond = numArray(tree.split_conditions, `${where}.split_conditions`, n);
@@ -125,11 +133,15 @@ export function parseXGBoostJson(json: unknown): XGBoostModel {
         continue;
       }
       if (splitType !== undefined && splitType[i] !== 0) {
-        bad(`${where}.split_type[${i}]`, splitType[i], "categorical splits in XGBoost models are not supported");
+        throw specError(
+          `${where}.split_type[${i}]`,
+          splitType[i],
+          "categorical splits in XGBoost models are not supported",
+        );
       }
       const f = idx[i] ?? -1;
       if (!Number.isInteger(f) || f < 0 || f >= nFeatures)
-        bad(`${where}.split_indices[${i}]`, f, `must be in [0, ${nFeatures})`);
+        throw specError(`${where}.split_indices[${i}]`, f, `must be in [0, ${nFeatures})`);
       feature[i] = f;
     }
     const cover = Array.isArray(tree.sum_hessian) ? numArray(tree.sum_hessian, `${where}.sum_hessian`, n) : undefined;
@@ -141,7 +153,7 @@ export function parseXGBoostJson(json: unknown): XGBoostModel {
 
   const names = Array.isArray(learner.feature_names) ? (learner.feature_names as unknown[]) : [];
   if (names.length !== 0 && names.length !== nFeatures) {
-    bad("learner.feature_names.length", names.length, `must equal num_feature (${nFeatures})`);
+    throw specError("learner.feature_names.length", names.length, `must equal num_feature (${nFeatures})`);
   }
   const features: ModelFeature[] = Array.from({ length: nFeatures }, (_, i) => ({
     name: names.length === 0 ? `f${i}` : String(names[i]),

@@ -5,7 +5,7 @@
  * timeout, retried on network errors, 429 and 5xx.
  */
 import type { Logger } from "../runtime/index.js";
-import { InvalidParameterError } from "../errors.js";
+import { specArray, specError, specNumber } from "../spec-fields.js";
 import type { AlertRecord } from "../store/index.js";
 import { ALERT_TIERS } from "./alerts.js";
 import type { AlertTier } from "./alerts.js";
@@ -247,14 +247,9 @@ export async function deliverAlert(sink: SinkConfig, e: AlertEvent, deps: Delive
 
 /** Validates the sink list of a monitoring config (parsed JSON); errors name the sink index and field. */
 export function parseSinks(json: unknown): SinkConfig[] {
-  if (!Array.isArray(json)) {
-    throw new InvalidParameterError(`sinks: must be an array`, { details: { field: "sinks", value: typeof json } });
-  }
-  return json.map((raw: unknown, i) => {
-    const bad = (field: string, value: unknown, rule: string) =>
-      new InvalidParameterError(`sinks[${i}].${field}: ${JSON.stringify(value)} ${rule}`, {
-        details: { field: `sinks[${i}].${field}`, value, rule },
-      });
+  return specArray(json, "sinks").map((raw: unknown, i) => {
+    const p = `sinks[${i}]`;
+    const bad = (field: string, value: unknown, rule: string) => specError(`${p}.${field}`, value, rule);
     if (typeof raw !== "object" || raw === null) throw bad("type", raw, "must be an object with a type");
     const s = raw as Record<string, unknown>;
     const common: { tiers?: AlertTier[]; timeoutMs?: number; retries?: number } = {};
@@ -264,18 +259,10 @@ export function parseSinks(json: unknown): SinkConfig[] {
       }
       common.tiers = s.tiers as AlertTier[];
     }
-    if (s.timeoutMs !== undefined) {
-      if (typeof s.timeoutMs !== "number" || !Number.isInteger(s.timeoutMs) || s.timeoutMs < 1) {
-        throw bad("timeoutMs", s.timeoutMs, "must be an integer ≥ 1");
-      }
-      common.timeoutMs = s.timeoutMs;
-    }
-    if (s.retries !== undefined) {
-      if (typeof s.retries !== "number" || !Number.isInteger(s.retries) || s.retries < 0 || s.retries > 10) {
-        throw bad("retries", s.retries, "must be an integer from 0 to 10");
-      }
-      common.retries = s.retries;
-    }
+    const timeoutMs = specNumber(s, "timeoutMs", p, { integer: true, min: 1 });
+    if (timeoutMs !== undefined) common.timeoutMs = timeoutMs;
+    const retries = specNumber(s, "retries", p, { integer: true, min: 0, max: 10 });
+    if (retries !== undefined) common.retries = retries;
     const url = (required: boolean): string | undefined => {
       if (s.url === undefined && !required) return undefined;
       if (typeof s.url !== "string" || !/^https?:\/\//.test(s.url)) throw bad("url", s.url, "must be an http(s) URL");

@@ -14,8 +14,8 @@
  * resolves it, and a rule does not fire again for a target within `cooldownMinutes` of its last firing.
  */
 import { ALERT_TIERS, type AlertTier } from "../wire/index.js";
-import { InvalidParameterError } from "../errors.js";
 import type { MonitorObservation, ObservationKind } from "../store/index.js";
+import { specError } from "../spec-fields.js";
 
 export { ALERT_TIERS, type AlertTier } from "../wire/index.js";
 
@@ -134,22 +134,16 @@ export interface AlertFinding {
  */
 const TOLERANCE = 1e-12;
 
-function bad(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`alert rule ${field}: ${JSON.stringify(value)} ${rule}`, {
-    details: { field, value, rule },
-  });
-}
-
 const KINDS: readonly ObservationKind[] = ["drift", "quality", "prediction_drift", "performance", "fairness", "volume"];
 
 /** Validates a rule table (parsed JSON); errors name the rule index and field. */
 export function parseAlertRules(json: unknown): AlertRule[] {
   const list = typeof json === "object" && json !== null && "rules" in json ? json.rules : json;
-  if (!Array.isArray(list)) throw bad("rules", typeof list, 'must be an array of rules (or { "rules": [...] })');
+  if (!Array.isArray(list)) throw specError("rules", typeof list, 'must be an array of rules (or { "rules": [...] })');
   const ids = new Set<string>();
   return list.map((raw: unknown, i) => {
     const f = (name: string) => `rules[${i}].${name}`;
-    if (typeof raw !== "object" || raw === null) throw bad(`rules[${i}]`, raw, "must be an object");
+    if (typeof raw !== "object" || raw === null) throw specError(`rules[${i}]`, raw, "must be an object");
     const r = raw as Record<string, unknown>;
     const known = new Set([
       "id",
@@ -167,56 +161,59 @@ export function parseAlertRules(json: unknown): AlertRule[] {
       "cooldownMinutes",
       "maxAgeHours",
     ]);
-    for (const k of Object.keys(r)) if (!known.has(k)) throw bad(f(k), r[k], "is not a rule field");
+    for (const k of Object.keys(r)) if (!known.has(k)) throw specError(f(k), r[k], "is not a rule field");
     const str = (name: string, required: boolean): string | undefined => {
       const v = r[name];
       if (v === undefined && !required) return undefined;
-      if (typeof v !== "string" || v === "") throw bad(f(name), v, "must be a non-empty string");
+      if (typeof v !== "string" || v === "") throw specError(f(name), v, "must be a non-empty string");
       return v;
     };
     const id = str("id", true)!;
-    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(id)) throw bad(f("id"), id, "must be 1–128 letters, digits, _ . -");
-    if (ids.has(id)) throw bad(f("id"), id, "is used by an earlier rule");
+    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(id)) throw specError(f("id"), id, "must be 1–128 letters, digits, _ . -");
+    if (ids.has(id)) throw specError(f("id"), id, "is used by an earlier rule");
     ids.add(id);
     const tier = r.tier;
     if (!ALERT_TIERS.includes(tier as AlertTier))
-      throw bad(f("tier"), tier, `must be one of ${ALERT_TIERS.join(", ")}`);
+      throw specError(f("tier"), tier, `must be one of ${ALERT_TIERS.join(", ")}`);
     const kind = r.kind;
-    if (!KINDS.includes(kind as ObservationKind)) throw bad(f("kind"), kind, `must be one of ${KINDS.join(", ")}`);
+    if (!KINDS.includes(kind as ObservationKind))
+      throw specError(f("kind"), kind, `must be one of ${KINDS.join(", ")}`);
     const condition = r.condition;
-    if (condition !== "above" && condition !== "below") throw bad(f("condition"), condition, "must be above or below");
+    if (condition !== "above" && condition !== "below")
+      throw specError(f("condition"), condition, "must be above or below");
     const threshold = r.threshold;
     if (typeof threshold !== "number" || !Number.isFinite(threshold)) {
-      throw bad(f("threshold"), threshold, "must be a finite number");
+      throw specError(f("threshold"), threshold, "must be a finite number");
     }
     const posInt = (name: string): number | undefined => {
       const v = r[name];
       if (v === undefined) return undefined;
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw bad(f(name), v, "must be an integer ≥ 1");
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw specError(f(name), v, "must be an integer ≥ 1");
       return v;
     };
     const posNum = (name: string): number | undefined => {
       const v = r[name];
       if (v === undefined) return undefined;
-      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw bad(f(name), v, "must be a number ≥ 0");
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw specError(f(name), v, "must be a number ≥ 0");
       return v;
     };
     const minFeatures = posInt("minFeatures");
     const feature = str("feature", false);
-    if (minFeatures !== undefined && feature !== "*") throw bad(f("feature"), feature, 'must be "*" with minFeatures');
+    if (minFeatures !== undefined && feature !== "*")
+      throw specError(f("feature"), feature, 'must be "*" with minFeatures');
     let change: AlertRule["change"];
     if (r.change !== undefined) {
       const c = r.change as Record<string, unknown>;
-      if (typeof c !== "object" || c === null) throw bad(f("change"), c, "must be an object");
+      if (typeof c !== "object" || c === null) throw specError(f("change"), c, "must be an object");
       const bw = c.baselineWindows;
       if (typeof bw !== "number" || !Number.isInteger(bw) || bw < 1) {
-        throw bad(f("change.baselineWindows"), bw, "must be an integer ≥ 1");
+        throw specError(f("change.baselineWindows"), bw, "must be an integer ≥ 1");
       }
       const dir = c.direction ?? "either";
       if (dir !== "down" && dir !== "up" && dir !== "either") {
-        throw bad(f("change.direction"), dir, "must be down, up or either");
+        throw specError(f("change.direction"), dir, "must be down, up or either");
       }
-      if (minFeatures !== undefined) throw bad(f("change"), c, "cannot be combined with minFeatures");
+      if (minFeatures !== undefined) throw specError(f("change"), c, "cannot be combined with minFeatures");
       change = { baselineWindows: bw, direction: dir };
     }
     const description = str("description", false);

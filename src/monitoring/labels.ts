@@ -1,10 +1,7 @@
-import { InvalidParameterError, InvalidStateError } from "../errors.js";
+import { InvalidStateError } from "../errors.js";
 import { isServedPrediction, type InferenceLog, type InferenceRecord } from "../store/index.js";
 import type { LabelInput, LabelStore, StoredLabel } from "../store/index.js";
-
-function invalid(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`${field} ${JSON.stringify(value)} ${rule}`, { details: { field, value, rule } });
-}
+import { specError } from "../spec-fields.js";
 
 /**
  * A label as 0 or 1. Without `positive`: 0 / 1, true / false, or the strings "0", "1", "true",
@@ -13,7 +10,7 @@ function invalid(field: string, value: unknown, rule: string): InvalidParameterE
  */
 export function labelValue(raw: unknown, field: string, positive?: string): 0 | 1 {
   if (positive !== undefined) {
-    if (raw === null || raw === undefined || raw === "") throw invalid(field, raw ?? null, "must be present");
+    if (raw === null || raw === undefined || raw === "") throw specError(field, raw ?? null, "must be present");
     const text =
       typeof raw === "string"
         ? raw
@@ -24,7 +21,7 @@ export function labelValue(raw: unknown, field: string, positive?: string): 0 | 
   }
   if (raw === 1 || raw === true || raw === "1" || raw === "true") return 1;
   if (raw === 0 || raw === false || raw === "0" || raw === "false") return 0;
-  throw invalid(field, raw ?? null, "must be 0 or 1 (or true / false; other values need `positive`)");
+  throw specError(field, raw ?? null, "must be 0 or 1 (or true / false; other values need `positive`)");
 }
 
 /**
@@ -34,7 +31,7 @@ export function labelValue(raw: unknown, field: string, positive?: string): 0 | 
 export function eventTime(raw: unknown, field: string): number {
   if (typeof raw === "number") {
     if (!Number.isSafeInteger(raw))
-      throw invalid(field, raw, "must be epoch milliseconds (an integer) or an ISO-8601 time");
+      throw specError(field, raw, "must be epoch milliseconds (an integer) or an ISO-8601 time");
     return raw;
   }
   if (typeof raw === "string" && raw.trim() !== "") {
@@ -46,7 +43,7 @@ export function eventTime(raw: unknown, field: string): number {
     const t = Date.parse(zoned.replace(" ", "T"));
     if (Number.isFinite(t)) return t;
   }
-  throw invalid(field, raw ?? null, "must be epoch milliseconds (an integer) or an ISO-8601 time");
+  throw specError(field, raw ?? null, "must be epoch milliseconds (an integer) or an ISO-8601 time");
 }
 
 export interface LabelIngestResult {

@@ -13,7 +13,7 @@
  *   (violation below −30%).
  */
 import type { CategoricalColumn, Column, Frame, NumericColumn } from "../data/index.js";
-import { InvalidParameterError, NotFoundError } from "../errors.js";
+import { NotFoundError } from "../errors.js";
 import type { RegistryStore } from "../registry/index.js";
 import type { ArtifactStore, MonitorObservation, ObservationStore } from "../store/index.js";
 import { inferenceRecordKey, isServedPrediction, type InferenceLog, type InferenceRecord } from "../store/index.js";
@@ -22,6 +22,7 @@ import { computeDrift } from "./drift-report.js";
 import type { ReferenceProfile } from "../stats/index.js";
 import { loadReferenceProfile } from "./reference-store.js";
 import { pValueSeverity, psiSeverity } from "./severity.js";
+import { specError } from "../spec-fields.js";
 
 export interface MonitorJobDeps {
   readonly registry: RegistryStore;
@@ -96,17 +97,16 @@ function predictionsOf(records: readonly InferenceRecord[], version: string | un
 }
 
 function checkInput(input: MonitorWindowInput): void {
-  const bad = (field: string, value: unknown, rule: string) =>
-    new InvalidParameterError(`${field}: ${JSON.stringify(value)} ${rule}`, { details: { field, value, rule } });
-  if (typeof input.modelName !== "string" || input.modelName === "") throw bad("model", input.modelName, "is required");
+  if (typeof input.modelName !== "string" || input.modelName === "")
+    throw specError("model", input.modelName, "is required");
   if (!Number.isSafeInteger(input.windowStart))
-    throw bad("windowStart", input.windowStart, "must be epoch milliseconds");
+    throw specError("windowStart", input.windowStart, "must be epoch milliseconds");
   if (!Number.isSafeInteger(input.windowEnd) || input.windowEnd <= input.windowStart) {
-    throw bad("windowEnd", input.windowEnd, "must be epoch milliseconds after windowStart");
+    throw specError("windowEnd", input.windowEnd, "must be epoch milliseconds after windowStart");
   }
   const minRows = input.minDriftRows;
   if (minRows !== undefined && (!Number.isInteger(minRows) || minRows < 1)) {
-    throw bad("minDriftRows", minRows, "must be an integer ≥ 1");
+    throw specError("minDriftRows", minRows, "must be an integer ≥ 1");
   }
 }
 

@@ -1,7 +1,7 @@
-import { InvalidParameterError } from "../errors.js";
 import { calibration, rocAuc, thresholdMetrics, type ReliabilityBin } from "../stats/index.js";
 import type { InferenceRecord, MonitorObservation, ObservationStore } from "../store/index.js";
 import { loadLabelledPredictions, type LabelSources, type LabelledPredictions } from "./labels.js";
+import { specError } from "../spec-fields.js";
 
 export const DAY_MS = 86_400_000;
 /** The rolling windows keel reports by default (days). */
@@ -79,18 +79,14 @@ export interface PerformanceOptions {
   readonly bins?: number;
 }
 
-function invalid(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`${field} ${JSON.stringify(value)} ${rule}`, { details: { field, value, rule } });
-}
-
 function checkOptions(o: PerformanceOptions): void {
-  if (!Number.isSafeInteger(o.asOf)) throw invalid("asOf", o.asOf, "must be epoch milliseconds");
+  if (!Number.isSafeInteger(o.asOf)) throw specError("asOf", o.asOf, "must be epoch milliseconds");
   if (!Number.isInteger(o.windowDays) || o.windowDays < 1 || o.windowDays > 365) {
-    throw invalid("window", o.windowDays, "must be a whole number of days from 1 to 365");
+    throw specError("window", o.windowDays, "must be a whole number of days from 1 to 365");
   }
   const t = o.threshold ?? DEFAULT_DECISION_THRESHOLD;
-  if (!Number.isFinite(t)) throw invalid("threshold", t, "must be a finite number");
-  if (o.segment !== undefined && o.segment === "") throw invalid("segment", o.segment, "must be a feature name");
+  if (!Number.isFinite(t)) throw specError("threshold", t, "must be a finite number");
+  if (o.segment !== undefined && o.segment === "") throw specError("segment", o.segment, "must be a feature name");
 }
 
 /** The segment value of each prediction, dictionary-coded: `codes[i]` indexes `values` (sorted). */

@@ -4,7 +4,6 @@
  * evaluated for the model. Windows are aligned to UTC hours and days. The clock and the timer
  * functions are injected, so tests drive time.
  */
-import { InvalidParameterError } from "../errors.js";
 import { silentLogger, systemClock, systemTimers, type Clock, type Logger, type Timers } from "../runtime/index.js";
 import type { AlertEngine, EvaluationResult } from "./alert-engine.js";
 import { parseSinks } from "./alert-sinks.js";
@@ -15,6 +14,15 @@ import { runMonitorWindow } from "./monitor-job.js";
 import { recordPerformance, type PerformanceReport } from "./performance.js";
 import type { LabelStore } from "../store/index.js";
 import type { MonitorJobDeps, MonitorWindowResult, QualityThresholds } from "./monitor-job.js";
+import {
+  specArray,
+  specError,
+  specNumber,
+  specNumberValue,
+  specObject,
+  specRequired,
+  specString,
+} from "../spec-fields.js";
 
 export type Cadence = "hourly" | "daily";
 export const CADENCE_MS: Readonly<Record<Cadence, number>> = { hourly: 3_600_000, daily: 86_400_000 };
@@ -38,71 +46,39 @@ export interface MonitoringConfig {
   readonly sinks?: readonly SinkConfig[];
 }
 
-function bad(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`monitoring config ${field}: ${JSON.stringify(value)} ${rule}`, {
-    details: { field, value, rule },
-  });
-}
-
 /** Validates a monitoring config (the `--monitoring-config` file, parsed JSON). */
 export function parseMonitoringConfig(json: unknown): MonitoringConfig {
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw bad("(root)", json, "must be an object");
-  const c = json as Record<string, unknown>;
-  for (const k of Object.keys(c)) {
-    if (!["models", "delayMinutes", "rules", "sinks"].includes(k))
-      throw bad(k, c[k], "is not a monitoring config field");
-  }
-  if (!Array.isArray(c.models)) throw bad("models", c.models, "must be an array");
-  const models = c.models.map((raw: unknown, i): MonitoredModel => {
-    const f = (n: string) => `models[${i}].${n}`;
-    if (typeof raw !== "object" || raw === null) throw bad(`models[${i}]`, raw, "must be an object");
-    const m = raw as Record<string, unknown>;
-    for (const k of Object.keys(m)) {
-      if (!["name", "version", "endpoint", "windows", "minDriftRows", "quality"].includes(k)) {
-        throw bad(f(k), m[k], "is not a model field");
-      }
-    }
-    if (typeof m.name !== "string" || m.name === "") throw bad(f("name"), m.name, "must be a model name");
-    for (const k of ["version", "endpoint"] as const) {
-      if (m[k] !== undefined && (typeof m[k] !== "string" || m[k] === "")) throw bad(f(k), m[k], "must be a string");
-    }
+  const c = specObject(json, "", ["models", "delayMinutes", "rules", "sinks"]);
+  const models = specArray(specRequired(c.models, "models"), "models").map((raw: unknown, i): MonitoredModel => {
+    const p = `models[${i}]`;
+    const m = specObject(raw, p, ["name", "version", "endpoint", "windows", "minDriftRows", "quality"]);
+    const name = specRequired(specString(m, "name", p), `${p}.name`);
+    const version = specString(m, "version", p);
+    const endpoint = specString(m, "endpoint", p);
     const windows = m.windows ?? ["daily"];
     if (!Array.isArray(windows) || windows.length === 0 || !windows.every((w) => w === "hourly" || w === "daily")) {
-      throw bad(f("windows"), windows, "must be a non-empty list of hourly, daily");
+      throw specError(`${p}.windows`, windows, "must be a non-empty list of hourly, daily");
     }
-    if (m.minDriftRows !== undefined && !(Number.isInteger(m.minDriftRows) && (m.minDriftRows as number) >= 1)) {
-      throw bad(f("minDriftRows"), m.minDriftRows, "must be an integer ≥ 1");
-    }
+    const minDriftRows = specNumber(m, "minDriftRows", p, { integer: true, min: 1 });
     let quality: Partial<QualityThresholds> | undefined;
     if (m.quality !== undefined) {
-      if (typeof m.quality !== "object" || m.quality === null) throw bad(f("quality"), m.quality, "must be an object");
-      const q = m.quality as Record<string, unknown>;
+      const q = specObject(m.quality, `${p}.quality`, ["nullRateFactor", "outOfRangeRate", "volumeDrop"]);
       const out: Record<string, number> = {};
-      for (const [k, v] of Object.entries(q)) {
-        if (!["nullRateFactor", "outOfRangeRate", "volumeDrop"].includes(k))
-          throw bad(f(`quality.${k}`), v, "is not a threshold");
-        if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
-          throw bad(f(`quality.${k}`), v, "must be a number ≥ 0");
-        out[k] = v;
-      }
+      for (const [k, v] of Object.entries(q)) out[k] = specNumberValue(v, `${p}.quality.${k}`, { min: 0 });
       quality = out;
     }
     return {
-      name: m.name,
+      name,
       windows: [...new Set(windows as Cadence[])],
-      ...(typeof m.version === "string" ? { version: m.version } : {}),
-      ...(typeof m.endpoint === "string" ? { endpoint: m.endpoint } : {}),
-      ...(typeof m.minDriftRows === "number" ? { minDriftRows: m.minDriftRows } : {}),
+      ...(version !== undefined ? { version } : {}),
+      ...(endpoint !== undefined ? { endpoint } : {}),
+      ...(minDriftRows !== undefined ? { minDriftRows } : {}),
       ...(quality !== undefined ? { quality } : {}),
     };
   });
-  const delay = c.delayMinutes ?? 5;
-  if (typeof delay !== "number" || !Number.isFinite(delay) || delay < 0) {
-    throw bad("delayMinutes", delay, "must be a number of minutes ≥ 0");
-  }
   return {
     models,
-    delayMinutes: delay,
+    delayMinutes: specNumberValue(c.delayMinutes ?? 5, "delayMinutes", { min: 0 }),
     ...(c.rules !== undefined ? { rules: parseAlertRules(c.rules) } : {}),
     ...(c.sinks !== undefined ? { sinks: parseSinks(c.sinks) } : {}),
   };

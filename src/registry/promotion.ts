@@ -3,9 +3,10 @@
  * (by default `champion`) is a recorded decision — who approved it and why — on the alias's
  * history and in the audit log, in the same transaction as the move.
  */
-import { InvalidParameterError, InvalidStateError, NotFoundError } from "../errors.js";
+import { InvalidStateError, NotFoundError } from "../errors.js";
 import { checkAlias } from "./sql-registry-store.js";
 import type { ModelVersion, RegistryStore } from "./types.js";
+import { specError } from "../spec-fields.js";
 
 export const CHAMPION_ALIAS = "champion";
 export const CHALLENGER_ALIAS = "challenger";
@@ -45,14 +46,10 @@ const MAX_REASON = 2000;
 
 function requireText(field: string, value: unknown, max: number): string {
   if (typeof value !== "string" || value.trim() === "") {
-    throw new InvalidParameterError(`${field} ${JSON.stringify(value) ?? String(value)} must be a non-empty string`, {
-      details: { field, value, rule: "non-empty string" },
-    });
+    throw specError(field, value, "must be a non-empty string");
   }
   if (value.length > max) {
-    throw new InvalidParameterError(`${field} must be at most ${max} characters (got ${value.length})`, {
-      details: { field, rule: `at most ${max} characters` },
-    });
+    throw specError(field, value, `must be at most ${max} characters (got ${value.length})`);
   }
   return value.trim();
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { AuthenticationError, InvalidParameterError, PermissionError } from "../errors.js";
+import { AuthenticationError, PermissionError } from "../errors.js";
 import { ROLES, isRole, roleAllows } from "../store/index.js";
 import type { Role } from "../store/index.js";
+import { specError } from "../spec-fields.js";
 
 export { ROLES };
 export type { Role };
@@ -20,9 +21,7 @@ export interface TokenVerifier {
 
 export function parseRole(value: string, field = "role"): Role {
   if (!isRole(value)) {
-    throw new InvalidParameterError(`${field} ${JSON.stringify(value)} must be one of ${ROLES.join(", ")}`, {
-      details: { field, value, rule: `one of ${ROLES.join(", ")}` },
-    });
+    throw specError(field, value, `must be one of ${ROLES.join(", ")}`);
   }
   return value;
 }

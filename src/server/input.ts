@@ -1,11 +1,8 @@
 import type { FastifyRequest } from "fastify";
 import { InvalidParameterError } from "../errors.js";
+import { specError } from "../spec-fields.js";
 
 type Raw = Readonly<Record<string, unknown>>;
-
-function invalid(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`${field} ${JSON.stringify(value)} ${rule}`, { details: { field, value, rule } });
-}
 
 function missing(field: string): InvalidParameterError {
   return new InvalidParameterError(`Missing value for required parameter '${field}'`, {
@@ -30,7 +27,7 @@ export class Input {
     const params = (req.params ?? {}) as Raw;
     const body = req.body;
     if (body !== undefined && body !== null && (typeof body !== "object" || Array.isArray(body))) {
-      throw invalid("request body", body, "must be a JSON object");
+      throw specError("request body", body, "must be a JSON object");
     }
     return new Input({ ...query, ...((body as Raw | null | undefined) ?? {}), ...params });
   }
@@ -51,7 +48,7 @@ export class Input {
     if (v === undefined || v === null) return undefined;
     if (typeof v === "string") return v;
     if (typeof v === "number" || typeof v === "bigint") return String(v);
-    throw invalid(field, v, "must be a string");
+    throw specError(field, v, "must be a string");
   }
 
   requiredString(field: string): string {
@@ -73,9 +70,9 @@ export class Input {
     const v = this.scalar(field);
     if (v === undefined || v === null || v === "") return undefined;
     const n = typeof v === "number" ? v : typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
-    if (!Number.isSafeInteger(n)) throw invalid(field, v, "must be an integer");
-    if (range.min !== undefined && n < range.min) throw invalid(field, v, `must be at least ${range.min}`);
-    if (range.max !== undefined && n > range.max) throw invalid(field, v, `must be at most ${range.max}`);
+    if (!Number.isSafeInteger(n)) throw specError(field, v, "must be an integer");
+    if (range.min !== undefined && n < range.min) throw specError(field, v, `must be at least ${range.min}`);
+    if (range.max !== undefined && n > range.max) throw specError(field, v, `must be at most ${range.max}`);
     return n;
   }
 
@@ -101,13 +98,13 @@ export class Input {
       if (s === "true") return true;
       if (s === "false") return false;
     }
-    throw invalid(field, v, "must be true or false");
+    throw specError(field, v, "must be true or false");
   }
 
   oneOf<T extends string>(field: string, allowed: readonly T[]): T | undefined {
     const v = this.string(field);
     if (v === undefined || v === "") return undefined;
-    if (!(allowed as readonly string[]).includes(v)) throw invalid(field, v, `must be one of ${allowed.join(", ")}`);
+    if (!(allowed as readonly string[]).includes(v)) throw specError(field, v, `must be one of ${allowed.join(", ")}`);
     return v as T;
   }
 
@@ -125,7 +122,7 @@ export class Input {
     return list.map((x, i) => {
       if (typeof x === "string") return x;
       if (typeof x === "number") return String(x);
-      throw invalid(`${field}[${i}]`, x, "must be a string");
+      throw specError(`${field}[${i}]`, x, "must be a string");
     });
   }
 
@@ -133,10 +130,10 @@ export class Input {
   objectList(field: string): Input[] {
     const v = this.raw[field];
     if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) throw invalid(field, v, "must be a JSON array");
+    if (!Array.isArray(v)) throw specError(field, v, "must be a JSON array");
     return (v as unknown[]).map((x, i) => {
       if (typeof x !== "object" || x === null || Array.isArray(x))
-        throw invalid(`${field}[${i}]`, x, "must be an object");
+        throw specError(`${field}[${i}]`, x, "must be an object");
       return new Input(x as Raw);
     });
   }
@@ -144,7 +141,7 @@ export class Input {
   object(field: string): Input | undefined {
     const v = this.raw[field];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== "object" || Array.isArray(v)) throw invalid(field, v, "must be an object");
+    if (typeof v !== "object" || Array.isArray(v)) throw specError(field, v, "must be an object");
     return new Input(v as Raw);
   }
 
@@ -163,7 +160,7 @@ export function toDouble(field: string, v: unknown): number {
     const n = Number(v);
     if (v.trim() !== "" && !Number.isNaN(n)) return n;
   }
-  throw invalid(field, v, "must be a number");
+  throw specError(field, v, "must be a number");
 }
 
 /** Doubles as protobuf JSON writes them, so NaN and infinities survive the round trip. */

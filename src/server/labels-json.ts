@@ -1,20 +1,16 @@
-import { InvalidParameterError } from "../errors.js";
 import { eventTime, labelValue } from "../monitoring/index.js";
 import type { GroupPerformance, PerformanceReport } from "../monitoring/index.js";
 import type { LabelInput } from "../store/index.js";
 import type { GroupPerformanceJson, PerformanceJson } from "../wire/index.js";
+import { specError } from "../spec-fields.js";
 
 /** Labels one request may carry; larger files go in several requests (the CLI sends 5,000 at a time). */
 export const MAX_LABELS_PER_REQUEST = 100_000;
 
-function invalid(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`${field} ${JSON.stringify(value)} ${rule}`, { details: { field, value, rule } });
-}
-
 function idOf(field: string, v: unknown): string {
   if (typeof v === "number" && Number.isSafeInteger(v)) return String(v);
   if (typeof v !== "string" || v === "" || v.length > 255) {
-    throw invalid(field, v ?? null, "must be a non-empty string of at most 255 characters");
+    throw specError(field, v ?? null, "must be a non-empty string of at most 255 characters");
   }
   return v;
 }
@@ -24,24 +20,25 @@ function idOf(field: string, v: unknown): string {
  * `{entity_id, time, label}` (time as epoch ms or ISO-8601). Errors name the item's field.
  */
 export function parseLabelItems(raw: unknown, options: { source: string; positive?: string }): LabelInput[] {
-  if (!Array.isArray(raw)) throw invalid("labels", raw ?? null, "must be a JSON array of label items");
-  if (raw.length === 0) throw invalid("labels", raw, "must hold at least one label item");
+  if (!Array.isArray(raw)) throw specError("labels", raw ?? null, "must be a JSON array of label items");
+  if (raw.length === 0) throw specError("labels", raw, "must hold at least one label item");
   if (raw.length > MAX_LABELS_PER_REQUEST) {
-    throw invalid("labels", `${raw.length} items`, `must hold at most ${MAX_LABELS_PER_REQUEST} items per request`);
+    throw specError("labels", `${raw.length} items`, `must hold at most ${MAX_LABELS_PER_REQUEST} items per request`);
   }
   return (raw as unknown[]).map((item, i): LabelInput => {
     const at = `labels[${i}]`;
-    if (typeof item !== "object" || item === null || Array.isArray(item)) throw invalid(at, item, "must be an object");
+    if (typeof item !== "object" || item === null || Array.isArray(item))
+      throw specError(at, item, "must be an object");
     const o = item as Record<string, unknown>;
     const label = labelValue(o.label, `${at}.label`, options.positive);
     const hasRequest = o.request_id !== undefined && o.request_id !== null;
     const hasEntity = o.entity_id !== undefined && o.entity_id !== null;
     if (hasRequest && hasEntity) {
-      throw invalid(`${at}.entity_id`, o.entity_id, "must be absent when request_id is given (a label has one key)");
+      throw specError(`${at}.entity_id`, o.entity_id, "must be absent when request_id is given (a label has one key)");
     }
     if (hasRequest) return { requestId: idOf(`${at}.request_id`, o.request_id), label, source: options.source };
-    if (!hasEntity) throw invalid(`${at}.request_id`, null, "is required (or entity_id and time)");
-    if (o.time === undefined || o.time === null) throw invalid(`${at}.time`, null, "is required with entity_id");
+    if (!hasEntity) throw specError(`${at}.request_id`, null, "is required (or entity_id and time)");
+    if (o.time === undefined || o.time === null) throw specError(`${at}.time`, null, "is required with entity_id");
     return {
       entityId: idOf(`${at}.entity_id`, o.entity_id),
       time: eventTime(o.time, `${at}.time`),
@@ -56,7 +53,7 @@ export function parseWindow(value: string, field = "window"): number {
   const m = /^(\d{1,3})d$/.exec(value.trim());
   const days = m === null ? NaN : Number(m[1]);
   if (!(days >= 1 && days <= 365))
-    throw invalid(field, value, "must be a number of days such as 7d or 30d (1d to 365d)");
+    throw specError(field, value, "must be a number of days such as 7d or 30d (1d to 365d)");
   return days;
 }
 

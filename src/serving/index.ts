@@ -13,14 +13,7 @@ export {
   type ResolvedRef,
   type ServingFile,
 } from "./endpoint-config.js";
-export {
-  invalidInput,
-  tableFromColumns,
-  tableFromRecords,
-  tableFromSplit,
-  type InputTable,
-  type RawValue,
-} from "./input-table.js";
+export { tableFromColumns, tableFromRecords, tableFromSplit, type InputTable, type RawValue } from "./input-table.js";
 export { ServingMetrics } from "./metrics.js";
 export { newRequestId } from "./request-id.js";
 export {

@@ -1,4 +1,4 @@
-import { InvalidParameterError } from "../errors.js";
+import { specError } from "../spec-fields.js";
 
 /**
  * What every protocol decoder produces before the signature check: raw values per column, as the
@@ -23,7 +23,7 @@ export function tableFromRecords(records: readonly unknown[], field: string): In
   for (let i = 0; i < n; i++) {
     const rec = records[i];
     if (rec === null || typeof rec !== "object" || Array.isArray(rec)) {
-      throw invalidInput(`${field}[${i}]`, rec, "must be a JSON object of column name to value");
+      throw specError(`${field}[${i}]`, rec, "must be a JSON object of column name to value");
     }
     const r = rec as Record<string, unknown>;
     // Object.keys, not Object.entries: one array per record instead of one per field.
@@ -51,7 +51,7 @@ export function tableFromSplit(names: readonly string[], rows: readonly unknown[
   for (let i = 0; i < n; i++) {
     const row = rows[i];
     if (!Array.isArray(row) || row.length !== names.length) {
-      throw invalidInput(`${field}.data[${i}]`, row, `must be an array of ${names.length} values, one per column`);
+      throw specError(`${field}.data[${i}]`, row, `must be an array of ${names.length} values, one per column`);
     }
     for (let j = 0; j < cols.length; j++) (cols[j] as RawValue[])[i] = asRaw(row[j], `${field}.data[${i}][${j}]`);
   }
@@ -66,7 +66,7 @@ export function tableFromColumns(obj: Record<string, unknown>, field: string): I
     const values = Array.isArray(v) ? v : [v];
     if (n === -1) n = values.length;
     else if (values.length !== n) {
-      throw invalidInput(`${field}.${k}`, values.length, `must hold ${n} values like the other columns`);
+      throw specError(`${field}.${k}`, values.length, `must hold ${n} values like the other columns`);
     }
     columns.set(
       k,
@@ -79,23 +79,5 @@ export function tableFromColumns(obj: Record<string, unknown>, field: string): I
 function asRaw(v: unknown, field: string): RawValue {
   if (v === null || v === undefined || typeof v === "string" || typeof v === "number" || typeof v === "boolean")
     return v;
-  throw invalidInput(field, v, "must be a number, string, boolean or null");
-}
-
-/** Bad input: the message and `details` name the field, the value and the rule. */
-export function invalidInput(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`${field}: ${preview(value)} ${rule}`, {
-    details: { field, value: preview(value), rule },
-  });
-}
-
-/** Short JSON rendering of a bad value for an error message. */
-export function preview(value: unknown): string {
-  let s: string;
-  try {
-    s = value === undefined ? "undefined" : JSON.stringify(value);
-  } catch {
-    s = String(value);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  throw specError(field, v, "must be a number, string, boolean or null");
 }

@@ -1,6 +1,7 @@
 import type { Signature } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
-import { invalidInput, tableFromColumns, tableFromRecords, tableFromSplit, type InputTable } from "./input-table.js";
+import { tableFromColumns, tableFromRecords, tableFromSplit, type InputTable } from "./input-table.js";
+import { specError } from "../spec-fields.js";
 
 /**
  * MLflow's scoring protocol (`mlflow models serve`, `POST /invocations`): a JSON object holding
@@ -34,22 +35,22 @@ export function decodeInvocationsJson(body: unknown, signature: Signature): Invo
   }
   const key = present[0] as (typeof MLFLOW_INPUT_FIELDS)[number];
   const params = body.params;
-  if (params !== undefined && !isObject(params)) throw invalidInput("params", params, "must be a JSON object");
+  if (params !== undefined && !isObject(params)) throw specError("params", params, "must be a JSON object");
   const value = body[key];
   let table: InputTable;
   switch (key) {
     case "dataframe_split": {
-      if (!isObject(value)) throw invalidInput(key, value, "must be an object {columns, data[, index]}");
+      if (!isObject(value)) throw specError(key, value, "must be an object {columns, data[, index]}");
       const { columns, data } = value;
       if (!Array.isArray(columns) || !columns.every((c) => typeof c === "string")) {
-        throw invalidInput(`${key}.columns`, columns, "must be an array of column names");
+        throw specError(`${key}.columns`, columns, "must be an array of column names");
       }
-      if (!Array.isArray(data)) throw invalidInput(`${key}.data`, data, "must be an array of rows");
+      if (!Array.isArray(data)) throw specError(`${key}.data`, data, "must be an array of rows");
       table = tableFromSplit(columns, data, key);
       break;
     }
     case "dataframe_records":
-      if (!Array.isArray(value)) throw invalidInput(key, value, "must be an array of records");
+      if (!Array.isArray(value)) throw specError(key, value, "must be an array of records");
       table = tableFromRecords(value, key);
       break;
     case "instances":
@@ -64,7 +65,7 @@ export function decodeInvocationsJson(body: unknown, signature: Signature): Invo
 function tensorInput(value: unknown, key: string, signature: Signature): InputTable {
   if (isObject(value)) return tableFromColumns(value, key);
   if (!Array.isArray(value))
-    throw invalidInput(key, value, "must be a list of records, a list of rows or an object of columns");
+    throw specError(key, value, "must be a list of records, a list of rows or an object of columns");
   if (value.length === 0 || isObject(value[0])) return tableFromRecords(value, key);
   return tableFromSplit(
     signature.inputs.map((c) => c.name),
@@ -78,7 +79,7 @@ export function decodeInvocationsCsv(text: string): InvocationInput {
   const rows = parseCsv(text);
   const header = rows.shift();
   if (header === undefined || header.length === 0 || (header.length === 1 && header[0] === "")) {
-    throw invalidInput("csv", text.slice(0, 40), "must start with a header row of column names");
+    throw specError("csv", text.slice(0, 40), "must start with a header row of column names");
   }
   const table = tableFromSplit(header, rows, "csv");
   return { table: { ...table, textual: true }, params: undefined };
@@ -118,7 +119,7 @@ function parseCsv(text: string): string[][] {
     } else cell += ch;
     i++;
   }
-  if (quoted) throw invalidInput("csv", text.slice(-40), "has an unterminated quoted field");
+  if (quoted) throw specError("csv", text.slice(-40), "has an unterminated quoted field");
   if (cell !== "" || row.length > 0) {
     row.push(cell);
     rows.push(row);

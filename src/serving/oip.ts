@@ -1,7 +1,8 @@
 import { OIP_DATATYPES, type OipDatatype } from "../wire/index.js";
 import type { Signature, SignatureType } from "../data/index.js";
 import type { ModelFormat } from "../learn/index.js";
-import { invalidInput, preview, type InputTable, type RawValue } from "./input-table.js";
+import { type InputTable, type RawValue } from "./input-table.js";
+import { specError, specValueText } from "../spec-fields.js";
 
 /**
  * Open Inference Protocol V2 (REST) codec: request tensors → InputTable, scores → response tensors,
@@ -81,7 +82,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Flatten nested arrays in row-major order without recursion limits on width. */
 function flatten(data: unknown, field: string): unknown[] {
-  if (!Array.isArray(data)) throw invalidInput(field, data, "must be an array of tensor elements (flat or nested)");
+  if (!Array.isArray(data)) throw specError(field, data, "must be an array of tensor elements (flat or nested)");
   if (!data.some(Array.isArray)) return data;
   const out: unknown[] = [];
   const stack: { arr: unknown[]; i: number }[] = [{ arr: data, i: 0 }];
@@ -93,7 +94,7 @@ function flatten(data: unknown, field: string): unknown[] {
     }
     const v = top.arr[top.i++];
     if (Array.isArray(v)) {
-      if (stack.length > 32) throw invalidInput(field, "…", "must not nest deeper than 32 levels");
+      if (stack.length > 32) throw specError(field, "…", "must not nest deeper than 32 levels");
       stack.push({ arr: v, i: 0 });
     } else out.push(v);
   }
@@ -109,21 +110,21 @@ function checkElements(values: unknown[], datatype: OipDatatype, field: string):
     else if (datatype === "BYTES") ok = typeof v === "string";
     else if (datatype.startsWith("FP")) ok = typeof v === "number";
     else ok = typeof v === "number" && Number.isInteger(v) && (!datatype.startsWith("U") || v >= 0);
-    if (!ok) throw invalidInput(`${field}[${i}]`, v, `must be a ${datatype} element`);
+    if (!ok) throw specError(`${field}[${i}]`, v, `must be a ${datatype} element`);
   }
   return values as RawValue[];
 }
 
 export function decodeInferRequest(body: unknown, signature: Signature): InferRequest {
-  if (!isObject(body)) throw invalidInput("body", body, "must be a JSON object (an inference request)");
+  if (!isObject(body)) throw specError("body", body, "must be a JSON object (an inference request)");
   const id = body.id;
-  if (id !== undefined && typeof id !== "string") throw invalidInput("id", id, "must be a string");
+  if (id !== undefined && typeof id !== "string") throw specError("id", id, "must be a string");
   const parameters = body.parameters;
   if (parameters !== undefined && !isObject(parameters))
-    throw invalidInput("parameters", parameters, "must be a JSON object");
+    throw specError("parameters", parameters, "must be a JSON object");
   const inputs = body.inputs;
   if (!Array.isArray(inputs) || inputs.length === 0)
-    throw invalidInput("inputs", inputs, "must be a non-empty array of input tensors");
+    throw specError("inputs", inputs, "must be a non-empty array of input tensors");
 
   const known = new Map(signature.inputs.map((c) => [c.name, c]));
   const columns = new Map<string, RawValue[]>();
@@ -132,25 +133,24 @@ export function decodeInferRequest(body: unknown, signature: Signature): InferRe
   for (let t = 0; t < inputs.length; t++) {
     const f = `inputs[${t}]`;
     const tensor: unknown = inputs[t];
-    if (!isObject(tensor))
-      throw invalidInput(f, tensor, "must be an input tensor object {name, shape, datatype, data}");
+    if (!isObject(tensor)) throw specError(f, tensor, "must be an input tensor object {name, shape, datatype, data}");
     const { name, shape, datatype } = tensor;
-    if (typeof name !== "string" || name === "") throw invalidInput(`${f}.name`, name, "must be a non-empty string");
+    if (typeof name !== "string" || name === "") throw specError(`${f}.name`, name, "must be a non-empty string");
     if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
-      throw invalidInput(`${f}.shape`, shape, "must be a non-empty array of non-negative integers");
+      throw specError(`${f}.shape`, shape, "must be a non-empty array of non-negative integers");
     }
     const dims = shape as number[];
     if (typeof datatype !== "string" || !(OIP_DATATYPES as readonly string[]).includes(datatype)) {
-      throw invalidInput(`${f}.datatype`, datatype, `must be one of ${OIP_DATATYPES.join(", ")}`);
+      throw specError(`${f}.datatype`, datatype, `must be one of ${OIP_DATATYPES.join(", ")}`);
     }
     const dt = datatype as OipDatatype;
     const flat = flatten(tensor.data, `${f}.data`);
     const size = dims.reduce((a, b) => a * b, 1);
     if (flat.length !== size) {
-      throw invalidInput(
+      throw specError(
         `${f}.data`,
         `${flat.length} elements`,
-        `must hold ${size} elements to fill shape ${preview(dims)}`,
+        `must hold ${size} elements to fill shape ${specValueText(dims)}`,
       );
     }
     const values = checkElements(flat, dt, `${f}.data`);
@@ -158,10 +158,10 @@ export function decodeInferRequest(body: unknown, signature: Signature): InferRe
     const col = known.get(name);
     if (col !== undefined) {
       if (dims.length > 2 || (dims.length === 2 && dims[1] !== 1)) {
-        throw invalidInput(`${f}.shape`, dims, `must be [N] or [N, 1] for the single column ${name}`);
+        throw specError(`${f}.shape`, dims, `must be [N] or [N, 1] for the single column ${name}`);
       }
       checkColumnDatatype(col.type, dt, f, name);
-      if (columns.has(name)) throw invalidInput(`${f}.name`, name, "must not repeat another input's name");
+      if (columns.has(name)) throw specError(`${f}.name`, name, "must not repeat another input's name");
       columns.set(name, values);
       sources.set(name, `${f} (${name})`);
     } else if (inputs.length === 1 && dims.length === 2 && dims[1] === signature.inputs.length) {
@@ -173,24 +173,24 @@ export function decodeInferRequest(body: unknown, signature: Signature): InferRe
         sources.set(c.name, `${f} (${name}) column ${j} (${c.name})`);
       });
     } else {
-      throw invalidInput(
+      throw specError(
         `${f}.name`,
         name,
-        `must name a model input (one of ${preview(signature.inputs.map((c) => c.name))}) or be the only input, shaped [N, ${signature.inputs.length}]`,
+        `must name a model input (one of ${specValueText(signature.inputs.map((c) => c.name))}) or be the only input, shaped [N, ${signature.inputs.length}]`,
       );
     }
     if (nRows === -1) nRows = rows;
-    else if (rows !== nRows) throw invalidInput(`${f}.shape`, dims, `must have ${nRows} rows like inputs[0]`);
+    else if (rows !== nRows) throw specError(`${f}.shape`, dims, `must have ${nRows} rows like inputs[0]`);
   }
 
   let outputs: string[] | undefined;
   if (body.outputs !== undefined) {
-    if (!Array.isArray(body.outputs)) throw invalidInput("outputs", body.outputs, "must be an array of {name}");
+    if (!Array.isArray(body.outputs)) throw specError("outputs", body.outputs, "must be an array of {name}");
     const allowed = outputTensors(signature).map((o) => o.name);
     outputs = body.outputs.map((o: unknown, i) => {
       const n = isObject(o) ? o.name : undefined;
       if (typeof n !== "string" || !allowed.includes(n)) {
-        throw invalidInput(`outputs[${i}].name`, n, `must be one of the model's outputs ${preview(allowed)}`);
+        throw specError(`outputs[${i}].name`, n, `must be one of the model's outputs ${specValueText(allowed)}`);
       }
       return n;
     });
@@ -202,7 +202,7 @@ function checkColumnDatatype(type: SignatureType, dt: OipDatatype, f: string, na
   const ok = type === "string" ? dt === "BYTES" : type === "boolean" ? dt === "BOOL" : dt !== "BYTES" && dt !== "BOOL";
   if (!ok) {
     const want = type === "string" ? "BYTES" : type === "boolean" ? "BOOL" : "a numeric datatype (INT*, UINT*, FP*)";
-    throw invalidInput(`${f}.datatype`, dt, `must be ${want} for input ${name} (type ${type})`);
+    throw specError(`${f}.datatype`, dt, `must be ${want} for input ${name} (type ${type})`);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { CategoricalColumn, Column, Frame, NumericColumn, Signature, SignatureColumn } from "../data/index.js";
-import { invalidInput, type InputTable, type RawValue } from "./input-table.js";
+import { type InputTable, type RawValue } from "./input-table.js";
+import { specError } from "../spec-fields.js";
 
 /** Turns a decoded request into the model's typed input frame, or throws naming field, value and rule. */
 export type InputValidator = (table: InputTable) => Frame;
@@ -41,7 +42,7 @@ export function compileValidator(signature: Signature, options: ValidatorOptions
       const raw = table.columns.get(c.spec.name);
       const source = table.sources?.get(c.spec.name) ?? c.spec.name;
       if (raw === undefined && !c.spec.nullable) {
-        throw invalidInput(source, undefined, `is a required input of type ${c.spec.type} and is missing`);
+        throw specError(source, undefined, `is a required input of type ${c.spec.type} and is missing`);
       }
       columns[j] =
         c.spec.type === "string"
@@ -67,7 +68,7 @@ function numeric(
     if (textual && typeof v === "string") v = parseText(v, type);
     if (v === null || v === undefined) {
       if (!c.spec.nullable)
-        throw invalidInput(field(source, i, n), v ?? null, `is required (column ${c.spec.name} is not nullable)`);
+        throw specError(field(source, i, n), v ?? null, `is required (column ${c.spec.name} is not nullable)`);
       valid ??= new Uint8Array(n).fill(1);
       valid[i] = 0;
       values[i] = NaN;
@@ -75,16 +76,16 @@ function numeric(
     }
     let x: number;
     if (type === "boolean") {
-      if (typeof v !== "boolean") throw invalidInput(field(source, i, n), v, "must be a boolean (true or false)");
+      if (typeof v !== "boolean") throw specError(field(source, i, n), v, "must be a boolean (true or false)");
       x = v ? 1 : 0;
     } else {
       if (typeof v !== "number" || !Number.isFinite(v)) {
-        throw invalidInput(field(source, i, n), v, `must be a finite number (type ${type})`);
+        throw specError(field(source, i, n), v, `must be a finite number (type ${type})`);
       }
       if (type === "long" && !Number.isInteger(v))
-        throw invalidInput(field(source, i, n), v, "must be an integer (type long)");
+        throw specError(field(source, i, n), v, "must be an integer (type long)");
       if (v < c.min || v > c.max) {
-        throw invalidInput(field(source, i, n), v, `must be within the declared range [${c.min}, ${c.max}]`);
+        throw specError(field(source, i, n), v, `must be within the declared range [${c.min}, ${c.max}]`);
       }
       x = v;
     }
@@ -113,17 +114,17 @@ function categorical(
     if (textual && v === "") v = null;
     if (v === null || v === undefined) {
       if (!c.spec.nullable)
-        throw invalidInput(field(source, i, n), v ?? null, `is required (column ${c.spec.name} is not nullable)`);
+        throw specError(field(source, i, n), v ?? null, `is required (column ${c.spec.name} is not nullable)`);
       valid ??= new Uint8Array(n).fill(1);
       valid[i] = 0;
       codes[i] = -1;
       continue;
     }
-    if (typeof v !== "string") throw invalidInput(field(source, i, n), v, "must be a string (type string)");
+    if (typeof v !== "string") throw specError(field(source, i, n), v, "must be a string (type string)");
     if (dict !== undefined) {
       const code = dict.get(v);
       if (code === undefined) {
-        throw invalidInput(
+        throw specError(
           field(source, i, n),
           v,
           `must be one of the declared categories ${JSON.stringify([...dict.keys()])}`,

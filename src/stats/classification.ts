@@ -1,15 +1,11 @@
-import { InvalidParameterError } from "../errors.js";
+import { specError } from "../spec-fields.js";
 
 /** Any numeric typed array: labels are 0/1 in any of these; scores are usually Float64Array. */
 export type NumericArray = Float64Array | Float32Array | Int32Array | Uint8Array;
 
-export function invalid(field: string, value: unknown, rule: string): never {
-  throw new InvalidParameterError(`${field} = ${String(value)}: ${rule}`, { details: { field, value, rule } });
-}
-
 export function checkPair(y: NumericArray, s: NumericArray, sName = "scores"): void {
-  if (y.length !== s.length) invalid(`${sName}.length`, s.length, `must equal labels.length (${y.length})`);
-  if (y.length === 0) invalid("labels.length", 0, "must be at least 1");
+  if (y.length !== s.length) throw specError(`${sName}.length`, s.length, `must equal labels.length (${y.length})`);
+  if (y.length === 0) throw specError("labels.length", 0, "must be at least 1");
 }
 
 export function checkBinaryLabels(y: NumericArray): number {
@@ -17,14 +13,14 @@ export function checkBinaryLabels(y: NumericArray): number {
   for (let i = 0; i < y.length; i++) {
     const v = y[i] as number;
     if (v === 1) pos++;
-    else if (v !== 0) invalid(`labels[${i}]`, v, "binary labels must be 0 or 1");
+    else if (v !== 0) throw specError(`labels[${i}]`, v, "binary labels must be 0 or 1");
   }
   return pos;
 }
 
 export function checkFinite(s: NumericArray, name: string): void {
   for (let i = 0; i < s.length; i++) {
-    if (!Number.isFinite(s[i])) invalid(`${name}[${i}]`, s[i], "must be a finite number");
+    if (!Number.isFinite(s[i])) throw specError(`${name}[${i}]`, s[i], "must be a finite number");
   }
 }
 
@@ -94,7 +90,11 @@ export function rankCurve(labels: NumericArray, scores: NumericArray): RankCurve
 
 function needBothClasses(c: RankCurve, metric: string): void {
   if (c.positives === 0 || c.negatives === 0) {
-    invalid("labels", `${c.positives} positive / ${c.negatives} negative`, `${metric} needs both classes present`);
+    throw specError(
+      "labels",
+      { positives: c.positives, negatives: c.negatives },
+      `${metric} needs both classes present`,
+    );
   }
 }
 
@@ -119,7 +119,7 @@ export function rocAuc(labels: NumericArray, scores: NumericArray): number {
 /** Average precision as sklearn's `average_precision_score`: Σ (R_k − R_{k−1}) · P_k. */
 export function averagePrecision(labels: NumericArray, scores: NumericArray): number {
   const c = rankCurve(labels, scores);
-  if (c.positives === 0) invalid("labels", "0 positive", "average precision needs at least one positive");
+  if (c.positives === 0) throw specError("labels", { positives: 0 }, "average precision needs at least one positive");
   let ap = 0;
   let prevTp = 0;
   for (let k = 0; k < c.tps.length; k++) {
@@ -161,7 +161,7 @@ export function logLoss(labels: NumericArray, probs: NumericArray, eps = 1e-15):
 function checkProbabilities(p: NumericArray): void {
   for (let i = 0; i < p.length; i++) {
     const v = p[i] as number;
-    if (!(v >= 0 && v <= 1)) invalid(`probabilities[${i}]`, v, "must be a probability in [0, 1]");
+    if (!(v >= 0 && v <= 1)) throw specError(`probabilities[${i}]`, v, "must be a probability in [0, 1]");
   }
 }
 
@@ -189,7 +189,7 @@ export interface ConfusionMatrix {
 export function confusionMatrix(labels: NumericArray, scores: NumericArray, threshold: number): ConfusionMatrix {
   checkPair(labels, scores);
   checkBinaryLabels(labels);
-  if (!Number.isFinite(threshold)) invalid("threshold", threshold, "must be a finite number");
+  if (!Number.isFinite(threshold)) throw specError("threshold", threshold, "must be a finite number");
   let tn = 0;
   let fp = 0;
   let fn = 0;
@@ -264,7 +264,7 @@ export function calibration(labels: NumericArray, probs: NumericArray, nBins = 1
   checkPair(labels, probs, "probabilities");
   checkBinaryLabels(labels);
   checkProbabilities(probs);
-  if (!Number.isInteger(nBins) || nBins < 1) invalid("nBins", nBins, "must be an integer ≥ 1");
+  if (!Number.isInteger(nBins) || nBins < 1) throw specError("nBins", nBins, "must be an integer ≥ 1");
   const step = 1 / nBins;
   const count = new Float64Array(nBins);
   const sumP = new Float64Array(nBins);

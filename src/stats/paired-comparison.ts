@@ -1,5 +1,6 @@
-import { checkBinaryLabels, checkFinite, checkPair, invalid, type NumericArray } from "./classification.js";
+import { checkBinaryLabels, checkFinite, checkPair, type NumericArray } from "./classification.js";
 import { chi2Sf } from "./special.js";
+import { specError } from "../spec-fields.js";
 
 /**
  * DeLong's test for two correlated ROC curves (DeLong, DeLong & Clarke-Pearson 1988), as R's
@@ -85,7 +86,7 @@ function covariance(a: Float64Array, meanA: number, b: Float64Array, meanB: numb
 
 /** The z with P(|Z| > z) = alpha, by Newton's method on the χ²(1) tail keel already computes as scipy does. */
 export function normalTwoSidedCritical(alpha: number): number {
-  if (!(alpha > 0 && alpha < 1)) invalid("alpha", alpha, "must be in (0, 1)");
+  if (!(alpha > 0 && alpha < 1)) throw specError("alpha", alpha, "must be in (0, 1)");
   let z = 2;
   for (let i = 0; i < 100; i++) {
     const f = chi2Sf(z * z, 1) - alpha;
@@ -107,11 +108,12 @@ export function delongPaired(
   checkPair(labels, scoresB, "scoresB");
   checkFinite(scoresA, "scoresA");
   checkFinite(scoresB, "scoresB");
-  if (!(confidenceLevel > 0 && confidenceLevel < 1)) invalid("confidenceLevel", confidenceLevel, "must be in (0, 1)");
+  if (!(confidenceLevel > 0 && confidenceLevel < 1))
+    throw specError("confidenceLevel", confidenceLevel, "must be in (0, 1)");
   const positives = checkBinaryLabels(labels);
   const negatives = labels.length - positives;
   if (positives < 2 || negatives < 2) {
-    invalid("labels", `${positives} positive(s), ${negatives} negative(s)`, "needs at least two of each class");
+    throw specError("labels", { positives, negatives }, "needs at least two of each class");
   }
   const a = placements(labels, scoresA, positives);
   const b = placements(labels, scoresB, positives);

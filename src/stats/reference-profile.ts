@@ -20,6 +20,7 @@ import { InvalidParameterError } from "../errors.js";
 import { PSI_DEFAULT_BINS } from "./psi.js";
 import { histogramSorted, quantileEdges, sortedFinite } from "./quantile.js";
 import { mergeSketches, sketchSorted, SKETCH_DEFAULT_ALPHA, type QuantileSketch } from "./sketch.js";
+import { specError } from "../spec-fields.js";
 
 export const PROFILE_VERSION = 1;
 export const DEFAULT_RESERVOIR_SIZE = 10000;
@@ -240,9 +241,7 @@ function profileCategorical(col: Column & { kind: "categorical" }): CategoricalP
 
 function checkPositiveInt(field: string, v: number, allowInfinity: boolean): void {
   if (!((Number.isInteger(v) && v >= 1) || (allowInfinity && v === Number.POSITIVE_INFINITY))) {
-    throw new InvalidParameterError(`${field} = ${v}: must be an integer ≥ 1${allowInfinity ? " or Infinity" : ""}`, {
-      details: { field, value: v, rule: "integer >= 1" },
-    });
+    throw specError(field, v, `must be an integer ≥ 1${allowInfinity ? " or Infinity" : ""}`);
   }
 }
 

@@ -1,20 +1,15 @@
 import type { Clock } from "../runtime/index.js";
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
-import { DataIntegrityError, InvalidParameterError, InvalidStateError, NotFoundError } from "../errors.js";
+import { DataIntegrityError, InvalidStateError, NotFoundError } from "../errors.js";
 import { ALERT_STATUSES } from "./alert-history.js";
 import type { AlertQuery, AlertRecord, AlertStatus, AlertStore, NewAlert } from "./alert-history.js";
 import { appendAudit } from "./audit.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { AlertsTable, KeelDatabase } from "./schema.js";
+import { specError } from "../spec-fields.js";
 
 const SYSTEM_ACTOR = "keel-monitoring";
-
-function invalid(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`alert ${field}: ${JSON.stringify(value)} ${rule}`, {
-    details: { field, value, rule },
-  });
-}
 
 function optional(v: string | null): string | undefined {
   return v === null ? undefined : v;
@@ -67,10 +62,10 @@ function checkNewAlert(a: NewAlert): void {
     ["modelName", a.modelName],
     ["summary", a.summary],
   ] as const) {
-    if (typeof v !== "string" || v === "") throw invalid(field, v, "must be a non-empty string");
+    if (typeof v !== "string" || v === "") throw specError(field, v, "must be a non-empty string");
   }
-  if (!Number.isFinite(a.value)) throw invalid("value", a.value, "must be a finite number");
-  if (!Number.isFinite(a.threshold)) throw invalid("threshold", a.threshold, "must be a finite number");
+  if (!Number.isFinite(a.value)) throw specError("value", a.value, "must be a finite number");
+  if (!Number.isFinite(a.threshold)) throw specError("threshold", a.threshold, "must be a finite number");
 }
 
 function newAlertRow(id: string, a: NewAlert, now: number): AlertsTable {
@@ -193,10 +188,10 @@ export function createAlertStore(metadata: MetadataDb, deps: { clock?: Clock } =
     async list(q: AlertQuery = {}): Promise<readonly AlertRecord[]> {
       const limit = q.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-        throw invalid("limit", limit, "must be an integer from 1 to 10000");
+        throw specError("limit", limit, "must be an integer from 1 to 10000");
       }
       if (q.status !== undefined && !ALERT_STATUSES.includes(q.status)) {
-        throw invalid("status", q.status, `must be one of ${ALERT_STATUSES.join(", ")}`);
+        throw specError("status", q.status, `must be one of ${ALERT_STATUSES.join(", ")}`);
       }
       let s = metadata.db.selectFrom("alerts").selectAll();
       if (q.modelName !== undefined) s = s.where("model_name", "=", q.modelName);

@@ -1,21 +1,17 @@
 import type { Clock } from "../runtime/index.js";
-import { InvalidParameterError } from "../errors.js";
 import { appendAudit } from "./audit.js";
 import type { LabelInput, LabelKey, LabelStore, LabelWriteResult, StoredLabel } from "./labels.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { LabelsTable } from "./schema.js";
+import { specError } from "../spec-fields.js";
 
 /** 7 columns a row, 500 keys an IN list: well under both backends' bind-parameter limits. */
 const ROWS_PER_INSERT = 400;
 const KEYS_PER_QUERY = 500;
 
-function invalid(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`${field} ${JSON.stringify(value)} ${rule}`, { details: { field, value, rule } });
-}
-
 function checkId(field: string, value: unknown): string {
   if (typeof value !== "string" || value.length === 0 || value.length > 255) {
-    throw invalid(field, value, "must be a non-empty string of at most 255 characters");
+    throw specError(field, value, "must be a non-empty string of at most 255 characters");
   }
   return value;
 }
@@ -31,12 +27,12 @@ function toRow(l: LabelInput, i: number, now: number): LabelsTable {
   if (l.requestId !== undefined) {
     checkId(`${at}.requestId`, l.requestId);
     const entityId = (l as { entityId?: unknown }).entityId;
-    if (entityId !== undefined) throw invalid(`${at}.entityId`, entityId, "must be absent when requestId is given");
+    if (entityId !== undefined) throw specError(`${at}.entityId`, entityId, "must be absent when requestId is given");
   } else {
     checkId(`${at}.entityId`, l.entityId);
-    if (!Number.isSafeInteger(l.time)) throw invalid(`${at}.time`, l.time, "must be epoch milliseconds");
+    if (!Number.isSafeInteger(l.time)) throw specError(`${at}.time`, l.time, "must be epoch milliseconds");
   }
-  if (l.label !== 0 && l.label !== 1) throw invalid(`${at}.label`, l.label, "must be 0 or 1");
+  if (l.label !== 0 && l.label !== 1) throw specError(`${at}.label`, l.label, "must be 0 or 1");
   checkId(`${at}.source`, l.source);
   return {
     label_key: labelKeyOf(l),

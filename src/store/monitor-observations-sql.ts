@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { DataIntegrityError, InvalidParameterError } from "../errors.js";
+import { DataIntegrityError } from "../errors.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { MonitorObservationsTable } from "./schema.js";
 import type {
@@ -8,6 +8,7 @@ import type {
   ObservationQuery,
   ObservationStore,
 } from "./monitor-observations.js";
+import { specError } from "../spec-fields.js";
 
 import { OBSERVATION_KINDS } from "../wire/index.js";
 
@@ -33,19 +34,13 @@ export function isObservationKind(value: unknown): value is ObservationKind {
   return typeof value === "string" && (OBSERVATION_KINDS as readonly string[]).includes(value);
 }
 
-function invalid(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`observation ${field}: ${JSON.stringify(value)} ${rule}`, {
-    details: { field, value, rule },
-  });
-}
-
 function checkName(field: string, value: string | undefined, max: number, required: boolean): void {
   if (value === undefined) {
-    if (required) throw invalid(field, value, "is required");
+    if (required) throw specError(field, value, "is required");
     return;
   }
   if (typeof value !== "string" || value.length === 0 || value.length > max) {
-    throw invalid(field, value, `must be a non-empty string of at most ${max} characters`);
+    throw specError(field, value, `must be a non-empty string of at most ${max} characters`);
   }
 }
 
@@ -57,14 +52,14 @@ function toRow(o: MonitorObservation): MonitorObservationsTable {
   checkName("feature", o.feature, 255, false);
   checkName("segment", o.segment, 255, false);
   checkName("severity", o.severity, 32, false);
-  if (!isObservationKind(o.kind)) throw invalid("kind", o.kind, `must be one of ${OBSERVATION_KINDS.join(", ")}`);
-  if (!Number.isSafeInteger(o.windowStart)) throw invalid("windowStart", o.windowStart, "must be epoch milliseconds");
+  if (!isObservationKind(o.kind)) throw specError("kind", o.kind, `must be one of ${OBSERVATION_KINDS.join(", ")}`);
+  if (!Number.isSafeInteger(o.windowStart)) throw specError("windowStart", o.windowStart, "must be epoch milliseconds");
   if (!Number.isSafeInteger(o.windowEnd) || o.windowEnd <= o.windowStart) {
-    throw invalid("windowEnd", o.windowEnd, "must be epoch milliseconds after windowStart");
+    throw specError("windowEnd", o.windowEnd, "must be epoch milliseconds after windowStart");
   }
   // SQLite stores NaN as NULL; a value that is not a number has no place in a time series.
   if (typeof o.value !== "number" || !Number.isFinite(o.value))
-    throw invalid("value", o.value, "must be a finite number");
+    throw specError("value", o.value, "must be a finite number");
   return {
     model_name: o.modelName,
     model_version: o.modelVersion ?? "",
@@ -150,16 +145,16 @@ export class SqlObservationStore implements ObservationStore {
   async query(q: ObservationQuery): Promise<readonly MonitorObservation[]> {
     const limit = q.limit ?? 10_000;
     if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) {
-      throw invalid("limit", limit, "must be an integer from 1 to 100000");
+      throw specError("limit", limit, "must be an integer from 1 to 100000");
     }
     if (q.kind !== undefined && !isObservationKind(q.kind)) {
-      throw invalid("kind", q.kind, `must be one of ${OBSERVATION_KINDS.join(", ")}`);
+      throw specError("kind", q.kind, `must be one of ${OBSERVATION_KINDS.join(", ")}`);
     }
     for (const [field, v] of [
       ["from", q.from],
       ["to", q.to],
     ] as const) {
-      if (v !== undefined && !Number.isSafeInteger(v)) throw invalid(field, v, "must be epoch milliseconds");
+      if (v !== undefined && !Number.isSafeInteger(v)) throw specError(field, v, "must be epoch milliseconds");
     }
     let s = this.metadata.db.selectFrom("monitor_observations").selectAll();
     if (q.modelName !== undefined) s = s.where("model_name", "=", q.modelName);

@@ -1,5 +1,5 @@
-import { InvalidParameterError } from "../errors.js";
 import type { Metric, Param, Tag } from "./types.js";
+import { specError } from "../spec-fields.js";
 
 /** MLflow's limits (mlflow/utils/validation.py). */
 export const LIMITS = {
@@ -15,33 +15,29 @@ export const LIMITS = {
 
 const KEY_PATTERN = /^[/\w.\- :]*$/;
 
-function bad(field: string, value: unknown, rule: string): never {
-  throw new InvalidParameterError(`${field} ${JSON.stringify(value)}: ${rule}`, { details: { field, value, rule } });
-}
-
 /** Metric, param and tag names: MLflow's character set, at most 250 chars, no `..` or leading `/`. */
 export function checkKey(kind: "metric" | "param" | "tag", key: unknown): string {
   const field = `${kind} key`;
-  if (typeof key !== "string" || key === "") bad(field, key, "must be a non-empty string");
-  if (key.length > LIMITS.keyLength) bad(field, key, `must be at most ${LIMITS.keyLength} characters`);
+  if (typeof key !== "string" || key === "") throw specError(field, key, "must be a non-empty string");
+  if (key.length > LIMITS.keyLength) throw specError(field, key, `must be at most ${LIMITS.keyLength} characters`);
   if (!KEY_PATTERN.test(key)) {
-    bad(
+    throw specError(
       field,
       key,
       "may contain only alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colons (:) and slashes (/)",
     );
   }
   if (key.startsWith("/") || key.split("/").some((p) => p === "..")) {
-    bad(field, key, "must be a relative path without '..' components");
+    throw specError(field, key, "must be a relative path without '..' components");
   }
   return key;
 }
 
 export function checkParam(p: Param): void {
   checkKey("param", p.key);
-  if (typeof p.value !== "string") bad(`param ${p.key} value`, p.value, "must be a string");
+  if (typeof p.value !== "string") throw specError(`param ${p.key} value`, p.value, "must be a string");
   if (p.value.length > LIMITS.paramValueLength) {
-    bad(
+    throw specError(
       `param ${p.key} value`,
       `${p.value.slice(0, 40)}…`,
       `must be at most ${LIMITS.paramValueLength} characters (got ${p.value.length})`,
@@ -51,9 +47,9 @@ export function checkParam(p: Param): void {
 
 export function checkTag(t: Tag, maxValue: number = LIMITS.runTagValueLength): void {
   checkKey("tag", t.key);
-  if (typeof t.value !== "string") bad(`tag ${t.key} value`, t.value, "must be a string");
+  if (typeof t.value !== "string") throw specError(`tag ${t.key} value`, t.value, "must be a string");
   if (t.value.length > maxValue) {
-    bad(
+    throw specError(
       `tag ${t.key} value`,
       `${t.value.slice(0, 40)}…`,
       `must be at most ${maxValue} characters (got ${t.value.length})`,
@@ -63,24 +59,26 @@ export function checkTag(t: Tag, maxValue: number = LIMITS.runTagValueLength): v
 
 export function checkMetric(m: Metric): void {
   checkKey("metric", m.key);
-  if (typeof m.value !== "number") bad(`metric ${m.key} value`, m.value, "must be a number");
+  if (typeof m.value !== "number") throw specError(`metric ${m.key} value`, m.value, "must be a number");
   if (!Number.isSafeInteger(m.timestamp))
-    bad(`metric ${m.key} timestamp`, m.timestamp, "must be an integer (epoch ms)");
-  if (!Number.isSafeInteger(m.step)) bad(`metric ${m.key} step`, m.step, "must be an integer");
+    throw specError(`metric ${m.key} timestamp`, m.timestamp, "must be an integer (epoch ms)");
+  if (!Number.isSafeInteger(m.step)) throw specError(`metric ${m.key} step`, m.step, "must be an integer");
 }
 
 export function checkBatchSizes(metrics: number, params: number, tags: number): void {
-  if (metrics > LIMITS.batchMetrics) bad("metrics", metrics, `a batch may hold at most ${LIMITS.batchMetrics} metrics`);
-  if (params > LIMITS.batchParams) bad("params", params, `a batch may hold at most ${LIMITS.batchParams} params`);
-  if (tags > LIMITS.batchTags) bad("tags", tags, `a batch may hold at most ${LIMITS.batchTags} tags`);
+  if (metrics > LIMITS.batchMetrics)
+    throw specError("metrics", metrics, `a batch may hold at most ${LIMITS.batchMetrics} metrics`);
+  if (params > LIMITS.batchParams)
+    throw specError("params", params, `a batch may hold at most ${LIMITS.batchParams} params`);
+  if (tags > LIMITS.batchTags) throw specError("tags", tags, `a batch may hold at most ${LIMITS.batchTags} tags`);
   const total = metrics + params + tags;
   if (total > LIMITS.batchTotal)
-    bad("batch", total, `a batch may hold at most ${LIMITS.batchTotal} metrics, params and tags in all`);
+    throw specError("batch", total, `a batch may hold at most ${LIMITS.batchTotal} metrics, params and tags in all`);
 }
 
 export function checkName(field: string, value: unknown, max = 256): string {
-  if (typeof value !== "string" || value.trim() === "") bad(field, value, "must be a non-empty string");
-  if (value.length > max) bad(field, value, `must be at most ${max} characters`);
+  if (typeof value !== "string" || value.trim() === "") throw specError(field, value, "must be a non-empty string");
+  if (value.length > max) throw specError(field, value, `must be at most ${max} characters`);
   return value;
 }
 

@@ -73,7 +73,7 @@ describe("keel CLI", () => {
 
       const badMax = await keel(["experiments", "list", "--max-results", "lots", "--data-dir", dataDir]);
       expect(badMax.code).toBe(2);
-      expect(oneLineError(badMax.stderr)).toContain('--max-results "lots" must be a positive integer');
+      expect(oneLineError(badMax.stderr)).toContain('--max-results = "lots": must be a positive integer');
     },
     CLI_TIMEOUT,
   );
@@ -115,7 +115,9 @@ describe("keel CLI", () => {
       const { token, id } = JSON.parse(created.stdout) as { token: string; id: string };
       const badRole = await keel(["tokens", "create", "--name", "x", "--role", "owner", "--data-dir", dataDir]);
       expect(badRole.code).toBe(2);
-      expect(oneLineError(badRole.stderr)).toContain('--role "owner" must be one of reader, writer, approver, admin');
+      expect(oneLineError(badRole.stderr)).toContain(
+        '--role = "owner": must be one of reader, writer, approver, admin',
+      );
 
       const listed = await keel(["tokens", "list", "--data-dir", dataDir, "--json"]);
       const tokens = (JSON.parse(listed.stdout) as { tokens: { id: string; name: string; role: string }[] }).tokens;

@@ -110,7 +110,7 @@ describe("keel features apply | list | describe", () => {
     expect(rows.map((r) => r?.values.credit_score)).toEqual([660, 720, 580]);
     const bad = await run(["features", "materialize", "--start", "yesterday", "--end", "2026-01-01"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--start "yesterday" must be epoch milliseconds (an integer) or an ISO-8601 time');
+    expect(bad.stderr).toContain('--start = "yesterday": must be epoch milliseconds (an integer) or an ISO-8601 time');
   });
 
   it("reports skew between logged features and point-in-time recomputation", async () => {

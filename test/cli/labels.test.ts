@@ -161,17 +161,17 @@ describe("keel labels ingest / report on the local store", () => {
     );
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
-    expect(bad.stderr).toContain('row 2 outcome "maybe" must be 0 or 1');
+    expect(bad.stderr).toContain('row 2 outcome = "maybe": must be 0 or 1');
     const noColumn = await keel(
       ["labels", "ingest", path.join(dir, "bad.csv"), "--request-id-column", "request_id", "--label-column", "label"],
       env,
     );
     expect(noColumn.code).toBe(2);
     expect(noColumn.stderr.trim()).toBe(
-      'error: --label-column "label" must name a column of the file (columns: request_id, outcome)',
+      'error: --label-column = "label": must name a column of the file (columns: request_id, outcome)',
     );
     const badWindow = await keel(["labels", "report", "--model", "loans", "--window", "month"], env);
     expect(badWindow.code).toBe(2);
-    expect(badWindow.stderr.trim()).toMatch(/^error: --window "month" must be a number of days/);
+    expect(badWindow.stderr.trim()).toMatch(/^error: --window = "month": must be a number of days/);
   }, 120_000);
 });

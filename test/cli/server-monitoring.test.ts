@@ -31,7 +31,7 @@ describe("keel server --monitoring-config", () => {
     });
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(
-      `error: ${file("weekly.json")}: monitoring config models[0].windows: ["weekly"] must be a non-empty list of hourly, daily\n`,
+      `error: ${file("weekly.json")}: models[0].windows = ["weekly"]: must be a non-empty list of hourly, daily\n`,
     );
     expect(r.code).toBe(2);
   }, 30_000);
@@ -40,10 +40,10 @@ describe("keel server --monitoring-config", () => {
     ["not-json.json", /^error: \S*not-json\.json: not valid JSON \(.*not valid JSON\)$/],
     [
       "unknown-field.json",
-      /^error: \S+unknown-field\.json: monitoring config delay: 5 is not a monitoring config field$/,
+      /^error: \S+unknown-field\.json: delay = 5: unknown field; allowed: models, delayMinutes, rules, sinks$/,
     ],
-    ["bad-rule.json", /^error: \S+bad-rule\.json: alert rule rules\[0\]\.tier: "urgent" must be one of notify, /],
-    ["bad-sink.json", /^error: \S+bad-sink\.json: sinks\[0\]\.url: "hooks\.slack\.com" must be an http\(s\) URL$/],
+    ["bad-rule.json", /^error: \S+bad-rule\.json: rules\[0\]\.tier = "urgent": must be one of notify, /],
+    ["bad-sink.json", /^error: \S+bad-sink\.json: sinks\[0\]\.url = "hooks\.slack\.com": must be an http\(s\) URL$/],
     ["absent.json", /^error: \S*absent\.json: cannot be read$/],
   ])("%s: exit 2, one line naming the file and the field", async (name, line) => {
     const r = await keelCli(["server", "--port", "0", "--monitoring-config", name], {

@@ -113,7 +113,7 @@ describe("feature server in Feast's shape (real server, port 0)", () => {
       [
         "/materialize",
         { start_ts: "soon", end_ts: 1 },
-        'start_ts "soon" must be epoch milliseconds (an integer) or an ISO-8601 time',
+        'start_ts = "soon": must be epoch milliseconds (an integer) or an ISO-8601 time',
       ],
     ];
     for (const [route, body, message] of cases) {

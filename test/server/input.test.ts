@@ -17,14 +17,14 @@ describe("Input", () => {
   it("names the field, the value and the rule when it refuses a value", () => {
     const e = refusal(() => new Input({ max_results: "ten" }).integer("max_results"));
     expect(e.code).toBe("INVALID_PARAMETER_VALUE");
-    expect(e.message).toBe('max_results "ten" must be an integer');
+    expect(e.message).toBe('max_results = "ten": must be an integer');
     expect(e.details).toEqual({ field: "max_results", value: "ten", rule: "must be an integer" });
-    expect(refusal(() => new Input({ n: 1.5 }).integer("n")).message).toBe("n 1.5 must be an integer");
-    expect(refusal(() => new Input({ n: 0 }).integer("n", { min: 1 })).message).toBe("n 0 must be at least 1");
-    expect(refusal(() => new Input({ b: "maybe" }).boolean("b")).message).toBe('b "maybe" must be true or false');
-    expect(refusal(() => new Input({ s: "X" }).oneOf("s", ["A", "B"])).message).toBe('s "X" must be one of A, B');
-    expect(refusal(() => new Input({ tags: "k" }).objectList("tags")).message).toBe('tags "k" must be a JSON array');
-    expect(refusal(() => new Input({ tags: [1] }).objectList("tags")).message).toBe("tags[0] 1 must be an object");
+    expect(refusal(() => new Input({ n: 1.5 }).integer("n")).message).toBe("n = 1.5: must be an integer");
+    expect(refusal(() => new Input({ n: 0 }).integer("n", { min: 1 })).message).toBe("n = 0: must be at least 1");
+    expect(refusal(() => new Input({ b: "maybe" }).boolean("b")).message).toBe('b = "maybe": must be true or false');
+    expect(refusal(() => new Input({ s: "X" }).oneOf("s", ["A", "B"])).message).toBe('s = "X": must be one of A, B');
+    expect(refusal(() => new Input({ tags: "k" }).objectList("tags")).message).toBe('tags = "k": must be a JSON array');
+    expect(refusal(() => new Input({ tags: [1] }).objectList("tags")).message).toBe("tags[0] = 1: must be an object");
   });
 
   it("reports a missing required parameter with MLflow's wording", () => {
@@ -43,8 +43,8 @@ describe("Input", () => {
     expect(toDouble("value", "Infinity")).toBe(Infinity);
     expect(toDouble("value", "-Infinity")).toBe(-Infinity);
     expect(toDouble("value", "0.25")).toBe(0.25);
-    expect(refusal(() => toDouble("value", "abc")).message).toBe('value "abc" must be a number');
-    expect(refusal(() => toDouble("value", true)).message).toBe("value true must be a number");
+    expect(refusal(() => toDouble("value", "abc")).message).toBe('value = "abc": must be a number');
+    expect(refusal(() => toDouble("value", true)).message).toBe("value = true: must be a number");
     expect([doubleOut(NaN), doubleOut(Infinity), doubleOut(-Infinity), doubleOut(1.5)]).toEqual([
       "NaN",
       "Infinity",

@@ -38,11 +38,11 @@ describe("MLflow REST errors", () => {
 
     const badInt = await http(mlflow("experiments/search?max_results=ten"), "GET");
     expect(badInt.status).toBe(400);
-    expect(badInt.json.message).toBe('max_results "ten" must be an integer');
+    expect(badInt.json.message).toBe('max_results = "ten": must be an integer');
 
     const badView = await http(mlflow("experiments/search?view_type=SOME"), "GET");
     expect(badView.status).toBe(400);
-    expect(badView.json.message).toBe('view_type "SOME" must be one of ACTIVE_ONLY, DELETED_ONLY, ALL');
+    expect(badView.json.message).toBe('view_type = "SOME": must be one of ACTIVE_ONLY, DELETED_ONLY, ALL');
   });
 
   it("answers unknown things with 404 RESOURCE_DOES_NOT_EXIST as JSON", async () => {

@@ -63,7 +63,7 @@ describe("compileValidator", () => {
       expect(e.status).toBe(400);
     }
     expect(rejection({ ...good, credit_score: 900 }).message).toBe(
-      "credit_score: 900 must be within the declared range [300, 850]",
+      "credit_score = 900: must be within the declared range [300, 850]",
     );
   });
 

@@ -64,7 +64,7 @@ describe("delongPaired equals pROC's roc.test(method = 'delong', paired = TRUE)"
       () => delongPaired(Float64Array.from([1, 1, 0]), Float64Array.from([1, 2, 3]), Float64Array.from([1, 2, 3])),
       InvalidParameterError,
     );
-    expect(e.message).toBe("labels = 2 positive(s), 1 negative(s): needs at least two of each class");
+    expect(e.message).toBe('labels = {"positives":2,"negatives":1}: needs at least two of each class');
     const f = thrown(() => delongPaired(Float64Array.from([1, 0]), Float64Array.from([1]), Float64Array.from([1, 2])));
     expect(f.message).toBe("scoresA.length = 1: must equal labels.length (2)");
   });

@@ -81,6 +81,8 @@ describe("wire types", () => {
 
   it("parses every stage of the list, in any case, to its canonical spelling", () => {
     for (const stage of STAGES) expect(parseStage(stage.toUpperCase())).toBe(stage);
-    expect(() => parseStage("Retired")).toThrow('stage "Retired" must be one of None, Staging, Production, Archived');
+    expect(() => parseStage("Retired")).toThrow(
+      'stage = "Retired": must be one of None, Staging, Production, Archived',
+    );
   });
 });

@@ -1,15 +1,15 @@
 import type { Command } from "commander";
 import type { ExperimentJson } from "../../client/index.js";
-import { InvalidParameterError } from "../../errors.js";
 import { VIEW_TYPES, type ViewType } from "../../wire/index.js";
 import { collect, configFor, group, isoTime, positiveInt, print, printPage, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withSource } from "../source.js";
+import { specError } from "../../spec-fields.js";
 
 function view(value: string): ViewType {
   const v = VIEW_TYPES.find((t) => t === value.toUpperCase());
   if (v === undefined) {
-    throw new InvalidParameterError(`--view ${JSON.stringify(value)} must be one of ${VIEW_TYPES.join(", ")}`);
+    throw specError("--view", value, `must be one of ${VIEW_TYPES.join(", ")}`);
   }
   return v;
 }

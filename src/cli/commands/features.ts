@@ -24,19 +24,16 @@ import { eventTime } from "../../monitoring/index.js";
 import { configFor, group, print, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withStores } from "../stores.js";
+import { specError } from "../../spec-fields.js";
 
 const LOCAL_ACTOR = "cli";
-
-function usage(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`${field} = ${JSON.stringify(value)}: ${rule}`, { details: { field, value, rule } });
-}
 
 /** Logged predictions a skew check reads at most. */
 const SKEW_ROWS = 100_000;
 
 function parseShare(value: string): number {
   const n = Number(value);
-  if (value.trim() === "" || !(n >= 0 && n <= 1)) throw usage("--threshold", value, "must be a number from 0 to 1");
+  if (value.trim() === "" || !(n >= 0 && n <= 1)) throw specError("--threshold", value, "must be a number from 0 to 1");
   return n;
 }
 
@@ -44,7 +41,7 @@ function parseShare(value: string): number {
 function localConfig(cmd: Command, ctx: CliContext): KeelConfig {
   const config = configFor(cmd, ctx);
   if (config.trackingUri !== undefined) {
-    throw usage(
+    throw specError(
       "--tracking-uri",
       config.trackingUri,
       "keel features works on the local store (--backend-store-uri, --data-dir); against a server use its /materialize and /get-online-features routes",
@@ -94,7 +91,7 @@ export function requestedFeatures(
   flags: { features?: string; featureService?: string },
 ): FeatureRef[] {
   if ((flags.features === undefined) === (flags.featureService === undefined)) {
-    throw usage("--features", flags.features ?? null, "give exactly one of --features or --feature-service");
+    throw specError("--features", flags.features ?? null, "give exactly one of --features or --feature-service");
   }
   if (flags.featureService !== undefined) {
     return [...featureService(repo, flags.featureService, "--feature-service").features];

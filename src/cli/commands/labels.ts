@@ -5,7 +5,6 @@ import type { GroupPerformanceJson, LabelIngestJson, PerformanceJson } from "../
 import type { KeelConfig } from "../../config.js";
 import type { Column, Frame } from "../../data/index.js";
 import { readTable } from "../../data/index.js";
-import { InvalidParameterError } from "../../errors.js";
 import {
   eventTime,
   ingestLabels,
@@ -18,6 +17,7 @@ import type { LabelInput } from "../../store/index.js";
 import { configFor, group, print, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withStores } from "../stores.js";
+import { specError } from "../../spec-fields.js";
 
 const LOCAL_ACTOR = "cli";
 /** Labels per request when sending a file to a server. */
@@ -31,14 +31,14 @@ function clientFor(config: KeelConfig): KeelClient | undefined {
   });
 }
 
-function usage(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`${field} ${JSON.stringify(value)} ${rule}`, { details: { field, value, rule } });
-}
-
 function columnOf(frame: Frame, flag: string, name: string): Column {
   const c = frame.columns.find((x) => x.name === name);
   if (c === undefined) {
-    throw usage(flag, name, `must name a column of the file (columns: ${frame.columns.map((x) => x.name).join(", ")})`);
+    throw specError(
+      flag,
+      name,
+      `must name a column of the file (columns: ${frame.columns.map((x) => x.name).join(", ")})`,
+    );
   }
   return c;
 }
@@ -55,7 +55,7 @@ function cell(c: Column, i: number): number | string | null {
 
 function idCell(c: Column, i: number, field: string): string {
   const v = cell(c, i);
-  if (v === null || v === "") throw usage(field, v, "must be present");
+  if (v === null || v === "") throw specError(field, v, "must be present");
   return typeof v === "number" ? String(v) : v;
 }
 
@@ -73,14 +73,14 @@ export function labelsFromFrame(frame: Frame, flags: IngestFlags, source: string
   const byRequest = flags.requestIdColumn !== undefined;
   const byEntity = flags.entityColumn !== undefined || flags.timeColumn !== undefined;
   if (byRequest === byEntity) {
-    throw usage(
+    throw specError(
       "--request-id-column",
       flags.requestIdColumn ?? null,
       "give either --request-id-column, or --entity-column with --time-column",
     );
   }
   if (byEntity && (flags.entityColumn === undefined || flags.timeColumn === undefined)) {
-    throw usage(
+    throw specError(
       flags.entityColumn === undefined ? "--entity-column" : "--time-column",
       null,
       "is required with the other of --entity-column / --time-column",
@@ -148,7 +148,7 @@ function parseAsOf(value: string): number {
 
 function parseThreshold(value: string): number {
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n)) throw usage("--threshold", value, "must be a number");
+  if (value.trim() === "" || !Number.isFinite(n)) throw specError("--threshold", value, "must be a number");
   return n;
 }
 
@@ -173,7 +173,7 @@ export function labelsCommand(program: Command, ctx: CliContext): void {
       const frame = await readTable(path.resolve(ctx.cwd, file));
       const source = flags.source ?? `file:${path.basename(file)}`;
       const items = labelsFromFrame(frame, flags, source);
-      if (items.length === 0) throw usage("file", file, "holds no label rows");
+      if (items.length === 0) throw specError("file", file, "holds no label rows");
       const client = clientFor(config);
       let result: LabelIngestJson;
       if (client === undefined) {

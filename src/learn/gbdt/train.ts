@@ -1,5 +1,4 @@
 import type { Column } from "../../data/index.js";
-import { InvalidParameterError } from "../../errors.js";
 import { rocAuc } from "../../stats/index.js";
 import type { TreeEnsemble } from "../tree-ensemble.js";
 import { applyBins, fitBins } from "./binning.js";
@@ -9,6 +8,7 @@ import type { BinTree, GrowContext } from "./grow.js";
 import { RowKernels } from "./row-kernels.js";
 import { resolveParams } from "./params.js";
 import type { GbdtParams } from "./params.js";
+import { specError } from "../../spec-fields.js";
 
 export type GbdtObjective = "binary" | "regression";
 
@@ -70,16 +70,13 @@ function roundKey(seed: number, round: number): number {
   return h >>> 0;
 }
 
-function bad(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`${field} = ${JSON.stringify(value)}: ${rule}`, { details: { field, value, rule } });
-}
-
 function checkLabels(y: Float64Array, n: number, objective: GbdtObjective, field: string): void {
-  if (y.length !== n) throw bad(`${field}.length`, y.length, `must equal the row count ${n}`);
+  if (y.length !== n) throw specError(`${field}.length`, y.length, `must equal the row count ${n}`);
   for (let i = 0; i < n; i++) {
     const v = y[i] as number;
-    if (!Number.isFinite(v)) throw bad(`${field}[${i}]`, v, "labels must be finite");
-    if (objective === "binary" && v !== 0 && v !== 1) throw bad(`${field}[${i}]`, v, "binary labels must be 0 or 1");
+    if (!Number.isFinite(v)) throw specError(`${field}[${i}]`, v, "labels must be finite");
+    if (objective === "binary" && v !== 0 && v !== 1)
+      throw specError(`${field}[${i}]`, v, "binary labels must be 0 or 1");
   }
 }
 
@@ -96,16 +93,16 @@ function rmse(y: Float64Array, p: Float64Array): number {
 export async function trainGbdt(input: GbdtTrainInput): Promise<GbdtTrainResult> {
   const params = resolveParams(input.params);
   const { nRows: n, y, objective } = input;
-  if (n < 2) throw bad("rows", n, "need at least 2 training rows");
-  if (input.features.length === 0) throw bad("features", 0, "need at least one feature column");
+  if (n < 2) throw specError("rows", n, "need at least 2 training rows");
+  if (input.features.length === 0) throw specError("features", 0, "need at least one feature column");
   checkLabels(y, n, objective, "y");
   const names = input.features.map((c) => c.name);
   const monotone = new Int8Array(names.length);
   for (const [k, v] of Object.entries(params.monotone_constraints)) {
     const f = names.indexOf(k);
-    if (f < 0) throw bad(`monotone_constraints.${k}`, v, `no such feature; features are ${names.join(", ")}`);
+    if (f < 0) throw specError(`monotone_constraints.${k}`, v, `no such feature; features are ${names.join(", ")}`);
     if (input.features[f]?.kind === "categorical")
-      throw bad(`monotone_constraints.${k}`, v, "a categorical feature cannot be monotone");
+      throw specError(`monotone_constraints.${k}`, v, "a categorical feature cannot be monotone");
     monotone[f] = v;
   }
   const specs = fitBins(input.features, params.max_bin);

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from "kysely";
 import { parseFilter, parseOrderBy, numericCondition, stringCondition } from "../../tracking/index.js";
 import type { SearchQuery } from "../types.js";
-import { invalid } from "./shared.js";
+import { specError } from "../../spec-fields.js";
 
 /** WHERE conditions and ORDER BY terms of a registered-model or model-version search (alias `x`). */
 export function searchParts(query: SearchQuery, kind: "models" | "versions") {
@@ -37,7 +37,7 @@ export function searchParts(query: SearchQuery, kind: "models" | "versions") {
       const value = c.key === "version_number" && typeof c.value === "string" ? Number(c.value) : c.value;
       where.push(numericCondition(sql.raw(numbers[c.key] as string), { ...c, value }));
     } else {
-      invalid(
+      throw specError(
         "filter",
         query.filter,
         `${c.key} is not searchable; use ${[...Object.keys(strings), ...Object.keys(numbers)].join(", ")} or tags.<key>`,
@@ -49,7 +49,7 @@ export function searchParts(query: SearchQuery, kind: "models" | "versions") {
   for (const text of query.orderBy ?? []) {
     const o = parseOrderBy(text);
     const col = o.entity === "attribute" ? aliases[o.key] : undefined;
-    if (col === undefined) invalid("order_by", text, `sort by one of ${Object.keys(aliases).join(", ")}`);
+    if (col === undefined) throw specError("order_by", text, `sort by one of ${Object.keys(aliases).join(", ")}`);
     order.push(sql`${sql.raw(col)} ${sql.raw(o.ascending ? "asc" : "desc")}`);
   }
   if (kind === "models") order.push(sql`x.name asc`);

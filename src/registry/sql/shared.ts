@@ -2,12 +2,13 @@ import type { Clock } from "../../runtime/index.js";
 import { STAGES } from "../../wire/index.js";
 import { sql, type Kysely } from "kysely";
 import type { Signature } from "../../data/index.js";
-import { InvalidParameterError, NotFoundError } from "../../errors.js";
+import { NotFoundError } from "../../errors.js";
 import { writeAudited, type AppendAudit } from "../../store/index.js";
 import type { MetadataDb, KeelDatabase, ModelVersionsTable, RegisteredModelsTable } from "../../store/index.js";
 import type { Actor, Tag } from "../../tracking/index.js";
 import type { Lineage, ModelVersion, ModelVersionStatus, RegisteredModel, Stage, WebhookEvent } from "../types.js";
 import type { WebhookDispatcher, WebhookTarget } from "../webhooks.js";
+import { specError } from "../../spec-fields.js";
 
 export interface RegistryStoreDeps {
   readonly clock?: Clock;
@@ -85,44 +86,40 @@ export function registryContext(metadata: MetadataDb, deps: RegistryStoreDeps): 
 
 export const DELETED = "Deleted_Internal";
 
-export function invalid(field: string, value: unknown, rule: string): never {
-  throw new InvalidParameterError(`${field} ${JSON.stringify(value)}: ${rule}`, { details: { field, value, rule } });
-}
-
 export function checkModelName(name: unknown, field = "name"): string {
-  if (typeof name !== "string" || name.trim() === "") invalid(field, name, "must be a non-empty string");
-  if (name.length > 256) invalid(field, name, "must be at most 256 characters");
+  if (typeof name !== "string" || name.trim() === "") throw specError(field, name, "must be a non-empty string");
+  if (name.length > 256) throw specError(field, name, "must be at most 256 characters");
   return name;
 }
 
 export function versionNumber(version: string): number {
   if (typeof version !== "string" || !/^\d{1,9}$/.test(version))
-    invalid("version", version, "must be a positive integer");
+    throw specError("version", version, "must be a positive integer");
   return Number(version);
 }
 
 /** MLflow accepts stage names in any case ("production"); they are stored capitalised. */
 export function canonicalStage(stage: string): Stage {
   const found = STAGES.find((s) => s.toLowerCase() === String(stage).toLowerCase());
-  if (found === undefined) invalid("stage", stage, `must be one of ${STAGES.join(", ")}`);
+  if (found === undefined) throw specError("stage", stage, `must be one of ${STAGES.join(", ")}`);
   return found;
 }
 
 /** MLflow's alias rules: not "latest", not shaped like a version reference (v1, V23). */
 export function checkAlias(alias: unknown): string {
-  if (typeof alias !== "string" || alias === "") invalid("alias", alias, "must be a non-empty string");
-  if (alias.length > 256) invalid("alias", alias, "must be at most 256 characters");
-  if (alias.toLowerCase() === "latest") invalid("alias", alias, "'latest' is reserved");
-  if (/^[vV]\d+$/.test(alias)) invalid("alias", alias, "must not look like a version reference (v<number>)");
-  if (!/^[\w\-.]+$/.test(alias)) invalid("alias", alias, "may contain only letters, digits, _, - and .");
+  if (typeof alias !== "string" || alias === "") throw specError("alias", alias, "must be a non-empty string");
+  if (alias.length > 256) throw specError("alias", alias, "must be at most 256 characters");
+  if (alias.toLowerCase() === "latest") throw specError("alias", alias, "'latest' is reserved");
+  if (/^[vV]\d+$/.test(alias)) throw specError("alias", alias, "must not look like a version reference (v<number>)");
+  if (!/^[\w\-.]+$/.test(alias)) throw specError("alias", alias, "may contain only letters, digits, _, - and .");
   return alias;
 }
 
 export function checkTag(t: Tag): void {
   if (typeof t.key !== "string" || t.key === "" || t.key.length > 250)
-    invalid("tag key", t.key, "must be 1 to 250 characters");
+    throw specError("tag key", t.key, "must be 1 to 250 characters");
   if (typeof t.value !== "string" || t.value.length > 5000)
-    invalid(`tag ${t.key} value`, t.value, "must be a string of at most 5000 characters");
+    throw specError(`tag ${t.key} value`, t.value, "must be a string of at most 5000 characters");
 }
 
 export function byKey(a: Tag, b: Tag): number {

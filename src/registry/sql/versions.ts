@@ -12,12 +12,12 @@ import {
   DELETED,
   getModel,
   getVersion,
-  invalid,
   toVersions,
   touchModel,
   versionRow,
   type RegistryContext,
 } from "./shared.js";
+import { specError } from "../../spec-fields.js";
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -30,9 +30,9 @@ async function registerModelVersion(
   const { clock, write } = ctx;
   checkModelName(input.name);
   if (typeof input.source !== "string" || input.source === "")
-    invalid("source", input.source, "must be a non-empty string (the model's artifact location)");
+    throw specError("source", input.source, "must be a non-empty string (the model's artifact location)");
   if (input.checksum !== undefined && !SHA256.test(input.checksum))
-    invalid("checksum", input.checksum, "must be a sha256: 64 lower-case hex digits");
+    throw specError("checksum", input.checksum, "must be a sha256: 64 lower-case hex digits");
   (input.tags ?? []).forEach(checkTag);
   return write(actor, async (tx, audit, emit) => {
     const now = clock();

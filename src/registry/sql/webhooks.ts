@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { NotFoundError } from "../../errors.js";
 import type { RegistryStore, Webhook, WebhookEvent } from "../types.js";
-import { checkModelName, invalid, type RegistryContext } from "./shared.js";
+import { checkModelName, type RegistryContext } from "./shared.js";
+import { specError } from "../../spec-fields.js";
 
 const EVENTS: readonly WebhookEvent[] = [
   "MODEL_VERSION_CREATED",
@@ -21,20 +22,22 @@ export function webhookMethods(
       try {
         url = new URL(input.url);
       } catch {
-        invalid("url", input.url, "must be an absolute http(s) URL");
+        throw specError("url", input.url, "must be an absolute http(s) URL");
       }
-      if (url.protocol !== "http:" && url.protocol !== "https:") invalid("url", input.url, "must use http or https");
-      if (input.events.length === 0) invalid("events", input.events, `must list at least one of ${EVENTS.join(", ")}`);
+      if (url.protocol !== "http:" && url.protocol !== "https:")
+        throw specError("url", input.url, "must use http or https");
+      if (input.events.length === 0)
+        throw specError("events", input.events, `must list at least one of ${EVENTS.join(", ")}`);
       for (const e of input.events)
-        if (!EVENTS.includes(e)) invalid("events", e, `must be one of ${EVENTS.join(", ")}`);
+        if (!EVENTS.includes(e)) throw specError("events", e, `must be one of ${EVENTS.join(", ")}`);
       if (
         input.secret !== undefined &&
         (typeof input.secret !== "string" || input.secret.length < 8 || input.secret.length > 512)
       ) {
-        invalid("secret", "(hidden)", "must be 8 to 512 characters");
+        throw specError("secret", "(hidden)", "must be 8 to 512 characters");
       }
       if (input.secret === undefined && ctx.webhookSecret === undefined) {
-        invalid(
+        throw specError(
           "secret",
           undefined,
           "is required: give the webhook a secret or configure the server-wide webhook secret (KEEL_WEBHOOK_SECRET)",

@@ -1,4 +1,3 @@
-import { InvalidParameterError } from "../../errors.js";
 import type { FastifyInstance } from "fastify";
 import type { Lineage, RegistryStore } from "../../registry/index.js";
 import { STAGES, type Stage } from "../../wire/index.js";
@@ -8,14 +7,13 @@ import type { Input } from "../input.js";
 import { modelVersionJson, registeredModelJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
 import { tagOf } from "./mlflow-runs.js";
+import { specError } from "../../spec-fields.js";
 
 /** MLflow accepts stage names in any case and stores the canonical spelling. */
 export function parseStage(value: string, field = "stage"): Stage {
   const found = STAGES.find((s) => s.toLowerCase() === value.toLowerCase());
   if (found === undefined) {
-    throw new InvalidParameterError(`${field} ${JSON.stringify(value)} must be one of ${STAGES.join(", ")}`, {
-      details: { field, value, rule: `one of ${STAGES.join(", ")}` },
-    });
+    throw specError(field, value, `must be one of ${STAGES.join(", ")}`);
   }
   return found;
 }

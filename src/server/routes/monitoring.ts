@@ -1,5 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import { InvalidParameterError, UnavailableError } from "../../errors.js";
+import { UnavailableError } from "../../errors.js";
 import { alertJson, runMonitorWindow } from "../../monitoring/index.js";
 import type { MonitorObservation } from "../../store/index.js";
 import {
@@ -18,10 +18,7 @@ import type { RoutePlugin } from "../app-deps.js";
 import type { MonitoringServices } from "../monitoring-wiring.js";
 import { Input } from "../input.js";
 import { actorOf } from "./mlflow-common.js";
-
-function invalid(field: string, value: unknown, rule: string): InvalidParameterError {
-  return new InvalidParameterError(`${field} ${JSON.stringify(value)} ${rule}`, { details: { field, value, rule } });
-}
+import { specError } from "../../spec-fields.js";
 
 /** The largest |epoch ms| a Date holds; beyond it `toISOString` throws, so answers could not be written. */
 const MAX_TIME_MS = 8.64e15;
@@ -32,7 +29,7 @@ function time(input: Input, field: string): number | undefined {
   if (v === undefined) return undefined;
   const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
   if (!Number.isSafeInteger(ms) || Math.abs(ms) > MAX_TIME_MS) {
-    throw invalid(field, v, "must be an ISO-8601 time or epoch milliseconds");
+    throw specError(field, v, "must be an ISO-8601 time or epoch milliseconds");
   }
   return ms;
 }
@@ -104,10 +101,10 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
     const from = time(input, "from");
     const to = time(input, "to");
     if (from !== undefined && to !== undefined && to <= from)
-      throw invalid("to", input.string("to"), "must be after from");
+      throw specError("to", input.string("to"), "must be after from");
     const opt = (field: string) => {
       const v = input.string(field);
-      if (v === "") throw invalid(field, v, "must not be empty");
+      if (v === "") throw specError(field, v, "must not be empty");
       return v;
     };
     const metric = opt("metric");
@@ -146,10 +143,10 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
     const model = input.requiredString("model");
     const from = time(input, "from");
     const to = time(input, "to");
-    if (from === undefined) throw invalid("from", undefined, "is required (ISO-8601 time or epoch milliseconds)");
-    if (to === undefined) throw invalid("to", undefined, "is required (ISO-8601 time or epoch milliseconds)");
+    if (from === undefined) throw specError("from", undefined, "is required (ISO-8601 time or epoch milliseconds)");
+    if (to === undefined) throw specError("to", undefined, "is required (ISO-8601 time or epoch milliseconds)");
     // Checked here so the error names the request's field, not the job's `windowEnd`.
-    if (to <= from) throw invalid("to", input.string("to"), "must be after from");
+    if (to <= from) throw specError("to", input.string("to"), "must be after from");
     const version = input.string("version");
     const endpoint = input.string("endpoint");
     const s = services();

@@ -6,6 +6,7 @@ import { InvalidParameterError, NotFoundError } from "../../errors.js";
 import { writeAudited, type AppendAudit } from "../../store/index.js";
 import type { MetadataDb, ExperimentsTable, KeelDatabase, RunsTable } from "../../store/index.js";
 import type { Actor, LifecycleStage, Metric, RunInfo, RunStatus, ViewType } from "../types.js";
+import { specError } from "../../spec-fields.js";
 
 /**
  * What the tracking store's aggregates (experiments, runs, run data, datasets, logged models)
@@ -83,9 +84,7 @@ export function newRunId(): string {
 export function checkViewType(v: ViewType | undefined): ViewType {
   const view = v ?? "ACTIVE_ONLY";
   if (!VIEW_TYPES.includes(view)) {
-    throw new InvalidParameterError(`view_type ${JSON.stringify(v)} must be one of ${VIEW_TYPES.join(", ")}`, {
-      details: { field: "view_type", value: v },
-    });
+    throw specError("view_type", v, `must be one of ${VIEW_TYPES.join(", ")}`);
   }
   return view;
 }
@@ -96,9 +95,7 @@ export function stagesFor(view: ViewType): LifecycleStage[] {
 
 export function experimentIdNumber(id: string, field = "experiment_id"): number {
   if (typeof id !== "string" || !/^\d{1,15}$/.test(id)) {
-    throw new InvalidParameterError(`${field} ${JSON.stringify(id)} must be a string of digits`, {
-      details: { field, value: id },
-    });
+    throw specError(field, id, "must be a string of digits");
   }
   return Number(id);
 }
