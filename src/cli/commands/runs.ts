@@ -1,15 +1,6 @@
 import type { Command } from "commander";
 import type { RunJson } from "../../client/index.js";
-import {
-  collect,
-  configFor,
-  group,
-  isoTime,
-  listAndSearchCommands,
-  print,
-  printPage,
-  table,
-} from "../context.js";
+import { collect, configFor, group, isoTime, listAndSearchCommands, print, printPage, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withSource } from "../source.js";
 
