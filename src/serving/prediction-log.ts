@@ -96,8 +96,13 @@ export class PredictionLog {
     this.track(write);
   }
 
-  /** Resolves once every append made so far has settled. */
+  /**
+   * Writes out what the log still buffers and resolves once every append made so far has settled.
+   * Without the flush an append awaiting its commit would wait on the log's (unref'd) flush timer,
+   * which a stopping process may never fire.
+   */
   async idle(): Promise<void> {
+    if (this.pending.size > 0) await this.sink?.flush().catch(() => undefined);
     await Promise.allSettled([...this.pending]);
   }
 

@@ -85,6 +85,26 @@ describe("PredictionLog", () => {
       'keel_serving_inference_log_records_total{outcome="written"} 1',
     ]);
   });
+
+  it("idle writes out the log's buffer instead of waiting for its flush timer", async () => {
+    let commit: () => void = () => undefined;
+    let flushed = 0;
+    const sink: InferenceLog = {
+      ...failingLog("unused"),
+      // An append that commits only when the log is flushed, as a buffered log's does.
+      append: () => new Promise<void>((resolve) => (commit = resolve)),
+      flush: () => {
+        flushed++;
+        commit();
+        return Promise.resolve();
+      },
+    };
+    const log = new PredictionLog(sink, new ServingMetrics(), recordingLogger([]));
+    const records = log.sampledRecords(config, result, table, 1000, 1, undefined, false) as InferenceRecord[];
+    log.append(records, false, "r-1");
+    await log.idle();
+    expect(flushed).toBe(1);
+  });
 });
 
 describe("ModelServer with a failing inference log", () => {
