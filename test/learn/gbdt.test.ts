@@ -7,19 +7,7 @@ import type { GbdtTrainResult } from "../../src/learn/gbdt/train.js";
 import { ensembleToJson, KeelPredictor } from "../../src/learn/keel-model.js";
 import type { KeelGbdtModel } from "../../src/learn/keel-model.js";
 import { rocAuc } from "../../src/stats/classification.js";
-
-/** Deterministic uniform draws for test data (xorshift32). */
-function uniform(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
+import { uniform } from "./uniform.js";
 
 /** A predictor over a trained ensemble, fed raw frames (numeric and categorical columns). */
 function predictor(res: GbdtTrainResult, columns: readonly Column[], task: "binary" | "regression"): KeelPredictor {

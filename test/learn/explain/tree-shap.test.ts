@@ -13,6 +13,7 @@ import { parseXGBoostJson } from "../../../src/learn/xgboost-model.js";
 import { fixtureFrame, modelPath, readFixture } from "../fixture-frame.js";
 import type { ModelFixture } from "../fixture-frame.js";
 import { bruteForceShap } from "./shap-oracle.js";
+import { uniform } from "../uniform.js";
 
 const EXPLAIN_DIR = new URL("../../fixtures/explain/", import.meta.url);
 
@@ -115,19 +116,6 @@ describe.each(["lgb_binary.txt", "lgb_regression_zero.txt", "lgb_regression_nomi
     });
   },
 );
-
-/** Deterministic uniform draws (xorshift32). */
-function uniform(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
 
 describe("TreeSHAP on a keel-trained GBDT", () => {
   it("equals the brute-force Shapley values and sums to the margin (numeric, missing and categorical inputs)", async () => {
