@@ -101,7 +101,7 @@ describe("PredictionLog", () => {
     };
     const log = new PredictionLog(sink, new ServingMetrics(), recordingLogger([]));
     const records = log.sampledRecords(config, result, table, 1000, 1, undefined, false) as InferenceRecord[];
-    log.append(records, false, "r-1");
+    expect(log.append(records, false, "r-1")).toBeUndefined();
     await log.idle();
     expect(flushed).toBe(1);
   });
