@@ -76,3 +76,6 @@ export * from "./serving/index.js";
 export { CHALLENGER_ALIAS, CHAMPION_ALIAS, promoteAlias, rollbackAlias } from "./registry/index.js";
 export * from "./validate/index.js";
 export * from "./pipeline/index.js";
+export * from "./features/index.js";
+export * from "./llm/index.js";
+export * from "./runtime/index.js";
