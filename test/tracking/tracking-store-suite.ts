@@ -120,6 +120,16 @@ export function runTrackingStoreSuite(name: string, make: MakeStores): void {
       expect((await t.getRun(run.info.runId)).data.tags).toContainEqual({ key: "mlflow.runName", value: "renamed" });
       await t.setTag(run.info.runId, { key: "mlflow.runName", value: "by-tag" });
       expect((await t.getRun(run.info.runId)).info.runName).toBe("by-tag");
+      // A batch naming the run twice: the last name wins, for the tag and the run alike.
+      await t.logBatch(run.info.runId, {
+        tags: [
+          { key: "mlflow.runName", value: "first-in-batch" },
+          { key: "mlflow.runName", value: "last-in-batch" },
+        ],
+      });
+      const renamed = await t.getRun(run.info.runId);
+      expect(renamed.info.runName).toBe("last-in-batch");
+      expect(renamed.data.tags).toContainEqual({ key: "mlflow.runName", value: "last-in-batch" });
       expect(await code(t.updateRun(run.info.runId, { status: "DONE" as never }))).toBe("INVALID_PARAMETER_VALUE");
 
       await t.deleteRun(run.info.runId);

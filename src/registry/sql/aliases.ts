@@ -1,7 +1,18 @@
 import { InvalidStateError, NotFoundError } from "../../errors.js";
 import { nextSequenceValue } from "../../store/index.js";
 import type { RegistryStore } from "../types.js";
-import { checkAlias, getVersion, modelRow, touchModel, versionRow, type RegistryContext } from "./shared.js";
+import { checkAlias, getVersion, modelRow, touchModel, versionRow, type Db, type RegistryContext } from "./shared.js";
+
+/** The version `alias` of model `name` points at, if it is set. */
+async function aliasVersion(q: Db, name: string, alias: string): Promise<number | undefined> {
+  const row = await q
+    .selectFrom("registered_model_aliases")
+    .select("version")
+    .where("name", "=", name)
+    .where("alias", "=", alias)
+    .executeTakeFirst();
+  return row?.version;
+}
 
 /** Aliases ("champion", "challenger"): set (optionally compare-and-set), delete, resolve, history. */
 export function aliasMethods(
@@ -13,13 +24,8 @@ export function aliasMethods(
       checkAlias(alias);
       return write(actor, async (tx, audit, emit) => {
         const row = await versionRow(tx, name, version);
-        const previous = await tx
-          .selectFrom("registered_model_aliases")
-          .select("version")
-          .where("name", "=", name)
-          .where("alias", "=", alias)
-          .executeTakeFirst();
-        const current = previous === undefined ? null : String(previous.version);
+        const previous = await aliasVersion(tx, name, alias);
+        const current = previous === undefined ? null : String(previous);
         if (decision?.expectedVersion !== undefined && decision.expectedVersion !== current) {
           throw new InvalidStateError(
             `alias ${JSON.stringify(alias)} of ${JSON.stringify(name)} now points at ${current === null ? "no version" : `version ${current}`}, not ${decision.expectedVersion === null ? "no version" : `version ${decision.expectedVersion}`}: it moved meanwhile; retry`,
@@ -71,12 +77,7 @@ export function aliasMethods(
     async deleteAlias(name, alias, actor) {
       return write(actor, async (tx, audit, emit) => {
         await modelRow(tx, name);
-        const previous = await tx
-          .selectFrom("registered_model_aliases")
-          .select("version")
-          .where("name", "=", name)
-          .where("alias", "=", alias)
-          .executeTakeFirst();
+        const previous = await aliasVersion(tx, name, alias);
         if (previous === undefined) return;
         await tx.deleteFrom("registered_model_aliases").where("name", "=", name).where("alias", "=", alias).execute();
         await touchModel(tx, name, clock());
@@ -84,12 +85,12 @@ export function aliasMethods(
           action: "registered_model.delete_alias",
           targetType: "registered_model",
           targetId: name,
-          before: { alias, version: String(previous.version) },
+          before: { alias, version: String(previous) },
         });
         emit({
           event: "MODEL_VERSION_ALIAS_DELETED",
           model: name,
-          data: { name, alias, version: String(previous.version) },
+          data: { name, alias, version: String(previous) },
         });
       });
     },
@@ -97,15 +98,10 @@ export function aliasMethods(
     async getVersionByAlias(name, alias) {
       return read(async () => {
         await modelRow(db, name);
-        const a = await db
-          .selectFrom("registered_model_aliases")
-          .select("version")
-          .where("name", "=", name)
-          .where("alias", "=", alias)
-          .executeTakeFirst();
-        if (a === undefined)
+        const version = await aliasVersion(db, name, alias);
+        if (version === undefined)
           throw new NotFoundError(`registered model ${JSON.stringify(name)} has no alias ${JSON.stringify(alias)}`);
-        return getVersion(db, name, String(a.version));
+        return getVersion(db, name, String(version));
       });
     },
 

@@ -5,12 +5,11 @@ import { checkParam } from "../validate.js";
 import { RUN_NAME_TAG, type Db } from "./shared.js";
 
 export async function upsertRunTags(tx: Db, runId: string, tags: readonly Tag[]): Promise<void> {
-  for (const t of tags) {
-    await upsertTags(tx, "tags", { run_uuid: runId }, [t]);
-    // MLflow keeps the run name and its tag in step.
-    if (t.key === RUN_NAME_TAG)
-      await tx.updateTable("runs").set({ name: t.value }).where("run_uuid", "=", runId).execute();
-  }
+  await upsertTags(tx, "tags", { run_uuid: runId }, tags);
+  // MLflow keeps the run name and its tag in step; as with the tag, the last name given wins.
+  const name = tags.findLast((t) => t.key === RUN_NAME_TAG);
+  if (name !== undefined)
+    await tx.updateTable("runs").set({ name: name.value }).where("run_uuid", "=", runId).execute();
 }
 
 export async function insertParams(
