@@ -124,11 +124,7 @@ function displayEdges(min: number, max: number): Float64Array {
 /** Counts in [−∞, e₀), [e₀, e₁), …, [e_{k−1}, e_k], (e_k, ∞] of a sorted sample. */
 export function displayCounts(sorted: Float64Array, edges: Float64Array): Float64Array {
   const k = edges.length - 1;
-  const full = new Float64Array(edges.length + 2);
-  full[0] = Number.NEGATIVE_INFINITY;
-  full.set(edges, 1);
-  full[edges.length + 1] = Number.POSITIVE_INFINITY;
-  const counts = histogramSorted(sorted, full);
+  const counts = histogramSorted(sorted, withOuterEdges(edges));
   // histogramSorted closes only the last bin; move values equal to e_k from overflow into bin k.
   let eq = 0;
   for (let i = sorted.length - 1; i >= 0 && sorted[i] === edges[k]; i--) eq++;
