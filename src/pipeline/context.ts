@@ -42,7 +42,6 @@ export interface PipelineContext {
   readonly useCache: boolean;
   /** What each step reported, in order. */
   readonly steps: StepRecord[];
-  readonly cachedSteps: StepName[];
 }
 
 /** A step's child run, which its body logs to. */
@@ -110,7 +109,6 @@ export async function openPipelineContext(
     cache: createStepCache(deps.artifacts),
     useCache: options.cache ?? true,
     steps: [],
-    cachedSteps: [],
   };
 }
 
@@ -200,7 +198,6 @@ export async function runStep<T>(
   try {
     const out = await body(child);
     await ctx.tracking.setTag(child.runId, { key: "keel.cached", value: String(out.cached) }, ctx.actor);
-    if (out.cached) ctx.cachedSteps.push(name);
     await endRun(ctx, child.runId, out.status === "failed" ? "FAILED" : "FINISHED");
     const seconds = (ctx.clock() - started) / 1000;
     const { status, cached, message } = out;
@@ -231,7 +228,9 @@ export async function finishRun(
   status: "passed" | "failed",
   reports: StepReports,
 ): Promise<PipelineResult> {
-  const tags: Tag[] = [{ key: "keel.cached_steps", value: ctx.cachedSteps.join(",") }];
+  // The step records already say which steps were cached; skipped steps never are.
+  const cachedSteps = ctx.steps.filter((s) => s.cached).map((s) => s.step);
+  const tags: Tag[] = [{ key: "keel.cached_steps", value: cachedSteps.join(",") }];
   if (reports.failedStep !== undefined) tags.push({ key: "keel.failed_step", value: reports.failedStep });
   if (reports.failure !== undefined) tags.push({ key: "keel.failure", value: reports.failure.slice(0, 5000) });
   await setTags(ctx, ctx.runId, tags);

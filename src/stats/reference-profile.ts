@@ -18,7 +18,7 @@ import type { Column, Frame } from "../data/index.js";
 import { isIdLike } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
 import { PSI_DEFAULT_BINS } from "./psi.js";
-import { histogramSorted, quantileEdges, sortedFinite } from "./quantile.js";
+import { countAtOrBelow, countBelow, histogramSorted, quantileEdges, sortedFinite } from "./quantile.js";
 import { mergeSketches, sketchSorted, SKETCH_DEFAULT_ALPHA, type QuantileSketch } from "./sketch.js";
 import { specError } from "../spec-fields.js";
 
@@ -124,14 +124,10 @@ function displayEdges(min: number, max: number): Float64Array {
 /** Counts in [−∞, e₀), [e₀, e₁), …, [e_{k−1}, e_k], (e_k, ∞] of a sorted sample. */
 export function displayCounts(sorted: Float64Array, edges: Float64Array): Float64Array {
   const k = edges.length - 1;
-  const full = new Float64Array(edges.length + 2);
-  full[0] = Number.NEGATIVE_INFINITY;
-  full.set(edges, 1);
-  full[edges.length + 1] = Number.POSITIVE_INFINITY;
-  const counts = histogramSorted(sorted, full);
+  const counts = histogramSorted(sorted, withOuterEdges(edges));
   // histogramSorted closes only the last bin; move values equal to e_k from overflow into bin k.
-  let eq = 0;
-  for (let i = sorted.length - 1; i >= 0 && sorted[i] === edges[k]; i--) eq++;
+  // They need not be the sample's largest: a current window can run past the reference's maximum.
+  const eq = countAtOrBelow(sorted, edges[k]!) - countBelow(sorted, edges[k]!);
   counts[k]! += eq;
   counts[k + 1]! -= eq;
   return counts;

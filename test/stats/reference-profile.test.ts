@@ -3,6 +3,7 @@ import type { Frame } from "../../src/data/index.js";
 import { InvalidParameterError } from "../../src/errors.js";
 import {
   buildReferenceProfile,
+  displayCounts,
   ks2samp,
   mergeProfiles,
   profileFromJson,
@@ -74,6 +75,12 @@ describe("ReferenceProfile", () => {
     expect(k.distinct!.counts.reduce((a, b) => a + b, 0)).toBe(30000);
     expect(x.psiCounts.reduce((a, b) => a + b, 0)).toBe(x.count);
     expect(x.histCounts.reduce((a, b) => a + b, 0)).toBe(x.count);
+  });
+
+  it("display counts hold an underflow, the bins (the last one closed) and an overflow", () => {
+    // [−∞, 0): −1; [0, 0.5): 0; [0.5, 1]: 0.5, 1, 1; (1, ∞]: 2 — counted by hand.
+    const counts = displayCounts(Float64Array.of(-1, 0, 0.5, 1, 1, 2), Float64Array.of(0, 0.5, 1));
+    expect(Array.from(counts)).toEqual([1, 1, 3, 1]);
   });
 
   it("merging two windows equals profiling all rows (counts, bins, sketch, moments)", () => {

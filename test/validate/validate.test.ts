@@ -193,6 +193,13 @@ describe("parseSuite", () => {
       /\.min = 1: unknown field; allowed: expect, column, reason$/,
     );
     expect(bad({ expect: "unique" })).toThrow(/\.column = undefined: is required/);
+    expect(bad({ expect: "unique", column: "a", reason: 5 })).toThrow(/\.reason = 5: must be a non-empty string/);
+  });
+
+  it("keeps a rule's reason", () => {
+    expect(parseSuite({ expectations: [{ expect: "unique", column: "a", reason: "row key" }] }).expectations).toEqual([
+      { expect: "unique", column: "a", reason: "row key" },
+    ]);
   });
 
   it("fills the defaults: not_null allows no nulls", () => {

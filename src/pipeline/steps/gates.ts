@@ -1,7 +1,6 @@
-import { NotFoundError } from "../../errors.js";
 /** The gates step: the definition's quality gates checked on the validation rows, the champion's AUC among them. */
 import type { Frame } from "../../data/index.js";
-import { InvalidParameterError } from "../../errors.js";
+import { InvalidParameterError, NotFoundError } from "../../errors.js";
 import { loadPredictor, evaluateBinary } from "../../learn/index.js";
 import type { ModelVersion } from "../../registry/index.js";
 import { artifactFetcher } from "../../registry/index.js";

@@ -171,10 +171,11 @@ async function tuneParams(
       const value = r.metrics[spec.metric];
       await logParams(ctx, trialRun.runId, trialParams);
       await logMetrics(ctx, trialRun.runId, r.metrics);
-      await endRun(ctx, trialRun.runId, "FINISHED");
+      // Checked before the run ends: a trial without a value ends FAILED once, not FINISHED then FAILED.
       if (value === undefined || !Number.isFinite(value)) {
         throw new InvalidParameterError(`train.tuning.metric ${spec.metric}: trial ${index} has no finite value`);
       }
+      await endRun(ctx, trialRun.runId, "FINISHED");
       return value;
     } catch (e) {
       await endRun(ctx, trialRun.runId, "FAILED");
