@@ -22,6 +22,24 @@ describe("error catalog", () => {
     expect(keelErrorOf("INTERNAL_ERROR", "bug").constructor).toBe(KeelError);
   });
 
+  it("answers each code with its HTTP status", () => {
+    // Written out here rather than read from the catalog, so a changed status in it fails this test.
+    const statuses = Object.fromEntries(
+      (Object.keys(ERROR_CATALOG) as ErrorCode[]).map((code) => [code, keelErrorOf(code, "m").status]),
+    );
+    expect(statuses).toEqual({
+      INVALID_PARAMETER_VALUE: 400,
+      RESOURCE_DOES_NOT_EXIST: 404,
+      RESOURCE_ALREADY_EXISTS: 400,
+      INVALID_STATE: 400,
+      UNAUTHENTICATED: 401,
+      PERMISSION_DENIED: 403,
+      DATA_LOSS: 500,
+      TEMPORARILY_UNAVAILABLE: 503,
+      INTERNAL_ERROR: 500,
+    });
+  });
+
   it("recognises another copy's errors by their registry-symbol brand, and nothing else", () => {
     // What a second copy of the package defines: its own class, the same Symbol.for brand.
     class OtherCopyError extends Error {

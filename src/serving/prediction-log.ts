@@ -57,7 +57,31 @@ export class PredictionLog {
       this.metrics.inferenceLogRecords.inc({ outcome: "sampled_out" }, r.scores.length);
       return undefined;
     }
-    return inferenceRecords(config, r, table, time, latencyMs, entityId, holdForShadows);
+    // Each column is looked up once, not once per row.
+    const columns = [...table.columns];
+    const entityColumn = config.entityKey !== undefined ? table.columns.get(config.entityKey) : undefined;
+    const out: InferenceRecord[] = new Array<InferenceRecord>(r.scores.length);
+    for (let i = 0; i < r.scores.length; i++) {
+      const features: Record<string, string | number | boolean | null> = {};
+      for (const [n, values] of columns) features[n] = values[i] ?? null;
+      const score = r.scores[i] as number;
+      const rowEntity = entityColumn?.[i];
+      const entity = rowEntity !== undefined && rowEntity !== null ? String(rowEntity) : entityId;
+      out[i] = {
+        requestId: r.scores.length === 1 ? r.requestId : `${r.requestId}#${i}`,
+        time,
+        endpoint: r.endpoint,
+        modelName: r.modelName,
+        modelVersion: r.modelVersion,
+        route: r.route,
+        ...(entity !== undefined ? { entityId: entity } : {}),
+        features,
+        outputs: { score, decision: decisionOf(config, score), ...(r.fallback ? { fallback: r.fallback } : {}) },
+        latencyMs,
+        ...(holdForShadows ? { shadows: [] } : {}),
+      };
+    }
+    return out;
   }
 
   /**
@@ -115,40 +139,4 @@ export class PredictionLog {
 export function decisionOf(config: EndpointConfig | undefined, score: number): string {
   const d = config?.decision ?? { threshold: 0.5, positive: "positive", negative: "negative" };
   return score >= d.threshold ? d.positive : d.negative;
-}
-
-function inferenceRecords(
-  config: EndpointConfig,
-  r: PredictionResult,
-  table: InputTable,
-  time: number,
-  latencyMs: number,
-  entityId: string | undefined,
-  holdForShadows: boolean,
-): InferenceRecord[] {
-  const names = [...table.columns.keys()];
-  const entityColumn = config.entityKey !== undefined ? table.columns.get(config.entityKey) : undefined;
-  const out: InferenceRecord[] = new Array<InferenceRecord>(r.scores.length);
-  for (let i = 0; i < r.scores.length; i++) {
-    const features: Record<string, string | number | boolean | null> = {};
-    for (const n of names)
-      features[n] = (table.columns.get(n) as ArrayLike<string | number | boolean | null | undefined>)[i] ?? null;
-    const score = r.scores[i] as number;
-    const rowEntity = entityColumn?.[i];
-    const entity = rowEntity !== undefined && rowEntity !== null ? String(rowEntity) : entityId;
-    out[i] = {
-      requestId: r.scores.length === 1 ? r.requestId : `${r.requestId}#${i}`,
-      time,
-      endpoint: r.endpoint,
-      modelName: r.modelName,
-      modelVersion: r.modelVersion,
-      route: r.route,
-      ...(entity !== undefined ? { entityId: entity } : {}),
-      features,
-      outputs: { score, decision: decisionOf(config, score), ...(r.fallback ? { fallback: r.fallback } : {}) },
-      latencyMs,
-      ...(holdForShadows ? { shadows: [] } : {}),
-    };
-  }
-  return out;
 }

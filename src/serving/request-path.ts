@@ -232,9 +232,10 @@ export class RequestPath {
     const shadows = binding.shadows;
     const sync = ep.config.inferenceLog.audit === "sync";
     const queued = shadows.length > 0 && runner.accepts(ep, shadows);
-    const records = log.sampledRecords(ep.config, result, table, time, latencyMs, entityId, queued && !sync);
-    const durable =
-      records !== undefined && !(queued && !sync) ? log.append(records, sync, result.requestId) : undefined;
+    // Held records are appended by the shadow runner once the shadows have answered.
+    const hold = queued && !sync;
+    const records = log.sampledRecords(ep.config, result, table, time, latencyMs, entityId, hold);
+    const durable = records !== undefined && !hold ? log.append(records, sync, result.requestId) : undefined;
     if (queued) {
       runner.enqueue({
         ep,

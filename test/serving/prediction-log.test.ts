@@ -33,6 +33,47 @@ async function metric(metrics: ServingMetrics, name: string): Promise<string[]> 
 }
 
 describe("PredictionLog", () => {
+  it("builds one record per row, with that row's features, entity and decision", () => {
+    const log = new PredictionLog(failingLog("unused"), new ServingMetrics(), recordingLogger([]));
+    const keyed = parseEndpointConfig({ name: "loans", model: "credit", entityKey: "id" });
+    const rows = {
+      nRows: 2,
+      columns: new Map<string, unknown[]>([
+        ["a", [1, undefined]],
+        ["id", ["c-7", null]],
+      ]),
+    } as unknown as Parameters<PredictionLog["sampledRecords"]>[2];
+    const two = { ...result, scores: new Float64Array([0.7, 0.2]) };
+    expect(log.sampledRecords(keyed, two, rows, 1000, 3, "fallback-entity", true)).toEqual([
+      {
+        requestId: "r-1#0",
+        time: 1000,
+        endpoint: "loans",
+        modelName: "credit",
+        modelVersion: "1",
+        route: "champion",
+        entityId: "c-7",
+        features: { a: 1, id: "c-7" },
+        outputs: { score: 0.7, decision: "positive" },
+        latencyMs: 3,
+        shadows: [],
+      },
+      {
+        requestId: "r-1#1",
+        time: 1000,
+        endpoint: "loans",
+        modelName: "credit",
+        modelVersion: "1",
+        route: "champion",
+        entityId: "fallback-entity",
+        features: { a: null, id: null },
+        outputs: { score: 0.2, decision: "negative" },
+        latencyMs: 3,
+        shadows: [],
+      },
+    ]);
+  });
+
   it("counts and logs an async append that fails, and never counts its records written", async () => {
     const metrics = new ServingMetrics();
     const logged: Record<string, unknown>[] = [];
