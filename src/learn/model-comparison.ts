@@ -103,32 +103,46 @@ function metricsOf(labels: NumericArray, scores: Float64Array, threshold: number
   };
 }
 
-function segmentMetrics(
-  labels: NumericArray,
-  scores: Float64Array,
-  threshold: number,
-  seg: Segmentation,
-): (ModelMetrics & { segment: string })[] {
+/** One segment's rows (in row order) and their labels, gathered once and shared by every model. */
+interface SegmentRows {
+  readonly segment: string;
+  readonly rows: Int32Array;
+  readonly labels: Float64Array;
+}
+
+/** The non-empty segments, in segment order. */
+function segmentRows(labels: NumericArray, seg: Segmentation): SegmentRows[] {
   const counts = new Int32Array(seg.names.length);
   for (let i = 0; i < seg.codes.length; i++) {
     const c = seg.codes[i] as number;
     if (c >= 0) counts[c] = (counts[c] as number) + 1;
   }
-  const out: (ModelMetrics & { segment: string })[] = [];
+  const out: SegmentRows[] = [];
   for (let s = 0; s < seg.names.length; s++) {
     const n = counts[s] as number;
     if (n === 0) continue;
+    const rows = new Int32Array(n);
     const y = new Float64Array(n);
-    const p = new Float64Array(n);
     let k = 0;
     for (let i = 0; i < seg.codes.length; i++) {
       if (seg.codes[i] !== s) continue;
-      y[k] = labels[i] as number;
-      p[k++] = scores[i] as number;
+      rows[k] = i;
+      y[k++] = labels[i] as number;
     }
-    out.push({ segment: seg.names[s] as string, ...metricsOf(y, p, threshold) });
+    out.push({ segment: seg.names[s] as string, rows, labels: y });
   }
   return out;
+}
+
+function segmentMetrics(
+  segments: readonly SegmentRows[],
+  scores: Float64Array,
+  threshold: number,
+): (ModelMetrics & { segment: string })[] {
+  return segments.map(({ segment, rows, labels }) => {
+    const p = Float64Array.from(rows, (i) => scores[i] as number);
+    return { segment, ...metricsOf(labels, p, threshold) };
+  });
 }
 
 function decisions(scores: Float64Array, threshold: number): Uint8Array {
@@ -165,11 +179,11 @@ export function compareModels(
   if (!(alpha > 0 && alpha < 1)) throw specError("alpha", alpha, "must be in (0, 1)");
   if (!(minEffect >= 0 && minEffect < 1)) throw specError("minEffect", minEffect, "must be in [0, 1)");
   if (scored.length === 0) throw new InvalidParameterError("models: at least one model is needed");
-  const seg = options.segmentation;
+  const segments = options.segmentation === undefined ? undefined : segmentRows(labels, options.segmentation);
   const models: ModelReport[] = scored.map((m) => ({
     model: m.model,
     ...metricsOf(labels, m.scores, threshold),
-    ...(seg === undefined ? {} : { segments: segmentMetrics(labels, m.scores, threshold, seg) }),
+    ...(segments === undefined ? {} : { segments: segmentMetrics(segments, m.scores, threshold) }),
   }));
   const baseline = scored[0] as ScoredModel;
   const baselineDecisions = decisions(baseline.scores, threshold);

@@ -37,23 +37,13 @@ interface Report {
 }
 
 const keel = (args: string[]) => keelInProcess(args, { cwd: DIR });
+/** `keel [global flags] evaluate --data loans.csv --target default [flags]`: every case scores the same labelled rows. */
+const evaluate = (flags: string[], global: string[] = []) =>
+  keel([...global, "evaluate", "--data", "loans.csv", "--target", "default", ...flags]);
 
 describe("keel evaluate", () => {
   it("reports each model's metrics as sklearn does and compares them as pROC and mcnemar.test do", async () => {
-    const r = await keel([
-      "--json",
-      "evaluate",
-      "--data",
-      "loans.csv",
-      "--target",
-      "default",
-      "--model",
-      "strong.json",
-      "--model",
-      "weak.json",
-      "--segment",
-      "region",
-    ]);
+    const r = await evaluate(["--model", "strong.json", "--model", "weak.json", "--segment", "region"], ["--json"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as Report;
@@ -85,17 +75,7 @@ describe("keel evaluate", () => {
   });
 
   it("a model compared with itself is inconclusive; the human report names the verdict", async () => {
-    const r = await keel([
-      "evaluate",
-      "--data",
-      "loans.csv",
-      "--target",
-      "default",
-      "--model",
-      "strong.json",
-      "--model",
-      "strong.json",
-    ]);
+    const r = await evaluate(["--model", "strong.json", "--model", "strong.json"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/paired comparisons against strong\.json/);
     expect(r.stdout).toMatch(/inconclusive/);
@@ -116,10 +96,10 @@ describe("keel evaluate", () => {
     ]);
     expect(reg.stderr).toBe("");
     expect((await keel(["--data-dir", dataDir, "models", "register", "strong.json", "--name", "loan"])).code).toBe(0);
-    const r = await keel([
-      ...["--data-dir", dataDir, "--json", "evaluate", "--data", "loans.csv", "--target", "default"],
-      ...["--model", "models:/loan/2", "--model", "models:/loan@challenger"],
-    ]);
+    const r = await evaluate(
+      ["--model", "models:/loan/2", "--model", "models:/loan@challenger"],
+      ["--data-dir", dataDir, "--json"],
+    );
     expect(r.stderr).toBe("");
     const report = JSON.parse(r.stdout) as Report;
     expect(report.models[0]?.auc).toBeCloseTo(expected.models["strong.json"]?.auc ?? NaN, 9);
@@ -128,34 +108,14 @@ describe("keel evaluate", () => {
   });
 
   it("rejects bad input with exit 2 and one line naming the flag, the value and the rule", async () => {
-    const bad = await keel([
-      "evaluate",
-      "--data",
-      "loans.csv",
-      "--target",
-      "default",
-      "--model",
-      "strong.json",
-      "--threshold",
-      "1.5",
-    ]);
+    const bad = await evaluate(["--model", "strong.json", "--threshold", "1.5"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
     expect(bad.stderr).toMatch(/--threshold = 1\.5: must be a number in \[0, 1\]/);
-    const seg = await keel([
-      "evaluate",
-      "--data",
-      "loans.csv",
-      "--target",
-      "default",
-      "--model",
-      "strong.json",
-      "--segment",
-      "zone",
-    ]);
+    const seg = await evaluate(["--model", "strong.json", "--segment", "zone"]);
     expect(seg.code).toBe(2);
     expect(seg.stderr).toMatch(/--segment = zone: must name a column of --data/);
-    const uri = await keel(["evaluate", "--data", "loans.csv", "--target", "default", "--model", "models:/loan"]);
+    const uri = await evaluate(["--model", "models:/loan"]);
     expect(uri.code).toBe(2);
     expect(uri.stderr).toMatch(
       /--model = models:\/loan: must be a file, models:\/<name>@<alias> or models:\/<name>\/<version>/,

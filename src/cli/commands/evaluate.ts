@@ -129,7 +129,7 @@ function metricsJson(m: ModelMetrics): Record<string, number | null> {
 }
 
 /** The `--json` payload, in the wire's snake_case. */
-export function evaluationJson(r: EvaluationReport, segment: string | undefined): object {
+function evaluationJson(r: EvaluationReport, segment: string | undefined): object {
   return {
     threshold: r.threshold,
     alpha: r.alpha,
