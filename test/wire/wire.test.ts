@@ -48,8 +48,7 @@ describe("wire types", () => {
     expectTypeOf<Answer<"getModelVersion">>().toEqualTypeOf<ModelVersionJson>();
     expectTypeOf(webhookJson).returns.toEqualTypeOf<WebhookJson>();
     expectTypeOf<Answer<"createWebhook">>().toEqualTypeOf<WebhookJson>();
-    // Monitoring builds the alert webhook's body itself, in its own types; it must fit the wire's.
-    expectTypeOf(alertJson).returns.toMatchTypeOf<AlertJson>();
+    expectTypeOf(alertJson).returns.toEqualTypeOf<AlertJson>();
     expectTypeOf(encodeInferResponse).returns.toMatchTypeOf<InferResponseJson>();
     expectTypeOf(modelMetadata).returns.toMatchTypeOf<ModelMetadataJson>();
     expectTypeOf<Answer<"acknowledgeAlert">>().toEqualTypeOf<AlertJson>();
