@@ -5,6 +5,7 @@
  * timeout, retried on network errors, 429 and 5xx.
  */
 import type { Logger } from "../runtime/index.js";
+import type { AlertJson } from "../wire/index.js";
 import { specArray, specError, specNumber } from "../spec-fields.js";
 import type { AlertRecord } from "../store/index.js";
 import { ALERT_TIERS } from "./alerts.js";
@@ -62,7 +63,7 @@ function iso(ms: number): string {
 }
 
 /** The alert as the generic webhook sends it (and as the API returns it). */
-export function alertJson(a: AlertRecord) {
+export function alertJson(a: AlertRecord): AlertJson {
   return {
     id: a.id,
     rule_id: a.ruleId,

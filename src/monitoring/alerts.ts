@@ -13,7 +13,7 @@
  * alert per rule and target stays open while the condition holds (dedup), the condition clearing
  * resolves it, and a rule does not fire again for a target within `cooldownMinutes` of its last firing.
  */
-import { ALERT_TIERS, type AlertTier } from "../wire/index.js";
+import { ALERT_TIERS, OBSERVATION_KINDS, type AlertTier } from "../wire/index.js";
 import type { MonitorObservation, ObservationKind } from "../store/index.js";
 import { specError } from "../spec-fields.js";
 
@@ -134,8 +134,6 @@ export interface AlertFinding {
  */
 const TOLERANCE = 1e-12;
 
-const KINDS: readonly ObservationKind[] = ["drift", "quality", "prediction_drift", "performance", "fairness", "volume"];
-
 /** Validates a rule table (parsed JSON); errors name the rule index and field. */
 export function parseAlertRules(json: unknown): AlertRule[] {
   const list = typeof json === "object" && json !== null && "rules" in json ? json.rules : json;
@@ -176,8 +174,8 @@ export function parseAlertRules(json: unknown): AlertRule[] {
     if (!ALERT_TIERS.includes(tier as AlertTier))
       throw specError(f("tier"), tier, `must be one of ${ALERT_TIERS.join(", ")}`);
     const kind = r.kind;
-    if (!KINDS.includes(kind as ObservationKind))
-      throw specError(f("kind"), kind, `must be one of ${KINDS.join(", ")}`);
+    if (!OBSERVATION_KINDS.includes(kind as ObservationKind))
+      throw specError(f("kind"), kind, `must be one of ${OBSERVATION_KINDS.join(", ")}`);
     const condition = r.condition;
     if (condition !== "above" && condition !== "below")
       throw specError(f("condition"), condition, "must be above or below");

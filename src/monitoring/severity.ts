@@ -1,11 +1,10 @@
-import type { Severity } from "../wire/index.js";
 /**
  * Drift severity: the seed's PSI bands, and the matching KS / χ² p-value levels. A column's
  * severity is the worse of its PSI band and (when its test has one) its p-value level.
  */
-export type { Severity } from "../wire/index.js";
+import { SEVERITIES, type Severity } from "../wire/index.js";
 
-const ORDER: readonly Severity[] = ["stable", "minor", "moderate", "major"];
+export type { Severity } from "../wire/index.js";
 
 /** PSI < 0.10 stable, 0.10–0.20 minor, 0.20–0.25 moderate, > 0.25 major. */
 export function psiSeverity(psi: number): Severity {
@@ -24,7 +23,8 @@ export function pValueSeverity(p: number): Severity {
 }
 
 export function worseSeverity(a: Severity, b: Severity): Severity {
-  return ORDER.indexOf(a) >= ORDER.indexOf(b) ? a : b;
+  // SEVERITIES runs from the mildest to the worst.
+  return SEVERITIES.indexOf(a) >= SEVERITIES.indexOf(b) ? a : b;
 }
 
 export function columnSeverity(psi: number | null, pValue: number | null): Severity {

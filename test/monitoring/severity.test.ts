@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { columnSeverity, psiSeverity, pValueSeverity } from "../../src/monitoring/severity.js";
+import { columnSeverity, psiSeverity, pValueSeverity, worseSeverity } from "../../src/monitoring/severity.js";
 
 describe("severity bands", () => {
   it("PSI: < 0.10 stable, 0.10-0.20 minor, 0.20-0.25 moderate, > 0.25 major", () => {
@@ -24,5 +24,11 @@ describe("severity bands", () => {
     expect(columnSeverity(0.15, 0.02)).toBe("minor");
     expect(columnSeverity(0.12, null)).toBe("minor");
     expect(columnSeverity(null, null)).toBe("stable");
+  });
+  it("the worse of two severities, in either order", () => {
+    expect(worseSeverity("stable", "minor")).toBe("minor");
+    expect(worseSeverity("major", "moderate")).toBe("major");
+    expect(worseSeverity("moderate", "minor")).toBe("moderate");
+    expect(worseSeverity("stable", "stable")).toBe("stable");
   });
 });
