@@ -50,11 +50,6 @@ function localConfig(cmd: Command, ctx: CliContext): KeelConfig {
   return config;
 }
 
-/** The online store `keel server` reads too: Redis when configured, else `<data-dir>/online-features.db`. */
-export function onlineStoreFor(config: KeelConfig) {
-  return openOnlineStore({ redisUrl: config.redisUrl, sqlitePath: path.join(config.dataDir, "online-features.db") });
-}
-
 /** Runs `fn` with the applied repository, the registry and the online store, closing what it opened. */
 function withOnlineStore<T>(
   config: KeelConfig,
@@ -63,7 +58,7 @@ function withOnlineStore<T>(
   return withStores(config, async (s) => {
     const registry = createFeatureRegistry(s.metadata);
     const { repo } = await registry.current();
-    const store = onlineStoreFor(config);
+    const store = openOnlineStore({ redisUrl: config.redisUrl, dataDir: config.dataDir });
     try {
       return await fn(repo, registry, store);
     } finally {
