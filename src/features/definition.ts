@@ -345,3 +345,25 @@ export function featureService(repo: FeatureRepo, service: string, field: string
   }
   return s;
 }
+
+/**
+ * The features a request names: `features` (`view:feature` or view names) or a feature service,
+ * exactly one. `fields` names the two inputs as the caller spells them (CLI flags or JSON keys).
+ */
+export function requestedFeatures(
+  repo: FeatureRepo,
+  request: { readonly features?: readonly string[] | undefined; readonly featureService?: string | undefined },
+  fields: { readonly features: string; readonly featureService: string },
+): FeatureRef[] {
+  if ((request.features === undefined) === (request.featureService === undefined)) {
+    throw specError(
+      fields.features,
+      request.features ?? null,
+      `give exactly one of ${fields.features} or ${fields.featureService}`,
+    );
+  }
+  if (request.featureService !== undefined) {
+    return [...featureService(repo, request.featureService, fields.featureService).features];
+  }
+  return resolveFeatureRefs(repo, request.features as readonly string[], fields.features);
+}
