@@ -20,6 +20,7 @@ import {
   columnTypes,
   DUCKDB_TYPE,
   featureViewRows,
+  plainValue,
   requireColumn,
   timestampSql,
   TS,
@@ -90,11 +91,7 @@ function appendValue(app: DuckDBAppender, v: FeatureValue, dtype: FeatureDtype, 
   else throw new InvalidStateError(`${where}: ${JSON.stringify(v)} is not a ${dtype}`);
 }
 
-function plain(v: unknown): FeatureValue {
-  if (typeof v === "bigint") return Number(v);
-  if (v === null || typeof v === "number" || typeof v === "string" || typeof v === "boolean") return v;
-  throw new InvalidStateError(`historical retrieval: unexpected DuckDB value of type ${typeof v}`);
-}
+const plain = (v: unknown): FeatureValue => plainValue(v, "historical retrieval");
 
 /**
  * Runs the on-demand views over table `base` chunk by chunk and appends their outputs, keyed by
