@@ -65,6 +65,15 @@ export interface FeatureRef {
   readonly feature: string;
 }
 
+/**
+ * The column a feature is named by in a training set and in an online response: `feature`, or
+ * `view__feature` with full feature names. One function, so the model sees the same names offline
+ * and online.
+ */
+export function featureColumnName(ref: FeatureRef, fullFeatureNames: boolean | undefined): string {
+  return fullFeatureNames === true ? `${ref.view}__${ref.feature}` : ref.feature;
+}
+
 export interface FeatureServiceDefinition {
   readonly name: string;
   readonly features: readonly FeatureRef[];

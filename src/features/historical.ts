@@ -9,12 +9,13 @@ import { rename } from "node:fs/promises";
 import { ident, source, sqlString, tableFormat, withConnection } from "../data/index.js";
 import { InvalidStateError, NotFoundError } from "../errors.js";
 import { specError } from "../spec-fields.js";
-import type {
-  FeatureDtype,
-  FeatureRef,
-  FeatureRepo,
-  FeatureViewDefinition,
-  OnDemandFeatureViewDefinition,
+import {
+  featureColumnName,
+  type FeatureDtype,
+  type FeatureRef,
+  type FeatureRepo,
+  type FeatureViewDefinition,
+  type OnDemandFeatureViewDefinition,
 } from "./definition.js";
 import {
   columnTypes,
@@ -203,7 +204,7 @@ export async function getHistoricalFeatures(repo: FeatureRepo, req: HistoricalRe
     const outputNames = new Set(entityColumns);
     const finalCols = entityColumns.map((c) => `b.${ident(c)}`);
     for (const r of req.features) {
-      const name = req.fullFeatureNames === true ? `${r.view}__${r.feature}` : r.feature;
+      const name = featureColumnName(r, req.fullFeatureNames);
       if (outputNames.has(name)) {
         throw specError(
           "features",
