@@ -65,6 +65,15 @@ export interface FeatureRef {
   readonly feature: string;
 }
 
+/**
+ * The column a feature is named by in a training set and in an online response: `feature`, or
+ * `view__feature` with full feature names. One function, so the model sees the same names offline
+ * and online.
+ */
+export function featureColumnName(ref: FeatureRef, fullFeatureNames: boolean | undefined): string {
+  return fullFeatureNames === true ? `${ref.view}__${ref.feature}` : ref.feature;
+}
+
 export interface FeatureServiceDefinition {
   readonly name: string;
   readonly features: readonly FeatureRef[];
@@ -344,4 +353,26 @@ export function featureService(repo: FeatureRepo, service: string, field: string
     );
   }
   return s;
+}
+
+/**
+ * The features a request names: `features` (`view:feature` or view names) or a feature service,
+ * exactly one. `fields` names the two inputs as the caller spells them (CLI flags or JSON keys).
+ */
+export function requestedFeatures(
+  repo: FeatureRepo,
+  request: { readonly features?: readonly string[] | undefined; readonly featureService?: string | undefined },
+  fields: { readonly features: string; readonly featureService: string },
+): FeatureRef[] {
+  if ((request.features === undefined) === (request.featureService === undefined)) {
+    throw specError(
+      fields.features,
+      request.features ?? null,
+      `give exactly one of ${fields.features} or ${fields.featureService}`,
+    );
+  }
+  if (request.featureService !== undefined) {
+    return [...featureService(repo, request.featureService, fields.featureService).features];
+  }
+  return resolveFeatureRefs(repo, request.features as readonly string[], fields.features);
 }

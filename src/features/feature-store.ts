@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../runtime/index.js";
 import { specError } from "../spec-fields.js";
-import { featureService, resolveFeatureRefs, type FeatureRef, type FeatureRepo } from "./definition.js";
+import { requestedFeatures, type FeatureRepo } from "./definition.js";
 import { materialize, materializeIncremental, type MaterializeResult } from "./materialize.js";
 import { createTransformLoader } from "./on-demand.js";
 import { getOnlineFeatures, type OnlineFeaturesResponse } from "./online.js";
@@ -45,14 +45,6 @@ export interface FeatureStoreDeps {
   readonly eventTime: (raw: unknown, field: string) => number;
 }
 
-function requested(repo: FeatureRepo, q: OnlineFeaturesQuery): FeatureRef[] {
-  if ((q.features === undefined) === (q.featureService === undefined)) {
-    throw specError("features", q.features ?? null, "give exactly one of features or feature_service");
-  }
-  if (q.featureService !== undefined) return [...featureService(repo, q.featureService, "feature_service").features];
-  return resolveFeatureRefs(repo, q.features as readonly string[], "features");
-}
-
 export function createFeatureStore(deps: FeatureStoreDeps): FeatureStore {
   const transform = createTransformLoader();
   let cached: { repo: FeatureRepo; at: number } | undefined;
@@ -70,7 +62,7 @@ export function createFeatureStore(deps: FeatureStoreDeps): FeatureStore {
       return getOnlineFeatures(
         { repo, store: deps.online, now: deps.clock, transform },
         {
-          features: requested(repo, q),
+          features: requestedFeatures(repo, q, { features: "features", featureService: "feature_service" }),
           entities: q.entities,
           ...(q.fullFeatureNames !== undefined ? { fullFeatureNames: q.fullFeatureNames } : {}),
         },

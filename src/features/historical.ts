@@ -9,17 +9,19 @@ import { rename } from "node:fs/promises";
 import { ident, source, sqlString, tableFormat, withConnection } from "../data/index.js";
 import { InvalidStateError, NotFoundError } from "../errors.js";
 import { specError } from "../spec-fields.js";
-import type {
-  FeatureDtype,
-  FeatureRef,
-  FeatureRepo,
-  FeatureViewDefinition,
-  OnDemandFeatureViewDefinition,
+import {
+  featureColumnName,
+  type FeatureDtype,
+  type FeatureRef,
+  type FeatureRepo,
+  type FeatureViewDefinition,
+  type OnDemandFeatureViewDefinition,
 } from "./definition.js";
 import {
   columnTypes,
   DUCKDB_TYPE,
   featureViewRows,
+  plainValue,
   requireColumn,
   timestampSql,
   TS,
@@ -90,11 +92,7 @@ function appendValue(app: DuckDBAppender, v: FeatureValue, dtype: FeatureDtype, 
   else throw new InvalidStateError(`${where}: ${JSON.stringify(v)} is not a ${dtype}`);
 }
 
-function plain(v: unknown): FeatureValue {
-  if (typeof v === "bigint") return Number(v);
-  if (v === null || typeof v === "number" || typeof v === "string" || typeof v === "boolean") return v;
-  throw new InvalidStateError(`historical retrieval: unexpected DuckDB value of type ${typeof v}`);
-}
+const plain = (v: unknown): FeatureValue => plainValue(v, "historical retrieval");
 
 /**
  * Runs the on-demand views over table `base` chunk by chunk and appends their outputs, keyed by
@@ -206,7 +204,7 @@ export async function getHistoricalFeatures(repo: FeatureRepo, req: HistoricalRe
     const outputNames = new Set(entityColumns);
     const finalCols = entityColumns.map((c) => `b.${ident(c)}`);
     for (const r of req.features) {
-      const name = req.fullFeatureNames === true ? `${r.view}__${r.feature}` : r.feature;
+      const name = featureColumnName(r, req.fullFeatureNames);
       if (outputNames.has(name)) {
         throw specError(
           "features",

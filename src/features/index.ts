@@ -16,6 +16,7 @@ export {
   parseFeatureRepo,
   parseTtl,
   repoDigest,
+  requestedFeatures,
   resolveFeatureRefs,
   viewSchema,
 } from "./definition.js";

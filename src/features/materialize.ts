@@ -4,10 +4,9 @@
  */
 import type { DuckDBDataChunk } from "@duckdb/node-api";
 import { ident, withConnection } from "../data/index.js";
-import { InvalidStateError } from "../errors.js";
 import { specError } from "../spec-fields.js";
 import type { FeatureRepo, FeatureViewDefinition } from "./definition.js";
-import { featureViewRows, viewJoinKeys } from "./offline.js";
+import { featureViewRows, plainValue, viewJoinKeys } from "./offline.js";
 import { entityKey, type FeatureValue, type OnlineRow, type OnlineStore } from "./online-store.js";
 import type { FeatureRegistry } from "./registry.js";
 
@@ -20,12 +19,7 @@ export interface MaterializeResult {
   readonly rows: number;
 }
 
-function plain(v: unknown): FeatureValue {
-  if (typeof v === "bigint") return Number(v);
-  if (v === null || typeof v === "number" || typeof v === "string" || typeof v === "boolean") return v;
-  // Features are cast to BIGINT, DOUBLE, VARCHAR or BOOLEAN before they get here.
-  throw new InvalidStateError(`materialize: unexpected DuckDB value of type ${typeof v}`);
-}
+const plain = (v: unknown): FeatureValue => plainValue(v, "materialize");
 
 function toRows(chunk: DuckDBDataChunk, keys: readonly string[], features: readonly string[]): OnlineRow[] {
   const nKeys = keys.length;

@@ -5,9 +5,10 @@
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { existsSync } from "node:fs";
 import { ident, source, tableFormat } from "../data/index.js";
-import { NotFoundError } from "../errors.js";
+import { InvalidStateError, NotFoundError } from "../errors.js";
 import { specError } from "../spec-fields.js";
 import type { FeatureDtype, FeatureRepo, FeatureViewDefinition, SourceDefinition } from "./definition.js";
+import type { FeatureValue } from "./online-store.js";
 
 /** Internal column names; prefixed so they cannot collide with a user's column. */
 export const TS = "__keel_ts";
@@ -21,6 +22,16 @@ export const DUCKDB_TYPE: Record<FeatureDtype, string> = {
 };
 
 const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL)/;
+
+/**
+ * A DuckDB cell as a plain feature value. Feature columns are cast to BIGINT, DOUBLE, VARCHAR or
+ * BOOLEAN before they are read; any other value is refused, and `where` names the reader.
+ */
+export function plainValue(v: unknown, where: string): FeatureValue {
+  if (typeof v === "bigint") return Number(v);
+  if (v === null || typeof v === "number" || typeof v === "string" || typeof v === "boolean") return v;
+  throw new InvalidStateError(`${where}: unexpected DuckDB value of type ${typeof v}`);
+}
 
 export type ColumnTypes = ReadonlyMap<string, string>;
 

@@ -5,7 +5,13 @@
  */
 import type { Clock } from "../runtime/index.js";
 import { specError } from "../spec-fields.js";
-import type { FeatureRef, FeatureRepo, FeatureViewDefinition, OnDemandFeatureViewDefinition } from "./definition.js";
+import {
+  featureColumnName,
+  type FeatureRef,
+  type FeatureRepo,
+  type FeatureViewDefinition,
+  type OnDemandFeatureViewDefinition,
+} from "./definition.js";
 import { viewJoinKeys } from "./offline.js";
 import { runOnDemand, type OnDemandTransform } from "./on-demand.js";
 import { entityKey, type FeatureValue, type OnlineStore } from "./online-store.js";
@@ -172,7 +178,7 @@ export async function getOnlineFeatures(
     });
   }
   for (const r of req.features) {
-    names.push(req.fullFeatureNames === true ? `${r.view}__${r.feature}` : r.feature);
+    names.push(featureColumnName(r, req.fullFeatureNames));
     const view = served.get(r.view);
     if (view !== undefined) {
       results.push({

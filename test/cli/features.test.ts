@@ -79,6 +79,22 @@ describe("keel features apply | list | describe", () => {
     const both = await run(["features", "historical", "--entity-df", "x.csv", "--output", out]);
     expect(both.code).toBe(2);
     expect(both.stderr).toBe("error: --features = null: give exactly one of --features or --feature-service\n");
+    const twice = await run([
+      "features",
+      "historical",
+      "--entity-df",
+      "x.csv",
+      "--output",
+      out,
+      "--features",
+      "applicant_features",
+      "--feature-service",
+      "loan_default_v1",
+    ]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toBe(
+      'error: --features = ["applicant_features"]: give exactly one of --features or --feature-service\n',
+    );
   });
 
   it("materializes into the embedded online store, then continues incrementally", async () => {

@@ -5,14 +5,13 @@ import {
   createFeatureRegistry,
   describeFeatureObject,
   featureObjects,
-  featureService,
   featureSkew,
   getHistoricalFeatures,
   loadFeatureRepo,
   materialize,
   materializeIncremental,
   openOnlineStore,
-  resolveFeatureRefs,
+  requestedFeatures,
   type MaterializeResult,
   type FeatureRef,
   type FeatureRegistry,
@@ -50,11 +49,6 @@ function localConfig(cmd: Command, ctx: CliContext): KeelConfig {
   return config;
 }
 
-/** The online store `keel server` reads too: Redis when configured, else `<data-dir>/online-features.db`. */
-export function onlineStoreFor(config: KeelConfig) {
-  return openOnlineStore({ redisUrl: config.redisUrl, sqlitePath: path.join(config.dataDir, "online-features.db") });
-}
-
 /** Runs `fn` with the applied repository, the registry and the online store, closing what it opened. */
 function withOnlineStore<T>(
   config: KeelConfig,
@@ -63,7 +57,7 @@ function withOnlineStore<T>(
   return withStores(config, async (s) => {
     const registry = createFeatureRegistry(s.metadata);
     const { repo } = await registry.current();
-    const store = onlineStoreFor(config);
+    const store = openOnlineStore({ redisUrl: config.redisUrl, dataDir: config.dataDir });
     try {
       return await fn(repo, registry, store);
     } finally {
@@ -86,18 +80,12 @@ function renderMaterialized(done: readonly MaterializeResult[]): string {
 }
 
 /** `--features a:b,c` or `--feature-service NAME`, exactly one. */
-export function requestedFeatures(
-  repo: FeatureRepo,
-  flags: { features?: string; featureService?: string },
-): FeatureRef[] {
-  if ((flags.features === undefined) === (flags.featureService === undefined)) {
-    throw specError("--features", flags.features ?? null, "give exactly one of --features or --feature-service");
-  }
-  if (flags.featureService !== undefined) {
-    return [...featureService(repo, flags.featureService, "--feature-service").features];
-  }
-  const refs = (flags.features as string).split(",").map((x) => x.trim());
-  return resolveFeatureRefs(repo, refs, "--features");
+function flaggedFeatures(repo: FeatureRepo, flags: { features?: string; featureService?: string }): FeatureRef[] {
+  return requestedFeatures(
+    repo,
+    { features: flags.features?.split(",").map((x) => x.trim()), featureService: flags.featureService },
+    { features: "--features", featureService: "--feature-service" },
+  );
 }
 
 /** `keel features apply|list|describe` (docs/features.md), against the local metadata store. */
@@ -168,7 +156,7 @@ export function featuresCommand(program: Command, ctx: CliContext): void {
         const applied = await withStores(config, (s) => createFeatureRegistry(s.metadata).current());
         const result = await getHistoricalFeatures(applied.repo, {
           entityDf: path.resolve(ctx.cwd, flags.entityDf),
-          features: requestedFeatures(applied.repo, flags),
+          features: flaggedFeatures(applied.repo, flags),
           fullFeatureNames: flags.fullFeatureNames === true,
           output: path.resolve(ctx.cwd, flags.output),
         });
@@ -255,7 +243,7 @@ function featureStoreCommands(features: Command, ctx: CliContext): void {
             limit: SKEW_ROWS,
           });
           return featureSkew(repo, records, {
-            features: requestedFeatures(repo, flags),
+            features: flaggedFeatures(repo, flags),
             ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}),
           });
         });

@@ -1,4 +1,3 @@
-import path from "node:path";
 import { UnavailableError } from "../../errors.js";
 import {
   createFeatureRegistry,
@@ -50,10 +49,7 @@ export const featureRoutes: RoutePlugin = (app, { config, stores, clock }) => {
       }
       featureStore = createFeatureStore({
         registry: createFeatureRegistry(stores.metadata, clock !== undefined ? { clock } : {}),
-        online: openOnlineStore({
-          redisUrl: config.redisUrl,
-          sqlitePath: path.join(config.dataDir, "online-features.db"),
-        }),
+        online: openOnlineStore({ redisUrl: config.redisUrl, dataDir: config.dataDir }),
         clock: clock ?? Date.now,
         eventTime,
       });
