@@ -23,6 +23,7 @@ const integration = [
   "test/server/mlflow-client-session.test.ts",
   "test/server/monitoring.test.ts",
   "test/server/promotion.test.ts",
+  "test/server/review.test.ts",
   "test/serving/artifact-source.test.ts",
   "test/serving/endpoint-persistence.test.ts",
   "test/serving/keel-server.test.ts",

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { KeelClient } from "../client/index.js";
 import { loadConfig } from "../config.js";
 import type { KeelConfig } from "../config.js";
 import { specError } from "../spec-fields.js";
@@ -42,6 +43,15 @@ export function configFor(
     },
     env: ctx.env,
     cwd: ctx.cwd,
+  });
+}
+
+/** A client of the server at the tracking URI (with the token), or undefined to work on the local store. */
+export function serverClient(config: KeelConfig): KeelClient | undefined {
+  if (config.trackingUri === undefined) return undefined;
+  return new KeelClient({
+    baseUrl: config.trackingUri,
+    ...(config.token === undefined ? {} : { token: config.token }),
   });
 }
 

@@ -19,6 +19,8 @@ import type {
   ParamJson,
   PerformanceJson,
   RegisteredModelJson,
+  ReviewItemJson,
+  ReviewQueryJson,
   RunInfoJson,
   RunJson,
   Stage,
@@ -78,6 +80,10 @@ function queryString(params: Params): string {
   }
   const s = q.toString();
   return s === "" ? "" : `?${s}`;
+}
+
+function reviewPath(endpoint: string, requestId: string): string {
+  return `/api/keel/review/${encodeURIComponent(endpoint)}/${encodeURIComponent(requestId)}`;
 }
 
 function isErrorCode(code: unknown): code is ErrorCode {
@@ -456,6 +462,28 @@ export class KeelClient {
   /** Marks an alert acknowledged by the caller; acknowledging twice keeps the first. */
   async acknowledgeAlert(id: string): Promise<AlertJson> {
     return (await this.request<{ alert: AlertJson }>("POST", `/api/keel/alerts/${encodeURIComponent(id)}/ack`)).alert;
+  }
+
+  // keel: the human review queue (docs/review.md); every call needs the reviewer role when auth is on
+  /** Queued decisions, oldest first. */
+  async listReviews(query: ReviewQueryJson = {}): Promise<ReviewItemJson[]> {
+    return (await this.request<{ items?: ReviewItemJson[] }>("GET", "/api/keel/review", query)).items ?? [];
+  }
+  async getReview(endpoint: string, requestId: string): Promise<ReviewItemJson> {
+    return (await this.request<{ item: ReviewItemJson }>("GET", reviewPath(endpoint, requestId))).item;
+  }
+  /** Takes a pending item for the caller. */
+  async claimReview(endpoint: string, requestId: string): Promise<ReviewItemJson> {
+    return (await this.request<{ item: ReviewItemJson }>("POST", `${reviewPath(endpoint, requestId)}/claim`)).item;
+  }
+  /** Records the caller's verdict (one of the item's `decisions`) with a reason; it becomes the decision's label. */
+  async decideReview(
+    endpoint: string,
+    requestId: string,
+    verdict: { decision: string; reason: string },
+  ): Promise<ReviewItemJson> {
+    return (await this.request<{ item: ReviewItemJson }>("POST", `${reviewPath(endpoint, requestId)}/decide`, verdict))
+      .item;
   }
 
   // Feature server, in Feast's shape (docs/features.md)

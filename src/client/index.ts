@@ -24,6 +24,8 @@ export type {
   ParamJson,
   PerformanceJson,
   RegisteredModelJson,
+  ReviewItemJson,
+  ReviewQueryJson,
   RunInfoJson,
   RunJson,
   SignatureJson,

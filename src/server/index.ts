@@ -8,3 +8,4 @@ export { startServer } from "./start.js";
 export type { RunningServer } from "./start.js";
 export { createApp } from "./app.js";
 export type { AppDeps, AppStores, RoutePlugin } from "./app.js";
+export { reviewItemJson } from "./routes/review.js";

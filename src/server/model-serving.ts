@@ -13,7 +13,7 @@ export interface ModelServing {
  * Wires model serving over keel's stores: registry-following endpoints, artifacts fetched from the
  * artifact store (checksum-verified), the inference log in the metadata database, the Redis
  * prediction cache when `config.redisUrl` is set, an optional serving file of endpoint policies,
- * and the endpoints created through the API (kept in the metadata database). Loads every champion
+ * the endpoints created through the API (kept in the metadata database) and the review queue. Loads every champion
  * before returning.
  */
 export async function startModelServing(
@@ -30,6 +30,7 @@ export async function startModelServing(
     }),
     inferenceLog,
     endpointStore: stores.endpoints,
+    reviewQueue: stores.reviews,
     ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
     ...(options.servingFile !== undefined ? { servingFile: options.servingFile } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),

@@ -8,6 +8,7 @@ import {
   specRequired,
   specString,
 } from "../spec-fields.js";
+import { parseReviewPolicy, type ReviewPolicy } from "./review-rules.js";
 import { DEFAULT_CANARY_STEPS, type CanarySchedule } from "./router.js";
 
 /**
@@ -34,6 +35,12 @@ export interface EndpointConfigInput {
   inferenceLog?: { sampleRate?: number; audit?: "sync" | "async" };
   decision?: { threshold?: number; positive?: string; negative?: string };
   input?: { ranges?: "reject" | "accept"; categories?: "reject" | "accept" };
+  review?: {
+    scoreBand?: { min: number; max: number };
+    sampleRate?: number;
+    rules?: string[];
+    interimDecision?: string;
+  };
 }
 
 interface ModelRefInput {
@@ -62,6 +69,8 @@ export interface EndpointConfig {
   readonly inferenceLog: { readonly sampleRate: number; readonly audit: "sync" | "async" };
   readonly decision: { readonly threshold: number; readonly positive: string; readonly negative: string };
   readonly input: InputPolicy;
+  /** Which decisions go to the human review queue (docs/review.md); absent: none. */
+  readonly review?: ReviewPolicy;
   /** True when the endpoint came from configuration rather than a model's `champion` alias. */
   readonly configured: boolean;
 }
@@ -101,6 +110,7 @@ const ENDPOINT_FIELDS = [
   "inferenceLog",
   "decision",
   "input",
+  "review",
 ] as const;
 const REF_FIELDS = ["model", "version", "alias"] as const;
 const POLICIES = ["reject", "accept"] as const;
@@ -208,6 +218,7 @@ export function parseEndpointConfig(
       ranges: specOneOf(policy, "ranges", `${field}.input`, POLICIES) ?? STRICT_INPUT.ranges,
       categories: specOneOf(policy, "categories", `${field}.input`, POLICIES) ?? STRICT_INPUT.categories,
     },
+    ...(c.review !== undefined ? { review: parseReviewPolicy(c.review, `${field}.review`) } : {}),
     configured: true,
   };
 }

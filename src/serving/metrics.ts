@@ -19,6 +19,7 @@ export class ServingMetrics {
   readonly latency: Histogram<"endpoint" | "model_version" | "route">;
   readonly batchSize: Histogram<"model" | "model_version">;
   readonly fallbacks: Counter<"endpoint" | "reason">;
+  readonly reviewsQueued: Counter<"endpoint">;
   readonly cacheHits: Counter<"endpoint">;
   readonly cacheMisses: Counter<"endpoint">;
   readonly scores: Histogram<"endpoint" | "model_version" | "route">;
@@ -63,6 +64,12 @@ export class ServingMetrics {
       name: "keel_serving_fallbacks_total",
       help: "Requests answered by the fallback, by reason (model_error, deadline).",
       labelNames: ["endpoint", "reason"],
+      registers,
+    });
+    this.reviewsQueued = new Counter({
+      name: "keel_serving_reviews_queued_total",
+      help: "Decisions (rows) sent to the human review queue",
+      labelNames: ["endpoint"],
       registers,
     });
     this.cacheHits = new Counter({

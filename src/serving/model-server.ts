@@ -1,6 +1,6 @@
 import { NotFoundError, UnavailableError } from "../errors.js";
 import { silentLogger, systemClock, type Clock, type Logger } from "../runtime/index.js";
-import type { InferenceLog, EndpointStore } from "../store/index.js";
+import type { InferenceLog, EndpointStore, ReviewStore } from "../store/index.js";
 import { AliasFollower, type ServingRegistry } from "./alias-follower.js";
 import type { PredictionCache } from "./cache.js";
 import {
@@ -14,6 +14,8 @@ import { ServingMetrics } from "./metrics.js";
 import { ModelPool, type LoadedModel, type ModelLoader } from "./model-pool.js";
 import { PredictionLog, decisionOf, type PredictionResult } from "./prediction-log.js";
 import { RequestPath, type RequestContext } from "./request-path.js";
+import { ReviewGate } from "./review-gate.js";
+import { checkReviewRules } from "./review-rules.js";
 import { RolloutController, type CanaryRollback, type ServingAlert } from "./rollout-controller.js";
 import { ShadowRunner } from "./shadow-runner.js";
 import type { InputTable } from "./input-table.js";
@@ -60,6 +62,8 @@ export interface ModelServerOptions {
    * a file endpoint of the same name.
    */
   readonly endpointStore?: EndpointStore;
+  /** Where decisions an endpoint's review policy matches are queued for a person (docs/review.md). */
+  readonly reviewQueue?: Pick<ReviewStore, "enqueue">;
   /** Alert tiers that roll a running canary back in `handleAlert` (default retrain and page). */
   readonly canaryRollbackTiers?: readonly string[];
   /** Canary rollback hook: true while an alert is firing on the endpoint. */
@@ -133,6 +137,7 @@ export class ModelServer {
       metrics,
       log: this.log,
       shadows: this.shadows,
+      review: new ReviewGate(options.reviewQueue, metrics),
       clock,
       logger,
     });
@@ -187,8 +192,11 @@ export class ModelServer {
     const store = this.endpoints.store;
     const previous = this.endpoints.configured.get(config.name);
     await this.putEndpoint(config);
-    if (store === undefined) return config;
     try {
+      // Review rules name model inputs: checked against the signature the endpoint now serves.
+      if (config.review !== undefined)
+        checkReviewRules(config.review, this.endpointModel(config.name).signature, "endpoint.review");
+      if (store === undefined) return config;
       await store.put({ name: config.name, model: config.model, document }, actor);
     } catch (e) {
       if (previous !== undefined) await this.putEndpoint(previous).catch(() => undefined);

@@ -4,6 +4,7 @@ import type { InferenceLog, InferenceRecord, ShadowScore } from "../store/index.
 import type { EndpointConfig } from "./endpoint-config.js";
 import type { InputTable } from "./input-table.js";
 import type { ServingMetrics } from "./metrics.js";
+import type { RowReview } from "./review-rules.js";
 import { inPercent, type Route } from "./router.js";
 
 /** What a request was answered with, as the prediction routes return it. */
@@ -17,6 +18,8 @@ export interface PredictionResult {
   /** Set when the fallback answered: why the primary did not. */
   readonly fallback?: "model_error" | "deadline";
   readonly cachedRows: number;
+  /** Rows sent to the human review queue (undefined where a row is not), when any is. */
+  readonly reviews?: readonly (RowReview | undefined)[];
 }
 
 /** A logged row held back until the request's shadows have added their answers to it. */
@@ -68,7 +71,7 @@ export class PredictionLog {
       const rowEntity = entityColumn?.[i];
       const entity = rowEntity !== undefined && rowEntity !== null ? String(rowEntity) : entityId;
       out[i] = {
-        requestId: r.scores.length === 1 ? r.requestId : `${r.requestId}#${i}`,
+        requestId: rowRequestId(r.requestId, r.scores.length, i),
         time,
         endpoint: r.endpoint,
         modelName: r.modelName,
@@ -134,6 +137,11 @@ export class PredictionLog {
     this.pending.add(write);
     void write.finally(() => this.pending.delete(write));
   }
+}
+
+/** The id a row of a request is logged (and reviewed) under: the request id, `<id>#<row>` for multi-row requests. */
+export function rowRequestId(requestId: string, nRows: number, row: number): string {
+  return nRows === 1 ? requestId : `${requestId}#${row}`;
 }
 
 export function decisionOf(config: EndpointConfig | undefined, score: number): string {

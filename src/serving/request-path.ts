@@ -8,6 +8,7 @@ import type { ServingMetrics } from "./metrics.js";
 import type { LoadedModel, ModelPool } from "./model-pool.js";
 import type { HeldRecord, PredictionLog, PredictionResult } from "./prediction-log.js";
 import { newRequestId } from "./request-id.js";
+import type { ReviewGate } from "./review-gate.js";
 import { canaryPercent, chooseRoute, type Route } from "./router.js";
 import type { ShadowRunner } from "./shadow-runner.js";
 
@@ -25,6 +26,7 @@ export interface RequestPathDeps {
   readonly metrics: ServingMetrics;
   readonly log: PredictionLog;
   readonly shadows: ShadowRunner;
+  readonly review: ReviewGate;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -198,7 +200,7 @@ export class RequestPath {
     }
     const latency = (performance.now() - started) / 1000;
     metrics.observeRequest(name, servedBy.version, servedRoute, ctx.protocol, scores, latency);
-    const result: PredictionResult = {
+    const served: PredictionResult = {
       requestId,
       endpoint: name,
       modelName: servedBy.name,
@@ -208,6 +210,8 @@ export class RequestPath {
       ...(failure ? { fallback: failure } : {}),
       cachedRows,
     };
+    const reviews = await this.deps.review.review(ep.config, served, table, time, ctx.entityId);
+    const result = reviews === undefined ? served : { ...served, reviews };
     const durable = this.logRequest(ep, binding, model, table, frame, result, time, latency * 1000, ctx.entityId);
     if (durable !== undefined) await durable;
     return result;

@@ -1,3 +1,5 @@
+import type { RowReview } from "./review-rules.js";
+
 /**
  * The answers of the hot prediction routes, written straight to JSON text: their shapes are fixed,
  * so building the string directly skips an intermediate object per row and a generic serializer.
@@ -16,19 +18,26 @@ export function mlflowPredictionsJson(scores: Float64Array): string {
   return s + "]}";
 }
 
-/** keel's predict answer: `{request_id, predictions: [{score, decision, model_version, route}]}`. */
+/**
+ * keel's predict answer: `{request_id, predictions: [{score, decision, model_version, route}]}`; a
+ * row queued for review answers its interim decision and `"review": "pending"`.
+ */
 export function keelPredictionsJson(
   requestId: string,
   scores: Float64Array,
   decide: (score: number) => string,
   modelVersion: string,
   route: string,
+  reviews?: readonly (RowReview | undefined)[],
 ): string {
-  const tail = `,"model_version":${JSON.stringify(modelVersion)},"route":${JSON.stringify(route)}}`;
+  const tail = `,"model_version":${JSON.stringify(modelVersion)},"route":${JSON.stringify(route)}`;
   let s = `{"request_id":${JSON.stringify(requestId)},"predictions":[`;
   for (let i = 0; i < scores.length; i++) {
     const score = scores[i] as number;
-    s += `${i === 0 ? "" : ","}{"score":${jsonNumber(score)},"decision":${JSON.stringify(decide(score))}${tail}`;
+    const review = reviews?.[i];
+    const decision = review === undefined ? decide(score) : review.interimDecision;
+    s += `${i === 0 ? "" : ","}{"score":${jsonNumber(score)},"decision":${JSON.stringify(decision)}${tail}`;
+    s += review === undefined ? "}" : `,"review":"pending"}`;
   }
   return s + "]}";
 }

@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import type { ModelVersion } from "../registry/index.js";
 import type { Clock, Logger } from "../runtime/index.js";
 import { readSpecFile } from "../spec-fields.js";
-import type { InferenceLog, EndpointStore } from "../store/index.js";
+import type { InferenceLog, EndpointStore, ReviewStore } from "../store/index.js";
 import { artifactModelLoader } from "./artifact-loader.js";
 import { RedisPredictionCache } from "./cache.js";
 import { parseServingFile } from "./endpoint-config.js";
@@ -15,6 +15,8 @@ export interface ServingRuntimeOptions {
   readonly inferenceLog?: InferenceLog;
   /** Keeps endpoints created through the API (the metadata database). */
   readonly endpointStore?: EndpointStore;
+  /** The human review queue endpoints with a review policy write to. */
+  readonly reviewQueue?: Pick<ReviewStore, "enqueue">;
   /** Share the prediction cache through Redis when set. */
   readonly redisUrl?: string;
   /** JSON serving file: endpoints with traffic policies and batching settings. */
@@ -48,6 +50,7 @@ export async function createServingRuntime(options: ServingRuntimeOptions): Prom
     ...(file.batching ? { batching: file.batching } : {}),
     ...(options.inferenceLog ? { inferenceLog: options.inferenceLog } : {}),
     ...(options.endpointStore ? { endpointStore: options.endpointStore } : {}),
+    ...(options.reviewQueue ? { reviewQueue: options.reviewQueue } : {}),
     ...(cache ? { cache } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),

@@ -2,7 +2,8 @@ import type { Clock } from "../runtime/index.js";
 import { appendAudit } from "./audit.js";
 import type { LabelInput, LabelKey, LabelStore, LabelWriteResult, StoredLabel } from "./labels.js";
 import type { MetadataDb } from "./metadata-db.js";
-import type { LabelsTable } from "./schema.js";
+import type { Transaction } from "kysely";
+import type { KeelDatabase, LabelsTable } from "./schema.js";
 import { specError } from "../spec-fields.js";
 
 /** 7 columns a row, 500 keys an IN list: well under both backends' bind-parameter limits. */
@@ -63,6 +64,84 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /**
+ * Writes labels inside the caller's transaction (the label store's `put`, and a reviewer's verdict
+ * together with the verdict itself): see `LabelStore.put` for the rules.
+ */
+export async function writeLabels(
+  tx: Transaction<KeelDatabase>,
+  labels: readonly LabelInput[],
+  actor: string,
+  now: number,
+): Promise<LabelWriteResult> {
+  const byKey = new Map<string, LabelsTable>();
+  labels.forEach((l, i) => {
+    const row = toRow(l, i, now);
+    // Last one wins within a batch, as a re-ingest of the key would.
+    byKey.delete(row.label_key);
+    byKey.set(row.label_key, row);
+  });
+  const rows = [...byKey.values()];
+  const stored = new Map<string, LabelsTable>();
+  for (const part of chunks(rows, KEYS_PER_QUERY)) {
+    const found = await tx
+      .selectFrom("labels")
+      .selectAll()
+      .where(
+        "label_key",
+        "in",
+        part.map((r) => r.label_key),
+      )
+      .execute();
+    for (const f of found) stored.set(f.label_key, f);
+  }
+  const fresh: LabelsTable[] = [];
+  let updated = 0;
+  let unchanged = 0;
+  for (const row of rows) {
+    const old = stored.get(row.label_key);
+    if (old === undefined) fresh.push(row);
+    else if (Number(old.label) === row.label) unchanged++;
+    else {
+      updated++;
+      await tx
+        .updateTable("labels")
+        .set({ label: row.label, received_at: row.received_at, source: row.source })
+        .where("label_key", "=", row.label_key)
+        .execute();
+      await appendAudit(
+        tx,
+        {
+          actor,
+          action: "label.update",
+          targetType: "label",
+          targetId: row.label_key,
+          before: { label: Number(old.label), source: old.source, received_at: Number(old.received_at) },
+          after: { label: row.label, source: row.source, received_at: row.received_at },
+        },
+        now,
+      );
+    }
+  }
+  for (const part of chunks(fresh, ROWS_PER_INSERT)) await tx.insertInto("labels").values(part).execute();
+  const result = { inserted: fresh.length, updated, unchanged };
+  if (rows.length > 0) {
+    const sources = [...new Set(rows.map((r) => r.source))];
+    await appendAudit(
+      tx,
+      {
+        actor,
+        action: "labels.ingest",
+        targetType: "labels",
+        targetId: sources.length === 1 ? (sources[0] as string) : `${sources.length} sources`,
+        after: { ...result, sources: sources.slice(0, 20) },
+      },
+      now,
+    );
+  }
+  return result;
+}
+
+/**
  * Label store on the metadata database (SQLite or PostgreSQL through Kysely). Labels and the
  * inference log live in the same database, so matching a label to its prediction is one indexed
  * query per 500 keys.
@@ -80,74 +159,7 @@ export class SqlLabelStore implements LabelStore {
 
   async put(labels: readonly LabelInput[], options: { actor: string }): Promise<LabelWriteResult> {
     const now = this.clock();
-    const byKey = new Map<string, LabelsTable>();
-    labels.forEach((l, i) => {
-      const row = toRow(l, i, now);
-      // Last one wins within a batch, as a re-ingest of the key would.
-      byKey.delete(row.label_key);
-      byKey.set(row.label_key, row);
-    });
-    const rows = [...byKey.values()];
-    return this.metadata.transaction(async (tx) => {
-      const stored = new Map<string, LabelsTable>();
-      for (const part of chunks(rows, KEYS_PER_QUERY)) {
-        const found = await tx
-          .selectFrom("labels")
-          .selectAll()
-          .where(
-            "label_key",
-            "in",
-            part.map((r) => r.label_key),
-          )
-          .execute();
-        for (const f of found) stored.set(f.label_key, f);
-      }
-      const fresh: LabelsTable[] = [];
-      let updated = 0;
-      let unchanged = 0;
-      for (const row of rows) {
-        const old = stored.get(row.label_key);
-        if (old === undefined) fresh.push(row);
-        else if (Number(old.label) === row.label) unchanged++;
-        else {
-          updated++;
-          await tx
-            .updateTable("labels")
-            .set({ label: row.label, received_at: row.received_at, source: row.source })
-            .where("label_key", "=", row.label_key)
-            .execute();
-          await appendAudit(
-            tx,
-            {
-              actor: options.actor,
-              action: "label.update",
-              targetType: "label",
-              targetId: row.label_key,
-              before: { label: Number(old.label), source: old.source, received_at: Number(old.received_at) },
-              after: { label: row.label, source: row.source, received_at: row.received_at },
-            },
-            now,
-          );
-        }
-      }
-      for (const part of chunks(fresh, ROWS_PER_INSERT)) await tx.insertInto("labels").values(part).execute();
-      const result = { inserted: fresh.length, updated, unchanged };
-      if (rows.length > 0) {
-        const sources = [...new Set(rows.map((r) => r.source))];
-        await appendAudit(
-          tx,
-          {
-            actor: options.actor,
-            action: "labels.ingest",
-            targetType: "labels",
-            targetId: sources.length === 1 ? (sources[0] as string) : `${sources.length} sources`,
-            after: { ...result, sources: sources.slice(0, 20) },
-          },
-          now,
-        );
-      }
-      return result;
-    });
+    return this.metadata.transaction((tx) => writeLabels(tx, labels, options.actor, now));
   }
 
   async byRequestIds(requestIds: readonly string[]): Promise<readonly StoredLabel[]> {

@@ -294,6 +294,35 @@ export interface FeatureMaterializationsTable {
   finished_at: number | string | bigint;
 }
 
+/** `review_items` (migration 0060): the human review queue, one row per queued decision. */
+export interface ReviewItemsTable {
+  endpoint: string;
+  request_id: string;
+  queued_at: number | string | bigint;
+  model_name: string;
+  model_version: string;
+  route: string;
+  entity_id: string | null;
+  score: number;
+  /** What the model decided (score against the endpoint's threshold). */
+  model_decision: string;
+  /** What the caller was told while the review is pending. */
+  interim_decision: string;
+  positive_decision: string;
+  negative_decision: string;
+  /** JSON list of the review rules the decision matched. */
+  reasons: string;
+  /** JSON object of the inputs as received. */
+  inputs: string;
+  status: string;
+  claimed_by: string | null;
+  claimed_at: number | string | bigint | null;
+  verdict: string | null;
+  verdict_reason: string | null;
+  decided_by: string | null;
+  decided_at: number | string | bigint | null;
+}
+
 export interface KeelDatabase {
   keel_sequences: KeelSequencesTable;
   experiments: ExperimentsTable;
@@ -327,4 +356,5 @@ export interface KeelDatabase {
   alerts: AlertsTable;
   feature_repo_versions: FeatureRepoVersionsTable;
   feature_materializations: FeatureMaterializationsTable;
+  review_items: ReviewItemsTable;
 }

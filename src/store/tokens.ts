@@ -5,8 +5,12 @@ import { appendAudit } from "./audit.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { AuthTokensTable } from "./schema.js";
 
-/** Roles, weakest first; each includes the rights of the ones before it. */
-export const ROLES = ["reader", "writer", "approver", "admin"] as const;
+/**
+ * Roles. `reader` ⊂ `writer` ⊂ `approver` ⊂ `admin` is a chain; `reviewer` is a branch off `reader`:
+ * it adds deciding review-queue items and nothing else, and only `admin` includes it, so a pipeline's
+ * writer token cannot label its own decisions and a reviewer cannot change models or endpoints.
+ */
+export const ROLES = ["reader", "writer", "reviewer", "approver", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface TokenInfo {
@@ -29,9 +33,17 @@ export interface TokenStore {
   verify(token: string): Promise<{ tokenId: string; name: string; role: Role } | undefined>;
 }
 
-/** Whether `role` carries the rights of `needed` (admin ⊇ approver ⊇ writer ⊇ reader). */
+const INCLUDES: Readonly<Record<Role, readonly Role[]>> = {
+  reader: ["reader"],
+  writer: ["reader", "writer"],
+  reviewer: ["reader", "reviewer"],
+  approver: ["reader", "writer", "approver"],
+  admin: ROLES,
+};
+
+/** Whether `role` carries the rights of `needed` (admin ⊇ approver ⊇ writer ⊇ reader; admin ⊇ reviewer ⊇ reader). */
 export function roleAllows(role: Role, needed: Role): boolean {
-  return ROLES.indexOf(role) >= ROLES.indexOf(needed);
+  return INCLUDES[role].includes(needed);
 }
 
 export function isRole(value: unknown): value is Role {

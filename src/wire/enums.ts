@@ -36,3 +36,7 @@ export type AlertTier = (typeof ALERT_TIERS)[number];
 
 export const ALERT_STATUSES = ["open", "acknowledged", "resolved"] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
+
+/** A review item's state: queued, held by a reviewer, or decided (the verdict recorded). */
+export const REVIEW_STATUSES = ["pending", "claimed", "decided"] as const;
+export type ReviewStatus = (typeof REVIEW_STATUSES)[number];

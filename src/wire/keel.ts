@@ -1,4 +1,4 @@
-import type { AlertStatus, AlertTier, ObservationKind, Severity } from "./enums.js";
+import type { AlertStatus, AlertTier, ObservationKind, ReviewStatus, Severity } from "./enums.js";
 import type { ModelVersionJson } from "./mlflow.js";
 
 /** The JSON of keel's own routes (`/api/keel/...`) and of its alert webhooks. */
@@ -206,5 +206,40 @@ export interface AlertQueryJson {
   tier?: AlertTier;
   from?: number | string;
   to?: number | string;
+  limit?: number;
+}
+
+/** A decision in the human review queue (`/api/keel/review`); times are ISO-8601. */
+export interface ReviewItemJson {
+  endpoint: string;
+  request_id: string;
+  queued_at: string;
+  model_name: string;
+  model_version: string;
+  route: string;
+  entity_id: string | null;
+  score: number;
+  model_decision: string;
+  interim_decision: string;
+  /** The verdicts a reviewer may give: the endpoint's positive and negative decisions. */
+  decisions: [string, string];
+  reasons: string[];
+  inputs: Record<string, string | number | boolean | null>;
+  status: ReviewStatus;
+  claimed_by: string | null;
+  claimed_at: string | null;
+  verdict: string | null;
+  verdict_reason: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+  /** Whether the verdict differs from the model's decision; null until decided. */
+  overridden: boolean | null;
+}
+
+/** Query of `GET /api/keel/review`. */
+export interface ReviewQueryJson {
+  status?: ReviewStatus;
+  endpoint?: string;
+  reviewer?: string;
   limit?: number;
 }

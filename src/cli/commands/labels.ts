@@ -1,8 +1,6 @@
 import path from "node:path";
 import type { Command } from "commander";
-import { KeelClient } from "../../client/index.js";
 import type { GroupPerformanceJson, LabelIngestJson, PerformanceJson } from "../../client/index.js";
-import type { KeelConfig } from "../../config.js";
 import type { Column, Frame } from "../../data/index.js";
 import { readTable } from "../../data/index.js";
 import {
@@ -14,7 +12,7 @@ import {
 } from "../../monitoring/index.js";
 import { parseWindow, performanceJson } from "../../server/index.js";
 import type { LabelInput } from "../../store/index.js";
-import { configFor, group, print, table } from "../context.js";
+import { configFor, serverClient, group, print, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withStores } from "../stores.js";
 import { specError } from "../../spec-fields.js";
@@ -22,14 +20,6 @@ import { specError } from "../../spec-fields.js";
 const LOCAL_ACTOR = "cli";
 /** Labels per request when sending a file to a server. */
 const LABELS_PER_REQUEST = 5_000;
-
-function clientFor(config: KeelConfig): KeelClient | undefined {
-  if (config.trackingUri === undefined) return undefined;
-  return new KeelClient({
-    baseUrl: config.trackingUri,
-    ...(config.token === undefined ? {} : { token: config.token }),
-  });
-}
 
 function columnOf(frame: Frame, flag: string, name: string): Column {
   const c = frame.columns.find((x) => x.name === name);
@@ -174,7 +164,7 @@ export function labelsCommand(program: Command, ctx: CliContext): void {
       const source = flags.source ?? `file:${path.basename(file)}`;
       const items = labelsFromFrame(frame, flags, source);
       if (items.length === 0) throw specError("file", file, "holds no label rows");
-      const client = clientFor(config);
+      const client = serverClient(config);
       let result: LabelIngestJson;
       if (client === undefined) {
         result = await withStores(config, (s) => ingestLabels(s.labels, items, { actor: LOCAL_ACTOR }));
@@ -224,7 +214,7 @@ export function labelsCommand(program: Command, ctx: CliContext): void {
         const config = configFor(cmd, ctx);
         const windowDays = parseWindow(flags.window, "--window");
         const asOf = flags.asOf ?? Date.now();
-        const client = clientFor(config);
+        const client = serverClient(config);
         let report: PerformanceJson;
         if (client !== undefined) {
           report = await client.getPerformance({

@@ -1,24 +1,15 @@
 import type { Command } from "commander";
-import { KeelClient } from "../../client/index.js";
 import type { AliasMoveJson } from "../../client/index.js";
 import type { KeelConfig } from "../../config.js";
 import { CHAMPION_ALIAS, promoteAlias, rollbackAlias } from "../../registry/index.js";
 import type { AliasMove } from "../../registry/index.js";
 import { aliasMoveJson } from "../../server/index.js";
-import { configFor, print } from "../context.js";
+import { configFor, serverClient, print } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withStores } from "../stores.js";
 
 /** Who approves in the local store when `--approver` is not given (as other local CLI writes). */
 const LOCAL_ACTOR = "cli";
-
-function clientFor(config: KeelConfig): KeelClient | undefined {
-  if (config.trackingUri === undefined) return undefined;
-  return new KeelClient({
-    baseUrl: config.trackingUri,
-    ...(config.token === undefined ? {} : { token: config.token }),
-  });
-}
 
 /** Local moves answer in the server's JSON shape, so `--json` output is the same either way. */
 async function localMove(
@@ -52,7 +43,7 @@ export function promoteCommand(program: Command, ctx: CliContext): void {
     .action(
       async (name: string, version: string, flags: { to: string; reason: string; approver?: string }, cmd: Command) => {
         const config = configFor(cmd, ctx);
-        const client = clientFor(config);
+        const client = serverClient(config);
         const move =
           client !== undefined
             ? await client.promoteModel(name, {
@@ -82,7 +73,7 @@ export function promoteCommand(program: Command, ctx: CliContext): void {
     .option("--actor <name>", "who rolls back (local store; with a server, the token's name)")
     .action(async (name: string, flags: { alias: string; reason?: string; actor?: string }, cmd: Command) => {
       const config = configFor(cmd, ctx);
-      const client = clientFor(config);
+      const client = serverClient(config);
       const reason = flags.reason === undefined ? {} : { reason: flags.reason };
       const move =
         client !== undefined

@@ -139,7 +139,11 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
             outputName,
             includeOutput: decoded.outputs === undefined || decoded.outputs.includes(outputName),
             scores: r.scores,
-            parameters: r.fallback ? { route: r.route, fallback: r.fallback } : { route: r.route },
+            parameters: {
+              route: r.route,
+              ...(r.fallback ? { fallback: r.fallback } : {}),
+              ...(r.reviews ? { review: "pending" } : {}),
+            },
           }),
         );
       });
@@ -183,6 +187,7 @@ function mlflowScoringRoutes(mlflow: FastifyInstance, serving: ModelServer): voi
         })
         .then((r) => {
           reply.header("x-keel-route", r.route).header("x-keel-model-version", r.modelVersion);
+          if (r.reviews) reply.header("x-keel-review", "pending");
           sendJson(reply, mlflowPredictionsJson(r.scores));
         });
     }).catch((e: unknown) => reply.send(e));
@@ -211,6 +216,7 @@ function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
               (score) => serving.decision(r.endpoint, score),
               r.modelVersion,
               r.route,
+              r.reviews,
             ),
           ),
         );

@@ -1,0 +1,80 @@
+import { UnavailableError } from "../errors.js";
+import type { NewReviewItem, ReviewStore } from "../store/index.js";
+import type { EndpointConfig } from "./endpoint-config.js";
+import type { InputTable } from "./input-table.js";
+import type { ServingMetrics } from "./metrics.js";
+import { decisionOf, rowRequestId, type PredictionResult } from "./prediction-log.js";
+import { reviewReasons, type RowReview } from "./review-rules.js";
+
+/**
+ * Serving's side of the review queue: which rows of an answer an endpoint's review policy sends
+ * to a person, and their queue items, written before the answer is sent (an answer saying
+ * `review: pending` is always backed by a stored item; when the queue cannot be written the
+ * request fails with 503 rather than skip a review a rule demanded).
+ */
+export class ReviewGate {
+  constructor(
+    private readonly queue: Pick<ReviewStore, "enqueue"> | undefined,
+    private readonly metrics: ServingMetrics,
+  ) {}
+
+  /** The rows' reviews (undefined where a row is not reviewed), or undefined when none is. */
+  async review(
+    config: EndpointConfig,
+    result: PredictionResult,
+    table: InputTable,
+    time: number,
+    entityId: string | undefined,
+  ): Promise<(RowReview | undefined)[] | undefined> {
+    const policy = config.review;
+    if (policy === undefined) return undefined;
+    const n = result.scores.length;
+    let out: (RowReview | undefined)[] | undefined;
+    const items: NewReviewItem[] = [];
+    const entityColumn = config.entityKey !== undefined ? table.columns.get(config.entityKey) : undefined;
+    for (let i = 0; i < n; i++) {
+      const score = result.scores[i] as number;
+      const requestId = rowRequestId(result.requestId, n, i);
+      const reasons = reviewReasons(policy, requestId, score, table, i);
+      if (reasons.length === 0) continue;
+      const modelDecision = decisionOf(config, score);
+      const interimDecision = policy.interimDecision ?? modelDecision;
+      out ??= new Array<RowReview | undefined>(n).fill(undefined);
+      out[i] = { reasons, interimDecision };
+      const inputs: Record<string, string | number | boolean | null> = {};
+      for (const [name, values] of table.columns) inputs[name] = values[i] ?? null;
+      const rowEntity = entityColumn?.[i];
+      const entity = rowEntity !== undefined && rowEntity !== null ? String(rowEntity) : entityId;
+      items.push({
+        endpoint: config.name,
+        requestId,
+        modelName: result.modelName,
+        modelVersion: result.modelVersion,
+        route: result.route,
+        ...(entity !== undefined ? { entityId: entity } : {}),
+        score,
+        modelDecision,
+        interimDecision,
+        positiveDecision: config.decision.positive,
+        negativeDecision: config.decision.negative,
+        reasons,
+        inputs,
+      });
+    }
+    if (items.length === 0) return undefined;
+    if (this.queue === undefined) {
+      throw new UnavailableError(
+        `endpoint ${config.name} sends decisions to review but this server has no review queue configured`,
+      );
+    }
+    try {
+      await this.queue.enqueue(items, time);
+    } catch (cause) {
+      throw new UnavailableError(`review queue: the review of request ${result.requestId} could not be queued`, {
+        cause,
+      });
+    }
+    this.metrics.reviewsQueued.inc({ endpoint: config.name }, items.length);
+    return out;
+  }
+}
