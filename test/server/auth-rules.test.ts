@@ -17,6 +17,15 @@ describe("auth rules", () => {
     expect(roleAtLeast("reader", "writer")).toBe(false);
   });
 
+  it("puts reviewer on a branch of its own: reader < reviewer < admin, apart from writer and approver", () => {
+    expect(roleAtLeast("reviewer", "reader")).toBe(true);
+    expect(roleAtLeast("reviewer", "reviewer")).toBe(true);
+    expect(roleAtLeast("admin", "reviewer")).toBe(true);
+    expect(roleAtLeast("reviewer", "writer")).toBe(false);
+    expect(roleAtLeast("writer", "reviewer")).toBe(false);
+    expect(roleAtLeast("approver", "reviewer")).toBe(false);
+  });
+
   it("needs reader to read and writer to change anything", () => {
     expect(defaultRole("GET")).toBe("reader");
     expect(defaultRole("HEAD")).toBe("reader");
@@ -52,6 +61,6 @@ describe("auth rules", () => {
 
   it("refuses an unknown role naming the allowed ones", () => {
     expect(parseRole("approver")).toBe("approver");
-    expect(() => parseRole("owner")).toThrow('role = "owner": must be one of reader, writer, approver, admin');
+    expect(() => parseRole("owner")).toThrow('role = "owner": must be one of reader, writer, reviewer, approver, admin');
   });
 });
