@@ -10,6 +10,7 @@ import type {
   LabelItemJson,
   LoggedModelJson,
   MetricJson,
+  ModelCardJson,
   ModelVersionJson,
   MonitorRunJson,
   MonitoringSummaryJson,
@@ -80,6 +81,10 @@ function queryString(params: Params): string {
   }
   const s = q.toString();
   return s === "" ? "" : `?${s}`;
+}
+
+function modelCardPath(name: string, version: string): string {
+  return `/api/keel/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/card`;
 }
 
 function reviewPath(endpoint: string, requestId: string): string {
@@ -412,6 +417,32 @@ export class KeelClient {
     request: { alias?: string; reason?: string; actor?: string } = {},
   ): Promise<AliasMoveJson> {
     return this.request<AliasMoveJson>("POST", `/api/keel/models/${encodeURIComponent(name)}/rollback`, request);
+  }
+
+  // keel: model cards (docs/model-cards.md)
+  /** Generates the version's card and keeps it with the version; `intended_use` / `limitations` are recorded first. */
+  async generateModelCard(
+    name: string,
+    version: string,
+    texts: { intended_use?: string; limitations?: string } = {},
+  ): Promise<{ card: ModelCardJson; sha256: string }> {
+    return this.request("POST", modelCardPath(name, version), texts);
+  }
+  /** The card kept with the version. */
+  async getModelCard(name: string, version: string): Promise<ModelCardJson> {
+    return (await this.request<{ card: ModelCardJson }>("GET", modelCardPath(name, version))).card;
+  }
+  /** The card kept with the version, rendered as Markdown or as a self-contained HTML page. */
+  async getModelCardText(name: string, version: string, format: "md" | "html"): Promise<string> {
+    const url = `${this.baseUrl}${modelCardPath(name, version)}?format=${format}`;
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, { method: "GET", headers: this.headers() });
+    } catch (cause) {
+      throw new UnavailableError(`cannot reach ${this.baseUrl}: ${(cause as Error).message}`, { cause });
+    }
+    if (!res.ok) return this.raise(res);
+    return res.text();
   }
 
   // keel: delayed labels and rolling performance (docs/monitoring.md)

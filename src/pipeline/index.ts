@@ -88,3 +88,17 @@ export {
   retrainAlertListener,
   startRetrainingScheduler,
 } from "./retraining.js";
+export type { CardAuditRow, CardHistoryEntry, CardTextField, ModelCard, ModelCardSources } from "./model-card.js";
+export {
+  CARD_IMPORTANCE_ROWS,
+  CARD_TEXT_FIELDS,
+  MODEL_CARD_TAG,
+  buildModelCard,
+  checkCardText,
+  loadModelCard,
+  parseCardSetting,
+  saveModelCard,
+  setCardText,
+} from "./model-card.js";
+export type { CardFormat } from "./model-card-render.js";
+export { CARD_FORMATS, modelCardHtml, modelCardMarkdown, renderModelCard } from "./model-card-render.js";

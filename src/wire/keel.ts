@@ -243,3 +243,110 @@ export interface ReviewQueryJson {
   reviewer?: string;
   limit?: number;
 }
+
+/** One entry of a model card's approvals and promotion history (from the audit log). */
+export interface ModelCardHistoryJson {
+  readonly time: number;
+  readonly actor: string;
+  /** e.g. `model_version.create`, `registered_model.promote`, `model_version.transition_stage`. */
+  readonly action: string;
+  readonly detail: string;
+  readonly reason?: string;
+}
+
+export interface ModelCardSegmentJson {
+  readonly value: string;
+  readonly rows: number;
+  /** Share of the segment's validation rows with a positive decision. */
+  readonly rate: number;
+  readonly compared: boolean;
+}
+
+export interface ModelCardGateJson {
+  readonly gate: string;
+  readonly passed: boolean;
+  readonly skipped: boolean;
+  readonly observed: number | null;
+  readonly threshold: number;
+  readonly comparator: ">" | "<";
+  readonly message: string;
+  readonly segments?: readonly ModelCardSegmentJson[];
+}
+
+/**
+ * A model card (`/api/keel/models/{name}/versions/{version}/card`, docs/model-cards.md): times in
+ * epoch ms; `null` where keel has no record.
+ */
+export interface ModelCardJson {
+  readonly format: "keel.model_card.v1";
+  readonly generatedAt: number;
+  readonly model: {
+    readonly name: string;
+    readonly version: string;
+    readonly description: string;
+    readonly createdAt: number;
+    readonly createdBy: string;
+    readonly source: string;
+    readonly artifactSha256: string | null;
+    readonly runId: string | null;
+    readonly aliases: readonly string[];
+    readonly stage: string;
+    readonly algorithm: string | null;
+    readonly hyperparameters: Readonly<Record<string, string>>;
+  };
+  readonly intendedUse: string | null;
+  readonly limitations: string | null;
+  readonly trainingData: {
+    readonly path: string | null;
+    readonly sha256: string | null;
+    readonly configSha256: string | null;
+    readonly codeVersion: string | null;
+    readonly target: string | null;
+    readonly rows: number | null;
+    /** The pipeline's split, as JSON text. */
+    readonly split: string | null;
+    readonly trainRows: number | null;
+    readonly validRows: number | null;
+    readonly splitSha256: string | null;
+    /** Time split only: validation rows are from this time on (epoch ms). */
+    readonly timeCutoff: number | null;
+    readonly expectations: number | null;
+    readonly failedExpectations: number | null;
+  };
+  readonly features: readonly {
+    readonly name: string;
+    readonly type: string;
+    readonly nullable: boolean;
+    readonly range?: { readonly min: number; readonly max: number };
+    readonly categories?: readonly string[];
+  }[];
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly threshold: number | null;
+  readonly gates: readonly ModelCardGateJson[];
+  readonly fairness: readonly {
+    readonly gate: string;
+    readonly passed: boolean;
+    readonly gap: number | null;
+    readonly maxGap: number;
+    readonly segments: readonly ModelCardSegmentJson[];
+  }[];
+  readonly behaviourTests: readonly {
+    readonly test: string;
+    readonly feature: string;
+    readonly passed: boolean;
+    readonly checked: number;
+    readonly violations: number;
+    readonly message: string;
+  }[];
+  readonly calibration: { readonly ece: number | null; readonly brier: number | null; readonly logLoss: number | null };
+  /** Mean |SHAP| per feature over rows of the training data, or why it could not be computed. */
+  readonly importance:
+    | {
+        readonly rows: number;
+        readonly dataSha256: string;
+        readonly bias: number;
+        readonly features: readonly { readonly feature: string; readonly meanAbsShap: number }[];
+      }
+    | { readonly unavailable: string };
+  readonly history: readonly ModelCardHistoryJson[];
+}

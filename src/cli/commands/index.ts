@@ -21,6 +21,7 @@ import { evaluateCommand } from "./evaluate.js";
 import { featuresCommand } from "./features.js";
 import { explainCommand } from "./explain.js";
 import { reviewCommand } from "./review.js";
+import { modelCardCommand } from "./model-card.js";
 
 /** Adds one command (or subcommands of a group) to the program. */
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -48,4 +49,5 @@ export const commands: readonly CommandRegistrar[] = [
   featuresCommand,
   explainCommand,
   reviewCommand,
+  modelCardCommand,
 ];

@@ -10,6 +10,7 @@ import { mlflowRegistryRoutes } from "./mlflow-registry.js";
 import { mlflowRunRoutes } from "./mlflow-runs.js";
 import { monitoringRoutes } from "./monitoring.js";
 import { featureRoutes } from "./features.js";
+import { modelCardRoutes } from "./model-cards.js";
 import { reviewRoutes } from "./review.js";
 import { servingRoutes } from "./serving.js";
 
@@ -28,4 +29,5 @@ export const routes: readonly RoutePlugin[] = [
   monitoringRoutes,
   featureRoutes,
   reviewRoutes,
+  modelCardRoutes,
 ];
