@@ -210,7 +210,8 @@ export class RequestPath {
       ...(failure ? { fallback: failure } : {}),
       cachedRows,
     };
-    const reviews = await this.deps.review.review(ep.config, served, table, time, ctx.entityId);
+    const reviewing = this.deps.review.review(ep.config, served, table, time, ctx.entityId);
+    const reviews = reviewing === undefined ? undefined : await reviewing;
     const result = reviews === undefined ? served : { ...served, reviews };
     const durable = this.logRequest(ep, binding, model, table, frame, result, time, latency * 1000, ctx.entityId);
     if (durable !== undefined) await durable;

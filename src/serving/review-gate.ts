@@ -18,14 +18,17 @@ export class ReviewGate {
     private readonly metrics: ServingMetrics,
   ) {}
 
-  /** The rows' reviews (undefined where a row is not reviewed), or undefined when none is. */
-  async review(
+  /**
+   * The rows' reviews (undefined where a row is not reviewed) once their items are queued, or
+   * undefined — synchronously, so the common case adds no await to the request — when none is.
+   */
+  review(
     config: EndpointConfig,
     result: PredictionResult,
     table: InputTable,
     time: number,
     entityId: string | undefined,
-  ): Promise<(RowReview | undefined)[] | undefined> {
+  ): Promise<(RowReview | undefined)[]> | undefined {
     const policy = config.review;
     if (policy === undefined) return undefined;
     const n = result.scores.length;
@@ -61,20 +64,26 @@ export class ReviewGate {
         inputs,
       });
     }
-    if (items.length === 0) return undefined;
-    if (this.queue === undefined) {
-      throw new UnavailableError(
-        `endpoint ${config.name} sends decisions to review but this server has no review queue configured`,
+    if (out === undefined) return undefined;
+    const reviews = out;
+    const queue = this.queue;
+    if (queue === undefined) {
+      return Promise.reject(
+        new UnavailableError(
+          `endpoint ${config.name} sends decisions to review but this server has no review queue configured`,
+        ),
       );
     }
-    try {
-      await this.queue.enqueue(items, time);
-    } catch (cause) {
-      throw new UnavailableError(`review queue: the review of request ${result.requestId} could not be queued`, {
-        cause,
-      });
-    }
-    this.metrics.reviewsQueued.inc({ endpoint: config.name }, items.length);
-    return out;
+    return queue.enqueue(items, time).then(
+      () => {
+        this.metrics.reviewsQueued.inc({ endpoint: config.name }, items.length);
+        return reviews;
+      },
+      (cause: unknown) => {
+        throw new UnavailableError(`review queue: the review of request ${result.requestId} could not be queued`, {
+          cause,
+        });
+      },
+    );
   }
 }
