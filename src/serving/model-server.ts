@@ -15,6 +15,7 @@ import { ModelPool, type LoadedModel, type ModelLoader } from "./model-pool.js";
 import { PredictionLog, decisionOf, type PredictionResult } from "./prediction-log.js";
 import { RequestPath, type RequestContext } from "./request-path.js";
 import { ReviewGate } from "./review-gate.js";
+import { watchReviewQueue } from "./review-metrics.js";
 import { checkReviewRules } from "./review-rules.js";
 import { RolloutController, type CanaryRollback, type ServingAlert } from "./rollout-controller.js";
 import { ShadowRunner } from "./shadow-runner.js";
@@ -62,8 +63,11 @@ export interface ModelServerOptions {
    * a file endpoint of the same name.
    */
   readonly endpointStore?: EndpointStore;
-  /** Where decisions an endpoint's review policy matches are queued for a person (docs/review.md). */
-  readonly reviewQueue?: Pick<ReviewStore, "enqueue">;
+  /**
+   * Where decisions an endpoint's review policy matches are queued for a person (docs/review.md);
+   * with `stats`, the queue's gauges are on `/metrics`.
+   */
+  readonly reviewQueue?: Pick<ReviewStore, "enqueue"> & Partial<Pick<ReviewStore, "stats">>;
   /** Alert tiers that roll a running canary back in `handleAlert` (default retrain and page). */
   readonly canaryRollbackTiers?: readonly string[];
   /** Canary rollback hook: true while an alert is firing on the endpoint. */
@@ -117,6 +121,8 @@ export class ModelServer {
       logger,
     );
     this.log = new PredictionLog(options.inferenceLog, metrics, logger);
+    const readQueue = options.reviewQueue?.stats?.bind(options.reviewQueue);
+    if (readQueue !== undefined) watchReviewQueue(metrics.registry, readQueue, clock, logger);
     this.shadows = new ShadowRunner(metrics, this.log, logger, {
       ...(options.shadowQueueLimit !== undefined ? { queueLimit: options.shadowQueueLimit } : {}),
       ...(options.shadowLogWaitMs !== undefined ? { logWaitMs: options.shadowLogWaitMs } : {}),

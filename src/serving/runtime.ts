@@ -16,7 +16,7 @@ export interface ServingRuntimeOptions {
   /** Keeps endpoints created through the API (the metadata database). */
   readonly endpointStore?: EndpointStore;
   /** The human review queue endpoints with a review policy write to. */
-  readonly reviewQueue?: Pick<ReviewStore, "enqueue">;
+  readonly reviewQueue?: Pick<ReviewStore, "enqueue" | "stats">;
   /** Share the prediction cache through Redis when set. */
   readonly redisUrl?: string;
   /** JSON serving file: endpoints with traffic policies and batching settings. */

@@ -30,7 +30,14 @@ export { createLabelStore } from "./labels-sql.js";
 export { createObservationStore } from "./monitor-observations-sql.js";
 export { createEndpointStore } from "./serving-endpoints.js";
 export { createReviewStore } from "./review-queue.js";
-export type { NewReviewItem, ReviewItem, ReviewQuery, ReviewStore, ReviewVerdict } from "./review-queue.js";
+export type {
+  NewReviewItem,
+  ReviewItem,
+  ReviewQuery,
+  ReviewQueueStats,
+  ReviewStore,
+  ReviewVerdict,
+} from "./review-queue.js";
 export type { EndpointStore } from "./serving-endpoints.js";
 export { SqliteInferenceLogWriter } from "./sqlite/inference-log-writer.js";
 export { sqlitePath } from "./sqlite/open.js";

@@ -74,6 +74,20 @@ export interface ReviewVerdict {
   readonly reason: string;
 }
 
+/** The queue's state per endpoint, for the `/metrics` gauges. */
+export interface ReviewQueueStats {
+  readonly endpoints: readonly {
+    readonly endpoint: string;
+    readonly pending: number;
+    readonly claimed: number;
+    /** When the oldest pending or claimed item was queued (epoch ms); null when none is open. */
+    readonly oldestOpenAt: number | null;
+    /** Verdicts given since `since`: agreeing with the model's decision, and overriding it. */
+    readonly agreed: number;
+    readonly overridden: number;
+  }[];
+}
+
 export interface ReviewStore {
   /** Queues items at `time`; an item already queued under the same endpoint and request id is kept as it is. */
   enqueue(items: readonly NewReviewItem[], time: number): Promise<void>;
@@ -88,6 +102,8 @@ export interface ReviewStore {
    * `review`), in one transaction.
    */
   decide(endpoint: string, requestId: string, reviewer: string, verdict: ReviewVerdict): Promise<ReviewItem>;
+  /** Open items per endpoint and status, the oldest open item, and the verdicts given since `since` (epoch ms). */
+  stats(since: number): Promise<ReviewQueueStats>;
 }
 
 const MAX_LIMIT = 1000;
@@ -170,6 +186,47 @@ function checkVerdict(row: ReviewItemsTable, verdict: ReviewVerdict): void {
   if (reason === "" || reason.length > MAX_REASON) {
     throw specError("reason", verdict.reason ?? null, `must be a non-empty text of at most ${MAX_REASON} characters`);
   }
+}
+
+type EndpointStats = ReviewQueueStats["endpoints"][number];
+
+/** Open items per endpoint and status, the oldest open item, and the verdicts given since `since`. */
+async function queueStats(db: Kysely<KeelDatabase>, since: number): Promise<ReviewQueueStats> {
+  const open = await db
+    .selectFrom("review_items")
+    .select((eb) => ["endpoint", "status", eb.fn.countAll<number>().as("n"), eb.fn.min("queued_at").as("oldest")])
+    .where("status", "in", ["pending", "claimed"])
+    .groupBy(["endpoint", "status"])
+    .execute();
+  const recent = (agreeing: boolean) => {
+    let q = db
+      .selectFrom("review_items")
+      .select((eb) => ["endpoint", eb.fn.countAll<number>().as("n")])
+      .where("decided_at", ">=", since);
+    q = agreeing ? q.whereRef("verdict", "=", "model_decision") : q.whereRef("verdict", "<>", "model_decision");
+    return q.groupBy("endpoint").execute();
+  };
+  const agreed = await recent(true);
+  const overridden = await recent(false);
+  const out = new Map<string, { -readonly [K in keyof EndpointStats]: EndpointStats[K] }>();
+  const entry = (endpoint: string) => {
+    let e = out.get(endpoint);
+    if (e === undefined) {
+      e = { endpoint, pending: 0, claimed: 0, oldestOpenAt: null, agreed: 0, overridden: 0 };
+      out.set(endpoint, e);
+    }
+    return e;
+  };
+  for (const r of open) {
+    const e = entry(r.endpoint);
+    if (r.status === "pending") e.pending = Number(r.n);
+    else e.claimed = Number(r.n);
+    const oldest = Number(r.oldest);
+    if (e.oldestOpenAt === null || oldest < e.oldestOpenAt) e.oldestOpenAt = oldest;
+  }
+  for (const r of agreed) entry(r.endpoint).agreed = Number(r.n);
+  for (const r of overridden) entry(r.endpoint).overridden = Number(r.n);
+  return { endpoints: [...out.values()].sort((a, b) => a.endpoint.localeCompare(b.endpoint)) };
 }
 
 /** The review queue on the metadata database (SQLite or PostgreSQL), migrated to 0060 or later. */
@@ -262,6 +319,8 @@ export function createReviewStore(metadata: MetadataDb, options: { clock?: Clock
         return toItem({ ...row, status: "claimed", claimed_by: reviewer, claimed_at: now });
       });
     },
+
+    stats: (since) => metadata.query((db) => queueStats(db, since)),
 
     decide(endpoint, requestId, reviewer, verdict) {
       return metadata.transaction(async (tx) => {

@@ -73,7 +73,8 @@ function suite(name: string, make: MakeStores) {
         const token = async (n: string, role: "writer" | "reviewer" | "approver" | "admin") =>
           new KeelClient({ baseUrl: running.url, token: (await t.stores.tokens.create({ name: n, role })).token });
         const writer = await token("ci", "writer");
-        const ana = await token("ana", "reviewer");
+        const anaToken = (await t.stores.tokens.create({ name: "ana", role: "reviewer" })).token;
+        const ana = new KeelClient({ baseUrl: running.url, token: anaToken });
         const ben = await token("ben", "reviewer");
         const approver = await token("boss", "approver");
         const writerToken = (await t.stores.tokens.create({ name: "ci2", role: "writer" })).token;
@@ -173,6 +174,21 @@ function suite(name: string, make: MakeStores) {
         );
         expect(badVerdict.message).toBe('decision = "refer": must be one of reject, approve');
 
+        // The queue's gauges: one claimed, the rest pending, the oldest open for a while.
+        const metrics = async () => {
+          const res = await fetch(`${running.url}/metrics`, { headers: { authorization: `Bearer ${anaToken}` } });
+          const text = await res.text();
+          return (name: string, labels: string) => {
+            const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}} `));
+            return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+          };
+        };
+        let m = await metrics();
+        expect(m("keel_review_queue_items", 'endpoint="loans",status="pending"')).toBe(queued.length - 1);
+        expect(m("keel_review_queue_items", 'endpoint="loans",status="claimed"')).toBe(1);
+        expect(m("keel_review_oldest_open_age_seconds", 'endpoint="loans"')).toBeGreaterThan(0);
+        expect(m("keel_serving_reviews_queued_total", 'endpoint="loans"')).toBe(queued.length);
+
         // Verdicts: every third one overrides the model.
         const verdicts = new Map<string, string>();
         for (const [k, q] of queued.entries()) {
@@ -186,6 +202,13 @@ function suite(name: string, make: MakeStores) {
           expect(item).toMatchObject({ status: "decided", verdict, overridden: override });
           verdicts.set(q.request_id, verdict);
         }
+        m = await metrics();
+        const overrides = queued.filter((_, k) => k % 3 === 0).length;
+        expect(m("keel_review_queue_items", 'endpoint="loans",status="pending"')).toBe(0);
+        expect(m("keel_review_oldest_open_age_seconds", 'endpoint="loans"')).toBeUndefined();
+        expect(m("keel_review_verdicts", 'endpoint="loans",outcome="overridden"')).toBe(overrides);
+        expect(m("keel_review_verdicts", 'endpoint="loans",outcome="agreed"')).toBe(queued.length - overrides);
+        expect(m("keel_review_agreement_ratio", 'endpoint="loans"')).toBeCloseTo(1 - overrides / queued.length, 12);
         const again = await rejected(ana.decideReview("loans", first.request_id, { decision: "reject", reason: "x" }));
         expect(again.code).toBe("INVALID_STATE");
 

@@ -4,7 +4,7 @@ import type { Migration } from "./migration.js";
 /**
  * The human review queue: one row per served decision a review rule matched, keyed by endpoint
  * and request id, holding the verdict once a reviewer decides; indexed for the queue's listing
- * (status, oldest first).
+ * (status, oldest first) and the recent verdicts the queue metrics read.
  */
 export const m0060ReviewQueue: Migration = {
   id: "0060",
@@ -36,5 +36,6 @@ export const m0060ReviewQueue: Migration = {
       .addPrimaryKeyConstraint("review_items_pk", ["endpoint", "request_id"])
       .execute();
     await db.schema.createIndex("review_items_status").on("review_items").columns(["status", "queued_at"]).execute();
+    await db.schema.createIndex("review_items_decided").on("review_items").column("decided_at").execute();
   },
 };
