@@ -6,10 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeelClient } from "../../src/client/index.js";
 import { loadConfig } from "../../src/config.js";
 import { openStores, type Stores } from "../../src/open-stores.js";
-import { fileSha256, loadModelCard, type ModelCard } from "../../src/pipeline/index.js";
+import {
+  buildModelCard,
+  fileSha256,
+  loadModelCard,
+  modelCardMarkdown,
+  type ModelCard,
+} from "../../src/pipeline/index.js";
 import { startServer, type RunningServer } from "../../src/server/index.js";
 import { requireTool } from "../tools.js";
-import { keelInProcess } from "./helpers.js";
+import { REPO, keelInProcess } from "./helpers.js";
 
 const chromium = requireTool("chromium");
 const SECTIONS = [
@@ -159,6 +165,25 @@ describe("the model card of the quickstart's version", () => {
     },
     120_000,
   );
+
+  it("says what keel has no record of for a version registered by hand", async () => {
+    const file = path.join(REPO, "test/fixtures/models/xgb_binary.json");
+    const mv = await stores.registry.createModelVersion({ name: "imported", source: file }, { userId: "ops" });
+    const sources = { ...stores, audit: stores.audit.list.bind(stores.audit) };
+    const bare = await buildModelCard(sources, "imported", mv.version);
+    expect(bare).toMatchObject({
+      intendedUse: null,
+      limitations: null,
+      gates: [],
+      fairness: [],
+      behaviourTests: [],
+      importance: { unavailable: "the version's lineage names no training data file" },
+      history: [{ actor: "ops", action: "model_version.create" }],
+    });
+    const md = modelCardMarkdown(bare);
+    expect(md).toContain("Not stated (set it with `keel models card … --set intended_use=TEXT`).");
+    expect(md).toContain("## Gates\n\n(none recorded)");
+  });
 
   it("is served by the GET route and the client, as JSON, Markdown and HTML", async () => {
     const config = loadConfig({ flags: { port: 0, host: "127.0.0.1", logLevel: "silent" }, env: {} });
