@@ -5,6 +5,7 @@ import { LruTtlCache, type PredictionCache } from "./cache.js";
 import type { EndpointConfig, ResolvedRef } from "./endpoint-config.js";
 import { bindingModels, type Binding, type EndpointRegistry, type EndpointRuntime } from "./endpoint-registry.js";
 import type { LoadedModel, ModelPool } from "./model-pool.js";
+import { checkReviewRules } from "./review-rules.js";
 import type { RolloutController } from "./rollout-controller.js";
 
 export type ServingRegistry = Pick<
@@ -117,6 +118,15 @@ export class AliasFollower {
       const versions = await this.resolveVersions(c);
       if (ep.binding?.key === versions.key) return;
       const next = await this.load(c, versions);
+      if (c.review !== undefined) {
+        // A rule naming a column the champion does not take would silently never match: refuse the binding.
+        try {
+          checkReviewRules(c.review, next.champion.signature, "endpoint.review");
+        } catch (e) {
+          await Promise.allSettled(this.releaseBinding(next));
+          throw e;
+        }
+      }
       if (ep.config !== c || this.stopped || this.deps.endpoints.get(c.name) !== ep) {
         await Promise.allSettled(this.releaseBinding(next));
         return;

@@ -16,7 +16,6 @@ import { PredictionLog, decisionOf, type PredictionResult } from "./prediction-l
 import { RequestPath, type RequestContext } from "./request-path.js";
 import { ReviewGate } from "./review-gate.js";
 import { watchReviewQueue } from "./review-metrics.js";
-import { checkReviewRules } from "./review-rules.js";
 import { RolloutController, type CanaryRollback, type ServingAlert } from "./rollout-controller.js";
 import { ShadowRunner } from "./shadow-runner.js";
 import type { InputTable } from "./input-table.js";
@@ -190,18 +189,15 @@ export class ModelServer {
 
   /**
    * Validate an endpoint document (`PUT /api/keel/endpoints/{name}`), bind it, then keep it in
-   * the endpoint store when there is one. Nothing is stored when binding fails; if storing fails
-   * the previous endpoint is restored.
+   * the endpoint store when there is one. When binding (review rules included) or storing fails,
+   * nothing is stored and the previous endpoint is restored.
    */
   async saveEndpoint(document: unknown, actor?: string): Promise<EndpointConfig> {
     const config = parseEndpointConfig(document, this.endpoints.defaults);
     const store = this.endpoints.store;
     const previous = this.endpoints.configured.get(config.name);
-    await this.putEndpoint(config);
     try {
-      // Review rules name model inputs: checked against the signature the endpoint now serves.
-      if (config.review !== undefined)
-        checkReviewRules(config.review, this.endpointModel(config.name).signature, "endpoint.review");
+      await this.putEndpoint(config);
       if (store === undefined) return config;
       await store.put({ name: config.name, model: config.model, document }, actor);
     } catch (e) {
