@@ -13,7 +13,8 @@ export type {
   RegisteredModelsTable,
   RunsTable,
 } from "./schema.js";
-export { appendAudit, auditRowHash, createAuditLog, GENESIS_HASH, writeAudited } from "./audit.js";
+export { appendAudit, auditRowHash, createAuditLog, writeAudited } from "./audit.js";
+export { chainHash, GENESIS_HASH } from "./hash-chain.js";
 export type { AuditEntry, AuditLog, AuditQuery, AuditRecord, AuditVerification, AppendAudit } from "./audit.js";
 export { createFsArtifactStore, normalizeArtifactPath } from "./artifacts.js";
 export type { ArtifactEntry, ArtifactStore, FsArtifactStoreOptions, StoredBlob } from "./artifacts.js";

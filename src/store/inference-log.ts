@@ -12,6 +12,15 @@ export interface ShadowScore {
   readonly latencyMs: number;
 }
 
+/** One input's share of a decision: its value and its SHAP contribution to the margin. */
+export interface ReasonCode {
+  readonly feature: string;
+  readonly value: string | number | boolean | null;
+  readonly contribution: number;
+}
+
+export type FeatureValues = Readonly<Record<string, string | number | boolean | null>>;
+
 export interface InferenceRecord {
   readonly requestId: string;
   /** Epoch milliseconds when the request was received. */
@@ -35,6 +44,16 @@ export interface InferenceRecord {
    * time, endpoint, entity and features.
    */
   readonly shadows?: readonly ShadowScore[];
+  /**
+   * Decision-record fields (docs/decisions.md), set by serving: the caller's token name, the
+   * scoring artifact's sha256, the decision threshold, the inputs as scored (only when they differ
+   * from `features`), and the top reason codes when the decision was explained.
+   */
+  readonly caller?: string;
+  readonly artifactSha256?: string;
+  readonly threshold?: number;
+  readonly scored?: FeatureValues;
+  readonly reasons?: readonly ReasonCode[];
 }
 
 /**
