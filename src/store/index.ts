@@ -21,7 +21,23 @@ export type { ArtifactEntry, ArtifactStore, FsArtifactStoreOptions, StoredBlob }
 export { createTokenStore, isRole, roleAllows, ROLES } from "./tokens.js";
 export type { Role, TokenInfo, TokenStore } from "./tokens.js";
 export { isServedPrediction, inferenceRecordKey } from "./inference-log.js";
-export type { InferenceLog, InferenceQuery, InferenceRecord, ShadowScore } from "./inference-log.js";
+export type {
+  FeatureValues,
+  InferenceLog,
+  InferenceQuery,
+  InferenceRecord,
+  ReasonCode,
+  ShadowScore,
+} from "./inference-log.js";
+export { createDecisionStore } from "./decisions.js";
+export type {
+  DecisionQuery,
+  DecisionRecord,
+  DecisionStore,
+  DecisionVerification,
+  LegalHold,
+  RetentionResult,
+} from "./decisions.js";
 export type { LabelInput, LabelStore, StoredLabel } from "./labels.js";
 export type { AlertRecord, AlertStore } from "./alert-history.js";
 export type { MonitorObservation, ObservationKind, ObservationStore } from "./monitor-observations.js";

@@ -12,8 +12,25 @@ import type { InferenceLogTable } from "../schema.js";
 // rows arrive linked into the decision chain after an expected head; an immediate transaction
 // checks that head and moves it with the inserts, or writes nothing and answers the head it found.
 const COLUMNS = [
-  "request_id", "time", "endpoint", "model_name", "model_version", "route", "entity_id", "features", "outputs",
-  "latency_ms", "shadows", "caller", "artifact_sha256", "threshold", "scored", "reasons", "seq", "prev_hash", "hash",
+  "request_id",
+  "time",
+  "endpoint",
+  "model_name",
+  "model_version",
+  "route",
+  "entity_id",
+  "features",
+  "outputs",
+  "latency_ms",
+  "shadows",
+  "caller",
+  "artifact_sha256",
+  "threshold",
+  "scored",
+  "reasons",
+  "seq",
+  "prev_hash",
+  "hash",
 ] as const;
 const N = COLUMNS.length;
 const WORKER_SOURCE = `
