@@ -34,6 +34,8 @@ export interface EndpointConfigInput {
   inferenceLog?: { sampleRate?: number; audit?: "sync" | "async" };
   decision?: { threshold?: number; positive?: string; negative?: string };
   input?: { ranges?: "reject" | "accept"; categories?: "reject" | "accept" };
+  record?: "all" | "sampled";
+  explain?: { top_k?: number };
 }
 
 interface ModelRefInput {
@@ -62,6 +64,13 @@ export interface EndpointConfig {
   readonly inferenceLog: { readonly sampleRate: number; readonly audit: "sync" | "async" };
   readonly decision: { readonly threshold: number; readonly positive: string; readonly negative: string };
   readonly input: InputPolicy;
+  /**
+   * `all`: every served decision is recorded (docs/decisions.md); `sampled`: only the share
+   * `inferenceLog.sampleRate` keeps. Default `all`, or `sampled` when the sample rate is below 1.
+   */
+  readonly record: "all" | "sampled";
+  /** Reason codes on every decision: the top-k inputs by |SHAP contribution|. Absent: none. */
+  readonly explain?: { readonly topK: number };
   /** True when the endpoint came from configuration rather than a model's `champion` alias. */
   readonly configured: boolean;
 }
@@ -101,9 +110,21 @@ const ENDPOINT_FIELDS = [
   "inferenceLog",
   "decision",
   "input",
+  "record",
+  "explain",
 ] as const;
 const REF_FIELDS = ["model", "version", "alias"] as const;
 const POLICIES = ["reject", "accept"] as const;
+const RECORD_MODES = ["all", "sampled"] as const;
+/** Most reason codes a decision carries: enough for any adverse-action notice. */
+export const MAX_TOP_K = 20;
+
+/** `explain: {top_k}` of an endpoint or a request: how many reason codes each decision carries. */
+export function explainOf(json: unknown, field: string): { topK: number } {
+  const o = specObject(json, field, ["top_k"]);
+  const topK = specRequired(specNumber(o, "top_k", field, { integer: true, min: 1, max: MAX_TOP_K }), `${field}.top_k`);
+  return { topK };
+}
 
 /** A model reference naming exactly one of version or alias; `model` defaults to the endpoint's. */
 function ref(json: unknown, model: string, field: string, extra: readonly string[] = []): ResolvedRef {
@@ -172,6 +193,12 @@ export function parseEndpointConfig(
   const decision = specObject(c.decision ?? {}, `${field}.decision`, ["threshold", "positive", "negative"]);
   const policy = specObject(c.input ?? {}, `${field}.input`, ["ranges", "categories"]);
   const entityKey = specString(c, "entityKey", field);
+  const sampleRate =
+    specNumber(log, "sampleRate", `${field}.inferenceLog`, { min: 0, max: 1 }) ?? defaults.inferenceLog.sampleRate;
+  const record = specOneOf(c, "record", field, RECORD_MODES) ?? (sampleRate < 1 ? "sampled" : "all");
+  if (record === "all" && sampleRate < 1)
+    throw specError(`${field}.inferenceLog.sampleRate`, sampleRate, 'must be 1 when record is "all"');
+  const explain = c.explain === undefined ? undefined : explainOf(c.explain, `${field}.explain`);
   const deadlineMs = specNumber(c, "deadlineMs", field, { positive: true });
   return {
     name,
@@ -194,8 +221,7 @@ export function parseEndpointConfig(
         }
       : {}),
     inferenceLog: {
-      sampleRate:
-        specNumber(log, "sampleRate", `${field}.inferenceLog`, { min: 0, max: 1 }) ?? defaults.inferenceLog.sampleRate,
+      sampleRate,
       audit:
         specOneOf(log, "audit", `${field}.inferenceLog`, ["sync", "async"] as const) ?? defaults.inferenceLog.audit,
     },
@@ -208,6 +234,8 @@ export function parseEndpointConfig(
       ranges: specOneOf(policy, "ranges", `${field}.input`, POLICIES) ?? STRICT_INPUT.ranges,
       categories: specOneOf(policy, "categories", `${field}.input`, POLICIES) ?? STRICT_INPUT.categories,
     },
+    record,
+    ...(explain !== undefined ? { explain } : {}),
     configured: true,
   };
 }
@@ -269,6 +297,7 @@ export function defaultEndpoint(model: string, defaults: EndpointDefaults = DEFA
     inferenceLog: defaults.inferenceLog,
     decision: { threshold: 0.5, positive: "positive", negative: "negative" },
     input: STRICT_INPUT,
+    record: defaults.inferenceLog.sampleRate < 1 ? "sampled" : "all",
     configured: false,
   };
 }

@@ -1,6 +1,7 @@
+import type { Frame } from "../data/index.js";
 import { UnavailableError } from "../errors.js";
 import type { Logger } from "../runtime/index.js";
-import type { InferenceLog, InferenceRecord, ShadowScore } from "../store/index.js";
+import type { FeatureValues, InferenceLog, InferenceRecord, ReasonCode, ShadowScore } from "../store/index.js";
 import type { EndpointConfig } from "./endpoint-config.js";
 import type { InputTable } from "./input-table.js";
 import type { ServingMetrics } from "./metrics.js";
@@ -17,6 +18,18 @@ export interface PredictionResult {
   /** Set when the fallback answered: why the primary did not. */
   readonly fallback?: "model_error" | "deadline";
   readonly cachedRows: number;
+  /** Per row, the top reason codes, when the decision was explained. */
+  readonly reasons?: readonly (readonly ReasonCode[])[];
+}
+
+/** What a decision record adds to a served row's inference-log record (docs/decisions.md). */
+export interface DecisionContext {
+  /** The caller's token name; "anonymous" when auth is off. */
+  readonly caller: string;
+  /** The registered sha256 of the artifact that scored; absent for a fixed fallback score. */
+  readonly artifactSha256: string | undefined;
+  /** The validated frame the model scored: the inputs as scored. */
+  readonly frame: Frame;
 }
 
 /** A logged row held back until the request's shadows have added their answers to it. */
@@ -50,6 +63,7 @@ export class PredictionLog {
     latencyMs: number,
     entityId: string | undefined,
     holdForShadows: boolean,
+    decision?: DecisionContext,
   ): InferenceRecord[] | undefined {
     if (this.sink === undefined) return undefined;
     const rate = config.inferenceLog.sampleRate;
@@ -79,6 +93,7 @@ export class PredictionLog {
         outputs: { score, decision: decisionOf(config, score), ...(r.fallback ? { fallback: r.fallback } : {}) },
         latencyMs,
         ...(holdForShadows ? { shadows: [] } : {}),
+        ...(decision !== undefined ? decisionFields(config, decision, features, i, r.reasons?.[i]) : {}),
       };
     }
     return out;
@@ -134,6 +149,47 @@ export class PredictionLog {
     this.pending.add(write);
     void write.finally(() => this.pending.delete(write));
   }
+}
+
+function decisionFields(
+  config: EndpointConfig,
+  d: DecisionContext,
+  features: FeatureValues,
+  row: number,
+  reasons: readonly ReasonCode[] | undefined,
+): Pick<InferenceRecord, "caller" | "artifactSha256" | "threshold" | "scored" | "reasons"> {
+  const scored = scoredInputs(d.frame, row, features);
+  return {
+    caller: d.caller,
+    ...(d.artifactSha256 !== undefined ? { artifactSha256: d.artifactSha256 } : {}),
+    threshold: config.decision.threshold,
+    ...(scored !== undefined ? { scored } : {}),
+    ...(reasons !== undefined ? { reasons } : {}),
+  };
+}
+
+/**
+ * The model's inputs of one row as it scored them, or undefined when they equal the received ones
+ * (the usual case, so the record does not hold the inputs twice): text parsed to numbers, a
+ * category scored as missing, or a missing input differ.
+ */
+export function scoredInputs(frame: Frame, row: number, received: FeatureValues): FeatureValues | undefined {
+  let differs = false;
+  const out: Record<string, string | number | null> = {};
+  for (const c of frame.columns) {
+    let v: string | number | null;
+    if (c.kind === "numeric") {
+      const x = c.values[row] as number;
+      v = x !== x || c.valid?.[row] === 0 ? null : x;
+    } else {
+      const code = c.codes[row] as number;
+      v = code < 0 ? null : (c.dictionary[code] as string);
+    }
+    out[c.name] = v;
+    const r = received[c.name] ?? null;
+    if (r !== v && !(typeof r === "boolean" && v === (r ? 1 : 0))) differs = true;
+  }
+  return differs ? out : undefined;
 }
 
 export function decisionOf(config: EndpointConfig | undefined, score: number): string {

@@ -6,7 +6,8 @@ import { missingEndpoint, type Binding, type EndpointRegistry, type EndpointRunt
 import type { InputTable } from "./input-table.js";
 import type { ServingMetrics } from "./metrics.js";
 import type { LoadedModel, ModelPool } from "./model-pool.js";
-import type { HeldRecord, PredictionLog, PredictionResult } from "./prediction-log.js";
+import type { DecisionContext, HeldRecord, PredictionLog, PredictionResult } from "./prediction-log.js";
+import { reasonCodes } from "./reason-codes.js";
 import { newRequestId } from "./request-id.js";
 import { canaryPercent, chooseRoute, type Route } from "./router.js";
 import type { ShadowRunner } from "./shadow-runner.js";
@@ -17,6 +18,10 @@ export interface RequestContext {
   readonly entityId?: string;
   /** Label for metrics: oip, mlflow, keel. */
   readonly protocol: string;
+  /** The caller's token name for the decision record; "anonymous" when absent. */
+  readonly caller?: string;
+  /** Reason codes asked for by this request; overrides the endpoint's `explain`. */
+  readonly explain?: { readonly topK: number };
 }
 
 export interface RequestPathDeps {
@@ -114,6 +119,8 @@ export class RequestPath {
     try {
       const frame = model.validatorFor(config.input)(table);
       const scores = await model.batcher.submit(frame);
+      const topK = ctx.explain?.topK ?? config.explain?.topK;
+      const reasons = topK === undefined ? undefined : await reasonCodes(model, frame, table, topK);
       const latency = (performance.now() - started) / 1000;
       metrics.observeRequest(name, version, "direct", ctx.protocol, scores, latency);
       const result: PredictionResult = {
@@ -124,8 +131,10 @@ export class RequestPath {
         route: "direct",
         scores,
         cachedRows: 0,
+        ...(reasons !== undefined ? { reasons } : {}),
       };
-      const records = log.sampledRecords(config, result, table, time, latency * 1000, ctx.entityId, false);
+      const decision = { caller: ctx.caller ?? "anonymous", artifactSha256: model.artifactSha256, frame };
+      const records = log.sampledRecords(config, result, table, time, latency * 1000, ctx.entityId, false, decision);
       if (records !== undefined) await log.append(records, config.inferenceLog.audit === "sync", requestId);
       return result;
     } catch (e) {
@@ -190,12 +199,18 @@ export class RequestPath {
 
     let servedBy = model;
     let servedRoute = route;
+    let artifactSha256 = model.artifactSha256;
     if (scores === undefined) {
       const fb = await this.fallback(ep, binding, table, frame.nRows, failure ?? "model_error", cause);
       scores = fb.scores;
       servedRoute = "fallback";
+      artifactSha256 = fb.model?.artifactSha256;
       if (fb.model) servedBy = fb.model;
     }
+    // Only an explained request pays for it; a fallback answer carries no reason codes.
+    const topK = ctx.explain?.topK ?? ep.config.explain?.topK;
+    const reasons =
+      topK !== undefined && servedRoute !== "fallback" ? await reasonCodes(model, frame, table, topK) : undefined;
     const latency = (performance.now() - started) / 1000;
     metrics.observeRequest(name, servedBy.version, servedRoute, ctx.protocol, scores, latency);
     const result: PredictionResult = {
@@ -207,8 +222,10 @@ export class RequestPath {
       scores,
       ...(failure ? { fallback: failure } : {}),
       cachedRows,
+      ...(reasons !== undefined ? { reasons } : {}),
     };
-    const durable = this.logRequest(ep, binding, model, table, frame, result, time, latency * 1000, ctx.entityId);
+    const decision: DecisionContext = { caller: ctx.caller ?? "anonymous", artifactSha256, frame };
+    const durable = this.logRequest(ep, binding, model, table, result, time, latency * 1000, ctx.entityId, decision);
     if (durable !== undefined) await durable;
     return result;
   }
@@ -222,19 +239,20 @@ export class RequestPath {
     binding: Binding,
     model: LoadedModel,
     table: InputTable,
-    frame: Frame,
     result: PredictionResult,
     time: number,
     latencyMs: number,
     entityId: string | undefined,
+    decision: DecisionContext,
   ): Promise<void> | undefined {
+    const frame = decision.frame;
     const { log, shadows: runner } = this.deps;
     const shadows = binding.shadows;
     const sync = ep.config.inferenceLog.audit === "sync";
     const queued = shadows.length > 0 && runner.accepts(ep, shadows);
     // Held records are appended by the shadow runner once the shadows have answered.
     const hold = queued && !sync;
-    const records = log.sampledRecords(ep.config, result, table, time, latencyMs, entityId, hold);
+    const records = log.sampledRecords(ep.config, result, table, time, latencyMs, entityId, hold, decision);
     const durable = records !== undefined && !hold ? log.append(records, sync, result.requestId) : undefined;
     if (queued) {
       runner.enqueue({

@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
 import {
+  explainOf,
   decodeInferRequest,
   decodeInvocationsCsv,
   decodeInvocationsJson,
@@ -27,6 +28,24 @@ type VersionParams = { name: string; version: string };
 function header(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+/** Who is asking, for the decision record: the token's name, "anonymous" with auth off. */
+function callerOf(req: FastifyRequest): string {
+  return req.principal?.name ?? "anonymous";
+}
+
+/** Per-request reason codes: OIP `parameters.explain_top_k` (parameters are scalars there). */
+function oipExplain(parameters: Readonly<Record<string, unknown>> | undefined): { explain?: { topK: number } } {
+  const topK = parameters?.explain_top_k;
+  return topK === undefined ? {} : { explain: explainOf({ top_k: topK }, "parameters.explain") };
+}
+
+/** Per-request reason codes on keel's predict API: `{"records": [...], "explain": {"top_k": 3}}`. */
+function keelExplain(body: unknown): { explain?: { topK: number } } {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return {};
+  const explain = (body as { explain?: unknown }).explain;
+  return explain === undefined ? {} : { explain: explainOf(explain, "explain") };
 }
 
 function entityFrom(
@@ -122,7 +141,9 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
       const ctx = {
         requestId: decoded.id ?? header(req, "x-request-id") ?? newRequestId(),
         protocol: "oip",
+        caller: callerOf(req),
         ...optionalEntity(entityFrom(req, decoded.parameters)),
+        ...oipExplain(decoded.parameters),
       };
       const pending =
         pinned === undefined
@@ -140,6 +161,7 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
             includeOutput: decoded.outputs === undefined || decoded.outputs.includes(outputName),
             scores: r.scores,
             parameters: r.fallback ? { route: r.route, fallback: r.fallback } : { route: r.route },
+            ...(r.reasons !== undefined ? { reasons: r.reasons } : {}),
           }),
         );
       });
@@ -179,6 +201,7 @@ function mlflowScoringRoutes(mlflow: FastifyInstance, serving: ModelServer): voi
         .predict(name, input.table, {
           requestId: header(req, "x-request-id") ?? newRequestId(),
           protocol: "mlflow",
+          caller: callerOf(req),
           ...optionalEntity(entityFrom(req, input.params)),
         })
         .then((r) => {
@@ -200,7 +223,9 @@ function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
         .predict(name, table, {
           requestId: header(req, "x-request-id") ?? newRequestId(),
           protocol: "keel",
+          caller: callerOf(req),
           ...optionalEntity(header(req, "x-keel-entity-id")),
+          ...keelExplain(req.body),
         })
         .then((r) =>
           sendJson(
@@ -211,6 +236,7 @@ function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
               (score) => serving.decision(r.endpoint, score),
               r.modelVersion,
               r.route,
+              r.reasons,
             ),
           ),
         );
