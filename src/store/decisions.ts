@@ -104,6 +104,7 @@ export interface DecisionStore {
 }
 
 const PAGE = 2000;
+const NOT_DECISIONS = ["shadow", "canary_rollback"];
 
 /** The decision store on the metadata database, migrated to 0050 or later. */
 export function createDecisionStore(metadata: MetadataDb, options: { clock?: Clock } = {}): DecisionStore {
@@ -142,7 +143,8 @@ export function createDecisionStore(metadata: MetadataDb, options: { clock?: Clo
       if (q.from !== undefined) s = s.where("time", ">=", q.from);
       if (q.to !== undefined) s = s.where("time", "<", q.to);
       if (q.afterSeq !== undefined) s = s.where("seq", ">", q.afterSeq);
-      s = q.route !== undefined ? s.where("route", "=", q.route) : s.where("route", "!=", "canary_rollback");
+      // Shadow answers (never returned) and canary rollback events are in the chain but are no decisions.
+      s = q.route !== undefined ? s.where("route", "=", q.route) : s.where("route", "not in", NOT_DECISIONS);
       if (q.decision !== undefined) {
         // serving writes outputs as {"score":…,"decision":…}: an exact, case-sensitive substring test.
         const needle = `"decision":${JSON.stringify(q.decision)}`;
