@@ -107,6 +107,7 @@ describe("inputs as scored", () => {
         { name: "purpose", type: "string" as const, nullable: true },
         { name: "owner", type: "boolean" as const, nullable: false },
       ],
+      outputs: [{ name: "score", type: "double" as const, nullable: false }],
     };
     const rebuilt = frameOf(signature, [
       { income: 52000, purpose: "car", owner: true },
