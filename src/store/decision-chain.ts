@@ -20,8 +20,8 @@ export function shadowsJson(shadows: readonly ShadowScore[] | undefined): string
   );
 }
 
-/** The stored column values of a record (JSON columns as text). */
-export function unchainedRow(r: InferenceRecord): UnchainedRow {
+/** The stored column values of a record (JSON columns as text), not yet linked into the chain. */
+export function inferenceLogRow(r: InferenceRecord): InferenceLogTable {
   return {
     request_id: r.requestId,
     time: r.time,
@@ -39,6 +39,9 @@ export function unchainedRow(r: InferenceRecord): UnchainedRow {
     threshold: r.threshold ?? null,
     scored: r.scored === undefined ? null : JSON.stringify(r.scored),
     reasons: r.reasons === undefined ? null : JSON.stringify(r.reasons),
+    seq: null,
+    prev_hash: null,
+    hash: null,
   };
 }
 
@@ -65,22 +68,22 @@ export function decisionRowHash(row: UnchainedRow, seq: number, prevHash: string
   ]);
 }
 
-/** Links `rows` after `head`, in order; returns the linked rows and the new head. */
-export function chainRows(
-  rows: readonly UnchainedRow[],
-  head: ChainHead,
-): { rows: InferenceLogTable[]; head: ChainHead } {
+/**
+ * Links `rows` after `head`, in order, setting their chain columns in place (relinking after
+ * another head overwrites them); returns the new head.
+ */
+export function chainRows(rows: readonly InferenceLogTable[], head: ChainHead): ChainHead {
   let seq = head.seq;
   let prev = head.hash;
-  const out = new Array<InferenceLogTable>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i] as UnchainedRow;
+  for (const row of rows) {
     seq++;
     const hash = decisionRowHash(row, seq, prev);
-    out[i] = { ...row, seq, prev_hash: prev, hash };
+    row.seq = seq;
+    row.prev_hash = prev;
+    row.hash = hash;
     prev = hash;
   }
-  return { rows: out, head: { seq, hash: prev } };
+  return { seq, hash: prev };
 }
 
 export async function readChainHead(db: Kysely<KeelDatabase>): Promise<ChainHead> {
@@ -96,7 +99,7 @@ const ROWS_PER_INSERT = 200;
  * PostgreSQL that row lock serialises concurrent writers (serving replicas) until commit, so the
  * chain never forks; SQLite has one writer at a time.
  */
-export async function appendChained(tx: Kysely<KeelDatabase>, rows: readonly UnchainedRow[]): Promise<void> {
+export async function appendChained(tx: Kysely<KeelDatabase>, rows: readonly InferenceLogTable[]): Promise<void> {
   if (rows.length === 0) return;
   await tx
     .updateTable("decision_head")
@@ -104,12 +107,12 @@ export async function appendChained(tx: Kysely<KeelDatabase>, rows: readonly Unc
     .where("id", "=", 1)
     .execute();
   const after = await readChainHead(tx);
-  const linked = chainRows(rows, { seq: after.seq - rows.length, hash: after.hash });
-  for (let i = 0; i < linked.rows.length; i += ROWS_PER_INSERT) {
+  const head = chainRows(rows, { seq: after.seq - rows.length, hash: after.hash });
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     await tx
       .insertInto("inference_log")
-      .values(linked.rows.slice(i, i + ROWS_PER_INSERT))
+      .values(rows.slice(i, i + ROWS_PER_INSERT))
       .execute();
   }
-  await tx.updateTable("decision_head").set({ hash: linked.head.hash }).where("id", "=", 1).execute();
+  await tx.updateTable("decision_head").set({ hash: head.hash }).where("id", "=", 1).execute();
 }

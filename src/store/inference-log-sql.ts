@@ -1,6 +1,6 @@
 import { sql, type SelectQueryBuilder } from "kysely";
 import { DataIntegrityError, InvalidParameterError, UnavailableError } from "../errors.js";
-import { appendChained, chainRows, readChainHead, unchainedRow, type ChainHead } from "./decision-chain.js";
+import { appendChained, chainRows, inferenceLogRow, readChainHead, type ChainHead } from "./decision-chain.js";
 import type { AppendOptions, InferenceLog, InferenceQuery, InferenceRecord } from "./inference-log.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { InferenceLogTable, KeelDatabase } from "./schema.js";
@@ -118,21 +118,21 @@ export class SqlInferenceLog implements InferenceLog {
    * already linked after the head this log last saw, and refuses them when another writer moved it.
    */
   private async write(batch: readonly InferenceRecord[]): Promise<void> {
-    const rows = batch.map(unchainedRow);
+    const rows = batch.map(inferenceLogRow);
     const writer = this.writer;
     if (writer === undefined) return this.metadata.transaction((tx) => appendChained(tx, rows));
     for (let attempt = 1; ; attempt++) {
       const head = this.head ?? (await this.metadata.query(readChainHead));
-      const linked = chainRows(rows, head);
+      const next = chainRows(rows, head);
       let found: ChainHead | undefined;
       try {
-        found = await writer.write(linked.rows, head, linked.head);
+        found = await writer.write(rows, head, next);
       } catch (e) {
         this.head = undefined;
         throw e;
       }
       if (found === undefined) {
-        this.head = linked.head;
+        this.head = next;
         return;
       }
       this.head = found;
