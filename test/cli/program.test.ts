@@ -65,6 +65,14 @@ describe("start-up imports only what the command uses", () => {
     expect(run.sharedObjects.filter((m) => HEAVY.test(m))).toEqual([]);
   });
 
+  it("`keel validate` loads DuckDB to read data but not the ONNX runtime or the server", async () => {
+    const run = await loadedBy(["validate", "--help"]);
+    expect(run.code).toBe(0);
+    const loaded = [...run.modules, ...run.sharedObjects];
+    expect(loaded.filter((m) => /[\\/]node_modules[\\/](onnxruntime-node|fastify)[\\/]/.test(m))).toEqual([]);
+    expect(loaded.some((m) => /[\\/]node_modules[\\/]@duckdb[\\/]/.test(m))).toBe(true);
+  });
+
   it("the check can fail: `keel server --help` loads fastify", async () => {
     const run = await loadedBy(["server", "--help"]);
     expect(run.code).toBe(0);
