@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import path from "node:path";
-import { categoricalFromStrings, writeTable, type Column } from "../data/index.js";
+import type { Column } from "../data/index.js";
 import { specError } from "../spec-fields.js";
 import type { DecisionJson } from "../wire/index.js";
 
@@ -66,6 +66,8 @@ export async function writeDecisions(decisions: readonly DecisionJson[], file: s
     await rename(tmp, file);
     return;
   }
+  // DuckDB is loaded only by the exports that need it.
+  const { categoricalFromStrings, writeTable } = await import("../data/index.js");
   const n = decisions.length;
   const columns: Column[] = [
     ...NUMBERS.map(([name, get]): Column => {

@@ -1,5 +1,4 @@
 export { parseWindow, performanceJson } from "./labels-json.js";
-export { decisionJson, decisionQuery, parseTime, replayJson } from "./decisions-json.js";
 export { aliasMoveJson, experimentJson, modelVersionJson, registeredModelJson, runJson } from "./mlflow-json.js";
 export { parseRole } from "./auth.js";
 export type { Role } from "./auth.js";

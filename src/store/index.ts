@@ -30,6 +30,7 @@ export type {
   ShadowScore,
 } from "./inference-log.js";
 export { createDecisionStore } from "./decisions.js";
+export { decisionJson, decisionQuery, parseTime } from "./decisions-json.js";
 export type {
   DecisionQuery,
   DecisionRecord,

@@ -4,9 +4,8 @@ import { KeelClient } from "../../client/index.js";
 import type { KeelConfig } from "../../config.js";
 import { DataIntegrityError, NotFoundError } from "../../errors.js";
 import { artifactFetcher } from "../../registry/index.js";
-import { decisionJson, decisionQuery, parseTime, replayJson } from "../../server/index.js";
-import { DecisionReplayer } from "../../serving/index.js";
-import type { DecisionStore } from "../../store/index.js";
+import type { ReplayResult } from "../../serving/index.js";
+import { decisionJson, decisionQuery, parseTime, type DecisionStore } from "../../store/index.js";
 import { specError } from "../../spec-fields.js";
 import type { DecisionJson, DecisionPageJson, DecisionQueryJson, DecisionReplayJson } from "../../wire/index.js";
 import { configFor, group, isoTime, positiveInt, print, printPage, table } from "../context.js";
@@ -114,11 +113,23 @@ function showText(d: DecisionJson): string {
   return lines.join("\n");
 }
 
+function replayJson(r: ReplayResult): DecisionReplayJson {
+  return {
+    request_id: r.requestId,
+    recorded_score: r.recordedScore,
+    replayed_score: r.replayedScore,
+    match: r.match,
+    ...(r.reason !== undefined ? { reason: r.reason } : {}),
+  };
+}
+
 /**
  * Re-scores one request's records, or every decision of a window page by page, with their recorded
  * artifacts (read from the local registry and artifact store).
  */
 async function replay(s: Stores, id: string | undefined, q: DecisionQueryJson): Promise<DecisionReplayJson[]> {
+  // Scoring code is loaded only by the command that scores.
+  const { DecisionReplayer } = await import("../../serving/index.js");
   const replayer = new DecisionReplayer({
     getModelVersion: (name, version) => s.registry.getModelVersion(name, version),
     fetchArtifact: artifactFetcher({

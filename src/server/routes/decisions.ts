@@ -1,8 +1,7 @@
 import { NotFoundError, UnavailableError } from "../../errors.js";
-import type { DecisionStore } from "../../store/index.js";
+import { decisionJson, decisionQuery, type DecisionStore } from "../../store/index.js";
 import type { DecisionPageJson, DecisionsJson } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
-import { decisionJson, decisionQuery } from "../decisions-json.js";
 import { Input } from "../input.js";
 
 type RequestIdParams = { request_id: string };

@@ -1,8 +1,8 @@
-import type { DecisionRecord, DecisionQuery } from "../store/index.js";
 import { specError } from "../spec-fields.js";
-import type { DecisionJson, DecisionQueryJson, DecisionReplayJson } from "../wire/index.js";
-import type { ReplayResult } from "../serving/index.js";
+import type { DecisionJson, DecisionQueryJson } from "../wire/index.js";
+import type { DecisionQuery, DecisionRecord } from "./decisions.js";
 
+/** A decision record as the HTTP API, the client and the CLI's exports carry it. */
 export function decisionJson(r: DecisionRecord): DecisionJson {
   return {
     seq: r.seq,
@@ -25,16 +25,6 @@ export function decisionJson(r: DecisionRecord): DecisionJson {
     fallback: r.fallback,
     prev_hash: r.prevHash,
     hash: r.hash,
-  };
-}
-
-export function replayJson(r: ReplayResult): DecisionReplayJson {
-  return {
-    request_id: r.requestId,
-    recorded_score: r.recordedScore,
-    replayed_score: r.replayedScore,
-    match: r.match,
-    ...(r.reason !== undefined ? { reason: r.reason } : {}),
   };
 }
 
