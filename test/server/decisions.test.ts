@@ -235,6 +235,15 @@ async function scenario(t: Awaited<ReturnType<MakeStores>>) {
   expect(window.code, window.stderr).toBe(0);
   expect(JSON.parse(window.stdout)).toMatchObject({ replayed: all, matched: all, mismatched: 0 });
 
+  // legal hold through the CLI, audited with the CLI as actor
+  expect((await cli("decisions", "hold", "batch-7", "--reason", "case 12")).stdout).toContain(
+    "2 decision records of batch-7 under legal hold",
+  );
+  const holds = JSON.parse((await cli("--json", "decisions", "holds")).stdout) as { requestId: string }[];
+  expect(holds.map((h) => h.requestId)).toEqual(["batch-7#0", "batch-7#1"]);
+  expect((await cli("decisions", "release", "batch-7")).code).toBe(0);
+  expect(JSON.parse((await cli("--json", "decisions", "holds")).stdout)).toEqual([]);
+
   // verify: intact, then one edited record is named
   expect((await cli("decisions", "verify")).stdout).toContain(`decision records intact: ${all} verified`);
   await sql`update inference_log set outputs = '{"score":0.01,"decision":"approve"}' where request_id = 'loan-17'`.execute(

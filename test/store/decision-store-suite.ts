@@ -161,6 +161,9 @@ export function runDecisionStoreSuite(name: string, make: MakeStores): void {
       const holds = await s.decisions.hold("req-0010", "dispute 2024-17", "compliance");
       expect(holds).toEqual([expect.objectContaining({ requestId: "req-0010", reason: "dispute 2024-17" })]);
       await expectKeelError(s.decisions.hold("req-9999", "x", "compliance"), "RESOURCE_DOES_NOT_EXIST");
+      expect(await s.decisions.holds()).toEqual([
+        { requestId: "req-0010", reason: "dispute 2024-17", actor: "compliance", time: expect.any(Number) as number },
+      ]);
 
       const result = await s.decisions.applyRetention(T0 + 30_000, "ops");
       expect(result).toEqual({ deleted: 29, held: 1 });

@@ -299,6 +299,19 @@ export function decisionsCommand(program: Command, ctx: CliContext): void {
     });
 
   decisions
+    .command("holds")
+    .description("the decision records under legal hold")
+    .action(async (_flags: object, cmd: Command) => {
+      const holds = await withStores(configFor(cmd, ctx), (s) => s.decisions.holds());
+      print(cmd, ctx, holds, () =>
+        table(
+          ["REQUEST ID", "SINCE", "BY", "REASON"],
+          holds.map((h) => [h.requestId, isoTime(h.time), h.actor, h.reason]),
+        ),
+      );
+    });
+
+  decisions
     .command("release <id>")
     .description("lift the legal hold on a request's decision records")
     .action(async (id: string, _flags: object, cmd: Command) => {
