@@ -8,6 +8,8 @@ import {
   specRequired,
   specString,
 } from "../spec-fields.js";
+import { DECISION_LABELS } from "../wire/index.js";
+import { parseLimits, type InputLimits } from "./limits.js";
 import { DEFAULT_CANARY_STEPS, type CanarySchedule } from "./router.js";
 
 /**
@@ -34,6 +36,7 @@ export interface EndpointConfigInput {
   inferenceLog?: { sampleRate?: number; audit?: "sync" | "async" };
   decision?: { threshold?: number; positive?: string; negative?: string };
   input?: { ranges?: "reject" | "accept"; categories?: "reject" | "accept" };
+  limits?: Record<string, { min?: number; max?: number; values?: (string | number)[] }>;
 }
 
 interface ModelRefInput {
@@ -62,22 +65,33 @@ export interface EndpointConfig {
   readonly inferenceLog: { readonly sampleRate: number; readonly audit: "sync" | "async" };
   readonly decision: { readonly threshold: number; readonly positive: string; readonly negative: string };
   readonly input: InputPolicy;
+  /** Hard business limits the endpoint refuses values outside of (declared by the user, not observed). */
+  readonly limits?: InputLimits;
   /** True when the endpoint came from configuration rather than a model's `champion` alias. */
   readonly configured: boolean;
 }
 
 /**
- * What the door does with a value outside the signature's range or category set. `reject`
- * (default): a 400 naming the field. `accept`: the model scores it (an unknown category as a
- * missing value) and the inference log keeps it, where monitoring's `out_of_range_rate` and
- * `unseen_categories` count it. Types and required fields are always enforced.
+ * What the door does with a value outside the signature's range or category set — what training
+ * happened to observe, not a rule of the business. `accept` (default): the model scores it (an
+ * unknown category as a missing value) and the inference log keeps it, where monitoring's
+ * `out_of_range_rate` and `unseen_categories` count it and the default data-quality rules alert on
+ * it. `reject`: a 400 naming the field. Types and required fields are always enforced; hard limits
+ * of the business are declared apart, as the endpoint's `limits`.
  */
 export interface InputPolicy {
   readonly ranges: "reject" | "accept";
   readonly categories: "reject" | "accept";
 }
 
-export const STRICT_INPUT: InputPolicy = { ranges: "reject", categories: "reject" };
+export const DEFAULT_INPUT_POLICY: InputPolicy = { ranges: "accept", categories: "accept" };
+
+/** The default decision: threshold 0.5, labels from the one decision vocabulary. */
+export const DEFAULT_DECISION: EndpointConfig["decision"] = {
+  threshold: 0.5,
+  positive: DECISION_LABELS[0],
+  negative: DECISION_LABELS[1],
+};
 
 export interface EndpointDefaults {
   readonly inferenceLog: { readonly sampleRate: number; readonly audit: "sync" | "async" };
@@ -101,6 +115,7 @@ const ENDPOINT_FIELDS = [
   "inferenceLog",
   "decision",
   "input",
+  "limits",
 ] as const;
 const REF_FIELDS = ["model", "version", "alias"] as const;
 const POLICIES = ["reject", "accept"] as const;
@@ -200,14 +215,15 @@ export function parseEndpointConfig(
         specOneOf(log, "audit", `${field}.inferenceLog`, ["sync", "async"] as const) ?? defaults.inferenceLog.audit,
     },
     decision: {
-      threshold: specNumber(decision, "threshold", `${field}.decision`, {}) ?? 0.5,
-      positive: specString(decision, "positive", `${field}.decision`) ?? "positive",
-      negative: specString(decision, "negative", `${field}.decision`) ?? "negative",
+      threshold: specNumber(decision, "threshold", `${field}.decision`, {}) ?? DEFAULT_DECISION.threshold,
+      positive: specString(decision, "positive", `${field}.decision`) ?? DEFAULT_DECISION.positive,
+      negative: specString(decision, "negative", `${field}.decision`) ?? DEFAULT_DECISION.negative,
     },
     input: {
-      ranges: specOneOf(policy, "ranges", `${field}.input`, POLICIES) ?? STRICT_INPUT.ranges,
-      categories: specOneOf(policy, "categories", `${field}.input`, POLICIES) ?? STRICT_INPUT.categories,
+      ranges: specOneOf(policy, "ranges", `${field}.input`, POLICIES) ?? DEFAULT_INPUT_POLICY.ranges,
+      categories: specOneOf(policy, "categories", `${field}.input`, POLICIES) ?? DEFAULT_INPUT_POLICY.categories,
     },
+    ...(c.limits !== undefined ? { limits: parseLimits(c.limits, `${field}.limits`) } : {}),
     configured: true,
   };
 }
@@ -267,8 +283,8 @@ export function defaultEndpoint(model: string, defaults: EndpointDefaults = DEFA
     champion: { model, alias: "champion" },
     shadows: [],
     inferenceLog: defaults.inferenceLog,
-    decision: { threshold: 0.5, positive: "positive", negative: "negative" },
-    input: STRICT_INPUT,
+    decision: DEFAULT_DECISION,
+    input: DEFAULT_INPUT_POLICY,
     configured: false,
   };
 }

@@ -2,7 +2,8 @@ export { MicroBatcher, concatFrames, type BatcherOptions } from "./batcher.js";
 export { LruTtlCache, RedisPredictionCache, rowCacheKeys, type PredictionCache } from "./cache.js";
 export {
   DEFAULT_ENDPOINT_DEFAULTS,
-  STRICT_INPUT,
+  DEFAULT_DECISION,
+  DEFAULT_INPUT_POLICY,
   defaultEndpoint,
   parseEndpointConfig,
   parseServingFile,

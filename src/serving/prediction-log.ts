@@ -1,7 +1,7 @@
 import { UnavailableError } from "../errors.js";
 import type { Logger } from "../runtime/index.js";
-import type { InferenceLog, InferenceRecord, ShadowScore } from "../store/index.js";
-import type { EndpointConfig } from "./endpoint-config.js";
+import { REFUSED_ROUTE, type InferenceLog, type InferenceRecord, type ShadowScore } from "../store/index.js";
+import { DEFAULT_DECISION, type EndpointConfig } from "./endpoint-config.js";
 import type { InputTable } from "./input-table.js";
 import type { ServingMetrics } from "./metrics.js";
 import { inPercent, type Route } from "./router.js";
@@ -57,16 +57,12 @@ export class PredictionLog {
       this.metrics.inferenceLogRecords.inc({ outcome: "sampled_out" }, r.scores.length);
       return undefined;
     }
-    // Each column is looked up once, not once per row.
-    const columns = [...table.columns];
-    const entityColumn = config.entityKey !== undefined ? table.columns.get(config.entityKey) : undefined;
+    const entities = rowEntities(config, table, entityId);
+    const features = rowFeatures(table);
     const out: InferenceRecord[] = new Array<InferenceRecord>(r.scores.length);
     for (let i = 0; i < r.scores.length; i++) {
-      const features: Record<string, string | number | boolean | null> = {};
-      for (const [n, values] of columns) features[n] = values[i] ?? null;
       const score = r.scores[i] as number;
-      const rowEntity = entityColumn?.[i];
-      const entity = rowEntity !== undefined && rowEntity !== null ? String(rowEntity) : entityId;
+      const entity = entities(i);
       out[i] = {
         requestId: r.scores.length === 1 ? r.requestId : `${r.requestId}#${i}`,
         time,
@@ -75,13 +71,50 @@ export class PredictionLog {
         modelVersion: r.modelVersion,
         route: r.route,
         ...(entity !== undefined ? { entityId: entity } : {}),
-        features,
+        features: features(i),
         outputs: { score, decision: decisionOf(config, score), ...(r.fallback ? { fallback: r.fallback } : {}) },
         latencyMs,
         ...(holdForShadows ? { shadows: [] } : {}),
       };
     }
     return out;
+  }
+
+  /**
+   * Logs a refused request in the background, sampled as predictions are: one record per row,
+   * route `refused`, the raw inputs as received and the refusal (`field = value: rule`) in
+   * `outputs.refused`, so monitoring counts what the door turned away.
+   */
+  logRefused(
+    config: EndpointConfig,
+    refused: { readonly requestId: string; readonly modelName: string; readonly modelVersion: string },
+    table: InputTable,
+    time: number,
+    reason: string,
+    entityId: string | undefined,
+  ): void {
+    if (this.sink === undefined) return;
+    const rate = config.inferenceLog.sampleRate;
+    if (rate < 1 && !inPercent(refused.requestId, rate * 100)) return;
+    const entities = rowEntities(config, table, entityId);
+    const features = rowFeatures(table);
+    const records: InferenceRecord[] = [];
+    for (let i = 0; i < table.nRows; i++) {
+      const entity = entities(i);
+      records.push({
+        requestId: table.nRows === 1 ? refused.requestId : `${refused.requestId}#${i}`,
+        time,
+        endpoint: config.name,
+        modelName: refused.modelName,
+        modelVersion: refused.modelVersion,
+        route: REFUSED_ROUTE,
+        ...(entity !== undefined ? { entityId: entity } : {}),
+        features: features(i),
+        outputs: { refused: reason },
+        latencyMs: 0,
+      });
+    }
+    if (records.length > 0) void this.append(records, false, refused.requestId);
   }
 
   /**
@@ -137,6 +170,29 @@ export class PredictionLog {
 }
 
 export function decisionOf(config: EndpointConfig | undefined, score: number): string {
-  const d = config?.decision ?? { threshold: 0.5, positive: "positive", negative: "negative" };
+  const d = config?.decision ?? DEFAULT_DECISION;
   return score >= d.threshold ? d.positive : d.negative;
+}
+
+/** Row → the record's entity id: the endpoint's entity column when the row has one, else the request's. */
+function rowEntities(
+  config: EndpointConfig,
+  table: InputTable,
+  entityId: string | undefined,
+): (row: number) => string | undefined {
+  const column = config.entityKey !== undefined ? table.columns.get(config.entityKey) : undefined;
+  return (row) => {
+    const v = column?.[row];
+    return v !== undefined && v !== null ? String(v) : entityId;
+  };
+}
+
+/** Row → its raw inputs as received; each column is looked up once, not once per row. */
+function rowFeatures(table: InputTable): (row: number) => Record<string, string | number | boolean | null> {
+  const columns = [...table.columns];
+  return (row) => {
+    const features: Record<string, string | number | boolean | null> = {};
+    for (const [n, values] of columns) features[n] = values[row] ?? null;
+    return features;
+  };
 }

@@ -19,7 +19,7 @@ export { createFsArtifactStore, normalizeArtifactPath } from "./artifacts.js";
 export type { ArtifactEntry, ArtifactStore, FsArtifactStoreOptions, StoredBlob } from "./artifacts.js";
 export { createTokenStore, isRole, roleAllows, ROLES } from "./tokens.js";
 export type { Role, TokenInfo, TokenStore } from "./tokens.js";
-export { isServedPrediction, inferenceRecordKey } from "./inference-log.js";
+export { REFUSED_ROUTE, isServedPrediction, inferenceRecordKey } from "./inference-log.js";
 export type { InferenceLog, InferenceQuery, InferenceRecord, ShadowScore } from "./inference-log.js";
 export type { LabelInput, LabelStore, StoredLabel } from "./labels.js";
 export type { AlertRecord, AlertStore } from "./alert-history.js";
