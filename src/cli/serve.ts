@@ -18,7 +18,7 @@ export interface ServeOptions {
   readonly servingConfig?: string;
   /** A monitoring config file; wins over `monitoring`. */
   readonly monitoringConfig?: string;
-  /** Monitoring config given in code (the quickstart monitors its model). */
+  /** Monitoring config given in code (default: every champion, the default rules, the log sink). */
   readonly monitoring?: MonitoringConfig;
   readonly retrainingPolicy?: string;
 }

@@ -79,4 +79,10 @@ export {
   segmentCodes,
 } from "./performance.js";
 export type { Cadence, MonitoredModel, MonitoringConfig, SchedulerOptions, WindowRun } from "./scheduler.js";
-export { CADENCE_MS, MonitorScheduler, lastClosedWindow, parseMonitoringConfig } from "./scheduler.js";
+export {
+  DEFAULT_CHAMPION_WINDOWS,
+  MonitorScheduler,
+  cadenceMs,
+  lastClosedWindow,
+  parseMonitoringConfig,
+} from "./scheduler.js";
