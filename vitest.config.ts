@@ -18,6 +18,7 @@ const integration = [
   "test/registry/promotion.test.ts",
   "test/server/artifacts.test.ts",
   "test/server/auth.test.ts",
+  "test/server/default-rules.test.ts",
   "test/server/labels.test.ts",
   "test/server/mlflow-api.test.ts",
   "test/server/mlflow-client-session.test.ts",
