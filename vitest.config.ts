@@ -13,6 +13,7 @@ const integration = [
   "test/monitoring/monitor-job.test.ts",
   "test/monitoring/performance.test.ts",
   "test/monitoring/scheduler.test.ts",
+  "test/pipeline/retraining-validation.test.ts",
   "test/pipeline/retraining.test.ts",
   "test/pipeline/run.test.ts",
   "test/registry/promotion.test.ts",

@@ -274,7 +274,8 @@ function matches(rule: AlertRule, o: MonitorObservation): boolean {
   return o.segment === rule.segment;
 }
 
-function dedupKey(ruleId: string, t: AlertTarget): string {
+/** One alert per rule and target stays open: this key tells them apart. */
+export function dedupKey(ruleId: string, t: AlertTarget): string {
   return [ruleId, t.modelName, t.modelVersion ?? "", t.endpoint ?? "", t.feature ?? "", t.segment ?? ""].join("|");
 }
 

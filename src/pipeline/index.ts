@@ -72,6 +72,7 @@ export {
 } from "./retraining-policy.js";
 export type {
   PolicyFile,
+  RetrainingAlerts,
   RetrainingCheckOptions,
   RetrainingDeps,
   RetrainingOutcome,
@@ -82,6 +83,7 @@ export type {
 } from "./retraining.js";
 export {
   RETRAIN_TAGS,
+  RETRAIN_VALIDATION_ALERT,
   checkRetraining,
   gatherRetrainingFacts,
   readRetrainingPolicyFile,
