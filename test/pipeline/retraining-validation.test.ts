@@ -67,9 +67,9 @@ describe("a scheduled retrain whose data fails validation", () => {
 
     // A webhook sink: every delivery is a JSON POST, captured here.
     const delivered: { event: string; alert: Record<string, unknown> }[] = [];
-    const fetchStub: typeof globalThis.fetch = async (_url, init) => {
-      delivered.push(JSON.parse(String(init?.body)) as { event: string; alert: Record<string, unknown> });
-      return new Response("{}", { status: 200 });
+    const fetchStub: typeof globalThis.fetch = (_url, init) => {
+      delivered.push(JSON.parse(init?.body as string) as { event: string; alert: Record<string, unknown> });
+      return Promise.resolve(new Response("{}", { status: 200 }));
     };
     const engine = new AlertEngine({
       observations: stores.observations,
