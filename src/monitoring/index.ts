@@ -86,3 +86,4 @@ export {
   lastClosedWindow,
   parseMonitoringConfig,
 } from "./scheduler.js";
+export { latestPerSeries, monitoringGaugeName, registerMonitoringMetrics } from "./prometheus.js";

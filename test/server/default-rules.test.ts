@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -11,6 +12,9 @@ import { runPipelineFile } from "../../src/pipeline/index.js";
 import { promoteAlias } from "../../src/registry/index.js";
 import { proposeSuite } from "../../src/validate/index.js";
 import { sqliteStores, type TestStores } from "../store/backends.js";
+import { requireTool } from "../tools.js";
+
+const promtool = requireTool("promtool");
 
 /**
  * The quickstart's model behind `keel server` as the quickstart starts it — no monitoring config,
@@ -49,6 +53,7 @@ let keel: KeelServer;
 let client: KeelClient;
 let dir: string;
 let signature: Signature;
+let lastRun: MonitorRunJson | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "keel-default-rules-"));
@@ -138,6 +143,7 @@ describe("the quickstart's default rules", () => {
       expect(fired(run)).not.toContain("out_of_range_notify");
     }
     const last = runs[runs.length - 1]!;
+    lastRun = last;
     const rate = last.observations.find((o) => o.metric === "decision_rate" && o.segment === "decision=reject");
     expect(rate?.value).toBeCloseTo(windows[WINDOWS - 1]!.rejectRate, 12);
 
@@ -168,5 +174,53 @@ describe("the quickstart's default rules", () => {
     expect((await client.listAlerts({ model: MODEL, status: "open" })).map((a) => a.rule_id)).toEqual(
       expect.arrayContaining(["reject_rate_business", "out_of_range_notify"]),
     );
+  });
+
+  it("exports the latest window's drift, decision rates and data quality on /metrics, per model version, for Grafana", async () => {
+    const last = lastRun!;
+    const text = await (await fetch(`${keel.server.url}/metrics`)).text();
+    const version = last.versions[0]!.version;
+    const sample = (name: string, labels: Record<string, string>) => {
+      const want = Object.entries({
+        model: MODEL,
+        model_version: version,
+        endpoint: "",
+        feature: "",
+        segment: "",
+        ...labels,
+      })
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(",");
+      const line = text.split("\n").find((l) => l.startsWith(`${name}{${want}} `));
+      if (line === undefined) throw new Error(`no sample ${name}{${want}} in /metrics`);
+      return Number(line.slice(line.lastIndexOf(" ") + 1));
+    };
+    const obs = (metric: string, feature: string | null, segment: string | null = null) =>
+      last.observations.find((o) => o.metric === metric && o.feature === feature && o.segment === segment)!.value;
+    for (const metric of ["psi", "ks_statistic", "ks_p_value"]) {
+      expect(sample("keel_monitoring_drift", { feature: "credit_score", metric })).toBeCloseTo(
+        obs(metric, "credit_score"),
+        12,
+      );
+    }
+    expect(
+      sample("keel_monitoring_prediction_drift", { segment: "decision=reject", metric: "decision_rate" }),
+    ).toBeCloseTo(obs("decision_rate", null, "decision=reject"), 12);
+    expect(sample("keel_monitoring_quality", { feature: "annual_income", metric: "out_of_range_rate" })).toBeCloseTo(
+      obs("out_of_range_rate", "annual_income"),
+      12,
+    );
+    // serving's own series stay on the same page
+    expect(text).toContain(
+      `keel_serving_requests_total{endpoint="${MODEL}",model_version="${version}",route="champion",protocol="keel"}`,
+    );
+  });
+
+  it.skipIf(promtool.skip)("passes promtool check metrics with monitoring's families", async () => {
+    const text = await (await fetch(`${keel.server.url}/metrics`)).text();
+    expect(text).toContain("# TYPE keel_monitoring_drift gauge");
+    const check = spawnSync(promtool.path, ["check", "metrics"], { input: text, encoding: "utf8" });
+    expect(check.stderr + check.stdout).toBe("");
+    expect(check.status).toBe(0);
   });
 });
