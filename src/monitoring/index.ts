@@ -77,10 +77,12 @@ export {
   performanceObservations,
   recordPerformance,
   segmentCodes,
+  windowText,
 } from "./performance.js";
 export type { Cadence, MonitoredModel, MonitoringConfig, SchedulerOptions, WindowRun } from "./scheduler.js";
 export {
   DEFAULT_CHAMPION_WINDOWS,
+  DEFAULT_PERFORMANCE_WINDOWS,
   MonitorScheduler,
   cadenceMs,
   lastClosedWindow,

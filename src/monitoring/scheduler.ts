@@ -12,7 +12,7 @@ import type { SinkConfig } from "./alert-sinks.js";
 import { parseAlertRules } from "./alerts.js";
 import type { AlertRule } from "./alerts.js";
 import { runMonitorWindow } from "./monitor-job.js";
-import { recordPerformance, type PerformanceReport } from "./performance.js";
+import { recordPerformance, windowText, type PerformanceReport } from "./performance.js";
 import { CHAMPION_ALIAS } from "../registry/index.js";
 import type { LabelStore } from "../store/index.js";
 import type { MonitorJobDeps, MonitorWindowResult, QualityThresholds } from "./monitor-job.js";
@@ -33,7 +33,7 @@ import {
  */
 export type Cadence = string;
 
-const UNIT_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const MAX_CADENCE_MS = 31 * 86_400_000;
 
 /** A cadence's length in ms, or undefined when it is not one (see `Cadence`). */
@@ -42,7 +42,7 @@ export function cadenceMs(cadence: string): number | undefined {
   if (cadence === "daily") return UNIT_MS.d;
   const m = /^([1-9][0-9]{0,4})([mhd])$/.exec(cadence);
   if (m === null) return undefined;
-  const ms = Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
   return ms <= MAX_CADENCE_MS ? ms : undefined;
 }
 
@@ -53,6 +53,9 @@ function lengthOf(cadence: Cadence): number {
 }
 
 const CADENCE_RULE = "must be hourly, daily or a number of minutes, hours or days (15m, 4h, 7d) up to 31d";
+
+/** Rolling performance windows recorded when the config names none. */
+export const DEFAULT_PERFORMANCE_WINDOWS: readonly Cadence[] = ["7d", "30d"];
 
 /** Windows of a champion the config does not list (`windows`). */
 export const DEFAULT_CHAMPION_WINDOWS: readonly Cadence[] = ["hourly", "daily"];
@@ -78,6 +81,11 @@ export interface MonitoringConfig {
   readonly exclude?: readonly string[];
   /** Windows of a champion `models` does not list (default hourly and daily). */
   readonly windows?: readonly Cadence[];
+  /**
+   * Rolling performance windows on delayed labels (default 7d and 30d): metrics `auc_7d`,
+   * `fnr_4h` …, recorded as of window ends on multiples of their length (of a day for longer ones).
+   */
+  readonly performanceWindows?: readonly Cadence[];
   /** Minutes after a window closes before its job runs, for records still being written (default 5). */
   readonly delayMinutes: number;
   /** Alert rules (default: the seed's table). */
@@ -97,7 +105,16 @@ function parseWindows(raw: unknown, field: string): Cadence[] {
 
 /** Validates a monitoring config (the `--monitoring-config` file, parsed JSON). */
 export function parseMonitoringConfig(json: unknown): MonitoringConfig {
-  const c = specObject(json, "", ["models", "champions", "exclude", "windows", "delayMinutes", "rules", "sinks"]);
+  const c = specObject(json, "", [
+    "models",
+    "champions",
+    "exclude",
+    "windows",
+    "performanceWindows",
+    "delayMinutes",
+    "rules",
+    "sinks",
+  ]);
   const models = specArray(c.models ?? [], "models").map((raw: unknown, i): MonitoredModel => {
     const p = `models[${i}]`;
     const m = specObject(raw, p, ["name", "version", "endpoint", "windows", "minDriftRows", "quality"]);
@@ -133,6 +150,9 @@ export function parseMonitoringConfig(json: unknown): MonitoringConfig {
     ...(c.champions !== undefined ? { champions: c.champions } : {}),
     ...(exclude.length > 0 ? { exclude } : {}),
     ...(c.windows !== undefined ? { windows: parseWindows(c.windows, "windows") } : {}),
+    ...(c.performanceWindows !== undefined
+      ? { performanceWindows: parseWindows(c.performanceWindows, "performanceWindows") }
+      : {}),
     delayMinutes: specNumberValue(c.delayMinutes ?? 5, "delayMinutes", { min: 0 }),
     ...(c.rules !== undefined ? { rules: parseAlertRules(c.rules) } : {}),
     ...(c.sinks !== undefined ? { sinks: parseSinks(c.sinks) } : {}),
@@ -301,7 +321,7 @@ export class MonitorScheduler {
       for (const w of retries) {
         if (await this.runWindow(m, w.cadence, w.start, runs, w.attempts + 1)) ran = true;
       }
-      let performanceAsOf: number | undefined;
+      const ends: number[] = [];
       for (const cadence of m.windows) {
         const key = `${m.name}\u0000${cadence}`;
         const latest = lastClosedWindow(now - this.delayMs, cadence);
@@ -310,14 +330,16 @@ export class MonitorScheduler {
         while (from + lengthOf(cadence) <= latest.end) {
           if (await this.runWindow(m, cadence, from, runs, 1)) {
             ran = true;
-            if (lengthOf(cadence) === UNIT_MS.d) performanceAsOf = from + UNIT_MS.d;
+            ends.push(from + lengthOf(cadence));
           }
           from += lengthOf(cadence);
           this.done.set(key, from);
         }
       }
-      if (performanceAsOf !== undefined && this.options.labels !== undefined) {
-        await this.recordPerformance(m, performanceAsOf, this.options.labels, runs);
+      if (this.options.labels !== undefined) {
+        for (const [asOf, windows] of this.performanceDue(ends)) {
+          await this.recordPerformance(m, asOf, windows, this.options.labels, runs);
+        }
       }
       if (ran && this.options.alerts !== undefined) {
         try {
@@ -331,19 +353,41 @@ export class MonitorScheduler {
     return runs;
   }
 
-  /** The model's rolling performance as of a daily window's end (labels joined to the log). */
+  /**
+   * Which rolling performance windows to record as of which window ends: each performance window
+   * (default 7d and 30d) as of the latest end that ran on a multiple of its length, or of a day for
+   * longer ones — daily for 7d, every 4 hours for 4h.
+   */
+  private performanceDue(ends: readonly number[]): Map<number, number[]> {
+    const due = new Map<number, number[]>();
+    for (const w of this.options.config.performanceWindows ?? DEFAULT_PERFORMANCE_WINDOWS) {
+      const length = lengthOf(w);
+      const step = Math.min(length, UNIT_MS.d);
+      const asOf = Math.max(...ends.filter((e) => e % step === 0));
+      if (!Number.isFinite(asOf)) continue;
+      due.set(asOf, [...(due.get(asOf) ?? []), length / UNIT_MS.d]);
+    }
+    return due;
+  }
+
+  /** The model's rolling performance as of a window's end (labels joined to the log). */
   private async recordPerformance(
     m: MonitoredModel,
     asOf: number,
+    windowDays: readonly number[],
     labels: LabelStore,
     runs: WindowRun[],
   ): Promise<void> {
     try {
       const performance = await recordPerformance(
         { inferenceLog: this.options.jobs.inferenceLog, labels, observations: this.options.jobs.observations },
-        { modelName: m.name, asOf },
+        { modelName: m.name, asOf, windows: windowDays },
       );
-      runs.push({ model: m.name, cadence: "daily", performance });
+      runs.push({
+        model: m.name,
+        cadence: asOf % UNIT_MS.d === 0 ? "daily" : windowText(Math.min(...windowDays)),
+        performance,
+      });
       const week = performance[0]?.overall;
       this.logger.info(
         {},
