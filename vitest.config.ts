@@ -16,6 +16,7 @@ const integration = [
   "test/pipeline/retraining-validation.test.ts",
   "test/pipeline/retraining.test.ts",
   "test/pipeline/run.test.ts",
+  "test/pipeline/training-window.test.ts",
   "test/registry/promotion.test.ts",
   "test/server/artifacts.test.ts",
   "test/server/auth.test.ts",

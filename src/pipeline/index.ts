@@ -90,3 +90,11 @@ export {
   retrainAlertListener,
   startRetrainingScheduler,
 } from "./retraining.js";
+export type { TrainingWindow } from "./training-data.js";
+export {
+  TRAINING_DATA_TAGS,
+  applyTrainingDataRetention,
+  selectWindow,
+  trainingDataPath,
+  windowStart,
+} from "./training-data.js";
