@@ -10,7 +10,7 @@ import { InvalidParameterError } from "../errors.js";
 import { parseParamSpace, type ParamSpace } from "../learn/index.js";
 import { parseBehaviourTests, type BehaviourTestSpec } from "./behaviour.js";
 import { DEFAULT_LOAN_GATES, parseGates, type GateSpec } from "./gates.js";
-import { parseTrainingWindow, type TrainingWindow } from "./training-data.js";
+import { parseTrainingWindow, type TrainingWindow } from "./window.js";
 import {
   inSpecFile,
   readSpecFile,

@@ -90,11 +90,6 @@ export {
   retrainAlertListener,
   startRetrainingScheduler,
 } from "./retraining.js";
-export type { TrainingWindow } from "./training-data.js";
-export {
-  TRAINING_DATA_TAGS,
-  applyTrainingDataRetention,
-  selectWindow,
-  trainingDataPath,
-  windowStart,
-} from "./training-data.js";
+export type { TrainingWindow } from "./window.js";
+export { windowStart } from "./window.js";
+export { TRAINING_DATA_TAGS, applyTrainingDataRetention, selectWindow, trainingDataPath } from "./training-data.js";

@@ -9,44 +9,10 @@ import path from "node:path";
 import type { Frame } from "../data/index.js";
 import { takeRows, writeTable } from "../data/index.js";
 import type { RegistryStore } from "../registry/index.js";
-import { specError, specObject, specRequired, specString } from "../spec-fields.js";
-import type { ArtifactStore } from "../store/index.js";
+import type { ArtifactStore } from "../tracking/index.js";
 import type { Actor } from "../tracking/index.js";
 import { rowTimes } from "./split.js";
-
-/** Rows whose `column` lies in [now − last, now): `last` is `90d` (days) or `6mo` (calendar months, UTC). */
-export interface TrainingWindow {
-  readonly column: string;
-  readonly last: string;
-}
-
-const LAST = /^([1-9][0-9]{0,3})(d|mo)$/;
-
-export function parseTrainingWindow(json: unknown): TrainingWindow {
-  const o = specObject(json, "window", ["column", "last"]);
-  const column = specRequired(specString(o, "column", "window"), "window.column");
-  const last = specRequired(specString(o, "last", "window"), "window.last");
-  if (!LAST.test(last)) throw specError("window.last", last, "must be a number of days or months, such as 90d or 6mo");
-  return { column, last };
-}
-
-/** Where the window starts for a run at `now` (epoch ms). */
-export function windowStart(last: string, now: number): number {
-  const m = LAST.exec(last);
-  if (m === null) throw specError("window.last", last, "must be a number of days or months, such as 90d or 6mo");
-  const n = Number(m[1]);
-  if (m[2] === "d") return now - n * 86_400_000;
-  const d = new Date(now);
-  return Date.UTC(
-    d.getUTCFullYear(),
-    d.getUTCMonth() - n,
-    d.getUTCDate(),
-    d.getUTCHours(),
-    d.getUTCMinutes(),
-    d.getUTCSeconds(),
-    d.getUTCMilliseconds(),
-  );
-}
+import { windowStart, type TrainingWindow } from "./window.js";
 
 /**
  * The rows of `frame` inside the window at `now`: their time (epoch ms, or an ISO-8601 date /
