@@ -122,6 +122,15 @@ describe("the quickstart's default rules", () => {
       const batch = w < WINDOWS - 1 ? ordinary.slice(0, BATCH) : risky;
       const from = Date.now();
       const answers = await predict(batch);
+      if (w === WINDOWS - 1) {
+        // One request the door refuses (text where the signature wants a number): counted, logged.
+        const bad = await fetch(`${keel.server.url}/api/keel/endpoints/${MODEL}/predict`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ records: [{ ...batch[0], credit_score: "seven hundred" }] }),
+        });
+        expect(bad.status).toBe(400);
+      }
       const to = Date.now() + 1;
       // The endpoint's decision labels, from its scores and the default threshold of 0.5.
       for (const a of answers) expect(a.decision).toBe(a.score >= 0.5 ? "reject" : "approve");
@@ -130,7 +139,7 @@ describe("the quickstart's default rules", () => {
     }
     // The async inference log commits in the background: wait until every answered row is readable.
     const deadline = Date.now() + 20_000;
-    while ((await open.stores.inferenceLog.query({ modelName: MODEL, limit: 10_000 })).length < WINDOWS * BATCH) {
+    while ((await open.stores.inferenceLog.query({ modelName: MODEL, limit: 10_000 })).length < WINDOWS * BATCH + 1) {
       if (Date.now() > deadline) throw new Error("the inference log did not commit every answered row");
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -144,6 +153,9 @@ describe("the quickstart's default rules", () => {
     }
     const last = runs[runs.length - 1]!;
     lastRun = last;
+    const refused = last.observations.find((o) => o.metric === "refused_rate");
+    expect(refused).toMatchObject({ kind: "volume", value: 1 / (BATCH + 1), detail: { refused: 1, rows: BATCH } });
+    expect(runs[0]!.observations.find((o) => o.metric === "refused_rate")?.value).toBe(0);
     const rate = last.observations.find((o) => o.metric === "decision_rate" && o.segment === "decision=reject");
     expect(rate?.value).toBeCloseTo(windows[WINDOWS - 1]!.rejectRate, 12);
 
@@ -209,6 +221,15 @@ describe("the quickstart's default rules", () => {
     expect(sample("keel_monitoring_quality", { feature: "annual_income", metric: "out_of_range_rate" })).toBeCloseTo(
       obs("out_of_range_rate", "annual_income"),
       12,
+    );
+    expect(sample("keel_monitoring_volume", { model_version: "", metric: "refused_rate" })).toBeCloseTo(
+      1 / (BATCH + 1),
+      12,
+    );
+    expect(text).toMatch(
+      new RegExp(
+        `keel_serving_errors_total\\{endpoint="${MODEL}",model_version="${version}",route="champion",kind="invalid_input"\\} 1\n`,
+      ),
     );
     // serving's own series stay on the same page
     expect(text).toContain(
