@@ -8,6 +8,8 @@ import {
   specRequired,
   specString,
 } from "../spec-fields.js";
+import { DECISION_LABELS } from "../wire/index.js";
+import { parseLimits, type InputLimits } from "./limits.js";
 import { DEFAULT_CANARY_STEPS, type CanarySchedule } from "./router.js";
 
 /**
@@ -36,6 +38,7 @@ export interface EndpointConfigInput {
   input?: { ranges?: "reject" | "accept"; categories?: "reject" | "accept" };
   record?: "all" | "sampled";
   explain?: { top_k?: number };
+  limits?: Record<string, { min?: number; max?: number; values?: (string | number)[] }>;
 }
 
 interface ModelRefInput {
@@ -71,22 +74,33 @@ export interface EndpointConfig {
   readonly record: "all" | "sampled";
   /** Reason codes on every decision: the top-k inputs by |SHAP contribution|. Absent: none. */
   readonly explain?: { readonly topK: number };
+  /** Hard business limits the endpoint refuses values outside of (declared by the user, not observed). */
+  readonly limits?: InputLimits;
   /** True when the endpoint came from configuration rather than a model's `champion` alias. */
   readonly configured: boolean;
 }
 
 /**
- * What the door does with a value outside the signature's range or category set. `reject`
- * (default): a 400 naming the field. `accept`: the model scores it (an unknown category as a
- * missing value) and the inference log keeps it, where monitoring's `out_of_range_rate` and
- * `unseen_categories` count it. Types and required fields are always enforced.
+ * What the door does with a value outside the signature's range or category set — what training
+ * happened to observe, not a rule of the business. `accept` (default): the model scores it (an
+ * unknown category as a missing value) and the inference log keeps it, where monitoring's
+ * `out_of_range_rate` and `unseen_categories` count it and the default data-quality rules alert on
+ * it. `reject`: a 400 naming the field. Types and required fields are always enforced; hard limits
+ * of the business are declared apart, as the endpoint's `limits`.
  */
 export interface InputPolicy {
   readonly ranges: "reject" | "accept";
   readonly categories: "reject" | "accept";
 }
 
-export const STRICT_INPUT: InputPolicy = { ranges: "reject", categories: "reject" };
+export const DEFAULT_INPUT_POLICY: InputPolicy = { ranges: "accept", categories: "accept" };
+
+/** The default decision: threshold 0.5, labels from the one decision vocabulary. */
+export const DEFAULT_DECISION: EndpointConfig["decision"] = {
+  threshold: 0.5,
+  positive: DECISION_LABELS[0],
+  negative: DECISION_LABELS[1],
+};
 
 export interface EndpointDefaults {
   readonly inferenceLog: { readonly sampleRate: number; readonly audit: "sync" | "async" };
@@ -112,6 +126,7 @@ const ENDPOINT_FIELDS = [
   "input",
   "record",
   "explain",
+  "limits",
 ] as const;
 const REF_FIELDS = ["model", "version", "alias"] as const;
 const POLICIES = ["reject", "accept"] as const;
@@ -226,16 +241,17 @@ export function parseEndpointConfig(
         specOneOf(log, "audit", `${field}.inferenceLog`, ["sync", "async"] as const) ?? defaults.inferenceLog.audit,
     },
     decision: {
-      threshold: specNumber(decision, "threshold", `${field}.decision`, {}) ?? 0.5,
-      positive: specString(decision, "positive", `${field}.decision`) ?? "positive",
-      negative: specString(decision, "negative", `${field}.decision`) ?? "negative",
+      threshold: specNumber(decision, "threshold", `${field}.decision`, {}) ?? DEFAULT_DECISION.threshold,
+      positive: specString(decision, "positive", `${field}.decision`) ?? DEFAULT_DECISION.positive,
+      negative: specString(decision, "negative", `${field}.decision`) ?? DEFAULT_DECISION.negative,
     },
     input: {
-      ranges: specOneOf(policy, "ranges", `${field}.input`, POLICIES) ?? STRICT_INPUT.ranges,
-      categories: specOneOf(policy, "categories", `${field}.input`, POLICIES) ?? STRICT_INPUT.categories,
+      ranges: specOneOf(policy, "ranges", `${field}.input`, POLICIES) ?? DEFAULT_INPUT_POLICY.ranges,
+      categories: specOneOf(policy, "categories", `${field}.input`, POLICIES) ?? DEFAULT_INPUT_POLICY.categories,
     },
     record,
     ...(explain !== undefined ? { explain } : {}),
+    ...(c.limits !== undefined ? { limits: parseLimits(c.limits, `${field}.limits`) } : {}),
     configured: true,
   };
 }
@@ -295,8 +311,8 @@ export function defaultEndpoint(model: string, defaults: EndpointDefaults = DEFA
     champion: { model, alias: "champion" },
     shadows: [],
     inferenceLog: defaults.inferenceLog,
-    decision: { threshold: 0.5, positive: "positive", negative: "negative" },
-    input: STRICT_INPUT,
+    decision: DEFAULT_DECISION,
+    input: DEFAULT_INPUT_POLICY,
     record: defaults.inferenceLog.sampleRate < 1 ? "sampled" : "all",
     configured: false,
   };

@@ -3,8 +3,9 @@ export { LruTtlCache, RedisPredictionCache, rowCacheKeys, type PredictionCache }
 export {
   DEFAULT_ENDPOINT_DEFAULTS,
   MAX_TOP_K,
-  STRICT_INPUT,
   explainOf,
+  DEFAULT_DECISION,
+  DEFAULT_INPUT_POLICY,
   defaultEndpoint,
   parseEndpointConfig,
   parseServingFile,

@@ -1,8 +1,15 @@
 import type { Frame } from "../data/index.js";
 import { UnavailableError } from "../errors.js";
 import type { Logger } from "../runtime/index.js";
-import type { FeatureValues, InferenceLog, InferenceRecord, ReasonCode, ShadowScore } from "../store/index.js";
-import type { EndpointConfig } from "./endpoint-config.js";
+import {
+  REFUSED_ROUTE,
+  type FeatureValues,
+  type InferenceLog,
+  type InferenceRecord,
+  type ReasonCode,
+  type ShadowScore,
+} from "../store/index.js";
+import { DEFAULT_DECISION, type EndpointConfig } from "./endpoint-config.js";
 import type { InputTable } from "./input-table.js";
 import type { ServingMetrics } from "./metrics.js";
 import { inPercent, type Route } from "./router.js";
@@ -71,16 +78,13 @@ export class PredictionLog {
       this.metrics.inferenceLogRecords.inc({ outcome: "sampled_out" }, r.scores.length);
       return undefined;
     }
-    // Each column is looked up once, not once per row.
-    const columns = [...table.columns];
-    const entityColumn = config.entityKey !== undefined ? table.columns.get(config.entityKey) : undefined;
+    const entities = rowEntities(config, table, entityId);
+    const features = rowFeatures(table);
     const out: InferenceRecord[] = new Array<InferenceRecord>(r.scores.length);
     for (let i = 0; i < r.scores.length; i++) {
-      const features: Record<string, string | number | boolean | null> = {};
-      for (const [n, values] of columns) features[n] = values[i] ?? null;
       const score = r.scores[i] as number;
-      const rowEntity = entityColumn?.[i];
-      const entity = rowEntity !== undefined && rowEntity !== null ? String(rowEntity) : entityId;
+      const entity = entities(i);
+      const rowValues = features(i);
       out[i] = {
         requestId: r.scores.length === 1 ? r.requestId : `${r.requestId}#${i}`,
         time,
@@ -89,14 +93,51 @@ export class PredictionLog {
         modelVersion: r.modelVersion,
         route: r.route,
         ...(entity !== undefined ? { entityId: entity } : {}),
-        features,
+        features: rowValues,
         outputs: { score, decision: decisionOf(config, score), ...(r.fallback ? { fallback: r.fallback } : {}) },
         latencyMs,
         ...(holdForShadows ? { shadows: [] } : {}),
-        ...(decision !== undefined ? decisionFields(config, decision, features, i, r.reasons?.[i]) : {}),
+        ...(decision !== undefined ? decisionFields(config, decision, rowValues, i, r.reasons?.[i]) : {}),
       };
     }
     return out;
+  }
+
+  /**
+   * Logs a refused request in the background, sampled as predictions are: one record per row,
+   * route `refused`, the raw inputs as received and the refusal (`field = value: rule`) in
+   * `outputs.refused`, so monitoring counts what the door turned away.
+   */
+  logRefused(
+    config: EndpointConfig,
+    refused: { readonly requestId: string; readonly modelName: string; readonly modelVersion: string },
+    table: InputTable,
+    time: number,
+    reason: string,
+    entityId: string | undefined,
+  ): void {
+    if (this.sink === undefined) return;
+    const rate = config.inferenceLog.sampleRate;
+    if (rate < 1 && !inPercent(refused.requestId, rate * 100)) return;
+    const entities = rowEntities(config, table, entityId);
+    const features = rowFeatures(table);
+    const records: InferenceRecord[] = [];
+    for (let i = 0; i < table.nRows; i++) {
+      const entity = entities(i);
+      records.push({
+        requestId: table.nRows === 1 ? refused.requestId : `${refused.requestId}#${i}`,
+        time,
+        endpoint: config.name,
+        modelName: refused.modelName,
+        modelVersion: refused.modelVersion,
+        route: REFUSED_ROUTE,
+        ...(entity !== undefined ? { entityId: entity } : {}),
+        features: features(i),
+        outputs: { refused: reason },
+        latencyMs: 0,
+      });
+    }
+    if (records.length > 0) void this.append(records, false, refused.requestId);
   }
 
   /**
@@ -193,6 +234,29 @@ export function scoredInputs(frame: Frame, row: number, received: FeatureValues)
 }
 
 export function decisionOf(config: EndpointConfig | undefined, score: number): string {
-  const d = config?.decision ?? { threshold: 0.5, positive: "positive", negative: "negative" };
+  const d = config?.decision ?? DEFAULT_DECISION;
   return score >= d.threshold ? d.positive : d.negative;
+}
+
+/** Row → the record's entity id: the endpoint's entity column when the row has one, else the request's. */
+function rowEntities(
+  config: EndpointConfig,
+  table: InputTable,
+  entityId: string | undefined,
+): (row: number) => string | undefined {
+  const column = config.entityKey !== undefined ? table.columns.get(config.entityKey) : undefined;
+  return (row) => {
+    const v = column?.[row];
+    return v !== undefined && v !== null ? String(v) : entityId;
+  };
+}
+
+/** Row → its raw inputs as received; each column is looked up once, not once per row. */
+function rowFeatures(table: InputTable): (row: number) => Record<string, string | number | boolean | null> {
+  const columns = [...table.columns];
+  return (row) => {
+    const features: Record<string, string | number | boolean | null> = {};
+    for (const [n, values] of columns) features[n] = values[row] ?? null;
+    return features;
+  };
 }

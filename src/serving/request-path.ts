@@ -3,7 +3,9 @@ import { InvalidParameterError, KeelError, UnavailableError } from "../errors.js
 import type { Clock, Logger } from "../runtime/index.js";
 import { rowCacheKeys } from "./cache.js";
 import { missingEndpoint, type Binding, type EndpointRegistry, type EndpointRuntime } from "./endpoint-registry.js";
+import type { EndpointConfig } from "./endpoint-config.js";
 import type { InputTable } from "./input-table.js";
+import { findLimitBreach, limitError } from "./limits.js";
 import type { ServingMetrics } from "./metrics.js";
 import type { LoadedModel, ModelPool } from "./model-pool.js";
 import type { DecisionContext, HeldRecord, PredictionLog, PredictionResult } from "./prediction-log.js";
@@ -116,8 +118,14 @@ export class RequestPath {
     // Logged and validated under the model's endpoint policy (sampling, audit, input) when it has one.
     const config = this.deps.endpoints.configFor(name);
     const leave = model.enter();
+    let frame: Frame;
     try {
-      const frame = model.validatorFor(config.input)(table);
+      frame = this.admit(config, model, "direct", table, { requestId, time, entityId: ctx.entityId });
+    } catch (e) {
+      leave();
+      throw e;
+    }
+    try {
       const scores = await model.batcher.submit(frame);
       const topK = ctx.explain?.topK ?? config.explain?.topK;
       const reasons = topK === undefined ? undefined : await reasonCodes(model, frame, table, topK);
@@ -161,10 +169,9 @@ export class RequestPath {
     const leave = model.enter();
     let frame: Frame;
     try {
-      frame = model.validatorFor(ep.config.input)(table);
+      frame = this.admit(ep.config, model, route, table, { requestId, time, entityId: ctx.entityId });
     } catch (e) {
       leave();
-      metrics.errors.inc({ endpoint: name, model_version: model.version, route, kind: "invalid_input" });
       throw e;
     }
     let scores: Float64Array | undefined;
@@ -268,6 +275,43 @@ export class RequestPath {
       });
     }
     return durable;
+  }
+
+  /**
+   * The request's typed frame if the door lets it in: the signature's types (and, when the
+   * endpoint's input policy says `reject`, its observed ranges and categories), then the
+   * endpoint's business limits. A refusal is counted (`keel_serving_errors_total`, kind
+   * `invalid_input` or `business_limit`), logged as a warning and in the inference log (route
+   * `refused`), and thrown, naming field, value and rule.
+   */
+  private admit(
+    config: EndpointConfig,
+    model: LoadedModel,
+    route: Route,
+    table: InputTable,
+    request: { readonly requestId: string; readonly time: number; readonly entityId: string | undefined },
+  ): Frame {
+    let kind = "invalid_input";
+    try {
+      const frame = model.validatorFor(config.input)(table);
+      const breach = config.limits === undefined ? undefined : findLimitBreach(config.limits, table);
+      if (breach !== undefined) {
+        kind = "business_limit";
+        throw limitError(breach, table);
+      }
+      return frame;
+    } catch (e) {
+      const { requestId } = request;
+      this.deps.metrics.errors.inc({ endpoint: config.name, model_version: model.version, route, kind });
+      const reason = e instanceof Error ? e.message : String(e);
+      this.deps.logger.warn(
+        { endpoint: config.name, model_version: model.version, request_id: requestId, kind },
+        `serving: endpoint ${config.name} refused request ${requestId}: ${reason}`,
+      );
+      const refused = { requestId, modelName: model.name, modelVersion: model.version };
+      this.deps.log.logRefused(config, refused, table, request.time, reason, request.entityId);
+      throw e;
+    }
   }
 
   /** All rows' scores from the cache, or undefined when any row missed. */

@@ -20,7 +20,7 @@ export { createFsArtifactStore, normalizeArtifactPath } from "./artifacts.js";
 export type { ArtifactEntry, ArtifactStore, FsArtifactStoreOptions, StoredBlob } from "./artifacts.js";
 export { createTokenStore, isRole, roleAllows, ROLES } from "./tokens.js";
 export type { Role, TokenInfo, TokenStore } from "./tokens.js";
-export { isServedPrediction, inferenceRecordKey } from "./inference-log.js";
+export { REFUSED_ROUTE, isServedPrediction, inferenceRecordKey } from "./inference-log.js";
 export type {
   FeatureValues,
   InferenceLog,

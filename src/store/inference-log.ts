@@ -57,11 +57,17 @@ export interface InferenceRecord {
 }
 
 /**
+ * Route of the record of a request the endpoint refused (input the signature or a business limit
+ * does not allow): the raw inputs and, in `outputs.refused`, why. An event, not a prediction.
+ */
+export const REFUSED_ROUTE = "refused";
+
+/**
  * Whether a record is a prediction a client was answered with: not a shadow's answer (never
- * returned) and not a `canary_rollback` event record.
+ * returned), not a `canary_rollback` event record and not a refused request.
  */
 export function isServedPrediction(r: InferenceRecord): boolean {
-  return r.route !== "shadow" && r.route !== "canary_rollback";
+  return r.route !== "shadow" && r.route !== "canary_rollback" && r.route !== REFUSED_ROUTE;
 }
 
 /**

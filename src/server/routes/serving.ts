@@ -16,6 +16,7 @@ import {
   type LoadedModel,
   type ModelServer,
 } from "../../serving/index.js";
+import { Registry } from "prom-client";
 import type { AppDeps, RoutePlugin } from "../app-deps.js";
 import { toKeelError } from "../errors.js";
 import { actorOf } from "./mlflow-common.js";
@@ -89,7 +90,14 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
     done();
   });
   endpointRoutes(app, serving);
+  metricsRoute(app, [serving.metrics.registry, ...(deps.monitoring === undefined ? [] : [deps.monitoring.metrics])]);
 };
+
+/** Prometheus `/metrics`: serving's series, and monitoring's figures when the app monitors. */
+export function metricsRoute(app: FastifyInstance, registries: readonly Registry[]): void {
+  const registry = registries.length === 1 ? registries[0]! : Registry.merge([...registries]);
+  app.get("/metrics", async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+}
 
 /** OIP scope: the spec's error body is {"error": "..."}; every 4xx/5xx from these routes uses it. */
 function oipErrors(oip: FastifyInstance): void {
@@ -258,10 +266,6 @@ function endpointRoutes(app: FastifyInstance, serving: ModelServer): void {
     await serving.deleteEndpoint(req.params.name, actorOf(req).userId);
     return {};
   });
-
-  app.get("/metrics", async (_req, reply) =>
-    reply.type(serving.metrics.contentType).send(await serving.metrics.text()),
-  );
 }
 
 function optionalEntity(entityId: string | undefined): { entityId?: string } {
