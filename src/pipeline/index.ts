@@ -72,6 +72,7 @@ export {
 } from "./retraining-policy.js";
 export type {
   PolicyFile,
+  RetrainingAlerts,
   RetrainingCheckOptions,
   RetrainingDeps,
   RetrainingOutcome,
@@ -82,12 +83,16 @@ export type {
 } from "./retraining.js";
 export {
   RETRAIN_TAGS,
+  RETRAIN_VALIDATION_ALERT,
   checkRetraining,
   gatherRetrainingFacts,
   readRetrainingPolicyFile,
   retrainAlertListener,
   startRetrainingScheduler,
 } from "./retraining.js";
+export type { TrainingWindow } from "./window.js";
+export { windowStart } from "./window.js";
+export { TRAINING_DATA_TAGS, applyTrainingDataRetention, selectWindow, trainingDataPath } from "./training-data.js";
 export type { CardAuditRow, CardHistoryEntry, CardTextField, ModelCard, ModelCardSources } from "./model-card.js";
 export {
   CARD_IMPORTANCE_ROWS,

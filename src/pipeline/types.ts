@@ -72,8 +72,14 @@ export interface StepRecord {
   readonly message: string;
 }
 
+/** The exact bytes a run trains on (the data file, or its window's rows as CSV) and their file extension. */
+export interface TrainingDataBytes {
+  readonly bytes: Uint8Array;
+  readonly ext: string;
+}
+
 export interface PipelineLineage {
-  /** sha256 of the input data file. */
+  /** sha256 of the exact training data: the input file, or the window's rows as CSV. */
   readonly dataHash: string;
   readonly dataPath: string;
   /** sha256 of the canonical JSON of the resolved definition (suite inlined). */

@@ -2,7 +2,15 @@ import type { Clock } from "../runtime/index.js";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { KeelConfig } from "../config.js";
 import type { RegistryStore } from "../registry/index.js";
-import type { ArtifactStore, AuditLog, InferenceLog, LabelStore, MetadataDb, ReviewStore } from "../store/index.js";
+import type {
+  ArtifactStore,
+  AuditLog,
+  DecisionStore,
+  InferenceLog,
+  LabelStore,
+  MetadataDb,
+  ReviewStore,
+} from "../store/index.js";
 import type { ModelServer } from "../serving/index.js";
 import type { TrackingStore } from "../tracking/index.js";
 import type { TokenVerifier } from "./auth.js";
@@ -19,6 +27,8 @@ export interface AppStores {
   readonly labels?: LabelStore;
   /** Read by the labels and performance routes. */
   readonly inferenceLog?: InferenceLog;
+  /** Decision records (`/api/keel/decisions`, docs/decisions.md). */
+  readonly decisions?: DecisionStore;
   /** The human review queue (`/api/keel/review`, docs/review.md). */
   readonly reviews?: ReviewStore;
   /** The audit log (model cards read a version's approvals and promotions from it). */

@@ -6,6 +6,8 @@ import type { RowReview } from "./review-rules.js";
  * Every function returns exactly what `JSON.stringify` returns for the same document.
  */
 
+import type { ReasonCode } from "../store/index.js";
+
 /** A number as JSON writes it: non-finite values become `null`. */
 export function jsonNumber(x: number): string {
   return Number.isFinite(x) ? String(x) : "null";
@@ -19,8 +21,9 @@ export function mlflowPredictionsJson(scores: Float64Array): string {
 }
 
 /**
- * keel's predict answer: `{request_id, predictions: [{score, decision, model_version, route}]}`; a
- * row queued for review answers its interim decision and `"review": "pending"`.
+ * keel's predict answer: `{request_id, predictions: [{score, decision, model_version, route}]}`,
+ * each prediction with its `reasons` when the decision was explained; a row queued for review
+ * answers its interim decision and `"review": "pending"`.
  */
 export function keelPredictionsJson(
   requestId: string,
@@ -28,6 +31,7 @@ export function keelPredictionsJson(
   decide: (score: number) => string,
   modelVersion: string,
   route: string,
+  reasons?: readonly (readonly ReasonCode[])[],
   reviews?: readonly (RowReview | undefined)[],
 ): string {
   const tail = `,"model_version":${JSON.stringify(modelVersion)},"route":${JSON.stringify(route)}`;
@@ -37,6 +41,7 @@ export function keelPredictionsJson(
     const review = reviews?.[i];
     const decision = review === undefined ? decide(score) : review.interimDecision;
     s += `${i === 0 ? "" : ","}{"score":${jsonNumber(score)},"decision":${JSON.stringify(decision)}${tail}`;
+    if (reasons !== undefined) s += `,"reasons":${JSON.stringify(reasons[i])}`;
     s += review === undefined ? "}" : `,"review":"pending"}`;
   }
   return s + "]}";
@@ -54,6 +59,8 @@ export function inferResponseJson(args: {
   readonly includeOutput: boolean;
   readonly scores: Float64Array;
   readonly parameters: Readonly<Record<string, string>>;
+  /** Per row, its reason codes: sent as a BYTES output `reasons` holding one JSON text per row. */
+  readonly reasons?: readonly (readonly ReasonCode[])[];
 }): string {
   let s = `{"model_name":${JSON.stringify(args.modelName)},"model_version":${JSON.stringify(args.modelVersion)},"id":${JSON.stringify(args.id)},"parameters":${JSON.stringify(args.parameters)},"outputs":[`;
   if (args.includeOutput) {
@@ -61,6 +68,10 @@ export function inferResponseJson(args: {
     s += `{"name":${JSON.stringify(args.outputName)},"shape":[${n}],"datatype":"FP64","data":[`;
     for (let i = 0; i < n; i++) s += (i === 0 ? "" : ",") + jsonNumber(args.scores[i] as number);
     s += "]}";
+  }
+  if (args.reasons !== undefined) {
+    const texts = args.reasons.map((r) => JSON.stringify(r));
+    s += `${args.includeOutput ? "," : ""}{"name":"reasons","shape":[${texts.length}],"datatype":"BYTES","data":${JSON.stringify(texts)}}`;
   }
   return s + "]}";
 }

@@ -3,7 +3,7 @@ import type { ModelVersion } from "../registry/index.js";
 import type { Clock, Logger } from "../runtime/index.js";
 import { readSpecFile } from "../spec-fields.js";
 import type { InferenceLog, EndpointStore, ReviewStore } from "../store/index.js";
-import { artifactModelLoader } from "./artifact-loader.js";
+import { artifactExplainerLoader, artifactModelLoader } from "./artifact-loader.js";
 import { RedisPredictionCache } from "./cache.js";
 import { parseServingFile } from "./endpoint-config.js";
 import { ModelServer, type ServingRegistry } from "./model-server.js";
@@ -45,6 +45,7 @@ export async function createServingRuntime(options: ServingRuntimeOptions): Prom
   return new ModelServer({
     registry: options.registry,
     loadModel: artifactModelLoader(options.fetchArtifact),
+    loadExplainer: artifactExplainerLoader(options.fetchArtifact),
     endpoints: file.endpoints,
     modelBatching: file.modelBatching,
     ...(file.batching ? { batching: file.batching } : {}),

@@ -144,6 +144,22 @@ function itemName(endpoint: string, requestId: string): string {
   return `${endpoint}/${requestId}`;
 }
 
+/**
+ * Locks the item's row for the rest of the transaction, before reading it: a no-op write takes
+ * PostgreSQL's row lock (two reviewers cannot both decide one item) and SQLite's write lock up
+ * front (a read transaction upgraded to a write later fails at once when another connection, such
+ * as the inference-log writer, wrote meanwhile).
+ */
+async function lockItem(tx: Kysely<KeelDatabase>, endpoint: string, requestId: string): Promise<ReviewItemsTable> {
+  await tx
+    .updateTable("review_items")
+    .set((eb) => ({ status: eb.ref("status") }))
+    .where("endpoint", "=", endpoint)
+    .where("request_id", "=", requestId)
+    .execute();
+  return load(tx, endpoint, requestId);
+}
+
 async function load(tx: Kysely<KeelDatabase>, endpoint: string, requestId: string): Promise<ReviewItemsTable> {
   const row = await tx
     .selectFrom("review_items")
@@ -294,7 +310,7 @@ export function createReviewStore(metadata: MetadataDb, options: { clock?: Clock
 
     claim(endpoint, requestId, reviewer) {
       return metadata.transaction(async (tx) => {
-        const row = await load(tx, endpoint, requestId);
+        const row = await lockItem(tx, endpoint, requestId);
         checkOpen(row, reviewer, "claim it");
         if (row.status === "claimed") return toItem(row);
         const now = clock();
@@ -324,7 +340,7 @@ export function createReviewStore(metadata: MetadataDb, options: { clock?: Clock
 
     decide(endpoint, requestId, reviewer, verdict) {
       return metadata.transaction(async (tx) => {
-        const row = await load(tx, endpoint, requestId);
+        const row = await lockItem(tx, endpoint, requestId);
         checkOpen(row, reviewer, "decide it");
         checkVerdict(row, verdict);
         const now = clock();

@@ -228,10 +228,9 @@ export function quickstartCommand(program: Command, ctx: CliContext): void {
           say(`done in ${summary.seconds.toFixed(1)} s; serve it with: keel server --data-dir ${config.dataDir}`);
           return;
         }
-        // Hourly and daily drift, data-quality and prediction-drift windows over the inference log.
-        const keel = await startKeelServer(stores, config, ctx, {
-          monitoring: { models: [{ name: registered.name, windows: ["hourly", "daily"] }], delayMinutes: 5 },
-        });
+        // The champion is monitored as every champion is: hourly and daily drift, data-quality and
+        // prediction-drift windows over the inference log, under the default alert rules.
+        const keel = await startKeelServer(stores, config, ctx, {});
         const server = keel.server;
         const predictUrl = `${server.url}/api/keel/endpoints/${registered.name}/predict`;
         const inferUrl = `${server.url}/v2/models/${registered.name}/infer`;

@@ -9,6 +9,7 @@ import { m0020MonitorObservations } from "./0020-monitor-observations.js";
 import { m0022Labels } from "./0022-labels.js";
 import { m0023Alerts } from "./0023-alerts.js";
 import { m0040Features } from "./0040-features.js";
+import { m0050DecisionRecords } from "./0050-decision-records.js";
 import { m0060ReviewQueue } from "./0060-review-queue.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
@@ -16,7 +17,8 @@ export type { Dialect, Migration, MigrationContext } from "./migration.js";
 /**
  * Every migration, in the order it runs. Ranges: 0001–0009 core (tracking, registry, audit,
  * tokens, artifacts); 0010–0019 serving / inference log; 0020–0029 monitoring; 0030–0039
- * pipelines; 0060–0069 human review. Append one import above and one entry below; never reorder or edit applied entries.
+ * pipelines; 0050–0059 decision records; 0060–0069 human review. Append one import above and one entry below; never
+ * reorder or edit applied entries.
  */
 export const migrations: readonly Migration[] = [
   m0001CoreTracking,
@@ -29,5 +31,6 @@ export const migrations: readonly Migration[] = [
   m0022Labels,
   m0023Alerts,
   m0040Features,
+  m0050DecisionRecords,
   m0060ReviewQueue,
 ];
