@@ -112,6 +112,10 @@ describe("keel evaluate", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
     expect(bad.stderr).toMatch(/--threshold = 1\.5: must be a number in \[0, 1\]/);
+    const effect = await evaluate(["--model", "strong.json", "--min-effect", "1"]);
+    expect(effect.code).toBe(2);
+    expect(effect.stderr.trim().split("\n")).toHaveLength(1);
+    expect(effect.stderr).toMatch(/--min-effect = 1: must be a number in \[0, 1\)/);
     const seg = await evaluate(["--model", "strong.json", "--segment", "zone"]);
     expect(seg.code).toBe(2);
     expect(seg.stderr).toMatch(/--segment = zone: must name a column of --data/);

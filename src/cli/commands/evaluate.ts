@@ -28,12 +28,19 @@ interface EvaluateFlags {
 
 const REGISTRY_URI = /^models:\/([^/@]+)(?:@([^/]+)|\/(\d+))$/;
 
-function probability(flag: string, low: "open" | "closed"): (value: string) => number {
+/** The interval a flag's number must lie in: [0, 1], (0, 1) or [0, 1). */
+type Interval = "closed" | "open" | "closed-open";
+
+const INTERVAL_TEXT: Record<Interval, string> = { closed: "[0, 1]", open: "(0, 1)", "closed-open": "[0, 1)" };
+
+function probability(flag: string, interval: Interval): (value: string) => number {
   return (value) => {
     const v = Number(value);
-    const ok = value.trim() !== "" && Number.isFinite(v) && (low === "closed" ? v >= 0 && v <= 1 : v > 0 && v < 1);
+    const inside =
+      interval === "closed" ? v >= 0 && v <= 1 : interval === "open" ? v > 0 && v < 1 : v >= 0 && v < 1;
+    const ok = value.trim() !== "" && Number.isFinite(v) && inside;
     if (!ok) {
-      const rule = low === "closed" ? "must be a number in [0, 1]" : "must be a number in (0, 1)";
+      const rule = `must be a number in ${INTERVAL_TEXT[interval]}`;
       throw new InvalidParameterError(`${flag} = ${value}: ${rule}`, { details: { field: flag, value, rule } });
     }
     return v;
@@ -232,7 +239,8 @@ export function evaluateCommand(program: Command, ctx: CliContext): void {
     .option(
       "--min-effect <d>",
       "smallest AUC gain that counts as better (default 0)",
-      probability("--min-effect", "closed"),
+      // An AUC gain of 1 or more can never be shown, so 1 is refused here, naming the flag.
+      probability("--min-effect", "closed-open"),
       0,
     )
     .option("--segment <column>", "also report the metrics per value of this column")
