@@ -12,6 +12,7 @@ const integration = [
   "test/monitoring/drift-html.test.ts",
   "test/monitoring/monitor-job.test.ts",
   "test/monitoring/performance.test.ts",
+  "test/monitoring/rollout-report.test.ts",
   "test/monitoring/scheduler.test.ts",
   "test/pipeline/retraining.test.ts",
   "test/pipeline/run.test.ts",

@@ -80,3 +80,13 @@ export {
 } from "./performance.js";
 export type { Cadence, MonitoredModel, MonitoringConfig, SchedulerOptions, WindowRun } from "./scheduler.js";
 export { CADENCE_MS, MonitorScheduler, lastClosedWindow, parseMonitoringConfig } from "./scheduler.js";
+export type {
+  CandidateReport,
+  ChallengerGate,
+  GateDecision,
+  LatencyComparison,
+  PairedComparison,
+  RolloutReport,
+  RolloutReportOptions,
+} from "./rollout-report.js";
+export { challengerBeatsChampion, rolloutReport } from "./rollout-report.js";

@@ -229,7 +229,14 @@ export class RequestPath {
     entityId: string | undefined,
   ): Promise<void> | undefined {
     const { log, shadows: runner } = this.deps;
-    const shadows = binding.shadows;
+    // A challenger's or canary's request is scored by the champion too, off the critical path, so
+    // every answer of a candidate has the champion's answer to the same request beside it in the
+    // log: the paired evidence of the rollout report.
+    const paired =
+      (result.route === "canary" || result.route === "challenger") && binding.champion !== model
+        ? [binding.champion]
+        : [];
+    const shadows = paired.length === 0 ? binding.shadows : [...binding.shadows, ...paired];
     const sync = ep.config.inferenceLog.audit === "sync";
     const queued = shadows.length > 0 && runner.accepts(ep, shadows);
     // Held records are appended by the shadow runner once the shadows have answered.
