@@ -51,7 +51,6 @@ export interface ModelReport extends ModelMetrics {
   readonly segments?: readonly (ModelMetrics & { readonly segment: string })[];
 }
 
-
 /** A model against the baseline (the first model) on the same rows. */
 export interface ModelComparison {
   /** The candidate. */
