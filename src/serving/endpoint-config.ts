@@ -60,7 +60,11 @@ export interface EndpointConfig {
   readonly fallback?: { readonly previousVersion: boolean; readonly score?: number };
   readonly cache?: { readonly ttlMs: number; readonly maxEntries: number };
   readonly inferenceLog: { readonly sampleRate: number; readonly audit: "sync" | "async" };
-  readonly decision: { readonly threshold: number; readonly positive: string; readonly negative: string };
+  /**
+   * Decision labels, and the threshold when the endpoint overrides the one stored on each served
+   * version (`keel evaluate --set-threshold`); without either, 0.5.
+   */
+  readonly decision: { readonly threshold?: number; readonly positive: string; readonly negative: string };
   readonly input: InputPolicy;
   /** True when the endpoint came from configuration rather than a model's `champion` alias. */
   readonly configured: boolean;
@@ -146,6 +150,10 @@ function canaryOf(json: unknown, model: string, field: string): ResolvedRef & { 
   };
 }
 
+function optionalThreshold(threshold: number | undefined): { threshold?: number } {
+  return threshold === undefined ? {} : { threshold };
+}
+
 /** Validate one endpoint document; errors name the field (`endpoint.challenger.percent`), value and rule. */
 export function parseEndpointConfig(
   input: unknown,
@@ -200,7 +208,7 @@ export function parseEndpointConfig(
         specOneOf(log, "audit", `${field}.inferenceLog`, ["sync", "async"] as const) ?? defaults.inferenceLog.audit,
     },
     decision: {
-      threshold: specNumber(decision, "threshold", `${field}.decision`, {}) ?? 0.5,
+      ...optionalThreshold(specNumber(decision, "threshold", `${field}.decision`, {})),
       positive: specString(decision, "positive", `${field}.decision`) ?? "positive",
       negative: specString(decision, "negative", `${field}.decision`) ?? "negative",
     },
@@ -267,7 +275,7 @@ export function defaultEndpoint(model: string, defaults: EndpointDefaults = DEFA
     champion: { model, alias: "champion" },
     shadows: [],
     inferenceLog: defaults.inferenceLog,
-    decision: { threshold: 0.5, positive: "positive", negative: "negative" },
+    decision: { positive: "positive", negative: "negative" },
     input: STRICT_INPUT,
     configured: false,
   };

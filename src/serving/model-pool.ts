@@ -1,6 +1,6 @@
 import type { Frame, Signature } from "../data/index.js";
 import type { Predictor } from "../learn/index.js";
-import type { ModelVersion } from "../registry/index.js";
+import { versionDecision, type ModelVersion } from "../registry/index.js";
 import { MicroBatcher, type BatcherOptions } from "./batcher.js";
 import type { InputPolicy } from "./endpoint-config.js";
 import { compileValidator, type InputValidator } from "./validator.js";
@@ -23,6 +23,8 @@ export class LoadedModel {
     readonly predictor: Predictor,
     readonly signature: Signature,
     batching: BatcherOptions,
+    /** The decision threshold stored on the version, used unless the endpoint sets its own. */
+    readonly decisionThreshold?: number,
   ) {
     this.validator = compileValidator(signature);
     this.signatureKey = JSON.stringify(signature);
@@ -129,7 +131,14 @@ export class ModelPool {
       await predictor.close();
       throw e;
     }
-    const m = new LoadedModel(name, version, predictor, signature, this.batching(name, version));
+    const m = new LoadedModel(
+      name,
+      version,
+      predictor,
+      signature,
+      this.batching(name, version),
+      versionDecision(mv)?.threshold,
+    );
     this.onChange(this.models.size);
     return m;
   }

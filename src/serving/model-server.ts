@@ -234,8 +234,9 @@ export class ModelServer {
     return this.endpoints.get(name) !== undefined;
   }
 
-  decision(endpoint: string, score: number): string {
-    return decisionOf(this.endpoints.get(endpoint)?.config, score);
+  /** The decision label of a score of a prediction result (its endpoint's labels, its threshold). */
+  decision(result: PredictionResult, score: number): string {
+    return decisionOf(this.endpoints.get(result.endpoint)?.config, score, result.threshold);
   }
 
   /** A specific registered version, loaded on first use and kept. */

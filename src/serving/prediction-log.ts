@@ -14,6 +14,8 @@ export interface PredictionResult {
   readonly modelVersion: string;
   readonly route: Route;
   readonly scores: Float64Array;
+  /** The threshold the scores are decided at (see thresholdOf). */
+  readonly threshold: number;
   /** Set when the fallback answered: why the primary did not. */
   readonly fallback?: "model_error" | "deadline";
   readonly cachedRows: number;
@@ -76,7 +78,11 @@ export class PredictionLog {
         route: r.route,
         ...(entity !== undefined ? { entityId: entity } : {}),
         features,
-        outputs: { score, decision: decisionOf(config, score), ...(r.fallback ? { fallback: r.fallback } : {}) },
+        outputs: {
+          score,
+          decision: decisionOf(config, score, r.threshold),
+          ...(r.fallback ? { fallback: r.fallback } : {}),
+        },
         latencyMs,
         ...(holdForShadows ? { shadows: [] } : {}),
       };
@@ -136,7 +142,18 @@ export class PredictionLog {
   }
 }
 
-export function decisionOf(config: EndpointConfig | undefined, score: number): string {
-  const d = config?.decision ?? { threshold: 0.5, positive: "positive", negative: "negative" };
-  return score >= d.threshold ? d.positive : d.negative;
+/** Used when neither the endpoint nor the version sets a threshold. */
+export const DEFAULT_THRESHOLD = 0.5;
+
+/** The threshold a model's scores are decided at on an endpoint: the endpoint's override, else the version's. */
+export function thresholdOf(
+  config: EndpointConfig | undefined,
+  model: { readonly decisionThreshold?: number | undefined } | undefined,
+): number {
+  return config?.decision.threshold ?? model?.decisionThreshold ?? DEFAULT_THRESHOLD;
+}
+
+export function decisionOf(config: EndpointConfig | undefined, score: number, threshold: number): string {
+  const d = config?.decision ?? { positive: "positive", negative: "negative" };
+  return score >= threshold ? d.positive : d.negative;
 }

@@ -6,7 +6,7 @@ import { missingEndpoint, type Binding, type EndpointRegistry, type EndpointRunt
 import type { InputTable } from "./input-table.js";
 import type { ServingMetrics } from "./metrics.js";
 import type { LoadedModel, ModelPool } from "./model-pool.js";
-import type { HeldRecord, PredictionLog, PredictionResult } from "./prediction-log.js";
+import { thresholdOf, type HeldRecord, type PredictionLog, type PredictionResult } from "./prediction-log.js";
 import { newRequestId } from "./request-id.js";
 import { canaryPercent, chooseRoute, type Route } from "./router.js";
 import type { ShadowRunner } from "./shadow-runner.js";
@@ -123,6 +123,7 @@ export class RequestPath {
         modelVersion: version,
         route: "direct",
         scores,
+        threshold: thresholdOf(config, model),
         cachedRows: 0,
       };
       const records = log.sampledRecords(config, result, table, time, latency * 1000, ctx.entityId, false);
@@ -205,6 +206,8 @@ export class RequestPath {
       modelVersion: servedBy.version,
       route: servedRoute,
       scores,
+      // A constant fallback score is decided at the threshold of the model that failed.
+      threshold: thresholdOf(ep.config, servedBy),
       ...(failure ? { fallback: failure } : {}),
       cachedRows,
     };
