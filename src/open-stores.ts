@@ -20,6 +20,8 @@ import {
   type MetadataDb,
   createEndpointStore,
   type EndpointStore,
+  createCanaryStore,
+  type CanaryStore,
   SqliteInferenceLogWriter,
   sqlitePath,
   createTokenStore,
@@ -66,6 +68,8 @@ export interface Stores {
   readonly alerts: AlertStore;
   /** Serving endpoints created through the API. */
   readonly endpoints: EndpointStore;
+  /** Canary rollouts (resumed after a restart) and the approvals that let them finish. */
+  readonly canaries: CanaryStore;
   /** Applies pending migrations; run it before first use (`keel migrate`, server start). */
   migrate(): Promise<MigrationResult>;
   /** Waits for webhook deliveries in flight, then closes the database. */
@@ -106,6 +110,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     servingInferenceLog,
     alerts: createAlertStore(metadata, { clock }),
     endpoints: createEndpointStore(metadata, { clock }),
+    canaries: createCanaryStore(metadata, { clock }),
     migrate: () => metadata.migrate(clock),
     async close() {
       await webhooks.idle();
