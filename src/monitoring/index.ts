@@ -85,8 +85,14 @@ export type {
   ChallengerGate,
   GateDecision,
   LatencyComparison,
+  ModelRolloutSources,
   PairedComparison,
   RolloutReport,
   RolloutReportOptions,
 } from "./rollout-report.js";
-export { challengerBeatsChampion, rolloutReport } from "./rollout-report.js";
+export {
+  DEFAULT_ROLLOUT_WINDOW_MS,
+  challengerBeatsChampion,
+  modelRolloutReport,
+  rolloutReport,
+} from "./rollout-report.js";

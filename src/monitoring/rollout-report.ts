@@ -8,6 +8,7 @@ import {
   verdictOf,
   type Verdict,
 } from "../stats/index.js";
+import { CHAMPION_ALIAS, versionDecision, type RegistryStore } from "../registry/index.js";
 import type { InferenceRecord } from "../store/index.js";
 import { specError } from "../spec-fields.js";
 import { loadLabelledPredictions, MAX_PREDICTIONS, type LabelSources } from "./labels.js";
@@ -348,4 +349,31 @@ export function challengerBeatsChampion(candidate: CandidateReport | undefined, 
     decision: "hold",
     reason: `challenger_beats_champion not yet shown: ${figures}, needs the CI above ${gate.minAucGain}`,
   };
+}
+
+export interface ModelRolloutSources extends LabelSources {
+  readonly registry: Pick<RegistryStore, "getVersionByAlias" | "getModelVersion">;
+}
+
+/** Default window: the last 72 hours, the longest shadow comparison the loan example runs. */
+export const DEFAULT_ROLLOUT_WINDOW_MS = 72 * 3_600_000;
+
+/**
+ * The rollout report against the model's current `champion`, at the champion version's stored
+ * decision threshold (0.5 when it has none) unless one is given.
+ */
+export async function modelRolloutReport(
+  sources: ModelRolloutSources,
+  options: Omit<RolloutReportOptions, "championVersion"> & { readonly championVersion?: string },
+): Promise<RolloutReport> {
+  const champion =
+    options.championVersion === undefined
+      ? await sources.registry.getVersionByAlias(options.modelName, CHAMPION_ALIAS)
+      : await sources.registry.getModelVersion(options.modelName, options.championVersion);
+  const threshold = options.threshold ?? versionDecision(champion)?.threshold;
+  return rolloutReport(sources, {
+    ...options,
+    championVersion: champion.version,
+    ...(threshold !== undefined ? { threshold } : {}),
+  });
 }

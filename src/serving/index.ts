@@ -6,6 +6,7 @@ export {
   defaultEndpoint,
   parseEndpointConfig,
   parseServingFile,
+  type CanaryGateSpec,
   type EndpointConfig,
   type EndpointConfigInput,
   type EndpointDefaults,
@@ -26,6 +27,8 @@ export { LoadedModel, ModelPool, warmupFrame, type ModelLoader } from "./model-p
 export {
   ModelServer,
   type BatchingOptions,
+  type CanaryGateDecision,
+  type CanaryGateRequest,
   type CanaryRollback,
   type ServingAlert,
   type ModelServerOptions,

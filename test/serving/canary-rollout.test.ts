@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { parseEndpointConfig, type ModelServerOptions } from "../../src/serving/index.js";
-import { fixture, post, serve, openStack, type Served, type Stack } from "./harness.js";
+import { loadConfig } from "../../src/config.js";
+import { startServer } from "../../src/server/start.js";
+import { ModelServer, parseEndpointConfig, type ModelServerOptions } from "../../src/serving/index.js";
+import { fixture, fixtureLoader, post, serve, openStack, type Served, type Stack } from "./harness.js";
 
 const v1 = fixture("xgb_binary.json");
 
@@ -148,5 +150,111 @@ describe("canaries that finish", () => {
     expect(stored?.decisions.map((d) => d.action)).toEqual(["start", "advance", "hold"]);
     const audit = await s.stores.audit.list({ limit: 1000 });
     expect(audit.some((r) => r.action === "registered_model.promote")).toBe(false);
+  });
+});
+
+describe("canary approval over HTTP with auth on", () => {
+  it("a writer can start a canary but not let it take 100% or become champion; an approver can", async () => {
+    stack = await openStack();
+    const s = stack;
+    const a = await s.register("credit", "xgb_binary.json");
+    const b = await s.register("credit", "xgb_binary_base.json");
+    await s.registry.setAlias("credit", "champion", a);
+    const token = async (role: "reader" | "writer" | "approver") =>
+      `Bearer ${(await s.stores.tokens.create({ name: `${role}-token`, role })).token}`;
+    const [reader, writer, approver] = [await token("reader"), await token("writer"), await token("approver")];
+    const clock = { t: 30_000_000 };
+    const serving = new ModelServer({
+      registry: s.registry,
+      loadModel: fixtureLoader,
+      pollIntervalMs: 600_000,
+      clock: () => clock.t,
+      inferenceLog: s.stores.inferenceLog,
+      endpointStore: s.stores.endpoints,
+      canaries: { store: s.stores.canaries, registry: s.registry },
+    });
+    await serving.start();
+    const config = loadConfig({ flags: { port: 0, dataDir: s.dir, logLevel: "silent", authEnabled: true }, env: {} });
+    const server = await startServer({ config, stores: s.stores, serving, clock: () => clock.t });
+    served = {
+      url: server.url,
+      serving,
+      server,
+      close: async () => {
+        await server.close();
+        await serving.stop();
+      },
+    };
+    const call = async (method: string, path: string, auth: string, body?: unknown) => {
+      const res = await fetch(`${server.url}${path}`, {
+        method,
+        headers: { authorization: auth, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const put = await call("PUT", "/api/keel/endpoints/credit", writer, {
+      model: "credit",
+      canary: { version: b, steps: [50, 100], stepSeconds: 60 },
+    });
+    expect(put.status).toBe(200);
+    const refused = await call("POST", "/api/keel/models/credit/canary-approval", writer, {
+      version: b,
+      reason: "looks fine to me",
+    });
+    expect(refused.status).toBe(403);
+    for (let i = 0; i < 4; i++) {
+      clock.t += 60_000;
+      await serving.sync();
+    }
+    await serving.canariesStored();
+    expect((await s.registry.getVersionByAlias("credit", "champion")).version).toBe(a);
+    const predict = async () => {
+      const out: { route: string; version: string }[] = [];
+      for (let e = 0; e < 100; e++) {
+        const r = await fetch(`${server.url}/api/keel/endpoints/credit/predict`, {
+          method: "POST",
+          headers: { authorization: writer, "content-type": "application/json", "x-keel-entity-id": `app-${e}` },
+          body: JSON.stringify([v1.row(e)]),
+        });
+        const p = ((await r.json()) as { predictions: { route: string; model_version: string }[] }).predictions[0];
+        out.push({ route: p?.route ?? "", version: p?.model_version ?? "" });
+      }
+      return out;
+    };
+    const held = await predict();
+    expect(held.filter((p) => p.route === "canary").length).toBeLessThan(75);
+    expect(held.filter((p) => p.route === "champion").every((p) => p.version === a)).toBe(true);
+
+    // the rollout report pairs every canary answer with the champion's answer to the same request
+    await new Promise((r) => setTimeout(r, 200));
+    await s.stores.inferenceLog.flush();
+    const report = await call("GET", `/api/keel/models/credit/rollout-report?from=0&to=${clock.t + 1}`, reader);
+    expect(report.status).toBe(200);
+    const canaried = held.filter((p) => p.route === "canary").length;
+    expect(report.body).toMatchObject({
+      model: "credit",
+      champion_version: a,
+      candidates: [{ version: b, routes: ["canary"], requests: canaried, paired: canaried, comparison: null }],
+    });
+    const bad = await call("GET", "/api/keel/models/credit/rollout-report?alpha=2", reader);
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toMatch(/alpha = 2: must be a number in \(0, 1\)/);
+
+    const approved = await call("POST", "/api/keel/models/credit/canary-approval", approver, {
+      version: b,
+      reason: "rollout report 2026-12-04",
+    });
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ model: "credit", version: b, approver: "approver-token" });
+    clock.t += 60_000;
+    await serving.sync();
+    clock.t += 60_000;
+    await serving.sync();
+    await serving.canariesStored();
+    expect((await s.registry.getVersionByAlias("credit", "champion")).version).toBe(b);
+    const audit = await s.stores.audit.list({ limit: 1000 });
+    expect(audit.find((r) => r.action === "canary.approve")?.actor).toBe("approver-token");
+    expect(audit.find((r) => r.action === "registered_model.promote")?.actor).toBe("approver-token");
   });
 });

@@ -10,6 +10,7 @@ import { mlflowRegistryRoutes } from "./mlflow-registry.js";
 import { mlflowRunRoutes } from "./mlflow-runs.js";
 import { monitoringRoutes } from "./monitoring.js";
 import { featureRoutes } from "./features.js";
+import { rolloutRoutes } from "./rollout.js";
 import { servingRoutes } from "./serving.js";
 
 /** Every route file of the server, registered in this order. Append your entry. */
@@ -26,4 +27,5 @@ export const routes: readonly RoutePlugin[] = [
   labelRoutes,
   monitoringRoutes,
   featureRoutes,
+  rolloutRoutes,
 ];

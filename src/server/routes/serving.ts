@@ -205,13 +205,7 @@ function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
         .then((r) =>
           sendJson(
             reply,
-            keelPredictionsJson(
-              r.requestId,
-              r.scores,
-              (score) => serving.decision(r, score),
-              r.modelVersion,
-              r.route,
-            ),
+            keelPredictionsJson(r.requestId, r.scores, (score) => serving.decision(r, score), r.modelVersion, r.route),
           ),
         );
     }).catch((e: unknown) => reply.send(e));
