@@ -36,8 +36,7 @@ const INTERVAL_TEXT: Record<Interval, string> = { closed: "[0, 1]", open: "(0, 1
 function probability(flag: string, interval: Interval): (value: string) => number {
   return (value) => {
     const v = Number(value);
-    const inside =
-      interval === "closed" ? v >= 0 && v <= 1 : interval === "open" ? v > 0 && v < 1 : v >= 0 && v < 1;
+    const inside = interval === "closed" ? v >= 0 && v <= 1 : interval === "open" ? v > 0 && v < 1 : v >= 0 && v < 1;
     const ok = value.trim() !== "" && Number.isFinite(v) && inside;
     if (!ok) {
       const rule = `must be a number in ${INTERVAL_TEXT[interval]}`;

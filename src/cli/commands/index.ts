@@ -20,6 +20,7 @@ import { quickstartCommand } from "./quickstart.js";
 import { evaluateCommand } from "./evaluate.js";
 import { featuresCommand } from "./features.js";
 import { explainCommand } from "./explain.js";
+import { rolloutCommand } from "./rollout.js";
 
 /** Adds one command (or subcommands of a group) to the program. */
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -46,4 +47,5 @@ export const commands: readonly CommandRegistrar[] = [
   evaluateCommand,
   featuresCommand,
   explainCommand,
+  rolloutCommand,
 ];
