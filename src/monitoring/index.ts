@@ -72,6 +72,7 @@ export {
   DEFAULT_DECISION_THRESHOLD,
   MISSING_SEGMENT,
   PERFORMANCE_WINDOWS,
+  championThreshold,
   computePerformance,
   evaluatePerformance,
   performanceObservations,

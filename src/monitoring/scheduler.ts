@@ -11,7 +11,7 @@ import type { SinkConfig } from "./alert-sinks.js";
 import { parseAlertRules } from "./alerts.js";
 import type { AlertRule } from "./alerts.js";
 import { runMonitorWindow } from "./monitor-job.js";
-import { recordPerformance, type PerformanceReport } from "./performance.js";
+import { championThreshold, recordPerformance, type PerformanceReport } from "./performance.js";
 import type { LabelStore } from "../store/index.js";
 import type { MonitorJobDeps, MonitorWindowResult, QualityThresholds } from "./monitor-job.js";
 import {
@@ -250,7 +250,7 @@ export class MonitorScheduler {
     try {
       const performance = await recordPerformance(
         { inferenceLog: this.options.jobs.inferenceLog, labels, observations: this.options.jobs.observations },
-        { modelName: m.name, asOf },
+        { modelName: m.name, asOf, ...thresholdOption(await championThreshold(this.options.jobs.registry, m.name)) },
       );
       runs.push({ model: m.name, cadence: "daily", performance });
       const week = performance[0]?.overall;
@@ -302,4 +302,8 @@ export class MonitorScheduler {
       return false;
     }
   }
+}
+
+function thresholdOption(threshold: number | undefined): { threshold?: number } {
+  return threshold === undefined ? {} : { threshold };
 }
