@@ -26,6 +26,7 @@ const integration = [
   "test/server/promotion.test.ts",
   "test/serving/artifact-source.test.ts",
   "test/serving/canary-rollout.test.ts",
+  "test/serving/decision-threshold.test.ts",
   "test/serving/endpoint-persistence.test.ts",
   "test/serving/keel-server.test.ts",
   "test/serving/lifecycle.test.ts",
