@@ -41,6 +41,8 @@ export {
   averagePrecision,
   brierScore,
   calibration,
+  checkBinaryLabels,
+  checkPair,
   confusionMatrix,
   ksSeparation,
   logLoss,
