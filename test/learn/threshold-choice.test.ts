@@ -25,8 +25,10 @@ function brute(y: Float64Array, s: Float64Array) {
     let tn = 0;
     for (let i = 0; i < y.length; i++) {
       const pos = (s[i] as number) >= t;
-      if (y[i] === 1) pos ? tp++ : fn++;
-      else pos ? fp++ : tn++;
+      if (y[i] === 1 && pos) tp++;
+      else if (y[i] === 1) fn++;
+      else if (pos) fp++;
+      else tn++;
     }
     return { t, fp, fn, fnr: fn / (tp + fn), fpr: fp / (fp + tn) };
   });
