@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import { ingestLabels } from "../../src/monitoring/index.js";
+import { canaryGateEvaluator } from "../../src/server/canary-gate.js";
 import { startServer } from "../../src/server/start.js";
 import { ModelServer, parseEndpointConfig, type ModelServerOptions } from "../../src/serving/index.js";
 import { fixture, fixtureLoader, post, serve, openStack, type Served, type Stack } from "./harness.js";
@@ -256,5 +258,85 @@ describe("canary approval over HTTP with auth on", () => {
     const audit = await s.stores.audit.list({ limit: 1000 });
     expect(audit.find((r) => r.action === "canary.approve")?.actor).toBe("approver-token");
     expect(audit.find((r) => r.action === "registered_model.promote")?.actor).toBe("approver-token");
+  });
+});
+
+describe("a canary behind the challenger_beats_champion gate", () => {
+  it("holds until labels show the canary better on the paired requests, then advances with the report as evidence", async () => {
+    stack = await openStack();
+    const s = stack;
+    // The weaker model is champion; outcomes are drawn from the stronger one's probabilities.
+    const weak = await s.register("credit", "xgb_binary_base.json");
+    const strong = await s.register("credit", "xgb_binary.json");
+    await s.registry.setAlias("credit", "champion", weak);
+    await s.stores.canaries.approve({ modelName: "credit", modelVersion: strong, approver: "alice", reason: "gated" });
+    const clock = { t: 40_000_000 };
+    served = await serve(s, {
+      clock: () => clock.t,
+      pollIntervalMs: 600_000,
+      inferenceLog: s.stores.inferenceLog,
+      canaries: { store: s.stores.canaries, registry: s.registry },
+      canaryGate: canaryGateEvaluator({
+        registry: s.registry,
+        inferenceLog: s.stores.inferenceLog,
+        labels: s.stores.labels,
+      }),
+      endpoints: [
+        parseEndpointConfig({
+          name: "credit",
+          model: "credit",
+          canary: {
+            version: strong,
+            steps: [50, 100],
+            stepSeconds: 60,
+            gate: { gate: "challenger_beats_champion", minAucGain: 0, alpha: 0.1 },
+          },
+        }),
+      ],
+    });
+    let seed = 5;
+    const uniform = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const outcomes: { requestId: string; label: number }[] = [];
+    for (let k = 0; k < 1000; k++) {
+      clock.t += 50;
+      const row = k % 200;
+      await post(`${served.url}/api/keel/endpoints/credit/predict`, [v1.row(row)], { "x-request-id": `g-${k}` });
+      outcomes.push({ requestId: `g-${k}`, label: uniform() < (v1.expected[row] as number) ? 1 : 0 });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    await s.stores.inferenceLog.flush();
+    clock.t += 60_000;
+    await served.serving.sync();
+    await served.serving.canariesStored();
+    let stored = await s.stores.canaries.get("credit");
+    expect(stored).toMatchObject({ status: "running", step: 0 });
+    expect(stored?.reason).toMatch(/^challenger_beats_champion: 0 labelled paired requests/);
+
+    await ingestLabels(
+      s.stores.labels,
+      outcomes.map((o) => ({ ...o, source: "test" })),
+      { actor: "test" },
+    );
+    clock.t += 60_000;
+    await served.serving.sync();
+    await served.serving.canariesStored();
+    stored = await s.stores.canaries.get("credit");
+    expect(stored).toMatchObject({ status: "running", step: 1 });
+    const advance = stored?.decisions.at(-1);
+    expect(advance?.action).toBe("advance");
+    const evidence = advance?.evidence as {
+      gate: string;
+      report: { candidates: { version: string; paired: number; comparison: { verdict: string } }[] };
+    };
+    expect(evidence.gate).toMatch(/^challenger_beats_champion passed: AUC gain/);
+    const candidate = evidence.report.candidates.find((c) => c.version === strong);
+    expect(candidate?.comparison.verdict).toBe("better");
+    expect(candidate?.paired).toBeGreaterThan(200);
+    const audit = await s.stores.audit.list({ limit: 1000 });
+    expect(audit.filter((r) => r.targetType === "serving_canary").map((r) => r.action)).toEqual([
+      "serving_canary.start",
+      "serving_canary.hold",
+      "serving_canary.advance",
+    ]);
   });
 });
