@@ -32,6 +32,7 @@ const integration = [
   "test/serving/lifecycle.test.ts",
   "test/serving/protocols.test.ts",
   "test/store/inference-log-sql.test.ts",
+  "test/store/serving-canaries.test.ts",
   "test/store/serving-endpoints.test.ts",
 ];
 /** The `keel` command and server run as a user runs them. */
