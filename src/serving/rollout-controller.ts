@@ -187,6 +187,8 @@ export class RolloutController {
     } catch (e) {
       // Already champion (a restart between the move and its record): the canary is done all the same.
       if (!(e instanceof InvalidStateError)) throw e;
+      const champion = await canaries.registry.getVersionByAlias(canary.name, CHAMPION_ALIAS).catch(() => undefined);
+      if (champion?.version !== canary.version) throw e;
     }
     this.set(ep, next, "promote", { ...evidence, approval: approved, previous_champion: fromVersion });
     return true;

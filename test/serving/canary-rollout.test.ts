@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { ingestLabels } from "../../src/monitoring/index.js";
+import { promoteAlias } from "../../src/registry/index.js";
 import { canaryGateEvaluator } from "../../src/server/canary-gate.js";
 import { startServer } from "../../src/server/start.js";
 import { ModelServer, parseEndpointConfig, type ModelServerOptions } from "../../src/serving/index.js";
@@ -152,6 +153,29 @@ describe("canaries that finish", () => {
     expect(stored?.decisions.map((d) => d.action)).toEqual(["start", "advance", "hold"]);
     const audit = await s.stores.audit.list({ limit: 1000 });
     expect(audit.some((r) => r.action === "registered_model.promote")).toBe(false);
+  });
+});
+
+describe("a canary whose version is already champion", () => {
+  it("finishes without a second alias move (e.g. a restart between the move and its record)", async () => {
+    stack = await openStack();
+    const s = stack;
+    const a = await s.register("credit", "xgb_binary.json");
+    const b = await s.register("credit", "xgb_binary_base.json");
+    await s.registry.setAlias("credit", "champion", a);
+    await s.stores.canaries.approve({ modelName: "credit", modelVersion: b, approver: "alice", reason: "ok" });
+    const clock = { t: 50_000_000 };
+    served = await serve(s, options(s, clock, b));
+    await promoteAlias(s.registry, { name: "credit", version: b, approver: "ops", reason: "by hand" });
+    for (let i = 0; i < 3; i++) {
+      clock.t += STEP_MS;
+      await served.serving.sync();
+    }
+    await served.serving.canariesStored();
+    expect(await s.stores.canaries.get("credit")).toMatchObject({ status: "promoted" });
+    const audit = await s.stores.audit.list({ limit: 1000 });
+    expect(audit.filter((r) => r.action === "registered_model.promote").map((r) => r.actor)).toEqual(["ops"]);
+    expect(audit.filter((r) => r.action === "serving_canary.promote")).toHaveLength(1);
   });
 });
 
