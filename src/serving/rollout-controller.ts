@@ -68,6 +68,8 @@ export interface RolloutOptions {
 
 const HOLD_RETRY_MS = 60_000;
 
+type RollbackTrigger = "alert" | "error_rate" | "manual" | "gate";
+
 /** Who canary decisions that no person made are recorded under. */
 export const SERVING_ACTOR = "keel-serving";
 
@@ -131,13 +133,13 @@ export class RolloutController {
     const next = advanceCanary(state, schedule, { now, alertFiring, ...observed });
     if (next === state) return false;
     if (next.status === "rolled_back") {
-      this.set(ep, next, alertFiring ? "alert" : "error_rate", observed);
+      this.set(ep, next, observed, alertFiring ? "alert" : "error_rate");
       return false;
     }
     if (state.retryAt !== undefined && now < state.retryAt) return false;
     const gate = await this.gate(ep, state, now);
     if (gate?.decision === "rollback") {
-      this.set(ep, { status: "rolled_back", at: now, reason: gate.reason }, "gate", gate.evidence);
+      this.set(ep, { status: "rolled_back", at: now, reason: gate.reason }, gate.evidence, "gate");
       return false;
     }
     if (gate?.decision === "hold") {
@@ -146,7 +148,7 @@ export class RolloutController {
     }
     const evidence = { ...observed, ...(gate ? { gate: gate.reason, report: gate.evidence } : {}) };
     if (next.status === "running" && canaryPercent(next, schedule) < 100) {
-      this.set(ep, next, "advance", evidence);
+      this.set(ep, next, evidence);
       return false;
     }
     return this.finish(ep, state, next, schedule, evidence);
@@ -171,7 +173,7 @@ export class RolloutController {
     }
     const approved = { approver: approval.approver, reason: approval.reason, approved_at: approval.approvedAt };
     if (next.status === "running") {
-      this.set(ep, next, "advance", { ...evidence, approval: approved });
+      this.set(ep, next, { ...evidence, approval: approved });
       return false;
     }
     let fromVersion: string | null = null;
@@ -190,7 +192,7 @@ export class RolloutController {
       const champion = await canaries.registry.getVersionByAlias(canary.name, CHAMPION_ALIAS).catch(() => undefined);
       if (champion?.version !== canary.version) throw e;
     }
-    this.set(ep, next, "promote", { ...evidence, approval: approved, previous_champion: fromVersion });
+    this.set(ep, next, { ...evidence, approval: approved, previous_champion: fromVersion });
     return true;
   }
 
@@ -241,7 +243,7 @@ export class RolloutController {
     const ep = this.endpoints.require(endpoint);
     const canary = ep.binding?.canary;
     if (ep.canary?.status !== "running" || canary === undefined) return undefined;
-    this.set(ep, { status: "rolled_back", at: this.clock(), reason }, trigger, { trigger });
+    this.set(ep, { status: "rolled_back", at: this.clock(), reason }, { trigger }, trigger);
     return { endpoint, modelName: canary.name, modelVersion: canary.version, reason };
   }
 
@@ -273,8 +275,9 @@ export class RolloutController {
   private set(
     ep: EndpointRuntime,
     next: CanaryState,
-    trigger: "alert" | "error_rate" | "manual" | "gate" | "advance" | "promote",
     evidence: unknown,
+    /** What rolled it back, when `next` is a rollback. */
+    trigger: RollbackTrigger = "manual",
   ): void {
     ep.canary = next;
     ep.canaryRequests = 0;
@@ -294,8 +297,7 @@ export class RolloutController {
       return;
     }
     this.persist(ep, canary.name, canary.version, "rollback", next.reason, evidence);
-    const rollbackTrigger = trigger === "promote" || trigger === "advance" ? "manual" : trigger;
-    this.metrics.canaryRollbacks.inc({ endpoint: name, model_version: canary.version, trigger: rollbackTrigger });
+    this.metrics.canaryRollbacks.inc({ endpoint: name, model_version: canary.version, trigger });
     const record: InferenceRecord = {
       requestId: `canary-rollback:${name}:${canary.version}:${next.at}`,
       time: next.at,
@@ -304,7 +306,7 @@ export class RolloutController {
       modelVersion: canary.version,
       route: "canary_rollback",
       features: {},
-      outputs: { trigger: rollbackTrigger, reason: next.reason },
+      outputs: { trigger, reason: next.reason },
       latencyMs: 0,
     };
     this.log.appendEvent(record, `serving: the canary rollback on endpoint ${name} could not be logged`);
