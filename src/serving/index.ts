@@ -9,6 +9,7 @@ export {
   defaultEndpoint,
   parseEndpointConfig,
   parseServingFile,
+  type CanaryGateSpec,
   type EndpointConfig,
   type EndpointConfigInput,
   type EndpointDefaults,
@@ -29,6 +30,8 @@ export { LoadedModel, ModelPool, warmupFrame, type ExplainerLoader, type ModelLo
 export {
   ModelServer,
   type BatchingOptions,
+  type CanaryGateDecision,
+  type CanaryGateRequest,
   type CanaryRollback,
   type ServingAlert,
   type ModelServerOptions,

@@ -241,7 +241,7 @@ function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
             keelPredictionsJson(
               r.requestId,
               r.scores,
-              (score) => serving.decision(r.endpoint, score),
+              (score) => serving.decision(r, score),
               r.modelVersion,
               r.route,
               r.reasons,
