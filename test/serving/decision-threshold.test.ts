@@ -38,7 +38,7 @@ describe("decision thresholds travel with the version", () => {
       return out;
     };
     const expected = (t: number, pos: string, neg: string) => v1.expected.slice(0, 40).map((s) => (s >= t ? pos : neg));
-    expect(await decisions("credit")).toEqual(expected(0.2, "positive", "negative"));
+    expect(await decisions("credit")).toEqual(expected(0.2, "reject", "approve"));
     expect(await decisions("strict")).toEqual(expected(0.9, "reject", "approve"));
     expect(new Set(expected(0.2, "p", "n"))).toEqual(new Set(["p", "n"]));
     const audit = await stack.stores.audit.list({ limit: 1000 });
