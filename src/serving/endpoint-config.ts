@@ -338,6 +338,16 @@ export function parseServingFile(input: unknown, defaults: EndpointDefaults = DE
   };
 }
 
+/**
+ * Whether the endpoint's champion route answers with something other than its model's `champion`
+ * alias (a pinned version, another alias or another model's version): choosing what answers as
+ * champion is a promotion, so the server asks the approver role for it.
+ */
+export function championOverridden(config: EndpointConfig): boolean {
+  const c = config.champion;
+  return c.model !== config.model || c.version !== undefined || c.alias !== "champion";
+}
+
 /** The endpoint keel creates for a model with a `champion` alias and no configured endpoint. */
 export function defaultEndpoint(model: string, defaults: EndpointDefaults = DEFAULT_ENDPOINT_DEFAULTS): EndpointConfig {
   return {

@@ -7,6 +7,7 @@ export {
   DEFAULT_DECISION,
   DEFAULT_INPUT_POLICY,
   defaultEndpoint,
+  championOverridden,
   parseEndpointConfig,
   parseServingFile,
   type CanaryGateSpec,

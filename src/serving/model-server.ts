@@ -204,8 +204,17 @@ export class ModelServer {
    * the endpoint store when there is one. Nothing is stored when binding fails; if storing fails
    * the previous endpoint is restored.
    */
-  async saveEndpoint(document: unknown, actor?: string): Promise<EndpointConfig> {
+  /**
+   * Validates and binds an endpoint document, then stores it. `authorize` sees the parsed config
+   * first and may throw to refuse it (the server's role checks), before anything changes.
+   */
+  async saveEndpoint(
+    document: unknown,
+    actor?: string,
+    authorize?: (config: EndpointConfig) => void,
+  ): Promise<EndpointConfig> {
     const config = parseEndpointConfig(document, this.endpoints.defaults);
+    authorize?.(config);
     const store = this.endpoints.store;
     const previous = this.endpoints.configured.get(config.name);
     await this.putEndpoint(config);

@@ -285,6 +285,75 @@ describe("canary approval over HTTP with auth on", () => {
   });
 });
 
+describe("the champion route over HTTP with auth on", () => {
+  it("a writer cannot make an unapproved version answer as champion by pinning it in an endpoint; an approver can", async () => {
+    stack = await openStack();
+    const s = stack;
+    const a = await s.register("credit", "xgb_binary.json");
+    const b = await s.register("credit", "xgb_binary_base.json");
+    await s.registry.setAlias("credit", "champion", a);
+    await s.registry.setAlias("credit", "staging", b);
+    const token = async (role: "writer" | "approver") =>
+      `Bearer ${(await s.stores.tokens.create({ name: `${role}-token`, role })).token}`;
+    const [writer, approver] = [await token("writer"), await token("approver")];
+    const serving = new ModelServer({
+      registry: s.registry,
+      loadModel: fixtureLoader,
+      pollIntervalMs: 600_000,
+      inferenceLog: s.stores.inferenceLog,
+      endpointStore: s.stores.endpoints,
+    });
+    await serving.start();
+    const config = loadConfig({ flags: { port: 0, dataDir: s.dir, logLevel: "silent", authEnabled: true }, env: {} });
+    const server = await startServer({ config, stores: s.stores, serving });
+    served = {
+      url: server.url,
+      serving,
+      server,
+      close: async () => {
+        await server.close();
+        await serving.stop();
+      },
+    };
+    const put = async (auth: string, body: unknown) =>
+      (
+        await fetch(`${server.url}/api/keel/endpoints/credit`, {
+          method: "PUT",
+          headers: { authorization: auth, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        })
+      ).status;
+    const champions = async () => {
+      const versions = new Set<string>();
+      for (let e = 0; e < 20; e++) {
+        const r = await fetch(`${server.url}/api/keel/endpoints/credit/predict`, {
+          method: "POST",
+          headers: { authorization: writer, "content-type": "application/json" },
+          body: JSON.stringify([v1.row(e)]),
+        });
+        const p = ((await r.json()) as { predictions: { route: string; model_version: string }[] }).predictions[0];
+        if (p?.route === "champion") versions.add(p.model_version);
+      }
+      return [...versions];
+    };
+    // Every way of naming what answers as champion other than the model's champion alias.
+    for (const champion of [{ version: b }, { alias: "staging" }, { model: "credit", version: b }]) {
+      expect(await put(writer, { model: "credit", champion })).toBe(403);
+    }
+    expect(await put(writer, { model: "credit", champion: { alias: "champion" }, shadows: [{ version: b }] })).toBe(
+      200,
+    );
+    expect(await champions()).toEqual([a]);
+    expect(await put(approver, { model: "credit", champion: { version: b } })).toBe(200);
+    expect(await champions()).toEqual([b]);
+    const audit = await s.stores.audit.list({ limit: 1000 });
+    expect(audit.filter((r) => r.targetType === "serving_endpoint").map((r) => r.actor)).toEqual([
+      "writer-token",
+      "approver-token",
+    ]);
+  });
+});
+
 describe("a canary behind the challenger_beats_champion gate", () => {
   it("holds until labels show the canary better on the paired requests, then advances with the report as evidence", async () => {
     stack = await openStack();
