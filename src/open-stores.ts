@@ -24,6 +24,8 @@ import {
   type EndpointStore,
   createReviewStore,
   type ReviewStore,
+  createCanaryStore,
+  type CanaryStore,
   SqliteInferenceLogWriter,
   sqlitePath,
   createTokenStore,
@@ -74,6 +76,8 @@ export interface Stores {
   readonly endpoints: EndpointStore;
   /** The human review queue and its verdicts (docs/review.md). */
   readonly reviews: ReviewStore;
+  /** Canary rollouts (resumed after a restart) and the approvals that let them finish. */
+  readonly canaries: CanaryStore;
   /** Applies pending migrations; run it before first use (`keel migrate`, server start). */
   migrate(): Promise<MigrationResult>;
   /** Waits for webhook deliveries in flight, then closes the database. */
@@ -116,6 +120,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     alerts: createAlertStore(metadata, { clock }),
     endpoints: createEndpointStore(metadata, { clock }),
     reviews: createReviewStore(metadata, { clock }),
+    canaries: createCanaryStore(metadata, { clock }),
     migrate: () => metadata.migrate(clock),
     async close() {
       await webhooks.idle();

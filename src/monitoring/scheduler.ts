@@ -12,7 +12,7 @@ import type { SinkConfig } from "./alert-sinks.js";
 import { parseAlertRules } from "./alerts.js";
 import type { AlertRule } from "./alerts.js";
 import { runMonitorWindow } from "./monitor-job.js";
-import { recordPerformance, windowText, type PerformanceReport } from "./performance.js";
+import { championThreshold, recordPerformance, windowText, type PerformanceReport } from "./performance.js";
 import { CHAMPION_ALIAS } from "../registry/index.js";
 import type { LabelStore } from "../store/index.js";
 import type { MonitorJobDeps, MonitorWindowResult, QualityThresholds } from "./monitor-job.js";
@@ -381,7 +381,12 @@ export class MonitorScheduler {
     try {
       const performance = await recordPerformance(
         { inferenceLog: this.options.jobs.inferenceLog, labels, observations: this.options.jobs.observations },
-        { modelName: m.name, asOf, windows: windowDays },
+        {
+          modelName: m.name,
+          asOf,
+          windows: windowDays,
+          ...thresholdOption(await championThreshold(this.options.jobs.registry, m.name)),
+        },
       );
       runs.push({
         model: m.name,
@@ -437,4 +442,8 @@ export class MonitorScheduler {
       return false;
     }
   }
+}
+
+function thresholdOption(threshold: number | undefined): { threshold?: number } {
+  return threshold === undefined ? {} : { threshold };
 }

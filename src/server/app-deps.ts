@@ -5,6 +5,7 @@ import type { RegistryStore } from "../registry/index.js";
 import type {
   ArtifactStore,
   AuditLog,
+  CanaryStore,
   DecisionStore,
   InferenceLog,
   LabelStore,
@@ -33,6 +34,8 @@ export interface AppStores {
   readonly reviews?: ReviewStore;
   /** The audit log (model cards read a version's approvals and promotions from it). */
   readonly audit?: AuditLog;
+  /** Canary rollouts and their approvals (`/api/keel/models/{name}/canary-approval`). */
+  readonly canaries?: CanaryStore;
   /** The metadata database; the feature routes keep the feature registry in it. */
   readonly metadata?: MetadataDb;
 }

@@ -1,6 +1,7 @@
 import type { KeelConfig } from "../config.js";
 import type { Stores } from "../open-stores.js";
 import type { Logger } from "../runtime/index.js";
+import { canaryGateEvaluator } from "./canary-gate.js";
 import { artifactFetcher, createServingRuntime, type ModelServer } from "../serving/index.js";
 
 export interface ModelServing {
@@ -31,6 +32,12 @@ export async function startModelServing(
     inferenceLog,
     endpointStore: stores.endpoints,
     reviewQueue: stores.reviews,
+    canaries: { store: stores.canaries, registry: stores.registry },
+    canaryGate: canaryGateEvaluator({
+      registry: stores.registry,
+      inferenceLog: stores.inferenceLog,
+      labels: stores.labels,
+    }),
     ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
     ...(options.servingFile !== undefined ? { servingFile: options.servingFile } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),

@@ -40,7 +40,7 @@ export class ReviewGate {
       const requestId = rowRequestId(result.requestId, n, i);
       const reasons = reviewReasons(policy, requestId, score, table, i);
       if (reasons.length === 0) continue;
-      const modelDecision = decisionOf(config, score);
+      const modelDecision = decisionOf(config, score, result.threshold);
       const interimDecision = policy.interimDecision ?? modelDecision;
       out ??= new Array<RowReview | undefined>(n).fill(undefined);
       out[i] = { reasons, interimDecision };

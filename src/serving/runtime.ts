@@ -6,7 +6,7 @@ import type { InferenceLog, EndpointStore, ReviewStore } from "../store/index.js
 import { artifactExplainerLoader, artifactModelLoader } from "./artifact-loader.js";
 import { RedisPredictionCache } from "./cache.js";
 import { parseServingFile } from "./endpoint-config.js";
-import { ModelServer, type ServingRegistry } from "./model-server.js";
+import { ModelServer, type ModelServerOptions, type ServingRegistry } from "./model-server.js";
 
 export interface ServingRuntimeOptions {
   readonly registry: ServingRegistry;
@@ -24,6 +24,9 @@ export interface ServingRuntimeOptions {
   readonly clock?: Clock;
   readonly pollIntervalMs?: number;
   readonly isAlertFiring?: (endpoint: string) => boolean | Promise<boolean>;
+  /** Canary persistence and promotion, and the canary gate (see ModelServerOptions). */
+  readonly canaries?: ModelServerOptions["canaries"];
+  readonly canaryGate?: ModelServerOptions["canaryGate"];
   readonly logger?: Logger;
 }
 
@@ -57,5 +60,7 @@ export async function createServingRuntime(options: ServingRuntimeOptions): Prom
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
     ...(options.isAlertFiring ? { isAlertFiring: options.isAlertFiring } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    canaries: options.canaries,
+    canaryGate: options.canaryGate,
   });
 }

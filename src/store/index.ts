@@ -56,6 +56,16 @@ export type {
   ReviewStore,
   ReviewVerdict,
 } from "./review-queue.js";
+export { createCanaryStore } from "./serving-canaries.js";
+export type {
+  CanaryAction,
+  CanaryApproval,
+  CanaryDecision,
+  CanaryState as StoredCanaryState,
+  CanaryStatus,
+  CanaryStore,
+  StoredCanary,
+} from "./serving-canaries.js";
 export type { EndpointStore } from "./serving-endpoints.js";
 export { SqliteInferenceLogWriter } from "./sqlite/inference-log-writer.js";
 export { sqlitePath } from "./sqlite/open.js";

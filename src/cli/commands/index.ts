@@ -123,6 +123,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => [(await import("./decisions.js")).decisionsCommand],
   },
   {
+    name: "rollout",
+    summary: "shadow, challenger and canary rollouts held against the champion",
+    load: async () => [(await import("./rollout.js")).rolloutCommand],
+  },
+  {
     name: "review",
     summary: "the human review queue: list, claim and decide queued decisions",
     load: async () => [(await import("./review.js")).reviewCommand],

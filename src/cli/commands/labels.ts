@@ -7,6 +7,7 @@ import {
   eventTime,
   ingestLabels,
   labelValue,
+  championThreshold,
   evaluatePerformance,
   performanceObservations,
   windowText,
@@ -227,6 +228,7 @@ export function labelsCommand(program: Command, ctx: CliContext): void {
           });
         } else {
           report = await withStores(config, async (s) => {
+            const threshold = flags.threshold ?? (await championThreshold(s.registry, flags.model));
             const r = await evaluatePerformance(
               { inferenceLog: s.inferenceLog, labels: s.labels },
               {
@@ -234,7 +236,7 @@ export function labelsCommand(program: Command, ctx: CliContext): void {
                 asOf,
                 windowDays,
                 ...(flags.segment !== undefined ? { segment: flags.segment } : {}),
-                ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}),
+                ...(threshold !== undefined ? { threshold } : {}),
               },
             );
             // A local report is also a monitoring run: its numbers join the observation time series.

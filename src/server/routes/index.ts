@@ -13,6 +13,7 @@ import { decisionRoutes } from "./decisions.js";
 import { featureRoutes } from "./features.js";
 import { modelCardRoutes } from "./model-cards.js";
 import { reviewRoutes } from "./review.js";
+import { rolloutRoutes } from "./rollout.js";
 import { servingRoutes } from "./serving.js";
 
 /** Every route file of the server, registered in this order. Append your entry. */
@@ -32,4 +33,5 @@ export const routes: readonly RoutePlugin[] = [
   decisionRoutes,
   reviewRoutes,
   modelCardRoutes,
+  rolloutRoutes,
 ];
