@@ -5,7 +5,10 @@
  * (global SHAP importance), and the audit log (approvals, promotions, rollbacks). The card is
  * kept with the version: its JSON as a content-addressed blob named by the tag `keel.model_card`.
  */
-import type { Signature } from "../data/index.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Frame, Signature } from "../data/index.js";
 import { readTable, takeRows } from "../data/index.js";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
 import { loadExplainer, meanAbsShap, rankImportance } from "../learn/index.js";
@@ -17,6 +20,7 @@ import type { ModelCardHistoryJson, ModelCardJson } from "../wire/index.js";
 import type { BehaviourResult } from "./behaviour.js";
 import type { GateResult } from "./gates.js";
 import { fileSha256 } from "./lineage.js";
+import { TRAINING_DATA_TAGS } from "./training-data.js";
 
 /** Version tag holding the sha256 of the version's model card blob. */
 export const MODEL_CARD_TAG = "keel.model_card";
@@ -196,22 +200,42 @@ function base(row: CardAuditRow): { seq: number; time: number; actor: string; ac
 }
 
 /**
- * Mean |SHAP| per feature over evenly spaced rows of the training data, when the data file is
- * still where the lineage says and still has the recorded sha256 (else why not).
+ * The version's training rows: the exact bytes kept with the version in the artifact store (tag
+ * `keel.training_data`, checksum-verified) when they are, else the file the lineage names if it
+ * still has the recorded sha256; else why not.
  */
-async function importance(
-  sources: ModelCardSources,
-  mv: ModelVersion,
-  rowsWanted: number,
-): Promise<ModelCard["importance"]> {
-  const dataPath = mv.lineage?.dataPath;
+async function trainingFrame(sources: ModelCardSources, mv: ModelVersion): Promise<Frame | { unavailable: string }> {
   const dataHash = mv.lineage?.dataHash;
+  const kept = tagOf(mv.tags, TRAINING_DATA_TAGS.path);
+  if (kept !== undefined && tagOf(mv.tags, TRAINING_DATA_TAGS.expired) === undefined && dataHash !== undefined) {
+    const dir = await mkdtemp(path.join(tmpdir(), "keel-model-card-"));
+    try {
+      const file = path.join(dir, `training-data${path.extname(kept)}`);
+      await writeFile(file, await sources.artifacts.getFile(kept));
+      if ((await fileSha256(file)) === dataHash) return await readTable(file);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const dataPath = mv.lineage?.dataPath;
   if (dataPath === undefined || dataHash === undefined)
     return { unavailable: "the version's lineage names no training data file" };
   const actual = await fileSha256(dataPath).catch(() => undefined);
   if (actual === undefined) return { unavailable: `the training data ${dataPath} cannot be read` };
   if (actual !== dataHash)
     return { unavailable: `the training data ${dataPath} changed since training (sha256 ${actual}, not ${dataHash})` };
+  return readTable(dataPath);
+}
+
+/** Mean |SHAP| per feature over evenly spaced rows of the version's training data (or why not). */
+async function importance(
+  sources: ModelCardSources,
+  mv: ModelVersion,
+  rowsWanted: number,
+): Promise<ModelCard["importance"]> {
+  const frame = await trainingFrame(sources, mv);
+  if ("unavailable" in frame) return frame;
+  const dataHash = mv.lineage?.dataHash as string;
   const fetch = artifactFetcher({
     artifacts: sources.artifacts,
     runArtifactUri: async (runId) => (await sources.tracking.getRun(runId)).info.artifactUri,
@@ -223,7 +247,6 @@ async function importance(
     if (e instanceof InvalidParameterError) return { unavailable: e.message };
     throw e;
   }
-  const frame = await readTable(dataPath);
   const n = Math.min(rowsWanted, frame.nRows);
   const rows = Int32Array.from({ length: n }, (_, i) => Math.floor((i * frame.nRows) / n));
   const values = explainer.explain(takeRows(frame, rows));

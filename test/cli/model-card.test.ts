@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -165,6 +165,18 @@ describe("the model card of the quickstart's version", () => {
     },
     120_000,
   );
+
+  it("explains the training bytes kept with the version when the source file is gone", async () => {
+    const file = card.trainingData.path as string;
+    renameSync(file, `${file}.moved`);
+    try {
+      const sources = { ...stores, audit: stores.audit.list.bind(stores.audit) };
+      const again = await buildModelCard(sources, "loan-default", "1");
+      expect(again.importance).toEqual(card.importance);
+    } finally {
+      renameSync(`${file}.moved`, file);
+    }
+  });
 
   it("says what keel has no record of for a version registered by hand", async () => {
     const file = path.join(REPO, "test/fixtures/models/xgb_binary.json");
