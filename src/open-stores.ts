@@ -24,6 +24,8 @@ import {
   sqlitePath,
   createTokenStore,
   type TokenStore,
+  createTraceStore,
+  type TraceStore,
 } from "./store/index.js";
 import { createTrackingStore } from "./tracking/index.js";
 import type { TrackingStore } from "./tracking/index.js";
@@ -66,6 +68,8 @@ export interface Stores {
   readonly alerts: AlertStore;
   /** Serving endpoints created through the API. */
   readonly endpoints: EndpointStore;
+  /** LLM traces: OTLP spans and the gateway's (docs/llm.md). */
+  readonly traces: TraceStore;
   /** Applies pending migrations; run it before first use (`keel migrate`, server start). */
   migrate(): Promise<MigrationResult>;
   /** Waits for webhook deliveries in flight, then closes the database. */
@@ -106,6 +110,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     servingInferenceLog,
     alerts: createAlertStore(metadata, { clock }),
     endpoints: createEndpointStore(metadata, { clock }),
+    traces: createTraceStore(metadata, { clock }),
     migrate: () => metadata.migrate(clock),
     async close() {
       await webhooks.idle();

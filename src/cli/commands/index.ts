@@ -116,4 +116,9 @@ export const commands: readonly CommandEntry[] = [
     summary: "exact per-row feature contributions (SHAP, margin space) of a keel, XGBoost JSON or LightGBM model",
     load: async () => [(await import("./explain.js")).explainCommand],
   },
+  {
+    name: "prompts",
+    summary: "the prompt registry: versioned templates, diff, approved promotion",
+    load: async () => [(await import("./prompts.js")).promptsCommand],
+  },
 ];

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import type { Registry } from "prom-client";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
 import {
@@ -69,7 +70,7 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
     keelPredictRoutes(hot, serving);
     done();
   });
-  endpointRoutes(app, serving);
+  endpointRoutes(app, serving, deps.llm?.gateway?.metrics);
 };
 
 /** OIP scope: the spec's error body is {"error": "..."}; every 4xx/5xx from these routes uses it. */
@@ -219,7 +220,7 @@ function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
 }
 
 /** The endpoints API and Prometheus `/metrics`. */
-function endpointRoutes(app: FastifyInstance, serving: ModelServer): void {
+function endpointRoutes(app: FastifyInstance, serving: ModelServer, llmMetrics: Registry | undefined): void {
   app.get("/api/keel/endpoints", () => ({ endpoints: serving.listEndpoints() }));
   app.put<{ Params: NameParams }>("/api/keel/endpoints/:name", async (req) => {
     const body = req.body;
@@ -233,8 +234,11 @@ function endpointRoutes(app: FastifyInstance, serving: ModelServer): void {
     return {};
   });
 
+  // The LLM gateway's series (guardrail triggers …) are exposed on the same page.
   app.get("/metrics", async (_req, reply) =>
-    reply.type(serving.metrics.contentType).send(await serving.metrics.text()),
+    reply
+      .type(serving.metrics.contentType)
+      .send((await serving.metrics.text()) + (llmMetrics === undefined ? "" : await llmMetrics.metrics())),
   );
 }
 

@@ -9,6 +9,7 @@ import { m0020MonitorObservations } from "./0020-monitor-observations.js";
 import { m0022Labels } from "./0022-labels.js";
 import { m0023Alerts } from "./0023-alerts.js";
 import { m0040Features } from "./0040-features.js";
+import { m0090LlmTraces } from "./0090-llm-traces.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
 
@@ -28,4 +29,5 @@ export const migrations: readonly Migration[] = [
   m0022Labels,
   m0023Alerts,
   m0040Features,
+  m0090LlmTraces,
 ];
