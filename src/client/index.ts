@@ -1,6 +1,6 @@
 export { KeelClient } from "./client.js";
 export { KeelLlmClient } from "./llm-client.js";
-export type { KeelRequester } from "./llm-client.js";
+export type { KeelRequester, TraceSearchRequest } from "./llm-client.js";
 export type { FetchLike, KeelClientOptions, SearchRequest, SearchRunsRequest } from "./client.js";
 /** The wire's JSON shapes, for the client's users (its value lists are the domain modules' to export). */
 export type {
@@ -36,5 +36,9 @@ export type {
   PromptJson,
   PromptVersionJson,
   RenderedPromptJson,
+  SpanJson,
+  TraceDetailJson,
+  TraceFeedbackJson,
+  TraceSummaryJson,
 } from "../wire/index.js";
 export type * from "./features-json.js";

@@ -5,7 +5,28 @@ import type {
   PromptJson,
   PromptVersionJson,
   RenderedPromptJson,
+  TraceDetailJson,
+  TraceFeedbackJson,
+  TraceSummaryJson,
 } from "../wire/index.js";
+
+/** Filters of a trace search; times in epoch milliseconds, cost in USD. */
+export interface TraceSearchRequest {
+  route?: string;
+  prompt?: string;
+  prompt_version?: string;
+  user?: string;
+  from?: number;
+  to?: number;
+  min_cost?: number;
+  max_cost?: number;
+  min_latency_ms?: number;
+  max_latency_ms?: number;
+  /** A guardrail check's name, or `*` for any. */
+  guardrail?: string;
+  max_results?: number;
+  page_token?: string;
+}
 
 /** The one call the LLM client needs from `KeelClient` (auth, errors as KeelErrors). */
 export interface KeelRequester {
@@ -63,5 +84,26 @@ export class KeelLlmClient {
     request: { version: string; to: string; reason: string; approver?: string },
   ): Promise<AliasMoveJson> {
     return this.keel.request("POST", `/api/keel/prompts/${enc(name)}/promote`, request);
+  }
+
+  /** Traces, newest first. */
+  searchTraces(query: TraceSearchRequest = {}): Promise<{ traces: TraceSummaryJson[]; next_page_token?: string }> {
+    return this.keel.request("GET", "/api/keel/traces", query);
+  }
+  getTrace(traceId: string): Promise<TraceDetailJson> {
+    return this.keel.request("GET", `/api/keel/traces/${enc(traceId)}`);
+  }
+  /** Attaches a score (and a comment) to a trace; `user` is the caller's token name when auth is on. */
+  async addTraceFeedback(
+    traceId: string,
+    request: { score: number; comment?: string; user?: string },
+  ): Promise<TraceFeedbackJson> {
+    return (
+      await this.keel.request<{ feedback: TraceFeedbackJson }>(
+        "POST",
+        `/api/keel/traces/${enc(traceId)}/feedback`,
+        request,
+      )
+    ).feedback;
   }
 }

@@ -323,7 +323,7 @@ class LlmGateway implements Gateway {
       if (!reply.response.ok || reply.response.body === null) return this.passError(reply.response, t);
       const canChange = r.config.guardrails.output?.checks.some((c) => c.action !== "flag") === true;
       const onEnd = async (outcome: StreamOutcome): Promise<StreamVerdict> => {
-        this.usage(t, outcome.usage);
+        this.usage(t, { usage: outcome.usage });
         const choices = [];
         for (const content of outcome.contents) {
           const result = await this.guard(r.output, content, "output", r, t);
