@@ -77,19 +77,23 @@ export const keelPromptRoutes: RoutePlugin = (app, { stores, llm }) => {
     return { name, from_version: d.from.version, to_version: d.to.version, lines: d.lines.map((l) => ({ ...l })) };
   });
 
-  app.post("/api/keel/prompts/:name/versions/:ref/render", async (req): Promise<RenderedPromptJson> => {
-    const input = Input.of(req);
-    const v = await getPromptVersion(registry, input.requiredString("name"), input.requiredString("ref"));
-    input.object("variables");
-    const variables = input.rawValue("variables") ?? {};
-    return {
-      name: v.name,
-      version: v.version,
-      rendered: templateJson(renderTemplate(v.template, variables as Record<string, unknown>)),
-      ...(v.model === undefined ? {} : { model: v.model }),
-      parameters: { ...v.parameters },
-    };
-  });
+  app.post(
+    "/api/keel/prompts/:name/versions/:ref/render",
+    { config: { role: "reader" } },
+    async (req): Promise<RenderedPromptJson> => {
+      const input = Input.of(req);
+      const v = await getPromptVersion(registry, input.requiredString("name"), input.requiredString("ref"));
+      input.object("variables");
+      const variables = input.rawValue("variables") ?? {};
+      return {
+        name: v.name,
+        version: v.version,
+        rendered: templateJson(renderTemplate(v.template, variables as Record<string, unknown>)),
+        ...(v.model === undefined ? {} : { model: v.model }),
+        parameters: { ...v.parameters },
+      };
+    },
+  );
 
   app.post("/api/keel/prompts/:name/promote", { config: approver }, async (req) => {
     const input = Input.of(req);
