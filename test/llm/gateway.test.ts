@@ -63,6 +63,7 @@ describe("LLM gateway with the official openai client", () => {
             guardrails: { output: { checks: [{ kind: "pii", action: "flag" }] } },
           },
           tiny: { upstream: { url: upstream.url, model: MODEL }, rateLimit: { requestsPerMinute: 1 } },
+          capped: { upstream: { url: upstream.url, model: MODEL }, budget: { usdPerDay: 0.0001 } },
         },
         prices: { [MODEL]: PRICE },
       },
@@ -194,6 +195,20 @@ describe("LLM gateway with the official openai client", () => {
       .catch((err: unknown) => err);
     expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
     expect((limited as InstanceType<typeof OpenAI.APIError>).code).toBe("rate_limit_exceeded");
+  });
+
+  it("refuses with 429 insufficient_quota once the route's spend over 24 hours reaches its budget", async () => {
+    const first = await openai("capped").chat.completions.create({
+      messages: [{ role: "user", content: "a b c" }],
+    } as never);
+    const cost =
+      (first.usage!.prompt_tokens * PRICE.inputPer1M + first.usage!.completion_tokens * PRICE.outputPer1M) / 1e6;
+    expect(cost).toBeGreaterThan(0.0001);
+    const refused = await openai("capped")
+      .chat.completions.create({ messages: [{ role: "user", content: "again" }] } as never)
+      .catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).code).toBe("insufficient_quota");
   });
 
   it("answers embeddings, and an unknown route with an OpenAI-shaped 404", async () => {
