@@ -24,7 +24,7 @@ describe("prompt templates", () => {
     ]);
   });
 
-  it("refuses a missing or an extra variable, naming it", async () => {
+  it("refuses a missing or an extra variable, naming it", () => {
     const missing = thrown(() => renderTemplate("{{a}} {{b}}", { a: "1" }));
     expect(missing.code).toBe("INVALID_PARAMETER_VALUE");
     expect(missing.message).toBe("missing prompt variable: b");
@@ -32,7 +32,7 @@ describe("prompt templates", () => {
     expect(extra.message).toContain("unknown prompt variable: c");
   });
 
-  it("refuses malformed templates with field = value: rule", async () => {
+  it("refuses malformed templates with field = value: rule", () => {
     expect(thrown(() => checkTemplate([{ role: "boss", content: "x" }])).message).toBe(
       'template[0].role = "boss": must be one of system, user, assistant, developer, tool',
     );
