@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keelInProcess } from "./helpers.js";
+import { keelInProcess, keelServer } from "./helpers.js";
 
 describe("keel prompts on the local store", () => {
   let dir: string;
@@ -86,5 +86,35 @@ describe("keel prompts on the local store", () => {
 
     const bad = await run(["prompts", "create", "support", "-m", "x"]);
     expect(bad.code).toBe(2);
+  });
+
+  it("`keel server --llm-config` serves the gateway and refuses a config whose key variable is unset", async () => {
+    const config = path.join(dir, "gateway.yaml");
+    writeFileSync(
+      config,
+      "routes:\n  bot:\n    upstream: { url: http://127.0.0.1:9/v1, apiKeyEnv: BOT_KEY, timeoutMs: 500 }\n    retries: 0\n",
+    );
+    const server = await keelServer(["--port", "0", "--llm-config", config], { KEEL_DATA_DIR: dir, BOT_KEY: "k" });
+    try {
+      const res = await fetch(`${server.url}/api/keel/llm/bot/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+      });
+      // Nothing listens on the upstream's port: an OpenAI-shaped 502 after the one attempt.
+      expect(res.status).toBe(502);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("upstream_unavailable");
+      expect(await (await fetch(`${server.url}/metrics`)).text()).toContain(
+        'keel_llm_requests_total{route="bot",operation="chat",outcome="error"} 1',
+      );
+    } finally {
+      server.child.kill("SIGTERM");
+    }
+    const refused = await keelServer(["--port", "0", "--llm-config", config], { KEEL_DATA_DIR: dir }).catch(
+      (e: unknown) => e,
+    );
+    expect(String(refused)).toContain(
+      'routes.bot.upstream.apiKeyEnv = "BOT_KEY": names an environment variable that is not set',
+    );
   });
 });
