@@ -8,6 +8,10 @@ const redis = ["test/**/*redis*.test.ts"];
 /** The app on real stores (both backends in one file), over HTTP, or with an external tool. */
 const integration = [
   "test/keel.test.ts",
+  "test/llm/gateway.test.ts",
+  "test/llm/otlp.test.ts",
+  "test/llm/prompts-http.test.ts",
+  "test/llm/prompts/prompt-registry.test.ts",
   "test/monitoring/alert-engine.test.ts",
   "test/monitoring/drift-html.test.ts",
   "test/monitoring/monitor-job.test.ts",

@@ -92,7 +92,12 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
     done();
   });
   endpointRoutes(app, serving);
-  metricsRoute(app, [serving.metrics.registry, ...(deps.monitoring === undefined ? [] : [deps.monitoring.metrics])]);
+  metricsRoute(app, [
+    serving.metrics.registry,
+    ...(deps.monitoring === undefined ? [] : [deps.monitoring.metrics]),
+    // The LLM gateway's series (guardrail triggers …) are exposed on the same page.
+    ...(deps.llm?.gateway === undefined ? [] : [deps.llm.gateway.metrics]),
+  ]);
 };
 
 /** Prometheus `/metrics`: serving's series, and monitoring's figures when the app monitors. */
