@@ -25,6 +25,7 @@ const integration = [
   "test/server/promotion.test.ts",
   "test/serving/artifact-source.test.ts",
   "test/serving/endpoint-persistence.test.ts",
+  "test/serving/entity-features.test.ts",
   "test/serving/keel-server.test.ts",
   "test/serving/lifecycle.test.ts",
   "test/serving/protocols.test.ts",

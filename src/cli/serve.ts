@@ -79,7 +79,13 @@ export async function startKeelServer(
       // by the scheduler; close() waits for a check in flight.
       monitoring.services.alerts.onAlert((event) => void onRetrainAlert(event));
     }
-    const server = await startServer({ config, stores, serving: model.serving, monitoring: monitoring.services });
+    const server = await startServer({
+      config,
+      stores,
+      serving: model.serving,
+      monitoring: monitoring.services,
+      features: model.features,
+    });
     return {
       server,
       async close() {

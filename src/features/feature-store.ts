@@ -5,10 +5,10 @@
  */
 import type { Clock } from "../runtime/index.js";
 import { specError } from "../spec-fields.js";
-import { requestedFeatures, type FeatureRepo } from "./definition.js";
+import { featureService, requestedFeatures, type FeatureRepo } from "./definition.js";
 import { materialize, materializeIncremental, type MaterializeResult } from "./materialize.js";
 import { createTransformLoader } from "./on-demand.js";
-import { getOnlineFeatures, type OnlineFeaturesResponse } from "./online.js";
+import { entityInputs, getOnlineFeatures, type EntityInputs, type OnlineFeaturesResponse } from "./online.js";
 import type { FeatureValue, OnlineStore } from "./online-store.js";
 import { pushToOnlineStore } from "./push.js";
 import type { FeatureRegistry } from "./registry.js";
@@ -30,6 +30,8 @@ export interface FeatureStore {
   /** The applied repository (cached for a few seconds). */
   repo(): Promise<FeatureRepo>;
   getOnlineFeatures(query: OnlineFeaturesQuery): Promise<OnlineFeaturesResponse>;
+  /** The join keys and request fields a request for a feature service carries. */
+  serviceInputs(featureService: string): Promise<EntityInputs>;
   push(sourceName: string, df: Readonly<Record<string, unknown>>, to: PushTarget): Promise<number>;
   materialize(options: { start: number; end: number; featureViews?: readonly string[] }): Promise<MaterializeResult[]>;
   materializeIncremental(options: { end: number; featureViews?: readonly string[] }): Promise<MaterializeResult[]>;
@@ -67,6 +69,10 @@ export function createFeatureStore(deps: FeatureStoreDeps): FeatureStore {
           ...(q.fullFeatureNames !== undefined ? { fullFeatureNames: q.fullFeatureNames } : {}),
         },
       );
+    },
+    async serviceInputs(name) {
+      const repo = await store.repo();
+      return entityInputs(repo, featureService(repo, name, "feature_service").features);
     },
     async push(sourceName, df, to) {
       if (to !== "online") {

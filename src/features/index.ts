@@ -34,13 +34,14 @@ export { openOnlineStore } from "./open-online-store.js";
 export type { OnDemandTransform } from "./on-demand.js";
 export { createTransformLoader, runOnDemand } from "./on-demand.js";
 export type {
+  EntityInputs,
   FeatureStatus,
   FeatureVector,
   OnlineFeatureSources,
   OnlineFeaturesRequest,
   OnlineFeaturesResponse,
 } from "./online.js";
-export { getOnlineFeatures } from "./online.js";
+export { entityInputs, getOnlineFeatures } from "./online.js";
 export type { MaterializeResult } from "./materialize.js";
 export { materialize, materializeIncremental } from "./materialize.js";
 export type { FeatureStore, FeatureStoreDeps, OnlineFeaturesQuery, PushTarget } from "./feature-store.js";

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { KeelConfig } from "../config.js";
 import type { RegistryStore } from "../registry/index.js";
 import type { ArtifactStore, InferenceLog, LabelStore, MetadataDb } from "../store/index.js";
+import type { FeatureStore } from "../features/index.js";
 import type { ModelServer } from "../serving/index.js";
 import type { TrackingStore } from "../tracking/index.js";
 import type { TokenVerifier } from "./auth.js";
@@ -38,6 +39,8 @@ export interface AppDeps {
   readonly serving?: ModelServer;
   /** Monitoring observations, monitor jobs and alerts (docs/monitoring.md). */
   readonly monitoring?: MonitoringServices;
+  /** The feature store model serving reads (its owner closes it); the feature routes open their own without it. */
+  readonly features?: FeatureStore;
 }
 
 /** A route file: registers its routes on the instance it is given. */

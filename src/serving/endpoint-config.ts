@@ -28,6 +28,7 @@ export interface EndpointConfigInput {
   };
   shadows?: ModelRefInput[];
   entityKey?: string;
+  featureService?: string;
   deadlineMs?: number;
   fallback?: { previousVersion: true; score?: number } | { score: number };
   cache?: { ttlSeconds?: number; maxEntries?: number };
@@ -56,6 +57,11 @@ export interface EndpointConfig {
   readonly canary?: ResolvedRef & { readonly schedule: CanarySchedule };
   readonly shadows: readonly ResolvedRef[];
   readonly entityKey?: string;
+  /**
+   * A feature service of the applied feature repository: requests then carry entity keys (and
+   * request-time fields) and the server looks the model's features up in the online store.
+   */
+  readonly featureService?: string;
   readonly deadlineMs?: number;
   readonly fallback?: { readonly previousVersion: boolean; readonly score?: number };
   readonly cache?: { readonly ttlMs: number; readonly maxEntries: number };
@@ -95,6 +101,7 @@ const ENDPOINT_FIELDS = [
   "canary",
   "shadows",
   "entityKey",
+  "featureService",
   "deadlineMs",
   "fallback",
   "cache",
@@ -172,6 +179,7 @@ export function parseEndpointConfig(
   const decision = specObject(c.decision ?? {}, `${field}.decision`, ["threshold", "positive", "negative"]);
   const policy = specObject(c.input ?? {}, `${field}.input`, ["ranges", "categories"]);
   const entityKey = specString(c, "entityKey", field);
+  const featureService = specString(c, "featureService", field);
   const deadlineMs = specNumber(c, "deadlineMs", field, { positive: true });
   return {
     name,
@@ -183,6 +191,7 @@ export function parseEndpointConfig(
     ...(c.canary !== undefined ? { canary: canaryOf(c.canary, model, `${field}.canary`) } : {}),
     shadows: specArray(c.shadows ?? [], `${field}.shadows`).map((r, i) => ref(r, model, `${field}.shadows[${i}]`)),
     ...(entityKey !== undefined ? { entityKey } : {}),
+    ...(featureService !== undefined ? { featureService } : {}),
     ...(deadlineMs !== undefined ? { deadlineMs } : {}),
     ...(c.fallback !== undefined ? { fallback: fallbackOf(c.fallback, `${field}.fallback`) } : {}),
     ...(cache

@@ -59,7 +59,8 @@ export class PredictionLog {
     }
     // Each column is looked up once, not once per row.
     const columns = [...table.columns];
-    const entityColumn = config.entityKey !== undefined ? table.columns.get(config.entityKey) : undefined;
+    const entityKey = config.entityKey ?? table.entityColumn;
+    const entityColumn = entityKey !== undefined ? table.columns.get(entityKey) : undefined;
     const out: InferenceRecord[] = new Array<InferenceRecord>(r.scores.length);
     for (let i = 0; i < r.scores.length; i++) {
       const features: Record<string, string | number | boolean | null> = {};

@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import type { FeatureStore } from "../features/index.js";
 import type { ModelVersion } from "../registry/index.js";
 import type { Clock, Logger } from "../runtime/index.js";
 import { readSpecFile } from "../spec-fields.js";
@@ -23,6 +24,8 @@ export interface ServingRuntimeOptions {
   readonly pollIntervalMs?: number;
   readonly isAlertFiring?: (endpoint: string) => boolean | Promise<boolean>;
   readonly logger?: Logger;
+  /** The feature store of endpoints that name a feature service. */
+  readonly features?: FeatureStore;
 }
 
 /**
@@ -53,5 +56,6 @@ export async function createServingRuntime(options: ServingRuntimeOptions): Prom
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
     ...(options.isAlertFiring ? { isAlertFiring: options.isAlertFiring } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.features ? { features: options.features } : {}),
   });
 }

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Signature } from "../../data/index.js";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
 import {
   decodeInferRequest,
@@ -117,8 +118,8 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
   oip.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
   // The infer routes are the hot path: no async hop of their own, the answer written as JSON text.
   const infer = (req: FastifyRequest, reply: FastifyReply, name: string, pinned: string | undefined): void => {
-    const run = (model: LoadedModel): Promise<void> => {
-      const decoded = decodeInferRequest(req.body, model.signature);
+    const run = (model: LoadedModel, request: Signature, joinKeys: readonly string[] = []): Promise<void> => {
+      const decoded = decodeInferRequest(req.body, request, joinKeys);
       const ctx = {
         requestId: decoded.id ?? header(req, "x-request-id") ?? newRequestId(),
         protocol: "oip",
@@ -144,10 +145,20 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
         );
       });
     };
+    // An endpoint serving by entity key takes its feature service's join keys and request fields.
+    const byEntity = (model: LoadedModel): Promise<void> =>
+      serving.requestSignature(name, model.signature).then((r) => run(model, r.signature, r.joinKeys));
     const started =
       pinned === undefined
-        ? attempt(() => run(serving.endpointModel(name)))
-        : serving.versionModel(name, pinned).then(run);
+        ? attempt(() => {
+            const model = serving.endpointModel(name);
+            return serving.featureService(name) === undefined ? run(model, model.signature) : byEntity(model);
+          })
+        : serving
+            .versionModel(name, pinned)
+            .then((model) =>
+              serving.featureService(name) === undefined ? run(model, model.signature) : byEntity(model),
+            );
     started.catch((e: unknown) => reply.send(e));
   };
   oip.post<{ Params: NameParams }>("/models/:name/infer", (req, reply) =>
