@@ -48,4 +48,4 @@ export type { FeatureStore, FeatureStoreDeps, OnlineFeaturesQuery, PushTarget } 
 export { createFeatureStore } from "./feature-store.js";
 export { pushToOnlineStore } from "./push.js";
 export type { FeatureSkew, SkewOptions, SkewReport } from "./skew.js";
-export { featureSkew } from "./skew.js";
+export { SKEW_ROWS, endpointSkew, featureSkew } from "./skew.js";

@@ -80,3 +80,4 @@ export {
 } from "./performance.js";
 export type { Cadence, MonitoredModel, MonitoringConfig, SchedulerOptions, WindowRun } from "./scheduler.js";
 export { CADENCE_MS, MonitorScheduler, lastClosedWindow, parseMonitoringConfig } from "./scheduler.js";
+export { recordSkew, type SkewCheck, type SkewFinding, type SkewMonitor } from "./skew-window.js";

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,14 +8,16 @@ import {
   createFeatureStore,
   createSqliteOnlineStore,
   featureService,
-  featureSkew,
   loadFeatureRepo,
   type FeatureRepo,
   type FeatureStore,
+  type SkewReport,
 } from "../../src/features/index.js";
 import { serializeKeelModel, trainModel } from "../../src/learn/index.js";
 import { eventTime } from "../../src/monitoring/index.js";
+import { startMonitoring } from "../../src/server/monitoring-wiring.js";
 import { parseEndpointConfig } from "../../src/serving/index.js";
+import { keelInProcess } from "../cli/helpers.js";
 import { openStack, post, serve, type Served, type Stack } from "./harness.js";
 
 const FEATURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../features/fixtures");
@@ -220,23 +222,89 @@ describe("serving by entity key (an endpoint naming a feature service)", () => {
     expect((noKey.body as { error: string }).error).toContain("must include join key applicant_id");
   });
 
-  it("skew: the served features equal the point-in-time recomputation; a changed transformation is flagged", async () => {
+  it("skew: keel features skew finds 0 differing rows; a changed transformation is flagged, and monitoring pages on it", async () => {
     const records = await stack.stores.inferenceLog.query({ endpoint: "loans-by-id" });
     expect(records).toHaveLength(4);
     const refs = featureService(repo, "loan_default_v1", "feature_service").features;
-    const same = await featureSkew(repo, records, { features: refs });
-    expect(same.rows).toBe(4);
-    expect(same.features.map((f) => [f.feature, f.differing])).toEqual(refs.map((r) => [r.feature, 0]));
-
-    const changed: FeatureRepo = {
-      ...repo,
-      onDemandFeatureViews: repo.onDemandFeatureViews.map((v) => ({
-        ...v,
-        module: path.join(FEATURES, "ratios-changed.ts"),
-      })),
+    const env = { KEEL_DATA_DIR: stack.dir };
+    const skew = async (): Promise<SkewReport> => {
+      const r = await keelInProcess(
+        [
+          "--json",
+          "features",
+          "skew",
+          "--endpoint",
+          "loans-by-id",
+          "--from",
+          "2026-03-01T00:00:00Z",
+          "--to",
+          "2026-03-06T00:00:00Z",
+          "--feature-service",
+          "loan_default_v1",
+        ],
+        { env },
+      );
+      expect(r.stderr).toBe("");
+      return JSON.parse(r.stdout) as SkewReport;
     };
-    const skewed = await featureSkew(changed, records, { features: refs });
+    const same = await skew();
+    expect(same.rows).toBe(4);
+    expect(same.features.map((f) => [f.feature, f.differing, f.flagged])).toEqual(
+      refs.map((r) => [r.feature, 0, false]),
+    );
+
+    // The offline definition's transformation changes; the served values were computed by the old one.
+    const changed = path.join(stack.dir, "changed-features.yaml");
+    writeFileSync(
+      changed,
+      readFileSync(path.join(FEATURES, "loan-features.yaml"), "utf8")
+        .replace("path: applicant_events.csv", `path: ${path.join(FEATURES, "applicant_events.csv")}`)
+        .replace("module: ./ratios.ts", `module: ${path.join(FEATURES, "ratios-changed.ts")}`),
+    );
+    expect((await keelInProcess(["features", "apply", changed], { env })).code).toBe(0);
+    const skewed = await skew();
     expect(skewed.features.filter((f) => f.flagged).map((f) => f.feature)).toEqual(["debt_to_income"]);
-    expect(skewed.features.find((f) => f.feature === "debt_to_income")?.differing).toBe(4);
+    const dti = skewed.features.find((f) => f.feature === "debt_to_income");
+    expect(dti).toMatchObject({ compared: 4, differing: 4, shareDiffering: 1 });
+    // 12 × 950 / 54,000 served against 11 × 950 / 54,000 recomputed: the largest gap is applicant 1's.
+    expect(dti?.maxAbsDelta).toBeCloseTo(950 / 54_000, 12);
+
+    // The same check on the daily window, through the alert tiers.
+    let now = Date.parse("2026-03-05T13:00:00Z");
+    const monitoring = startMonitoring(stack.stores, {
+      config: {
+        models: [
+          { name: "loan", endpoint: "loans-by-id", windows: ["daily"], skew: { featureService: "loan_default_v1" } },
+        ],
+        delayMinutes: 5,
+        rules: [
+          {
+            id: "feature_skew_page",
+            tier: "page",
+            kind: "skew",
+            metric: "share_differing",
+            feature: "*",
+            condition: "above",
+            threshold: 0.01,
+          },
+        ],
+      },
+      clock: () => now,
+      timers: { setTimeout: () => 0, clearTimeout: () => undefined },
+    });
+    try {
+      now = Date.parse("2026-03-06T00:10:00Z");
+      const runs = await monitoring.scheduler.runDue();
+      const window = runs.find((r) => r.skew !== undefined);
+      expect(window?.skew?.map((o) => [o.feature, o.value])).toEqual(
+        refs.map((r) => [r.feature, r.feature === "debt_to_income" ? 1 : 0]),
+      );
+      const fired = runs.flatMap((r) => r.alerts?.fired ?? []);
+      expect(fired.map((a) => [a.ruleId, a.tier, a.feature, a.endpoint])).toEqual([
+        ["feature_skew_page", "page", "debt_to_income", "loans-by-id"],
+      ]);
+    } finally {
+      await monitoring.stop();
+    }
   });
 });
