@@ -47,5 +47,6 @@ export { materialize, materializeIncremental } from "./materialize.js";
 export type { FeatureStore, FeatureStoreDeps, OnlineFeaturesQuery, PushTarget } from "./feature-store.js";
 export { createFeatureStore } from "./feature-store.js";
 export { pushToOnlineStore } from "./push.js";
+export { pushToOfflineStore } from "./push-offline.js";
 export type { FeatureSkew, SkewOptions, SkewReport } from "./skew.js";
 export { SKEW_ROWS, endpointSkew, featureSkew } from "./skew.js";
