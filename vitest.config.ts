@@ -15,6 +15,7 @@ const integration = [
   "test/monitoring/scheduler.test.ts",
   "test/pipeline/retraining.test.ts",
   "test/pipeline/run.test.ts",
+  "test/pipeline/training-set.test.ts",
   "test/registry/promotion.test.ts",
   "test/server/artifacts.test.ts",
   "test/server/auth.test.ts",

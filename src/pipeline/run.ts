@@ -28,6 +28,7 @@ import {
   type PipelineDefinitionInput,
 } from "./definition.js";
 import { fileSha256, gitCommit } from "./lineage.js";
+import { readTrainingSet } from "./training-set.js";
 import { behaviourStep } from "./steps/behaviour.js";
 import { evaluateStep, validationRows } from "./steps/evaluate.js";
 import { gatesStep } from "./steps/gates.js";
@@ -53,21 +54,47 @@ async function resolveSuite(def: PipelineDefinition, baseDir: string): Promise<u
 }
 
 /** Input checks and hashing happen before a run exists: bad input leaves no trace. */
-async function readInputs(def: PipelineDefinition, baseDir: string, options: PipelineOptions): Promise<PipelineInputs> {
+/** The training rows: the data file, or the feature service's point-in-time training set. */
+async function readData(
+  def: PipelineDefinition,
+  baseDir: string,
+  deps: PipelineDeps,
+): Promise<{ frame: Frame; lineage: Omit<PipelineLineage, "configHash" | "codeVersion"> }> {
+  if (def.trainingSet !== undefined) {
+    const set = await readTrainingSet(def.trainingSet, baseDir, deps.features, def.idColumn);
+    return {
+      frame: set.frame,
+      lineage: {
+        dataHash: set.dataHash,
+        dataPath: set.entityDfPath,
+        featureService: def.trainingSet.featureService,
+        featureRepoVersion: set.featureRepoVersion,
+      },
+    };
+  }
+  const dataPath = path.resolve(baseDir, def.data as string);
+  const dataHash = await fileSha256(dataPath);
+  return { frame: await readTable(dataPath), lineage: { dataHash, dataPath } };
+}
+
+async function readInputs(
+  def: PipelineDefinition,
+  baseDir: string,
+  deps: PipelineDeps,
+  options: PipelineOptions,
+): Promise<PipelineInputs> {
   const suiteJson = await resolveSuite(def, baseDir);
   const suite = suiteJson === undefined ? undefined : { parsed: parseSuite(suiteJson), json: suiteJson };
-  const dataPath = path.resolve(baseDir, def.data);
-  const dataHash = await fileSha256(dataPath);
   const resolved = { ...def, ...(suiteJson === undefined ? {} : { validate: { suite: suiteJson } }) };
   const configHash = canonicalHash(resolved);
   const codeVersion = options.codeVersion ?? (await gitCommit(baseDir));
+  const data = await readData(def, baseDir, deps);
   const lineage: PipelineLineage = {
-    dataHash,
-    dataPath,
+    ...data.lineage,
     configHash,
     ...(codeVersion === undefined ? {} : { codeVersion }),
   };
-  const frame = await readTable(dataPath);
+  const frame = data.frame;
   const target = prepareTarget(frame, def.target, def.positive === undefined ? {} : { positive: def.positive });
   if (target.task !== "binary") {
     throw new InvalidParameterError(
@@ -101,7 +128,7 @@ export async function runPipeline(
   options: PipelineOptions = {},
 ): Promise<PipelineResult> {
   const def = parsePipelineDefinition(input);
-  const inputs = await readInputs(def, path.resolve(options.baseDir ?? "."), options);
+  const inputs = await readInputs(def, path.resolve(options.baseDir ?? "."), deps, options);
   const ctx = await openPipelineContext(def, deps, options, inputs);
   try {
     return await runSteps(ctx, inputs);
@@ -155,7 +182,14 @@ async function logRunInputs(ctx: PipelineContext): Promise<void> {
   const { def, lineage } = ctx;
   await logParams(ctx, ctx.runId, {
     "pipeline.name": def.name,
-    data: def.data,
+    ...(def.data === undefined ? {} : { data: def.data }),
+    ...(def.trainingSet === undefined
+      ? {}
+      : {
+          "training_set.feature_service": def.trainingSet.featureService,
+          "training_set.entity_df": def.trainingSet.entityDf,
+          "feature_repo.version": lineage.featureRepoVersion ?? "",
+        }),
     "data.rows": ctx.frame.nRows,
     target: def.target,
     model: def.train.model,

@@ -95,7 +95,7 @@ async function createVersion(
   evaluation: Evaluation,
 ): Promise<ModelVersion> {
   const { def, runId } = ctx;
-  const { dataHash, configHash, codeVersion, dataPath } = ctx.lineage;
+  const { dataHash, configHash, codeVersion, dataPath, featureService, featureRepoVersion } = ctx.lineage;
   await logArtifact(ctx, ctx.artifactUri, "model/model.json", trained.modelBytes);
   const lineage: Lineage = {
     dataHash,
@@ -103,6 +103,8 @@ async function createVersion(
     ...(codeVersion === undefined ? {} : { codeVersion }),
     sourceRunId: runId,
     dataPath,
+    ...(featureService === undefined ? {} : { featureService }),
+    ...(featureRepoVersion === undefined ? {} : { featureRepoVersion: String(featureRepoVersion) }),
   };
   return ctx.registry.createModelVersion(
     {
