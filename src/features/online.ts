@@ -147,6 +147,8 @@ async function serveOnDemand(
 export interface EntityInputs {
   readonly joinKeys: readonly string[];
   readonly requestFields: readonly FeatureField[];
+  /** The names the features are answered under (without full feature names). */
+  readonly served: readonly string[];
 }
 
 export function entityInputs(repo: FeatureRepo, features: readonly FeatureRef[]): EntityInputs {
@@ -161,7 +163,11 @@ export function entityInputs(repo: FeatureRepo, features: readonly FeatureRef[])
     }
     for (const f of odfv?.requestFields ?? []) requestFields.set(f.name, f);
   }
-  return { joinKeys: [...joinKeys], requestFields: [...requestFields.values()] };
+  return {
+    joinKeys: [...joinKeys],
+    requestFields: [...requestFields.values()],
+    served: features.map((r) => featureColumnName(r, false)),
+  };
 }
 
 export async function getOnlineFeatures(

@@ -46,8 +46,8 @@ export async function withServedFeatures(store: FeatureStore, service: string, t
 
 /**
  * What a request to a feature-service endpoint carries, as a signature for the protocol decoders:
- * the request fields with their dtypes (join keys, which have none, are listed apart) and the
- * model's outputs.
+ * the request fields with their dtypes, the model's inputs the service does not serve (sent as
+ * they are), the model's outputs; join keys, which have no declared type, are listed apart.
  */
 export function entityRequestSignature(
   inputs: EntityInputs,
@@ -58,5 +58,7 @@ export function entityRequestSignature(
     type: SIGNATURE_TYPE[f.dtype],
     nullable: true,
   }));
-  return { signature: { inputs: fields, outputs: model.outputs }, joinKeys: inputs.joinKeys };
+  const taken = new Set([...inputs.served, ...inputs.joinKeys, ...fields.map((f) => f.name)]);
+  const sent = model.inputs.filter((c) => !taken.has(c.name));
+  return { signature: { inputs: [...fields, ...sent], outputs: model.outputs }, joinKeys: inputs.joinKeys };
 }
