@@ -18,6 +18,7 @@ import {
 } from "../../serving/index.js";
 import type { AppDeps, RoutePlugin } from "../app-deps.js";
 import { toKeelError } from "../errors.js";
+import { parseJsonBody, sendJson } from "../json-body.js";
 import { actorOf } from "./mlflow-common.js";
 
 const SERVER_NAME = "keel";
@@ -277,42 +278,6 @@ function attempt(f: () => Promise<void>): Promise<void> {
   } catch (e) {
     return Promise.reject(e instanceof Error ? e : new Error(String(e)));
   }
-}
-
-function sendJson(reply: FastifyReply, json: string): void {
-  void reply.type("application/json; charset=utf-8").send(json);
-}
-
-/**
- * JSON bodies of the prediction routes: one `JSON.parse` of the text. Decoders only read the
- * parsed document (nothing is merged into existing objects), so prototype keys are harmless.
- */
-function parseJsonBody(
-  _req: FastifyRequest,
-  body: string | Buffer,
-  done: (err: Error | null, body?: unknown) => void,
-): void {
-  const text = typeof body === "string" ? body : body.toString("utf8");
-  if (text.trim() === "") {
-    done(
-      new InvalidParameterError("request body: empty; send a JSON document", {
-        details: { field: "body", rule: "non-empty JSON document" },
-      }),
-    );
-    return;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    done(
-      new InvalidParameterError(`request body: not valid JSON (${(e as Error).message})`, {
-        details: { field: "body", rule: "valid JSON" },
-      }),
-    );
-    return;
-  }
-  done(null, parsed);
 }
 
 /** `mlflow models serve` has one model; keel picks the only endpoint, or the one named by `?endpoint=`. */
