@@ -1,5 +1,6 @@
 import type { Signature } from "../data/index.js";
 import { NotFoundError, UnavailableError } from "../errors.js";
+import { specError } from "../spec-fields.js";
 import type { FeatureStore } from "../features/index.js";
 import { silentLogger, systemClock, type Clock, type Logger } from "../runtime/index.js";
 import type { InferenceLog, EndpointStore } from "../store/index.js";
@@ -178,8 +179,24 @@ export class ModelServer {
     return this.endpoints.list();
   }
 
-  /** Add or replace a configured endpoint (in memory only) and bind it now. */
+  /**
+   * Add or replace a configured endpoint (in memory only) and bind it now. An endpoint naming a
+   * feature service is refused unless the applied feature repository has that service.
+   */
   async putEndpoint(config: EndpointConfig): Promise<void> {
+    const service = config.featureService;
+    if (service !== undefined) {
+      const features = this.options.features;
+      if (features === undefined) throw specError("endpoint.featureService", service, "needs a feature store");
+      const known = (await features.repo()).featureServices.map((f) => f.name);
+      if (!known.includes(service)) {
+        throw specError(
+          "endpoint.featureService",
+          service,
+          `must name a feature service of the applied feature repository (${known.join(", ") || "none"})`,
+        );
+      }
+    }
     await this.follower.refresh(this.endpoints.apply(config), true);
   }
 

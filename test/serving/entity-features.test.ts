@@ -195,6 +195,19 @@ describe("serving by entity key (an endpoint naming a feature service)", () => {
     expect(inferScores(oipById.body)).toEqual(want);
   });
 
+  it("refuses an endpoint naming a feature service the repository does not have, over the endpoints API", async () => {
+    const put = await fetch(`${served.url}/api/keel/endpoints/loans-by-ssn`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "loan", featureService: "loan_default_v9" }),
+    });
+    expect(put.status).toBe(400);
+    expect(((await put.json()) as { message: string }).message).toBe(
+      'endpoint.featureService = "loan_default_v9": must name a feature service of the applied feature repository (loan_default_v1)',
+    );
+    expect(served.serving.hasEndpoint("loans-by-ssn")).toBe(false);
+  });
+
   it("logs the feature values actually served, each row under its applicant", async () => {
     const records = await stack.stores.inferenceLog.query({ requestIds: ["by-id-predict#0", "by-id-predict#1"] });
     expect(records.map((r) => r.entityId)).toEqual(["1", "2"]);
