@@ -5,6 +5,9 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { readTable, withConnection, type Column } from "../../src/data/index.js";
 import {
+  createFeatureRegistry,
+  createFeatureStore,
+  createSqliteOnlineStore,
   getHistoricalFeatures,
   loadFeatureRepo,
   pushToOfflineStore,
@@ -12,6 +15,7 @@ import {
 } from "../../src/features/index.js";
 import { eventTime } from "../../src/monitoring/index.js";
 import { rejected } from "../keel-error.js";
+import { sqliteStores } from "../store/backends.js";
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
 const dir = mkdtempSync(path.join(tmpdir(), "keel-push-offline-"));
@@ -106,5 +110,45 @@ describe("push to the offline store (the source file)", () => {
       ["INVALID_PARAMETER_VALUE", "df.applicant_id = null: must be an array of 2 values"],
     ]);
     expect(readFileSync(source)).toEqual(before);
+  });
+
+  it("the feature store's push writes where `to` says: online, offline, or both", async () => {
+    const { file, source } = await repoIn("csv");
+    const t = await sqliteStores();
+    const registry = createFeatureRegistry(t.stores.metadata);
+    await registry.apply(await loadFeatureRepo(file), { sourceFile: file, actor: "test" });
+    const store = createFeatureStore({
+      registry,
+      online: createSqliteOnlineStore(path.join(path.dirname(file), "online.db")),
+      clock: () => Date.parse("2026-03-20T00:00:00Z"),
+      eventTime,
+    });
+    try {
+      const score = async (id: number) =>
+        (
+          await store.getOnlineFeatures({
+            features: ["applicant_features:credit_score"],
+            entities: { applicant_id: [id] },
+          })
+        ).results[1]?.values[0];
+      const rows = async () => (await readTable(source)).nRows;
+      const one = (id: number, credit: number) => ({
+        applicant_id: [id],
+        event_timestamp: ["2026-03-15T00:00:00Z"],
+        credit_score: [credit],
+        annual_income: [50_000],
+        monthly_debt: [700],
+        home_ownership: ["RENT"],
+      });
+      expect(await store.push("applicant_events", one(5, 700), "offline")).toBe(1);
+      expect([await rows(), await score(5)]).toEqual([6, null]);
+      expect(await store.push("applicant_events", one(6, 710), "online")).toBe(1);
+      expect([await rows(), await score(6)]).toEqual([6, 710]);
+      expect(await store.push("applicant_events", one(7, 720), "online_and_offline")).toBe(1);
+      expect([await rows(), await score(7)]).toEqual([7, 720]);
+    } finally {
+      await store.close();
+      await t.close();
+    }
   });
 });
