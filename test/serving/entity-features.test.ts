@@ -208,6 +208,18 @@ describe("serving by entity key (an endpoint naming a feature service)", () => {
     expect(served.serving.hasEndpoint("loans-by-ssn")).toBe(false);
   });
 
+  it("describes what a request carries in the OIP model metadata: the join key and the request field", async () => {
+    const meta = (await (await fetch(`${served.url}/v2/models/loans-by-id`)).json()) as {
+      inputs: { name: string; datatype: string }[];
+    };
+    expect(meta.inputs).toEqual([
+      { name: "applicant_id", datatype: "BYTES", shape: [-1] },
+      { name: "loan_amount", datatype: "FP64", shape: [-1] },
+    ]);
+    const direct = (await (await fetch(`${served.url}/v2/models/loans`)).json()) as { inputs: { name: string }[] };
+    expect(direct.inputs.map((i) => i.name)).toContain("credit_score");
+  });
+
   it("logs the feature values actually served, each row under its applicant", async () => {
     const records = await stack.stores.inferenceLog.query({ requestIds: ["by-id-predict#0", "by-id-predict#1"] });
     expect(records.map((r) => r.entityId)).toEqual(["1", "2"]);

@@ -96,7 +96,16 @@ function oipMetadataRoutes(oip: FastifyInstance, serving: ModelServer, version: 
 
   oip.get<{ Params: NameParams }>("/models/:name", async (req) => {
     const m = serving.endpointModel(req.params.name);
-    return modelMetadata(req.params.name, await serving.versions(m.name), m.predictor.format, m.signature);
+    // An endpoint serving by entity key takes its join keys (any datatype; BYTES always fits) and request fields.
+    const request = await serving.requestSignature(req.params.name, m.signature);
+    const inputs = [
+      ...request.joinKeys.map((name) => ({ name, type: "string" as const, nullable: false })),
+      ...request.signature.inputs,
+    ];
+    return modelMetadata(req.params.name, await serving.versions(m.name), m.predictor.format, {
+      inputs,
+      outputs: m.signature.outputs,
+    });
   });
   oip.get<{ Params: VersionParams }>("/models/:name/versions/:version", async (req) => {
     const m = await serving.versionModel(req.params.name, req.params.version);
