@@ -7,4 +7,5 @@ export const benchmarks: { name: string; load: () => Promise<{ run: () => Promis
   { name: "tracking", load: () => import("./tracking.js") },
   { name: "http-tracking", load: () => import("./http-tracking.js") },
   { name: "features", load: () => import("./features.js") },
+  { name: "cli", load: () => import("./cli.js") },
 ];

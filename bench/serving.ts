@@ -17,7 +17,8 @@ import { hasWrk, runWrk, type LoadResult } from "./serving-load.js";
  * Single-row predictions over HTTP: the loan GBM (300 trees, depth 5) behind `keel server`'s
  * predict API, 32 connections (wrk, 2 threads), side by side in one run with
  *  - keel with a shadow model (the p99 cost of shadow scoring),
- *  - keel with the inference log off (what logging every request costs),
+ *  - keel with the inference log off (what recording every decision costs),
+ *  - keel returning three reason codes per decision (exact TreeSHAP on every request),
  *  - the framework floor: a minimal Node HTTP server answering a constant (no framework, no model),
  *  - the FastAPI + sklearn anchor serving the same kind of model on the same data.
  * Rounds alternate the targets so drifting machine load affects all alike; medians are reported.
@@ -124,10 +125,12 @@ export async function run(): Promise<void> {
     await serving.putEndpoint(
       parseEndpointConfig({ name: "loans-nolog", model: "loans", inferenceLog: { sampleRate: 0 } }),
     );
+    await serving.putEndpoint(parseEndpointConfig({ name: "loans-explain", model: "loans", explain: { top_k: 3 } }));
     targets.push(
       { label: "keel", url: `${server.url}/api/keel/endpoints/loans/predict`, body },
       { label: "keel+shadow", url: `${server.url}/api/keel/endpoints/loans-shadow/predict`, body },
       { label: "keel-nolog", url: `${server.url}/api/keel/endpoints/loans-nolog/predict`, body },
+      { label: "keel+explain", url: `${server.url}/api/keel/endpoints/loans-explain/predict`, body },
     );
     const floor = await startFloor();
     stops.push(() => floor.stop());
@@ -164,11 +167,13 @@ export async function run(): Promise<void> {
   const keel = get("keel") as Summary;
   const shadow = get("keel+shadow") as Summary;
   const nolog = get("keel-nolog") as Summary;
+  const explain = get("keel+explain") as Summary;
   const floor = get("floor") as Summary;
   const anchor = get("anchor");
-  console.log(line("keel (predict API, single row, every request in the inference log)", keel));
+  console.log(line("keel (predict API, single row, every decision recorded)", keel));
   console.log(line("keel with one shadow model", shadow));
-  console.log(line("keel with the inference log off", nolog));
+  console.log(line("keel with the inference log off (no decision records)", nolog));
+  console.log(line("keel with three reason codes per decision (exact TreeSHAP)", explain));
   console.log(line("floor: minimal Node HTTP server answering a constant", floor));
   if (anchor) console.log(line("FastAPI + uvicorn + sklearn GBM (300 trees, depth 5), 1 worker", anchor));
   const keelRuns = results.get("keel") ?? [];
@@ -185,6 +190,7 @@ export async function run(): Promise<void> {
   for (const [label, r] of [
     ["keel", keel],
     ["keel+shadow", shadow],
+    ["keel+explain", explain],
     ["anchor", anchor],
   ] as const) {
     if (r !== undefined && r.failures > 0)

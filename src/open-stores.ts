@@ -13,6 +13,8 @@ import {
   type ArtifactStore,
   createAuditLog,
   type AuditLog,
+  createDecisionStore,
+  type DecisionStore,
   SqlInferenceLog,
   createLabelStore,
   createObservationStore,
@@ -62,6 +64,8 @@ export interface Stores {
    * worker thread, off the serving thread.
    */
   readonly servingInferenceLog: InferenceLog;
+  /** Decision records: the hash-chained inference log read as decisions, legal holds, retention. */
+  readonly decisions: DecisionStore;
   /** Alert history (fired, acknowledged, resolved monitoring alerts). */
   readonly alerts: AlertStore;
   /** Serving endpoints created through the API. */
@@ -104,6 +108,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     labels: createLabelStore(metadata, { clock }),
     inferenceLog,
     servingInferenceLog,
+    decisions: createDecisionStore(metadata, { clock }),
     alerts: createAlertStore(metadata, { clock }),
     endpoints: createEndpointStore(metadata, { clock }),
     migrate: () => metadata.migrate(clock),

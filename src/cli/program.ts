@@ -4,7 +4,28 @@ import { isKeelError } from "../errors.js";
 import { commands } from "./commands/index.js";
 import type { CliContext } from "./context.js";
 
-export function buildProgram(ctx: CliContext): Command {
+/** Global options that take a value, so the command word can be found after them. */
+const VALUED_GLOBAL_OPTIONS = new Set(["--data-dir", "--backend-store-uri", "--tracking-uri", "--token"]);
+
+/** The top-level command word of argv (`keel help X` asks for X), or undefined. */
+export function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (VALUED_GLOBAL_OPTIONS.has(arg)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith("-")) continue;
+    return arg === "help" ? argv[i + 1] : arg;
+  }
+  return undefined;
+}
+
+/**
+ * The program with the command `argv` runs fully registered and every other command present by
+ * name and summary only, so a run imports one command's modules and `--help` imports none.
+ */
+export async function buildProgram(ctx: CliContext, argv: readonly string[] = []): Promise<Command> {
   // src/ and dist/ sit at the same depth below package.json.
   const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
   const program = new Command("keel")
@@ -18,14 +39,19 @@ export function buildProgram(ctx: CliContext): Command {
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: (s) => ctx.out(s.trimEnd()), writeErr: (s) => ctx.err(s.trimEnd()) });
-  for (const register of commands) register(program, ctx);
+  const word = commandWord(argv);
+  const chosen = commands.find((entry) => entry.name === word);
+  if (chosen) for (const register of await chosen.load()) register(program, ctx);
+  for (const entry of commands) {
+    if (!program.commands.some((c) => c.name() === entry.name)) program.command(entry.name).description(entry.summary);
+  }
   return program;
 }
 
 /** Usage errors exit 2, everything else that fails exits 1; never a stack trace. */
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
-  const program = buildProgram(ctx);
   try {
+    const program = await buildProgram(ctx, argv);
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (e) {

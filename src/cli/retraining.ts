@@ -5,6 +5,7 @@ import {
   runPipelineFile,
   readRetrainingPolicyFile,
   startRetrainingScheduler,
+  type RetrainingAlerts,
   type RetrainingDeps,
   type RetrainingPipelineRunner,
   type RetrainingScheduler,
@@ -31,7 +32,11 @@ export function pipelineRunner(stores: Stores, actor: Actor = RETRAINING_ACTOR):
     return {
       status: r.status,
       runId: r.runId,
+      ...(r.failedStep === undefined ? {} : { failedStep: r.failedStep }),
       ...(r.failure === undefined ? {} : { failure: r.failure }),
+      ...(r.validation === undefined || r.validation.passed
+        ? {}
+        : { failedExpectations: r.validation.results.filter((x) => !x.passed).map((x) => x.message) }),
       ...(r.registered === undefined
         ? {}
         : { registered: { version: r.registered.version, alias: r.registered.alias } }),
@@ -39,9 +44,17 @@ export function pipelineRunner(stores: Stores, actor: Actor = RETRAINING_ACTOR):
   };
 }
 
-/** The retraining policy's view of the stores, with the pipeline wired in. */
-export function retrainingDeps(stores: Stores, clock: Clock = systemClock): RetrainingDeps {
+/**
+ * The retraining policy's view of the stores, with the pipeline wired in; with `alerting`
+ * (monitoring's alert engine), a run whose data fails validation raises an alert through the sinks.
+ */
+export function retrainingDeps(
+  stores: Stores,
+  clock: Clock = systemClock,
+  alerting?: RetrainingAlerts,
+): RetrainingDeps {
   return {
+    ...(alerting === undefined ? {} : { alerting }),
     registry: stores.registry,
     tracking: stores.tracking,
     observations: stores.observations,
@@ -62,11 +75,12 @@ export async function startPolicyScheduler(
   stores: Stores,
   file: string,
   log: { out: (text: string) => void; err: (text: string) => void },
+  alerting?: RetrainingAlerts,
 ): Promise<RetrainingScheduler> {
   const { policies } = await readRetrainingPolicyFile(file);
   const scheduler = startRetrainingScheduler({
     policies,
-    deps: retrainingDeps(stores),
+    deps: retrainingDeps(stores, systemClock, alerting),
     onOutcome: (model, o) =>
       log.out(
         `retraining ${model}: ${o.decision.retrain ? `due (${o.decision.fired.join(", ")})` : "not due"}${

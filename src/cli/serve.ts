@@ -18,7 +18,7 @@ export interface ServeOptions {
   readonly servingConfig?: string;
   /** A monitoring config file; wins over `monitoring`. */
   readonly monitoringConfig?: string;
-  /** Monitoring config given in code (the quickstart monitors its model). */
+  /** Monitoring config given in code (default: every champion, the default rules, the log sink). */
   readonly monitoring?: MonitoringConfig;
   readonly retrainingPolicy?: string;
 }
@@ -72,7 +72,8 @@ export async function startKeelServer(
   let retraining: RetrainingScheduler | undefined;
   try {
     if (options.retrainingPolicy !== undefined) {
-      retraining = await startPolicyScheduler(stores, file(options.retrainingPolicy), ctx);
+      // A retraining run whose data fails validation alerts through the same engine and sinks.
+      retraining = await startPolicyScheduler(stores, file(options.retrainingPolicy), ctx, monitoring.services.alerts);
       const onRetrainAlert = retrainAlertListener(retraining);
       // Not awaited: the alert engine awaits its listeners, and a due check runs a whole pipeline,
       // which must not hold up a monitor window or the HTTP call that ran it. Failures are logged

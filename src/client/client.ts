@@ -4,6 +4,9 @@ import type {
   AlertJson,
   AlertQueryJson,
   AliasMoveJson,
+  DecisionJson,
+  DecisionPageJson,
+  DecisionQueryJson,
   ExperimentJson,
   FileInfoJson,
   LabelIngestJson,
@@ -448,6 +451,17 @@ export class KeelClient {
     endpoint?: string;
   }): Promise<MonitorRunJson> {
     return this.request<MonitorRunJson>("POST", "/api/keel/monitoring/run", request);
+  }
+  // keel: decision records (docs/decisions.md)
+  /** The records of one request (several for a multi-row request); RESOURCE_DOES_NOT_EXIST when none. */
+  async getDecision(requestId: string): Promise<DecisionJson[]> {
+    return (
+      await this.request<{ decisions: DecisionJson[] }>("GET", `/api/keel/decisions/${encodeURIComponent(requestId)}`)
+    ).decisions;
+  }
+  /** Decisions matching every filter, in chain order; pass `next_page_token` back as `page_token`. */
+  searchDecisions(query: DecisionQueryJson = {}): Promise<DecisionPageJson> {
+    return this.request<DecisionPageJson>("GET", "/api/keel/decisions", query);
   }
   /** Alert history, newest first. */
   async listAlerts(query: AlertQueryJson = {}): Promise<AlertJson[]> {

@@ -1,5 +1,6 @@
 import { DuckDBInstance, DuckDBTypeId } from "@duckdb/node-api";
-import type { DuckDBConnection, DuckDBVector } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBResult, DuckDBVector } from "@duckdb/node-api";
+import duckdb from "@duckdb/node-bindings";
 import { existsSync } from "node:fs";
 import { extname } from "node:path";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
@@ -65,6 +66,12 @@ export function source(path: string, format: TableFormat): string {
  * Reads a CSV or Parquet file into a Frame. DuckDB infers the types: numeric and boolean columns
  * become Float64 (NaN + mask for nulls), everything else (strings, dates) becomes a categorical
  * whose dictionary is sorted, so the codes do not depend on row order.
+ *
+ * Values do not cross into JavaScript one by one where DuckDB can hand over whole vectors: it
+ * casts numbers to DOUBLE (NaN for null) and turns a string column of few distinct values into an
+ * ENUM whose codes arrive as INTEGER; each chunk's vector memory is then copied straight into the
+ * typed arrays. Only such a column's distinct values, and the values of a string column of many
+ * distinct values (ids, where an ENUM would cost more than it saves), are read as strings.
  */
 export async function readTable(path: string, options: { format?: TableFormat } = {}): Promise<Frame> {
   if (!existsSync(path)) {
@@ -75,75 +82,132 @@ export async function readTable(path: string, options: { format?: TableFormat } 
     const src = source(path, format);
     const schema = await conn.runAndReadAll(`SELECT * FROM ${src} LIMIT 0`);
     const names = schema.columnNames();
-    const types = schema.columnTypes();
-    const numeric = types.map((t) => NUMERIC_TYPES.has(t.typeId));
-    const select = names
-      .map((n, i) => `CAST(${ident(n)} AS ${numeric[i] === true ? "DOUBLE" : "VARCHAR"}) AS ${ident(n)}`)
-      .join(", ");
-    const result = await conn.run(`SELECT ${select} FROM ${src}`);
-    const nCols = names.length;
-    // Grown by doubling while chunks arrive; the row count is known only at the end.
-    let cap = 4096;
-    let n = 0;
-    const nums: (Float64Array | null)[] = numeric.map((isNum) => (isNum ? new Float64Array(cap) : null));
-    const codes: (Int32Array | null)[] = numeric.map((isNum) => (isNum ? null : new Int32Array(cap)));
-    const dicts: Map<string, number>[] = names.map(() => new Map<string, number>());
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (chunk === null || chunk.rowCount === 0) break;
-      const rows = chunk.rowCount;
-      if (n + rows > cap) {
-        while (n + rows > cap) cap *= 2;
-        for (let c = 0; c < nCols; c++) {
-          const a = nums[c];
-          if (a) {
-            const b = new Float64Array(cap);
-            b.set(a.subarray(0, n));
-            nums[c] = b;
-          }
-          const k = codes[c];
-          if (k) {
-            const b = new Int32Array(cap);
-            b.set(k.subarray(0, n));
-            codes[c] = b;
-          }
-        }
+    const numeric = schema.columnTypes().map((t) => NUMERIC_TYPES.has(t.typeId));
+    // String columns are read twice (distinct values, then codes): parse the file once.
+    const from = numeric.every(Boolean) ? src : "keel_read";
+    if (from !== src) await conn.run(`CREATE TEMP TABLE keel_read AS SELECT * FROM ${src}`);
+    const plans: ColumnPlan[] = [];
+    for (let c = 0; c < names.length; c++) {
+      const col = ident(names[c] as string);
+      if (numeric[c] === true) {
+        plans.push({ kind: "number", sql: `COALESCE(CAST(${col} AS DOUBLE), CAST('NaN' AS DOUBLE))` });
+        continue;
       }
-      for (let c = 0; c < nCols; c++) {
-        const vec = chunk.getColumnVector(c) as DuckDBVector<number | string>;
-        const a = nums[c];
-        if (a) {
-          for (let i = 0; i < rows; i++) {
-            const v = vec.getItem(i);
-            a[n + i] = v === null ? NaN : (v as number);
-          }
-          continue;
-        }
-        const k = codes[c] as Int32Array;
-        const dict = dicts[c] as Map<string, number>;
-        for (let i = 0; i < rows; i++) {
-          const v = vec.getItem(i);
-          if (v === null) {
-            k[n + i] = -1;
-            continue;
-          }
-          let code = dict.get(v as string);
-          if (code === undefined) {
-            code = dict.size;
-            dict.set(v as string, code);
-          }
-          k[n + i] = code;
-        }
-      }
-      n += rows;
+      const text = `CAST(${col} AS VARCHAR)`;
+      const dictionary = await enumDictionary(conn, `keel_dict_${c}`, text);
+      plans.push(
+        dictionary === undefined
+          ? { kind: "string", sql: text }
+          : {
+              kind: "code",
+              dictionary,
+              sql:
+                dictionary.length === 0
+                  ? "CAST(-1 AS INTEGER)"
+                  : `COALESCE(CAST(enum_code(CAST(${text} AS keel_dict_${c})) AS INTEGER), -1)`,
+            },
+      );
     }
+    const result = await conn.run(`SELECT ${plans.map((p) => p.sql).join(", ")} FROM ${from}`);
+    const { nRows, arrays, stringCodes } = await readColumns(result, plans);
     const columns: Column[] = names.map((name, c) => {
-      const a = nums[c];
-      if (a) return numericColumn(name, a.slice(0, n));
-      return categoricalColumn(name, (codes[c] as Int32Array).slice(0, n), dicts[c] as Map<string, number>);
+      const plan = plans[c] as ColumnPlan;
+      const values = arrays[c] as Float64Array | Int32Array;
+      if (plan.kind === "number") return numericColumn(name, values as Float64Array);
+      const dict = plan.kind === "code" ? new Map(plan.dictionary.map((v, code) => [v, code])) : stringCodes[c];
+      return categoricalColumn(name, values as Int32Array, dict as Map<string, number>);
     });
-    return { nRows: n, columns };
+    return { nRows, columns };
   });
+}
+
+/** How one column is selected and read: raw DOUBLEs, raw ENUM codes, or strings coded here. */
+type ColumnPlan =
+  | { readonly kind: "number"; readonly sql: string }
+  | { readonly kind: "code"; readonly sql: string; readonly dictionary: readonly string[] }
+  | { readonly kind: "string"; readonly sql: string };
+
+/** Above this many distinct values (approximately) a string column is coded in JavaScript. */
+const MAX_ENUM_VALUES = 4096;
+
+/**
+ * Creates ENUM `type` over the distinct non-null values of `expr` in keel_read and returns them
+ * in code order; undefined when there are too many for an ENUM to pay off.
+ */
+async function enumDictionary(conn: DuckDBConnection, type: string, expr: string): Promise<string[] | undefined> {
+  const count = await conn.runAndReadAll(`SELECT approx_count_distinct(${expr}) FROM keel_read`);
+  const approx = Number(count.getRows()[0]?.[0] ?? 0);
+  if (approx > MAX_ENUM_VALUES) return undefined;
+  const distinct = `SELECT DISTINCT ${expr} FROM keel_read WHERE ${expr} IS NOT NULL`;
+  if (approx === 0) return [];
+  await conn.run(`CREATE TYPE ${type} AS ENUM (${distinct})`);
+  const values = await conn.runAndReadAll(`SELECT unnest(enum_range(NULL::${type}))`);
+  return values.getRows().map((r) => String(r[0]));
+}
+
+/**
+ * Streams the result into one typed array per column: Float64 for "number", Int32 codes for
+ * "code" and "string" (the latter's dictionary, in first-seen order, in `stringCodes`). Raw
+ * vectors are copied byte for byte. Arrays grow by doubling: the row count is known only at the end.
+ */
+async function readColumns(
+  result: DuckDBResult,
+  plans: readonly ColumnPlan[],
+): Promise<{ nRows: number; arrays: (Float64Array | Int32Array)[]; stringCodes: (Map<string, number> | undefined)[] }> {
+  let cap = 4096;
+  let n = 0;
+  let arrays = plans.map((p) => (p.kind === "number" ? new Float64Array(cap) : new Int32Array(cap)));
+  const stringCodes = plans.map((p) => (p.kind === "string" ? new Map<string, number>() : undefined));
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) break;
+    const rows = chunk.rowCount;
+    if (n + rows > cap) {
+      while (n + rows > cap) cap *= 2;
+      arrays = arrays.map((a) => {
+        const grown = a instanceof Float64Array ? new Float64Array(cap) : new Int32Array(cap);
+        grown.set(a.subarray(0, n));
+        return grown;
+      });
+    }
+    for (let c = 0; c < arrays.length; c++) {
+      const a = arrays[c] as Float64Array | Int32Array;
+      const dict = stringCodes[c];
+      if (dict !== undefined) {
+        codeStrings(chunk.getColumnVector(c) as DuckDBVector<string>, rows, a as Int32Array, n, dict);
+        continue;
+      }
+      const width = a.BYTES_PER_ELEMENT;
+      const bytes = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk.chunk, c), rows * width);
+      // Byte copy: DuckDB's buffer need not be aligned for a typed view of its own.
+      new Uint8Array(a.buffer, a.byteOffset + n * width, rows * width).set(bytes.subarray(0, rows * width));
+    }
+    n += rows;
+  }
+  return { nRows: n, arrays: arrays.map((a) => a.slice(0, n)), stringCodes };
+}
+
+/** Codes `rows` strings of a vector into `codes[at..]`, adding new values to `dict` (-1 for null). */
+function codeStrings(
+  vec: DuckDBVector<string>,
+  rows: number,
+  codes: Int32Array,
+  at: number,
+  dict: Map<string, number>,
+): void {
+  for (let i = 0; i < rows; i++) {
+    const v = vec.getItem(i);
+    if (v === null) {
+      codes[at + i] = -1;
+      continue;
+    }
+    let code = dict.get(v);
+    if (code === undefined) {
+      code = dict.size;
+      dict.set(v, code);
+    }
+    codes[at + i] = code;
+  }
 }
 
 /** A numeric column from values with NaN for nulls; the mask is attached only when a null exists. */

@@ -1,4 +1,4 @@
-import * as ort from "onnxruntime-node";
+import type * as Ort from "onnxruntime-node";
 import type { Frame, Signature, SignatureColumn } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
 import { frameToMatrix } from "./ensemble-predictor.js";
@@ -104,7 +104,9 @@ export class OnnxPredictor implements Predictor {
   private readonly outputColumn: number;
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    /** onnxruntime, imported when the first ONNX model loads: other models never pay its start-up. */
+    private readonly ort: typeof Ort,
+    private readonly session: Ort.InferenceSession,
     bytes: Uint8Array,
     opts: OnnxOptions,
   ) {
@@ -146,7 +148,7 @@ export class OnnxPredictor implements Predictor {
     this.signature = { inputs, outputs: [{ name: "score", type: "double", nullable: false }] };
 
     const outs = session.outputMetadata;
-    let chosen: ort.InferenceSession.ValueMetadata | undefined;
+    let chosen: Ort.InferenceSession.ValueMetadata | undefined;
     if (opts.output !== undefined) {
       chosen = outs.find((o) => o.name === opts.output);
       if (chosen === undefined) bad("output", opts.output, `must be one of: ${outs.map((o) => o.name).join(", ")}`);
@@ -176,7 +178,8 @@ export class OnnxPredictor implements Predictor {
   }
 
   static async load(bytes: Uint8Array, opts: OnnxOptions = {}): Promise<OnnxPredictor> {
-    let session: ort.InferenceSession;
+    const ort = await import("onnxruntime-node");
+    let session: Ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(
         bytes,
@@ -185,19 +188,19 @@ export class OnnxPredictor implements Predictor {
     } catch (e) {
       bad("model", `${bytes.length} bytes`, `onnxruntime could not load it (${(e as Error).message})`);
     }
-    return new OnnxPredictor(session, bytes, opts);
+    return new OnnxPredictor(ort, session, bytes, opts);
   }
 
   async predict(frame: Frame): Promise<Float64Array> {
     const n = frame.nRows;
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, Ort.Tensor> = {};
     if (this.matrixInput !== undefined) {
       const m = this.matrixInput;
       const features = this.columnNames.map((name) => ({ name }));
       const x = frameToMatrix(frame, features, m.type === "float64" ? "float64" : "float32");
-      feeds[m.name] = new ort.Tensor(m.type, x, [n, features.length]);
+      feeds[m.name] = new this.ort.Tensor(m.type, x, [n, features.length]);
     } else {
-      for (const p of this.inputs) feeds[p.name] = columnTensor(frame, p);
+      for (const p of this.inputs) feeds[p.name] = columnTensor(this.ort.Tensor, frame, p);
     }
     const result = await this.session.run(feeds, [this.output]);
     const t = result[this.output];
@@ -230,7 +233,7 @@ function featureNames(meta: string | undefined, width: number): string[] {
   return Array.from({ length: width }, (_, i) => `f${i}`);
 }
 
-function columnTensor(frame: Frame, p: InputPlan): ort.Tensor {
+function columnTensor(Tensor: typeof Ort.Tensor, frame: Frame, p: InputPlan): Ort.Tensor {
   const n = frame.nRows;
   const dims = p.shape.length === 2 ? [n, 1] : [n];
   const col = frame.columns.find((c) => c.name === p.name);
@@ -249,7 +252,7 @@ function columnTensor(frame: Frame, p: InputPlan): ort.Tensor {
         data[i] = String(col.values[i]);
       }
     }
-    return new ort.Tensor("string", data, dims);
+    return new Tensor("string", data, dims);
   }
   const x = frameToMatrix(frame, [{ name: p.name }], "float64");
   if (p.type === "int64") {
@@ -259,7 +262,7 @@ function columnTensor(frame: Frame, p: InputPlan): ort.Tensor {
       if (!Number.isInteger(v)) bad(`input column "${p.name}" row ${i}`, v, "the model expects an integer (int64)");
       data[i] = BigInt(v);
     }
-    return new ort.Tensor("int64", data, dims);
+    return new Tensor("int64", data, dims);
   }
-  return new ort.Tensor(p.type, p.type === "float32" ? Float32Array.from(x) : x, dims);
+  return new Tensor(p.type, p.type === "float32" ? Float32Array.from(x) : x, dims);
 }

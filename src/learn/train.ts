@@ -19,6 +19,8 @@ export interface TrainOptions {
   readonly positive?: string;
   readonly idColumn?: string;
   readonly exclude?: readonly string[];
+  /** Numeric column of sample weights (finite, ≥ 0): how much each row counts in training; not a feature. */
+  readonly weightColumn?: string;
   /** Seed of the train/validation split (default: the `seed` param, else 0). */
   readonly splitSeed?: number;
   /**
@@ -63,6 +65,14 @@ export function trainValidSplit(n: number, fraction: number, seed: number): { tr
   return { train: perm.slice(0, n - nValid).sort(), valid: perm.slice(n - nValid).sort() };
 }
 
+/** The training rows' weights from a numeric column (checked by the trainers: finite, ≥ 0). */
+function weightsOf(frame: Frame, name: string, rows: Int32Array): Float64Array {
+  const col = frame.columns.find((c) => c.name === name);
+  if (col === undefined) throw specError("weightColumn", name, "no such column");
+  if (col.kind !== "numeric") throw specError("weightColumn", name, "must be a numeric column");
+  return Float64Array.from(rows, (i) => col.values[i] as number);
+}
+
 function checkRows(
   rows: { readonly train: Int32Array; readonly valid: Int32Array },
   n: number,
@@ -89,9 +99,10 @@ export async function trainModel(frame: Frame, options: TrainOptions): Promise<T
   const fraction = options.validFraction ?? 0.2;
   if (!Number.isFinite(fraction) || fraction < 0 || fraction >= 1)
     throw specError("valid-fraction", fraction, "must be in [0, 1)");
+  const exclude = [...(options.exclude ?? []), ...(options.weightColumn === undefined ? [] : [options.weightColumn])];
   const roles = assignRoles(frame, options.target, {
     ...(options.idColumn === undefined ? {} : { idColumn: options.idColumn }),
-    ...(options.exclude === undefined ? {} : { exclude: options.exclude }),
+    ...(exclude.length === 0 ? {} : { exclude }),
   });
   const target = prepareTarget(
     frame,
@@ -115,6 +126,7 @@ export async function trainModel(frame: Frame, options: TrainOptions): Promise<T
       ? target.y
       : Float64Array.from(train, (i) => target.y[i] as number);
   const yValid = Float64Array.from(valid, (i) => target.y[i] as number);
+  const weights = options.weightColumn === undefined ? undefined : weightsOf(frame, options.weightColumn, train);
   if (target.task === "binary") {
     let pos = 0;
     for (let i = 0; i < yTrain.length; i++) pos += yTrain[i] as number;
@@ -147,6 +159,7 @@ export async function trainModel(frame: Frame, options: TrainOptions): Promise<T
       y: yTrain,
       objective: target.task,
       params,
+      ...(weights === undefined ? {} : { weights }),
       ...(valid.length > 0 ? { valid: { features: validX.columns, nRows: validX.nRows, y: yValid } } : {}),
       ...(options.onIteration ? { onIteration: options.onIteration } : {}),
     });
@@ -166,8 +179,14 @@ export async function trainModel(frame: Frame, options: TrainOptions): Promise<T
       importance: res.importance,
     };
   } else {
-    const body = trainLinear(trainX, yTrain, target.task, params);
-    model = { ...common, model_type: "linear", params: { l2: body.l2 }, linear: body };
+    const body = trainLinear(trainX, yTrain, target.task, params, weights);
+    const spw = params.scale_pos_weight;
+    model = {
+      ...common,
+      model_type: "linear",
+      params: { l2: body.l2, ...(spw === undefined ? {} : { scale_pos_weight: Number(spw) }) },
+      linear: body,
+    };
   }
   let metrics: Record<string, number> = {};
   if (valid.length > 0) {

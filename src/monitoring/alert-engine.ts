@@ -12,10 +12,24 @@ import {
   DEFAULT_ALERT_RULES,
   DEFAULT_COOLDOWN_MINUTES,
   DEFAULT_MAX_AGE_HOURS,
+  dedupKey,
   evaluateAlertRules,
   planAlerts,
 } from "./alerts.js";
-import type { AlertFinding, AlertRule } from "./alerts.js";
+import type { AlertFinding, AlertRule, AlertTarget, AlertTier } from "./alerts.js";
+
+/** An alert about an event rather than an observation series (a retraining run whose data failed validation). */
+export interface RaisedAlert {
+  /** Names the kind of event, as a rule id names a rule: part of the dedup key. */
+  readonly ruleId: string;
+  readonly tier: AlertTier;
+  readonly target: AlertTarget;
+  readonly summary: string;
+  /** The measured value and the limit it broke (e.g. failed expectations, 0). */
+  readonly value: number;
+  readonly threshold: number;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
 
 export type AlertListener = (event: AlertEvent) => void | Promise<void>;
 
@@ -81,6 +95,61 @@ export class AlertEngine {
     const after = await this.options.alerts.acknowledge(id, actor);
     if (before.status !== after.status) await this.emit({ action: "acknowledged", alert: after });
     return after;
+  }
+
+  /**
+   * Fires an alert about an event: recorded in the alert history, delivered to the sinks, told to
+   * the listeners. While one is open for the same rule and target, it is kept (its last-seen time
+   * moves) and undefined is returned.
+   */
+  raise(alert: RaisedAlert): Promise<AlertRecord | undefined> {
+    const run = this.queue
+      .catch(() => undefined)
+      .then(async () => {
+        const key = dedupKey(alert.ruleId, alert.target);
+        const now = this.clock();
+        const open = await this.openAlert(alert.target.modelName, key);
+        if (open !== undefined) {
+          await this.options.alerts.touch(open.id, now);
+          return undefined;
+        }
+        const fired = await this.options.alerts.fire({
+          ruleId: alert.ruleId,
+          tier: alert.tier,
+          dedupKey: key,
+          ...alert.target,
+          summary: alert.summary,
+          value: alert.value,
+          threshold: alert.threshold,
+          windowStart: now,
+          windowEnd: now,
+          detail: alert.detail,
+        });
+        await this.emit({ action: "fired", alert: fired });
+        return fired;
+      });
+    this.queue = run;
+    return run;
+  }
+
+  /** Resolves the open alert of an event rule and target, when there is one (the condition cleared). */
+  settle(ruleId: string, target: AlertTarget): Promise<AlertRecord | undefined> {
+    const run = this.queue
+      .catch(() => undefined)
+      .then(async () => {
+        const open = await this.openAlert(target.modelName, dedupKey(ruleId, target));
+        if (open === undefined) return undefined;
+        const resolved = await this.options.alerts.resolve(open.id);
+        await this.emit({ action: "resolved", alert: resolved });
+        return resolved;
+      });
+    this.queue = run;
+    return run;
+  }
+
+  private async openAlert(modelName: string, key: string): Promise<AlertRecord | undefined> {
+    const open = await this.options.alerts.list({ modelName, unresolved: true, limit: 10_000 });
+    return open.find((a) => a.dedupKey === key);
   }
 
   private async readObservations(modelName: string | undefined, now: number): Promise<MonitorObservation[]> {

@@ -13,7 +13,7 @@
  * alert per rule and target stays open while the condition holds (dedup), the condition clearing
  * resolves it, and a rule does not fire again for a target within `cooldownMinutes` of its last firing.
  */
-import { ALERT_TIERS, OBSERVATION_KINDS, type AlertTier } from "../wire/index.js";
+import { ALERT_TIERS, DECISION_LABELS, OBSERVATION_KINDS, type AlertTier } from "../wire/index.js";
 import type { MonitorObservation, ObservationKind } from "../store/index.js";
 import { specError } from "../spec-fields.js";
 
@@ -96,10 +96,33 @@ export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
     description: "reject rate shifted more than 15% against the previous 7 windows",
     kind: "prediction_drift",
     metric: "decision_rate",
-    segment: "decision=reject",
+    // The label serving writes for a positive decision: one vocabulary, so the rule sees what is served.
+    segment: `decision=${DECISION_LABELS[0]}`,
     condition: "above",
     threshold: 0.15,
     change: { baselineWindows: 7, direction: "either" },
+  },
+  {
+    id: "out_of_range_notify",
+    tier: "notify",
+    description: "more than 0.1% of a feature's values outside its training range",
+    kind: "quality",
+    metric: "out_of_range_rate",
+    feature: "*",
+    condition: "above",
+    // A fresh sample of the training population lands about 2 values in (training rows + 1) past the
+    // observed [min, max] (1 in 10,000 for 20,000 training rows): ten times that is a changed feed.
+    threshold: 0.001,
+  },
+  {
+    id: "unseen_categories_notify",
+    tier: "notify",
+    description: "a categorical feature received a category training never saw",
+    kind: "quality",
+    metric: "unseen_categories",
+    feature: "*",
+    condition: "above",
+    threshold: 0,
   },
 ];
 
@@ -251,7 +274,8 @@ function matches(rule: AlertRule, o: MonitorObservation): boolean {
   return o.segment === rule.segment;
 }
 
-function dedupKey(ruleId: string, t: AlertTarget): string {
+/** One alert per rule and target stays open: this key tells them apart. */
+export function dedupKey(ruleId: string, t: AlertTarget): string {
   return [ruleId, t.modelName, t.modelVersion ?? "", t.endpoint ?? "", t.feature ?? "", t.segment ?? ""].join("|");
 }
 

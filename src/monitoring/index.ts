@@ -77,7 +77,16 @@ export {
   performanceObservations,
   recordPerformance,
   segmentCodes,
+  windowText,
 } from "./performance.js";
 export type { Cadence, MonitoredModel, MonitoringConfig, SchedulerOptions, WindowRun } from "./scheduler.js";
-export { CADENCE_MS, MonitorScheduler, lastClosedWindow, parseMonitoringConfig } from "./scheduler.js";
+export {
+  DEFAULT_CHAMPION_WINDOWS,
+  DEFAULT_PERFORMANCE_WINDOWS,
+  MonitorScheduler,
+  cadenceMs,
+  lastClosedWindow,
+  parseMonitoringConfig,
+} from "./scheduler.js";
+export { latestPerSeries, monitoringGaugeName, registerMonitoringMetrics } from "./prometheus.js";
 export { recordSkew, type SkewCheck, type SkewFinding, type SkewMonitor } from "./skew-window.js";

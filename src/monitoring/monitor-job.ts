@@ -9,14 +9,20 @@
  * - quality, per input feature: null rate (violation above 2× the reference's), share of values
  *   outside the training range [min, max], categories the reference never saw;
  * - prediction drift: the same tests on the score distribution, and the share of each decision;
- * - volume: rows in the window, and the change against the previous window of the same length
- *   (violation below −30%).
+ * - volume: rows in the window, the change against the previous window of the same length
+ *   (violation below −30%), and the share of requests the endpoint refused (`refused_rate`).
  */
 import type { CategoricalColumn, Column, Frame, NumericColumn } from "../data/index.js";
 import { NotFoundError } from "../errors.js";
 import type { RegistryStore } from "../registry/index.js";
 import type { ArtifactStore, MonitorObservation, ObservationStore } from "../store/index.js";
-import { inferenceRecordKey, isServedPrediction, type InferenceLog, type InferenceRecord } from "../store/index.js";
+import {
+  REFUSED_ROUTE,
+  inferenceRecordKey,
+  isServedPrediction,
+  type InferenceLog,
+  type InferenceRecord,
+} from "../store/index.js";
 import type { ColumnDrift } from "./drift-report.js";
 import { computeDrift } from "./drift-report.js";
 import type { ReferenceProfile } from "../stats/index.js";
@@ -93,7 +99,9 @@ const PAGE = 20_000;
  * served traffic and leaves them out; a window of one version (a shadow's) keeps them.
  */
 function predictionsOf(records: readonly InferenceRecord[], version: string | undefined): InferenceRecord[] {
-  return records.filter((r) => (version === undefined ? isServedPrediction(r) : r.route !== "canary_rollback"));
+  return records.filter((r) =>
+    version === undefined ? isServedPrediction(r) : r.route !== "canary_rollback" && r.route !== REFUSED_ROUTE,
+  );
 }
 
 function checkInput(input: MonitorWindowInput): void {
@@ -371,16 +379,15 @@ export async function runMonitorWindow(deps: MonitorJobDeps, input: MonitorWindo
   const minDriftRows = input.minDriftRows ?? DEFAULT_MIN_DRIFT_ROWS;
   const scoreOutput = input.scoreOutput ?? "score";
   const decisionOutput = input.decisionOutput ?? "decision";
-  const records = predictionsOf(
-    await readWindow(deps.inferenceLog, {
-      modelName: input.modelName,
-      ...(input.version !== undefined ? { modelVersion: input.version } : {}),
-      ...(input.endpoint !== undefined ? { endpoint: input.endpoint } : {}),
-      from: input.windowStart,
-      to: input.windowEnd,
-    }),
-    input.version,
-  );
+  const logged = await readWindow(deps.inferenceLog, {
+    modelName: input.modelName,
+    ...(input.version !== undefined ? { modelVersion: input.version } : {}),
+    ...(input.endpoint !== undefined ? { endpoint: input.endpoint } : {}),
+    from: input.windowStart,
+    to: input.windowEnd,
+  });
+  const records = predictionsOf(logged, input.version);
+  const refused = logged.filter((r) => r.route === REFUSED_ROUTE).length;
   const base: Base = {
     modelName: input.modelName,
     ...(input.version !== undefined ? { modelVersion: input.version } : {}),
@@ -399,6 +406,16 @@ export async function runMonitorWindow(deps: MonitorJobDeps, input: MonitorWindo
     detail: { previous_rows: previousRows },
   };
   observations.push(volume);
+  if (refused > 0 || records.length > 0) {
+    // Requests the door turned away (bad input, a business limit) are invisible to every other metric.
+    observations.push({
+      ...base,
+      kind: "volume",
+      metric: "refused_rate",
+      value: refused / (refused + records.length),
+      detail: { refused, rows: records.length },
+    });
+  }
   if (previousRows > 0) {
     const change = (records.length - previousRows) / previousRows;
     observations.push({

@@ -79,10 +79,19 @@ export interface PerformanceOptions {
   readonly bins?: number;
 }
 
+/** A window length in days as text: `7d`, `4h`, `15m` (the largest unit it is a whole number of). */
+export function windowText(windowDays: number): string {
+  const minutes = Math.round(windowDays * 1440);
+  if (minutes % 1440 === 0) return `${minutes / 1440}d`;
+  if (minutes % 60 === 0) return `${minutes / 60}h`;
+  return `${minutes}m`;
+}
+
 function checkOptions(o: PerformanceOptions): void {
   if (!Number.isSafeInteger(o.asOf)) throw specError("asOf", o.asOf, "must be epoch milliseconds");
-  if (!Number.isInteger(o.windowDays) || o.windowDays < 1 || o.windowDays > 365) {
-    throw specError("window", o.windowDays, "must be a whole number of days from 1 to 365");
+  const minutes = o.windowDays * 1440;
+  if (!(Math.abs(minutes - Math.round(minutes)) < 1e-6 && minutes >= 1 && o.windowDays <= 365)) {
+    throw specError("window", o.windowDays, "must be a whole number of minutes from 1 minute to 365 days");
   }
   const t = o.threshold ?? DEFAULT_DECISION_THRESHOLD;
   if (!Number.isFinite(t)) throw specError("threshold", t, "must be a finite number");
@@ -297,7 +306,7 @@ const METRIC_NAME: Record<(typeof GROUP_METRICS)[number], string> = {
  * segment column). Undefined values (null) are not written.
  */
 export function performanceObservations(report: PerformanceReport): MonitorObservation[] {
-  const suffix = `_${report.windowDays}d`;
+  const suffix = `_${windowText(report.windowDays)}`;
   const base = { modelName: report.modelName, windowStart: report.windowStart, windowEnd: report.windowEnd };
   const out: MonitorObservation[] = [];
   for (const g of [report.overall, ...report.segments]) {

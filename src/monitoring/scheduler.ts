@@ -1,7 +1,8 @@
 /**
- * Runs monitor jobs on a schedule: for each configured model and cadence (hourly, daily), once a
- * window has closed (plus a delay for late log records) its job runs, then the alert rules are
- * evaluated for the model. Windows are aligned to UTC hours and days. The clock and the timer
+ * Runs monitor jobs on a schedule: for each monitored model — every champion unless the config
+ * excludes it, and the models it lists — and each cadence (hourly, daily, 4h …), once a window has
+ * closed (plus a delay for late log records) its job runs, then the alert rules are evaluated for
+ * the model. Windows are aligned to multiples of their length (UTC). The clock and the timer
  * functions are injected, so tests drive time.
  */
 import { silentLogger, systemClock, systemTimers, type Clock, type Logger, type Timers } from "../runtime/index.js";
@@ -11,8 +12,9 @@ import type { SinkConfig } from "./alert-sinks.js";
 import { parseAlertRules } from "./alerts.js";
 import type { AlertRule } from "./alerts.js";
 import { runMonitorWindow } from "./monitor-job.js";
-import { recordPerformance, type PerformanceReport } from "./performance.js";
+import { recordPerformance, windowText, type PerformanceReport } from "./performance.js";
 import { recordSkew, type SkewCheck, type SkewMonitor } from "./skew-window.js";
+import { CHAMPION_ALIAS } from "../registry/index.js";
 import type { LabelStore, MonitorObservation } from "../store/index.js";
 import type { MonitorJobDeps, MonitorWindowResult, QualityThresholds } from "./monitor-job.js";
 import {
@@ -25,8 +27,39 @@ import {
   specString,
 } from "../spec-fields.js";
 
-export type Cadence = "hourly" | "daily";
-export const CADENCE_MS: Readonly<Record<Cadence, number>> = { hourly: 3_600_000, daily: 86_400_000 };
+/**
+ * How long a monitor window is: `hourly`, `daily`, or a whole number of minutes, hours or days
+ * (`15m`, `4h`, `7d`). Windows are aligned to multiples of their length since the epoch (UTC), so
+ * `4h` windows start at 00:00, 04:00, … UTC.
+ */
+export type Cadence = string;
+
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const MAX_CADENCE_MS = 31 * 86_400_000;
+
+/** A cadence's length in ms, or undefined when it is not one (see `Cadence`). */
+export function cadenceMs(cadence: string): number | undefined {
+  if (cadence === "hourly") return UNIT_MS.h;
+  if (cadence === "daily") return UNIT_MS.d;
+  const m = /^([1-9][0-9]{0,4})([mhd])$/.exec(cadence);
+  if (m === null) return undefined;
+  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+  return ms <= MAX_CADENCE_MS ? ms : undefined;
+}
+
+function lengthOf(cadence: Cadence): number {
+  const ms = cadenceMs(cadence);
+  if (ms === undefined) throw specError("windows", cadence, CADENCE_RULE);
+  return ms;
+}
+
+const CADENCE_RULE = "must be hourly, daily or a number of minutes, hours or days (15m, 4h, 7d) up to 31d";
+
+/** Rolling performance windows recorded when the config names none. */
+export const DEFAULT_PERFORMANCE_WINDOWS: readonly Cadence[] = ["7d", "30d"];
+
+/** Windows of a champion the config does not list (`windows`). */
+export const DEFAULT_CHAMPION_WINDOWS: readonly Cadence[] = ["hourly", "daily"];
 
 export interface MonitoredModel {
   readonly name: string;
@@ -40,7 +73,22 @@ export interface MonitoredModel {
 }
 
 export interface MonitoringConfig {
+  /** Settings of named models, monitored whether or not they have a champion. */
   readonly models: readonly MonitoredModel[];
+  /**
+   * Every model whose `champion` alias is set is monitored, with `windows`, unless `models` lists
+   * it or `exclude` names it (default true). False: only the listed models.
+   */
+  readonly champions?: boolean;
+  /** Models never monitored: the exceptions. */
+  readonly exclude?: readonly string[];
+  /** Windows of a champion `models` does not list (default hourly and daily). */
+  readonly windows?: readonly Cadence[];
+  /**
+   * Rolling performance windows on delayed labels (default 7d and 30d): metrics `auc_7d`,
+   * `fnr_4h` …, recorded as of window ends on multiples of their length (of a day for longer ones).
+   */
+  readonly performanceWindows?: readonly Cadence[];
   /** Minutes after a window closes before its job runs, for records still being written (default 5). */
   readonly delayMinutes: number;
   /** Alert rules (default: the seed's table). */
@@ -49,19 +97,34 @@ export interface MonitoringConfig {
   readonly sinks?: readonly SinkConfig[];
 }
 
+function parseWindows(raw: unknown, field: string): Cadence[] {
+  if (!Array.isArray(raw) || raw.length === 0)
+    throw specError(field, raw, `must be a non-empty list; each ${CADENCE_RULE}`);
+  raw.forEach((w, i) => {
+    if (typeof w !== "string" || cadenceMs(w) === undefined) throw specError(`${field}[${i}]`, w, CADENCE_RULE);
+  });
+  return [...new Set(raw as Cadence[])];
+}
+
 /** Validates a monitoring config (the `--monitoring-config` file, parsed JSON). */
 export function parseMonitoringConfig(json: unknown): MonitoringConfig {
-  const c = specObject(json, "", ["models", "delayMinutes", "rules", "sinks"]);
-  const models = specArray(specRequired(c.models, "models"), "models").map((raw: unknown, i): MonitoredModel => {
+  const c = specObject(json, "", [
+    "models",
+    "champions",
+    "exclude",
+    "windows",
+    "performanceWindows",
+    "delayMinutes",
+    "rules",
+    "sinks",
+  ]);
+  const models = specArray(c.models ?? [], "models").map((raw: unknown, i): MonitoredModel => {
     const p = `models[${i}]`;
     const m = specObject(raw, p, ["name", "version", "endpoint", "windows", "minDriftRows", "quality", "skew"]);
     const name = specRequired(specString(m, "name", p), `${p}.name`);
     const version = specString(m, "version", p);
     const endpoint = specString(m, "endpoint", p);
-    const windows = m.windows ?? ["daily"];
-    if (!Array.isArray(windows) || windows.length === 0 || !windows.every((w) => w === "hourly" || w === "daily")) {
-      throw specError(`${p}.windows`, windows, "must be a non-empty list of hourly, daily");
-    }
+    const windows = parseWindows(m.windows ?? ["daily"], `${p}.windows`);
     const minDriftRows = specNumber(m, "minDriftRows", p, { integer: true, min: 1 });
     let quality: Partial<QualityThresholds> | undefined;
     if (m.quality !== undefined) {
@@ -81,7 +144,7 @@ export function parseMonitoringConfig(json: unknown): MonitoringConfig {
     }
     return {
       name,
-      windows: [...new Set(windows as Cadence[])],
+      windows,
       ...(skew !== undefined ? { skew } : {}),
       ...(version !== undefined ? { version } : {}),
       ...(endpoint !== undefined ? { endpoint } : {}),
@@ -89,8 +152,20 @@ export function parseMonitoringConfig(json: unknown): MonitoringConfig {
       ...(quality !== undefined ? { quality } : {}),
     };
   });
+  if (c.champions !== undefined && typeof c.champions !== "boolean")
+    throw specError("champions", c.champions, "must be true or false");
+  const exclude = specArray(c.exclude ?? [], "exclude").map((v, i) => {
+    if (typeof v !== "string" || v === "") throw specError(`exclude[${i}]`, v, "must be a model name");
+    return v;
+  });
   return {
     models,
+    ...(c.champions !== undefined ? { champions: c.champions } : {}),
+    ...(exclude.length > 0 ? { exclude } : {}),
+    ...(c.windows !== undefined ? { windows: parseWindows(c.windows, "windows") } : {}),
+    ...(c.performanceWindows !== undefined
+      ? { performanceWindows: parseWindows(c.performanceWindows, "performanceWindows") }
+      : {}),
     delayMinutes: specNumberValue(c.delayMinutes ?? 5, "delayMinutes", { min: 0 }),
     ...(c.rules !== undefined ? { rules: parseAlertRules(c.rules) } : {}),
     ...(c.sinks !== undefined ? { sinks: parseSinks(c.sinks) } : {}),
@@ -99,7 +174,7 @@ export function parseMonitoringConfig(json: unknown): MonitoringConfig {
 
 /** The last window of `cadence` that closed at or before `t`: [end − length, end). */
 export function lastClosedWindow(t: number, cadence: Cadence): { start: number; end: number } {
-  const len = CADENCE_MS[cadence];
+  const len = lengthOf(cadence);
   const end = Math.floor(t / len) * len;
   return { start: end - len, end };
 }
@@ -153,11 +228,40 @@ export class MonitorScheduler {
   private handle: unknown;
   private running: Promise<unknown> = Promise.resolve();
   private stopped = true;
+  /** The models monitored as of the last run: the listed ones and the champions found then. */
+  private monitored: readonly MonitoredModel[];
 
   constructor(private readonly options: SchedulerOptions) {
     this.clock = options.clock ?? systemClock;
     this.timers = options.timers ?? systemTimers;
     this.logger = options.logger ?? silentLogger;
+    const excluded = new Set(options.config.exclude ?? []);
+    this.monitored = options.config.models.filter((m) => !excluded.has(m.name));
+  }
+
+  private get championWindows(): readonly Cadence[] {
+    return this.options.config.champions === false ? [] : (this.options.config.windows ?? DEFAULT_CHAMPION_WINDOWS);
+  }
+
+  /** The models monitored now: the listed ones, then every champion the config does not list or exclude. */
+  async monitoredModels(): Promise<readonly MonitoredModel[]> {
+    const { config } = this.options;
+    const excluded = new Set(config.exclude ?? []);
+    const listed = config.models.filter((m) => !excluded.has(m.name));
+    if (config.champions === false) return listed;
+    const known = new Set(config.models.map((m) => m.name));
+    const champions: MonitoredModel[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.options.jobs.registry.searchRegisteredModels({ maxResults: 1000, pageToken });
+      for (const model of page.items) {
+        if (known.has(model.name) || excluded.has(model.name)) continue;
+        if (model.aliases.some((a) => a.alias === CHAMPION_ALIAS))
+          champions.push({ name: model.name, windows: this.championWindows });
+      }
+      pageToken = page.nextPageToken;
+    } while (pageToken !== undefined && pageToken !== "");
+    return [...listed, ...champions];
   }
 
   private get delayMs(): number {
@@ -169,9 +273,10 @@ export class MonitorScheduler {
     if (!this.stopped) return;
     this.stopped = false;
     const now = this.clock();
-    for (const m of this.options.config.models) {
+    for (const m of this.monitored) {
       for (const c of m.windows) this.done.set(`${m.name}\u0000${c}`, lastClosedWindow(now - this.delayMs, c).end);
     }
+    for (const c of this.championWindows) this.done.set(`\u0000${c}`, lastClosedWindow(now - this.delayMs, c).end);
     this.arm();
   }
 
@@ -183,15 +288,15 @@ export class MonitorScheduler {
     await this.running.catch(() => undefined);
   }
 
-  /** When the next window is due (epoch ms). */
+  /** When the next window is due (epoch ms); champions are looked for when a champion window closes. */
   nextDue(): number {
     let next = Number.POSITIVE_INFINITY;
-    for (const m of this.options.config.models) {
-      for (const c of m.windows) {
-        const last = this.done.get(`${m.name}\u0000${c}`) ?? lastClosedWindow(this.clock(), c).end;
-        next = Math.min(next, last + CADENCE_MS[c] + this.delayMs);
-      }
-    }
+    const due = (key: string, c: Cadence) => {
+      const last = this.done.get(key) ?? lastClosedWindow(this.clock(), c).end;
+      next = Math.min(next, last + lengthOf(c) + this.delayMs);
+    };
+    for (const m of this.monitored) for (const c of m.windows) due(`${m.name}\u0000${c}`, c);
+    for (const c of this.championWindows) due(`\u0000${c}`, c);
     return next;
   }
 
@@ -220,30 +325,38 @@ export class MonitorScheduler {
   private async runClosedWindows(): Promise<WindowRun[]> {
     const now = this.clock();
     const runs: WindowRun[] = [];
-    for (const m of this.options.config.models) {
+    try {
+      this.monitored = await this.monitoredModels();
+    } catch (e) {
+      this.logger.error({}, `monitoring: listing champions failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    for (const c of this.championWindows) this.done.set(`\u0000${c}`, lastClosedWindow(now - this.delayMs, c).end);
+    for (const m of this.monitored) {
       let ran = false;
       const retries = this.failed.get(m.name) ?? [];
       this.failed.delete(m.name);
       for (const w of retries) {
         if (await this.runWindow(m, w.cadence, w.start, runs, w.attempts + 1)) ran = true;
       }
-      let performanceAsOf: number | undefined;
+      const ends: number[] = [];
       for (const cadence of m.windows) {
         const key = `${m.name}\u0000${cadence}`;
         const latest = lastClosedWindow(now - this.delayMs, cadence);
         let from = this.done.get(key) ?? latest.start;
         // one window at a time, oldest first, so volume compares with the window just before
-        while (from + CADENCE_MS[cadence] <= latest.end) {
+        while (from + lengthOf(cadence) <= latest.end) {
           if (await this.runWindow(m, cadence, from, runs, 1)) {
             ran = true;
-            if (cadence === "daily") performanceAsOf = from + CADENCE_MS.daily;
+            ends.push(from + lengthOf(cadence));
           }
-          from += CADENCE_MS[cadence];
+          from += lengthOf(cadence);
           this.done.set(key, from);
         }
       }
-      if (performanceAsOf !== undefined && this.options.labels !== undefined) {
-        await this.recordPerformance(m, performanceAsOf, this.options.labels, runs);
+      if (this.options.labels !== undefined) {
+        for (const [asOf, windows] of this.performanceDue(ends)) {
+          await this.recordPerformance(m, asOf, windows, this.options.labels, runs);
+        }
       }
       if (ran && this.options.alerts !== undefined) {
         try {
@@ -257,19 +370,41 @@ export class MonitorScheduler {
     return runs;
   }
 
-  /** The model's rolling performance as of a daily window's end (labels joined to the log). */
+  /**
+   * Which rolling performance windows to record as of which window ends: each performance window
+   * (default 7d and 30d) as of the latest end that ran on a multiple of its length, or of a day for
+   * longer ones — daily for 7d, every 4 hours for 4h.
+   */
+  private performanceDue(ends: readonly number[]): Map<number, number[]> {
+    const due = new Map<number, number[]>();
+    for (const w of this.options.config.performanceWindows ?? DEFAULT_PERFORMANCE_WINDOWS) {
+      const length = lengthOf(w);
+      const step = Math.min(length, UNIT_MS.d);
+      const asOf = Math.max(...ends.filter((e) => e % step === 0));
+      if (!Number.isFinite(asOf)) continue;
+      due.set(asOf, [...(due.get(asOf) ?? []), length / UNIT_MS.d]);
+    }
+    return due;
+  }
+
+  /** The model's rolling performance as of a window's end (labels joined to the log). */
   private async recordPerformance(
     m: MonitoredModel,
     asOf: number,
+    windowDays: readonly number[],
     labels: LabelStore,
     runs: WindowRun[],
   ): Promise<void> {
     try {
       const performance = await recordPerformance(
         { inferenceLog: this.options.jobs.inferenceLog, labels, observations: this.options.jobs.observations },
-        { modelName: m.name, asOf },
+        { modelName: m.name, asOf, windows: windowDays },
       );
-      runs.push({ model: m.name, cadence: "daily", performance });
+      runs.push({
+        model: m.name,
+        cadence: asOf % UNIT_MS.d === 0 ? "daily" : windowText(Math.min(...windowDays)),
+        performance,
+      });
       const week = performance[0]?.overall;
       this.logger.info(
         {},
@@ -291,7 +426,7 @@ export class MonitorScheduler {
     runs: WindowRun[],
     attempt: number,
   ): Promise<boolean> {
-    const end = from + CADENCE_MS[cadence];
+    const end = from + lengthOf(cadence);
     const label = `monitor ${m.name} ${cadence} window ${new Date(from).toISOString()}`;
     try {
       const result = await runMonitorWindow(this.options.jobs, {

@@ -14,6 +14,7 @@ import type { PipelineDefinition } from "./definition.js";
 import type {
   PipelineDeps,
   PipelineLineage,
+  TrainingDataBytes,
   PipelineOptions,
   PipelineResult,
   StepName,
@@ -34,9 +35,11 @@ export interface PipelineContext {
   readonly runId: string;
   readonly artifactUri: string;
   readonly lineage: PipelineLineage;
-  /** Every row of the data file, and the 0/1 labels of its target. */
+  /** Every row of the data (of its window, when the definition sets one), and the 0/1 labels of its target. */
   readonly frame: Frame;
   readonly labels: Float64Array;
+  /** The exact bytes of that data, kept with the version it trains. */
+  readonly trainingData: TrainingDataBytes;
   readonly cache: StepCache;
   /** False when cached outputs are recomputed (they are still stored). */
   readonly useCache: boolean;
@@ -62,7 +65,12 @@ export async function openPipelineContext(
   def: PipelineDefinition,
   deps: PipelineDeps,
   options: PipelineOptions,
-  data: { readonly lineage: PipelineLineage; readonly frame: Frame; readonly labels: Float64Array },
+  data: {
+    readonly lineage: PipelineLineage;
+    readonly frame: Frame;
+    readonly labels: Float64Array;
+    readonly trainingData: TrainingDataBytes;
+  },
 ): Promise<PipelineContext> {
   const clock = deps.clock ?? Date.now;
   const actor = deps.actor ?? { userId: "pipeline" };
@@ -112,6 +120,7 @@ export async function openPipelineContext(
     lineage: data.lineage,
     frame: data.frame,
     labels: data.labels,
+    trainingData: data.trainingData,
     cache: createStepCache(deps.artifacts),
     useCache: options.cache ?? true,
     steps: [],

@@ -10,6 +10,7 @@ import { InvalidParameterError } from "../errors.js";
 import { parseParamSpace, type ParamSpace } from "../learn/index.js";
 import { parseBehaviourTests, type BehaviourTestSpec } from "./behaviour.js";
 import { DEFAULT_LOAN_GATES, parseGates, type GateSpec } from "./gates.js";
+import { parseTrainingWindow, type TrainingWindow } from "./window.js";
 import {
   inSpecFile,
   readSpecFile,
@@ -64,6 +65,8 @@ export interface TrainSpec {
   readonly model: "gbdt" | "linear";
   readonly params: Readonly<Record<string, unknown>>;
   readonly tuning?: TuningSpec;
+  /** Numeric column of sample weights (how much each row counts); not a feature. */
+  readonly weightColumn?: string;
 }
 
 /** The path of a suite JSON file (relative to the definition), or the suite inline. */
@@ -87,6 +90,8 @@ export interface PipelineDefinition {
   /** CSV or Parquet file, relative to the definition's directory; or `trainingSet`. */
   readonly data?: string;
   readonly trainingSet?: TrainingSetSpec;
+  /** Train on the latest stretch of the data only: rows whose time lies in the last N days or months. */
+  readonly window?: TrainingWindow;
   readonly target: string;
   readonly positive?: string;
   readonly idColumn?: string;
@@ -100,7 +105,12 @@ export interface PipelineDefinition {
   readonly behaviourTests: readonly BehaviourTestSpec[];
   /** Seed of the rows behaviour tests sample; default 0. */
   readonly behaviourSeed: number;
-  readonly register: { readonly model: string; readonly alias: string };
+  readonly register: {
+    readonly model: string;
+    readonly alias: string;
+    /** Keep the training data of this many newest versions; older versions' data is deleted. Default: all. */
+    readonly keepTrainingData?: number;
+  };
 }
 
 /** What a user writes: every field with a default may be left out. */
@@ -109,6 +119,7 @@ export interface PipelineDefinitionInput {
   experiment?: string;
   data?: string;
   trainingSet?: { featureService: string; entityDf: string };
+  window?: { column: string; last: string };
   target: string;
   positive?: string;
   idColumn?: string;
@@ -127,12 +138,13 @@ export interface PipelineDefinitionInput {
       seed?: number;
       holdoutFraction?: number;
     };
+    weightColumn?: string;
   };
   evaluate?: { threshold?: number };
   gates?: readonly unknown[];
   behaviourTests?: readonly unknown[];
   behaviourSeed?: number;
-  register: { model: string; alias?: string };
+  register: { model: string; alias?: string; keepTrainingData?: number };
 }
 
 const TOP_FIELDS = [
@@ -140,6 +152,7 @@ const TOP_FIELDS = [
   "experiment",
   "data",
   "trainingSet",
+  "window",
   "target",
   "positive",
   "idColumn",
@@ -194,13 +207,15 @@ function parseSplit(json: unknown): SplitSpec {
 
 function parseTrain(json: unknown): TrainSpec {
   if (json === undefined) return { model: "gbdt", params: {} };
-  const o = specObject(json, "train", ["model", "params", "tuning"]);
+  const o = specObject(json, "train", ["model", "params", "tuning", "weightColumn"]);
+  const weightColumn = specString(o, "weightColumn", "train");
+  const weighted = weightColumn === undefined ? {} : { weightColumn };
   const model = o.model ?? "gbdt";
   if (model !== "gbdt" && model !== "linear") throw specError("train.model", model, 'must be "gbdt" or "linear"');
   const params = o.params ?? {};
   if (typeof params !== "object" || params === null || Array.isArray(params))
     throw specError("train.params", params, "must be an object of trainer parameters");
-  if (o.tuning === undefined) return { model, params: params as Record<string, unknown> };
+  if (o.tuning === undefined) return { model, params: params as Record<string, unknown>, ...weighted };
   const t = specObject(o.tuning, "train.tuning", ["space", "trials", "metric", "seed", "holdoutFraction"]);
   const space = parseParamSpace(specRequired(t.space, "train.tuning.space"), "train.tuning.space");
   for (const k of Object.keys(space)) {
@@ -226,6 +241,7 @@ function parseTrain(json: unknown): TrainSpec {
       seed: specNumber(t, "seed", "train.tuning", { integer: true, min: 0, max: 0xffffffff }) ?? 0,
       holdoutFraction,
     },
+    ...weighted,
   };
 }
 
@@ -254,6 +270,8 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
   }
   if ((data === undefined) === (trainingSet === undefined))
     throw specError("data", data ?? null, "give exactly one of data (a file) or trainingSet (a feature service)");
+  if (trainingSet !== undefined && o.window !== undefined)
+    throw specError("window", o.window, "selects rows of data; a trainingSet's rows are its entity dataframe's");
   const target = specRequired(specString(o, "target", "pipeline"), "target");
   const positive = specString(o, "positive", "pipeline");
   const idColumn = specString(o, "idColumn", "pipeline");
@@ -267,7 +285,8 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
   }
   const evaluate = o.evaluate === undefined ? {} : specObject(o.evaluate, "evaluate", ["threshold"]);
   const threshold = specNumber(evaluate, "threshold", "evaluate", fraction) ?? 0.5;
-  const reg = specObject(specRequired(o.register, "register"), "register", ["model", "alias"]);
+  const reg = specObject(specRequired(o.register, "register"), "register", ["model", "alias", "keepTrainingData"]);
+  const keepTrainingData = specNumber(reg, "keepTrainingData", "register", { integer: true, min: 1 });
   const alias = specString(reg, "alias", "register") ?? "challenger";
   if (!/^[A-Za-z][\w-]*$/.test(alias))
     throw specError("register.alias", alias, "must be a word (letters, digits, _ -)");
@@ -280,6 +299,7 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
     experiment: specString(o, "experiment", "pipeline") ?? name,
     ...(data === undefined ? {} : { data }),
     ...(trainingSet === undefined ? {} : { trainingSet }),
+    ...(o.window === undefined ? {} : { window: parseTrainingWindow(o.window) }),
     target,
     ...(positive === undefined ? {} : { positive }),
     ...(idColumn === undefined ? {} : { idColumn }),
@@ -291,7 +311,11 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
     gates: o.gates === undefined ? [...DEFAULT_LOAN_GATES] : parseGates(o.gates, "gates"),
     behaviourTests: o.behaviourTests === undefined ? [] : parseBehaviourTests(o.behaviourTests, "behaviourTests"),
     behaviourSeed: specNumber(o, "behaviourSeed", "pipeline", { integer: true, min: 0, max: 0xffffffff }) ?? 0,
-    register: { model: specRequired(specString(reg, "model", "register"), "register.model"), alias },
+    register: {
+      model: specRequired(specString(reg, "model", "register"), "register.model"),
+      alias,
+      ...(keepTrainingData === undefined ? {} : { keepTrainingData }),
+    },
   };
 }
 

@@ -73,6 +73,7 @@ export {
 } from "./retraining-policy.js";
 export type {
   PolicyFile,
+  RetrainingAlerts,
   RetrainingCheckOptions,
   RetrainingDeps,
   RetrainingOutcome,
@@ -83,9 +84,13 @@ export type {
 } from "./retraining.js";
 export {
   RETRAIN_TAGS,
+  RETRAIN_VALIDATION_ALERT,
   checkRetraining,
   gatherRetrainingFacts,
   readRetrainingPolicyFile,
   retrainAlertListener,
   startRetrainingScheduler,
 } from "./retraining.js";
+export type { TrainingWindow } from "./window.js";
+export { windowStart } from "./window.js";
+export { TRAINING_DATA_TAGS, applyTrainingDataRetention, selectWindow, trainingDataPath } from "./training-data.js";

@@ -11,6 +11,7 @@ import { silentLogger, systemTimers, type Clock, type Logger, type Timers } from
 import type { RegistryStore } from "../registry/index.js";
 import { readSpecFile } from "../spec-fields.js";
 import type { TrackingStore } from "../tracking/index.js";
+import type { AlertTier } from "../wire/index.js";
 import { nextCronTime } from "./cron.js";
 import {
   evaluateRetrainingPolicy,
@@ -68,8 +69,32 @@ export interface DecisionAudit {
 export interface RetrainingRun {
   readonly status: "passed" | "failed";
   readonly runId: string;
+  /** The step that failed the run (`validate`, `gates`, `behaviour`). */
+  readonly failedStep?: string;
   readonly failure?: string;
+  /** When validation failed: each failed expectation's message (column, rule, observed, example rows). */
+  readonly failedExpectations?: readonly string[];
   readonly registered?: { readonly version: string; readonly alias: string };
+}
+
+/** The alert a retraining run whose training data failed validation raises (through the alert sinks). */
+export const RETRAIN_VALIDATION_ALERT = "retraining_validation_failed";
+
+/**
+ * Where retraining reports data that failed validation: monitoring's alert engine (`raise` and
+ * `settle`), so it reaches the same sinks as every alert instead of a log line.
+ */
+export interface RetrainingAlerts {
+  raise(alert: {
+    readonly ruleId: string;
+    readonly tier: AlertTier;
+    readonly target: { readonly modelName: string };
+    readonly summary: string;
+    readonly value: number;
+    readonly threshold: number;
+    readonly detail: Readonly<Record<string, unknown>>;
+  }): Promise<unknown>;
+  settle(ruleId: string, target: { readonly modelName: string }): Promise<unknown>;
 }
 
 /** Runs the pipeline file with these tags on its run (wired to `runPipelineFile` by the caller). */
@@ -85,6 +110,8 @@ export interface RetrainingDeps {
   /** New labelled rows for a model since a time (e.g. from a label store); overrides the policy's data file. */
   readonly countLabelledRows?: (model: string, since: number | undefined) => Promise<number>;
   readonly runPipeline?: RetrainingPipelineRunner;
+  /** A run whose data fails validation raises an alert here; a later run that passes settles it. */
+  readonly alerting?: RetrainingAlerts;
   /** Epoch milliseconds. */
   readonly clock: Clock;
   /** Recorded as the actor of decisions; default `retraining-policy`. */
@@ -329,7 +356,28 @@ export async function checkRetraining(
       ...(skipped === undefined ? {} : { skipped }),
     },
   });
+  if (run !== undefined) await reportValidation(policy, deps, run);
   return { decision, ...(run === undefined ? {} : { run }), ...(skipped === undefined ? {} : { skipped }) };
+}
+
+/** A run stopped by validation raises the alert; a run that got past validation settles an open one. */
+async function reportValidation(policy: RetrainingPolicy, deps: RetrainingDeps, run: RetrainingRun): Promise<void> {
+  if (deps.alerting === undefined) return;
+  const target = { modelName: policy.model };
+  if (run.status !== "failed" || run.failedStep !== "validate") {
+    await deps.alerting.settle(RETRAIN_VALIDATION_ALERT, target);
+    return;
+  }
+  const failed = run.failedExpectations ?? [];
+  await deps.alerting.raise({
+    ruleId: RETRAIN_VALIDATION_ALERT,
+    tier: "review",
+    target,
+    summary: `${policy.model}: retraining run ${run.runId} stopped, its training data failed validation: ${run.failure ?? ""}`,
+    value: failed.length,
+    threshold: 0,
+    detail: { run_id: run.runId, pipeline: policy.pipeline, failed_expectations: failed },
+  });
 }
 
 export interface RetrainingSchedulerOptions {

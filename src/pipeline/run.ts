@@ -5,6 +5,7 @@
  * hashes of their inputs. Anything that fails validation, a gate or a behaviour test fails the
  * run and registers nothing.
  */
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Frame } from "../data/index.js";
 import { readTable, prepareTarget } from "../data/index.js";
@@ -24,10 +25,13 @@ import {
   canonicalHash,
   parsePipelineDefinition,
   readPipelineDefinition,
+  sha256Hex,
   type PipelineDefinition,
   type PipelineDefinitionInput,
 } from "./definition.js";
-import { fileSha256, gitCommit } from "./lineage.js";
+import { gitCommit } from "./lineage.js";
+import { specError } from "../spec-fields.js";
+import { csvBytes, selectWindow } from "./training-data.js";
 import { readTrainingSet } from "./training-set.js";
 import { behaviourStep } from "./steps/behaviour.js";
 import { evaluateStep, validationRows } from "./steps/evaluate.js";
@@ -36,7 +40,7 @@ import { registerStep } from "./steps/register.js";
 import { splitStep } from "./steps/split.js";
 import { trainStep, tuningOf } from "./steps/train.js";
 import { validateStep } from "./steps/validate.js";
-import type { PipelineDeps, PipelineLineage, PipelineOptions, PipelineResult } from "./types.js";
+import type { PipelineDeps, PipelineLineage, PipelineOptions, PipelineResult, TrainingDataBytes } from "./types.js";
 
 /** What a run reads before it starts: the suite, the data and its labels, and the lineage hashes. */
 interface PipelineInputs {
@@ -44,6 +48,7 @@ interface PipelineInputs {
   readonly lineage: PipelineLineage;
   readonly frame: Frame;
   readonly labels: Float64Array;
+  readonly trainingData: TrainingDataBytes;
 }
 
 /** The suite a definition names, as written (inline, or read from its file); parsed before any run starts. */
@@ -54,18 +59,27 @@ async function resolveSuite(def: PipelineDefinition, baseDir: string): Promise<u
 }
 
 /** Input checks and hashing happen before a run exists: bad input leaves no trace. */
-/** The training rows: the data file, or the feature service's point-in-time training set. */
+/**
+ * The training rows and the exact bytes trained on: the data file, or the window's rows of it
+ * written as CSV, or the feature service's point-in-time training set (Parquet).
+ */
 async function readData(
   def: PipelineDefinition,
   baseDir: string,
   deps: PipelineDeps,
-): Promise<{ frame: Frame; lineage: Omit<PipelineLineage, "configHash" | "codeVersion"> }> {
+  now: number,
+): Promise<{
+  frame: Frame;
+  trainingData: TrainingDataBytes;
+  lineage: Omit<PipelineLineage, "configHash" | "codeVersion">;
+}> {
   if (def.trainingSet !== undefined) {
     const set = await readTrainingSet(def.trainingSet, baseDir, deps.features, def.idColumn);
     return {
       frame: set.frame,
+      trainingData: { bytes: set.bytes, ext: ".parquet" },
       lineage: {
-        dataHash: set.dataHash,
+        dataHash: sha256Hex(set.bytes),
         dataPath: set.entityDfPath,
         featureService: def.trainingSet.featureService,
         featureRepoVersion: set.featureRepoVersion,
@@ -73,8 +87,17 @@ async function readData(
     };
   }
   const dataPath = path.resolve(baseDir, def.data as string);
-  const dataHash = await fileSha256(dataPath);
-  return { frame: await readTable(dataPath), lineage: { dataHash, dataPath } };
+  let frame = await readTable(dataPath);
+  let trainingData: TrainingDataBytes;
+  if (def.window === undefined) {
+    trainingData = { bytes: new Uint8Array(await readFile(dataPath)), ext: path.extname(dataPath).toLowerCase() };
+  } else {
+    frame = selectWindow(frame, def.window, now).frame;
+    if (frame.nRows === 0)
+      throw specError("window.last", def.window.last, `leaves no rows of ${def.data} before the run`);
+    trainingData = { bytes: await csvBytes(frame), ext: ".csv" };
+  }
+  return { frame, trainingData, lineage: { dataHash: sha256Hex(trainingData.bytes), dataPath } };
 }
 
 async function readInputs(
@@ -82,19 +105,20 @@ async function readInputs(
   baseDir: string,
   deps: PipelineDeps,
   options: PipelineOptions,
+  now: number,
 ): Promise<PipelineInputs> {
   const suiteJson = await resolveSuite(def, baseDir);
   const suite = suiteJson === undefined ? undefined : { parsed: parseSuite(suiteJson), json: suiteJson };
   const resolved = { ...def, ...(suiteJson === undefined ? {} : { validate: { suite: suiteJson } }) };
   const configHash = canonicalHash(resolved);
   const codeVersion = options.codeVersion ?? (await gitCommit(baseDir));
-  const data = await readData(def, baseDir, deps);
+  const data = await readData(def, baseDir, deps, now);
   const lineage: PipelineLineage = {
     ...data.lineage,
     configHash,
     ...(codeVersion === undefined ? {} : { codeVersion }),
   };
-  const frame = data.frame;
+  const { frame, trainingData } = data;
   const target = prepareTarget(frame, def.target, def.positive === undefined ? {} : { positive: def.positive });
   if (target.task !== "binary") {
     throw new InvalidParameterError(
@@ -104,7 +128,7 @@ async function readInputs(
       },
     );
   }
-  return { ...(suite === undefined ? {} : { suite }), lineage, frame, labels: target.y };
+  return { ...(suite === undefined ? {} : { suite }), lineage, frame, labels: target.y, trainingData };
 }
 
 /** Reads a definition file and runs it; relative paths resolve against the file's directory. */
@@ -128,7 +152,7 @@ export async function runPipeline(
   options: PipelineOptions = {},
 ): Promise<PipelineResult> {
   const def = parsePipelineDefinition(input);
-  const inputs = await readInputs(def, path.resolve(options.baseDir ?? "."), deps, options);
+  const inputs = await readInputs(def, path.resolve(options.baseDir ?? "."), deps, options, (deps.clock ?? Date.now)());
   const ctx = await openPipelineContext(def, deps, options, inputs);
   try {
     return await runSteps(ctx, inputs);

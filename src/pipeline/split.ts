@@ -17,19 +17,15 @@ export interface Split {
 }
 
 /** Per row, its time as a number: the numeric value, or epoch milliseconds of an ISO-8601 string. */
-export function rowTimes(frame: Frame, column: string): Float64Array {
+export function rowTimes(frame: Frame, column: string, field = "split.column"): Float64Array {
   const col = frame.columns.find((c) => c.name === column);
   if (col === undefined)
-    throw specError(
-      "split.column",
-      column,
-      `no such column; columns are ${frame.columns.map((c) => c.name).join(", ")}`,
-    );
+    throw specError(field, column, `no such column; columns are ${frame.columns.map((c) => c.name).join(", ")}`);
   const out = new Float64Array(frame.nRows);
   if (col.kind === "numeric") {
     for (let i = 0; i < frame.nRows; i++) {
       const v = col.values[i] as number;
-      if (v !== v) throw specError(`split.column ${column} row ${i}`, null, "a time split needs a time on every row");
+      if (v !== v) throw specError(`${field} ${column} row ${i}`, null, "needs a time on every row");
       out[i] = v;
     }
     return out;
@@ -37,14 +33,10 @@ export function rowTimes(frame: Frame, column: string): Float64Array {
   const parsed = col.dictionary.map((s) => Date.parse(s));
   for (let i = 0; i < frame.nRows; i++) {
     const k = col.codes[i] as number;
-    if (k < 0) throw specError(`split.column ${column} row ${i}`, null, "a time split needs a time on every row");
+    if (k < 0) throw specError(`${field} ${column} row ${i}`, null, "needs a time on every row");
     const t = parsed[k] as number;
     if (Number.isNaN(t))
-      throw specError(
-        `split.column ${column} row ${i}`,
-        col.dictionary[k],
-        "must be a number or an ISO-8601 date/time",
-      );
+      throw specError(`${field} ${column} row ${i}`, col.dictionary[k], "must be a number or an ISO-8601 date/time");
     out[i] = t;
   }
   return out;

@@ -4,7 +4,7 @@
  * entity's event time and join keys are bookkeeping, not model inputs, and are dropped (a join key
  * named as the pipeline's `idColumn` stays, as the row id).
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { readTable, type Frame } from "../data/index.js";
@@ -17,12 +17,11 @@ import {
   type FeatureRegistry,
 } from "../features/index.js";
 import type { TrainingSetSpec } from "./definition.js";
-import { fileSha256 } from "./lineage.js";
 
 export interface TrainingSet {
   readonly frame: Frame;
-  /** sha256 of the training set as written (Parquet): equal features, equal hash. */
-  readonly dataHash: string;
+  /** The training set as written (Parquet): the exact bytes trained on; equal features, equal bytes. */
+  readonly bytes: Uint8Array;
   readonly entityDfPath: string;
   /** The feature repository version the features were defined by. */
   readonly featureRepoVersion: number;
@@ -52,7 +51,7 @@ export async function readTrainingSet(
     if (idColumn !== undefined) dropped.delete(idColumn);
     return {
       frame: { nRows: table.nRows, columns: table.columns.filter((c) => !dropped.has(c.name)) },
-      dataHash: await fileSha256(output),
+      bytes: new Uint8Array(await readFile(output)),
       entityDfPath,
       featureRepoVersion: applied.version,
       featureRepoDigest: applied.digest,

@@ -75,8 +75,14 @@ export interface StepRecord {
   readonly message: string;
 }
 
+/** The exact bytes a run trains on (the data file, or its window's rows as CSV) and their file extension. */
+export interface TrainingDataBytes {
+  readonly bytes: Uint8Array;
+  readonly ext: string;
+}
+
 export interface PipelineLineage {
-  /** sha256 of the input data file (of the training set, when built from a feature service). */
+  /** sha256 of the exact training data: the input file, the window's rows as CSV, or the training set built from a feature service. */
   readonly dataHash: string;
   /** The data file, or the entity dataframe of a feature service's training set. */
   readonly dataPath: string;

@@ -2,7 +2,7 @@ import type { Clock } from "../runtime/index.js";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { KeelConfig } from "../config.js";
 import type { RegistryStore } from "../registry/index.js";
-import type { ArtifactStore, InferenceLog, LabelStore, MetadataDb } from "../store/index.js";
+import type { ArtifactStore, DecisionStore, InferenceLog, LabelStore, MetadataDb } from "../store/index.js";
 import type { FeatureStore } from "../features/index.js";
 import type { ModelServer } from "../serving/index.js";
 import type { TrackingStore } from "../tracking/index.js";
@@ -20,6 +20,8 @@ export interface AppStores {
   readonly labels?: LabelStore;
   /** Read by the labels and performance routes. */
   readonly inferenceLog?: InferenceLog;
+  /** Decision records (`/api/keel/decisions`, docs/decisions.md). */
+  readonly decisions?: DecisionStore;
   /** The metadata database; the feature routes keep the feature registry in it. */
   readonly metadata?: MetadataDb;
 }

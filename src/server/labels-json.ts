@@ -1,4 +1,4 @@
-import { eventTime, labelValue } from "../monitoring/index.js";
+import { eventTime, labelValue, windowText } from "../monitoring/index.js";
 import type { GroupPerformance, PerformanceReport } from "../monitoring/index.js";
 import type { LabelInput } from "../store/index.js";
 import type { GroupPerformanceJson, PerformanceJson } from "../wire/index.js";
@@ -50,10 +50,10 @@ export function parseLabelItems(raw: unknown, options: { source: string; positiv
 
 /** `7d` → 7. */
 export function parseWindow(value: string, field = "window"): number {
-  const m = /^(\d{1,3})d$/.exec(value.trim());
-  const days = m === null ? NaN : Number(m[1]);
-  if (!(days >= 1 && days <= 365))
-    throw specError(field, value, "must be a number of days such as 7d or 30d (1d to 365d)");
+  const m = /^([1-9]\d{0,5})([mhd])$/.exec(value.trim());
+  const days = m === null ? NaN : Number(m[1]) / (m[2] === "d" ? 1 : m[2] === "h" ? 24 : 1440);
+  if (!(days <= 365))
+    throw specError(field, value, "must be a number of minutes, hours or days such as 4h, 7d or 30d (1m to 365d)");
   return days;
 }
 
@@ -83,7 +83,7 @@ function groupJson(g: GroupPerformance): GroupPerformanceJson {
 export function performanceJson(r: PerformanceReport): PerformanceJson {
   return {
     model: r.modelName,
-    window: `${r.windowDays}d`,
+    window: windowText(r.windowDays),
     window_start: r.windowStart,
     window_end: r.windowEnd,
     threshold: r.threshold,

@@ -1,4 +1,10 @@
-import { AlertEngine, MonitorScheduler, parseMonitoringConfig } from "../monitoring/index.js";
+import { Registry } from "prom-client";
+import {
+  AlertEngine,
+  MonitorScheduler,
+  parseMonitoringConfig,
+  registerMonitoringMetrics,
+} from "../monitoring/index.js";
 import type { MonitorJobDeps, MonitoringConfig, SkewCheck } from "../monitoring/index.js";
 import { createFeatureRegistry, endpointSkew, featureService } from "../features/index.js";
 import { systemClock, type Clock, type Logger, type Timers } from "../runtime/index.js";
@@ -14,6 +20,8 @@ export interface MonitoringServices {
   readonly alerts: AlertEngine;
   /** For one-off windows over the API. */
   readonly jobs: MonitorJobDeps;
+  /** Monitoring's figures for Prometheus `/metrics` (drift, performance, quality … per model version). */
+  readonly metrics: Registry;
 }
 
 export interface RunningMonitoring {
@@ -85,8 +93,10 @@ export function startMonitoring(
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   scheduler.start();
+  const metrics = new Registry();
+  registerMonitoringMetrics(metrics, stores.observations, { clock });
   return {
-    services: { observations: stores.observations, alertStore, alerts, jobs },
+    services: { observations: stores.observations, alertStore, alerts, jobs, metrics },
     scheduler,
     config,
     stop: () => scheduler.stop(),

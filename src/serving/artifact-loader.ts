@@ -1,32 +1,39 @@
 import { createHash } from "node:crypto";
 import { DataIntegrityError } from "../errors.js";
-import { isKeelModelJson, KeelPredictor, parseKeelModel, loadPredictor } from "../learn/index.js";
+import { isKeelModelJson, KeelPredictor, loadExplainer, parseKeelModel, loadPredictor } from "../learn/index.js";
 import type { Predictor } from "../learn/index.js";
 import type { ModelVersion } from "../registry/index.js";
-import type { ModelLoader } from "./model-pool.js";
+import type { ExplainerLoader, ModelLoader } from "./model-pool.js";
+
+type FetchBytes = (version: ModelVersion) => Promise<Uint8Array>;
+
+/** The artifact's bytes, verified against the version's registered sha256. */
+export async function verifiedArtifact(fetchBytes: FetchBytes, mv: ModelVersion): Promise<Uint8Array> {
+  const bytes = await fetchBytes(mv);
+  if (mv.checksum !== undefined && mv.checksum !== "") {
+    const actual = createHash("sha256").update(bytes).digest("hex");
+    if (actual !== mv.checksum) {
+      throw new DataIntegrityError(
+        `model ${mv.name} version ${mv.version}: artifact sha256 ${actual} does not match the registered checksum ${mv.checksum}`,
+        { details: { field: "checksum", value: actual, rule: `must equal ${mv.checksum}` } },
+      );
+    }
+  }
+  return bytes;
+}
+
+/** Loader of registered versions' exact explainers (keel, XGBoost JSON, LightGBM text). */
+export function artifactExplainerLoader(fetchBytes: FetchBytes): ExplainerLoader {
+  return async (mv) => loadExplainer(await verifiedArtifact(fetchBytes, mv));
+}
 
 /**
  * Loader of registered versions: fetch the artifact's bytes, verify them against the version's
  * recorded sha256, then open them in whichever format they are (keel JSON, XGBoost JSON, LightGBM
  * text, ONNX).
  */
-export function artifactModelLoader(
-  fetchBytes: (version: ModelVersion) => Promise<Uint8Array>,
-  options: { threads?: number } = {},
-): ModelLoader {
-  return async (mv) => {
-    const bytes = await fetchBytes(mv);
-    if (mv.checksum !== undefined && mv.checksum !== "") {
-      const actual = createHash("sha256").update(bytes).digest("hex");
-      if (actual !== mv.checksum) {
-        throw new DataIntegrityError(
-          `model ${mv.name} version ${mv.version}: artifact sha256 ${actual} does not match the registered checksum ${mv.checksum}`,
-          { details: { field: "checksum", value: actual, rule: `must equal ${mv.checksum}` } },
-        );
-      }
-    }
-    return openModelBytes(bytes, options);
-  };
+export function artifactModelLoader(fetchBytes: FetchBytes, options: { threads?: number } = {}): ModelLoader {
+  return async (mv) => openModelBytes(await verifiedArtifact(fetchBytes, mv), options);
 }
 
 /** Open model bytes of any supported format. */

@@ -8,6 +8,8 @@ import {
   specRequired,
   specString,
 } from "../spec-fields.js";
+import { DECISION_LABELS } from "../wire/index.js";
+import { parseLimits, type InputLimits } from "./limits.js";
 import { DEFAULT_CANARY_STEPS, type CanarySchedule } from "./router.js";
 
 /**
@@ -35,6 +37,9 @@ export interface EndpointConfigInput {
   inferenceLog?: { sampleRate?: number; audit?: "sync" | "async" };
   decision?: { threshold?: number; positive?: string; negative?: string };
   input?: { ranges?: "reject" | "accept"; categories?: "reject" | "accept" };
+  record?: "all" | "sampled";
+  explain?: { top_k?: number };
+  limits?: Record<string, { min?: number; max?: number; values?: (string | number)[] }>;
 }
 
 interface ModelRefInput {
@@ -68,22 +73,40 @@ export interface EndpointConfig {
   readonly inferenceLog: { readonly sampleRate: number; readonly audit: "sync" | "async" };
   readonly decision: { readonly threshold: number; readonly positive: string; readonly negative: string };
   readonly input: InputPolicy;
+  /**
+   * `all`: every served decision is recorded (docs/decisions.md); `sampled`: only the share
+   * `inferenceLog.sampleRate` keeps. Default `all`, or `sampled` when the sample rate is below 1.
+   */
+  readonly record: "all" | "sampled";
+  /** Reason codes on every decision: the top-k inputs by |SHAP contribution|. Absent: none. */
+  readonly explain?: { readonly topK: number };
+  /** Hard business limits the endpoint refuses values outside of (declared by the user, not observed). */
+  readonly limits?: InputLimits;
   /** True when the endpoint came from configuration rather than a model's `champion` alias. */
   readonly configured: boolean;
 }
 
 /**
- * What the door does with a value outside the signature's range or category set. `reject`
- * (default): a 400 naming the field. `accept`: the model scores it (an unknown category as a
- * missing value) and the inference log keeps it, where monitoring's `out_of_range_rate` and
- * `unseen_categories` count it. Types and required fields are always enforced.
+ * What the door does with a value outside the signature's range or category set — what training
+ * happened to observe, not a rule of the business. `accept` (default): the model scores it (an
+ * unknown category as a missing value) and the inference log keeps it, where monitoring's
+ * `out_of_range_rate` and `unseen_categories` count it and the default data-quality rules alert on
+ * it. `reject`: a 400 naming the field. Types and required fields are always enforced; hard limits
+ * of the business are declared apart, as the endpoint's `limits`.
  */
 export interface InputPolicy {
   readonly ranges: "reject" | "accept";
   readonly categories: "reject" | "accept";
 }
 
-export const STRICT_INPUT: InputPolicy = { ranges: "reject", categories: "reject" };
+export const DEFAULT_INPUT_POLICY: InputPolicy = { ranges: "accept", categories: "accept" };
+
+/** The default decision: threshold 0.5, labels from the one decision vocabulary. */
+export const DEFAULT_DECISION: EndpointConfig["decision"] = {
+  threshold: 0.5,
+  positive: DECISION_LABELS[0],
+  negative: DECISION_LABELS[1],
+};
 
 export interface EndpointDefaults {
   readonly inferenceLog: { readonly sampleRate: number; readonly audit: "sync" | "async" };
@@ -108,9 +131,22 @@ const ENDPOINT_FIELDS = [
   "inferenceLog",
   "decision",
   "input",
+  "record",
+  "explain",
+  "limits",
 ] as const;
 const REF_FIELDS = ["model", "version", "alias"] as const;
 const POLICIES = ["reject", "accept"] as const;
+const RECORD_MODES = ["all", "sampled"] as const;
+/** Most reason codes a decision carries: enough for any adverse-action notice. */
+export const MAX_TOP_K = 20;
+
+/** `explain: {top_k}` of an endpoint or a request: how many reason codes each decision carries. */
+export function explainOf(json: unknown, field: string): { topK: number } {
+  const o = specObject(json, field, ["top_k"]);
+  const topK = specRequired(specNumber(o, "top_k", field, { integer: true, min: 1, max: MAX_TOP_K }), `${field}.top_k`);
+  return { topK };
+}
 
 /** A model reference naming exactly one of version or alias; `model` defaults to the endpoint's. */
 function ref(json: unknown, model: string, field: string, extra: readonly string[] = []): ResolvedRef {
@@ -180,6 +216,12 @@ export function parseEndpointConfig(
   const policy = specObject(c.input ?? {}, `${field}.input`, ["ranges", "categories"]);
   const entityKey = specString(c, "entityKey", field);
   const featureService = specString(c, "featureService", field);
+  const sampleRate =
+    specNumber(log, "sampleRate", `${field}.inferenceLog`, { min: 0, max: 1 }) ?? defaults.inferenceLog.sampleRate;
+  const record = specOneOf(c, "record", field, RECORD_MODES) ?? (sampleRate < 1 ? "sampled" : "all");
+  if (record === "all" && sampleRate < 1)
+    throw specError(`${field}.inferenceLog.sampleRate`, sampleRate, 'must be 1 when record is "all"');
+  const explain = c.explain === undefined ? undefined : explainOf(c.explain, `${field}.explain`);
   const deadlineMs = specNumber(c, "deadlineMs", field, { positive: true });
   return {
     name,
@@ -203,20 +245,22 @@ export function parseEndpointConfig(
         }
       : {}),
     inferenceLog: {
-      sampleRate:
-        specNumber(log, "sampleRate", `${field}.inferenceLog`, { min: 0, max: 1 }) ?? defaults.inferenceLog.sampleRate,
+      sampleRate,
       audit:
         specOneOf(log, "audit", `${field}.inferenceLog`, ["sync", "async"] as const) ?? defaults.inferenceLog.audit,
     },
     decision: {
-      threshold: specNumber(decision, "threshold", `${field}.decision`, {}) ?? 0.5,
-      positive: specString(decision, "positive", `${field}.decision`) ?? "positive",
-      negative: specString(decision, "negative", `${field}.decision`) ?? "negative",
+      threshold: specNumber(decision, "threshold", `${field}.decision`, {}) ?? DEFAULT_DECISION.threshold,
+      positive: specString(decision, "positive", `${field}.decision`) ?? DEFAULT_DECISION.positive,
+      negative: specString(decision, "negative", `${field}.decision`) ?? DEFAULT_DECISION.negative,
     },
     input: {
-      ranges: specOneOf(policy, "ranges", `${field}.input`, POLICIES) ?? STRICT_INPUT.ranges,
-      categories: specOneOf(policy, "categories", `${field}.input`, POLICIES) ?? STRICT_INPUT.categories,
+      ranges: specOneOf(policy, "ranges", `${field}.input`, POLICIES) ?? DEFAULT_INPUT_POLICY.ranges,
+      categories: specOneOf(policy, "categories", `${field}.input`, POLICIES) ?? DEFAULT_INPUT_POLICY.categories,
     },
+    record,
+    ...(explain !== undefined ? { explain } : {}),
+    ...(c.limits !== undefined ? { limits: parseLimits(c.limits, `${field}.limits`) } : {}),
     configured: true,
   };
 }
@@ -276,8 +320,9 @@ export function defaultEndpoint(model: string, defaults: EndpointDefaults = DEFA
     champion: { model, alias: "champion" },
     shadows: [],
     inferenceLog: defaults.inferenceLog,
-    decision: { threshold: 0.5, positive: "positive", negative: "negative" },
-    input: STRICT_INPUT,
+    decision: DEFAULT_DECISION,
+    input: DEFAULT_INPUT_POLICY,
+    record: defaults.inferenceLog.sampleRate < 1 ? "sampled" : "all",
     configured: false,
   };
 }

@@ -2,7 +2,10 @@ export { MicroBatcher, concatFrames, type BatcherOptions } from "./batcher.js";
 export { LruTtlCache, RedisPredictionCache, rowCacheKeys, type PredictionCache } from "./cache.js";
 export {
   DEFAULT_ENDPOINT_DEFAULTS,
-  STRICT_INPUT,
+  MAX_TOP_K,
+  explainOf,
+  DEFAULT_DECISION,
+  DEFAULT_INPUT_POLICY,
   defaultEndpoint,
   parseEndpointConfig,
   parseServingFile,
@@ -22,7 +25,7 @@ export {
   decodeInvocationsJson,
   type InvocationInput,
 } from "./mlflow-scoring.js";
-export { LoadedModel, ModelPool, warmupFrame, type ModelLoader } from "./model-pool.js";
+export { LoadedModel, ModelPool, warmupFrame, type ExplainerLoader, type ModelLoader } from "./model-pool.js";
 export {
   ModelServer,
   type BatchingOptions,
@@ -61,7 +64,10 @@ export {
   type Route,
 } from "./router.js";
 export { compileValidator, type InputValidator, type ValidatorOptions } from "./validator.js";
-export { artifactModelLoader, openModelBytes } from "./artifact-loader.js";
+export { artifactExplainerLoader, artifactModelLoader, openModelBytes } from "./artifact-loader.js";
+export { DecisionReplayer, frameOf, type ReplayDeps, type ReplayResult } from "./replay.js";
+export { reasonCodes, topReasons } from "./reason-codes.js";
+export { scoredInputs, type DecisionContext } from "./prediction-log.js";
 export { createServingRuntime, type ServingRuntimeOptions } from "./runtime.js";
 export { artifactFetcher, type ArtifactSourceOptions } from "../registry/index.js";
 export { inferResponseJson, jsonNumber, keelPredictionsJson, mlflowPredictionsJson } from "./response-json.js";

@@ -1,5 +1,6 @@
 import type { Frame, Signature } from "../data/index.js";
-import type { Predictor } from "../learn/index.js";
+import { InvalidParameterError } from "../errors.js";
+import type { Explainer, Predictor } from "../learn/index.js";
 import type { ModelVersion } from "../registry/index.js";
 import { MicroBatcher, type BatcherOptions } from "./batcher.js";
 import type { InputPolicy } from "./endpoint-config.js";
@@ -17,16 +18,39 @@ export class LoadedModel {
   private active = 0;
   private onIdle: (() => void) | undefined;
 
+  private explaining: Promise<Explainer> | undefined;
+
   constructor(
     readonly name: string,
     readonly version: string,
     readonly predictor: Predictor,
     readonly signature: Signature,
     batching: BatcherOptions,
+    /** The registered sha256 of the artifact scored, for decision records. */
+    readonly artifactSha256?: string,
+    private readonly openExplainer?: () => Promise<Explainer>,
   ) {
     this.validator = compileValidator(signature);
     this.signatureKey = JSON.stringify(signature);
     this.batcher = new MicroBatcher((frame) => predictor.predict(frame), batching);
+  }
+
+  /** The model's exact explainer, opened on the first explained request and kept. */
+  explainer(): Promise<Explainer> {
+    if (this.explaining === undefined) {
+      const open = this.openExplainer;
+      this.explaining =
+        open === undefined
+          ? Promise.reject(
+              new InvalidParameterError(
+                `model ${this.name} version ${this.version}: this server cannot explain decisions`,
+              ),
+            )
+          : open();
+      // A failed open is retried by the next explained request.
+      this.explaining.catch(() => (this.explaining = undefined));
+    }
+    return this.explaining;
   }
 
   private readonly lenient = new Map<string, InputValidator>();
@@ -77,6 +101,8 @@ export class LoadedModel {
 }
 
 export type ModelLoader = (version: ModelVersion) => Promise<Predictor>;
+/** Opens the exact explainer of a registered version (its artifact, checksum-verified). */
+export type ExplainerLoader = (version: ModelVersion) => Promise<Explainer>;
 
 /**
  * Loads each model version once, shares it between endpoints, and closes it (after draining) when
@@ -91,6 +117,7 @@ export class ModelPool {
     private readonly getVersion: (name: string, version: string) => Promise<ModelVersion>,
     private readonly batching: (name: string, version: string) => BatcherOptions,
     private readonly onChange: (loaded: number) => void = () => {},
+    private readonly loadExplainer?: ExplainerLoader,
   ) {}
 
   async acquire(name: string, version: string): Promise<LoadedModel> {
@@ -129,7 +156,16 @@ export class ModelPool {
       await predictor.close();
       throw e;
     }
-    const m = new LoadedModel(name, version, predictor, signature, this.batching(name, version));
+    const explain = this.loadExplainer;
+    const m = new LoadedModel(
+      name,
+      version,
+      predictor,
+      signature,
+      this.batching(name, version),
+      mv.checksum !== undefined && mv.checksum !== "" ? mv.checksum : undefined,
+      explain === undefined ? undefined : () => explain(mv),
+    );
     this.onChange(this.models.size);
     return m;
   }

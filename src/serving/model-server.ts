@@ -15,7 +15,7 @@ import {
 import { EndpointRegistry, type EndpointSummary } from "./endpoint-registry.js";
 import { entityRequestSignature } from "./entity-features.js";
 import { ServingMetrics } from "./metrics.js";
-import { ModelPool, type LoadedModel, type ModelLoader } from "./model-pool.js";
+import { ModelPool, type ExplainerLoader, type LoadedModel, type ModelLoader } from "./model-pool.js";
 import { PredictionLog, decisionOf, type PredictionResult } from "./prediction-log.js";
 import { RequestPath, type RequestContext } from "./request-path.js";
 import { RolloutController, type CanaryRollback, type ServingAlert } from "./rollout-controller.js";
@@ -31,6 +31,8 @@ export interface ModelServerOptions {
   readonly registry: ServingRegistry;
   /** Fetch the artifact (checksum-verified) and open a predictor for one registered version. */
   readonly loadModel: ModelLoader;
+  /** Opens a version's exact explainer, for reason codes (`explain: {top_k}`); without it none. */
+  readonly loadExplainer?: ExplainerLoader;
   readonly metrics?: ServingMetrics;
   readonly inferenceLog?: InferenceLog;
   /**
@@ -111,6 +113,7 @@ export class ModelServer {
         onBatch: (rows: number) => metrics.batchSize.observe({ model: name, model_version: version }, rows),
       }),
       (n) => metrics.modelsLoaded.set(n),
+      options.loadExplainer,
     );
     this.endpoints = new EndpointRegistry(
       options.endpoints ?? [],

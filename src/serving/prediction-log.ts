@@ -1,7 +1,15 @@
+import type { Frame } from "../data/index.js";
 import { UnavailableError } from "../errors.js";
 import type { Logger } from "../runtime/index.js";
-import type { InferenceLog, InferenceRecord, ShadowScore } from "../store/index.js";
-import type { EndpointConfig } from "./endpoint-config.js";
+import {
+  REFUSED_ROUTE,
+  type FeatureValues,
+  type InferenceLog,
+  type InferenceRecord,
+  type ReasonCode,
+  type ShadowScore,
+} from "../store/index.js";
+import { DEFAULT_DECISION, type EndpointConfig } from "./endpoint-config.js";
 import type { InputTable } from "./input-table.js";
 import type { ServingMetrics } from "./metrics.js";
 import { inPercent, type Route } from "./router.js";
@@ -17,6 +25,18 @@ export interface PredictionResult {
   /** Set when the fallback answered: why the primary did not. */
   readonly fallback?: "model_error" | "deadline";
   readonly cachedRows: number;
+  /** Per row, the top reason codes, when the decision was explained. */
+  readonly reasons?: readonly (readonly ReasonCode[])[];
+}
+
+/** What a decision record adds to a served row's inference-log record (docs/decisions.md). */
+export interface DecisionContext {
+  /** The caller's token name; "anonymous" when auth is off. */
+  readonly caller: string;
+  /** The registered sha256 of the artifact that scored; absent for a fixed fallback score. */
+  readonly artifactSha256: string | undefined;
+  /** The validated frame the model scored: the inputs as scored. */
+  readonly frame: Frame;
 }
 
 /** A logged row held back until the request's shadows have added their answers to it. */
@@ -50,6 +70,7 @@ export class PredictionLog {
     latencyMs: number,
     entityId: string | undefined,
     holdForShadows: boolean,
+    decision?: DecisionContext,
   ): InferenceRecord[] | undefined {
     if (this.sink === undefined) return undefined;
     const rate = config.inferenceLog.sampleRate;
@@ -57,17 +78,13 @@ export class PredictionLog {
       this.metrics.inferenceLogRecords.inc({ outcome: "sampled_out" }, r.scores.length);
       return undefined;
     }
-    // Each column is looked up once, not once per row.
-    const columns = [...table.columns];
-    const entityKey = config.entityKey ?? table.entityColumn;
-    const entityColumn = entityKey !== undefined ? table.columns.get(entityKey) : undefined;
+    const entities = rowEntities(config, table, entityId);
+    const features = rowFeatures(table);
     const out: InferenceRecord[] = new Array<InferenceRecord>(r.scores.length);
     for (let i = 0; i < r.scores.length; i++) {
-      const features: Record<string, string | number | boolean | null> = {};
-      for (const [n, values] of columns) features[n] = values[i] ?? null;
       const score = r.scores[i] as number;
-      const rowEntity = entityColumn?.[i];
-      const entity = rowEntity !== undefined && rowEntity !== null ? String(rowEntity) : entityId;
+      const entity = entities(i);
+      const rowValues = features(i);
       out[i] = {
         requestId: r.scores.length === 1 ? r.requestId : `${r.requestId}#${i}`,
         time,
@@ -76,13 +93,51 @@ export class PredictionLog {
         modelVersion: r.modelVersion,
         route: r.route,
         ...(entity !== undefined ? { entityId: entity } : {}),
-        features,
+        features: rowValues,
         outputs: { score, decision: decisionOf(config, score), ...(r.fallback ? { fallback: r.fallback } : {}) },
         latencyMs,
         ...(holdForShadows ? { shadows: [] } : {}),
+        ...(decision !== undefined ? decisionFields(config, decision, rowValues, i, r.reasons?.[i]) : {}),
       };
     }
     return out;
+  }
+
+  /**
+   * Logs a refused request in the background, sampled as predictions are: one record per row,
+   * route `refused`, the raw inputs as received and the refusal (`field = value: rule`) in
+   * `outputs.refused`, so monitoring counts what the door turned away.
+   */
+  logRefused(
+    config: EndpointConfig,
+    refused: { readonly requestId: string; readonly modelName: string; readonly modelVersion: string },
+    table: InputTable,
+    time: number,
+    reason: string,
+    entityId: string | undefined,
+  ): void {
+    if (this.sink === undefined) return;
+    const rate = config.inferenceLog.sampleRate;
+    if (rate < 1 && !inPercent(refused.requestId, rate * 100)) return;
+    const entities = rowEntities(config, table, entityId);
+    const features = rowFeatures(table);
+    const records: InferenceRecord[] = [];
+    for (let i = 0; i < table.nRows; i++) {
+      const entity = entities(i);
+      records.push({
+        requestId: table.nRows === 1 ? refused.requestId : `${refused.requestId}#${i}`,
+        time,
+        endpoint: config.name,
+        modelName: refused.modelName,
+        modelVersion: refused.modelVersion,
+        route: REFUSED_ROUTE,
+        ...(entity !== undefined ? { entityId: entity } : {}),
+        features: features(i),
+        outputs: { refused: reason },
+        latencyMs: 0,
+      });
+    }
+    if (records.length > 0) void this.append(records, false, refused.requestId);
   }
 
   /**
@@ -137,7 +192,72 @@ export class PredictionLog {
   }
 }
 
+function decisionFields(
+  config: EndpointConfig,
+  d: DecisionContext,
+  features: FeatureValues,
+  row: number,
+  reasons: readonly ReasonCode[] | undefined,
+): Pick<InferenceRecord, "caller" | "artifactSha256" | "threshold" | "scored" | "reasons"> {
+  const scored = scoredInputs(d.frame, row, features);
+  return {
+    caller: d.caller,
+    ...(d.artifactSha256 !== undefined ? { artifactSha256: d.artifactSha256 } : {}),
+    threshold: config.decision.threshold,
+    ...(scored !== undefined ? { scored } : {}),
+    ...(reasons !== undefined ? { reasons } : {}),
+  };
+}
+
+/**
+ * The model's inputs of one row as it scored them, or undefined when they equal the received ones
+ * (the usual case, so the record does not hold the inputs twice): text parsed to numbers, a
+ * category scored as missing, or a missing input differ.
+ */
+export function scoredInputs(frame: Frame, row: number, received: FeatureValues): FeatureValues | undefined {
+  let differs = false;
+  const out: Record<string, string | number | null> = {};
+  for (const c of frame.columns) {
+    let v: string | number | null;
+    if (c.kind === "numeric") {
+      const x = c.values[row] as number;
+      v = x !== x || c.valid?.[row] === 0 ? null : x;
+    } else {
+      const code = c.codes[row] as number;
+      v = code < 0 ? null : (c.dictionary[code] as string);
+    }
+    out[c.name] = v;
+    const r = received[c.name] ?? null;
+    if (r !== v && !(typeof r === "boolean" && v === (r ? 1 : 0))) differs = true;
+  }
+  return differs ? out : undefined;
+}
+
 export function decisionOf(config: EndpointConfig | undefined, score: number): string {
-  const d = config?.decision ?? { threshold: 0.5, positive: "positive", negative: "negative" };
+  const d = config?.decision ?? DEFAULT_DECISION;
   return score >= d.threshold ? d.positive : d.negative;
+}
+
+/** Row → the record's entity id: the endpoint's entity column when the row has one, else the request's. */
+function rowEntities(
+  config: EndpointConfig,
+  table: InputTable,
+  entityId: string | undefined,
+): (row: number) => string | undefined {
+  const key = config.entityKey ?? table.entityColumn;
+  const column = key !== undefined ? table.columns.get(key) : undefined;
+  return (row) => {
+    const v = column?.[row];
+    return v !== undefined && v !== null ? String(v) : entityId;
+  };
+}
+
+/** Row → its raw inputs as received; each column is looked up once, not once per row. */
+function rowFeatures(table: InputTable): (row: number) => Record<string, string | number | boolean | null> {
+  const columns = [...table.columns];
+  return (row) => {
+    const features: Record<string, string | number | boolean | null> = {};
+    for (const [n, values] of columns) features[n] = values[row] ?? null;
+    return features;
+  };
 }

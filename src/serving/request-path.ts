@@ -7,9 +7,11 @@ import type { EndpointConfig } from "./endpoint-config.js";
 import { missingEndpoint, type Binding, type EndpointRegistry, type EndpointRuntime } from "./endpoint-registry.js";
 import { withServedFeatures } from "./entity-features.js";
 import type { InputTable } from "./input-table.js";
+import { findLimitBreach, limitError } from "./limits.js";
 import type { ServingMetrics } from "./metrics.js";
 import type { LoadedModel, ModelPool } from "./model-pool.js";
-import type { HeldRecord, PredictionLog, PredictionResult } from "./prediction-log.js";
+import type { DecisionContext, HeldRecord, PredictionLog, PredictionResult } from "./prediction-log.js";
+import { reasonCodes } from "./reason-codes.js";
 import { newRequestId } from "./request-id.js";
 import { canaryPercent, chooseRoute, type Route } from "./router.js";
 import type { ShadowRunner } from "./shadow-runner.js";
@@ -20,6 +22,10 @@ export interface RequestContext {
   readonly entityId?: string;
   /** Label for metrics: oip, mlflow, keel. */
   readonly protocol: string;
+  /** The caller's token name for the decision record; "anonymous" when absent. */
+  readonly caller?: string;
+  /** Reason codes asked for by this request; overrides the endpoint's `explain`. */
+  readonly explain?: { readonly topK: number };
 }
 
 export interface RequestPathDeps {
@@ -142,9 +148,17 @@ export class RequestPath {
     const config = this.deps.endpoints.configFor(name);
     table = await this.servedFeatures(config, table);
     const leave = model.enter();
+    let frame: Frame;
     try {
-      const frame = model.validatorFor(config.input)(table);
+      frame = this.admit(config, model, "direct", table, { requestId, time, entityId: ctx.entityId });
+    } catch (e) {
+      leave();
+      throw e;
+    }
+    try {
       const scores = await model.batcher.submit(frame);
+      const topK = ctx.explain?.topK ?? config.explain?.topK;
+      const reasons = topK === undefined ? undefined : await reasonCodes(model, frame, table, topK);
       const latency = (performance.now() - started) / 1000;
       metrics.observeRequest(name, version, "direct", ctx.protocol, scores, latency);
       const result: PredictionResult = {
@@ -155,8 +169,10 @@ export class RequestPath {
         route: "direct",
         scores,
         cachedRows: 0,
+        ...(reasons !== undefined ? { reasons } : {}),
       };
-      const records = log.sampledRecords(config, result, table, time, latency * 1000, ctx.entityId, false);
+      const decision = { caller: ctx.caller ?? "anonymous", artifactSha256: model.artifactSha256, frame };
+      const records = log.sampledRecords(config, result, table, time, latency * 1000, ctx.entityId, false, decision);
       if (records !== undefined) await log.append(records, config.inferenceLog.audit === "sync", requestId);
       return result;
     } catch (e) {
@@ -183,10 +199,9 @@ export class RequestPath {
     const leave = model.enter();
     let frame: Frame;
     try {
-      frame = model.validatorFor(ep.config.input)(table);
+      frame = this.admit(ep.config, model, route, table, { requestId, time, entityId: ctx.entityId });
     } catch (e) {
       leave();
-      metrics.errors.inc({ endpoint: name, model_version: model.version, route, kind: "invalid_input" });
       throw e;
     }
     let scores: Float64Array | undefined;
@@ -221,12 +236,18 @@ export class RequestPath {
 
     let servedBy = model;
     let servedRoute = route;
+    let artifactSha256 = model.artifactSha256;
     if (scores === undefined) {
       const fb = await this.fallback(ep, binding, table, frame.nRows, failure ?? "model_error", cause);
       scores = fb.scores;
       servedRoute = "fallback";
+      artifactSha256 = fb.model?.artifactSha256;
       if (fb.model) servedBy = fb.model;
     }
+    // Only an explained request pays for it; a fallback answer carries no reason codes.
+    const topK = ctx.explain?.topK ?? ep.config.explain?.topK;
+    const reasons =
+      topK !== undefined && servedRoute !== "fallback" ? await reasonCodes(model, frame, table, topK) : undefined;
     const latency = (performance.now() - started) / 1000;
     metrics.observeRequest(name, servedBy.version, servedRoute, ctx.protocol, scores, latency);
     const result: PredictionResult = {
@@ -238,8 +259,10 @@ export class RequestPath {
       scores,
       ...(failure ? { fallback: failure } : {}),
       cachedRows,
+      ...(reasons !== undefined ? { reasons } : {}),
     };
-    const durable = this.logRequest(ep, binding, model, table, frame, result, time, latency * 1000, ctx.entityId);
+    const decision: DecisionContext = { caller: ctx.caller ?? "anonymous", artifactSha256, frame };
+    const durable = this.logRequest(ep, binding, model, table, result, time, latency * 1000, ctx.entityId, decision);
     if (durable !== undefined) await durable;
     return result;
   }
@@ -253,19 +276,20 @@ export class RequestPath {
     binding: Binding,
     model: LoadedModel,
     table: InputTable,
-    frame: Frame,
     result: PredictionResult,
     time: number,
     latencyMs: number,
     entityId: string | undefined,
+    decision: DecisionContext,
   ): Promise<void> | undefined {
+    const frame = decision.frame;
     const { log, shadows: runner } = this.deps;
     const shadows = binding.shadows;
     const sync = ep.config.inferenceLog.audit === "sync";
     const queued = shadows.length > 0 && runner.accepts(ep, shadows);
     // Held records are appended by the shadow runner once the shadows have answered.
     const hold = queued && !sync;
-    const records = log.sampledRecords(ep.config, result, table, time, latencyMs, entityId, hold);
+    const records = log.sampledRecords(ep.config, result, table, time, latencyMs, entityId, hold, decision);
     const durable = records !== undefined && !hold ? log.append(records, sync, result.requestId) : undefined;
     if (queued) {
       runner.enqueue({
@@ -281,6 +305,43 @@ export class RequestPath {
       });
     }
     return durable;
+  }
+
+  /**
+   * The request's typed frame if the door lets it in: the signature's types (and, when the
+   * endpoint's input policy says `reject`, its observed ranges and categories), then the
+   * endpoint's business limits. A refusal is counted (`keel_serving_errors_total`, kind
+   * `invalid_input` or `business_limit`), logged as a warning and in the inference log (route
+   * `refused`), and thrown, naming field, value and rule.
+   */
+  private admit(
+    config: EndpointConfig,
+    model: LoadedModel,
+    route: Route,
+    table: InputTable,
+    request: { readonly requestId: string; readonly time: number; readonly entityId: string | undefined },
+  ): Frame {
+    let kind = "invalid_input";
+    try {
+      const frame = model.validatorFor(config.input)(table);
+      const breach = config.limits === undefined ? undefined : findLimitBreach(config.limits, table);
+      if (breach !== undefined) {
+        kind = "business_limit";
+        throw limitError(breach, table);
+      }
+      return frame;
+    } catch (e) {
+      const { requestId } = request;
+      this.deps.metrics.errors.inc({ endpoint: config.name, model_version: model.version, route, kind });
+      const reason = e instanceof Error ? e.message : String(e);
+      this.deps.logger.warn(
+        { endpoint: config.name, model_version: model.version, request_id: requestId, kind },
+        `serving: endpoint ${config.name} refused request ${requestId}: ${reason}`,
+      );
+      const refused = { requestId, modelName: model.name, modelVersion: model.version };
+      this.deps.log.logRefused(config, refused, table, request.time, reason, request.entityId);
+      throw e;
+    }
   }
 
   /** All rows' scores from the cache, or undefined when any row missed. */

@@ -4,7 +4,7 @@ import type { ModelVersion } from "../registry/index.js";
 import type { Clock, Logger } from "../runtime/index.js";
 import { readSpecFile } from "../spec-fields.js";
 import type { InferenceLog, EndpointStore } from "../store/index.js";
-import { artifactModelLoader } from "./artifact-loader.js";
+import { artifactExplainerLoader, artifactModelLoader } from "./artifact-loader.js";
 import { RedisPredictionCache } from "./cache.js";
 import { parseServingFile } from "./endpoint-config.js";
 import { ModelServer, type ServingRegistry } from "./model-server.js";
@@ -46,6 +46,7 @@ export async function createServingRuntime(options: ServingRuntimeOptions): Prom
   return new ModelServer({
     registry: options.registry,
     loadModel: artifactModelLoader(options.fetchArtifact),
+    loadExplainer: artifactExplainerLoader(options.fetchArtifact),
     endpoints: file.endpoints,
     modelBatching: file.modelBatching,
     ...(file.batching ? { batching: file.batching } : {}),

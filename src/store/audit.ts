@@ -1,7 +1,7 @@
 import type { Clock } from "../runtime/index.js";
-import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
 import { InvalidParameterError } from "../errors.js";
+import { chainHash, GENESIS_HASH } from "./hash-chain.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { AuditLogTable, KeelDatabase } from "./schema.js";
 
@@ -63,11 +63,9 @@ export interface AuditLog {
   verifyAuditChain(): Promise<AuditVerification>;
 }
 
-export const GENESIS_HASH = "0".repeat(64);
-
 /** sha256 over the previous hash and the row's stored fields, exactly as stored. */
 export function auditRowHash(row: Omit<AuditLogTable, "hash">): string {
-  const body = JSON.stringify([
+  return chainHash(row.prev_hash, [
     row.seq,
     row.time,
     row.actor,
@@ -77,7 +75,6 @@ export function auditRowHash(row: Omit<AuditLogTable, "hash">): string {
     row.before,
     row.after,
   ]);
-  return createHash("sha256").update(row.prev_hash).update("\n").update(body).digest("hex");
 }
 
 /**

@@ -13,14 +13,32 @@ export type {
   RegisteredModelsTable,
   RunsTable,
 } from "./schema.js";
-export { appendAudit, auditRowHash, createAuditLog, GENESIS_HASH, writeAudited } from "./audit.js";
+export { appendAudit, auditRowHash, createAuditLog, writeAudited } from "./audit.js";
+export { chainHash, GENESIS_HASH } from "./hash-chain.js";
 export type { AuditEntry, AuditLog, AuditQuery, AuditRecord, AuditVerification, AppendAudit } from "./audit.js";
 export { createFsArtifactStore, normalizeArtifactPath } from "./artifacts.js";
 export type { ArtifactEntry, ArtifactStore, FsArtifactStoreOptions, StoredBlob } from "./artifacts.js";
 export { createTokenStore, isRole, roleAllows, ROLES } from "./tokens.js";
 export type { Role, TokenInfo, TokenStore } from "./tokens.js";
-export { isServedPrediction, inferenceRecordKey } from "./inference-log.js";
-export type { InferenceLog, InferenceQuery, InferenceRecord, ShadowScore } from "./inference-log.js";
+export { REFUSED_ROUTE, isServedPrediction, inferenceRecordKey } from "./inference-log.js";
+export type {
+  FeatureValues,
+  InferenceLog,
+  InferenceQuery,
+  InferenceRecord,
+  ReasonCode,
+  ShadowScore,
+} from "./inference-log.js";
+export { createDecisionStore } from "./decisions.js";
+export { decisionJson, decisionQuery, parseTime } from "./decisions-json.js";
+export type {
+  DecisionQuery,
+  DecisionRecord,
+  DecisionStore,
+  DecisionVerification,
+  LegalHold,
+  RetentionResult,
+} from "./decisions.js";
 export type { LabelInput, LabelStore, StoredLabel } from "./labels.js";
 export type { AlertRecord, AlertStore } from "./alert-history.js";
 export type { MonitorObservation, ObservationKind, ObservationStore } from "./monitor-observations.js";

@@ -1,12 +1,17 @@
 import { sql, type SelectQueryBuilder } from "kysely";
-import { DataIntegrityError, InvalidParameterError } from "../errors.js";
-import type { AppendOptions, InferenceLog, InferenceQuery, InferenceRecord, ShadowScore } from "./inference-log.js";
+import { DataIntegrityError, InvalidParameterError, UnavailableError } from "../errors.js";
+import { appendChained, chainRows, inferenceLogRow, readChainHead, type ChainHead } from "./decision-chain.js";
+import type { AppendOptions, InferenceLog, InferenceQuery, InferenceRecord } from "./inference-log.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { InferenceLogTable, KeelDatabase } from "./schema.js";
 
-/** Writes one batch in one transaction; resolves once it has committed. */
+/**
+ * Writes one batch of rows, already linked into the decision chain after `expected`, in one
+ * transaction; resolves once it has committed. When the chain's head is no longer `expected`
+ * (another process wrote meanwhile) nothing is written and the head found is returned.
+ */
 export interface InferenceLogWriter {
-  write(records: readonly InferenceRecord[]): Promise<void>;
+  write(rows: readonly InferenceLogTable[], expected: ChainHead, next: ChainHead): Promise<ChainHead | undefined>;
   close(): Promise<void>;
 }
 
@@ -38,8 +43,8 @@ function batchCommit(): BatchCommit {
   return { promise, resolve, reject };
 }
 
-/** SQLite and PostgreSQL hold at most 32,766 / 65,535 bind parameters per statement. */
-const ROWS_PER_INSERT = 400;
+/** Attempts of a worker write whose expected chain head another process moved. */
+const CHAIN_ATTEMPTS = 5;
 
 /**
  * Inference log on the metadata database (SQLite or PostgreSQL through Kysely). Async appends are
@@ -58,6 +63,8 @@ export class SqlInferenceLog implements InferenceLog {
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
   private readonly writer: InferenceLogWriter | undefined;
+  /** The chain head after this log's last worker write; re-read when unknown. */
+  private head: ChainHead | undefined;
 
   private readonly metadata: MetadataDb;
 
@@ -105,29 +112,33 @@ export class SqlInferenceLog implements InferenceLog {
     return run;
   }
 
+  /**
+   * Every row is a decision record, linked into the hash chain (docs/decisions.md). Without a
+   * worker the chain head is read and moved in the batch's transaction; the worker is handed rows
+   * already linked after the head this log last saw, and refuses them when another writer moved it.
+   */
   private async write(batch: readonly InferenceRecord[]): Promise<void> {
-    if (this.writer !== undefined) return this.writer.write(batch);
-    const rows = batch.map((r) => ({
-      request_id: r.requestId,
-      time: r.time,
-      endpoint: r.endpoint,
-      model_name: r.modelName,
-      model_version: r.modelVersion,
-      route: r.route,
-      entity_id: r.entityId ?? null,
-      features: JSON.stringify(r.features),
-      outputs: JSON.stringify(r.outputs),
-      latency_ms: r.latencyMs,
-      shadows: shadowsJson(r.shadows),
-    }));
-    await this.metadata.transaction(async (tx) => {
-      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        await tx
-          .insertInto("inference_log")
-          .values(rows.slice(i, i + ROWS_PER_INSERT))
-          .execute();
+    const rows = batch.map(inferenceLogRow);
+    const writer = this.writer;
+    if (writer === undefined) return this.metadata.transaction((tx) => appendChained(tx, rows));
+    for (let attempt = 1; ; attempt++) {
+      const head = this.head ?? (await this.metadata.query(readChainHead));
+      const next = chainRows(rows, head);
+      let found: ChainHead | undefined;
+      try {
+        found = await writer.write(rows, head, next);
+      } catch (e) {
+        this.head = undefined;
+        throw e;
       }
-    });
+      if (found === undefined) {
+        this.head = next;
+        return;
+      }
+      this.head = found;
+      if (attempt === CHAIN_ATTEMPTS)
+        throw new UnavailableError(`inference log: the decision chain kept moving under ${CHAIN_ATTEMPTS} writes`);
+    }
   }
 
   /**
@@ -190,14 +201,6 @@ export class SqlInferenceLog implements InferenceLog {
     this.closed = true;
     await this.writer?.close();
   }
-}
-
-/** Stored form of a record's shadow answers; key order matters, `shadowNeedle` searches it. */
-export function shadowsJson(shadows: readonly ShadowScore[] | undefined): string | null {
-  if (shadows === undefined || shadows.length === 0) return null;
-  return JSON.stringify(
-    shadows.map((s) => ({ model: s.modelName, version: s.modelVersion, outputs: s.outputs, latency_ms: s.latencyMs })),
-  );
 }
 
 function shadowNeedle(modelName: string | undefined, modelVersion: string | undefined): string | undefined {

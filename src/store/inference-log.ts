@@ -12,6 +12,15 @@ export interface ShadowScore {
   readonly latencyMs: number;
 }
 
+/** One input's share of a decision: its value and its SHAP contribution to the margin. */
+export interface ReasonCode {
+  readonly feature: string;
+  readonly value: string | number | boolean | null;
+  readonly contribution: number;
+}
+
+export type FeatureValues = Readonly<Record<string, string | number | boolean | null>>;
+
 export interface InferenceRecord {
   readonly requestId: string;
   /** Epoch milliseconds when the request was received. */
@@ -35,14 +44,30 @@ export interface InferenceRecord {
    * time, endpoint, entity and features.
    */
   readonly shadows?: readonly ShadowScore[];
+  /**
+   * Decision-record fields (docs/decisions.md), set by serving: the caller's token name, the
+   * scoring artifact's sha256, the decision threshold, the inputs as scored (only when they differ
+   * from `features`), and the top reason codes when the decision was explained.
+   */
+  readonly caller?: string;
+  readonly artifactSha256?: string;
+  readonly threshold?: number;
+  readonly scored?: FeatureValues;
+  readonly reasons?: readonly ReasonCode[];
 }
 
 /**
+ * Route of the record of a request the endpoint refused (input the signature or a business limit
+ * does not allow): the raw inputs and, in `outputs.refused`, why. An event, not a prediction.
+ */
+export const REFUSED_ROUTE = "refused";
+
+/**
  * Whether a record is a prediction a client was answered with: not a shadow's answer (never
- * returned) and not a `canary_rollback` event record.
+ * returned), not a `canary_rollback` event record and not a refused request.
  */
 export function isServedPrediction(r: InferenceRecord): boolean {
-  return r.route !== "shadow" && r.route !== "canary_rollback";
+  return r.route !== "shadow" && r.route !== "canary_rollback" && r.route !== REFUSED_ROUTE;
 }
 
 /**

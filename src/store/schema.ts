@@ -197,7 +197,7 @@ export interface ArtifactFilesTable {
   created_at: number;
 }
 
-/** `inference_log` (migrations 0010, 0012). */
+/** `inference_log` (migrations 0010, 0012, 0050). */
 export interface InferenceLogTable {
   request_id: string;
   time: number | string | bigint;
@@ -211,6 +211,41 @@ export interface InferenceLogTable {
   latency_ms: number;
   /** JSON array of `{model, version, outputs, latency_ms}`, one per shadow answer on the row; null without. */
   shadows: string | null;
+  /** Decision-record columns (migration 0050); null on rows written before it. */
+  seq: number | string | bigint | null;
+  prev_hash: string | null;
+  hash: string | null;
+  /** Token name of the caller; "anonymous" when auth is off. */
+  caller: string | null;
+  artifact_sha256: string | null;
+  threshold: number | null;
+  /** JSON object of the model's inputs as scored, only when they differ from `features`. */
+  scored: string | null;
+  /** JSON array of `{feature, value, contribution}`, when the decision was explained. */
+  reasons: string | null;
+}
+
+/** `decision_head` (migration 0050): the tip of the decision-record chain, one row. */
+export interface DecisionHeadTable {
+  id: number;
+  seq: number | string | bigint;
+  hash: string;
+}
+
+/** `decision_holds` (migration 0050): records under legal hold, which retention keeps. */
+export interface DecisionHoldsTable {
+  request_id: string;
+  reason: string;
+  actor: string;
+  time: number | string | bigint;
+}
+
+/** `decision_pruned` (migration 0050): a run of records retention deleted, and the hash it ended on. */
+export interface DecisionPrunedTable {
+  from_seq: number | string | bigint;
+  to_seq: number | string | bigint;
+  last_hash: string;
+  time: number | string | bigint;
 }
 
 /** `serving_endpoint` (migration 0011). */
@@ -321,6 +356,9 @@ export interface KeelDatabase {
   auth_tokens: AuthTokensTable;
   artifact_files: ArtifactFilesTable;
   inference_log: InferenceLogTable;
+  decision_head: DecisionHeadTable;
+  decision_holds: DecisionHoldsTable;
+  decision_pruned: DecisionPrunedTable;
   serving_endpoint: ServingEndpointTable;
   monitor_observations: MonitorObservationsTable;
   labels: LabelsTable;

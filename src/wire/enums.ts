@@ -44,3 +44,13 @@ export type AlertTier = (typeof ALERT_TIERS)[number];
 
 export const ALERT_STATUSES = ["open", "acknowledged", "resolved"] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
+
+/**
+ * The decision vocabulary, one from the pipeline to serving to the alert rules: a score at or above
+ * the decision threshold is a positive decision (predicted default: the application is declined),
+ * labelled `reject`; any other score is `approve` — `[positive, negative]`. Serving writes these
+ * labels under the output `decision` in answers and the inference log (an endpoint may rename them),
+ * monitoring's `decision_rate` observations are segmented `decision=<label>`, and the default
+ * reject-rate rule watches `decision=reject`.
+ */
+export const DECISION_LABELS = ["reject", "approve"] as const;

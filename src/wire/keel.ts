@@ -208,3 +208,76 @@ export interface AlertQueryJson {
   to?: number | string;
   limit?: number;
 }
+
+/** One input's share of a decision: its value as received and its SHAP contribution to the margin. */
+export interface ReasonCodeJson {
+  feature: string;
+  value: string | number | boolean | null;
+  contribution: number;
+}
+
+export type FeatureValuesJson = Record<string, string | number | boolean | null>;
+
+/** A decision record (`GET /api/keel/decisions/{request_id}`, docs/decisions.md). */
+export interface DecisionJson {
+  /** Place in the hash chain. */
+  seq: number;
+  request_id: string;
+  /** Epoch milliseconds the request was received. */
+  time: number;
+  /** Token name of the caller; "anonymous" with auth off. */
+  caller: string | null;
+  endpoint: string;
+  model_name: string;
+  model_version: string;
+  artifact_sha256: string | null;
+  threshold: number | null;
+  /** The inputs as received. */
+  inputs: FeatureValuesJson;
+  /** The model's inputs as scored. */
+  scored_inputs: FeatureValuesJson;
+  score: number | null;
+  decision: string | null;
+  reasons: ReasonCodeJson[] | null;
+  /** champion, challenger, canary, fallback or direct. */
+  route: string;
+  entity_id: string | null;
+  latency_ms: number;
+  /** Why the fallback answered (model_error, deadline), when it did. */
+  fallback: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+/** `GET /api/keel/decisions/{request_id}`: the request's records (several for a multi-row request). */
+export interface DecisionsJson {
+  decisions: DecisionJson[];
+}
+
+/** Filters of `GET /api/keel/decisions`; times are epoch milliseconds or ISO 8601. */
+export interface DecisionQueryJson {
+  endpoint?: string;
+  model?: string;
+  model_version?: string;
+  decision?: string;
+  from?: number | string;
+  to?: number | string;
+  /** Default 100, at most 10,000. */
+  max_results?: number;
+  page_token?: string;
+}
+
+/** `GET /api/keel/decisions`: matching decisions in chain order, and the next page's token. */
+export interface DecisionPageJson {
+  decisions: DecisionJson[];
+  next_page_token?: string;
+}
+
+/** `keel decisions replay --json`: one recorded decision re-scored. */
+export interface DecisionReplayJson {
+  request_id: string;
+  recorded_score: number | null;
+  replayed_score: number | null;
+  match: boolean;
+  reason?: string;
+}

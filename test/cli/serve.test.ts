@@ -91,7 +91,7 @@ function driftedRecords(version: string, route: string, start: number): Inferenc
       route,
       entityId: `D${i}`,
       features: record(drifted, i),
-      outputs: { score, decision: score >= 0.5 ? "positive" : "negative" },
+      outputs: { score, decision: score >= 0.5 ? "reject" : "approve" },
       latencyMs: 1,
     };
   });

@@ -31,7 +31,7 @@ describe("keel server --monitoring-config", () => {
     });
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(
-      `error: ${file("weekly.json")}: models[0].windows = ["weekly"]: must be a non-empty list of hourly, daily\n`,
+      `error: ${file("weekly.json")}: models[0].windows[0] = "weekly": must be hourly, daily or a number of minutes, hours or days (15m, 4h, 7d) up to 31d\n`,
     );
     expect(r.code).toBe(2);
   }, 30_000);
@@ -40,7 +40,7 @@ describe("keel server --monitoring-config", () => {
     ["not-json.json", /^error: \S*not-json\.json: not valid JSON \(.*not valid JSON\)$/],
     [
       "unknown-field.json",
-      /^error: \S+unknown-field\.json: delay = 5: unknown field; allowed: models, delayMinutes, rules, sinks$/,
+      /^error: \S+unknown-field\.json: delay = 5: unknown field; allowed: models, champions, exclude, windows, performanceWindows, delayMinutes, rules, sinks$/,
     ],
     ["bad-rule.json", /^error: \S+bad-rule\.json: rules\[0\]\.tier = "urgent": must be one of notify, /],
     ["bad-sink.json", /^error: \S+bad-sink\.json: sinks\[0\]\.url = "hooks\.slack\.com": must be an http\(s\) URL$/],

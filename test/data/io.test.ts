@@ -52,6 +52,40 @@ describe("readTable / writeTable", () => {
     expect(Number.isNaN(amount.values[1])).toBe(true);
   });
 
+  it("reads many chunks of few- and many-valued strings and numbers back to the values written", async () => {
+    // Past one DuckDB chunk (2048 rows) and past the few-values limit: both string paths are used.
+    const n = 12_345;
+    const grades = ["A", "B", "C", "é", "D'quote", ""];
+    const rows = ["id,grade,amount,note"];
+    const want: { id: string; grade: string | null; amount: number }[] = [];
+    for (let i = 0; i < n; i++) {
+      const grade = i % 7 === 0 ? null : (grades[(i * 31) % grades.length] as string);
+      const amount = i % 11 === 0 ? NaN : ((i * 7919) % 1000) / 8;
+      want.push({ id: `app-${(i * 104_729) % 1_000_003}`, grade, amount });
+      rows.push(`${want[i]!.id},${grade === null ? "" : `"${grade}"`},${Number.isNaN(amount) ? "" : amount},x`);
+    }
+    const path = join(dir, "chunks.csv");
+    writeFileSync(path, rows.join("\n") + "\n");
+    const f = await readTable(path);
+    expect(f.nRows).toBe(n);
+    const [id, grade, amount] = f.columns;
+    if (id?.kind !== "categorical" || grade?.kind !== "categorical" || amount?.kind !== "numeric")
+      throw new Error("kinds");
+    const decode = (c: typeof id, i: number): string | null => {
+      const k = c.codes[i] as number;
+      return k < 0 ? null : (c.dictionary[k] as string);
+    };
+    expect(id.dictionary).toEqual([...new Set(want.map((w) => w.id))].sort());
+    for (let i = 0; i < n; i++) {
+      const w = want[i]!;
+      expect(decode(id, i)).toBe(w.id);
+      // DuckDB reads a quoted empty string as null, as an empty cell.
+      expect(decode(grade, i)).toBe(w.grade === "" ? null : w.grade);
+      expect(Object.is(amount.values[i], w.amount) || amount.values[i] === w.amount).toBe(true);
+      expect(amount.valid?.[i] ?? 1).toBe(Number.isNaN(w.amount) ? 0 : 1);
+    }
+  });
+
   it("reads the real lending_club data with its types", async () => {
     const f = await readTable("test/fixtures/data/lending_club.csv");
     expect(f.nRows).toBe(9857);

@@ -58,7 +58,7 @@ export function loanLog(options: { seed: number; days: number; perDay: number; m
         route: "champion",
         entityId,
         features: { region, credit_score: 600 + Math.floor(next() * 200) },
-        outputs: { score, decision: score >= 0.5 ? "positive" : "negative" },
+        outputs: { score, decision: score >= 0.5 ? "reject" : "approve" },
         latencyMs: 1,
       };
       out.push({ record, outcome, labelledBy, ...(labelledBy === "entity" ? { labelTime } : {}) });

@@ -175,6 +175,45 @@ describe("rolling performance from delayed labels (40 days of a logged loan mode
     );
     await scheduler.stop();
   });
+
+  it("records sub-day windows (FNR over 4 hours) as of each 4-hour window's end, the 7-day one only at midnight", async () => {
+    const HOUR = 3_600_000;
+    const asOf = AS_OF - 2 * DAY + 16 * HOUR;
+    let now = asOf - 4 * HOUR + 10 * 60_000;
+    const scheduler = new MonitorScheduler({
+      jobs: {
+        registry: t.stores.registry,
+        artifacts: t.stores.artifacts,
+        inferenceLog: t.stores.inferenceLog,
+        observations: t.stores.observations,
+      },
+      config: {
+        models: [{ name: "loans", windows: ["4h"] }],
+        champions: false,
+        performanceWindows: ["4h", "7d"],
+        delayMinutes: 5,
+      },
+      labels: t.stores.labels,
+      clock: () => now,
+      timers: { setTimeout: () => 0, clearTimeout: () => undefined },
+    });
+    scheduler.start();
+    now = asOf + 10 * 60_000;
+    const runs = await scheduler.runDue();
+    const reports = runs.flatMap((r) => r.performance ?? []);
+    expect(reports.map((r) => [r.windowDays * 24, r.windowStart, r.windowEnd])).toEqual([[4, asOf - 4 * HOUR, asOf]]);
+    const rows = loansIn(asOf - 4 * HOUR, asOf);
+    const want = direct(rows);
+    expect(want.labelled).toBeGreaterThan(0);
+    expectMatches(reports[0]!.overall, want);
+    const stored = await t.stores.observations.query({ modelName: "loans", metric: "decision_rate_4h" });
+    expect(stored.map((o) => [o.windowEnd, o.value])).toEqual([[asOf, want.decisionRate]]);
+    expect(want.fnr).not.toBeNull();
+    const fnr = await t.stores.observations.query({ modelName: "loans", metric: "fnr_4h" });
+    expect(fnr.map((o) => o.windowEnd)).toEqual([asOf]);
+    expect(fnr[0]?.value).toBeCloseTo(want.fnr!, 12);
+    await scheduler.stop();
+  });
 });
 
 describe("joinLabels", () => {

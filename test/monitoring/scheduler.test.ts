@@ -93,8 +93,9 @@ afterAll(async () => {
   await open.close();
 });
 
+/** Only the listed models: these tests count the windows of one model. */
 function config(models: MonitoringConfig["models"], delayMinutes = 5): MonitoringConfig {
-  return { models, delayMinutes };
+  return { models, champions: false, delayMinutes };
 }
 
 describe("MonitorScheduler", () => {
@@ -295,6 +296,39 @@ describe("MonitorScheduler", () => {
   });
 });
 
+describe("MonitorScheduler without a model list", () => {
+  it("monitors every champion by default, on sub-day windows, except the models the config excludes", async () => {
+    const s = open.stores;
+    for (const name of ["champ", "skipped", "no-champion"]) {
+      await s.registry.createRegisteredModel(name);
+      await s.registry.createModelVersion({ name, source: `models/${name}` });
+      await s.inferenceLog.append(hourOf(name, at(16), 5), { durability: "sync" });
+    }
+    await s.registry.setAlias("champ", "champion", "1");
+    await s.registry.setAlias("skipped", "champion", "1");
+    await s.registry.setAlias("no-champion", "challenger", "1");
+    let now = at(15, 30);
+    const timers = new ManualTimers();
+    const scheduler = new MonitorScheduler({
+      jobs,
+      config: parseMonitoringConfig({ exclude: ["skipped"], windows: ["4h"], delayMinutes: 5 }),
+      clock: () => now,
+      timers,
+    });
+    scheduler.start();
+    // 4-hour windows: [12:00, 16:00) closes at 16:00, and champions are looked for then, though none was known at the start
+    expect(scheduler.nextDue()).toBe(at(16, 5));
+    expect(timers.armed.map((t) => t.ms)).toEqual([35 * MINUTE]);
+    expect((await scheduler.monitoredModels()).map((m) => [m.name, m.windows])).toEqual([["champ", ["4h"]]]);
+    now = at(20, 5);
+    const runs = await scheduler.runDue();
+    expect(
+      runs.map((r) => [r.model, r.cadence, iso(r.result!.windowStart), iso(r.result!.windowEnd), r.result!.rows]),
+    ).toEqual([["champ", "4h", iso(at(16)), iso(at(20)), 5]]);
+    await scheduler.stop();
+  });
+});
+
 describe("parseMonitoringConfig", () => {
   it("fills the defaults: daily windows, a 5-minute delay, the seed's rules and the log sink left to the engine", () => {
     expect(parseMonitoringConfig({ models: [{ name: "loans" }] })).toEqual({
@@ -336,13 +370,16 @@ describe("parseMonitoringConfig", () => {
       ["loans", "(root)"],
       [{ model: [model] }, "model"],
       [{ models: { loans: {} } }, "models"],
-      [{}, "models"],
+      [{ champions: "yes" }, "champions"],
+      [{ exclude: [""] }, "exclude[0]"],
+      [{ windows: ["90s"] }, "windows[0]"],
+      [{ windows: ["32d"] }, "windows[0]"],
       [{ models: [null] }, "models[0]"],
       [{ models: [model, { name: "" }] }, "models[1].name"],
       [{ models: [{ nam: "loans" }] }, "models[0].nam"],
       [{ models: [{ ...model, version: 3 }] }, "models[0].version"],
       [{ models: [{ ...model, endpoint: "" }] }, "models[0].endpoint"],
-      [{ models: [{ ...model, windows: ["weekly"] }] }, "models[0].windows"],
+      [{ models: [{ ...model, windows: ["weekly"] }] }, "models[0].windows[0]"],
       [{ models: [{ ...model, windows: [] }] }, "models[0].windows"],
       [{ models: [{ ...model, windows: "daily" }] }, "models[0].windows"],
       [{ models: [{ ...model, minDriftRows: 0 }] }, "models[0].minDriftRows"],

@@ -26,6 +26,16 @@ const MODEL = "loan-default";
 /** recordsOf puts 5,000 rows one every 17,280 ms: exactly one day. */
 const STEP = DAY / 5000;
 const iso = (ms: number) => new Date(ms).toISOString();
+/** The fixtures' numeric model inputs (the others are text). */
+const NUMERIC_FEATURES = [
+  "credit_score",
+  "annual_income",
+  "debt_to_income_ratio",
+  "loan_amount",
+  "num_delinquencies_12m",
+  "employment_years",
+  "loan_term",
+];
 
 /** One column of a fixture CSV, read as text (no DuckDB, no keel code): the fixtures have no quoted cells. */
 function csvColumn(file: string, name: string): Float64Array {
@@ -203,11 +213,21 @@ describe.each(BACKENDS)("monitoring and alerts over HTTP (%s)", (_name, make) =>
     const direct = computeDrift(ref, drifted, { method: "ks", columns: FEATURES });
     const ksBelow = direct.columns.filter((c) => c.method === "ks" && c.p_value !== null && c.p_value < 0.01).length;
     const rejectChange = Math.abs(rejectRate(drifted) / rejectRate(ref) - 1);
+    // Features whose drifted values lie outside the reference's [min, max] more than 1 time in 1,000.
+    const outOfRange = NUMERIC_FEATURES.filter((f) => {
+      const r = csvColumn(REF_CSV, f).filter((v) => !Number.isNaN(v));
+      const d = csvColumn(DRIFT_CSV, f).filter((v) => !Number.isNaN(v));
+      const lo = Math.min(...r);
+      const hi = Math.max(...r);
+      return d.filter((v) => v < lo || v > hi).length / d.length > 0.001;
+    });
+    expect(outOfRange).toEqual(["credit_score"]);
     const expected = [
       ...(creditPsi > 0.1 ? ["credit_score_psi_notify"] : []),
       ...(creditPsi > 0.25 ? ["credit_score_psi_retrain"] : []),
       ...(ksBelow >= 3 ? ["ks_p_value_page"] : []),
       ...(rejectChange > 0.15 ? ["reject_rate_business"] : []),
+      ...outOfRange.map(() => "out_of_range_notify"),
     ];
     expect(expected).toContain("credit_score_psi_retrain");
     expect(fired.map((a) => a.rule_id).sort()).toEqual(expected.sort());

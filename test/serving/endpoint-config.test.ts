@@ -18,7 +18,7 @@ describe("endpoint configuration", () => {
     expect(c.champion).toEqual({ model: "loan-default", alias: "champion" });
     expect(c.shadows).toEqual([]);
     expect(c.inferenceLog).toEqual({ sampleRate: 1, audit: "async" });
-    expect(c.decision).toEqual({ threshold: 0.5, positive: "positive", negative: "negative" });
+    expect(c.decision).toEqual({ threshold: 0.5, positive: "reject", negative: "approve" });
   });
 
   it("resolves a full policy", () => {

@@ -274,9 +274,9 @@ describe("traffic policy", () => {
     await meta.close();
   });
 
-  it("refuses values outside the signature's range by default, and scores and logs them on an endpoint that accepts them", async () => {
+  it("scores and logs values outside the training range by default; refuses them only where the endpoint says so, counted and logged", async () => {
     stack = await openStack();
-    // A signature whose declared range of "a" no request row falls in.
+    // A signature whose observed range of "a" no request row falls in.
     const signature = {
       inputs: COLS.map((name) => ({
         name,
@@ -289,25 +289,59 @@ describe("traffic policy", () => {
     const a = await stack.register("credit", "xgb_binary.json", signature);
     await stack.registry.setAlias("credit", "champion", a);
     const { meta, log } = await openInferenceLog(stack, 10);
+    const e = [...Array(200).keys()].find((i) => v1.row(i).a !== null && v1.row(i).a !== undefined) as number;
+    const value = v1.row(e).a as number;
     served = await serve(stack, {
       inferenceLog: log,
-      endpoints: [parseEndpointConfig({ name: "open", model: "credit", input: { ranges: "accept" } })],
+      endpoints: [
+        parseEndpointConfig({ name: "strict", model: "credit", input: { ranges: "reject" } }),
+        // A hard business limit, declared by the user: every row's `a` lies above it.
+        parseEndpointConfig({ name: "limited", model: "credit", limits: { a: { max: value - 1 } } }),
+      ],
     });
-    const e = [...Array(200).keys()].find((i) => v1.row(i).a !== null && v1.row(i).a !== undefined) as number;
-    const strict = await post(`${served.url}/api/keel/endpoints/credit/predict`, [v1.row(e)]);
+    // The endpoint keel makes from the champion alias: scored and logged.
+    const open = await post(`${served.url}/api/keel/endpoints/credit/predict`, [v1.row(e)], {
+      "x-request-id": "wide-1",
+    });
+    expect(open.status).toBe(200);
+    const p = (open.body as { predictions: { score: number; decision: string }[] }).predictions[0];
+    expect(p?.score).toBeCloseTo(v1.expected[e] as number, 6);
+    expect(p?.decision).toBe((v1.expected[e] as number) >= 0.5 ? "reject" : "approve");
+
+    const strict = await post(`${served.url}/api/keel/endpoints/strict/predict`, [v1.row(e)], {
+      "x-request-id": "strict-1",
+    });
     expect(strict.status).toBe(400);
     expect(JSON.stringify(strict.body)).toContain("must be within the declared range [1000000, 2000000]");
-    const open = await post(`${served.url}/api/keel/endpoints/open/predict`, [v1.row(e)], { "x-request-id": "wide-1" });
-    expect(open.status).toBe(200);
-    const p = (open.body as { predictions: { score: number }[] }).predictions[0];
-    expect(p?.score).toBeCloseTo(v1.expected[e] as number, 6);
+    const limited = await post(`${served.url}/api/keel/endpoints/limited/predict`, [v1.row(e)], {
+      "x-request-id": "limit-1",
+    });
+    expect(limited.status).toBe(400);
+    expect(JSON.stringify(limited.body)).toContain(
+      `a = ${value}: must be within the endpoint's business limit [-∞, ${value - 1}]`,
+    );
+    const metrics = (await get(`${served.url}/metrics`)).text;
+    expect(metrics).toContain(
+      `keel_serving_errors_total{endpoint="strict",model_version="${a}",route="champion",kind="invalid_input"} 1`,
+    );
+    expect(metrics).toContain(
+      `keel_serving_errors_total{endpoint="limited",model_version="${a}",route="champion",kind="business_limit"} 1`,
+    );
     await served.close();
     served = undefined;
     await log.close();
-    const logged = await new SqlInferenceLog(meta).query({ requestIds: ["wide-1"] });
-    expect(logged[0]?.features.a).toBe(v1.row(e).a);
+    const logged = await new SqlInferenceLog(meta).query({ requestIds: ["wide-1", "strict-1", "limit-1"] });
+    const byId = new Map(logged.map((r) => [r.requestId, r]));
+    expect(byId.get("wide-1")).toMatchObject({ route: "champion", features: { a: value } });
+    expect(byId.get("strict-1")).toMatchObject({ endpoint: "strict", route: "refused", features: { a: value } });
+    expect(byId.get("strict-1")?.outputs.refused).toContain("must be within the declared range");
+    expect(byId.get("limit-1")).toMatchObject({ endpoint: "limited", route: "refused" });
+    expect(byId.get("limit-1")?.outputs.refused).toContain("business limit");
     expect(() => parseEndpointConfig({ name: "x", model: "m", input: { ranges: "warn" } })).toThrow(
       "endpoint.input.ranges",
+    );
+    expect(() => parseEndpointConfig({ name: "x", model: "m", limits: { a: { min: 2, max: 1 } } })).toThrow(
+      "endpoint.limits.a.max = 1: must be ≥ min 2",
     );
     await meta.close();
   });

@@ -161,8 +161,8 @@ describe("keel predict API", () => {
     const p = (r.body as { predictions: { score: number; decision: string; model_version: string; route: string }[] })
       .predictions;
     expect(p.map((x) => [x.decision, x.model_version, x.route])).toEqual([
-      [(xgb.expected[0] as number) >= 0.5 ? "positive" : "negative", "1", "champion"],
-      [(xgb.expected[2] as number) >= 0.5 ? "positive" : "negative", "1", "champion"],
+      [(xgb.expected[0] as number) >= 0.5 ? "reject" : "approve", "1", "champion"],
+      [(xgb.expected[2] as number) >= 0.5 ? "reject" : "approve", "1", "champion"],
     ]);
     expect(p[0]?.score).toBeCloseTo(xgb.expected[0] as number, 6);
   });

@@ -11,6 +11,7 @@ import {
   labelValue,
   evaluatePerformance,
   performanceObservations,
+  windowText,
 } from "../../monitoring/index.js";
 import { parseWindow, performanceJson } from "../../server/index.js";
 import type { LabelInput } from "../../store/index.js";
@@ -229,7 +230,7 @@ export function labelsCommand(program: Command, ctx: CliContext): void {
         if (client !== undefined) {
           report = await client.getPerformance({
             model: flags.model,
-            window: `${windowDays}d`,
+            window: windowText(windowDays),
             as_of: asOf,
             ...(flags.segment !== undefined ? { segment: flags.segment } : {}),
             ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}),

@@ -5,6 +5,7 @@ import type { KeelConfig } from "../../config.js";
 import type { Frame, Signature } from "../../data/index.js";
 import { writeFileAtomic, generateLoanApplications } from "../../data/index.js";
 import { InvalidStateError } from "../../errors.js";
+import { DEFAULT_CHAMPION_WINDOWS } from "../../monitoring/index.js";
 import {
   createFeatureRegistry,
   entityInputs,
@@ -45,16 +46,21 @@ const ACTOR = "keel-quickstart";
 
 /**
  * The quickstart's pipeline: a GBDT on the point-in-time training set of the loan applications
- * (features from the feature service as of each application's time), credit score constrained to lower
- * the predicted default risk, the seed's gates plus demographic parity across regions, and a
- * monotonicity behaviour test. The threshold is the bank's decision cut-off: an application whose
- * predicted default probability reaches it is declined.
+ * (features from the feature service as of each application's time), credit score constrained to
+ * lower the predicted default risk, the seed's gates plus demographic parity across regions, and a
+ * monotonicity behaviour test. `training` names the rows (default: the feature service's training
+ * set; `{data}` trains on a file of finished features instead). The threshold is the bank's
+ * decision cut-off: an application whose predicted default probability reaches it is declined.
  */
-export function quickstartPipeline(): PipelineDefinitionInput {
+export function quickstartPipeline(
+  training: { data: string } | { trainingSet: { featureService: string; entityDf: string } } = {
+    trainingSet: { featureService: QUICKSTART_FEATURE_SERVICE, entityDf: "loan-applications.csv" },
+  },
+): PipelineDefinitionInput {
   return {
     name: "loan-default",
     experiment: "loan-default",
-    trainingSet: { featureService: QUICKSTART_FEATURE_SERVICE, entityDf: "loan-applications.csv" },
+    ...training,
     target: "default",
     positive: "1",
     idColumn: "applicant_id",
@@ -249,14 +255,15 @@ export function quickstartCommand(program: Command, ctx: CliContext): void {
         }
         const servingFile = path.join(dir, "serving.json");
         await writeIfChanged(servingFile, JSON.stringify(quickstartServing(registered.name), null, 2) + "\n");
-        // Hourly and daily drift, data-quality, prediction-drift and skew windows over the inference log.
+        // The champion is monitored as every champion is (hourly and daily drift, data-quality and
+        // prediction-drift windows under the default alert rules), plus the skew of its features.
         const keel = await startKeelServer(stores, config, ctx, {
           servingConfig: servingFile,
           monitoring: {
             models: [
               {
                 name: registered.name,
-                windows: ["hourly", "daily"],
+                windows: DEFAULT_CHAMPION_WINDOWS,
                 skew: { featureService: QUICKSTART_FEATURE_SERVICE },
               },
             ],

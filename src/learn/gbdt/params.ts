@@ -22,6 +22,8 @@ export interface GbdtParams {
   readonly threads: number;
   /** Per feature name: 1 increasing, -1 decreasing. */
   readonly monotone_constraints: Readonly<Record<string, number>>;
+  /** Binary objective: each positive row's gradient and hessian count this many times (XGBoost's `scale_pos_weight`). */
+  readonly scale_pos_weight: number;
 }
 
 export const DEFAULT_PARAMS: Omit<GbdtParams, "num_leaves"> = {
@@ -39,6 +41,7 @@ export const DEFAULT_PARAMS: Omit<GbdtParams, "num_leaves"> = {
   cat_smooth: 10,
   threads: 1,
   monotone_constraints: {},
+  scale_pos_weight: 1,
 };
 
 /** Deepest tree num_leaves-only growth may build; keeps a runaway chain bounded. */
@@ -129,5 +132,6 @@ export function resolveParams(input: Readonly<Record<string, unknown>> = {}): Gb
     cat_smooth: num("cat_smooth", get("cat_smooth"), (v) => v >= 0, "number ≥ 0"),
     threads: num("threads", get("threads"), (v) => v >= 1 && v <= 64, "integer in [1, 64]", true),
     monotone_constraints: monotone(get("monotone_constraints")),
+    scale_pos_weight: num("scale_pos_weight", get("scale_pos_weight"), (v) => v > 0, "number > 0"),
   };
 }

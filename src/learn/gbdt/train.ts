@@ -9,6 +9,7 @@ import { RowKernels } from "./row-kernels.js";
 import { resolveParams } from "./params.js";
 import type { GbdtParams } from "./params.js";
 import { specError } from "../../spec-fields.js";
+import { rowWeights } from "../linear/train.js";
 
 export type GbdtObjective = "binary" | "regression";
 
@@ -20,6 +21,8 @@ export interface GbdtTrainInput {
   readonly y: Float64Array;
   readonly objective: GbdtObjective;
   readonly params?: Readonly<Record<string, unknown>>;
+  /** Sample weights (finite, ≥ 0): each row's gradient and hessian are scaled by its weight. */
+  readonly weights?: Float64Array;
   /** Validation rows for per-iteration metrics and early stopping (same feature order). */
   readonly valid?: { readonly features: readonly Column[]; readonly nRows: number; readonly y: Float64Array };
   /** Called after each boosting round with that round's validation metrics. */
@@ -87,6 +90,16 @@ function rmse(y: Float64Array, p: Float64Array): number {
     s += d * d;
   }
   return Math.sqrt(s / Math.max(1, y.length));
+}
+
+/** Scales the gradient and hessian of rows idx[0..m) by their weights (XGBoost's weighted loss). */
+export function weightGradients(gh: Float64Array, idx: Int32Array, m: number, weights: Float64Array): void {
+  for (let i = 0; i < m; i++) {
+    const r = idx[i] as number;
+    const w = weights[r] as number;
+    gh[2 * r] = (gh[2 * r] as number) * w;
+    gh[2 * r + 1] = (gh[2 * r + 1] as number) * w;
+  }
 }
 
 /** Trains a histogram gradient-boosted tree ensemble. Deterministic for a given seed. */
@@ -164,9 +177,17 @@ function boost(
 ): GbdtTrainResult {
   const { nRows: n, y, objective } = input;
   const F = specs.length;
+  const weights = rowWeights(y, n, objective === "binary" ? params.scale_pos_weight : 1, input.weights);
+  // The starting margin: the (weighted) mean label, as a logit for the binary objective.
   let mean = 0;
-  for (let i = 0; i < n; i++) mean += y[i] as number;
-  mean /= n;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const w = weights === null ? 1 : (weights[i] as number);
+    mean += w * (y[i] as number);
+    total += w;
+  }
+  if (!(total > 0)) throw specError("weights", total, "the sample weights must not all be 0");
+  mean /= total;
   let base = mean;
   if (objective === "binary") {
     const p = Math.min(Math.max(mean, 1e-6), 1 - 1e-6);
@@ -200,6 +221,7 @@ function boost(
       for (let i = 0; i < n; i++) idx[i] = i;
       rows.gradients(objective === "binary", m);
     }
+    if (weights !== null) weightGradients(ctx.gh, idx, m, weights);
     if (m < 2) continue;
     if (nCols < F) {
       for (let f = 0; f < F; f++) order[f] = f;

@@ -36,9 +36,11 @@ export interface LinearParams {
   readonly l2: number;
   readonly max_iter: number;
   readonly tol: number;
+  /** Binary task: each positive row's loss counts this many times (XGBoost's name; sklearn's class_weight={1: w}). */
+  readonly scale_pos_weight: number;
 }
 
-const DEFAULTS: LinearParams = { l2: 1, max_iter: 100, tol: 1e-10 };
+const DEFAULTS: LinearParams = { l2: 1, max_iter: 100, tol: 1e-10, scale_pos_weight: 1 };
 
 function bad(field: string, value: unknown, rule: string): InvalidParameterError {
   return new InvalidParameterError(`param ${field} = ${JSON.stringify(value)}: ${rule}`, {
@@ -55,7 +57,7 @@ export function resolveLinearParams(input: Readonly<Record<string, unknown>> = {
     if (typeof v !== "number" || !Number.isFinite(v)) throw bad(k, raw, "must be a finite number");
     if (k === "l2" && v < 0) throw bad(k, raw, "must be ≥ 0");
     if (k === "max_iter" && (!Number.isInteger(v) || v < 1)) throw bad(k, raw, "must be an integer ≥ 1");
-    if (k === "tol" && v <= 0) throw bad(k, raw, "must be > 0");
+    if ((k === "tol" || k === "scale_pos_weight") && v <= 0) throw bad(k, raw, "must be > 0");
     out[k] = v;
   }
   return out as unknown as LinearParams;
@@ -167,6 +169,7 @@ function choleskySolve(a: Float64Array, b: Float64Array, p: number): Float64Arra
 function system(
   x: Float64Array,
   y: Float64Array,
+  sw: Float64Array | null,
   n: number,
   d: number,
   w: Float64Array,
@@ -187,18 +190,19 @@ function system(
     }
     row[d] = 1;
     const yi = y[i] as number;
+    const wi = sw === null ? 1 : (sw[i] as number);
     let r: number;
     let h: number;
     if (task === "binary") {
       const pr = 1 / (1 + Math.exp(-z));
-      r = pr - yi;
-      h = pr * (1 - pr);
+      r = wi * (pr - yi);
+      h = wi * pr * (1 - pr);
       // log(1 + e^z) - y z, computed without overflow.
-      loss += (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - yi * z;
+      loss += wi * ((z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - yi * z);
     } else {
-      r = z - yi;
-      h = 1;
-      loss += 0.5 * r * r;
+      r = wi * (z - yi);
+      h = wi;
+      loss += 0.5 * wi * (z - yi) * (z - yi);
     }
     for (let k = 0; k < p; k++) {
       const rk = row[k] as number;
@@ -219,32 +223,36 @@ function system(
 
 /**
  * Fits an L2-regularised linear model: logistic regression (binary, Newton's method with step
- * halving) or ridge regression. Minimises Σ loss_i + (λ/2)‖w‖² over standardised numerics and
- * one-hot categoricals, the objective of sklearn's LogisticRegression with C = 1/λ.
+ * halving) or ridge regression. Minimises Σ s_i loss_i + (λ/2)‖w‖² over standardised numerics and
+ * one-hot categoricals — the objective of sklearn's LogisticRegression with C = 1/λ and
+ * `sample_weight` s — where s_i is the row's sample weight (default 1), times `scale_pos_weight`
+ * for a positive row.
  */
 export function trainLinear(
   frame: Frame,
   y: Float64Array,
   task: LinearTask,
   params: Readonly<Record<string, unknown>> = {},
+  weights?: Float64Array,
 ): LinearModelBody {
   const prm = resolveLinearParams(params);
   const n = frame.nRows;
   const cols = frame.columns;
   if (n < 2) throw bad("rows", n, "need at least 2 training rows");
   if (y.length !== n) throw bad("y.length", y.length, `must equal the row count ${n}`);
+  const sw = rowWeights(y, n, task === "binary" ? prm.scale_pos_weight : 1, weights);
   const lay = layout(cols, n);
   const d = lay.d;
   const x = design(cols, n, lay);
   let w = new Float64Array(d + 1);
   let iterations = 0;
   if (task === "regression") {
-    const { a, g } = system(x, y, n, d, w, prm.l2, task);
+    const { a, g } = system(x, y, sw, n, d, w, prm.l2, task);
     const step = choleskySolve(a, g, d + 1);
     for (let k = 0; k <= d; k++) w[k] = -(step[k] as number);
     iterations = 1;
   } else {
-    let cur = system(x, y, n, d, w, prm.l2, task);
+    let cur = system(x, y, sw, n, d, w, prm.l2, task);
     for (iterations = 1; iterations <= prm.max_iter; iterations++) {
       const step = choleskySolve(cur.a, cur.g, d + 1);
       let t = 1;
@@ -253,7 +261,7 @@ export function trainLinear(
       // Step halving keeps every accepted step a descent step.
       for (let h = 0; h < 30; h++) {
         next = w.map((v, k) => v - t * (step[k] as number));
-        nextSys = system(x, y, n, d, next, prm.l2, task);
+        nextSys = system(x, y, sw, n, d, next, prm.l2, task);
         if (nextSys.loss <= cur.loss + 1e-12 * Math.abs(cur.loss)) break;
         t /= 2;
       }
@@ -284,6 +292,28 @@ export function trainLinear(
     };
   });
   return { task, intercept: w[d] as number, terms, l2: prm.l2, iterations: Math.min(iterations, prm.max_iter) };
+}
+
+/**
+ * Each row's weight in the loss: its sample weight (finite, ≥ 0; default 1), times
+ * `scalePosWeight` when its label is 1. Null when every weight is 1.
+ */
+export function rowWeights(
+  y: Float64Array,
+  n: number,
+  scalePosWeight: number,
+  weights?: Float64Array,
+): Float64Array | null {
+  if (weights === undefined && scalePosWeight === 1) return null;
+  if (weights !== undefined && weights.length !== n)
+    throw bad("weights.length", weights.length, `must equal the row count ${n}`);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = weights === undefined ? 1 : (weights[i] as number);
+    if (!(s >= 0 && s < Infinity)) throw bad(`weights[${i}]`, s, "sample weights must be finite and ≥ 0");
+    out[i] = y[i] === 1 ? s * scalePosWeight : s;
+  }
+  return out;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { PipelineResult, RegisteredVersion } from "../types.js";
 import { scoreRows, type Evaluation } from "./evaluate.js";
 import type { SplitRows } from "./split.js";
 import type { TrainedModel } from "./train.js";
+import { TRAINING_DATA_TAGS, applyTrainingDataRetention, trainingDataPath } from "../training-data.js";
 
 export type Registered = NonNullable<PipelineResult["registered"]>;
 
@@ -55,6 +56,9 @@ export async function registerStep(
     }
     const mv = await createVersion(ctx, trained, evaluation);
     await ctx.registry.setAlias(mv.name, def.register.alias, mv.version, ctx.actor);
+    if (def.register.keepTrainingData !== undefined) {
+      await applyTrainingDataRetention(ctx, mv.name, def.register.keepTrainingData, ctx.clock());
+    }
     const version: RegisteredVersion = {
       name: mv.name,
       version: mv.version,
@@ -97,6 +101,9 @@ async function createVersion(
   const { def, runId } = ctx;
   const { dataHash, configHash, codeVersion, dataPath, featureService, featureRepoVersion } = ctx.lineage;
   await logArtifact(ctx, ctx.artifactUri, "model/model.json", trained.modelBytes);
+  // The exact training data, content-addressed: the version's lineage leads to its bytes.
+  const dataFile = trainingDataPath(def.register.model, dataHash, ctx.trainingData.ext);
+  await ctx.artifacts.putFile(dataFile, ctx.trainingData.bytes);
   const lineage: Lineage = {
     dataHash,
     configHash,
@@ -114,6 +121,8 @@ async function createVersion(
       description: `pipeline ${def.name}`,
       tags: [
         { key: "keel.pipeline", value: def.name },
+        { key: TRAINING_DATA_TAGS.path, value: dataFile },
+        { key: TRAINING_DATA_TAGS.sha256, value: dataHash },
         ...Object.entries(evaluation.metrics)
           .filter(([k]) => VERSION_METRICS.includes(k))
           .map(([k, v]) => ({ key: `keel.metric.${k}`, value: String(v) })),

@@ -49,16 +49,24 @@ interface TrainOutput {
   readonly summary: TrainSummary;
 }
 
-/** How the data's columns are used: everything but the target, the id, excluded columns and a time-split column. */
-type TrainSetup = Pick<TrainOptions, "target" | "positive" | "idColumn" | "exclude">;
+/** How the data's columns are used: everything but the target, the id, the weights, excluded and time columns. */
+type TrainSetup = Pick<TrainOptions, "target" | "positive" | "idColumn" | "exclude" | "weightColumn">;
 
 function trainSetupOf(ctx: PipelineContext): TrainSetup {
   const { def } = ctx;
-  const exclude = def.split.kind === "time" ? [...new Set([...def.exclude, def.split.column])] : [...def.exclude];
+  // Time columns place rows in time; they are not features.
+  const exclude = [
+    ...new Set([
+      ...def.exclude,
+      ...(def.split.kind === "time" ? [def.split.column] : []),
+      ...(def.window === undefined ? [] : [def.window.column]),
+    ]),
+  ];
   return {
     target: def.target,
     ...(def.positive === undefined ? {} : { positive: def.positive }),
     ...(def.idColumn === undefined ? {} : { idColumn: def.idColumn }),
+    ...(def.train.weightColumn === undefined ? {} : { weightColumn: def.train.weightColumn }),
     exclude,
   };
 }

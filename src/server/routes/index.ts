@@ -9,6 +9,7 @@ import { mlflowLoggedModelRoutes } from "./mlflow-logged-models.js";
 import { mlflowRegistryRoutes } from "./mlflow-registry.js";
 import { mlflowRunRoutes } from "./mlflow-runs.js";
 import { monitoringRoutes } from "./monitoring.js";
+import { decisionRoutes } from "./decisions.js";
 import { featureRoutes } from "./features.js";
 import { servingRoutes } from "./serving.js";
 
@@ -26,4 +27,5 @@ export const routes: readonly RoutePlugin[] = [
   labelRoutes,
   monitoringRoutes,
   featureRoutes,
+  decisionRoutes,
 ];

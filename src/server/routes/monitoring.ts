@@ -1,3 +1,4 @@
+import { metricsRoute } from "./serving.js";
 import type { FastifyRequest } from "fastify";
 import { UnavailableError } from "../../errors.js";
 import { alertJson, runMonitorWindow } from "../../monitoring/index.js";
@@ -92,6 +93,8 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
     if (deps.monitoring === undefined) throw new UnavailableError("monitoring is not configured on this server");
     return deps.monitoring;
   };
+  // With a model server, serving's routes expose /metrics with both registries.
+  if (deps.serving === undefined && deps.monitoring !== undefined) metricsRoute(app, [deps.monitoring.metrics]);
 
   app.get("/api/keel/monitoring/observations", async (req: FastifyRequest) => {
     const input = Input.of(req);

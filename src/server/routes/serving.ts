@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Signature } from "../../data/index.js";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
 import {
+  explainOf,
   decodeInferRequest,
   decodeInvocationsCsv,
   decodeInvocationsJson,
@@ -16,6 +17,7 @@ import {
   type LoadedModel,
   type ModelServer,
 } from "../../serving/index.js";
+import { Registry } from "prom-client";
 import type { AppDeps, RoutePlugin } from "../app-deps.js";
 import { toKeelError } from "../errors.js";
 import { parseJsonBody, sendJson } from "../json-body.js";
@@ -29,6 +31,24 @@ type VersionParams = { name: string; version: string };
 function header(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+/** Who is asking, for the decision record: the token's name, "anonymous" with auth off. */
+function callerOf(req: FastifyRequest): string {
+  return req.principal?.name ?? "anonymous";
+}
+
+/** Per-request reason codes: OIP `parameters.explain_top_k` (parameters are scalars there). */
+function oipExplain(parameters: Readonly<Record<string, unknown>> | undefined): { explain?: { topK: number } } {
+  const topK = parameters?.explain_top_k;
+  return topK === undefined ? {} : { explain: explainOf({ top_k: topK }, "parameters.explain") };
+}
+
+/** Per-request reason codes on keel's predict API: `{"records": [...], "explain": {"top_k": 3}}`. */
+function keelExplain(body: unknown): { explain?: { topK: number } } {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return {};
+  const explain = (body as { explain?: unknown }).explain;
+  return explain === undefined ? {} : { explain: explainOf(explain, "explain") };
 }
 
 function entityFrom(
@@ -72,7 +92,14 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
     done();
   });
   endpointRoutes(app, serving);
+  metricsRoute(app, [serving.metrics.registry, ...(deps.monitoring === undefined ? [] : [deps.monitoring.metrics])]);
 };
+
+/** Prometheus `/metrics`: serving's series, and monitoring's figures when the app monitors. */
+export function metricsRoute(app: FastifyInstance, registries: readonly Registry[]): void {
+  const registry = registries.length === 1 ? registries[0]! : Registry.merge([...registries]);
+  app.get("/metrics", async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+}
 
 /** OIP scope: the spec's error body is {"error": "..."}; every 4xx/5xx from these routes uses it. */
 function oipErrors(oip: FastifyInstance): void {
@@ -133,7 +160,9 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
       const ctx = {
         requestId: decoded.id ?? header(req, "x-request-id") ?? newRequestId(),
         protocol: "oip",
+        caller: callerOf(req),
         ...optionalEntity(entityFrom(req, decoded.parameters)),
+        ...oipExplain(decoded.parameters),
       };
       const pending =
         pinned === undefined
@@ -151,6 +180,7 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
             includeOutput: decoded.outputs === undefined || decoded.outputs.includes(outputName),
             scores: r.scores,
             parameters: r.fallback ? { route: r.route, fallback: r.fallback } : { route: r.route },
+            ...(r.reasons !== undefined ? { reasons: r.reasons } : {}),
           }),
         );
       });
@@ -200,6 +230,7 @@ function mlflowScoringRoutes(mlflow: FastifyInstance, serving: ModelServer): voi
         .predict(name, input.table, {
           requestId: header(req, "x-request-id") ?? newRequestId(),
           protocol: "mlflow",
+          caller: callerOf(req),
           ...optionalEntity(entityFrom(req, input.params)),
         })
         .then((r) => {
@@ -221,7 +252,9 @@ function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
         .predict(name, table, {
           requestId: header(req, "x-request-id") ?? newRequestId(),
           protocol: "keel",
+          caller: callerOf(req),
           ...optionalEntity(header(req, "x-keel-entity-id")),
+          ...keelExplain(req.body),
         })
         .then((r) =>
           sendJson(
@@ -232,6 +265,7 @@ function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
               (score) => serving.decision(r.endpoint, score),
               r.modelVersion,
               r.route,
+              r.reasons,
             ),
           ),
         );
@@ -253,10 +287,6 @@ function endpointRoutes(app: FastifyInstance, serving: ModelServer): void {
     await serving.deleteEndpoint(req.params.name, actorOf(req).userId);
     return {};
   });
-
-  app.get("/metrics", async (_req, reply) =>
-    reply.type(serving.metrics.contentType).send(await serving.metrics.text()),
-  );
 }
 
 function optionalEntity(entityId: string | undefined): { entityId?: string } {

@@ -9,13 +9,14 @@ import { m0020MonitorObservations } from "./0020-monitor-observations.js";
 import { m0022Labels } from "./0022-labels.js";
 import { m0023Alerts } from "./0023-alerts.js";
 import { m0040Features } from "./0040-features.js";
+import { m0050DecisionRecords } from "./0050-decision-records.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
 
 /**
  * Every migration, in the order it runs. Ranges: 0001–0009 core (tracking, registry, audit,
  * tokens, artifacts); 0010–0019 serving / inference log; 0020–0029 monitoring; 0030–0039
- * pipelines. Append one import above and one entry below; never reorder or edit applied entries.
+ * pipelines; 0050–0059 decision records. Append one import above and one entry below; never reorder or edit applied entries.
  */
 export const migrations: readonly Migration[] = [
   m0001CoreTracking,
@@ -28,4 +29,5 @@ export const migrations: readonly Migration[] = [
   m0022Labels,
   m0023Alerts,
   m0040Features,
+  m0050DecisionRecords,
 ];

@@ -3,11 +3,36 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { UnavailableError } from "../../errors.js";
 import { WorkerRpc } from "../../runtime/index.js";
-import type { InferenceRecord } from "../inference-log.js";
-import { shadowsJson, type InferenceLogWriter } from "../inference-log-sql.js";
+import type { ChainHead } from "../decision-chain.js";
+import type { InferenceLogWriter } from "../inference-log-sql.js";
+import type { InferenceLogTable } from "../schema.js";
 
 // Runs in a worker thread with its own connection, so inserts and their fsyncs (better-sqlite3 is
-// synchronous) never stall the serving thread. Same durability pragmas as the main connection.
+// synchronous) never stall the serving thread. Same durability pragmas as the main connection. The
+// rows arrive linked into the decision chain after an expected head; an immediate transaction
+// checks that head and moves it with the inserts, or writes nothing and answers the head it found.
+const COLUMNS = [
+  "request_id",
+  "time",
+  "endpoint",
+  "model_name",
+  "model_version",
+  "route",
+  "entity_id",
+  "features",
+  "outputs",
+  "latency_ms",
+  "shadows",
+  "caller",
+  "artifact_sha256",
+  "threshold",
+  "scored",
+  "reasons",
+  "seq",
+  "prev_hash",
+  "hash",
+] as const;
+const N = COLUMNS.length;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
@@ -15,13 +40,19 @@ const db = new Database(workerData.file);
 db.pragma("journal_mode = WAL");
 db.pragma("synchronous = FULL");
 db.pragma("busy_timeout = 10000");
+const N = ${N};
 const insert = db.prepare(
-  "insert into inference_log (request_id, time, endpoint, model_name, model_version, route, entity_id, features, outputs, latency_ms, shadows) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+  "insert into inference_log (${COLUMNS.join(", ")}) values (${COLUMNS.map(() => "?").join(", ")})"
 );
-const writeAll = db.transaction((flat) => {
-  for (let i = 0; i < flat.length; i += 11) {
-    insert.run(flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4], flat[i + 5], flat[i + 6], flat[i + 7], flat[i + 8], flat[i + 9], flat[i + 10]);
-  }
+const head = db.prepare("select seq, hash from decision_head where id = 1");
+const moveHead = db.prepare("update decision_head set seq = ?, hash = ? where id = 1");
+const writeAll = db.transaction((m) => {
+  const h = head.get();
+  if (Number(h.seq) !== m.expected.seq || h.hash !== m.expected.hash) return { seq: Number(h.seq), hash: h.hash };
+  const flat = m.rows;
+  for (let i = 0; i < flat.length; i += N) insert.run(flat.slice(i, i + N));
+  moveHead.run(m.next.seq, m.next.hash);
+  return undefined;
 });
 parentPort.on("message", (m) => {
   if (m.close) {
@@ -30,32 +61,33 @@ parentPort.on("message", (m) => {
     return;
   }
   try {
-    writeAll(m.rows);
-    parentPort.postMessage({ id: m.id });
+    parentPort.postMessage({ id: m.id, result: writeAll.immediate(m) });
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: String((e && e.message) || e) });
   }
 });
 `;
 
-type WriterRequest = { readonly rows: readonly (string | number | null)[] } | { readonly close: true };
+type WriterRequest =
+  | { readonly rows: readonly (string | number | null)[]; readonly expected: ChainHead; readonly next: ChainHead }
+  | { readonly close: true };
 
 /**
  * Inference-log writes for a SQLite metadata database on a worker thread. `write` resolves once
  * the worker's transaction has committed (fsynced), so `durability: "sync"` keeps its meaning.
  */
 export class SqliteInferenceLogWriter implements InferenceLogWriter {
-  private rpc: WorkerRpc<WriterRequest> | undefined;
+  private rpc: WorkerRpc<WriterRequest, ChainHead | undefined> | undefined;
 
   /** `file`: the database file (see `sqlitePath`); relative paths resolve against the process cwd. */
   constructor(private readonly file: string) {}
 
   /** The worker, started on first use and again after one has failed. */
-  private start(): WorkerRpc<WriterRequest> {
+  private start(): WorkerRpc<WriterRequest, ChainHead | undefined> {
     if (this.rpc?.alive) return this.rpc;
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
     const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file: path.resolve(this.file) } });
-    this.rpc = new WorkerRpc<WriterRequest>(w, (message, cause) =>
+    this.rpc = new WorkerRpc<WriterRequest, ChainHead | undefined>(w, (message, cause) =>
       cause === undefined
         ? new UnavailableError(`inference log: write failed (${message})`)
         : new UnavailableError(`inference log: writer failed (${message})`, { cause }),
@@ -64,26 +96,14 @@ export class SqliteInferenceLogWriter implements InferenceLogWriter {
   }
 
   /**
-   * Records travel as one flat array of column values (features and outputs already JSON text):
-   * copying primitives to the worker costs far less than copying nested objects.
+   * Rows travel as one flat array of column values (JSON columns already text): copying
+   * primitives to the worker costs far less than copying nested objects.
    */
-  write(records: readonly InferenceRecord[]): Promise<void> {
-    const rows = new Array<string | number | null>(records.length * 11);
+  write(rows: readonly InferenceLogTable[], expected: ChainHead, next: ChainHead): Promise<ChainHead | undefined> {
+    const flat = new Array<string | number | null>(rows.length * N);
     let o = 0;
-    for (const r of records) {
-      rows[o++] = r.requestId;
-      rows[o++] = r.time;
-      rows[o++] = r.endpoint;
-      rows[o++] = r.modelName;
-      rows[o++] = r.modelVersion;
-      rows[o++] = r.route;
-      rows[o++] = r.entityId ?? null;
-      rows[o++] = JSON.stringify(r.features);
-      rows[o++] = JSON.stringify(r.outputs);
-      rows[o++] = r.latencyMs;
-      rows[o++] = shadowsJson(r.shadows);
-    }
-    return this.start().request({ rows });
+    for (const r of rows) for (const c of COLUMNS) flat[o++] = r[c] as string | number | null;
+    return this.start().request({ rows: flat, expected, next });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,81 @@
+import { open } from "node:fs/promises";
+import path from "node:path";
+import type { Column } from "../data/index.js";
+import { specError } from "../spec-fields.js";
+import type { DecisionJson } from "../wire/index.js";
+
+export type ExportFormat = "jsonl" | "csv" | "parquet";
+
+export function exportFormat(file: string): ExportFormat {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
+  if (ext === ".csv") return "csv";
+  if (ext === ".parquet") return "parquet";
+  throw specError("--output", file, "must end in .jsonl, .csv or .parquet");
+}
+
+/** Text columns of the tabular export; inputs, scored inputs and reasons as JSON text. */
+const TEXT: readonly (readonly [string, (d: DecisionJson) => string | null])[] = [
+  ["request_id", (d) => d.request_id],
+  ["time", (d) => new Date(d.time).toISOString()],
+  ["caller", (d) => d.caller],
+  ["endpoint", (d) => d.endpoint],
+  ["model_name", (d) => d.model_name],
+  ["model_version", (d) => d.model_version],
+  ["artifact_sha256", (d) => d.artifact_sha256],
+  ["route", (d) => d.route],
+  ["decision", (d) => d.decision],
+  ["fallback", (d) => d.fallback],
+  ["entity_id", (d) => d.entity_id],
+  ["inputs", (d) => JSON.stringify(d.inputs)],
+  ["scored_inputs", (d) => JSON.stringify(d.scored_inputs)],
+  ["reasons", (d) => (d.reasons === null ? null : JSON.stringify(d.reasons))],
+  ["prev_hash", (d) => d.prev_hash],
+  ["hash", (d) => d.hash],
+];
+const NUMBERS: readonly (readonly [string, (d: DecisionJson) => number | null])[] = [
+  ["seq", (d) => d.seq],
+  ["score", (d) => d.score],
+  ["threshold", (d) => d.threshold],
+  ["latency_ms", (d) => d.latency_ms],
+];
+
+/**
+ * Writes decisions to `file`: JSONL (one DecisionJson per line, as the API returns it) or a CSV /
+ * Parquet table of one row per decision. Written to a temporary file and renamed.
+ */
+export async function writeDecisions(decisions: readonly DecisionJson[], file: string): Promise<void> {
+  const format = exportFormat(file);
+  if (format === "jsonl") {
+    const { rename } = await import("node:fs/promises");
+    const tmp = `${file}.tmp-${process.pid}`;
+    const fh = await open(tmp, "w");
+    try {
+      for (let i = 0; i < decisions.length; i += 1000) {
+        await fh.write(
+          decisions
+            .slice(i, i + 1000)
+            .map((d) => JSON.stringify(d) + "\n")
+            .join(""),
+        );
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+    return;
+  }
+  // DuckDB is loaded only by the exports that need it.
+  const { categoricalFromStrings, writeTable } = await import("../data/index.js");
+  const n = decisions.length;
+  const columns: Column[] = [
+    ...NUMBERS.map(([name, get]): Column => {
+      const values = new Float64Array(n);
+      for (let i = 0; i < n; i++) values[i] = get(decisions[i] as DecisionJson) ?? NaN;
+      return { kind: "numeric", name, values };
+    }),
+    ...TEXT.map(([name, get]) => categoricalFromStrings(name, decisions.map(get))),
+  ];
+  await writeTable({ nRows: n, columns }, file, { format });
+}

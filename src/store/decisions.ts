@@ -1,0 +1,392 @@
+import { sql, type Kysely, type SelectQueryBuilder } from "kysely";
+import { DataIntegrityError, InvalidParameterError, NotFoundError } from "../errors.js";
+import type { Clock } from "../runtime/index.js";
+import { appendAudit } from "./audit.js";
+import { decisionRowHash, readChainHead } from "./decision-chain.js";
+import { GENESIS_HASH } from "./hash-chain.js";
+import type { FeatureValues, ReasonCode } from "./inference-log.js";
+import type { MetadataDb } from "./metadata-db.js";
+import type { InferenceLogTable, KeelDatabase } from "./schema.js";
+
+/**
+ * A served decision as recorded (docs/decisions.md): the inference-log row of one scored input row,
+ * with its place in the hash chain. A multi-row request's records have ids `ID#0`, `ID#1`, ….
+ */
+export interface DecisionRecord {
+  readonly seq: number;
+  readonly requestId: string;
+  readonly time: number;
+  /** Token name of the caller ("anonymous" with auth off); null on records older than the chain. */
+  readonly caller: string | null;
+  readonly endpoint: string;
+  readonly modelName: string;
+  readonly modelVersion: string;
+  readonly artifactSha256: string | null;
+  readonly threshold: number | null;
+  /** The inputs as received. */
+  readonly inputs: FeatureValues;
+  /** The model's inputs as scored (the received ones when nothing was converted). */
+  readonly scored: FeatureValues;
+  readonly score: number | null;
+  readonly decision: string | null;
+  readonly reasons: readonly ReasonCode[] | null;
+  /** champion, challenger, canary, fallback, direct (or canary_rollback for a rollback event). */
+  readonly route: string;
+  readonly entityId: string | null;
+  readonly latencyMs: number;
+  /** Why the fallback answered, when it did: model_error or deadline. */
+  readonly fallback: string | null;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export interface DecisionQuery {
+  readonly endpoint?: string | undefined;
+  readonly modelName?: string | undefined;
+  readonly modelVersion?: string | undefined;
+  readonly decision?: string | undefined;
+  readonly route?: string | undefined;
+  /** Inclusive lower bound on `time` (epoch ms). */
+  readonly from?: number | undefined;
+  /** Exclusive upper bound on `time`. */
+  readonly to?: number | undefined;
+  /** Only records after this sequence number (paging). */
+  readonly afterSeq?: number | undefined;
+  /** Default 100, at most 10,000. */
+  readonly limit?: number | undefined;
+}
+
+export type DecisionVerification =
+  | { readonly ok: true; readonly records: number; readonly pruned: number }
+  | {
+      readonly ok: false;
+      /** Records verified before the break. */
+      readonly records: number;
+      /** Sequence number of the first record that was changed, deleted or does not link. */
+      readonly brokenAt: number;
+      /** Request id of that record, or of the next record when it was deleted. */
+      readonly requestId: string | null;
+      readonly reason: string;
+    };
+
+export interface LegalHold {
+  readonly requestId: string;
+  readonly reason: string;
+  readonly actor: string;
+  readonly time: number;
+}
+
+export interface RetentionResult {
+  /** Records deleted (older than the cutoff and not under legal hold). */
+  readonly deleted: number;
+  /** Records older than the cutoff kept because of a legal hold. */
+  readonly held: number;
+}
+
+/**
+ * Reads of the decision records, their verification, legal holds and retention. Records are
+ * written by serving through the inference log (one write per decision, see docs/decisions.md).
+ */
+export interface DecisionStore {
+  /** The records of one request: `ID` itself, or `ID#0`, `ID#1`, … of a multi-row request. */
+  get(requestId: string): Promise<readonly DecisionRecord[]>;
+  /** Served decisions matching every filter, in chain order. */
+  search(query: DecisionQuery): Promise<readonly DecisionRecord[]>;
+  /** Recomputes every record's hash and link in chain order; names the first broken record. */
+  verify(): Promise<DecisionVerification>;
+  /** Puts every record of a request under legal hold (audited); NotFoundError without records. */
+  hold(requestId: string, reason: string, actor: string): Promise<readonly LegalHold[]>;
+  /** Lifts the holds on a request's records (audited); returns how many were lifted. */
+  release(requestId: string, actor: string): Promise<number>;
+  holds(): Promise<readonly LegalHold[]>;
+  /** Deletes records older than `before` (epoch ms) that no legal hold keeps; audited. */
+  applyRetention(before: number, actor: string): Promise<RetentionResult>;
+}
+
+const PAGE = 2000;
+const NOT_DECISIONS = ["shadow", "canary_rollback"];
+
+/** The decision store on the metadata database, migrated to 0050 or later. */
+export function createDecisionStore(metadata: MetadataDb, options: { clock?: Clock } = {}): DecisionStore {
+  const clock = options.clock ?? Date.now;
+  const db = metadata.db;
+  const chained = () => db.selectFrom("inference_log").selectAll().where("seq", "is not", null);
+
+  const get = async (requestId: string): Promise<DecisionRecord[]> => {
+    const exact = await metadata.query(() => chained().where("request_id", "=", requestId).orderBy("seq").execute());
+    if (exact.length > 0) return exact.map(toDecision);
+    const prefix = `${requestId}#`;
+    const rows = await metadata.query(() =>
+      chained()
+        .where(sql<boolean>`request_id like ${`${escapeLike(requestId)}#%`} escape '!'`)
+        .orderBy("seq")
+        .execute(),
+    );
+    // LIKE folds case on SQLite: keep exact prefixes only.
+    return rows.filter((r) => r.request_id.startsWith(prefix)).map(toDecision);
+  };
+
+  return {
+    get,
+
+    async search(q) {
+      const limit = q.limit ?? 100;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+        throw new InvalidParameterError(`limit = ${limit}: must be an integer from 1 to 10000`, {
+          details: { field: "limit", value: limit, rule: "integer from 1 to 10000" },
+        });
+      }
+      let s: SelectQueryBuilder<KeelDatabase, "inference_log", InferenceLogTable> = chained();
+      if (q.endpoint !== undefined) s = s.where("endpoint", "=", q.endpoint);
+      if (q.modelName !== undefined) s = s.where("model_name", "=", q.modelName);
+      if (q.modelVersion !== undefined) s = s.where("model_version", "=", q.modelVersion);
+      if (q.from !== undefined) s = s.where("time", ">=", q.from);
+      if (q.to !== undefined) s = s.where("time", "<", q.to);
+      if (q.afterSeq !== undefined) s = s.where("seq", ">", q.afterSeq);
+      // Shadow answers (never returned) and canary rollback events are in the chain but are no decisions.
+      s = q.route !== undefined ? s.where("route", "=", q.route) : s.where("route", "not in", NOT_DECISIONS);
+      if (q.decision !== undefined) {
+        // serving writes outputs as {"score":…,"decision":…}: an exact, case-sensitive substring test.
+        const needle = `"decision":${JSON.stringify(q.decision)}`;
+        s = s.where(
+          metadata.dialect === "sqlite"
+            ? sql<boolean>`instr(outputs, ${needle}) > 0`
+            : sql<boolean>`strpos(outputs, ${needle}) > 0`,
+        );
+      }
+      const rows = await metadata.query(() => s.orderBy("seq").limit(limit).execute());
+      return rows.map(toDecision);
+    },
+
+    verify: () => metadata.query(verifyChain),
+
+    async hold(requestId, reason, actor) {
+      const records = await get(requestId);
+      if (records.length === 0) throw new NotFoundError(`decision ${JSON.stringify(requestId)} is not recorded`);
+      const time = clock();
+      const holds = records.map((r) => ({ requestId: r.requestId, reason, actor, time }));
+      await metadata.transaction(async (tx) => {
+        for (const h of holds) {
+          await tx.deleteFrom("decision_holds").where("request_id", "=", h.requestId).execute();
+          await tx.insertInto("decision_holds").values({ request_id: h.requestId, reason, actor, time }).execute();
+        }
+        await appendAudit(
+          tx,
+          {
+            actor,
+            action: "decision.hold",
+            targetType: "decision",
+            targetId: requestId,
+            after: { reason, records: holds.length },
+          },
+          time,
+        );
+      });
+      return holds;
+    },
+
+    async release(requestId, actor) {
+      const ids = (await get(requestId)).map((r) => r.requestId);
+      if (ids.length === 0) ids.push(requestId);
+      return metadata.transaction(async (tx) => {
+        const res = await tx.deleteFrom("decision_holds").where("request_id", "in", ids).executeTakeFirst();
+        const lifted = Number(res.numDeletedRows);
+        if (lifted === 0) throw new NotFoundError(`decision ${JSON.stringify(requestId)} is not under legal hold`);
+        await appendAudit(
+          tx,
+          {
+            actor,
+            action: "decision.release",
+            targetType: "decision",
+            targetId: requestId,
+            after: { records: lifted },
+          },
+          clock(),
+        );
+        return lifted;
+      });
+    },
+
+    async holds() {
+      const rows = await metadata.query(() => db.selectFrom("decision_holds").selectAll().orderBy("time").execute());
+      return rows.map((h) => ({ requestId: h.request_id, reason: h.reason, actor: h.actor, time: Number(h.time) }));
+    },
+
+    applyRetention: (before, actor) => metadata.transaction((tx) => pruneBefore(tx, before, actor, clock())),
+  };
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[!%_]/g, (c) => `!${c}`);
+}
+
+/**
+ * Deletes the records older than `before` that no hold keeps. Each run of consecutive sequence
+ * numbers deleted is kept in `decision_pruned` with the hash it ended on, so verification can
+ * tell retention's gaps from deletions; the whole pass is one audit row.
+ */
+async function pruneBefore(
+  tx: Kysely<KeelDatabase>,
+  before: number,
+  actor: string,
+  now: number,
+): Promise<RetentionResult> {
+  // Serialise with writers: the head row lock (PostgreSQL) keeps a batch from committing mid-pass.
+  await tx
+    .updateTable("decision_head")
+    .set((eb) => ({ seq: eb("seq", "+", 0) }))
+    .where("id", "=", 1)
+    .execute();
+  const old = await tx
+    .selectFrom("inference_log")
+    .leftJoin("decision_holds", "decision_holds.request_id", "inference_log.request_id")
+    .select(["inference_log.seq as seq", "inference_log.hash as hash", "decision_holds.request_id as held"])
+    .where("inference_log.time", "<", before)
+    .where("inference_log.seq", "is not", null)
+    .orderBy("inference_log.seq")
+    .execute();
+  const runs: { from: number; to: number; lastHash: string }[] = [];
+  let held = 0;
+  for (const r of old) {
+    if (r.held !== null) {
+      held++;
+      continue;
+    }
+    const seq = Number(r.seq);
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last.to === seq - 1) {
+      last.to = seq;
+      last.lastHash = r.hash as string;
+    } else runs.push({ from: seq, to: seq, lastHash: r.hash as string });
+  }
+  let deleted = 0;
+  for (const run of runs) {
+    const res = await tx
+      .deleteFrom("inference_log")
+      .where("seq", ">=", run.from)
+      .where("seq", "<=", run.to)
+      .executeTakeFirst();
+    deleted += Number(res.numDeletedRows);
+    await tx
+      .insertInto("decision_pruned")
+      .values({ from_seq: run.from, to_seq: run.to, last_hash: run.lastHash, time: now })
+      .execute();
+  }
+  // Rows logged before decision records existed are outside the chain.
+  const unchained = await tx
+    .deleteFrom("inference_log")
+    .where("seq", "is", null)
+    .where("time", "<", before)
+    .executeTakeFirst();
+  deleted += Number(unchained.numDeletedRows);
+  await appendAudit(
+    tx,
+    {
+      actor,
+      action: "decision.retention",
+      targetType: "decision",
+      targetId: "*",
+      after: { before, deleted, held, runs: runs.map((r) => [r.from, r.to]) },
+    },
+    now,
+  );
+  return { deleted, held };
+}
+
+async function verifyChain(db: Kysely<KeelDatabase>): Promise<DecisionVerification> {
+  const prunedRows = await db.selectFrom("decision_pruned").selectAll().execute();
+  const pruned = new Map(prunedRows.map((p) => [Number(p.from_seq), { to: Number(p.to_seq), lastHash: p.last_hash }]));
+  let prevHash = GENESIS_HASH;
+  let expected = 1;
+  let records = 0;
+  let prunedCount = 0;
+  // Steps over the runs retention deleted that start at `expected`.
+  const skipPruned = () => {
+    for (let run = pruned.get(expected); run !== undefined; run = pruned.get(expected)) {
+      prunedCount += run.to - expected + 1;
+      prevHash = run.lastHash;
+      expected = run.to + 1;
+    }
+  };
+  for (;;) {
+    const page = await db
+      .selectFrom("inference_log")
+      .selectAll()
+      .where("seq", ">=", expected)
+      .orderBy("seq")
+      .limit(PAGE)
+      .execute();
+    for (const r of page) {
+      skipPruned();
+      const seq = Number(r.seq);
+      const broken = (reason: string, at = seq): DecisionVerification => ({
+        ok: false,
+        records,
+        brokenAt: at,
+        requestId: r.request_id,
+        reason,
+      });
+      if (seq !== expected) {
+        const gap = seq - 1 === expected ? `record ${expected} is` : `records ${expected}–${seq - 1} are`;
+        return broken(`${gap} missing (deleted); the next record is ${seq}, request ${r.request_id}`, expected);
+      }
+      if (r.prev_hash !== prevHash)
+        return broken(`record ${seq} (request ${r.request_id}) does not link to record ${seq - 1}`);
+      const { seq: _s, prev_hash: _p, hash, ...row } = r;
+      if (decisionRowHash(row, seq, prevHash) !== hash) {
+        return broken(`record ${seq} (request ${r.request_id}) was altered: its content does not match its hash`);
+      }
+      prevHash = hash;
+      expected = seq + 1;
+      records++;
+    }
+    if (page.length < PAGE) break;
+  }
+  skipPruned();
+  const head = await readChainHead(db);
+  if (head.seq !== expected - 1 || head.hash !== prevHash) {
+    return {
+      ok: false,
+      records,
+      brokenAt: expected,
+      requestId: null,
+      reason: `the chain ends at record ${expected - 1} but its head records ${head.seq}: the last records were deleted`,
+    };
+  }
+  return { ok: true, records, pruned: prunedCount };
+}
+
+function parseJson<T>(text: string, row: InferenceLogTable): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (cause) {
+    throw new DataIntegrityError(`decision ${row.request_id}: unreadable JSON`, { cause });
+  }
+}
+
+export function toDecision(row: InferenceLogTable): DecisionRecord {
+  const inputs = parseJson<FeatureValues>(row.features, row);
+  const outputs = parseJson<Record<string, unknown>>(row.outputs, row);
+  return {
+    seq: Number(row.seq),
+    requestId: row.request_id,
+    time: Number(row.time),
+    caller: row.caller,
+    endpoint: row.endpoint,
+    modelName: row.model_name,
+    modelVersion: row.model_version,
+    artifactSha256: row.artifact_sha256,
+    threshold: row.threshold === null ? null : Number(row.threshold),
+    inputs,
+    scored: row.scored === null ? inputs : parseJson<FeatureValues>(row.scored, row),
+    score: typeof outputs.score === "number" ? outputs.score : null,
+    decision: typeof outputs.decision === "string" ? outputs.decision : null,
+    reasons: row.reasons === null ? null : parseJson<ReasonCode[]>(row.reasons, row),
+    route: row.route,
+    entityId: row.entity_id,
+    latencyMs: Number(row.latency_ms),
+    fallback: typeof outputs.fallback === "string" ? outputs.fallback : null,
+    prevHash: row.prev_hash ?? "",
+    hash: row.hash ?? "",
+  };
+}

@@ -1,0 +1,87 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { Command } from "commander";
+import { describe, expect, it } from "vitest";
+import { commands } from "../../src/cli/commands/index.js";
+import { commandWord } from "../../src/cli/program.js";
+import { keelInProcess, REPO } from "./helpers.js";
+
+const ctx = { env: {}, cwd: REPO, out: () => {}, err: () => {} };
+
+/** What `keel ARGS` loads, run in a fresh process. */
+function loadedBy(args: readonly string[]): Promise<{ code: number; modules: string[]; sharedObjects: string[] }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO, "test/cli/loaded-modules.ts"), ...args], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH ?? "" },
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("error", reject);
+    child.on("close", () => resolve(JSON.parse(out) as { code: number; modules: string[]; sharedObjects: string[] }));
+  });
+}
+
+const HEAVY = /[\\/]node_modules[\\/](@duckdb|onnxruntime-node|fastify|ioredis|pg|prom-client|better-sqlite3)[\\/]/;
+
+describe("the command table", () => {
+  it.each(commands.map((c) => [c.name, c] as const))(
+    "%s registers itself with the summary the help shows",
+    async (name, entry) => {
+      const program = new Command("keel");
+      for (const register of await entry.load()) register(program, ctx);
+      const command = program.commands.find((c) => c.name() === name);
+      expect(command, `${name} is registered by its module`).toBeDefined();
+      expect(command?.description()).toBe(entry.summary);
+    },
+  );
+
+  it("lists every command once", () => {
+    const names = commands.map((c) => c.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe("commandWord", () => {
+  it("skips global options and their values", () => {
+    expect(commandWord(["--data-dir", "x", "--json", "drift", "--reference", "a"])).toBe("drift");
+    expect(commandWord(["--tracking-uri", "http://h", "models", "get", "m"])).toBe("models");
+  });
+  it("reads `help X` as X and finds nothing in bare options", () => {
+    expect(commandWord(["help", "train"])).toBe("train");
+    expect(commandWord(["--help"])).toBeUndefined();
+    expect(commandWord([])).toBeUndefined();
+  });
+});
+
+describe("start-up imports only what the command uses", () => {
+  it("`keel --help` lists every command and loads no database, server or model runtime", async () => {
+    const help = await keelInProcess(["--help"]);
+    expect(help.code).toBe(0);
+    for (const c of commands) expect(help.stdout).toContain(`${c.name} `);
+    const run = await loadedBy(["--help"]);
+    expect(run.code).toBe(0);
+    expect(run.modules.filter((m) => HEAVY.test(m))).toEqual([]);
+    expect(run.sharedObjects.filter((m) => HEAVY.test(m))).toEqual([]);
+  });
+
+  it("`keel validate` loads DuckDB to read data but not the ONNX runtime or the server", async () => {
+    const run = await loadedBy(["validate", "--help"]);
+    expect(run.code).toBe(0);
+    const loaded = [...run.modules, ...run.sharedObjects];
+    expect(loaded.filter((m) => /[\\/]node_modules[\\/](onnxruntime-node|fastify)[\\/]/.test(m))).toEqual([]);
+    expect(loaded.some((m) => /[\\/]node_modules[\\/]@duckdb[\\/]/.test(m))).toBe(true);
+  });
+
+  it("the check can fail: `keel server --help` loads fastify", async () => {
+    const run = await loadedBy(["server", "--help"]);
+    expect(run.code).toBe(0);
+    expect(run.modules.some((m) => /[\\/]node_modules[\\/]fastify[\\/]/.test(m))).toBe(true);
+  });
+
+  it("`keel help drift` shows drift's own options", async () => {
+    const help = await keelInProcess(["help", "drift"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--reference <file>");
+  });
+});
