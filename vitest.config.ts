@@ -12,6 +12,7 @@ const integration = [
   "test/monitoring/drift-html.test.ts",
   "test/monitoring/monitor-job.test.ts",
   "test/monitoring/performance.test.ts",
+  "test/monitoring/rollout-report.test.ts",
   "test/monitoring/scheduler.test.ts",
   "test/pipeline/retraining-validation.test.ts",
   "test/pipeline/retraining.test.ts",
@@ -29,12 +30,15 @@ const integration = [
   "test/server/monitoring.test.ts",
   "test/server/promotion.test.ts",
   "test/serving/artifact-source.test.ts",
+  "test/serving/canary-rollout.test.ts",
+  "test/serving/decision-threshold.test.ts",
   "test/serving/endpoint-persistence.test.ts",
   "test/serving/entity-features.test.ts",
   "test/serving/keel-server.test.ts",
   "test/serving/lifecycle.test.ts",
   "test/serving/protocols.test.ts",
   "test/store/inference-log-sql.test.ts",
+  "test/store/serving-canaries.test.ts",
   "test/store/serving-endpoints.test.ts",
 ];
 /** The `keel` command and server run as a user runs them. */

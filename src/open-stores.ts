@@ -22,6 +22,8 @@ import {
   type MetadataDb,
   createEndpointStore,
   type EndpointStore,
+  createCanaryStore,
+  type CanaryStore,
   SqliteInferenceLogWriter,
   sqlitePath,
   createTokenStore,
@@ -70,6 +72,8 @@ export interface Stores {
   readonly alerts: AlertStore;
   /** Serving endpoints created through the API. */
   readonly endpoints: EndpointStore;
+  /** Canary rollouts (resumed after a restart) and the approvals that let them finish. */
+  readonly canaries: CanaryStore;
   /** Applies pending migrations; run it before first use (`keel migrate`, server start). */
   migrate(): Promise<MigrationResult>;
   /** Waits for webhook deliveries in flight, then closes the database. */
@@ -111,6 +115,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     decisions: createDecisionStore(metadata, { clock }),
     alerts: createAlertStore(metadata, { clock }),
     endpoints: createEndpointStore(metadata, { clock }),
+    canaries: createCanaryStore(metadata, { clock }),
     migrate: () => metadata.migrate(clock),
     async close() {
       await webhooks.idle();

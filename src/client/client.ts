@@ -1,6 +1,8 @@
 import { ERROR_CATALOG, UnavailableError, keelErrorOf } from "../errors.js";
 import type { ErrorCode } from "../errors.js";
 import type {
+  CanaryApprovalJson,
+  RolloutReportJson,
   AlertJson,
   AlertQueryJson,
   AliasMoveJson,
@@ -409,6 +411,26 @@ export class KeelClient {
     request: { alias?: string; reason?: string; actor?: string } = {},
   ): Promise<AliasMoveJson> {
     return this.request<AliasMoveJson>("POST", `/api/keel/models/${encodeURIComponent(name)}/rollback`, request);
+  }
+
+  // keel: rollouts (docs/serving.md)
+  /** Shadows, challengers and canaries held against the champion over [from, to) (default: the last 72 hours). */
+  async getRolloutReport(
+    name: string,
+    query: { from?: number; to?: number; alpha?: number; min_effect?: number } = {},
+  ): Promise<RolloutReportJson> {
+    return this.request<RolloutReportJson>("GET", `/api/keel/models/${encodeURIComponent(name)}/rollout-report`, query);
+  }
+  /** Lets a version's canary take 100% of traffic and become champion (approver role). */
+  async approveCanary(
+    name: string,
+    request: { version: string; reason: string; approver?: string },
+  ): Promise<CanaryApprovalJson> {
+    return this.request<CanaryApprovalJson>(
+      "POST",
+      `/api/keel/models/${encodeURIComponent(name)}/canary-approval`,
+      request,
+    );
   }
 
   // keel: delayed labels and rolling performance (docs/monitoring.md)

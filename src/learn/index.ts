@@ -60,3 +60,5 @@ export {
   treeExplainer,
 } from "./explain/index.js";
 export { sampleIndices } from "./random.js";
+export { chooseThreshold, parseCostMatrix, parseThresholdRule } from "./threshold-choice.js";
+export type { ThresholdChoice, ThresholdRule } from "./threshold-choice.js";

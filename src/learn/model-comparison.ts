@@ -8,9 +8,13 @@ import {
   mcnemar,
   rocAuc,
   thresholdMetrics,
+  verdictOf,
   type NumericArray,
+  type Verdict,
 } from "../stats/index.js";
 import { specError } from "../spec-fields.js";
+
+export { verdictOf, type Verdict } from "../stats/index.js";
 
 /** One model's positive-class probabilities on the evaluation rows. */
 export interface ScoredModel {
@@ -46,8 +50,6 @@ export interface ModelReport extends ModelMetrics {
   readonly model: string;
   readonly segments?: readonly (ModelMetrics & { readonly segment: string })[];
 }
-
-export type Verdict = "better" | "worse" | "inconclusive";
 
 /** A model against the baseline (the first model) on the same rows. */
 export interface ModelComparison {
@@ -149,17 +151,6 @@ function decisions(scores: Float64Array, threshold: number): Uint8Array {
   const d = new Uint8Array(scores.length);
   for (let i = 0; i < scores.length; i++) d[i] = (scores[i] as number) >= threshold ? 1 : 0;
   return d;
-}
-
-/**
- * `better` when the whole (1 − α) confidence interval of the AUC gain lies above `minEffect`,
- * `worse` when it lies below zero, else `inconclusive`. With `minEffect` 0 this is DeLong's
- * two-sided test at level α, read with the sign of the difference.
- */
-export function verdictOf(ciLow: number, ciHigh: number, minEffect: number): Verdict {
-  if (ciLow > minEffect) return "better";
-  if (ciHigh < 0) return "worse";
-  return "inconclusive";
 }
 
 /**

@@ -72,6 +72,7 @@ export {
   DEFAULT_DECISION_THRESHOLD,
   MISSING_SEGMENT,
   PERFORMANCE_WINDOWS,
+  championThreshold,
   computePerformance,
   evaluatePerformance,
   performanceObservations,
@@ -89,4 +90,20 @@ export {
   parseMonitoringConfig,
 } from "./scheduler.js";
 export { latestPerSeries, monitoringGaugeName, registerMonitoringMetrics } from "./prometheus.js";
+export type {
+  CandidateReport,
+  ChallengerGate,
+  GateDecision,
+  LatencyComparison,
+  ModelRolloutSources,
+  PairedComparison,
+  RolloutReport,
+  RolloutReportOptions,
+} from "./rollout-report.js";
+export {
+  DEFAULT_ROLLOUT_WINDOW_MS,
+  challengerBeatsChampion,
+  modelRolloutReport,
+  rolloutReport,
+} from "./rollout-report.js";
 export { recordSkew, type SkewCheck, type SkewFinding, type SkewMonitor } from "./skew-window.js";

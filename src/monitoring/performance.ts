@@ -1,3 +1,5 @@
+import { NotFoundError } from "../errors.js";
+import { CHAMPION_ALIAS, versionDecision, type RegistryStore } from "../registry/index.js";
 import { calibration, rocAuc, thresholdMetrics, type ReliabilityBin } from "../stats/index.js";
 import type { InferenceRecord, MonitorObservation, ObservationStore } from "../store/index.js";
 import { loadLabelledPredictions, type LabelSources, type LabelledPredictions } from "./labels.js";
@@ -377,4 +379,23 @@ export async function recordPerformance(
   }
   await sources.observations.append(reports.flatMap(performanceObservations));
   return reports;
+}
+
+/**
+ * The decision threshold stored on the model's current `champion` version, which performance
+ * reports use unless given one; undefined when there is no champion or it stores none.
+ */
+export async function championThreshold(
+  registry: Pick<RegistryStore, "getRegisteredModel" | "getModelVersion">,
+  modelName: string,
+): Promise<number | undefined> {
+  let version: string | undefined;
+  try {
+    version = (await registry.getRegisteredModel(modelName)).aliases.find((a) => a.alias === CHAMPION_ALIAS)?.version;
+  } catch (e) {
+    if (e instanceof NotFoundError) return undefined;
+    throw e;
+  }
+  if (version === undefined) return undefined;
+  return versionDecision(await registry.getModelVersion(modelName, version))?.threshold;
 }

@@ -12,7 +12,7 @@ import type { SinkConfig } from "./alert-sinks.js";
 import { parseAlertRules } from "./alerts.js";
 import type { AlertRule } from "./alerts.js";
 import { runMonitorWindow } from "./monitor-job.js";
-import { recordPerformance, windowText, type PerformanceReport } from "./performance.js";
+import { championThreshold, recordPerformance, windowText, type PerformanceReport } from "./performance.js";
 import { recordSkew, type SkewCheck, type SkewMonitor } from "./skew-window.js";
 import { CHAMPION_ALIAS } from "../registry/index.js";
 import type { LabelStore, MonitorObservation } from "../store/index.js";
@@ -398,7 +398,12 @@ export class MonitorScheduler {
     try {
       const performance = await recordPerformance(
         { inferenceLog: this.options.jobs.inferenceLog, labels, observations: this.options.jobs.observations },
-        { modelName: m.name, asOf, windows: windowDays },
+        {
+          modelName: m.name,
+          asOf,
+          windows: windowDays,
+          ...thresholdOption(await championThreshold(this.options.jobs.registry, m.name)),
+        },
       );
       runs.push({
         model: m.name,
@@ -464,4 +469,8 @@ export class MonitorScheduler {
       return false;
     }
   }
+}
+
+function thresholdOption(threshold: number | undefined): { threshold?: number } {
+  return threshold === undefined ? {} : { threshold };
 }

@@ -17,3 +17,11 @@ export { artifactFetcher } from "./version-artifact.js";
 export type { ArtifactSourceOptions } from "./version-artifact.js";
 export { REFERENCE_PROFILE_TAG, loadReferenceProfileJson, saveReferenceProfileJson } from "./reference-profile-blob.js";
 export type { ReferenceProfileDeps } from "./reference-profile-blob.js";
+export {
+  DECISION_COSTS_TAG,
+  DECISION_THRESHOLD_TAG,
+  checkCosts,
+  setVersionDecision,
+  versionDecision,
+} from "./decision.js";
+export type { DecisionCosts, VersionDecision } from "./decision.js";

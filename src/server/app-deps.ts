@@ -2,7 +2,14 @@ import type { Clock } from "../runtime/index.js";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { KeelConfig } from "../config.js";
 import type { RegistryStore } from "../registry/index.js";
-import type { ArtifactStore, DecisionStore, InferenceLog, LabelStore, MetadataDb } from "../store/index.js";
+import type {
+  ArtifactStore,
+  CanaryStore,
+  DecisionStore,
+  InferenceLog,
+  LabelStore,
+  MetadataDb,
+} from "../store/index.js";
 import type { FeatureStore } from "../features/index.js";
 import type { ModelServer } from "../serving/index.js";
 import type { TrackingStore } from "../tracking/index.js";
@@ -22,6 +29,8 @@ export interface AppStores {
   readonly inferenceLog?: InferenceLog;
   /** Decision records (`/api/keel/decisions`, docs/decisions.md). */
   readonly decisions?: DecisionStore;
+  /** Canary rollouts and their approvals (`/api/keel/models/{name}/canary-approval`). */
+  readonly canaries?: CanaryStore;
   /** The metadata database; the feature routes keep the feature registry in it. */
   readonly metadata?: MetadataDb;
 }

@@ -1,4 +1,5 @@
 export { parseWindow, performanceJson } from "./labels-json.js";
+export { canaryApprovalJson, rolloutReportJson } from "./rollout-json.js";
 export { aliasMoveJson, experimentJson, modelVersionJson, registeredModelJson, runJson } from "./mlflow-json.js";
 export { parseRole } from "./auth.js";
 export type { Role } from "./auth.js";

@@ -3,6 +3,7 @@ import type { Stores } from "../open-stores.js";
 import type { Logger } from "../runtime/index.js";
 import type { FeatureStore } from "../features/index.js";
 import { openFeatureStore } from "./routes/features.js";
+import { canaryGateEvaluator } from "./canary-gate.js";
 import { artifactFetcher, createServingRuntime, type ModelServer } from "../serving/index.js";
 
 export interface ModelServing {
@@ -36,6 +37,12 @@ export async function startModelServing(
     }),
     inferenceLog,
     endpointStore: stores.endpoints,
+    canaries: { store: stores.canaries, registry: stores.registry },
+    canaryGate: canaryGateEvaluator({
+      registry: stores.registry,
+      inferenceLog: stores.inferenceLog,
+      labels: stores.labels,
+    }),
     ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
     ...(options.servingFile !== undefined ? { servingFile: options.servingFile } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),

@@ -80,7 +80,10 @@ export class AliasFollower {
       const champions = await this.championModels();
       await this.release(endpoints.reconcile(champions));
       await Promise.all([...endpoints.endpoints.values()].map((ep) => this.refresh(ep, false)));
-      await Promise.all([...endpoints.endpoints.values()].map((ep) => rollout.step(ep)));
+      const finished = await Promise.all([...endpoints.endpoints.values()].map((ep) => rollout.step(ep)));
+      // A finished canary moved the champion alias: follow it now rather than on the next poll.
+      if (finished.includes(true))
+        await Promise.all([...endpoints.endpoints.values()].map((ep) => this.refresh(ep, false)));
     } catch (e) {
       this.deps.logger.error({ err: e }, "serving: registry sync failed");
     } finally {
@@ -122,7 +125,7 @@ export class AliasFollower {
         return;
       }
       const old = ep.binding;
-      this.deps.rollout.rebind(ep, old, next);
+      await this.deps.rollout.rebind(ep, old, next);
       if (c.cache && ep.cache === undefined) {
         ep.cache =
           this.deps.cache ??

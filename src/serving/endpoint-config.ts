@@ -27,6 +27,7 @@ export interface EndpointConfigInput {
     stepSeconds?: number;
     maxErrorRate?: number;
     minRequests?: number;
+    gate?: { gate: "challenger_beats_champion"; minAucGain?: number; alpha?: number };
   };
   shadows?: ModelRefInput[];
   entityKey?: string;
@@ -54,12 +55,23 @@ export interface ResolvedRef {
   readonly alias?: string;
 }
 
+/**
+ * The gate a canary must pass before each advance (`challenger_beats_champion`): on the labelled
+ * requests both answered, the canary's AUC gain over the champion must clear `minAucGain` with
+ * the whole (1 − alpha) DeLong confidence interval. Evaluated by the server (docs/serving.md).
+ */
+export interface CanaryGateSpec {
+  readonly gate: "challenger_beats_champion";
+  readonly minAucGain: number;
+  readonly alpha: number;
+}
+
 export interface EndpointConfig {
   readonly name: string;
   readonly model: string;
   readonly champion: ResolvedRef;
   readonly challenger?: ResolvedRef & { readonly percent: number };
-  readonly canary?: ResolvedRef & { readonly schedule: CanarySchedule };
+  readonly canary?: ResolvedRef & { readonly schedule: CanarySchedule; readonly gate?: CanaryGateSpec };
   readonly shadows: readonly ResolvedRef[];
   readonly entityKey?: string;
   /**
@@ -71,7 +83,11 @@ export interface EndpointConfig {
   readonly fallback?: { readonly previousVersion: boolean; readonly score?: number };
   readonly cache?: { readonly ttlMs: number; readonly maxEntries: number };
   readonly inferenceLog: { readonly sampleRate: number; readonly audit: "sync" | "async" };
-  readonly decision: { readonly threshold: number; readonly positive: string; readonly negative: string };
+  /**
+   * Decision labels, and the threshold when the endpoint overrides the one stored on each served
+   * version (`keel evaluate --set-threshold`); without either, 0.5.
+   */
+  readonly decision: { readonly threshold?: number; readonly positive: string; readonly negative: string };
   readonly input: InputPolicy;
   /**
    * `all`: every served decision is recorded (docs/decisions.md); `sampled`: only the share
@@ -103,7 +119,6 @@ export const DEFAULT_INPUT_POLICY: InputPolicy = { ranges: "accept", categories:
 
 /** The default decision: threshold 0.5, labels from the one decision vocabulary. */
 export const DEFAULT_DECISION: EndpointConfig["decision"] = {
-  threshold: 0.5,
   positive: DECISION_LABELS[0],
   negative: DECISION_LABELS[1],
 };
@@ -169,8 +184,23 @@ function fallbackOf(json: unknown, field: string): { previousVersion: boolean; s
   return { previousVersion: o.previousVersion === true, ...(score !== undefined ? { score } : {}) };
 }
 
-function canaryOf(json: unknown, model: string, field: string): ResolvedRef & { schedule: CanarySchedule } {
-  const extra = ["steps", "stepSeconds", "maxErrorRate", "minRequests"];
+function gateOf(json: unknown, field: string): CanaryGateSpec {
+  const o = specObject(json, field, ["gate", "minAucGain", "alpha"]);
+  if (o.gate !== "challenger_beats_champion")
+    throw specError(`${field}.gate`, o.gate ?? null, "must be challenger_beats_champion");
+  return {
+    gate: "challenger_beats_champion",
+    minAucGain: specNumber(o, "minAucGain", field, { min: 0, max: 0.5 }) ?? 0,
+    alpha: specNumber(o, "alpha", field, { positive: true, max: 0.5 }) ?? 0.05,
+  };
+}
+
+function canaryOf(
+  json: unknown,
+  model: string,
+  field: string,
+): ResolvedRef & { schedule: CanarySchedule; gate?: CanaryGateSpec } {
+  const extra = ["steps", "stepSeconds", "maxErrorRate", "minRequests", "gate"];
   const o = specObject(json, field, [...REF_FIELDS, ...extra]);
   let steps: readonly number[] = DEFAULT_CANARY_STEPS;
   if (o.steps !== undefined) {
@@ -186,7 +216,12 @@ function canaryOf(json: unknown, model: string, field: string): ResolvedRef & { 
       maxErrorRate: specNumber(o, "maxErrorRate", field, { min: 0, max: 1 }) ?? 0.05,
       minRequests: specNumber(o, "minRequests", field, { integer: true, min: 0 }) ?? 20,
     },
+    ...(o.gate !== undefined ? { gate: gateOf(o.gate, `${field}.gate`) } : {}),
   };
+}
+
+function optionalThreshold(threshold: number | undefined): { threshold?: number } {
+  return threshold === undefined ? {} : { threshold };
 }
 
 /** Validate one endpoint document; errors name the field (`endpoint.challenger.percent`), value and rule. */
@@ -250,7 +285,7 @@ export function parseEndpointConfig(
         specOneOf(log, "audit", `${field}.inferenceLog`, ["sync", "async"] as const) ?? defaults.inferenceLog.audit,
     },
     decision: {
-      threshold: specNumber(decision, "threshold", `${field}.decision`, {}) ?? DEFAULT_DECISION.threshold,
+      ...optionalThreshold(specNumber(decision, "threshold", `${field}.decision`, {})),
       positive: specString(decision, "positive", `${field}.decision`) ?? DEFAULT_DECISION.positive,
       negative: specString(decision, "negative", `${field}.decision`) ?? DEFAULT_DECISION.negative,
     },
@@ -310,6 +345,16 @@ export function parseServingFile(input: unknown, defaults: EndpointDefaults = DE
     ...(doc.batching !== undefined ? { batching: batching(doc.batching, "batching") } : {}),
     modelBatching,
   };
+}
+
+/**
+ * Whether the endpoint's champion route answers with something other than its model's `champion`
+ * alias (a pinned version, another alias or another model's version): choosing what answers as
+ * champion is a promotion, so the server asks the approver role for it.
+ */
+export function championOverridden(config: EndpointConfig): boolean {
+  const c = config.champion;
+  return c.model !== config.model || c.version !== undefined || c.alias !== "champion";
 }
 
 /** The endpoint keel creates for a model with a `champion` alias and no configured endpoint. */

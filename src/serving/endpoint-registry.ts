@@ -22,6 +22,8 @@ export class EndpointRuntime {
   canary: CanaryState | undefined;
   canaryRequests = 0;
   canaryErrors = 0;
+  /** Set when the endpoint's policy was replaced: its canary starts over instead of resuming a stored one. */
+  canaryStartsOver = false;
   cache: PredictionCache | undefined;
   constructor(public config: EndpointConfig) {}
 }
@@ -117,6 +119,7 @@ export class EndpointRegistry {
     if (ep) {
       ep.config = config;
       ep.canary = undefined;
+      ep.canaryStartsOver = true;
     } else {
       ep = new EndpointRuntime(config);
       this.endpoints.set(config.name, ep);

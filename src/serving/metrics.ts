@@ -109,7 +109,7 @@ export class ServingMetrics {
     });
     this.canaryRollbacks = new Counter({
       name: "keel_serving_canary_rollbacks_total",
-      help: "Canaries rolled back, by trigger (alert, error_rate, manual).",
+      help: "Canaries rolled back, by trigger (alert, error_rate, gate, manual).",
       labelNames: ["endpoint", "model_version", "trigger"],
       registers,
     });

@@ -1,7 +1,7 @@
 import type { Frame, Signature } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
 import type { Explainer, Predictor } from "../learn/index.js";
-import type { ModelVersion } from "../registry/index.js";
+import { versionDecision, type ModelVersion } from "../registry/index.js";
 import { MicroBatcher, type BatcherOptions } from "./batcher.js";
 import type { InputPolicy } from "./endpoint-config.js";
 import { compileValidator, type InputValidator } from "./validator.js";
@@ -29,6 +29,8 @@ export class LoadedModel {
     /** The registered sha256 of the artifact scored, for decision records. */
     readonly artifactSha256?: string,
     private readonly openExplainer?: () => Promise<Explainer>,
+    /** The decision threshold stored on the version, used unless the endpoint sets its own. */
+    readonly decisionThreshold?: number,
   ) {
     this.validator = compileValidator(signature);
     this.signatureKey = JSON.stringify(signature);
@@ -165,6 +167,7 @@ export class ModelPool {
       this.batching(name, version),
       mv.checksum !== undefined && mv.checksum !== "" ? mv.checksum : undefined,
       explain === undefined ? undefined : () => explain(mv),
+      versionDecision(mv)?.threshold,
     );
     this.onChange(this.models.size);
     return m;

@@ -18,14 +18,25 @@ import { ServingMetrics } from "./metrics.js";
 import { ModelPool, type ExplainerLoader, type LoadedModel, type ModelLoader } from "./model-pool.js";
 import { PredictionLog, decisionOf, type PredictionResult } from "./prediction-log.js";
 import { RequestPath, type RequestContext } from "./request-path.js";
-import { RolloutController, type CanaryRollback, type ServingAlert } from "./rollout-controller.js";
+import {
+  RolloutController,
+  type CanaryRollback,
+  type RolloutOptions,
+  type ServingAlert,
+} from "./rollout-controller.js";
 import { ShadowRunner } from "./shadow-runner.js";
 import type { InputTable } from "./input-table.js";
 
 export type { ServingRegistry } from "./alias-follower.js";
 export type { PredictionResult } from "./prediction-log.js";
 export type { RequestContext } from "./request-path.js";
-export type { CanaryRollback, ServingAlert } from "./rollout-controller.js";
+export type {
+  CanaryGateDecision,
+  CanaryGateRequest,
+  CanaryRollback,
+  RolloutOptions,
+  ServingAlert,
+} from "./rollout-controller.js";
 
 export interface ModelServerOptions {
   readonly registry: ServingRegistry;
@@ -68,6 +79,13 @@ export interface ModelServerOptions {
   readonly endpointStore?: EndpointStore;
   /** Alert tiers that roll a running canary back in `handleAlert` (default retrain and page). */
   readonly canaryRollbackTiers?: readonly string[];
+  /**
+   * Where canaries are kept and whose `champion` alias a finished canary moves (see
+   * RolloutController); without them a canary never goes past its last step below 100%.
+   */
+  readonly canaries?: RolloutOptions["canaries"] | undefined;
+  /** Evaluates canary gates (`challenger_beats_champion`): the server wires the rollout report in. */
+  readonly canaryGate?: RolloutOptions["canaryGate"] | undefined;
   /** Canary rollback hook: true while an alert is firing on the endpoint. */
   readonly isAlertFiring?: (endpoint: string) => boolean | Promise<boolean>;
   /** Failures that do not fail a request: sync errors, shadow errors, failed log writes. */
@@ -126,7 +144,7 @@ export class ModelServer {
       ...(options.shadowQueueLimit !== undefined ? { queueLimit: options.shadowQueueLimit } : {}),
       ...(options.shadowLogWaitMs !== undefined ? { logWaitMs: options.shadowLogWaitMs } : {}),
     });
-    this.rollout = new RolloutController(this.endpoints, metrics, this.log, clock, options);
+    this.rollout = new RolloutController(this.endpoints, metrics, this.log, clock, { ...options, logger });
     this.follower = new AliasFollower({
       registry: options.registry,
       pool: this.pool,
@@ -158,6 +176,7 @@ export class ModelServer {
     const shadowsDone = this.shadows.stop();
     await this.follower.stop();
     await shadowsDone;
+    await this.rollout.idle();
     await this.log.idle();
     const releases: Promise<void>[] = [];
     for (const ep of this.endpoints.endpoints.values()) {
@@ -208,8 +227,17 @@ export class ModelServer {
    * the endpoint store when there is one. Nothing is stored when binding fails; if storing fails
    * the previous endpoint is restored.
    */
-  async saveEndpoint(document: unknown, actor?: string): Promise<EndpointConfig> {
+  /**
+   * Validates and binds an endpoint document, then stores it. `authorize` sees the parsed config
+   * first and may throw to refuse it (the server's role checks), before anything changes.
+   */
+  async saveEndpoint(
+    document: unknown,
+    actor?: string,
+    authorize?: (config: EndpointConfig) => void,
+  ): Promise<EndpointConfig> {
     const config = parseEndpointConfig(document, this.endpoints.defaults);
+    authorize?.(config);
     const store = this.endpoints.store;
     const previous = this.endpoints.configured.get(config.name);
     await this.putEndpoint(config);
@@ -279,8 +307,9 @@ export class ModelServer {
     return this.endpoints.get(name) !== undefined;
   }
 
-  decision(endpoint: string, score: number): string {
-    return decisionOf(this.endpoints.get(endpoint)?.config, score);
+  /** The decision label of a score of a prediction result (its endpoint's labels, its threshold). */
+  decision(result: PredictionResult, score: number): string {
+    return decisionOf(this.endpoints.get(result.endpoint)?.config, score, result.threshold);
   }
 
   /** A specific registered version, loaded on first use and kept. */
@@ -325,6 +354,11 @@ export class ModelServer {
    */
   rollbackCanary(endpoint: string, reason: string, trigger: "alert" | "manual" = "manual"): CanaryRollback | undefined {
     return this.rollout.rollback(endpoint, reason, trigger);
+  }
+
+  /** Resolves once every canary decision made so far is stored. */
+  canariesStored(): Promise<void> {
+    return this.rollout.idle();
   }
 
   /** The alert engine's entry point: rolls back the running canaries an alert concerns. */

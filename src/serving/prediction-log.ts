@@ -22,6 +22,8 @@ export interface PredictionResult {
   readonly modelVersion: string;
   readonly route: Route;
   readonly scores: Float64Array;
+  /** The threshold the scores are decided at (see thresholdOf). */
+  readonly threshold: number;
   /** Set when the fallback answered: why the primary did not. */
   readonly fallback?: "model_error" | "deadline";
   readonly cachedRows: number;
@@ -94,10 +96,14 @@ export class PredictionLog {
         route: r.route,
         ...(entity !== undefined ? { entityId: entity } : {}),
         features: rowValues,
-        outputs: { score, decision: decisionOf(config, score), ...(r.fallback ? { fallback: r.fallback } : {}) },
+        outputs: {
+          score,
+          decision: decisionOf(config, score, r.threshold),
+          ...(r.fallback ? { fallback: r.fallback } : {}),
+        },
         latencyMs,
         ...(holdForShadows ? { shadows: [] } : {}),
-        ...(decision !== undefined ? decisionFields(config, decision, rowValues, i, r.reasons?.[i]) : {}),
+        ...(decision !== undefined ? decisionFields(config, decision, rowValues, i, r.reasons?.[i], r.threshold) : {}),
       };
     }
     return out;
@@ -198,12 +204,13 @@ function decisionFields(
   features: FeatureValues,
   row: number,
   reasons: readonly ReasonCode[] | undefined,
+  threshold: number,
 ): Pick<InferenceRecord, "caller" | "artifactSha256" | "threshold" | "scored" | "reasons"> {
   const scored = scoredInputs(d.frame, row, features);
   return {
     caller: d.caller,
     ...(d.artifactSha256 !== undefined ? { artifactSha256: d.artifactSha256 } : {}),
-    threshold: config.decision.threshold,
+    threshold,
     ...(scored !== undefined ? { scored } : {}),
     ...(reasons !== undefined ? { reasons } : {}),
   };
@@ -233,9 +240,20 @@ export function scoredInputs(frame: Frame, row: number, received: FeatureValues)
   return differs ? out : undefined;
 }
 
-export function decisionOf(config: EndpointConfig | undefined, score: number): string {
+/** Used when neither the endpoint nor the version sets a threshold. */
+export const DEFAULT_THRESHOLD = 0.5;
+
+/** The threshold a model's scores are decided at on an endpoint: the endpoint's override, else the version's. */
+export function thresholdOf(
+  config: EndpointConfig | undefined,
+  model: { readonly decisionThreshold?: number | undefined } | undefined,
+): number {
+  return config?.decision.threshold ?? model?.decisionThreshold ?? DEFAULT_THRESHOLD;
+}
+
+export function decisionOf(config: EndpointConfig | undefined, score: number, threshold: number): string {
   const d = config?.decision ?? DEFAULT_DECISION;
-  return score >= d.threshold ? d.positive : d.negative;
+  return score >= threshold ? d.positive : d.negative;
 }
 
 /** Row → the record's entity id: the endpoint's entity column when the row has one, else the request's. */

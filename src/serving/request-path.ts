@@ -10,7 +10,13 @@ import type { InputTable } from "./input-table.js";
 import { findLimitBreach, limitError } from "./limits.js";
 import type { ServingMetrics } from "./metrics.js";
 import type { LoadedModel, ModelPool } from "./model-pool.js";
-import type { DecisionContext, HeldRecord, PredictionLog, PredictionResult } from "./prediction-log.js";
+import {
+  thresholdOf,
+  type DecisionContext,
+  type HeldRecord,
+  type PredictionLog,
+  type PredictionResult,
+} from "./prediction-log.js";
 import { reasonCodes } from "./reason-codes.js";
 import { newRequestId } from "./request-id.js";
 import { canaryPercent, chooseRoute, type Route } from "./router.js";
@@ -168,6 +174,7 @@ export class RequestPath {
         modelVersion: version,
         route: "direct",
         scores,
+        threshold: thresholdOf(config, model),
         cachedRows: 0,
         ...(reasons !== undefined ? { reasons } : {}),
       };
@@ -257,6 +264,8 @@ export class RequestPath {
       modelVersion: servedBy.version,
       route: servedRoute,
       scores,
+      // A constant fallback score is decided at the threshold of the model that failed.
+      threshold: thresholdOf(ep.config, servedBy),
       ...(failure ? { fallback: failure } : {}),
       cachedRows,
       ...(reasons !== undefined ? { reasons } : {}),
@@ -284,7 +293,14 @@ export class RequestPath {
   ): Promise<void> | undefined {
     const frame = decision.frame;
     const { log, shadows: runner } = this.deps;
-    const shadows = binding.shadows;
+    // A challenger's or canary's request is scored by the champion too, off the critical path, so
+    // every answer of a candidate has the champion's answer to the same request beside it in the
+    // log: the paired evidence of the rollout report.
+    const paired =
+      (result.route === "canary" || result.route === "challenger") && binding.champion !== model
+        ? [binding.champion]
+        : [];
+    const shadows = paired.length === 0 ? binding.shadows : [...binding.shadows, ...paired];
     const sync = ep.config.inferenceLog.audit === "sync";
     const queued = shadows.length > 0 && runner.accepts(ep, shadows);
     // Held records are appended by the shadow runner once the shadows have answered.

@@ -52,7 +52,17 @@ export interface CanarySchedule {
 export const DEFAULT_CANARY_STEPS: readonly number[] = [5, 25, 100];
 
 export type CanaryState =
-  | { readonly status: "running"; readonly step: number; readonly stepStartedAt: number }
+  | {
+      readonly status: "running";
+      readonly step: number;
+      readonly stepStartedAt: number;
+      /** When the canary started (the window its evidence is read from). */
+      readonly startedAt: number;
+      /** Why it is held at this step (a gate not yet passed, an approval missing); absent while it is not. */
+      readonly held?: string;
+      /** While held: when to look at the evidence again (epoch ms). */
+      readonly retryAt?: number;
+    }
   | { readonly status: "promoted"; readonly at: number }
   | { readonly status: "rolled_back"; readonly at: number; readonly reason: string };
 
@@ -66,7 +76,7 @@ export interface CanaryObservation {
 }
 
 export function startCanary(now: number): CanaryState {
-  return { status: "running", step: 0, stepStartedAt: now };
+  return { status: "running", step: 0, stepStartedAt: now, startedAt: now };
 }
 
 export function canaryPercent(state: CanaryState, schedule: CanarySchedule): number {
@@ -74,7 +84,8 @@ export function canaryPercent(state: CanaryState, schedule: CanarySchedule): num
     case "running":
       return schedule.steps[state.step] ?? 100;
     case "promoted":
-      return 100;
+      // The `champion` alias carries a promoted canary's version: it gets no canary traffic.
+      return 0;
     case "rolled_back":
       return 0;
   }
@@ -98,5 +109,5 @@ export function advanceCanary(state: CanaryState, schedule: CanarySchedule, obs:
   const next = state.step + 1;
   if (next >= schedule.steps.length || (schedule.steps[state.step] ?? 100) >= 100)
     return { status: "promoted", at: obs.now };
-  return { status: "running", step: next, stepStartedAt: obs.now };
+  return { status: "running", step: next, stepStartedAt: obs.now, startedAt: state.startedAt };
 }

@@ -7,7 +7,7 @@ import type { InferenceLog, EndpointStore } from "../store/index.js";
 import { artifactExplainerLoader, artifactModelLoader } from "./artifact-loader.js";
 import { RedisPredictionCache } from "./cache.js";
 import { parseServingFile } from "./endpoint-config.js";
-import { ModelServer, type ServingRegistry } from "./model-server.js";
+import { ModelServer, type ModelServerOptions, type ServingRegistry } from "./model-server.js";
 
 export interface ServingRuntimeOptions {
   readonly registry: ServingRegistry;
@@ -23,6 +23,9 @@ export interface ServingRuntimeOptions {
   readonly clock?: Clock;
   readonly pollIntervalMs?: number;
   readonly isAlertFiring?: (endpoint: string) => boolean | Promise<boolean>;
+  /** Canary persistence and promotion, and the canary gate (see ModelServerOptions). */
+  readonly canaries?: ModelServerOptions["canaries"];
+  readonly canaryGate?: ModelServerOptions["canaryGate"];
   readonly logger?: Logger;
   /** The feature store of endpoints that name a feature service. */
   readonly features?: FeatureStore;
@@ -57,6 +60,8 @@ export async function createServingRuntime(options: ServingRuntimeOptions): Prom
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
     ...(options.isAlertFiring ? { isAlertFiring: options.isAlertFiring } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    canaries: options.canaries,
+    canaryGate: options.canaryGate,
     ...(options.features ? { features: options.features } : {}),
   });
 }

@@ -6,7 +6,13 @@ import type { EndpointRuntime } from "./endpoint-registry.js";
 import type { InputTable } from "./input-table.js";
 import type { ServingMetrics } from "./metrics.js";
 import type { LoadedModel } from "./model-pool.js";
-import { decisionOf, type HeldRecord, type PredictionLog, type PredictionResult } from "./prediction-log.js";
+import {
+  decisionOf,
+  thresholdOf,
+  type HeldRecord,
+  type PredictionLog,
+  type PredictionResult,
+} from "./prediction-log.js";
 
 export interface ShadowWork {
   readonly ep: EndpointRuntime;
@@ -174,7 +180,7 @@ export class ShadowRunner {
           (w.records[i] as HeldRecord).shadows.push({
             modelName: shadow.name,
             modelVersion: shadow.version,
-            outputs: { score, decision: decisionOf(ep.config, score) },
+            outputs: { score, decision: decisionOf(ep.config, score, thresholdOf(ep.config, shadow)) },
             latencyMs: latency,
           });
         }
@@ -186,6 +192,7 @@ export class ShadowRunner {
           modelVersion: shadow.version,
           route: "shadow",
           scores: scores.subarray(offset, offset + n),
+          threshold: thresholdOf(ep.config, shadow),
           cachedRows: 0,
         };
         const rs = this.log.sampledRecords(ep.config, result, w.table, w.time, latency, w.entityId, false);

@@ -41,6 +41,8 @@ export {
   averagePrecision,
   brierScore,
   calibration,
+  checkBinaryLabels,
+  checkPair,
   confusionMatrix,
   ksSeparation,
   logLoss,
@@ -70,5 +72,5 @@ export {
 } from "./reference-profile.js";
 export type { ReferenceProfileJson } from "./reference-profile-json.js";
 export { profileFromJson, profileToJson } from "./reference-profile-json.js";
-export type { DelongComparison, McnemarResult } from "./paired-comparison.js";
-export { delongPaired, mcnemar, normalTwoSidedCritical } from "./paired-comparison.js";
+export type { DelongComparison, McnemarResult, Verdict } from "./paired-comparison.js";
+export { delongPaired, mcnemar, normalTwoSidedCritical, verdictOf } from "./paired-comparison.js";

@@ -172,3 +172,16 @@ export function mcnemar(labels: NumericArray, decisionsA: NumericArray, decision
   const statistic = b === c ? 0 : (Math.abs(b - c) - 1) ** 2 / (b + c);
   return { aRightBWrong: b, aWrongBRight: c, statistic, pValue: chi2Sf(statistic, 1) };
 }
+
+export type Verdict = "better" | "worse" | "inconclusive";
+
+/**
+ * `better` when the whole (1 − α) confidence interval of the AUC gain lies above `minEffect`,
+ * `worse` when it lies below zero, else `inconclusive`. With `minEffect` 0 this is DeLong's
+ * two-sided test at level α, read with the sign of the difference.
+ */
+export function verdictOf(ciLow: number, ciHigh: number, minEffect: number): Verdict {
+  if (ciLow > minEffect) return "better";
+  if (ciHigh < 0) return "worse";
+  return "inconclusive";
+}

@@ -47,6 +47,16 @@ export { SqlInferenceLog } from "./inference-log-sql.js";
 export { createLabelStore } from "./labels-sql.js";
 export { createObservationStore } from "./monitor-observations-sql.js";
 export { createEndpointStore } from "./serving-endpoints.js";
+export { createCanaryStore } from "./serving-canaries.js";
+export type {
+  CanaryAction,
+  CanaryApproval,
+  CanaryDecision,
+  CanaryState as StoredCanaryState,
+  CanaryStatus,
+  CanaryStore,
+  StoredCanary,
+} from "./serving-canaries.js";
 export type { EndpointStore } from "./serving-endpoints.js";
 export { SqliteInferenceLogWriter } from "./sqlite/inference-log-writer.js";
 export { sqlitePath } from "./sqlite/open.js";

@@ -257,6 +257,30 @@ export interface ServingEndpointTable {
   updated_at: number | string | bigint;
 }
 
+/** `serving_canary` (migration 0070): one canary rollout per endpoint, its latest. */
+export interface ServingCanaryTable {
+  endpoint: string;
+  model_name: string;
+  model_version: string;
+  status: string;
+  step: number;
+  started_at: number | string | bigint;
+  step_started_at: number | string | bigint;
+  updated_at: number | string | bigint;
+  reason: string | null;
+  /** JSON array of the canary's decisions. */
+  decisions: string;
+}
+
+/** `canary_approval` (migration 0070). */
+export interface CanaryApprovalTable {
+  model_name: string;
+  model_version: string;
+  approver: string;
+  reason: string;
+  approved_at: number | string | bigint;
+}
+
 /** `monitor_observations` (migration 0020). Absent optional keys are stored as "". */
 export interface MonitorObservationsTable {
   model_name: string;
@@ -360,6 +384,8 @@ export interface KeelDatabase {
   decision_holds: DecisionHoldsTable;
   decision_pruned: DecisionPrunedTable;
   serving_endpoint: ServingEndpointTable;
+  serving_canary: ServingCanaryTable;
+  canary_approval: CanaryApprovalTable;
   monitor_observations: MonitorObservationsTable;
   labels: LabelsTable;
   alerts: AlertsTable;

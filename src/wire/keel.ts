@@ -281,3 +281,59 @@ export interface DecisionReplayJson {
   match: boolean;
   reason?: string;
 }
+
+/** `GET /api/keel/models/{name}/rollout-report`: one version held against the champion. */
+export interface RolloutCandidateJson {
+  version: string;
+  routes: string[];
+  requests: number;
+  paired: number;
+  agreement: number | null;
+  ks: number | null;
+  ks_p_value: number | null;
+  mean_abs_score_difference: number | null;
+  p99_abs_score_difference: number | null;
+  latency: {
+    candidate_mean_ms: number;
+    champion_mean_ms: number;
+    mean_difference_ms: number;
+    candidate_p99_ms: number;
+    champion_p99_ms: number;
+    p99_difference_ms: number;
+  } | null;
+  labelled: number;
+  comparison: {
+    labelled: number;
+    positives: number;
+    auc_candidate: number;
+    auc_champion: number;
+    auc_difference: number;
+    ci_low: number;
+    ci_high: number;
+    p_value: number;
+    method: "delong";
+    mcnemar_p_value: number;
+    verdict: "better" | "worse" | "inconclusive";
+  } | null;
+}
+
+export interface RolloutReportJson {
+  model: string;
+  champion_version: string;
+  from: string;
+  to: string;
+  threshold: number;
+  alpha: number;
+  min_effect: number;
+  champion_requests: number;
+  candidates: RolloutCandidateJson[];
+}
+
+/** `POST /api/keel/models/{name}/canary-approval`. */
+export interface CanaryApprovalJson {
+  model: string;
+  version: string;
+  approver: string;
+  reason: string;
+  approved_at: string;
+}

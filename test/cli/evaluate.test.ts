@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { openStores } from "../../src/open-stores.js";
+import { versionDecision } from "../../src/registry/index.js";
 import { REPO, keelInProcess } from "./helpers.js";
 
 /** sklearn's and R's pROC figures for XGBoost's own probabilities: test/fixtures/evaluate/make_evaluate_fixture.py. */
@@ -105,6 +107,34 @@ describe("keel evaluate", () => {
     expect(report.models[0]?.auc).toBeCloseTo(expected.models["strong.json"]?.auc ?? NaN, 9);
     expect(report.models[1]?.auc).toBeCloseTo(expected.models["weak.json"]?.auc ?? NaN, 9);
     expect(report.comparisons[0]?.verdict).toBe("worse");
+
+    // propose a threshold meeting FNR ≤ 0.15 and store it on the registry version, audited
+    const chosen = await evaluate(
+      ["--model", "models:/loan/2", "--choose-threshold", "fnr<=0.15", "--set-threshold"],
+      ["--data-dir", dataDir, "--json"],
+    );
+    expect(chosen.stderr).toBe("");
+    const proposal = JSON.parse(chosen.stdout) as {
+      threshold_stored_on: string[];
+      models: { proposed_threshold: { rule: string; threshold: number; fnr: number } }[];
+    };
+    const p = proposal.models[0]?.proposed_threshold;
+    expect(p?.rule).toBe("fnr<=0.15");
+    expect(p?.fnr).toBeLessThanOrEqual(0.15);
+    expect(proposal.threshold_stored_on).toEqual(["models:/loan/2"]);
+    const stores = openStores({
+      backendStoreUri: `sqlite:///${path.join(dataDir, "keel.db")}`,
+      artifactRoot: path.join(dataDir, "artifacts"),
+    });
+    try {
+      expect(versionDecision(await stores.registry.getModelVersion("loan", "2"))).toEqual({ threshold: p?.threshold });
+      const audit = await stores.audit.list({ limit: 1000 });
+      expect(audit.filter((r) => r.action === "model_version.set_tag").map((r) => r.actor)).toEqual(["cli"]);
+    } finally {
+      await stores.close();
+    }
+    const human = await evaluate(["--model", "models:/loan/2", "--cost-matrix", "fp=1,fn=5"], ["--data-dir", dataDir]);
+    expect(human.stdout).toMatch(/models:\/loan\/2: threshold [0-9.e-]+ meets cost fp=1,fn=5/);
   });
 
   it("rejects bad input with exit 2 and one line naming the flag, the value and the rule", async () => {
@@ -112,6 +142,16 @@ describe("keel evaluate", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
     expect(bad.stderr).toMatch(/--threshold = 1\.5: must be a number in \[0, 1\]/);
+    const effect = await evaluate(["--model", "strong.json", "--min-effect", "1"]);
+    expect(effect.code).toBe(2);
+    expect(effect.stderr.trim().split("\n")).toHaveLength(1);
+    expect(effect.stderr).toMatch(/--min-effect = 1: must be a number in \[0, 1\)/);
+    const rule = await evaluate(["--model", "strong.json", "--choose-threshold", "fnr<0.15"]);
+    expect(rule.code).toBe(2);
+    expect(rule.stderr).toMatch(/--choose-threshold = "fnr<0\.15": must be fnr<=B or fpr<=B with B in \[0, 1\]/);
+    const store = await evaluate(["--model", "strong.json", "--set-threshold"]);
+    expect(store.code).toBe(2);
+    expect(store.stderr).toMatch(/--set-threshold: needs a models:\//);
     const seg = await evaluate(["--model", "strong.json", "--segment", "zone"]);
     expect(seg.code).toBe(2);
     expect(seg.stderr).toMatch(/--segment = zone: must name a column of --data/);

@@ -1,3 +1,4 @@
+import { versionDecision } from "../../src/registry/index.js";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -101,6 +102,8 @@ describe("runPipeline", () => {
     const mv = await stores.registry.getModelVersion("loans", registered?.version ?? "");
     expect(mv.aliases).toContain("challenger");
     expect(mv.runId).toBe(result.runId);
+    // the threshold the gates certified travels with the version
+    expect(versionDecision(mv)).toEqual({ threshold: 0.1 });
     // The data hash is the sha256 of the file's bytes, computed here independently.
     expect(mv.lineage?.dataHash).toBe(sha256File(dataFile));
     // The config hash is the hash of the resolved definition, with the suite file's content inlined.

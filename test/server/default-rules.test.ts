@@ -9,7 +9,7 @@ import { KeelClient, type MonitorRunJson } from "../../src/client/index.js";
 import { loadConfig } from "../../src/config.js";
 import { generateLoanApplications, writeTable, type Frame, type Signature } from "../../src/data/index.js";
 import { runPipelineFile } from "../../src/pipeline/index.js";
-import { promoteAlias } from "../../src/registry/index.js";
+import { promoteAlias, versionDecision } from "../../src/registry/index.js";
 import { proposeSuite } from "../../src/validate/index.js";
 import { sqliteStores, type TestStores } from "../store/backends.js";
 import { requireTool } from "../tools.js";
@@ -53,6 +53,7 @@ let keel: KeelServer;
 let client: KeelClient;
 let dir: string;
 let signature: Signature;
+let threshold: number;
 let lastRun: MonitorRunJson | undefined;
 
 beforeAll(async () => {
@@ -72,7 +73,10 @@ beforeAll(async () => {
   expect(result.failure ?? "").toBe("");
   const version = result.registered!.version;
   await promoteAlias(stores.registry, { name: MODEL, version, approver: "test", reason: "default rules test" });
-  signature = (await stores.registry.getModelVersion(MODEL, version)).signature as Signature;
+  const registered = await stores.registry.getModelVersion(MODEL, version);
+  signature = registered.signature as Signature;
+  // The threshold the pipeline's gates certified travels with the version; serving decides at it.
+  threshold = versionDecision(registered)?.threshold ?? 0.5;
   const config = loadConfig({
     flags: { dataDir: dir, port: 0, host: "127.0.0.1", logLevel: "silent", backendStoreUri: open.uri },
     env: {},
@@ -132,8 +136,8 @@ describe("the quickstart's default rules", () => {
         expect(bad.status).toBe(400);
       }
       const to = Date.now() + 1;
-      // The endpoint's decision labels, from its scores and the default threshold of 0.5.
-      for (const a of answers) expect(a.decision).toBe(a.score >= 0.5 ? "reject" : "approve");
+      // The endpoint's decision labels, from its scores and the version's stored threshold.
+      for (const a of answers) expect(a.decision).toBe(a.score >= threshold ? "reject" : "approve");
       windows.push({ from, to, rejectRate: answers.filter((a) => a.decision === "reject").length / answers.length });
       await new Promise((r) => setTimeout(r, 3));
     }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LabelItemJson } from "../../src/client/index.js";
 import { KeelError } from "../../src/errors.js";
+import { DECISION_THRESHOLD_TAG } from "../../src/registry/index.js";
 import { DAY, T0, direct, labelsFor, loanLog, regionOf, type LoggedLoan } from "../monitoring/loan-log.js";
 import { http, startTestServer, type TestServer } from "./helpers.js";
 
@@ -78,6 +79,32 @@ describe("labels and performance over HTTP (real server, port 0)", () => {
     expect(week.window).toBe("7d");
     expect(week.segments).toEqual([]);
     expect(week.fairness).toBeNull();
+  });
+
+  it("decides at the champion's stored threshold unless the query gives one", async () => {
+    const mv = await server.stores.registry.createModelVersion({
+      name: "loans",
+      source: "m/1",
+      tags: [{ key: DECISION_THRESHOLD_TAG, value: "0.3" }],
+    });
+    await server.stores.registry.setAlias("loans", "champion", mv.version);
+    const stored = await server.client.getPerformance({ model: "loans", window: "30d", as_of: AS_OF });
+    const explicit = await server.client.getPerformance({
+      model: "loans",
+      window: "30d",
+      as_of: AS_OF,
+      threshold: 0.3,
+    });
+    expect(stored.threshold).toBe(0.3);
+    expect(stored).toEqual(explicit);
+    const overridden = await server.client.getPerformance({
+      model: "loans",
+      window: "30d",
+      as_of: AS_OF,
+      threshold: 0.5,
+    });
+    expect(overridden.threshold).toBe(0.5);
+    expect(overridden.overall.fnr).not.toBe(stored.overall.fnr);
   });
 
   it("refuses bad labels and queries with 400 naming the field, value and rule", async () => {

@@ -13,12 +13,13 @@ function fieldOf(fn: () => unknown): unknown {
 }
 
 describe("endpoint configuration", () => {
-  it("fills defaults: champion alias, no split, full logging, 0.5 threshold", () => {
+  it("fills defaults: champion alias, no split, full logging, no threshold of its own", () => {
     const c = parseEndpointConfig({ name: "loans", model: "loan-default" });
     expect(c.champion).toEqual({ model: "loan-default", alias: "champion" });
     expect(c.shadows).toEqual([]);
     expect(c.inferenceLog).toEqual({ sampleRate: 1, audit: "async" });
-    expect(c.decision).toEqual({ threshold: 0.5, positive: "reject", negative: "approve" });
+    // no threshold of its own: the served version's stored threshold applies, else 0.5
+    expect(c.decision).toEqual({ positive: "reject", negative: "approve" });
   });
 
   it("resolves a full policy", () => {

@@ -157,9 +157,13 @@ describe("traffic policy", () => {
     }
     await new Promise((r) => setTimeout(r, 300));
     const shadows = await log.query({ endpoint: "loans", route: "shadow" });
-    expect(shadows.length).toBeGreaterThanOrEqual(200);
-    expect(shadows.every((s) => s.modelVersion === b)).toBe(true);
-    const s0 = shadows.find((s) => s.requestId === "r-0");
+    expect(shadows.filter((s) => s.modelVersion === b).length).toBeGreaterThanOrEqual(200);
+    // a challenger's request is scored by the champion too (the rollout report's paired evidence)
+    const championShadows = shadows.filter((s) => s.modelVersion === a);
+    expect(championShadows.length).toBeGreaterThanOrEqual(share * 200);
+    expect(championShadows.every((s) => routes.get(s.entityId ?? "") === "challenger")).toBe(true);
+    expect(championShadows.length + shadows.filter((s) => s.modelVersion === b).length).toBe(shadows.length);
+    const s0 = shadows.find((s) => s.requestId === "r-0" && s.modelVersion === b);
     expect(s0?.outputs.score).toBeCloseTo(v2.expected[0] as number, 6);
     expect(s0?.entityId).toBe("applicant-0");
     expect(s0?.features).toEqual(v1.row(0));

@@ -25,6 +25,7 @@ const result: PredictionResult = {
   modelVersion: "1",
   route: "champion",
   scores: new Float64Array([0.7]),
+  threshold: 0.5,
   cachedRows: 0,
 };
 

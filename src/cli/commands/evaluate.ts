@@ -3,13 +3,18 @@ import type { Command } from "commander";
 import { prepareTarget, readTable, type Frame } from "../../data/index.js";
 import { InvalidParameterError } from "../../errors.js";
 import {
+  chooseThreshold,
   compareModels,
   loadPredictor,
+  parseCostMatrix,
+  parseThresholdRule,
+  type ThresholdChoice,
+  type ThresholdRule,
   type EvaluationReport,
   type ModelMetrics,
   type Predictor,
 } from "../../learn/index.js";
-import { artifactFetcher } from "../../registry/index.js";
+import { artifactFetcher, setVersionDecision, type VersionDecision } from "../../registry/index.js";
 import { withStores } from "../stores.js";
 import { collect, configFor, print, table } from "../context.js";
 import type { CliContext } from "../context.js";
@@ -24,16 +29,28 @@ interface EvaluateFlags {
   minEffect: number;
   segment?: string;
   positive?: string;
+  chooseThreshold?: ThresholdRule;
+  costMatrix?: ThresholdRule;
+  setThreshold?: boolean;
 }
+
+/** Who stores a threshold in the local store (as other local CLI writes). */
+const LOCAL_ACTOR = "cli";
 
 const REGISTRY_URI = /^models:\/([^/@]+)(?:@([^/]+)|\/(\d+))$/;
 
-function probability(flag: string, low: "open" | "closed"): (value: string) => number {
+/** The interval a flag's number must lie in: [0, 1], (0, 1) or [0, 1). */
+type Interval = "closed" | "open" | "closed-open";
+
+const INTERVAL_TEXT: Record<Interval, string> = { closed: "[0, 1]", open: "(0, 1)", "closed-open": "[0, 1)" };
+
+function probability(flag: string, interval: Interval): (value: string) => number {
   return (value) => {
     const v = Number(value);
-    const ok = value.trim() !== "" && Number.isFinite(v) && (low === "closed" ? v >= 0 && v <= 1 : v > 0 && v < 1);
+    const inside = interval === "closed" ? v >= 0 && v <= 1 : interval === "open" ? v > 0 && v < 1 : v >= 0 && v < 1;
+    const ok = value.trim() !== "" && Number.isFinite(v) && inside;
     if (!ok) {
-      const rule = low === "closed" ? "must be a number in [0, 1]" : "must be a number in (0, 1)";
+      const rule = `must be a number in ${INTERVAL_TEXT[interval]}`;
       throw new InvalidParameterError(`${flag} = ${value}: ${rule}`, { details: { field: flag, value, rule } });
     }
     return v;
@@ -128,15 +145,35 @@ function metricsJson(m: ModelMetrics): Record<string, number | null> {
   };
 }
 
+function choiceJson(c: ThresholdChoice | undefined): object {
+  if (c === undefined) return {};
+  return {
+    proposed_threshold: {
+      rule: c.rule,
+      threshold: c.threshold,
+      fnr: c.fnr,
+      fpr: c.fpr,
+      ...(c.costPerRow !== undefined ? { cost_per_row: c.costPerRow } : {}),
+    },
+  };
+}
+
 /** The `--json` payload, in the wire's snake_case. */
-function evaluationJson(r: EvaluationReport, segment: string | undefined): object {
+function evaluationJson(
+  r: EvaluationReport,
+  segment: string | undefined,
+  choices: readonly (ThresholdChoice | undefined)[],
+  stored: readonly string[],
+): object {
   return {
     threshold: r.threshold,
     alpha: r.alpha,
     min_effect: r.minEffect,
-    models: r.models.map((m) => ({
+    ...(stored.length > 0 ? { threshold_stored_on: stored } : {}),
+    models: r.models.map((m, i) => ({
       model: m.model,
       ...metricsJson(m),
+      ...choiceJson(choices[i]),
       ...(m.segments === undefined
         ? {}
         : { segment_column: segment, segments: m.segments.map((s) => ({ segment: s.segment, ...metricsJson(s) })) }),
@@ -155,7 +192,11 @@ function evaluationJson(r: EvaluationReport, segment: string | undefined): objec
   };
 }
 
-function humanReport(r: EvaluationReport): string {
+function humanReport(
+  r: EvaluationReport,
+  choices: readonly (ThresholdChoice | undefined)[],
+  stored: readonly string[],
+): string {
   const lines = [
     table(
       ["model", "rows", "auc", "ks", "log_loss", "brier", "fnr", "fpr", "cal_err"],
@@ -203,7 +244,62 @@ function humanReport(r: EvaluationReport): string {
       ),
     );
   }
+  const proposals = r.models.flatMap((m, i) => {
+    const c = choices[i];
+    if (c === undefined) return [];
+    const cost = c.costPerRow !== undefined ? `, cost per row ${f4(c.costPerRow)}` : "";
+    return [`${m.model}: threshold ${c.threshold} meets ${c.rule} (FNR ${f4(c.fnr)}, FPR ${f4(c.fpr)}${cost})`];
+  });
+  if (proposals.length > 0) lines.push("", "proposed thresholds:", ...proposals);
+  if (stored.length > 0) lines.push("", `decision threshold stored on ${stored.join(", ")}`);
   return lines.join("\n");
+}
+
+/**
+ * `--set-threshold`: the proposed threshold (or `--threshold` without a rule) stored on every
+ * registry model evaluated, with the cost matrix when one chose it. Returns `models:/name/version`
+ * of each version written.
+ */
+async function storeThresholds(
+  config: KeelConfig,
+  specs: readonly string[],
+  choices: readonly (ThresholdChoice | undefined)[],
+  threshold: number,
+  costs: ThresholdRule | undefined,
+): Promise<string[]> {
+  const stored: string[] = [];
+  await withStores(config, async (stores) => {
+    for (const [i, spec] of specs.entries()) {
+      if (!spec.startsWith("models:")) continue;
+      const ref = registryReference(spec);
+      const version =
+        ref.alias !== undefined
+          ? (await stores.registry.getVersionByAlias(ref.name, ref.alias)).version
+          : (ref.version as string);
+      const decision: VersionDecision = {
+        threshold: choices[i]?.threshold ?? threshold,
+        ...(costs?.kind === "cost"
+          ? { costs: { falsePositive: costs.falsePositive, falseNegative: costs.falseNegative } }
+          : {}),
+      };
+      await setVersionDecision(stores.registry, ref.name, version, decision, { userId: LOCAL_ACTOR });
+      stored.push(`models:/${ref.name}/${version}`);
+    }
+  });
+  return stored;
+}
+
+/** The one threshold rule given, checked before any data is read; `--set-threshold` needs a models:/ model. */
+function checkRules(flags: EvaluateFlags): ThresholdRule | undefined {
+  if (flags.chooseThreshold !== undefined && flags.costMatrix !== undefined) {
+    const rule = "give one of --choose-threshold and --cost-matrix";
+    throw new InvalidParameterError(`--cost-matrix: ${rule}`, { details: { field: "--cost-matrix", rule } });
+  }
+  if (flags.setThreshold === true && !flags.model.some((m) => m.startsWith("models:"))) {
+    const rule = "needs a models:/<name>@<alias> or models:/<name>/<version> model to store the threshold on";
+    throw new InvalidParameterError(`--set-threshold: ${rule}`, { details: { field: "--set-threshold", rule } });
+  }
+  return flags.chooseThreshold ?? flags.costMatrix;
 }
 
 /**
@@ -232,13 +328,27 @@ export function evaluateCommand(program: Command, ctx: CliContext): void {
     .option(
       "--min-effect <d>",
       "smallest AUC gain that counts as better (default 0)",
-      probability("--min-effect", "closed"),
+      // An AUC gain of 1 or more can never be shown, so 1 is refused here, naming the flag.
+      probability("--min-effect", "closed-open"),
       0,
     )
     .option("--segment <column>", "also report the metrics per value of this column")
     .option("--positive <class>", "the positive class of a string target")
+    .option(
+      "--choose-threshold <rule>",
+      "propose each model's threshold: fnr<=B (highest meeting it) or fpr<=B (lowest meeting it)",
+      (v: string) => parseThresholdRule(v, "--choose-threshold"),
+    )
+    .option("--cost-matrix <costs>", "propose each model's threshold of least cost, e.g. fp=1,fn=5", (v: string) =>
+      parseCostMatrix(v, "--cost-matrix"),
+    )
+    .option(
+      "--set-threshold",
+      "store the proposed threshold (or --threshold) on each models:/ version evaluated (audited)",
+    )
     .action(async (flags: EvaluateFlags, cmd: Command) => {
       const config = configFor(cmd, ctx);
+      const rule = checkRules(flags);
       const frame = await readTable(resolve(ctx.cwd, flags.data));
       const target = prepareTarget(
         frame,
@@ -254,11 +364,13 @@ export function evaluateCommand(program: Command, ctx: CliContext): void {
       const segmentation = flags.segment === undefined ? undefined : segmentationOf(frame, flags.segment);
       const predictors = await loadModels(flags.model, ctx.cwd, config);
       let report: EvaluationReport;
+      let choices: (ThresholdChoice | undefined)[] = [];
       try {
         const scored = [];
         for (let i = 0; i < predictors.length; i++) {
           scored.push({ model: flags.model[i] as string, scores: await (predictors[i] as Predictor).predict(frame) });
         }
+        choices = scored.map((m) => (rule === undefined ? undefined : chooseThreshold(target.y, m.scores, rule)));
         report = compareModels(target.y, scored, {
           threshold: flags.threshold,
           alpha: flags.alpha,
@@ -268,6 +380,12 @@ export function evaluateCommand(program: Command, ctx: CliContext): void {
       } finally {
         await Promise.all(predictors.map((p) => p.close()));
       }
-      print(cmd, ctx, evaluationJson(report, flags.segment), () => humanReport(report));
+      const stored =
+        flags.setThreshold === true
+          ? await storeThresholds(config, flags.model, choices, flags.threshold, flags.costMatrix)
+          : [];
+      print(cmd, ctx, evaluationJson(report, flags.segment, choices, stored), () =>
+        humanReport(report, choices, stored),
+      );
     });
 }

@@ -121,4 +121,9 @@ export const commands: readonly CommandEntry[] = [
     summary: "recorded decisions: verify, show, search, export, replay, retention",
     load: async () => [(await import("./decisions.js")).decisionsCommand],
   },
+  {
+    name: "rollout",
+    summary: "shadow, challenger and canary rollouts held against the champion",
+    load: async () => [(await import("./rollout.js")).rolloutCommand],
+  },
 ];

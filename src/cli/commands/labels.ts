@@ -9,6 +9,7 @@ import {
   eventTime,
   ingestLabels,
   labelValue,
+  championThreshold,
   evaluatePerformance,
   performanceObservations,
   windowText,
@@ -237,6 +238,7 @@ export function labelsCommand(program: Command, ctx: CliContext): void {
           });
         } else {
           report = await withStores(config, async (s) => {
+            const threshold = flags.threshold ?? (await championThreshold(s.registry, flags.model));
             const r = await evaluatePerformance(
               { inferenceLog: s.inferenceLog, labels: s.labels },
               {
@@ -244,7 +246,7 @@ export function labelsCommand(program: Command, ctx: CliContext): void {
                 asOf,
                 windowDays,
                 ...(flags.segment !== undefined ? { segment: flags.segment } : {}),
-                ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}),
+                ...(threshold !== undefined ? { threshold } : {}),
               },
             );
             // A local report is also a monitoring run: its numbers join the observation time series.

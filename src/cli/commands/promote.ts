@@ -12,7 +12,8 @@ import { withStores } from "../stores.js";
 /** Who approves in the local store when `--approver` is not given (as other local CLI writes). */
 const LOCAL_ACTOR = "cli";
 
-function clientFor(config: KeelConfig): KeelClient | undefined {
+/** The client of the server at the tracking URI, or undefined to work on the local store. */
+export function clientFor(config: KeelConfig): KeelClient | undefined {
   if (config.trackingUri === undefined) return undefined;
   return new KeelClient({
     baseUrl: config.trackingUri,

@@ -4,7 +4,7 @@
  * the definition's alias moved to it. An identical earlier version is reused when asked.
  */
 import { takeRows } from "../../data/index.js";
-import { saveReferenceProfileJson, type ReferenceProfileDeps } from "../../registry/index.js";
+import { DECISION_THRESHOLD_TAG, saveReferenceProfileJson, type ReferenceProfileDeps } from "../../registry/index.js";
 import type { Lineage, ModelVersion, RegistryStore } from "../../registry/index.js";
 import { buildTrainingProfile, profileToJson } from "../../stats/index.js";
 import { logArtifact, runStep, setTags, type PipelineContext } from "../context.js";
@@ -123,6 +123,8 @@ async function createVersion(
         { key: "keel.pipeline", value: def.name },
         { key: TRAINING_DATA_TAGS.path, value: dataFile },
         { key: TRAINING_DATA_TAGS.sha256, value: dataHash },
+        // The threshold the gates certified travels with the version: serving and monitoring decide at it.
+        { key: DECISION_THRESHOLD_TAG, value: String(def.evaluate.threshold) },
         ...Object.entries(evaluation.metrics)
           .filter(([k]) => VERSION_METRICS.includes(k))
           .map(([k, v]) => ({ key: `keel.metric.${k}`, value: String(v) })),

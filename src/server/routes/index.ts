@@ -11,6 +11,7 @@ import { mlflowRunRoutes } from "./mlflow-runs.js";
 import { monitoringRoutes } from "./monitoring.js";
 import { decisionRoutes } from "./decisions.js";
 import { featureRoutes } from "./features.js";
+import { rolloutRoutes } from "./rollout.js";
 import { servingRoutes } from "./serving.js";
 
 /** Every route file of the server, registered in this order. Append your entry. */
@@ -28,4 +29,5 @@ export const routes: readonly RoutePlugin[] = [
   monitoringRoutes,
   featureRoutes,
   decisionRoutes,
+  rolloutRoutes,
 ];

@@ -10,7 +10,7 @@ import { actorOf } from "./mlflow-common.js";
  * The approver: the caller's token name when auth is on (a different `approver` in the body is
  * refused, so nobody approves in someone else's name); otherwise the body's `approver`.
  */
-function approverOf(req: FastifyRequest, input: Input): string {
+export function approverOf(req: FastifyRequest, input: Input): string {
   const claimed = input.string("approver");
   const principal = req.principal?.name;
   if (principal === undefined) return claimed === undefined || claimed === "" ? "anonymous" : claimed;

@@ -1,5 +1,5 @@
 import { InvalidParameterError, UnavailableError } from "../../errors.js";
-import { ingestLabels, evaluatePerformance } from "../../monitoring/index.js";
+import { championThreshold, ingestLabels, evaluatePerformance } from "../../monitoring/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
 import { parseLabelItems, parseWindow, performanceJson } from "../labels-json.js";
@@ -51,12 +51,14 @@ export const labelRoutes: RoutePlugin = (app, { stores, clock }) => {
         details: { field: "threshold", value: thresholdText, rule: "must be a number" },
       });
     }
+    // Without a threshold the champion's stored one applies (keel evaluate --set-threshold).
+    const decided = threshold ?? (await championThreshold(stores.registry, modelName));
     const report = await evaluatePerformance(sources(), {
       modelName,
       asOf,
       windowDays,
       ...(segment !== undefined && segment !== "" ? { segment } : {}),
-      ...(threshold !== undefined ? { threshold } : {}),
+      ...(decided !== undefined ? { threshold: decided } : {}),
     });
     return performanceJson(report);
   });

@@ -25,7 +25,7 @@ import { specError } from "../../spec-fields.js";
 const MAX_TIME_MS = 8.64e15;
 
 /** An ISO-8601 time or epoch milliseconds. */
-function time(input: Input, field: string): number | undefined {
+export function time(input: Input, field: string): number | undefined {
   const v = input.string(field);
   if (v === undefined) return undefined;
   const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Signature } from "../../data/index.js";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
 import {
+  championOverridden,
   explainOf,
   decodeInferRequest,
   decodeInvocationsCsv,
@@ -20,6 +21,7 @@ import {
 import { Registry } from "prom-client";
 import type { AppDeps, RoutePlugin } from "../app-deps.js";
 import { toKeelError } from "../errors.js";
+import { requireRole } from "../auth.js";
 import { parseJsonBody, sendJson } from "../json-body.js";
 import { actorOf } from "./mlflow-common.js";
 
@@ -262,7 +264,7 @@ function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
             keelPredictionsJson(
               r.requestId,
               r.scores,
-              (score) => serving.decision(r.endpoint, score),
+              (score) => serving.decision(r, score),
               r.modelVersion,
               r.route,
               r.reasons,
@@ -280,7 +282,11 @@ function endpointRoutes(app: FastifyInstance, serving: ModelServer): void {
     const body = req.body;
     const input =
       body !== null && typeof body === "object" && !Array.isArray(body) ? { ...body, name: req.params.name } : body;
-    await serving.saveEndpoint(input, actorOf(req).userId);
+    await serving.saveEndpoint(input, actorOf(req).userId, (config) => {
+      if (championOverridden(config)) {
+        requireRole(req, "approver", "an endpoint whose champion is not the model's champion alias");
+      }
+    });
     return { endpoint: serving.listEndpoints().find((e) => e.name === req.params.name) };
   });
   app.delete<{ Params: NameParams }>("/api/keel/endpoints/:name", async (req) => {

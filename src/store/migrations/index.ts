@@ -10,6 +10,7 @@ import { m0022Labels } from "./0022-labels.js";
 import { m0023Alerts } from "./0023-alerts.js";
 import { m0040Features } from "./0040-features.js";
 import { m0050DecisionRecords } from "./0050-decision-records.js";
+import { m0070ServingCanaries } from "./0070-serving-canaries.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
 
@@ -30,4 +31,5 @@ export const migrations: readonly Migration[] = [
   m0023Alerts,
   m0040Features,
   m0050DecisionRecords,
+  m0070ServingCanaries,
 ];
