@@ -94,6 +94,7 @@ export async function startKeelServer(
       serving: model.serving,
       monitoring: monitoring.services,
       ...(llm === undefined ? {} : { llm: llm.services }),
+      features: model.features,
     });
     return {
       server,

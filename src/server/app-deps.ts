@@ -12,6 +12,7 @@ import type {
   MetadataDb,
   TraceStore,
 } from "../store/index.js";
+import type { FeatureStore } from "../features/index.js";
 import type { ModelServer } from "../serving/index.js";
 import type { TrackingStore } from "../tracking/index.js";
 import type { TokenVerifier } from "./auth.js";
@@ -53,6 +54,8 @@ export interface AppDeps {
   readonly serving?: ModelServer;
   /** Monitoring observations, monitor jobs and alerts (docs/monitoring.md). */
   readonly monitoring?: MonitoringServices;
+  /** The feature store model serving reads (its owner closes it); the feature routes open their own without it. */
+  readonly features?: FeatureStore;
   readonly llm?: LlmServices;
 }
 
