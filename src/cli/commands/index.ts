@@ -128,6 +128,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => [(await import("./rollout.js")).rolloutCommand],
   },
   {
+    name: "prompts",
+    summary: "the prompt registry: versioned templates, diff, approved promotion",
+    load: async () => [(await import("./prompts.js")).promptsCommand],
+  },
+  {
     name: "review",
     summary: "the human review queue: list, claim and decide queued decisions",
     load: async () => [(await import("./review.js")).reviewCommand],

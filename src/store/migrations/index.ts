@@ -12,6 +12,7 @@ import { m0040Features } from "./0040-features.js";
 import { m0050DecisionRecords } from "./0050-decision-records.js";
 import { m0060ReviewQueue } from "./0060-review-queue.js";
 import { m0070ServingCanaries } from "./0070-serving-canaries.js";
+import { m0090LlmTraces } from "./0090-llm-traces.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
 
@@ -35,4 +36,5 @@ export const migrations: readonly Migration[] = [
   m0050DecisionRecords,
   m0060ReviewQueue,
   m0070ServingCanaries,
+  m0090LlmTraces,
 ];
