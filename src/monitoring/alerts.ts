@@ -268,6 +268,9 @@ function meets(rule: AlertRule, value: number): boolean {
 function matches(rule: AlertRule, o: MonitorObservation): boolean {
   if (o.kind !== rule.kind || o.metric !== rule.metric) return false;
   if (rule.model !== undefined && o.modelName !== rule.model) return false;
+  // Performance rules watch each version's own series (a worse canary alerts as itself); the pooled
+  // series repeats them when one version serves, so it is reported but not alerted on twice.
+  if (o.kind === "performance" && o.modelVersion === undefined) return false;
   if (rule.feature === "*") {
     if (o.feature === undefined) return false;
   } else if (o.feature !== rule.feature) return false;

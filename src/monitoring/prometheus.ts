@@ -17,7 +17,7 @@ const HELP: Readonly<Record<ObservationKind, string>> = {
   prediction_drift:
     "Score drift (psi, ks_*) and decision rates (segment decision=<label>) of the latest monitor window.",
   quality: "Data quality of the latest monitor window per feature (null_rate, out_of_range_rate, unseen_categories).",
-  performance: "Rolling performance on delayed labels (auc_7d, fnr_4h, …), overall and per segment.",
+  performance: "Rolling performance on delayed labels (auc_7d, fnr_4h, …), pooled, per segment and per model version.",
   fairness: "Fairness gaps between segment values (demographic_parity_gap_7d, equal_opportunity_gap_7d).",
   volume: "Requests of the latest monitor window (request_count, volume_change, refused_rate).",
 };
