@@ -30,7 +30,7 @@ export interface AlertRule {
   readonly metric: string;
   /** A feature name, `*` for every feature, or absent for observations about no feature. */
   readonly feature?: string;
-  /** A segment (`column=value`), or absent. */
+  /** A segment (`column=value`), `column=*` for every value of the column, or absent. */
   readonly segment?: string;
   readonly condition: "above" | "below";
   readonly threshold: number;
@@ -274,6 +274,8 @@ function matches(rule: AlertRule, o: MonitorObservation): boolean {
   if (rule.feature === "*") {
     if (o.feature === undefined) return false;
   } else if (o.feature !== rule.feature) return false;
+  // `column=*`: every value of the column (drift by segment), one alert per segment.
+  if (rule.segment?.endsWith("=*") === true) return o.segment?.startsWith(rule.segment.slice(0, -1)) === true;
   return o.segment === rule.segment;
 }
 

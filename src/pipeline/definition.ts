@@ -98,6 +98,8 @@ export interface PipelineDefinition {
     readonly alias: string;
     /** Keep the training data of this many newest versions; older versions' data is deleted. Default: all. */
     readonly keepTrainingData?: number;
+    /** Categorical columns whose values each get a reference profile of their own: drift by segment. */
+    readonly segments?: readonly string[];
   };
 }
 
@@ -131,7 +133,7 @@ export interface PipelineDefinitionInput {
   gates?: readonly unknown[];
   behaviourTests?: readonly unknown[];
   behaviourSeed?: number;
-  register: { model: string; alias?: string; keepTrainingData?: number };
+  register: { model: string; alias?: string; keepTrainingData?: number; segments?: string[] };
 }
 
 const TOP_FIELDS = [
@@ -259,7 +261,12 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
   }
   const evaluate = o.evaluate === undefined ? {} : specObject(o.evaluate, "evaluate", ["threshold"]);
   const threshold = specNumber(evaluate, "threshold", "evaluate", fraction) ?? 0.5;
-  const reg = specObject(specRequired(o.register, "register"), "register", ["model", "alias", "keepTrainingData"]);
+  const reg = specObject(specRequired(o.register, "register"), "register", [
+    "model",
+    "alias",
+    "keepTrainingData",
+    "segments",
+  ]);
   const keepTrainingData = specNumber(reg, "keepTrainingData", "register", { integer: true, min: 1 });
   const alias = specString(reg, "alias", "register") ?? "challenger";
   if (!/^[A-Za-z][\w-]*$/.test(alias))
@@ -288,6 +295,7 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
       model: specRequired(specString(reg, "model", "register"), "register.model"),
       alias,
       ...(keepTrainingData === undefined ? {} : { keepTrainingData }),
+      ...(reg.segments === undefined ? {} : { segments: stringList(reg.segments, "register.segments") }),
     },
   };
 }

@@ -58,6 +58,7 @@ export type {
   NumericProfile,
   ProfileOptions,
   ReferenceProfile,
+  SegmentReference,
 } from "./reference-profile.js";
 export {
   DEFAULT_RESERVOIR_SIZE,
