@@ -8,6 +8,10 @@ const redis = ["test/**/*redis*.test.ts"];
 /** The app on real stores (both backends in one file), over HTTP, or with an external tool. */
 const integration = [
   "test/keel.test.ts",
+  "test/llm/gateway.test.ts",
+  "test/llm/otlp.test.ts",
+  "test/llm/prompts-http.test.ts",
+  "test/llm/prompts/prompt-registry.test.ts",
   "test/monitoring/alert-engine.test.ts",
   "test/monitoring/drift-html.test.ts",
   "test/monitoring/monitor-job.test.ts",
@@ -17,6 +21,7 @@ const integration = [
   "test/pipeline/retraining-validation.test.ts",
   "test/pipeline/retraining.test.ts",
   "test/pipeline/run.test.ts",
+  "test/pipeline/training-set.test.ts",
   "test/pipeline/training-window.test.ts",
   "test/registry/promotion.test.ts",
   "test/server/artifacts.test.ts",
@@ -32,6 +37,7 @@ const integration = [
   "test/serving/canary-rollout.test.ts",
   "test/serving/decision-threshold.test.ts",
   "test/serving/endpoint-persistence.test.ts",
+  "test/serving/entity-features.test.ts",
   "test/serving/keel-server.test.ts",
   "test/serving/lifecycle.test.ts",
   "test/serving/protocols.test.ts",

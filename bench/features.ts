@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { KeelClient } from "../src/client/index.js";
 import { loadConfig } from "../src/config.js";
-import { sqlString, withConnection } from "../src/data/index.js";
+import { numericColumn, sqlString, withConnection, type Column, type Signature } from "../src/data/index.js";
 import {
   createFeatureRegistry,
   createRedisOnlineStore,
@@ -21,9 +22,12 @@ import {
   type OnlineStore,
 } from "../src/features/index.js";
 import { openStores } from "../src/open-stores.js";
+import { serializeKeelModel, trainModel } from "../src/learn/index.js";
+import { startModelServing } from "../src/server/model-serving.js";
 import { startServer } from "../src/server/start.js";
+import { parseEndpointConfig } from "../src/serving/index.js";
 import { PYTHON, pythonHas } from "./anchor-env.js";
-import { hasWrk, runWrk } from "./serving-load.js";
+import { hasWrk, runWrk, type LoadResult } from "./serving-load.js";
 
 /**
  * Feature store benchmarks.
@@ -31,7 +35,9 @@ import { hasWrk, runWrk } from "./serving-load.js";
  *    entities, 30-day TTL), CSV in and CSV out, keel's DuckDB ASOF join against pandas
  *    `merge_asof` with the same tolerance (the whole Python process, imports included).
  * 2. Online reads of one entity with 10 features: p50/p99 in-process on SQLite and Redis, and
- *    over HTTP (`POST /get-online-features`, wrk, 32 connections) on both.
+ *    over HTTP (`POST /get-online-features`, wrk, 32 connections) on both, against the throughput
+ *    of a model endpoint on the same server (features sent in the request) and of the same model
+ *    served by entity key.
  * KEEL_BENCH_FEATURES_ROWS shrinks the size for a quick run.
  */
 const ROWS = Number(process.env.KEEL_BENCH_FEATURES_ROWS ?? 1_000_000);
@@ -39,6 +45,9 @@ const ENTITIES = Math.max(1, Math.floor(ROWS / 10));
 const TTL_SECONDS = 30 * 86_400;
 const FEATURES = Array.from({ length: 10 }, (_, i) => `f${i}`);
 const VIEW = "bench_applicant_stats";
+const SERVICE = "bench_v1";
+/** Alternating rounds of the HTTP comparison (5 s per target each). */
+const ROUNDS = 3;
 const REDIS_URL = "redis://127.0.0.1:6379";
 const ANCHOR = fileURLToPath(new URL("./features_anchor.py", import.meta.url));
 
@@ -82,6 +91,7 @@ function repoFor(dir: string): FeatureRepo {
           schema: FEATURES.map((name) => ({ name, dtype: "float64" })),
         },
       ],
+      feature_services: [{ name: SERVICE, features: [VIEW] }],
     },
     dir,
   );
@@ -145,7 +155,37 @@ async function inProcessReads(name: string, repo: FeatureRepo, store: OnlineStor
   );
 }
 
-async function httpReads(name: string, dir: string, repo: FeatureRepo, redisUrl?: string): Promise<void> {
+/** A GBM over the ten features (300 trees, depth 5, as the serving benchmark's), registered as `bench`'s champion. */
+async function benchModel(): Promise<{ bytes: Uint8Array; signature: Signature }> {
+  const n = 5000;
+  const columns: Column[] = FEATURES.map((name, j) =>
+    numericColumn(
+      name,
+      Float64Array.from({ length: n }, (_, i) => ((i * (7919 + j * 104_729)) % 1_000_003) / 1000.003),
+    ),
+  );
+  const f0 = (columns[0] as { values: Float64Array }).values;
+  const f1 = (columns[1] as { values: Float64Array }).values;
+  const label = Float64Array.from({ length: n }, (_, i) => ((f0[i] as number) + (f1[i] as number) > 1000 ? 1 : 0));
+  const trained = await trainModel(
+    { nRows: n, columns: [...columns, numericColumn("label", label)] },
+    { target: "label", params: { n_estimators: 300, max_depth: 5, learning_rate: 0.05, seed: 0 } },
+  );
+  return { bytes: new TextEncoder().encode(serializeKeelModel(trained.model)), signature: trained.model.signature };
+}
+
+/**
+ * Over HTTP on one `keel server` (wrk, 32 connections, rounds alternating the targets): Feast's
+ * `/get-online-features` for one entity, the model endpoint with the ten features sent in the
+ * request, and the same model served by entity key (features looked up, then scored).
+ */
+async function httpReads(
+  name: string,
+  dir: string,
+  repo: FeatureRepo,
+  model: { bytes: Uint8Array; signature: Signature },
+  redisUrl?: string,
+): Promise<void> {
   if (!hasWrk()) {
     console.log(`online reads over HTTP (${name}): wrk not installed, skipped`);
     return;
@@ -157,7 +197,19 @@ async function httpReads(name: string, dir: string, repo: FeatureRepo, redisUrl?
   const stores = openStores({ backendStoreUri: config.backendStoreUri, artifactRoot: config.artifactRoot });
   await stores.migrate();
   await createFeatureRegistry(stores.metadata).apply(repo, { sourceFile: "bench", actor: "bench" });
-  const server = await startServer({ config, stores });
+  await stores.artifacts.putFile("models/bench/model.json", model.bytes);
+  const mv = await stores.registry.createModelVersion({
+    name: "bench",
+    source: "mlflow-artifacts:/models/bench/model.json",
+    checksum: createHash("sha256").update(model.bytes).digest("hex"),
+    signature: model.signature,
+  });
+  await stores.registry.setAlias("bench", "champion", mv.version);
+  const serving = await startModelServing(stores, config);
+  await serving.serving.putEndpoint(
+    parseEndpointConfig({ name: "bench-by-id", model: "bench", featureService: SERVICE }),
+  );
+  const server = await startServer({ config, stores, serving: serving.serving, features: serving.features });
   try {
     const client = new KeelClient({ baseUrl: server.url });
     const t0 = performance.now();
@@ -165,14 +217,60 @@ async function httpReads(name: string, dir: string, repo: FeatureRepo, redisUrl?
     console.log(
       `materialize over HTTP (${name}): ${done.materialized[0]?.rows ?? 0} entities in ${seconds(t0).toFixed(2)} s`,
     );
-    const body = JSON.stringify({ features: [VIEW], entities: { applicant_id: [42] } });
-    await runWrk(`${server.url}/get-online-features`, body, { connections: 32, seconds: 2, dir });
-    const r = await runWrk(`${server.url}/get-online-features`, body, { connections: 32, seconds: 10, dir });
+    // Entity 42 gets a fresh row, so reads by entity key find it within the TTL at the server's clock.
+    const values = Object.fromEntries(FEATURES.map((f, j) => [f, 100 + 50 * j]));
+    await client.pushFeatures({
+      push_source_name: "stats",
+      df: {
+        applicant_id: [42],
+        event_timestamp: [new Date().toISOString()],
+        ...Object.fromEntries(Object.entries(values).map(([f, v]) => [f, [v]])),
+      },
+    });
+    const targets = [
+      {
+        label: `online read over HTTP (/get-online-features), ${name}`,
+        url: `${server.url}/get-online-features`,
+        body: JSON.stringify({ features: [VIEW], entities: { applicant_id: [42] } }),
+      },
+      {
+        label: `serving endpoint, features sent in the request (predict API)`,
+        url: `${server.url}/api/keel/endpoints/bench/predict`,
+        body: JSON.stringify([values]),
+      },
+      {
+        label: `serving endpoint by entity key (features looked up on ${name}, then scored)`,
+        url: `${server.url}/api/keel/endpoints/bench-by-id/predict`,
+        body: JSON.stringify([{ applicant_id: 42 }]),
+      },
+    ];
+    // Rounds alternate the three targets so the machine's drifting load weighs on all alike; medians are reported.
+    for (const t of targets) await runWrk(t.url, t.body, { connections: 32, seconds: 2, dir });
+    const runs: LoadResult[][] = targets.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, t] of targets.entries())
+        runs[i]?.push(await runWrk(t.url, t.body, { connections: 32, seconds: 5, dir }));
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+    const results = runs.map((r) => ({
+      requestsPerSecond: median(r.map((x) => x.requestsPerSecond)),
+      p50Ms: median(r.map((x) => x.p50Ms)),
+      p99Ms: median(r.map((x) => x.p99Ms)),
+      failures: r.reduce((n, x) => n + x.failures, 0),
+    }));
+    results.forEach((r, i) =>
+      console.log(
+        `${targets[i]?.label}, 32 connections: ${r.requestsPerSecond.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms (median of ${ROUNDS} runs of 5 s, ${r.failures} failures)`,
+      ),
+    );
+    const rate = (i: number) => results[i]?.requestsPerSecond ?? Number.NaN;
+    const [reads, direct, byId] = [rate(0), rate(1), rate(2)];
     console.log(
-      `online read over HTTP, ${name}, 32 connections: ${r.requestsPerSecond.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms (${r.failures} failures)`,
+      `${name}: online reads at ${(reads / direct).toFixed(2)}× the serving endpoint's throughput (target ≥ 1×); serving by entity key at ${(byId / direct).toFixed(2)}× of features sent in the request`,
     );
   } finally {
     await server.close();
+    await serving.stop();
     await stores.close();
   }
 }
@@ -220,8 +318,9 @@ export async function run(): Promise<void> {
       await stores.close();
       await dropRedisKeys("keel-bench:features:*");
     }
-    await httpReads("SQLite", path.join(dir, "http-sqlite"), repo);
-    await httpReads("Redis", path.join(dir, "http-redis"), repo, REDIS_URL);
+    const model = await benchModel();
+    await httpReads("SQLite", path.join(dir, "http-sqlite"), repo, model);
+    await httpReads("Redis", path.join(dir, "http-redis"), repo, model, REDIS_URL);
     await dropRedisKeys(`keel:features:${VIEW}:*`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

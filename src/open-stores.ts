@@ -28,6 +28,8 @@ import {
   sqlitePath,
   createTokenStore,
   type TokenStore,
+  createTraceStore,
+  type TraceStore,
 } from "./store/index.js";
 import { createTrackingStore } from "./tracking/index.js";
 import type { TrackingStore } from "./tracking/index.js";
@@ -74,6 +76,8 @@ export interface Stores {
   readonly endpoints: EndpointStore;
   /** Canary rollouts (resumed after a restart) and the approvals that let them finish. */
   readonly canaries: CanaryStore;
+  /** LLM traces: OTLP spans and the gateway's (docs/llm.md). */
+  readonly traces: TraceStore;
   /** Applies pending migrations; run it before first use (`keel migrate`, server start). */
   migrate(): Promise<MigrationResult>;
   /** Waits for webhook deliveries in flight, then closes the database. */
@@ -116,6 +120,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     alerts: createAlertStore(metadata, { clock }),
     endpoints: createEndpointStore(metadata, { clock }),
     canaries: createCanaryStore(metadata, { clock }),
+    traces: createTraceStore(metadata, { clock }),
     migrate: () => metadata.migrate(clock),
     async close() {
       await webhooks.idle();

@@ -1,3 +1,4 @@
+import { createFeatureRegistry } from "../features/index.js";
 import type { Stores } from "../open-stores.js";
 import { lineLogger, systemClock, type Clock } from "../runtime/index.js";
 import {
@@ -19,7 +20,13 @@ export function pipelineRunner(stores: Stores, actor: Actor = RETRAINING_ACTOR):
   return async (file, tags) => {
     const r = await runPipelineFile(
       file,
-      { tracking: stores.tracking, registry: stores.registry, artifacts: stores.artifacts, actor },
+      {
+        tracking: stores.tracking,
+        registry: stores.registry,
+        artifacts: stores.artifacts,
+        features: createFeatureRegistry(stores.metadata),
+        actor,
+      },
       { tags },
     );
     return {

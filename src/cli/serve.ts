@@ -8,8 +8,11 @@ import {
   startModelServing,
   readMonitoringConfig,
   startMonitoring,
+  readLlmConfig,
+  startLlm,
   startServer,
   type RunningServer,
+  type RunningLlm,
 } from "../server/index.js";
 import type { CliContext } from "./context.js";
 import { startPolicyScheduler } from "./retraining.js";
@@ -21,6 +24,8 @@ export interface ServeOptions {
   /** Monitoring config given in code (default: every champion, the default rules, the log sink). */
   readonly monitoring?: MonitoringConfig;
   readonly retrainingPolicy?: string;
+  /** LLM gateway routes, prices, trace retention, prompt promotion gates (docs/llm.md). */
+  readonly llmConfig?: string;
 }
 
 export interface KeelServer {
@@ -44,6 +49,7 @@ export async function startKeelServer(
   // One line per entry: failures to stderr as "message: error".
   const logger = lineLogger(ctx.out, ctx.err);
   // A bad monitoring config fails before anything starts; a bad policy file stops what has started.
+  const llmConfig = options.llmConfig === undefined ? undefined : await readLlmConfig(file(options.llmConfig), ctx.env);
   const monitoringConfig =
     options.monitoringConfig === undefined
       ? options.monitoring
@@ -70,6 +76,7 @@ export async function startKeelServer(
     });
   });
   let retraining: RetrainingScheduler | undefined;
+  let llm: RunningLlm | undefined;
   try {
     if (options.retrainingPolicy !== undefined) {
       // A retraining run whose data fails validation alerts through the same engine and sinks.
@@ -80,11 +87,20 @@ export async function startKeelServer(
       // by the scheduler; close() waits for a check in flight.
       monitoring.services.alerts.onAlert((event) => void onRetrainAlert(event));
     }
-    const server = await startServer({ config, stores, serving: model.serving, monitoring: monitoring.services });
+    llm = llmConfig === undefined ? undefined : startLlm(stores, llmConfig, { logger });
+    const server = await startServer({
+      config,
+      stores,
+      serving: model.serving,
+      monitoring: monitoring.services,
+      ...(llm === undefined ? {} : { llm: llm.services }),
+      features: model.features,
+    });
     return {
       server,
       async close() {
         await server.close();
+        llm?.close();
         retraining?.stop();
         await retraining?.idle();
         await monitoring.stop();
@@ -92,6 +108,7 @@ export async function startKeelServer(
       },
     };
   } catch (e) {
+    llm?.close();
     retraining?.stop();
     await monitoring.stop();
     await model.stop();

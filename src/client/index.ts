@@ -1,4 +1,6 @@
 export { KeelClient } from "./client.js";
+export { KeelLlmClient } from "./llm-client.js";
+export type { KeelRequester, TraceSearchRequest } from "./llm-client.js";
 export type { FetchLike, KeelClientOptions, SearchRequest, SearchRunsRequest } from "./client.js";
 /** The wire's JSON shapes, for the client's users (its value lists are the domain modules' to export). */
 export type {
@@ -32,5 +34,14 @@ export type {
   SignatureJson,
   TagJson,
   WebhookJson,
+  ChatMessageJson,
+  PromptDiffJson,
+  PromptJson,
+  PromptVersionJson,
+  RenderedPromptJson,
+  SpanJson,
+  TraceDetailJson,
+  TraceFeedbackJson,
+  TraceSummaryJson,
 } from "../wire/index.js";
 export type * from "./features-json.js";

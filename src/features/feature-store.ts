@@ -4,13 +4,13 @@
  * transformation modules, imported once.
  */
 import type { Clock } from "../runtime/index.js";
-import { specError } from "../spec-fields.js";
-import { requestedFeatures, type FeatureRepo } from "./definition.js";
+import { featureService, requestedFeatures, type FeatureRepo } from "./definition.js";
 import { materialize, materializeIncremental, type MaterializeResult } from "./materialize.js";
 import { createTransformLoader } from "./on-demand.js";
-import { getOnlineFeatures, type OnlineFeaturesResponse } from "./online.js";
+import { entityInputs, getOnlineFeatures, type EntityInputs, type OnlineFeaturesResponse } from "./online.js";
 import type { FeatureValue, OnlineStore } from "./online-store.js";
 import { pushToOnlineStore } from "./push.js";
+import { pushToOfflineStore } from "./push-offline.js";
 import type { FeatureRegistry } from "./registry.js";
 
 /** How long an applied repository is served before the registry is asked again. */
@@ -30,6 +30,13 @@ export interface FeatureStore {
   /** The applied repository (cached for a few seconds). */
   repo(): Promise<FeatureRepo>;
   getOnlineFeatures(query: OnlineFeaturesQuery): Promise<OnlineFeaturesResponse>;
+  /** The join keys and request fields a request for a feature service carries. */
+  serviceInputs(featureService: string): Promise<EntityInputs>;
+  /**
+   * Writes pushed rows to the online store, the source file (offline), or both (the file first).
+   * Returns the rows written to the online store (one per feature view and row), or, offline only,
+   * the rows appended to the file.
+   */
   push(sourceName: string, df: Readonly<Record<string, unknown>>, to: PushTarget): Promise<number>;
   materialize(options: { start: number; end: number; featureViews?: readonly string[] }): Promise<MaterializeResult[]>;
   materializeIncremental(options: { end: number; featureViews?: readonly string[] }): Promise<MaterializeResult[]>;
@@ -48,6 +55,7 @@ export interface FeatureStoreDeps {
 export function createFeatureStore(deps: FeatureStoreDeps): FeatureStore {
   const transform = createTransformLoader();
   let cached: { repo: FeatureRepo; at: number } | undefined;
+  let pushing: Promise<unknown> = Promise.resolve();
 
   const store: FeatureStore = {
     async repo() {
@@ -68,15 +76,21 @@ export function createFeatureStore(deps: FeatureStoreDeps): FeatureStore {
         },
       );
     },
+    async serviceInputs(name) {
+      const repo = await store.repo();
+      return entityInputs(repo, featureService(repo, name, "feature_service").features);
+    },
     async push(sourceName, df, to) {
+      const repo = await store.repo();
+      let written = 0;
       if (to !== "online") {
-        throw specError(
-          "to",
-          to,
-          "must be online: pushed rows go to the online store; append offline rows to the source file",
-        );
+        // One rewrite of a source file at a time: a second push waits for the first's rename.
+        const offline = pushing.then(() => pushToOfflineStore(repo, sourceName, df, deps.eventTime, deps.clock()));
+        pushing = offline.catch(() => undefined);
+        written = await offline;
       }
-      return pushToOnlineStore(await store.repo(), deps.online, sourceName, df, deps.eventTime);
+      if (to !== "offline") written = await pushToOnlineStore(repo, deps.online, sourceName, df, deps.eventTime);
+      return written;
     },
     async materialize(options) {
       return materialize(await store.repo(), deps.registry, deps.online, options);

@@ -34,17 +34,19 @@ export { openOnlineStore } from "./open-online-store.js";
 export type { OnDemandTransform } from "./on-demand.js";
 export { createTransformLoader, runOnDemand } from "./on-demand.js";
 export type {
+  EntityInputs,
   FeatureStatus,
   FeatureVector,
   OnlineFeatureSources,
   OnlineFeaturesRequest,
   OnlineFeaturesResponse,
 } from "./online.js";
-export { getOnlineFeatures } from "./online.js";
+export { entityInputs, getOnlineFeatures } from "./online.js";
 export type { MaterializeResult } from "./materialize.js";
 export { materialize, materializeIncremental } from "./materialize.js";
 export type { FeatureStore, FeatureStoreDeps, OnlineFeaturesQuery, PushTarget } from "./feature-store.js";
 export { createFeatureStore } from "./feature-store.js";
 export { pushToOnlineStore } from "./push.js";
+export { pushToOfflineStore } from "./push-offline.js";
 export type { FeatureSkew, SkewOptions, SkewReport } from "./skew.js";
-export { featureSkew } from "./skew.js";
+export { SKEW_ROWS, endpointSkew, featureSkew } from "./skew.js";

@@ -7,6 +7,7 @@ import type { Clock } from "../runtime/index.js";
 import { specError } from "../spec-fields.js";
 import {
   featureColumnName,
+  type FeatureField,
   type FeatureRef,
   type FeatureRepo,
   type FeatureViewDefinition,
@@ -140,6 +141,33 @@ async function serveOnDemand(
     inputs[f.name] = col;
   }
   return runOnDemand(view, await src.transform(view), inputs, n);
+}
+
+/** What an online request for `features` must carry: the join keys and the on-demand views' request fields. */
+export interface EntityInputs {
+  readonly joinKeys: readonly string[];
+  readonly requestFields: readonly FeatureField[];
+  /** The names the features are answered under (without full feature names). */
+  readonly served: readonly string[];
+}
+
+export function entityInputs(repo: FeatureRepo, features: readonly FeatureRef[]): EntityInputs {
+  const joinKeys = new Set<string>();
+  const requestFields = new Map<string, FeatureField>();
+  for (const r of features) {
+    const odfv = repo.onDemandFeatureViews.find((v) => v.name === r.view);
+    const views = odfv === undefined ? [r.view] : odfv.sources;
+    for (const name of views) {
+      const view = repo.featureViews.find((v) => v.name === name) as FeatureViewDefinition;
+      for (const k of viewJoinKeys(repo, view)) joinKeys.add(k);
+    }
+    for (const f of odfv?.requestFields ?? []) requestFields.set(f.name, f);
+  }
+  return {
+    joinKeys: [...joinKeys],
+    requestFields: [...requestFields.values()],
+    served: features.map((r) => featureColumnName(r, false)),
+  };
 }
 
 export async function getOnlineFeatures(

@@ -3,7 +3,8 @@ import type { FeatureDtype, FeatureRepo } from "./definition.js";
 import { viewJoinKeys } from "./offline.js";
 import { entityKey, type FeatureValue, type OnlineRow, type OnlineStore } from "./online-store.js";
 
-function checkValue(v: unknown, dtype: FeatureDtype, field: string): FeatureValue {
+/** A pushed value checked against its feature's dtype. */
+export function checkPushedValue(v: unknown, dtype: FeatureDtype, field: string): FeatureValue {
   if (v === null || v === undefined) return null;
   const ok =
     dtype === "int64"
@@ -22,7 +23,14 @@ function checkValue(v: unknown, dtype: FeatureDtype, field: string): FeatureValu
   return v as FeatureValue;
 }
 
-function column(df: Readonly<Record<string, unknown>>, name: string, n: number): readonly unknown[] {
+/** The pushed dataframe's rows: the length of its first column. */
+export function pushedRows(df: Readonly<Record<string, unknown>>): number {
+  const first = Object.values(df)[0];
+  return Array.isArray(first) ? first.length : 0;
+}
+
+/** One column of the pushed dataframe, `n` long. */
+export function pushedColumn(df: Readonly<Record<string, unknown>>, name: string, n: number): readonly unknown[] {
   const col = df[name];
   if (!Array.isArray(col)) throw specError(`df.${name}`, col ?? null, `must be an array of ${n} values`);
   if (col.length !== n)
@@ -50,17 +58,18 @@ export async function pushToOnlineStore(
       `must name a source (${repo.sources.map((s) => s.name).join(", ")})`,
     );
   }
-  const first = Object.values(df)[0];
-  const n = Array.isArray(first) ? first.length : 0;
-  const times = column(df, source.timestampField, n).map((t, i) => eventTime(t, `df.${source.timestampField}[${i}]`));
+  const n = pushedRows(df);
+  const times = pushedColumn(df, source.timestampField, n).map((t, i) =>
+    eventTime(t, `df.${source.timestampField}[${i}]`),
+  );
   const writes: [string, OnlineRow[]][] = repo.featureViews
     .filter((v) => v.source === sourceName)
     .map((view) => {
-      const keys = viewJoinKeys(repo, view).map((k) => column(df, k, n));
-      const features = view.schema.map((f) => [f, column(df, f.name, n)] as const);
+      const keys = viewJoinKeys(repo, view).map((k) => pushedColumn(df, k, n));
+      const features = view.schema.map((f) => [f, pushedColumn(df, f.name, n)] as const);
       const rows = times.map((eventTime, i): OnlineRow => {
         const values: Record<string, FeatureValue> = {};
-        for (const [f, col] of features) values[f.name] = checkValue(col[i], f.dtype, `df.${f.name}[${i}]`);
+        for (const [f, col] of features) values[f.name] = checkPushedValue(col[i], f.dtype, `df.${f.name}[${i}]`);
         return { entityKey: entityKey(keys.map((k) => k[i] as FeatureValue)), eventTime, values };
       });
       return [view.name, rows];

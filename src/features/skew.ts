@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { categoricalFromStrings, numericColumn, readTable, writeTable, type Column } from "../data/index.js";
 import { specError } from "../spec-fields.js";
-import { isServedPrediction, type InferenceRecord } from "../store/index.js";
+import { isServedPrediction, type InferenceLog, type InferenceRecord } from "../store/index.js";
 import type { FeatureRef, FeatureRepo } from "./definition.js";
 import { ENTITY_TIMESTAMP, getHistoricalFeatures } from "./historical.js";
 import { viewJoinKeys } from "./offline.js";
@@ -148,4 +148,21 @@ export async function featureSkew(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Served predictions read per skew check, at most. */
+export const SKEW_ROWS = 100_000;
+
+/**
+ * The skew of an endpoint's served predictions in [from, to) (the first SKEW_ROWS of them): what
+ * `keel features skew` prints and monitoring records each window.
+ */
+export async function endpointSkew(
+  repo: FeatureRepo,
+  log: InferenceLog,
+  query: { readonly endpoint: string; readonly from: number; readonly to: number },
+  options: SkewOptions,
+): Promise<SkewReport> {
+  const records = await log.query({ endpoint: query.endpoint, from: query.from, to: query.to, limit: SKEW_ROWS });
+  return featureSkew(repo, records, options);
 }

@@ -1,2 +1,5 @@
-/** LLM operations: guardrails on model inputs and outputs (a gateway will build on them). */
+/** LLM operations: guardrails, the prompt registry, the OpenAI-compatible gateway and traces. */
 export * from "./guardrails/index.js";
+export * from "./prompts/index.js";
+export * from "./gateway/index.js";
+export * from "./traces/index.js";

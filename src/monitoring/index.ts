@@ -106,3 +106,4 @@ export {
   modelRolloutReport,
   rolloutReport,
 } from "./rollout-report.js";
+export { recordSkew, type SkewCheck, type SkewFinding, type SkewMonitor } from "./skew-window.js";

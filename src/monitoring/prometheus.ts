@@ -2,7 +2,7 @@
  * Monitoring's figures on Prometheus `/metrics`, for Grafana: the latest window of every
  * observation series — drift (PSI, KS / χ² statistic and p-value per feature), prediction drift and
  * decision rates, data quality, rolling performance (AUC, FNR … per window length and segment),
- * fairness gaps and volume — as one gauge family per observation kind, labelled by model, model
+ * fairness gaps, volume and training-serving skew — as one gauge family per observation kind, labelled by model, model
  * version, endpoint, feature, segment and metric. Read from the observation store at each scrape.
  */
 import { Gauge, type Registry } from "prom-client";
@@ -21,6 +21,7 @@ const HELP: Readonly<Record<ObservationKind, string>> = {
   performance: "Rolling performance on delayed labels (auc_7d, fnr_4h, …), pooled, per segment and per model version.",
   fairness: "Fairness gaps between segment values (demographic_parity_gap_7d, equal_opportunity_gap_7d).",
   volume: "Requests of the latest monitor window (request_count, volume_change, refused_rate).",
+  skew: "Training-serving skew of the latest monitor window per feature (share_differing).",
 };
 
 /** Series whose latest window ended longer ago than this are left out (the alert rules' default age). */

@@ -13,8 +13,9 @@ import { parseAlertRules } from "./alerts.js";
 import type { AlertRule } from "./alerts.js";
 import { runMonitorWindow } from "./monitor-job.js";
 import { championThreshold, recordPerformance, windowText, type PerformanceReport } from "./performance.js";
+import { recordSkew, type SkewCheck, type SkewMonitor } from "./skew-window.js";
 import { CHAMPION_ALIAS } from "../registry/index.js";
-import type { LabelStore } from "../store/index.js";
+import type { LabelStore, MonitorObservation } from "../store/index.js";
 import type { MonitorJobDeps, MonitorWindowResult, QualityThresholds } from "./monitor-job.js";
 import {
   specArray,
@@ -67,6 +68,8 @@ export interface MonitoredModel {
   readonly windows: readonly Cadence[];
   readonly minDriftRows?: number;
   readonly quality?: Partial<QualityThresholds>;
+  /** Training-serving skew of the features its endpoint looks up, each window (needs the scheduler's `skew`). */
+  readonly skew?: SkewMonitor;
 }
 
 export interface MonitoringConfig {
@@ -117,7 +120,7 @@ export function parseMonitoringConfig(json: unknown): MonitoringConfig {
   ]);
   const models = specArray(c.models ?? [], "models").map((raw: unknown, i): MonitoredModel => {
     const p = `models[${i}]`;
-    const m = specObject(raw, p, ["name", "version", "endpoint", "windows", "minDriftRows", "quality"]);
+    const m = specObject(raw, p, ["name", "version", "endpoint", "windows", "minDriftRows", "quality", "skew"]);
     const name = specRequired(specString(m, "name", p), `${p}.name`);
     const version = specString(m, "version", p);
     const endpoint = specString(m, "endpoint", p);
@@ -130,9 +133,19 @@ export function parseMonitoringConfig(json: unknown): MonitoringConfig {
       for (const [k, v] of Object.entries(q)) out[k] = specNumberValue(v, `${p}.quality.${k}`, { min: 0 });
       quality = out;
     }
+    let skew: SkewMonitor | undefined;
+    if (m.skew !== undefined) {
+      const k = specObject(m.skew, `${p}.skew`, ["featureService", "threshold"]);
+      const threshold = specNumber(k, "threshold", `${p}.skew`, { min: 0, max: 1 });
+      skew = {
+        featureService: specRequired(specString(k, "featureService", `${p}.skew`), `${p}.skew.featureService`),
+        ...(threshold !== undefined ? { threshold } : {}),
+      };
+    }
     return {
       name,
       windows,
+      ...(skew !== undefined ? { skew } : {}),
       ...(version !== undefined ? { version } : {}),
       ...(endpoint !== undefined ? { endpoint } : {}),
       ...(minDriftRows !== undefined ? { minDriftRows } : {}),
@@ -176,6 +189,8 @@ export interface SchedulerOptions {
    * `auc_7d` and the like are evaluated on schedule.
    */
   readonly labels?: LabelStore;
+  /** The feature store's skew check, run each window for the models whose config asks for `skew`. */
+  readonly skew?: SkewCheck;
   readonly clock?: Clock;
   readonly timers?: Timers;
   /** Job outcomes and failures. */
@@ -188,6 +203,8 @@ export interface WindowRun {
   readonly result?: MonitorWindowResult;
   readonly alerts?: EvaluationResult;
   readonly performance?: readonly PerformanceReport[];
+  /** The window's skew observations, one per feature. */
+  readonly skew?: readonly MonitorObservation[];
   readonly error?: string;
 }
 
@@ -426,7 +443,17 @@ export class MonitorScheduler {
         ...(m.minDriftRows !== undefined ? { minDriftRows: m.minDriftRows } : {}),
         ...(m.quality !== undefined ? { quality: m.quality } : {}),
       });
-      runs.push({ model: m.name, cadence, result });
+      const check = this.options.skew;
+      const skew =
+        m.skew !== undefined && check !== undefined
+          ? await recordSkew(
+              check,
+              this.options.jobs.observations,
+              { modelName: m.name, endpoint: m.endpoint ?? m.name, skew: m.skew },
+              { start: from, end },
+            )
+          : undefined;
+      runs.push({ model: m.name, cadence, result, ...(skew !== undefined ? { skew } : {}) });
       this.logger.info({}, `${label}: ${result.rows} rows${attempt > 1 ? ` (attempt ${attempt})` : ""}`);
       return true;
     } catch (e) {

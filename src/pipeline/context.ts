@@ -75,7 +75,7 @@ export async function openPipelineContext(
   const clock = deps.clock ?? Date.now;
   const actor = deps.actor ?? { userId: "pipeline" };
   const { tracking } = deps;
-  const { dataHash, configHash, codeVersion } = data.lineage;
+  const { dataHash, configHash, codeVersion, featureService, featureRepoVersion } = data.lineage;
   let experimentId: string;
   try {
     experimentId = (await tracking.getExperimentByName(def.experiment)).experimentId;
@@ -94,6 +94,12 @@ export async function openPipelineContext(
         { key: "keel.data_sha256", value: dataHash },
         { key: "keel.config_sha256", value: configHash },
         ...(codeVersion === undefined ? [] : [{ key: "mlflow.source.git.commit", value: codeVersion }]),
+        ...(featureService === undefined
+          ? []
+          : [
+              { key: "keel.feature_service", value: featureService },
+              { key: "keel.feature_repo_version", value: String(featureRepoVersion) },
+            ]),
         { key: "mlflow.source.type", value: "PIPELINE" },
         ...Object.entries(options.tags ?? {}).map(([key, value]) => ({ key, value })),
       ],

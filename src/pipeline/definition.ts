@@ -72,12 +72,24 @@ export interface TrainSpec {
 /** The path of a suite JSON file (relative to the definition), or the suite inline. */
 export type SuiteRef = string | Readonly<Record<string, unknown>>;
 
+/**
+ * A training set built point-in-time from a feature service: the entity dataframe (join keys,
+ * `event_timestamp`, the label and any other columns) joined with the service's features as of
+ * each row's time.
+ */
+export interface TrainingSetSpec {
+  readonly featureService: string;
+  /** CSV or Parquet file, relative to the definition's directory. */
+  readonly entityDf: string;
+}
+
 export interface PipelineDefinition {
   readonly name: string;
   /** Experiment the runs go to; default the pipeline's name. */
   readonly experiment: string;
-  /** CSV or Parquet file, relative to the definition's directory. */
-  readonly data: string;
+  /** CSV or Parquet file, relative to the definition's directory; or `trainingSet`. */
+  readonly data?: string;
+  readonly trainingSet?: TrainingSetSpec;
   /** Train on the latest stretch of the data only: rows whose time lies in the last N days or months. */
   readonly window?: TrainingWindow;
   readonly target: string;
@@ -107,7 +119,8 @@ export interface PipelineDefinition {
 export interface PipelineDefinitionInput {
   name: string;
   experiment?: string;
-  data: string;
+  data?: string;
+  trainingSet?: { featureService: string; entityDf: string };
   window?: { column: string; last: string };
   target: string;
   positive?: string;
@@ -140,6 +153,7 @@ const TOP_FIELDS = [
   "name",
   "experiment",
   "data",
+  "trainingSet",
   "window",
   "target",
   "positive",
@@ -247,7 +261,19 @@ function stringList(json: unknown, field: string): string[] {
 export function parsePipelineDefinition(json: unknown): PipelineDefinition {
   const o = specObject(json, "pipeline", TOP_FIELDS);
   const name = specRequired(specString(o, "name", "pipeline"), "name");
-  const data = specRequired(specString(o, "data", "pipeline"), "data");
+  const data = specString(o, "data", "pipeline");
+  let trainingSet: TrainingSetSpec | undefined;
+  if (o.trainingSet !== undefined) {
+    const t = specObject(o.trainingSet, "trainingSet", ["featureService", "entityDf"]);
+    trainingSet = {
+      featureService: specRequired(specString(t, "featureService", "trainingSet"), "trainingSet.featureService"),
+      entityDf: specRequired(specString(t, "entityDf", "trainingSet"), "trainingSet.entityDf"),
+    };
+  }
+  if ((data === undefined) === (trainingSet === undefined))
+    throw specError("data", data ?? null, "give exactly one of data (a file) or trainingSet (a feature service)");
+  if (trainingSet !== undefined && o.window !== undefined)
+    throw specError("window", o.window, "selects rows of data; a trainingSet's rows are its entity dataframe's");
   const target = specRequired(specString(o, "target", "pipeline"), "target");
   const positive = specString(o, "positive", "pipeline");
   const idColumn = specString(o, "idColumn", "pipeline");
@@ -278,7 +304,8 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
   return {
     name,
     experiment: specString(o, "experiment", "pipeline") ?? name,
-    data,
+    ...(data === undefined ? {} : { data }),
+    ...(trainingSet === undefined ? {} : { trainingSet }),
     ...(o.window === undefined ? {} : { window: parseTrainingWindow(o.window) }),
     target,
     ...(positive === undefined ? {} : { positive }),

@@ -27,6 +27,7 @@ export type {
   StepStatus,
 } from "./types.js";
 export { runPipeline, runPipelineFile } from "./run.js";
+export { readTrainingSet, type TrainingSet } from "./training-set.js";
 export { attachTrainingProfile } from "./steps/register.js";
 export type { Split } from "./split.js";
 export { rowTimes, splitRows } from "./split.js";

@@ -32,6 +32,7 @@ import {
 import { gitCommit } from "./lineage.js";
 import { specError } from "../spec-fields.js";
 import { csvBytes, selectWindow } from "./training-data.js";
+import { readTrainingSet } from "./training-set.js";
 import { behaviourStep } from "./steps/behaviour.js";
 import { evaluateStep, validationRows } from "./steps/evaluate.js";
 import { gatesStep } from "./steps/gates.js";
@@ -58,16 +59,34 @@ async function resolveSuite(def: PipelineDefinition, baseDir: string): Promise<u
 }
 
 /** Input checks and hashing happen before a run exists: bad input leaves no trace. */
-async function readInputs(
+/**
+ * The training rows and the exact bytes trained on: the data file, or the window's rows of it
+ * written as CSV, or the feature service's point-in-time training set (Parquet).
+ */
+async function readData(
   def: PipelineDefinition,
   baseDir: string,
-  options: PipelineOptions,
+  deps: PipelineDeps,
   now: number,
-): Promise<PipelineInputs> {
-  const suiteJson = await resolveSuite(def, baseDir);
-  const suite = suiteJson === undefined ? undefined : { parsed: parseSuite(suiteJson), json: suiteJson };
-  const dataPath = path.resolve(baseDir, def.data);
-  // The exact bytes trained on: the file, or the window's rows of it written as CSV.
+): Promise<{
+  frame: Frame;
+  trainingData: TrainingDataBytes;
+  lineage: Omit<PipelineLineage, "configHash" | "codeVersion">;
+}> {
+  if (def.trainingSet !== undefined) {
+    const set = await readTrainingSet(def.trainingSet, baseDir, deps.features, def.idColumn);
+    return {
+      frame: set.frame,
+      trainingData: { bytes: set.bytes, ext: ".parquet" },
+      lineage: {
+        dataHash: sha256Hex(set.bytes),
+        dataPath: set.entityDfPath,
+        featureService: def.trainingSet.featureService,
+        featureRepoVersion: set.featureRepoVersion,
+      },
+    };
+  }
+  const dataPath = path.resolve(baseDir, def.data as string);
   let frame = await readTable(dataPath);
   let trainingData: TrainingDataBytes;
   if (def.window === undefined) {
@@ -78,16 +97,28 @@ async function readInputs(
       throw specError("window.last", def.window.last, `leaves no rows of ${def.data} before the run`);
     trainingData = { bytes: await csvBytes(frame), ext: ".csv" };
   }
-  const dataHash = sha256Hex(trainingData.bytes);
+  return { frame, trainingData, lineage: { dataHash: sha256Hex(trainingData.bytes), dataPath } };
+}
+
+async function readInputs(
+  def: PipelineDefinition,
+  baseDir: string,
+  deps: PipelineDeps,
+  options: PipelineOptions,
+  now: number,
+): Promise<PipelineInputs> {
+  const suiteJson = await resolveSuite(def, baseDir);
+  const suite = suiteJson === undefined ? undefined : { parsed: parseSuite(suiteJson), json: suiteJson };
   const resolved = { ...def, ...(suiteJson === undefined ? {} : { validate: { suite: suiteJson } }) };
   const configHash = canonicalHash(resolved);
   const codeVersion = options.codeVersion ?? (await gitCommit(baseDir));
+  const data = await readData(def, baseDir, deps, now);
   const lineage: PipelineLineage = {
-    dataHash,
-    dataPath,
+    ...data.lineage,
     configHash,
     ...(codeVersion === undefined ? {} : { codeVersion }),
   };
+  const { frame, trainingData } = data;
   const target = prepareTarget(frame, def.target, def.positive === undefined ? {} : { positive: def.positive });
   if (target.task !== "binary") {
     throw new InvalidParameterError(
@@ -121,7 +152,7 @@ export async function runPipeline(
   options: PipelineOptions = {},
 ): Promise<PipelineResult> {
   const def = parsePipelineDefinition(input);
-  const inputs = await readInputs(def, path.resolve(options.baseDir ?? "."), options, (deps.clock ?? Date.now)());
+  const inputs = await readInputs(def, path.resolve(options.baseDir ?? "."), deps, options, (deps.clock ?? Date.now)());
   const ctx = await openPipelineContext(def, deps, options, inputs);
   try {
     return await runSteps(ctx, inputs);
@@ -175,7 +206,14 @@ async function logRunInputs(ctx: PipelineContext): Promise<void> {
   const { def, lineage } = ctx;
   await logParams(ctx, ctx.runId, {
     "pipeline.name": def.name,
-    data: def.data,
+    ...(def.data === undefined ? {} : { data: def.data }),
+    ...(def.trainingSet === undefined
+      ? {}
+      : {
+          "training_set.feature_service": def.trainingSet.featureService,
+          "training_set.entity_df": def.trainingSet.entityDf,
+          "feature_repo.version": lineage.featureRepoVersion ?? "",
+        }),
     "data.rows": ctx.frame.nRows,
     target: def.target,
     model: def.train.model,

@@ -2,6 +2,7 @@
 import type { Clock } from "../runtime/index.js";
 import type { Frame } from "../data/index.js";
 import type { KeelModel, Trial } from "../learn/index.js";
+import type { FeatureRegistry } from "../features/index.js";
 import type { RegistryStore } from "../registry/index.js";
 import type { ArtifactStore, Actor, TrackingStore } from "../tracking/index.js";
 import type { ValidationReport } from "../validate/index.js";
@@ -18,6 +19,8 @@ export interface PipelineDeps {
   readonly clock?: Clock;
   /** Recorded as the runs' user and in the audit log. */
   readonly actor?: Actor;
+  /** The feature registry a definition's `trainingSet` reads its feature service from. */
+  readonly features?: FeatureRegistry;
 }
 
 export interface PipelineOptions {
@@ -79,9 +82,13 @@ export interface TrainingDataBytes {
 }
 
 export interface PipelineLineage {
-  /** sha256 of the exact training data: the input file, or the window's rows as CSV. */
+  /** sha256 of the exact training data: the input file, the window's rows as CSV, or the training set built from a feature service. */
   readonly dataHash: string;
+  /** The data file, or the entity dataframe of a feature service's training set. */
   readonly dataPath: string;
+  /** The feature service the training set came from, and the feature repository version defining it. */
+  readonly featureService?: string;
+  readonly featureRepoVersion?: number;
   /** sha256 of the canonical JSON of the resolved definition (suite inlined). */
   readonly configHash: string;
   /** git commit of the code, when the definition is in a git work tree. */

@@ -8,6 +8,13 @@ import type { Actor, Page, Tag } from "../tracking/index.js";
  */
 export type { ModelVersionStatus, Stage } from "../wire/index.js";
 
+/**
+ * The tag (on the registered model and on each version) that marks a prompt, as MLflow 3 stores
+ * prompts in its model registry. Registered-model and model-version searches leave prompts out
+ * unless the filter names this tag.
+ */
+export const IS_PROMPT_TAG = "mlflow.prompt.is_prompt";
+
 export interface ModelAlias {
   readonly alias: string;
   readonly version: string;

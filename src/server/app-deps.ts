@@ -1,6 +1,7 @@
 import type { Clock } from "../runtime/index.js";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { KeelConfig } from "../config.js";
+import type { Gateway, LlmConfig, PromptPromotionGates } from "../llm/index.js";
 import type { RegistryStore } from "../registry/index.js";
 import type {
   ArtifactStore,
@@ -9,7 +10,9 @@ import type {
   InferenceLog,
   LabelStore,
   MetadataDb,
+  TraceStore,
 } from "../store/index.js";
+import type { FeatureStore } from "../features/index.js";
 import type { ModelServer } from "../serving/index.js";
 import type { TrackingStore } from "../tracking/index.js";
 import type { TokenVerifier } from "./auth.js";
@@ -32,6 +35,8 @@ export interface AppStores {
   readonly canaries?: CanaryStore;
   /** The metadata database; the feature routes keep the feature registry in it. */
   readonly metadata?: MetadataDb;
+  /** LLM traces (`/v1/traces`, `/api/keel/traces`). */
+  readonly traces?: TraceStore;
 }
 
 /**
@@ -49,6 +54,19 @@ export interface AppDeps {
   readonly serving?: ModelServer;
   /** Monitoring observations, monitor jobs and alerts (docs/monitoring.md). */
   readonly monitoring?: MonitoringServices;
+  /** The feature store model serving reads (its owner closes it); the feature routes open their own without it. */
+  readonly features?: FeatureStore;
+  readonly llm?: LlmServices;
+}
+
+/** LLM operations (docs/llm.md): prompt promotion policy, the gateway, traces. */
+export interface LlmServices {
+  /** The gate, by alias, a prompt version must have passed before the alias may point at it. */
+  readonly promptGates?: PromptPromotionGates;
+  /** The OpenAI-compatible gateway (`/api/keel/llm/{route}/v1/...`). */
+  readonly gateway?: Gateway;
+  /** Prices OTLP spans; routes and retention are the gateway's and the retention job's. */
+  readonly config?: LlmConfig;
 }
 
 /** A route file: registers its routes on the instance it is given. */

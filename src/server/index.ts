@@ -9,3 +9,7 @@ export { startServer } from "./start.js";
 export type { RunningServer } from "./start.js";
 export { createApp } from "./app.js";
 export type { AppDeps, AppStores, RoutePlugin } from "./app.js";
+export { promptJson, promptVersionJson, templateJson } from "./llm-json.js";
+export { readLlmConfig, startLlm } from "./llm-wiring.js";
+export type { RunningLlm } from "./llm-wiring.js";
+export type { LlmServices } from "./app-deps.js";

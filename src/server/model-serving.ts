@@ -1,11 +1,15 @@
 import type { KeelConfig } from "../config.js";
 import type { Stores } from "../open-stores.js";
 import type { Logger } from "../runtime/index.js";
+import type { FeatureStore } from "../features/index.js";
+import { openFeatureStore } from "./routes/features.js";
 import { canaryGateEvaluator } from "./canary-gate.js";
 import { artifactFetcher, createServingRuntime, type ModelServer } from "../serving/index.js";
 
 export interface ModelServing {
   readonly serving: ModelServer;
+  /** The feature store the feature routes and endpoints naming a feature service share. */
+  readonly features: FeatureStore;
   /** Stop serving (drain and close models), then write out the inference log. */
   stop(): Promise<void>;
 }
@@ -14,8 +18,8 @@ export interface ModelServing {
  * Wires model serving over keel's stores: registry-following endpoints, artifacts fetched from the
  * artifact store (checksum-verified), the inference log in the metadata database, the Redis
  * prediction cache when `config.redisUrl` is set, an optional serving file of endpoint policies,
- * and the endpoints created through the API (kept in the metadata database). Loads every champion
- * before returning.
+ * the endpoints created through the API (kept in the metadata database), and the feature store of
+ * endpoints that name a feature service. Loads every champion before returning.
  */
 export async function startModelServing(
   stores: Stores,
@@ -23,7 +27,9 @@ export async function startModelServing(
   options: { servingFile?: string; logger?: Logger } = {},
 ): Promise<ModelServing> {
   const inferenceLog = stores.servingInferenceLog;
+  const features = openFeatureStore(stores.metadata, config);
   const serving = await createServingRuntime({
+    features,
     registry: stores.registry,
     fetchArtifact: artifactFetcher({
       artifacts: stores.artifacts,
@@ -44,8 +50,10 @@ export async function startModelServing(
   await serving.start();
   return {
     serving,
+    features,
     async stop() {
       await serving.stop();
+      await features.close();
       // The log itself belongs to the stores and is closed with them.
       await inferenceLog.flush();
     },

@@ -5,7 +5,8 @@ import {
   parseMonitoringConfig,
   registerMonitoringMetrics,
 } from "../monitoring/index.js";
-import type { MonitorJobDeps, MonitoringConfig } from "../monitoring/index.js";
+import type { MonitorJobDeps, MonitoringConfig, SkewCheck } from "../monitoring/index.js";
+import { createFeatureRegistry, endpointSkew, featureService } from "../features/index.js";
 import { systemClock, type Clock, type Logger, type Timers } from "../runtime/index.js";
 import type { Stores } from "../open-stores.js";
 import { readSpecFile } from "../spec-fields.js";
@@ -35,9 +36,22 @@ export async function readMonitoringConfig(file: string): Promise<MonitoringConf
   return readSpecFile(file, parseMonitoringConfig);
 }
 
+/** The skew check of monitored models served by entity key, over the applied feature repository. */
+function featureSkewCheck(stores: Stores): SkewCheck {
+  const registry = createFeatureRegistry(stores.metadata);
+  return async (q) => {
+    const { repo } = await registry.current();
+    return endpointSkew(repo, stores.inferenceLog, q, {
+      features: featureService(repo, q.featureService, "skew.featureService").features,
+      ...(q.threshold !== undefined ? { threshold: q.threshold } : {}),
+    });
+  };
+}
+
 /**
  * Wires monitoring over keel's stores: the observation store, the alert history, the alert engine
- * with the config's rules and sinks, and the scheduler of monitor jobs (started here). `clock`
+ * with the config's rules and sinks, and the scheduler of monitor jobs (started here), whose
+ * windows also check training-serving skew for the models whose config asks for it. `clock`
  * drives the engine and the scheduler; stored alert times come from the stores' own clock.
  */
 export function startMonitoring(
@@ -73,6 +87,7 @@ export function startMonitoring(
     config,
     alerts,
     labels: stores.labels,
+    skew: featureSkewCheck(stores),
     clock,
     ...(options.timers !== undefined ? { timers: options.timers } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),

@@ -31,6 +31,7 @@ export interface EndpointConfigInput {
   };
   shadows?: ModelRefInput[];
   entityKey?: string;
+  featureService?: string;
   deadlineMs?: number;
   fallback?: { previousVersion: true; score?: number } | { score: number };
   cache?: { ttlSeconds?: number; maxEntries?: number };
@@ -73,6 +74,11 @@ export interface EndpointConfig {
   readonly canary?: ResolvedRef & { readonly schedule: CanarySchedule; readonly gate?: CanaryGateSpec };
   readonly shadows: readonly ResolvedRef[];
   readonly entityKey?: string;
+  /**
+   * A feature service of the applied feature repository: requests then carry entity keys (and
+   * request-time fields) and the server looks the model's features up in the online store.
+   */
+  readonly featureService?: string;
   readonly deadlineMs?: number;
   readonly fallback?: { readonly previousVersion: boolean; readonly score?: number };
   readonly cache?: { readonly ttlMs: number; readonly maxEntries: number };
@@ -133,6 +139,7 @@ const ENDPOINT_FIELDS = [
   "canary",
   "shadows",
   "entityKey",
+  "featureService",
   "deadlineMs",
   "fallback",
   "cache",
@@ -243,6 +250,7 @@ export function parseEndpointConfig(
   const decision = specObject(c.decision ?? {}, `${field}.decision`, ["threshold", "positive", "negative"]);
   const policy = specObject(c.input ?? {}, `${field}.input`, ["ranges", "categories"]);
   const entityKey = specString(c, "entityKey", field);
+  const featureService = specString(c, "featureService", field);
   const sampleRate =
     specNumber(log, "sampleRate", `${field}.inferenceLog`, { min: 0, max: 1 }) ?? defaults.inferenceLog.sampleRate;
   const record = specOneOf(c, "record", field, RECORD_MODES) ?? (sampleRate < 1 ? "sampled" : "all");
@@ -260,6 +268,7 @@ export function parseEndpointConfig(
     ...(c.canary !== undefined ? { canary: canaryOf(c.canary, model, `${field}.canary`) } : {}),
     shadows: specArray(c.shadows ?? [], `${field}.shadows`).map((r, i) => ref(r, model, `${field}.shadows[${i}]`)),
     ...(entityKey !== undefined ? { entityKey } : {}),
+    ...(featureService !== undefined ? { featureService } : {}),
     ...(deadlineMs !== undefined ? { deadlineMs } : {}),
     ...(c.fallback !== undefined ? { fallback: fallbackOf(c.fallback, `${field}.fallback`) } : {}),
     ...(cache

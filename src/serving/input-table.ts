@@ -14,6 +14,8 @@ export interface InputTable {
   readonly sources?: ReadonlyMap<string, string>;
   /** Values arrived as text (CSV): numbers and booleans are parsed by the declared column type. */
   readonly textual?: boolean;
+  /** The column naming each row's entity when the endpoint sets no `entityKey` (a feature service's join key). */
+  readonly entityColumn?: string;
 }
 
 /** Column-major table from row objects (`dataframe_records`, keel's predict API). */

@@ -1,4 +1,7 @@
+import type { Signature } from "../data/index.js";
 import { NotFoundError, UnavailableError } from "../errors.js";
+import { specError } from "../spec-fields.js";
+import type { FeatureStore } from "../features/index.js";
 import { silentLogger, systemClock, type Clock, type Logger } from "../runtime/index.js";
 import type { InferenceLog, EndpointStore } from "../store/index.js";
 import { AliasFollower, type ServingRegistry } from "./alias-follower.js";
@@ -10,6 +13,7 @@ import {
   type EndpointDefaults,
 } from "./endpoint-config.js";
 import { EndpointRegistry, type EndpointSummary } from "./endpoint-registry.js";
+import { entityRequestSignature } from "./entity-features.js";
 import { ServingMetrics } from "./metrics.js";
 import { ModelPool, type ExplainerLoader, type LoadedModel, type ModelLoader } from "./model-pool.js";
 import { PredictionLog, decisionOf, type PredictionResult } from "./prediction-log.js";
@@ -86,6 +90,8 @@ export interface ModelServerOptions {
   readonly isAlertFiring?: (endpoint: string) => boolean | Promise<boolean>;
   /** Failures that do not fail a request: sync errors, shadow errors, failed log writes. */
   readonly logger?: Logger;
+  /** The feature store endpoints naming a feature service read (serving by entity key). */
+  readonly features?: FeatureStore;
 }
 
 export interface BatchingOptions {
@@ -156,6 +162,7 @@ export class ModelServer {
       shadows: this.shadows,
       clock,
       logger,
+      ...(options.features ? { features: options.features } : {}),
     });
   }
 
@@ -194,8 +201,24 @@ export class ModelServer {
     return this.endpoints.list();
   }
 
-  /** Add or replace a configured endpoint (in memory only) and bind it now. */
+  /**
+   * Add or replace a configured endpoint (in memory only) and bind it now. An endpoint naming a
+   * feature service is refused unless the applied feature repository has that service.
+   */
   async putEndpoint(config: EndpointConfig): Promise<void> {
+    const service = config.featureService;
+    if (service !== undefined) {
+      const features = this.options.features;
+      if (features === undefined) throw specError("endpoint.featureService", service, "needs a feature store");
+      const known = (await features.repo()).featureServices.map((f) => f.name);
+      if (!known.includes(service)) {
+        throw specError(
+          "endpoint.featureService",
+          service,
+          `must name a feature service of the applied feature repository (${known.join(", ") || "none"})`,
+        );
+      }
+    }
     await this.follower.refresh(this.endpoints.apply(config), true);
   }
 
@@ -259,6 +282,25 @@ export class ModelServer {
     if (ep.binding === undefined)
       throw new UnavailableError(`endpoint ${JSON.stringify(name)} is not ready: its model is loading`);
     return ep.binding.champion;
+  }
+
+  /**
+   * What a request to the endpoint carries, for the protocol decoders: the model's signature, or,
+   * on an endpoint naming a feature service, its join keys and request fields.
+   */
+  async requestSignature(
+    name: string,
+    model: Signature,
+  ): Promise<{ signature: Signature; joinKeys: readonly string[] }> {
+    const service = this.featureService(name);
+    const features = this.options.features;
+    if (service === undefined || features === undefined) return { signature: model, joinKeys: [] };
+    return entityRequestSignature(await features.serviceInputs(service), model);
+  }
+
+  /** The feature service an endpoint looks its features up in, if any. */
+  featureService(name: string): string | undefined {
+    return this.endpoints.get(name)?.config.featureService;
   }
 
   hasEndpoint(name: string): boolean {

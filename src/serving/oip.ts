@@ -115,7 +115,15 @@ function checkElements(values: unknown[], datatype: OipDatatype, field: string):
   return values as RawValue[];
 }
 
-export function decodeInferRequest(body: unknown, signature: Signature): InferRequest {
+/**
+ * `joinKeys`: further input names taken whatever their datatype (an endpoint serving by entity
+ * key accepts its feature service's join keys, which have no declared type).
+ */
+export function decodeInferRequest(
+  body: unknown,
+  signature: Signature,
+  joinKeys: readonly string[] = [],
+): InferRequest {
   if (!isObject(body)) throw specError("body", body, "must be a JSON object (an inference request)");
   const id = body.id;
   if (id !== undefined && typeof id !== "string") throw specError("id", id, "must be a string");
@@ -156,11 +164,11 @@ export function decodeInferRequest(body: unknown, signature: Signature): InferRe
     const values = checkElements(flat, dt, `${f}.data`);
     const rows = dims[0] as number;
     const col = known.get(name);
-    if (col !== undefined) {
+    if (col !== undefined || joinKeys.includes(name)) {
       if (dims.length > 2 || (dims.length === 2 && dims[1] !== 1)) {
         throw specError(`${f}.shape`, dims, `must be [N] or [N, 1] for the single column ${name}`);
       }
-      checkColumnDatatype(col.type, dt, f, name);
+      if (col !== undefined) checkColumnDatatype(col.type, dt, f, name);
       if (columns.has(name)) throw specError(`${f}.name`, name, "must not repeat another input's name");
       columns.set(name, values);
       sources.set(name, `${f} (${name})`);
@@ -176,7 +184,7 @@ export function decodeInferRequest(body: unknown, signature: Signature): InferRe
       throw specError(
         `${f}.name`,
         name,
-        `must name a model input (one of ${specValueText(signature.inputs.map((c) => c.name))}) or be the only input, shaped [N, ${signature.inputs.length}]`,
+        `must name a model input (one of ${specValueText([...joinKeys, ...signature.inputs.map((c) => c.name)])}) or be the only input, shaped [N, ${signature.inputs.length}]`,
       );
     }
     if (nRows === -1) nRows = rows;

@@ -262,7 +262,8 @@ function rowEntities(
   table: InputTable,
   entityId: string | undefined,
 ): (row: number) => string | undefined {
-  const column = config.entityKey !== undefined ? table.columns.get(config.entityKey) : undefined;
+  const key = config.entityKey ?? table.entityColumn;
+  const column = key !== undefined ? table.columns.get(key) : undefined;
   return (row) => {
     const v = column?.[row];
     return v !== undefined && v !== null ? String(v) : entityId;

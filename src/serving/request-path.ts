@@ -1,9 +1,11 @@
 import type { Frame } from "../data/index.js";
 import { InvalidParameterError, KeelError, UnavailableError } from "../errors.js";
+import type { FeatureStore } from "../features/index.js";
 import type { Clock, Logger } from "../runtime/index.js";
 import { rowCacheKeys } from "./cache.js";
-import { missingEndpoint, type Binding, type EndpointRegistry, type EndpointRuntime } from "./endpoint-registry.js";
 import type { EndpointConfig } from "./endpoint-config.js";
+import { missingEndpoint, type Binding, type EndpointRegistry, type EndpointRuntime } from "./endpoint-registry.js";
+import { withServedFeatures } from "./entity-features.js";
 import type { InputTable } from "./input-table.js";
 import { findLimitBreach, limitError } from "./limits.js";
 import type { ServingMetrics } from "./metrics.js";
@@ -40,6 +42,8 @@ export interface RequestPathDeps {
   readonly shadows: ShadowRunner;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Where endpoints naming a feature service look their features up. */
+  readonly features?: FeatureStore;
 }
 
 /**
@@ -55,6 +59,31 @@ export class RequestPath {
   predict(endpoint: string, table: InputTable, ctx: RequestContext): Promise<PredictionResult> {
     const ep = this.deps.endpoints.get(endpoint);
     if (ep === undefined) return Promise.reject(missingEndpoint(endpoint));
+    if (ep.config.featureService === undefined) return this.route(ep, table, ctx);
+    return this.servedFeatures(ep.config, table).then((served) => this.route(ep, served, ctx));
+  }
+
+  /** The request's entity keys turned into the model's features (endpoints naming a feature service). */
+  servedFeatures(config: EndpointConfig, table: InputTable): Promise<InputTable> {
+    const service = config.featureService;
+    if (service === undefined) return Promise.resolve(table);
+    const store = this.deps.features;
+    const lookup =
+      store === undefined
+        ? Promise.reject(
+            new UnavailableError(
+              `endpoint ${JSON.stringify(config.name)} names feature service ${JSON.stringify(service)}, and this server has no feature store`,
+            ),
+          )
+        : withServedFeatures(store, service, table);
+    return lookup.catch((e: unknown) => {
+      this.deps.metrics.errors.inc({ endpoint: config.name, model_version: "", route: "", kind: errorKind(e) });
+      throw e;
+    });
+  }
+
+  private route(ep: EndpointRuntime, table: InputTable, ctx: RequestContext): Promise<PredictionResult> {
+    const endpoint = ep.config.name;
     const binding = ep.binding;
     if (binding === undefined) {
       this.deps.metrics.errors.inc({ endpoint, model_version: "", route: "", kind: "unavailable" });
@@ -123,6 +152,7 @@ export class RequestPath {
     const started = performance.now();
     // Logged and validated under the model's endpoint policy (sampling, audit, input) when it has one.
     const config = this.deps.endpoints.configFor(name);
+    table = await this.servedFeatures(config, table);
     const leave = model.enter();
     let frame: Frame;
     try {

@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import type { FeatureStore } from "../features/index.js";
 import type { ModelVersion } from "../registry/index.js";
 import type { Clock, Logger } from "../runtime/index.js";
 import { readSpecFile } from "../spec-fields.js";
@@ -26,6 +27,8 @@ export interface ServingRuntimeOptions {
   readonly canaries?: ModelServerOptions["canaries"];
   readonly canaryGate?: ModelServerOptions["canaryGate"];
   readonly logger?: Logger;
+  /** The feature store of endpoints that name a feature service. */
+  readonly features?: FeatureStore;
 }
 
 /**
@@ -59,5 +62,6 @@ export async function createServingRuntime(options: ServingRuntimeOptions): Prom
     ...(options.logger ? { logger: options.logger } : {}),
     canaries: options.canaries,
     canaryGate: options.canaryGate,
+    ...(options.features ? { features: options.features } : {}),
   });
 }

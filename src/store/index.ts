@@ -62,3 +62,14 @@ export { SqliteInferenceLogWriter } from "./sqlite/inference-log-writer.js";
 export { sqlitePath } from "./sqlite/open.js";
 export { nextSequenceValue } from "./sequences.js";
 export { upsertTags } from "./tags.js";
+export { createTraceStore } from "./llm-traces-sql.js";
+export { SPAN_STATUSES } from "./llm-traces.js";
+export type {
+  LlmSpan,
+  SpanStatus,
+  TraceDetail,
+  TraceFeedback,
+  TraceQuery,
+  TraceStore,
+  TraceSummary,
+} from "./llm-traces.js";

@@ -353,6 +353,43 @@ export interface FeatureMaterializationsTable {
   finished_at: number | string | bigint;
 }
 
+/** `llm_spans` (migration 0090). */
+export interface LlmSpansTable {
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string | null;
+  name: string;
+  service_name: string | null;
+  /** Epoch microseconds. */
+  start_time_us: number | string | bigint;
+  end_time_us: number | string | bigint;
+  status: string;
+  operation: string | null;
+  request_model: string | null;
+  response_model: string | null;
+  input_tokens: number | string | bigint | null;
+  output_tokens: number | string | bigint | null;
+  cost: number | null;
+  route: string | null;
+  prompt_name: string | null;
+  prompt_version: string | null;
+  user_id: string | null;
+  /** Names of the guardrail checks that triggered, comma-separated between commas (`,pii,`), for LIKE search. */
+  guardrails: string | null;
+  /** Every attribute of the span, as JSON. */
+  attributes: string;
+}
+
+/** `llm_trace_feedback` (migration 0090). */
+export interface LlmTraceFeedbackTable {
+  id: string;
+  trace_id: string;
+  score: number;
+  comment: string | null;
+  user_id: string;
+  created_at: number | string | bigint;
+}
+
 export interface KeelDatabase {
   keel_sequences: KeelSequencesTable;
   experiments: ExperimentsTable;
@@ -391,4 +428,6 @@ export interface KeelDatabase {
   alerts: AlertsTable;
   feature_repo_versions: FeatureRepoVersionsTable;
   feature_materializations: FeatureMaterializationsTable;
+  llm_spans: LlmSpansTable;
+  llm_trace_feedback: LlmTraceFeedbackTable;
 }

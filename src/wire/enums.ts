@@ -25,7 +25,15 @@ export type Stage = (typeof STAGES)[number];
 export const MODEL_VERSION_STATUSES = ["PENDING_REGISTRATION", "FAILED_REGISTRATION", "READY"] as const;
 export type ModelVersionStatus = (typeof MODEL_VERSION_STATUSES)[number];
 
-export const OBSERVATION_KINDS = ["drift", "quality", "prediction_drift", "performance", "fairness", "volume"] as const;
+export const OBSERVATION_KINDS = [
+  "drift",
+  "quality",
+  "prediction_drift",
+  "performance",
+  "fairness",
+  "volume",
+  "skew",
+] as const;
 export type ObservationKind = (typeof OBSERVATION_KINDS)[number];
 
 export const SEVERITIES = ["stable", "minor", "moderate", "major"] as const;

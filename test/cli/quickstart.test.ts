@@ -61,7 +61,15 @@ describe("keel quickstart (built CLI)", () => {
     expect(first.out).toMatch(/gate auc passed: validation AUC 0\.\d+ > 0\.82/);
     expect(first.out).toMatch(/behaviour monotonic credit_score \(decreasing\) passed/);
     expect(first.out).toMatch(/alias champion → loan-default version 1/);
-    for (const f of ["loan-applications.csv", "suite.json", "pipeline.json"]) {
+    expect(first.out).toContain(`materialized ${ROWS} applicant records into the online store`);
+    for (const f of [
+      "features.yaml",
+      "affordability.mjs",
+      "applicant_events.csv",
+      "loan-applications.csv",
+      "suite.json",
+      "pipeline.json",
+    ]) {
       expect(existsSync(path.join(dir, "kd/quickstart", f))).toBe(true);
     }
 
@@ -83,6 +91,10 @@ describe("keel quickstart (built CLI)", () => {
         ]),
       );
       expect(model.latestVersions.map((v) => v.version)).toEqual(["1"]);
+      // Trained from the feature service's point-in-time training set, which the version records.
+      const v1 = await stores.registry.getModelVersion("loan-default", "1");
+      expect(v1.lineage).toMatchObject({ featureService: "loan_default_v1", featureRepoVersion: "1" });
+      expect(v1.signature?.inputs.map((c) => c.name)).toContain("debt_to_income_ratio");
       const history = await stores.registry.aliasHistory("loan-default", "champion");
       expect(history.map((h) => h.version)).toEqual(["1"]);
     } finally {
@@ -119,6 +131,9 @@ describe("keel quickstart (built CLI)", () => {
       const predict = parseCurl((lines.find((l) => l.trim().startsWith("try")) ?? "").replace(/^\s*try\s+/, ""));
       const infer = parseCurl((lines.find((l) => l.trim().startsWith("OIP")) ?? "").replace(/^\s*OIP\s+/, ""));
       expect(predict.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/keel\/endpoints\/loan-default\/predict$/);
+      // Served by applicant id: the request names the applicant and the application, not the features.
+      const sent = (predict.body as { records: Record<string, unknown>[] }).records[0] ?? {};
+      expect(Object.keys(sent).sort()).toEqual(["applicant_id", "loan_amount", "loan_term", "purpose"]);
 
       const a = await fetch(predict.url, {
         method: "POST",

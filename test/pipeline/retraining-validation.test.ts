@@ -49,7 +49,10 @@ describe("a scheduled retrain whose data fails validation", () => {
     const { stores } = t;
     const reference = generateLoanApplications({ rows: 20_000, seed: 7, driftMonths: 0 });
     writeFileSync(path.join(dir, "suite.json"), JSON.stringify(proposeSuite(reference)));
-    writeFileSync(path.join(dir, "pipeline.json"), JSON.stringify(quickstartPipeline()));
+    writeFileSync(
+      path.join(dir, "pipeline.json"),
+      JSON.stringify(quickstartPipeline({ data: "loan-applications.csv" })),
+    );
     const data = path.join(dir, "loan-applications.csv");
     const champion = await stores.registry.createModelVersion({ name: "loan-default", source: "models/v1" });
     await promoteAlias(stores.registry, {

@@ -62,7 +62,7 @@ beforeAll(async () => {
   const frame = generateLoanApplications({ rows: 8000, seed: 7, driftMonths: 0 });
   await writeTable(frame, path.join(dir, "loan-applications.csv"));
   writeFileSync(path.join(dir, "suite.json"), JSON.stringify(proposeSuite(frame)));
-  writeFileSync(path.join(dir, "pipeline.json"), JSON.stringify(quickstartPipeline()));
+  writeFileSync(path.join(dir, "pipeline.json"), JSON.stringify(quickstartPipeline({ data: "loan-applications.csv" })));
   const stores = open.stores;
   const result = await runPipelineFile(path.join(dir, "pipeline.json"), {
     tracking: stores.tracking,

@@ -92,8 +92,8 @@ describe("feature server in Feast's shape (real server, port 0)", () => {
       ],
       [
         "/push",
-        { push_source_name: "applicant_events", df: { applicant_id: [1] }, to: "offline" },
-        'to = "offline": must be online: pushed rows go to the online store; append offline rows to the source file',
+        { push_source_name: "applicant_events", df: { applicant_id: [1] }, to: "warehouse" },
+        'to = "warehouse": must be one of online, offline, online_and_offline',
       ],
       [
         "/push",

@@ -37,6 +37,10 @@ describe("endpoint configuration", () => {
     expect(c.shadows).toEqual([{ model: "other", version: "2" }]);
     expect(c.fallback).toEqual({ previousVersion: true, score: 0.5 });
     expect(c.cache).toEqual({ ttlMs: 5000, maxEntries: 10_000 });
+    expect(c.featureService).toBeUndefined();
+    expect(parseEndpointConfig({ name: "by-id", model: "m", featureService: "loan_default_v1" }).featureService).toBe(
+      "loan_default_v1",
+    );
   });
 
   it("names the bad field", () => {
@@ -80,6 +84,9 @@ describe("endpoint configuration", () => {
       'endpoint.shadows[0] = {"model":"n"}: must name exactly one of version or alias',
     );
     expect(() => parseEndpointConfig({ name: "x" })).toThrow("endpoint.model = undefined: is required");
+    expect(() => parseEndpointConfig({ name: "x", model: "m", featureService: ["loan_default_v1"] })).toThrow(
+      'endpoint.featureService = ["loan_default_v1"]: must be a non-empty string',
+    );
   });
 
   it("reads server-wide and per-model batching", () => {

@@ -4,8 +4,8 @@ import { InvalidParameterError } from "../../errors.js";
 import {
   createFeatureRegistry,
   describeFeatureObject,
+  endpointSkew,
   featureObjects,
-  featureSkew,
   getHistoricalFeatures,
   loadFeatureRepo,
   materialize,
@@ -26,9 +26,6 @@ import { withStores } from "../stores.js";
 import { specError } from "../../spec-fields.js";
 
 const LOCAL_ACTOR = "cli";
-
-/** Logged predictions a skew check reads at most. */
-const SKEW_ROWS = 100_000;
 
 function parseShare(value: string): number {
   const n = Number(value);
@@ -236,13 +233,7 @@ function featureStoreCommands(features: Command, ctx: CliContext): void {
         const config = localConfig(cmd, ctx);
         const report = await withStores(config, async (s) => {
           const { repo } = await createFeatureRegistry(s.metadata).current();
-          const records = await s.inferenceLog.query({
-            endpoint: flags.endpoint,
-            from: flags.from,
-            to: flags.to,
-            limit: SKEW_ROWS,
-          });
-          return featureSkew(repo, records, {
+          return endpointSkew(repo, s.inferenceLog, flags, {
             features: flaggedFeatures(repo, flags),
             ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}),
           });

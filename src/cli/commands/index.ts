@@ -126,4 +126,9 @@ export const commands: readonly CommandEntry[] = [
     summary: "shadow, challenger and canary rollouts held against the champion",
     load: async () => [(await import("./rollout.js")).rolloutCommand],
   },
+  {
+    name: "prompts",
+    summary: "the prompt registry: versioned templates, diff, approved promotion",
+    load: async () => [(await import("./prompts.js")).promptsCommand],
+  },
 ];

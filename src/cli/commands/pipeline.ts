@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { InvalidParameterError, InvalidStateError, NotFoundError } from "../../errors.js";
+import { createFeatureRegistry } from "../../features/index.js";
 import { runPipelineFile, type PipelineResult, type StepEvent } from "../../pipeline/index.js";
 import { withStores } from "../stores.js";
 import { configFor, group, print, table } from "../context.js";
@@ -67,7 +68,12 @@ export function pipelineCommand(program: Command, ctx: CliContext): void {
         try {
           return await runPipelineFile(
             path.resolve(ctx.cwd, file),
-            { tracking: stores.tracking, registry: stores.registry, artifacts: stores.artifacts },
+            {
+              tracking: stores.tracking,
+              registry: stores.registry,
+              artifacts: stores.artifacts,
+              features: createFeatureRegistry(stores.metadata),
+            },
             {
               cache: opts.cache,
               ...(json ? {} : { onStep: (e) => e.phase === "end" && ctx.out(stepLine(e)) }),

@@ -1,10 +1,28 @@
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
+import type { KeelConfig } from "../../config.js";
 import type { Frame, Signature } from "../../data/index.js";
-import { writeFileAtomic, writeTable, generateLoanApplications } from "../../data/index.js";
+import { writeFileAtomic, generateLoanApplications } from "../../data/index.js";
 import { InvalidStateError } from "../../errors.js";
-import { runPipelineFile, type PipelineDefinitionInput, type PipelineResult } from "../../pipeline/index.js";
+import { DEFAULT_CHAMPION_WINDOWS } from "../../monitoring/index.js";
+import {
+  createFeatureRegistry,
+  entityInputs,
+  featureService,
+  loadFeatureRepo,
+  materializeIncremental,
+  openOnlineStore,
+  type FeatureRegistry,
+  type FeatureRepo,
+} from "../../features/index.js";
+import type { Stores } from "../../open-stores.js";
+import {
+  readTrainingSet,
+  runPipelineFile,
+  type PipelineDefinitionInput,
+  type PipelineResult,
+} from "../../pipeline/index.js";
 import { CHAMPION_ALIAS, promoteAlias } from "../../registry/index.js";
 import { proposeSuite } from "../../validate/index.js";
 import { configFor, globalOptions, positiveInt } from "../context.js";
@@ -12,6 +30,13 @@ import type { CliContext } from "../context.js";
 import { startKeelServer, untilSignal } from "../serve.js";
 import { withStores } from "../stores.js";
 import { asInputError, renderResult, stepLine } from "./pipeline.js";
+import {
+  QUICKSTART_FEATURE_SERVICE,
+  QUICKSTART_FEATURES_END,
+  entityExample,
+  entityOipRequest,
+  writeQuickstartFeatures,
+} from "./quickstart-features.js";
 
 export const QUICKSTART_MODEL = "loan-default";
 /** The generator's seed: the same rows on every machine. */
@@ -20,16 +45,22 @@ const DEFAULT_ROWS = 20_000;
 const ACTOR = "keel-quickstart";
 
 /**
- * The quickstart's pipeline: a GBDT on the loan applications, credit score constrained to lower
- * the predicted default risk, the seed's gates plus demographic parity across regions, and a
- * monotonicity behaviour test. The threshold is the bank's decision cut-off: an application whose
- * predicted default probability reaches it is declined.
+ * The quickstart's pipeline: a GBDT on the point-in-time training set of the loan applications
+ * (features from the feature service as of each application's time), credit score constrained to
+ * lower the predicted default risk, the seed's gates plus demographic parity across regions, and a
+ * monotonicity behaviour test. `training` names the rows (default: the feature service's training
+ * set; `{data}` trains on a file of finished features instead). The threshold is the bank's
+ * decision cut-off: an application whose predicted default probability reaches it is declined.
  */
-export function quickstartPipeline(): PipelineDefinitionInput {
+export function quickstartPipeline(
+  training: { data: string } | { trainingSet: { featureService: string; entityDf: string } } = {
+    trainingSet: { featureService: QUICKSTART_FEATURE_SERVICE, entityDf: "loan-applications.csv" },
+  },
+): PipelineDefinitionInput {
   return {
     name: "loan-default",
     experiment: "loan-default",
-    data: "loan-applications.csv",
+    ...training,
     target: "default",
     positive: "1",
     idColumn: "applicant_id",
@@ -66,57 +97,46 @@ async function writeIfChanged(file: string, text: string): Promise<void> {
   await writeFileAtomic(file, text);
 }
 
-type JsonValue = number | string | boolean;
-
-/**
- * A request record: the first row whose every input lies inside the model's signature (declared
- * ranges and categories, no nulls), so the printed request is one the server accepts.
- */
-export function exampleRecord(frame: Frame, signature: Signature): Record<string, JsonValue> {
-  for (let r = 0; r < frame.nRows; r++) {
-    const rec: Record<string, JsonValue> = {};
-    let ok = true;
-    for (const input of signature.inputs) {
-      const col = frame.columns.find((c) => c.name === input.name);
-      if (col === undefined) {
-        ok = false;
-        break;
-      }
-      if (col.kind === "numeric") {
-        const v = col.values[r] as number;
-        if (v !== v || (input.range !== undefined && (v < input.range.min || v > input.range.max))) {
-          ok = false;
-          break;
-        }
-        rec[input.name] = input.type === "boolean" ? v !== 0 : v;
-      } else {
-        const k = col.codes[r] as number;
-        const s = k < 0 ? undefined : col.dictionary[k];
-        if (s === undefined || (input.categories !== undefined && !input.categories.includes(s))) {
-          ok = false;
-          break;
-        }
-        rec[input.name] = s;
-      }
-    }
-    if (ok) return rec;
-  }
-  throw new InvalidStateError("no row of the data fits the model's signature; cannot build an example request");
+/** The endpoint serving the model by applicant id: the feature service's features looked up per request. */
+export function quickstartServing(model: string): unknown {
+  return { endpoints: [{ name: model, model, featureService: QUICKSTART_FEATURE_SERVICE }] };
 }
 
-const OIP_TYPES = { double: "FP64", long: "INT64", boolean: "BOOL", string: "BYTES" } as const;
+interface QuickstartFeatures {
+  readonly registry: FeatureRegistry;
+  readonly repo: FeatureRepo;
+  /** The point-in-time training set, as the pipeline reads it. */
+  readonly training: Frame;
+  /** The feature names the service answers with. */
+  readonly served: readonly string[];
+}
 
-/** An Open Inference Protocol V2 request body for one record: one tensor per input column. */
-export function oipRequest(record: Readonly<Record<string, JsonValue>>, signature: Signature): unknown {
-  return {
-    id: "quickstart-1",
-    inputs: signature.inputs.map((c) => ({
-      name: c.name,
-      shape: [1],
-      datatype: OIP_TYPES[c.type],
-      data: [record[c.name] as JsonValue],
-    })),
-  };
+/** Registers the feature repository (an unchanged file records nothing) and builds its training set. */
+async function applyQuickstartFeatures(stores: Stores, repoFile: string, dir: string): Promise<QuickstartFeatures> {
+  const registry = createFeatureRegistry(stores.metadata);
+  const repo = await loadFeatureRepo(repoFile);
+  await registry.apply(repo, { sourceFile: repoFile, actor: ACTOR });
+  const spec = quickstartPipeline().trainingSet as { featureService: string; entityDf: string };
+  const set = await readTrainingSet(spec, dir, registry, "applicant_id");
+  const service = featureService(repo, QUICKSTART_FEATURE_SERVICE, "feature_service");
+  return { registry, repo, training: set.frame, served: entityInputs(repo, service.features).served };
+}
+
+/** Loads each applicant's latest record into the online store; a rerun finds nothing new. */
+async function materializeQuickstart(
+  stores: Stores,
+  config: KeelConfig,
+  features: QuickstartFeatures,
+): Promise<number> {
+  const online = openOnlineStore({ redisUrl: config.redisUrl, dataDir: config.dataDir });
+  try {
+    const done = await materializeIncremental(features.repo, features.registry, online, {
+      end: Date.parse(QUICKSTART_FEATURES_END),
+    });
+    return done.reduce((n, d) => n + d.rows, 0);
+  } finally {
+    await online.close();
+  }
 }
 
 function shellQuote(s: string): string {
@@ -157,18 +177,19 @@ export function quickstartCommand(program: Command, ctx: CliContext): void {
       await mkdir(dir, { recursive: true });
 
       const frame = generateLoanApplications({ rows, seed: SEED, driftMonths: 0 });
-      const dataFile = path.join(dir, "loan-applications.csv");
-      await writeTable(frame, dataFile);
-      const suite = proposeSuite(frame);
-      await writeIfChanged(path.join(dir, "suite.json"), JSON.stringify(suite, null, 2) + "\n");
+      const files = await writeQuickstartFeatures(frame, dir, SEED, writeIfChanged);
       const pipelineFile = path.join(dir, "pipeline.json");
       await writeIfChanged(pipelineFile, JSON.stringify(quickstartPipeline(), null, 2) + "\n");
+      const suiteFile = path.join(dir, "suite.json");
       say(`keel quickstart: ${rows} synthetic loan applications (seed ${SEED})`);
-      say(`  data      ${dataFile}`);
-      say(`  suite     ${path.join(dir, "suite.json")} (proposed from the data)`);
+      say(`  features  ${files.repoFile} (source ${path.basename(files.events)})`);
+      say(`  data      ${files.entityDf} (labelled applications)`);
+      say(`  suite     ${suiteFile} (proposed from the training set)`);
       say(`  pipeline  ${pipelineFile}`);
 
       await withStores(config, async (stores) => {
+        const features = await applyQuickstartFeatures(stores, files.repoFile, dir);
+        await writeIfChanged(suiteFile, JSON.stringify(proposeSuite(features.training), null, 2) + "\n");
         let result: PipelineResult;
         try {
           result = await runPipelineFile(
@@ -177,6 +198,7 @@ export function quickstartCommand(program: Command, ctx: CliContext): void {
               tracking: stores.tracking,
               registry: stores.registry,
               artifacts: stores.artifacts,
+              features: features.registry,
               actor: { userId: ACTOR },
             },
             {
@@ -211,12 +233,15 @@ export function quickstartCommand(program: Command, ctx: CliContext): void {
         }
         say(renderResult(result));
         say(`alias champion → ${registered.name} version ${registered.version}`);
+        const online = await materializeQuickstart(stores, config, features);
+        say(`materialized ${online} applicant records into the online store (features by applicant_id)`);
         const mv = await stores.registry.getModelVersion(registered.name, registered.version);
         const signature = mv.signature as Signature;
-        const record = exampleRecord(frame, signature);
+        const record = entityExample(features.training, signature, features.served);
         const summary = {
-          data: dataFile,
-          suite: path.join(dir, "suite.json"),
+          features: files.repoFile,
+          data: files.entityDf,
+          suite: suiteFile,
           pipeline: pipelineFile,
           result,
           champion: registered.version,
@@ -228,9 +253,23 @@ export function quickstartCommand(program: Command, ctx: CliContext): void {
           say(`done in ${summary.seconds.toFixed(1)} s; serve it with: keel server --data-dir ${config.dataDir}`);
           return;
         }
-        // The champion is monitored as every champion is: hourly and daily drift, data-quality and
-        // prediction-drift windows over the inference log, under the default alert rules.
-        const keel = await startKeelServer(stores, config, ctx, {});
+        const servingFile = path.join(dir, "serving.json");
+        await writeIfChanged(servingFile, JSON.stringify(quickstartServing(registered.name), null, 2) + "\n");
+        // The champion is monitored as every champion is (hourly and daily drift, data-quality and
+        // prediction-drift windows under the default alert rules), plus the skew of its features.
+        const keel = await startKeelServer(stores, config, ctx, {
+          servingConfig: servingFile,
+          monitoring: {
+            models: [
+              {
+                name: registered.name,
+                windows: DEFAULT_CHAMPION_WINDOWS,
+                skew: { featureService: QUICKSTART_FEATURE_SERVICE },
+              },
+            ],
+            delayMinutes: 5,
+          },
+        });
         const server = keel.server;
         const predictUrl = `${server.url}/api/keel/endpoints/${registered.name}/predict`;
         const inferUrl = `${server.url}/v2/models/${registered.name}/infer`;
@@ -239,10 +278,10 @@ export function quickstartCommand(program: Command, ctx: CliContext): void {
             JSON.stringify({ ...summary, url: server.url, predict: predictUrl, infer: inferUrl, record }, null, 2),
           );
         }
-        say(`serving ${registered.name} version ${registered.version} (champion) — Ctrl-C stops it`);
+        say(`serving ${registered.name} version ${registered.version} (champion) by applicant_id — Ctrl-C stops it`);
         say(`  open  ${server.url}/v2/models/${registered.name}   (model metadata, Open Inference Protocol V2)`);
         say(`  try   ${curlLine(predictUrl, { records: [record] })}`);
-        say(`  OIP   ${curlLine(inferUrl, oipRequest(record, signature))}`);
+        say(`  OIP   ${curlLine(inferUrl, entityOipRequest(record, signature))}`);
         say(`listening on ${server.url}`);
         await untilSignal();
         await keel.close();

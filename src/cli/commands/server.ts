@@ -20,6 +20,7 @@ export function serverCommand(program: Command, ctx: CliContext): void {
       "--retraining-policy <file>",
       "retraining policies checked on their cron schedules (JSON, docs/retraining.md)",
     )
+    .option("--llm-config <file>", "LLM gateway routes, prices, trace retention, prompt gates (JSON/YAML, docs/llm.md)")
     .action(async (opts: { host?: string; port?: string } & ServeOptions, cmd: Command) => {
       const config = configFor(cmd, ctx, { host: opts.host, port: opts.port });
       await withStores(config, async (stores) => {

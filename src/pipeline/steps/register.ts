@@ -99,7 +99,7 @@ async function createVersion(
   evaluation: Evaluation,
 ): Promise<ModelVersion> {
   const { def, runId } = ctx;
-  const { dataHash, configHash, codeVersion, dataPath } = ctx.lineage;
+  const { dataHash, configHash, codeVersion, dataPath, featureService, featureRepoVersion } = ctx.lineage;
   await logArtifact(ctx, ctx.artifactUri, "model/model.json", trained.modelBytes);
   // The exact training data, content-addressed: the version's lineage leads to its bytes.
   const dataFile = trainingDataPath(def.register.model, dataHash, ctx.trainingData.ext);
@@ -110,6 +110,8 @@ async function createVersion(
     ...(codeVersion === undefined ? {} : { codeVersion }),
     sourceRunId: runId,
     dataPath,
+    ...(featureService === undefined ? {} : { featureService }),
+    ...(featureRepoVersion === undefined ? {} : { featureRepoVersion: String(featureRepoVersion) }),
   };
   return ctx.registry.createModelVersion(
     {

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from "kysely";
 import { parseFilter, parseOrderBy, numericCondition, stringCondition } from "../../tracking/index.js";
-import type { SearchQuery } from "../types.js";
+import { IS_PROMPT_TAG, type SearchQuery } from "../types.js";
 import { specError } from "../../spec-fields.js";
 
 /** WHERE conditions and ORDER BY terms of a registered-model or model-version search (alias `x`). */
@@ -24,10 +24,23 @@ export function searchParts(query: SearchQuery, kind: "models" | "versions") {
           last_updated_timestamp: "x.last_updated_time",
         };
   const where: RawBuilder<unknown>[] = [];
-  for (const c of parseFilter(query.filter)) {
-    if (c.entity === "tag") {
-      const table = sql.raw(kind === "models" ? "registered_model_tags" : "model_version_tags");
-      const link = kind === "models" ? sql`t.name = x.name` : sql`t.name = x.name and t.version = x.version`;
+  const table = sql.raw(kind === "models" ? "registered_model_tags" : "model_version_tags");
+  const link = kind === "models" ? sql`t.name = x.name` : sql`t.name = x.name and t.version = x.version`;
+  const conditions = parseFilter(query.filter);
+  // Prompts are registered models tagged as prompts (MLflow 3): a search that does not ask for
+  // them leaves them out, and a model without the tag is "not a prompt" rather than unknown.
+  const isPrompt = sql`exists (select 1 from ${table} t where ${link} and t.key = ${IS_PROMPT_TAG} and t.value = 'true')`;
+  if (!conditions.some((c) => c.entity === "tag" && c.key === IS_PROMPT_TAG)) where.push(sql`not ${isPrompt}`);
+  for (const c of conditions) {
+    if (
+      c.entity === "tag" &&
+      c.key === IS_PROMPT_TAG &&
+      (c.op === "=" || c.op === "!=") &&
+      typeof c.value === "string"
+    ) {
+      const wantsPrompts = (c.op === "=") === (c.value.toLowerCase() === "true");
+      where.push(wantsPrompts ? isPrompt : sql`not ${isPrompt}`);
+    } else if (c.entity === "tag") {
       where.push(
         sql`exists (select 1 from ${table} t where ${link} and t.key = ${c.key} and ${stringCondition(sql.raw("t.value"), c)})`,
       );

@@ -1,3 +1,4 @@
+import type { KeelConfig } from "../../config.js";
 import { UnavailableError } from "../../errors.js";
 import {
   createFeatureRegistry,
@@ -5,12 +6,26 @@ import {
   openOnlineStore,
   type FeatureStore,
   type FeatureValue,
+  type OnlineFeaturesResponse,
   type PushTarget,
 } from "../../features/index.js";
 import { eventTime } from "../../monitoring/index.js";
+import type { Clock } from "../../runtime/index.js";
+import type { MetadataDb } from "../../store/index.js";
 import { specError } from "../../spec-fields.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
+import { parseJsonBody, sendJson } from "../json-body.js";
+
+/** The feature store over a metadata database and the online store of `config`. */
+export function openFeatureStore(metadata: MetadataDb, config: KeelConfig, clock?: Clock): FeatureStore {
+  return createFeatureStore({
+    registry: createFeatureRegistry(metadata, clock !== undefined ? { clock } : {}),
+    online: openOnlineStore({ redisUrl: config.redisUrl, dataDir: config.dataDir }),
+    clock: clock ?? Date.now,
+    eventTime,
+  });
+}
 
 const PUSH_TARGETS: readonly PushTarget[] = ["online", "offline", "online_and_offline"];
 
@@ -40,36 +55,48 @@ function featureViews(input: Input): { featureViews?: string[] } {
  * `/materialize-incremental`, over the feature repository applied to this server's metadata store
  * and the online store of its config (Redis when `redisUrl` is set, else SQLite in the data dir).
  */
-export const featureRoutes: RoutePlugin = (app, { config, stores, clock }) => {
-  let featureStore: FeatureStore | undefined;
+export const featureRoutes: RoutePlugin = async (app, deps) => {
+  const { config, stores, clock } = deps;
+  // The model server's feature store when there is one (its owner closes it), else one of our own.
+  let featureStore: FeatureStore | undefined = deps.features;
   const features = (): FeatureStore => {
     if (featureStore === undefined) {
       if (stores.metadata === undefined) {
         throw new UnavailableError("features: this server has no metadata store for the feature registry");
       }
-      featureStore = createFeatureStore({
-        registry: createFeatureRegistry(stores.metadata, clock !== undefined ? { clock } : {}),
-        online: openOnlineStore({ redisUrl: config.redisUrl, dataDir: config.dataDir }),
-        clock: clock ?? Date.now,
-        eventTime,
-      });
+      featureStore = openFeatureStore(stores.metadata, config, clock);
     }
     return featureStore;
   };
   app.addHook("onClose", async () => {
-    await featureStore?.close();
+    if (featureStore !== deps.features) await featureStore?.close();
   });
 
-  app.post("/get-online-features", { config: { role: "reader" } }, async (req) => {
-    const input = Input.of(req);
-    const featureService = input.string("feature_service");
-    const fullFeatureNames = input.boolean("full_feature_names");
-    return features().getOnlineFeatures({
-      ...(input.has("features") ? { features: input.stringList("features") } : {}),
-      ...(featureService !== undefined ? { featureService } : {}),
-      entities: entityColumns(input),
-      ...(fullFeatureNames !== undefined ? { fullFeatureNames } : {}),
+  // The online read is a hot path: its own scope with a plain JSON parser, the answer written as text.
+  await app.register((hot, _opts, done) => {
+    hot.removeContentTypeParser("application/json");
+    hot.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
+    hot.post("/get-online-features", { config: { role: "reader" } }, (req, reply) => {
+      let pending: Promise<OnlineFeaturesResponse>;
+      try {
+        const input = Input.of(req);
+        const featureService = input.string("feature_service");
+        const fullFeatureNames = input.boolean("full_feature_names");
+        pending = features().getOnlineFeatures({
+          ...(input.has("features") ? { features: input.stringList("features") } : {}),
+          ...(featureService !== undefined ? { featureService } : {}),
+          entities: entityColumns(input),
+          ...(fullFeatureNames !== undefined ? { fullFeatureNames } : {}),
+        });
+      } catch (e) {
+        pending = Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+      pending.then(
+        (answer) => sendJson(reply, JSON.stringify(answer)),
+        (e: unknown) => void reply.send(e),
+      );
     });
+    done();
   });
 
   app.post("/push", async (req) => {

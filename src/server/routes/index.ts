@@ -2,6 +2,9 @@ import type { RoutePlugin } from "../app-deps.js";
 import { healthRoutes } from "./health.js";
 import { keelWebhookRoutes } from "./keel-webhooks.js";
 import { keelPromotionRoutes } from "./keel-promotion.js";
+import { keelPromptRoutes } from "./keel-prompts.js";
+import { llmGatewayRoutes } from "./llm-gateway.js";
+import { llmTraceRoutes } from "./llm-traces.js";
 import { labelRoutes } from "./labels.js";
 import { mlflowArtifactRoutes } from "./mlflow-artifacts.js";
 import { mlflowExperimentRoutes } from "./mlflow-experiments.js";
@@ -30,4 +33,7 @@ export const routes: readonly RoutePlugin[] = [
   featureRoutes,
   decisionRoutes,
   rolloutRoutes,
+  keelPromptRoutes,
+  llmGatewayRoutes,
+  llmTraceRoutes,
 ];

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Signature } from "../../data/index.js";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
 import {
   championOverridden,
@@ -21,6 +22,7 @@ import { Registry } from "prom-client";
 import type { AppDeps, RoutePlugin } from "../app-deps.js";
 import { toKeelError } from "../errors.js";
 import { requireRole } from "../auth.js";
+import { parseJsonBody, sendJson } from "../json-body.js";
 import { actorOf } from "./mlflow-common.js";
 
 const SERVER_NAME = "keel";
@@ -92,7 +94,12 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
     done();
   });
   endpointRoutes(app, serving);
-  metricsRoute(app, [serving.metrics.registry, ...(deps.monitoring === undefined ? [] : [deps.monitoring.metrics])]);
+  metricsRoute(app, [
+    serving.metrics.registry,
+    ...(deps.monitoring === undefined ? [] : [deps.monitoring.metrics]),
+    // The LLM gateway's series (guardrail triggers …) are exposed on the same page.
+    ...(deps.llm?.gateway === undefined ? [] : [deps.llm.gateway.metrics]),
+  ]);
 };
 
 /** Prometheus `/metrics`: serving's series, and monitoring's figures when the app monitors. */
@@ -123,7 +130,16 @@ function oipMetadataRoutes(oip: FastifyInstance, serving: ModelServer, version: 
 
   oip.get<{ Params: NameParams }>("/models/:name", async (req) => {
     const m = serving.endpointModel(req.params.name);
-    return modelMetadata(req.params.name, await serving.versions(m.name), m.predictor.format, m.signature);
+    // An endpoint serving by entity key takes its join keys (any datatype; BYTES always fits) and request fields.
+    const request = await serving.requestSignature(req.params.name, m.signature);
+    const inputs = [
+      ...request.joinKeys.map((name) => ({ name, type: "string" as const, nullable: false })),
+      ...request.signature.inputs,
+    ];
+    return modelMetadata(req.params.name, await serving.versions(m.name), m.predictor.format, {
+      inputs,
+      outputs: m.signature.outputs,
+    });
   });
   oip.get<{ Params: VersionParams }>("/models/:name/versions/:version", async (req) => {
     const m = await serving.versionModel(req.params.name, req.params.version);
@@ -146,8 +162,8 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
   oip.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
   // The infer routes are the hot path: no async hop of their own, the answer written as JSON text.
   const infer = (req: FastifyRequest, reply: FastifyReply, name: string, pinned: string | undefined): void => {
-    const run = (model: LoadedModel): Promise<void> => {
-      const decoded = decodeInferRequest(req.body, model.signature);
+    const run = (model: LoadedModel, request: Signature, joinKeys: readonly string[] = []): Promise<void> => {
+      const decoded = decodeInferRequest(req.body, request, joinKeys);
       const ctx = {
         requestId: decoded.id ?? header(req, "x-request-id") ?? newRequestId(),
         protocol: "oip",
@@ -176,10 +192,20 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
         );
       });
     };
+    // An endpoint serving by entity key takes its feature service's join keys and request fields.
+    const byEntity = (model: LoadedModel): Promise<void> =>
+      serving.requestSignature(name, model.signature).then((r) => run(model, r.signature, r.joinKeys));
     const started =
       pinned === undefined
-        ? attempt(() => run(serving.endpointModel(name)))
-        : serving.versionModel(name, pinned).then(run);
+        ? attempt(() => {
+            const model = serving.endpointModel(name);
+            return serving.featureService(name) === undefined ? run(model, model.signature) : byEntity(model);
+          })
+        : serving
+            .versionModel(name, pinned)
+            .then((model) =>
+              serving.featureService(name) === undefined ? run(model, model.signature) : byEntity(model),
+            );
     started.catch((e: unknown) => reply.send(e));
   };
   oip.post<{ Params: NameParams }>("/models/:name/infer", (req, reply) =>
@@ -302,42 +328,6 @@ function attempt(f: () => Promise<void>): Promise<void> {
   } catch (e) {
     return Promise.reject(e instanceof Error ? e : new Error(String(e)));
   }
-}
-
-function sendJson(reply: FastifyReply, json: string): void {
-  void reply.type("application/json; charset=utf-8").send(json);
-}
-
-/**
- * JSON bodies of the prediction routes: one `JSON.parse` of the text. Decoders only read the
- * parsed document (nothing is merged into existing objects), so prototype keys are harmless.
- */
-function parseJsonBody(
-  _req: FastifyRequest,
-  body: string | Buffer,
-  done: (err: Error | null, body?: unknown) => void,
-): void {
-  const text = typeof body === "string" ? body : body.toString("utf8");
-  if (text.trim() === "") {
-    done(
-      new InvalidParameterError("request body: empty; send a JSON document", {
-        details: { field: "body", rule: "non-empty JSON document" },
-      }),
-    );
-    return;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    done(
-      new InvalidParameterError(`request body: not valid JSON (${(e as Error).message})`, {
-        details: { field: "body", rule: "valid JSON" },
-      }),
-    );
-    return;
-  }
-  done(null, parsed);
 }
 
 /** `mlflow models serve` has one model; keel picks the only endpoint, or the one named by `?endpoint=`. */

@@ -11,6 +11,7 @@ import { m0023Alerts } from "./0023-alerts.js";
 import { m0040Features } from "./0040-features.js";
 import { m0050DecisionRecords } from "./0050-decision-records.js";
 import { m0070ServingCanaries } from "./0070-serving-canaries.js";
+import { m0090LlmTraces } from "./0090-llm-traces.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
 
@@ -32,4 +33,5 @@ export const migrations: readonly Migration[] = [
   m0040Features,
   m0050DecisionRecords,
   m0070ServingCanaries,
+  m0090LlmTraces,
 ];

@@ -1,0 +1,6 @@
+export { callCost, parseLlmConfig } from "./config.js";
+export type { GatewayRouteConfig, LlmConfig, ModelPrice, UpstreamConfig } from "./config.js";
+export { createGateway } from "./gateway.js";
+export type { Gateway, GatewayCall, GatewayDeps, GatewayReply } from "./gateway.js";
+export { GatewayError } from "./openai-wire.js";
+export type { OpenAiErrorBody } from "./openai-wire.js";

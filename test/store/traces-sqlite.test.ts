@@ -1,0 +1,4 @@
+import { sqliteStores } from "./backends.js";
+import { runTraceStoreSuite } from "./trace-store-suite.js";
+
+runTraceStoreSuite("SQLite", sqliteStores);
