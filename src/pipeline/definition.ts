@@ -8,6 +8,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { InvalidParameterError } from "../errors.js";
 import { parseParamSpace, type ParamSpace } from "../learn/index.js";
+import { ENTITY_TIMESTAMP } from "../features/index.js";
 import { parseBehaviourTests, type BehaviourTestSpec } from "./behaviour.js";
 import { DEFAULT_LOAN_GATES, parseGates, type GateSpec } from "./gates.js";
 import { parseTrainingWindow, type TrainingWindow } from "./window.js";
@@ -90,7 +91,10 @@ export interface PipelineDefinition {
   /** CSV or Parquet file, relative to the definition's directory; or `trainingSet`. */
   readonly data?: string;
   readonly trainingSet?: TrainingSetSpec;
-  /** Train on the latest stretch of the data only: rows whose time lies in the last N days or months. */
+  /**
+   * Train on the latest stretch of the data only: rows whose time lies in the last N days or months
+   * (for a `trainingSet`, entity rows by their `event_timestamp`).
+   */
   readonly window?: TrainingWindow;
   readonly target: string;
   readonly positive?: string;
@@ -272,8 +276,16 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
   }
   if ((data === undefined) === (trainingSet === undefined))
     throw specError("data", data ?? null, "give exactly one of data (a file) or trainingSet (a feature service)");
-  if (trainingSet !== undefined && o.window !== undefined)
-    throw specError("window", o.window, "selects rows of data; a trainingSet's rows are its entity dataframe's");
+  const window =
+    o.window === undefined
+      ? undefined
+      : parseTrainingWindow(o.window, trainingSet === undefined ? undefined : ENTITY_TIMESTAMP);
+  if (trainingSet !== undefined && window !== undefined && window.column !== ENTITY_TIMESTAMP)
+    throw specError(
+      "window.column",
+      window.column,
+      `a trainingSet's window is over its entity rows' ${ENTITY_TIMESTAMP}`,
+    );
   const target = specRequired(specString(o, "target", "pipeline"), "target");
   const positive = specString(o, "positive", "pipeline");
   const idColumn = specString(o, "idColumn", "pipeline");
@@ -306,7 +318,7 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
     experiment: specString(o, "experiment", "pipeline") ?? name,
     ...(data === undefined ? {} : { data }),
     ...(trainingSet === undefined ? {} : { trainingSet }),
-    ...(o.window === undefined ? {} : { window: parseTrainingWindow(o.window) }),
+    ...(window === undefined ? {} : { window }),
     target,
     ...(positive === undefined ? {} : { positive }),
     ...(idColumn === undefined ? {} : { idColumn }),
