@@ -13,7 +13,9 @@ import {
   REFERENCE_PROFILE_TAG,
 } from "../../src/monitoring/index.js";
 import type { MonitorJobDeps } from "../../src/monitoring/index.js";
+import { registerMonitoringMetrics } from "../../src/monitoring/prometheus.js";
 import { SqlInferenceLog } from "../../src/store/inference-log-sql.js";
+import { Registry } from "prom-client";
 import type { MonitorObservation } from "../../src/store/monitor-observations.js";
 import { sqliteStores, type TestStores } from "../store/backends.js";
 import { DRIFT_CSV, FEATURES, REF_CSV, frameScores, loadFrame, recordsOf } from "./fixtures.js";
@@ -349,6 +351,23 @@ describe("drift by segment (reference per home_ownership value)", () => {
         o.kind === "drift" && o.metric === "ks_statistic" && o.feature === "credit_score" && o.segment === undefined,
     );
     expect(pooled).toHaveLength(1);
+  });
+
+  it("exports them on /metrics as keel_monitoring_drift{segment}", async () => {
+    const registry = new Registry();
+    registerMonitoringMetrics(registry, open.stores.observations, { clock: () => start + DAY + 3_600_000 });
+    const values = (await registry.getSingleMetric("keel_monitoring_drift")!.get()).values;
+    for (const [segment, features] of Object.entries(scipy)) {
+      const found = values.filter(
+        (v) =>
+          v.labels.segment === segment &&
+          v.labels.feature === "credit_score" &&
+          v.labels.metric === "ks_statistic" &&
+          v.labels.model_version === "3",
+      );
+      expect(found, segment).toHaveLength(1);
+      expect(found[0]!.value).toBeCloseTo(features.credit_score!.statistic, 12);
+    }
   });
 
   it("an alert rule can target one segment, or every value of the column", () => {
