@@ -40,6 +40,8 @@ describe("keel validate", () => {
     expect(profile.code).toBe(0);
     const suite = JSON.parse(profile.stdout) as { name: string; expectations: { expect: string; column?: string }[] };
     expect(suite.name).toBe("loans");
+    // the level of mostly's binomial test is written into the suite
+    expect((suite as { alpha?: number }).alpha).toBe(0.001);
     expect(suite.expectations).toContainEqual({ expect: "unique", column: "applicant_id" });
     writeFileSync(join(dir, "suite.json"), profile.stdout);
 
