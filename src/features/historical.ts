@@ -42,6 +42,8 @@ export interface HistoricalRequest {
   readonly fullFeatureNames?: boolean;
   /** CSV or Parquet file written (atomically) with the training set. */
   readonly output: string;
+  /** Only the entity rows whose `event_timestamp` lies in [from, to) (epoch ms): a training window. */
+  readonly entityWindow?: { readonly from: number; readonly to: number };
 }
 
 export interface HistoricalResult {
@@ -179,7 +181,11 @@ export async function getHistoricalFeatures(repo: FeatureRepo, req: HistoricalRe
     const tsType = requireColumn(entityTypes, ENTITY_TIMESTAMP, "entity-df", "the entity dataframe");
     // A table, so that rowid is the file's row order.
     await conn.run(
-      `CREATE TEMP TABLE entity_df AS SELECT *, ${timestampSql(ENTITY_TIMESTAMP, tsType)} AS ${TS} FROM ${entitySource}`,
+      `CREATE TEMP TABLE entity_df AS SELECT *, ${timestampSql(ENTITY_TIMESTAMP, tsType)} AS ${TS} FROM ${entitySource}` +
+        (req.entityWindow === undefined
+          ? ""
+          : ` WHERE ${timestampSql(ENTITY_TIMESTAMP, tsType)} >= epoch_ms(${Math.trunc(req.entityWindow.from)})` +
+            ` AND ${timestampSql(ENTITY_TIMESTAMP, tsType)} < epoch_ms(${Math.trunc(req.entityWindow.to)})`),
     );
 
     const joins: string[] = [];

@@ -30,7 +30,7 @@ export interface AlertRule {
   readonly metric: string;
   /** A feature name, `*` for every feature, or absent for observations about no feature. */
   readonly feature?: string;
-  /** A segment (`column=value`), or absent. */
+  /** A segment (`column=value`), `column=*` for every value of the column, or absent. */
   readonly segment?: string;
   readonly condition: "above" | "below";
   readonly threshold: number;
@@ -268,9 +268,14 @@ function meets(rule: AlertRule, value: number): boolean {
 function matches(rule: AlertRule, o: MonitorObservation): boolean {
   if (o.kind !== rule.kind || o.metric !== rule.metric) return false;
   if (rule.model !== undefined && o.modelName !== rule.model) return false;
+  // Performance rules watch each version's own series (a worse canary alerts as itself); the pooled
+  // series repeats them when one version serves, so it is reported but not alerted on twice.
+  if (o.kind === "performance" && o.modelVersion === undefined) return false;
   if (rule.feature === "*") {
     if (o.feature === undefined) return false;
   } else if (o.feature !== rule.feature) return false;
+  // `column=*`: every value of the column (drift by segment), one alert per segment.
+  if (rule.segment?.endsWith("=*") === true) return o.segment?.startsWith(rule.segment.slice(0, -1)) === true;
   return o.segment === rule.segment;
 }
 

@@ -9,6 +9,8 @@
  * - quality, per input feature: null rate (violation above 2× the reference's), share of values
  *   outside the training range [min, max], categories the reference never saw;
  * - prediction drift: the same tests on the score distribution, and the share of each decision;
+ * - drift by segment: the same drift tests within each segment the profile has a reference for
+ *   (`segment` = `column=value`, e.g. `home_ownership=RENT`), against that segment's training rows;
  * - volume: rows in the window, the change against the previous window of the same length
  *   (violation below −30%), and the share of requests the endpoint refused (`refused_rate`).
  */
@@ -73,8 +75,14 @@ export interface VersionWindow {
   readonly rows: number;
   /** Per-feature drift (and `prediction` last when the profile has a prediction distribution). */
   readonly drift: readonly ColumnDrift[];
-  /** Why a version or a column was not tested. */
+  /** Why a version, a column or a segment was not tested. */
   readonly skipped: readonly { readonly name: string; readonly reason: string }[];
+  /** Drift within each segment of the profile (`column=value`), against the segment's own reference. */
+  readonly segments?: readonly {
+    readonly segment: string;
+    readonly rows: number;
+    readonly drift: readonly ColumnDrift[];
+  }[];
 }
 
 export interface MonitorWindowResult {
@@ -217,6 +225,8 @@ function windowFrame(profile: ReferenceProfile, records: readonly InferenceRecor
 interface Base {
   readonly modelName: string;
   readonly modelVersion?: string;
+  /** Set on drift within a segment. */
+  readonly segment?: string;
   readonly endpoint?: string;
   readonly windowStart: number;
   readonly windowEnd: number;
@@ -347,6 +357,61 @@ function decisionObservations(base: Base, records: readonly InferenceRecord[], o
     }));
 }
 
+/** Drift tests of one window frame against `profile`: observations of kind `drift`, and `prediction_drift` for the score. */
+function testDrift(
+  base: Base,
+  profile: ReferenceProfile,
+  wf: WindowFrame,
+): { observations: MonitorObservation[]; report: ReturnType<typeof computeDrift> } {
+  const scores = profile.prediction !== null && profile.prediction.count > 0 ? wf.scores : null;
+  const report = computeDrift(profile, wf.frame, {
+    method: "ks",
+    ...(scores !== null ? { currentScores: scores } : {}),
+  });
+  // computeDrift appends the score column after the features when it could test it.
+  const predictionTested = scores !== null && !report.skipped.some((s) => s.name === "prediction");
+  const observations = report.columns.flatMap((c, i) => {
+    const isPrediction = predictionTested && i === report.columns.length - 1;
+    return driftObservations(base, c, isPrediction ? "prediction_drift" : "drift");
+  });
+  return { observations, report };
+}
+
+/**
+ * Drift within each segment the profile carries a reference for: the window's rows whose segment
+ * column holds the value, against that value's training rows; observations carry `segment`.
+ */
+function segmentDrift(
+  base: Base,
+  profile: ReferenceProfile,
+  rows: readonly InferenceRecord[],
+  scoreOutput: string,
+  minDriftRows: number,
+): {
+  observations: MonitorObservation[];
+  segments: NonNullable<VersionWindow["segments"]>;
+  skipped: VersionWindow["skipped"];
+} {
+  const observations: MonitorObservation[] = [];
+  const segments: { segment: string; rows: number; drift: readonly ColumnDrift[] }[] = [];
+  const skipped: { name: string; reason: string }[] = [];
+  for (const ref of profile.segments ?? []) {
+    const segment = `${ref.column}=${ref.value}`;
+    const mine = rows.filter((r) => {
+      const v = r.features[ref.column];
+      return v !== null && v !== undefined && String(v) === ref.value;
+    });
+    if (mine.length < minDriftRows) {
+      skipped.push({ name: segment, reason: `${mine.length} rows < ${minDriftRows}: too few for drift tests` });
+      continue;
+    }
+    const tested = testDrift({ ...base, segment }, ref.profile, windowFrame(ref.profile, mine, scoreOutput));
+    observations.push(...tested.observations);
+    segments.push({ segment, rows: mine.length, drift: tested.report.columns });
+  }
+  return { observations, segments, skipped };
+}
+
 /** Rows of the window before this one (same length): from its stored observation, else from the log. */
 async function previousVolume(deps: MonitorJobDeps, input: MonitorWindowInput): Promise<number> {
   const length = input.windowEnd - input.windowStart;
@@ -465,18 +530,16 @@ export async function runMonitorWindow(deps: MonitorJobDeps, input: MonitorWindo
       });
       continue;
     }
-    const scores = profile.prediction !== null && profile.prediction.count > 0 ? wf.scores : null;
-    const report = computeDrift(profile, wf.frame, {
-      method: "ks",
-      ...(scores !== null ? { currentScores: scores } : {}),
+    const { observations: drift, report } = testDrift(vbase, profile, wf);
+    const bySegment = segmentDrift(vbase, profile, rows, scoreOutput, minDriftRows);
+    observations.push(...drift, ...bySegment.observations);
+    versions.push({
+      version,
+      rows: rows.length,
+      drift: report.columns,
+      skipped: [...report.skipped, ...bySegment.skipped],
+      ...(profile.segments !== undefined ? { segments: bySegment.segments } : {}),
     });
-    // computeDrift appends the score column after the features when it could test it.
-    const predictionTested = scores !== null && !report.skipped.some((s) => s.name === "prediction");
-    report.columns.forEach((c, i) => {
-      const isPrediction = predictionTested && i === report.columns.length - 1;
-      observations.push(...driftObservations(vbase, c, isPrediction ? "prediction_drift" : "drift"));
-    });
-    versions.push({ version, rows: rows.length, drift: report.columns, skipped: report.skipped });
   }
   await deps.observations.append(observations);
   return {

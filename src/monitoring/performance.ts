@@ -18,6 +18,10 @@ export const MISSING_SEGMENT = "(missing)";
 export interface GroupPerformance {
   /** `column=value`; absent for the whole population. */
   readonly segment?: string;
+  /** The model version that made these predictions; absent when the group pools versions. */
+  readonly modelVersion?: string;
+  /** Routes that served this version's predictions in the window (`champion`, `canary`, …), sorted. */
+  readonly routes?: readonly string[];
   /** Predictions logged in the window (labelled or not). */
   readonly predictions: number;
   /** Of those, how many have a label. */
@@ -67,6 +71,8 @@ export interface PerformanceReport {
   readonly decisionRate: DecisionRateShift;
   /** Per value of the declared segment column, ordered by value. */
   readonly segments: readonly GroupPerformance[];
+  /** Per model version that served predictions in the window (champion, challenger, canary apart), ordered by version. */
+  readonly versions: readonly GroupPerformance[];
   readonly fairness: FairnessGaps | null;
 }
 
@@ -168,6 +174,55 @@ function groupPerformance(
   };
 }
 
+/** The model version of each prediction, dictionary-coded as in `segmentCodes`, and the route that served it. */
+export interface VersionCodes {
+  readonly codes: Int32Array;
+  readonly values: readonly string[];
+  readonly routes: readonly string[];
+}
+
+export function versionCodes(records: readonly InferenceRecord[]): VersionCodes {
+  const values = [...new Set(records.map((r) => r.modelVersion))].sort(
+    (a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0),
+  );
+  const index = new Map(values.map((v, i) => [v, i]));
+  const codes = new Int32Array(records.length);
+  for (let i = 0; i < records.length; i++) codes[i] = index.get((records[i] as InferenceRecord).modelVersion) as number;
+  return { codes, values, routes: records.map((r) => r.route) };
+}
+
+/** Splits the window's rows `inWindow[0..m)` by `codes` (counting sort) and builds one group per non-empty code. */
+function groupBy(
+  inWindow: Int32Array,
+  m: number,
+  codes: Int32Array,
+  k: number,
+  build: (code: number, rows: Int32Array, size: number) => GroupPerformance,
+): GroupPerformance[] {
+  const counts = new Int32Array(k);
+  for (let j = 0; j < m; j++) {
+    const c = codes[inWindow[j] as number] as number;
+    counts[c] = (counts[c] as number) + 1;
+  }
+  const offsets = new Int32Array(k + 1);
+  for (let c = 0; c < k; c++) offsets[c + 1] = (offsets[c] as number) + (counts[c] as number);
+  const ordered = new Int32Array(m);
+  const fill = offsets.slice(0, k);
+  for (let j = 0; j < m; j++) {
+    const i = inWindow[j] as number;
+    const c = codes[i] as number;
+    ordered[fill[c] as number] = i;
+    fill[c] = (fill[c] as number) + 1;
+  }
+  const groups: GroupPerformance[] = [];
+  for (let c = 0; c < k; c++) {
+    const size = counts[c] as number;
+    if (size === 0) continue;
+    groups.push(build(c, ordered.subarray(offsets[c], offsets[c + 1]), size));
+  }
+  return groups;
+}
+
 function spread(values: readonly (number | null)[]): number | null {
   let lo = Infinity;
   let hi = -Infinity;
@@ -186,12 +241,14 @@ function spread(values: readonly (number | null)[]): number | null {
  * prediction time. Overall and per segment value: ROC-AUC, precision, recall, FNR (a positive
  * decision is score ≥ threshold), calibration (ECE and reliability bins); the positive-decision
  * rate against the window before; fairness gaps across segment values. `segments` are the
- * dictionary-coded segment values of the predictions (see `segmentCodes`).
+ * dictionary-coded segment values of the predictions (see `segmentCodes`); `versions` their model
+ * versions and routes (see `versionCodes`), which gives the same metrics per model version.
  */
 export function computePerformance(
   data: Pick<LabelledPredictions, "times" | "scores" | "labels">,
   options: PerformanceOptions,
   segments?: { column: string; codes: Int32Array; values: readonly string[] },
+  versions?: VersionCodes,
 ): PerformanceReport {
   checkOptions(options);
   const threshold = options.threshold ?? DEFAULT_DECISION_THRESHOLD;
@@ -222,39 +279,30 @@ export function computePerformance(
       current === null || previousRate === null || previousRate === 0 ? null : (current - previousRate) / previousRate,
     difference: current === null || previousRate === null ? null : current - previousRate,
   };
-  const groups: GroupPerformance[] = [];
+  let groups: GroupPerformance[] = [];
   let fairness: FairnessGaps | null = null;
   if (segments !== undefined) {
-    const k = segments.values.length;
-    const counts = new Int32Array(k);
-    for (let j = 0; j < m; j++) {
-      const c = segments.codes[inWindow[j] as number] as number;
-      counts[c] = (counts[c] as number) + 1;
-    }
-    const offsets = new Int32Array(k + 1);
-    for (let c = 0; c < k; c++) offsets[c + 1] = (offsets[c] as number) + (counts[c] as number);
-    const ordered = new Int32Array(m);
-    const fill = offsets.slice(0, k);
-    for (let j = 0; j < m; j++) {
-      const i = inWindow[j] as number;
-      const c = segments.codes[i] as number;
-      ordered[fill[c] as number] = i;
-      fill[c] = (fill[c] as number) + 1;
-    }
-    for (let c = 0; c < k; c++) {
-      const size = counts[c] as number;
-      if (size === 0) continue;
-      const rows = ordered.subarray(offsets[c], offsets[c + 1]);
-      groups.push(
-        groupPerformance(data, rows, size, threshold, bins, `${segments.column}=${segments.values[c] as string}`),
-      );
-    }
+    groups = groupBy(inWindow, m, segments.codes, segments.values.length, (c, rows, size) =>
+      groupPerformance(data, rows, size, threshold, bins, `${segments.column}=${segments.values[c] as string}`),
+    );
     fairness = {
       column: segments.column,
       demographicParityGap: spread(groups.map((g) => g.decisionRate)),
       equalOpportunityGap: spread(groups.map((g) => g.recall)),
     };
   }
+  const byVersion =
+    versions === undefined
+      ? []
+      : groupBy(inWindow, m, versions.codes, versions.values.length, (c, rows, size) => {
+          const routes = new Set<string>();
+          for (let k = 0; k < size; k++) routes.add(versions.routes[rows[k] as number] as string);
+          return {
+            ...groupPerformance(data, rows, size, threshold, bins, undefined),
+            modelVersion: versions.values[c] as string,
+            routes: [...routes].sort(),
+          };
+        });
   return {
     modelName: options.modelName,
     windowDays: options.windowDays,
@@ -265,6 +313,7 @@ export function computePerformance(
     decisionRate,
     segments: groups,
     fairness,
+    versions: byVersion,
   };
 }
 
@@ -287,7 +336,7 @@ export async function evaluatePerformance(
     options.segment === undefined
       ? undefined
       : { column: options.segment, ...segmentCodes(data.records, options.segment) };
-  return computePerformance(data, options, segments);
+  return computePerformance(data, options, segments, versionCodes(data.records));
 }
 
 const GROUP_METRICS = ["auc", "precision", "recall", "fnr", "ece", "decisionRate"] as const;
@@ -303,7 +352,8 @@ const METRIC_NAME: Record<(typeof GROUP_METRICS)[number], string> = {
 /**
  * The report as observations: kind `performance` with metrics `auc_7d`, `precision_7d`,
  * `recall_7d`, `fnr_7d`, `ece_7d` (reliability bins in `detail`), `decision_rate_7d` and
- * `decision_rate_shift_7d` (relative change), overall and per segment (`segment` = `column=value`);
+ * `decision_rate_shift_7d` (relative change), overall (all versions pooled), per segment
+ * (`segment` = `column=value`) and per model version (`modelVersion` set, routes in `detail`);
  * kind `fairness` with `demographic_parity_gap_7d` and `equal_opportunity_gap_7d` (`feature` = the
  * segment column). Undefined values (null) are not written.
  */
@@ -311,12 +361,13 @@ export function performanceObservations(report: PerformanceReport): MonitorObser
   const suffix = `_${windowText(report.windowDays)}`;
   const base = { modelName: report.modelName, windowStart: report.windowStart, windowEnd: report.windowEnd };
   const out: MonitorObservation[] = [];
-  for (const g of [report.overall, ...report.segments]) {
+  for (const g of [report.overall, ...report.segments, ...report.versions]) {
     const counts = {
       predictions: g.predictions,
       labelled: g.labelled,
       positives: g.positives,
       threshold: report.threshold,
+      ...(g.routes !== undefined ? { routes: g.routes } : {}),
     };
     for (const key of GROUP_METRICS) {
       const value = g[key];
@@ -326,6 +377,7 @@ export function performanceObservations(report: PerformanceReport): MonitorObser
         kind: "performance",
         metric: METRIC_NAME[key] + suffix,
         ...(g.segment !== undefined ? { segment: g.segment } : {}),
+        ...(g.modelVersion !== undefined ? { modelVersion: g.modelVersion } : {}),
         value,
         detail: key === "ece" ? { ...counts, bins: g.reliability } : counts,
       });

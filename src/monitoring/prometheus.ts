@@ -13,11 +13,12 @@ import { OBSERVATION_KINDS } from "../wire/index.js";
 const LABELS = ["model", "model_version", "endpoint", "feature", "segment", "metric"] as const;
 
 const HELP: Readonly<Record<ObservationKind, string>> = {
-  drift: "Input drift of the latest monitor window per feature (metric: psi, ks_statistic, ks_p_value, chi2_*, drift).",
+  drift:
+    "Input drift of the latest monitor window per feature, pooled and per segment (metric: psi, ks_statistic, ks_p_value, chi2_*, drift).",
   prediction_drift:
     "Score drift (psi, ks_*) and decision rates (segment decision=<label>) of the latest monitor window.",
   quality: "Data quality of the latest monitor window per feature (null_rate, out_of_range_rate, unseen_categories).",
-  performance: "Rolling performance on delayed labels (auc_7d, fnr_4h, …), overall and per segment.",
+  performance: "Rolling performance on delayed labels (auc_7d, fnr_4h, …), pooled, per segment and per model version.",
   fairness: "Fairness gaps between segment values (demographic_parity_gap_7d, equal_opportunity_gap_7d).",
   volume: "Requests of the latest monitor window (request_count, volume_change, refused_rate).",
   skew: "Training-serving skew of the latest monitor window per feature (share_differing).",

@@ -8,6 +8,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { InvalidParameterError } from "../errors.js";
 import { parseParamSpace, type ParamSpace } from "../learn/index.js";
+import { ENTITY_TIMESTAMP } from "../features/index.js";
 import { parseBehaviourTests, type BehaviourTestSpec } from "./behaviour.js";
 import { DEFAULT_LOAN_GATES, parseGates, type GateSpec } from "./gates.js";
 import { parseTrainingWindow, type TrainingWindow } from "./window.js";
@@ -90,7 +91,10 @@ export interface PipelineDefinition {
   /** CSV or Parquet file, relative to the definition's directory; or `trainingSet`. */
   readonly data?: string;
   readonly trainingSet?: TrainingSetSpec;
-  /** Train on the latest stretch of the data only: rows whose time lies in the last N days or months. */
+  /**
+   * Train on the latest stretch of the data only: rows whose time lies in the last N days or months
+   * (for a `trainingSet`, entity rows by their `event_timestamp`).
+   */
   readonly window?: TrainingWindow;
   readonly target: string;
   readonly positive?: string;
@@ -110,6 +114,8 @@ export interface PipelineDefinition {
     readonly alias: string;
     /** Keep the training data of this many newest versions; older versions' data is deleted. Default: all. */
     readonly keepTrainingData?: number;
+    /** Categorical columns whose values each get a reference profile of their own: drift by segment. */
+    readonly segments?: readonly string[];
   };
 }
 
@@ -144,7 +150,7 @@ export interface PipelineDefinitionInput {
   gates?: readonly unknown[];
   behaviourTests?: readonly unknown[];
   behaviourSeed?: number;
-  register: { model: string; alias?: string; keepTrainingData?: number };
+  register: { model: string; alias?: string; keepTrainingData?: number; segments?: string[] };
 }
 
 const TOP_FIELDS = [
@@ -270,8 +276,16 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
   }
   if ((data === undefined) === (trainingSet === undefined))
     throw specError("data", data ?? null, "give exactly one of data (a file) or trainingSet (a feature service)");
-  if (trainingSet !== undefined && o.window !== undefined)
-    throw specError("window", o.window, "selects rows of data; a trainingSet's rows are its entity dataframe's");
+  const window =
+    o.window === undefined
+      ? undefined
+      : parseTrainingWindow(o.window, trainingSet === undefined ? undefined : ENTITY_TIMESTAMP);
+  if (trainingSet !== undefined && window !== undefined && window.column !== ENTITY_TIMESTAMP)
+    throw specError(
+      "window.column",
+      window.column,
+      `a trainingSet's window is over its entity rows' ${ENTITY_TIMESTAMP}`,
+    );
   const target = specRequired(specString(o, "target", "pipeline"), "target");
   const positive = specString(o, "positive", "pipeline");
   const idColumn = specString(o, "idColumn", "pipeline");
@@ -285,7 +299,12 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
   }
   const evaluate = o.evaluate === undefined ? {} : specObject(o.evaluate, "evaluate", ["threshold"]);
   const threshold = specNumber(evaluate, "threshold", "evaluate", fraction) ?? 0.5;
-  const reg = specObject(specRequired(o.register, "register"), "register", ["model", "alias", "keepTrainingData"]);
+  const reg = specObject(specRequired(o.register, "register"), "register", [
+    "model",
+    "alias",
+    "keepTrainingData",
+    "segments",
+  ]);
   const keepTrainingData = specNumber(reg, "keepTrainingData", "register", { integer: true, min: 1 });
   const alias = specString(reg, "alias", "register") ?? "challenger";
   if (!/^[A-Za-z][\w-]*$/.test(alias))
@@ -299,7 +318,7 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
     experiment: specString(o, "experiment", "pipeline") ?? name,
     ...(data === undefined ? {} : { data }),
     ...(trainingSet === undefined ? {} : { trainingSet }),
-    ...(o.window === undefined ? {} : { window: parseTrainingWindow(o.window) }),
+    ...(window === undefined ? {} : { window }),
     target,
     ...(positive === undefined ? {} : { positive }),
     ...(idColumn === undefined ? {} : { idColumn }),
@@ -315,6 +334,7 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
       model: specRequired(specString(reg, "model", "register"), "register.model"),
       alias,
       ...(keepTrainingData === undefined ? {} : { keepTrainingData }),
+      ...(reg.segments === undefined ? {} : { segments: stringList(reg.segments, "register.segments") }),
     },
   };
 }

@@ -35,6 +35,7 @@ export interface ObservationReader {
     readonly {
       readonly metric: string;
       readonly feature?: string;
+      readonly modelVersion?: string;
       readonly segment?: string;
       readonly value: number;
       readonly severity?: string;
@@ -261,11 +262,19 @@ export async function gatherRetrainingFacts(
         from: now - t.performance.lookbackHours * HOUR - 31 * 24 * HOUR,
         limit: 100_000,
       });
+      // The champion version's own series when monitoring recorded one, else the pooled one (all versions).
+      let pooled: RetrainingFacts["rolling"];
       for (const r of rows) {
         if (r.segment !== undefined || r.windowEnd > now) continue;
-        if (rolling === undefined || r.windowEnd > rolling.windowEnd)
-          rolling = { value: r.value, windowEnd: r.windowEnd };
+        if (r.modelVersion === undefined) {
+          if (pooled === undefined || r.windowEnd > pooled.windowEnd)
+            pooled = { value: r.value, windowEnd: r.windowEnd };
+        } else if (r.modelVersion === champion?.version) {
+          if (rolling === undefined || r.windowEnd > rolling.windowEnd)
+            rolling = { value: r.value, windowEnd: r.windowEnd };
+        }
       }
+      rolling ??= pooled;
     }
   }
 

@@ -33,6 +33,7 @@ import { gitCommit } from "./lineage.js";
 import { specError } from "../spec-fields.js";
 import { csvBytes, selectWindow } from "./training-data.js";
 import { readTrainingSet } from "./training-set.js";
+import { windowStart } from "./window.js";
 import { behaviourStep } from "./steps/behaviour.js";
 import { evaluateStep, validationRows } from "./steps/evaluate.js";
 import { gatesStep } from "./steps/gates.js";
@@ -74,7 +75,10 @@ async function readData(
   lineage: Omit<PipelineLineage, "configHash" | "codeVersion">;
 }> {
   if (def.trainingSet !== undefined) {
-    const set = await readTrainingSet(def.trainingSet, baseDir, deps.features, def.idColumn);
+    const window = def.window === undefined ? undefined : { from: windowStart(def.window.last, now), to: now };
+    const set = await readTrainingSet(def.trainingSet, baseDir, deps.features, def.idColumn, window);
+    if (def.window !== undefined && set.frame.nRows === 0)
+      throw specError("window.last", def.window.last, `leaves no rows of ${def.trainingSet.entityDf} before the run`);
     return {
       frame: set.frame,
       trainingData: { bytes: set.bytes, ext: ".parquet" },

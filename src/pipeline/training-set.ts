@@ -2,7 +2,8 @@
  * A pipeline's training data from a feature service: the entity dataframe joined point-in-time
  * with the service's features (the feature store's historical retrieval), read as a Frame. The
  * entity's event time and join keys are bookkeeping, not model inputs, and are dropped (a join key
- * named as the pipeline's `idColumn` stays, as the row id).
+ * named as the pipeline's `idColumn` stays, as the row id). With a training window, only the entity
+ * rows whose event time lies in it are joined.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -33,6 +34,7 @@ export async function readTrainingSet(
   baseDir: string,
   registry: FeatureRegistry | undefined,
   idColumn: string | undefined,
+  entityWindow?: { readonly from: number; readonly to: number },
 ): Promise<TrainingSet> {
   if (registry === undefined) {
     throw new UnavailableError(
@@ -45,7 +47,12 @@ export async function readTrainingSet(
   const dir = await mkdtemp(path.join(tmpdir(), "keel-training-set-"));
   try {
     const output = path.join(dir, "training-set.parquet");
-    await getHistoricalFeatures(applied.repo, { entityDf: entityDfPath, features, output });
+    await getHistoricalFeatures(applied.repo, {
+      entityDf: entityDfPath,
+      features,
+      output,
+      ...(entityWindow === undefined ? {} : { entityWindow }),
+    });
     const table = await readTable(output);
     const dropped = new Set([ENTITY_TIMESTAMP, ...entityInputs(applied.repo, features).joinKeys]);
     if (idColumn !== undefined) dropped.delete(idColumn);

@@ -9,9 +9,10 @@ export interface TrainingWindow {
 
 const LAST = /^([1-9][0-9]{0,3})(d|mo)$/;
 
-export function parseTrainingWindow(json: unknown): TrainingWindow {
+/** `defaultColumn`: the column a window may leave unnamed (a training set's entity event time). */
+export function parseTrainingWindow(json: unknown, defaultColumn?: string): TrainingWindow {
   const o = specObject(json, "window", ["column", "last"]);
-  const column = specRequired(specString(o, "column", "window"), "window.column");
+  const column = specRequired(specString(o, "column", "window") ?? defaultColumn, "window.column");
   const last = specRequired(specString(o, "last", "window"), "window.last");
   if (!LAST.test(last)) throw specError("window.last", last, "must be a number of days or months, such as 90d or 6mo");
   return { column, last };

@@ -60,6 +60,8 @@ export function parseWindow(value: string, field = "window"): number {
 function groupJson(g: GroupPerformance): GroupPerformanceJson {
   return {
     ...(g.segment !== undefined ? { segment: g.segment } : {}),
+    ...(g.modelVersion !== undefined ? { model_version: g.modelVersion } : {}),
+    ...(g.routes !== undefined ? { routes: [...g.routes] } : {}),
     predictions: g.predictions,
     labelled: g.labelled,
     positives: g.positives,
@@ -95,6 +97,7 @@ export function performanceJson(r: PerformanceReport): PerformanceJson {
       difference: r.decisionRate.difference,
     },
     segments: r.segments.map(groupJson),
+    versions: r.versions.map(groupJson),
     fairness:
       r.fairness === null
         ? null

@@ -58,6 +58,7 @@ export type {
   NumericProfile,
   ProfileOptions,
   ReferenceProfile,
+  SegmentReference,
 } from "./reference-profile.js";
 export {
   DEFAULT_RESERVOIR_SIZE,
@@ -74,3 +75,4 @@ export type { ReferenceProfileJson } from "./reference-profile-json.js";
 export { profileFromJson, profileToJson } from "./reference-profile-json.js";
 export type { DelongComparison, McnemarResult, Verdict } from "./paired-comparison.js";
 export { delongPaired, mcnemar, normalTwoSidedCritical, verdictOf } from "./paired-comparison.js";
+export { binomialAllowance } from "./binomial.js";

@@ -4,7 +4,13 @@
  */
 import { specArray, specError, specNumberValue, specObject, specRequired } from "../spec-fields.js";
 import type { QuantileSketch } from "./sketch.js";
-import type { CategoricalProfile, FeatureProfile, NumericProfile, ReferenceProfile } from "./reference-profile.js";
+import type {
+  CategoricalProfile,
+  FeatureProfile,
+  NumericProfile,
+  ReferenceProfile,
+  SegmentReference,
+} from "./reference-profile.js";
 
 interface SketchStoreJson {
   keys: number[];
@@ -50,6 +56,7 @@ export interface ReferenceProfileJson {
   features: (NumericProfileJson | CategoricalProfileJson)[];
   prediction: NumericProfileJson | null;
   excluded: { name: string; reason: string }[];
+  segments?: { column: string; value: string; profile: ReferenceProfileJson }[];
 }
 
 function nanToNull(v: number): number | null {
@@ -105,6 +112,9 @@ export function profileToJson(p: ReferenceProfile): ReferenceProfileJson {
     ),
     prediction: p.prediction ? numericJson(p.prediction) : null,
     excluded: p.excluded.map((e) => ({ ...e })),
+    ...(p.segments !== undefined
+      ? { segments: p.segments.map((s) => ({ column: s.column, value: s.value, profile: profileToJson(s.profile) })) }
+      : {}),
   };
 }
 
@@ -198,9 +208,17 @@ function featureFrom(json: unknown, path: string): FeatureProfile {
 }
 
 /** Parse and validate a profile read from JSON; errors say `field = value: rule` (`features[0].count = "many": …`). */
-export function profileFromJson(value: unknown): ReferenceProfile {
-  const path = "profile";
-  const o = specObject(value, path, ["version", "rows", "reservoirSize", "seed", "features", "prediction", "excluded"]);
+export function profileFromJson(value: unknown, path = "profile"): ReferenceProfile {
+  const o = specObject(value, path, [
+    "version",
+    "rows",
+    "reservoirSize",
+    "seed",
+    "features",
+    "prediction",
+    "excluded",
+    "segments",
+  ]);
   if (o.version !== 1) throw specError(`${path}.version`, o.version, "must be 1");
   const reservoir = o.reservoirSize === null ? null : num(o, "reservoirSize", path, { integer: true, min: 1 });
   const features = specArray(specRequired(o.features, `${path}.features`), `${path}.features`);
@@ -216,5 +234,15 @@ export function profileFromJson(value: unknown): ReferenceProfile {
     features: features.map((f, i) => featureFrom(f, `${path}.features[${i}]`)),
     prediction: o.prediction === null ? null : numericFrom(o.prediction, `${path}.prediction`),
     excluded,
+    ...(o.segments === undefined ? {} : { segments: segmentsFrom(o.segments, `${path}.segments`) }),
   };
+}
+
+function segmentsFrom(json: unknown, path: string): SegmentReference[] {
+  return specArray(json, path).map((e, i) => {
+    const at = `${path}[${i}]`;
+    const x = specObject(e, at, ["column", "value", "profile"]);
+    const profile = profileFromJson(specRequired(x.profile, `${at}.profile`), `${at}.profile`);
+    return { column: text(x, "column", at), value: text(x, "value", at), profile };
+  });
 }

@@ -15,7 +15,7 @@
  * edges); reservoirs merge into a uniform sample of the union.
  */
 import type { Column, Frame } from "../data/index.js";
-import { isIdLike } from "../data/index.js";
+import { isIdLike, takeRows } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
 import { PSI_DEFAULT_BINS } from "./psi.js";
 import { countAtOrBelow, countBelow, histogramSorted, quantileEdges, sortedFinite } from "./quantile.js";
@@ -73,6 +73,15 @@ export interface ReferenceProfile {
   readonly prediction: NumericProfile | null;
   /** Columns of the reference left out of the profile (identifiers), with the reason. */
   readonly excluded: readonly { readonly name: string; readonly reason: string }[];
+  /** Per value of each segment column, the profile of that value's rows (drift by segment); absent without segments. */
+  readonly segments?: readonly SegmentReference[];
+}
+
+/** The reference of one segment: the rows whose `column` holds `value`. */
+export interface SegmentReference {
+  readonly column: string;
+  readonly value: string;
+  readonly profile: ReferenceProfile;
 }
 
 export interface ProfileOptions {
@@ -426,14 +435,17 @@ export function mergeProfiles(a: ReferenceProfile, b: ReferenceProfile): Referen
 /**
  * The profile of a model's training data: its input columns (`features`, in the model's order)
  * and the model's scores on the same rows as the prediction distribution. Columns of `frame` not
- * in `features` (target, row id, left-out columns) are not profiled.
+ * in `features` (target, row id, left-out columns) are not profiled, except that each value of a
+ * `segments` column (which need not be a model input) gets a profile of its rows.
  */
 export function buildTrainingProfile(
   frame: Frame,
-  input: { readonly features: readonly string[]; readonly scores?: Float64Array } & Omit<
-    ProfileOptions,
-    "scores" | "binsFrom"
-  >,
+  input: {
+    readonly features: readonly string[];
+    readonly scores?: Float64Array;
+    /** Categorical columns whose values each get a reference of their own (`segments`). */
+    readonly segments?: readonly string[];
+  } & Omit<ProfileOptions, "scores" | "binsFrom">,
 ): ReferenceProfile {
   const columns = input.features.map((name) => {
     const c = frame.columns.find((col) => col.name === name);
@@ -444,6 +456,45 @@ export function buildTrainingProfile(
     }
     return c;
   });
-  const { features: _features, ...options } = input;
-  return buildReferenceProfile({ nRows: frame.nRows, columns }, options);
+  const { features: _features, segments: segmentColumns, ...options } = input;
+  const model = { nRows: frame.nRows, columns };
+  const profile = buildReferenceProfile(model, options);
+  if (segmentColumns === undefined || segmentColumns.length === 0) return profile;
+  const segments = segmentColumns.flatMap((column) => segmentReferences(frame, model, column, options));
+  return { ...profile, segments };
+}
+
+/**
+ * One profile per value of the categorical `column` of `frame` (null rows belong to none), over
+ * the model's input `columns` and the scores of the same rows.
+ */
+function segmentReferences(
+  frame: Frame,
+  model: Frame,
+  column: string,
+  options: Omit<ProfileOptions, "binsFrom">,
+): SegmentReference[] {
+  const c = frame.columns.find((col) => col.name === column);
+  if (c === undefined || c.kind !== "categorical") {
+    throw specError("segments", column, "must be a categorical column of the training data");
+  }
+  const rowsOf = c.dictionary.map(() => [] as number[]);
+  for (let i = 0; i < c.codes.length; i++) {
+    const code = c.codes[i]!;
+    if (code >= 0) rowsOf[code]!.push(i);
+  }
+  const out: SegmentReference[] = [];
+  c.dictionary.forEach((value, code) => {
+    const idx = Int32Array.from(rowsOf[code]!);
+    if (idx.length === 0) return;
+    const scores = options.scores === undefined ? undefined : Float64Array.from(idx, (i) => options.scores![i]!);
+    // Within a segment its own column is constant: nothing to drift.
+    const inputs = { nRows: model.nRows, columns: model.columns.filter((col) => col.name !== column) };
+    const profile = buildReferenceProfile(takeRows(inputs, idx), {
+      ...options,
+      ...(scores !== undefined ? { scores } : {}),
+    });
+    out.push({ column, value, profile });
+  });
+  return out.sort((a, b) => (a.column < b.column ? -1 : a.column > b.column ? 1 : a.value < b.value ? -1 : 1));
 }

@@ -4,7 +4,7 @@
  */
 import type { Column, Frame } from "../data/index.js";
 import { isIdLike } from "../data/index.js";
-import type { Expectation, ExpectationSuite } from "./suite.js";
+import { DEFAULT_MOSTLY_ALPHA, type Expectation, type ExpectationSuite } from "./suite.js";
 
 export interface ProposeOptions {
   readonly name?: string;
@@ -42,7 +42,8 @@ export function proposeSuite(frame: Frame, options: ProposeOptions = {}): Expect
   const maxCategories = options.maxCategories ?? DEFAULT_MAX_CATEGORIES;
   const expectations: Expectation[] = [{ expect: "row_count_between", min: 1 }];
   for (const col of frame.columns) expectations.push(...proposeColumn(col, frame.nRows, maxCategories));
-  return { ...(options.name === undefined ? {} : { name: options.name }), expectations };
+  // The test level behind `mostly`, written out so a reader of the suite sees it.
+  return { ...(options.name === undefined ? {} : { name: options.name }), alpha: DEFAULT_MOSTLY_ALPHA, expectations };
 }
 
 function proposeColumn(col: Column, n: number, maxCategories: number): Expectation[] {

@@ -38,10 +38,16 @@ export interface ExpectationSuite {
   readonly name?: string;
   /** Failing rows reported per expectation (default 5). */
   readonly samples?: number;
+  /**
+   * Level of the one-sided binomial test behind `mostly` (default 0.001): a batch fails a `mostly`
+   * rule when a failure rate of 1 − mostly would give its failing count or more with probability below it.
+   */
+  readonly alpha?: number;
   readonly expectations: readonly Expectation[];
 }
 
 export const DEFAULT_FAILING_SAMPLES = 5;
+export const DEFAULT_MOSTLY_ALPHA = 0.001;
 
 const TYPES: readonly SignatureType[] = ["double", "long", "boolean", "string"];
 
@@ -66,15 +72,17 @@ function isKind(v: unknown): v is ExpectationKind {
 
 /** Parses a suite from JSON, refusing unknown kinds and fields and out-of-range values. */
 export function parseSuite(json: unknown, path = "suite"): ExpectationSuite {
-  const o = specObject(json, path, ["name", "samples", "expectations"]);
+  const o = specObject(json, path, ["name", "samples", "alpha", "expectations"]);
   const name = specString(o, "name", path);
   const samples = specNumber(o, "samples", path, { integer: true, min: 0 });
+  const alpha = specNumber(o, "alpha", path, { min: 1e-12, max: 0.25 });
   const expectations = specArray(specRequired(o.expectations, `${path}.expectations`), `${path}.expectations`).map(
     (e, i) => parseExpectation(e, `${path}.expectations[${i}]`),
   );
   return {
     ...(name === undefined ? {} : { name }),
     ...(samples === undefined ? {} : { samples }),
+    ...(alpha === undefined ? {} : { alpha }),
     expectations,
   };
 }

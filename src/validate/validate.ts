@@ -4,8 +4,14 @@
  * which rule and which value without opening the file.
  */
 import type { CategoricalColumn, Column, Frame, SignatureType } from "../data/index.js";
-import { quantileSorted, sortedFinite } from "../stats/index.js";
-import { DEFAULT_FAILING_SAMPLES, type Bounds, type Expectation, type ExpectationSuite } from "./suite.js";
+import { binomialAllowance, quantileSorted, sortedFinite } from "../stats/index.js";
+import {
+  DEFAULT_FAILING_SAMPLES,
+  DEFAULT_MOSTLY_ALPHA,
+  type Bounds,
+  type Expectation,
+  type ExpectationSuite,
+} from "./suite.js";
 
 export interface FailingRow {
   /** Row index in the data, 0-based, header not counted. */
@@ -26,6 +32,11 @@ export interface ExpectationResult {
   readonly unexpectedFraction?: number;
   /** Up to the suite's `samples` of those rows. */
   readonly failingRows?: readonly FailingRow[];
+  /**
+   * Rules with `mostly`: the most failing rows this many rows may hold and pass — the largest count
+   * a failure rate of 1 − mostly reaches with probability ≥ the suite's `alpha` (one-sided binomial test).
+   */
+  readonly allowedCount?: number;
   /** One line: column, rule, verdict, observed value, example rows. */
   readonly message: string;
 }
@@ -47,7 +58,8 @@ export interface ValidateOptions {
 export function validateFrame(frame: Frame, suite: ExpectationSuite, options: ValidateOptions = {}): ValidationReport {
   const samples = options.samples ?? suite.samples ?? DEFAULT_FAILING_SAMPLES;
   const byName = new Map(frame.columns.map((c) => [c.name, c]));
-  const results = suite.expectations.map((e) => check(frame, byName, e, samples));
+  const alpha = suite.alpha ?? DEFAULT_MOSTLY_ALPHA;
+  const results = suite.expectations.map((e) => check(frame, byName, e, samples, alpha));
   const failed = results.filter((r) => !r.passed).length;
   return {
     ...(suite.name === undefined ? {} : { suite: suite.name }),
@@ -58,7 +70,13 @@ export function validateFrame(frame: Frame, suite: ExpectationSuite, options: Va
   };
 }
 
-function check(frame: Frame, byName: ReadonlyMap<string, Column>, e: Expectation, samples: number): ExpectationResult {
+function check(
+  frame: Frame,
+  byName: ReadonlyMap<string, Column>,
+  e: Expectation,
+  samples: number,
+  alpha: number,
+): ExpectationResult {
   if (e.expect === "row_count_between") {
     const passed = inBounds(frame.nRows, e);
     return result(e, passed, frame.nRows, `${rule(e)} ${verdict(passed)}: observed ${frame.nRows} rows`);
@@ -97,13 +115,13 @@ function check(frame: Frame, byName: ReadonlyMap<string, Column>, e: Expectation
       };
     }
     case "between":
-      return checkBetween(e, col, n, samples);
+      return checkBetween(e, col, n, samples, alpha);
     case "in_set":
-      return checkInSet(e, col, n, samples);
+      return checkInSet(e, col, n, samples, alpha);
     case "unique":
       return checkUnique(e, col, n, samples);
     case "regex":
-      return checkRegex(e, col, n, samples);
+      return checkRegex(e, col, n, samples, alpha);
     case "mean_between":
     case "std_between":
     case "quantile_between":
@@ -161,6 +179,7 @@ function checkBetween(
   col: Column,
   n: number,
   samples: number,
+  alpha: number,
 ): ExpectationResult {
   const rows = new Sampler(samples);
   const lo = e.min ?? -Infinity;
@@ -183,7 +202,8 @@ function checkBetween(
     if (v > max) max = v;
     if (v < lo || v > hi) rows.add(i, v);
   }
-  const passed = accept(rows.count, present, e.mostly);
+  const tolerance = mostlyTolerance(rows.count, present, e.mostly, alpha);
+  const passed = tolerance.passed;
   const range = present - notNumbers === 0 ? { min: null, max: null } : { min, max };
   const what =
     notNumbers > 0
@@ -196,9 +216,10 @@ function checkBetween(
     unexpectedCount: rows.count,
     unexpectedFraction: present === 0 ? 0 : rows.count / present,
     ...(rows.count > 0 ? { failingRows: rows.rows } : {}),
+    ...tolerance.allowed,
     message:
       `${e.column}: ${rule(e)} ${verdict(passed)}: ` +
-      (rows.count > 0 ? `${what} (${pct(rows.count, present)}), ` : "") +
+      (rows.count > 0 ? `${what} (${pct(rows.count, present)})${tolerance.text}, ` : "") +
       `observed min ${range.min === null ? "-" : num(range.min)}, max ${range.max === null ? "-" : num(range.max)}` +
       (rows.count > 0 ? examples(rows.rows) : ""),
   };
@@ -209,11 +230,13 @@ function checkInSet(
   col: Column,
   n: number,
   samples: number,
+  alpha: number,
 ): ExpectationResult {
   const rows = new Sampler(samples, MAX_UNSEEN);
   const allowed = new Set<string>(e.values.map(String));
   const present = scanValues(col, n, rows, (text) => allowed.has(text));
-  const passed = accept(rows.count, present, e.mostly);
+  const tolerance = mostlyTolerance(rows.count, present, e.mostly, alpha);
+  const passed = tolerance.passed;
   const observed = [...rows.distinct];
   return {
     expectation: e,
@@ -222,11 +245,12 @@ function checkInSet(
     unexpectedCount: rows.count,
     unexpectedFraction: present === 0 ? 0 : rows.count / present,
     ...(rows.count > 0 ? { failingRows: rows.rows } : {}),
+    ...tolerance.allowed,
     message:
       `${e.column}: ${rule(e)} ${verdict(passed)}: ` +
       (rows.count === 0
         ? `all ${present} values in the set`
-        : `${rows.count} of ${present} values outside the set (${pct(rows.count, present)}), ` +
+        : `${rows.count} of ${present} values outside the set (${pct(rows.count, present)})${tolerance.text}, ` +
           `unseen ${observed.map(show).join(", ")}${rows.moreDistinct ? ", …" : ""}` +
           examples(rows.rows)),
   };
@@ -280,11 +304,13 @@ function checkRegex(
   col: Column,
   n: number,
   samples: number,
+  alpha: number,
 ): ExpectationResult {
   const rows = new Sampler(samples);
   const re = new RegExp(e.pattern, "u");
   const present = scanValues(col, n, rows, (text) => re.test(text));
-  const passed = accept(rows.count, present, e.mostly);
+  const tolerance = mostlyTolerance(rows.count, present, e.mostly, alpha);
+  const passed = tolerance.passed;
   return {
     expectation: e,
     passed,
@@ -292,11 +318,13 @@ function checkRegex(
     unexpectedCount: rows.count,
     unexpectedFraction: present === 0 ? 0 : rows.count / present,
     ...(rows.count > 0 ? { failingRows: rows.rows } : {}),
+    ...tolerance.allowed,
     message:
       `${e.column}: ${rule(e)} ${verdict(passed)}: ` +
       (rows.count === 0
         ? `all ${present} values match`
-        : `${rows.count} of ${present} values do not match (${pct(rows.count, present)})` + examples(rows.rows)),
+        : `${rows.count} of ${present} values do not match (${pct(rows.count, present)})${tolerance.text}` +
+          examples(rows.rows)),
   };
 }
 
@@ -401,10 +429,26 @@ function inBounds(v: number, b: Bounds): boolean {
   return (b.min === undefined || v >= b.min) && (b.max === undefined || v <= b.max);
 }
 
-/** Without `mostly` every row must pass; with it, at most 1 − mostly of the non-null rows may fail. */
-function accept(unexpected: number, present: number, mostly: number | undefined): boolean {
-  if (mostly === undefined || present === 0) return unexpected === 0;
-  return unexpected / present <= 1 - mostly + 1e-12;
+/**
+ * Without `mostly` every row must pass. With it, the rule says "at most 1 − mostly of the values
+ * fail" of the population, and a batch is a sample of it: the batch fails only when its failing
+ * count is significantly above that rate — more than `binomialAllowance(present, 1 − mostly, alpha)`,
+ * which is never less than ⌊(1 − mostly) · present⌋. So one heavy-tail value in 6,000 rows passes
+ * `mostly 0.9999`, while 200 in 200,000 does not.
+ */
+function mostlyTolerance(
+  unexpected: number,
+  present: number,
+  mostly: number | undefined,
+  alpha: number,
+): { passed: boolean; allowed: { allowedCount?: number }; text: string } {
+  if (mostly === undefined) return { passed: unexpected === 0, allowed: {}, text: "" };
+  // 1 − 0.9999 is 1.0000000000000009e-4 in floating point: round the rate to what was written.
+  const rate = Math.round((1 - mostly) * 1e12) / 1e12;
+  const allowed = binomialAllowance(present, rate, alpha);
+  const passed = unexpected <= allowed;
+  const text = `, ${passed ? "within" : "more than"} the ${allowed} that mostly ${num(mostly)} allows in ${present} at alpha ${num(alpha)}`;
+  return { passed, allowed: { allowedCount: allowed }, text };
 }
 
 function isNull(col: Column, i: number): boolean {

@@ -52,6 +52,9 @@ export interface ReliabilityBinJson {
 /** Performance of all predictions, or of one segment, over the window. */
 export interface GroupPerformanceJson {
   segment?: string;
+  /** Set on the per-version groups (`versions`). */
+  model_version?: string;
+  routes?: string[];
   predictions: number;
   labelled: number;
   positives: number;
@@ -79,6 +82,8 @@ export interface PerformanceJson {
     difference: number | null;
   };
   segments: GroupPerformanceJson[];
+  /** The same metrics per model version that served in the window (champion, challenger, canary apart). */
+  versions: GroupPerformanceJson[];
   fairness: {
     column: string;
     demographic_parity_gap: number | null;

@@ -128,6 +128,7 @@ describe("keel labels ingest / report on the local store", () => {
     expect(report.code).toBe(0);
     const json = JSON.parse(report.stdout) as {
       overall: { auc: number; precision: number; labelled: number };
+      versions: { model_version: string; routes: string[]; auc: number }[];
       fairness: { column: string };
     };
     const want = direct(log.filter((l) => l.record.time >= AS_OF - 30 * DAY && l.record.time < AS_OF));
@@ -135,6 +136,9 @@ describe("keel labels ingest / report on the local store", () => {
     expect(json.overall.auc).toBeCloseTo(want.auc!, 12);
     expect(json.overall.precision).toBeCloseTo(want.precision!, 12);
     expect(json.fairness.column).toBe("region");
+    // one version served: its own figures are the pooled ones
+    expect(json.versions.map((v) => [v.model_version, v.routes])).toEqual([["1", ["champion"]]]);
+    expect(json.versions[0]?.auc).toBeCloseTo(want.auc!, 12);
 
     const stores = openStores({
       backendStoreUri: `sqlite:///${path.join(dir, "keel.db")}`,
@@ -142,7 +146,10 @@ describe("keel labels ingest / report on the local store", () => {
     });
     try {
       const auc = await stores.observations.query({ modelName: "loans", metric: "auc_30d" });
-      expect(auc.filter((o) => o.segment === undefined).map((o) => o.value)).toEqual([json.overall.auc]);
+      expect(auc.filter((o) => o.segment === undefined).map((o) => [o.modelVersion, o.value])).toEqual([
+        [undefined, json.overall.auc],
+        ["1", json.overall.auc],
+      ]);
       expect((await stores.observations.query({ modelName: "loans", kind: "fairness" })).length).toBe(2);
     } finally {
       await stores.close();

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Frame } from "../../src/data/index.js";
 import type { KeelError } from "../../src/errors.js";
@@ -5,13 +6,16 @@ import {
   attachReferenceProfile,
   buildTrainingProfile,
   computeDrift,
+  evaluateAlertRules,
   loadReferenceProfile,
   readWindow,
   runMonitorWindow,
   REFERENCE_PROFILE_TAG,
 } from "../../src/monitoring/index.js";
 import type { MonitorJobDeps } from "../../src/monitoring/index.js";
+import { registerMonitoringMetrics } from "../../src/monitoring/prometheus.js";
 import { SqlInferenceLog } from "../../src/store/inference-log-sql.js";
+import { Registry } from "prom-client";
 import type { MonitorObservation } from "../../src/store/monitor-observations.js";
 import { sqliteStores, type TestStores } from "../store/backends.js";
 import { DRIFT_CSV, FEATURES, REF_CSV, frameScores, loadFrame, recordsOf } from "./fixtures.js";
@@ -274,5 +278,121 @@ describe("reading a window", () => {
     // A window without a version monitors what was served: 40 requests, not 80 records.
     const r = await runMonitorWindow(deps, { modelName: "loan-default", windowStart: start, windowEnd: start + DAY });
     expect(find(r.observations, "volume", "request_count").value).toBe(40);
+  });
+});
+
+describe("drift by segment (reference per home_ownership value)", () => {
+  type Scipy = Record<
+    string,
+    Record<string, { statistic: number; p_value: number; n_reference: number; n_current: number }>
+  >;
+  let scipy: Scipy;
+  let result: Awaited<ReturnType<typeof runMonitorWindow>>;
+  const start = T0 + 10 * DAY;
+
+  beforeAll(async () => {
+    scipy = JSON.parse(readFileSync(new URL("../fixtures/drift/segment_drift.json", import.meta.url), "utf8")) as Scipy;
+    const s = open.stores;
+    await s.registry.createModelVersion({ name: "loan-default", source: "models/loan-default/3" });
+    const profile = buildTrainingProfile(ref, {
+      features: FEATURES,
+      scores: frameScores(ref),
+      segments: ["home_ownership"],
+    });
+    await attachReferenceProfile(s, { name: "loan-default", version: "3", profile });
+    await new SqlInferenceLog(s.metadata).append(
+      recordsOf(drifted, { start, stepMs: Math.floor(DAY / 5000), version: "3", prefix: "seg" }),
+      { durability: "sync" },
+    );
+    result = await runMonitorWindow(deps, {
+      modelName: "loan-default",
+      version: "3",
+      windowStart: start,
+      windowEnd: start + DAY,
+    });
+  }, 60_000);
+
+  it("saves one reference per value with the version and reads it back", async () => {
+    const loaded = await loadReferenceProfile(deps, "loan-default", "3");
+    expect(loaded.segments?.map((g) => [g.column, g.value, g.profile.rows])).toEqual(
+      Object.entries(scipy).map(([segment, f]) => [
+        "home_ownership",
+        segment.split("=")[1],
+        f.credit_score!.n_reference,
+      ]),
+    );
+    // within a segment its own column is constant and not profiled
+    expect(loaded.segments?.[0]?.profile.features.map((f) => f.name)).not.toContain("home_ownership");
+  });
+
+  it("records KS statistic and p-value per feature within each segment, equal to scipy's ks_2samp on that segment's rows", () => {
+    expect(result.versions[0]?.segments?.map((g) => g.segment)).toEqual(Object.keys(scipy));
+    let checked = 0;
+    for (const [segment, features] of Object.entries(scipy)) {
+      for (const [feature, want] of Object.entries(features)) {
+        const of = (metric: string) =>
+          result.observations.filter(
+            (o) => o.kind === "drift" && o.metric === metric && o.feature === feature && o.segment === segment,
+          );
+        const [stat] = of("ks_statistic");
+        const [p] = of("ks_p_value");
+        expect(of("ks_statistic"), `${segment} ${feature}`).toHaveLength(1);
+        expect(stat!.value).toBeCloseTo(want.statistic, 12);
+        expect(stat!.detail).toEqual({ n_reference: want.n_reference, n_current: want.n_current });
+        // p-values span 1e-70 .. 1: compare relative to their size
+        expect(Math.abs(p!.value - want.p_value)).toBeLessThanOrEqual(1e-9 * want.p_value + 1e-300);
+        checked++;
+      }
+    }
+    expect(checked).toBe(15);
+    // the pooled series is still written (no segment), and differs from the segments'
+    const pooled = result.observations.filter(
+      (o) =>
+        o.kind === "drift" && o.metric === "ks_statistic" && o.feature === "credit_score" && o.segment === undefined,
+    );
+    expect(pooled).toHaveLength(1);
+  });
+
+  it("exports them on /metrics as keel_monitoring_drift{segment}", async () => {
+    const registry = new Registry();
+    registerMonitoringMetrics(registry, open.stores.observations, { clock: () => start + DAY + 3_600_000 });
+    const values = (await registry.getSingleMetric("keel_monitoring_drift")!.get()).values;
+    for (const [segment, features] of Object.entries(scipy)) {
+      const found = values.filter(
+        (v) =>
+          v.labels.segment === segment &&
+          v.labels.feature === "credit_score" &&
+          v.labels.metric === "ks_statistic" &&
+          v.labels.model_version === "3",
+      );
+      expect(found, segment).toHaveLength(1);
+      expect(found[0]!.value).toBeCloseTo(features.credit_score!.statistic, 12);
+    }
+  });
+
+  it("an alert rule can target one segment, or every value of the column", () => {
+    const now = start + DAY + 3_600_000;
+    const rule = {
+      id: "tenure_ks_by_ownership",
+      tier: "notify" as const,
+      kind: "drift" as const,
+      metric: "ks_p_value",
+      feature: "employment_years",
+      condition: "below" as const,
+      // between the segments' p-values, so one segment fires and two do not
+      threshold: 0.5,
+    };
+    const firing = (segment: string) =>
+      evaluateAlertRules([{ ...rule, segment }], result.observations, now)
+        .filter((f) => f.firing)
+        .map((f) => f.target.segment);
+    const want = Object.entries(scipy)
+      .filter(([, f]) => f.employment_years!.p_value < 0.5)
+      .map(([segment]) => segment);
+    expect(want).toHaveLength(1);
+    expect(firing("home_ownership=*")).toEqual(want);
+    for (const segment of Object.keys(scipy)) {
+      expect(firing(segment)).toEqual(want.includes(segment) ? [segment] : []);
+    }
   });
 });

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestLabels, joinLabels } from "../../src/monitoring/labels.js";
 import { evaluatePerformance, recordPerformance, type PerformanceReport } from "../../src/monitoring/performance.js";
 import { MonitorScheduler } from "../../src/monitoring/scheduler.js";
+import { registerMonitoringMetrics } from "../../src/monitoring/prometheus.js";
+import { Registry } from "prom-client";
 import type { InferenceRecord } from "../../src/store/inference-log.js";
 import { sqliteStores, type TestStores } from "../store/backends.js";
 import { DAY, T0, direct, labelsFor, loanLog, regionOf, type Direct, type LoggedLoan } from "./loan-log.js";
@@ -118,7 +120,7 @@ describe("rolling performance from delayed labels (40 days of a logged loan mode
     const rows7 = log.filter((l) => l.record.time >= AS_OF - 7 * DAY && l.record.time < AS_OF);
     const one = async (metric: string, segment?: string) => {
       const found = (await t.stores.observations.query({ modelName: "loans", metric })).filter(
-        (o) => o.segment === segment,
+        (o) => o.segment === segment && o.modelVersion === undefined,
       );
       expect(found, metric).toHaveLength(1);
       return found[0]!;
@@ -169,7 +171,11 @@ describe("rolling performance from delayed labels (40 days of a logged loan mode
     const stored = (await t.stores.observations.query({ modelName: "loans", metric: "auc_7d" })).filter(
       (o) => o.windowEnd === asOf,
     );
-    expect(stored.map((o) => o.value)).toEqual([reports?.[0]?.overall.auc]);
+    // pooled and version 1's series: one version served, so the two agree
+    expect(stored.map((o) => [o.modelVersion, o.value])).toEqual([
+      [undefined, reports?.[0]?.overall.auc],
+      ["1", reports?.[0]?.overall.auc],
+    ]);
     expect(log).toContain(
       `performance loans as of ${new Date(asOf).toISOString()}: ${direct(rows7).labelled} labelled of ${rows7.length} predictions`,
     );
@@ -206,10 +212,14 @@ describe("rolling performance from delayed labels (40 days of a logged loan mode
     const want = direct(rows);
     expect(want.labelled).toBeGreaterThan(0);
     expectMatches(reports[0]!.overall, want);
-    const stored = await t.stores.observations.query({ modelName: "loans", metric: "decision_rate_4h" });
+    const stored = (await t.stores.observations.query({ modelName: "loans", metric: "decision_rate_4h" })).filter(
+      (o) => o.modelVersion === undefined,
+    );
     expect(stored.map((o) => [o.windowEnd, o.value])).toEqual([[asOf, want.decisionRate]]);
     expect(want.fnr).not.toBeNull();
-    const fnr = await t.stores.observations.query({ modelName: "loans", metric: "fnr_4h" });
+    const fnr = (await t.stores.observations.query({ modelName: "loans", metric: "fnr_4h" })).filter(
+      (o) => o.modelVersion === undefined,
+    );
     expect(fnr.map((o) => o.windowEnd)).toEqual([asOf]);
     expect(fnr[0]?.value).toBeCloseTo(want.fnr!, 12);
     await scheduler.stop();
@@ -246,5 +256,71 @@ describe("joinLabels", () => {
       { requestId: "e", label: 1, receivedAt: 1, source: "s" },
     ]);
     expect([...labels]).toEqual([1, 0, 0, NaN, 1]);
+  });
+});
+
+describe("rolling performance by model version (a champion and a canary taking a quarter of the traffic)", () => {
+  let t: TestStores;
+  let log: LoggedLoan[];
+  const asOf = T0 + 14 * DAY;
+
+  beforeAll(async () => {
+    t = await sqliteStores({ clock: () => asOf + DAY });
+    // Every fourth request goes to version 2 on the canary route, which scores differently (a sharper model).
+    log = loanLog({ seed: 21, days: 14, perDay: 80 }).map((l, i) => {
+      if (i % 4 !== 0) return l;
+      const s = l.record.outputs.score as number;
+      const score = Math.round(1000 * (l.outcome === 1 ? Math.sqrt(s) : s * s)) / 1000;
+      return { ...l, record: { ...l.record, modelVersion: "2", route: "canary", outputs: { score } } };
+    });
+    await t.stores.inferenceLog.append(
+      log.map((l) => l.record),
+      { durability: "sync" },
+    );
+    await ingestLabels(t.stores.labels, labelsFor(log, "outcomes.csv"), { actor: "ops" });
+  }, 60_000);
+  afterAll(async () => t.close());
+
+  it("reports each version's AUC, precision, recall, FNR, ECE and decision rate as a direct computation on its own predictions, and the pooled figures on all", async () => {
+    const rows = log.filter((l) => l.record.time >= asOf - 7 * DAY && l.record.time < asOf);
+    const report = await evaluatePerformance(
+      { inferenceLog: t.stores.inferenceLog, labels: t.stores.labels },
+      { modelName: "loans", asOf, windowDays: 7 },
+    );
+    expectMatches(report.overall, direct(rows));
+    expect(report.versions.map((g) => [g.modelVersion, g.routes])).toEqual([
+      ["1", ["champion"]],
+      ["2", ["canary"]],
+    ]);
+    for (const g of report.versions)
+      expectMatches(g, direct(rows.filter((r) => r.record.modelVersion === g.modelVersion)));
+    // the canary is the better model, and pooling would hide it
+    const [v1, v2] = report.versions;
+    expect(v2!.auc! - v1!.auc!).toBeGreaterThan(0.05);
+  });
+
+  it("stores per-version observations and exports them as keel_monitoring_performance{model_version}", async () => {
+    await recordPerformance(
+      { inferenceLog: t.stores.inferenceLog, labels: t.stores.labels, observations: t.stores.observations },
+      { modelName: "loans", asOf, windows: [7] },
+    );
+    const rows = log.filter((l) => l.record.time >= asOf - 7 * DAY && l.record.time < asOf);
+    const registry = new Registry();
+    registerMonitoringMetrics(registry, t.stores.observations, { clock: () => asOf + 3_600_000 });
+    const gauge = (await registry.getSingleMetric("keel_monitoring_performance")!.get()).values;
+    const sample = (version: string, metric: string) => {
+      const found = gauge.filter((v) => v.labels.model_version === version && v.labels.metric === metric);
+      expect(found, `${version} ${metric}`).toHaveLength(1);
+      return found[0]!.value;
+    };
+    for (const version of ["1", "2"]) {
+      const mine = direct(rows.filter((r) => r.record.modelVersion === version));
+      expect(sample(version, "auc_7d")).toBeCloseTo(mine.auc!, 12);
+      expect(sample(version, "fnr_7d")).toBeCloseTo(mine.fnr!, 12);
+      expect(sample(version, "decision_rate_7d")).toBeCloseTo(mine.decisionRate, 12);
+    }
+    expect(sample("", "auc_7d")).toBeCloseTo(direct(rows).auc!, 12);
+    const stored = await t.stores.observations.query({ modelName: "loans", metric: "auc_7d" });
+    expect(stored.find((o) => o.modelVersion === "2")?.detail).toMatchObject({ routes: ["canary"] });
   });
 });

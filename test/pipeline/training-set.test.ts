@@ -17,6 +17,8 @@ let dir: string;
 let stores: Stores;
 /** Per applicant, written out by the generator: the credit score a point-in-time join must find. */
 const expected = new Map<string, { credit: number | null; dti: number | null }>();
+/** Per applicant, when the labelled application was made (the entity row's event time). */
+const askedAt = new Map<string, number>();
 
 function iso(ms: number): string {
   return new Date(ms).toISOString().replace(".000Z", "");
@@ -41,6 +43,7 @@ function writeData(): void {
     const when = rand();
     const asked = when < 0.1 ? T0 - DAY : when < 0.55 ? T0 + 10 * DAY : T0 + 40 * DAY;
     const row = asked < T0 ? undefined : asked < T0 + 30 * DAY ? rows[0] : rows[1];
+    askedAt.set(String(id), asked);
     expected.set(String(id), {
       credit: row?.credit ?? null,
       dti: row === undefined ? null : (12 * row.debt) / row.income,
@@ -148,6 +151,48 @@ describe("a pipeline naming a feature service", () => {
     expect(credit.filter((c) => c === null).length).toBeGreaterThan(0);
     // The feature file is untouched: the training set is built from it, not written into it.
     expect(readFileSync(path.join(dir, "applicant_events.csv"), "utf8").split("\n").length).toBe(2 * APPLICANTS + 2);
+  });
+
+  it("takes a training window over the entity rows' event time: only the last 20 days' applications", async () => {
+    const now = T0 + 45 * DAY;
+    const file = path.join(dir, "windowed.json");
+    const def = JSON.parse(readFileSync(path.join(dir, "pipeline.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify({ ...def, name: "loans-window", window: { last: "20d" } }));
+    let registered: RegisteredVersion | undefined;
+    const deps = {
+      tracking: stores.tracking,
+      registry: stores.registry,
+      artifacts: stores.artifacts,
+      features: createFeatureRegistry(stores.metadata),
+      clock: () => now,
+    };
+    const result = await runPipelineFile(file, deps, {
+      codeVersion: "0".repeat(40),
+      onRegistered: (r) => {
+        registered = r;
+        return Promise.resolve();
+      },
+    });
+    expect(result.failure ?? "").toBe("");
+    const inWindow = [...askedAt].filter(([, t]) => t >= now - 20 * DAY && t < now).map(([id]) => id);
+    expect(inWindow.length).toBeGreaterThan(100);
+    expect(inWindow.length).toBeLessThan(APPLICANTS * 0.6);
+    expect(result.split!.trainRows + result.split!.validRows).toBe(inWindow.length);
+    // each training row is an application of the window, with its features as of then
+    const training = registered?.training as Frame;
+    const ids = cells(training.columns.find((c) => c.name === "applicant_id")).map(String);
+    const credit = cells(training.columns.find((c) => c.name === "credit_score"));
+    const window = new Set(inWindow);
+    expect(ids.every((id) => window.has(id))).toBe(true);
+    ids.forEach((id, i) => expect(credit[i]).toBe(expected.get(id)?.credit));
+
+    // a window over another column, or one that leaves nothing, is refused naming the field
+    writeFileSync(file, JSON.stringify({ ...def, window: { column: "loan_amount", last: "20d" } }));
+    await expect(runPipelineFile(file, deps)).rejects.toThrow(
+      "window.column = \"loan_amount\": a trainingSet's window is over its entity rows' event_timestamp",
+    );
+    writeFileSync(file, JSON.stringify({ ...def, window: { last: "1d" } }));
+    await expect(runPipelineFile(file, deps)).rejects.toThrow('window.last = "1d": leaves no rows of labels.csv');
   });
 
   it("refuses a definition giving both a data file and a training set, naming the rule", async () => {

@@ -11,6 +11,7 @@ import {
   windowStart,
   type PipelineDefinitionInput,
 } from "../../src/pipeline/index.js";
+import { loadReferenceProfile } from "../../src/monitoring/index.js";
 import { sqliteStores, type TestStores } from "../store/backends.js";
 
 const DAY = 86_400_000;
@@ -38,7 +39,7 @@ function definition(): PipelineDefinitionInput {
     idColumn: "applicant_id",
     train: { model: "gbdt", params: { n_estimators: 20, max_depth: 3, scale_pos_weight: 3 } },
     gates: [],
-    register: { model: "loans-window", keepTrainingData: 1 },
+    register: { model: "loans-window", keepTrainingData: 1, segments: ["home_ownership"] },
   };
 }
 
@@ -87,6 +88,19 @@ describe("retraining on a window of fresh data", () => {
     expect(keptTimes.kind === "categorical" ? keptTimes.dictionary.length : 0).toBe(inWindow.length);
     // the window's column placed rows in time; it is not a feature of the model
     expect(first.mv.signature?.inputs.map((c) => c.name)).not.toContain("applied_at");
+
+    // register.segments: the version's reference profile has one profile per home_ownership value,
+    // over exactly the training rows holding it
+    const profile = await loadReferenceProfile(stores, "loans-window", first.r.registered!.version);
+    expect(profile.rows).toBe(first.r.split!.trainRows);
+    const ownership = profile.features.find((f) => f.name === "home_ownership");
+    if (ownership?.kind !== "categorical") throw new Error("home_ownership is not a categorical input");
+    const present = ownership.categories.filter((_, i) => ownership.counts[i]! > 0).sort();
+    expect(profile.segments?.map((g) => [g.column, g.value])).toEqual(present.map((v) => ["home_ownership", v]));
+    for (const g of profile.segments ?? []) {
+      expect(g.profile.rows, g.value).toBe(ownership.counts[ownership.categories.indexOf(g.value)]);
+      expect(g.profile.prediction?.count, g.value).toBe(g.profile.rows);
+    }
 
     // Forty days later the same file gives a later window: other rows, other bytes, a new version.
     now = NOW + 40 * DAY;

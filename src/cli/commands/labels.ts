@@ -122,7 +122,11 @@ function renderReport(r: PerformanceJson): string {
     `${r.model}: ${r.window} window ${new Date(r.window_start).toISOString()} .. ${new Date(r.window_end).toISOString()} (threshold ${r.threshold})`,
     table(
       ["group", "predictions", "labelled", "auc", "precision", "recall", "fnr", "ece", "decision_rate"],
-      [row(r.overall, "all"), ...r.segments.map((g) => row(g, g.segment ?? ""))],
+      [
+        row(r.overall, "all"),
+        ...r.segments.map((g) => row(g, g.segment ?? "")),
+        ...r.versions.map((g) => row(g, `version ${g.model_version ?? ""} (${(g.routes ?? []).join(", ")})`)),
+      ],
     ),
     `decision rate: ${fmt(r.decision_rate.current)} vs ${fmt(r.decision_rate.previous)} in the window before (relative change ${fmt(r.decision_rate.relative_change)})`,
   ];

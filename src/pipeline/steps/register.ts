@@ -65,7 +65,7 @@ export async function registerStep(
       training: takeRows(ctx.frame, split.train),
       model: trained.model,
     };
-    await attachTrainingProfile(ctx, version);
+    await attachTrainingProfile(ctx, version, def.register.segments);
     await ctx.options.onRegistered?.(version);
     await setTags(ctx, child.runId, [
       { key: "keel.registered_model", value: mv.name },
@@ -139,15 +139,21 @@ async function createVersion(
 
 /**
  * Saves a version's reference profile: its training rows' model inputs and the model's scores on
- * them, the baseline drift monitoring compares live traffic against.
+ * them, the baseline drift monitoring compares live traffic against (and per value of each
+ * `segments` column, the same over that value's rows).
  */
 export async function attachTrainingProfile(
   deps: ReferenceProfileDeps,
   registered: RegisteredVersion,
+  segments?: readonly string[],
 ): Promise<{ sha256: string; bytes: number }> {
   const { name, version, training, model } = registered;
   const scores = await scoreRows(model, training);
-  const profile = buildTrainingProfile(training, { features: model.signature.inputs.map((c) => c.name), scores });
+  const profile = buildTrainingProfile(training, {
+    features: model.signature.inputs.map((c) => c.name),
+    scores,
+    ...(segments !== undefined ? { segments } : {}),
+  });
   return saveReferenceProfileJson(deps, { name, version, json: profileToJson(profile) });
 }
 

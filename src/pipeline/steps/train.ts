@@ -54,12 +54,12 @@ type TrainSetup = Pick<TrainOptions, "target" | "positive" | "idColumn" | "exclu
 
 function trainSetupOf(ctx: PipelineContext): TrainSetup {
   const { def } = ctx;
-  // Time columns place rows in time; they are not features.
+  // Time columns place rows in time; they are not features (a training set has dropped its event time already).
   const exclude = [
     ...new Set([
       ...def.exclude,
       ...(def.split.kind === "time" ? [def.split.column] : []),
-      ...(def.window === undefined ? [] : [def.window.column]),
+      ...(def.window === undefined || def.trainingSet !== undefined ? [] : [def.window.column]),
     ]),
   ];
   return {
