@@ -37,6 +37,40 @@ describe("SQLite durability", () => {
     }
   });
 
+  it("takes the write lock when a transaction begins, so a read-then-write never meets a stale snapshot", async () => {
+    const dir = tempDir();
+    const file = path.join(dir, "k.db");
+    const stores = openStores({ backendStoreUri: `sqlite:///${file}`, artifactRoot: path.join(dir, "a") });
+    const { default: Database } = await import("better-sqlite3");
+    // Another connection, as the inference-log writer thread or a second process holds.
+    const other = new Database(file);
+    other.pragma("busy_timeout = 0");
+    const put = (name: string) => sql`insert into keel_sequences (name, value) values (${name}, 1)`;
+    try {
+      await stores.migrate();
+      await put("before").execute(stores.metadata.db);
+      let blocked: unknown;
+      await stores.metadata.transaction(async (tx) => {
+        const seen = await tx.selectFrom("keel_sequences").select("name").execute();
+        expect(seen.map((r) => r.name)).toContain("before");
+        // With a deferred transaction this write would land, and the write below would fail with
+        // SQLITE_BUSY: the transaction's read snapshot could not become a write.
+        try {
+          other.prepare("insert into keel_sequences (name, value) values ('other', 1)").run();
+        } catch (e) {
+          blocked = e;
+        }
+        await put("mine").execute(tx);
+      });
+      expect((blocked as { code?: string } | undefined)?.code).toBe("SQLITE_BUSY");
+      const names = other.prepare("select name from keel_sequences where name in ('before', 'mine', 'other')").all();
+      expect((names as { name: string }[]).map((r) => r.name).sort()).toEqual(["before", "mine"]);
+    } finally {
+      other.close();
+      await stores.close();
+    }
+  });
+
   it("keeps every acknowledged log-batch after kill -9 of the writing process", async () => {
     const dir = tempDir();
     const uri = `sqlite:///${path.join(dir, "k.db")}`;

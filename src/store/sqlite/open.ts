@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { Kysely, SqliteDialect } from "kysely";
+import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver } from "kysely";
+import type { DatabaseConnection, Driver, SqliteDialectConfig } from "kysely";
 import { ConflictError, InvalidParameterError, UnavailableError } from "../../errors.js";
 import type { DialectHandle } from "../dialect.js";
 import type { KeelDatabase } from "../schema.js";
@@ -27,7 +28,7 @@ export function sqlitePath(uri: string): string {
 export function openSqlite(uri: string): DialectHandle {
   const file = sqlitePath(uri);
   const db = new Kysely<KeelDatabase>({
-    dialect: new SqliteDialect({
+    dialect: new ImmediateSqliteDialect({
       database: async () => {
         const { default: Database } = await import("better-sqlite3");
         if (file !== ":memory:") await mkdir(path.dirname(path.resolve(file)), { recursive: true });
@@ -43,6 +44,29 @@ export function openSqlite(uri: string): DialectHandle {
   });
   // SQLite's own write lock (waited for through busy_timeout) serialises migrating processes.
   return { db, dialect: "sqlite", translateError, withMigrationLock: (fn) => fn(db) };
+}
+
+/**
+ * Transactions begin IMMEDIATE: they take the write lock up front, waiting for it through
+ * busy_timeout. A deferred transaction that reads and then writes fails at once with SQLITE_BUSY
+ * when another connection (the inference-log writer thread, another process) wrote in between,
+ * because SQLite cannot upgrade its stale read snapshot to a write.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
 }
 
 function translateError(error: unknown): unknown {
