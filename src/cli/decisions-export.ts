@@ -14,7 +14,7 @@ export function exportFormat(file: string): ExportFormat {
   throw specError("--output", file, "must end in .jsonl, .csv or .parquet");
 }
 
-/** Text columns of the tabular export; inputs, scored inputs and reasons as JSON text. */
+/** Text columns of the tabular export; inputs, scored inputs and reasons as JSON text; review_* empty when never reviewed. */
 const TEXT: readonly (readonly [string, (d: DecisionJson) => string | null])[] = [
   ["request_id", (d) => d.request_id],
   ["time", (d) => new Date(d.time).toISOString()],
@@ -30,6 +30,11 @@ const TEXT: readonly (readonly [string, (d: DecisionJson) => string | null])[] =
   ["inputs", (d) => JSON.stringify(d.inputs)],
   ["scored_inputs", (d) => JSON.stringify(d.scored_inputs)],
   ["reasons", (d) => (d.reasons === null ? null : JSON.stringify(d.reasons))],
+  ["review_status", (d) => d.review?.status ?? null],
+  ["review_verdict", (d) => d.review?.verdict ?? null],
+  ["review_verdict_reason", (d) => d.review?.verdict_reason ?? null],
+  ["review_decided_by", (d) => d.review?.decided_by ?? null],
+  ["review_decided_at", (d) => d.review?.decided_at ?? null],
   ["prev_hash", (d) => d.prev_hash],
   ["hash", (d) => d.hash],
 ];

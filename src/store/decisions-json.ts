@@ -25,6 +25,19 @@ export function decisionJson(r: DecisionRecord): DecisionJson {
     fallback: r.fallback,
     prev_hash: r.prevHash,
     hash: r.hash,
+    review:
+      r.review === null
+        ? null
+        : {
+            status: r.review.status,
+            interim_decision: r.review.interimDecision,
+            claimed_by: r.review.claimedBy,
+            verdict: r.review.verdict,
+            verdict_reason: r.review.verdictReason,
+            decided_by: r.review.decidedBy,
+            decided_at: r.review.decidedAt === null ? null : new Date(r.review.decidedAt).toISOString(),
+            overridden: r.review.overridden,
+          },
   };
 }
 
@@ -56,6 +69,7 @@ export function decisionQuery(q: DecisionQueryJson): DecisionQuery {
     modelName: q.model,
     modelVersion: q.model_version,
     decision: q.decision,
+    reviewed: q.reviewed,
     from: q.from === undefined ? undefined : parseTime(q.from, "from"),
     to: q.to === undefined ? undefined : parseTime(q.to, "to"),
     afterSeq,

@@ -6,7 +6,8 @@ import { decisionRowHash, readChainHead } from "./decision-chain.js";
 import { GENESIS_HASH } from "./hash-chain.js";
 import type { FeatureValues, ReasonCode } from "./inference-log.js";
 import type { MetadataDb } from "./metadata-db.js";
-import type { InferenceLogTable, KeelDatabase } from "./schema.js";
+import type { InferenceLogTable, KeelDatabase, ReviewItemsTable } from "./schema.js";
+import type { ReviewStatus } from "../wire/index.js";
 
 /**
  * A served decision as recorded (docs/decisions.md): the inference-log row of one scored input row,
@@ -38,6 +39,25 @@ export interface DecisionRecord {
   readonly fallback: string | null;
   readonly prevHash: string;
   readonly hash: string;
+  /**
+   * The decision's human review (docs/review.md), null when it was never queued. Kept in the
+   * review queue, outside the hash chain, and joined at read time: a review changes no record.
+   */
+  readonly review: DecisionReview | null;
+}
+
+/** A decision's review as the queue holds it; verdict fields are null until it is decided. */
+export interface DecisionReview {
+  readonly status: ReviewStatus;
+  /** What the caller was answered while the review was pending. */
+  readonly interimDecision: string;
+  readonly claimedBy: string | null;
+  readonly verdict: string | null;
+  readonly verdictReason: string | null;
+  readonly decidedBy: string | null;
+  readonly decidedAt: number | null;
+  /** Whether the verdict differs from the model's decision; null until decided. */
+  readonly overridden: boolean | null;
 }
 
 export interface DecisionQuery {
@@ -50,6 +70,8 @@ export interface DecisionQuery {
   readonly from?: number | undefined;
   /** Exclusive upper bound on `time`. */
   readonly to?: number | undefined;
+  /** true: only decisions a reviewer decided; false: only those never queued or still open. */
+  readonly reviewed?: boolean | undefined;
   /** Only records after this sequence number (paging). */
   readonly afterSeq?: number | undefined;
   /** Default 100, at most 10,000. */
@@ -111,10 +133,11 @@ export function createDecisionStore(metadata: MetadataDb, options: { clock?: Clo
   const clock = options.clock ?? Date.now;
   const db = metadata.db;
   const chained = () => db.selectFrom("inference_log").selectAll().where("seq", "is not", null);
+  const withReviews = (rows: readonly InferenceLogTable[]) => metadata.query((d) => joinReviews(d, rows));
 
   const get = async (requestId: string): Promise<DecisionRecord[]> => {
     const exact = await metadata.query(() => chained().where("request_id", "=", requestId).orderBy("seq").execute());
-    if (exact.length > 0) return exact.map(toDecision);
+    if (exact.length > 0) return withReviews(exact);
     const prefix = `${requestId}#`;
     const rows = await metadata.query(() =>
       chained()
@@ -123,7 +146,7 @@ export function createDecisionStore(metadata: MetadataDb, options: { clock?: Clo
         .execute(),
     );
     // LIKE folds case on SQLite: keep exact prefixes only.
-    return rows.filter((r) => r.request_id.startsWith(prefix)).map(toDecision);
+    return withReviews(rows.filter((r) => r.request_id.startsWith(prefix)));
   };
 
   return {
@@ -154,8 +177,22 @@ export function createDecisionStore(metadata: MetadataDb, options: { clock?: Clo
             : sql<boolean>`strpos(outputs, ${needle}) > 0`,
         );
       }
+      if (q.reviewed !== undefined) {
+        const reviewed = q.reviewed;
+        s = s.where((eb) => {
+          const decided = eb.exists(
+            eb
+              .selectFrom("review_items")
+              .select("review_items.request_id")
+              .whereRef("review_items.endpoint", "=", "inference_log.endpoint")
+              .whereRef("review_items.request_id", "=", "inference_log.request_id")
+              .where("review_items.status", "=", "decided"),
+          );
+          return reviewed ? decided : eb.not(decided);
+        });
+      }
       const rows = await metadata.query(() => s.orderBy("seq").limit(limit).execute());
-      return rows.map(toDecision);
+      return withReviews(rows);
     },
 
     verify: () => metadata.query(verifyChain),
@@ -356,6 +393,37 @@ async function verifyChain(db: Kysely<KeelDatabase>): Promise<DecisionVerificati
   return { ok: true, records, pruned: prunedCount };
 }
 
+const REVIEW_BATCH = 500;
+
+/** The rows as decisions, each with its review item (same endpoint and request id) when queued. */
+async function joinReviews(db: Kysely<KeelDatabase>, rows: readonly InferenceLogTable[]): Promise<DecisionRecord[]> {
+  const key = (endpoint: string, requestId: string) => `${endpoint}\u0000${requestId}`;
+  const reviews = new Map<string, DecisionReview>();
+  const ids = [...new Set(rows.map((r) => r.request_id))];
+  for (let i = 0; i < ids.length; i += REVIEW_BATCH) {
+    const items = await db
+      .selectFrom("review_items")
+      .selectAll()
+      .where("request_id", "in", ids.slice(i, i + REVIEW_BATCH))
+      .execute();
+    for (const it of items) reviews.set(key(it.endpoint, it.request_id), toReview(it));
+  }
+  return rows.map((r) => toDecision(r, reviews.get(key(r.endpoint, r.request_id)) ?? null));
+}
+
+function toReview(it: ReviewItemsTable): DecisionReview {
+  return {
+    status: it.status as ReviewStatus,
+    interimDecision: it.interim_decision,
+    claimedBy: it.claimed_by,
+    verdict: it.verdict,
+    verdictReason: it.verdict_reason,
+    decidedBy: it.decided_by,
+    decidedAt: it.decided_at === null ? null : Number(it.decided_at),
+    overridden: it.verdict === null ? null : it.verdict !== it.model_decision,
+  };
+}
+
 function parseJson<T>(text: string, row: InferenceLogTable): T {
   try {
     return JSON.parse(text) as T;
@@ -364,7 +432,7 @@ function parseJson<T>(text: string, row: InferenceLogTable): T {
   }
 }
 
-export function toDecision(row: InferenceLogTable): DecisionRecord {
+function toDecision(row: InferenceLogTable, review: DecisionReview | null): DecisionRecord {
   const inputs = parseJson<FeatureValues>(row.features, row);
   const outputs = parseJson<Record<string, unknown>>(row.outputs, row);
   return {
@@ -388,5 +456,6 @@ export function toDecision(row: InferenceLogTable): DecisionRecord {
     fallback: typeof outputs.fallback === "string" ? outputs.fallback : null,
     prevHash: row.prev_hash ?? "",
     hash: row.hash ?? "",
+    review,
   };
 }

@@ -34,6 +34,7 @@ export { decisionJson, decisionQuery, parseTime } from "./decisions-json.js";
 export type {
   DecisionQuery,
   DecisionRecord,
+  DecisionReview,
   DecisionStore,
   DecisionVerification,
   LegalHold,

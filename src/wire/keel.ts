@@ -252,6 +252,20 @@ export interface DecisionJson {
   fallback: string | null;
   prev_hash: string;
   hash: string;
+  /** The decision's human review, joined from the review queue (outside the chain); null when never queued. */
+  review: DecisionReviewJson | null;
+}
+
+/** A decision's review, named as the review queue's items (`ReviewItemJson`) name them; times ISO-8601. */
+export interface DecisionReviewJson {
+  status: ReviewStatus;
+  interim_decision: string;
+  claimed_by: string | null;
+  verdict: string | null;
+  verdict_reason: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+  overridden: boolean | null;
 }
 
 /** `GET /api/keel/decisions/{request_id}`: the request's records (several for a multi-row request). */
@@ -265,6 +279,8 @@ export interface DecisionQueryJson {
   model?: string;
   model_version?: string;
   decision?: string;
+  /** true: only decisions a reviewer decided; false: the rest (never queued, or pending or claimed). */
+  reviewed?: boolean;
   from?: number | string;
   to?: number | string;
   /** Default 100, at most 10,000. */

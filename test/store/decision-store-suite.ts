@@ -119,6 +119,73 @@ export function runDecisionStoreSuite(name: string, make: MakeStores): void {
       await expectKeelError(s.decisions.search({ limit: 0 }), "INVALID_PARAMETER_VALUE", /limit = 0/);
     });
 
+    it("carries each decision's review, joined by endpoint and request id, without touching the chain", async () => {
+      const s = await recorded();
+      const before = (await s.decisions.search({ limit: 1000 })).map((r) => r.hash);
+      const item = (i: number, endpoint: string) => ({
+        endpoint,
+        requestId: `req-${String(i).padStart(4, "0")}`,
+        modelName: "loans",
+        modelVersion: "1",
+        route: "champion",
+        score: i / 100 + 0.001,
+        modelDecision: "approve",
+        interimDecision: "refer",
+        positiveDecision: "decline",
+        negativeDecision: "approve",
+        reasons: ["score_band"],
+        inputs: { credit_score: 600 + i },
+      });
+      // req-0012 was served on loans-eu: an item of the same id on another endpoint is not its review
+      await s.reviews.enqueue([item(10, "loans"), item(20, "loans"), item(12, "loans"), item(24, "loans-eu")], T0);
+      const decided = await s.reviews.decide("loans", "req-0010", "ana", {
+        decision: "decline",
+        reason: "income unverified",
+      });
+      await s.reviews.decide("loans", "req-0012", "ana", { decision: "approve", reason: "fine" });
+      await s.reviews.claim("loans", "req-0020", "bo");
+
+      const [r10] = await s.decisions.get("req-0010");
+      expect(r10?.review).toEqual({
+        status: "decided",
+        interimDecision: "refer",
+        claimedBy: "ana",
+        verdict: "decline",
+        verdictReason: "income unverified",
+        decidedBy: "ana",
+        decidedAt: decided.decidedAt,
+        overridden: true,
+      });
+      expect((await s.decisions.get("req-0020"))[0]?.review).toMatchObject({
+        status: "claimed",
+        claimedBy: "bo",
+        verdict: null,
+        decidedAt: null,
+        overridden: null,
+      });
+      expect((await s.decisions.get("req-0024"))[0]?.review?.status).toBe("pending");
+      expect((await s.decisions.get("req-0012"))[0]?.review).toBeNull();
+      expect((await s.decisions.get("req-0011"))[0]?.review).toBeNull();
+
+      const ids = async (q: Parameters<typeof s.decisions.search>[0]) =>
+        (await s.decisions.search({ limit: 1000, ...q })).map((r) => Number(r.requestId.slice(4)));
+      expect(await ids({ reviewed: true })).toEqual([10]);
+      // pending and claimed items count as not reviewed
+      const open = await ids({ reviewed: false });
+      expect(open).toHaveLength(59);
+      expect(open).toEqual(expect.arrayContaining([12, 20, 24]));
+      expect(await ids({ reviewed: true, endpoint: "loans-eu" })).toEqual([]);
+      const all = await s.decisions.search({ limit: 1000 });
+      expect(all.filter((r) => r.review !== null).map((r) => r.requestId)).toEqual([
+        "req-0010",
+        "req-0020",
+        "req-0024",
+      ]);
+
+      expect(await s.decisions.verify()).toEqual({ ok: true, records: 60, pruned: 0 });
+      expect(all.map((r) => r.hash)).toEqual(before);
+    });
+
     it("names the first altered record", async () => {
       const s = await recorded();
       await tamper(

@@ -59,6 +59,15 @@ interface WindowFlags {
   model?: string;
   modelVersion?: string;
   decision?: string;
+  reviewed?: boolean;
+  notReviewed?: boolean;
+}
+
+function reviewedOf(flags: WindowFlags): { reviewed?: boolean } {
+  if (flags.reviewed === true && flags.notReviewed === true)
+    throw specError("--not-reviewed", true, "cannot be given with --reviewed");
+  if (flags.reviewed === true) return { reviewed: true };
+  return flags.notReviewed === true ? { reviewed: false } : {};
 }
 
 function queryOf(flags: WindowFlags): DecisionQueryJson {
@@ -67,6 +76,7 @@ function queryOf(flags: WindowFlags): DecisionQueryJson {
     ...(flags.model !== undefined ? { model: flags.model } : {}),
     ...(flags.modelVersion !== undefined ? { model_version: flags.modelVersion } : {}),
     ...(flags.decision !== undefined ? { decision: flags.decision } : {}),
+    ...reviewedOf(flags),
     ...(flags.from !== undefined ? { from: parseTime(flags.from, "--from") } : {}),
     ...(flags.to !== undefined ? { to: parseTime(flags.to, "--to") } : {}),
   };
@@ -79,7 +89,9 @@ function windowOptions(c: Command): Command {
     .option("--endpoint <name>", "only this endpoint")
     .option("--model <name>", "only this model")
     .option("--model-version <version>", "only this model version")
-    .option("--decision <label>", "only this decision (e.g. decline)");
+    .option("--decision <label>", "only this decision (e.g. decline)")
+    .option("--reviewed", "only decisions a reviewer decided")
+    .option("--not-reviewed", "only decisions without a verdict (never queued, pending or claimed)");
 }
 
 /** Every page of a search, in chain order. */
@@ -108,6 +120,14 @@ function showText(d: DecisionJson): string {
   if (d.reasons !== null) {
     lines.push("  reasons");
     for (const r of d.reasons) lines.push(`    ${r.feature} = ${JSON.stringify(r.value)}: ${r.contribution}`);
+  }
+  const rv = d.review;
+  if (rv !== null) {
+    const verdict =
+      rv.verdict === null
+        ? `${rv.status}${rv.claimed_by !== null ? ` by ${rv.claimed_by}` : ""}, interim decision ${rv.interim_decision}`
+        : `${rv.verdict} by ${rv.decided_by ?? ""} at ${rv.decided_at ?? ""}${rv.overridden === true ? " (overrides the model)" : ""}: ${rv.verdict_reason ?? ""}`;
+    lines.push(`  review      ${verdict}`);
   }
   lines.push(`  hash        ${d.hash}`);
   return lines.join("\n");
@@ -205,7 +225,7 @@ export function decisionsCommand(program: Command, ctx: CliContext): void {
       const page = await withReader(configFor(cmd, ctx), (r) => r.page(q));
       printPage(cmd, ctx, page, () =>
         table(
-          ["REQUEST ID", "TIME", "ENDPOINT", "VERSION", "ROUTE", "SCORE", "DECISION", "CALLER"],
+          ["REQUEST ID", "TIME", "ENDPOINT", "VERSION", "ROUTE", "SCORE", "DECISION", "CALLER", "REVIEW"],
           page.decisions.map((d) => [
             d.request_id,
             isoTime(d.time),
@@ -215,6 +235,7 @@ export function decisionsCommand(program: Command, ctx: CliContext): void {
             String(d.score ?? ""),
             d.decision ?? "",
             d.caller ?? "",
+            d.review === null ? "" : (d.review.verdict ?? d.review.status),
           ]),
         ),
       );

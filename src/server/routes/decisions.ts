@@ -8,7 +8,7 @@ type RequestIdParams = { request_id: string };
 
 /**
  * Decision records (docs/decisions.md), read-only: one request's records, and a search by endpoint,
- * model version, decision and time window, paged in chain order. Any authenticated caller (reader
+ * model version, decision, review and time window, paged in chain order, each with its review. Any authenticated caller (reader
  * and up) may read them; nothing over HTTP changes a record.
  */
 export const decisionRoutes: RoutePlugin = (app, { stores }) => {
@@ -35,6 +35,7 @@ export const decisionRoutes: RoutePlugin = (app, { stores }) => {
       return v === undefined || v === "" ? {} : { [field]: v };
     };
     const maxResults = input.integer("max_results");
+    const reviewed = input.boolean("reviewed");
     const query = decisionQuery({
       ...text("endpoint"),
       ...text("model"),
@@ -44,6 +45,7 @@ export const decisionRoutes: RoutePlugin = (app, { stores }) => {
       ...text("to"),
       ...text("page_token"),
       ...(maxResults !== undefined ? { max_results: maxResults } : {}),
+      ...(reviewed !== undefined ? { reviewed } : {}),
     });
     const records = await store().search(query);
     const last = records[records.length - 1];
