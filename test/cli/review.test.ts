@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStores } from "../../src/open-stores.js";
 import type { NewReviewItem } from "../../src/store/index.js";
-import type { ReviewItemJson } from "../../src/wire/index.js";
+import type { DecisionJson, DecisionPageJson, ReviewItemJson } from "../../src/wire/index.js";
 import { keelInProcess } from "./helpers.js";
 
 const item = (requestId: string, score: number): NewReviewItem => ({
@@ -35,6 +35,26 @@ describe("keel review on the local store", () => {
     await stores.migrate();
     await stores.reviews.enqueue([item("a-1", 0.55)], 1000);
     await stores.reviews.enqueue([item("a-2", 0.42)], 2000);
+    // the served decisions behind the items, and one never queued
+    await stores.inferenceLog.append(
+      [
+        ["a-1", 0.55],
+        ["a-2", 0.42],
+        ["a-3", 0.1],
+      ].map(([requestId, score], k) => ({
+        requestId: requestId as string,
+        time: 1000 * (k + 1),
+        endpoint: "loans",
+        modelName: "loan-default",
+        modelVersion: "3",
+        route: "champion",
+        features: { loan_amount: 62000, purpose: "car" },
+        outputs: { score, decision: (score as number) >= 0.5 ? "reject" : "approve" },
+        latencyMs: 1,
+        threshold: 0.5,
+      })),
+      { durability: "sync" },
+    );
     await stores.close();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -111,6 +131,35 @@ describe("keel review on the local store", () => {
     } finally {
       await stores.close();
     }
+    // the decision records show the verdict; the search splits reviewed from the rest
+    const shown = await run("decisions", "show", "a-1");
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/review {6}approve by ana at \S+ \(overrides the model\): income verified/);
+    const search = async (...flags: string[]) => {
+      const r = await run("decisions", "search", ...flags, "--json");
+      expect(r.code).toBe(0);
+      return (JSON.parse(r.stdout) as DecisionPageJson).decisions.map((d) => [d.request_id, d.review?.status ?? null]);
+    };
+    expect(await search("--reviewed")).toEqual([["a-1", "decided"]]);
+    expect(await search("--not-reviewed")).toEqual([
+      ["a-2", "pending"],
+      ["a-3", null],
+    ]);
+    const both = await run("decisions", "search", "--reviewed", "--not-reviewed");
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("--not-reviewed = true: cannot be given with --reviewed");
+    const out = path.join(dir, "reviewed.jsonl");
+    expect((await run("decisions", "export", "--reviewed", "--output", out)).code).toBe(0);
+    const exported = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as DecisionJson);
+    expect(exported.map((d) => [d.request_id, d.review?.verdict, d.review?.decided_by])).toEqual([
+      ["a-1", "approve", "ana"],
+    ]);
+    const verified = await run("decisions", "verify");
+    expect(verified.stdout).toContain("decision records intact: 3 verified");
+
     const pending = await run("review", "list", "--status", "pending");
     expect(pending.stdout).toContain("a-2");
     expect(pending.stdout).not.toContain("a-1");

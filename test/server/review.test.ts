@@ -169,6 +169,14 @@ function suite(name: string, make: MakeStores) {
         const taken = await rejected(ben.decideReview("loans", first.request_id, { decision: "approve", reason: "x" }));
         expect(taken.code).toBe("INVALID_STATE");
         expect(taken.message).toContain("is claimed by ana");
+        // Its decision record shows the open review to any reader.
+        const [claimedRecord] = await writer.getDecision(first.request_id);
+        expect(claimedRecord?.review).toMatchObject({
+          status: "claimed",
+          claimed_by: "ana",
+          interim_decision: "refer",
+          verdict: null,
+        });
         const badVerdict = await rejected(
           ana.decideReview("loans", first.request_id, { decision: "refer", reason: "x" }),
         );
@@ -211,6 +219,34 @@ function suite(name: string, make: MakeStores) {
         expect(m("keel_review_agreement_ratio", 'endpoint="loans"')).toBeCloseTo(1 - overrides / queued.length, 12);
         const again = await rejected(ana.decideReview("loans", first.request_id, { decision: "reject", reason: "x" }));
         expect(again.code).toBe("INVALID_STATE");
+
+        // Decision records carry the verdicts; the hash chain is untouched by them.
+        await t.stores.servingInferenceLog.flush();
+        const [firstRecord] = await writer.getDecision(first.request_id);
+        // the record keeps the model's decision; the caller was answered the interim one
+        expect(firstRecord?.decision).toBe(first.model_decision);
+        expect(firstRecord?.review).toMatchObject({
+          status: "decided",
+          verdict: verdicts.get(first.request_id),
+          decided_by: "ana",
+          claimed_by: "ana",
+          overridden: true,
+          verdict_reason: "income verified by phone",
+        });
+        expect(Date.parse(firstRecord?.review?.decided_at ?? "")).toBeGreaterThan(0);
+        const reviewed = await writer.searchDecisions({ endpoint: "loans", reviewed: true, max_results: 1000 });
+        expect(new Map(reviewed.decisions.map((d) => [d.request_id, d.review?.verdict]))).toEqual(verdicts);
+        const unreviewed = await writer.searchDecisions({ endpoint: "loans", reviewed: false, max_results: 1000 });
+        expect(unreviewed.decisions).toHaveLength(ROWS - verdicts.size);
+        expect(unreviewed.decisions.every((d) => d.review === null)).toBe(true);
+        expect(await t.stores.decisions.verify()).toEqual({ ok: true, records: ROWS, pruned: 0 });
+        const badFilter = await fetch(`${running.url}/api/keel/decisions?reviewed=maybe`, {
+          headers: { authorization: `Bearer ${writerToken}` },
+        });
+        expect(badFilter.status).toBe(400);
+        expect(((await badFilter.json()) as { message: string }).message).toBe(
+          'reviewed = "maybe": must be true or false',
+        );
 
         const audit = await t.stores.audit.list({ targetType: "review_item", limit: 10_000 });
         const decided = audit.filter((a) => a.action === "review.decide");
