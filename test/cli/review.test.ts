@@ -37,19 +37,21 @@ describe("keel review on the local store", () => {
     await stores.reviews.enqueue([item("a-2", 0.42)], 2000);
     // the served decisions behind the items, and one never queued
     await stores.inferenceLog.append(
-      [
-        ["a-1", 0.55],
-        ["a-2", 0.42],
-        ["a-3", 0.1],
-      ].map(([requestId, score], k) => ({
-        requestId: requestId as string,
+      (
+        [
+          ["a-1", 0.55],
+          ["a-2", 0.42],
+          ["a-3", 0.1],
+        ] as const
+      ).map(([requestId, score], k) => ({
+        requestId,
         time: 1000 * (k + 1),
         endpoint: "loans",
         modelName: "loan-default",
         modelVersion: "3",
         route: "champion",
         features: { loan_amount: 62000, purpose: "car" },
-        outputs: { score, decision: (score as number) >= 0.5 ? "reject" : "approve" },
+        outputs: { score, decision: score >= 0.5 ? "reject" : "approve" },
         latencyMs: 1,
         threshold: 0.5,
       })),
