@@ -89,6 +89,8 @@ export {
   lastClosedWindow,
   parseMonitoringConfig,
 } from "./scheduler.js";
+export type { ReviewSla, ReviewSlaOptions, ReviewSlaState } from "./review-sla.js";
+export { REVIEW_SLA_ALERT, ReviewSlaMonitor, parseReviewSla } from "./review-sla.js";
 export { latestPerSeries, monitoringGaugeName, registerMonitoringMetrics } from "./prometheus.js";
 export type {
   CandidateReport,

@@ -13,6 +13,7 @@ import { parseAlertRules } from "./alerts.js";
 import type { AlertRule } from "./alerts.js";
 import { runMonitorWindow } from "./monitor-job.js";
 import { championThreshold, recordPerformance, windowText, type PerformanceReport } from "./performance.js";
+import { parseReviewSla, type ReviewSla } from "./review-sla.js";
 import { recordSkew, type SkewCheck, type SkewMonitor } from "./skew-window.js";
 import { CHAMPION_ALIAS } from "../registry/index.js";
 import type { LabelStore, MonitorObservation } from "../store/index.js";
@@ -95,6 +96,8 @@ export interface MonitoringConfig {
   readonly rules?: readonly AlertRule[];
   /** Alert sinks (default: the log). */
   readonly sinks?: readonly SinkConfig[];
+  /** An alert when an endpoint's oldest open review item waits past an SLA (default: none). */
+  readonly reviewSla?: ReviewSla;
 }
 
 function parseWindows(raw: unknown, field: string): Cadence[] {
@@ -117,6 +120,7 @@ export function parseMonitoringConfig(json: unknown): MonitoringConfig {
     "delayMinutes",
     "rules",
     "sinks",
+    "reviewSla",
   ]);
   const models = specArray(c.models ?? [], "models").map((raw: unknown, i): MonitoredModel => {
     const p = `models[${i}]`;
@@ -169,6 +173,7 @@ export function parseMonitoringConfig(json: unknown): MonitoringConfig {
     delayMinutes: specNumberValue(c.delayMinutes ?? 5, "delayMinutes", { min: 0 }),
     ...(c.rules !== undefined ? { rules: parseAlertRules(c.rules) } : {}),
     ...(c.sinks !== undefined ? { sinks: parseSinks(c.sinks) } : {}),
+    ...(c.reviewSla !== undefined ? { reviewSla: parseReviewSla(c.reviewSla) } : {}),
   };
 }
 

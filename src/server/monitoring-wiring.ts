@@ -2,6 +2,7 @@ import { Registry } from "prom-client";
 import {
   AlertEngine,
   MonitorScheduler,
+  ReviewSlaMonitor,
   parseMonitoringConfig,
   registerMonitoringMetrics,
 } from "../monitoring/index.js";
@@ -51,7 +52,8 @@ function featureSkewCheck(stores: Stores): SkewCheck {
 /**
  * Wires monitoring over keel's stores: the observation store, the alert history, the alert engine
  * with the config's rules and sinks, and the scheduler of monitor jobs (started here), whose
- * windows also check training-serving skew for the models whose config asks for it. `clock`
+ * windows also check training-serving skew for the models whose config asks for it, and the review
+ * queue's SLA check when the config sets `reviewSla`. `clock`
  * drives the engine and the scheduler; stored alert times come from the stores' own clock.
  */
 export function startMonitoring(
@@ -93,12 +95,28 @@ export function startMonitoring(
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
   scheduler.start();
+  const reviewSla =
+    config.reviewSla === undefined
+      ? undefined
+      : new ReviewSlaMonitor({
+          sla: config.reviewSla,
+          queue: stores.reviews,
+          alerts,
+          alertStore,
+          clock,
+          ...(options.timers !== undefined ? { timers: options.timers } : {}),
+          ...(options.logger !== undefined ? { logger: options.logger } : {}),
+        });
+  reviewSla?.start();
   const metrics = new Registry();
   registerMonitoringMetrics(metrics, stores.observations, { clock });
   return {
     services: { observations: stores.observations, alertStore, alerts, jobs, metrics },
     scheduler,
     config,
-    stop: () => scheduler.stop(),
+    async stop() {
+      await scheduler.stop();
+      await reviewSla?.stop();
+    },
   };
 }

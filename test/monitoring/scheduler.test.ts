@@ -7,49 +7,16 @@ import {
   parseMonitoringConfig,
 } from "../../src/monitoring/index.js";
 import type { MonitorJobDeps, MonitoringConfig, WindowRun } from "../../src/monitoring/index.js";
-import type { Timers } from "../../src/runtime/index.js";
 import { createAlertStore } from "../../src/store/alert-history-sql.js";
 import type { InferenceRecord } from "../../src/store/inference-log.js";
 import { sqliteStores, type TestStores } from "../store/backends.js";
+import { ManualTimers } from "../runtime/manual-timers.js";
 import { recordingLogger } from "../runtime/recording-logger.js";
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const at = (h: number, m = 0) => Date.UTC(2024, 5, 1, h, m);
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** Timers the test fires by hand; `armed` keeps every setTimeout call in order. */
-class ManualTimers implements Timers {
-  readonly armed: { fn: () => void; ms: number; handle: number }[] = [];
-  readonly cleared: unknown[] = [];
-  private waiting: (() => void)[] = [];
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    const handle = this.armed.length + 1;
-    this.armed.push({ fn, ms, handle });
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const w of waiting) w();
-    return handle;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.cleared.push(handle);
-  }
-
-  get last(): { fn: () => void; ms: number; handle: number } {
-    const t = this.armed[this.armed.length - 1];
-    if (t === undefined) throw new Error("no timer armed");
-    return t;
-  }
-
-  /** Fires the last armed timer and resolves once the scheduler has armed the next one. */
-  async fire(): Promise<void> {
-    const next = new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.last.fn();
-    await next;
-  }
-}
 
 let open: TestStores;
 let jobs: MonitorJobDeps;
