@@ -6,10 +6,12 @@ import {
   parseMonitoringConfig,
   type AlertEvent,
 } from "../../src/monitoring/index.js";
+import { startMonitoring } from "../../src/server/monitoring-wiring.js";
 import { createAlertStore } from "../../src/store/alert-history-sql.js";
 import type { NewReviewItem } from "../../src/store/index.js";
 import { rejected } from "../keel-error.js";
 import { ManualTimers } from "../runtime/manual-timers.js";
+import { recordingLogger } from "../runtime/recording-logger.js";
 import { sqliteStores, type TestStores } from "../store/backends.js";
 
 const MINUTE = 60_000;
@@ -126,6 +128,29 @@ describe("the review queue's SLA alert", () => {
     await open.stores.reviews.decide("loans", "a-1", "ana", { decision: "reject", reason: "ok" });
     await monitor({ minutes: 10 }).check();
     expect(resolved()).toEqual(["loans"]);
+  });
+
+  it("runs on its own timer in the server's monitoring, delivering to the config's sinks", async () => {
+    await open.stores.reviews.enqueue([item("loans", "a-1")], T0);
+    const timers = new ManualTimers();
+    const log: Record<string, unknown>[] = [];
+    const monitoring = startMonitoring(open.stores, {
+      config: parseMonitoringConfig({ reviewSla: { minutes: 10, checkMinutes: 2 }, champions: false }),
+      clock,
+      timers,
+      logger: recordingLogger(log),
+    });
+    try {
+      expect(timers.last.ms).toBe(2 * MINUTE);
+      now = T0 + 12 * MINUTE;
+      await timers.fire();
+      const [alert] = await open.stores.alerts.list({ ruleId: REVIEW_SLA_ALERT, unresolved: true });
+      expect(alert).toMatchObject({ endpoint: "loans", tier: "notify", value: 12, threshold: 10 });
+      // the default sink, the log, delivered it
+      expect(log.some((e) => String(e.msg).startsWith("alert fired: review queue of loans"))).toBe(true);
+    } finally {
+      await monitoring.stop();
+    }
   });
 
   it("refuses a bad setting, naming the field", async () => {
