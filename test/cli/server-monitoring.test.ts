@@ -40,7 +40,7 @@ describe("keel server --monitoring-config", () => {
     ["not-json.json", /^error: \S*not-json\.json: not valid JSON \(.*not valid JSON\)$/],
     [
       "unknown-field.json",
-      /^error: \S+unknown-field\.json: delay = 5: unknown field; allowed: models, champions, exclude, windows, performanceWindows, delayMinutes, rules, sinks$/,
+      /^error: \S+unknown-field\.json: delay = 5: unknown field; allowed: models, champions, exclude, windows, performanceWindows, delayMinutes, rules, sinks, reviewSla$/,
     ],
     ["bad-rule.json", /^error: \S+bad-rule\.json: rules\[0\]\.tier = "urgent": must be one of notify, /],
     ["bad-sink.json", /^error: \S+bad-sink\.json: sinks\[0\]\.url = "hooks\.slack\.com": must be an http\(s\) URL$/],
