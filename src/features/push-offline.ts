@@ -10,7 +10,7 @@ import { ident, sqlString, tableFormat, withConnection } from "../data/index.js"
 import { specError } from "../spec-fields.js";
 import type { FeatureRepo, SourceDefinition } from "./definition.js";
 import { columnTypes, NUMERIC, sourceRelation, viewJoinKeys } from "./offline.js";
-import { checkPushedValue, pushedColumn, pushedRows } from "./push.js";
+import { checkPushedValue, pushedColumn, pushedRows, pushSource } from "./push.js";
 
 /** One SQL literal of a pushed value, cast to the file column's type. */
 function literal(v: unknown, type: string, field: string): string {
@@ -27,14 +27,7 @@ function timeLiteral(ms: number, type: string): string {
 }
 
 function fileSource(repo: FeatureRepo, sourceName: string): SourceDefinition & { path: string } {
-  const source = repo.sources.find((s) => s.name === sourceName);
-  if (source === undefined) {
-    throw specError(
-      "push_source_name",
-      sourceName,
-      `must name a source (${repo.sources.map((s) => s.name).join(", ")})`,
-    );
-  }
+  const source = pushSource(repo, sourceName);
   if (source.path === undefined) {
     throw specError(
       "push_source_name",

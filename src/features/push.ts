@@ -1,5 +1,5 @@
 import { specError } from "../spec-fields.js";
-import type { FeatureDtype, FeatureRepo } from "./definition.js";
+import type { FeatureDtype, FeatureRepo, SourceDefinition } from "./definition.js";
 import { viewJoinKeys } from "./offline.js";
 import { entityKey, type FeatureValue, type OnlineRow, type OnlineStore } from "./online-store.js";
 
@@ -38,6 +38,19 @@ export function pushedColumn(df: Readonly<Record<string, unknown>>, name: string
   return col;
 }
 
+/** The source a push names (`push_source_name`), or a 400 listing the repository's sources. */
+export function pushSource(repo: FeatureRepo, sourceName: string): SourceDefinition {
+  const source = repo.sources.find((s) => s.name === sourceName);
+  if (source === undefined) {
+    throw specError(
+      "push_source_name",
+      sourceName,
+      `must name a source (${repo.sources.map((s) => s.name).join(", ")})`,
+    );
+  }
+  return source;
+}
+
 /**
  * Writes pushed rows (a column-oriented dataframe, as Feast's `/push` takes) to the online store
  * of every feature view fed by `sourceName`. Every column is checked before anything is written.
@@ -50,14 +63,7 @@ export async function pushToOnlineStore(
   /** Epoch ms from an ISO-8601 text or epoch-ms value (keel's one time parser, passed in by the caller). */
   eventTime: (raw: unknown, field: string) => number,
 ): Promise<number> {
-  const source = repo.sources.find((s) => s.name === sourceName);
-  if (source === undefined) {
-    throw specError(
-      "push_source_name",
-      sourceName,
-      `must name a source (${repo.sources.map((s) => s.name).join(", ")})`,
-    );
-  }
+  const source = pushSource(repo, sourceName);
   const n = pushedRows(df);
   const times = pushedColumn(df, source.timestampField, n).map((t, i) =>
     eventTime(t, `df.${source.timestampField}[${i}]`),
