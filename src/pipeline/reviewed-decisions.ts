@@ -80,7 +80,13 @@ export async function readReviewedDecisions(
   const rows = await decisions.labelled({ modelName: spec.model, from, to: now, sources: spec.sources });
   return {
     rows,
-    lineage: { model: spec.model, rows: rows.length, ...(from === undefined ? {} : { from }), to: now, sources: spec.sources },
+    lineage: {
+      model: spec.model,
+      rows: rows.length,
+      ...(from === undefined ? {} : { from }),
+      to: now,
+      sources: spec.sources,
+    },
   };
 }
 
