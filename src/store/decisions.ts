@@ -218,7 +218,7 @@ export function createDecisionStore(metadata: MetadataDb, options: { clock?: Clo
     async labelled(q) {
       const out: LabelledDecision[] = [];
       if (q.sources.length === 0) return out;
-      for (let afterSeq = 0; ; ) {
+      for (let afterSeq = 0; ;) {
         let s = db
           .selectFrom("inference_log")
           .innerJoin("labels", "labels.request_id", "inference_log.request_id")
