@@ -8,6 +8,7 @@ import { TRAINING_DATA_TAGS, runPipeline, type PipelineDefinitionInput } from ".
 import type { InferenceRecord } from "../../src/store/index.js";
 import type { MakeStores, TestStores } from "../store/backends.js";
 import { rejected } from "../keel-error.js";
+import { pipelineRunner } from "../../src/cli/retraining.js";
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 5, 1, 12);
@@ -205,6 +206,14 @@ export function runReviewedDecisionsSuite(name: string, make: MakeStores): void 
         { baseDir: dir },
       );
       expect(both.lineage.reviewedDecisions?.rows).toBe(recent.length + 1);
+
+      // The retraining policy's runner (keel's wiring, on the wall clock): every reviewed decision, old ones too.
+      const file = path.join(dir, "retrain.json");
+      writeFileSync(file, JSON.stringify(definition({ reviewedDecisions: { model: "loans" } })));
+      const retrained = await pipelineRunner(stores)(file, { "keel.retrain.trigger": "schedule" });
+      expect(retrained.failure ?? "").toBe("");
+      const retrainTags = (await stores.tracking.getRun(retrained.runId)).data.tags;
+      expect(retrainTags.find((x) => x.key === "keel.reviewed_decisions.rows")?.value).toBe(String(reviewed.length));
     });
 
     it("refuses a bad option, and a recorded input of the wrong type, naming field, value and rule", async () => {
