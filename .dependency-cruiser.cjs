@@ -37,7 +37,7 @@ const mayImport = {
   store: [...base],
   tracking: ["store", ...base],
   registry: ["data", "store", "tracking", ...base],
-  pipeline: ["data", "stats", "learn", "validate", "features", "tracking", "registry", ...base],
+  pipeline: ["data", "stats", "learn", "validate", "features", "store", "tracking", "registry", ...base],
   serving: ["data", "learn", "features", "registry", "store", ...base],
   monitoring: ["data", "stats", "registry", "store", ...base],
   llm: ["registry", "tracking", "store", ...base],

@@ -25,6 +25,7 @@ export function pipelineRunner(stores: Stores, actor: Actor = RETRAINING_ACTOR):
         registry: stores.registry,
         artifacts: stores.artifacts,
         features: createFeatureRegistry(stores.metadata),
+        decisions: stores.decisions,
         actor,
       },
       { tags },

@@ -11,6 +11,7 @@ import { artifactStorePath, type ArtifactStore } from "../tracking/index.js";
 import type { Actor, Metric, Param, Tag, TrackingStore } from "../tracking/index.js";
 import { createStepCache, type StepCache } from "./cache.js";
 import type { PipelineDefinition } from "./definition.js";
+import { reviewedDecisionTags } from "./reviewed-decisions.js";
 import type {
   PipelineDeps,
   PipelineLineage,
@@ -75,7 +76,7 @@ export async function openPipelineContext(
   const clock = deps.clock ?? Date.now;
   const actor = deps.actor ?? { userId: "pipeline" };
   const { tracking } = deps;
-  const { dataHash, configHash, codeVersion, featureService, featureRepoVersion } = data.lineage;
+  const { dataHash, configHash, codeVersion, featureService, featureRepoVersion, reviewedDecisions } = data.lineage;
   let experimentId: string;
   try {
     experimentId = (await tracking.getExperimentByName(def.experiment)).experimentId;
@@ -100,6 +101,7 @@ export async function openPipelineContext(
               { key: "keel.feature_service", value: featureService },
               { key: "keel.feature_repo_version", value: String(featureRepoVersion) },
             ]),
+        ...reviewedDecisionTags(reviewedDecisions),
         { key: "mlflow.source.type", value: "PIPELINE" },
         ...Object.entries(options.tags ?? {}).map(([key, value]) => ({ key, value })),
       ],

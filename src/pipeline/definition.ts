@@ -11,6 +11,7 @@ import { parseParamSpace, type ParamSpace } from "../learn/index.js";
 import { ENTITY_TIMESTAMP } from "../features/index.js";
 import { parseBehaviourTests, type BehaviourTestSpec } from "./behaviour.js";
 import { DEFAULT_LOAN_GATES, parseGates, type GateSpec } from "./gates.js";
+import { parseReviewedDecisions, type ReviewedDecisionsSpec } from "./reviewed-decisions.js";
 import { parseTrainingWindow, type TrainingWindow } from "./window.js";
 import {
   inSpecFile,
@@ -96,6 +97,8 @@ export interface PipelineDefinition {
    * (for a `trainingSet`, entity rows by their `event_timestamp`).
    */
   readonly window?: TrainingWindow;
+  /** Served decisions labelled by a human review, appended to the training data before the split. */
+  readonly reviewedDecisions?: ReviewedDecisionsSpec;
   readonly target: string;
   readonly positive?: string;
   readonly idColumn?: string;
@@ -126,6 +129,7 @@ export interface PipelineDefinitionInput {
   data?: string;
   trainingSet?: { featureService: string; entityDf: string };
   window?: { column: string; last: string };
+  reviewedDecisions?: { model: string; since?: string; sources?: readonly string[] };
   target: string;
   positive?: string;
   idColumn?: string;
@@ -159,6 +163,7 @@ const TOP_FIELDS = [
   "data",
   "trainingSet",
   "window",
+  "reviewedDecisions",
   "target",
   "positive",
   "idColumn",
@@ -319,6 +324,7 @@ export function parsePipelineDefinition(json: unknown): PipelineDefinition {
     ...(data === undefined ? {} : { data }),
     ...(trainingSet === undefined ? {} : { trainingSet }),
     ...(window === undefined ? {} : { window }),
+    ...(o.reviewedDecisions === undefined ? {} : { reviewedDecisions: parseReviewedDecisions(o.reviewedDecisions) }),
     target,
     ...(positive === undefined ? {} : { positive }),
     ...(idColumn === undefined ? {} : { idColumn }),

@@ -32,6 +32,7 @@ import {
 import { gitCommit } from "./lineage.js";
 import { specError } from "../spec-fields.js";
 import { csvBytes, selectWindow } from "./training-data.js";
+import { appendReviewedDecisions, readReviewedDecisions } from "./reviewed-decisions.js";
 import { readTrainingSet } from "./training-set.js";
 import { windowStart } from "./window.js";
 import { behaviourStep } from "./steps/behaviour.js";
@@ -104,6 +105,27 @@ async function readData(
   return { frame, trainingData, lineage: { dataHash: sha256Hex(trainingData.bytes), dataPath } };
 }
 
+type TrainingData = Awaited<ReturnType<typeof readData>>;
+
+/**
+ * The training data with the reviewed decisions appended (`reviewedDecisions`); the bytes kept with
+ * the version are then the combined rows as CSV, so its data hash covers the verdicts too.
+ */
+async function withReviewedDecisions(
+  def: PipelineDefinition,
+  deps: PipelineDeps,
+  now: number,
+  data: TrainingData,
+): Promise<TrainingData> {
+  if (def.reviewedDecisions === undefined) return data;
+  const reviewed = await readReviewedDecisions(def.reviewedDecisions, deps.decisions, now);
+  const lineage = { ...data.lineage, reviewedDecisions: reviewed.lineage };
+  if (reviewed.rows.length === 0) return { ...data, lineage };
+  const frame = appendReviewedDecisions(data.frame, reviewed.rows, def.target, def.positive);
+  const bytes = await csvBytes(frame);
+  return { frame, trainingData: { bytes, ext: ".csv" }, lineage: { ...lineage, dataHash: sha256Hex(bytes) } };
+}
+
 async function readInputs(
   def: PipelineDefinition,
   baseDir: string,
@@ -116,7 +138,7 @@ async function readInputs(
   const resolved = { ...def, ...(suiteJson === undefined ? {} : { validate: { suite: suiteJson } }) };
   const configHash = canonicalHash(resolved);
   const codeVersion = options.codeVersion ?? (await gitCommit(baseDir));
-  const data = await readData(def, baseDir, deps, now);
+  const data = await withReviewedDecisions(def, deps, now, await readData(def, baseDir, deps, now));
   const lineage: PipelineLineage = {
     ...data.lineage,
     configHash,

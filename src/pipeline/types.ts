@@ -8,6 +8,8 @@ import type { ArtifactStore, Actor, TrackingStore } from "../tracking/index.js";
 import type { ValidationReport } from "../validate/index.js";
 import type { BehaviourResult } from "./behaviour.js";
 import type { GateResult } from "./gates.js";
+import type { ReviewedDecisionsLineage } from "./reviewed-decisions.js";
+import type { DecisionStore } from "../store/index.js";
 
 export type StepName = "validate" | "split" | "train" | "evaluate" | "gates" | "behaviour" | "register";
 
@@ -21,6 +23,8 @@ export interface PipelineDeps {
   readonly actor?: Actor;
   /** The feature registry a definition's `trainingSet` reads its feature service from. */
   readonly features?: FeatureRegistry;
+  /** The decision records a definition's `reviewedDecisions` reads. */
+  readonly decisions?: DecisionStore;
 }
 
 export interface PipelineOptions {
@@ -91,6 +95,8 @@ export interface PipelineLineage {
   readonly featureRepoVersion?: number;
   /** sha256 of the canonical JSON of the resolved definition (suite inlined). */
   readonly configHash: string;
+  /** The reviewed decisions appended to the training data (`reviewedDecisions`). */
+  readonly reviewedDecisions?: ReviewedDecisionsLineage;
   /** git commit of the code, when the definition is in a git work tree. */
   readonly codeVersion?: string;
 }

@@ -78,6 +78,24 @@ export interface DecisionQuery {
   readonly limit?: number | undefined;
 }
 
+/** Which labelled decisions to read: a model's, in a time range, with a label from one of `sources`. */
+export interface LabelledDecisionQuery {
+  readonly modelName: string;
+  /** Inclusive lower bound on the decision's `time` (epoch ms). */
+  readonly from?: number | undefined;
+  /** Exclusive upper bound on `time`. */
+  readonly to?: number | undefined;
+  /** Label sources (e.g. `review`, a reviewer's verdict). */
+  readonly sources: readonly string[];
+}
+
+/** A served decision with the label keyed by its request id. */
+export interface LabelledDecision {
+  readonly record: DecisionRecord;
+  readonly label: number;
+  readonly labelSource: string;
+}
+
 export type DecisionVerification =
   | { readonly ok: true; readonly records: number; readonly pruned: number }
   | {
@@ -114,6 +132,8 @@ export interface DecisionStore {
   get(requestId: string): Promise<readonly DecisionRecord[]>;
   /** Served decisions matching every filter, in chain order. */
   search(query: DecisionQuery): Promise<readonly DecisionRecord[]>;
+  /** Every decision of the query's model and range whose label came from one of its sources, in chain order. */
+  labelled(query: LabelledDecisionQuery): Promise<readonly LabelledDecision[]>;
   /** Recomputes every record's hash and link in chain order; names the first broken record. */
   verify(): Promise<DecisionVerification>;
   /** Puts every record of a request under legal hold (audited); NotFoundError without records. */
@@ -193,6 +213,31 @@ export function createDecisionStore(metadata: MetadataDb, options: { clock?: Clo
       }
       const rows = await metadata.query(() => s.orderBy("seq").limit(limit).execute());
       return withReviews(rows);
+    },
+
+    async labelled(q) {
+      const out: LabelledDecision[] = [];
+      if (q.sources.length === 0) return out;
+      for (let afterSeq = 0; ;) {
+        let s = db
+          .selectFrom("inference_log")
+          .innerJoin("labels", "labels.request_id", "inference_log.request_id")
+          .selectAll("inference_log")
+          .select(["labels.label as label_value", "labels.source as label_source"])
+          .where("inference_log.seq", ">", afterSeq)
+          .where("inference_log.model_name", "=", q.modelName)
+          .where("inference_log.route", "not in", NOT_DECISIONS)
+          .where("labels.source", "in", [...q.sources]);
+        if (q.from !== undefined) s = s.where("inference_log.time", ">=", q.from);
+        if (q.to !== undefined) s = s.where("inference_log.time", "<", q.to);
+        const page = await metadata.query(() => s.orderBy("inference_log.seq").limit(PAGE).execute());
+        const records = await withReviews(page);
+        page.forEach((r, i) =>
+          out.push({ record: records[i] as DecisionRecord, label: Number(r.label_value), labelSource: r.label_source }),
+        );
+        if (page.length < PAGE) return out;
+        afterSeq = Number(page[page.length - 1]?.seq);
+      }
     },
 
     verify: () => metadata.query(verifyChain),

@@ -37,6 +37,8 @@ export type {
   DecisionReview,
   DecisionStore,
   DecisionVerification,
+  LabelledDecision,
+  LabelledDecisionQuery,
   LegalHold,
   RetentionResult,
 } from "./decisions.js";

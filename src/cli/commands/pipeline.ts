@@ -73,6 +73,7 @@ export function pipelineCommand(program: Command, ctx: CliContext): void {
               registry: stores.registry,
               artifacts: stores.artifacts,
               features: createFeatureRegistry(stores.metadata),
+              decisions: stores.decisions,
             },
             {
               cache: opts.cache,

@@ -8,6 +8,7 @@ import { DECISION_THRESHOLD_TAG, saveReferenceProfileJson, type ReferenceProfile
 import type { Lineage, ModelVersion, RegistryStore } from "../../registry/index.js";
 import { buildTrainingProfile, profileToJson } from "../../stats/index.js";
 import { logArtifact, runStep, setTags, type PipelineContext } from "../context.js";
+import { reviewedDecisionTags } from "../reviewed-decisions.js";
 import type { PipelineResult, RegisteredVersion } from "../types.js";
 import { scoreRows, type Evaluation } from "./evaluate.js";
 import type { SplitRows } from "./split.js";
@@ -123,6 +124,7 @@ async function createVersion(
         { key: "keel.pipeline", value: def.name },
         { key: TRAINING_DATA_TAGS.path, value: dataFile },
         { key: TRAINING_DATA_TAGS.sha256, value: dataHash },
+        ...reviewedDecisionTags(ctx.lineage.reviewedDecisions),
         // The threshold the gates certified travels with the version: serving and monitoring decide at it.
         { key: DECISION_THRESHOLD_TAG, value: String(def.evaluate.threshold) },
         ...Object.entries(evaluation.metrics)
