@@ -14,6 +14,7 @@ import { InvalidParameterError, NotFoundError } from "../errors.js";
 import { loadExplainer, meanAbsShap, rankImportance } from "../learn/index.js";
 import { artifactFetcher, type ModelVersion, type RegistryStore } from "../registry/index.js";
 import type { Clock } from "../runtime/index.js";
+import type { AuditRecord } from "../store/index.js";
 import { specError } from "../spec-fields.js";
 import { artifactStorePath, type ArtifactStore, type Run, type TrackingStore } from "../tracking/index.js";
 import type { ModelCardHistoryJson, ModelCardJson } from "../wire/index.js";
@@ -31,17 +32,8 @@ const CARD_TEXT_MAX = 5000;
 /** Rows of the training data explained for the global importance (evenly spaced). */
 export const CARD_IMPORTANCE_ROWS = 2000;
 
-/** One audit row, as the audit log lists it (the card reads only these fields). */
-export interface CardAuditRow {
-  readonly seq: number;
-  readonly time: number;
-  readonly actor: string;
-  readonly action: string;
-  readonly targetType: string;
-  readonly targetId: string;
-  readonly before: unknown;
-  readonly after: unknown;
-}
+/** One audit row, as the audit log lists it (the card reads all but the chain's hashes). */
+export type CardAuditRow = Omit<AuditRecord, "prevHash" | "hash">;
 
 export interface ModelCardSources {
   readonly registry: RegistryStore;

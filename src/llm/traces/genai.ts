@@ -5,7 +5,7 @@
  * prompt, guardrail triggers). The gateway writes its spans with the same attributes, so both
  * kinds of span go through this one reading. Cost comes from the price table.
  */
-import type { LlmSpan, SpanStatus } from "../../store/index.js";
+import type { LlmSpan } from "../../store/index.js";
 import { callCost, type ModelPrice } from "../gateway/config.js";
 
 export const GENAI = {
@@ -31,16 +31,11 @@ const OLD_INPUT_TOKENS = "gen_ai.usage.prompt_tokens";
 const OLD_OUTPUT_TOKENS = "gen_ai.usage.completion_tokens";
 const USER_KEYS = ["user.id", "enduser.id"];
 
-export interface SpanBase {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly parentSpanId?: string;
-  readonly name: string;
-  readonly serviceName?: string;
-  readonly startTime: number;
-  readonly endTime: number;
-  readonly status: SpanStatus;
-}
+/** What a span is before keel reads its GenAI attributes: the span fields every trace source has. */
+export type SpanBase = Pick<
+  LlmSpan,
+  "traceId" | "spanId" | "parentSpanId" | "name" | "serviceName" | "startTime" | "endTime" | "status"
+>;
 
 function text(v: unknown): string | undefined {
   if (typeof v === "string" && v !== "") return v;
