@@ -129,7 +129,10 @@ describe("rollout report", () => {
 
     // The gate reads the same comparison: the base model is no better than the champion here.
     const gate = challengerBeatsChampion(c, { gate: "challenger_beats_champion", minAucGain: 0.02, alpha: 0.05 });
-    expect(gate.decision).toBe(d.ciHigh < 0 ? "rollback" : d.ciLow > 0.02 ? "advance" : "hold");
+    expect(gate.decision).toBe("hold");
+    // Hold, not rollback: the interval reaches above 0 but not wholly above the minimum gain.
+    expect(d.ciHigh).toBeGreaterThan(0);
+    expect(d.ciLow).toBeLessThan(0.02);
     expect(gate.reason).toContain(`${labelled.length} labelled paired requests`);
   });
 });
