@@ -1,4 +1,3 @@
-import { open } from "node:fs/promises";
 import path from "node:path";
 import type { Column } from "../data/index.js";
 import { specError } from "../spec-fields.js";
@@ -51,28 +50,12 @@ const NUMBERS: readonly (readonly [string, (d: DecisionJson) => number | null])[
  */
 export async function writeDecisions(decisions: readonly DecisionJson[], file: string): Promise<void> {
   const format = exportFormat(file);
+  // DuckDB (under data/) is loaded only by the exports that need it; the atomic write is plain fs.
+  const { writeFileAtomic, categoricalFromStrings, writeTable } = await import("../data/index.js");
   if (format === "jsonl") {
-    const { rename } = await import("node:fs/promises");
-    const tmp = `${file}.tmp-${process.pid}`;
-    const fh = await open(tmp, "w");
-    try {
-      for (let i = 0; i < decisions.length; i += 1000) {
-        await fh.write(
-          decisions
-            .slice(i, i + 1000)
-            .map((d) => JSON.stringify(d) + "\n")
-            .join(""),
-        );
-      }
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
+    await writeFileAtomic(file, decisions.map((d) => JSON.stringify(d) + "\n").join(""));
     return;
   }
-  // DuckDB is loaded only by the exports that need it.
-  const { categoricalFromStrings, writeTable } = await import("../data/index.js");
   const n = decisions.length;
   const columns: Column[] = [
     ...NUMBERS.map(([name, get]): Column => {

@@ -148,8 +148,8 @@ export class AlertEngine {
   }
 
   private async openAlert(modelName: string, key: string): Promise<AlertRecord | undefined> {
-    const open = await this.options.alerts.list({ modelName, unresolved: true, limit: 10_000 });
-    return open.find((a) => a.dedupKey === key);
+    const [open] = await this.options.alerts.list({ modelName, dedupKey: key, unresolved: true, limit: 1 });
+    return open;
   }
 
   private async readObservations(modelName: string | undefined, now: number): Promise<MonitorObservation[]> {

@@ -438,16 +438,13 @@ export async function recordPerformance(
  * reports use unless given one; undefined when there is no champion or it stores none.
  */
 export async function championThreshold(
-  registry: Pick<RegistryStore, "getRegisteredModel" | "getModelVersion">,
+  registry: Pick<RegistryStore, "getVersionByAlias">,
   modelName: string,
 ): Promise<number | undefined> {
-  let version: string | undefined;
   try {
-    version = (await registry.getRegisteredModel(modelName)).aliases.find((a) => a.alias === CHAMPION_ALIAS)?.version;
+    return versionDecision(await registry.getVersionByAlias(modelName, CHAMPION_ALIAS))?.threshold;
   } catch (e) {
     if (e instanceof NotFoundError) return undefined;
     throw e;
   }
-  if (version === undefined) return undefined;
-  return versionDecision(await registry.getModelVersion(modelName, version))?.threshold;
 }

@@ -1,4 +1,4 @@
-import type { Frame } from "../data/index.js";
+import type { Column, Frame } from "../data/index.js";
 import { UnavailableError } from "../errors.js";
 import type { Logger } from "../runtime/index.js";
 import {
@@ -230,22 +230,24 @@ function decisionFields(
  * category scored as missing, or a missing input differ.
  */
 export function scoredInputs(frame: Frame, row: number, received: FeatureValues): FeatureValues | undefined {
-  let differs = false;
+  // Compared first, built only when they differ: this runs for every logged row.
+  if (!frame.columns.some((c) => !sameInput(received[c.name] ?? null, scoredValue(c, row)))) return undefined;
   const out: Record<string, string | number | null> = {};
-  for (const c of frame.columns) {
-    let v: string | number | null;
-    if (c.kind === "numeric") {
-      const x = c.values[row] as number;
-      v = x !== x || c.valid?.[row] === 0 ? null : x;
-    } else {
-      const code = c.codes[row] as number;
-      v = code < 0 ? null : (c.dictionary[code] as string);
-    }
-    out[c.name] = v;
-    const r = received[c.name] ?? null;
-    if (r !== v && !(typeof r === "boolean" && v === (r ? 1 : 0))) differs = true;
+  for (const c of frame.columns) out[c.name] = scoredValue(c, row);
+  return out;
+}
+
+function scoredValue(c: Column, row: number): string | number | null {
+  if (c.kind === "numeric") {
+    const x = c.values[row] as number;
+    return x !== x || c.valid?.[row] === 0 ? null : x;
   }
-  return differs ? out : undefined;
+  const code = c.codes[row] as number;
+  return code < 0 ? null : (c.dictionary[code] as string);
+}
+
+function sameInput(received: string | number | boolean | null, scored: string | number | null): boolean {
+  return received === scored || (typeof received === "boolean" && scored === (received ? 1 : 0));
 }
 
 /** Used when neither the endpoint nor the version sets a threshold. */
@@ -265,7 +267,7 @@ export function decisionOf(config: EndpointConfig | undefined, score: number, th
 }
 
 /** Row → the record's entity id: the endpoint's entity column when the row has one, else the request's. */
-function rowEntities(
+export function rowEntities(
   config: EndpointConfig,
   table: InputTable,
   entityId: string | undefined,
@@ -279,7 +281,7 @@ function rowEntities(
 }
 
 /** Row → its raw inputs as received; each column is looked up once, not once per row. */
-function rowFeatures(table: InputTable): (row: number) => Record<string, string | number | boolean | null> {
+export function rowFeatures(table: InputTable): (row: number) => Record<string, string | number | boolean | null> {
   const columns = [...table.columns];
   return (row) => {
     const features: Record<string, string | number | boolean | null> = {};

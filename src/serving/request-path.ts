@@ -154,7 +154,7 @@ export class RequestPath {
     const started = performance.now();
     // Logged and validated under the model's endpoint policy (sampling, audit, input) when it has one.
     const config = this.deps.endpoints.configFor(name);
-    table = await this.servedFeatures(config, table);
+    if (config.featureService !== undefined) table = await this.servedFeatures(config, table);
     const leave = model.enter();
     let frame: Frame;
     try {

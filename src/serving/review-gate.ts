@@ -3,7 +3,7 @@ import type { NewReviewItem, ReviewStore } from "../store/index.js";
 import type { EndpointConfig } from "./endpoint-config.js";
 import type { InputTable } from "./input-table.js";
 import type { ServingMetrics } from "./metrics.js";
-import { decisionOf, rowRequestId, type PredictionResult } from "./prediction-log.js";
+import { decisionOf, rowEntities, rowFeatures, rowRequestId, type PredictionResult } from "./prediction-log.js";
 import { reviewReasons, type RowReview } from "./review-rules.js";
 
 /**
@@ -34,7 +34,9 @@ export class ReviewGate {
     const n = result.scores.length;
     let out: (RowReview | undefined)[] | undefined;
     const items: NewReviewItem[] = [];
-    const entityColumn = config.entityKey !== undefined ? table.columns.get(config.entityKey) : undefined;
+    // The same row inputs and entity ids the inference log records for these rows.
+    const entities = rowEntities(config, table, entityId);
+    const features = rowFeatures(table);
     for (let i = 0; i < n; i++) {
       const score = result.scores[i] as number;
       const requestId = rowRequestId(result.requestId, n, i);
@@ -44,10 +46,7 @@ export class ReviewGate {
       const interimDecision = policy.interimDecision ?? modelDecision;
       out ??= new Array<RowReview | undefined>(n).fill(undefined);
       out[i] = { reasons, interimDecision };
-      const inputs: Record<string, string | number | boolean | null> = {};
-      for (const [name, values] of table.columns) inputs[name] = values[i] ?? null;
-      const rowEntity = entityColumn?.[i];
-      const entity = rowEntity !== undefined && rowEntity !== null ? String(rowEntity) : entityId;
+      const entity = entities(i);
       items.push({
         endpoint: config.name,
         requestId,
@@ -61,7 +60,7 @@ export class ReviewGate {
         positiveDecision: config.decision.positive,
         negativeDecision: config.decision.negative,
         reasons,
-        inputs,
+        inputs: features(i),
       });
     }
     if (out === undefined) return undefined;

@@ -245,6 +245,8 @@ async function queueStats(db: Kysely<KeelDatabase>, since: number): Promise<Revi
   return { endpoints: [...out.values()].sort((a, b) => a.endpoint.localeCompare(b.endpoint)) };
 }
 
+const ROWS_PER_INSERT = 500;
+
 /** The review queue on the metadata database (SQLite or PostgreSQL), migrated to 0060 or later. */
 export function createReviewStore(metadata: MetadataDb, options: { clock?: Clock } = {}): ReviewStore {
   const clock = options.clock ?? Date.now;
@@ -274,13 +276,16 @@ export function createReviewStore(metadata: MetadataDb, options: { clock?: Clock
         decided_by: null,
         decided_at: null,
       }));
-      await metadata.query((db) =>
-        db
-          .insertInto("review_items")
-          .values(rows)
-          .onConflict((oc) => oc.columns(["endpoint", "request_id"]).doNothing())
-          .execute(),
-      );
+      // In slices: 21 columns a row, and SQLite binds at most 32,766 parameters a statement.
+      await metadata.transaction(async (tx) => {
+        for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+          await tx
+            .insertInto("review_items")
+            .values(rows.slice(i, i + ROWS_PER_INSERT))
+            .onConflict((oc) => oc.columns(["endpoint", "request_id"]).doNothing())
+            .execute();
+        }
+      });
     },
 
     async list(query = {}) {

@@ -1,6 +1,5 @@
 import path from "node:path";
 import type { Command } from "commander";
-import { KeelClient } from "../../client/index.js";
 import type { KeelConfig } from "../../config.js";
 import { DataIntegrityError, NotFoundError } from "../../errors.js";
 import { artifactFetcher } from "../../registry/index.js";
@@ -8,7 +7,7 @@ import type { ReplayResult } from "../../serving/index.js";
 import { decisionJson, decisionQuery, parseTime, type DecisionStore } from "../../store/index.js";
 import { specError } from "../../spec-fields.js";
 import type { DecisionJson, DecisionPageJson, DecisionQueryJson, DecisionReplayJson } from "../../wire/index.js";
-import { configFor, group, isoTime, positiveInt, print, printPage, table } from "../context.js";
+import { configFor, group, isoTime, positiveInt, print, printPage, serverClient, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { exportFormat, writeDecisions } from "../decisions-export.js";
 import { withStores, type Stores } from "../stores.js";
@@ -42,11 +41,8 @@ function localReader(store: DecisionStore): DecisionReader {
 }
 
 function withReader<T>(config: KeelConfig, fn: (reader: DecisionReader) => Promise<T>): Promise<T> {
-  if (config.trackingUri !== undefined) {
-    const client = new KeelClient({
-      baseUrl: config.trackingUri,
-      ...(config.token !== undefined ? { token: config.token } : {}),
-    });
+  const client = serverClient(config);
+  if (client !== undefined) {
     return fn({ get: (id) => client.getDecision(id), page: (q) => client.searchDecisions(q) });
   }
   return withStores(config, (s) => fn(localReader(s.decisions)));

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
-import { KeelClient, KeelLlmClient } from "../../client/index.js";
+import { KeelLlmClient } from "../../client/index.js";
 import type { AliasMoveJson, PromptJson, PromptVersionJson } from "../../client/index.js";
 import type { KeelConfig } from "../../config.js";
 import {
@@ -16,7 +16,7 @@ import {
 } from "../../llm/index.js";
 import { aliasMoveJson, promptJson, promptVersionJson, readLlmConfig } from "../../server/index.js";
 import { specError } from "../../spec-fields.js";
-import { collect, configFor, group, isoTime, print, table } from "../context.js";
+import { collect, configFor, group, isoTime, print, serverClient, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withStores } from "../stores.js";
 
@@ -76,13 +76,8 @@ async function withApi<T>(
   llmConfig: string | undefined,
   fn: (api: PromptsApi) => Promise<T>,
 ): Promise<T> {
-  if (config.trackingUri !== undefined) {
-    const keel = new KeelClient({
-      baseUrl: config.trackingUri,
-      ...(config.token === undefined ? {} : { token: config.token }),
-    });
-    return fn(new KeelLlmClient(keel));
-  }
+  const keel = serverClient(config);
+  if (keel !== undefined) return fn(new KeelLlmClient(keel));
   const gates = llmConfig === undefined ? {} : { ...(await readLlmConfig(llmConfig, {})).promptGates };
   return withStores(config, (stores) => fn(localApi(stores, gates)));
 }
