@@ -5,9 +5,23 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { S3Connection } from "../../src/store/index.js";
 
+interface RequestContext {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string | undefined>;
+}
 interface S3rverInstance {
+  /** Koa's middleware list: s3rver is a Koa app. */
+  readonly middleware: ((ctx: RequestContext, next: () => Promise<void>) => Promise<void>)[];
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
+}
+
+/** One request the server received. */
+export interface S3Request {
+  readonly method: string;
+  readonly url: string;
+  readonly checksumSha256: string | undefined;
 }
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
@@ -17,6 +31,8 @@ export interface TestS3Server {
   readonly bucket: string;
   /** Connection settings as keel's config would give them (path-style, static credentials). */
   readonly connection: S3Connection;
+  /** Every request received, in order (cleared by the test when it wants a fresh count). */
+  readonly requests: S3Request[];
   /** Stops answering (the port closes); the objects stay on disk. */
   stop(): Promise<void>;
   /** Answers again on the same port with the same objects. */
@@ -27,23 +43,26 @@ export interface TestS3Server {
 
 export async function startS3Server(bucket = "keel-artifacts"): Promise<TestS3Server> {
   const directory = mkdtempSync(path.join(tmpdir(), "keel-s3rver-"));
-  const make = (port: number) =>
-    new S3rver({
-      address: "127.0.0.1",
-      port,
-      silent: true,
-      directory,
-      configureBuckets: [{ name: bucket }],
+  const requests: S3Request[] = [];
+  const make = (port: number) => {
+    const s = new S3rver({ address: "127.0.0.1", port, silent: true, directory, configureBuckets: [{ name: bucket }] });
+    // First in the chain, so it sees every request before s3rver's routes answer it.
+    s.middleware.unshift(async (ctx, next) => {
+      requests.push({ method: ctx.method, url: ctx.url, checksumSha256: ctx.headers["x-amz-checksum-sha256"] });
+      await next();
     });
+    return s;
+  };
   let server: S3rverInstance | undefined = make(0);
   const { port } = await server.run();
   return {
     bucket,
+    requests,
     connection: {
       endpoint: `http://127.0.0.1:${port}`,
       region: "us-east-1",
       forcePathStyle: true,
-      // s3rver's fixed credentials; it checks request signatures against them.
+      // s3rver's fixed credentials; it checks the key id (not SigV4 signatures).
       accessKeyId: "S3RVER",
       secretAccessKey: "S3RVER",
     },

@@ -91,19 +91,27 @@ interface S3Error {
 
 function isMissingObject(e: unknown): boolean {
   const err = e as S3Error;
+  if (err.name === "NoSuchBucket") return false;
   return err.name === "NoSuchKey" || err.name === "NotFound" || err.$metadata?.httpStatusCode === 404;
 }
+
+const UNINFORMATIVE = new Set(["Error", "Unknown", "UnknownError", ""]);
 
 /** Any failure to reach or use the bucket is the artifact store being unavailable (503), named. */
 function unavailable(location: string, action: string, e: unknown): Error {
   if (isKeelError(e)) return e;
   const err = e as S3Error;
-  const what = [err.name, err.code].filter((x) => x !== undefined && x !== "Error").join(" ");
-  const reason = `${what === "" ? "" : `${what}: `}${err.message ?? String(e)}`;
-  return new UnavailableError(`artifact store ${location} is unavailable (${action}): ${reason}`, {
-    cause: e,
-    details: { artifactStore: location, action },
-  });
+  const status = err.$metadata?.httpStatusCode;
+  const said = [err.name, err.code, err.message].filter((x): x is string => x !== undefined && !UNINFORMATIVE.has(x));
+  const reason = [
+    ...(status !== undefined ? [`HTTP ${status}`] : []),
+    ...said.filter((x, i) => said.indexOf(x) === i),
+    ...(status === 403 ? ["access denied, check the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"] : []),
+  ].join(": ");
+  return new UnavailableError(
+    `artifact store ${location} is unavailable (${action}): ${reason === "" ? String(e) : reason}`,
+    { cause: e, details: { artifactStore: location, action, ...(status !== undefined ? { httpStatus: status } : {}) } },
+  );
 }
 
 /** Hashes a stream into a local file, so the upload knows its sha256 (its key) before it starts. */
