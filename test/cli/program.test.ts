@@ -22,7 +22,8 @@ function loadedBy(args: readonly string[]): Promise<{ code: number; modules: str
   });
 }
 
-const HEAVY = /[\\/]node_modules[\\/](@duckdb|@aws-sdk|onnxruntime-node|fastify|ioredis|pg|prom-client|better-sqlite3)[\\/]/;
+const HEAVY =
+  /[\\/]node_modules[\\/](@duckdb|@aws-sdk|onnxruntime-node|fastify|ioredis|pg|prom-client|better-sqlite3)[\\/]/;
 
 describe("the command table", () => {
   it.each(commands.map((c) => [c.name, c] as const))(
