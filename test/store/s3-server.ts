@@ -1,3 +1,4 @@
+import { paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
@@ -33,6 +34,8 @@ export interface TestS3Server {
   readonly connection: S3Connection;
   /** Every request received, in order (cleared by the test when it wants a fresh count). */
   readonly requests: S3Request[];
+  /** The keys of the objects under `prefix`, read with the AWS SDK (paged). */
+  keys(prefix: string): Promise<string[]>;
   /** Stops answering (the port closes); the objects stay on disk. */
   stop(): Promise<void>;
   /** Answers again on the same port with the same objects. */
@@ -65,6 +68,20 @@ export async function startS3Server(bucket = "keel-artifacts"): Promise<TestS3Se
       // s3rver's fixed credentials; it checks the key id (not SigV4 signatures).
       accessKeyId: "S3RVER",
       secretAccessKey: "S3RVER",
+    },
+    async keys(prefix) {
+      const client = new S3Client({
+        endpoint: `http://127.0.0.1:${port}`,
+        region: "us-east-1",
+        forcePathStyle: true,
+        credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      });
+      const out: string[] = [];
+      for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
+        for (const o of page.Contents ?? []) out.push(o.Key as string);
+      }
+      client.destroy();
+      return out;
     },
     async stop() {
       await server?.close();
