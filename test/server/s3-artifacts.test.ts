@@ -121,6 +121,28 @@ describe("keel server with its artifacts in S3", () => {
     );
   });
 
+  it("streams a download above 16 MiB and cuts off a corrupted one before its end", async () => {
+    const big = new Uint8Array(20 * 1024 * 1024).map((_, i) => (i * 2654435761) >>> 24);
+    const url = `${server.url}/api/2.0/mlflow-artifacts/artifacts/${root}/big/weights.bin`;
+    expect((await fetch(url, { method: "PUT", body: big })).status).toBe(200);
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe(String(big.length));
+    expect(sha(new Uint8Array(await res.arrayBuffer()))).toBe(sha(big));
+    // Alter the object in the bucket behind keel's back: the transfer must not complete.
+    await s3.overwrite(
+      `prod/blobs/${sha(big).slice(0, 2)}/${sha(big).slice(2, 4)}/${sha(big)}`,
+      big.map((b, i) => (i === 7 ? b ^ 1 : b)),
+    );
+    const corrupted = await fetch(url);
+    expect(corrupted.status).toBe(200);
+    const read = await corrupted.arrayBuffer().then(
+      (b) => b.byteLength,
+      (e: unknown) => e,
+    );
+    expect(read).toBeInstanceOf(Error);
+  });
+
   it("registers a version whose model is in S3 and serves it over OIP V2", async () => {
     expect((await api("POST", "mlflow/registered-models/create", { name: "credit" })).status).toBe(200);
     const mv = await api("POST", "mlflow/model-versions/create", {

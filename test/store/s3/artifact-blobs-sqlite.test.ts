@@ -69,6 +69,15 @@ describe("S3 artifact store", () => {
     expect(sha(await a.getFile("1/r/artifacts/model.onnx"))).toBe(sha(model));
   });
 
+  it("uploads a large buffer in parts too", async () => {
+    const a = await storeAt(fresh());
+    const model = mib(11);
+    s3.requests.length = 0;
+    expect(await a.putBlob(model)).toEqual({ sha256: sha(model), size: model.length });
+    expect(s3.requests.filter((r) => r.method === "PUT" && /[?&]partNumber=/.test(r.url))).toHaveLength(3);
+    expect(sha(await a.getBlob(sha(model)))).toBe(sha(model));
+  });
+
   it("is unavailable (503) while the server is down, naming the store, and recovers after", async () => {
     const prefix = fresh();
     const a = await storeAt(prefix);
