@@ -168,7 +168,9 @@ export function createS3BlobBackend(options: S3ArtifactStoreOptions): BlobBacken
         // are not understood by every S3-compatible server.
         requestChecksumCalculation: "WHEN_REQUIRED",
         responseChecksumValidation: "WHEN_REQUIRED",
-        requestHandler: { connectionTimeout: 5_000 },
+        // A server that accepts no connection fails fast; one that stops answering mid-transfer
+        // fails after a minute of silence rather than holding the request forever.
+        requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
       });
       return { sdk, client };
     });
