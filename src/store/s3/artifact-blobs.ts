@@ -204,8 +204,10 @@ export function createS3BlobBackend(options: S3ArtifactStoreOptions): BlobBacken
         );
       } else {
         const { Upload } = await import("@aws-sdk/lib-storage");
-        // Parts go up four at a time; a failed upload is aborted, leaving no parts behind.
-        await new Upload({ client, params: { ...common, Body: body() }, partSize, queueSize: 4 }).done();
+        // Parts go up four at a time, each with its SHA-256 for S3 to check; a failed upload is
+        // aborted, leaving no parts behind.
+        const params = { ...common, Body: body(), ChecksumAlgorithm: "SHA256" as const };
+        await new Upload({ client, params, partSize, queueSize: 4 }).done();
       }
     } catch (e) {
       throw unavailable(location, "put", e);
