@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { InvalidParameterError } from "./errors.js";
 
 /**
@@ -137,9 +138,7 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
     );
   }
   const artifactRootRaw = asString(get("artifactRoot") ?? path.join(dataDir, "artifacts"), "artifacts-destination");
-  const artifactRoot = /^[a-z][a-z0-9+.-]*:\/\//i.test(artifactRootRaw)
-    ? checkDestinationScheme(artifactRootRaw)
-    : path.resolve(cwd, artifactRootRaw);
+  const artifactRoot = artifactsDestination(artifactRootRaw, cwd);
   const logLevel = asString(get("logLevel") ?? "warn", "log-level");
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new InvalidParameterError(`log-level ${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(", ")}`);
@@ -168,36 +167,39 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
   });
 }
 
-function checkDestinationScheme(uri: string): string {
-  if (!uri.startsWith("s3://")) {
+/** A directory (relative to `cwd`, or a `file://` URL) resolved to an absolute path, or an `s3://` URI as given. */
+function artifactsDestination(value: string, cwd: string): string {
+  if (value.startsWith("s3://")) return value;
+  if (value.startsWith("file://")) return fileURLToPath(value);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
     throw new InvalidParameterError(
-      `artifacts-destination ${JSON.stringify(uri)} must be a directory or s3://bucket/prefix`,
-      { details: { field: "artifactsDestination", value: uri, rule: "a directory or s3://bucket/prefix" } },
+      `artifacts-destination ${JSON.stringify(value)} must be a directory or s3://bucket/prefix`,
+      { details: { field: "artifactsDestination", value, rule: "a directory, file:// URL or s3://bucket/prefix" } },
     );
   }
-  return uri;
+  return path.resolve(cwd, value);
 }
 
 function s3Settings(env: Readonly<Record<string, string | undefined>>, file: Record<string, unknown>): S3Settings {
   const fromFile = (file.s3 ?? {}) as Record<string, unknown>;
-  const get = (envNames: readonly string[], key: string): unknown => {
+  /** The first environment variable set, else the config file's key; and which one it was. */
+  const get = (envNames: readonly string[], key: string): { value: unknown; source: string } => {
     for (const n of envNames) {
       const v = env[n];
-      if (v !== undefined && v !== "") return v;
+      if (v !== undefined && v !== "") return { value: v, source: n };
     }
-    return fromFile[key];
+    return { value: fromFile[key], source: `config file s3.${key}` };
   };
   const str = (envNames: readonly string[], key: string) => {
-    const v = get(envNames, key);
-    return v === undefined ? undefined : asString(v, envNames[0] as string);
+    const { value, source } = get(envNames, key);
+    return value === undefined ? undefined : asString(value, source);
   };
+  const endpointFrom = get(["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"], "endpoint");
   const endpoint = str(["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"], "endpoint");
   if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
     throw new InvalidParameterError(
-      `AWS_ENDPOINT_URL ${JSON.stringify(endpoint)} must start with http:// or https://`,
-      {
-        details: { field: "endpoint", value: endpoint, rule: "an http:// or https:// URL" },
-      },
+      `${endpointFrom.source} ${JSON.stringify(endpoint)} must start with http:// or https://`,
+      { details: { field: "endpoint", value: endpoint, rule: "an http:// or https:// URL" } },
     );
   }
   const accessKeyId = str(["AWS_ACCESS_KEY_ID"], "accessKeyId");
@@ -207,19 +209,19 @@ function s3Settings(env: Readonly<Record<string, string | undefined>>, file: Rec
       details: { field: accessKeyId === undefined ? "accessKeyId" : "secretAccessKey", value: undefined },
     });
   }
-  const partSizeRaw = get(["KEEL_S3_PART_SIZE"], "partSize");
-  const partSize = partSizeRaw === undefined ? undefined : Number(partSizeRaw);
+  const partSizeFrom = get(["KEEL_S3_PART_SIZE"], "partSize");
+  const partSize = partSizeFrom.value === undefined ? undefined : Number(partSizeFrom.value);
   if (partSize !== undefined && (!Number.isSafeInteger(partSize) || partSize < 5 * 1024 * 1024)) {
     throw new InvalidParameterError(
-      `KEEL_S3_PART_SIZE ${JSON.stringify(partSizeRaw)} must be an integer number of bytes, at least 5242880 (5 MiB)`,
-      { details: { field: "partSize", value: partSizeRaw, rule: "integer >= 5242880" } },
+      `${partSizeFrom.source} ${JSON.stringify(partSizeFrom.value)} must be an integer number of bytes, at least 5242880 (5 MiB)`,
+      { details: { field: "partSize", value: partSizeFrom.value, rule: "integer >= 5242880" } },
     );
   }
   const pathStyle = get(["AWS_S3_FORCE_PATH_STYLE"], "forcePathStyle");
   return Object.freeze({
     endpoint,
     region: str(["AWS_REGION"], "region"),
-    forcePathStyle: pathStyle === undefined ? false : asBool(pathStyle, "AWS_S3_FORCE_PATH_STYLE"),
+    forcePathStyle: pathStyle.value === undefined ? false : asBool(pathStyle.value, pathStyle.source),
     accessKeyId,
     secretAccessKey,
     sessionToken: str(["AWS_SESSION_TOKEN"], "sessionToken"),
