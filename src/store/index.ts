@@ -25,7 +25,9 @@ export type {
   FsArtifactStoreOptions,
   StoredBlob,
 } from "./artifacts.js";
-export { isS3Destination, openArtifactStore } from "./artifact-destination.js";
+export { isS3Destination, openArtifactStore, openBlobBackend } from "./artifact-destination.js";
+export { copyBlobs } from "./artifact-copy.js";
+export type { BlobCopyOptions, BlobCopyResult } from "./artifact-copy.js";
 export type { ArtifactDestinationOptions } from "./artifact-destination.js";
 export {
   createS3ArtifactStore,
