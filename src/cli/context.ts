@@ -30,14 +30,14 @@ export function globalOptions(cmd: Command): GlobalOptions {
 export function configFor(
   cmd: Command,
   ctx: CliContext,
-  flags: { host?: string | undefined; port?: string | number | undefined } = {},
+  flags: { host?: string | undefined; port?: string | number | undefined; artifactRoot?: string | undefined } = {},
 ): KeelConfig {
   const g = globalOptions(cmd);
   return loadConfig({
     flags: {
       dataDir: g.dataDir,
       backendStoreUri: g.backendStoreUri,
-      artifactRoot: g.artifactsDestination,
+      artifactRoot: flags.artifactRoot ?? g.artifactsDestination,
       trackingUri: g.trackingUri,
       token: g.token,
       host: flags.host,

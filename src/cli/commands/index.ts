@@ -137,4 +137,9 @@ export const commands: readonly CommandEntry[] = [
     summary: "the human review queue: list, claim and decide queued decisions",
     load: async () => [(await import("./review.js")).reviewCommand],
   },
+  {
+    name: "artifacts",
+    summary: "artifact storage: copy the stored bytes to another destination (directory or S3)",
+    load: async () => [(await import("./artifacts.js")).artifactsCommand],
+  },
 ];
