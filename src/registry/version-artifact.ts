@@ -68,7 +68,15 @@ export function artifactFetcher(options: ArtifactSourceOptions): (version: Model
   return async (mv) => {
     const where = `model ${mv.name} version ${mv.version}`;
     // An MLflow folder is read through its MLmodel first, so an unservable flavor is named as such.
-    const folder = await mlflowFolderOf(options, mv.source);
+    let folder: MlflowFolder | undefined;
+    try {
+      folder = await mlflowFolderOf(options, mv.source);
+    } catch (e) {
+      // The source cannot be resolved (an unknown run): the checksum's blob still serves.
+      const blob = await byChecksum(mv);
+      if (blob !== undefined) return blob;
+      throw e;
+    }
     if (folder !== undefined) {
       const { modelFile } = servableModel(folder.mlmodel, `${where} (${mv.source})`);
       return (await byChecksum(mv)) ?? folder.read(modelFile);

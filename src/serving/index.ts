@@ -40,6 +40,7 @@ export {
   type RequestContext,
   type ServingRegistry,
 } from "./model-server.js";
+export type { EndpointSummary, LoadFailure } from "./endpoint-registry.js";
 export {
   OIP_DATATYPES,
   decodeInferRequest,

@@ -37,7 +37,10 @@ describe("keel server serves registered champions", () => {
     const server = await keelServer(["--port", "0", "--serving-config", servingFile], { KEEL_DATA_DIR: dir });
     try {
       const ready = await fetch(`${server.url}/v2/health/ready`);
-      expect(await ready.json()).toEqual({ ready: true });
+      expect(await ready.json()).toMatchObject({
+        ready: true,
+        models: [{ name: "credit", ready: true, required: false }],
+      });
       const res = await fetch(`${server.url}/v2/models/credit/infer`, {
         method: "POST",
         headers: { "content-type": "application/json" },

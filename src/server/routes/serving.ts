@@ -15,6 +15,7 @@ import {
   modelMetadata,
   scoreOutputName,
   tableFromRecords,
+  type EndpointSummary,
   type LoadedModel,
   type ModelServer,
 } from "../../serving/index.js";
@@ -123,9 +124,10 @@ function oipErrors(oip: FastifyInstance): void {
 function oipMetadataRoutes(oip: FastifyInstance, serving: ModelServer, version: string): void {
   oip.get("/", () => ({ name: SERVER_NAME, version, extensions: [] }));
   oip.get("/health/live", () => ({ live: true }));
+  // Beyond the spec's {ready}: each endpoint's readiness, and why a model failed to load.
   oip.get("/health/ready", (_req, reply) => {
     const ready = serving.ready;
-    return reply.status(ready ? 200 : 503).send({ ready });
+    return reply.status(ready ? 200 : 503).send({ ready, models: serving.listEndpoints().map(modelReadiness) });
   });
 
   oip.get<{ Params: NameParams }>("/models/:name", async (req) => {
@@ -148,13 +150,30 @@ function oipMetadataRoutes(oip: FastifyInstance, serving: ModelServer, version: 
   oip.get<{ Params: NameParams }>("/models/:name/ready", (req, reply) => {
     const name = req.params.name;
     if (!serving.hasEndpoint(name)) throw new NotFoundError(`model ${JSON.stringify(name)} is not served`);
-    const ready = serving.listEndpoints().find((e) => e.name === name)?.ready ?? false;
-    return reply.status(ready ? 200 : 503).send({ name, ready });
+    const endpoint = serving.listEndpoints().find((e) => e.name === name);
+    const state = endpoint === undefined ? { name, ready: false } : modelReadiness(endpoint);
+    return reply.status(state.ready ? 200 : 503).send(state);
   });
   oip.get<{ Params: VersionParams }>("/models/:name/versions/:version/ready", async (req) => {
     await serving.versionModel(req.params.name, req.params.version);
     return { name: req.params.name, ready: true };
   });
+}
+
+/** One endpoint's readiness as `/v2/.../ready` reports it: the load error's reason while it fails. */
+function modelReadiness(e: EndpointSummary): {
+  name: string;
+  ready: boolean;
+  required: boolean;
+  reason?: string;
+  retry_at?: string;
+} {
+  return {
+    name: e.name,
+    ready: e.ready,
+    required: e.required,
+    ...(e.loadError === undefined ? {} : { reason: e.loadError.reason, retry_at: e.loadError.retryAt }),
+  };
 }
 
 function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
