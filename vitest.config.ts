@@ -42,6 +42,7 @@ const integration = [
   "test/serving/keel-server.test.ts",
   "test/serving/lifecycle.test.ts",
   "test/serving/model-folders.test.ts",
+  "test/serving/oip-transports.test.ts",
   "test/serving/protocols.test.ts",
   "test/serving/review-binding.test.ts",
   "test/store/inference-log-sql.test.ts",

@@ -42,6 +42,13 @@ export {
 } from "./model-server.js";
 export type { EndpointSummary, LoadFailure } from "./endpoint-registry.js";
 export {
+  BINARY_TENSOR_EXTENSION,
+  INFERENCE_HEADER_LENGTH,
+  binaryInferResponse,
+  binaryOutputWanted,
+  inferRequestDocument,
+} from "./oip-binary.js";
+export {
   OIP_DATATYPES,
   decodeInferRequest,
   encodeInferResponse,

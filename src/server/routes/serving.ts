@@ -15,6 +15,11 @@ import {
   modelMetadata,
   scoreOutputName,
   tableFromRecords,
+  BINARY_TENSOR_EXTENSION,
+  INFERENCE_HEADER_LENGTH,
+  binaryInferResponse,
+  binaryOutputWanted,
+  inferRequestDocument,
   type EndpointSummary,
   type LoadedModel,
   type ModelServer,
@@ -122,7 +127,7 @@ function oipErrors(oip: FastifyInstance): void {
 }
 
 function oipMetadataRoutes(oip: FastifyInstance, serving: ModelServer, version: string): void {
-  oip.get("/", () => ({ name: SERVER_NAME, version, extensions: [] }));
+  oip.get("/", () => ({ name: SERVER_NAME, version, extensions: [BINARY_TENSOR_EXTENSION] }));
   oip.get("/health/live", () => ({ live: true }));
   // Beyond the spec's {ready}: each endpoint's readiness, and why a model failed to load.
   oip.get("/health/ready", (_req, reply) => {
@@ -177,8 +182,16 @@ function modelReadiness(e: EndpointSummary): {
 }
 
 function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
-  oip.removeContentTypeParser("application/json");
-  oip.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
+  // Whatever the content type (JSON with a charset, none, curl -d's form label, octet-stream), the
+  // body is a JSON inference request, followed by binary tensors when Inference-Header-Content-Length says so.
+  oip.removeAllContentTypeParsers();
+  oip.addContentTypeParser("*", { parseAs: "buffer" }, (req, body, done) => {
+    try {
+      done(null, inferRequestDocument(body as Buffer, header(req, INFERENCE_HEADER_LENGTH)));
+    } catch (e) {
+      done(e as Error);
+    }
+  });
   // The infer routes are the hot path: no async hop of their own, the answer written as JSON text.
   const infer = (req: FastifyRequest, reply: FastifyReply, name: string, pinned: string | undefined): void => {
     const run = (model: LoadedModel, request: Signature, joinKeys: readonly string[] = []): Promise<void> => {
@@ -196,23 +209,29 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
           : serving.predictVersion(name, pinned, decoded.table, ctx);
       return pending.then((r) => {
         const outputName = scoreOutputName(model.signature);
-        sendJson(
-          reply,
-          inferResponseJson({
-            modelName: r.modelName,
-            modelVersion: r.modelVersion,
-            id: r.requestId,
-            outputName,
-            includeOutput: decoded.outputs === undefined || decoded.outputs.includes(outputName),
-            scores: r.scores,
-            parameters: {
-              route: r.route,
-              ...(r.fallback ? { fallback: r.fallback } : {}),
-              ...(r.reviews ? { review: "pending" } : {}),
-            },
-            ...(r.reasons !== undefined ? { reasons: r.reasons } : {}),
-          }),
-        );
+        const answer = {
+          modelName: r.modelName,
+          modelVersion: r.modelVersion,
+          id: r.requestId,
+          outputName,
+          includeOutput: decoded.outputs === undefined || decoded.outputs.includes(outputName),
+          scores: r.scores,
+          parameters: {
+            route: r.route,
+            ...(r.fallback ? { fallback: r.fallback } : {}),
+            ...(r.reviews ? { review: "pending" } : {}),
+          },
+          ...(r.reasons !== undefined ? { reasons: r.reasons } : {}),
+        };
+        if (!binaryOutputWanted(req.body, outputName)) {
+          sendJson(reply, inferResponseJson(answer));
+          return;
+        }
+        const binary = binaryInferResponse(answer);
+        void reply
+          .header(INFERENCE_HEADER_LENGTH, binary.headerLength)
+          .type("application/octet-stream")
+          .send(binary.body);
       });
     };
     // An endpoint serving by entity key takes its feature service's join keys and request fields.
