@@ -119,6 +119,7 @@ function decodeTensor(bytes: Uint8Array, datatype: OipDatatype, field: string): 
       case "INT64":
         out[i] = Number(view.getBigInt64(at, true));
         break;
+      case "FP64":
       default:
         out[i] = view.getFloat64(at, true);
     }

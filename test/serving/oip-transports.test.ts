@@ -65,6 +65,8 @@ function expectScores(scores: ArrayLike<number>): void {
   ROWS.forEach((row, k) => expect(Math.abs((scores[k] ?? NaN) - (xgb.expected[row] ?? NaN))).toBeLessThan(1e-6));
 }
 
+const errorOf = (body: Buffer) => (JSON.parse(body.toString("utf8")) as { error: string }).error;
+
 const scoresOf = (body: Buffer) =>
   (JSON.parse(body.toString("utf8")) as { outputs: { data: number[] }[] }).outputs[0]?.data ?? [];
 
@@ -157,15 +159,13 @@ describe("OIP infer transports", () => {
       "inference-header-content-length": header.length,
     });
     expect(short.status).toBe(400);
-    expect(JSON.parse(short.body.toString()).error).toMatch(
-      /inputs\[0\]\.parameters\.binary_data_size = 16: exceeds the 8 binary bytes/,
-    );
+    expect(errorOf(short.body)).toMatch(/inputs\[0\]\.parameters\.binary_data_size = 16: exceeds the 8 binary bytes/);
     const bad = await rawPost("/v2/models/credit/infer", header, { "inference-header-content-length": "abc" });
     expect(bad.status).toBe(400);
-    expect(JSON.parse(bad.body.toString()).error).toMatch(/Inference-Header-Content-Length = "?abc"?/);
+    expect(errorOf(bad.body)).toMatch(/Inference-Header-Content-Length = "?abc"?/);
     const raw = await rawPost("/v2/models/credit/infer", Buffer.alloc(16), { "inference-header-content-length": 0 });
     expect(raw.status).toBe(400);
-    expect(JSON.parse(raw.body.toString()).error).toMatch(/raw binary requests/);
+    expect(errorOf(raw.body)).toMatch(/raw binary requests/);
     const odd = Buffer.from(
       JSON.stringify({ inputs: [{ name: "a", shape: [1], datatype: "FP64", parameters: { binary_data_size: 3 } }] }),
     );
@@ -173,7 +173,7 @@ describe("OIP infer transports", () => {
       "inference-header-content-length": odd.length,
     });
     expect(r.status).toBe(400);
-    expect(JSON.parse(r.body.toString()).error).toMatch(/must be a multiple of 8 bytes for FP64/);
+    expect(errorOf(r.body)).toMatch(/must be a multiple of 8 bytes for FP64/);
   });
 
   it("caps the body at the server's body limit (16 MiB)", async () => {
