@@ -28,6 +28,7 @@ const integration = [
   "test/server/auth.test.ts",
   "test/server/decisions.test.ts",
   "test/server/default-rules.test.ts",
+  "test/server/grpc-inference.test.ts",
   "test/server/labels.test.ts",
   "test/server/mlflow-api.test.ts",
   "test/server/mlflow-client-session.test.ts",

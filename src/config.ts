@@ -15,6 +15,8 @@ export interface KeelConfig {
   readonly artifactRoot: string;
   readonly host: string;
   readonly port: number;
+  /** Port of the Open Inference Protocol's gRPC service (`--grpc-port`); off when unset, 0 for any free port. */
+  readonly grpcPort: number | undefined;
   /** Bearer-token auth; off by default. */
   readonly authEnabled: boolean;
   /** Optional Redis URL for the online feature store and prediction cache. */
@@ -41,6 +43,7 @@ const ENV_NAMES: Record<keyof KeelConfig, string> = {
   artifactRoot: "KEEL_ARTIFACT_ROOT",
   host: "KEEL_HOST",
   port: "KEEL_PORT",
+  grpcPort: "KEEL_GRPC_PORT",
   authEnabled: "KEEL_AUTH",
   redisUrl: "KEEL_REDIS_URL",
   webhookSecret: "KEEL_WEBHOOK_SECRET",
@@ -126,12 +129,14 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
     throw new InvalidParameterError(`tracking-uri ${JSON.stringify(trackingUri)} must start with http:// or https://`);
   }
   const token = get("token");
+  const grpcPort = get("grpcPort");
   return Object.freeze({
     dataDir,
     backendStoreUri,
     artifactRoot,
     host: asString(get("host") ?? "127.0.0.1", "host"),
     port: asPort(get("port") ?? 5000, "port"),
+    grpcPort: grpcPort === undefined ? undefined : asPort(grpcPort, "grpc-port"),
     authEnabled: asBool(get("authEnabled") ?? false, "auth"),
     redisUrl: redis === undefined ? undefined : asString(redis, "redis-url"),
     webhookSecret: secret === undefined ? undefined : asString(secret, "webhook-secret"),

@@ -29,7 +29,11 @@ export function globalOptions(cmd: Command): GlobalOptions {
 export function configFor(
   cmd: Command,
   ctx: CliContext,
-  flags: { host?: string | undefined; port?: string | number | undefined } = {},
+  flags: {
+    host?: string | undefined;
+    port?: string | number | undefined;
+    grpcPort?: string | number | undefined;
+  } = {},
 ): KeelConfig {
   const g = globalOptions(cmd);
   return loadConfig({
@@ -40,6 +44,7 @@ export function configFor(
       token: g.token,
       host: flags.host,
       port: flags.port,
+      grpcPort: flags.grpcPort,
     },
     env: ctx.env,
     cwd: ctx.cwd,

@@ -46,6 +46,7 @@ export {
   INFERENCE_HEADER_LENGTH,
   binaryInferResponse,
   binaryOutputWanted,
+  decodeBinaryTensor,
   inferRequestDocument,
 } from "./oip-binary.js";
 export {

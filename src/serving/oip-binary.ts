@@ -63,7 +63,11 @@ function half(bits: number): number {
  * The elements of one tensor's bytes, as the JSON form would carry them. Binary floats have no
  * null: a NaN element is a missing value, as JSON's null is.
  */
-function decodeTensor(bytes: Uint8Array, datatype: OipDatatype, field: string): (number | boolean | string | null)[] {
+export function decodeBinaryTensor(
+  bytes: Uint8Array,
+  datatype: OipDatatype,
+  field: string,
+): (number | boolean | string | null)[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (datatype === "BYTES") {
     const out: string[] = [];
@@ -169,7 +173,7 @@ export function inferRequestDocument(body: Uint8Array, headerLength: string | un
     const datatype = tensor.datatype as OipDatatype;
     if (WIDTH[datatype] === undefined && datatype !== "BYTES")
       throw specError(`inputs[${t}].datatype`, tensor.datatype, "must be a tensor datatype");
-    tensor.data = decodeTensor(binary.subarray(pos, pos + size), datatype, `inputs[${t}] binary data`);
+    tensor.data = decodeBinaryTensor(binary.subarray(pos, pos + size), datatype, `inputs[${t}] binary data`);
     pos += size;
   });
   if (pos !== binary.length) {
