@@ -104,3 +104,54 @@ describe("keel models register", () => {
     expect(r.stderr).toMatch(/unrecognised model format/);
   });
 });
+
+describe("keel models register DIR (an MLflow model folder)", () => {
+  const folder = (name: string) => new URL(`../fixtures/mlflow/${name}`, import.meta.url).pathname;
+
+  it("registers an XGBoost legacy-binary folder with MLmodel's signature, and a pickled folder as not servable", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "keel-register-mlflow-"));
+    const r = await keel(["--json", "models", "register", folder("xgb_legacy"), "--name", "risk"], cwd);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as {
+      version: string;
+      flavor: string;
+      format: string;
+      servable: boolean;
+      checksum: string;
+    };
+    const sha = createHash("sha256")
+      .update(readFileSync(join(folder("xgb_legacy"), "model.xgb")))
+      .digest("hex");
+    expect(j).toMatchObject({ version: "1", flavor: "xgboost", format: "xgboost", servable: true, checksum: sha });
+
+    const sk = await keel(["models", "register", folder("sklearn_pickle"), "--name", "risk-sk"], cwd);
+    expect(sk.code).toBe(0);
+    expect(sk.stdout).toMatch(/not servable: flavor sklearn cannot be served by keel/);
+
+    const stores = openStores({
+      backendStoreUri: `sqlite:///${join(cwd, "keel-data", "keel.db")}`,
+      artifactRoot: join(cwd, "keel-data", "artifacts"),
+    });
+    try {
+      const mv = await stores.registry.getModelVersion("risk", "1");
+      expect(mv.signature?.inputs.map((c) => c.name)).toEqual(["age", "income", "debt_ratio", "utilization"]);
+      expect(mv.source).toMatch(/^mlflow-artifacts:\/models\/risk\/[0-9a-f]{64}$/);
+      // Serving reads the stored folder back through its MLmodel to the very same model file.
+      const bytes = await artifactFetcher({ artifacts: stores.artifacts })(mv);
+      expect(createHash("sha256").update(bytes).digest("hex")).toBe(sha);
+      const pickled = await stores.registry.getModelVersion("risk-sk", "1");
+      expect(pickled.tags).toContainEqual({ key: "keel.servable", value: "false" });
+      await expect(artifactFetcher({ artifacts: stores.artifacts })(pickled)).rejects.toThrow(/flavor sklearn/);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it("refuses a folder without an MLmodel file with exit code 2", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "keel-register-mlflow-"));
+    const r = await keel(["models", "register", cwd, "--name", "x"], cwd);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no MLmodel file/);
+  });
+});

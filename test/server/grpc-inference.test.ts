@@ -145,6 +145,46 @@ describe("OIP gRPC GRPCInferenceService", () => {
     expect(ready.details).toBe('model "nope" is not served');
   });
 
+  it("with auth on, needs a bearer token and the writer role to infer, as the REST route does", async () => {
+    const tokens = stack.stores.tokens;
+    const reader = (await tokens.create({ name: "dash", role: "reader" })).token;
+    const writer = (await tokens.create({ name: "app", role: "writer" })).token;
+    const secured = await startGrpcInference({
+      serving: served.serving,
+      host: "127.0.0.1",
+      port: 0,
+      version: "test",
+      auth: { enabled: true, verifier: tokens },
+    });
+    const pkg = grpc.loadPackageDefinition(
+      fromJSON(OIP_GRPC_DESCRIPTOR as Parameters<typeof fromJSON>[0], { keepCase: true, longs: Number, oneofs: true }),
+    ) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
+    const c = new pkg.inference.GRPCInferenceService(secured.address, grpc.credentials.createInsecure()) as Client;
+    const infer = (token: string | undefined) =>
+      new Promise<grpc.ServiceError | null>((resolve) => {
+        const md = new grpc.Metadata();
+        if (token !== undefined) md.set("authorization", `Bearer ${token}`);
+        const req = {
+          model_name: "credit",
+          inputs: NAMES.map((name) => ({ name, datatype: "FP64", shape: [1], contents: { fp64_contents: [0.5] } })),
+        };
+        (c.ModelInfer as unknown as (r: unknown, m: grpc.Metadata, cb: Callback) => void).call(c, req, md, (err) =>
+          resolve(err),
+        );
+      });
+    try {
+      expect((await infer(undefined))?.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect((await infer("not-a-token"))?.code).toBe(grpc.status.UNAUTHENTICATED);
+      const denied = await infer(reader);
+      expect(denied?.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(denied?.details).toMatch(/ModelInfer requires role writer; token 'dash' has role reader/);
+      expect(await infer(writer)).toBeNull();
+    } finally {
+      c.close();
+      await secured.close();
+    }
+  });
+
   it("counts gRPC requests in the same serving metrics", async () => {
     const metrics = await get(`${served.url}/metrics`);
     expect(metrics.text).toMatch(/protocol="grpc"/);
