@@ -157,7 +157,7 @@ describe("OIP gRPC GRPCInferenceService", () => {
       auth: { enabled: true, verifier: tokens },
     });
     const pkg = grpc.loadPackageDefinition(
-      fromJSON(OIP_GRPC_DESCRIPTOR as Parameters<typeof fromJSON>[0], { keepCase: true, longs: Number, oneofs: true }),
+      fromJSON(OIP_GRPC_DESCRIPTOR, { keepCase: true, longs: Number, oneofs: true }),
     ) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
     const c = new pkg.inference.GRPCInferenceService(secured.address, grpc.credentials.createInsecure()) as Client;
     const infer = (token: string | undefined) =>
