@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeArtifactFetcher } from "../../src/server/model-source.js";
 import { artifactModelLoader } from "../../src/serving/index.js";
 import { parseEndpointConfig } from "../../src/serving/endpoint-config.js";
-import { get, openStack, post, serve, type Served, type Stack } from "./harness.js";
+import { fixture, get, openStack, post, serve, type Served, type Stack } from "./harness.js";
 
 /** MLflow model folders written by test/fixtures/mlflow/make_mlflow_models.py, with XGBoost's own scores. */
 const DIR = new URL("../fixtures/mlflow/", import.meta.url);
@@ -64,11 +64,14 @@ beforeAll(async () => {
   await upload("xgb_ubj", logged.artifactUri.replace(/^mlflow-artifacts:\/*/, ""));
   await upload("sklearn_pickle", "outside/sk/model");
   await upload("lgb_text", "outside/lgb/model");
+  await upload("onnx_logreg", "outside/onnx/model");
 
   await register("legacy", `runs:/${run.info.runId}/model`);
   await register("ubj", `models:/${logged.modelId}`);
   await register("pickled", "mlflow-artifacts:/outside/sk/model");
   await register("tampered", "mlflow-artifacts:/outside/lgb/model", "0".repeat(64));
+  await register("lgb", "mlflow-artifacts:/outside/lgb/model");
+  await register("onnx", "mlflow-artifacts:/outside/onnx/model");
   // A poll may be in flight (it is joined, not restarted): the second sync starts after the last registration.
   await served.serving.sync();
   await served.serving.sync();
@@ -99,6 +102,25 @@ describe("MLflow model folders registered over MLflow's REST API and served", ()
     const data = (r.body as { outputs: { data: number[] }[] }).outputs[0]?.data ?? [];
     expect(data.length).toBe(ROWS);
     expected[key].forEach((e, i) => expect(Math.abs((data[i] ?? NaN) - e)).toBeLessThan(1e-6));
+  });
+
+  it.each([
+    ["lgb", "lgb_binary.txt"],
+    ["onnx", "onnx_logreg.onnx"],
+  ])("serves the %s flavor's model file as its runtime scores it", async (name, model) => {
+    const fx = fixture(model);
+    const rows = [0, 1, 2, 3, 4, 5];
+    const r = await post(`${served.url}/v2/models/${name}/infer`, {
+      inputs: Object.entries(fx.columns).map(([col, values]) => ({
+        name: col,
+        shape: [rows.length],
+        datatype: typeof values.find((v) => v !== null) === "string" ? "BYTES" : "FP64",
+        data: rows.map((i) => values[i] ?? null),
+      })),
+    });
+    expect(r.status).toBe(200);
+    const data = (r.body as { outputs: { data: number[] }[] }).outputs[0]?.data ?? [];
+    rows.forEach((row, k) => expect(Math.abs((data[k] ?? NaN) - (fx.expected[row] ?? NaN))).toBeLessThan(1e-6));
   });
 
   it("reports each unloadable model with its real load error while the server stays ready", async () => {
