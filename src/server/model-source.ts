@@ -1,4 +1,5 @@
 import type { Signature } from "../data/index.js";
+import { NotFoundError } from "../errors.js";
 import type { Stores } from "../open-stores.js";
 import {
   artifactFetcher,
@@ -46,8 +47,8 @@ export async function mlflowVersionFields(
   source: string,
 ): Promise<{ signature?: Signature; tags: Tag[] }> {
   const folder = await mlflowFolderOf(artifactSourceOptions(stores), source).catch((e: unknown) => {
-    // A source that cannot be resolved yet (an unknown run) registers as MLflow lets it.
-    if (e instanceof Error && /needs the tracking store|does not exist|not found/i.test(e.message)) return undefined;
+    // A source that cannot be resolved (an unknown run or logged model) registers as MLflow lets it.
+    if (e instanceof NotFoundError) return undefined;
     throw e;
   });
   if (folder === undefined) return { tags: [] };

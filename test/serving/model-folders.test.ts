@@ -93,6 +93,27 @@ describe("MLflow model folders registered over MLflow's REST API and served", ()
     expect(pickled.tags.find((t) => t.key === "keel.not_servable_reason")?.value).toMatch(/flavor sklearn/);
   });
 
+  it("refuses a folder whose MLmodel is malformed, naming the field; an unresolvable source registers as in MLflow", async () => {
+    await stack.stores.artifacts.putFile(
+      "outside/bad/model/MLmodel",
+      new TextEncoder().encode(
+        'flavors:\n  xgboost:\n    data: model.json\nsignature:\n  inputs: \'[{"type": "datetime", "name": "t"}]\'\n',
+      ),
+    );
+    await post(`${served.url}/api/2.0/mlflow/registered-models/create`, { name: "bad" });
+    const bad = await post(`${served.url}/api/2.0/mlflow/model-versions/create`, {
+      name: "bad",
+      source: "mlflow-artifacts:/outside/bad/model",
+    });
+    expect(bad.status).toBe(400);
+    expect((bad.body as { message: string }).message).toMatch(/MLmodel: signature\.inputs\[0\]\.type = "?datetime"?/);
+    const later = await post(`${served.url}/api/2.0/mlflow/model-versions/create`, {
+      name: "bad",
+      source: "runs:/0123456789abcdef/model",
+    });
+    expect(later.status).toBe(200);
+  });
+
   it.each([
     ["legacy", "xgb_legacy"],
     ["ubj", "xgb_ubj"],
