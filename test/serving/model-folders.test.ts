@@ -163,6 +163,15 @@ describe("MLflow model folders registered over MLflow's REST API and served", ()
     expect(infer.status).toBe(503);
     expect((infer.body as { error: string }).error).toMatch(/failed to load \(.*flavor sklearn/);
     expect((await get(`${served.url}/v2/models/legacy/ready`)).status).toBe(200);
+    const version = await get(`${served.url}/v2/models/pickled/versions/1/ready`);
+    expect(version.status).toBe(503);
+    expect(version.body).toMatchObject({ name: "pickled", ready: false });
+    expect((version.body as { reason: string }).reason).toMatch(/flavor sklearn/);
+    expect((await get(`${served.url}/v2/models/legacy/versions/1/ready`)).body).toEqual({
+      name: "legacy",
+      ready: true,
+    });
+    expect((await get(`${served.url}/v2/models/legacy/versions/9/ready`)).status).toBe(404);
   });
 
   it("retries a failed load with backoff instead of on every poll", async () => {

@@ -159,9 +159,17 @@ function oipMetadataRoutes(oip: FastifyInstance, serving: ModelServer, version: 
     const state = endpoint === undefined ? { name, ready: false } : modelReadiness(endpoint);
     return reply.status(state.ready ? 200 : 503).send(state);
   });
-  oip.get<{ Params: VersionParams }>("/models/:name/versions/:version/ready", async (req) => {
-    await serving.versionModel(req.params.name, req.params.version);
-    return { name: req.params.name, ready: true };
+  // A version that cannot be loaded is not ready, with the load error as the reason.
+  oip.get<{ Params: VersionParams }>("/models/:name/versions/:version/ready", async (req, reply) => {
+    const name = req.params.name;
+    try {
+      await serving.versionModel(name, req.params.version);
+    } catch (e) {
+      const { error, status } = toKeelError(e);
+      if (status === 404) throw e;
+      return reply.status(503).send({ name, ready: false, reason: error.message });
+    }
+    return { name, ready: true };
   });
 }
 
