@@ -98,13 +98,40 @@ class UbjReader {
     return type === undefined ? {} : { type };
   }
 
+  /** A typed, counted array of fixed-width numbers, read in one tight loop (trees are mostly these). */
+  private typedArray(type: string, count: number): number[] | undefined {
+    const width = { U: 1, i: 1, I: 2, l: 4, d: 4, D: 8 }[type];
+    if (width === undefined) return undefined;
+    const at = this.need(width * count);
+    const v = this.view;
+    const out = new Array<number>(count);
+    for (let i = 0, p = at; i < count; i++, p += width) {
+      out[i] =
+        type === "d"
+          ? v.getFloat32(p)
+          : type === "l"
+            ? v.getInt32(p)
+            : type === "D"
+              ? v.getFloat64(p)
+              : type === "U"
+                ? v.getUint8(p)
+                : type === "i"
+                  ? v.getInt8(p)
+                  : v.getInt16(p);
+    }
+    return out;
+  }
+
   private array(): unknown[] {
     const { type, count } = this.header();
-    const out: unknown[] = [];
     if (count !== undefined) {
+      const typed = type === undefined ? undefined : this.typedArray(type, count);
+      if (typed !== undefined) return typed;
+      const out: unknown[] = [];
       for (let i = 0; i < count; i++) out.push(this.scalar(type ?? this.marker()));
       return out;
     }
+    const out: unknown[] = [];
     while (this.peek() !== "]") out.push(this.scalar(this.marker()));
     this.pos++;
     return out;
