@@ -45,6 +45,18 @@ export async function mlflowFolderOf(
     if (!entries.some((e) => !e.isDir && path.posix.basename(e.path) === MLMODEL_FILE)) return undefined;
     read = (relative) => options.artifacts.getFile(`${treePath}/${relative}`);
   }
+  const inside = read;
+  // Paths come from the MLmodel file: none may leave the folder.
+  read = (relative) => {
+    if (path.posix.isAbsolute(relative) || relative.split(/[\\/]/).includes("..")) {
+      return Promise.reject(
+        new InvalidParameterError(`${source}: ${JSON.stringify(relative)} must be a path inside the model folder`, {
+          details: { field: "path", value: relative, rule: "relative, without .." },
+        }),
+      );
+    }
+    return inside(relative);
+  };
   let text: string;
   try {
     text = new TextDecoder().decode(await read(MLMODEL_FILE));

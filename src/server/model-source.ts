@@ -29,7 +29,10 @@ export function storeArtifactFetcher(
 async function exampleSignature(folder: MlflowFolder): Promise<Signature | undefined> {
   const example = folder.mlmodel.inputExample;
   if (example === undefined || folder.mlmodel.tensorInputs !== undefined) return undefined;
-  const bytes = await folder.read(example).catch(() => undefined);
+  const bytes = await folder.read(example).catch((e: unknown) => {
+    if (e instanceof NotFoundError || (e as { code?: unknown }).code === "ENOENT") return undefined;
+    throw e;
+  });
   if (bytes === undefined) return undefined;
   return signatureFromInputExample(
     JSON.parse(new TextDecoder().decode(bytes)) as unknown,

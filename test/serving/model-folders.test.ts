@@ -107,6 +107,20 @@ describe("MLflow model folders registered over MLflow's REST API and served", ()
     });
     expect(bad.status).toBe(400);
     expect((bad.body as { message: string }).message).toMatch(/MLmodel: signature\.inputs\[0\]\.type = "?datetime"?/);
+    await stack.stores.artifacts.putFile(
+      "outside/escape/model/MLmodel",
+      new TextEncoder().encode(
+        "flavors:\n  xgboost:\n    data: model.json\nsaved_input_example_info:\n  artifact_path: ../../../secret.json\n",
+      ),
+    );
+    const escape = await post(`${served.url}/api/2.0/mlflow/model-versions/create`, {
+      name: "bad",
+      source: "mlflow-artifacts:/outside/escape/model",
+    });
+    expect(escape.status).toBe(400);
+    expect((escape.body as { message: string }).message).toMatch(
+      /"\.\.\/\.\.\/\.\.\/secret\.json" must be a path inside the model folder/,
+    );
     const later = await post(`${served.url}/api/2.0/mlflow/model-versions/create`, {
       name: "bad",
       source: "runs:/0123456789abcdef/model",
