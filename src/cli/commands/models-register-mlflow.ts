@@ -35,6 +35,12 @@ async function folderFiles(dir: string, prefix = ""): Promise<string[]> {
 async function folderSignature(dir: string, m: MlflowModelFile): Promise<Signature | undefined> {
   if (m.signature !== undefined) return m.signature;
   if (m.inputExample === undefined || m.tensorInputs !== undefined) return undefined;
+  if (path.isAbsolute(m.inputExample) || m.inputExample.split(/[\\/]/).includes("..")) {
+    throw new InvalidParameterError(
+      `${dir}/${MLMODEL_FILE}: saved_input_example_info.artifact_path ${JSON.stringify(m.inputExample)} must be a path inside the folder`,
+      { details: { field: "saved_input_example_info.artifact_path", value: m.inputExample } },
+    );
+  }
   const file = path.join(dir, m.inputExample);
   const text = await readFile(file, "utf8").catch(() => undefined);
   return text === undefined ? undefined : signatureFromInputExample(JSON.parse(text) as unknown, file);
