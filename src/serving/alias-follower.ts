@@ -4,6 +4,7 @@ import type { Clock, Logger } from "../runtime/index.js";
 import { LruTtlCache, type PredictionCache } from "./cache.js";
 import type { EndpointConfig, ResolvedRef } from "./endpoint-config.js";
 import { bindingModels, type Binding, type EndpointRegistry, type EndpointRuntime } from "./endpoint-registry.js";
+import type { ServingMetrics } from "./metrics.js";
 import type { LoadedModel, ModelPool } from "./model-pool.js";
 import { checkReviewRules } from "./review-rules.js";
 import type { RolloutController } from "./rollout-controller.js";
@@ -31,6 +32,8 @@ export interface AliasFollowerDeps {
   readonly logger: Logger;
   /** Shared cache backend for endpoints that enable caching; otherwise an in-process LRU each. */
   readonly cache: PredictionCache | undefined;
+  /** Counts failed loads per endpoint. */
+  readonly metrics?: Pick<ServingMetrics, "modelLoadFailures">;
 }
 
 /**
@@ -170,6 +173,7 @@ export class AliasFollower {
     const delay = Math.min(LOAD_RETRY_MAX_MS, LOAD_RETRY_BASE_MS * 2 ** (attempts - 1));
     const reason = e instanceof Error ? e.message : String(e);
     ep.loadFailure = { key, reason, attempts, failedAt: now, retryAt: now + delay };
+    this.deps.metrics?.modelLoadFailures.inc({ endpoint: ep.config.name });
   }
 
   /** The version each of the endpoint's references points at now, and a key of them all. */

@@ -162,6 +162,7 @@ export class ModelServer {
       clock,
       logger,
       cache: options.cache,
+      metrics,
     });
     this.requests = new RequestPath({
       endpoints: this.endpoints,

@@ -188,6 +188,12 @@ describe("MLflow model folders registered over MLflow's REST API and served", ()
     expect((await get(`${served.url}/v2/models/legacy/versions/9/ready`)).status).toBe(404);
   });
 
+  it("counts failed loads per endpoint on /metrics", async () => {
+    const metrics = await get(`${served.url}/metrics`);
+    expect(metrics.text).toMatch(/keel_serving_model_load_failures_total\{endpoint="pickled"\} [1-9]/);
+    expect(metrics.text).not.toMatch(/keel_serving_model_load_failures_total\{endpoint="legacy"\}/);
+  });
+
   it("retries a failed load with backoff instead of on every poll", async () => {
     const before = served.serving.listEndpoints().find((e) => e.name === "pickled")?.loadError;
     await served.serving.sync();
