@@ -148,6 +148,33 @@ describe("keel models register DIR (an MLflow model folder)", () => {
     }
   });
 
+  it("keel predict scores with an MLflow folder (XGBoost legacy binary) as XGBoost does (1e-6)", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "keel-predict-mlflow-"));
+    const exp = JSON.parse(readFileSync(new URL("../fixtures/mlflow/expected.json", import.meta.url), "utf8")) as {
+      columns: Record<string, (number | null)[]>;
+      xgb_legacy: number[];
+    };
+    const names = Object.keys(exp.columns);
+    const rows = exp.xgb_legacy.map((_, i) => names.map((n) => String(exp.columns[n]?.[i] ?? "")).join(","));
+    writeFileSync(join(cwd, "in.csv"), [names.join(","), ...rows].join("\n") + "\n");
+    const r = await keel(
+      ["--json", "predict", "--model", folder("xgb_legacy"), "--input", "in.csv", "--output", "out.csv"],
+      cwd,
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const out = await readTable(join(cwd, "out.csv"));
+    const score = out.columns.find((c) => c.name === "score");
+    if (score?.kind !== "numeric") throw new Error("score column is not numeric");
+    exp.xgb_legacy.forEach((e, i) => expect(Math.abs((score.values[i] ?? NaN) - e)).toBeLessThan(1e-6));
+    const sk = await keel(
+      ["predict", "--model", folder("sklearn_pickle"), "--input", "in.csv", "--output", "o2.csv"],
+      cwd,
+    );
+    expect(sk.code).toBe(1);
+    expect(sk.stderr).toMatch(/^error: .*not servable: flavor sklearn cannot be served by keel.*ONNX.*\n$/);
+  });
+
   it("refuses a folder without an MLmodel file with exit code 2", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "keel-register-mlflow-"));
     const r = await keel(["models", "register", cwd, "--name", "x"], cwd);
