@@ -21,6 +21,8 @@ export interface KeelConfig {
   readonly s3: S3Settings;
   readonly host: string;
   readonly port: number;
+  /** Port of the Open Inference Protocol's gRPC service (`--grpc-port`); off when unset, 0 for any free port. */
+  readonly grpcPort: number | undefined;
   /** Bearer-token auth; off by default. */
   readonly authEnabled: boolean;
   /** Optional Redis URL for the online feature store and prediction cache. */
@@ -68,6 +70,7 @@ const ENV_NAMES: Record<FlatKey, string> = {
   artifactRoot: "KEEL_ARTIFACT_ROOT",
   host: "KEEL_HOST",
   port: "KEEL_PORT",
+  grpcPort: "KEEL_GRPC_PORT",
   authEnabled: "KEEL_AUTH",
   redisUrl: "KEEL_REDIS_URL",
   webhookSecret: "KEEL_WEBHOOK_SECRET",
@@ -151,6 +154,7 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
     throw new InvalidParameterError(`tracking-uri ${JSON.stringify(trackingUri)} must start with http:// or https://`);
   }
   const token = get("token");
+  const grpcPort = get("grpcPort");
   return Object.freeze({
     dataDir,
     backendStoreUri,
@@ -158,6 +162,7 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
     s3: s3Settings(env, file),
     host: asString(get("host") ?? "127.0.0.1", "host"),
     port: asPort(get("port") ?? 5000, "port"),
+    grpcPort: grpcPort === undefined ? undefined : asPort(grpcPort, "grpc-port"),
     authEnabled: asBool(get("authEnabled") ?? false, "auth"),
     redisUrl: redis === undefined ? undefined : asString(redis, "redis-url"),
     webhookSecret: secret === undefined ? undefined : asString(secret, "webhook-secret"),

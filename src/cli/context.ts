@@ -30,7 +30,12 @@ export function globalOptions(cmd: Command): GlobalOptions {
 export function configFor(
   cmd: Command,
   ctx: CliContext,
-  flags: { host?: string | undefined; port?: string | number | undefined; artifactRoot?: string | undefined } = {},
+  flags: {
+    host?: string | undefined;
+    port?: string | number | undefined;
+    grpcPort?: string | number | undefined;
+    artifactRoot?: string | undefined;
+  } = {},
 ): KeelConfig {
   const g = globalOptions(cmd);
   return loadConfig({
@@ -42,6 +47,7 @@ export function configFor(
       token: g.token,
       host: flags.host,
       port: flags.port,
+      grpcPort: flags.grpcPort,
     },
     env: ctx.env,
     cwd: ctx.cwd,

@@ -11,6 +11,9 @@ import {
   readLlmConfig,
   startLlm,
   startServer,
+  startGrpcInference,
+  keelVersion,
+  type RunningGrpc,
   type RunningServer,
   type RunningLlm,
 } from "../server/index.js";
@@ -30,6 +33,8 @@ export interface ServeOptions {
 
 export interface KeelServer {
   readonly server: RunningServer;
+  /** The OIP gRPC service, when `config.grpcPort` is set. */
+  readonly grpc?: RunningGrpc;
   /** Stops in dependency order: HTTP first, then the schedulers, then the models and the inference log. */
   close(): Promise<void>;
 }
@@ -96,9 +101,25 @@ export async function startKeelServer(
       ...(llm === undefined ? {} : { llm: llm.services }),
       features: model.features,
     });
+    const grpc =
+      config.grpcPort === undefined
+        ? undefined
+        : await startGrpcInference({
+            serving: model.serving,
+            host: config.host,
+            port: config.grpcPort,
+            version: keelVersion(),
+            auth: { enabled: config.authEnabled, verifier: stores.tokens },
+            logger,
+          }).catch(async (e: unknown) => {
+            await server.close();
+            throw e;
+          });
     return {
       server,
+      ...(grpc === undefined ? {} : { grpc }),
       async close() {
+        await grpc?.close();
         await server.close();
         llm?.close();
         retraining?.stop();

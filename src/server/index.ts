@@ -6,6 +6,8 @@ export type { Role } from "./auth.js";
 export { startModelServing } from "./model-serving.js";
 export { readMonitoringConfig, startMonitoring } from "./monitoring-wiring.js";
 export { startServer } from "./start.js";
+export { keelVersion, startGrpcInference } from "./grpc-inference.js";
+export type { GrpcInferenceOptions, RunningGrpc } from "./grpc-inference.js";
 export type { RunningServer } from "./start.js";
 export { createApp } from "./app.js";
 export type { AppDeps, AppStores, RoutePlugin } from "./app.js";

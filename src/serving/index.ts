@@ -40,6 +40,15 @@ export {
   type RequestContext,
   type ServingRegistry,
 } from "./model-server.js";
+export type { EndpointSummary, LoadFailure } from "./endpoint-registry.js";
+export {
+  BINARY_TENSOR_EXTENSION,
+  INFERENCE_HEADER_LENGTH,
+  binaryInferResponse,
+  binaryOutputWanted,
+  decodeBinaryTensor,
+  inferRequestDocument,
+} from "./oip-binary.js";
 export {
   OIP_DATATYPES,
   decodeInferRequest,

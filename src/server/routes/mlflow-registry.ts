@@ -8,6 +8,9 @@ import { modelVersionJson, registeredModelJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
 import { tagOf } from "./mlflow-runs.js";
 import { specError } from "../../spec-fields.js";
+import type { Signature } from "../../data/index.js";
+import type { Tag } from "../../tracking/index.js";
+import { mlflowVersionFields } from "../model-source.js";
 
 /** MLflow accepts stage names in any case and stores the canonical spelling. */
 export function parseStage(value: string, field = "stage"): Stage {
@@ -43,7 +46,12 @@ const READ = { role: "reader" } as const;
 /** MLflow's model registry API (`/mlflow/registered-models/...`, `/mlflow/model-versions/...`). */
 export const mlflowRegistryRoutes: RoutePlugin = (app, { stores }) => {
   registeredModelRoutes(app, stores.registry);
-  modelVersionRoutes(app, stores.registry);
+  const artifacts = stores.artifacts;
+  modelVersionRoutes(app, stores.registry, (source) =>
+    artifacts === undefined
+      ? Promise.resolve({ tags: [] })
+      : mlflowVersionFields({ artifacts, tracking: stores.tracking }, source),
+  );
 };
 
 function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): void {
@@ -134,18 +142,26 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): v
   }));
 }
 
-function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void {
+function modelVersionRoutes(
+  app: FastifyInstance,
+  registry: RegistryStore,
+  /** What the source's MLflow model directory adds to the version (signature, flavor tags). */
+  sourceFields: (source: string) => Promise<{ signature?: Signature; tags: Tag[] }>,
+): void {
   mlflowRoute(app, "POST", "/model-versions/create", async (input, req) => {
     const runId = input.string("run_id");
     const runLink = input.string("run_link");
     const description = input.string("description");
     const checksum = input.string("checksum");
     const lineage = lineageOf(input);
+    const source = input.requiredString("source");
+    const folder = await sourceFields(source);
     const version = await registry.createModelVersion(
       {
         name: input.requiredString("name"),
-        source: input.requiredString("source"),
-        tags: input.objectList("tags").map(tagOf),
+        source,
+        tags: [...input.objectList("tags").map(tagOf), ...folder.tags],
+        ...(folder.signature === undefined ? {} : { signature: folder.signature }),
         ...(runId === undefined || runId === "" ? {} : { runId }),
         ...(runLink === undefined || runLink === "" ? {} : { runLink }),
         ...(description === undefined ? {} : { description }),
