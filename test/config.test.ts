@@ -103,6 +103,9 @@ describe("S3 settings from the config file", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
 describe("grpcPort", () => {
   it("is off unless set; a flag wins over KEEL_GRPC_PORT", () => {
     expect(loadConfig({ env: {} }).grpcPort).toBeUndefined();
