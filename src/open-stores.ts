@@ -30,6 +30,8 @@ import {
   sqlitePath,
   createTokenStore,
   type TokenStore,
+  createUserStore,
+  type UserStore,
   createTraceStore,
   type TraceStore,
 } from "./store/index.js";
@@ -57,6 +59,8 @@ export interface Stores {
   readonly artifacts: ArtifactStore;
   readonly audit: AuditLog;
   readonly tokens: TokenStore;
+  /** Users who sign in with a password, and their permissions on experiments and registered models. */
+  readonly users: UserStore;
   readonly metadata: MetadataDb;
   readonly webhooks: WebhookDispatcher;
   /** Monitoring results as a time series (drift, quality, prediction drift, performance). */
@@ -114,6 +118,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     artifacts: createFsArtifactStore(metadata, { root: options.artifactRoot, clock }),
     audit: createAuditLog(metadata, { clock }),
     tokens: createTokenStore(metadata, { clock }),
+    users: createUserStore(metadata, { clock }),
     metadata,
     webhooks,
     observations: createObservationStore(metadata),

@@ -101,6 +101,12 @@ export class Input {
     throw specError(field, v, "must be true or false");
   }
 
+  requiredBoolean(field: string): boolean {
+    const v = this.boolean(field);
+    if (v === undefined) throw missing(field);
+    return v;
+  }
+
   oneOf<T extends string>(field: string, allowed: readonly T[]): T | undefined {
     const v = this.string(field);
     if (v === undefined || v === "") return undefined;

@@ -190,6 +190,22 @@ export interface AuthTokensTable {
   revoked_at: number | null;
 }
 
+export interface AuthUsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  role: string;
+  created_at: number;
+  created_by: string;
+}
+
+export interface AuthPermissionsTable {
+  resource_type: string;
+  resource_id: string;
+  username: string;
+  permission: string;
+}
+
 export interface ArtifactFilesTable {
   path: string;
   sha256: string;
@@ -444,6 +460,8 @@ export interface KeelDatabase {
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
   auth_tokens: AuthTokensTable;
+  auth_users: AuthUsersTable;
+  auth_permissions: AuthPermissionsTable;
   artifact_files: ArtifactFilesTable;
   inference_log: InferenceLogTable;
   decision_head: DecisionHeadTable;
