@@ -13,6 +13,10 @@ const STRING_OPS: readonly FilterOp[] = ["=", "!=", "LIKE", "ILIKE", "IN", "NOT 
 const RUN_STRING_ATTRIBUTES: Record<string, string> = {
   run_id: "run_uuid",
   run_name: "name",
+  // MLflow's search_utils aliases of run_name (the UI's column titles).
+  "run name": "name",
+  "Run name": "name",
+  "Run Name": "name",
   status: "status",
   user_id: "user_id",
   artifact_uri: "artifact_uri",

@@ -11,6 +11,7 @@ import { mlflowExperimentRoutes } from "./mlflow-experiments.js";
 import { mlflowLoggedModelRoutes } from "./mlflow-logged-models.js";
 import { mlflowRegistryRoutes } from "./mlflow-registry.js";
 import { mlflowRunRoutes } from "./mlflow-runs.js";
+import { mlflowServerInfoRoutes } from "./mlflow-server-info.js";
 import { mlflowUserRoutes } from "./mlflow-users.js";
 import { monitoringRoutes } from "./monitoring.js";
 import { decisionRoutes } from "./decisions.js";
@@ -42,4 +43,5 @@ export const routes: readonly RoutePlugin[] = [
   llmGatewayRoutes,
   llmTraceRoutes,
   mlflowUserRoutes,
+  mlflowServerInfoRoutes,
 ];

@@ -53,7 +53,7 @@ export const mlflowLoggedModelRoutes: RoutePlugin = (app, { stores }) => {
   }));
 
   mlflowRoute(app, "PATCH", "/logged-models/:model_id", async (input, req) => {
-    const status = input.requiredOneOf("status", LOGGED_MODEL_STATUSES);
+    const status = input.requiredProtoEnum("status", LOGGED_MODEL_STATUSES);
     const model = await tracking.finalizeLoggedModel(input.requiredString("model_id"), status, actorOf(req));
     return { model: loggedModelJson(model) };
   });

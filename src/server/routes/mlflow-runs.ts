@@ -66,7 +66,7 @@ export const mlflowRunRoutes: RoutePlugin = (app, { stores }) => {
   });
 
   mlflowRoute(app, "POST", "/runs/update", async (input, req) => {
-    const status = input.oneOf("status", RUN_STATUSES);
+    const status = input.protoEnum("status", RUN_STATUSES);
     const endTime = input.integer("end_time");
     const runName = input.string("run_name");
     const info = await tracking.updateRun(
@@ -100,7 +100,7 @@ export const mlflowRunRoutes: RoutePlugin = (app, { stores }) => {
       const page = await tracking.searchRuns({
         experimentIds: input.stringList("experiment_ids"),
         filter: input.string("filter") || undefined,
-        runViewType: input.oneOf("run_view_type", VIEW_TYPES),
+        runViewType: input.protoEnum("run_view_type", VIEW_TYPES),
         maxResults: input.integer("max_results"),
         orderBy: input.stringList("order_by"),
         pageToken: input.string("page_token") || undefined,
