@@ -130,6 +130,8 @@ export interface ModelVersionsTable {
   checksum: string | null;
   signature: string | null;
   lineage: string | null;
+  /** The MLflow 3 logged model this version was registered from. */
+  model_id: string | null;
 }
 
 export interface ModelVersionTagsTable extends KeyValueTable {

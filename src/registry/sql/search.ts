@@ -14,6 +14,7 @@ export function searchParts(query: SearchQuery, kind: "models" | "versions") {
           source_path: "x.source",
           source: "x.source",
           current_stage: "x.current_stage",
+          model_id: "x.model_id",
         };
   const numbers: Record<string, string> =
     kind === "models"

@@ -1,6 +1,6 @@
 import { LOGGED_MODEL_STATUSES } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
-import { loggedModelJson } from "../mlflow-json.js";
+import { loggedModelJson, registeredLoggedModelJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
 import { tagOf } from "./mlflow-runs.js";
 
@@ -48,9 +48,15 @@ export const mlflowLoggedModelRoutes: RoutePlugin = (app, { stores }) => {
     { role: "reader" },
   );
 
-  mlflowRoute(app, "GET", "/logged-models/:model_id", async (input) => ({
-    model: loggedModelJson(await tracking.getLoggedModel(input.requiredString("model_id"))),
-  }));
+  // MLflow 3 lists the model versions registered from a logged model on it.
+  mlflowRoute(app, "GET", "/logged-models/:model_id", async (input) => {
+    const model = await tracking.getLoggedModel(input.requiredString("model_id"));
+    const versions = await stores.registry.searchModelVersions({
+      filter: `model_id = '${model.modelId}'`,
+      maxResults: 1000,
+    });
+    return { model: registeredLoggedModelJson(model, versions.items) };
+  });
 
   mlflowRoute(app, "PATCH", "/logged-models/:model_id", async (input, req) => {
     const status = input.requiredProtoEnum("status", LOGGED_MODEL_STATUSES);

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from "fastify";
-import type { Lineage, RegistryStore } from "../../registry/index.js";
+import type { Lineage, ModelVersion, RegistryStore } from "../../registry/index.js";
 import { STAGES, type Stage } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { aliasNeedsApprover, requireRole, stageNeedsApprover } from "../auth.js";
 import type { Input } from "../input.js";
-import { modelVersionJson, registeredModelJson } from "../mlflow-json.js";
+import { linkedModelVersionJson, modelVersionJson, registeredModelJson } from "../mlflow-json.js";
+import type { TrackingStore } from "../../tracking/index.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
 import { tagOf } from "./mlflow-runs.js";
 import { specError } from "../../spec-fields.js";
@@ -43,8 +44,38 @@ const READ = { role: "reader" } as const;
 /** MLflow's model registry API (`/mlflow/registered-models/...`, `/mlflow/model-versions/...`). */
 export const mlflowRegistryRoutes: RoutePlugin = (app, { stores }) => {
   registeredModelRoutes(app, stores.registry);
-  modelVersionRoutes(app, stores.registry);
+  modelVersionRoutes(app, stores.registry, stores.tracking);
 };
+
+/** MLflow 3 registers `models:/<model_id>`: the logged model the version comes from. */
+const LOGGED_MODEL_URI = /^models:\/(m-[0-9a-f]+)\/?$/;
+
+/** A version with its logged model's params and metrics, when it was registered from one. */
+async function versionJson(tracking: TrackingStore, v: ModelVersion) {
+  if (v.modelId === undefined) return modelVersionJson(v);
+  const logged = await tracking.getLoggedModel(v.modelId).catch(() => undefined);
+  return linkedModelVersionJson(v, logged);
+}
+
+/**
+ * Where a version's files are, as MLflow's get-download-uri answers: `runs:/<run>/<path>` under
+ * the run's artifact root, `models:/<model_id>` at the logged model's, anything else as given.
+ */
+export async function downloadUri(tracking: TrackingStore, registry: RegistryStore, source: string): Promise<string> {
+  const run = /^runs:\/([^/]+)\/?(.*)$/.exec(source);
+  if (run !== null) {
+    const root = (await tracking.getRun(run[1] ?? "")).info.artifactUri.replace(/\/+$/, "");
+    return run[2] === undefined || run[2] === "" ? root : `${root}/${run[2]}`;
+  }
+  const logged = LOGGED_MODEL_URI.exec(source);
+  if (logged !== null) return (await tracking.getLoggedModel(logged[1] ?? "")).artifactUri;
+  const registered = /^models:\/([^/@]+)\/([^/]+)\/?$/.exec(source);
+  if (registered !== null) {
+    const v = await registry.getModelVersion(registered[1] ?? "", registered[2] ?? "");
+    return v.source === source ? source : downloadUri(tracking, registry, v.source);
+  }
+  return source;
+}
 
 function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): void {
   mlflowRoute(app, "POST", "/registered-models/create", async (input, req) => {
@@ -134,8 +165,12 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): v
   }));
 }
 
-function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void {
+function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore, tracking: TrackingStore): void {
   mlflowRoute(app, "POST", "/model-versions/create", async (input, req) => {
+    const source = input.requiredString("source");
+    const modelId = input.string("model_id") || LOGGED_MODEL_URI.exec(source)?.[1];
+    // A version names an existing logged model, or none.
+    if (modelId !== undefined) await tracking.getLoggedModel(modelId);
     const runId = input.string("run_id");
     const runLink = input.string("run_link");
     const description = input.string("description");
@@ -144,8 +179,9 @@ function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void
     const version = await registry.createModelVersion(
       {
         name: input.requiredString("name"),
-        source: input.requiredString("source"),
+        source,
         tags: input.objectList("tags").map(tagOf),
+        ...(modelId === undefined ? {} : { modelId }),
         ...(runId === undefined || runId === "" ? {} : { runId }),
         ...(runLink === undefined || runLink === "" ? {} : { runLink }),
         ...(description === undefined ? {} : { description }),
@@ -154,10 +190,11 @@ function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void
       },
       actorOf(req),
     );
-    return { model_version: modelVersionJson(version) };
+    return { model_version: await versionJson(tracking, version) };
   });
   mlflowRoute(app, "GET", "/model-versions/get", async (input) => ({
-    model_version: modelVersionJson(
+    model_version: await versionJson(
+      tracking,
       await registry.getModelVersion(input.requiredString("name"), input.requiredString("version")),
     ),
   }));
@@ -187,7 +224,7 @@ function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void
   );
   mlflowRoute(app, "GET", "/model-versions/get-download-uri", async (input) => {
     const v = await registry.getModelVersion(input.requiredString("name"), input.requiredString("version"));
-    return { artifact_uri: v.source };
+    return { artifact_uri: await downloadUri(tracking, registry, v.source) };
   });
   mlflowRoute(app, "POST", "/model-versions/transition-stage", async (input, req) => {
     const stage = parseStage(input.requiredString("stage"));

@@ -1,9 +1,10 @@
 import { InvalidParameterError } from "../../errors.js";
-import type { DatasetInput, Metric, Tag } from "../../tracking/index.js";
+import type { FastifyInstance } from "fastify";
+import type { DatasetInput, Metric, Tag, TrackingStore } from "../../tracking/index.js";
 import { RUN_STATUSES, VIEW_TYPES } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import type { Input } from "../input.js";
-import { metricJson, runInfoJson, runJson } from "../mlflow-json.js";
+import { MODEL_INPUT_TAG_PREFIX, MODEL_OUTPUT_TAG_PREFIX, metricJson, runInfoJson, runJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
 
 /** The tag in which MLflow keeps the models logged to a run (`runs/log-model`). */
@@ -147,29 +148,22 @@ export const mlflowRunRoutes: RoutePlugin = (app, { stores }) => {
   });
 
   mlflowRoute(app, "POST", "/runs/log-inputs", async (input, req) => {
-    await tracking.logInputs(runId(input), input.objectList("datasets").map(datasetInputOf), actorOf(req));
-    return {};
-  });
-
-  // MLflow 3's log_model links the logged model to its run as an output. keel keeps each link as
-  // the run tag `keel.output.model.<model_id>` = step, after checking both ends exist.
-  mlflowRoute(app, "POST", "/runs/outputs", async (input, req) => {
     const id = runId(input);
-    await tracking.getRun(id);
-    const outputs = input.objectList("models").map((m) => ({
-      modelId: m.requiredString("model_id"),
-      step: m.integer("step") ?? 0,
-    }));
-    for (const o of outputs) await tracking.getLoggedModel(o.modelId);
-    if (outputs.length > 0) {
+    await tracking.logInputs(id, input.objectList("datasets").map(datasetInputOf), actorOf(req));
+    // MLflow 3 also records the logged models a run used (e.g. to evaluate them): `models[].model_id`.
+    const models = input.objectList("models").map((m) => m.requiredString("model_id"));
+    for (const m of models) await tracking.getLoggedModel(m);
+    if (models.length > 0) {
       await tracking.logBatch(
         id,
-        { tags: outputs.map((o) => ({ key: `keel.output.model.${o.modelId}`, value: String(o.step) })) },
+        { tags: models.map((m) => ({ key: `${MODEL_INPUT_TAG_PREFIX}${m}`, value: "" })) },
         actorOf(req),
       );
     }
     return {};
   });
+
+  modelOutputRoutes(app, tracking, runId);
 
   // MLflow 2.x clients record every logged model on its run; MLflow keeps the list in a tag.
   mlflowRoute(app, "POST", "/runs/log-model", async (input, req) => {
@@ -201,3 +195,26 @@ export const mlflowRunRoutes: RoutePlugin = (app, { stores }) => {
     return { metrics: page.items.map(metricJson), next_page_token: page.nextPageToken };
   });
 };
+
+/** MLflow 3's `runs/outputs`: the logged models a run produced. */
+function modelOutputRoutes(app: FastifyInstance, tracking: TrackingStore, runId: (input: Input) => string): void {
+  // MLflow 3's log_model links the logged model to its run as an output. keel keeps each link as
+  // the run tag `keel.output.model.<model_id>` = step, after checking both ends exist.
+  mlflowRoute(app, "POST", "/runs/outputs", async (input, req) => {
+    const id = runId(input);
+    await tracking.getRun(id);
+    const outputs = input.objectList("models").map((m) => ({
+      modelId: m.requiredString("model_id"),
+      step: m.integer("step") ?? 0,
+    }));
+    for (const o of outputs) await tracking.getLoggedModel(o.modelId);
+    if (outputs.length > 0) {
+      await tracking.logBatch(
+        id,
+        { tags: outputs.map((o) => ({ key: `${MODEL_OUTPUT_TAG_PREFIX}${o.modelId}`, value: String(o.step) })) },
+        actorOf(req),
+      );
+    }
+    return {};
+  });
+}

@@ -14,6 +14,7 @@ import { m0060ReviewQueue } from "./0060-review-queue.js";
 import { m0070ServingCanaries } from "./0070-serving-canaries.js";
 import { m0090LlmTraces } from "./0090-llm-traces.js";
 import { m0120UsersPermissions } from "./0120-users-permissions.js";
+import { m0121ModelVersionModelId } from "./0121-model-version-model-id.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
 
@@ -39,4 +40,5 @@ export const migrations: readonly Migration[] = [
   m0070ServingCanaries,
   m0090LlmTraces,
   m0120UsersPermissions,
+  m0121ModelVersionModelId,
 ];
