@@ -128,16 +128,24 @@ async function findLoggedModels(
   }
   const order: RawBuilder<unknown>[] = [];
   for (const o of query.orderBy ?? []) {
+    const direction = sql.raw(o.ascending === false ? "desc" : "asc");
+    const metric = /^metrics?\.(.+)$/.exec(o.fieldName)?.[1];
+    if (metric !== undefined) {
+      // The model's latest value of the metric; models without it (or with NaN) come last either way.
+      const value = sql`(select x.value from metrics x where x.model_id = m.model_id and x.key = ${metric} and x.is_nan = 0 order by x.step desc, x.timestamp desc limit 1)`;
+      order.push(sql`case when ${value} is null then 1 else 0 end asc`, sql`${value} ${direction}`);
+      continue;
+    }
     const col = strings[o.fieldName] ?? numbers[o.fieldName];
     if (col === undefined) {
       throw new InvalidParameterError(
-        `order_by field_name ${JSON.stringify(o.fieldName)}: logged models sort by ${[...Object.keys(strings), ...Object.keys(numbers)].join(", ")}`,
+        `order_by field_name ${JSON.stringify(o.fieldName)}: logged models sort by ${[...Object.keys(strings), ...Object.keys(numbers)].join(", ")} or metrics.<key>`,
         {
           details: { field: "order_by", value: o.fieldName },
         },
       );
     }
-    order.push(sql`${sql.raw(`m.${col}`)} ${sql.raw(o.ascending === false ? "desc" : "asc")}`);
+    order.push(sql`${sql.raw(`m.${col}`)} ${direction}`);
   }
   if (order.length === 0) order.push(sql`m.creation_timestamp_ms desc`);
   order.push(sql`m.model_id asc`);
