@@ -33,6 +33,8 @@ const integration = [
   "test/server/mlflow-client-session.test.ts",
   "test/server/mlflow-compat/basic-auth.test.ts",
   "test/server/mlflow-compat/probes.test.ts",
+  "test/server/mlflow-compat/registry.test.ts",
+  "test/server/mlflow-compat/tracking.test.ts",
   "test/server/monitoring.test.ts",
   "test/server/promotion.test.ts",
   "test/server/review.test.ts",
