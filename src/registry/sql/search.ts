@@ -67,6 +67,10 @@ export function searchParts(query: SearchQuery, kind: "models" | "versions") {
     order.push(sql`${sql.raw(col)} ${sql.raw(o.ascending ? "asc" : "desc")}`);
   }
   if (kind === "models") order.push(sql`x.name asc`);
-  else order.push(sql`x.name asc`, sql`x.version desc`);
+  else {
+    // MLflow lists versions most recently updated first unless told otherwise.
+    if (order.length === 0) order.push(sql`x.last_updated_time desc`);
+    order.push(sql`x.name asc`, sql`x.version desc`);
+  }
   return { where, order };
 }

@@ -281,6 +281,19 @@ describe("model versions (test_model_registry.py)", () => {
     expect((asc.model_versions as { version: string }[]).map((v) => v.version)).toEqual(["1", "2", "3"]);
   });
 
+  it("test_search_model_versions_order_by: without order_by, the most recently updated version first", async () => {
+    for (let i = 0; i < 3; i++) await newVersion("RecentMV");
+    await api.ok("PATCH", "model-versions/update", { name: "RecentMV", version: "2", description: "touched" });
+    const page = await api.ok("POST", "model-versions/search", { filter: "name = 'RecentMV'" });
+    const got = page.model_versions as { version: string; last_updated_timestamp: number }[];
+    // Stated without the clock: sorted by last update (newest first), then by number (highest first).
+    const expected = [...got].sort(
+      (a, b) => b.last_updated_timestamp - a.last_updated_timestamp || Number(b.version) - Number(a.version),
+    );
+    expect(got.map((v) => v.version)).toEqual(expected.map((v) => v.version));
+    expect(got[0]?.version).toBe("2");
+  });
+
   it("test_search_model_versions_max_results: pages with tokens cover every version once", async () => {
     for (let i = 0; i < 5; i++) await newVersion("PagedMV");
     const seen: string[] = [];
