@@ -291,7 +291,6 @@ describe("model versions (test_model_registry.py)", () => {
       (a, b) => b.last_updated_timestamp - a.last_updated_timestamp || Number(b.version) - Number(a.version),
     );
     expect(got.map((v) => v.version)).toEqual(expected.map((v) => v.version));
-    expect(got[0]?.version).toBe("2");
   });
 
   it("test_search_model_versions_max_results: pages with tokens cover every version once", async () => {
