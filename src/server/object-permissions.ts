@@ -138,11 +138,14 @@ export function createObjectAccess(deps: { users: UserStore; tracking: TrackingS
         });
       }
     },
-    // As MLflow's auth app: whoever creates an experiment or a registered model manages it.
+    // As MLflow's auth app: whoever creates an experiment or a registered model manages it, and
+    // searches leave out what the user may not read.
     async after(req, _status, payload) {
       const key = routeKey(req);
       const p = req.principal;
-      if (p === undefined || typeof payload !== "string") return;
+      if (p === undefined || typeof payload !== "string") return payload;
+      const hides = key === undefined ? undefined : SEARCHES[key.slice(key.indexOf(" ") + 1)];
+      if (hides !== undefined) return p.role === "admin" ? payload : hideUnreadable(users, p.name, hides, payload);
       if (key === "POST /experiments/create") {
         const body = JSON.parse(payload) as { experiment_id?: string };
         if (body.experiment_id !== undefined) await grantManage(users, "experiment", body.experiment_id, p.name);
@@ -157,8 +160,40 @@ export function createObjectAccess(deps: { users: UserStore; tracking: TrackingS
         const grants = await users.listPermissions({ resource: "registered_model", resourceId: name });
         for (const g of grants) await users.deletePermission(g.resource, g.resourceId, g.username, { userId: p.name });
       }
+      return payload;
     },
   };
+}
+
+/** Search answers that list objects: which list, of which resource, keyed by which field. */
+const SEARCHES: Readonly<Record<string, readonly [string, PermissionResource, string]>> = {
+  "/experiments/search": ["experiments", "experiment", "experiment_id"],
+  "/experiments/list": ["experiments", "experiment", "experiment_id"],
+  "/registered-models/search": ["registered_models", "registered_model", "name"],
+  "/registered-models/list": ["registered_models", "registered_model", "name"],
+};
+
+/**
+ * A search answer without the objects the user holds NO_PERMISSIONS on (every role reads by
+ * default, so only such grants hide anything). The page may come back shorter than max_results.
+ */
+async function hideUnreadable(
+  users: UserStore,
+  username: string,
+  [list, resource, idField]: readonly [string, PermissionResource, string],
+  payload: string,
+): Promise<string> {
+  const hidden = new Set(
+    (await users.listPermissions({ username, resource }))
+      .filter((g) => !permissionAllows(g.permission, "read"))
+      .map((g) => g.resourceId),
+  );
+  if (hidden.size === 0) return payload;
+  const body = JSON.parse(payload) as Record<string, unknown>;
+  const items = body[list];
+  if (!Array.isArray(items)) return payload;
+  body[list] = (items as Record<string, unknown>[]).filter((x) => !hidden.has(String(x[idField])));
+  return JSON.stringify(body);
 }
 
 async function grantManage(

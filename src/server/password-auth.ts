@@ -16,8 +16,11 @@ export interface ObjectAccess {
   covers(req: FastifyRequest): boolean;
   /** Throws 403 unless the signed-in user's permission on the request's object allows the route. */
   check(req: FastifyRequest): Promise<void>;
-  /** After a successful response (e.g. the creator of an experiment gets MANAGE on it). */
-  after(req: FastifyRequest, status: number, payload: unknown): Promise<void>;
+  /**
+   * After a successful response: e.g. the creator of an experiment gets MANAGE on it, a search
+   * drops what the user may not read. Returns the payload to send.
+   */
+  after(req: FastifyRequest, status: number, payload: unknown): Promise<unknown>;
 }
 
 export interface PasswordAuthOptions {
@@ -83,7 +86,7 @@ export function installPasswordAuth(app: FastifyInstance, options: PasswordAuthO
     if (req.principal?.kind === "user" && access.covers(req)) await access.check(req);
   });
   app.addHook("onSend", async (req, reply, payload) => {
-    if (req.principal?.kind === "user" && reply.statusCode < 300) await access.after(req, reply.statusCode, payload);
+    if (req.principal?.kind === "user" && reply.statusCode < 300) return access.after(req, reply.statusCode, payload);
     return payload;
   });
 }

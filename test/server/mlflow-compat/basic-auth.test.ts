@@ -156,6 +156,15 @@ describe("per-object permissions (READ, EDIT, MANAGE, NO_PERMISSIONS)", () => {
     expect(byAlice.status).toBe(200);
     expect(byAlice.json.experiment_permission).toMatchObject({ permission: "NO_PERMISSIONS" });
     expect((await call("GET", `experiments/get?experiment_id=${experimentId}`, BOB)).status).toBe(403);
+    // filter_search_experiments: searches leave it out for bob, not for its manager.
+    const ids = async (auth: string) =>
+      (
+        (await call("POST", "experiments/search", auth, { max_results: 1000 })).json.experiments as {
+          experiment_id: string;
+        }[]
+      ).map((e) => e.experiment_id);
+    expect(await ids(BOB)).not.toContain(experimentId);
+    expect(await ids(ALICE)).toContain(experimentId);
     const dup = await call("POST", "experiments/permissions/create", ALICE, {
       experiment_id: experimentId,
       username: "bob",
@@ -216,9 +225,23 @@ describe("per-object permissions (READ, EDIT, MANAGE, NO_PERMISSIONS)", () => {
       200,
     );
     expect((await call("POST", "model-versions/create", RITA, { name: "fraud", source: "s3://b/m" })).status).toBe(403);
+    // filter_search_registered_models: a NO_PERMISSIONS grant hides the model from rita's searches.
+    await call("POST", "registered-models/permissions/create", ALICE, {
+      name: "fraud",
+      username: "rita",
+      permission: "NO_PERMISSIONS",
+    });
+    const names = (
+      (await call("GET", "registered-models/search?max_results=1000", RITA)).json.registered_models as {
+        name: string;
+      }[]
+    ).map((m) => m.name);
+    expect(names).toContain("credit");
+    expect(names).not.toContain("fraud");
     const record = await call("GET", "users/get?username=rita", RITA);
     expect((record.json.user as { registered_model_permissions: unknown[] }).registered_model_permissions).toEqual([
       expect.objectContaining({ name: "credit", permission: "EDIT" }),
+      expect.objectContaining({ name: "fraud", permission: "NO_PERMISSIONS" }),
     ]);
   });
 
