@@ -644,6 +644,17 @@ describe("run search (test_sqlalchemy_store.py, test_search_utils.py)", () => {
     expect(unquoted.status).toBe(400);
   });
 
+  it("test_search_utils.py::test_invalid_comparators: IS NULL is not a tag or param comparator", async () => {
+    for (const filter of ["tags.team IS NULL", "params.model IS NOT NULL"]) {
+      const r = await api.post("runs/search", { experiment_ids: [exp], filter });
+      expect({ filter, status: r.status, code: r.json.error_code }).toEqual({
+        filter,
+        status: 400,
+        code: "INVALID_PARAMETER_VALUE",
+      });
+    }
+  });
+
   it("test_search_utils.py::test_filter_with_or: OR is not part of the grammar", async () => {
     const r = await api.post("runs/search", { experiment_ids: [exp], filter: "metrics.auc > 1 or metrics.auc < 0" });
     expect(r.status).toBe(400);
