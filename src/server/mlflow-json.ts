@@ -47,6 +47,8 @@ export const metricJson = (m: Metric): MetricJson => ({
   value: doubleOut(m.value),
   timestamp: m.timestamp,
   step: m.step,
+  ...(m.datasetName === undefined ? {} : { dataset_name: m.datasetName }),
+  ...(m.datasetDigest === undefined ? {} : { dataset_digest: m.datasetDigest }),
 });
 
 export function experimentJson(e: Experiment): ExperimentJson {

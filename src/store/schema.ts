@@ -52,6 +52,9 @@ export interface MetricsTable {
   timestamp: number;
   step: number;
   model_id: string | null;
+  /** MLflow 3: the dataset the value was computed on. */
+  dataset_name: string | null;
+  dataset_digest: string | null;
 }
 
 export interface LatestMetricsTable {

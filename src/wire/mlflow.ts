@@ -15,6 +15,9 @@ export interface MetricJson {
   value: number | string;
   timestamp: number;
   step: number;
+  /** MLflow 3: the dataset the value was computed on. */
+  dataset_name?: string;
+  dataset_digest?: string;
 }
 
 export interface ExperimentJson {

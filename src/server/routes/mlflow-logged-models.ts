@@ -1,8 +1,19 @@
 import { LOGGED_MODEL_STATUSES } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
+import type { Input } from "../input.js";
 import { loggedModelJson, registeredLoggedModelJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
 import { tagOf } from "./mlflow-runs.js";
+
+/** A dataset as MLflow 3's logged-model search names one: `dataset_name`, `dataset_digest`? */
+function datasetOf(o: Input): { datasetName?: string; datasetDigest?: string } {
+  const name = o.string("dataset_name");
+  const digest = o.string("dataset_digest");
+  return {
+    ...(name === undefined || name === "" ? {} : { datasetName: name }),
+    ...(digest === undefined || digest === "" ? {} : { datasetDigest: digest }),
+  };
+}
 
 /** MLflow 3's logged models (`/mlflow/logged-models/...`), which `log_model` calls. */
 export const mlflowLoggedModelRoutes: RoutePlugin = (app, { stores }) => {
@@ -39,8 +50,16 @@ export const mlflowLoggedModelRoutes: RoutePlugin = (app, { stores }) => {
         maxResults: input.integer("max_results"),
         orderBy: input.objectList("order_by").map((o) => {
           const ascending = o.boolean("ascending");
-          return { fieldName: o.requiredString("field_name"), ...(ascending === undefined ? {} : { ascending }) };
+          return {
+            fieldName: o.requiredString("field_name"),
+            ...(ascending === undefined ? {} : { ascending }),
+            ...datasetOf(o),
+          };
         }),
+        datasets: input.objectList("datasets").map((d) => ({
+          datasetName: d.requiredString("dataset_name"),
+          ...datasetOf(d),
+        })),
         pageToken: input.string("page_token") || undefined,
       });
       return { models: page.items.map(loggedModelJson), next_page_token: page.nextPageToken };

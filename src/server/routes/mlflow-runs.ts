@@ -16,6 +16,8 @@ export function tagOf(t: Input): Tag {
 
 export function metricOf(m: Input): Metric {
   const modelId = m.string("model_id");
+  const datasetName = m.string("dataset_name");
+  const datasetDigest = m.string("dataset_digest");
   return {
     key: m.requiredString("key"),
     value: m.requiredDouble("value"),
@@ -23,6 +25,9 @@ export function metricOf(m: Input): Metric {
     step: m.integer("step") ?? 0,
     // MLflow 3 links a metric to a logged model.
     ...(modelId === undefined || modelId === "" ? {} : { modelId }),
+    // MLflow 3 names the dataset a value was computed on.
+    ...(datasetName === undefined || datasetName === "" ? {} : { datasetName }),
+    ...(datasetDigest === undefined || datasetDigest === "" ? {} : { datasetDigest }),
   };
 }
 

@@ -15,6 +15,7 @@ import { m0070ServingCanaries } from "./0070-serving-canaries.js";
 import { m0090LlmTraces } from "./0090-llm-traces.js";
 import { m0120UsersPermissions } from "./0120-users-permissions.js";
 import { m0121ModelVersionModelId } from "./0121-model-version-model-id.js";
+import { m0122MetricDataset } from "./0122-metric-dataset.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
 
@@ -41,4 +42,5 @@ export const migrations: readonly Migration[] = [
   m0090LlmTraces,
   m0120UsersPermissions,
   m0121ModelVersionModelId,
+  m0122MetricDataset,
 ];

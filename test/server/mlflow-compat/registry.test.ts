@@ -397,6 +397,51 @@ describe("MLflow 3: logged models and prompts", () => {
     ).toEqual([1, 3]);
   });
 
+  it("test_logged_model.py::test_search_logged_models_datasets: metric filters and order scoped to a dataset", async () => {
+    const e = (await api.ok("POST", "experiments/create", { name: "logged-model datasets" })).experiment_id;
+    const run = (await api.ok("POST", "runs/create", { experiment_id: e })).run.info.run_id;
+    const a = (await api.ok("POST", "logged-models", { experiment_id: e })).model.info.model_id as string;
+    const b = (await api.ok("POST", "logged-models", { experiment_id: e })).model.info.model_id as string;
+    const log = (model: string, value: number, dataset: string) =>
+      api.ok("POST", "runs/log-metric", {
+        run_id: run,
+        key: "acc",
+        value,
+        timestamp: 1,
+        model_id: model,
+        dataset_name: dataset,
+        dataset_digest: `${dataset}-digest`,
+      });
+    // a is better on the validation set, b on the test set.
+    await log(a, 0.9, "val");
+    await log(a, 0.6, "test");
+    await log(b, 0.7, "val");
+    await log(b, 0.8, "test");
+    const ids = async (body: Record<string, unknown>) =>
+      (
+        (await api.ok("POST", "logged-models/search", { experiment_ids: [e], ...body })).models as {
+          info: { model_id: string };
+        }[]
+      ).map((m) => m.info.model_id);
+    expect(await ids({ filter: "metrics.acc > 0.75", datasets: [{ dataset_name: "val" }] })).toEqual([a]);
+    expect(
+      await ids({ filter: "metrics.acc > 0.75", datasets: [{ dataset_name: "test", dataset_digest: "test-digest" }] }),
+    ).toEqual([b]);
+    expect(
+      await ids({ filter: "metrics.acc > 0.75", datasets: [{ dataset_name: "test", dataset_digest: "other" }] }),
+    ).toEqual([]);
+    expect(await ids({ order_by: [{ field_name: "metrics.acc", ascending: false, dataset_name: "val" }] })).toEqual([
+      a,
+      b,
+    ]);
+    expect(await ids({ order_by: [{ field_name: "metrics.acc", ascending: false, dataset_name: "test" }] })).toEqual([
+      b,
+      a,
+    ]);
+    const got = (await api.ok("GET", `logged-models/${a}`)).model.data.metrics as { dataset_name?: string }[];
+    expect(got.map((m) => m.dataset_name).sort()).toEqual(["test", "val"]);
+  });
+
   it("test_logged_model.py::test_register_logged_model: runs/outputs, model_id on the version, registrations on the model", async () => {
     const run = (await api.ok("POST", "runs/create", { experiment_id: exp })).run.info.run_id;
     const m = await createLogged({ name: "model", source_run_id: run, params: [{ key: "depth", value: "5" }] });
