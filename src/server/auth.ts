@@ -86,7 +86,8 @@ export function requireRole(req: FastifyRequest, need: Role, what: string): void
 }
 
 /**
- * When auth is on, every route needs a valid bearer token (except routes marked `role: "none"`)
+ * When auth is on, every route needs a valid bearer token or, with a user store, a username and
+ * password (HTTP Basic), except routes marked `role: "none"` and the probes when `openProbes`;
  * and at least the route's role. Handlers may ask for more (e.g. approver for Production).
  */
 export function installAuth(
