@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any --
    MLflow's JSON answers are read field by field, as MLflow's own REST tests read response.json(). */
-import { startTestServer, type TestServer } from "../helpers.js";
+import { freshPostgresUri, startTestServer, type TestServer } from "../helpers.js";
 
 export interface Answer {
   readonly status: number;
@@ -18,8 +18,14 @@ export interface MlflowApi {
   close(): Promise<void>;
 }
 
-export async function openMlflowApi(): Promise<MlflowApi> {
-  const server = await startTestServer();
+/** The backends every case runs on: SQLite, then PostgreSQL in a fresh schema. */
+export const BACKENDS = ["SQLite", "PostgreSQL"] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+export async function openMlflowApi(backend: Backend = "SQLite"): Promise<MlflowApi> {
+  const server = await startTestServer(
+    backend === "PostgreSQL" ? { backendStoreUri: freshPostgresUri("mlflow_compat") } : {},
+  );
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const url = path.startsWith("/") ? `${server.url}${path}` : `${server.url}/api/2.0/mlflow/${path}`;
     const res = await fetch(url, {
