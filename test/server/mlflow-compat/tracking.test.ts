@@ -222,6 +222,12 @@ function cases(): void {
       expect(asMap(run.data.tags)).toMatchObject({ "mlflow.source.name": "Hello", my: "tag" });
     });
 
+    it("test_create_run_all_args, as Julia's MLFlowClient sends it: experiment_id and start_time as numbers", async () => {
+      const r = await api.post("runs/create", { experiment_id: Number(exp), start_time: 789 });
+      expect(r.status).toBe(200);
+      expect(r.json.run.info).toMatchObject({ experiment_id: exp, start_time: 789 });
+    });
+
     it("test_create_run_defaults: RUNNING, no end time, in the experiment", async () => {
       const run = await getRun(await newRun(exp));
       expect(run.info.status).toBe("RUNNING");
