@@ -139,7 +139,8 @@ export function createObjectAccess(deps: { users: UserStore; tracking: TrackingS
       }
     },
     // As MLflow's auth app: whoever creates an experiment or a registered model manages it, and
-    // searches leave out what the user may not read.
+    // searches leave out what the user may not read. (Renames and deletes carry grants along in
+    // the registry routes, whoever makes them.)
     async after(req, _status, payload) {
       const key = routeKey(req);
       const p = req.principal;
@@ -153,12 +154,6 @@ export function createObjectAccess(deps: { users: UserStore; tracking: TrackingS
         const body = JSON.parse(payload) as { registered_model?: { name?: string } };
         const name = body.registered_model?.name;
         if (name !== undefined) await grantManage(users, "registered_model", name, p.name);
-      } else if (key === "DELETE /registered-models/delete") {
-        // A model is known by its name: grants must not pass to a new model of the same name.
-        const name = Input.of(req).string("name");
-        if (name === undefined) return;
-        const grants = await users.listPermissions({ resource: "registered_model", resourceId: name });
-        for (const g of grants) await users.deletePermission(g.resource, g.resourceId, g.username, { userId: p.name });
       }
       return payload;
     },

@@ -50,6 +50,8 @@ export interface UserStore {
   getPermission(resource: PermissionResource, resourceId: string, username: string): Promise<PermissionGrant>;
   updatePermission(grant: PermissionGrant, actor?: Actor): Promise<PermissionGrant>;
   deletePermission(resource: PermissionResource, resourceId: string, username: string, actor?: Actor): Promise<void>;
+  /** Moves every grant on an object to its new id (a renamed registered model keeps its grants). */
+  renamePermissionTarget(resource: PermissionResource, from: string, to: string, actor?: Actor): Promise<void>;
   /** Every grant of one user, or every grant on one object when `resourceId` is given. */
   listPermissions(filter: {
     username?: string;
@@ -257,7 +259,13 @@ type Audit = (
 
 type PermissionMethods = Pick<
   UserStore,
-  "createPermission" | "findPermission" | "getPermission" | "updatePermission" | "deletePermission" | "listPermissions"
+  | "createPermission"
+  | "findPermission"
+  | "getPermission"
+  | "updatePermission"
+  | "deletePermission"
+  | "renamePermissionTarget"
+  | "listPermissions"
 >;
 
 function permissionMethods(
@@ -328,6 +336,23 @@ function permissionMethods(
           .where("username", "=", username)
           .execute();
         await audit(tx, actor, "permission.delete", username, { before });
+      });
+    },
+
+    async renamePermissionTarget(resource, from, to, actor) {
+      await metadata.transaction(async (tx) => {
+        const moved = await tx
+          .updateTable("auth_permissions")
+          .set({ resource_id: to })
+          .where("resource_type", "=", resource)
+          .where("resource_id", "=", from)
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) > 0) {
+          await audit(tx, actor, "permission.rename_target", from, {
+            before: { resource, id: from },
+            after: { id: to },
+          });
+        }
       });
     },
 

@@ -5,6 +5,7 @@ import type { RoutePlugin } from "../app-deps.js";
 import { aliasNeedsApprover, requireRole, stageNeedsApprover } from "../auth.js";
 import type { Input } from "../input.js";
 import { linkedModelVersionJson, modelVersionJson, registeredModelJson } from "../mlflow-json.js";
+import type { UserStore } from "../../store/index.js";
 import type { TrackingStore } from "../../tracking/index.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
 import { tagOf } from "./mlflow-runs.js";
@@ -43,7 +44,7 @@ const READ = { role: "reader" } as const;
 
 /** MLflow's model registry API (`/mlflow/registered-models/...`, `/mlflow/model-versions/...`). */
 export const mlflowRegistryRoutes: RoutePlugin = (app, { stores }) => {
-  registeredModelRoutes(app, stores.registry);
+  registeredModelRoutes(app, stores.registry, stores.users);
   modelVersionRoutes(app, stores.registry, stores.tracking);
 };
 
@@ -77,7 +78,7 @@ export async function downloadUri(tracking: TrackingStore, registry: RegistrySto
   return source;
 }
 
-function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): void {
+function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore, users: UserStore | undefined): void {
   mlflowRoute(app, "POST", "/registered-models/create", async (input, req) => {
     const model = await registry.createRegisteredModel(
       input.requiredString("name"),
@@ -90,15 +91,13 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): v
   mlflowRoute(app, "GET", "/registered-models/get", async (input) => ({
     registered_model: registeredModelJson(await registry.getRegisteredModel(input.requiredString("name"))),
   }));
-  mlflowRoute(app, "POST", "/registered-models/rename", async (input, req) => ({
-    registered_model: registeredModelJson(
-      await registry.renameRegisteredModel(
-        input.requiredString("name"),
-        input.requiredString("new_name"),
-        actorOf(req),
-      ),
-    ),
-  }));
+  mlflowRoute(app, "POST", "/registered-models/rename", async (input, req) => {
+    const name = input.requiredString("name");
+    const model = await registry.renameRegisteredModel(name, input.requiredString("new_name"), actorOf(req));
+    // Permissions are kept by name (auth.md): they follow the model to its new one.
+    await users?.renamePermissionTarget("registered_model", name, model.name, actorOf(req));
+    return { registered_model: registeredModelJson(model) };
+  });
   mlflowRoute(app, "PATCH", "/registered-models/update", async (input, req) => ({
     registered_model: registeredModelJson(
       await registry.updateRegisteredModel(
@@ -109,7 +108,12 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): v
     ),
   }));
   mlflowRoute(app, "DELETE", "/registered-models/delete", async (input, req) => {
-    await registry.deleteRegisteredModel(input.requiredString("name"), actorOf(req));
+    const name = input.requiredString("name");
+    await registry.deleteRegisteredModel(name, actorOf(req));
+    // A model is known by its name: its grants must not pass to a new model of that name.
+    for (const g of (await users?.listPermissions({ resource: "registered_model", resourceId: name })) ?? []) {
+      await users?.deletePermission(g.resource, g.resourceId, g.username, actorOf(req));
+    }
     return {};
   });
   const searchModels = async (input: Input) => {

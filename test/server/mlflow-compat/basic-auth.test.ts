@@ -280,6 +280,31 @@ describe("per-object permissions (READ, EDIT, MANAGE, NO_PERMISSIONS)", () => {
     expect(byApprover.status).toBe(200);
   });
 
+  it("rename_registered_model_permission — grants follow a renamed model; a bearer-token rename too", async () => {
+    await call("POST", "registered-models/create", ALICE, { name: "before-rename" });
+    await call("POST", "registered-models/permissions/create", ALICE, {
+      name: "before-rename",
+      username: "bob",
+      permission: "READ",
+    });
+    await call("POST", "registered-models/rename", ALICE, { name: "before-rename", new_name: "after-rename" });
+    const moved = await call("GET", "registered-models/permissions/get?name=after-rename&username=alice", ALICE);
+    expect(moved.json.registered_model_permission).toMatchObject({ name: "after-rename", permission: "MANAGE" });
+    expect(
+      (await call("POST", "model-versions/create", BOB, { name: "after-rename", source: "s3://b/x" })).status,
+    ).toBe(403);
+    const admin = (await server.stores.tokens.create({ name: "ops", role: "admin" })).token;
+    await call("POST", "registered-models/rename", `Bearer ${admin}`, {
+      name: "after-rename",
+      new_name: "renamed-again",
+    });
+    const grants = await server.stores.users.listPermissions({
+      resource: "registered_model",
+      resourceId: "renamed-again",
+    });
+    expect(grants.map((g) => `${g.username}:${g.permission}`).sort()).toEqual(["alice:MANAGE", "bob:READ"]);
+  });
+
   it("delete_can_manage_registered_model_permission — grants die with the model's name", async () => {
     await call("POST", "registered-models/create", ALICE, { name: "short-lived" });
     expect((await call("DELETE", "registered-models/delete", ALICE, { name: "short-lived" })).status).toBe(200);
