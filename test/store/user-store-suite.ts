@@ -86,8 +86,19 @@ export function runUserStoreSuite(name: string, make: MakeStores): void {
       expect((await rejected(s.users.createPermission({ ...g, username: "ghost" }))).code).toBe(
         "RESOURCE_DOES_NOT_EXIST",
       );
+      await s.users.createPermission({ ...g, permission: "EDIT" });
+      await s.users.renamePermissionTarget("registered_model", "credit", "credit-v2");
+      expect(await s.users.findPermission("registered_model", "credit", "dan")).toBeUndefined();
+      expect((await s.users.getPermission("registered_model", "credit-v2", "dan")).permission).toBe("EDIT");
       const actions = (await s.audit.list({})).map((e) => e.action);
-      expect(actions).toEqual(["user.create", "permission.create", "permission.update", "permission.delete"]);
+      expect(actions).toEqual([
+        "user.create",
+        "permission.create",
+        "permission.update",
+        "permission.delete",
+        "permission.create",
+        "permission.rename_target",
+      ]);
     });
   });
 }
