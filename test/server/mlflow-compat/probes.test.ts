@@ -82,3 +82,14 @@ describe("probes with probesRequireAuth", () => {
     }
   });
 });
+
+describe("the probesRequireAuth switch", () => {
+  it("is off by default, read from KEEL_PROBES_REQUIRE_AUTH, and refuses a value that is not a boolean", () => {
+    const base = { flags: { dataDir: tmpdir() } };
+    expect(loadConfig({ ...base, env: {} }).probesRequireAuth).toBe(false);
+    expect(loadConfig({ ...base, env: { KEEL_PROBES_REQUIRE_AUTH: "true" } }).probesRequireAuth).toBe(true);
+    expect(() => loadConfig({ ...base, env: { KEEL_PROBES_REQUIRE_AUTH: "sometimes" } })).toThrow(
+      'probes-require-auth: "sometimes" must be true or false',
+    );
+  });
+});
