@@ -103,7 +103,7 @@ async function bulkLoad(stores: Stores, experimentId: number, runs: number): Pro
         ["f1", rnd()],
       ] as const) {
         const row = { run_uuid: runId, key, value, is_nan: 0, timestamp: startTime + 400, step: 10 };
-        metrics.push({ ...row, model_id: null });
+        metrics.push({ ...row, model_id: null, dataset_name: null, dataset_digest: null });
         latest.push(row);
       }
     }

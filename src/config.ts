@@ -25,6 +25,8 @@ export interface KeelConfig {
   readonly grpcPort: number | undefined;
   /** Bearer-token auth; off by default. */
   readonly authEnabled: boolean;
+  /** With auth on, whether the probes (`/ping`, `/health`, `/v2/health/*`, model readiness) and `/metrics` need credentials too; off by default. */
+  readonly probesRequireAuth: boolean;
   /** Optional Redis URL for the online feature store and prediction cache. */
   readonly redisUrl: string | undefined;
   /** Shared secret for registry webhook HMAC signatures. */
@@ -72,6 +74,7 @@ const ENV_NAMES: Record<FlatKey, string> = {
   port: "KEEL_PORT",
   grpcPort: "KEEL_GRPC_PORT",
   authEnabled: "KEEL_AUTH",
+  probesRequireAuth: "KEEL_PROBES_REQUIRE_AUTH",
   redisUrl: "KEEL_REDIS_URL",
   webhookSecret: "KEEL_WEBHOOK_SECRET",
   trackingUri: "KEEL_TRACKING_URI",
@@ -164,6 +167,7 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
     port: asPort(get("port") ?? 5000, "port"),
     grpcPort: grpcPort === undefined ? undefined : asPort(grpcPort, "grpc-port"),
     authEnabled: asBool(get("authEnabled") ?? false, "auth"),
+    probesRequireAuth: asBool(get("probesRequireAuth") ?? false, "probes-require-auth"),
     redisUrl: redis === undefined ? undefined : asString(redis, "redis-url"),
     webhookSecret: secret === undefined ? undefined : asString(secret, "webhook-secret"),
     trackingUri,

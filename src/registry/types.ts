@@ -50,6 +50,8 @@ export interface ModelVersion {
   /** keel: input contract of the model, when known. */
   readonly signature?: Signature;
   readonly lineage?: Lineage;
+  /** The logged model (MLflow 3) this version was registered from. */
+  readonly modelId?: string;
 }
 
 export interface RegisteredModel {
@@ -74,6 +76,7 @@ export interface CreateModelVersionInput {
   readonly checksum?: string;
   readonly signature?: Signature;
   readonly lineage?: Lineage;
+  readonly modelId?: string;
 }
 
 export interface SearchQuery {

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { AppDeps } from "./app-deps.js";
 import { installAuth } from "./auth.js";
 import { installErrorHandling } from "./errors.js";
+import { createObjectAccess } from "./object-permissions.js";
 import { routes } from "./routes/index.js";
 
 export type { AppDeps, AppStores, RoutePlugin } from "./app-deps.js";
@@ -18,7 +19,13 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
         bodyLimit: BODY_LIMIT,
       });
   installErrorHandling(app);
-  installAuth(app, deps.config.authEnabled, deps.stores.tokens);
+  const users = deps.stores.users;
+  installAuth(app, deps.config.authEnabled, deps.stores.tokens, {
+    openProbes: !deps.config.probesRequireAuth,
+    ...(users === undefined
+      ? {}
+      : { users, objectAccess: createObjectAccess({ users, tracking: deps.stores.tracking }) }),
+  });
   for (const plugin of routes) {
     // Route files share the root context so the error handler and auth hooks apply to all of them.
     await plugin(app, deps);

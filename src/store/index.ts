@@ -104,3 +104,12 @@ export type {
   TraceStore,
   TraceSummary,
 } from "./llm-traces.js";
+export {
+  createUserStore,
+  hashPassword,
+  verifyPassword,
+  parseObjectPermission,
+  OBJECT_PERMISSIONS,
+  MIN_PASSWORD_LENGTH,
+} from "./users.js";
+export type { ObjectPermission, PermissionGrant, PermissionResource, UserInfo, UserStore } from "./users.js";

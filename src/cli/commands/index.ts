@@ -63,6 +63,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => [(await import("./tokens.js")).tokensCommand],
   },
   {
+    name: "users",
+    summary: "users who sign in to the server with a username and password",
+    load: async () => [(await import("./users.js")).usersCommand],
+  },
+  {
     name: "drift",
     summary: "compare a current data set with a reference, column by column",
     load: async () => [(await import("./drift.js")).driftCommand],

@@ -14,6 +14,7 @@ export function searchParts(query: SearchQuery, kind: "models" | "versions") {
           source_path: "x.source",
           source: "x.source",
           current_stage: "x.current_stage",
+          model_id: "x.model_id",
         };
   const numbers: Record<string, string> =
     kind === "models"
@@ -66,6 +67,10 @@ export function searchParts(query: SearchQuery, kind: "models" | "versions") {
     order.push(sql`${sql.raw(col)} ${sql.raw(o.ascending ? "asc" : "desc")}`);
   }
   if (kind === "models") order.push(sql`x.name asc`);
-  else order.push(sql`x.name asc`, sql`x.version desc`);
+  else {
+    // MLflow lists versions most recently updated first unless told otherwise.
+    if (order.length === 0) order.push(sql`x.last_updated_time desc`);
+    order.push(sql`x.name asc`, sql`x.version desc`);
+  }
   return { where, order };
 }

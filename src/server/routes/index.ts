@@ -11,6 +11,8 @@ import { mlflowExperimentRoutes } from "./mlflow-experiments.js";
 import { mlflowLoggedModelRoutes } from "./mlflow-logged-models.js";
 import { mlflowRegistryRoutes } from "./mlflow-registry.js";
 import { mlflowRunRoutes } from "./mlflow-runs.js";
+import { mlflowServerInfoRoutes } from "./mlflow-server-info.js";
+import { mlflowUserRoutes } from "./mlflow-users.js";
 import { monitoringRoutes } from "./monitoring.js";
 import { decisionRoutes } from "./decisions.js";
 import { featureRoutes } from "./features.js";
@@ -40,4 +42,6 @@ export const routes: readonly RoutePlugin[] = [
   keelPromptRoutes,
   llmGatewayRoutes,
   llmTraceRoutes,
+  mlflowUserRoutes,
+  mlflowServerInfoRoutes,
 ];
