@@ -12,6 +12,8 @@ const xgb = fixture("xgb_binary.json");
 const model = new Uint8Array(readFileSync(xgb.file));
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const DESTINATION = "s3://keel-artifacts/prod";
+/** The MLmodel file MLflow writes for an XGBoost model saved as JSON. */
+const MLMODEL = "flavors:\n  xgboost:\n    data: model.json\n    model_format: json\n";
 
 let s3: TestS3Server;
 let dir: string;
@@ -99,7 +101,7 @@ describe("keel server with its artifacts in S3", () => {
     // MLflow's HttpArtifactRepository: one PUT per file, no content type.
     for (const [file, bytes] of [
       ["model/model.json", model],
-      ["model/MLmodel", new TextEncoder().encode("flavors:\n  xgboost: {}\n")],
+      ["model/MLmodel", new TextEncoder().encode(MLMODEL)],
     ] as const) {
       const put = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${file}`, {
         method: "PUT",
@@ -109,7 +111,7 @@ describe("keel server with its artifacts in S3", () => {
     }
     const listed = await api<{ files: unknown[] }>("GET", `mlflow/artifacts/list?run_id=${runId}&path=model`);
     expect(listed.json.files).toEqual([
-      { path: "model/MLmodel", is_dir: false, file_size: 23 },
+      { path: "model/MLmodel", is_dir: false, file_size: MLMODEL.length },
       { path: "model/model.json", is_dir: false, file_size: model.length },
     ]);
     const back = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${root}/model/model.json`);
