@@ -31,6 +31,15 @@ import {
 } from "./openai-wire.js";
 import { relayStream, type StreamOutcome, type StreamVerdict } from "./stream.js";
 import { callUpstream, type FetchLike } from "./upstream.js";
+import {
+  completionChoices,
+  deliveredChoice,
+  recordInput,
+  recordOutput,
+  replayAsStream,
+  streamedCompletion,
+  type OutputChoice,
+} from "./trace-content.js";
 
 export interface GatewayDeps {
   readonly config: LlmConfig;
@@ -65,7 +74,7 @@ interface RouteState {
   readonly input?: GuardrailSet;
   readonly output?: GuardrailSet;
   readonly rate?: RateWindow;
-  readonly cache?: ResponseCache<unknown>;
+  readonly cache?: ResponseCache<Record<string, unknown>>;
 }
 
 /** The trace span of one gateway call, filled in as the call goes. */
@@ -75,6 +84,9 @@ interface CallTrace {
   readonly start: number;
   readonly attributes: Record<string, unknown>;
   readonly triggered: string[];
+  /** Output checks that triggered, and the PII types they found before redaction. */
+  readonly outputTriggered: string[];
+  readonly outputPii: string[];
   status: SpanStatus;
 }
 
@@ -118,7 +130,7 @@ class LlmGateway implements Gateway {
         ...(c.rateLimit === undefined ? {} : { rate: new RateWindow(c.rateLimit.requestsPerMinute, clock) }),
         ...(c.cache === undefined
           ? {}
-          : { cache: new ResponseCache<unknown>(c.cache.ttlSeconds * 1000, c.cache.maxEntries, clock) }),
+          : { cache: new ResponseCache<Record<string, unknown>>(c.cache.ttlSeconds * 1000, c.cache.maxEntries, clock) }),
       });
     }
   }
@@ -173,6 +185,8 @@ class LlmGateway implements Gateway {
     for (const c of result.triggered) {
       this.triggers.inc({ route: r.config.name, stage, check: c.name, action: c.action });
       if (!t.triggered.includes(c.name)) t.triggered.push(c.name);
+      if (stage === "output" && !t.outputTriggered.includes(c.name)) t.outputTriggered.push(c.name);
+      if (stage === "output" && c.kind === "pii") t.outputPii.push(...c.reasons.filter((x) => !t.outputPii.includes(x)));
     }
     return result;
   }
@@ -180,6 +194,8 @@ class LlmGateway implements Gateway {
   private async finish(t: CallTrace, operation: string): Promise<void> {
     const model = t.attributes[GENAI.requestModel];
     t.attributes[KEEL_ATTRIBUTES.guardrails] = [...t.triggered];
+    if (t.outputTriggered.length > 0) t.attributes[KEEL_ATTRIBUTES.outputGuardrails] = [...t.outputTriggered];
+    if (t.outputPii.length > 0) t.attributes[KEEL_ATTRIBUTES.outputPiiTypes] = [...t.outputPii];
     const span = genAiSpan(
       {
         traceId: t.traceId,
@@ -206,7 +222,16 @@ class LlmGateway implements Gateway {
       [KEEL_ATTRIBUTES.route]: r.config.name,
     };
     if (user !== undefined) attributes["user.id"] = user;
-    return { traceId: hex(16), spanId: hex(8), start: this.clock(), attributes, triggered: [], status: "unset" };
+    return {
+      traceId: hex(16),
+      spanId: hex(8),
+      start: this.clock(),
+      attributes,
+      triggered: [],
+      outputTriggered: [],
+      outputPii: [],
+      status: "unset",
+    };
   }
 
   /** The request's messages after input guardrails (redacted, or refused when a check blocks). */
@@ -314,7 +339,22 @@ class LlmGateway implements Gateway {
     if (upstreamBody.model === undefined && r.config.upstream.model !== undefined)
       upstreamBody.model = r.config.upstream.model;
     if (typeof upstreamBody.model === "string") t.attributes[GENAI.requestModel] = upstreamBody.model;
+    recordInput(t.attributes, upstreamBody.messages as ChatMessageWire[]);
     const upstreams = upstreamsOf(r);
+    // Streamed and non-streamed calls share the cache: the key leaves out how the answer is delivered.
+    const key = r.cache === undefined ? undefined : cacheKey(r.config.name, prompt.version, upstreamBody);
+    const cached = key === undefined ? undefined : r.cache?.get(key);
+    if (cached !== undefined) {
+      t.attributes[KEEL_ATTRIBUTES.cacheHit] = true;
+      recordOutput(t.attributes, completionChoices(cached));
+      this.usage(t, cached);
+      t.status = "ok";
+      this.requests.inc({ route: r.config.name, operation: "chat", outcome: "cached" });
+      await this.finish(t, "chat");
+      return req.stream === true
+        ? { status: 200, sse: replayAsStream(cached, req.stream_options?.include_usage === true) }
+        : { status: 200, json: cached };
+    }
 
     if (req.stream === true) {
       const wantsUsage = req.stream_options?.include_usage === true;
@@ -325,10 +365,14 @@ class LlmGateway implements Gateway {
       const onEnd = async (outcome: StreamOutcome): Promise<StreamVerdict> => {
         this.usage(t, { usage: outcome.usage });
         const choices = [];
-        for (const content of outcome.contents) {
+        const delivered: OutputChoice[] = [];
+        for (const [i, content] of outcome.contents.entries()) {
           const result = await this.guard(r.output, content, "output", r, t);
           choices.push(result === undefined ? undefined : { decision: result.decision, redacted: result.redactedText });
+          delivered.push(deliveredChoice(content, outcome.finishReasons[i] ?? null, result, canChange));
         }
+        recordOutput(t.attributes, delivered);
+        if (key !== undefined) r.cache?.set(key, streamedCompletion(outcome, delivered));
         t.status = "ok";
         this.requests.inc({ route: r.config.name, operation: "chat", outcome: "ok" });
         await this.finish(t, "chat");
@@ -346,20 +390,12 @@ class LlmGateway implements Gateway {
       };
     }
 
-    const key = r.cache === undefined ? undefined : cacheKey(r.config.name, prompt.version, upstreamBody);
-    const cached = key === undefined ? undefined : r.cache?.get(key);
-    if (cached !== undefined) {
-      t.attributes[KEEL_ATTRIBUTES.cacheHit] = true;
-      t.status = "ok";
-      this.requests.inc({ route: r.config.name, operation: "chat", outcome: "cached" });
-      await this.finish(t, "chat");
-      return { status: 200, json: cached };
-    }
     const reply = await callUpstream(this.fetchFn, upstreams, r.config.retries, "/chat/completions", upstreamBody);
     if (!reply.response.ok) return this.passError(reply.response, t);
     const json = (await reply.response.json()) as Record<string, unknown>;
     this.usage(t, json);
     await this.guardCompletion(json, r, t);
+    recordOutput(t.attributes, completionChoices(json));
     if (key !== undefined) r.cache?.set(key, json);
     t.status = "ok";
     await this.finish(t, "chat");
@@ -444,7 +480,7 @@ function upstreamsOf(r: RouteState): UpstreamConfig[] {
 }
 
 function cacheKey(route: string, version: PromptVersion | undefined, body: Readonly<Record<string, unknown>>): string {
-  const { user: _, ...input } = body;
+  const { user: _, stream: _s, stream_options: _o, ...input } = body;
   const prompt = version === undefined ? null : `${version.name}@${version.version}`;
   return createHash("sha256")
     .update(JSON.stringify([route, prompt, input]))
