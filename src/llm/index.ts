@@ -4,3 +4,4 @@ export * from "./prompts/index.js";
 export * from "./gateway/index.js";
 export * from "./traces/index.js";
 export * from "./eval/index.js";
+export * from "./monitor/index.js";

@@ -4,6 +4,7 @@
  * Refused fields name the field, value and rule (`field = value: rule`).
  */
 import { parseGuardrailSet, type GuardrailSetConfig } from "../guardrails/index.js";
+import { parseRouteMonitor, type LlmRouteMonitor } from "../monitor/config.js";
 import { specError, specNumber, specObject, specString } from "../../spec-fields.js";
 
 export interface UpstreamConfig {
@@ -28,6 +29,8 @@ export interface GatewayRouteConfig {
   readonly rateLimit?: { readonly requestsPerMinute: number };
   /** Spend limit: once the route's cost over the last 24 hours reaches it, requests get 429. */
   readonly budget?: { readonly usdPerDay: number };
+  /** Monitor windows over the route's traces, the judge's sample and the review share (docs/llm.md). */
+  readonly monitor?: LlmRouteMonitor;
 }
 
 /** USD per million tokens. */
@@ -90,6 +93,7 @@ function route(
     "cache",
     "rateLimit",
     "budget",
+    "monitor",
   ]);
   const prompt = specString(o, "prompt", path);
   const at = prompt?.lastIndexOf("@") ?? -1;
@@ -115,6 +119,7 @@ function route(
       ...(g.output === undefined ? {} : { output: parseGuardrailSet(g.output, `${path}.guardrails.output`) }),
     },
     retries: specNumber(o, "retries", path, { integer: true, min: 0, max: 10 }) ?? 1,
+    ...(o.monitor === undefined ? {} : { monitor: parseRouteMonitor(name, o.monitor, `${path}.monitor`) }),
     ...(cache === undefined
       ? {}
       : {
@@ -152,6 +157,11 @@ export function parseLlmConfig(json: unknown, env: Readonly<Record<string, strin
   const routes: Record<string, GatewayRouteConfig> = {};
   const r = o.routes === undefined ? {} : named(o.routes, "routes");
   for (const [name, v] of Object.entries(r)) routes[name] = route(name, v, `routes.${name}`, env);
+  for (const [name, c] of Object.entries(routes)) {
+    const judge = c.monitor?.judge?.route;
+    if (judge !== undefined && (routes[judge] === undefined || judge === name))
+      throw specError(`routes.${name}.monitor.judge.route`, judge, "must name another configured route");
+  }
   const prices: Record<string, ModelPrice> = {};
   const p = o.prices === undefined ? {} : named(o.prices, "prices");
   for (const [model, v] of Object.entries(p)) {
