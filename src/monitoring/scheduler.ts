@@ -46,7 +46,6 @@ function lengthOf(cadence: Cadence): number {
   return ms;
 }
 
-
 /** Rolling performance windows recorded when the config names none. */
 export const DEFAULT_PERFORMANCE_WINDOWS: readonly Cadence[] = ["7d", "30d"];
 

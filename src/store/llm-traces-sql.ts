@@ -351,7 +351,9 @@ async function listSpans(metadata: MetadataDb, q: SpanWindowQuery): Promise<{ sp
   return rows.length > limit && last !== undefined
     ? {
         spans: page.map(toSpan),
-        next: Buffer.from(`${Number(last.start_time_us)},${last.trace_id},${last.span_id}`, "utf8").toString("base64url"),
+        next: Buffer.from(`${Number(last.start_time_us)},${last.trace_id},${last.span_id}`, "utf8").toString(
+          "base64url",
+        ),
       }
     : { spans: page.map(toSpan) };
 }

@@ -130,7 +130,9 @@ class LlmGateway implements Gateway {
         ...(c.rateLimit === undefined ? {} : { rate: new RateWindow(c.rateLimit.requestsPerMinute, clock) }),
         ...(c.cache === undefined
           ? {}
-          : { cache: new ResponseCache<Record<string, unknown>>(c.cache.ttlSeconds * 1000, c.cache.maxEntries, clock) }),
+          : {
+              cache: new ResponseCache<Record<string, unknown>>(c.cache.ttlSeconds * 1000, c.cache.maxEntries, clock),
+            }),
       });
     }
   }
@@ -186,7 +188,8 @@ class LlmGateway implements Gateway {
       this.triggers.inc({ route: r.config.name, stage, check: c.name, action: c.action });
       if (!t.triggered.includes(c.name)) t.triggered.push(c.name);
       if (stage === "output" && !t.outputTriggered.includes(c.name)) t.outputTriggered.push(c.name);
-      if (stage === "output" && c.kind === "pii") t.outputPii.push(...c.reasons.filter((x) => !t.outputPii.includes(x)));
+      if (stage === "output" && c.kind === "pii")
+        t.outputPii.push(...c.reasons.filter((x) => !t.outputPii.includes(x)));
     }
     return result;
   }

@@ -17,7 +17,11 @@ export interface StreamOutcome {
   readonly finishReasons: readonly (string | null)[];
   readonly usage: Record<string, unknown>;
   /** The first chunk's id, created time and model. */
-  readonly head: { readonly id?: string | undefined; readonly created?: number | undefined; readonly model?: string | undefined };
+  readonly head: {
+    readonly id?: string | undefined;
+    readonly created?: number | undefined;
+    readonly model?: string | undefined;
+  };
 }
 
 export interface StreamVerdict {

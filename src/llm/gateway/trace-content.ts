@@ -64,7 +64,10 @@ export async function* replayAsStream(
   const base = { id: json.id, object: "chat.completion.chunk", created: json.created, model: json.model };
   const choices = completionChoices(json);
   for (const [index, c] of choices.entries()) {
-    yield event({ ...base, choices: [{ index, delta: { role: "assistant", content: c.content }, finish_reason: null }] });
+    yield event({
+      ...base,
+      choices: [{ index, delta: { role: "assistant", content: c.content }, finish_reason: null }],
+    });
     yield event({ ...base, choices: [{ index, delta: {}, finish_reason: c.finishReason ?? "stop" }] });
   }
   if (includeUsage) yield event({ ...base, choices: [], usage: json.usage });

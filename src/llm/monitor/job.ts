@@ -7,7 +7,13 @@
  */
 import { createHash } from "node:crypto";
 import type { Logger } from "../../runtime/index.js";
-import type { MonitorObservation, NewReviewItem, ObservationStore, ReviewStore, TraceStore } from "../../store/index.js";
+import type {
+  MonitorObservation,
+  NewReviewItem,
+  ObservationStore,
+  ReviewStore,
+  TraceStore,
+} from "../../store/index.js";
 import type { JudgeExample, JudgeVerdict } from "../eval/index.js";
 import type { LlmRouteMonitor } from "./config.js";
 import { llmWindowObservations, traceFacts, type Judgment, type TraceFacts } from "./window.js";
@@ -81,7 +87,8 @@ async function judgeSample(
   let errors = 0;
   for (const f of sampled) {
     if (judgments.has(f.traceId) || judgedNow + errors >= j.maxPerWindow) continue;
-    if (deps.judge === undefined) throw new Error(`route ${settings.route}: monitor.judge is set but no judge is wired`);
+    if (deps.judge === undefined)
+      throw new Error(`route ${settings.route}: monitor.judge is set but no judge is wired`);
     try {
       const verdict = await deps.judge({ input: f.input ?? "", output: f.choices[0]?.content ?? "" });
       await deps.traces.addFeedback({

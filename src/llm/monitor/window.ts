@@ -127,7 +127,11 @@ function groupMetrics(facts: readonly TraceFacts[], o: WindowOptions): Metric[] 
     const leaks = answered.filter((f) => f.outputPii.length > 0);
     const types: Record<string, number> = {};
     for (const f of leaks) for (const t of f.outputPii) types[t] = (types[t] ?? 0) + 1;
-    out.push(["pii_leak_rate", leaks.length / answered.length, { leaks: leaks.length, answered: answered.length, types }]);
+    out.push([
+      "pii_leak_rate",
+      leaks.length / answered.length,
+      { leaks: leaks.length, answered: answered.length, types },
+    ]);
   }
   const checks = new Map<string, number>();
   for (const f of facts) for (const g of new Set(f.guardrails)) checks.set(g, (checks.get(g) ?? 0) + 1);
