@@ -1,6 +1,7 @@
 import type {
   AliasMoveJson,
   ChatMessageJson,
+  LlmMonitorRunJson,
   PromptDiffJson,
   PromptJson,
   PromptVersionJson,
@@ -105,5 +106,9 @@ export class KeelLlmClient {
         request,
       )
     ).feedback;
+  }
+  /** Runs an LLM route's monitor window over [from, to) now: judge sample, review routing, observations, alert rules. */
+  runLlmMonitor(request: { route: string; from: number | string; to: number | string }): Promise<LlmMonitorRunJson> {
+    return this.keel.request("POST", "/api/keel/llm/monitoring/run", request);
   }
 }

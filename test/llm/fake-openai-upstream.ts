@@ -15,9 +15,21 @@ export interface FakeUpstream {
 
 export const words = (s: string) => s.split(/\s+/).filter((w) => w !== "").length;
 
-/** The answer to a chat request: repeats the last user message and adds an email address (PII). */
-export function answerTo(messages: readonly { role: string; content: string }[]): string {
+/** The model name that makes the upstream act as a judge (see `answerTo`). */
+export const FAKE_JUDGE_MODEL = "fake-judge";
+
+/**
+ * The answer to a chat request: repeats the last user message and adds an email address (PII);
+ * a message containing `[refuse]` gets a refusal instead. Asked as `FAKE_JUDGE_MODEL`, it answers a
+ * judge's verdict: score 0.1 when the message mentions the moon (the tests' hallucination), else 0.9.
+ */
+export function answerTo(messages: readonly { role: string; content: string }[], model?: unknown): string {
   const last = [...messages].reverse().find((m) => m.role === "user")?.content ?? "";
+  if (model === FAKE_JUDGE_MODEL) {
+    const moon = /moon/i.test(last);
+    return JSON.stringify({ score: moon ? 0.1 : 0.9, reason: moon ? "claims a moon office" : "grounded" });
+  }
+  if (last.includes("[refuse]")) return "I'm sorry, but I can't help with that.";
   return `You asked: ${last} Write to help.desk@example.com for more.`;
 }
 
@@ -53,7 +65,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         return;
       }
       const messages = body.messages as { role: string; content: string }[];
-      const content = answerTo(messages);
+      const content = answerTo(messages, body.model);
       const usage = {
         prompt_tokens: messages.reduce((n, m) => n + words(m.content), 0),
         completion_tokens: words(content),

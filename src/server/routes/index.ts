@@ -5,6 +5,7 @@ import { keelPromotionRoutes } from "./keel-promotion.js";
 import { keelPromptRoutes } from "./keel-prompts.js";
 import { llmGatewayRoutes } from "./llm-gateway.js";
 import { llmTraceRoutes } from "./llm-traces.js";
+import { llmMonitoringRoutes } from "./llm-monitoring.js";
 import { labelRoutes } from "./labels.js";
 import { mlflowArtifactRoutes } from "./mlflow-artifacts.js";
 import { mlflowExperimentRoutes } from "./mlflow-experiments.js";
@@ -40,4 +41,5 @@ export const routes: readonly RoutePlugin[] = [
   keelPromptRoutes,
   llmGatewayRoutes,
   llmTraceRoutes,
+  llmMonitoringRoutes,
 ];

@@ -35,7 +35,7 @@ export function time(input: Input, field: string): number | undefined {
   return ms;
 }
 
-function observationJson(o: MonitorObservation): ObservationJson {
+export function observationJson(o: MonitorObservation): ObservationJson {
   return {
     model_name: o.modelName,
     model_version: o.modelVersion ?? null,
@@ -93,8 +93,12 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
     if (deps.monitoring === undefined) throw new UnavailableError("monitoring is not configured on this server");
     return deps.monitoring;
   };
-  // With a model server, serving's routes expose /metrics with both registries.
-  if (deps.serving === undefined && deps.monitoring !== undefined) metricsRoute(app, [deps.monitoring.metrics]);
+  // With a model server, serving's routes expose /metrics with every registry.
+  if (deps.serving === undefined && deps.monitoring !== undefined)
+    metricsRoute(app, [
+      deps.monitoring.metrics,
+      ...(deps.llm?.gateway === undefined ? [] : [deps.llm.gateway.metrics]),
+    ]);
 
   app.get("/api/keel/monitoring/observations", async (req: FastifyRequest) => {
     const input = Input.of(req);
