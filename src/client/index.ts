@@ -1,6 +1,6 @@
 export { KeelClient } from "./client.js";
 export { KeelLlmClient } from "./llm-client.js";
-export type { KeelRequester, TraceSearchRequest } from "./llm-client.js";
+export type { KeelRequester } from "./llm-client.js";
 export type { FetchLike, KeelClientOptions, SearchRequest, SearchRunsRequest } from "./client.js";
 /** The wire's JSON shapes, for the client's users (its value lists are the domain modules' to export). */
 export type {
@@ -48,6 +48,8 @@ export type {
   SpanJson,
   TraceDetailJson,
   TraceFeedbackJson,
+  TraceSearchRequest,
   TraceSummaryJson,
+  LlmMonitorRunJson,
 } from "../wire/index.js";
 export type * from "./features-json.js";

@@ -8,26 +8,9 @@ import type {
   RenderedPromptJson,
   TraceDetailJson,
   TraceFeedbackJson,
+  TraceSearchRequest,
   TraceSummaryJson,
 } from "../wire/index.js";
-
-/** Filters of a trace search; times in epoch milliseconds, cost in USD. */
-export interface TraceSearchRequest {
-  route?: string;
-  prompt?: string;
-  prompt_version?: string;
-  user?: string;
-  from?: number;
-  to?: number;
-  min_cost?: number;
-  max_cost?: number;
-  min_latency_ms?: number;
-  max_latency_ms?: number;
-  /** A guardrail check's name, or `*` for any. */
-  guardrail?: string;
-  max_results?: number;
-  page_token?: string;
-}
 
 /** The one call the LLM client needs from `KeelClient` (auth, errors as KeelErrors). */
 export interface KeelRequester {

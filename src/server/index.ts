@@ -5,12 +5,20 @@ export { parseRole } from "./auth.js";
 export type { Role } from "./auth.js";
 export { startModelServing } from "./model-serving.js";
 export { readMonitoringConfig, startMonitoring } from "./monitoring-wiring.js";
+export { observationJson } from "./routes/monitoring.js";
 export { startServer } from "./start.js";
 export type { RunningServer } from "./start.js";
 export { createApp } from "./app.js";
 export type { AppDeps, AppStores, RoutePlugin } from "./app.js";
 export { reviewItemJson } from "./routes/review.js";
-export { promptJson, promptVersionJson, templateJson } from "./llm-json.js";
+export {
+  promptJson,
+  promptVersionJson,
+  templateJson,
+  traceDetailJson,
+  traceQuery,
+  traceSummaryJson,
+} from "./llm-json.js";
 export { readLlmConfig, startLlm } from "./llm-wiring.js";
 export type { RunningLlm } from "./llm-wiring.js";
 export type { LlmServices } from "./app-deps.js";

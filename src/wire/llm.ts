@@ -115,3 +115,21 @@ export interface LlmMonitorRunJson {
   alerts_fired: AlertJson[];
   alerts_resolved: AlertJson[];
 }
+
+/** Filters of a trace search; times in epoch milliseconds, cost in USD. */
+export interface TraceSearchRequest {
+  route?: string | undefined;
+  prompt?: string | undefined;
+  prompt_version?: string | undefined;
+  user?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  min_cost?: number | undefined;
+  max_cost?: number | undefined;
+  min_latency_ms?: number | undefined;
+  max_latency_ms?: number | undefined;
+  /** A guardrail check's name, or `*` for any. */
+  guardrail?: string | undefined;
+  max_results?: number | undefined;
+  page_token?: string | undefined;
+}

@@ -133,6 +133,16 @@ export const commands: readonly CommandEntry[] = [
     load: async () => [(await import("./prompts.js")).promptsCommand],
   },
   {
+    name: "traces",
+    summary: "LLM traces: search them, show one",
+    load: async () => [(await import("./traces.js")).tracesCommand],
+  },
+  {
+    name: "llm",
+    summary: "LLM operations: monitoring of gateway routes",
+    load: async () => [(await import("./llm-monitor.js")).llmMonitorCommand],
+  },
+  {
     name: "review",
     summary: "the human review queue: list, claim and decide queued decisions",
     load: async () => [(await import("./review.js")).reviewCommand],

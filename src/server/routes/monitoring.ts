@@ -105,6 +105,7 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
     const model = input.requiredString("model");
     const kind = input.oneOf<ObservationKind>("kind", OBSERVATION_KINDS);
     const limit = input.integer("limit", { min: 1, max: 100_000 });
+    const order = input.oneOf("order", ["asc", "desc"] as const);
     const from = time(input, "from");
     const to = time(input, "to");
     if (from !== undefined && to !== undefined && to <= from)
@@ -128,6 +129,7 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
       ...(from !== undefined ? { from } : {}),
       ...(to !== undefined ? { to } : {}),
       ...(limit !== undefined ? { limit } : {}),
+      ...(order !== undefined ? { order } : {}),
     });
     return { observations: rows.map(observationJson) };
   });
