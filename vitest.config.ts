@@ -9,6 +9,7 @@ const redis = ["test/**/*redis*.test.ts"];
 const integration = [
   "test/keel.test.ts",
   "test/llm/gateway.test.ts",
+  "test/llm/gateway/classifier-endpoint.test.ts",
   "test/llm/monitor/llm-monitoring.test.ts",
   "test/llm/otlp.test.ts",
   "test/llm/prompts-http.test.ts",

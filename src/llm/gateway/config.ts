@@ -5,6 +5,7 @@
  */
 import { parseGuardrailSet, type GuardrailSetConfig } from "../guardrails/index.js";
 import { parseRouteMonitor, type LlmRouteMonitor } from "../monitor/config.js";
+import type { ClassifierEndpointConfig } from "./classifier-endpoint.js";
 import { specError, specNumber, specObject, specString } from "../../spec-fields.js";
 
 export interface UpstreamConfig {
@@ -46,6 +47,8 @@ export interface LlmConfig {
   /** Traces older than this are deleted; absent: kept. */
   readonly traceRetentionDays?: number;
   readonly promptGates: Readonly<Record<string, string>>;
+  /** Guardrail classifier endpoints, by the name `classifier` checks give. */
+  readonly classifiers?: Readonly<Record<string, ClassifierEndpointConfig>>;
 }
 
 /** An object whose keys are names (routes, models, aliases). */
@@ -55,8 +58,12 @@ function named(json: unknown, path: string): Readonly<Record<string, unknown>> {
 
 const ROUTE_NAME = /^[a-zA-Z0-9_.-]+$/;
 
-function upstream(json: unknown, path: string, env: Readonly<Record<string, string | undefined>>): UpstreamConfig {
-  const o = specObject(json, path, ["url", "apiKey", "apiKeyEnv", "model", "timeoutMs"]);
+/** An HTTP endpoint's URL, key (inline or from the environment) and timeout, from an object already checked for unknown fields. */
+function endpoint(
+  o: Readonly<Record<string, unknown>>,
+  path: string,
+  env: Readonly<Record<string, string | undefined>>,
+): { url: string; apiKey?: string; timeoutMs: number } {
   const url = specString(o, "url", path);
   if (url === undefined || !/^https?:\/\//.test(url)) throw specError(`${path}.url`, o.url, "must be an http(s) URL");
   const keyEnv = specString(o, "apiKeyEnv", path);
@@ -68,13 +75,27 @@ function upstream(json: unknown, path: string, env: Readonly<Record<string, stri
     if (apiKey === undefined || apiKey === "")
       throw specError(`${path}.apiKeyEnv`, keyEnv, "names an environment variable that is not set");
   }
-  const model = specString(o, "model", path);
   return {
     url: url.replace(/\/+$/, ""),
     ...(apiKey === undefined ? {} : { apiKey }),
-    ...(model === undefined ? {} : { model }),
     timeoutMs: specNumber(o, "timeoutMs", path, { integer: true, positive: true }) ?? 60_000,
   };
+}
+
+function upstream(json: unknown, path: string, env: Readonly<Record<string, string | undefined>>): UpstreamConfig {
+  const o = specObject(json, path, ["url", "apiKey", "apiKeyEnv", "model", "timeoutMs"]);
+  const model = specString(o, "model", path);
+  return { ...endpoint(o, path, env), ...(model === undefined ? {} : { model }) };
+}
+
+function classifier(
+  json: unknown,
+  path: string,
+  env: Readonly<Record<string, string | undefined>>,
+): ClassifierEndpointConfig {
+  const o = specObject(json, path, ["url", "label", "apiKey", "apiKeyEnv", "timeoutMs"]);
+  const label = specString(o, "label", path);
+  return { ...endpoint(o, path, env), ...(label === undefined ? {} : { label }) };
 }
 
 function route(
@@ -153,7 +174,7 @@ function route(
 
 /** Parses the LLM config; `env` resolves the routes' `apiKeyEnv`. */
 export function parseLlmConfig(json: unknown, env: Readonly<Record<string, string | undefined>> = {}): LlmConfig {
-  const o = specObject(json, "", ["routes", "prices", "traces", "prompts"]);
+  const o = specObject(json, "", ["routes", "prices", "traces", "prompts", "classifiers"]);
   const routes: Record<string, GatewayRouteConfig> = {};
   const r = o.routes === undefined ? {} : named(o.routes, "routes");
   for (const [name, v] of Object.entries(r)) routes[name] = route(name, v, `routes.${name}`, env);
@@ -182,7 +203,16 @@ export function parseLlmConfig(json: unknown, env: Readonly<Record<string, strin
       throw specError(`prompts.promotionGates.${alias}`, gate, "must be a gate name");
     promptGates[alias] = gate;
   }
-  return { routes, prices, ...(retention === undefined ? {} : { traceRetentionDays: retention }), promptGates };
+  const classifiers: Record<string, ClassifierEndpointConfig> = {};
+  const c = o.classifiers === undefined ? {} : named(o.classifiers, "classifiers");
+  for (const [name, v] of Object.entries(c)) classifiers[name] = classifier(v, `classifiers.${name}`, env);
+  return {
+    routes,
+    prices,
+    ...(retention === undefined ? {} : { traceRetentionDays: retention }),
+    promptGates,
+    ...(Object.keys(classifiers).length === 0 ? {} : { classifiers }),
+  };
 }
 
 /** Cost in USD of a call, from the price table; undefined when the model has no price. */

@@ -31,6 +31,7 @@ import {
 } from "./openai-wire.js";
 import { relayStream, type StreamOutcome, type StreamVerdict } from "./stream.js";
 import { callUpstream, type FetchLike } from "./upstream.js";
+import { endpointClassifier } from "./classifier-endpoint.js";
 import {
   completionChoices,
   deliveredChoice,
@@ -117,8 +118,12 @@ class LlmGateway implements Gateway {
       labelNames: ["route", "operation", "outcome"] as const,
       registers: [metrics],
     });
+    // The config's classifier endpoints, and hooks given in code (which win on a shared name).
+    const classifiers: Record<string, TextClassifier> = { ...this.deps.classifiers };
+    for (const [name, c] of Object.entries(this.deps.config.classifiers ?? {}))
+      classifiers[name] ??= endpointClassifier(name, c, this.fetchFn);
     for (const [name, c] of Object.entries(this.deps.config.routes)) {
-      const hooks = this.deps.classifiers === undefined ? {} : { classifiers: this.deps.classifiers };
+      const hooks = { classifiers };
       this.routes.set(name, {
         config: c,
         ...(c.guardrails.input === undefined
