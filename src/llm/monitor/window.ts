@@ -177,7 +177,12 @@ function groupMetrics(facts: readonly TraceFacts[], o: WindowOptions): Metric[] 
 export function llmWindowObservations(facts: readonly TraceFacts[], o: WindowOptions): MonitorObservation[] {
   if (facts.length === 0) return [];
   const groups = new Map<string | undefined, TraceFacts[]>([[undefined, [...facts]]]);
-  for (const f of facts) if (f.prompt !== undefined) groups.set(f.prompt, [...(groups.get(f.prompt) ?? []), f]);
+  for (const f of facts) {
+    if (f.prompt === undefined) continue;
+    const group = groups.get(f.prompt);
+    if (group === undefined) groups.set(f.prompt, [f]);
+    else group.push(f);
+  }
   const out: MonitorObservation[] = [];
   for (const [prompt, group] of groups) {
     const metrics = groupMetrics(group, o);
