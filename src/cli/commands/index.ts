@@ -133,6 +133,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => [(await import("./prompts.js")).promptsCommand],
   },
   {
+    name: "llm",
+    summary: "LLM evaluation: datasets, evaluation runs, paired comparison, judge calibration",
+    load: async () => [(await import("./llm.js")).llmCommand],
+  },
+  {
     name: "review",
     summary: "the human review queue: list, claim and decide queued decisions",
     load: async () => [(await import("./review.js")).reviewCommand],

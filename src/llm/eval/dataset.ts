@@ -11,6 +11,7 @@ import type { ModelVersion, RegisteredModel, RegistryStore } from "../../registr
 import { specError } from "../../spec-fields.js";
 import type { ArtifactStore } from "../../store/index.js";
 import type { Actor, Page, Tag } from "../../tracking/index.js";
+import type { EvalExampleJson } from "../../wire/index.js";
 
 export { IS_DATASET_TAG };
 export const DATASET_DIGEST_TAG = "keel.dataset.sha256";
@@ -99,13 +100,13 @@ export function checkExamples(json: unknown, field = "examples"): EvalExample[] 
 }
 
 /** The JSON form of an example (as read by `checkExample`). */
-export function exampleJson(e: EvalExample): Record<string, unknown> {
+export function exampleJson(e: EvalExample): EvalExampleJson {
   return {
     id: e.id,
-    inputs: e.inputs,
+    inputs: { ...e.inputs },
     ...(e.reference === undefined ? {} : { reference: e.reference }),
-    ...(e.metadata === undefined ? {} : { metadata: e.metadata }),
-    ...(e.tags === undefined ? {} : { tags: e.tags }),
+    ...(e.metadata === undefined ? {} : { metadata: { ...e.metadata } }),
+    ...(e.tags === undefined ? {} : { tags: [...e.tags] }),
     ...(e.humanLabel === undefined ? {} : { human_label: e.humanLabel }),
   };
 }
