@@ -15,8 +15,32 @@ export interface FakeUpstream {
 
 export const words = (s: string) => s.split(/\s+/).filter((w) => w !== "").length;
 
-/** The answer to a chat request: repeats the last user message and adds an email address (PII). */
+/** What a grader prompt starts with; such a request is answered as a judge (see `judgeAnswer`). */
+export const GRADER_PREFIX = "You are a grader.";
+
+/**
+ * A judge's deterministic answer to a grader prompt holding the lines `Answer: …` and
+ * `Reference: …`: score 1 when the answer contains the reference (case-insensitively), else 0;
+ * a reference containing MALFORMED gets prose instead of JSON.
+ */
+export function judgeAnswer(prompt: string): string {
+  const answer = /^Answer: (.*)$/m.exec(prompt)?.[1] ?? "";
+  const reference = /^Reference: (.*)$/m.exec(prompt)?.[1] ?? "";
+  if (reference.includes("MALFORMED")) return "I would rate this answer highly.";
+  const hit = answer.toLowerCase().includes(reference.toLowerCase());
+  return JSON.stringify({
+    score: hit ? 1 : 0,
+    reason: hit ? "the answer has the reference" : "the reference is missing",
+  });
+}
+
+/**
+ * The answer to a chat request: a grader prompt gets a judge's verdict; anything else gets the
+ * last user message repeated with an email address (PII) added.
+ */
 export function answerTo(messages: readonly { role: string; content: string }[]): string {
+  if (messages[0]?.content.startsWith(GRADER_PREFIX) === true)
+    return judgeAnswer(messages.map((m) => m.content).join("\n"));
   const last = [...messages].reverse().find((m) => m.role === "user")?.content ?? "";
   return `You asked: ${last} Write to help.desk@example.com for more.`;
 }

@@ -91,6 +91,7 @@ function localApi(stores: Stores, gateway: () => Promise<ReturnType<typeof start
             ...stores,
             gateway: llm.services.gateway as NonNullable<typeof llm.services.gateway>,
             prices: llm.services.config?.prices ?? {},
+            routes: Object.keys(llm.services.config?.routes ?? {}),
             actor: CLI_ACTOR,
           },
           {

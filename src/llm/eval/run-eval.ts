@@ -49,6 +49,8 @@ export interface EvalDeps {
   readonly artifacts: ArtifactStore;
   readonly gateway: Gateway;
   readonly prices: LlmConfig["prices"];
+  /** The gateway's configured routes: an evaluation naming another fails before any call. */
+  readonly routes: readonly string[];
   readonly clock?: Clock;
   /** Who runs it: the gateway's principal and the run's user. */
   readonly actor?: Actor;
@@ -200,6 +202,8 @@ async function experimentId(tracking: TrackingStore, name: string, actor?: Actor
 /** Runs the evaluation and logs it (see the module comment). Bad references fail before any model call. */
 export async function runEvaluation(deps: EvalDeps, input: EvalRunInput): Promise<EvalRunResult> {
   const clock = deps.clock ?? Date.now;
+  checkRoute(deps.routes, "route", input.route);
+  if (input.judgeRoute !== undefined) checkRoute(deps.routes, "judge_route", input.judgeRoute);
   const prompt = await getPromptVersion(deps.registry, input.prompt.name, input.prompt.ref);
   const dataset = await getDatasetVersion(deps.registry, input.dataset.name, input.dataset.ref);
   const examples = await readDatasetExamples(deps, dataset);
@@ -214,9 +218,10 @@ export async function runEvaluation(deps: EvalDeps, input: EvalRunInput): Promis
           return { prompt: version, minScore, maxScore };
         },
         call: (route) => {
+          if (route !== undefined) checkRoute(deps.routes, `evaluators[${i}].route`, route);
           const r = route ?? input.judgeRoute;
           if (r === undefined)
-            throw new JudgeError(`evaluator ${spec.name} needs a route for its judge (route, or the judge route)`);
+            throw specError(`evaluators[${i}].route`, null, "an llm_judge needs a route (its own, or the judge route)");
           return gatewayChat(deps.gateway, r, principal);
         },
       }),
@@ -301,6 +306,12 @@ async function logRun(
     `${artifactStorePath(run.info.artifactUri)}/${EVAL_RESULTS_ARTIFACT}`,
     new TextEncoder().encode(jsonl),
   );
+}
+
+function checkRoute(routes: readonly string[], field: string, route: string): void {
+  if (!routes.includes(route)) {
+    throw specError(field, route, `must be a gateway route; configured: ${routes.join(", ") || "none"}`);
+  }
 }
 
 /** `fn` over `items` with at most `limit` in flight, results in input order. */

@@ -122,6 +122,7 @@ export const llmEvalRoutes: RoutePlugin = (app, { stores: all, llm }) => {
         artifacts,
         gateway,
         prices: llm?.config?.prices ?? {},
+        routes: Object.keys(llm?.config?.routes ?? {}),
         actor: actorOf(req),
       },
       {
