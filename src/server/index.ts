@@ -20,5 +20,7 @@ export {
   traceSummaryJson,
 } from "./llm-json.js";
 export { readLlmConfig, startLlm } from "./llm-wiring.js";
+export { calibrationJson, datasetJson, datasetVersionJson, evalComparisonJson, evalRunJson } from "./llm-eval-json.js";
+export { splitDatasetRef, splitPromptRef } from "./routes/llm-eval.js";
 export type { RunningLlm } from "./llm-wiring.js";
 export type { LlmServices } from "./app-deps.js";

@@ -139,8 +139,8 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: "llm",
-    summary: "LLM operations: monitoring of gateway routes",
-    load: async () => [(await import("./llm-monitor.js")).llmMonitorCommand],
+    summary: "LLM evaluation and monitoring: datasets, evaluation runs, paired comparison, judge calibration, route monitor windows",
+    load: async () => [(await import("./llm.js")).llmCommand, (await import("./llm-monitor.js")).llmMonitorCommand],
   },
   {
     name: "review",

@@ -38,6 +38,10 @@ function windowTable(observations: readonly ObservationJson[]): string {
   ].join("\n");
 }
 
+/** The `keel llm` group's description: evaluation commands (llm.ts) and monitoring (here) share it. */
+export const LLM_GROUP =
+  "LLM evaluation and monitoring: datasets, evaluation runs, paired comparison, judge calibration, route monitor windows";
+
 type Query = (q: { order?: "desc"; limit?: number; from?: number; to?: number }) => Promise<ObservationJson[]>;
 
 async function latestWindow(query: Query): Promise<ObservationJson[]> {
@@ -49,7 +53,7 @@ async function latestWindow(query: Query): Promise<ObservationJson[]> {
 
 /** `keel llm monitor ROUTE [--run --from T --to T]` (docs/llm.md, "Monitoring"). */
 export function llmMonitorCommand(program: Command, ctx: CliContext): void {
-  const llm = group(program, "llm", "LLM operations: monitoring of gateway routes");
+  const llm = group(program, "llm", LLM_GROUP);
   llm
     .command("monitor <route>")
     .description("an LLM route's latest monitor window (per prompt version), or run one on the server with --run")

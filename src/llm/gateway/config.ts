@@ -46,9 +46,55 @@ export interface LlmConfig {
   readonly prices: Readonly<Record<string, ModelPrice>>;
   /** Traces older than this are deleted; absent: kept. */
   readonly traceRetentionDays?: number;
+  /** Gates passed as a version tag (`keel.gate.<gate> = passed`), by alias. */
   readonly promptGates: Readonly<Record<string, string>>;
+  /** Gates on an evaluation run's metrics, by alias (docs/llm-evaluation.md). */
+  readonly evalGates: Readonly<Record<string, EvalGateConfig>>;
   /** Guardrail classifier endpoints, by the name `classifier` checks give. */
   readonly classifiers?: Readonly<Record<string, ClassifierEndpointConfig>>;
+}
+
+/** A metric's bound: the run's value must be at least `min` and at most `max`. */
+export interface MetricThreshold {
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/**
+ * A promotion gate on evaluation: the newest finished evaluation run of the version (on `dataset`
+ * when given, in `experiment`) must meet every threshold.
+ */
+export interface EvalGateConfig {
+  readonly gate: string;
+  readonly dataset?: string;
+  readonly experiment?: string;
+  readonly thresholds: Readonly<Record<string, MetricThreshold>>;
+}
+
+function evalGate(json: unknown, path: string): EvalGateConfig {
+  const o = specObject(json, path, ["gate", "dataset", "experiment", "thresholds"]);
+  const gate = specString(o, "gate", path) ?? "eval";
+  const dataset = specString(o, "dataset", path);
+  const experiment = specString(o, "experiment", path);
+  const t = o.thresholds === undefined ? {} : named(o.thresholds, `${path}.thresholds`);
+  if (Object.keys(t).length === 0) throw specError(`${path}.thresholds`, o.thresholds, "must name at least one metric");
+  const thresholds: Record<string, MetricThreshold> = {};
+  for (const [metric, v] of Object.entries(t)) {
+    const at = `${path}.thresholds.${metric}`;
+    const b = specObject(v, at, ["min", "max"]);
+    const min = specNumber(b, "min", at, {});
+    const max = specNumber(b, "max", at, {});
+    if (min === undefined && max === undefined) throw specError(at, v, "needs min or max");
+    if (min !== undefined && max !== undefined && min > max)
+      throw specError(`${at}.max`, max, `must be at least min ${min}`);
+    thresholds[metric] = { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) };
+  }
+  return {
+    gate,
+    ...(dataset === undefined ? {} : { dataset }),
+    ...(experiment === undefined ? {} : { experiment }),
+    thresholds,
+  };
 }
 
 /** An object whose keys are names (routes, models, aliases). */
@@ -198,10 +244,13 @@ export function parseLlmConfig(json: unknown, env: Readonly<Record<string, strin
   const prompts = o.prompts === undefined ? {} : specObject(o.prompts, "prompts", ["promotionGates"]);
   const gatesJson = prompts.promotionGates === undefined ? {} : named(prompts.promotionGates, "prompts.promotionGates");
   const promptGates: Record<string, string> = {};
+  const evalGates: Record<string, EvalGateConfig> = {};
   for (const [alias, gate] of Object.entries(gatesJson)) {
-    if (typeof gate !== "string" || gate === "")
-      throw specError(`prompts.promotionGates.${alias}`, gate, "must be a gate name");
-    promptGates[alias] = gate;
+    if (typeof gate === "object" && gate !== null && !Array.isArray(gate)) {
+      evalGates[alias] = evalGate(gate, `prompts.promotionGates.${alias}`);
+    } else if (typeof gate !== "string" || gate === "")
+      throw specError(`prompts.promotionGates.${alias}`, gate, "must be a gate name or { gate, dataset, thresholds }");
+    else promptGates[alias] = gate;
   }
   const classifiers: Record<string, ClassifierEndpointConfig> = {};
   const c = o.classifiers === undefined ? {} : named(o.classifiers, "classifiers");
@@ -211,6 +260,7 @@ export function parseLlmConfig(json: unknown, env: Readonly<Record<string, strin
     prices,
     ...(retention === undefined ? {} : { traceRetentionDays: retention }),
     promptGates,
+    evalGates,
     ...(Object.keys(classifiers).length === 0 ? {} : { classifiers }),
   };
 }

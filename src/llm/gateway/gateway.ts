@@ -61,6 +61,11 @@ export interface GatewayCall {
   readonly body: unknown;
   /** The caller's token name, when auth is on; the request's `user` wins for the trace. */
   readonly principal?: string;
+  /**
+   * A prompt version to render instead of the route's own (an evaluation runs a candidate version
+   * on the route); set by keel's own callers, never read from the request body.
+   */
+  readonly prompt?: { readonly name: string; readonly ref: string };
 }
 
 export interface Gateway {
@@ -268,8 +273,9 @@ class LlmGateway implements Gateway {
     req: ChatRequestWire,
     r: RouteState,
     t: CallTrace,
+    override: GatewayCall["prompt"],
   ): Promise<{ version?: PromptVersion; messages: ChatMessageWire[] }> {
-    const ref = r.config.prompt;
+    const ref = override ?? r.config.prompt;
     const raw = req.prompt_variables;
     if (ref === undefined) {
       if (raw !== undefined)
@@ -338,7 +344,7 @@ class LlmGateway implements Gateway {
     const req = checkChatRequest(call.body);
     if (req.user !== undefined) t.attributes["user.id"] = req.user;
     const messages = await this.guardedMessages(req, r, t);
-    const prompt = await this.promptMessages(req, r, t);
+    const prompt = await this.promptMessages(req, r, t, call.prompt);
     const { prompt_variables: _, ...rest } = req;
     const upstreamBody: Record<string, unknown> = { ...rest, messages: [...prompt.messages, ...messages] };
     // The prompt version pins the model and its parameters: they win over the request's.

@@ -3,6 +3,7 @@ import { healthRoutes } from "./health.js";
 import { keelWebhookRoutes } from "./keel-webhooks.js";
 import { keelPromotionRoutes } from "./keel-promotion.js";
 import { keelPromptRoutes } from "./keel-prompts.js";
+import { llmEvalRoutes } from "./llm-eval.js";
 import { llmGatewayRoutes } from "./llm-gateway.js";
 import { llmTraceRoutes } from "./llm-traces.js";
 import { llmMonitoringRoutes } from "./llm-monitoring.js";
@@ -41,5 +42,6 @@ export const routes: readonly RoutePlugin[] = [
   keelPromptRoutes,
   llmGatewayRoutes,
   llmTraceRoutes,
+  llmEvalRoutes,
   llmMonitoringRoutes,
 ];
