@@ -182,23 +182,7 @@ export function createTraceStore(metadata: MetadataDb, options: { clock?: Clock 
   return {
     listSpans: (q) => listSpans(metadata, q),
 
-    async feedbackOf(traceIds) {
-      const out: TraceFeedback[] = [];
-      for (let i = 0; i < traceIds.length; i += 500) {
-        const part = traceIds.slice(i, i + 500);
-        const rows = await metadata.query((db) =>
-          db
-            .selectFrom("llm_trace_feedback")
-            .selectAll()
-            .where("trace_id", "in", part)
-            .orderBy("created_at")
-            .orderBy("id")
-            .execute(),
-        );
-        out.push(...rows.map(toFeedback));
-      }
-      return out.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
-    },
+    feedbackOf: (traceIds) => feedbackOf(metadata, traceIds),
 
     async writeSpans(spans) {
       spans.forEach(checkSpan);
@@ -356,4 +340,16 @@ async function listSpans(metadata: MetadataDb, q: SpanWindowQuery): Promise<{ sp
         ),
       }
     : { spans: page.map(toSpan) };
+}
+
+async function feedbackOf(metadata: MetadataDb, traceIds: readonly string[]): Promise<TraceFeedback[]> {
+  const out: TraceFeedback[] = [];
+  for (let i = 0; i < traceIds.length; i += 500) {
+    const part = traceIds.slice(i, i + 500);
+    const rows = await metadata.query((db) =>
+      db.selectFrom("llm_trace_feedback").selectAll().where("trace_id", "in", part).execute(),
+    );
+    out.push(...rows.map(toFeedback));
+  }
+  return out.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
 }

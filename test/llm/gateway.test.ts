@@ -193,7 +193,7 @@ describe("LLM gateway with the official openai client", () => {
     expect(JSON.parse(span.attributes["gen_ai.output.messages"] as string)).toEqual([
       { role: "assistant", parts: [{ type: "text", content: streamed }], finish_reason: "stop" },
     ]);
-    expect(JSON.parse(span.attributes["gen_ai.input.messages"] as string).at(-1)).toEqual({
+    expect((JSON.parse(span.attributes["gen_ai.input.messages"] as string) as unknown[]).at(-1)).toEqual({
       role: "user",
       parts: [{ type: "text", content: "Cache my stream" }],
     });

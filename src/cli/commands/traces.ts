@@ -75,7 +75,8 @@ function messageLines(label: string, v: unknown): string[] {
   try {
     const messages = JSON.parse(v) as { role?: string; parts?: { content?: unknown }[] }[];
     return messages.map(
-      (m) => `  ${label} [${m.role ?? "?"}] ${(m.parts ?? []).map((p) => String(p.content ?? "")).join(" ")}`,
+      (m) =>
+        `  ${label} [${m.role ?? "?"}] ${(m.parts ?? []).map((p) => (typeof p.content === "string" ? p.content : JSON.stringify(p.content))).join(" ")}`,
     );
   } catch {
     return [`  ${label} ${v}`];

@@ -8,18 +8,11 @@
  */
 import type { TextClassifier } from "../guardrails/index.js";
 import { GatewayError } from "./openai-wire.js";
+import type { ClassifierEndpointConfig } from "./config.js";
 import type { FetchLike } from "./upstream.js";
 
 /** The classifier is another service: its failure is a bad gateway (502), as an upstream's is. */
 const unavailable = (message: string) => new GatewayError(502, message, "api_error", "classifier_unavailable");
-
-export interface ClassifierEndpointConfig {
-  readonly url: string;
-  /** The label whose score the check compares with its threshold (e.g. `toxic`); needed when the answer has several. */
-  readonly label?: string;
-  readonly apiKey?: string;
-  readonly timeoutMs: number;
-}
 
 interface LabelScore {
   label?: unknown;

@@ -5,7 +5,6 @@
  */
 import { parseGuardrailSet, type GuardrailSetConfig } from "../guardrails/index.js";
 import { parseRouteMonitor, type LlmRouteMonitor } from "../monitor/config.js";
-import type { ClassifierEndpointConfig } from "./classifier-endpoint.js";
 import { specError, specNumber, specObject, specString } from "../../spec-fields.js";
 
 export interface UpstreamConfig {
@@ -32,6 +31,15 @@ export interface GatewayRouteConfig {
   readonly budget?: { readonly usdPerDay: number };
   /** Monitor windows over the route's traces, the judge's sample and the review share (docs/llm.md). */
   readonly monitor?: LlmRouteMonitor;
+}
+
+/** A guardrail classifier served over HTTP (`classifiers.<name>`; see classifier-endpoint.ts). */
+export interface ClassifierEndpointConfig {
+  readonly url: string;
+  /** The label whose score the check compares with its threshold (e.g. `toxic`); needed when the answer has several. */
+  readonly label?: string;
+  readonly apiKey?: string;
+  readonly timeoutMs: number;
 }
 
 /** USD per million tokens. */
