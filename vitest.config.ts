@@ -12,6 +12,7 @@ const integration = [
   "test/llm/eval/llm-eval-http.test.ts",
   "test/llm/gateway.test.ts",
   "test/llm/gateway/classifier-endpoint.test.ts",
+  "test/llm/monitor/job.test.ts",
   "test/llm/monitor/llm-monitoring.test.ts",
   "test/llm/otlp.test.ts",
   "test/llm/prompts-http.test.ts",
