@@ -238,4 +238,24 @@ describe("monitoring of an LLM route, through the gateway, the judge, the schedu
     expect(e).toMatchObject({ status: 400 });
     expect((e as Error).message).toContain('route = "judge"');
   });
+
+  it("runs a window on demand for writers only when auth is on", async () => {
+    const config = loadConfig({
+      flags: { dataDir: dir, port: 0, host: "127.0.0.1", logLevel: "silent", authEnabled: true },
+      env: {},
+    });
+    const guarded = await startServer({ config, stores, monitoring: monitoring.services, llm: llm.services });
+    try {
+      const as = async (name: string, role: "reader" | "writer") =>
+        new KeelLlmClient(
+          new KeelClient({ baseUrl: guarded.url, token: (await stores.tokens.create({ name, role })).token }),
+        );
+      const window = { route: "support", from: T0 - 20 * 60_000, to: T0 + 40 * 60_000 };
+      const refused = await (await as("viewer", "reader")).runLlmMonitor(window).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ status: 403 });
+      expect((await (await as("ci", "writer")).runLlmMonitor(window)).requests).toBe(4);
+    } finally {
+      await guarded.close();
+    }
+  });
 });
