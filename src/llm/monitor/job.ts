@@ -90,7 +90,11 @@ async function judgeSample(
     if (deps.judge === undefined)
       throw new Error(`route ${settings.route}: monitor.judge is set but no judge is wired`);
     try {
-      const verdict = await deps.judge({ input: f.input ?? "", output: f.choices[0]?.content ?? "" });
+      const verdict = await deps.judge({
+        input: f.input ?? "",
+        output: f.choices[0]?.content ?? "",
+        context: f.context,
+      });
       await deps.traces.addFeedback({
         traceId: f.traceId,
         score: verdict.score,

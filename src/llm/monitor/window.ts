@@ -26,6 +26,8 @@ export interface TraceFacts {
   readonly choices: readonly AnswerChoice[];
   /** The last user message sent upstream (after input guardrails). */
   readonly input?: string;
+  /** The system messages sent upstream (the rendered prompt, retrieved documents in it): what the answer should rest on. */
+  readonly context: string;
 }
 
 export interface Judgment {
@@ -68,10 +70,15 @@ export function traceFacts(span: LlmSpan): TraceFacts {
       ...(refusal === "" ? {} : { refusal }),
     };
   });
-  const input = messages(a[GENAI.inputMessages])
+  const sent = messages(a[GENAI.inputMessages]);
+  const input = sent
     .filter((m) => m.role === "user")
     .map((m) => partText(m, "text"))
     .pop();
+  const context = sent
+    .filter((m) => m.role === "system" || m.role === "developer")
+    .map((m) => partText(m, "text"))
+    .join("\n");
   return {
     traceId: span.traceId,
     latencyMs: span.endTime - span.startTime,
@@ -87,6 +94,7 @@ export function traceFacts(span: LlmSpan): TraceFacts {
     outputPii: strings(a[KEEL_ATTRIBUTES.outputPiiTypes]),
     choices,
     ...(input === undefined ? {} : { input }),
+    context,
   };
 }
 
@@ -144,6 +152,7 @@ function groupMetrics(facts: readonly TraceFacts[], o: WindowOptions): Metric[] 
     out.push(["input_tokens_per_request", mean(inT), { requests: used.length }]);
     out.push(["output_tokens_per_request", mean(outT), { requests: used.length }]);
     out.push(["tokens_per_request", mean(inT) + mean(outT), { requests: used.length }]);
+    out.push(["tokens_per_1k_requests", 1000 * (mean(inT) + mean(outT)), { requests: used.length }]);
   }
   const priced = facts.filter((f) => f.cost !== undefined).map((f) => f.cost as number);
   if (priced.length > 0) {

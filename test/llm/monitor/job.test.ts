@@ -49,6 +49,7 @@ describe("an LLM route's monitor window job", () => {
             ? {}
             : {
                 "gen_ai.input.messages": JSON.stringify([
+                  { role: "system", parts: [{ type: "text", content: "Refunds take five days." }] },
                   { role: "user", parts: [{ type: "text", content: `q${i}` }] },
                 ]),
                 "gen_ai.output.messages": JSON.stringify([
@@ -85,6 +86,8 @@ describe("an LLM route's monitor window job", () => {
     const asked: string[] = [];
     const judge = (e: JudgeExample) => {
       asked.push(e.output);
+      // the judge sees the question, the answer and what the answer should rest on
+      expect([e.input, e.context]).toEqual([`q${e.output.slice(1)}`, "Refunds take five days."]);
       // every fifth answer gets a malformed verdict; a0..a9 score low
       const n = Number(e.output.slice(1));
       if (n % 5 === 4) return Promise.reject(new JudgeError("the judge's answer is not JSON"));
