@@ -93,6 +93,8 @@ interface CallTrace {
   /** Output checks that triggered, and the PII types they found before redaction. */
   readonly outputTriggered: string[];
   readonly outputPii: string[];
+  /** An output PII check ran on the model's answer (so an empty `outputPii` means none was found). */
+  outputPiiChecked: boolean;
   status: SpanStatus;
 }
 
@@ -194,6 +196,7 @@ class LlmGateway implements Gateway {
   ): Promise<GuardrailResult | undefined> {
     if (set === undefined || text === "") return undefined;
     const result = await set.check(text);
+    if (stage === "output" && set.config.checks.some((c) => c.kind === "pii")) t.outputPiiChecked = true;
     for (const c of result.triggered) {
       this.triggers.inc({ route: r.config.name, stage, check: c.name, action: c.action });
       if (!t.triggered.includes(c.name)) t.triggered.push(c.name);
@@ -208,7 +211,7 @@ class LlmGateway implements Gateway {
     const model = t.attributes[GENAI.requestModel];
     t.attributes[KEEL_ATTRIBUTES.guardrails] = [...t.triggered];
     if (t.outputTriggered.length > 0) t.attributes[KEEL_ATTRIBUTES.outputGuardrails] = [...t.outputTriggered];
-    if (t.outputPii.length > 0) t.attributes[KEEL_ATTRIBUTES.outputPiiTypes] = [...t.outputPii];
+    if (t.outputPiiChecked) t.attributes[KEEL_ATTRIBUTES.outputPiiTypes] = [...t.outputPii];
     const span = genAiSpan(
       {
         traceId: t.traceId,
@@ -243,6 +246,7 @@ class LlmGateway implements Gateway {
       triggered: [],
       outputTriggered: [],
       outputPii: [],
+      outputPiiChecked: false,
       status: "unset",
     };
   }

@@ -5,6 +5,7 @@
  * prompt `name@version`, feature = a guardrail check). Pure; the job reads and writes the stores.
  */
 import type { LlmSpan, MonitorObservation } from "../../store/index.js";
+import { detectPii } from "../guardrails/index.js";
 import { GENAI, KEEL_ATTRIBUTES } from "../traces/genai.js";
 import { isRefusal, type AnswerChoice } from "./refusal.js";
 
@@ -20,7 +21,11 @@ export interface TraceFacts {
   readonly cacheHit: boolean;
   /** Every guardrail check that triggered (input or output). */
   readonly guardrails: readonly string[];
-  /** PII types the output checks found in the model's answer before redaction. */
+  /**
+   * PII types in the model's answer before redaction: what the gateway's output PII check found, or,
+   * when no such check ran (another SDK's span, a route without one), what `detectPii` finds in the
+   * output as delivered.
+   */
   readonly outputPii: readonly string[];
   /** The answer's choices as delivered; empty when the span records no output. */
   readonly choices: readonly AnswerChoice[];
@@ -91,7 +96,9 @@ export function traceFacts(span: LlmSpan): TraceFacts {
     ...(span.cost === undefined ? {} : { cost: span.cost }),
     cacheHit: a[KEEL_ATTRIBUTES.cacheHit] === true,
     guardrails: span.guardrails,
-    outputPii: strings(a[KEEL_ATTRIBUTES.outputPiiTypes]),
+    outputPii: Array.isArray(a[KEEL_ATTRIBUTES.outputPiiTypes])
+      ? strings(a[KEEL_ATTRIBUTES.outputPiiTypes])
+      : [...new Set(choices.flatMap((c) => detectPii(c.content).map((s) => s.type)))],
     choices,
     ...(input === undefined ? {} : { input }),
     context,

@@ -29,7 +29,7 @@ export const KEEL_ATTRIBUTES = {
   cacheHit: "keel.cache.hit",
   /** The output checks that triggered (a subset of `guardrails`). */
   outputGuardrails: "keel.guardrails.output.triggered",
-  /** PII types the output checks found in the upstream's answer, before any redaction. */
+  /** PII types the output checks found in the upstream's answer, before any redaction (set when one ran). */
   outputPiiTypes: "keel.guardrails.output.pii_types",
 } as const;
 

@@ -94,6 +94,14 @@ describe("an LLM route's monitor window", () => {
     expect(obs.some((o) => o.metric === "hallucination_rate")).toBe(false);
   });
 
+  it("reads PII from the gateway's output check, and looks for it in the delivered output when none ran", () => {
+    const call = { ...(fixture.calls.find((c) => !c.error) as Call), output: "Mail ana@example.com", output_pii: [] };
+    const base = spanOf(call, 1);
+    expect(traceFacts(base).outputPii).toEqual(["email"]);
+    const checked = { ...base, attributes: { ...base.attributes, "keel.guardrails.output.pii_types": [] } };
+    expect(traceFacts(checked).outputPii).toEqual([]);
+  });
+
   it("writes nothing for a window without traces", () => {
     expect(llmWindowObservations([], { route: "r", windowStart: 0, windowEnd: 1 })).toEqual([]);
   });
