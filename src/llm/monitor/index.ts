@@ -4,5 +4,5 @@ export { JUDGE_USER, LLM_REVIEW_DECISIONS, reviewEndpoint, runLlmWindow, sampleP
 export type { LlmMonitorDeps, LlmWindowResult } from "./job.js";
 export { hasRefusalPhrase, isRefusal, REFUSAL_PHRASES } from "./refusal.js";
 export type { AnswerChoice } from "./refusal.js";
-export { llmWindowObservations, quantile, traceFacts } from "./window.js";
+export { llmWindowObservations, traceFacts } from "./window.js";
 export type { Judgment, TraceFacts, WindowOptions } from "./window.js";

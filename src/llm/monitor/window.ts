@@ -5,6 +5,7 @@
  * prompt `name@version`, feature = a guardrail check). Pure; the job reads and writes the stores.
  */
 import type { LlmSpan, MonitorObservation } from "../../store/index.js";
+import { quantileSorted } from "../../stats/index.js";
 import { detectPii } from "../guardrails/index.js";
 import { GENAI, KEEL_ATTRIBUTES } from "../traces/genai.js";
 import { isRefusal, type AnswerChoice } from "./refusal.js";
@@ -105,15 +106,6 @@ export function traceFacts(span: LlmSpan): TraceFacts {
   };
 }
 
-/** The q-quantile of ascending `sorted` by linear interpolation between closest ranks (numpy's default). */
-export function quantile(sorted: readonly number[], q: number): number {
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const a = sorted[lo] as number;
-  const b = sorted[Math.min(lo + 1, sorted.length - 1)] as number;
-  return a + (h - lo) * (b - a);
-}
-
 const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 export interface WindowOptions {
@@ -168,8 +160,8 @@ function groupMetrics(facts: readonly TraceFacts[], o: WindowOptions): Metric[] 
     out.push(["cost_per_request", total / priced.length, { priced: priced.length }]);
     out.push(["cost_per_1k_requests", (1000 * total) / priced.length, { priced: priced.length }]);
   }
-  const latency = facts.map((f) => f.latencyMs).sort((a, b) => a - b);
-  out.push(["latency_p50_ms", quantile(latency, 0.5)], ["latency_p99_ms", quantile(latency, 0.99)]);
+  const latency = Float64Array.from(facts, (f) => f.latencyMs).sort();
+  out.push(["latency_p50_ms", quantileSorted(latency, 0.5)], ["latency_p99_ms", quantileSorted(latency, 0.99)]);
   out.push(["cache_hit_rate", facts.filter((f) => f.cacheHit).length / n]);
   const judged = facts.flatMap((f) => {
     const j = o.judgments?.get(f.traceId);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { llmWindowObservations, quantile, traceFacts, type Judgment } from "../../../src/llm/index.js";
+import { llmWindowObservations, traceFacts, type Judgment } from "../../../src/llm/index.js";
 import type { LlmSpan, MonitorObservation } from "../../../src/store/index.js";
 
 interface Call {
@@ -104,12 +104,5 @@ describe("an LLM route's monitor window", () => {
 
   it("writes nothing for a window without traces", () => {
     expect(llmWindowObservations([], { route: "r", windowStart: 0, windowEnd: 1 })).toEqual([]);
-  });
-
-  it("interpolates quantiles between closest ranks", () => {
-    // numpy.percentile([1, 2, 3, 4], [50, 99]) = [2.5, 3.97]
-    expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5);
-    expect(quantile([1, 2, 3, 4], 0.99)).toBeCloseTo(3.97, 12);
-    expect(quantile([7], 0.99)).toBe(7);
   });
 });
