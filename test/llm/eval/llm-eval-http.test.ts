@@ -315,8 +315,8 @@ describe("LLM evaluation over HTTP, through the gateway, with auth on", () => {
       name: "grader-labels",
       examples: outputs.map((output, i) => ({
         inputs: { input: "capital?", output },
-        reference: refs[i],
-        human_label: human[i],
+        reference: refs[i]!,
+        human_label: human[i]!,
       })),
     });
     const request = { judge: "grader@1", dataset: "grader-labels", route: "judge", min_kappa: 0.5 };
