@@ -29,7 +29,7 @@ function completion(content: string): Response {
 }
 
 const fakeFetch = (_url: string, init: RequestInit): Promise<Response> => {
-  const body = JSON.parse(String(init.body)) as { messages: { content: string }[] };
+  const body = JSON.parse(init.body as string) as { messages: { content: string }[] };
   const text = body.messages.map((m) => m.content).join("\n");
   if (text.startsWith("Grade")) return Promise.resolve(completion('{"score": 1, "reason": "ok"}'));
   return Promise.resolve(completion(`The answer is ${/#(\d+)/.exec(text)?.[1] ?? "?"}.`));
