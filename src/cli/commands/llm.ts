@@ -11,6 +11,7 @@ import type {
   JudgeCalibrationJson,
 } from "../../client/index.js";
 import type { KeelConfig } from "../../config.js";
+import { InvalidStateError } from "../../errors.js";
 import {
   calibrateJudge,
   checkEvaluatorSpecs,
@@ -156,10 +157,15 @@ async function withApi<T>(
 }
 
 function readExamples(file: string, cwd: string): EvalExampleJson[] {
-  const text = readFileSync(path.resolve(cwd, file), "utf8");
-  if (/\.csv$/i.test(file)) return examplesFromCsvRows(parseCsv(text), file).map(exampleJson);
-  if (/\.jsonl$/i.test(file)) return examplesFromJsonl(text, file).map(exampleJson);
-  throw specError("--file", file, "must be a .jsonl or .csv file");
+  const csv = /\.csv$/i.test(file);
+  if (!csv && !/\.jsonl$/i.test(file)) throw specError("--file", file, "must be a .jsonl or .csv file");
+  let text: string;
+  try {
+    text = readFileSync(path.resolve(cwd, file), "utf8");
+  } catch (e) {
+    throw specError("--file", file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return (csv ? examplesFromCsvRows(parseCsv(text), file) : examplesFromJsonl(text, file)).map(exampleJson);
 }
 
 function readEvaluators(names: string | undefined, file: string | undefined, cwd: string): EvaluatorSpecJson[] {
@@ -400,7 +406,11 @@ export function llmCommand(program: Command, ctx: CliContext): void {
           }),
         );
         print(cmd, ctx, c, () => describeCalibration(c));
-        if (!c.passed) process.exitCode = 1;
+        if (!c.passed) {
+          throw new InvalidStateError(`judge ${c.judge} did not reach the agreement asked for`, {
+            details: { judge: c.judge, kappa: c.kappa, agreement: c.agreement },
+          });
+        }
       },
     );
 }

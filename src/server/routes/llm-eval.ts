@@ -15,7 +15,12 @@ import {
   type Gateway,
 } from "../../llm/index.js";
 import { specError } from "../../spec-fields.js";
-import type { EvalDatasetVersionJson, EvalComparisonJson, EvalRunJson, JudgeCalibrationJson } from "../../wire/index.js";
+import type {
+  EvalDatasetVersionJson,
+  EvalComparisonJson,
+  EvalRunJson,
+  JudgeCalibrationJson,
+} from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
 import { calibrationJson, datasetJson, datasetVersionJson, evalComparisonJson, evalRunJson } from "../llm-eval-json.js";

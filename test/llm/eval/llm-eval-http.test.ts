@@ -315,10 +315,27 @@ describe("LLM evaluation over HTTP, through the gateway, with auth on", () => {
       name: "grader-labels",
       examples: outputs.map((output, i) => ({
         inputs: { input: "capital?", output },
-        reference: refs[i],
-        human_label: human[i],
+        reference: refs[i]!,
+        human_label: human[i]!,
       })),
     });
+    // A writer cannot mark the judge calibrated (or a gate passed) through MLflow's tag API.
+    const forged = await rejected(
+      new KeelClient({ baseUrl: server.url, token: tokens.writer! }).request(
+        "POST",
+        "/api/2.0/mlflow/model-versions/set-tag",
+        {
+          name: "grader",
+          version: "1",
+          key: "keel.judge.calibration",
+          value: "passed",
+        },
+      ),
+    );
+    expect([forged.status, forged.message]).toEqual([
+      403,
+      "setting tag 'keel.judge.calibration' requires role approver; token 'writer-token' has role writer",
+    ]);
     const request = { judge: "grader@1", dataset: "grader-labels", route: "judge", min_kappa: 0.5 };
     expect((await rejected(as("writer").calibrateJudge(request))).status).toBe(403);
     const calibration = await as("approver").calibrateJudge(request);
