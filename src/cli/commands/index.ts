@@ -139,7 +139,8 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: "llm",
-    summary: "LLM evaluation and monitoring: datasets, evaluation runs, paired comparison, judge calibration, route monitor windows",
+    summary:
+      "LLM evaluation and monitoring: datasets, evaluation runs, paired comparison, judge calibration, route monitor windows",
     load: async () => [(await import("./llm.js")).llmCommand, (await import("./llm-monitor.js")).llmMonitorCommand],
   },
   {
