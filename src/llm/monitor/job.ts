@@ -18,6 +18,9 @@ import type { JudgeExample, JudgeVerdict } from "../eval/index.js";
 import type { LlmRouteMonitor } from "./config.js";
 import { llmWindowObservations, traceFacts, type Judgment, type TraceFacts } from "./window.js";
 
+/** Judge calls in flight at once. */
+const JUDGE_CONCURRENCY = 4;
+
 /** Who the judge's verdicts are stored as, on the trace's feedback. */
 export const JUDGE_USER = "keel-judge";
 /** The review queue's endpoint for a gateway route's traces. */
@@ -83,14 +86,15 @@ async function judgeSample(
   for (const fb of await deps.traces.feedbackOf(sampled.map((f) => f.traceId))) {
     if (fb.userId === JUDGE_USER) judgments.set(fb.traceId, { score: fb.score, reason: fb.comment ?? "" });
   }
+  const todo = sampled.filter((f) => !judgments.has(f.traceId)).slice(0, j.maxPerWindow);
+  const judgeFn = deps.judge;
+  if (todo.length === 0) return { judgments, judgedNow: 0, errors: 0 };
+  if (judgeFn === undefined) throw new Error(`route ${settings.route}: monitor.judge is set but no judge is wired`);
   let judgedNow = 0;
   let errors = 0;
-  for (const f of sampled) {
-    if (judgments.has(f.traceId) || judgedNow + errors >= j.maxPerWindow) continue;
-    if (deps.judge === undefined)
-      throw new Error(`route ${settings.route}: monitor.judge is set but no judge is wired`);
+  const one = async (f: TraceFacts): Promise<void> => {
     try {
-      const verdict = await deps.judge({
+      const verdict = await judgeFn({
         input: f.input ?? "",
         output: f.choices[0]?.content ?? "",
         context: f.context,
@@ -107,7 +111,10 @@ async function judgeSample(
       errors++;
       deps.logger?.warn({ err: e, traceId: f.traceId }, `judging trace ${f.traceId} of route ${settings.route} failed`);
     }
-  }
+  };
+  // A few judge calls at a time: each is a model call, and the route's rate limit still applies.
+  for (let i = 0; i < todo.length; i += JUDGE_CONCURRENCY)
+    await Promise.all(todo.slice(i, i + JUDGE_CONCURRENCY).map(one));
   return { judgments, judgedNow, errors };
 }
 
