@@ -68,7 +68,11 @@ export interface ExampleResult {
   readonly input_tokens: number;
   readonly output_tokens: number;
   readonly cost_usd: number | null;
-  readonly scores: Readonly<Record<string, { score: number; passed: boolean; reason?: string } | { error: string }>>;
+  /** The model call's gateway trace. */
+  readonly trace_id?: string;
+  readonly scores: Readonly<
+    Record<string, { score: number; passed: boolean; reason?: string; trace_id?: string } | { error: string }>
+  >;
 }
 
 export interface EvalRunResult {
@@ -108,6 +112,7 @@ async function runExample(
     ...(deps.actor === undefined ? {} : { principal: deps.actor.userId }),
   });
   const latency = clock() - start;
+  const trace = reply.traceId === undefined ? {} : { trace_id: reply.traceId };
   let answer: ReturnType<typeof completionText>;
   try {
     answer = completionText(reply);
@@ -134,7 +139,12 @@ async function runExample(
     const r: EvaluatorResult = await ev.evaluate(answer.text, example);
     if ("error" in r) scores[ev.name] = { error: r.error };
     else {
-      scores[ev.name] = { score: r.score, passed: r.passed, ...(r.reason === undefined ? {} : { reason: r.reason }) };
+      scores[ev.name] = {
+        score: r.score,
+        passed: r.passed,
+        ...(r.reason === undefined ? {} : { reason: r.reason }),
+        ...(r.traceId === undefined ? {} : { trace_id: r.traceId }),
+      };
       if (r.judgeUsage !== undefined) {
         judgeCost += callCost(deps.prices, ev.judge?.model, r.judgeUsage.inputTokens, r.judgeUsage.outputTokens) ?? 0;
       }
@@ -142,6 +152,7 @@ async function runExample(
   }
   return {
     ...base,
+    ...trace,
     output: answer.text,
     latency_ms: latency,
     input_tokens: inTokens,
