@@ -15,6 +15,7 @@ import { callCost, type Gateway, type LlmConfig } from "../gateway/index.js";
 import { getPromptVersion, type PromptVersion } from "../prompts/index.js";
 import { getDatasetVersion, readDatasetExamples, type DatasetVersion, type EvalExample } from "./dataset.js";
 import { createEvaluator, type Evaluator, type EvaluatorResult, type EvaluatorSpec } from "./evaluators.js";
+import { EVALUATION_EVIDENCE_PREFIX, type EvaluationEvidence } from "./gate.js";
 import { completionText, gatewayChat, JudgeError } from "./judge.js";
 
 export const EVAL_EXPERIMENT = "llm-evaluation";
@@ -267,7 +268,23 @@ export async function runEvaluation(deps: EvalDeps, input: EvalRunInput): Promis
     const lines = results.map(({ judgeCost: _, ...r }) => r);
     const metrics = evalMetrics(evaluators, lines, judgeCost);
     await logRun(deps, run, input, metrics, lines, dataset);
-    await deps.tracking.updateRun(runId, { status: "FINISHED", endTime: clock() }, deps.actor);
+    const end = clock();
+    await deps.tracking.updateRun(runId, { status: "FINISHED", endTime: end }, deps.actor);
+    const evidence: EvaluationEvidence = {
+      run_id: runId,
+      dataset: dataset.name,
+      dataset_version: dataset.version,
+      time: end,
+      metrics,
+      judges: judges.map((j) => ({ name: j.name, prompt: j.prompt ?? "" })),
+    };
+    await deps.registry.setModelVersionTag(
+      prompt.name,
+      prompt.version,
+      EVALUATION_EVIDENCE_PREFIX + dataset.name,
+      JSON.stringify(evidence),
+      deps.actor,
+    );
     return { runId, experimentId: expId, prompt, dataset, metrics, examples: lines };
   } catch (e) {
     await deps.tracking.updateRun(runId, { status: "FAILED", endTime: clock() }, deps.actor);

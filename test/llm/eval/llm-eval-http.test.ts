@@ -308,7 +308,7 @@ describe("LLM evaluation over HTTP, through the gateway, with auth on", () => {
     expect([failed.status, failed.code]).toEqual([400, "INVALID_STATE"]);
     expect(failed.message).toContain("judge/pass_rate = 0 < 0.75");
     const missing = await rejected(promote("approver", "3"));
-    expect(missing.message).toContain("no finished evaluation run of this version on dataset capitals");
+    expect(missing.message).toContain("no evaluation of this version on dataset capitals");
     const uncalibrated = await rejected(promote("approver", "2"));
     expect(uncalibrated.message).toContain("judge judge (grader@1) is not calibrated; its scores cannot gate");
 
