@@ -43,7 +43,8 @@ export interface EvalRunRequest {
   run_name?: string;
 }
 
-export type EvalScoreJson = { score: number; passed: boolean; reason?: string } | { error: string };
+/** `trace_id`: the judge call's trace, for an LLM judge. */
+export type EvalScoreJson = { score: number; passed: boolean; reason?: string; trace_id?: string } | { error: string };
 
 /** One line of the run's `eval_results.jsonl` artifact. */
 export interface EvalExampleResultJson {
@@ -56,6 +57,8 @@ export interface EvalExampleResultJson {
   input_tokens: number;
   output_tokens: number;
   cost_usd: number | null;
+  /** The model call's gateway trace. */
+  trace_id?: string;
   scores: Record<string, EvalScoreJson>;
 }
 

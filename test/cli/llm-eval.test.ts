@@ -33,7 +33,8 @@ describe("keel llm: datasets, eval and compare on the local store", () => {
     writeFileSync(path.join(dir, "hinted.yaml"), "- role: user\n  content: '{{question}} Hint: {{hint}}'\n");
     writeFileSync(
       path.join(dir, "llm.yaml"),
-      `routes:\n  qa:\n    upstream: { url: ${upstream.url}, model: qa-model }\nprices:\n  qa-model: { inputPer1M: 1, outputPer1M: 2 }\n`,
+      `routes:\n  qa:\n    upstream: { url: ${upstream.url}, model: qa-model }\nprices:\n  qa-model: { inputPer1M: 1, outputPer1M: 2 }\n` +
+        "prompts:\n  promotionGates:\n    production: { gate: eval, thresholds: { contains/pass_rate: { min: 0.6 } } }\n",
     );
     writeFileSync(
       path.join(dir, "evals.yaml"),
@@ -106,6 +107,32 @@ describe("keel llm: datasets, eval and compare on the local store", () => {
 
     const logged = await run(["--json", "runs", "get", runB.run_id]);
     expect(logged.stdout).toContain('"keel.eval.prompt_version"');
+
+    const promote = (version: string) =>
+      run([
+        "prompts",
+        "promote",
+        "qa",
+        version,
+        "--to",
+        "production",
+        "--reason",
+        "CHG-9",
+        "--approver",
+        "ana",
+        "--llm-config",
+        "llm.yaml",
+      ]);
+    const refused = await promote("1");
+    expect([refused.code, refused.stderr.trim()]).toEqual([
+      1,
+      'error: prompt "qa" version 1 cannot become "production": gate "eval" failed: contains/pass_rate = 0 < 0.6',
+    ]);
+    const passed = await promote("2");
+    expect(passed.code).toBe(0);
+    expect(passed.stdout).toContain(
+      `by ana: CHG-9 [gate eval: passed; run ${runB.run_id}; dataset capitals@1; contains/pass_rate = 0.6666666666666666 >= 0.6]`,
+    );
   });
 
   it("refuses bad input with one line and exit 2", async () => {

@@ -65,7 +65,7 @@ function localApi(
     },
     promotePrompt: async (name, q): Promise<AliasMoveJson> => {
       const move = await promotePromptGated(
-        { registry: r, tracking: stores.tracking },
+        { registry: r },
         { name, version: q.version, alias: q.to, approver: q.approver ?? "cli", reason: q.reason },
         gates,
       );

@@ -22,7 +22,14 @@ export interface EvaluatorSpec {
 }
 
 export type EvaluatorResult =
-  | { readonly score: number; readonly passed: boolean; readonly reason?: string; readonly judgeUsage?: JudgeUsage }
+  | {
+      readonly score: number;
+      readonly passed: boolean;
+      readonly reason?: string;
+      readonly judgeUsage?: JudgeUsage;
+      /** The judge call's trace. */
+      readonly traceId?: string;
+    }
   | { readonly error: string };
 
 export interface JudgeUsage {
@@ -231,6 +238,7 @@ export async function createEvaluator(spec: EvaluatorSpec, at: string, judges?: 
           passed: v.score >= threshold,
           reason: v.reason,
           judgeUsage: { inputTokens: v.inputTokens ?? 0, outputTokens: v.outputTokens ?? 0 },
+          ...(v.traceId === undefined ? {} : { traceId: v.traceId }),
         };
       } catch (e) {
         if (e instanceof JudgeError) return { error: e.message };

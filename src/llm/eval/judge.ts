@@ -31,6 +31,8 @@ export interface JudgeVerdict {
   /** The judge call's token counts, when the upstream reported them. */
   readonly inputTokens?: number;
   readonly outputTokens?: number;
+  /** The judge call's trace, when the call went through the gateway. */
+  readonly traceId?: string;
 }
 
 /** One OpenAI chat-completions call (the body of `/v1/chat/completions`); `gatewayChat` makes one on a gateway route. */
@@ -156,6 +158,11 @@ export async function judge(call: ChatCall, rubric: JudgeRubric, example: JudgeE
   }
   const body: Record<string, unknown> = { messages: renderRubric(rubric, example), ...rubric.prompt.parameters };
   if (rubric.prompt.model !== undefined) body.model = rubric.prompt.model;
-  const { text, ...usage } = completionText(await call(body));
-  return { ...parseJudgeAnswer(text, rubric), ...usage };
+  const reply = await call(body);
+  const { text, ...usage } = completionText(reply);
+  return {
+    ...parseJudgeAnswer(text, rubric),
+    ...usage,
+    ...(reply.traceId === undefined ? {} : { traceId: reply.traceId }),
+  };
 }

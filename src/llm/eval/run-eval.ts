@@ -15,6 +15,7 @@ import { callCost, type Gateway, type LlmConfig } from "../gateway/index.js";
 import { getPromptVersion, type PromptVersion } from "../prompts/index.js";
 import { getDatasetVersion, readDatasetExamples, type DatasetVersion, type EvalExample } from "./dataset.js";
 import { createEvaluator, type Evaluator, type EvaluatorResult, type EvaluatorSpec } from "./evaluators.js";
+import { EVALUATION_EVIDENCE_PREFIX, type EvaluationEvidence } from "./gate.js";
 import { completionText, gatewayChat, JudgeError } from "./judge.js";
 
 export const EVAL_EXPERIMENT = "llm-evaluation";
@@ -68,7 +69,11 @@ export interface ExampleResult {
   readonly input_tokens: number;
   readonly output_tokens: number;
   readonly cost_usd: number | null;
-  readonly scores: Readonly<Record<string, { score: number; passed: boolean; reason?: string } | { error: string }>>;
+  /** The model call's gateway trace. */
+  readonly trace_id?: string;
+  readonly scores: Readonly<
+    Record<string, { score: number; passed: boolean; reason?: string; trace_id?: string } | { error: string }>
+  >;
 }
 
 export interface EvalRunResult {
@@ -108,6 +113,7 @@ async function runExample(
     ...(deps.actor === undefined ? {} : { principal: deps.actor.userId }),
   });
   const latency = clock() - start;
+  const trace = reply.traceId === undefined ? {} : { trace_id: reply.traceId };
   let answer: ReturnType<typeof completionText>;
   try {
     answer = completionText(reply);
@@ -134,7 +140,12 @@ async function runExample(
     const r: EvaluatorResult = await ev.evaluate(answer.text, example);
     if ("error" in r) scores[ev.name] = { error: r.error };
     else {
-      scores[ev.name] = { score: r.score, passed: r.passed, ...(r.reason === undefined ? {} : { reason: r.reason }) };
+      scores[ev.name] = {
+        score: r.score,
+        passed: r.passed,
+        ...(r.reason === undefined ? {} : { reason: r.reason }),
+        ...(r.traceId === undefined ? {} : { trace_id: r.traceId }),
+      };
       if (r.judgeUsage !== undefined) {
         judgeCost += callCost(deps.prices, ev.judge?.model, r.judgeUsage.inputTokens, r.judgeUsage.outputTokens) ?? 0;
       }
@@ -142,6 +153,7 @@ async function runExample(
   }
   return {
     ...base,
+    ...trace,
     output: answer.text,
     latency_ms: latency,
     input_tokens: inTokens,
@@ -256,7 +268,23 @@ export async function runEvaluation(deps: EvalDeps, input: EvalRunInput): Promis
     const lines = results.map(({ judgeCost: _, ...r }) => r);
     const metrics = evalMetrics(evaluators, lines, judgeCost);
     await logRun(deps, run, input, metrics, lines, dataset);
-    await deps.tracking.updateRun(runId, { status: "FINISHED", endTime: clock() }, deps.actor);
+    const end = clock();
+    await deps.tracking.updateRun(runId, { status: "FINISHED", endTime: end }, deps.actor);
+    const evidence: EvaluationEvidence = {
+      run_id: runId,
+      dataset: dataset.name,
+      dataset_version: dataset.version,
+      time: end,
+      metrics,
+      judges: judges.map((j) => ({ name: j.name, prompt: j.prompt ?? "" })),
+    };
+    await deps.registry.setModelVersionTag(
+      prompt.name,
+      prompt.version,
+      EVALUATION_EVIDENCE_PREFIX + dataset.name,
+      JSON.stringify(evidence),
+      deps.actor,
+    );
     return { runId, experimentId: expId, prompt, dataset, metrics, examples: lines };
   } catch (e) {
     await deps.tracking.updateRun(runId, { status: "FAILED", endTime: clock() }, deps.actor);

@@ -69,21 +69,19 @@ export interface MetricThreshold {
 }
 
 /**
- * A promotion gate on evaluation: the newest finished evaluation run of the version (on `dataset`
- * when given, in `experiment`) must meet every threshold.
+ * A promotion gate on evaluation: the newest evaluation of the version (on `dataset` when given)
+ * must meet every threshold.
  */
 export interface EvalGateConfig {
   readonly gate: string;
   readonly dataset?: string;
-  readonly experiment?: string;
   readonly thresholds: Readonly<Record<string, MetricThreshold>>;
 }
 
 function evalGate(json: unknown, path: string): EvalGateConfig {
-  const o = specObject(json, path, ["gate", "dataset", "experiment", "thresholds"]);
+  const o = specObject(json, path, ["gate", "dataset", "thresholds"]);
   const gate = specString(o, "gate", path) ?? "eval";
   const dataset = specString(o, "dataset", path);
-  const experiment = specString(o, "experiment", path);
   const t = o.thresholds === undefined ? {} : named(o.thresholds, `${path}.thresholds`);
   if (Object.keys(t).length === 0) throw specError(`${path}.thresholds`, o.thresholds, "must name at least one metric");
   const thresholds: Record<string, MetricThreshold> = {};
@@ -100,7 +98,6 @@ function evalGate(json: unknown, path: string): EvalGateConfig {
   return {
     gate,
     ...(dataset === undefined ? {} : { dataset }),
-    ...(experiment === undefined ? {} : { experiment }),
     thresholds,
   };
 }

@@ -52,9 +52,10 @@ export interface GatewayDeps {
   readonly classifiers?: Readonly<Record<string, TextClassifier>>;
 }
 
-/** What the HTTP layer sends back: JSON, or server-sent events. */
-export type GatewayReply =
-  { readonly status: number; readonly json: unknown } | { readonly status: 200; readonly sse: AsyncIterable<string> };
+/** What the HTTP layer sends back: JSON, or server-sent events; `traceId` names the call's trace, when it has one. */
+export type GatewayReply = (
+  { readonly status: number; readonly json: unknown } | { readonly status: 200; readonly sse: AsyncIterable<string> }
+) & { readonly traceId?: string };
 
 export interface GatewayCall {
   readonly route: string;
@@ -447,7 +448,7 @@ class LlmGateway implements Gateway {
       if (!("sse" in reply))
         this.requests.inc({ route: r.config.name, operation, outcome: reply.status < 400 ? "ok" : "error" });
       if (t.status === "error") await this.finish(t, operation);
-      return reply;
+      return { ...reply, traceId: t.traceId };
     } catch (e) {
       const err = asGatewayError(e);
       if (r !== undefined && t !== undefined) {
@@ -460,7 +461,7 @@ class LlmGateway implements Gateway {
         t.attributes["error.type"] = err.code ?? err.type;
         await this.finish(t, operation);
       }
-      return { status: err.status, json: err.body() };
+      return { status: err.status, json: err.body(), ...(t === undefined ? {} : { traceId: t.traceId }) };
     }
   }
 

@@ -99,7 +99,7 @@ export const keelPromptRoutes: RoutePlugin = (app, { stores, llm }) => {
     const input = Input.of(req);
     const name = input.requiredString("name");
     const move = await promotePromptGated(
-      { registry, tracking: stores.tracking },
+      { registry },
       {
         name,
         version: input.requiredString("version"),

@@ -180,7 +180,12 @@ describe("LLM evaluation over HTTP, through the gateway, with auth on", () => {
       pass_rate: 0.8,
     });
     const canada = runs.v2.examples.find((e) => e.id === "c5")!;
-    expect(canada.scores.judge).toEqual({ score: 0, passed: false, reason: "the reference is missing" });
+    expect(canada.scores.judge).toMatchObject({ score: 0, passed: false, reason: "the reference is missing" });
+    // Each result links to the gateway's traces of the model call and of the judge call.
+    const modelTrace = await as("reader").getTrace(canada.trace_id!);
+    expect(modelTrace.trace).toMatchObject({ route: "qa", prompt_name: "qa", prompt_version: "2" });
+    const judgeTrace = await as("reader").getTrace((canada.scores.judge as { trace_id: string }).trace_id);
+    expect(judgeTrace.trace).toMatchObject({ route: "judge" });
 
     // Tokens and cost from what the upstream was sent and answered (it counts words).
     const sent = upstream.bodies.slice(before + 10) as {
@@ -303,7 +308,7 @@ describe("LLM evaluation over HTTP, through the gateway, with auth on", () => {
     expect([failed.status, failed.code]).toEqual([400, "INVALID_STATE"]);
     expect(failed.message).toContain("judge/pass_rate = 0 < 0.75");
     const missing = await rejected(promote("approver", "3"));
-    expect(missing.message).toContain("no finished evaluation run of this version on dataset capitals");
+    expect(missing.message).toContain("no evaluation of this version on dataset capitals");
     const uncalibrated = await rejected(promote("approver", "2"));
     expect(uncalibrated.message).toContain("judge judge (grader@1) is not calibrated; its scores cannot gate");
 
