@@ -8,7 +8,13 @@ const redis = ["test/**/*redis*.test.ts"];
 /** The app on real stores (both backends in one file), over HTTP, or with an external tool. */
 const integration = [
   "test/keel.test.ts",
+  "test/llm/eval/calibration.test.ts",
+  "test/llm/eval/dataset.test.ts",
+  "test/llm/eval/llm-eval-http.test.ts",
   "test/llm/gateway.test.ts",
+  "test/llm/gateway/classifier-endpoint.test.ts",
+  "test/llm/monitor/job.test.ts",
+  "test/llm/monitor/llm-monitoring.test.ts",
   "test/llm/otlp.test.ts",
   "test/llm/prompts-http.test.ts",
   "test/llm/prompts/prompt-registry.test.ts",

@@ -63,8 +63,12 @@ export async function startKeelServer(
     ...(options.servingConfig !== undefined ? { servingFile: file(options.servingConfig) } : {}),
     logger,
   });
+  // The gateway first: monitoring judges and watches its routes.
+  const llm: RunningLlm | undefined = llmConfig === undefined ? undefined : startLlm(stores, llmConfig, { logger });
+  const gateway = llm?.services.gateway;
   const monitoring = startMonitoring(stores, {
     ...(monitoringConfig === undefined ? {} : { config: monitoringConfig }),
+    ...(gateway === undefined || llmConfig === undefined ? {} : { llm: { gateway, config: llmConfig } }),
     // Window runs and alerts (the log sink) to stdout, failures to stderr: one line each.
     logger,
   });
@@ -81,7 +85,6 @@ export async function startKeelServer(
     });
   });
   let retraining: RetrainingScheduler | undefined;
-  let llm: RunningLlm | undefined;
   try {
     if (options.retrainingPolicy !== undefined) {
       // A retraining run whose data fails validation alerts through the same engine and sinks.
@@ -92,7 +95,6 @@ export async function startKeelServer(
       // by the scheduler; close() waits for a check in flight.
       monitoring.services.alerts.onAlert((event) => void onRetrainAlert(event));
     }
-    llm = llmConfig === undefined ? undefined : startLlm(stores, llmConfig, { logger });
     const server = await startServer({
       config,
       stores,

@@ -1,6 +1,6 @@
 export { KeelClient } from "./client.js";
 export { KeelLlmClient } from "./llm-client.js";
-export type { KeelRequester, TraceSearchRequest } from "./llm-client.js";
+export type { KeelRequester } from "./llm-client.js";
 export type { FetchLike, KeelClientOptions, SearchRequest, SearchRunsRequest } from "./client.js";
 /** The wire's JSON shapes, for the client's users (its value lists are the domain modules' to export). */
 export type {
@@ -41,6 +41,18 @@ export type {
   TagJson,
   WebhookJson,
   ChatMessageJson,
+  EvalComparisonJson,
+  EvalDatasetJson,
+  EvalDatasetVersionJson,
+  EvalExampleJson,
+  EvalExampleResultJson,
+  EvalRunJson,
+  EvalRunRequest,
+  EvalScoreJson,
+  EvaluatorComparisonJson,
+  EvaluatorSpecJson,
+  JudgeCalibrationJson,
+  JudgeCalibrationRequest,
   PromptDiffJson,
   PromptJson,
   PromptVersionJson,
@@ -48,6 +60,8 @@ export type {
   SpanJson,
   TraceDetailJson,
   TraceFeedbackJson,
+  TraceSearchRequest,
   TraceSummaryJson,
+  LlmMonitorRunJson,
 } from "../wire/index.js";
 export type * from "./features-json.js";

@@ -80,7 +80,14 @@ export {
   segmentCodes,
   windowText,
 } from "./performance.js";
-export type { Cadence, MonitoredModel, MonitoringConfig, SchedulerOptions, WindowRun } from "./scheduler.js";
+export type {
+  Cadence,
+  LlmWindowCheck,
+  MonitoredModel,
+  MonitoringConfig,
+  SchedulerOptions,
+  WindowRun,
+} from "./scheduler.js";
 export {
   DEFAULT_CHAMPION_WINDOWS,
   DEFAULT_PERFORMANCE_WINDOWS,

@@ -1,5 +1,5 @@
 export type * from "./types.js";
-export { IS_PROMPT_TAG } from "./types.js";
+export { IS_DATASET_TAG, IS_PROMPT_TAG } from "./types.js";
 export { canonicalStage, checkAlias, createRegistryStore } from "./sql-registry-store.js";
 export type { RegistryStoreDeps } from "./sql-registry-store.js";
 export {

@@ -15,6 +15,9 @@ export type { ModelVersionStatus, Stage } from "../wire/index.js";
  */
 export const IS_PROMPT_TAG = "mlflow.prompt.is_prompt";
 
+/** The tag that marks an LLM evaluation dataset; searches leave datasets out unless the filter names it. */
+export const IS_DATASET_TAG = "keel.llm.dataset";
+
 export interface ModelAlias {
   readonly alias: string;
   readonly version: string;

@@ -48,6 +48,14 @@ export function aliasNeedsApprover(alias: string): boolean {
   return alias.toLowerCase() === "champion";
 }
 
+/**
+ * Version tags that record a gate result or a judge's calibration decide what may be promoted, so
+ * writing them needs the approver role, like moving the alias they unlock.
+ */
+export function tagNeedsApprover(key: string): boolean {
+  return key.startsWith("keel.gate.") || key.startsWith("keel.judge.");
+}
+
 /** `Authorization: Bearer <token>` → the token, or an error naming what is wrong with the header. */
 export function bearerToken(header: string | undefined): string {
   if (header === undefined || header === "") {

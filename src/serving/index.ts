@@ -25,6 +25,7 @@ export {
   MLFLOW_INPUT_FIELDS,
   decodeInvocationsCsv,
   decodeInvocationsJson,
+  parseCsv,
   type InvocationInput,
 } from "./mlflow-scoring.js";
 export { LoadedModel, ModelPool, warmupFrame, type ExplainerLoader, type ModelLoader } from "./model-pool.js";

@@ -120,6 +120,8 @@ export interface ObservationQueryJson {
   /** Exclusive upper bound on the window start. */
   to?: number | string;
   limit?: number;
+  /** `asc` (default): oldest window first; `desc`: newest first. */
+  order?: "asc" | "desc";
 }
 
 /** An observation about no feature (volume, prediction drift, decision rates) in a summary. */

@@ -138,6 +138,17 @@ export const commands: readonly CommandEntry[] = [
     load: async () => [(await import("./prompts.js")).promptsCommand],
   },
   {
+    name: "traces",
+    summary: "LLM traces: search them, show one",
+    load: async () => [(await import("./traces.js")).tracesCommand],
+  },
+  {
+    name: "llm",
+    summary:
+      "LLM evaluation and monitoring: datasets, evaluation runs, paired comparison, judge calibration, route monitor windows",
+    load: async () => [(await import("./llm.js")).llmCommand, (await import("./llm-monitor.js")).llmMonitorCommand],
+  },
+  {
     name: "review",
     summary: "the human review queue: list, claim and decide queued decisions",
     load: async () => [(await import("./review.js")).reviewCommand],

@@ -3,8 +3,10 @@ import { healthRoutes } from "./health.js";
 import { keelWebhookRoutes } from "./keel-webhooks.js";
 import { keelPromotionRoutes } from "./keel-promotion.js";
 import { keelPromptRoutes } from "./keel-prompts.js";
+import { llmEvalRoutes } from "./llm-eval.js";
 import { llmGatewayRoutes } from "./llm-gateway.js";
 import { llmTraceRoutes } from "./llm-traces.js";
+import { llmMonitoringRoutes } from "./llm-monitoring.js";
 import { labelRoutes } from "./labels.js";
 import { mlflowArtifactRoutes } from "./mlflow-artifacts.js";
 import { mlflowExperimentRoutes } from "./mlflow-experiments.js";
@@ -44,4 +46,6 @@ export const routes: readonly RoutePlugin[] = [
   llmTraceRoutes,
   mlflowUserRoutes,
   mlflowServerInfoRoutes,
+  llmEvalRoutes,
+  llmMonitoringRoutes,
 ];

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Lineage, ModelVersion, RegistryStore } from "../../registry/index.js";
 import { STAGES, type Stage } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
-import { aliasNeedsApprover, requireRole, stageNeedsApprover } from "../auth.js";
+import { aliasNeedsApprover, requireRole, stageNeedsApprover, tagNeedsApprover } from "../auth.js";
 import type { Input } from "../input.js";
 import { linkedModelVersionJson, modelVersionJson, registeredModelJson } from "../mlflow-json.js";
 import type { UserStore } from "../../store/index.js";
@@ -259,20 +259,24 @@ function modelVersionRoutes(
     return { model_version: modelVersionJson(version) };
   });
   mlflowRoute(app, "POST", "/model-versions/set-tag", async (input, req) => {
+    const key = input.requiredString("key");
+    if (tagNeedsApprover(key)) requireRole(req, "approver", `setting tag '${key}'`);
     await registry.setModelVersionTag(
       input.requiredString("name"),
       input.requiredString("version"),
-      input.requiredString("key"),
+      key,
       input.string("value") ?? "",
       actorOf(req),
     );
     return {};
   });
   mlflowRoute(app, "DELETE", "/model-versions/delete-tag", async (input, req) => {
+    const key = input.requiredString("key");
+    if (tagNeedsApprover(key)) requireRole(req, "approver", `deleting tag '${key}'`);
     await registry.deleteModelVersionTag(
       input.requiredString("name"),
       input.requiredString("version"),
-      input.requiredString("key"),
+      key,
       actorOf(req),
     );
     return {};
