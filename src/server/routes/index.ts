@@ -1,6 +1,7 @@
 import type { RoutePlugin } from "../app-deps.js";
 import { healthRoutes } from "./health.js";
 import { keelWebhookRoutes } from "./keel-webhooks.js";
+import { keelAuditRoutes } from "./keel-audit.js";
 import { keelPromotionRoutes } from "./keel-promotion.js";
 import { keelPromptRoutes } from "./keel-prompts.js";
 import { llmGatewayRoutes } from "./llm-gateway.js";
@@ -12,12 +13,14 @@ import { mlflowLoggedModelRoutes } from "./mlflow-logged-models.js";
 import { mlflowRegistryRoutes } from "./mlflow-registry.js";
 import { mlflowRunRoutes } from "./mlflow-runs.js";
 import { monitoringRoutes } from "./monitoring.js";
+import { monitoringHistogramRoutes } from "./monitoring-histogram.js";
 import { decisionRoutes } from "./decisions.js";
 import { featureRoutes } from "./features.js";
 import { modelCardRoutes } from "./model-cards.js";
 import { reviewRoutes } from "./review.js";
 import { rolloutRoutes } from "./rollout.js";
 import { servingRoutes } from "./serving.js";
+import { uiRoutes } from "./ui.js";
 
 /** Every route file of the server, registered in this order. Append your entry. */
 export const routes: readonly RoutePlugin[] = [
@@ -40,4 +43,7 @@ export const routes: readonly RoutePlugin[] = [
   keelPromptRoutes,
   llmGatewayRoutes,
   llmTraceRoutes,
+  keelAuditRoutes,
+  monitoringHistogramRoutes,
+  uiRoutes,
 ];
