@@ -34,6 +34,7 @@ const integration = [
   "test/server/monitoring.test.ts",
   "test/server/promotion.test.ts",
   "test/server/review.test.ts",
+  "test/server/ui.test.ts",
   "test/serving/artifact-source.test.ts",
   "test/serving/canary-rollout.test.ts",
   "test/serving/decision-threshold.test.ts",
@@ -46,6 +47,7 @@ const integration = [
   "test/store/inference-log-sql.test.ts",
   "test/store/serving-canaries.test.ts",
   "test/store/serving-endpoints.test.ts",
+  "test/ui/browser.test.ts",
 ];
 /** The `keel` command and server run as a user runs them. */
 const e2e = ["test/cli/**/*.test.ts"];

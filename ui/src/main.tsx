@@ -44,6 +44,7 @@ function useTheme(): [string, () => void] {
   const toggle = () => {
     const next = theme === "dark" ? "light" : "dark";
     localStorage.setItem("keel.theme", next);
+    document.documentElement.dataset.theme = next;
     setTheme(next);
   };
   return [theme, toggle];

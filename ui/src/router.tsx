@@ -30,9 +30,9 @@ export function useLocation(): Location {
 
 /** Matches `/runs/:id` style patterns; returns the decoded parameters or undefined. */
 export function match(pattern: string, path: string): Record<string, string> | undefined {
-  const p = pattern.split("/");
-  const s = path.replace(/\/+$/, "").split("/");
-  if (path === "/") s.length = 1;
+  const segments = (x: string) => x.replace(/\/+$/, "").split("/");
+  const p = segments(pattern);
+  const s = segments(path);
   if (p.length !== s.length) return undefined;
   const out: Record<string, string> = {};
   for (let i = 0; i < p.length; i++) {

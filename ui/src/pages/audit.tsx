@@ -79,7 +79,7 @@ export function AuditPage(): JSX.Element {
             </Empty>
           ) : (
             <>
-              <div class="scroll-x">
+              <div class="scroll-x" tabIndex={0}>
                 <table>
                   <thead>
                     <tr>

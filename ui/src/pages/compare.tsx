@@ -16,7 +16,7 @@ function ParamDiff(props: { runs: readonly RunJson[] }): JSX.Element {
   const rows = keys.map((k) => ({ k, values: props.runs.map((r) => value(r, k)) }));
   const differing = rows.filter((row) => new Set(row.values).size > 1);
   return (
-    <div class="scroll-x">
+    <div class="scroll-x" tabIndex={0}>
       <table>
         <caption>
           Params: {differing.length} of {keys.length} differ (shown first, marked)
@@ -51,7 +51,7 @@ function ParamDiff(props: { runs: readonly RunJson[] }): JSX.Element {
 
 function MetricTable(props: { runs: readonly RunJson[]; keys: readonly string[] }): JSX.Element {
   return (
-    <div class="scroll-x">
+    <div class="scroll-x" tabIndex={0}>
       <table>
         <caption>Metrics (latest values)</caption>
         <thead>

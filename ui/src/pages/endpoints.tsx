@@ -142,7 +142,7 @@ export function EndpointsPage(): JSX.Element {
               <code>npx keel quickstart</code> makes one.
             </Empty>
           ) : (
-            <div class="scroll-x">
+            <div class="scroll-x" tabIndex={0}>
               <table>
                 <thead>
                   <tr>

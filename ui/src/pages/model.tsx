@@ -133,7 +133,7 @@ function VersionDetail(props: { version: ModelVersionJson }): JSX.Element {
       {v.signature === undefined ? (
         <p class="muted">No signature recorded.</p>
       ) : (
-        <div class="scroll-x">
+        <div class="scroll-x" tabIndex={0}>
           <table>
             <caption>Signature (inputs)</caption>
             <thead>
@@ -222,7 +222,7 @@ export function ModelPage(props: { params: Record<string, string>; query: URLSea
                 ))}
               </ul>
               <h2>Versions</h2>
-              <div class="scroll-x">
+              <div class="scroll-x" tabIndex={0}>
                 <table>
                   <thead>
                     <tr>

@@ -55,8 +55,8 @@ export function HistogramBars(props: {
   return (
     <figure class="card">
       <figcaption>
-        <strong>{props.title}</strong> <span style={{ color: "#3b6fb6" }}>■ reference</span>{" "}
-        <span style={{ color: "#e07b28" }}>■ current</span>
+        <strong>{props.title}</strong> <span style={{ color: "#3b6fb6" }}>■</span> reference{" "}
+        <span style={{ color: "#e07b28" }}>■</span> current
       </figcaption>
       <svg
         viewBox={`0 0 ${w} ${h + 40}`}
@@ -105,7 +105,7 @@ export function AlertsTable(props: { model: string }): JSX.Element {
         list.length === 0 ? (
           <p class="muted">No alerts for this model.</p>
         ) : (
-          <div class="scroll-x">
+          <div class="scroll-x" tabIndex={0}>
             {error !== undefined && <ErrorBox error={error} />}
             <table>
               <thead>
@@ -162,7 +162,7 @@ export function PerformancePanel(props: { model: string; performance: readonly O
       </div>
       <Loaded a={report}>
         {(p) => (
-          <div class="scroll-x">
+          <div class="scroll-x" tabIndex={0}>
             <table>
               <caption>
                 Last 7 days: {p.overall.labelled} of {p.overall.predictions} predictions labelled

@@ -74,7 +74,7 @@ function DriftHeatmap(props: { model: string; psi: readonly ObservationJson[] })
         </label>
         <span class="muted">PSI: green &lt; 0.1 stable · yellow &lt; 0.25 moderate · red major</span>
       </div>
-      <div class="scroll-x">
+      <div class="scroll-x" tabIndex={0}>
         <table class="heat" data-testid="drift-heatmap">
           <caption>PSI per feature (rows) and window (columns); select a cell for the histogram</caption>
           <thead>
@@ -100,7 +100,7 @@ function DriftHeatmap(props: { model: string; psi: readonly ObservationJson[] })
                         type="button"
                         class="link"
                         style={{ color: "#111" }}
-                        aria-label={`${f} at ${w}: PSI ${fmtNum(o.value, 3)}`}
+                        aria-label={`PSI ${o.value.toFixed(2)}: ${f}, window from ${w}`}
                         onClick={() => setCell({ feature: f, obs: o })}
                       >
                         {o.value.toFixed(2)}
@@ -173,8 +173,8 @@ function ModelMonitoring(props: { model: string }): JSX.Element {
           <h2>Drift</h2>
           {d.psi.length === 0 ? (
             <Empty>
-              No drift windows yet: serve the model (<code>keel server</code>) and let a monitor window run, or run one
-              now with <code>keel drift --model {props.model}</code>.
+              No drift windows yet: <code>keel server</code> runs monitor windows for every champion (hourly and daily)
+              over the requests it serves; run one now with <code>POST /api/keel/monitoring/run</code>.
             </Empty>
           ) : (
             <DriftHeatmap model={props.model} psi={d.psi} />

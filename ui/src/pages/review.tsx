@@ -62,7 +62,7 @@ export function ReviewPage(): JSX.Element {
             list.length === 0 ? (
               <Empty>The queue is empty: an endpoint's review rules send decisions here (docs/review.md).</Empty>
             ) : (
-              <div class="scroll-x">
+              <div class="scroll-x" tabIndex={0}>
                 <table>
                   <thead>
                     <tr>
@@ -111,7 +111,7 @@ export function ReviewPage(): JSX.Element {
               No decisions recorded yet: every prediction an endpoint serves is recorded (docs/decisions.md).
             </Empty>
           ) : (
-            <div class="scroll-x">
+            <div class="scroll-x" tabIndex={0}>
               <table>
                 <thead>
                   <tr>

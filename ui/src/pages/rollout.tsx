@@ -26,7 +26,7 @@ export function RolloutPage(props: { params: Record<string, string> }): JSX.Elem
                 endpoint (docs/serving.md).
               </Empty>
             ) : (
-              <div class="scroll-x">
+              <div class="scroll-x" tabIndex={0}>
                 <table>
                   <thead>
                     <tr>

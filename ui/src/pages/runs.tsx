@@ -119,11 +119,17 @@ function ColumnPicker(props: {
   );
 }
 
-function SortHeader(props: { label: string; sortKey: string; order: Order; onOrder: (o: Order) => void }) {
+function SortHeader(props: {
+  label: string;
+  title?: string;
+  sortKey: string;
+  order: Order;
+  onOrder: (o: Order) => void;
+}) {
   const active = props.order.key === props.sortKey;
   const sort = active ? (props.order.desc ? "descending" : "ascending") : "none";
   return (
-    <th scope="col" aria-sort={sort} title={props.label}>
+    <th scope="col" aria-sort={sort} title={props.title ?? props.label}>
       <button
         type="button"
         class="link"
@@ -204,18 +210,38 @@ export function RunsPage(props: { params: Record<string, string>; query: URLSear
         </Empty>
       ) : (
         <div class="vtable" ref={scroller} tabIndex={0} aria-label="Runs">
-          <table aria-rowcount={rows.runs.length + 1}>
+          <table
+            aria-rowcount={rows.runs.length + 1}
+            style={{ minWidth: `${52 + 176 + 168 + 100 + 140 + columns.length * 130}px` }}
+          >
+            <colgroup>
+              <col style={{ width: "52px" }} />
+              <col style={{ width: "176px" }} />
+              <col style={{ width: "168px" }} />
+              <col style={{ width: "100px" }} />
+              <col style={{ width: "140px" }} />
+              {columns.map((c) => (
+                <col key={c} style={{ width: "130px" }} />
+              ))}
+            </colgroup>
             <thead>
               <tr>
-                <th scope="col" style={{ width: "3rem" }}>
-                  <span class="muted">Pick</span>
+                <th scope="col">
+                  <span class="visually-hidden">Select</span>
                 </th>
                 <SortHeader label="Run" sortKey="attributes.run_name" order={order} onOrder={setOrder} />
                 <SortHeader label="Started" sortKey="attributes.start_time" order={order} onOrder={setOrder} />
                 <th scope="col">Status</th>
                 <th scope="col">User</th>
                 {columns.map((c) => (
-                  <SortHeader key={c} label={c} sortKey={c} order={order} onOrder={setOrder} />
+                  <SortHeader
+                    key={c}
+                    label={c.slice(c.indexOf(".") + 1)}
+                    title={c}
+                    sortKey={c}
+                    order={order}
+                    onOrder={setOrder}
+                  />
                 ))}
               </tr>
             </thead>
