@@ -14,6 +14,7 @@ const integration = [
   "test/llm/prompts/prompt-registry.test.ts",
   "test/monitoring/alert-engine.test.ts",
   "test/monitoring/drift-html.test.ts",
+  "test/monitoring/feature-histogram.test.ts",
   "test/monitoring/monitor-job.test.ts",
   "test/monitoring/performance.test.ts",
   "test/monitoring/rollout-report.test.ts",

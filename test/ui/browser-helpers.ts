@@ -40,19 +40,17 @@ const axeSource = (createRequire(import.meta.url)("axe-core") as { source: strin
 
 /** axe-core's serious and critical violations on the page as it is (WCAG 2 A and AA rules and best practices). */
 export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
-  const loaded = await page.evaluate(() => "axe" in window);
-  if (!loaded) await page.addScriptTag({ content: axeSource });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<unknown> } }).axe;
-    const result = (await axe.run(document, { resultTypes: ["violations"] })) as {
-      violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
-    };
-    return result.violations.map((v) => ({
+  // Run in the page, where `window` and `document` are (this file is compiled without the DOM's types).
+  if ((await page.evaluate("typeof window.axe")) !== "object") await page.addScriptTag({ content: axeSource });
+  const violations = await page.evaluate<
+    AxeViolation[]
+  >(`window.axe.run(document, { resultTypes: ["violations"] }).then((r) =>
+    r.violations.map((v) => ({
       id: v.id,
       impact: v.impact,
       help: v.help,
       targets: v.nodes.slice(0, 5).map((n) => JSON.stringify(n.target)),
-    }));
-  });
+    })),
+  )`);
   return violations.filter((v) => v.impact === "serious" || v.impact === "critical");
 }

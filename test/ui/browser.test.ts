@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeelClient } from "../../src/client/index.js";
 import type { RunJson } from "../../src/client/index.js";
@@ -130,6 +130,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** One attribute of every element the locator finds, in document order. */
+async function attributes(locator: Locator, name: string): Promise<(string | null)[]> {
+  const out: (string | null)[] = [];
+  for (let i = 0, n = await locator.count(); i < n; i++) out.push(await locator.nth(i).getAttribute(name));
+  return out;
+}
+
 async function signIn(page: Page, role: string): Promise<void> {
   await page.goto(`${url}/`);
   await page.getByLabel("API token").fill(tokens[role]!);
@@ -176,9 +183,7 @@ describe.skipIf(chromiumTool.skip)("the web UI in Chromium, on the quickstart's 
     await page.getByLabel("Filter (MLflow search syntax)").fill("tags.`keel.trigger` = 'quickstart'");
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByText("1 runs loaded").waitFor();
-    const header = await page
-      .locator(".vtable thead th")
-      .evaluateAll((ths) => ths.map((th) => th.getAttribute("title")));
+    const header = await attributes(page.locator(".vtable thead th"), "title");
     const cells = await page.locator(".vtable tbody tr:not([aria-hidden]) td").allTextContents();
     expect(cells[header.indexOf("metrics.auc")]).toBe(Number(auc.value).toFixed(4));
     await page.getByRole("link", { name: quickstartRun.info.run_name! }).click();
@@ -213,17 +218,15 @@ describe.skipIf(chromiumTool.skip)("the web UI in Chromium, on the quickstart's 
     await page.goto(`${url}/models/${MODEL}`);
     await page.getByTestId("promote-hidden").waitFor();
     expect(await page.getByTestId("aliases").textContent()).toContain("champion → v1");
-    const status = await page.evaluate(async (model) => {
-      const res = await fetch(`/api/keel/models/${model}/promote`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${sessionStorage.getItem("keel.token") ?? ""}`,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({ version: "2", reason: "a reader tries" }),
-      });
-      return { status: res.status, body: (await res.json()) as { error_code: string } };
-    }, MODEL);
+    // From the page, with the token the page holds (this file is compiled without the DOM's types).
+    const status = await page.evaluate<{
+      status: number;
+      body: { error_code: string };
+    }>(`fetch("/api/keel/models/${MODEL}/promote", {
+      method: "POST",
+      headers: { authorization: "Bearer " + sessionStorage.getItem("keel.token"), "content-type": "application/json" },
+      body: JSON.stringify({ version: "2", reason: "a reader tries" }),
+    }).then(async (res) => ({ status: res.status, body: await res.json() }))`);
     expect(status.status).toBe(403);
     expect(status.body.error_code).toBe("PERMISSION_DENIED");
     await checkPage(page, "registry-reader");
@@ -255,9 +258,7 @@ describe.skipIf(chromiumTool.skip)("the web UI in Chromium, on the quickstart's 
     const heat = page.getByTestId("drift-heatmap");
     await heat.waitFor();
     const row = heat.locator("tr", { has: page.locator("th", { hasText: /^credit_score$/ }) });
-    const psi = await row
-      .locator("td[data-psi]")
-      .evaluateAll((tds) => tds.map((td) => Number(td.getAttribute("data-psi"))));
+    const psi = (await attributes(row.locator("td[data-psi]"), "data-psi")).map(Number);
     expect(psi).toHaveLength(8);
     // The training population's windows are stable, the drifted ones major (PSI ≥ 0.25).
     expect(Math.max(...psi.slice(0, 4))).toBeLessThan(0.1);
@@ -289,13 +290,13 @@ describe.skipIf(chromiumTool.skip)("the web UI in Chromium, on the quickstart's 
     await page.goto(`${url}/models/${MODEL}`);
     await page.getByTestId("aliases").waitFor();
     await page.getByRole("button", { name: "Switch to dark theme" }).click();
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
+    expect(await page.locator("html").getAttribute("data-theme")).toBe("dark");
     await checkPage(page, "registry-dark");
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${url}/`);
     await page.getByRole("link", { name: MODEL }).waitFor();
     // Nothing wider than the phone's screen but the tables' own scrolling boxes.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(Number(await page.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(390);
     await checkPage(page, "experiments-phone");
   });
 
