@@ -25,6 +25,7 @@ const integration = [
   "test/pipeline/training-set.test.ts",
   "test/pipeline/training-window.test.ts",
   "test/registry/promotion.test.ts",
+  "test/server/alert-resolve.test.ts",
   "test/server/artifacts.test.ts",
   "test/server/auth.test.ts",
   "test/server/decisions.test.ts",

@@ -583,6 +583,12 @@ export class KeelClient {
     return (await this.request<{ alert: AlertJson }>("POST", `/api/keel/alerts/${encodeURIComponent(id)}/ack`)).alert;
   }
 
+  /** Closes an alert by hand, recorded under the caller; refused (INVALID_STATE) when already resolved. */
+  async resolveAlert(id: string): Promise<AlertJson> {
+    return (await this.request<{ alert: AlertJson }>("POST", `/api/keel/alerts/${encodeURIComponent(id)}/resolve`))
+      .alert;
+  }
+
   // keel: the human review queue (docs/review.md); every call needs the reviewer role when auth is on
   /** Queued decisions, oldest first. */
   async listReviews(query: ReviewQueryJson = {}): Promise<ReviewItemJson[]> {

@@ -95,6 +95,10 @@ export function AlertsTable(props: { model: string }): JSX.Element {
   const canAck = useCan("writer");
   const [alerts, reload] = useAsync(() => client().listAlerts({ model: props.model, limit: 200 }), [props.model]);
   const [error, setError] = useState<string>();
+  const resolve = (a: AlertJson) =>
+    client()
+      .resolveAlert(a.id)
+      .then(reload, (e: unknown) => setError(errorText(e)));
   const ack = (a: AlertJson) =>
     client()
       .acknowledgeAlert(a.id)
@@ -133,6 +137,11 @@ export function AlertsTable(props: { model: string }): JSX.Element {
                       {a.status === "open" && canAck && (
                         <button type="button" onClick={() => void ack(a)}>
                           Acknowledge
+                        </button>
+                      )}{" "}
+                      {a.status !== "resolved" && canAck && (
+                        <button type="button" onClick={() => void resolve(a)}>
+                          Resolve
                         </button>
                       )}
                     </td>
