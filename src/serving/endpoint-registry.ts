@@ -35,6 +35,10 @@ export interface EndpointSummary {
   ready: boolean;
   versions: Record<string, string>;
   canary?: CanaryState;
+  /** The challenger's share of traffic (percent), when there is one. */
+  challengerPercent?: number;
+  /** The canary's steps (percent) and how long each lasts, when there is a canary. */
+  canarySchedule?: { readonly steps: readonly number[]; readonly stepMs: number };
 }
 
 /** Every model in a binding, for releasing it. */
@@ -108,6 +112,10 @@ export class EndpointRegistry {
         ready: b !== undefined,
         versions,
         ...(ep.canary ? { canary: ep.canary } : {}),
+        ...(ep.config.challenger ? { challengerPercent: ep.config.challenger.percent } : {}),
+        ...(ep.config.canary
+          ? { canarySchedule: { steps: ep.config.canary.schedule.steps, stepMs: ep.config.canary.schedule.stepMs } }
+          : {}),
       };
     });
   }

@@ -97,7 +97,12 @@ function useMetrics(): {
 const pct = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(1)} %`);
 const ms = (v: number | null) => (v === null ? "—" : `${v.toFixed(1)} ms`);
 
-function CanaryLine(props: { canary: unknown }): JSX.Element {
+function CanaryLine(props: { canary: unknown; schedule: unknown }): JSX.Element {
+  const schedule = props.schedule as { steps: number[]; stepMs: number } | undefined;
+  const plan =
+    schedule === undefined
+      ? ""
+      : ` (schedule ${schedule.steps.join(" → ")} %, ${Math.round(schedule.stepMs / 60_000)} min a step)`;
   const c = props.canary as {
     status: string;
     step?: number;
@@ -109,7 +114,9 @@ function CanaryLine(props: { canary: unknown }): JSX.Element {
   if (c.status === "running") {
     return (
       <span>
-        canary step {(c.step ?? 0) + 1} since {fmtTime(c.stepStartedAt)}
+        canary step {(c.step ?? 0) + 1}
+        {schedule === undefined ? "" : ` at ${schedule.steps[c.step ?? 0] ?? 100} %`} since {fmtTime(c.stepStartedAt)}
+        {plan}
         {c.held !== undefined ? ` (held: ${c.held})` : ""}
       </span>
     );
@@ -184,9 +191,12 @@ export function EndpointsPage(): JSX.Element {
                           {versions.map(([role, v]) => (
                             <span class="pill" key={role}>
                               {role} v{v}
+                              {role === "challenger" && typeof e.challengerPercent === "number"
+                                ? ` (${e.challengerPercent} %)`
+                                : ""}
                             </span>
                           ))}
-                          {e.canary !== undefined && <CanaryLine canary={e.canary} />}
+                          {e.canary !== undefined && <CanaryLine canary={e.canary} schedule={e.canarySchedule} />}
                         </td>
                         <td class="num">{f.rate === null ? "…" : fmtNum(f.rate, 2)}</td>
                         <td class="num">{ms(f.p50)}</td>
