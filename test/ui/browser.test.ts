@@ -24,6 +24,7 @@ const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 5);
 const WINDOW = 6 * HOUR;
 const ROWS_PER_WINDOW = 400;
+const MANY_RUNS = 260;
 /** Screenshots go here; `npm run ui:screenshots` points it at docs/ui for the README. */
 const SHOTS = process.env.KEEL_UI_SCREENSHOT_DIR ?? mkdtempSync(path.join(tmpdir(), "keel-ui-shots-"));
 /** A rendered page is far from one flat colour (a blank page's variance is 0). */
@@ -120,6 +121,24 @@ beforeAll(async () => {
   // A second version of the model, for the approver to promote.
   const v1 = await writer.getModelVersion(MODEL, "1");
   await writer.createModelVersion({ name: MODEL, source: v1.source, ...(v1.run_id ? { run_id: v1.run_id } : {}) });
+  // Traffic for the endpoints page: twenty single-record predictions on the champion.
+  const traffic = inputRows(generateLoanApplications({ rows: 20, seed: 300, driftMonths: 0 }));
+  for (const record of traffic) {
+    const res = await fetch(`${url}/api/keel/endpoints/${MODEL}/predict`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens.writer!}`, "content-type": "application/json" },
+      body: JSON.stringify({ records: [record] }),
+    });
+    expect(res.status).toBe(200);
+  }
+  // An experiment of more runs than one page holds (200), for paging and virtualised rows.
+  const many = await writer.createExperiment("many-runs");
+  for (let i = 0; i < MANY_RUNS; i++) {
+    const r = await writer.createRun({ experiment_id: many, run_name: `sweep-${i}`, start_time: T0 + i * 1000 });
+    await writer.logBatch(r.info.run_id, {
+      metrics: [{ key: "auc", value: 0.5 + (i % 97) / 200, timestamp: T0, step: 0 }],
+    });
+  }
   if (!chromiumTool.skip) browser = await launchChromium(chromiumTool.path);
 }, 300_000);
 
@@ -194,8 +213,40 @@ describe.skipIf(chromiumTool.skip)("the web UI in Chromium, on the quickstart's 
     await checkPage(page, "run");
   });
 
+  it("pages through runs by page token as the table scrolls, drawing only the rows in view, sorted on the server", async () => {
+    const experiments = await new KeelClient({ baseUrl: url, token: tokens.reader! }).getExperimentByName("many-runs");
+    await page.goto(`${url}/experiments/${experiments.experiment_id}`);
+    await page.getByText(/^200 runs loaded, more as you scroll/).waitFor();
+    const drawn = () => page.locator(".vtable tbody tr:not([aria-hidden])").count();
+    expect(await drawn()).toBeLessThan(60);
+    // Scroll the table to its end with the mouse wheel, as a user would.
+    await page.locator(".vtable").hover();
+    for (let i = 0; i < 20 && !(await page.getByText(`${MANY_RUNS} runs loaded`).isVisible()); i++) {
+      await page.mouse.wheel(0, 4000);
+      await page.waitForTimeout(100);
+    }
+    await page.getByText(`${MANY_RUNS} runs loaded`).waitFor();
+    expect(await drawn()).toBeLessThan(60);
+    // The oldest run is the last row: drawn once the table is scrolled to its new end.
+    for (let i = 0; i < 20 && !(await page.getByText("sweep-0", { exact: true }).isVisible()); i++) {
+      await page.mouse.wheel(0, 4000);
+      await page.waitForTimeout(100);
+    }
+    await page.getByText("sweep-0", { exact: true }).waitFor();
+    // Sorted by AUC on the server, highest first: the top row holds the largest AUC of all runs.
+    await page.locator("th[title='metrics.auc'] button").click();
+    await page.locator("th[title='metrics.auc'][aria-sort='descending']").waitFor();
+    await page.getByText(/^200 runs loaded/).waitFor();
+    const best = Math.max(...Array.from({ length: MANY_RUNS }, (_, i) => 0.5 + (i % 97) / 200));
+    const header = await attributes(page.locator(".vtable thead th"), "title");
+    const top = await page.locator(".vtable tbody tr:not([aria-hidden])").first().locator("td").allTextContents();
+    expect(Number(top[header.indexOf("metrics.auc")])).toBeCloseTo(best, 4);
+    await page.goto(`${url}/`);
+  });
+
   it("compares two runs: param diff, metrics, parallel coordinates", async () => {
-    await page.goBack();
+    await page.getByRole("link", { name: MODEL }).click();
+    await page.getByRole("heading", { name: `Runs of ${MODEL}` }).waitFor();
     await page.getByLabel("Filter (MLflow search syntax)").fill("metrics.auc > 0");
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByText(/^2 runs loaded/).waitFor();
@@ -272,10 +323,14 @@ describe.skipIf(chromiumTool.skip)("the web UI in Chromium, on the quickstart's 
 
   it("lists endpoints with live figures, the audit log with a verified chain, and the review page", async () => {
     await page.goto(`${url}/endpoints`);
-    await page
-      .getByRole("cell", { name: /loan-default/ })
-      .first()
-      .waitFor();
+    const endpoint = page.locator("tr", { has: page.getByRole("cell", { name: /^loan-default/ }) });
+    await endpoint.waitFor();
+    // p50 and p99 from the latency histogram of the twenty predictions, no errors, no fallbacks.
+    const figures = await endpoint.locator("td.num").allTextContents();
+    expect(figures[1]).toMatch(/^\d+\.\d ms$/);
+    expect(figures[2]).toMatch(/^\d+\.\d ms$/);
+    expect(figures[3]).toBe("0.0 %");
+    expect(figures[4]).toBe("0.0 %");
     await checkPage(page, "endpoints");
     await page.goto(`${url}/audit`);
     await page.getByRole("button", { name: "Verify the chain" }).click();
