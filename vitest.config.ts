@@ -20,6 +20,7 @@ const integration = [
   "test/llm/prompts/prompt-registry.test.ts",
   "test/monitoring/alert-engine.test.ts",
   "test/monitoring/drift-html.test.ts",
+  "test/monitoring/feature-histogram.test.ts",
   "test/monitoring/monitor-job.test.ts",
   "test/monitoring/performance.test.ts",
   "test/monitoring/rollout-report.test.ts",
@@ -30,6 +31,7 @@ const integration = [
   "test/pipeline/training-set.test.ts",
   "test/pipeline/training-window.test.ts",
   "test/registry/promotion.test.ts",
+  "test/server/alert-resolve.test.ts",
   "test/server/artifacts.test.ts",
   "test/server/auth.test.ts",
   "test/server/decisions.test.ts",
@@ -46,6 +48,7 @@ const integration = [
   "test/server/promotion.test.ts",
   "test/server/review.test.ts",
   "test/server/s3-artifacts.test.ts",
+  "test/server/ui.test.ts",
   "test/serving/artifact-source.test.ts",
   "test/serving/canary-rollout.test.ts",
   "test/serving/decision-threshold.test.ts",
@@ -60,6 +63,7 @@ const integration = [
   "test/store/inference-log-sql.test.ts",
   "test/store/serving-canaries.test.ts",
   "test/store/serving-endpoints.test.ts",
+  "test/ui/browser.test.ts",
 ];
 /** The `keel` command and server run as a user runs them. */
 const e2e = ["test/cli/**/*.test.ts"];

@@ -10,4 +10,5 @@ export const benchmarks: { name: string; load: () => Promise<{ run: () => Promis
   { name: "cli", load: () => import("./cli.js") },
   { name: "llm", load: () => import("./llm.js") },
   { name: "llm-eval", load: () => import("./llm-eval.js") },
+  { name: "ui", load: () => import("./ui.js") },
 ];

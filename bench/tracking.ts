@@ -64,7 +64,8 @@ async function ingest(root: string, batches: number): Promise<void> {
   }
 }
 
-async function bulkLoad(stores: Stores, experimentId: number, runs: number): Promise<void> {
+/** Inserts `runs` runs (3 params, 3 metrics, 1 tag each) straight into the tables, 500 per transaction. */
+export async function bulkLoad(stores: Stores, experimentId: number, runs: number): Promise<void> {
   const db = stores.metadata.db;
   const rnd = mulberry32(42);
   const models = ["gbdt", "linear", "forest"];

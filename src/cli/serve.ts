@@ -29,6 +29,8 @@ export interface ServeOptions {
   readonly retrainingPolicy?: string;
   /** LLM gateway routes, prices, trace retention, prompt promotion gates (docs/llm.md). */
   readonly llmConfig?: string;
+  /** The built web UI to serve at `/` (default: `dist/ui` of this installation). */
+  readonly uiDir?: string;
 }
 
 export interface KeelServer {
@@ -102,6 +104,7 @@ export async function startKeelServer(
       monitoring: monitoring.services,
       ...(llm === undefined ? {} : { llm: llm.services }),
       features: model.features,
+      ...(options.uiDir === undefined ? {} : { uiDir: options.uiDir }),
     });
     const grpc =
       config.grpcPort === undefined

@@ -66,6 +66,8 @@ export interface AppDeps {
   /** The feature store model serving reads (its owner closes it); the feature routes open their own without it. */
   readonly features?: FeatureStore;
   readonly llm?: LlmServices;
+  /** The built web UI's directory (default: `dist/ui` next to the server). */
+  readonly uiDir?: string;
 }
 
 /** LLM operations (docs/llm.md): prompt promotion policy, the gateway, traces. */

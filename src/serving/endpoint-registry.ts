@@ -53,6 +53,10 @@ export interface EndpointSummary {
   loadError?: { reason: string; attempts: number; retryAt: string };
   versions: Record<string, string>;
   canary?: CanaryState;
+  /** The challenger's share of traffic (percent), when there is one. */
+  challengerPercent?: number;
+  /** The canary's steps (percent) and how long each lasts, when there is a canary. */
+  canarySchedule?: { readonly steps: readonly number[]; readonly stepMs: number };
 }
 
 /** Every model in a binding, for releasing it. */
@@ -136,6 +140,10 @@ export class EndpointRegistry {
             }),
         versions,
         ...(ep.canary ? { canary: ep.canary } : {}),
+        ...(ep.config.challenger ? { challengerPercent: ep.config.challenger.percent } : {}),
+        ...(ep.config.canary
+          ? { canarySchedule: { steps: ep.config.canary.schedule.steps, stepMs: ep.config.canary.schedule.stepMs } }
+          : {}),
       };
     });
   }

@@ -502,3 +502,18 @@ export interface ModelCardJson {
     | { readonly unavailable: string };
   readonly history: readonly ModelCardHistoryJson[];
 }
+
+/** `GET /api/keel/monitoring/histogram`: one feature in a window next to its reference, counts per slot. */
+export interface FeatureHistogramJson {
+  model: string;
+  version: string;
+  feature: string;
+  kind: "numeric" | "categorical";
+  labels: string[];
+  reference: number[];
+  current: number[];
+  current_rows: number;
+  current_nulls: number;
+  window_start: string;
+  window_end: string;
+}

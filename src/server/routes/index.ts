@@ -1,6 +1,7 @@
 import type { RoutePlugin } from "../app-deps.js";
 import { healthRoutes } from "./health.js";
 import { keelWebhookRoutes } from "./keel-webhooks.js";
+import { keelAuditRoutes } from "./keel-audit.js";
 import { keelPromotionRoutes } from "./keel-promotion.js";
 import { keelPromptRoutes } from "./keel-prompts.js";
 import { llmEvalRoutes } from "./llm-eval.js";
@@ -16,12 +17,14 @@ import { mlflowRunRoutes } from "./mlflow-runs.js";
 import { mlflowServerInfoRoutes } from "./mlflow-server-info.js";
 import { mlflowUserRoutes } from "./mlflow-users.js";
 import { monitoringRoutes } from "./monitoring.js";
+import { monitoringHistogramRoutes } from "./monitoring-histogram.js";
 import { decisionRoutes } from "./decisions.js";
 import { featureRoutes } from "./features.js";
 import { modelCardRoutes } from "./model-cards.js";
 import { reviewRoutes } from "./review.js";
 import { rolloutRoutes } from "./rollout.js";
 import { servingRoutes } from "./serving.js";
+import { uiRoutes } from "./ui.js";
 
 /** Every route file of the server, registered in this order. Append your entry. */
 export const routes: readonly RoutePlugin[] = [
@@ -48,4 +51,7 @@ export const routes: readonly RoutePlugin[] = [
   mlflowServerInfoRoutes,
   llmEvalRoutes,
   llmMonitoringRoutes,
+  keelAuditRoutes,
+  monitoringHistogramRoutes,
+  uiRoutes,
 ];

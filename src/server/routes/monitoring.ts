@@ -203,4 +203,9 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
     const alert = await services().alerts.acknowledge(req.params.id, actorOf(req));
     return { alert: alertJson(alert) };
   });
+
+  app.post<{ Params: { id: string } }>("/api/keel/alerts/:id/resolve", async (req) => {
+    const alert = await services().alerts.resolve(req.params.id, actorOf(req));
+    return { alert: alertJson(alert) };
+  });
 };
