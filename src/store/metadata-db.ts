@@ -7,6 +7,7 @@ import { openPostgres } from "./postgres/open.js";
 import type { KeelDatabase } from "./schema.js";
 import { openSqlite } from "./sqlite/open.js";
 import type { DialectHandle } from "./dialect.js";
+import type { ChainKeyring } from "./hash-chain.js";
 
 export type { DialectHandle } from "./dialect.js";
 
@@ -17,6 +18,11 @@ export type { DialectHandle } from "./dialect.js";
 export interface MetadataDb {
   readonly db: Kysely<KeelDatabase>;
   readonly dialect: Dialect;
+  /**
+   * The keys that seal the audit log's and decision records' rows (HMAC-SHA256), kept outside the
+   * database; undefined: rows are linked by plain sha256.
+   */
+  readonly chainKeyring: ChainKeyring | undefined;
   /** Driver error → KeelError (unique violation → ConflictError, busy → UnavailableError); other errors unchanged. */
   translateError(error: unknown): unknown;
   /** Runs `fn` on the database; a driver error comes out translated. */
@@ -32,7 +38,7 @@ export interface MetadataDb {
  * `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, `sqlite::memory:` (MLflow's forms),
  * or `postgresql://user@host:port/db` (also `postgres://`; `?schema=name` sets the search path).
  */
-export function openMetadataDb(uri: string): MetadataDb {
+export function openMetadataDb(uri: string, options: { chainKeyring?: ChainKeyring | undefined } = {}): MetadataDb {
   let handle: DialectHandle;
   if (uri.startsWith("sqlite:")) handle = openSqlite(uri);
   else if (uri.startsWith("postgresql://") || uri.startsWith("postgres://")) handle = openPostgres(uri);
@@ -52,6 +58,7 @@ export function openMetadataDb(uri: string): MetadataDb {
   return {
     db: handle.db,
     dialect: handle.dialect,
+    chainKeyring: options.chainKeyring,
     translateError: (e) => handle.translateError(e),
     query: (fn) => translated(() => fn(handle.db)),
     transaction: (fn) => translated(() => handle.db.transaction().execute(fn)),

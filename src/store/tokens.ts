@@ -101,6 +101,7 @@ export function createTokenStore(metadata: MetadataDb, deps: { clock?: Clock } =
             after: { name: row.name, role: row.role },
           },
           row.created_at,
+          metadata.chainKeyring?.current,
         );
         return { token, info: toInfo(row) };
       });
@@ -131,6 +132,7 @@ export function createTokenStore(metadata: MetadataDb, deps: { clock?: Clock } =
             before: { name: row.name, role: row.role },
           },
           now,
+          metadata.chainKeyring?.current,
         );
       });
     },
