@@ -3,7 +3,7 @@ import type { KeelConfig } from "../config.js";
 import { InvalidParameterError } from "../errors.js";
 import { openStores } from "../open-stores.js";
 import { parseChainKeyring } from "../store/index.js";
-import type { ChainKeyring } from "../store/index.js";
+import type { ChainKeyring, ChainSealing } from "../store/index.js";
 
 export type Stores = ReturnType<typeof openStores>;
 
@@ -39,4 +39,14 @@ export async function withStores<T>(config: KeelConfig, fn: (stores: Stores) => 
   } finally {
     await stores.close();
   }
+}
+
+/** The chains of `stores` with the configured keyring and checkpoint directory (docs/audit.md). */
+export function chainSealing(stores: Stores, config: KeelConfig): ChainSealing {
+  return {
+    audit: stores.audit,
+    decisions: stores.decisions,
+    keyring: stores.metadata.chainKeyring,
+    checkpointDir: config.auditCheckpointDir,
+  };
 }

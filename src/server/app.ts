@@ -38,7 +38,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
         logger: deps.config.logLevel === "silent" ? false : { level: deps.config.logLevel },
         ...FASTIFY_OPTIONS,
       });
-  installErrorHandling(app);
+  const metadata = deps.stores.metadata;
+  installErrorHandling(app, metadata === undefined ? undefined : (e) => metadata.translateError(e));
   // One JSON parser for every route: depth-capped and prototype-safe (json-body.ts).
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);

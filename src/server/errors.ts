@@ -47,12 +47,19 @@ export function toKeelError(error: unknown): { error: KeelError; status: number 
 }
 
 export function sendError(reply: FastifyReply, error: KeelError, status: number = error.status): FastifyReply {
+  // A busy database or a model still loading: tell the client when to try again.
+  if (status === 503) void reply.header("retry-after", "1");
   return reply.status(status).type("application/json; charset=utf-8").send(errorBody(error));
 }
 
-/** One place where errors become HTTP: status from the catalog, MLflow's body shape. */
-export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((raw, request, reply) => {
+/**
+ * One place where errors become HTTP: status from the catalog, MLflow's body shape. A driver error
+ * that escaped its store untranslated (busy database, unique violation) goes through the metadata
+ * database's `translateError` first, so it is a 503 or 409 and never a 500.
+ */
+export function installErrorHandling(app: FastifyInstance, translateDriverError?: (e: unknown) => unknown): void {
+  app.setErrorHandler((thrown, request, reply) => {
+    const raw = translateDriverError === undefined ? thrown : translateDriverError(thrown);
     const { error, status } = toKeelError(raw);
     if (status >= 500) request.log.error({ err: raw }, "request failed");
     return sendError(reply, error, status);

@@ -9,6 +9,16 @@ const ID_FIELD = /(^|_)(id|uuid|version)$/;
 /** Fields that name something: capped at REQUEST_LIMITS.nameChars. */
 const NAME_FIELD = /(^|_)(name|key|alias|stage|id|uuid|version)$/;
 
+/**
+ * Whether a JSON number may stand for a string field: an id or version as a whole number
+ * (`"experiment_id": 3`, as MLflow's older clients send), or a finite number in a field that is no
+ * name (a time, a value); never a name, so 1e400 does not become the alias "Infinity".
+ */
+function numberAsString(field: string, v: number): boolean {
+  if (ID_FIELD.test(field)) return Number.isSafeInteger(v) && v >= 0;
+  return Number.isFinite(v) && !NAME_FIELD.test(field);
+}
+
 /** Every string field's rules: no NUL character; names capped shorter than other text. */
 function checkedString(field: string, v: string): string {
   const max = NAME_FIELD.test(field) ? REQUEST_LIMITS.nameChars : REQUEST_LIMITS.textChars;
@@ -60,8 +70,7 @@ export class Input {
     const v = this.scalar(field);
     if (v === undefined || v === null) return undefined;
     if (typeof v === "string") return checkedString(field, v);
-    // A number is taken for an id (`"experiment_id": 3`), never for a name: 1e400 is no alias.
-    if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && ID_FIELD.test(field)) return String(v);
+    if (typeof v === "number" && numberAsString(field, v)) return String(v);
     throw specError(field, v, "must be a string");
   }
 
@@ -135,9 +144,7 @@ export class Input {
     const list = Array.isArray(v) ? (v as unknown[]) : [v];
     return list.map((x, i) => {
       if (typeof x === "string") return checkedString(field, x);
-      if (typeof x === "number" && Number.isSafeInteger(x) && x >= 0 && ID_FIELD.test(field.replace(/s$/, ""))) {
-        return String(x);
-      }
+      if (typeof x === "number" && numberAsString(field.replace(/s$/, ""), x)) return String(x);
       throw specError(`${field}[${i}]`, x, "must be a string");
     });
   }

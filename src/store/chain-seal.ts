@@ -50,21 +50,32 @@ export interface ChainsVerification {
   readonly checkpointsRead: boolean;
 }
 
+/** The decision records verified against their checkpoints (when a keyring is configured). */
+export async function verifyDecisionChain(s: ChainSealing): Promise<DecisionVerification> {
+  if (s.keyring === undefined) return s.decisions.verify();
+  const cps = await readChainCheckpoints(s.checkpointDir, "decisions", s.keyring);
+  return cps.ok
+    ? s.decisions.verify({ checkpoints: cps.heads })
+    : { ok: false, records: 0, brokenAt: 0, requestId: null, reason: cps.reason };
+}
+
+/** The audit log verified against its checkpoints (when a keyring is configured). */
+export async function verifyAuditChain(s: ChainSealing): Promise<AuditVerification> {
+  if (s.keyring === undefined) return s.audit.verifyAuditChain();
+  const cps = await readChainCheckpoints(s.checkpointDir, "audit", s.keyring);
+  return cps.ok
+    ? s.audit.verifyAuditChain({ checkpoints: cps.heads })
+    : { ok: false, rows: 0, brokenAt: 0, reason: cps.reason };
+}
+
 /**
  * Verifies both chains against the checkpoints in the directory (authenticated with the keyring);
  * without a keyring, the chains alone. A forged checkpoint file is itself a break.
  */
 export async function verifyChains(s: ChainSealing): Promise<ChainsVerification> {
-  if (s.keyring === undefined) {
-    return { audit: await s.audit.verifyAuditChain(), decisions: await s.decisions.verify(), checkpointsRead: false };
-  }
-  const auditCps = await readChainCheckpoints(s.checkpointDir, "audit", s.keyring);
-  const decisionCps = await readChainCheckpoints(s.checkpointDir, "decisions", s.keyring);
-  const audit: AuditVerification = auditCps.ok
-    ? await s.audit.verifyAuditChain({ checkpoints: auditCps.heads })
-    : { ok: false, rows: 0, brokenAt: 0, reason: auditCps.reason };
-  const decisions: DecisionVerification = decisionCps.ok
-    ? await s.decisions.verify({ checkpoints: decisionCps.heads })
-    : { ok: false, records: 0, brokenAt: 0, requestId: null, reason: decisionCps.reason };
-  return { audit, decisions, checkpointsRead: true };
+  return {
+    audit: await verifyAuditChain(s),
+    decisions: await verifyDecisionChain(s),
+    checkpointsRead: s.keyring !== undefined,
+  };
 }

@@ -18,7 +18,7 @@ export { chainHash, GENESIS_HASH } from "./hash-chain.js";
 export type { ChainKey, ChainKeyring, TrustedHead } from "./hash-chain.js";
 export { parseChainKeyring, readChainCheckpoints, writeChainCheckpoint } from "./chain-checkpoint.js";
 export type { ChainCheckpoint, ChainName } from "./chain-checkpoint.js";
-export { checkpointChains, verifyChains } from "./chain-seal.js";
+export { checkpointChains, verifyChains, verifyDecisionChain } from "./chain-seal.js";
 export type { ChainSealing, ChainsVerification } from "./chain-seal.js";
 export type { AuditEntry, AuditLog, AuditQuery, AuditRecord, AuditVerification, AppendAudit } from "./audit.js";
 export { createFsArtifactStore, normalizeArtifactPath } from "./artifacts.js";

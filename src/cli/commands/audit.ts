@@ -1,20 +1,10 @@
 import type { Command } from "commander";
 import { DataIntegrityError } from "../../errors.js";
 import { checkpointChains, verifyChains } from "../../store/index.js";
-import type { ChainSealing, ChainsVerification } from "../../store/index.js";
-import type { KeelConfig } from "../../config.js";
+import type { ChainsVerification } from "../../store/index.js";
 import { configFor, group, print } from "../context.js";
 import type { CliContext } from "../context.js";
-import { withStores, type Stores } from "../stores.js";
-
-function sealing(stores: Stores, config: KeelConfig): ChainSealing {
-  return {
-    audit: stores.audit,
-    decisions: stores.decisions,
-    keyring: stores.metadata.chainKeyring,
-    checkpointDir: config.auditCheckpointDir,
-  };
-}
+import { chainSealing, withStores } from "../stores.js";
 
 function verifyText(r: ChainsVerification): string {
   const lines = [
@@ -42,7 +32,7 @@ export function auditCommand(program: Command, ctx: CliContext): void {
     .description("check every row's hash, seal and link and the checkpoints; name the first bad entry")
     .action(async (_flags: object, cmd: Command) => {
       const config = configFor(cmd, ctx);
-      const result = await withStores(config, (stores) => verifyChains(sealing(stores, config)));
+      const result = await withStores(config, (stores) => verifyChains(chainSealing(stores, config)));
       print(cmd, ctx, result, () => verifyText(result));
       if (!result.audit.ok) {
         throw new DataIntegrityError(
@@ -60,7 +50,7 @@ export function auditCommand(program: Command, ctx: CliContext): void {
     .description("record the audit log's and decision records' heads in signed files outside the database")
     .action(async (_flags: object, cmd: Command) => {
       const config = configFor(cmd, ctx);
-      const written = await withStores(config, (stores) => checkpointChains(sealing(stores, config)));
+      const written = await withStores(config, (stores) => checkpointChains(chainSealing(stores, config)));
       print(cmd, ctx, written, () =>
         written.map((w) => `${w.checkpoint.chain} checkpoint at ${w.checkpoint.seq}: ${w.file}`).join("\n"),
       );
