@@ -157,6 +157,12 @@ function oipMetadataRoutes(oip: FastifyInstance, serving: ModelServer, version: 
   });
 }
 
+/**
+ * Scoring routes need the `predictor` role: scoring writes decision records but changes no model,
+ * endpoint or setting, so a service that only scores holds a token that can do nothing else.
+ */
+const SCORING = { config: { role: "predictor" as const } };
+
 function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
   oip.removeContentTypeParser("application/json");
   oip.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
@@ -212,10 +218,10 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
             );
     started.catch((e: unknown) => reply.send(e));
   };
-  oip.post<{ Params: NameParams }>("/models/:name/infer", (req, reply) =>
+  oip.post<{ Params: NameParams }>("/models/:name/infer", SCORING, (req, reply) =>
     infer(req, reply, req.params.name, undefined),
   );
-  oip.post<{ Params: VersionParams }>("/models/:name/versions/:version/infer", (req, reply) =>
+  oip.post<{ Params: VersionParams }>("/models/:name/versions/:version/infer", SCORING, (req, reply) =>
     infer(req, reply, req.params.name, req.params.version),
   );
 }
@@ -230,7 +236,7 @@ function mlflowScoringRoutes(mlflow: FastifyInstance, serving: ModelServer): voi
   );
   mlflow.removeContentTypeParser("application/json");
   mlflow.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
-  mlflow.post<{ Querystring: { endpoint?: string } }>("/invocations", (req, reply) => {
+  mlflow.post<{ Querystring: { endpoint?: string } }>("/invocations", SCORING, (req, reply) => {
     attempt(() => {
       const name = invocationEndpoint(serving, req.query.endpoint ?? header(req, "x-keel-endpoint"));
       const model = serving.endpointModel(name);
@@ -256,7 +262,7 @@ function mlflowScoringRoutes(mlflow: FastifyInstance, serving: ModelServer): voi
 function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
   hot.removeContentTypeParser("application/json");
   hot.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
-  hot.post<{ Params: NameParams }>("/api/keel/endpoints/:name/predict", (req, reply) => {
+  hot.post<{ Params: NameParams }>("/api/keel/endpoints/:name/predict", SCORING, (req, reply) => {
     attempt(() => {
       const name = req.params.name;
       const table = tableFromRecords(predictRecords(req.body), "records");
