@@ -43,6 +43,7 @@ const integration = [
   "test/serving/entity-features.test.ts",
   "test/serving/keel-server.test.ts",
   "test/serving/lifecycle.test.ts",
+  "test/serving/load-error.test.ts",
   "test/serving/predictor-role.test.ts",
   "test/serving/protocols.test.ts",
   "test/serving/registry-under-load.test.ts",

@@ -142,12 +142,15 @@ export class AliasFollower {
           new LruTtlCache({ maxEntries: c.cache.maxEntries, ttlMs: c.cache.ttlMs, now: this.deps.clock });
       }
       ep.binding = next;
+      ep.loadError = undefined;
       if (old) await Promise.allSettled(this.releaseBinding(old));
     } catch (e) {
-      if (throwOnError)
-        throw e instanceof KeelError
+      const error =
+        e instanceof KeelError
           ? e
           : new UnavailableError(`endpoint ${c.name}: model could not be loaded`, { cause: e });
+      ep.loadError = error;
+      if (throwOnError) throw error;
       this.deps.logger.error({ err: e }, `serving: endpoint ${c.name} could not be bound`);
     }
   }

@@ -1,4 +1,4 @@
-import { NotFoundError } from "../errors.js";
+import { NotFoundError, UnavailableError, type KeelError } from "../errors.js";
 import type { Logger } from "../runtime/index.js";
 import type { EndpointStore } from "../store/index.js";
 import type { PredictionCache } from "./cache.js";
@@ -25,7 +25,21 @@ export class EndpointRuntime {
   /** Set when the endpoint's policy was replaced: its canary starts over instead of resuming a stored one. */
   canaryStartsOver = false;
   cache: PredictionCache | undefined;
+  /** Why the last binding attempt failed (a checksum mismatch, a missing artifact); cleared on success. */
+  loadError: KeelError | undefined;
   constructor(public config: EndpointConfig) {}
+
+  /** The error a request gets while the endpoint has no binding: the load failure when there was one. */
+  unavailable(): UnavailableError {
+    const name = JSON.stringify(this.config.name);
+    const e = this.loadError;
+    return e === undefined
+      ? new UnavailableError(`endpoint ${name} is not ready: its model is loading`)
+      : new UnavailableError(`endpoint ${name} cannot serve: its models failed to load: ${e.message}`, {
+          cause: e,
+          details: { load_error: e.code },
+        });
+  }
 }
 
 export interface EndpointSummary {
@@ -35,6 +49,8 @@ export interface EndpointSummary {
   ready: boolean;
   versions: Record<string, string>;
   canary?: CanaryState;
+  /** Why the endpoint has no models bound, when loading them failed. */
+  load_error?: string;
 }
 
 /** Every model in a binding, for releasing it. */
@@ -108,6 +124,7 @@ export class EndpointRegistry {
         ready: b !== undefined,
         versions,
         ...(ep.canary ? { canary: ep.canary } : {}),
+        ...(b === undefined && ep.loadError !== undefined ? { load_error: ep.loadError.message } : {}),
       };
     });
   }

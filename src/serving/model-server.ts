@@ -1,5 +1,5 @@
 import type { Signature } from "../data/index.js";
-import { NotFoundError, UnavailableError } from "../errors.js";
+import { NotFoundError } from "../errors.js";
 import { specError } from "../spec-fields.js";
 import type { FeatureStore } from "../features/index.js";
 import { silentLogger, systemClock, type Clock, type Logger } from "../runtime/index.js";
@@ -289,8 +289,7 @@ export class ModelServer {
   /** The model an endpoint's champion serves (metadata routes). */
   endpointModel(name: string): LoadedModel {
     const ep = this.endpoints.require(name);
-    if (ep.binding === undefined)
-      throw new UnavailableError(`endpoint ${JSON.stringify(name)} is not ready: its model is loading`);
+    if (ep.binding === undefined) throw ep.unavailable();
     return ep.binding.champion;
   }
 
