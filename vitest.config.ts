@@ -38,6 +38,7 @@ const integration = [
   "test/server/review.test.ts",
   "test/serving/artifact-source.test.ts",
   "test/serving/canary-rollout.test.ts",
+  "test/serving/champion-guard.test.ts",
   "test/serving/decision-threshold.test.ts",
   "test/serving/endpoint-persistence.test.ts",
   "test/serving/entity-features.test.ts",

@@ -207,6 +207,16 @@ export class ModelServer {
     return true;
   }
 
+  /** Aliases of `model` that an endpoint's champion follows (the champion guard's list besides `champion`). */
+  championAliases(model: string): string[] {
+    const out: string[] = [];
+    for (const ep of this.endpoints.endpoints.values()) {
+      const c = ep.config.champion;
+      if (c.model === model && c.alias !== undefined) out.push(c.alias);
+    }
+    return out;
+  }
+
   listEndpoints(): EndpointSummary[] {
     return this.endpoints.list();
   }

@@ -3,6 +3,7 @@ import type { Lineage, RegistryStore } from "../../registry/index.js";
 import { STAGES, type Stage } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { aliasNeedsApprover, requireRole, stageNeedsApprover } from "../auth.js";
+import { ChampionGuard } from "../champion-guard.js";
 import type { Input } from "../input.js";
 import { modelVersionJson, registeredModelJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
@@ -41,12 +42,13 @@ function searchQuery(input: Input) {
 const READ = { role: "reader" } as const;
 
 /** MLflow's model registry API (`/mlflow/registered-models/...`, `/mlflow/model-versions/...`). */
-export const mlflowRegistryRoutes: RoutePlugin = (app, { stores }) => {
-  registeredModelRoutes(app, stores.registry);
-  modelVersionRoutes(app, stores.registry);
+export const mlflowRegistryRoutes: RoutePlugin = (app, { stores, serving }) => {
+  const guard = new ChampionGuard(stores.registry, serving);
+  registeredModelRoutes(app, stores.registry, guard);
+  modelVersionRoutes(app, stores.registry, guard);
 };
 
-function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): void {
+function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore, guard: ChampionGuard): void {
   mlflowRoute(app, "POST", "/registered-models/create", async (input, req) => {
     const model = await registry.createRegisteredModel(
       input.requiredString("name"),
@@ -59,15 +61,18 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): v
   mlflowRoute(app, "GET", "/registered-models/get", async (input) => ({
     registered_model: registeredModelJson(await registry.getRegisteredModel(input.requiredString("name"))),
   }));
-  mlflowRoute(app, "POST", "/registered-models/rename", async (input, req) => ({
-    registered_model: registeredModelJson(
-      await registry.renameRegisteredModel(
-        input.requiredString("name"),
-        input.requiredString("new_name"),
-        actorOf(req),
+  mlflowRoute(app, "POST", "/registered-models/rename", async (input, req) => {
+    await guard.model(req, input.requiredString("name"), "renaming");
+    return {
+      registered_model: registeredModelJson(
+        await registry.renameRegisteredModel(
+          input.requiredString("name"),
+          input.requiredString("new_name"),
+          actorOf(req),
+        ),
       ),
-    ),
-  }));
+    };
+  });
   mlflowRoute(app, "PATCH", "/registered-models/update", async (input, req) => ({
     registered_model: registeredModelJson(
       await registry.updateRegisteredModel(
@@ -78,6 +83,7 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): v
     ),
   }));
   mlflowRoute(app, "DELETE", "/registered-models/delete", async (input, req) => {
+    await guard.model(req, input.requiredString("name"), "deleting");
     await registry.deleteRegisteredModel(input.requiredString("name"), actorOf(req));
     return {};
   });
@@ -118,12 +124,14 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): v
   mlflowRoute(app, "POST", "/registered-models/alias", async (input, req) => {
     const alias = input.requiredString("alias");
     if (aliasNeedsApprover(alias)) requireRole(req, "approver", `setting alias '${alias}'`);
+    guard.alias(req, input.requiredString("name"), alias, "setting");
     await registry.setAlias(input.requiredString("name"), alias, input.requiredString("version"), actorOf(req));
     return {};
   });
   mlflowRoute(app, "DELETE", "/registered-models/alias", async (input, req) => {
     const alias = input.requiredString("alias");
     if (aliasNeedsApprover(alias)) requireRole(req, "approver", `deleting alias '${alias}'`);
+    guard.alias(req, input.requiredString("name"), alias, "deleting");
     await registry.deleteAlias(input.requiredString("name"), alias, actorOf(req));
     return {};
   });
@@ -134,7 +142,7 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): v
   }));
 }
 
-function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void {
+function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore, guard: ChampionGuard): void {
   mlflowRoute(app, "POST", "/model-versions/create", async (input, req) => {
     const runId = input.string("run_id");
     const runLink = input.string("run_link");
@@ -172,6 +180,7 @@ function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void
     ),
   }));
   mlflowRoute(app, "DELETE", "/model-versions/delete", async (input, req) => {
+    await guard.version(req, input.requiredString("name"), input.requiredString("version"), "deleting");
     await registry.deleteModelVersion(input.requiredString("name"), input.requiredString("version"), actorOf(req));
     return {};
   });
@@ -192,6 +201,7 @@ function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void
   mlflowRoute(app, "POST", "/model-versions/transition-stage", async (input, req) => {
     const stage = parseStage(input.requiredString("stage"));
     if (stageNeedsApprover(stage)) requireRole(req, "approver", `moving a model to stage ${stage}`);
+    await guard.version(req, input.requiredString("name"), input.requiredString("version"), `moving to stage ${stage}`);
     const version = await registry.transitionStage(
       input.requiredString("name"),
       input.requiredString("version"),

@@ -303,6 +303,10 @@ function endpointRoutes(app: FastifyInstance, serving: ModelServer): void {
       if (championOverridden(config)) {
         requireRole(req, "approver", "an endpoint whose champion is not the model's champion alias");
       }
+      // A challenger answering most requests is the champion in all but name.
+      if ((config.challenger?.percent ?? 0) > 50) {
+        requireRole(req, "approver", "an endpoint whose challenger answers more than 50% of requests");
+      }
     });
     return { endpoint: serving.listEndpoints().find((e) => e.name === req.params.name) };
   });
