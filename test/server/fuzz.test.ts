@@ -151,7 +151,7 @@ describe("every route under hostile bodies and queries", () => {
                 `${route.method} ${url} → ${res.statusCode} not in keel's error format: ${res.body.slice(0, 200)}`,
               );
             }
-            if (res.body.length > 8192)
+            if (res.body.length > 4096)
               failures.push(`${route.method} ${url} → error body of ${res.body.length} bytes`);
           }
           return true;

@@ -54,6 +54,20 @@ describe("request limits (docs/api.md)", () => {
     expect(r.json.message).toContain(`must be at most ${REQUEST_LIMITS.textChars} characters (3000008 given)`);
   });
 
+  it("never echoes more than a short prefix of a bad value in an error body", async () => {
+    const bad: [string, unknown][] = [
+      ["/api/2.0/mlflow/registered-models/search", { filter: `name = 'a' AND ${"x".repeat(60_000)}` }],
+      ["/api/2.0/mlflow/runs/search", { experiment_ids: ["0"], filter: `metrics.a > ${"9".repeat(60_000)}x` }],
+      ["/api/2.0/mlflow/runs/search", { experiment_ids: ["0"], order_by: [`${"z".repeat(60_000)} DESC`] }],
+    ];
+    for (const [path, body] of bad) {
+      const r = await send("POST", path, JSON.stringify(body));
+      expect(r.status, path).toBe(400);
+      expect(r.text.length, path).toBeLessThan(1600);
+      expect(r.json.message, path).toMatch(/… \(\d+ characters\)$/);
+    }
+  });
+
   it("refuses a number where a name goes, and a name with a NUL or over the name limit", async () => {
     await server.client.createModelVersion({ name: "loans", source: "/tmp/none" });
     const alias = await send(
