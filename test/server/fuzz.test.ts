@@ -1,3 +1,4 @@
+import path from "node:path";
 import fc from "fast-check";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -5,7 +6,9 @@ import { loadConfig } from "../../src/config.js";
 import { createApp } from "../../src/server/app.js";
 import { startMonitoring } from "../../src/server/monitoring-wiring.js";
 import { ModelServer } from "../../src/serving/index.js";
-import { fixtureLoader, openStack, type Stack } from "../serving/harness.js";
+import { FIXTURES } from "../serving/fixtures.js";
+import { fixtureLoader } from "../serving/harness.js";
+import { postgresStores, sqliteStores, type MakeStores } from "../store/backends.js";
 
 /** One route as the app lists it. */
 interface RouteEntry {
@@ -63,6 +66,8 @@ const FIELDS = [
 
 /** Values that broke servers before: deep nesting, huge strings, numbers where names go, NUL bytes. */
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
+  // Values that pass the first checks, so the request reaches the stores.
+  fc.constantFrom("loans", "1", "0", "champion", "Production", "Archived", "run-1", true, 1, 0.5, ["loans"]),
   fc.jsonValue({ maxDepth: 3 }),
   fc.constantFrom("1e400", "\u0000name", "x".repeat(70_000), -1, Infinity, 2 ** 64, NaN, "", "../../etc/passwd", "*"),
   fc.integer({ min: 1, max: 5000 }).map((n) => Array.from({ length: n }, (_, i) => ({ name: `s${i}`, weight: 1 }))),
@@ -84,81 +89,98 @@ const query: fc.Arbitrary<Record<string, string>> = fc.dictionary(
 
 const param = fc.oneof(fc.constantFrom("loans", "1", "champion", "%00", "x".repeat(600)), fc.string({ maxLength: 12 }));
 
-let stack: Stack;
-let app: FastifyInstance;
-let stop: () => Promise<void>;
-/** The app with model serving and monitoring wired, as `keel server` runs it, over a fresh SQLite store. */
-beforeAll(async () => {
-  stack = await openStack();
-  const version = await stack.register("loans", "xgb_binary.json");
-  await stack.registry.setAlias("loans", "champion", version);
-  const serving = new ModelServer({ registry: stack.registry, loadModel: fixtureLoader, pollIntervalMs: 100 });
-  await serving.start();
-  const monitoring = startMonitoring(stack.stores, {});
-  const config = loadConfig({ flags: { port: 0, dataDir: stack.dir, logLevel: "silent" }, env: {} });
-  app = await createApp({ config, stores: stack.stores, serving, monitoring: monitoring.services });
-  stop = async () => {
-    await app.close();
-    await monitoring.stop();
-    await serving.stop();
-  };
-});
-afterAll(async () => {
-  await stop();
-  await stack.close();
-});
-
 /** keel's error body, or the Open Inference Protocol's `{"error": "..."}` on its own routes. */
 function inErrorFormat(url: string, body: Record<string, unknown>): boolean {
   if (url.startsWith("/v2/")) return typeof body.error === "string" && Object.keys(body).length === 1;
   return typeof body.error_code === "string" && typeof body.message === "string";
 }
 
-describe("every route under hostile bodies and queries", () => {
-  it("lists the routes from the app itself", () => {
-    const routes = routesOf(app);
-    expect(routes.length).toBeGreaterThan(80);
-    expect(routes).toContainEqual({ method: "POST", url: "/v2/models/:name/infer" });
-    expect(routes).toContainEqual({ method: "DELETE", url: "/api/2.0/mlflow/registered-models/delete-tag" });
+/** What one request broke, if anything: a 5xx, an error outside the format, an oversized error body. */
+async function probe(
+  app: FastifyInstance,
+  route: RouteEntry,
+  params: string[],
+  q: Record<string, string>,
+  payload: string,
+) {
+  let i = 0;
+  const url = route.url.replace(/:[A-Za-z_]+|\*/g, () => encodeURIComponent(params[i++ % 3] ?? "x"));
+  const res = await app.inject({
+    method: route.method as "GET",
+    url,
+    query: q,
+    ...(route.method === "GET" ? {} : { payload, headers: { "content-type": "application/json" } }),
   });
+  const what = `${route.method} ${url} → ${res.statusCode}`;
+  if (res.statusCode >= 500) return `${what} ${res.body.slice(0, 200)}`;
+  if (res.statusCode >= 400 && res.headers["content-type"]?.toString().includes("json")) {
+    if (!inErrorFormat(url, JSON.parse(res.body) as Record<string, unknown>)) {
+      return `${what} not in keel's error format: ${res.body.slice(0, 200)}`;
+    }
+    if (res.body.length > 4096) return `${what} error body of ${res.body.length} bytes`;
+  }
+  return undefined;
+}
 
-  it("answers no request with a status of 500 or more, and every error in keel's format", async () => {
-    // The ajax-api copies share their handlers with /api; fuzzing one of each keeps the run short.
-    const routes = routesOf(app).filter((r) => !r.url.startsWith("/ajax-api/"));
-    const failures: string[] = [];
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom(...routes),
-        fc.array(param, { minLength: 3, maxLength: 3 }),
-        query,
-        body,
-        async (route, params, q, payload) => {
-          let i = 0;
-          const url = route.url.replace(/:[A-Za-z_]+|\*/g, () => encodeURIComponent(params[i++ % 3] ?? "x"));
-          const withBody = route.method !== "GET" && route.method !== "DELETE";
-          const res = await app.inject({
-            method: route.method as "GET",
-            url,
-            query: q,
-            ...(withBody ? { payload, headers: { "content-type": "application/json" } } : {}),
-          });
-          if (res.statusCode >= 500)
-            failures.push(`${route.method} ${url} → ${res.statusCode} ${res.body.slice(0, 200)}`);
-          if (res.statusCode >= 400 && res.headers["content-type"]?.toString().includes("json")) {
-            const b = JSON.parse(res.body) as Record<string, unknown>;
-            if (!inErrorFormat(url, b)) {
-              failures.push(
-                `${route.method} ${url} → ${res.statusCode} not in keel's error format: ${res.body.slice(0, 200)}`,
-              );
-            }
-            if (res.body.length > 4096)
-              failures.push(`${route.method} ${url} → error body of ${res.body.length} bytes`);
-          }
-          return true;
-        },
-      ),
-      { numRuns: 400, seed: 20261204 },
-    );
-    expect(failures).toEqual([]);
+/**
+ * The app with model serving and monitoring wired, as `keel server` runs it, over a fresh store of
+ * each backend (PostgreSQL refuses what SQLite takes, NUL characters for one).
+ */
+function fuzzOn(backend: string, make: MakeStores, numRuns: number): void {
+  describe(`every route under hostile bodies and queries (${backend})`, () => {
+    let app: FastifyInstance;
+    let stop: () => Promise<void>;
+    beforeAll(async () => {
+      const t = await make();
+      const { registry } = t.stores;
+      const mv = await registry.createModelVersion({ name: "loans", source: path.join(FIXTURES, "xgb_binary.json") });
+      await registry.setAlias("loans", "champion", mv.version);
+      const serving = new ModelServer({ registry, loadModel: fixtureLoader, pollIntervalMs: 100 });
+      await serving.start();
+      const monitoring = startMonitoring(t.stores, {});
+      const config = loadConfig({
+        flags: { port: 0, dataDir: path.dirname(t.artifactRoot), logLevel: "silent", backendStoreUri: t.uri },
+        env: {},
+      });
+      app = await createApp({ config, stores: t.stores, serving, monitoring: monitoring.services });
+      stop = async () => {
+        await app.close();
+        await monitoring.stop();
+        await serving.stop();
+        await t.close();
+      };
+    });
+    afterAll(() => stop());
+
+    it("lists the routes from the app itself", () => {
+      const routes = routesOf(app);
+      expect(routes.length).toBeGreaterThan(80);
+      expect(routes).toContainEqual({ method: "POST", url: "/v2/models/:name/infer" });
+      expect(routes).toContainEqual({ method: "DELETE", url: "/api/2.0/mlflow/registered-models/delete-tag" });
+    });
+
+    it("answers no request with a status of 500 or more, and every error in keel's format", async () => {
+      // The ajax-api copies share their handlers with /api; fuzzing one of each keeps the run short.
+      const routes = routesOf(app).filter((r) => !r.url.startsWith("/ajax-api/"));
+      const failures: string[] = [];
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...routes),
+          fc.array(param, { minLength: 3, maxLength: 3 }),
+          query,
+          body,
+          async (route, params, q, payload) => {
+            const failure = await probe(app, route, params, q, payload);
+            if (failure !== undefined) failures.push(failure);
+            return true;
+          },
+        ),
+        { numRuns, seed: 20261204 },
+      );
+      expect(failures).toEqual([]);
+    });
   });
-});
+}
+
+fuzzOn("SQLite", sqliteStores, 400);
+fuzzOn("PostgreSQL", postgresStores, 200);
