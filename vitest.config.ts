@@ -8,6 +8,7 @@ const redis = ["test/**/*redis*.test.ts"];
 /** The app on real stores (both backends in one file), over HTTP, or with an external tool. */
 const integration = [
   "test/keel.test.ts",
+  "test/llm/gateway-predictor.test.ts",
   "test/llm/gateway.test.ts",
   "test/llm/otlp.test.ts",
   "test/llm/prompts-http.test.ts",
