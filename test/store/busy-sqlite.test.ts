@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { UnavailableError } from "../../src/errors.js";
 import { openMetadataDb, type MetadataDb } from "../../src/store/metadata-db.js";
@@ -39,6 +40,31 @@ describe("a busy SQLite metadata database", () => {
       expect((e as UnavailableError).status).toBe(503);
     }
     expect(m.translateError(sqliteError("SQLITE_CORRUPT"))).not.toBeInstanceOf(UnavailableError);
+  });
+
+  it("maps the SQLITE_BUSY_SNAPSHOT a stale read snapshot really raises", async () => {
+    const m = await open();
+    const file = path.join(dir, "keel.db");
+    const a = new Database(file);
+    const b = new Database(file);
+    try {
+      // a reads in a deferred transaction, b writes meanwhile: a's snapshot can no longer write.
+      a.exec("begin");
+      a.prepare("select seq from audit_head").get();
+      b.prepare("update audit_head set seq = seq + 1 where id = 1").run();
+      let raised: unknown;
+      try {
+        a.prepare("update audit_head set seq = seq + 1 where id = 1").run();
+      } catch (e) {
+        raised = e;
+      }
+      a.exec("rollback");
+      expect((raised as { code?: string }).code).toBe("SQLITE_BUSY_SNAPSHOT");
+      expect(m.translateError(raised)).toBeInstanceOf(UnavailableError);
+    } finally {
+      a.close();
+      b.close();
+    }
   });
 
   it("runs a transaction that lost the lock race again, and gives up with a 503", async () => {
