@@ -392,6 +392,20 @@ async function verifyChain(
   checkpoints: readonly TrustedHead[] | undefined,
 ): Promise<DecisionVerification> {
   const prunedRows = await db.selectFrom("decision_pruned").selectAll().execute();
+  // A gap counts as retention's only when a retention pass's audit row (sealed with the audit log)
+  // lists it: a row slipped into decision_pruned cannot hide deleted records.
+  const audited = await auditedRetentionRuns(db);
+  const unaudited = prunedRows.find((p) => !audited.has(`${Number(p.from_seq)}-${Number(p.to_seq)}`));
+  if (unaudited !== undefined) {
+    const from = Number(unaudited.from_seq);
+    return {
+      ok: false,
+      records: 0,
+      brokenAt: from,
+      requestId: null,
+      reason: `records ${from}–${Number(unaudited.to_seq)} are marked as removed by retention, but no retention in the audit log removed them`,
+    };
+  }
   const walk = await walkChain({
     noun: "record",
     keyring,
@@ -423,6 +437,24 @@ async function verifyChain(
   });
   if (walk.ok) return { ok: true, records: walk.rows, pruned: walk.skipped, checkpoints: walk.checkpoints };
   return { ok: false, records: walk.rows, brokenAt: walk.brokenAt, requestId: walk.ref, reason: walk.reason };
+}
+
+/** The runs `from-to` every retention pass recorded in its audit row. */
+async function auditedRetentionRuns(db: Kysely<KeelDatabase>): Promise<Set<string>> {
+  const rows = await db.selectFrom("audit_log").select("after").where("action", "=", "decision.retention").execute();
+  const runs = new Set<string>();
+  for (const r of rows) {
+    try {
+      const after = JSON.parse(r.after ?? "{}") as { runs?: unknown };
+      if (!Array.isArray(after.runs)) continue;
+      for (const run of after.runs as unknown[]) {
+        if (Array.isArray(run)) runs.add(`${Number(run[0])}-${Number(run[1])}`);
+      }
+    } catch {
+      // An unreadable row confirms nothing; the audit chain's own verification reports it.
+    }
+  }
+  return runs;
 }
 
 const REVIEW_BATCH = 500;

@@ -223,6 +223,26 @@ export function runChainSealSuite(name: string, make: MakeStores): void {
       expect((await verifyChains(sealing(s, dir))).decisions).toMatchObject({ ok: false, brokenAt: 5 });
     });
 
+    it("does not let a forged retention gap hide deleted records", async () => {
+      const { s } = await setup();
+      await s.inferenceLog.append([1, 2, 3, 4, 5, 6].map(record), { durability: "sync" });
+      const third = await sql<{ hash: string }>`select hash from inference_log where seq = 3`.execute(s.metadata.db);
+      await sql`delete from inference_log where seq in (2, 3)`.execute(s.metadata.db);
+      await sql`insert into decision_pruned (from_seq, to_seq, last_hash, time) values (2, 3, ${third.rows[0]?.hash}, 0)`.execute(
+        s.metadata.db,
+      );
+      const v = await s.decisions.verify();
+      expect(v).toMatchObject({ ok: false, brokenAt: 2 });
+      expect(v.ok ? "" : v.reason).toBe(
+        "records 2–3 are marked as removed by retention, but no retention in the audit log removed them",
+      );
+      // Retention itself still verifies: its runs are on its sealed audit row.
+      const { s: t } = await setup();
+      await t.inferenceLog.append([1, 2, 3, 4].map(record), { durability: "sync" });
+      await t.decisions.applyRetention(1_700_000_000_003, "ops");
+      expect(await t.decisions.verify()).toEqual({ ok: true, records: 2, pruned: 2, checkpoints: 0 });
+    });
+
     it("refuses to checkpoint without a keyring, naming the setting", async () => {
       const { s, dir } = await setup(null);
       await expect(checkpointChains(sealing(s, dir))).rejects.toThrow(/KEEL_AUDIT_KEY_FILE/);
