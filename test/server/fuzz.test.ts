@@ -102,6 +102,7 @@ async function probe(
   params: string[],
   q: Record<string, string>,
   payload: string,
+  headers: Record<string, string>,
 ) {
   let i = 0;
   const url = route.url.replace(/:[A-Za-z_]+|\*/g, () => encodeURIComponent(params[i++ % 3] ?? "x"));
@@ -109,7 +110,8 @@ async function probe(
     method: route.method as "GET",
     url,
     query: q,
-    ...(route.method === "GET" ? {} : { payload, headers: { "content-type": "application/json" } }),
+    headers: route.method === "GET" ? headers : { ...headers, "content-type": "application/json" },
+    ...(route.method === "GET" ? {} : { payload }),
   });
   const what = `${route.method} ${url} → ${res.statusCode}`;
   if (res.statusCode >= 500) return `${what} ${res.body.slice(0, 200)}`;
@@ -126,9 +128,10 @@ async function probe(
  * The app with model serving and monitoring wired, as `keel server` runs it, over a fresh store of
  * each backend (PostgreSQL refuses what SQLite takes, NUL characters for one).
  */
-function fuzzOn(backend: string, make: MakeStores, numRuns: number): void {
-  describe(`every route under hostile bodies and queries (${backend})`, () => {
+function fuzzOn(backend: string, make: MakeStores, numRuns: number, authEnabled = false): void {
+  describe(`every route under hostile bodies and queries (${backend}${authEnabled ? ", auth on" : ""})`, () => {
     let app: FastifyInstance;
+    const headers: Record<string, string> = {};
     let stop: () => Promise<void>;
     beforeAll(async () => {
       const t = await make();
@@ -139,10 +142,20 @@ function fuzzOn(backend: string, make: MakeStores, numRuns: number): void {
       await serving.start();
       const monitoring = startMonitoring(t.stores, {});
       const config = loadConfig({
-        flags: { port: 0, dataDir: path.dirname(t.artifactRoot), logLevel: "silent", backendStoreUri: t.uri },
+        flags: {
+          port: 0,
+          dataDir: path.dirname(t.artifactRoot),
+          logLevel: "silent",
+          backendStoreUri: t.uri,
+          authEnabled,
+        },
         env: {},
       });
       app = await createApp({ config, stores: t.stores, serving, monitoring: monitoring.services });
+      if (authEnabled) {
+        // An admin passes every role check, so the requests reach the handlers and their guards.
+        headers.authorization = `Bearer ${(await t.stores.tokens.create({ name: "fuzz", role: "admin" })).token}`;
+      }
       stop = async () => {
         await app.close();
         await monitoring.stop();
@@ -170,7 +183,7 @@ function fuzzOn(backend: string, make: MakeStores, numRuns: number): void {
           query,
           body,
           async (route, params, q, payload) => {
-            const failure = await probe(app, route, params, q, payload);
+            const failure = await probe(app, route, params, q, payload, headers);
             if (failure !== undefined) failures.push(failure);
             return true;
           },
@@ -183,4 +196,4 @@ function fuzzOn(backend: string, make: MakeStores, numRuns: number): void {
 }
 
 fuzzOn("SQLite", sqliteStores, 400);
-fuzzOn("PostgreSQL", postgresStores, 200);
+fuzzOn("PostgreSQL", postgresStores, 200, true);
