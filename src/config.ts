@@ -37,6 +37,14 @@ export interface KeelConfig {
   readonly token: string | undefined;
   /** Log level for the server's logger. */
   readonly logLevel: "silent" | "error" | "warn" | "info" | "debug";
+  /** File holding the audit keyring (JSON, docs/audit.md) that seals the chains; kept outside the database. */
+  readonly auditKeyFile: string | undefined;
+  /** The audit keyring given inline (JSON), e.g. from a secret manager through the environment. */
+  readonly auditKeys: string | undefined;
+  /** Directory of the signed chain checkpoints; default `<dataDir>/audit-checkpoints`. */
+  readonly auditCheckpointDir: string;
+  /** Seconds between the server's scheduled checkpoints (with a keyring); 0 turns the schedule off. */
+  readonly auditCheckpointInterval: number;
 }
 
 /**
@@ -80,6 +88,10 @@ const ENV_NAMES: Record<FlatKey, string> = {
   trackingUri: "KEEL_TRACKING_URI",
   token: "KEEL_TOKEN",
   logLevel: "KEEL_LOG_LEVEL",
+  auditKeyFile: "KEEL_AUDIT_KEY_FILE",
+  auditKeys: "KEEL_AUDIT_KEYS",
+  auditCheckpointDir: "KEEL_AUDIT_CHECKPOINT_DIR",
+  auditCheckpointInterval: "KEEL_AUDIT_CHECKPOINT_INTERVAL",
 };
 
 const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
@@ -158,6 +170,14 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
   }
   const token = get("token");
   const grpcPort = get("grpcPort");
+  const keyFile = get("auditKeyFile");
+  const keys = get("auditKeys");
+  const interval = Number(get("auditCheckpointInterval") ?? 300);
+  if (!Number.isInteger(interval) || interval < 0 || interval > 86_400) {
+    throw new InvalidParameterError(
+      `audit-checkpoint-interval ${JSON.stringify(get("auditCheckpointInterval"))} must be an integer number of seconds from 0 to 86400`,
+    );
+  }
   return Object.freeze({
     dataDir,
     backendStoreUri,
@@ -173,6 +193,15 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
     trackingUri,
     token: token === undefined ? undefined : asString(token, "token"),
     logLevel: logLevel as KeelConfig["logLevel"],
+    auditKeyFile: keyFile === undefined ? undefined : path.resolve(cwd, asString(keyFile, "audit-key-file")),
+    // An object in the config file is the keyring itself.
+    auditKeys:
+      keys === undefined ? undefined : typeof keys === "object" ? JSON.stringify(keys) : asString(keys, "audit-keys"),
+    auditCheckpointDir: path.resolve(
+      cwd,
+      asString(get("auditCheckpointDir") ?? path.join(dataDir, "audit-checkpoints"), "audit-checkpoint-dir"),
+    ),
+    auditCheckpointInterval: interval,
   });
 }
 

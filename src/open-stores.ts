@@ -35,6 +35,7 @@ import {
   type UserStore,
   createTraceStore,
   type TraceStore,
+  type ChainKeyring,
 } from "./store/index.js";
 import { createTrackingStore } from "./tracking/index.js";
 import type { TrackingStore } from "./tracking/index.js";
@@ -54,6 +55,8 @@ export interface OpenStoresOptions {
   readonly fetch?: typeof globalThis.fetch;
   /** Told about every finished webhook delivery (e.g. to log failures). */
   readonly onWebhookDelivery?: (d: WebhookDelivery) => void;
+  /** Keys sealing the audit log and decision records (HMAC-SHA256; docs/audit.md). */
+  readonly chainKeyring?: ChainKeyring | undefined;
 }
 
 export interface Stores {
@@ -101,7 +104,7 @@ export interface Stores {
  */
 export function openStores(options: OpenStoresOptions): Stores {
   const clock = options.clock ?? Date.now;
-  const metadata = openMetadataDb(options.backendStoreUri);
+  const metadata = openMetadataDb(options.backendStoreUri, { chainKeyring: options.chainKeyring });
   const webhooks = createWebhookDispatcher({
     fetch: options.fetch ?? globalThis.fetch,
     clock,

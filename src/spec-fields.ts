@@ -2,14 +2,39 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { InvalidParameterError, isKeelError, keelErrorOf } from "./errors.js";
 
+/**
+ * The server's caps on what one request may carry (docs/api.md, "Limits"). A request over one is
+ * refused with 400 (413 for the body, 414 for a path segment) naming the limit; nothing is cut
+ * silently.
+ */
+export const REQUEST_LIMITS = {
+  /** Bytes of one request body. */
+  bodyBytes: 16 * 1024 * 1024,
+  /** Nesting of arrays and objects in a JSON body. */
+  jsonDepth: 64,
+  /** Characters of one path segment (a model, endpoint or prompt name in the URL). */
+  pathParamChars: 512,
+  /** Characters of a name, key, alias, stage or id. */
+  nameChars: 256,
+  /** Characters of any other string field (descriptions, tag and param values, filters, sources). */
+  textChars: 65_536,
+  /** Characters of a bad value an error message quotes. */
+  quotedValueChars: 100,
+  /** Shadow models of one endpoint. */
+  shadowsPerEndpoint: 16,
+  /** Label items of one `POST /api/keel/labels`. */
+  labelsPerRequest: 10_000,
+} as const;
+
 /** The longest rendering of a bad value a message quotes: inputs may be megabytes. */
-const MAX_VALUE_TEXT = 100;
+const MAX_VALUE_TEXT = REQUEST_LIMITS.quotedValueChars;
 
 function fullValueText(value: unknown): string {
   try {
     return typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
   } catch {
-    return String(value);
+    // Too deep or cyclic to render: say what it is instead of recursing again.
+    return Array.isArray(value) ? `(array of ${value.length})` : `(${typeof value})`;
   }
 }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { InvalidParameterError } from "../src/errors.js";
 
@@ -118,5 +118,42 @@ describe("grpcPort", () => {
     expect(() => loadConfig({ env: { KEEL_GRPC_PORT: "grpc" } })).toThrow(
       /grpc-port: port "grpc" must be an integer from 0 to 65535/,
     );
+  });
+});
+
+const auditDir = mkdtempSync(path.join(tmpdir(), "keel-config-"));
+afterAll(() => rmSync(auditDir, { recursive: true, force: true }));
+
+describe("the audit settings of the config", () => {
+  it("default to no keyring, checkpoints under the data directory every 300 s", () => {
+    const c = loadConfig({ flags: { dataDir: "d" }, env: {}, cwd: auditDir });
+    expect(c.auditKeyFile).toBeUndefined();
+    expect(c.auditKeys).toBeUndefined();
+    expect(c.auditCheckpointDir).toBe(path.join(auditDir, "d", "audit-checkpoints"));
+    expect(c.auditCheckpointInterval).toBe(300);
+  });
+
+  it("come from the environment, and a config file may hold the keyring as an object", () => {
+    const env = {
+      KEEL_AUDIT_KEY_FILE: "keys.json",
+      KEEL_AUDIT_CHECKPOINT_DIR: "/srv/keel-checkpoints",
+      KEEL_AUDIT_CHECKPOINT_INTERVAL: "60",
+    };
+    const c = loadConfig({ env, cwd: auditDir });
+    expect(c.auditKeyFile).toBe(path.join(auditDir, "keys.json"));
+    expect(c.auditCheckpointDir).toBe("/srv/keel-checkpoints");
+    expect(c.auditCheckpointInterval).toBe(60);
+    const file = path.join(auditDir, "keel.json");
+    const keyring = { current: "a", keys: { a: "s".repeat(32) } };
+    writeFileSync(file, JSON.stringify({ auditKeys: keyring }));
+    expect(JSON.parse(loadConfig({ env: { KEEL_CONFIG: file }, cwd: auditDir }).auditKeys ?? "")).toEqual(keyring);
+  });
+
+  it("refuses an interval that is not a whole number of seconds up to a day", () => {
+    for (const bad of ["-1", "1.5", "86401", "soon"]) {
+      expect(() => loadConfig({ env: { KEEL_AUDIT_CHECKPOINT_INTERVAL: bad }, cwd: auditDir })).toThrow(
+        /^audit-checkpoint-interval ".*" must be an integer number of seconds from 0 to 86400$/,
+      );
+    }
   });
 });

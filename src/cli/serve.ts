@@ -19,6 +19,7 @@ import {
 } from "../server/index.js";
 import type { CliContext } from "./context.js";
 import { startPolicyScheduler } from "./retraining.js";
+import { checkpointChains } from "../store/index.js";
 
 export interface ServeOptions {
   readonly servingConfig?: string;
@@ -120,12 +121,14 @@ export async function startKeelServer(
             await server.close();
             throw e;
           });
+    const checkpoints = scheduleCheckpoints(stores, config, logger);
     return {
       server,
       ...(grpc === undefined ? {} : { grpc }),
       async close() {
         await grpc?.close();
         await server.close();
+        await checkpoints.stop();
         llm?.close();
         retraining?.stop();
         await retraining?.idle();
@@ -140,6 +143,43 @@ export async function startKeelServer(
     await model.stop();
     throw e;
   }
+}
+
+/**
+ * With an audit keyring, records the chains' heads outside the database every
+ * `auditCheckpointInterval` seconds and once more on shutdown (docs/audit.md).
+ */
+function scheduleCheckpoints(
+  stores: Stores,
+  config: KeelConfig,
+  logger: ReturnType<typeof lineLogger>,
+): { stop(): Promise<void> } {
+  const keyring = stores.metadata.chainKeyring;
+  if (keyring === undefined || config.auditCheckpointInterval === 0) return { stop: () => Promise.resolve() };
+  const sealing = {
+    audit: stores.audit,
+    decisions: stores.decisions,
+    keyring,
+    checkpointDir: config.auditCheckpointDir,
+  };
+  let running: Promise<void> = Promise.resolve();
+  const write = () => {
+    running = running
+      .then(() => checkpointChains(sealing))
+      .then(
+        () => undefined,
+        (err: unknown) => logger.error({ err }, "audit checkpoint failed"),
+      );
+    return running;
+  };
+  const timer = setInterval(() => void write(), config.auditCheckpointInterval * 1000);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await write();
+    },
+  };
 }
 
 /** Resolves on the first SIGTERM or SIGINT. */

@@ -100,6 +100,7 @@ export function createFeatureRegistry(metadata: MetadataDb, options: { clock?: C
             after: { version, digest, source_file: sourceFile, ...summary(repo) },
           },
           now,
+          metadata.chainKeyring?.current,
         );
         return { version, digest, changed: true };
       });

@@ -1,24 +1,49 @@
 import Fastify from "fastify";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppDeps } from "./app-deps.js";
 import { installAuth } from "./auth.js";
-import { installErrorHandling } from "./errors.js";
 import { createObjectAccess } from "./object-permissions.js";
+import { installErrorHandling, sendError } from "./errors.js";
+import { parseJsonBody } from "./json-body.js";
+import { InvalidParameterError } from "../errors.js";
+import { REQUEST_LIMITS } from "../spec-fields.js";
 import { routes } from "./routes/index.js";
 
 export type { AppDeps, AppStores, RoutePlugin } from "./app-deps.js";
 
-/** Body size limit: MLflow's log-batch at its limits is well under this. */
-const BODY_LIMIT = 16 * 1024 * 1024;
+/**
+ * Fastify's own limits, set to keel's (docs/api.md): MLflow's log-batch at its limits is well under
+ * the body limit. Errors Fastify raises before routing (a bad URL, an over-long path segment) are
+ * answered in keel's error format, as every other error is.
+ */
+const FASTIFY_OPTIONS = {
+  bodyLimit: REQUEST_LIMITS.bodyBytes,
+  maxParamLength: REQUEST_LIMITS.pathParamChars,
+  frameworkErrors: (error: Error & { code?: string }, req: FastifyRequest, reply: FastifyReply) => {
+    const tooLong = error.code === "FST_ERR_MAX_PARAM_LENGTH";
+    const message = tooLong
+      ? `request path: a path segment is longer than ${REQUEST_LIMITS.pathParamChars} characters`
+      : "request path: not a valid URL";
+    const rule = tooLong ? `at most ${REQUEST_LIMITS.pathParamChars} characters per segment` : "valid URL";
+    const status = tooLong ? 414 : 400;
+    // The Open Inference Protocol's routes answer in its own error shape.
+    if (req.url.startsWith("/v2/")) void reply.status(status).send({ error: message });
+    else void sendError(reply, new InvalidParameterError(message, { details: { field: "path", rule } }), status);
+  },
+};
 
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = deps.logger
-    ? Fastify({ loggerInstance: deps.logger, bodyLimit: BODY_LIMIT })
+    ? Fastify({ loggerInstance: deps.logger, ...FASTIFY_OPTIONS })
     : Fastify({
         logger: deps.config.logLevel === "silent" ? false : { level: deps.config.logLevel },
-        bodyLimit: BODY_LIMIT,
+        ...FASTIFY_OPTIONS,
       });
-  installErrorHandling(app);
+  const metadata = deps.stores.metadata;
+  installErrorHandling(app, metadata === undefined ? undefined : (e) => metadata.translateError(e));
+  // One JSON parser for every route: depth-capped and prototype-safe (json-body.ts).
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
   const users = deps.stores.users;
   installAuth(app, deps.config.authEnabled, deps.stores.tokens, {
     openProbes: !deps.config.probesRequireAuth,

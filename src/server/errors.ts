@@ -9,10 +9,39 @@ export interface ErrorBody {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+/** The longest message and detail text an error body carries: a bad input may be megabytes. */
+const MAX_MESSAGE_CHARS = 1000;
+const MAX_DETAIL_CHARS = 200;
+
+function shortened(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
+
+/** `details` with long strings cut and anything nested replaced by a short JSON prefix. */
+function shortDetails(details: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(details)) {
+    if (typeof v === "string") out[k] = shortened(v, MAX_DETAIL_CHARS);
+    else if (typeof v !== "object" || v === null) out[k] = v;
+    else {
+      let json: string;
+      try {
+        json = JSON.stringify(v);
+      } catch {
+        json = "(too deep to show)";
+      }
+      out[k] = json.length <= MAX_DETAIL_CHARS ? v : shortened(json, MAX_DETAIL_CHARS);
+    }
+  }
+  return out;
+}
+
+/** The error as an HTTP body; never more than a short prefix of a bad value, however large it was. */
 export function errorBody(error: KeelError): ErrorBody {
+  const message = shortened(error.message, MAX_MESSAGE_CHARS);
   return error.details === undefined
-    ? { error_code: error.mlflowCode, message: error.message }
-    : { error_code: error.mlflowCode, message: error.message, details: error.details };
+    ? { error_code: error.mlflowCode, message }
+    : { error_code: error.mlflowCode, message, details: shortDetails(error.details) };
 }
 
 function isFastifyError(e: unknown): e is FastifyError {
@@ -47,14 +76,21 @@ export function toKeelError(error: unknown): { error: KeelError; status: number 
 }
 
 export function sendError(reply: FastifyReply, error: KeelError, status: number = error.status): FastifyReply {
+  // A busy database or a model still loading: tell the client when to try again.
+  if (status === 503) void reply.header("retry-after", "1");
   return reply.status(status).type("application/json; charset=utf-8").send(errorBody(error));
 }
 
 const MLFLOW_API = /^\/(ajax-)?api\/[23]\.0\/mlflow(\/|$)/;
 
-/** One place where errors become HTTP: status from the catalog, MLflow's body shape. */
-export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((raw, request, reply) => {
+/**
+ * One place where errors become HTTP: status from the catalog, MLflow's body shape. A driver error
+ * that escaped its store untranslated (busy database, unique violation) goes through the metadata
+ * database's `translateError` first, so it is a 503 or 409 and never a 500.
+ */
+export function installErrorHandling(app: FastifyInstance, translateDriverError?: (e: unknown) => unknown): void {
+  app.setErrorHandler((thrown, request, reply) => {
+    const raw = translateDriverError === undefined ? thrown : translateDriverError(thrown);
     const { error, status } = toKeelError(raw);
     if (status >= 500) request.log.error({ err: raw }, "request failed");
     return sendError(reply, error, status);

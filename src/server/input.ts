@@ -1,8 +1,31 @@
 import type { FastifyRequest } from "fastify";
 import { InvalidParameterError } from "../errors.js";
-import { specError } from "../spec-fields.js";
+import { REQUEST_LIMITS, specError } from "../spec-fields.js";
 
 type Raw = Readonly<Record<string, unknown>>;
+
+/** Identifiers a client may send as JSON numbers (MLflow's older clients do): ids and versions. */
+const ID_FIELD = /(^|_)(id|uuid|version)$/;
+/** Fields that name something: capped at REQUEST_LIMITS.nameChars. */
+const NAME_FIELD = /(^|_)(name|key|alias|stage|id|uuid|version)$/;
+
+/**
+ * Whether a JSON number may stand for a string field: an id or version as a whole number
+ * (`"experiment_id": 3`, as MLflow's older clients send), or a finite number in a field that is no
+ * name (a time, a value); never a name, so 1e400 does not become the alias "Infinity".
+ */
+function numberAsString(field: string, v: number): boolean {
+  if (ID_FIELD.test(field)) return Number.isSafeInteger(v) && v >= 0;
+  return Number.isFinite(v) && !NAME_FIELD.test(field);
+}
+
+/** Every string field's rules: no NUL character; names capped shorter than other text. */
+function checkedString(field: string, v: string): string {
+  const max = NAME_FIELD.test(field) ? REQUEST_LIMITS.nameChars : REQUEST_LIMITS.textChars;
+  if (v.length > max) throw specError(field, v, `must be at most ${max} characters (${v.length} given)`);
+  if (v.includes("\u0000")) throw specError(field, v, "must not contain a NUL character");
+  return v;
+}
 
 function missing(field: string): InvalidParameterError {
   return new InvalidParameterError(`Missing value for required parameter '${field}'`, {
@@ -46,8 +69,8 @@ export class Input {
   string(field: string): string | undefined {
     const v = this.scalar(field);
     if (v === undefined || v === null) return undefined;
-    if (typeof v === "string") return v;
-    if (typeof v === "number" || typeof v === "bigint") return String(v);
+    if (typeof v === "string") return checkedString(field, v);
+    if (typeof v === "number" && numberAsString(field, v)) return String(v);
     throw specError(field, v, "must be a string");
   }
 
@@ -148,8 +171,8 @@ export class Input {
     if (v === undefined || v === null) return [];
     const list = Array.isArray(v) ? (v as unknown[]) : [v];
     return list.map((x, i) => {
-      if (typeof x === "string") return x;
-      if (typeof x === "number") return String(x);
+      if (typeof x === "string") return checkedString(field, x);
+      if (typeof x === "number" && numberAsString(field.replace(/s$/, ""), x)) return String(x);
       throw specError(`${field}[${i}]`, x, "must be a string");
     });
   }

@@ -2,10 +2,11 @@ import { eventTime, labelValue, windowText } from "../monitoring/index.js";
 import type { GroupPerformance, PerformanceReport } from "../monitoring/index.js";
 import type { LabelInput } from "../store/index.js";
 import type { GroupPerformanceJson, PerformanceJson } from "../wire/index.js";
+import { REQUEST_LIMITS } from "../spec-fields.js";
 import { specError } from "../spec-fields.js";
 
 /** Labels one request may carry; larger files go in several requests (the CLI sends 5,000 at a time). */
-export const MAX_LABELS_PER_REQUEST = 100_000;
+export const MAX_LABELS_PER_REQUEST = REQUEST_LIMITS.labelsPerRequest;
 
 function idOf(field: string, v: unknown): string {
   if (typeof v === "number" && Number.isSafeInteger(v)) return String(v);

@@ -1,4 +1,5 @@
 import {
+  REQUEST_LIMITS,
   specArray,
   specError,
   specNumber,
@@ -212,6 +213,14 @@ function gateOf(json: unknown, field: string): CanaryGateSpec {
   };
 }
 
+/** An endpoint's shadows: each scores every request, so their number is capped. */
+function shadowsOf(raw: unknown, model: string, field: string): ResolvedRef[] {
+  const list = specArray(raw ?? [], field);
+  const max = REQUEST_LIMITS.shadowsPerEndpoint;
+  if (list.length > max) throw specError(field, `${list.length} shadows`, `must hold at most ${max} shadow models`);
+  return list.map((r, i) => ref(r, model, `${field}[${i}]`));
+}
+
 function canaryOf(
   json: unknown,
   model: string,
@@ -285,7 +294,7 @@ export function parseEndpointConfig(
       ? { challenger: { ...ref(challenger, model, `${field}.challenger`, ["percent"]), percent } }
       : {}),
     ...(c.canary !== undefined ? { canary: canaryOf(c.canary, model, `${field}.canary`) } : {}),
-    shadows: specArray(c.shadows ?? [], `${field}.shadows`).map((r, i) => ref(r, model, `${field}.shadows[${i}]`)),
+    shadows: shadowsOf(c.shadows, model, `${field}.shadows`),
     ...(entityKey !== undefined ? { entityKey } : {}),
     ...(featureService !== undefined ? { featureService } : {}),
     required: c.required === true,

@@ -1,4 +1,4 @@
-import { NotFoundError } from "../errors.js";
+import { NotFoundError, UnavailableError } from "../errors.js";
 import type { Logger } from "../runtime/index.js";
 import type { EndpointStore } from "../store/index.js";
 import type { PredictionCache } from "./cache.js";
@@ -40,6 +40,17 @@ export class EndpointRuntime {
   canaryStartsOver = false;
   cache: PredictionCache | undefined;
   constructor(public config: EndpointConfig) {}
+
+  /** The error a request gets while the endpoint has no binding: the load failure when there was one. */
+  unavailable(): UnavailableError {
+    const name = JSON.stringify(this.config.name);
+    const failed = this.loadFailure;
+    return failed === undefined
+      ? new UnavailableError(`endpoint ${name} is not ready: its model is loading`)
+      : new UnavailableError(
+          `endpoint ${name} cannot serve: its models failed to load (${failed.reason}); next attempt at ${new Date(failed.retryAt).toISOString()}`,
+        );
+  }
 }
 
 export interface EndpointSummary {
@@ -57,6 +68,8 @@ export interface EndpointSummary {
   challengerPercent?: number;
   /** The canary's steps (percent) and how long each lasts, when there is a canary. */
   canarySchedule?: { readonly steps: readonly number[]; readonly stepMs: number };
+  /** Why the endpoint has no models bound, when loading them failed. */
+  load_error?: string;
 }
 
 /** Every model in a binding, for releasing it. */
@@ -144,6 +157,7 @@ export class EndpointRegistry {
         ...(ep.config.canary
           ? { canarySchedule: { steps: ep.config.canary.schedule.steps, stepMs: ep.config.canary.schedule.stepMs } }
           : {}),
+        ...(b === undefined && ep.loadFailure !== undefined ? { load_error: ep.loadFailure.reason } : {}),
       };
     });
   }

@@ -1,5 +1,5 @@
 import type { Signature } from "../data/index.js";
-import { NotFoundError, UnavailableError } from "../errors.js";
+import { NotFoundError } from "../errors.js";
 import { specError } from "../spec-fields.js";
 import type { FeatureStore } from "../features/index.js";
 import { silentLogger, systemClock, type Clock, type Logger } from "../runtime/index.js";
@@ -213,6 +213,16 @@ export class ModelServer {
     return true;
   }
 
+  /** Aliases of `model` that an endpoint's champion follows (the champion guard's list besides `champion`). */
+  championAliases(model: string): string[] {
+    const out: string[] = [];
+    for (const ep of this.endpoints.endpoints.values()) {
+      const c = ep.config.champion;
+      if (c.model === model && c.alias !== undefined) out.push(c.alias);
+    }
+    return out;
+  }
+
   listEndpoints(): EndpointSummary[] {
     return this.endpoints.list();
   }
@@ -295,14 +305,7 @@ export class ModelServer {
   /** The model an endpoint's champion serves (metadata routes). */
   endpointModel(name: string): LoadedModel {
     const ep = this.endpoints.require(name);
-    if (ep.binding === undefined) {
-      const failed = ep.loadFailure;
-      throw new UnavailableError(
-        failed === undefined
-          ? `endpoint ${JSON.stringify(name)} is not ready: its model is loading`
-          : `endpoint ${JSON.stringify(name)} is not ready: its model failed to load (${failed.reason}); next attempt at ${new Date(failed.retryAt).toISOString()}`,
-      );
-    }
+    if (ep.binding === undefined) throw ep.unavailable();
     return ep.binding.champion;
   }
 

@@ -89,9 +89,7 @@ export class RequestPath {
     const binding = ep.binding;
     if (binding === undefined) {
       this.deps.metrics.errors.inc({ endpoint, model_version: "", route: "", kind: "unavailable" });
-      return Promise.reject(
-        new UnavailableError(`endpoint ${JSON.stringify(endpoint)} is not ready: its model is loading`),
-      );
+      return Promise.reject(ep.unavailable());
     }
     const requestId = ctx.requestId ?? newRequestId();
     const key = ctx.entityId ?? requestId;

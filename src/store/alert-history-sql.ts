@@ -123,6 +123,7 @@ export function createAlertStore(metadata: MetadataDb, deps: { clock?: Clock } =
         tx,
         { actor, action, targetType: "alert", targetId: id, before: auditSummary(before), after: auditSummary(after) },
         now,
+        metadata.chainKeyring?.current,
       );
       return after;
     });
@@ -149,6 +150,7 @@ export function createAlertStore(metadata: MetadataDb, deps: { clock?: Clock } =
             after: auditSummary(created),
           },
           now,
+          metadata.chainKeyring?.current,
         );
         return created;
       });

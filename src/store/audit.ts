@@ -1,7 +1,8 @@
 import type { Clock } from "../runtime/index.js";
 import type { Kysely } from "kysely";
 import { InvalidParameterError } from "../errors.js";
-import { chainHash, GENESIS_HASH } from "./hash-chain.js";
+import { chainHash, GENESIS_HASH, walkChain } from "./hash-chain.js";
+import type { ChainKey, TrustedHead } from "./hash-chain.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { AuditLogTable, KeelDatabase } from "./schema.js";
 
@@ -30,10 +31,12 @@ export interface AuditRecord {
   readonly after: unknown;
   readonly prevHash: string;
   readonly hash: string;
+  /** Id of the audit key that sealed the row (HMAC); null for a row written without a keyring. */
+  readonly keyId: string | null;
 }
 
 export type AuditVerification =
-  | { readonly ok: true; readonly rows: number }
+  | { readonly ok: true; readonly rows: number; readonly checkpoints: number }
   | {
       readonly ok: false;
       /** Rows checked before the break. */
@@ -65,37 +68,45 @@ export interface AuditLog {
    * in a transaction of its own.
    */
   record(entry: AuditEntry): Promise<void>;
-  /** Recomputes every row's hash and link, in order; reports the first broken link. */
-  verifyAuditChain(): Promise<AuditVerification>;
+  /**
+   * Recomputes every row's hash and link, in order (sealed rows under their key from the
+   * keyring), checks them against `checkpoints` (heads recorded outside the database), and
+   * reports the first broken link.
+   */
+  verifyAuditChain(options?: { checkpoints?: readonly TrustedHead[] }): Promise<AuditVerification>;
+  /** The chain's tip as the database records it. */
+  head(): Promise<{ seq: number; hash: string }>;
 }
 
-/** sha256 over the previous hash and the row's stored fields, exactly as stored. */
-export function auditRowHash(row: Omit<AuditLogTable, "hash">): string {
-  return chainHash(row.prev_hash, [
-    row.seq,
-    row.time,
-    row.actor,
-    row.action,
-    row.target_type,
-    row.target_id,
-    row.before,
-    row.after,
-  ]);
+/** The stored fields of a row in hashing order. */
+function auditRowFields(row: Omit<AuditLogTable, "hash" | "prev_hash" | "key_id">): unknown[] {
+  return [row.seq, row.time, row.actor, row.action, row.target_type, row.target_id, row.before, row.after];
+}
+
+/** The row's link: sha256 (no key) or HMAC-SHA256 under `key` over the previous hash and its stored fields. */
+export function auditRowHash(row: Omit<AuditLogTable, "hash" | "key_id">, key?: ChainKey): string {
+  return chainHash(row.prev_hash, auditRowFields(row), key);
 }
 
 /**
  * Appends `entry` inside the caller's transaction `tx`, so the audit row commits or rolls back
- * with the mutation it records. The head row is updated first: on PostgreSQL that row lock
+ * with the mutation it records; sealed with `key` (the keyring's current key) when there is one.
+ * The head row is updated first: on PostgreSQL that row lock
  * serialises concurrent appenders until commit, so the chain never forks; SQLite has one writer.
  */
-export async function appendAudit(tx: Kysely<KeelDatabase>, entry: AuditEntry, time: number): Promise<void> {
+export async function appendAudit(
+  tx: Kysely<KeelDatabase>,
+  entry: AuditEntry,
+  time: number,
+  key: ChainKey | undefined,
+): Promise<void> {
   await tx
     .updateTable("audit_head")
     .set((eb) => ({ seq: eb("seq", "+", 1) }))
     .where("id", "=", 1)
     .execute();
   const head = await tx.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1).executeTakeFirstOrThrow();
-  const row: Omit<AuditLogTable, "hash"> = {
+  const row: Omit<AuditLogTable, "hash" | "key_id"> = {
     seq: Number(head.seq),
     time,
     actor: entry.actor,
@@ -106,10 +117,10 @@ export async function appendAudit(tx: Kysely<KeelDatabase>, entry: AuditEntry, t
     after: entry.after === undefined ? null : JSON.stringify(entry.after),
     prev_hash: head.hash,
   };
-  const hash = auditRowHash(row);
+  const hash = auditRowHash(row, key);
   await tx
     .insertInto("audit_log")
-    .values({ ...row, hash })
+    .values({ ...row, hash, key_id: key?.id ?? null })
     .execute();
   await tx.updateTable("audit_head").set({ hash }).where("id", "=", 1).execute();
 }
@@ -128,17 +139,17 @@ export function writeAudited<T>(
   fn: (tx: Kysely<KeelDatabase>, audit: AppendAudit) => Promise<T>,
 ): Promise<T> {
   const actorId = actor?.userId ?? "anonymous";
-  return metadata.transaction((tx) => fn(tx, (e) => appendAudit(tx, { ...e, actor: actorId }, clock())));
+  return metadata.transaction((tx) =>
+    fn(tx, (e) => appendAudit(tx, { ...e, actor: actorId }, clock(), metadata.chainKeyring?.current)),
+  );
 }
-
-const PAGE = 2000;
 
 export function createAuditLog(metadata: MetadataDb, deps: { clock?: Clock } = {}): AuditLog {
   const clock = deps.clock ?? Date.now;
   const db = metadata.db;
   return {
     async record(entry) {
-      await metadata.transaction((tx) => appendAudit(tx, entry, clock()));
+      await metadata.transaction((tx) => appendAudit(tx, entry, clock(), metadata.chainKeyring?.current));
     },
 
     async list(query: AuditQuery = {}) {
@@ -160,60 +171,48 @@ export function createAuditLog(metadata: MetadataDb, deps: { clock?: Clock } = {
       return rows.map(toRecord);
     },
 
-    verifyAuditChain: () => metadata.query(verifyChain),
+    async verifyAuditChain(options = {}) {
+      const walk = await metadata.query((q) =>
+        walkChain({
+          noun: "row",
+          keyring: metadata.chainKeyring,
+          checkpoints: options.checkpoints,
+          readPage: async (fromSeq, limit) => {
+            const page = await q
+              .selectFrom("audit_log")
+              .selectAll()
+              .where("seq", ">=", fromSeq)
+              .orderBy("seq")
+              .limit(limit)
+              .execute();
+            return page.map((r) => {
+              const seq = Number(r.seq);
+              return {
+                seq,
+                prevHash: r.prev_hash,
+                hash: r.hash,
+                keyId: r.key_id,
+                fields: auditRowFields({ ...r, seq, time: Number(r.time) }),
+                label: `row ${seq}`,
+                ref: null,
+              };
+            });
+          },
+          readHead: () => readHead(q),
+        }),
+      );
+      return walk.ok
+        ? { ok: true, rows: walk.rows, checkpoints: walk.checkpoints }
+        : { ok: false, rows: walk.rows, brokenAt: walk.brokenAt, reason: walk.reason };
+    },
+
+    head: () => metadata.query(async (q) => (await readHead(q)) ?? { seq: 0, hash: GENESIS_HASH }),
   };
 }
 
-async function verifyChain(db: Kysely<KeelDatabase>): Promise<AuditVerification> {
-  let prevHash = GENESIS_HASH;
-  let expectedSeq = 1;
-  let rows = 0;
-  for (;;) {
-    const page = await db
-      .selectFrom("audit_log")
-      .selectAll()
-      .where("seq", ">=", expectedSeq)
-      .orderBy("seq")
-      .limit(PAGE)
-      .execute();
-    for (const r of page) {
-      const seq = Number(r.seq);
-      if (seq !== expectedSeq) {
-        return {
-          ok: false,
-          rows,
-          brokenAt: expectedSeq,
-          reason: `row ${expectedSeq} is missing (next row is ${seq})`,
-        };
-      }
-      if (r.prev_hash !== prevHash) {
-        return { ok: false, rows, brokenAt: seq, reason: `row ${seq} does not link to the hash of row ${seq - 1}` };
-      }
-      const { hash, ...rest } = r;
-      if (auditRowHash({ ...rest, seq, time: Number(r.time) }) !== hash) {
-        return {
-          ok: false,
-          rows,
-          brokenAt: seq,
-          reason: `row ${seq} was altered: its content does not match its hash`,
-        };
-      }
-      prevHash = hash;
-      expectedSeq = seq + 1;
-      rows++;
-    }
-    if (page.length < PAGE) break;
-  }
+async function readHead(db: Kysely<KeelDatabase>): Promise<{ seq: number; hash: string } | undefined> {
   const head = await db.selectFrom("audit_head").select(["seq", "hash"]).where("id", "=", 1).executeTakeFirst();
-  if (head !== undefined && (Number(head.seq) !== rows || head.hash !== prevHash)) {
-    return {
-      ok: false,
-      rows,
-      brokenAt: rows + 1,
-      reason: `the chain ends at row ${rows} but its head records row ${Number(head.seq)}: trailing rows were removed`,
-    };
-  }
-  return { ok: true, rows };
+  return head === undefined ? undefined : { seq: Number(head.seq), hash: head.hash };
 }
 
 function parseJson(text: string | null): unknown {
@@ -237,5 +236,6 @@ function toRecord(r: AuditLogTable): AuditRecord {
     after: parseJson(r.after),
     prevHash: r.prev_hash,
     hash: r.hash,
+    keyId: r.key_id,
   };
 }

@@ -1,10 +1,11 @@
 import type { Kysely } from "kysely";
 import { chainHash } from "./hash-chain.js";
+import type { ChainKey } from "./hash-chain.js";
 import type { InferenceRecord, ShadowScore } from "./inference-log.js";
 import type { InferenceLogTable, KeelDatabase } from "./schema.js";
 
 /** An inference-log row before it is linked into the decision chain. */
-export type UnchainedRow = Omit<InferenceLogTable, "seq" | "prev_hash" | "hash">;
+export type UnchainedRow = Omit<InferenceLogTable, "seq" | "prev_hash" | "hash" | "key_id">;
 
 /** The tip of the decision chain: the last sequence number and its hash. */
 export interface ChainHead {
@@ -42,12 +43,13 @@ export function inferenceLogRow(r: InferenceRecord): InferenceLogTable {
     seq: null,
     prev_hash: null,
     hash: null,
+    key_id: null,
   };
 }
 
-/** A decision record's hash: every stored column but the hash itself, exactly as read back. */
-export function decisionRowHash(row: UnchainedRow, seq: number, prevHash: string): string {
-  return chainHash(prevHash, [
+/** A decision record's stored fields in hashing order: every column but the chain's own, as read back. */
+export function decisionRowFields(row: UnchainedRow, seq: number): unknown[] {
+  return [
     seq,
     Number(row.time),
     row.request_id,
@@ -65,22 +67,28 @@ export function decisionRowHash(row: UnchainedRow, seq: number, prevHash: string
     row.threshold === null ? null : Number(row.threshold),
     row.scored,
     row.reasons,
-  ]);
+  ];
+}
+
+/** A decision record's link, sealed with `key` (HMAC-SHA256) when there is one. */
+export function decisionRowHash(row: UnchainedRow, seq: number, prevHash: string, key?: ChainKey): string {
+  return chainHash(prevHash, decisionRowFields(row, seq), key);
 }
 
 /**
  * Links `rows` after `head`, in order, setting their chain columns in place (relinking after
- * another head overwrites them); returns the new head.
+ * another head overwrites them), each sealed with `key` when there is one; returns the new head.
  */
-export function chainRows(rows: readonly InferenceLogTable[], head: ChainHead): ChainHead {
+export function chainRows(rows: readonly InferenceLogTable[], head: ChainHead, key?: ChainKey): ChainHead {
   let seq = head.seq;
   let prev = head.hash;
   for (const row of rows) {
     seq++;
-    const hash = decisionRowHash(row, seq, prev);
+    const hash = decisionRowHash(row, seq, prev, key);
     row.seq = seq;
     row.prev_hash = prev;
     row.hash = hash;
+    row.key_id = key?.id ?? null;
     prev = hash;
   }
   return { seq, hash: prev };
@@ -99,7 +107,11 @@ const ROWS_PER_INSERT = 200;
  * PostgreSQL that row lock serialises concurrent writers (serving replicas) until commit, so the
  * chain never forks; SQLite has one writer at a time.
  */
-export async function appendChained(tx: Kysely<KeelDatabase>, rows: readonly InferenceLogTable[]): Promise<void> {
+export async function appendChained(
+  tx: Kysely<KeelDatabase>,
+  rows: readonly InferenceLogTable[],
+  key: ChainKey | undefined,
+): Promise<void> {
   if (rows.length === 0) return;
   await tx
     .updateTable("decision_head")
@@ -107,7 +119,7 @@ export async function appendChained(tx: Kysely<KeelDatabase>, rows: readonly Inf
     .where("id", "=", 1)
     .execute();
   const after = await readChainHead(tx);
-  const head = chainRows(rows, { seq: after.seq - rows.length, hash: after.hash });
+  const head = chainRows(rows, { seq: after.seq - rows.length, hash: after.hash }, key);
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     await tx
       .insertInto("inference_log")

@@ -2,8 +2,10 @@ import { sql, type Kysely, type SelectQueryBuilder } from "kysely";
 import { DataIntegrityError, InvalidParameterError, NotFoundError } from "../errors.js";
 import type { Clock } from "../runtime/index.js";
 import { appendAudit } from "./audit.js";
-import { decisionRowHash, readChainHead } from "./decision-chain.js";
-import { GENESIS_HASH } from "./hash-chain.js";
+import { decisionRowFields, readChainHead } from "./decision-chain.js";
+import type { ChainHead } from "./decision-chain.js";
+import { walkChain } from "./hash-chain.js";
+import type { ChainKey, ChainKeyring, TrustedHead } from "./hash-chain.js";
 import type { FeatureValues, ReasonCode } from "./inference-log.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { InferenceLogTable, KeelDatabase, ReviewItemsTable } from "./schema.js";
@@ -97,7 +99,7 @@ export interface LabelledDecision {
 }
 
 export type DecisionVerification =
-  | { readonly ok: true; readonly records: number; readonly pruned: number }
+  | { readonly ok: true; readonly records: number; readonly pruned: number; readonly checkpoints: number }
   | {
       readonly ok: false;
       /** Records verified before the break. */
@@ -135,7 +137,9 @@ export interface DecisionStore {
   /** Every decision of the query's model and range whose label came from one of its sources, in chain order. */
   labelled(query: LabelledDecisionQuery): Promise<readonly LabelledDecision[]>;
   /** Recomputes every record's hash and link in chain order; names the first broken record. */
-  verify(): Promise<DecisionVerification>;
+  verify(options?: { checkpoints?: readonly TrustedHead[] }): Promise<DecisionVerification>;
+  /** The chain's tip as the database records it. */
+  head(): Promise<ChainHead>;
   /** Puts every record of a request under legal hold (audited); NotFoundError without records. */
   hold(requestId: string, reason: string, actor: string): Promise<readonly LegalHold[]>;
   /** Lifts the holds on a request's records (audited); returns how many were lifted. */
@@ -240,7 +244,9 @@ export function createDecisionStore(metadata: MetadataDb, options: { clock?: Clo
       }
     },
 
-    verify: () => metadata.query(verifyChain),
+    verify: (options = {}) => metadata.query((q) => verifyChain(q, metadata.chainKeyring, options.checkpoints)),
+
+    head: () => metadata.query(readChainHead),
 
     async hold(requestId, reason, actor) {
       const records = await get(requestId);
@@ -262,6 +268,7 @@ export function createDecisionStore(metadata: MetadataDb, options: { clock?: Clo
             after: { reason, records: holds.length },
           },
           time,
+          metadata.chainKeyring?.current,
         );
       });
       return holds;
@@ -284,6 +291,7 @@ export function createDecisionStore(metadata: MetadataDb, options: { clock?: Clo
             after: { records: lifted },
           },
           clock(),
+          metadata.chainKeyring?.current,
         );
         return lifted;
       });
@@ -294,7 +302,8 @@ export function createDecisionStore(metadata: MetadataDb, options: { clock?: Clo
       return rows.map((h) => ({ requestId: h.request_id, reason: h.reason, actor: h.actor, time: Number(h.time) }));
     },
 
-    applyRetention: (before, actor) => metadata.transaction((tx) => pruneBefore(tx, before, actor, clock())),
+    applyRetention: (before, actor) =>
+      metadata.transaction((tx) => pruneBefore(tx, before, actor, clock(), metadata.chainKeyring?.current)),
   };
 }
 
@@ -312,6 +321,7 @@ async function pruneBefore(
   before: number,
   actor: string,
   now: number,
+  key: ChainKey | undefined,
 ): Promise<RetentionResult> {
   // Serialise with writers: the head row lock (PostgreSQL) keeps a batch from committing mid-pass.
   await tx
@@ -371,71 +381,80 @@ async function pruneBefore(
       after: { before, deleted, held, runs: runs.map((r) => [r.from, r.to]) },
     },
     now,
+    key,
   );
   return { deleted, held };
 }
 
-async function verifyChain(db: Kysely<KeelDatabase>): Promise<DecisionVerification> {
+async function verifyChain(
+  db: Kysely<KeelDatabase>,
+  keyring: ChainKeyring | undefined,
+  checkpoints: readonly TrustedHead[] | undefined,
+): Promise<DecisionVerification> {
   const prunedRows = await db.selectFrom("decision_pruned").selectAll().execute();
-  const pruned = new Map(prunedRows.map((p) => [Number(p.from_seq), { to: Number(p.to_seq), lastHash: p.last_hash }]));
-  let prevHash = GENESIS_HASH;
-  let expected = 1;
-  let records = 0;
-  let prunedCount = 0;
-  // Steps over the runs retention deleted that start at `expected`.
-  const skipPruned = () => {
-    for (let run = pruned.get(expected); run !== undefined; run = pruned.get(expected)) {
-      prunedCount += run.to - expected + 1;
-      prevHash = run.lastHash;
-      expected = run.to + 1;
-    }
-  };
-  for (;;) {
-    const page = await db
-      .selectFrom("inference_log")
-      .selectAll()
-      .where("seq", ">=", expected)
-      .orderBy("seq")
-      .limit(PAGE)
-      .execute();
-    for (const r of page) {
-      skipPruned();
-      const seq = Number(r.seq);
-      const broken = (reason: string, at = seq): DecisionVerification => ({
-        ok: false,
-        records,
-        brokenAt: at,
-        requestId: r.request_id,
-        reason,
-      });
-      if (seq !== expected) {
-        const gap = seq - 1 === expected ? `record ${expected} is` : `records ${expected}–${seq - 1} are`;
-        return broken(`${gap} missing (deleted); the next record is ${seq}, request ${r.request_id}`, expected);
-      }
-      if (r.prev_hash !== prevHash)
-        return broken(`record ${seq} (request ${r.request_id}) does not link to record ${seq - 1}`);
-      const { seq: _s, prev_hash: _p, hash, ...row } = r;
-      if (decisionRowHash(row, seq, prevHash) !== hash) {
-        return broken(`record ${seq} (request ${r.request_id}) was altered: its content does not match its hash`);
-      }
-      prevHash = hash;
-      expected = seq + 1;
-      records++;
-    }
-    if (page.length < PAGE) break;
-  }
-  skipPruned();
-  const head = await readChainHead(db);
-  if (head.seq !== expected - 1 || head.hash !== prevHash) {
+  // A gap counts as retention's only when a retention pass's audit row (sealed with the audit log)
+  // lists it: a row slipped into decision_pruned cannot hide deleted records.
+  const audited = await auditedRetentionRuns(db);
+  const unaudited = prunedRows.find((p) => !audited.has(`${Number(p.from_seq)}-${Number(p.to_seq)}`));
+  if (unaudited !== undefined) {
+    const from = Number(unaudited.from_seq);
     return {
       ok: false,
-      records,
-      brokenAt: expected,
+      records: 0,
+      brokenAt: from,
       requestId: null,
-      reason: `the chain ends at record ${expected - 1} but its head records ${head.seq}: the last records were deleted`,
+      reason: `records ${from}–${Number(unaudited.to_seq)} are marked as removed by retention, but no retention in the audit log removed them`,
     };
   }
-  return { ok: true, records, pruned: prunedCount };
+  const walk = await walkChain({
+    noun: "record",
+    keyring,
+    checkpoints,
+    gaps: new Map(prunedRows.map((p) => [Number(p.from_seq), { to: Number(p.to_seq), lastHash: p.last_hash }])),
+    readPage: async (fromSeq, limit) => {
+      const page = await db
+        .selectFrom("inference_log")
+        .selectAll()
+        .where("seq", ">=", fromSeq)
+        .orderBy("seq")
+        .limit(limit)
+        .execute();
+      return page.map((r) => {
+        const { seq: s, prev_hash, hash, key_id, ...row } = r;
+        const seq = Number(s);
+        return {
+          seq,
+          prevHash: prev_hash as string,
+          hash: hash as string,
+          keyId: key_id,
+          fields: decisionRowFields(row, seq),
+          label: `record ${seq} (request ${r.request_id})`,
+          ref: r.request_id,
+        };
+      });
+    },
+    readHead: () => readChainHead(db),
+  });
+  if (walk.ok) return { ok: true, records: walk.rows, pruned: walk.skipped, checkpoints: walk.checkpoints };
+  return { ok: false, records: walk.rows, brokenAt: walk.brokenAt, requestId: walk.ref, reason: walk.reason };
+}
+
+/** The runs `from-to` every retention pass recorded in its audit row. */
+async function auditedRetentionRuns(db: Kysely<KeelDatabase>): Promise<Set<string>> {
+  const rows = await db.selectFrom("audit_log").select("after").where("action", "=", "decision.retention").execute();
+  const runs = new Set<string>();
+  for (const r of rows) {
+    try {
+      const after = JSON.parse(r.after ?? "{}") as { runs?: unknown };
+      if (!Array.isArray(after.runs)) continue;
+      for (const run of after.runs as unknown[]) {
+        if (Array.isArray(run)) runs.add(`${Number(run[0])}-${Number(run[1])}`);
+      }
+    } catch {
+      // An unreadable row confirms nothing; the audit chain's own verification reports it.
+    }
+  }
+  return runs;
 }
 
 const REVIEW_BATCH = 500;

@@ -7,6 +7,8 @@ export interface DialectHandle {
   readonly db: Kysely<KeelDatabase>;
   readonly dialect: Dialect;
   translateError(error: unknown): unknown;
+  /** Whether a transaction that failed with this driver error may simply be run again (lock contention). */
+  retryable(error: unknown): boolean;
   /** Runs `fn` (the migrations) while holding the dialect's cross-process migration lock. */
   withMigrationLock<T>(fn: (db: Kysely<KeelDatabase>) => Promise<T>): Promise<T>;
 }

@@ -15,6 +15,11 @@ export type {
 } from "./schema.js";
 export { appendAudit, auditRowHash, createAuditLog, writeAudited } from "./audit.js";
 export { chainHash, GENESIS_HASH } from "./hash-chain.js";
+export type { ChainKey, ChainKeyring, TrustedHead } from "./hash-chain.js";
+export { parseChainKeyring, readChainCheckpoints, writeChainCheckpoint } from "./chain-checkpoint.js";
+export type { ChainCheckpoint, ChainName } from "./chain-checkpoint.js";
+export { checkpointChains, verifyChains, verifyDecisionChain } from "./chain-seal.js";
+export type { ChainSealing, ChainsVerification } from "./chain-seal.js";
 export type { AuditEntry, AuditLog, AuditQuery, AuditRecord, AuditVerification, AppendAudit } from "./audit.js";
 export { createArtifactStore, createFsArtifactStore, createFsBlobBackend, normalizeArtifactPath } from "./artifacts.js";
 export type {

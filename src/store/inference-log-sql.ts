@@ -120,10 +120,11 @@ export class SqlInferenceLog implements InferenceLog {
   private async write(batch: readonly InferenceRecord[]): Promise<void> {
     const rows = batch.map(inferenceLogRow);
     const writer = this.writer;
-    if (writer === undefined) return this.metadata.transaction((tx) => appendChained(tx, rows));
+    if (writer === undefined)
+      return this.metadata.transaction((tx) => appendChained(tx, rows, this.metadata.chainKeyring?.current));
     for (let attempt = 1; ; attempt++) {
       const head = this.head ?? (await this.metadata.query(readChainHead));
-      const next = chainRows(rows, head);
+      const next = chainRows(rows, head, this.metadata.chainKeyring?.current);
       let found: ChainHead | undefined;
       try {
         found = await writer.write(rows, head, next);

@@ -1,4 +1,5 @@
 import type { Clock } from "../runtime/index.js";
+import type { ChainKey } from "./hash-chain.js";
 import { appendAudit } from "./audit.js";
 import type { LabelInput, LabelKey, LabelStore, LabelWriteResult, StoredLabel } from "./labels.js";
 import type { MetadataDb } from "./metadata-db.js";
@@ -72,6 +73,7 @@ export async function writeLabels(
   labels: readonly LabelInput[],
   actor: string,
   now: number,
+  key: ChainKey | undefined,
 ): Promise<LabelWriteResult> {
   const byKey = new Map<string, LabelsTable>();
   labels.forEach((l, i) => {
@@ -119,6 +121,7 @@ export async function writeLabels(
           after: { label: row.label, source: row.source, received_at: row.received_at },
         },
         now,
+        key,
       );
     }
   }
@@ -136,6 +139,7 @@ export async function writeLabels(
         after: { ...result, sources: sources.slice(0, 20) },
       },
       now,
+      key,
     );
   }
   return result;
@@ -159,7 +163,9 @@ export class SqlLabelStore implements LabelStore {
 
   async put(labels: readonly LabelInput[], options: { actor: string }): Promise<LabelWriteResult> {
     const now = this.clock();
-    return this.metadata.transaction((tx) => writeLabels(tx, labels, options.actor, now));
+    return this.metadata.transaction((tx) =>
+      writeLabels(tx, labels, options.actor, now, this.metadata.chainKeyring?.current),
+    );
   }
 
   async byRequestIds(requestIds: readonly string[]): Promise<readonly StoredLabel[]> {

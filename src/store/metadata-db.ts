@@ -7,6 +7,7 @@ import { openPostgres } from "./postgres/open.js";
 import type { KeelDatabase } from "./schema.js";
 import { openSqlite } from "./sqlite/open.js";
 import type { DialectHandle } from "./dialect.js";
+import type { ChainKeyring } from "./hash-chain.js";
 
 export type { DialectHandle } from "./dialect.js";
 
@@ -17,22 +18,47 @@ export type { DialectHandle } from "./dialect.js";
 export interface MetadataDb {
   readonly db: Kysely<KeelDatabase>;
   readonly dialect: Dialect;
+  /**
+   * The keys that seal the audit log's and decision records' rows (HMAC-SHA256), kept outside the
+   * database; undefined: rows are linked by plain sha256.
+   */
+  readonly chainKeyring: ChainKeyring | undefined;
   /** Driver error → KeelError (unique violation → ConflictError, busy → UnavailableError); other errors unchanged. */
   translateError(error: unknown): unknown;
   /** Runs `fn` on the database; a driver error comes out translated. */
   query<T>(fn: (db: Kysely<KeelDatabase>) => Promise<T>): Promise<T>;
-  /** Runs `fn` in one transaction; a driver error comes out translated. */
+  /**
+   * Runs `fn` in one transaction; a driver error comes out translated. A transaction that lost a
+   * lock race (SQLite busy, PostgreSQL serialization failure or deadlock) is run again after a short
+   * wait, a few times, before the busy error (503) is thrown.
+   */
   transaction<T>(fn: (tx: Transaction<KeelDatabase>) => Promise<T>): Promise<T>;
   /** Runs every pending migration of `migrations/index.ts`. */
   migrate(now?: Clock): Promise<MigrationResult>;
   close(): Promise<void>;
 }
 
+/** Waits before each new attempt of a transaction that lost a lock race (ms); their count is the retries. */
+const RETRY_WAITS_MS = [10, 40, 160, 640];
+
+async function withRetries<T>(handle: DialectHandle, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (e) {
+      const wait = RETRY_WAITS_MS[attempt];
+      if (wait === undefined || !handle.retryable(e)) throw e;
+      // Jitter so that writers which collided do not collide again.
+      await new Promise((resolve) => setTimeout(resolve, wait * (0.5 + Math.random())));
+    }
+  }
+}
+
 /**
  * `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, `sqlite::memory:` (MLflow's forms),
  * or `postgresql://user@host:port/db` (also `postgres://`; `?schema=name` sets the search path).
  */
-export function openMetadataDb(uri: string): MetadataDb {
+export function openMetadataDb(uri: string, options: { chainKeyring?: ChainKeyring | undefined } = {}): MetadataDb {
   let handle: DialectHandle;
   if (uri.startsWith("sqlite:")) handle = openSqlite(uri);
   else if (uri.startsWith("postgresql://") || uri.startsWith("postgres://")) handle = openPostgres(uri);
@@ -52,9 +78,10 @@ export function openMetadataDb(uri: string): MetadataDb {
   return {
     db: handle.db,
     dialect: handle.dialect,
+    chainKeyring: options.chainKeyring,
     translateError: (e) => handle.translateError(e),
     query: (fn) => translated(() => fn(handle.db)),
-    transaction: (fn) => translated(() => handle.db.transaction().execute(fn)),
+    transaction: (fn) => translated(() => withRetries(handle, () => handle.db.transaction().execute(fn))),
     migrate(now = Date.now) {
       return handle.withMigrationLock((db) => runMigrations(db as Kysely<unknown>, handle.dialect, migrations, now));
     },

@@ -336,6 +336,7 @@ export function createReviewStore(metadata: MetadataDb, options: { clock?: Clock
             after: { status: "claimed" },
           },
           now,
+          metadata.chainKeyring?.current,
         );
         return toItem({ ...row, status: "claimed", claimed_by: reviewer, claimed_at: now });
       });
@@ -385,9 +386,10 @@ export function createReviewStore(metadata: MetadataDb, options: { clock?: Clock
             after: { verdict: verdict.decision, reason, overridden: verdict.decision !== row.model_decision },
           },
           now,
+          metadata.chainKeyring?.current,
         );
         const label = verdict.decision === row.positive_decision ? 1 : 0;
-        await writeLabels(tx, [{ requestId, label, source: "review" }], reviewer, now);
+        await writeLabels(tx, [{ requestId, label, source: "review" }], reviewer, now, metadata.chainKeyring?.current);
         return toItem(decided);
       });
     },

@@ -177,6 +177,8 @@ export interface AuditLogTable {
   after: string | null;
   prev_hash: string;
   hash: string;
+  /** The audit key that sealed the row (HMAC); null when written without a keyring. */
+  key_id: string | null;
 }
 
 export interface AuditHeadTable {
@@ -236,6 +238,8 @@ export interface InferenceLogTable {
   seq: number | string | bigint | null;
   prev_hash: string | null;
   hash: string | null;
+  /** The audit key that sealed the record (HMAC); null when written without a keyring. */
+  key_id: string | null;
   /** Token name of the caller; "anonymous" when auth is off. */
   caller: string | null;
   artifact_sha256: string | null;

@@ -151,6 +151,7 @@ export function createCanaryStore(metadata: MetadataDb, options: { clock?: Clock
             },
           },
           now,
+          metadata.chainKeyring?.current,
         );
         return toStored(row);
       });
@@ -182,6 +183,7 @@ export function createCanaryStore(metadata: MetadataDb, options: { clock?: Clock
             after: { approver: input.approver, reason: input.reason },
           },
           now,
+          metadata.chainKeyring?.current,
         );
         return toApproval(row);
       });

@@ -78,6 +78,7 @@ export function createEndpointStore(metadata: MetadataDb, options: { clock?: Clo
             after: endpoint.document,
           },
           now,
+          metadata.chainKeyring?.current,
         );
         return {
           name: endpoint.name,
@@ -104,6 +105,7 @@ export function createEndpointStore(metadata: MetadataDb, options: { clock?: Clo
             before: JSON.parse(before.document) as unknown,
           },
           clock(),
+          metadata.chainKeyring?.current,
         );
       });
     },

@@ -6,11 +6,12 @@ import type { MetadataDb } from "./metadata-db.js";
 import type { AuthTokensTable } from "./schema.js";
 
 /**
- * Roles. `reader` ⊂ `writer` ⊂ `approver` ⊂ `admin` is a chain; `reviewer` is a branch off `reader`:
+ * Roles. `reader` ⊂ `predictor` ⊂ `writer` ⊂ `approver` ⊂ `admin` is a chain; `reviewer` is a branch off `reader`:
  * it adds deciding review-queue items and nothing else, and only `admin` includes it, so a pipeline's
  * writer token cannot label its own decisions and a reviewer cannot change models or endpoints.
+ * `predictor` adds scoring (OIP infer, `/invocations`, keel predict) to reading and nothing else.
  */
-export const ROLES = ["reader", "writer", "reviewer", "approver", "admin"] as const;
+export const ROLES = ["reader", "predictor", "writer", "reviewer", "approver", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface TokenInfo {
@@ -35,13 +36,14 @@ export interface TokenStore {
 
 const INCLUDES: Readonly<Record<Role, readonly Role[]>> = {
   reader: ["reader"],
-  writer: ["reader", "writer"],
+  predictor: ["reader", "predictor"],
+  writer: ["reader", "predictor", "writer"],
   reviewer: ["reader", "reviewer"],
-  approver: ["reader", "writer", "approver"],
+  approver: ["reader", "predictor", "writer", "approver"],
   admin: ROLES,
 };
 
-/** Whether `role` carries the rights of `needed` (admin ⊇ approver ⊇ writer ⊇ reader; admin ⊇ reviewer ⊇ reader). */
+/** Whether `role` carries the rights of `needed` (admin ⊇ approver ⊇ writer ⊇ predictor ⊇ reader; admin ⊇ reviewer ⊇ reader). */
 export function roleAllows(role: Role, needed: Role): boolean {
   return INCLUDES[role].includes(needed);
 }
@@ -101,6 +103,7 @@ export function createTokenStore(metadata: MetadataDb, deps: { clock?: Clock } =
             after: { name: row.name, role: row.role },
           },
           row.created_at,
+          metadata.chainKeyring?.current,
         );
         return { token, info: toInfo(row) };
       });
@@ -131,6 +134,7 @@ export function createTokenStore(metadata: MetadataDb, deps: { clock?: Clock } =
             before: { name: row.name, role: row.role },
           },
           now,
+          metadata.chainKeyring?.current,
         );
       });
     },

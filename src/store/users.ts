@@ -146,7 +146,12 @@ export function createUserStore(metadata: MetadataDb, deps: { clock?: Clock } = 
     targetId: string,
     change: { before?: unknown; after?: unknown },
   ) =>
-    appendAudit(tx, { actor: actor?.userId ?? "anonymous", action, targetType: "user", targetId, ...change }, clock());
+    appendAudit(
+      tx,
+      { actor: actor?.userId ?? "anonymous", action, targetType: "user", targetId, ...change },
+      clock(),
+      metadata.chainKeyring?.current,
+    );
   const row = (username: string) =>
     metadata.query((db) => db.selectFrom("auth_users").selectAll().where("username", "=", username).executeTakeFirst());
 

@@ -116,7 +116,7 @@ describe("keel CLI", () => {
       const badRole = await keel(["tokens", "create", "--name", "x", "--role", "owner", "--data-dir", dataDir]);
       expect(badRole.code).toBe(2);
       expect(oneLineError(badRole.stderr)).toContain(
-        '--role = "owner": must be one of reader, writer, reviewer, approver, admin',
+        '--role = "owner": must be one of reader, predictor, writer, reviewer, approver, admin',
       );
 
       const listed = await keel(["tokens", "list", "--data-dir", dataDir, "--json"]);

@@ -62,7 +62,7 @@ describe("auth rules", () => {
   it("refuses an unknown role naming the allowed ones", () => {
     expect(parseRole("approver")).toBe("approver");
     expect(() => parseRole("owner")).toThrow(
-      'role = "owner": must be one of reader, writer, reviewer, approver, admin',
+      'role = "owner": must be one of reader, predictor, writer, reviewer, approver, admin',
     );
   });
 });

@@ -13,6 +13,14 @@ function fieldOf(fn: () => unknown): unknown {
 }
 
 describe("endpoint configuration", () => {
+  it("caps the shadows of one endpoint, naming the limit", () => {
+    const shadows = (n: number) => Array.from({ length: n }, (_, i) => ({ model: `m${i}`, version: "1" }));
+    expect(parseEndpointConfig({ name: "wide", model: "loans", shadows: shadows(16) }).shadows).toHaveLength(16);
+    expect(() => parseEndpointConfig({ name: "wide", model: "loans", shadows: shadows(5000) })).toThrow(
+      'endpoint.shadows = "5000 shadows": must hold at most 16 shadow models',
+    );
+  });
+
   it("fills defaults: champion alias, no split, full logging, no threshold of its own", () => {
     const c = parseEndpointConfig({ name: "loans", model: "loan-default" });
     expect(c.champion).toEqual({ model: "loan-default", alias: "champion" });

@@ -66,7 +66,7 @@ export function runDecisionStoreSuite(name: string, make: MakeStores): void {
 
     it("links every record written by any log into one chain and reads them back as decisions", async () => {
       const s = await recorded();
-      expect(await s.decisions.verify()).toEqual({ ok: true, records: 60, pruned: 0 });
+      expect(await s.decisions.verify()).toEqual({ ok: true, records: 60, pruned: 0, checkpoints: 0 });
       const all = await s.decisions.search({ limit: 1000 });
       expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
       expect(all[0]?.prevHash).toBe("0".repeat(64));
@@ -182,7 +182,7 @@ export function runDecisionStoreSuite(name: string, make: MakeStores): void {
         "req-0024",
       ]);
 
-      expect(await s.decisions.verify()).toEqual({ ok: true, records: 60, pruned: 0 });
+      expect(await s.decisions.verify()).toEqual({ ok: true, records: 60, pruned: 0, checkpoints: 0 });
       expect(all.map((r) => r.hash)).toEqual(before);
     });
 
@@ -215,7 +215,7 @@ export function runDecisionStoreSuite(name: string, make: MakeStores): void {
         ok: false,
         brokenAt: 21,
         requestId: "req-0021",
-        reason: "record 21 is missing (deleted); the next record is 22, request req-0021",
+        reason: "record 21 is missing (deleted); the next is record 22 (request req-0021)",
       });
 
       const t = await recorded();
@@ -238,7 +238,7 @@ export function runDecisionStoreSuite(name: string, make: MakeStores): void {
         "req-0010",
         "req-0030",
       ]);
-      expect(await s.decisions.verify()).toEqual({ ok: true, records: 31, pruned: 29 });
+      expect(await s.decisions.verify()).toEqual({ ok: true, records: 31, pruned: 29, checkpoints: 0 });
       const audit = await s.audit.list({ targetType: "decision" });
       expect(audit.map((a) => [a.action, a.actor])).toEqual([
         ["decision.hold", "compliance"],
@@ -249,7 +249,7 @@ export function runDecisionStoreSuite(name: string, make: MakeStores): void {
       expect(await s.decisions.release("req-0010", "compliance")).toBe(1);
       await expectKeelError(s.decisions.release("req-0010", "compliance"), "RESOURCE_DOES_NOT_EXIST");
       expect(await s.decisions.applyRetention(T0 + 30_000, "ops")).toEqual({ deleted: 1, held: 0 });
-      expect(await s.decisions.verify()).toEqual({ ok: true, records: 30, pruned: 30 });
+      expect(await s.decisions.verify()).toEqual({ ok: true, records: 30, pruned: 30, checkpoints: 0 });
       // ...while a deletion retention did not make is still caught
       await tamper(s, sql`delete from inference_log where request_id = 'req-0031'`);
       expect(await s.decisions.verify()).toMatchObject({ ok: false, brokenAt: 32, requestId: "req-0032" });

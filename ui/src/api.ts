@@ -4,7 +4,7 @@ import type { WhoAmIJson } from "../../src/client/index.js";
 const TOKEN_KEY = "keel.token";
 
 /** Roles ordered as the server orders them; `reviewer` sits beside the chain (docs/api.md#auth). */
-const CHAIN = ["reader", "writer", "approver", "admin"] as const;
+const CHAIN = ["reader", "predictor", "writer", "approver", "admin"] as const;
 export type Role = (typeof CHAIN)[number] | "reviewer";
 
 export function storedToken(): string | undefined {

@@ -4,13 +4,13 @@ import type { KeelConfig } from "../../config.js";
 import { DataIntegrityError, NotFoundError } from "../../errors.js";
 import { artifactFetcher } from "../../registry/index.js";
 import type { ReplayResult } from "../../serving/index.js";
-import { decisionJson, decisionQuery, parseTime, type DecisionStore } from "../../store/index.js";
+import { decisionJson, decisionQuery, parseTime, verifyDecisionChain, type DecisionStore } from "../../store/index.js";
 import { specError } from "../../spec-fields.js";
 import type { DecisionJson, DecisionPageJson, DecisionQueryJson, DecisionReplayJson } from "../../wire/index.js";
 import { configFor, group, isoTime, positiveInt, print, printPage, serverClient, table } from "../context.js";
 import type { CliContext } from "../context.js";
 import { exportFormat, writeDecisions } from "../decisions-export.js";
-import { withStores, type Stores } from "../stores.js";
+import { chainSealing, withStores, type Stores } from "../stores.js";
 
 const LOCAL_ACTOR = "cli";
 const PAGE = 1000;
@@ -188,7 +188,8 @@ export function decisionsCommand(program: Command, ctx: CliContext): void {
     .command("verify")
     .description("recompute every decision record's hash and link; name the first broken record")
     .action(async (_flags: object, cmd: Command) => {
-      const result = await withStores(configFor(cmd, ctx), (s) => s.decisions.verify());
+      const config = configFor(cmd, ctx);
+      const result = await withStores(config, (s) => verifyDecisionChain(chainSealing(s, config)));
       if (result.ok) {
         const pruned = result.pruned > 0 ? ` (${result.pruned} removed by retention)` : "";
         print(cmd, ctx, result, () => `decision records intact: ${result.records} verified${pruned}`);

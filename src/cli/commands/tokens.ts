@@ -16,7 +16,9 @@ export function tokensCommand(program: Command, ctx: CliContext): void {
     .command("create")
     .description("issue a token; it is printed once and only its hash is kept")
     .requiredOption("--name <name>", "who or what holds it, e.g. ci or alice")
-    .requiredOption("--role <role>", "reader, writer, approver or admin", (v: string) => parseRole(v, "--role"))
+    .requiredOption("--role <role>", "reader, predictor, writer, reviewer, approver or admin", (v: string) =>
+      parseRole(v, "--role"),
+    )
     .action(async (flags: { name: string; role: Role }, cmd: Command) => {
       const { token, info } = await withStores(configFor(cmd, ctx), (s) =>
         s.tokens.create({ name: flags.name, role: flags.role }, CLI_ACTOR),

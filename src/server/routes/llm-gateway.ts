@@ -9,6 +9,9 @@ import type { RoutePlugin } from "../app-deps.js";
  * Errors, the gateway's own included, come back in OpenAI's shape (`{ error: { message, type,
  * param, code } }`). Registered when the server has an LLM config with routes.
  */
+/** Calling a model through the gateway is scoring: the `predictor` role suffices (docs/api.md#auth). */
+const SCORING = { role: "predictor" as const };
+
 export const llmGatewayRoutes: RoutePlugin = async (app, { llm, serving, monitoring }) => {
   const gateway = llm?.gateway;
   if (gateway === undefined) return;
@@ -38,12 +41,12 @@ export const llmGatewayRoutes: RoutePlugin = async (app, { llm, serving, monitor
     const g: Gateway = gateway;
     scope.post<{ Params: { route: string } }>(
       "/api/keel/llm/:route/v1/chat/completions",
-      { bodyLimit: 16 * 1024 * 1024 },
+      { bodyLimit: 16 * 1024 * 1024, config: SCORING },
       async (req, reply) => send(reply, await g.chatCompletions(call(req))),
     );
     scope.post<{ Params: { route: string } }>(
       "/api/keel/llm/:route/v1/embeddings",
-      { bodyLimit: 16 * 1024 * 1024 },
+      { bodyLimit: 16 * 1024 * 1024, config: SCORING },
       async (req, reply) => send(reply, await g.embeddings(call(req))),
     );
     done();

@@ -3,6 +3,7 @@ import type { Lineage, ModelVersion, RegistryStore } from "../../registry/index.
 import { STAGES, type Stage } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { aliasNeedsApprover, requireRole, stageNeedsApprover, tagNeedsApprover } from "../auth.js";
+import { ChampionGuard } from "../champion-guard.js";
 import type { Input } from "../input.js";
 import { linkedModelVersionJson, modelVersionJson, registeredModelJson } from "../mlflow-json.js";
 import type { UserStore } from "../../store/index.js";
@@ -46,10 +47,11 @@ function searchQuery(input: Input) {
 const READ = { role: "reader" } as const;
 
 /** MLflow's model registry API (`/mlflow/registered-models/...`, `/mlflow/model-versions/...`). */
-export const mlflowRegistryRoutes: RoutePlugin = (app, { stores }) => {
-  registeredModelRoutes(app, stores.registry, stores.users);
+export const mlflowRegistryRoutes: RoutePlugin = (app, { stores, serving }) => {
+  const guard = new ChampionGuard(stores.registry, serving);
+  registeredModelRoutes(app, stores.registry, stores.users, guard);
   const artifacts = stores.artifacts;
-  modelVersionRoutes(app, stores.registry, stores.tracking, (source) =>
+  modelVersionRoutes(app, stores.registry, stores.tracking, guard, (source) =>
     artifacts === undefined
       ? Promise.resolve({ tags: [] })
       : mlflowVersionFields({ artifacts, tracking: stores.tracking }, source),
@@ -86,7 +88,12 @@ export async function downloadUri(tracking: TrackingStore, registry: RegistrySto
   return source;
 }
 
-function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore, users: UserStore | undefined): void {
+function registeredModelRoutes(
+  app: FastifyInstance,
+  registry: RegistryStore,
+  users: UserStore | undefined,
+  guard: ChampionGuard,
+): void {
   mlflowRoute(app, "POST", "/registered-models/create", async (input, req) => {
     const model = await registry.createRegisteredModel(
       input.requiredString("name"),
@@ -101,6 +108,7 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore, us
   }));
   mlflowRoute(app, "POST", "/registered-models/rename", async (input, req) => {
     const name = input.requiredString("name");
+    await guard.model(req, name, "renaming");
     const model = await registry.renameRegisteredModel(name, input.requiredString("new_name"), actorOf(req));
     // Permissions are kept by name (auth.md): they follow the model to its new one.
     await users?.renamePermissionTarget("registered_model", name, model.name, actorOf(req));
@@ -117,6 +125,7 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore, us
   }));
   mlflowRoute(app, "DELETE", "/registered-models/delete", async (input, req) => {
     const name = input.requiredString("name");
+    await guard.model(req, name, "deleting");
     await registry.deleteRegisteredModel(name, actorOf(req));
     // A model is known by its name: its grants must not pass to a new model of that name.
     for (const g of (await users?.listPermissions({ resource: "registered_model", resourceId: name })) ?? []) {
@@ -161,12 +170,14 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore, us
   mlflowRoute(app, "POST", "/registered-models/alias", async (input, req) => {
     const alias = input.requiredString("alias");
     if (aliasNeedsApprover(alias)) requireRole(req, "approver", `setting alias '${alias}'`);
+    guard.alias(req, input.requiredString("name"), alias, "setting");
     await registry.setAlias(input.requiredString("name"), alias, input.requiredString("version"), actorOf(req));
     return {};
   });
   mlflowRoute(app, "DELETE", "/registered-models/alias", async (input, req) => {
     const alias = input.requiredString("alias");
     if (aliasNeedsApprover(alias)) requireRole(req, "approver", `deleting alias '${alias}'`);
+    guard.alias(req, input.requiredString("name"), alias, "deleting");
     await registry.deleteAlias(input.requiredString("name"), alias, actorOf(req));
     return {};
   });
@@ -181,6 +192,7 @@ function modelVersionRoutes(
   app: FastifyInstance,
   registry: RegistryStore,
   tracking: TrackingStore,
+  guard: ChampionGuard,
   /** What the source's MLflow model directory adds to the version (signature, flavor tags). */
   sourceFields: (source: string) => Promise<{ signature?: Signature; tags: Tag[] }>,
 ): void {
@@ -229,6 +241,7 @@ function modelVersionRoutes(
     ),
   }));
   mlflowRoute(app, "DELETE", "/model-versions/delete", async (input, req) => {
+    await guard.version(req, input.requiredString("name"), input.requiredString("version"), "deleting");
     await registry.deleteModelVersion(input.requiredString("name"), input.requiredString("version"), actorOf(req));
     return {};
   });
@@ -249,6 +262,7 @@ function modelVersionRoutes(
   mlflowRoute(app, "POST", "/model-versions/transition-stage", async (input, req) => {
     const stage = parseStage(input.requiredString("stage"));
     if (stageNeedsApprover(stage)) requireRole(req, "approver", `moving a model to stage ${stage}`);
+    await guard.version(req, input.requiredString("name"), input.requiredString("version"), `moving to stage ${stage}`);
     const version = await registry.transitionStage(
       input.requiredString("name"),
       input.requiredString("version"),

@@ -188,6 +188,11 @@ function modelReadiness(e: EndpointSummary): {
     ...(e.loadError === undefined ? {} : { reason: e.loadError.reason, retry_at: e.loadError.retryAt }),
   };
 }
+/**
+ * Scoring routes need the `predictor` role: scoring writes decision records but changes no model,
+ * endpoint or setting, so a service that only scores holds a token that can do nothing else.
+ */
+const SCORING = { config: { role: "predictor" as const } };
 
 function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
   // Whatever the content type (JSON with a charset, none, curl -d's form label, octet-stream), the
@@ -258,10 +263,10 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
             );
     started.catch((e: unknown) => reply.send(e));
   };
-  oip.post<{ Params: NameParams }>("/models/:name/infer", (req, reply) =>
+  oip.post<{ Params: NameParams }>("/models/:name/infer", SCORING, (req, reply) =>
     infer(req, reply, req.params.name, undefined),
   );
-  oip.post<{ Params: VersionParams }>("/models/:name/versions/:version/infer", (req, reply) =>
+  oip.post<{ Params: VersionParams }>("/models/:name/versions/:version/infer", SCORING, (req, reply) =>
     infer(req, reply, req.params.name, req.params.version),
   );
 }
@@ -276,7 +281,7 @@ function mlflowScoringRoutes(mlflow: FastifyInstance, serving: ModelServer): voi
   );
   mlflow.removeContentTypeParser("application/json");
   mlflow.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
-  mlflow.post<{ Querystring: { endpoint?: string } }>("/invocations", (req, reply) => {
+  mlflow.post<{ Querystring: { endpoint?: string } }>("/invocations", SCORING, (req, reply) => {
     attempt(() => {
       const name = invocationEndpoint(serving, req.query.endpoint ?? header(req, "x-keel-endpoint"));
       const model = serving.endpointModel(name);
@@ -302,7 +307,7 @@ function mlflowScoringRoutes(mlflow: FastifyInstance, serving: ModelServer): voi
 function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
   hot.removeContentTypeParser("application/json");
   hot.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
-  hot.post<{ Params: NameParams }>("/api/keel/endpoints/:name/predict", (req, reply) => {
+  hot.post<{ Params: NameParams }>("/api/keel/endpoints/:name/predict", SCORING, (req, reply) => {
     attempt(() => {
       const name = req.params.name;
       const table = tableFromRecords(predictRecords(req.body), "records");
@@ -342,6 +347,10 @@ function endpointRoutes(app: FastifyInstance, serving: ModelServer): void {
     await serving.saveEndpoint(input, actorOf(req).userId, (config) => {
       if (championOverridden(config)) {
         requireRole(req, "approver", "an endpoint whose champion is not the model's champion alias");
+      }
+      // A challenger answering most requests is the champion in all but name.
+      if ((config.challenger?.percent ?? 0) > 50) {
+        requireRole(req, "approver", "an endpoint whose challenger answers more than 50% of requests");
       }
     });
     return { endpoint: serving.listEndpoints().find((e) => e.name === req.params.name) };

@@ -56,6 +56,11 @@ export function openPostgres(uri: string): DialectHandle {
     db,
     dialect: "postgres",
     translateError,
+    // Serialization failures and deadlocks: the transaction was rolled back and may be run again.
+    retryable: (e: unknown) => {
+      const code = typeof e === "object" && e !== null ? (e as { code?: unknown }).code : undefined;
+      return code === "40001" || code === "40P01";
+    },
     withMigrationLock(fn) {
       return db.connection().execute(async (conn) => {
         await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);

@@ -31,6 +31,7 @@ const COLUMNS = [
   "seq",
   "prev_hash",
   "hash",
+  "key_id",
 ] as const;
 const N = COLUMNS.length;
 const WORKER_SOURCE = `

@@ -43,7 +43,7 @@ export function openSqlite(uri: string): DialectHandle {
     }),
   });
   // SQLite's own write lock (waited for through busy_timeout) serialises migrating processes.
-  return { db, dialect: "sqlite", translateError, withMigrationLock: (fn) => fn(db) };
+  return { db, dialect: "sqlite", translateError, retryable: isBusy, withMigrationLock: (fn) => fn(db) };
 }
 
 /**
@@ -75,8 +75,18 @@ function translateError(error: unknown): unknown {
   if (code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
     return new ConflictError(`already exists (${(error as Error).message})`, { cause: error });
   }
-  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
+  if (isBusy(error)) {
     return new UnavailableError(`metadata database is busy: ${(error as Error).message}`, { cause: error });
   }
   return error;
+}
+
+/**
+ * Every busy or locked result, extended codes included (SQLITE_BUSY_SNAPSHOT, _RECOVERY,
+ * _TIMEOUT, SQLITE_LOCKED_SHAREDCACHE …): the write lock was not had, and trying again may work.
+ */
+function isBusy(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
 }
