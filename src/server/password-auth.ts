@@ -58,13 +58,18 @@ export function basicCredentials(header: string): { username: string; password: 
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-/** The signed-in user, or 401 with `WWW-Authenticate: Basic` so clients know to send a password. */
+/**
+ * The signed-in user, or 401 with `WWW-Authenticate: Basic` so clients know to send a password —
+ * except to script requests (`X-Requested-With: XMLHttpRequest`, as the web UI sends), for which
+ * a browser would otherwise open its own password dialog over the page's sign-in.
+ */
 export async function basicPrincipal(
   header: string | undefined,
   users: PasswordVerifier | undefined,
   reply: FastifyReply,
 ): Promise<{ tokenId: string; name: string; role: Role; kind: "user" }> {
-  reply.header("WWW-Authenticate", 'Basic realm="keel"');
+  if (reply.request.headers["x-requested-with"] !== "XMLHttpRequest")
+    reply.header("WWW-Authenticate", 'Basic realm="keel"');
   if (header === undefined || header === "") {
     throw new AuthenticationError(
       "authentication required: send 'Authorization: Basic base64(username:password)' or 'Authorization: Bearer <token>'",

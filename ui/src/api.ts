@@ -22,7 +22,13 @@ export function client(): KeelClient {
   return new KeelClient({
     baseUrl: location.origin,
     ...(token === undefined ? {} : { token }),
-    fetch: (input, init) => fetch(input, init),
+    // Says "a script asked": the server then answers 401 without a Basic challenge, so the
+    // browser shows the page's sign-in rather than its own password dialog.
+    fetch: (input, init) =>
+      fetch(input, {
+        ...init,
+        headers: { ...(init?.headers as Record<string, string>), "x-requested-with": "XMLHttpRequest" },
+      }),
   });
 }
 

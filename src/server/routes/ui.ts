@@ -78,7 +78,8 @@ export const uiRoutes: RoutePlugin = (app, deps) => {
   const dir = path.resolve(deps.uiDir ?? defaultUiDir());
   app.get("/*", { config: { role: "none" } }, async (req, reply) => {
     const urlPath = req.url.split("?")[0] ?? "/";
-    if (isApiPath(urlPath)) throw new NotFoundError(`no endpoint ${req.method} ${urlPath}`);
+    // The API's own 404 (MLflow's clients read ENDPOINT_NOT_FOUND from it), not the UI's.
+    if (isApiPath(urlPath)) return reply.callNotFound();
     if (urlPath === "/" || urlPath === "/index.html") return sendIndex(reply, dir);
     const file = await fileIn(dir, urlPath);
     if (file !== undefined) {
