@@ -163,3 +163,36 @@ export function addTreeOutsideSample(
     margin[r] = (margin[r] as number) + (values[n] as number);
   }
 }
+
+/**
+ * Quantises the gradient and hessian of rows `idx[a..b)` (LightGBM 4's quantised training) into
+ * one packed number per row: `packed[r] = qg·scale + qh`, where qg is g·gInv and qh is h·hInv
+ * rounded stochastically to integers (so the rounding is unbiased), qg in [-q, q], qh in [0, q].
+ * `scale` is a power of two above every node's hessian sum, so a sum of packed values splits back
+ * into exact integer gradient and hessian sums; the caller keeps all sums below 2^53. The rounding
+ * draws hash (`key`, r), so a row's value does not depend on which thread ran it.
+ */
+export function quantizeRange(
+  gh: Float64Array,
+  idx: Int32Array,
+  a: number,
+  b: number,
+  gInv: number,
+  hInv: number,
+  scale: number,
+  key: number,
+  packed: Float64Array,
+): void {
+  for (let i = a; i < b; i++) {
+    const r = idx[i] as number;
+    let x = (r ^ key) >>> 0;
+    x ^= x >>> 16;
+    x = Math.imul(x, 0x85ebca6b);
+    x ^= x >>> 13;
+    x = Math.imul(x, 0xc2b2ae35);
+    x ^= x >>> 16;
+    const qg = Math.floor((gh[2 * r] as number) * gInv + (x >>> 16) / 65536);
+    const qh = Math.floor((gh[2 * r + 1] as number) * hInv + (x & 0xffff) / 65536);
+    packed[r] = qg * scale + qh;
+  }
+}
