@@ -21,8 +21,8 @@ export interface RowWork {
   histogram(start: number, end: number, out: Float64Array): void;
   /** A stored node histogram as gradient/hessian sums `[2*bin]`, `[2*bin+1]`, valid until the next call. */
   gradHess(stored: Float64Array): Float64Array;
-  /** Exact gradient and hessian sums of rows `idx[start..end)` into `out[0]`, `out[1]`. */
-  sums(start: number, end: number, out: Float64Array): void;
+  /** Exact gradient/hessian sums of leaves `idx[ranges[2j] .. ranges[2j+1])` into `out[2j]`, `out[2j+1]`. */
+  leafSums(ranges: Int32Array, count: number, out: Float64Array): void;
   /** Stable partition of `idx[start..end)` by a split; returns the first right index. */
   partition(
     feature: number,
@@ -341,14 +341,19 @@ export function growTree(
  */
 function refitLeaves(ctx: GrowContext, tree: BinTree, leaves: Leaf[]): void {
   const { lambda } = ctx.params;
-  const s = new Float64Array(2);
-  for (const l of leaves) {
-    ctx.rows.sums(l.start, l.end, s);
-    const g = s[0] as number;
-    const h = s[1] as number;
+  const ranges = new Int32Array(2 * leaves.length);
+  leaves.forEach((l, j) => {
+    ranges[2 * j] = l.start;
+    ranges[2 * j + 1] = l.end;
+  });
+  const s = new Float64Array(2 * leaves.length);
+  ctx.rows.leafSums(ranges, leaves.length, s);
+  leaves.forEach((l, j) => {
+    const g = s[2 * j] as number;
+    const h = s[2 * j + 1] as number;
     l.w = h + lambda > 0 ? -g / (h + lambda) : 0;
     tree.cover[l.node] = h;
-  }
+  });
   // Children are numbered after their parent: a reverse sweep sums covers bottom-up.
   for (let k = tree.feature.length - 1; k >= 0; k--) {
     if ((tree.feature[k] as number) < 0) continue;

@@ -196,3 +196,35 @@ export function quantizeRange(
     packed[r] = qg * scale + qh;
   }
 }
+
+/**
+ * Exact gradient and hessian sums of one half of each leaf's rows: leaf j holds rows
+ * `idx[ranges[2j] .. ranges[2j+1])`; `half` 0 sums the first half into `out[4j], out[4j+1]`, half 1
+ * the second into `out[4j+2], out[4j+3]`. Both halves are always summed apart and added in that
+ * order, so the result does not depend on whether one thread or two ran them.
+ */
+export function leafSumsRange(
+  gh: Float64Array,
+  idx: Int32Array,
+  ranges: Int32Array,
+  count: number,
+  half: number,
+  out: Float64Array,
+): void {
+  for (let j = 0; j < count; j++) {
+    const s = ranges[2 * j] as number;
+    const e = ranges[2 * j + 1] as number;
+    const mid = s + ((e - s) >> 1);
+    const a = half === 0 ? s : mid;
+    const b = half === 0 ? mid : e;
+    let g = 0;
+    let h = 0;
+    for (let i = a; i < b; i++) {
+      const r = idx[i] as number;
+      g += gh[2 * r] as number;
+      h += gh[2 * r + 1] as number;
+    }
+    out[4 * j + 2 * half] = g;
+    out[4 * j + 2 * half + 1] = h;
+  }
+}

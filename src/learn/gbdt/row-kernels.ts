@@ -6,6 +6,7 @@ import {
   PACKED_NODE_WORDS,
   addTreeOutsideSample,
   gradientRange,
+  leafSumsRange,
   partitionRange,
   quantizeRange,
   sampleGradientRange,
@@ -43,6 +44,7 @@ const CMD_GRADIENT = 3;
 const CMD_SAMPLE = 4;
 const CMD_OUTSIDE = 5;
 const CMD_QUANTIZE = 6;
+const CMD_LEAF_SUMS = 7;
 const CMD_EXIT = 9;
 
 export interface RowKernelsOptions {
@@ -81,6 +83,9 @@ export class RowKernels {
   private readonly half: Float64Array;
   /** Gradient/hessian sums of a packed histogram (see `gradHess`). */
   private readonly unpacked: Float64Array;
+  /** Leaf row ranges and their half sums for `leafSums` (see leafSumsRange). */
+  private readonly leafRanges: Int32Array;
+  private readonly leafHalves: Float64Array;
   /** quantizeRange's float arguments for the helper: gInv, hInv, scale. */
   private readonly qArgs: Float64Array;
   /** Whether this round's gradients are quantised (set by `quantize`). */
@@ -103,6 +108,8 @@ export class RowKernels {
     this.half = new Float64Array(new SharedArrayBuffer(16 * options.totalBins));
     this.unpacked = new Float64Array(2 * options.totalBins);
     this.qArgs = new Float64Array(new SharedArrayBuffer(8 * 3));
+    this.leafRanges = new Int32Array(new SharedArrayBuffer(8 * options.maxNodes));
+    this.leafHalves = new Float64Array(new SharedArrayBuffer(32 * options.maxNodes));
     this.catMask = new Uint8Array(new SharedArrayBuffer(256));
     this.treeNodes = new Int32Array(new SharedArrayBuffer(4 * PACKED_NODE_WORDS * options.maxNodes));
     this.treeValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
@@ -118,11 +125,12 @@ const { workerData } = require("node:worker_threads");
 const hist = ${histogramKernelSource(options.binOffset, false)};
 const packedHist = ${histogramKernelSource(options.binOffset, true)};
 const quantizeRange = ${quantizeRange.toString()};
+const leafSumsRange = ${leafSumsRange.toString()};
 const partitionRange = ${partitionRange.toString()};
 const gradientRange = ${gradientRange.toString()};
 const sampleGradientRange = ${sampleGradientRange.toString()};
 const addTreeOutsideSample = ${addTreeOutsideSample.toString()};
-const { ctrl, bins, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeCat, qArgs } = workerData;
+const { ctrl, bins, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeCat, qArgs, leafRanges, leafHalves } = workerData;
 for (;;) {
   Atomics.wait(ctrl, ${CMD}, 0);
   const cmd = Atomics.load(ctrl, ${CMD});
@@ -132,6 +140,7 @@ for (;;) {
       if (ctrl[${P1}] === 1) packedHist(bins, packed, idx, ctrl[${A}], ctrl[${B}], half);
       else hist(bins, gh, idx, ctrl[${A}], ctrl[${B}], half);
     }
+    else if (cmd === ${CMD_LEAF_SUMS}) leafSumsRange(gh, idx, leafRanges, ctrl[${B}], 1, leafHalves);
     else if (cmd === ${CMD_QUANTIZE}) quantizeRange(gh, idx, ctrl[${A}], ctrl[${B}], qArgs[0], qArgs[1], qArgs[2], ctrl[${P2}], packed);
     else if (cmd === ${CMD_PARTITION}) ctrl[${RESULT}] = partitionRange(cols, ctrl[${P1}], idx, scratch, ctrl[${A}], ctrl[${B}], ctrl[${P3}], ctrl[${P2}] >> 16, ctrl[${P2}] & 0xffff, catMask);
     else if (cmd === ${CMD_GRADIENT}) gradientRange(ctrl[${P1}], margin, y, idx, ctrl[${A}], ctrl[${B}], gh);
@@ -165,6 +174,8 @@ for (;;) {
         treeValues: this.treeValues,
         treeCat: this.treeCat,
         qArgs: this.qArgs,
+        leafRanges: this.leafRanges,
+        leafHalves: this.leafHalves,
       },
     });
     this.worker.unref();
@@ -230,18 +241,27 @@ for (;;) {
     return out;
   }
 
-  /** Exact gradient and hessian sums of rows `idx[start..end)`: `out[0]`, `out[1]`. */
-  sums(start: number, end: number, out: Float64Array): void {
-    const { gh, idx } = this.o;
-    let g = 0;
-    let h = 0;
-    for (let i = start; i < end; i++) {
-      const r = idx[i] as number;
-      g += gh[2 * r] as number;
-      h += gh[2 * r + 1] as number;
+  /**
+   * Exact gradient and hessian sums of each leaf's rows: leaf j is `idx[ranges[2j] .. ranges[2j+1])`;
+   * its sums go to `out[2j]`, `out[2j+1]`. The helper thread sums the second half of every leaf.
+   */
+  leafSums(ranges: Int32Array, count: number, out: Float64Array): void {
+    const o = this.o;
+    const halves = this.leafHalves;
+    this.leafRanges.set(ranges.subarray(0, 2 * count));
+    const ctrl = this.ctrl;
+    if (ctrl) {
+      this.start(ctrl, CMD_LEAF_SUMS, 0, count);
+      leafSumsRange(o.gh, o.idx, this.leafRanges, count, 0, halves);
+      this.join(ctrl);
+    } else {
+      leafSumsRange(o.gh, o.idx, this.leafRanges, count, 0, halves);
+      leafSumsRange(o.gh, o.idx, this.leafRanges, count, 1, halves);
     }
-    out[0] = g;
-    out[1] = h;
+    for (let j = 0; j < count; j++) {
+      out[2 * j] = (halves[4 * j] as number) + (halves[4 * j + 2] as number);
+      out[2 * j + 1] = (halves[4 * j + 1] as number) + (halves[4 * j + 3] as number);
+    }
   }
 
   /**
