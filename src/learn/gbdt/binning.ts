@@ -24,13 +24,13 @@ export type FeatureBins =
     };
 
 /**
- * Features binned row-major as global bin ids: `bins[r * nFeatures + f] = binOffset[f] + bin`, so
- * the histogram kernel indexes one flat histogram without a per-feature offset lookup.
+ * Features binned row-major as local bins (0..255): `bins[r * nFeatures + f]`; feature f's global
+ * bin (its place in a node's flat histogram) is `binOffset[f] + bin`.
  */
 export interface BinnedMatrix {
   readonly nRows: number;
   readonly nFeatures: number;
-  readonly bins: Uint16Array;
+  readonly bins: Uint8Array;
   readonly binOffset: Int32Array;
   readonly totalBins: number;
   /**
@@ -129,7 +129,7 @@ function binOf(cuts: Float64Array, v: number): number {
  */
 export function applyBins(specs: readonly FeatureBins[], columns: readonly Column[], nRows: number): BinnedMatrix {
   const F = specs.length;
-  const bins = new Uint16Array(new SharedArrayBuffer(Math.max(2, 2 * nRows * F)));
+  const bins = new Uint8Array(new SharedArrayBuffer(Math.max(1, nRows * F)));
   const binOffset = new Int32Array(F);
   let totalBins = 0;
   specs.forEach((spec, f) => {
@@ -138,11 +138,10 @@ export function applyBins(specs: readonly FeatureBins[], columns: readonly Colum
   });
   specs.forEach((spec, f) => {
     const col = columns[f] as Column;
-    const o = binOffset[f] as number;
     if (spec.kind === "numeric") {
       if (col.kind !== "numeric") throw mismatch(spec.name, "numeric", col.kind);
       const cuts = spec.cuts;
-      for (let r = 0; r < nRows; r++) bins[r * F + f] = o + binOf(cuts, col.values[r] as number);
+      for (let r = 0; r < nRows; r++) bins[r * F + f] = binOf(cuts, col.values[r] as number);
       return;
     }
     if (col.kind !== "categorical") throw mismatch(spec.name, "categorical", col.kind);
@@ -154,14 +153,13 @@ export function applyBins(specs: readonly FeatureBins[], columns: readonly Colum
     });
     for (let r = 0; r < nRows; r++) {
       const k = col.codes[r] as number;
-      bins[r * F + f] = o + (k < 0 ? MISSING_BIN : (map[k] as number));
+      bins[r * F + f] = k < 0 ? MISSING_BIN : (map[k] as number);
     }
   });
   const cols = new Uint8Array(Math.max(1, nRows * F));
   for (let f = 0; f < F; f++) {
-    const o = binOffset[f] as number;
     const base = f * nRows;
-    for (let r = 0; r < nRows; r++) cols[base + r] = (bins[r * F + f] as number) - o;
+    for (let r = 0; r < nRows; r++) cols[base + r] = bins[r * F + f] as number;
   }
   return { nRows, nFeatures: F, bins, binOffset, totalBins, cols };
 }

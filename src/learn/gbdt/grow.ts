@@ -13,8 +13,16 @@ export interface GrowParams {
 
 /** The row-level kernels growth needs (see RowKernels). */
 export interface RowWork {
-  /** Histogram of rows `idx[start..end)` of the shared row-index array into `out[0 .. 2*totalBins)`. */
+  /** Whether this round's gradients are quantised: leaf values are then refit from exact sums. */
+  readonly quantized: boolean;
+  /** Length of a node histogram as `histogram` stores it. */
+  histLength(): number;
+  /** Histogram of rows `idx[start..end)` of the shared row-index array into `out[0 .. histLength())`. */
   histogram(start: number, end: number, out: Float64Array): void;
+  /** A stored node histogram as gradient/hessian sums `[2*bin]`, `[2*bin+1]`, valid until the next call. */
+  gradHess(stored: Float64Array): Float64Array;
+  /** Exact gradient/hessian sums of leaves `idx[ranges[2j] .. ranges[2j+1])` into `out[2j]`, `out[2j+1]`. */
+  leafSums(ranges: Int32Array, count: number, out: Float64Array): void;
   /** Stable partition of `idx[start..end)` by a split; returns the first right index. */
   partition(
     feature: number,
@@ -95,7 +103,7 @@ function objGain(g: number, h: number, lambda: number, w: number): number {
 
 function bestSplit(ctx: GrowContext, leaf: Leaf, featureMask: Uint8Array): Split | null {
   const { lambda, minChildWeight, minSplitGain, catSmooth } = ctx.params;
-  const hist = leaf.hist as Float64Array;
+  const hist = ctx.rows.gradHess(leaf.hist as Float64Array);
   const G = leaf.g;
   const H = leaf.h;
   const parent = objGain(G, H, lambda, leaf.w);
@@ -225,7 +233,7 @@ export function growTree(
     tree.cover.push(cover);
     return tree.feature.length - 1;
   };
-  const histSize = ctx.binned.totalBins * 2;
+  const histSize = ctx.rows.histLength();
   const pool: Float64Array[] = [];
   const takeHist = (): Float64Array => pool.pop() ?? new Float64Array(histSize);
 
@@ -235,9 +243,10 @@ export function growTree(
   let G = 0;
   let H = 0;
   const nb0 = (ctx.specs[0] as FeatureBins).nBins;
+  const rootSums = ctx.rows.gradHess(rootHist);
   for (let b = 0; b < nb0; b++) {
-    G += rootHist[2 * b] as number;
-    H += rootHist[2 * b + 1] as number;
+    G += rootSums[2 * b] as number;
+    H += rootSums[2 * b + 1] as number;
   }
   const root: Leaf = {
     node: newNode(H),
@@ -317,12 +326,39 @@ export function growTree(
     open.push(L, R);
   }
   for (const l of open) done.push(l);
+  if (ctx.rows.quantized) refitLeaves(ctx, tree, done);
   const leaves: LeafRange[] = [];
   for (const l of done) {
     tree.value[l.node] = clamp(l.w, l.lo, l.hi) * learningRate;
     leaves.push({ node: l.node, start: l.start, end: l.end });
   }
   return { tree, leaves };
+}
+
+/**
+ * After growth on quantised gradients: each leaf's weight and every node's cover from the exact
+ * gradient sums of its rows (LightGBM's leaf renewal), so only the split choice is approximate.
+ */
+function refitLeaves(ctx: GrowContext, tree: BinTree, leaves: Leaf[]): void {
+  const { lambda } = ctx.params;
+  const ranges = new Int32Array(2 * leaves.length);
+  leaves.forEach((l, j) => {
+    ranges[2 * j] = l.start;
+    ranges[2 * j + 1] = l.end;
+  });
+  const s = new Float64Array(2 * leaves.length);
+  ctx.rows.leafSums(ranges, leaves.length, s);
+  leaves.forEach((l, j) => {
+    const g = s[2 * j] as number;
+    const h = s[2 * j + 1] as number;
+    l.w = h + lambda > 0 ? -g / (h + lambda) : 0;
+    tree.cover[l.node] = h;
+  });
+  // Children are numbered after their parent: a reverse sweep sums covers bottom-up.
+  for (let k = tree.feature.length - 1; k >= 0; k--) {
+    if ((tree.feature[k] as number) < 0) continue;
+    tree.cover[k] = (tree.cover[tree.left[k] as number] as number) + (tree.cover[tree.right[k] as number] as number);
+  }
 }
 
 /**

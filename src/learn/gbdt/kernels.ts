@@ -163,3 +163,68 @@ export function addTreeOutsideSample(
     margin[r] = (margin[r] as number) + (values[n] as number);
   }
 }
+
+/**
+ * Quantises the gradient and hessian of rows `idx[a..b)` (LightGBM 4's quantised training) into
+ * one packed number per row: `packed[r] = qg·scale + qh`, where qg is g·gInv and qh is h·hInv
+ * rounded stochastically to integers (so the rounding is unbiased), qg in [-q, q], qh in [0, q].
+ * `scale` is a power of two above every node's hessian sum, so a sum of packed values splits back
+ * into exact integer gradient and hessian sums; the caller keeps all sums below 2^53. The rounding
+ * draws hash (`key`, r), so a row's value does not depend on which thread ran it.
+ */
+export function quantizeRange(
+  gh: Float64Array,
+  idx: Int32Array,
+  a: number,
+  b: number,
+  gInv: number,
+  hInv: number,
+  scale: number,
+  key: number,
+  packed: Float64Array,
+): void {
+  for (let i = a; i < b; i++) {
+    const r = idx[i] as number;
+    let x = (r ^ key) >>> 0;
+    x ^= x >>> 16;
+    x = Math.imul(x, 0x85ebca6b);
+    x ^= x >>> 13;
+    x = Math.imul(x, 0xc2b2ae35);
+    x ^= x >>> 16;
+    const qg = Math.floor((gh[2 * r] as number) * gInv + (x >>> 16) / 65536);
+    const qh = Math.floor((gh[2 * r + 1] as number) * hInv + (x & 0xffff) / 65536);
+    packed[r] = qg * scale + qh;
+  }
+}
+
+/**
+ * Exact gradient and hessian sums of one half of each leaf's rows: leaf j holds rows
+ * `idx[ranges[2j] .. ranges[2j+1])`; `half` 0 sums the first half into `out[4j], out[4j+1]`, half 1
+ * the second into `out[4j+2], out[4j+3]`. Both halves are always summed apart and added in that
+ * order, so the result does not depend on whether one thread or two ran them.
+ */
+export function leafSumsRange(
+  gh: Float64Array,
+  idx: Int32Array,
+  ranges: Int32Array,
+  count: number,
+  half: number,
+  out: Float64Array,
+): void {
+  for (let j = 0; j < count; j++) {
+    const s = ranges[2 * j] as number;
+    const e = ranges[2 * j + 1] as number;
+    const mid = s + ((e - s) >> 1);
+    const a = half === 0 ? s : mid;
+    const b = half === 0 ? mid : e;
+    let g = 0;
+    let h = 0;
+    for (let i = a; i < b; i++) {
+      const r = idx[i] as number;
+      g += gh[2 * r] as number;
+      h += gh[2 * r + 1] as number;
+    }
+    out[4 * j + 2 * half] = g;
+    out[4 * j + 2 * half + 1] = h;
+  }
+}

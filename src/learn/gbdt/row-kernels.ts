@@ -6,12 +6,25 @@ import {
   PACKED_NODE_WORDS,
   addTreeOutsideSample,
   gradientRange,
+  leafSumsRange,
   partitionRange,
+  quantizeRange,
   sampleGradientRange,
 } from "./kernels.js";
 
 /** Ranges shorter than this stay on the calling thread: a hand-off costs more than it saves. */
 const PARALLEL_MIN_ROWS = 16_384;
+
+/**
+ * Rounds with at least this many sampled rows train on quantised gradients: histograms then add
+ * one number per row and feature instead of two. Smaller rounds keep exact gradients (and match
+ * XGBoost's trees), where the histograms are cheap anyway.
+ */
+export const QUANTIZE_MIN_ROWS = 100_000;
+/** Most quantisation levels per sign; fewer for large samples so that packed sums stay exact. */
+const QUANTIZE_MAX_LEVELS = 127;
+/** Below this many levels the rounding noise would cost accuracy: such rounds stay exact. */
+const QUANTIZE_MIN_LEVELS = 8;
 
 /** Control words shared with the helper thread. */
 const CMD = 0;
@@ -30,14 +43,20 @@ const CMD_PARTITION = 2;
 const CMD_GRADIENT = 3;
 const CMD_SAMPLE = 4;
 const CMD_OUTSIDE = 5;
+const CMD_QUANTIZE = 6;
+const CMD_LEAF_SUMS = 7;
 const CMD_EXIT = 9;
 
 export interface RowKernelsOptions {
-  readonly bins: Uint16Array;
+  readonly bins: Uint8Array;
+  /** Per feature: the first global bin (see BinnedMatrix). */
+  readonly binOffset: Int32Array;
   readonly cols: Uint8Array;
   readonly nRows: number;
   readonly nFeatures: number;
   readonly gh: Float64Array;
+  /** Per row: the packed quantised gradient and hessian of the round (see quantizeRange). */
+  readonly packed: Float64Array;
   readonly idx: Int32Array;
   readonly scratch: Int32Array;
   readonly margin: Float64Array;
@@ -60,7 +79,20 @@ export interface RowKernelsOptions {
 export class RowKernels {
   private readonly o: RowKernelsOptions;
   private readonly kernel: HistogramKernel;
+  private readonly packedKernel: HistogramKernel;
   private readonly half: Float64Array;
+  /** Gradient/hessian sums of a packed histogram (see `gradHess`). */
+  private readonly unpacked: Float64Array;
+  /** Leaf row ranges and their half sums for `leafSums` (see leafSumsRange). */
+  private readonly leafRanges: Int32Array;
+  private readonly leafHalves: Float64Array;
+  /** quantizeRange's float arguments for the helper: gInv, hInv, scale. */
+  private readonly qArgs: Float64Array;
+  /** Whether this round's gradients are quantised (set by `quantize`). */
+  quantized = false;
+  private gScale = 0;
+  private hScale = 0;
+  private packScale = 1;
   private readonly catMask: Uint8Array;
   /** The current tree, packed for `addTreeOutsideSample`. */
   private readonly treeNodes: Int32Array;
@@ -71,8 +103,13 @@ export class RowKernels {
 
   constructor(options: RowKernelsOptions) {
     this.o = options;
-    this.kernel = compileHistogramKernel(options.nFeatures);
+    this.kernel = compileHistogramKernel(options.binOffset, false);
+    this.packedKernel = compileHistogramKernel(options.binOffset, true);
     this.half = new Float64Array(new SharedArrayBuffer(16 * options.totalBins));
+    this.unpacked = new Float64Array(2 * options.totalBins);
+    this.qArgs = new Float64Array(new SharedArrayBuffer(8 * 3));
+    this.leafRanges = new Int32Array(new SharedArrayBuffer(8 * options.maxNodes));
+    this.leafHalves = new Float64Array(new SharedArrayBuffer(32 * options.maxNodes));
     this.catMask = new Uint8Array(new SharedArrayBuffer(256));
     this.treeNodes = new Int32Array(new SharedArrayBuffer(4 * PACKED_NODE_WORDS * options.maxNodes));
     this.treeValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
@@ -85,18 +122,26 @@ export class RowKernels {
     this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (FAILED + 1)));
     const src = `
 const { workerData } = require("node:worker_threads");
-const hist = ${histogramKernelSource(options.nFeatures)};
+const hist = ${histogramKernelSource(options.binOffset, false)};
+const packedHist = ${histogramKernelSource(options.binOffset, true)};
+const quantizeRange = ${quantizeRange.toString()};
+const leafSumsRange = ${leafSumsRange.toString()};
 const partitionRange = ${partitionRange.toString()};
 const gradientRange = ${gradientRange.toString()};
 const sampleGradientRange = ${sampleGradientRange.toString()};
 const addTreeOutsideSample = ${addTreeOutsideSample.toString()};
-const { ctrl, bins, cols, nRows, gh, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeCat } = workerData;
+const { ctrl, bins, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeCat, qArgs, leafRanges, leafHalves } = workerData;
 for (;;) {
   Atomics.wait(ctrl, ${CMD}, 0);
   const cmd = Atomics.load(ctrl, ${CMD});
   if (cmd === ${CMD_EXIT}) break;
   try {
-    if (cmd === ${CMD_HIST}) hist(bins, gh, idx, ctrl[${A}], ctrl[${B}], half);
+    if (cmd === ${CMD_HIST}) {
+      if (ctrl[${P1}] === 1) packedHist(bins, packed, idx, ctrl[${A}], ctrl[${B}], half);
+      else hist(bins, gh, idx, ctrl[${A}], ctrl[${B}], half);
+    }
+    else if (cmd === ${CMD_LEAF_SUMS}) leafSumsRange(gh, idx, leafRanges, ctrl[${B}], 1, leafHalves);
+    else if (cmd === ${CMD_QUANTIZE}) quantizeRange(gh, idx, ctrl[${A}], ctrl[${B}], qArgs[0], qArgs[1], qArgs[2], ctrl[${P2}], packed);
     else if (cmd === ${CMD_PARTITION}) ctrl[${RESULT}] = partitionRange(cols, ctrl[${P1}], idx, scratch, ctrl[${A}], ctrl[${B}], ctrl[${P3}], ctrl[${P2}] >> 16, ctrl[${P2}] & 0xffff, catMask);
     else if (cmd === ${CMD_GRADIENT}) gradientRange(ctrl[${P1}], margin, y, idx, ctrl[${A}], ctrl[${B}], gh);
     else if (cmd === ${CMD_SAMPLE}) ctrl[${RESULT}] = sampleGradientRange(ctrl[${P1}], margin, y, gh, inSample, idx, ctrl[${A}], ctrl[${B}], ctrl[${P2}], ctrl[${P3}] >>> 0);
@@ -117,6 +162,7 @@ for (;;) {
         cols: o.cols,
         nRows: o.nRows,
         gh: o.gh,
+        packed: o.packed,
         idx: o.idx,
         scratch: o.scratch,
         margin: o.margin,
@@ -127,6 +173,9 @@ for (;;) {
         treeNodes: this.treeNodes,
         treeValues: this.treeValues,
         treeCat: this.treeCat,
+        qArgs: this.qArgs,
+        leafRanges: this.leafRanges,
+        leafHalves: this.leafHalves,
       },
     });
     this.worker.unref();
@@ -147,22 +196,111 @@ for (;;) {
     if (Atomics.load(ctrl, FAILED) !== 0) throw new Error("GBDT helper thread failed on a row-kernel command");
   }
 
-  /** Histogram of rows `idx[start..end)` into `out` (length 2 × totalBins). */
+  /** Length of a node histogram this round: one packed sum per bin when quantised, else two. */
+  histLength(): number {
+    return this.quantized ? this.o.totalBins : 2 * this.o.totalBins;
+  }
+
+  /** Histogram of rows `idx[start..end)` into `out` (length `histLength()`). */
   histogram(start: number, end: number, out: Float64Array): void {
     const o = this.o;
     const mid = start + ((end - start) >> 1);
     const ctrl = this.ctrl;
     const half = this.half;
+    const kernel = this.quantized ? this.packedKernel : this.kernel;
+    const grad = this.quantized ? o.packed : o.gh;
     if (ctrl && end - start >= PARALLEL_MIN_ROWS) {
+      Atomics.store(ctrl, P1, this.quantized ? 1 : 0);
       this.start(ctrl, CMD_HIST, mid, end);
-      this.kernel(o.bins, o.gh, o.idx, start, mid, out);
+      kernel(o.bins, grad, o.idx, start, mid, out);
       this.join(ctrl);
     } else {
-      this.kernel(o.bins, o.gh, o.idx, start, mid, out);
-      this.kernel(o.bins, o.gh, o.idx, mid, end, half);
+      kernel(o.bins, grad, o.idx, start, mid, out);
+      kernel(o.bins, grad, o.idx, mid, end, half);
     }
-    const len = 2 * o.totalBins;
+    const len = this.histLength();
     for (let k = 0; k < len; k++) out[k] = (out[k] as number) + (half[k] as number);
+  }
+
+  /**
+   * A node histogram as gradient and hessian sums (`[2*bin]`, `[2*bin+1]`): itself when exact; a
+   * packed one is split into its integer sums and scaled back (valid until the next call).
+   */
+  gradHess(stored: Float64Array): Float64Array {
+    if (!this.quantized) return stored;
+    const out = this.unpacked;
+    const scale = this.packScale;
+    const gs = this.gScale;
+    const hs = this.hScale;
+    for (let k = 0; k < stored.length; k++) {
+      const s = stored[k] as number;
+      const qg = Math.floor(s / scale);
+      out[2 * k] = qg * gs;
+      out[2 * k + 1] = (s - qg * scale) * hs;
+    }
+    return out;
+  }
+
+  /**
+   * Exact gradient and hessian sums of each leaf's rows: leaf j is `idx[ranges[2j] .. ranges[2j+1])`;
+   * its sums go to `out[2j]`, `out[2j+1]`. The helper thread sums the second half of every leaf.
+   */
+  leafSums(ranges: Int32Array, count: number, out: Float64Array): void {
+    const o = this.o;
+    const halves = this.leafHalves;
+    this.leafRanges.set(ranges.subarray(0, 2 * count));
+    const ctrl = this.ctrl;
+    if (ctrl) {
+      this.start(ctrl, CMD_LEAF_SUMS, 0, count);
+      leafSumsRange(o.gh, o.idx, this.leafRanges, count, 0, halves);
+      this.join(ctrl);
+    } else {
+      leafSumsRange(o.gh, o.idx, this.leafRanges, count, 0, halves);
+      leafSumsRange(o.gh, o.idx, this.leafRanges, count, 1, halves);
+    }
+    for (let j = 0; j < count; j++) {
+      out[2 * j] = (halves[4 * j] as number) + (halves[4 * j + 2] as number);
+      out[2 * j + 1] = (halves[4 * j + 1] as number) + (halves[4 * j + 3] as number);
+    }
+  }
+
+  /**
+   * Quantises the gradients of rows idx[0..m) for this round when there are enough rows (see
+   * QUANTIZE_MIN_ROWS); sets `quantized`. Levels q are chosen so that m·q < 2^25: every packed
+   * histogram sum then stays an exact integer in a double.
+   */
+  quantize(m: number, key: number): void {
+    const o = this.o;
+    const q = Math.min(QUANTIZE_MAX_LEVELS, Math.floor(2 ** 25 / Math.max(1, m)));
+    this.quantized = m >= QUANTIZE_MIN_ROWS && q >= QUANTIZE_MIN_LEVELS;
+    if (!this.quantized) return;
+    let maxG = 0;
+    let maxH = 0;
+    for (let i = 0; i < m; i++) {
+      const r = o.idx[i] as number;
+      const g = Math.abs(o.gh[2 * r] as number);
+      const h = o.gh[2 * r + 1] as number;
+      if (g > maxG) maxG = g;
+      if (h > maxH) maxH = h;
+    }
+    const gInv = maxG > 0 ? q / maxG : 0;
+    const hInv = maxH > 0 ? q / maxH : 0;
+    this.gScale = maxG / q;
+    this.hScale = maxH / q;
+    this.packScale = 2 ** Math.ceil(Math.log2(m * q + 1));
+    const ctrl = this.ctrl;
+    if (ctrl && m >= PARALLEL_MIN_ROWS) {
+      const mid = m >> 1;
+      this.qArgs[0] = gInv;
+      this.qArgs[1] = hInv;
+      this.qArgs[2] = this.packScale;
+      Atomics.store(ctrl, P2, key | 0);
+      this.start(ctrl, CMD_QUANTIZE, mid, m);
+      quantizeRange(o.gh, o.idx, 0, mid, gInv, hInv, this.packScale, key | 0, o.packed);
+      this.join(ctrl);
+      return;
+    }
+    quantizeRange(o.gh, o.idx, 0, m, gInv, hInv, this.packScale, key | 0, o.packed);
   }
 
   /**

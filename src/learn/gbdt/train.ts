@@ -130,10 +130,12 @@ export async function trainGbdt(input: GbdtTrainInput): Promise<GbdtTrainResult>
   ys.set(y.subarray(0, n));
   const rows = new RowKernels({
     bins: binned.bins,
+    binOffset: binned.binOffset,
     cols: binned.cols,
     nRows: n,
     nFeatures: F,
     gh,
+    packed: new Float64Array(new SharedArrayBuffer(8 * n)),
     idx,
     scratch,
     margin,
@@ -223,6 +225,7 @@ function boost(
     }
     if (weights !== null) weightGradients(ctx.gh, idx, m, weights);
     if (m < 2) continue;
+    rows.quantize(m, roundKey(params.seed ^ 0x5bd1e995, it));
     if (nCols < F) {
       for (let f = 0; f < F; f++) order[f] = f;
       featureMask.fill(0);
