@@ -39,6 +39,7 @@ export {
   type PredictionResult,
   type RequestContext,
   type ServingRegistry,
+  type WatchChanges,
 } from "./model-server.js";
 export {
   OIP_DATATYPES,

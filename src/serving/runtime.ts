@@ -28,6 +28,9 @@ export interface ServingRuntimeOptions {
   /** Canary persistence and promotion, and the canary gate (see ModelServerOptions). */
   readonly canaries?: ModelServerOptions["canaries"];
   readonly canaryGate?: ModelServerOptions["canaryGate"];
+  readonly canaryLease?: ModelServerOptions["canaryLease"];
+  readonly decidesCanaries?: boolean;
+  readonly watchChanges?: ModelServerOptions["watchChanges"];
   readonly logger?: Logger;
   /** The feature store of endpoints that name a feature service. */
   readonly features?: FeatureStore;
@@ -65,6 +68,9 @@ export async function createServingRuntime(options: ServingRuntimeOptions): Prom
     ...(options.logger ? { logger: options.logger } : {}),
     canaries: options.canaries,
     canaryGate: options.canaryGate,
+    ...(options.canaryLease !== undefined ? { canaryLease: options.canaryLease } : {}),
+    ...(options.decidesCanaries !== undefined ? { decidesCanaries: options.decidesCanaries } : {}),
+    ...(options.watchChanges !== undefined ? { watchChanges: options.watchChanges } : {}),
     ...(options.features ? { features: options.features } : {}),
   });
 }

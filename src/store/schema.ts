@@ -419,6 +419,14 @@ export interface LlmTraceFeedbackTable {
   created_at: number | string | bigint;
 }
 
+export interface SchedulerLeasesTable {
+  job: string;
+  holder: string;
+  acquired_at: number;
+  expires_at: number;
+  checkpoint: string | null;
+}
+
 export interface KeelDatabase {
   keel_sequences: KeelSequencesTable;
   experiments: ExperimentsTable;
@@ -460,4 +468,5 @@ export interface KeelDatabase {
   review_items: ReviewItemsTable;
   llm_spans: LlmSpansTable;
   llm_trace_feedback: LlmTraceFeedbackTable;
+  scheduler_leases: SchedulerLeasesTable;
 }

@@ -1,11 +1,15 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
 import { ConflictError, InvalidParameterError, UnavailableError } from "../../errors.js";
-import type { DialectHandle } from "../dialect.js";
+import type { ChangeWatch, DialectHandle } from "../dialect.js";
 import type { KeelDatabase } from "../schema.js";
 
 const INT8_OID = 20;
 /** Advisory-lock key ("keel") held while migrating, so concurrent starters take turns. */
 const MIGRATION_LOCK = 0x6b65656c;
+/** The channel migration 0150's triggers notify; the payload is `<schema>.<table>`. */
+const CHANGE_CHANNEL = "keel_changes";
+/** Wait before listening again after the connection was lost. */
+const RELISTEN_MS = 1000;
 
 /**
  * PostgreSQL through a pg Pool (imported on first use). int8 columns are parsed as JS numbers
@@ -66,6 +70,64 @@ export function openPostgres(uri: string): DialectHandle {
           await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
         }
       });
+    },
+    watchChanges: (onChange, onError) => listenForChanges(connectionString, schema ?? "public", onChange, onError),
+  };
+}
+
+/**
+ * LISTEN on its own connection (a pooled one would be handed to queries); notifications of other
+ * schemas are ignored. A lost connection is retried every second until `stop()`.
+ */
+function listenForChanges(
+  connectionString: string,
+  schema: string,
+  onChange: (table: string) => void,
+  onError: (error: unknown) => void,
+): ChangeWatch {
+  let stopped = false;
+  let client: import("pg").Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const prefix = `${schema}.`;
+  const connect = async (reconnect: boolean): Promise<void> => {
+    const { default: pg } = await import("pg");
+    const c = new pg.Client({ connectionString });
+    const lost = (e: unknown) => {
+      if (client !== c) return;
+      client = undefined;
+      c.removeAllListeners("notification");
+      void c.end().catch(() => undefined);
+      if (stopped) return;
+      onError(e);
+      retry = setTimeout(() => void connect(true), RELISTEN_MS);
+      retry.unref();
+    };
+    c.on("error", lost);
+    c.on("end", () => lost(new Error("change notification connection closed")));
+    c.on("notification", (n) => {
+      if (n.channel === CHANGE_CHANNEL && n.payload?.startsWith(prefix) === true)
+        onChange(n.payload.slice(prefix.length));
+    });
+    client = c;
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${CHANGE_CHANNEL}`);
+      if (stopped) await c.end();
+      else if (reconnect) onChange("*");
+    } catch (e) {
+      lost(e);
+    }
+  };
+  const ready = connect(false);
+  return {
+    ready,
+    async stop() {
+      stopped = true;
+      if (retry !== undefined) clearTimeout(retry);
+      await ready;
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => undefined);
     },
   };
 }
