@@ -32,6 +32,8 @@ import {
   type TokenStore,
   createTraceStore,
   type TraceStore,
+  createLeaseStore,
+  type LeaseStore,
 } from "./store/index.js";
 import { createTrackingStore } from "./tracking/index.js";
 import type { TrackingStore } from "./tracking/index.js";
@@ -82,6 +84,8 @@ export interface Stores {
   readonly canaries: CanaryStore;
   /** LLM traces: OTLP spans and the gateway's (docs/llm.md). */
   readonly traces: TraceStore;
+  /** Leases of scheduled jobs, so each runs on one replica at a time (docs/deploy.md). */
+  readonly leases: LeaseStore;
   /** Applies pending migrations; run it before first use (`keel migrate`, server start). */
   migrate(): Promise<MigrationResult>;
   /** Waits for webhook deliveries in flight, then closes the database. */
@@ -126,6 +130,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     reviews: createReviewStore(metadata, { clock }),
     canaries: createCanaryStore(metadata, { clock }),
     traces: createTraceStore(metadata, { clock }),
+    leases: createLeaseStore(metadata, { clock }),
     migrate: () => metadata.migrate(clock),
     async close() {
       await webhooks.idle();

@@ -7,7 +7,15 @@
 import path from "node:path";
 import { column, readTable } from "../data/index.js";
 import { NotFoundError } from "../errors.js";
-import { silentLogger, systemTimers, type Clock, type Logger, type Timers } from "../runtime/index.js";
+import {
+  silentLogger,
+  systemTimers,
+  whileLeased,
+  type Clock,
+  type LeaseFactory,
+  type Logger,
+  type Timers,
+} from "../runtime/index.js";
 import type { RegistryStore } from "../registry/index.js";
 import { readSpecFile } from "../spec-fields.js";
 import type { TrackingStore } from "../tracking/index.js";
@@ -399,6 +407,12 @@ export interface RetrainingSchedulerOptions {
   readonly onOutcome?: (model: string, outcome: RetrainingOutcome) => void;
   /** Checks that failed. */
   readonly logger?: Logger;
+  /**
+   * Several replicas: a scheduled check of a model runs on the one replica that takes the lease
+   * `retraining:<model>`, which records the check's due time in it, so each due time is checked once.
+   * Checks an alert asks for run where the alert fired.
+   */
+  readonly leases?: LeaseFactory;
 }
 
 export interface RetrainingScheduler {
@@ -472,6 +486,24 @@ export function startRetrainingScheduler(options: RetrainingSchedulerOptions): R
     return job;
   }
 
+  /** The check due at `due`, on this replica unless another has taken (or already made) it. */
+  async function scheduledCheck(model: string, due: number): Promise<void> {
+    const lease = options.leases?.(`retraining:${model}`);
+    if (lease === undefined) {
+      await enqueue(model);
+      return;
+    }
+    try {
+      await whileLeased(lease, timerFns, async (grant) => {
+        if (grant.checkpoint !== undefined && Number(grant.checkpoint) >= due) return;
+        // Recorded before the run: a replica that dies mid-run leaves the pipeline's failed run, not a second run.
+        if (await lease.save(String(due))) await enqueue(model);
+      });
+    } catch (e) {
+      logger.error({ err: e, model }, `retraining ${model}: the check's lease could not be taken`);
+    }
+  }
+
   function arm(model: string): void {
     if (stopped) return;
     const entry = byModel.get(model);
@@ -490,7 +522,7 @@ export function startRetrainingScheduler(options: RetrainingSchedulerOptions): R
             return;
           }
           delete next[model];
-          void enqueue(model).then(() => arm(model));
+          void scheduledCheck(model, due).then(() => arm(model));
         },
         Math.min(delay, MAX_DELAY),
       ),

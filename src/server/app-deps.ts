@@ -19,6 +19,7 @@ import type { ModelServer } from "../serving/index.js";
 import type { TrackingStore } from "../tracking/index.js";
 import type { TokenVerifier } from "./auth.js";
 import type { MonitoringServices } from "./monitoring-wiring.js";
+import type { ServerRole } from "./roles.js";
 
 /** The stores the server talks to; `openStores()` returns a superset of this. */
 export interface AppStores {
@@ -63,6 +64,11 @@ export interface AppDeps {
   /** The feature store model serving reads (its owner closes it); the feature routes open their own without it. */
   readonly features?: FeatureStore;
   readonly llm?: LlmServices;
+  /**
+   * What this replica serves (default every role): without `api` only the health, model serving
+   * and LLM gateway routes are registered, and the endpoints API is read-only (docs/deploy.md).
+   */
+  readonly roles?: readonly ServerRole[];
 }
 
 /** LLM operations (docs/llm.md): prompt promotion policy, the gateway, traces. */

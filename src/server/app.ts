@@ -4,6 +4,12 @@ import type { AppDeps } from "./app-deps.js";
 import { installAuth } from "./auth.js";
 import { installErrorHandling } from "./errors.js";
 import { routes } from "./routes/index.js";
+import { healthRoutes } from "./routes/health.js";
+import { llmGatewayRoutes } from "./routes/llm-gateway.js";
+import { servingRoutes } from "./routes/serving.js";
+
+/** The route files of a replica without the `api` role. */
+const SCORING_ROUTES: ReadonlySet<unknown> = new Set([healthRoutes, servingRoutes, llmGatewayRoutes]);
 
 export type { AppDeps, AppStores, RoutePlugin } from "./app-deps.js";
 
@@ -19,7 +25,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       });
   installErrorHandling(app);
   installAuth(app, deps.config.authEnabled, deps.stores.tokens);
-  for (const plugin of routes) {
+  const api = deps.roles === undefined || deps.roles.includes("api");
+  for (const plugin of api ? routes : routes.filter((r) => SCORING_ROUTES.has(r))) {
     // Route files share the root context so the error handler and auth hooks apply to all of them.
     await plugin(app, deps);
   }

@@ -14,3 +14,5 @@ export { promptJson, promptVersionJson, templateJson } from "./llm-json.js";
 export { readLlmConfig, startLlm } from "./llm-wiring.js";
 export type { RunningLlm } from "./llm-wiring.js";
 export type { LlmServices } from "./app-deps.js";
+export { parseRoles, SERVER_ROLES } from "./roles.js";
+export type { ServerRole } from "./roles.js";

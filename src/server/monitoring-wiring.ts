@@ -8,7 +8,7 @@ import {
 } from "../monitoring/index.js";
 import type { MonitorJobDeps, MonitoringConfig, SkewCheck } from "../monitoring/index.js";
 import { createFeatureRegistry, endpointSkew, featureService } from "../features/index.js";
-import { systemClock, type Clock, type Logger, type Timers } from "../runtime/index.js";
+import { systemClock, type Clock, type LeaseFactory, type Logger, type Timers } from "../runtime/index.js";
 import type { Stores } from "../open-stores.js";
 import { readSpecFile } from "../spec-fields.js";
 import type { AlertStore, ObservationStore } from "../store/index.js";
@@ -64,6 +64,10 @@ export function startMonitoring(
     timers?: Timers;
     fetch?: typeof globalThis.fetch;
     logger?: Logger;
+    /** Several replicas: the scheduler and the review SLA check run on the holder of their lease. */
+    leases?: LeaseFactory;
+    /** False: no timers on this replica (no `scheduler` role); windows still run when asked over the API. */
+    schedule?: boolean;
   } = {},
 ): RunningMonitoring {
   const config = options.config ?? { models: [], delayMinutes: 5 };
@@ -93,8 +97,10 @@ export function startMonitoring(
     clock,
     ...(options.timers !== undefined ? { timers: options.timers } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    ...(options.leases !== undefined ? { lease: options.leases("monitor-scheduler") } : {}),
   });
-  scheduler.start();
+  const schedule = options.schedule ?? true;
+  if (schedule) scheduler.start();
   const reviewSla =
     config.reviewSla === undefined
       ? undefined
@@ -106,8 +112,9 @@ export function startMonitoring(
           clock,
           ...(options.timers !== undefined ? { timers: options.timers } : {}),
           ...(options.logger !== undefined ? { logger: options.logger } : {}),
+          ...(options.leases !== undefined ? { lease: options.leases("review-sla") } : {}),
         });
-  reviewSla?.start();
+  if (schedule) reviewSla?.start();
   const metrics = new Registry();
   registerMonitoringMetrics(metrics, stores.observations, { clock });
   return {

@@ -8,6 +8,22 @@ const INT8_OID = 20;
 const MIGRATION_LOCK = 0x6b65656c;
 /** The channel migration 0150's triggers notify; the payload is `<schema>.<table>`. */
 const CHANGE_CHANNEL = "keel_changes";
+/** Longest wait for a new connection before the query fails as unavailable. */
+const CONNECT_TIMEOUT_MS = 5000;
+/** Driver errors of a lost or unreachable database (node's socket codes; PostgreSQL's class 08 and shutdowns). */
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "57P01",
+  "57P02",
+  "57P03",
+  "53300",
+]);
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
 /** Wait before listening again after the connection was lost. */
 const RELISTEN_MS = 1000;
 
@@ -40,9 +56,11 @@ export function openPostgres(uri: string): DialectHandle {
     dialect: new PostgresDialect({
       pool: async () => {
         const { default: pg } = await import("pg");
-        return new pg.Pool({
+        const pool = new pg.Pool({
           connectionString,
           max: 10,
+          // Unreachable database: a request fails in seconds with 503, not after the OS's TCP timeout.
+          connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
           ...(schema !== null ? { options: `-c search_path=${schema}` } : {}),
           types: {
             getTypeParser: ((oid: number, format?: "text" | "binary"): ((v: string) => unknown) =>
@@ -53,6 +71,10 @@ export function openPostgres(uri: string): DialectHandle {
                   ) => unknown)) as typeof pg.types.getTypeParser,
           },
         });
+        // An idle connection dropped by the server or the network: the pool discards it and the
+        // next query opens a new one; without a listener the error would end the process.
+        pool.on("error", () => undefined);
+        return pool;
       },
     }),
   });
@@ -138,7 +160,10 @@ function translateError(error: unknown): unknown {
   if (code === "23505") {
     return new ConflictError(`already exists (${(error as Error).message})`, { cause: error });
   }
-  if (code === "ECONNREFUSED" || code === "57P03" || code === "53300") {
+  if (
+    (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) ||
+    (error instanceof Error && UNAVAILABLE_MESSAGES.test(error.message))
+  ) {
     return new UnavailableError(`metadata database unavailable: ${(error as Error).message}`, { cause: error });
   }
   return error;
