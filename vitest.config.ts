@@ -34,6 +34,7 @@ const integration = [
   "test/server/monitoring.test.ts",
   "test/server/promotion.test.ts",
   "test/server/review.test.ts",
+  "test/server/s3-artifacts.test.ts",
   "test/serving/artifact-source.test.ts",
   "test/serving/canary-rollout.test.ts",
   "test/serving/decision-threshold.test.ts",

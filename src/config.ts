@@ -11,8 +11,13 @@ export interface KeelConfig {
   readonly dataDir: string;
   /** `sqlite:///abs/path.db` or `postgresql://…`; default `sqlite:///<dataDir>/keel.db`. */
   readonly backendStoreUri: string;
-  /** Directory of the content-addressed artifact store. */
+  /**
+   * Where artifact bytes live: a directory (default `<dataDir>/artifacts`) or an S3-compatible
+   * `s3://bucket/prefix` (`--artifacts-destination`).
+   */
   readonly artifactRoot: string;
+  /** How to reach the S3-compatible server of an `s3://` artifact root. */
+  readonly s3: S3Settings;
   readonly host: string;
   readonly port: number;
   /** Bearer-token auth; off by default. */
@@ -29,13 +34,34 @@ export interface KeelConfig {
   readonly logLevel: "silent" | "error" | "warn" | "info" | "debug";
 }
 
+/**
+ * S3 connection settings, read from the AWS SDK's standard environment names (or the config
+ * file's `s3` object); unset ones are left to the SDK's own resolution (profiles, instance roles).
+ */
+export interface S3Settings {
+  /** `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`: an S3-compatible server such as MinIO. */
+  readonly endpoint: string | undefined;
+  /** `AWS_REGION`. */
+  readonly region: string | undefined;
+  /** `AWS_S3_FORCE_PATH_STYLE=true`: `host/bucket/key` addressing, for servers without virtual hosts. */
+  readonly forcePathStyle: boolean;
+  /** `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`. */
+  readonly accessKeyId: string | undefined;
+  readonly secretAccessKey: string | undefined;
+  readonly sessionToken: string | undefined;
+  /** `KEEL_S3_PART_SIZE`: multipart threshold and part size in bytes. */
+  readonly partSize: number | undefined;
+}
+
 export interface ConfigSources {
-  flags?: Partial<Record<keyof KeelConfig | "configFile", string | number | boolean | undefined>>;
+  flags?: Partial<Record<FlatKey | "configFile", string | number | boolean | undefined>>;
   env?: Readonly<Record<string, string | undefined>>;
   cwd?: string;
 }
 
-const ENV_NAMES: Record<keyof KeelConfig, string> = {
+type FlatKey = Exclude<keyof KeelConfig, "s3">;
+
+const ENV_NAMES: Record<FlatKey, string> = {
   dataDir: "KEEL_DATA_DIR",
   backendStoreUri: "KEEL_BACKEND_STORE_URI",
   artifactRoot: "KEEL_ARTIFACT_ROOT",
@@ -52,7 +78,7 @@ const ENV_NAMES: Record<keyof KeelConfig, string> = {
 const LOG_LEVELS = ["silent", "error", "warn", "info", "debug"] as const;
 
 function pick(
-  key: keyof KeelConfig,
+  key: FlatKey,
   flags: ConfigSources["flags"],
   env: Readonly<Record<string, string | undefined>>,
   file: Record<string, unknown>,
@@ -98,7 +124,7 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
       throw new InvalidParameterError(`config file ${configFile}: cannot be read as JSON`, { cause });
     }
   }
-  const get = (k: keyof KeelConfig) => pick(k, sources.flags, env, file);
+  const get = (k: FlatKey) => pick(k, sources.flags, env, file);
 
   const dataDir = path.resolve(cwd, asString(get("dataDir") ?? "keel-data", "data-dir"));
   const backendStoreUri = asString(
@@ -110,10 +136,10 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
       `backend-store-uri ${JSON.stringify(backendStoreUri)} must start with sqlite:// or postgresql://`,
     );
   }
-  const artifactRoot = path.resolve(
-    cwd,
-    asString(get("artifactRoot") ?? path.join(dataDir, "artifacts"), "artifact-root"),
-  );
+  const artifactRootRaw = asString(get("artifactRoot") ?? path.join(dataDir, "artifacts"), "artifacts-destination");
+  const artifactRoot = /^[a-z][a-z0-9+.-]*:\/\//i.test(artifactRootRaw)
+    ? checkDestinationScheme(artifactRootRaw)
+    : path.resolve(cwd, artifactRootRaw);
   const logLevel = asString(get("logLevel") ?? "warn", "log-level");
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new InvalidParameterError(`log-level ${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(", ")}`);
@@ -130,6 +156,7 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
     dataDir,
     backendStoreUri,
     artifactRoot,
+    s3: s3Settings(env, file),
     host: asString(get("host") ?? "127.0.0.1", "host"),
     port: asPort(get("port") ?? 5000, "port"),
     authEnabled: asBool(get("authEnabled") ?? false, "auth"),
@@ -138,5 +165,64 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
     trackingUri,
     token: token === undefined ? undefined : asString(token, "token"),
     logLevel: logLevel as KeelConfig["logLevel"],
+  });
+}
+
+function checkDestinationScheme(uri: string): string {
+  if (!uri.startsWith("s3://")) {
+    throw new InvalidParameterError(
+      `artifacts-destination ${JSON.stringify(uri)} must be a directory or s3://bucket/prefix`,
+      { details: { field: "artifactsDestination", value: uri, rule: "a directory or s3://bucket/prefix" } },
+    );
+  }
+  return uri;
+}
+
+function s3Settings(env: Readonly<Record<string, string | undefined>>, file: Record<string, unknown>): S3Settings {
+  const fromFile = (file.s3 ?? {}) as Record<string, unknown>;
+  const get = (envNames: readonly string[], key: string): unknown => {
+    for (const n of envNames) {
+      const v = env[n];
+      if (v !== undefined && v !== "") return v;
+    }
+    return fromFile[key];
+  };
+  const str = (envNames: readonly string[], key: string) => {
+    const v = get(envNames, key);
+    return v === undefined ? undefined : asString(v, envNames[0] as string);
+  };
+  const endpoint = str(["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"], "endpoint");
+  if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
+    throw new InvalidParameterError(
+      `AWS_ENDPOINT_URL ${JSON.stringify(endpoint)} must start with http:// or https://`,
+      {
+        details: { field: "endpoint", value: endpoint, rule: "an http:// or https:// URL" },
+      },
+    );
+  }
+  const accessKeyId = str(["AWS_ACCESS_KEY_ID"], "accessKeyId");
+  const secretAccessKey = str(["AWS_SECRET_ACCESS_KEY"], "secretAccessKey");
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new InvalidParameterError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together", {
+      details: { field: accessKeyId === undefined ? "accessKeyId" : "secretAccessKey", value: undefined },
+    });
+  }
+  const partSizeRaw = get(["KEEL_S3_PART_SIZE"], "partSize");
+  const partSize = partSizeRaw === undefined ? undefined : Number(partSizeRaw);
+  if (partSize !== undefined && (!Number.isSafeInteger(partSize) || partSize < 5 * 1024 * 1024)) {
+    throw new InvalidParameterError(
+      `KEEL_S3_PART_SIZE ${JSON.stringify(partSizeRaw)} must be an integer number of bytes, at least 5242880 (5 MiB)`,
+      { details: { field: "partSize", value: partSizeRaw, rule: "integer >= 5242880" } },
+    );
+  }
+  const pathStyle = get(["AWS_S3_FORCE_PATH_STYLE"], "forcePathStyle");
+  return Object.freeze({
+    endpoint,
+    region: str(["AWS_REGION"], "region"),
+    forcePathStyle: pathStyle === undefined ? false : asBool(pathStyle, "AWS_S3_FORCE_PATH_STYLE"),
+    accessKeyId,
+    secretAccessKey,
+    sessionToken: str(["AWS_SESSION_TOKEN"], "sessionToken"),
+    partSize,
   });
 }

@@ -64,6 +64,7 @@ export async function openKeel(options: KeelOptions = {}): Promise<Keel> {
   const stores = openStores({
     backendStoreUri: config.backendStoreUri,
     artifactRoot: config.artifactRoot,
+    s3: config.s3,
     clock,
     ...(config.webhookSecret === undefined ? {} : { webhookSecret: config.webhookSecret }),
   });

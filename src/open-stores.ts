@@ -9,8 +9,9 @@ import type { RegistryStore } from "./registry/index.js";
 import type { AlertStore, InferenceLog, LabelStore, MigrationResult, ObservationStore } from "./store/index.js";
 import {
   createAlertStore,
-  createFsArtifactStore,
+  openArtifactStore,
   type ArtifactStore,
+  type S3Connection,
   createAuditLog,
   type AuditLog,
   createDecisionStore,
@@ -41,8 +42,10 @@ import type { TrackingStore } from "./tracking/index.js";
 export interface OpenStoresOptions {
   /** `sqlite:///path.db` or `postgresql://…` (see docs/storage.md). */
   readonly backendStoreUri: string;
-  /** Directory of the content-addressed artifact store. */
+  /** Where artifact bytes live: a directory, or `s3://bucket/prefix` (docs/storage.md). */
   readonly artifactRoot: string;
+  /** How to reach the S3-compatible server when `artifactRoot` is `s3://…`. */
+  readonly s3?: S3Connection | undefined;
   /** Epoch milliseconds; injectable so tests control time. */
   readonly clock?: Clock;
   /** Server-wide HMAC secret for webhooks created without their own. */
@@ -110,12 +113,13 @@ export function openStores(options: OpenStoresOptions): Stores {
     webhooks,
     ...(options.webhookSecret !== undefined ? { webhookSecret: options.webhookSecret } : {}),
   });
+  const artifacts = openArtifactStore(metadata, options.artifactRoot, { s3: options.s3, clock });
   const inferenceLog = new SqlInferenceLog(metadata);
   const servingInferenceLog = openServingInferenceLog(metadata, options.backendStoreUri);
   return {
     tracking,
     registry,
-    artifacts: createFsArtifactStore(metadata, { root: options.artifactRoot, clock }),
+    artifacts,
     audit: createAuditLog(metadata, { clock }),
     tokens: createTokenStore(metadata, { clock }),
     metadata,
@@ -136,6 +140,7 @@ export function openStores(options: OpenStoresOptions): Stores {
       await webhooks.idle();
       await servingInferenceLog.close();
       await inferenceLog.close();
+      await artifacts.close();
       await metadata.close();
     },
   };

@@ -16,6 +16,7 @@ export interface CliContext {
 export interface GlobalOptions {
   readonly dataDir?: string;
   readonly backendStoreUri?: string;
+  readonly artifactsDestination?: string;
   readonly trackingUri?: string;
   readonly token?: string;
   readonly json?: boolean;
@@ -36,6 +37,7 @@ export function configFor(
     flags: {
       dataDir: g.dataDir,
       backendStoreUri: g.backendStoreUri,
+      artifactRoot: g.artifactsDestination,
       trackingUri: g.trackingUri,
       token: g.token,
       host: flags.host,

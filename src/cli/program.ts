@@ -5,7 +5,13 @@ import { commands } from "./commands/index.js";
 import type { CliContext } from "./context.js";
 
 /** Global options that take a value, so the command word can be found after them. */
-const VALUED_GLOBAL_OPTIONS = new Set(["--data-dir", "--backend-store-uri", "--tracking-uri", "--token"]);
+const VALUED_GLOBAL_OPTIONS = new Set([
+  "--data-dir",
+  "--backend-store-uri",
+  "--artifacts-destination",
+  "--tracking-uri",
+  "--token",
+]);
 
 /** The top-level command word of argv (`keel help X` asks for X), or undefined. */
 export function commandWord(argv: readonly string[]): string | undefined {
@@ -33,6 +39,10 @@ export async function buildProgram(ctx: CliContext, argv: readonly string[] = []
     .version(version)
     .option("--data-dir <dir>", "directory of the embedded store (env KEEL_DATA_DIR, default ./keel-data)")
     .option("--backend-store-uri <uri>", "sqlite:///path or postgresql://... (env KEEL_BACKEND_STORE_URI)")
+    .option(
+      "--artifacts-destination <dir|s3-uri>",
+      "artifact directory or s3://bucket/prefix (env KEEL_ARTIFACT_ROOT, default <data-dir>/artifacts)",
+    )
     .option("--tracking-uri <url>", "talk to a running keel server instead of the local store (env KEEL_TRACKING_URI)")
     .option("--token <token>", "bearer token for --tracking-uri (env KEEL_TOKEN)")
     .option("--json", "print machine-readable JSON")

@@ -8,6 +8,7 @@ export async function withStores<T>(config: KeelConfig, fn: (stores: Stores) => 
   const stores = openStores({
     backendStoreUri: config.backendStoreUri,
     artifactRoot: config.artifactRoot,
+    s3: config.s3,
     ...(config.webhookSecret === undefined ? {} : { webhookSecret: config.webhookSecret }),
   });
   try {

@@ -2,6 +2,7 @@ import type { Clock } from "../runtime/index.js";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { sql } from "kysely";
 import { DataIntegrityError, InvalidParameterError, NotFoundError } from "../errors.js";
 import type { MetadataDb } from "./metadata-db.js";
@@ -20,10 +21,20 @@ export interface ArtifactEntry {
   readonly fileSize?: number;
 }
 
+/** A named file's bytes as a stream, with what was recorded when it was written. */
+export interface ArtifactStream extends StoredBlob {
+  /**
+   * The bytes, hashed as they pass: the last chunk is held back until the whole content matched
+   * `sha256`, so a corrupted file fails with DataIntegrityError instead of arriving complete.
+   */
+  readonly stream: Readable;
+}
+
 /**
  * Artifacts: content-addressed blobs (sha256) plus a tree of named files that point at blobs
  * (MLflow's run artifact paths, e.g. `<experiment_id>/<run_id>/artifacts/<path>`). Every read
- * verifies the bytes against their sha256. An S3-compatible store implements the same interface.
+ * verifies the bytes against their sha256. The blobs live on the file system or in an
+ * S3-compatible bucket; the tree lives in the metadata database.
  */
 export interface ArtifactStore {
   /** Stores bytes by content; storing the same bytes twice keeps one copy. */
@@ -35,11 +46,33 @@ export interface ArtifactStore {
   putFile(filePath: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<StoredBlob>;
   /** The named file's bytes, verified against the checksum recorded when it was written. */
   getFile(filePath: string): Promise<Uint8Array>;
+  /** The named file as a verified stream, for files too large to hold in memory. */
+  getFileStream(filePath: string): Promise<ArtifactStream>;
   statFile(filePath: string): Promise<StoredBlob>;
   /** Immediate children of a directory (`""` for the root), directories first then files, by name. */
   list(dirPath?: string): Promise<readonly ArtifactEntry[]>;
   /** Removes a file or a whole directory from the tree (blobs stay: others may share them). */
   deletePath(filePath: string): Promise<number>;
+  /** Where the blobs live, for messages: a directory or `s3://bucket/prefix`. */
+  readonly location: string;
+  /** Releases connections (the S3 client's sockets); the store is not used afterwards. */
+  close(): Promise<void>;
+}
+
+/**
+ * Where blob bytes live, addressed by sha256. A backend stores and returns raw bytes; the
+ * artifact store above it hashes, verifies and keeps the tree of names.
+ */
+export interface BlobBackend {
+  readonly location: string;
+  /** Stores the bytes under their sha256 unless a blob with that sha256 exists. */
+  put(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<StoredBlob>;
+  /** The stored bytes, unverified, or undefined when there is no such blob. */
+  read(sha256: string): Promise<Uint8Array | undefined>;
+  /** The stored bytes as a stream, unverified, or undefined when there is no such blob. */
+  openRead(sha256: string): Promise<AsyncIterable<Uint8Array> | undefined>;
+  has(sha256: string): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -74,22 +107,13 @@ function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-async function* chunks(data: Uint8Array | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+/** The bytes of a buffer or a stream, as chunks. */
+export async function* byteChunks(data: Uint8Array | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   if (data instanceof Uint8Array) yield data;
   else yield* data;
 }
 
-export interface FsArtifactStoreOptions {
-  /** Directory holding `blobs/` and `tmp/`. */
-  readonly root: string;
-  readonly clock?: Clock;
-}
-
-function blobPath(root: string, sha: string): string {
-  return path.join(root, "blobs", sha.slice(0, 2), sha.slice(2, 4), sha);
-}
-
-function checkSha(sha: string): void {
+export function checkSha(sha: string): void {
   if (typeof sha !== "string" || !SHA256.test(sha)) {
     throw new InvalidParameterError(`sha256 ${JSON.stringify(sha)} must be 64 lower-case hex digits`, {
       details: { field: "sha256", value: sha },
@@ -97,66 +121,50 @@ function checkSha(sha: string): void {
   }
 }
 
-async function readVerified(root: string, sha: string, what: string): Promise<Uint8Array> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(blobPath(root, sha));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new DataIntegrityError(`${what}: its content (sha256 ${sha}) is missing from the artifact store`, {
-        cause: e,
-      });
-    }
-    throw e;
-  }
-  const actual = createHash("sha256").update(bytes).digest("hex");
-  if (actual !== sha) {
-    throw new DataIntegrityError(
-      `${what}: checksum mismatch, stored bytes have sha256 ${actual} but ${sha} was recorded; the artifact was altered or corrupted and is refused`,
-      { details: { expected: sha, actual } },
-    );
-  }
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+function missing(what: string, sha: string, location: string): DataIntegrityError {
+  return new DataIntegrityError(`${what}: its content (sha256 ${sha}) is missing from the artifact store ${location}`, {
+    details: { sha256: sha, location },
+  });
 }
 
-/** Writes to `tmp/`, fsyncs, then renames into place: a crash leaves no blob or a whole one. */
-async function writeBlob(root: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<StoredBlob> {
-  const tmpDir = path.join(root, "tmp");
-  await mkdir(tmpDir, { recursive: true });
-  const tmp = path.join(tmpDir, `${process.pid}-${randomBytes(8).toString("hex")}`);
+function mismatch(what: string, expected: string, actual: string): DataIntegrityError {
+  return new DataIntegrityError(
+    `${what}: checksum mismatch, stored bytes have sha256 ${actual} but ${expected} was recorded; the artifact was altered or corrupted and is refused`,
+    { details: { expected, actual } },
+  );
+}
+
+async function readVerified(blobs: BlobBackend, sha: string, what: string): Promise<Uint8Array> {
+  const bytes = await blobs.read(sha);
+  if (bytes === undefined) throw missing(what, sha, blobs.location);
+  const actual = createHash("sha256").update(bytes).digest("hex");
+  if (actual !== sha) throw mismatch(what, sha, actual);
+  return bytes;
+}
+
+/** Passes chunks on one behind, so the last is released only after the whole content matched. */
+async function* verifiedChunks(
+  source: AsyncIterable<Uint8Array>,
+  sha: string,
+  what: string,
+): AsyncIterable<Uint8Array> {
   const hash = createHash("sha256");
-  let size = 0;
-  const fh = await open(tmp, "w");
-  try {
-    for await (const c of chunks(data)) {
-      hash.update(c);
-      size += c.byteLength;
-      await fh.write(c);
-    }
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw e;
+  let held: Uint8Array | undefined;
+  for await (const c of source) {
+    hash.update(c);
+    if (held !== undefined) yield held;
+    held = c;
   }
-  await fh.close();
-  const sha256 = hash.digest("hex");
-  const final = blobPath(root, sha256);
-  await mkdir(path.dirname(final), { recursive: true });
-  await rename(tmp, final);
-  return { sha256, size };
+  const actual = hash.digest("hex");
+  if (actual !== sha) throw mismatch(what, sha, actual);
+  if (held !== undefined) yield held;
 }
 
 /**
- * File-system artifact store. A blob is written to `tmp/`, fsynced, then renamed into
- * `blobs/ab/cd/<sha256>`, so a crash leaves either no blob or a whole one. The path → blob index
- * is the metadata database's `artifact_files`. Creating it does no I/O.
+ * The artifact store over a blob backend: blobs verified on every read, and the tree of named
+ * files (path → sha256) in the metadata database's `artifact_files`. Creating it does no I/O.
  */
-export function createFsArtifactStore(metadata: MetadataDb, options: FsArtifactStoreOptions): ArtifactStore {
-  const root = path.resolve(options.root);
-  const clock = options.clock ?? Date.now;
-  const putBlob = (data: Uint8Array | AsyncIterable<Uint8Array>) => writeBlob(root, data);
-
+export function createArtifactStore(metadata: MetadataDb, blobs: BlobBackend, clock: Clock = Date.now): ArtifactStore {
   async function indexRow(filePath: string) {
     const p = normalizeArtifactPath(filePath);
     const row = await metadata.query((db) =>
@@ -167,26 +175,22 @@ export function createFsArtifactStore(metadata: MetadataDb, options: FsArtifactS
   }
 
   return {
-    putBlob,
+    location: blobs.location,
+    putBlob: (data) => blobs.put(data),
 
     async getBlob(sha256) {
       checkSha(sha256);
-      return readVerified(root, sha256, `blob ${sha256}`);
+      return readVerified(blobs, sha256, `blob ${sha256}`);
     },
 
     async hasBlob(sha256) {
       checkSha(sha256);
-      try {
-        await stat(blobPath(root, sha256));
-        return true;
-      } catch {
-        return false;
-      }
+      return blobs.has(sha256);
     },
 
     async putFile(filePath, data) {
       const p = normalizeArtifactPath(filePath);
-      const blob = await putBlob(data);
+      const blob = await blobs.put(data);
       await metadata.query((db) =>
         db
           .insertInto("artifact_files")
@@ -201,7 +205,19 @@ export function createFsArtifactStore(metadata: MetadataDb, options: FsArtifactS
 
     async getFile(filePath) {
       const row = await indexRow(filePath);
-      return readVerified(root, row.sha256, `artifact ${JSON.stringify(row.path)}`);
+      return readVerified(blobs, row.sha256, `artifact ${JSON.stringify(row.path)}`);
+    },
+
+    async getFileStream(filePath) {
+      const row = await indexRow(filePath);
+      const what = `artifact ${JSON.stringify(row.path)}`;
+      const source = await blobs.openRead(row.sha256);
+      if (source === undefined) throw missing(what, row.sha256, blobs.location);
+      return {
+        sha256: row.sha256,
+        size: row.size,
+        stream: Readable.from(verifiedChunks(source, row.sha256, what), { objectMode: false }),
+      };
     },
 
     async statFile(filePath) {
@@ -239,5 +255,94 @@ export function createFsArtifactStore(metadata: MetadataDb, options: FsArtifactS
       if (n === 0) throw new NotFoundError(`artifact ${JSON.stringify(p)} does not exist`);
       return n;
     },
+
+    close: () => blobs.close(),
   };
+}
+
+export interface FsArtifactStoreOptions {
+  /** Directory holding `blobs/` and `tmp/`. */
+  readonly root: string;
+  readonly clock?: Clock;
+}
+
+function blobPath(root: string, sha: string): string {
+  return path.join(root, "blobs", sha.slice(0, 2), sha.slice(2, 4), sha);
+}
+
+function isNotFound(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException).code === "ENOENT";
+}
+
+/** Writes to `tmp/`, fsyncs, then renames into place: a crash leaves no blob or a whole one. */
+async function writeBlob(root: string, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<StoredBlob> {
+  const tmpDir = path.join(root, "tmp");
+  await mkdir(tmpDir, { recursive: true });
+  const tmp = path.join(tmpDir, `${process.pid}-${randomBytes(8).toString("hex")}`);
+  const hash = createHash("sha256");
+  let size = 0;
+  const fh = await open(tmp, "w");
+  try {
+    for await (const c of byteChunks(data)) {
+      hash.update(c);
+      size += c.byteLength;
+      await fh.write(c);
+    }
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  const sha256 = hash.digest("hex");
+  const final = blobPath(root, sha256);
+  await mkdir(path.dirname(final), { recursive: true });
+  await rename(tmp, final);
+  return { sha256, size };
+}
+
+/** Blobs in `<root>/blobs/ab/cd/<sha256>`. */
+export function createFsBlobBackend(root: string): BlobBackend {
+  const dir = path.resolve(root);
+  return {
+    location: dir,
+    put: (data) => writeBlob(dir, data),
+    async read(sha) {
+      try {
+        const bytes = await readFile(blobPath(dir, sha));
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    },
+    async openRead(sha) {
+      try {
+        const fh = await open(blobPath(dir, sha), "r");
+        return fh.createReadStream();
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    },
+    async has(sha) {
+      try {
+        await stat(blobPath(dir, sha));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * File-system artifact store. A blob is written to `tmp/`, fsynced, then renamed into
+ * `blobs/ab/cd/<sha256>`, so a crash leaves either no blob or a whole one. The path → blob index
+ * is the metadata database's `artifact_files`. Creating it does no I/O.
+ */
+export function createFsArtifactStore(metadata: MetadataDb, options: FsArtifactStoreOptions): ArtifactStore {
+  return createArtifactStore(metadata, createFsBlobBackend(options.root), options.clock);
 }

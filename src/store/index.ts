@@ -16,8 +16,25 @@ export type {
 export { appendAudit, auditRowHash, createAuditLog, writeAudited } from "./audit.js";
 export { chainHash, GENESIS_HASH } from "./hash-chain.js";
 export type { AuditEntry, AuditLog, AuditQuery, AuditRecord, AuditVerification, AppendAudit } from "./audit.js";
-export { createFsArtifactStore, normalizeArtifactPath } from "./artifacts.js";
-export type { ArtifactEntry, ArtifactStore, FsArtifactStoreOptions, StoredBlob } from "./artifacts.js";
+export { createArtifactStore, createFsArtifactStore, createFsBlobBackend, normalizeArtifactPath } from "./artifacts.js";
+export type {
+  ArtifactEntry,
+  ArtifactStore,
+  ArtifactStream,
+  BlobBackend,
+  FsArtifactStoreOptions,
+  StoredBlob,
+} from "./artifacts.js";
+export { isS3Destination, openArtifactStore } from "./artifact-destination.js";
+export type { ArtifactDestinationOptions } from "./artifact-destination.js";
+export {
+  createS3ArtifactStore,
+  createS3BlobBackend,
+  DEFAULT_PART_SIZE,
+  MIN_PART_SIZE,
+  parseS3Uri,
+} from "./s3/artifact-blobs.js";
+export type { S3ArtifactStoreOptions, S3Connection, S3Location } from "./s3/artifact-blobs.js";
 export { createTokenStore, isRole, roleAllows, ROLES } from "./tokens.js";
 export type { Role, TokenInfo, TokenStore } from "./tokens.js";
 export { REFUSED_ROUTE, isServedPrediction, inferenceRecordKey } from "./inference-log.js";

@@ -22,7 +22,8 @@ function loadedBy(args: readonly string[]): Promise<{ code: number; modules: str
   });
 }
 
-const HEAVY = /[\\/]node_modules[\\/](@duckdb|onnxruntime-node|fastify|ioredis|pg|prom-client|better-sqlite3)[\\/]/;
+const HEAVY =
+  /[\\/]node_modules[\\/](@duckdb|@aws-sdk|onnxruntime-node|fastify|ioredis|pg|prom-client|better-sqlite3)[\\/]/;
 
 describe("the command table", () => {
   it.each(commands.map((c) => [c.name, c] as const))(
@@ -77,6 +78,8 @@ describe("start-up imports only what the command uses", () => {
     const run = await loadedBy(["server", "--help"]);
     expect(run.code).toBe(0);
     expect(run.modules.some((m) => /[\\/]node_modules[\\/]fastify[\\/]/.test(m))).toBe(true);
+    // The S3 artifact store's SDK is imported on first use only, even by the server's modules.
+    expect(run.modules.filter((m) => /[\\/]node_modules[\\/]@aws-sdk[\\/]/.test(m))).toEqual([]);
   });
 
   it("`keel help drift` shows drift's own options", async () => {

@@ -1,4 +1,5 @@
 import { postgresStores } from "./backends.js";
+import { fsArtifacts } from "./artifact-fixtures.js";
 import { runArtifactStoreSuite } from "./artifact-store-suite.js";
 
-runArtifactStoreSuite("PostgreSQL", postgresStores, (t) => t.artifactRoot);
+runArtifactStoreSuite("the file system, index in PostgreSQL", fsArtifacts(postgresStores));

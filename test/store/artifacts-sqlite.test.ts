@@ -1,4 +1,5 @@
 import { sqliteStores } from "./backends.js";
+import { fsArtifacts } from "./artifact-fixtures.js";
 import { runArtifactStoreSuite } from "./artifact-store-suite.js";
 
-runArtifactStoreSuite("SQLite", sqliteStores, (t) => t.artifactRoot);
+runArtifactStoreSuite("the file system, index in SQLite", fsArtifacts(sqliteStores));

@@ -6,6 +6,8 @@ import { Input } from "../input.js";
 import { mlflowRoute } from "./mlflow-common.js";
 
 const PROXY = "/api/2.0/mlflow-artifacts/artifacts";
+/** Downloads up to this size are read and verified whole before they are sent. */
+const WHOLE_DOWNLOAD_MAX = 16 * 1024 * 1024;
 /** The path after the route's prefix; Fastify has already percent-decoded it. */
 function wildcard(req: FastifyRequest): string {
   return (req.params as { "*": string })["*"];
@@ -36,9 +38,18 @@ export const mlflowArtifactRoutes: RoutePlugin = async (app, { stores }) => {
     done();
   });
 
+  // A small file is verified whole before the first byte goes out, so corruption is a clean
+  // DATA_LOSS response; a large one is streamed (never whole in memory) and a corrupted one is cut
+  // off before its last bytes, since the stream verifies the checksum before releasing them.
   app.get(`${PROXY}/*`, async (req, reply) => {
-    const bytes = await artifacts.getFile(wildcard(req));
-    return reply.type("application/octet-stream").send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const filePath = wildcard(req);
+    reply.type("application/octet-stream");
+    if ((await artifacts.statFile(filePath)).size <= WHOLE_DOWNLOAD_MAX) {
+      const bytes = await artifacts.getFile(filePath);
+      return reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    }
+    const file = await artifacts.getFileStream(filePath);
+    return reply.header("content-length", file.size).send(file.stream);
   });
 
   app.get(PROXY, async (req) => {
