@@ -33,6 +33,7 @@ const integration = [
   "test/server/mlflow-client-session.test.ts",
   "test/server/monitoring.test.ts",
   "test/server/promotion.test.ts",
+  "test/server/replicas.test.ts",
   "test/server/review.test.ts",
   "test/server/s3-artifacts.test.ts",
   "test/serving/artifact-source.test.ts",
