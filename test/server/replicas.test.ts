@@ -32,9 +32,9 @@ beforeAll(async () => {
     AWS_S3_FORCE_PATH_STYLE: "true",
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   };
-  [a] = await startReplicas(1, ["--artifacts-destination", DESTINATION], env);
+  a = (await startReplicas(1, ["--artifacts-destination", DESTINATION], env))[0]!;
   // started after a has migrated the schema; the migration lock would also serialise them
-  [b] = await startReplicas(1, ["--artifacts-destination", DESTINATION, "--roles", "serving,scheduler"], env);
+  b = (await startReplicas(1, ["--artifacts-destination", DESTINATION, "--roles", "serving,scheduler"], env))[0]!;
 }, 120_000);
 
 afterAll(async () => {
