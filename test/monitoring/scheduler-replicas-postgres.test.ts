@@ -85,10 +85,10 @@ describe("the monitor scheduler on two replicas", () => {
     // The replica that ran dies (never stops, never renews); its lease expires after 10 minutes.
     const [survivor] = ranA.length > 0 ? [b] : [a];
     now = at(14, 6);
-    const next = await survivor!.runDue();
+    const next = await survivor.runDue();
     // it takes up the dead replica's progress: only the 13:00 window, nothing run twice
     expect(next.map((r) => r.result?.windowStart)).toEqual([at(13)]);
     expect(await recordedWindows()).toEqual([at(10), at(11), at(12), at(13)]);
-    await survivor!.stop();
+    await survivor.stop();
   });
 });
