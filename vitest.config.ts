@@ -33,6 +33,7 @@ const integration = [
   "test/server/mlflow-client-session.test.ts",
   "test/server/monitoring.test.ts",
   "test/server/nginx-replicas.test.ts",
+  "test/server/outages.test.ts",
   "test/server/promotion.test.ts",
   "test/server/replicas.test.ts",
   "test/server/review.test.ts",

@@ -45,12 +45,13 @@ export async function createServingRuntime(options: ServingRuntimeOptions): Prom
   if (options.servingFile !== undefined) {
     file = await readSpecFile(options.servingFile, parseServingFile);
   }
-  const cache =
-    options.redisUrl !== undefined
-      ? new RedisPredictionCache(new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 }), {
-          ttlMs: 60_000,
-        })
-      : undefined;
+  let cache: RedisPredictionCache | undefined;
+  if (options.redisUrl !== undefined) {
+    const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    // A cache that cannot answer is a miss, logged by the request path; the client's own error events say nothing more.
+    redis.on("error", () => undefined);
+    cache = new RedisPredictionCache(redis, { ttlMs: 60_000 });
+  }
   return new ModelServer({
     registry: options.registry,
     loadModel: artifactModelLoader(options.fetchArtifact),

@@ -71,9 +71,11 @@ export function openPostgres(uri: string): DialectHandle {
                   ) => unknown)) as typeof pg.types.getTypeParser,
           },
         });
-        // An idle connection dropped by the server or the network: the pool discards it and the
-        // next query opens a new one; without a listener the error would end the process.
+        // A connection dropped by the server or the network: the pool discards it and the next
+        // query opens a new one. The error reaches the query in flight, if any; without these
+        // listeners a drop between two queries of a transaction would end the process.
         pool.on("error", () => undefined);
+        pool.on("connect", (client) => client.on("error", () => undefined));
         return pool;
       },
     }),
