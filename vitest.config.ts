@@ -37,6 +37,7 @@ const integration = [
   "test/server/promotion.test.ts",
   "test/server/replicas.test.ts",
   "test/server/review.test.ts",
+  "test/server/soak.test.ts",
   "test/server/s3-artifacts.test.ts",
   "test/serving/artifact-source.test.ts",
   "test/serving/canary-rollout.test.ts",

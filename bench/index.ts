@@ -8,4 +8,5 @@ export const benchmarks: { name: string; load: () => Promise<{ run: () => Promis
   { name: "http-tracking", load: () => import("./http-tracking.js") },
   { name: "features", load: () => import("./features.js") },
   { name: "cli", load: () => import("./cli.js") },
+  { name: "soak", load: () => import("./soak.js") },
 ];
