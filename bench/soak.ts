@@ -2,8 +2,8 @@
  * `npm run bench soak`: two `keel server` replicas on PostgreSQL under mixed traffic for
  * KEEL_SOAK_SECONDS (default 600) — scoring, run logging, registering versions, moving the
  * champion alias back and forth, monitoring windows — recording each replica's RSS and event-loop
- * delay, p99 latency per kind of request and the errors. Fails on any error or on RSS growth after
- * warm-up past the bound (least-squares slope of the samples, projected over the run).
+ * delay, p99 latency per kind of request and the errors. Fails on any error, or when the memory
+ * floors (RSS, V8 heap) grow after warm-up past their bounds.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -18,8 +18,15 @@ const MAIN = path.join(ROOT, "src/cli/main.ts");
 const PROBE = path.join(ROOT, "bench/soak-probe.ts");
 const MODEL_FILE = path.join(ROOT, "test/fixtures/models/xgb_binary.json");
 const PG_URL = process.env.KEEL_TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
-/** RSS a replica may gain after warm-up over the run (the fitted line's rise), in MB. */
-export const RSS_GROWTH_BOUND_MB = 64;
+/**
+ * What a replica's memory may gain after warm-up over the run, in MB: the rise of the line fitted
+ * through its floors — the V8 heap after each major collection; for RSS, the lowest sample of each
+ * sixth of the run — since the sawtooth between collections says nothing about a leak.
+ */
+export const HEAP_GROWTH_BOUND_MB = 24;
+export const RSS_GROWTH_BOUND_MB = 128;
+/** Parts of the post-warm-up run whose lowest sample is a floor. */
+const FLOOR_PARTS = 6;
 
 export type SoakKind = "score" | "log_batch" | "register" | "move_alias" | "monitor";
 
@@ -35,8 +42,14 @@ const MIX: readonly [SoakKind, number][] = [
 export interface ReplicaFigures {
   readonly rssStartMb: number;
   readonly rssEndMb: number;
-  /** Least-squares RSS slope after warm-up, projected over the post-warm-up time, in MB. */
+  /** Rise of the line through the RSS floors after warm-up, over the post-warm-up time, in MB. */
   readonly rssGrowthMb: number;
+  /** Rise of the line through the V8 heap after each major collection after warm-up, in MB. */
+  readonly heapGrowthMb: number;
+  /** The heap after the first major collection after warm-up. */
+  readonly heapFloorMb: number;
+  /** Major collections after warm-up (points of the heap's line). */
+  readonly majorCollections: number;
   readonly eventLoopDelayP99Ms: number;
   readonly eventLoopDelayMaxMs: number;
 }
@@ -53,16 +66,23 @@ export interface SoakReport {
 interface Sample {
   readonly t: number;
   readonly rss: number;
+  /** V8 heap in use after the latest major collection, and when that was (null before the first). */
+  readonly heapAfterGc: number | null;
+  readonly gcAt: number | null;
   readonly eldP99Ms: number;
   readonly eldMaxMs: number;
 }
 
 function startReplica(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--import", PROBE, MAIN, "server", "--port", "0"], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", KEEL_LOG_LEVEL: "silent", ...env },
-    });
+    const child = spawn(
+      process.execPath,
+      ["--expose-gc", "--import", "tsx", "--import", PROBE, MAIN, "server", "--port", "0"],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? "", KEEL_LOG_LEVEL: "silent", ...env },
+      },
+    );
     let out = "";
     const timer = setTimeout(() => reject(new Error(`replica did not start: ${out}`)), 60_000);
     const onData = (d: Buffer) => {
@@ -88,19 +108,31 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/** Slope of the least-squares line through (t, rss), in bytes per ms. */
-function slope(samples: readonly Sample[]): number {
-  const n = samples.length;
+/** Slope of the least-squares line through the points, in bytes per ms. */
+function slope(points: readonly (readonly [number, number])[]): number {
+  const n = points.length;
   if (n < 2) return 0;
-  const mt = samples.reduce((s, x) => s + x.t, 0) / n;
-  const mr = samples.reduce((s, x) => s + x.rss, 0) / n;
+  const mt = points.reduce((s, [t]) => s + t, 0) / n;
+  const mv = points.reduce((s, [, v]) => s + v, 0) / n;
   let num = 0;
   let den = 0;
-  for (const x of samples) {
-    num += (x.t - mt) * (x.rss - mr);
-    den += (x.t - mt) ** 2;
+  for (const [t, v] of points) {
+    num += (t - mt) * (v - mv);
+    den += (t - mt) ** 2;
   }
   return den === 0 ? 0 : num / den;
+}
+
+/** The lowest sample of each of FLOOR_PARTS equal parts of the samples, as (time, value). */
+function floors(samples: readonly Sample[], value: (s: Sample) => number): [number, number][] {
+  const size = Math.max(1, Math.floor(samples.length / FLOOR_PARTS));
+  const out: [number, number][] = [];
+  for (let i = 0; i + size <= samples.length; i += size) {
+    const part = samples.slice(i, i + size);
+    const low = part.reduce((a, b) => (value(b) < value(a) ? b : a));
+    out.push([low.t, value(low)]);
+  }
+  return out;
 }
 
 function figures(file: string, warmUntil: number): ReplicaFigures {
@@ -110,11 +142,24 @@ function figures(file: string, warmUntil: number): ReplicaFigures {
     .map((l) => JSON.parse(l) as Sample);
   const after = samples.filter((s) => s.t >= warmUntil);
   const span = after.length > 1 ? after[after.length - 1]!.t - after[0]!.t : 0;
+  // One point per major collection after warm-up: the heap's floors.
+  const collections = [
+    ...new Map(
+      after.flatMap((x) =>
+        x.gcAt === null || x.heapAfterGc === null || x.gcAt < warmUntil
+          ? []
+          : [[x.gcAt, x.heapAfterGc] as [number, number]],
+      ),
+    ).entries(),
+  ];
   const mb = (b: number) => b / 2 ** 20;
   return {
     rssStartMb: mb(after[0]?.rss ?? 0),
     rssEndMb: mb(after[after.length - 1]?.rss ?? 0),
-    rssGrowthMb: mb(slope(after) * span),
+    rssGrowthMb: mb(slope(floors(after, (x) => x.rss)) * span),
+    heapGrowthMb: mb(slope(collections) * span),
+    heapFloorMb: mb(collections[0]?.[1] ?? 0),
+    majorCollections: collections.length,
     eventLoopDelayP99Ms: percentile(
       after.map((s) => s.eldP99Ms),
       99,
@@ -285,10 +330,12 @@ export async function run(): Promise<void> {
     console.log(`| ${k} | ${n} | ${fmt(report.p99Ms[k as SoakKind])} |`);
   report.replicas.forEach((r, i) =>
     console.log(
-      `replica ${i}: RSS ${fmt(r.rssStartMb)} → ${fmt(r.rssEndMb)} MB (fitted growth ${fmt(r.rssGrowthMb)} MB, bound ${RSS_GROWTH_BOUND_MB}), event-loop delay p99 ${fmt(r.eventLoopDelayP99Ms)} ms, max ${fmt(r.eventLoopDelayMaxMs)} ms`,
+      `replica ${i}: RSS ${fmt(r.rssStartMb)} → ${fmt(r.rssEndMb)} MB (floor growth ${fmt(r.rssGrowthMb)} MB, bound ${RSS_GROWTH_BOUND_MB}), heap floor ${fmt(r.heapFloorMb)} MB (growth ${fmt(r.heapGrowthMb)} MB, bound ${HEAP_GROWTH_BOUND_MB}), event-loop delay p99 ${fmt(r.eventLoopDelayP99Ms)} ms, max ${fmt(r.eventLoopDelayMaxMs)} ms`,
     ),
   );
   console.log(`errors: ${report.errors}${report.errors > 0 ? ` (first: ${report.firstErrors.join(" | ")})` : ""}`);
-  const grew = report.replicas.some((r) => r.rssGrowthMb > RSS_GROWTH_BOUND_MB);
+  const grew = report.replicas.some(
+    (r) => r.rssGrowthMb > RSS_GROWTH_BOUND_MB || r.heapGrowthMb > HEAP_GROWTH_BOUND_MB,
+  );
   if (report.errors > 0 || grew) process.exitCode = 1;
 }
