@@ -40,6 +40,7 @@ const integration = [
   "test/server/soak.test.ts",
   "test/server/s3-artifacts.test.ts",
   "test/serving/artifact-source.test.ts",
+  "test/serving/canary-replicas.test.ts",
   "test/serving/canary-rollout.test.ts",
   "test/serving/decision-threshold.test.ts",
   "test/serving/endpoint-persistence.test.ts",
