@@ -1,4 +1,5 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
+import type { Client } from "pg";
 import { ConflictError, InvalidParameterError, UnavailableError } from "../../errors.js";
 import type { ChangeWatch, DialectHandle } from "../dialect.js";
 import type { KeelDatabase } from "../schema.js";
@@ -110,7 +111,7 @@ function listenForChanges(
   onError: (error: unknown) => void,
 ): ChangeWatch {
   let stopped = false;
-  let client: import("pg").Client | undefined;
+  let client: Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   const prefix = `${schema}.`;
   const connect = async (reconnect: boolean): Promise<void> => {
