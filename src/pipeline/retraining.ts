@@ -457,6 +457,8 @@ export function startRetrainingScheduler(options: RetrainingSchedulerOptions): R
   const next: Record<string, number> = {};
   const timers = new Map<string, unknown>();
   const chains = new Map<string, Promise<unknown>>();
+  /** Scheduled checks from their timer on (taking the lease included), so idle() waits for them too. */
+  const checking = new Set<Promise<void>>();
   let stopped = false;
 
   const byModel = new Map(options.policies.map((p) => [p.policy.model, p]));
@@ -522,7 +524,9 @@ export function startRetrainingScheduler(options: RetrainingSchedulerOptions): R
             return;
           }
           delete next[model];
-          void scheduledCheck(model, due).then(() => arm(model));
+          const check = scheduledCheck(model, due).then(() => arm(model));
+          checking.add(check);
+          void check.finally(() => checking.delete(check));
         },
         Math.min(delay, MAX_DELAY),
       ),
@@ -537,6 +541,7 @@ export function startRetrainingScheduler(options: RetrainingSchedulerOptions): R
       return enqueue(modelName, [{ reason, at: deps.clock() }]);
     },
     async idle() {
+      await Promise.all([...checking, ...chains.values()]);
       await Promise.all([...chains.values()]);
     },
     stop() {
