@@ -105,7 +105,9 @@ export class AliasFollower {
       await Promise.all([...endpoints.endpoints.values()].map((ep) => this.refresh(ep, false)));
       // Canary state lives in the store: every replica takes up the latest decision, one decides.
       await Promise.all([...endpoints.endpoints.values()].map((ep) => rollout.adopt(ep)));
-      const deciding = await rollout.decides();
+      // The lease is asked for only while a canary runs: no database write per sync otherwise.
+      const running = [...endpoints.endpoints.values()].some((ep) => ep.canary?.status === "running");
+      const deciding = running && (await rollout.decides());
       const finished = deciding
         ? await Promise.all([...endpoints.endpoints.values()].map((ep) => rollout.step(ep)))
         : [];

@@ -197,6 +197,7 @@ export class ModelServer {
     await this.follower.stop();
     await shadowsDone;
     await this.rollout.idle();
+    await this.rollout.release();
     await this.log.idle();
     const releases: Promise<void>[] = [];
     for (const ep of this.endpoints.endpoints.values()) {

@@ -322,6 +322,13 @@ export class RolloutController {
     return this.persisting;
   }
 
+  /** Gives the canary lease up (a clean shutdown), so another replica decides without waiting for it to expire. */
+  async release(): Promise<void> {
+    await this.options.canaryLease?.release().catch((e: unknown) => {
+      this.options.logger?.error({ err: e }, "serving: the canary lease could not be released");
+    });
+  }
+
   private set(
     ep: EndpointRuntime,
     next: CanaryState,
