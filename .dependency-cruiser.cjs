@@ -40,7 +40,7 @@ const mayImport = {
   pipeline: ["data", "stats", "learn", "validate", "features", "store", "tracking", "registry", ...base],
   serving: ["data", "learn", "features", "registry", "store", ...base],
   monitoring: ["data", "stats", "registry", "store", ...base],
-  llm: ["registry", "tracking", "store", ...base],
+  llm: ["stats", "registry", "tracking", "store", ...base],
   "open-stores.ts": ["store", "tracking", "registry", ...base],
   "keel.ts": ["config.ts", "open-stores.ts", "tracking", ...base],
   server: [...library, ...wiring],

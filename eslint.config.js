@@ -39,6 +39,24 @@ export default tseslint.config(
     },
   },
   {
+    // The web UI (docs/ui.md) reaches the server only through the typed client.
+    files: ["ui/**/*.ts", "ui/**/*.tsx"],
+    rules: {
+      "max-lines": ["error", { max: 600, skipBlankLines: true, skipComments: true }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "(^|/)src/(?!client/index\\.js$)",
+              message: "the UI imports keel only through src/client/index.js",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["eslint.config.js"],
     extends: [tseslint.configs.disableTypeChecked],
   },

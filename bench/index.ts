@@ -8,5 +8,8 @@ export const benchmarks: { name: string; load: () => Promise<{ run: () => Promis
   { name: "http-tracking", load: () => import("./http-tracking.js") },
   { name: "features", load: () => import("./features.js") },
   { name: "cli", load: () => import("./cli.js") },
+  { name: "llm", load: () => import("./llm.js") },
+  { name: "llm-eval", load: () => import("./llm-eval.js") },
   { name: "soak", load: () => import("./soak.js") },
+  { name: "ui", load: () => import("./ui.js") },
 ];

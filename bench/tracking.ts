@@ -64,7 +64,8 @@ async function ingest(root: string, batches: number): Promise<void> {
   }
 }
 
-async function bulkLoad(stores: Stores, experimentId: number, runs: number): Promise<void> {
+/** Inserts `runs` runs (3 params, 3 metrics, 1 tag each) straight into the tables, 500 per transaction. */
+export async function bulkLoad(stores: Stores, experimentId: number, runs: number): Promise<void> {
   const db = stores.metadata.db;
   const rnd = mulberry32(42);
   const models = ["gbdt", "linear", "forest"];
@@ -103,7 +104,7 @@ async function bulkLoad(stores: Stores, experimentId: number, runs: number): Pro
         ["f1", rnd()],
       ] as const) {
         const row = { run_uuid: runId, key, value, is_nan: 0, timestamp: startTime + 400, step: 10 };
-        metrics.push({ ...row, model_id: null });
+        metrics.push({ ...row, model_id: null, dataset_name: null, dataset_digest: null });
         latest.push(row);
       }
     }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { InvalidParameterError } from "./errors.js";
 
 /**
@@ -20,8 +21,12 @@ export interface KeelConfig {
   readonly s3: S3Settings;
   readonly host: string;
   readonly port: number;
+  /** Port of the Open Inference Protocol's gRPC service (`--grpc-port`); off when unset, 0 for any free port. */
+  readonly grpcPort: number | undefined;
   /** Bearer-token auth; off by default. */
   readonly authEnabled: boolean;
+  /** With auth on, whether the probes (`/ping`, `/health`, `/v2/health/*`, model readiness) and `/metrics` need credentials too; off by default. */
+  readonly probesRequireAuth: boolean;
   /** Optional Redis URL for the online feature store and prediction cache. */
   readonly redisUrl: string | undefined;
   /** Shared secret for registry webhook HMAC signatures. */
@@ -67,7 +72,9 @@ const ENV_NAMES: Record<FlatKey, string> = {
   artifactRoot: "KEEL_ARTIFACT_ROOT",
   host: "KEEL_HOST",
   port: "KEEL_PORT",
+  grpcPort: "KEEL_GRPC_PORT",
   authEnabled: "KEEL_AUTH",
+  probesRequireAuth: "KEEL_PROBES_REQUIRE_AUTH",
   redisUrl: "KEEL_REDIS_URL",
   webhookSecret: "KEEL_WEBHOOK_SECRET",
   trackingUri: "KEEL_TRACKING_URI",
@@ -137,9 +144,7 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
     );
   }
   const artifactRootRaw = asString(get("artifactRoot") ?? path.join(dataDir, "artifacts"), "artifacts-destination");
-  const artifactRoot = /^[a-z][a-z0-9+.-]*:\/\//i.test(artifactRootRaw)
-    ? checkDestinationScheme(artifactRootRaw)
-    : path.resolve(cwd, artifactRootRaw);
+  const artifactRoot = artifactsDestination(artifactRootRaw, cwd);
   const logLevel = asString(get("logLevel") ?? "warn", "log-level");
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new InvalidParameterError(`log-level ${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(", ")}`);
@@ -152,6 +157,7 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
     throw new InvalidParameterError(`tracking-uri ${JSON.stringify(trackingUri)} must start with http:// or https://`);
   }
   const token = get("token");
+  const grpcPort = get("grpcPort");
   return Object.freeze({
     dataDir,
     backendStoreUri,
@@ -159,7 +165,9 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
     s3: s3Settings(env, file),
     host: asString(get("host") ?? "127.0.0.1", "host"),
     port: asPort(get("port") ?? 5000, "port"),
+    grpcPort: grpcPort === undefined ? undefined : asPort(grpcPort, "grpc-port"),
     authEnabled: asBool(get("authEnabled") ?? false, "auth"),
+    probesRequireAuth: asBool(get("probesRequireAuth") ?? false, "probes-require-auth"),
     redisUrl: redis === undefined ? undefined : asString(redis, "redis-url"),
     webhookSecret: secret === undefined ? undefined : asString(secret, "webhook-secret"),
     trackingUri,
@@ -168,36 +176,39 @@ export function loadConfig(sources: ConfigSources = {}): KeelConfig {
   });
 }
 
-function checkDestinationScheme(uri: string): string {
-  if (!uri.startsWith("s3://")) {
+/** A directory (relative to `cwd`, or a `file://` URL) resolved to an absolute path, or an `s3://` URI as given. */
+function artifactsDestination(value: string, cwd: string): string {
+  if (value.startsWith("s3://")) return value;
+  if (value.startsWith("file://")) return fileURLToPath(value);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
     throw new InvalidParameterError(
-      `artifacts-destination ${JSON.stringify(uri)} must be a directory or s3://bucket/prefix`,
-      { details: { field: "artifactsDestination", value: uri, rule: "a directory or s3://bucket/prefix" } },
+      `artifacts-destination ${JSON.stringify(value)} must be a directory or s3://bucket/prefix`,
+      { details: { field: "artifactsDestination", value, rule: "a directory, file:// URL or s3://bucket/prefix" } },
     );
   }
-  return uri;
+  return path.resolve(cwd, value);
 }
 
 function s3Settings(env: Readonly<Record<string, string | undefined>>, file: Record<string, unknown>): S3Settings {
   const fromFile = (file.s3 ?? {}) as Record<string, unknown>;
-  const get = (envNames: readonly string[], key: string): unknown => {
+  /** The first environment variable set, else the config file's key; and which one it was. */
+  const get = (envNames: readonly string[], key: string): { value: unknown; source: string } => {
     for (const n of envNames) {
       const v = env[n];
-      if (v !== undefined && v !== "") return v;
+      if (v !== undefined && v !== "") return { value: v, source: n };
     }
-    return fromFile[key];
+    return { value: fromFile[key], source: `config file s3.${key}` };
   };
   const str = (envNames: readonly string[], key: string) => {
-    const v = get(envNames, key);
-    return v === undefined ? undefined : asString(v, envNames[0] as string);
+    const { value, source } = get(envNames, key);
+    return value === undefined ? undefined : asString(value, source);
   };
+  const endpointFrom = get(["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"], "endpoint");
   const endpoint = str(["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"], "endpoint");
   if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
     throw new InvalidParameterError(
-      `AWS_ENDPOINT_URL ${JSON.stringify(endpoint)} must start with http:// or https://`,
-      {
-        details: { field: "endpoint", value: endpoint, rule: "an http:// or https:// URL" },
-      },
+      `${endpointFrom.source} ${JSON.stringify(endpoint)} must start with http:// or https://`,
+      { details: { field: "endpoint", value: endpoint, rule: "an http:// or https:// URL" } },
     );
   }
   const accessKeyId = str(["AWS_ACCESS_KEY_ID"], "accessKeyId");
@@ -207,19 +218,19 @@ function s3Settings(env: Readonly<Record<string, string | undefined>>, file: Rec
       details: { field: accessKeyId === undefined ? "accessKeyId" : "secretAccessKey", value: undefined },
     });
   }
-  const partSizeRaw = get(["KEEL_S3_PART_SIZE"], "partSize");
-  const partSize = partSizeRaw === undefined ? undefined : Number(partSizeRaw);
+  const partSizeFrom = get(["KEEL_S3_PART_SIZE"], "partSize");
+  const partSize = partSizeFrom.value === undefined ? undefined : Number(partSizeFrom.value);
   if (partSize !== undefined && (!Number.isSafeInteger(partSize) || partSize < 5 * 1024 * 1024)) {
     throw new InvalidParameterError(
-      `KEEL_S3_PART_SIZE ${JSON.stringify(partSizeRaw)} must be an integer number of bytes, at least 5242880 (5 MiB)`,
-      { details: { field: "partSize", value: partSizeRaw, rule: "integer >= 5242880" } },
+      `${partSizeFrom.source} ${JSON.stringify(partSizeFrom.value)} must be an integer number of bytes, at least 5242880 (5 MiB)`,
+      { details: { field: "partSize", value: partSizeFrom.value, rule: "integer >= 5242880" } },
     );
   }
   const pathStyle = get(["AWS_S3_FORCE_PATH_STYLE"], "forcePathStyle");
   return Object.freeze({
     endpoint,
     region: str(["AWS_REGION"], "region"),
-    forcePathStyle: pathStyle === undefined ? false : asBool(pathStyle, "AWS_S3_FORCE_PATH_STYLE"),
+    forcePathStyle: pathStyle.value === undefined ? false : asBool(pathStyle.value, pathStyle.source),
     accessKeyId,
     secretAccessKey,
     sessionToken: str(["AWS_SESSION_TOKEN"], "sessionToken"),

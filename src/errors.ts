@@ -6,6 +6,7 @@ export const ERROR_CATALOG = {
   INVALID_PARAMETER_VALUE: { status: 400, mlflow: "INVALID_PARAMETER_VALUE" },
   RESOURCE_DOES_NOT_EXIST: { status: 404, mlflow: "RESOURCE_DOES_NOT_EXIST" },
   RESOURCE_ALREADY_EXISTS: { status: 400, mlflow: "RESOURCE_ALREADY_EXISTS" },
+  ENDPOINT_NOT_FOUND: { status: 404, mlflow: "ENDPOINT_NOT_FOUND" },
   INVALID_STATE: { status: 400, mlflow: "INVALID_STATE" },
   UNAUTHENTICATED: { status: 401, mlflow: "UNAUTHENTICATED" },
   PERMISSION_DENIED: { status: 403, mlflow: "PERMISSION_DENIED" },
@@ -56,6 +57,13 @@ export class KeelError extends Error {
 export class NotFoundError extends KeelError {
   constructor(message: string, options?: KeelErrorOptions) {
     super("RESOURCE_DOES_NOT_EXIST", message, options);
+  }
+}
+
+/** No route with this method and path under MLflow's API prefixes. */
+export class EndpointNotFoundError extends KeelError {
+  constructor(message: string, options?: KeelErrorOptions) {
+    super("ENDPOINT_NOT_FOUND", message, options);
   }
 }
 
@@ -115,6 +123,7 @@ const ERROR_CLASSES: {
   INVALID_PARAMETER_VALUE: InvalidParameterError,
   RESOURCE_DOES_NOT_EXIST: NotFoundError,
   RESOURCE_ALREADY_EXISTS: ConflictError,
+  ENDPOINT_NOT_FOUND: EndpointNotFoundError,
   INVALID_STATE: InvalidStateError,
   UNAUTHENTICATED: AuthenticationError,
   PERMISSION_DENIED: PermissionError,

@@ -31,6 +31,8 @@ import {
   sqlitePath,
   createTokenStore,
   type TokenStore,
+  createUserStore,
+  type UserStore,
   createTraceStore,
   type TraceStore,
   createLeaseStore,
@@ -62,6 +64,8 @@ export interface Stores {
   readonly artifacts: ArtifactStore;
   readonly audit: AuditLog;
   readonly tokens: TokenStore;
+  /** Users who sign in with a password, and their permissions on experiments and registered models. */
+  readonly users: UserStore;
   readonly metadata: MetadataDb;
   readonly webhooks: WebhookDispatcher;
   /** Monitoring results as a time series (drift, quality, prediction drift, performance). */
@@ -122,6 +126,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     artifacts,
     audit: createAuditLog(metadata, { clock }),
     tokens: createTokenStore(metadata, { clock }),
+    users: createUserStore(metadata, { clock }),
     metadata,
     webhooks,
     observations: createObservationStore(metadata),

@@ -151,3 +151,22 @@ export function inSpecFile<T>(file: string, parse: () => T): T {
     throw keelErrorOf(e.code, `${file}: ${e.message}`, { cause: e, details: { ...e.details, file } });
   }
 }
+
+export const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const MAX_CADENCE_MS = 31 * 86_400_000;
+
+/** The rule a monitoring window's length (a cadence) follows, as error messages state it. */
+export const CADENCE_RULE = "must be hourly, daily or a number of minutes, hours or days (15m, 4h, 7d) up to 31d";
+
+/**
+ * A monitoring window's length in ms — `hourly`, `daily`, or a whole number of minutes, hours or
+ * days (`15m`, `4h`, `7d`) up to 31 days — or undefined when `cadence` is not one.
+ */
+export function cadenceMs(cadence: string): number | undefined {
+  if (cadence === "hourly") return UNIT_MS.h;
+  if (cadence === "daily") return UNIT_MS.d;
+  const m = /^([1-9][0-9]{0,4})([mhd])$/.exec(cadence);
+  if (m === null) return undefined;
+  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+  return ms <= MAX_CADENCE_MS ? ms : undefined;
+}

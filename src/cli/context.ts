@@ -30,18 +30,24 @@ export function globalOptions(cmd: Command): GlobalOptions {
 export function configFor(
   cmd: Command,
   ctx: CliContext,
-  flags: { host?: string | undefined; port?: string | number | undefined } = {},
+  flags: {
+    host?: string | undefined;
+    port?: string | number | undefined;
+    grpcPort?: string | number | undefined;
+    artifactRoot?: string | undefined;
+  } = {},
 ): KeelConfig {
   const g = globalOptions(cmd);
   return loadConfig({
     flags: {
       dataDir: g.dataDir,
       backendStoreUri: g.backendStoreUri,
-      artifactRoot: g.artifactsDestination,
+      artifactRoot: flags.artifactRoot ?? g.artifactsDestination,
       trackingUri: g.trackingUri,
       token: g.token,
       host: flags.host,
       port: flags.port,
+      grpcPort: flags.grpcPort,
     },
     env: ctx.env,
     cwd: ctx.cwd,

@@ -16,6 +16,9 @@ import {
   startLlm,
   startServer,
   parseRoles,
+  startGrpcInference,
+  keelVersion,
+  type RunningGrpc,
   type RunningServer,
   type RunningLlm,
 } from "../server/index.js";
@@ -35,6 +38,8 @@ export interface ServeOptions {
   readonly roles?: string;
   /** Seconds a scheduled job's lease lasts without renewal (default 15): a dead replica's jobs move within it. */
   readonly leaseSeconds?: string;
+  /** The built web UI to serve at `/` (default: `dist/ui` of this installation). */
+  readonly uiDir?: string;
 }
 
 /** The replica's name in the leases it holds: host, process and a random part (pids repeat across containers). */
@@ -57,6 +62,8 @@ function leaseTtlMs(text: string | undefined): number {
 
 export interface KeelServer {
   readonly server: RunningServer;
+  /** The OIP gRPC service, when `config.grpcPort` is set. */
+  readonly grpc?: RunningGrpc;
   /** Stops in dependency order: HTTP first, then the schedulers, then the models and the inference log. */
   close(): Promise<void>;
 }
@@ -92,8 +99,15 @@ export async function startKeelServer(
         decidesCanaries: schedules,
       })
     : undefined;
+  // The gateway first: monitoring judges and watches its routes. Trace retention runs on one scheduler replica.
+  const llm: RunningLlm | undefined =
+    llmConfig === undefined
+      ? undefined
+      : startLlm(stores, llmConfig, { logger, retention: schedules ? leases("trace-retention") : false });
+  const gateway = llm?.services.gateway;
   const monitoring = startMonitoring(stores, {
     ...(monitoringConfig === undefined ? {} : { config: monitoringConfig }),
+    ...(gateway === undefined || llmConfig === undefined ? {} : { llm: { gateway, config: llmConfig } }),
     // Window runs and alerts (the log sink) to stdout, failures to stderr: one line each.
     logger,
     leases,
@@ -112,7 +126,6 @@ export async function startKeelServer(
     });
   });
   let retraining: RetrainingScheduler | undefined;
-  let llm: RunningLlm | undefined;
   try {
     if (options.retrainingPolicy !== undefined && schedules) {
       // A retraining run whose data fails validation alerts through the same engine and sinks.
@@ -129,10 +142,6 @@ export async function startKeelServer(
       // by the scheduler; close() waits for a check in flight.
       monitoring.services.alerts.onAlert((event) => void onRetrainAlert(event));
     }
-    llm =
-      llmConfig === undefined
-        ? undefined
-        : startLlm(stores, llmConfig, { logger, retention: schedules ? leases("trace-retention") : false });
     const server = await startServer({
       config,
       stores,
@@ -140,10 +149,30 @@ export async function startKeelServer(
       ...(model === undefined ? {} : { serving: model.serving, features: model.features }),
       monitoring: monitoring.services,
       ...(llm === undefined ? {} : { llm: llm.services }),
+      ...(options.uiDir === undefined ? {} : { uiDir: options.uiDir }),
     });
+    // gRPC inference belongs to the serving role: a replica without it serves no models.
+    if (config.grpcPort !== undefined && model === undefined)
+      logger.info({}, "gRPC inference not started: this replica has no serving role");
+    const grpc =
+      config.grpcPort === undefined || model === undefined
+        ? undefined
+        : await startGrpcInference({
+            serving: model.serving,
+            host: config.host,
+            port: config.grpcPort,
+            version: keelVersion(),
+            auth: { enabled: config.authEnabled, verifier: stores.tokens },
+            logger,
+          }).catch(async (e: unknown) => {
+            await server.close();
+            throw e;
+          });
     return {
       server,
+      ...(grpc === undefined ? {} : { grpc }),
       async close() {
+        await grpc?.close();
         await server.close();
         llm?.close();
         retraining?.stop();

@@ -6,10 +6,14 @@ import type {
   AlertJson,
   AlertQueryJson,
   AliasMoveJson,
+  AuditQueryJson,
+  AuditRecordJson,
+  AuditVerificationJson,
   DecisionJson,
   DecisionPageJson,
   DecisionQueryJson,
   ExperimentJson,
+  FeatureHistogramJson,
   FileInfoJson,
   LabelIngestJson,
   LabelItemJson,
@@ -32,6 +36,7 @@ import type {
   Stage,
   TagJson,
   WebhookJson,
+  WhoAmIJson,
   ViewType,
 } from "../wire/index.js";
 import type {
@@ -373,7 +378,8 @@ export class KeelClient {
     const res = await this.fetchFn(url, {
       method: "PUT",
       headers: this.headers({ "content-type": "application/octet-stream" }),
-      body: bytes,
+      // The DOM's BodyInit (the client also runs in the web UI) wants a plain ArrayBuffer view.
+      body: bytes as Uint8Array<ArrayBuffer>,
     });
     if (!res.ok) await this.raise(res);
   }
@@ -422,6 +428,41 @@ export class KeelClient {
     request: { alias?: string; reason?: string; actor?: string } = {},
   ): Promise<AliasMoveJson> {
     return this.request<AliasMoveJson>("POST", `/api/keel/models/${encodeURIComponent(name)}/rollback`, request);
+  }
+
+  // keel: the caller and the audit log
+  /** The caller's token name and role as the server sees them (`admin` with auth off). */
+  whoami(): Promise<WhoAmIJson> {
+    return this.request<WhoAmIJson>("GET", "/api/keel/whoami");
+  }
+  /** Audit rows matching every filter, newest first; pass the last `seq` as `before_seq` for the next page. */
+  async listAudit(query: AuditQueryJson = {}): Promise<AuditRecordJson[]> {
+    return (await this.request<{ records?: AuditRecordJson[] }>("GET", "/api/keel/audit", query)).records ?? [];
+  }
+  /** Recomputes the audit log's hash chain on the server. */
+  verifyAudit(): Promise<AuditVerificationJson> {
+    return this.request<AuditVerificationJson>("GET", "/api/keel/audit/verify");
+  }
+  /** Every serving endpoint with its traffic policy. */
+  async listEndpoints(): Promise<Record<string, unknown>[]> {
+    return (
+      (await this.request<{ endpoints?: Record<string, unknown>[] }>("GET", "/api/keel/endpoints")).endpoints ?? []
+    );
+  }
+  /** The server's Prometheus exposition (`/metrics`), as text. */
+  async getMetricsText(): Promise<string> {
+    return this.getText("/metrics");
+  }
+
+  private async getText(path: string): Promise<string> {
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.baseUrl + path, { method: "GET", headers: this.headers() });
+    } catch (cause) {
+      throw new UnavailableError(`cannot reach ${this.baseUrl}: ${(cause as Error).message}`, { cause });
+    }
+    if (!res.ok) return this.raise(res);
+    return res.text();
   }
 
   // keel: model cards (docs/model-cards.md)
@@ -501,6 +542,17 @@ export class KeelClient {
   getMonitoringSummary(model: string): Promise<MonitoringSummaryJson> {
     return this.request<MonitoringSummaryJson>("GET", "/api/keel/monitoring/summary", { model });
   }
+  /** One feature's histogram over [from, to) next to its reference (default version: the champion). */
+  getFeatureHistogram(query: {
+    model: string;
+    feature: string;
+    from: number | string;
+    to: number | string;
+    version?: string;
+    endpoint?: string;
+  }): Promise<FeatureHistogramJson> {
+    return this.request<FeatureHistogramJson>("GET", "/api/keel/monitoring/histogram", query);
+  }
   /** Runs the monitor job over [from, to) now, stores its observations and evaluates the alert rules. */
   runMonitorWindow(request: {
     model: string;
@@ -529,6 +581,12 @@ export class KeelClient {
   /** Marks an alert acknowledged by the caller; acknowledging twice keeps the first. */
   async acknowledgeAlert(id: string): Promise<AlertJson> {
     return (await this.request<{ alert: AlertJson }>("POST", `/api/keel/alerts/${encodeURIComponent(id)}/ack`)).alert;
+  }
+
+  /** Closes an alert by hand, recorded under the caller; refused (INVALID_STATE) when already resolved. */
+  async resolveAlert(id: string): Promise<AlertJson> {
+    return (await this.request<{ alert: AlertJson }>("POST", `/api/keel/alerts/${encodeURIComponent(id)}/resolve`))
+      .alert;
   }
 
   // keel: the human review queue (docs/review.md); every call needs the reviewer role when auth is on

@@ -1,17 +1,21 @@
 export { KeelClient } from "./client.js";
 export { KeelLlmClient } from "./llm-client.js";
-export type { KeelRequester, TraceSearchRequest } from "./llm-client.js";
+export type { KeelRequester } from "./llm-client.js";
 export type { FetchLike, KeelClientOptions, SearchRequest, SearchRunsRequest } from "./client.js";
 /** The wire's JSON shapes, for the client's users (its value lists are the domain modules' to export). */
 export type {
   AlertJson,
   AlertQueryJson,
+  AuditQueryJson,
+  AuditRecordJson,
+  AuditVerificationJson,
   AliasMoveJson,
   CanaryApprovalJson,
   ColumnDriftJson,
   DatasetInputJson,
   DatasetJson,
   ExperimentJson,
+  FeatureHistogramJson,
   FileInfoJson,
   GroupPerformanceJson,
   LabelIngestJson,
@@ -40,7 +44,20 @@ export type {
   SignatureJson,
   TagJson,
   WebhookJson,
+  WhoAmIJson,
   ChatMessageJson,
+  EvalComparisonJson,
+  EvalDatasetJson,
+  EvalDatasetVersionJson,
+  EvalExampleJson,
+  EvalExampleResultJson,
+  EvalRunJson,
+  EvalRunRequest,
+  EvalScoreJson,
+  EvaluatorComparisonJson,
+  EvaluatorSpecJson,
+  JudgeCalibrationJson,
+  JudgeCalibrationRequest,
   PromptDiffJson,
   PromptJson,
   PromptVersionJson,
@@ -48,6 +65,8 @@ export type {
   SpanJson,
   TraceDetailJson,
   TraceFeedbackJson,
+  TraceSearchRequest,
   TraceSummaryJson,
+  LlmMonitorRunJson,
 } from "../wire/index.js";
 export type * from "./features-json.js";

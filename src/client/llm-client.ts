@@ -1,32 +1,24 @@
 import type {
   AliasMoveJson,
   ChatMessageJson,
+  EvalComparisonJson,
+  EvalDatasetJson,
+  EvalDatasetVersionJson,
+  EvalExampleJson,
+  EvalRunJson,
+  EvalRunRequest,
+  JudgeCalibrationJson,
+  JudgeCalibrationRequest,
+  LlmMonitorRunJson,
   PromptDiffJson,
   PromptJson,
   PromptVersionJson,
   RenderedPromptJson,
   TraceDetailJson,
   TraceFeedbackJson,
+  TraceSearchRequest,
   TraceSummaryJson,
 } from "../wire/index.js";
-
-/** Filters of a trace search; times in epoch milliseconds, cost in USD. */
-export interface TraceSearchRequest {
-  route?: string;
-  prompt?: string;
-  prompt_version?: string;
-  user?: string;
-  from?: number;
-  to?: number;
-  min_cost?: number;
-  max_cost?: number;
-  min_latency_ms?: number;
-  max_latency_ms?: number;
-  /** A guardrail check's name, or `*` for any. */
-  guardrail?: string;
-  max_results?: number;
-  page_token?: string;
-}
 
 /** The one call the LLM client needs from `KeelClient` (auth, errors as KeelErrors). */
 export interface KeelRequester {
@@ -105,5 +97,56 @@ export class KeelLlmClient {
         request,
       )
     ).feedback;
+  }
+
+  /** Registers a new, immutable version of dataset `name` (the dataset too, on its first version). */
+  async createDatasetVersion(request: {
+    name: string;
+    examples: EvalExampleJson[];
+    description?: string;
+  }): Promise<EvalDatasetVersionJson> {
+    return (
+      await this.keel.request<{ dataset_version: EvalDatasetVersionJson }>("POST", "/api/keel/llm/datasets", request)
+    ).dataset_version;
+  }
+  listDatasets(
+    query: { max_results?: number; page_token?: string } = {},
+  ): Promise<{ datasets: EvalDatasetJson[]; next_page_token?: string }> {
+    return this.keel.request("GET", "/api/keel/llm/datasets", query);
+  }
+  /** The dataset and its versions, newest first. */
+  getDataset(name: string): Promise<{ dataset: EvalDatasetJson; versions: EvalDatasetVersionJson[] }> {
+    return this.keel.request("GET", `/api/keel/llm/datasets/${enc(name)}`);
+  }
+  /** `ref`: a version number, an alias or `latest`. */
+  async getDatasetVersion(name: string, ref: string): Promise<EvalDatasetVersionJson> {
+    return (
+      await this.keel.request<{ dataset_version: EvalDatasetVersionJson }>(
+        "GET",
+        `/api/keel/llm/datasets/${enc(name)}/versions/${enc(ref)}`,
+      )
+    ).dataset_version;
+  }
+  getDatasetExamples(
+    name: string,
+    ref: string,
+  ): Promise<{ dataset_version: EvalDatasetVersionJson; examples: EvalExampleJson[] }> {
+    return this.keel.request("GET", `/api/keel/llm/datasets/${enc(name)}/versions/${enc(ref)}/examples`);
+  }
+  /** Runs an evaluation through the server's gateway and logs it as a tracking run. */
+  runEvaluation(request: EvalRunRequest): Promise<EvalRunJson> {
+    return this.keel.request("POST", "/api/keel/llm/evaluations", request);
+  }
+  /** Paired comparison of evaluation run `run_b` with `run_a` (same dataset version). */
+  compareEvaluations(request: { run_a: string; run_b: string }): Promise<EvalComparisonJson> {
+    return this.keel.request("POST", "/api/keel/llm/evaluations/compare", request);
+  }
+  /** Scores a labelled dataset with a judge and records its agreement on the judge's prompt version (approver). */
+  calibrateJudge(request: JudgeCalibrationRequest): Promise<JudgeCalibrationJson> {
+    return this.keel.request("POST", "/api/keel/llm/judges/calibrate", request);
+  }
+  /** Runs an LLM route's monitor window over [from, to) now: judge sample, review routing, observations, alert rules. */
+  runLlmMonitor(request: { route: string; from: number | string; to: number | string }): Promise<LlmMonitorRunJson> {
+    return this.keel.request("POST", "/api/keel/llm/monitoring/run", request);
   }
 }

@@ -20,6 +20,8 @@ import type { Predictor } from "./predictor.js";
  */
 export interface BatchScoreOptions {
   readonly modelPath: string;
+  /** Input names, in feature order, for a model file that carries none (an XGBoost legacy binary). */
+  readonly featureNames?: readonly string[];
   readonly inputPath: string;
   readonly outputPath: string;
   /** Rows per chunk (default 100,000). */
@@ -175,7 +177,10 @@ export async function batchScore(opts: BatchScoreOptions): Promise<BatchScoreRes
   }
   await mkdir(partsDir, { recursive: true });
 
-  const predictor = await loadPredictor(opts.modelPath, opts.threads === undefined ? {} : { threads: opts.threads });
+  const predictor = await loadPredictor(opts.modelPath, {
+    ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+    ...(opts.featureNames === undefined ? {} : { featureNames: opts.featureNames }),
+  });
   let chunksScored = 0;
   const chunksReused = done.size;
   let idCol: Column | undefined;

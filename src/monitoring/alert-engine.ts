@@ -87,6 +87,16 @@ export class AlertEngine {
     return this.queue.run(() => this.evaluateNow(modelName));
   }
 
+  /**
+   * Closes an alert by hand and tells the sinks and listeners; if its rule still holds at the next
+   * evaluation, the alert fires again as a new one.
+   */
+  async resolve(id: string, actor: { readonly userId: string }): Promise<AlertRecord> {
+    const after = await this.options.alerts.resolve(id, actor);
+    await this.emit({ action: "resolved", alert: after });
+    return after;
+  }
+
   /** Marks an alert acknowledged and tells the sinks (PagerDuty: `acknowledge`) and listeners. */
   async acknowledge(id: string, actor: { readonly userId: string }): Promise<AlertRecord> {
     const before = await this.options.alerts.get(id);

@@ -124,6 +124,33 @@ export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
     condition: "above",
     threshold: 0,
   },
+  {
+    id: "llm_pii_leak_page",
+    tier: "page",
+    description: "an LLM route's answers carried personal data (before redaction)",
+    kind: "llm",
+    metric: "pii_leak_rate",
+    condition: "above",
+    threshold: 0,
+  },
+  {
+    id: "llm_hallucination_page",
+    tier: "page",
+    description: "more than 10% of an LLM route's judged answers scored as hallucinations",
+    kind: "llm",
+    metric: "hallucination_rate",
+    condition: "above",
+    threshold: 0.1,
+  },
+  {
+    id: "llm_error_rate_notify",
+    tier: "notify",
+    description: "more than 5% of an LLM route's calls failed",
+    kind: "llm",
+    metric: "error_rate",
+    condition: "above",
+    threshold: 0.05,
+  },
 ];
 
 /** What an alert concerns. */
@@ -271,6 +298,8 @@ function matches(rule: AlertRule, o: MonitorObservation): boolean {
   // Performance rules watch each version's own series (a worse canary alerts as itself); the pooled
   // series repeats them when one version serves, so it is reported but not alerted on twice.
   if (o.kind === "performance" && o.modelVersion === undefined) return false;
+  // LLM rules watch the route's pooled series; the per-prompt-version ones break it down for reading.
+  if (o.kind === "llm" && o.modelVersion !== undefined) return false;
   if (rule.feature === "*") {
     if (o.feature === undefined) return false;
   } else if (o.feature !== rule.feature) return false;

@@ -28,6 +28,8 @@ export { REFERENCE_PROFILE_TAG } from "../registry/index.js";
 export type { ReferenceProfileDeps } from "../registry/index.js";
 export { attachReferenceProfile, loadReferenceProfile } from "./reference-store.js";
 export { DEFAULT_MIN_DRIFT_ROWS, DEFAULT_QUALITY_THRESHOLDS, readWindow, runMonitorWindow } from "./monitor-job.js";
+export { binLabels, featureHistogram } from "./feature-histogram.js";
+export type { FeatureHistogram, FeatureHistogramQuery } from "./feature-histogram.js";
 export type {
   MonitorJobDeps,
   MonitorWindowInput,
@@ -80,7 +82,14 @@ export {
   segmentCodes,
   windowText,
 } from "./performance.js";
-export type { Cadence, MonitoredModel, MonitoringConfig, SchedulerOptions, WindowRun } from "./scheduler.js";
+export type {
+  Cadence,
+  LlmWindowCheck,
+  MonitoredModel,
+  MonitoringConfig,
+  SchedulerOptions,
+  WindowRun,
+} from "./scheduler.js";
 export {
   DEFAULT_CHAMPION_WINDOWS,
   DEFAULT_PERFORMANCE_WINDOWS,

@@ -22,6 +22,7 @@ const HELP: Readonly<Record<ObservationKind, string>> = {
   fairness: "Fairness gaps between segment values (demographic_parity_gap_7d, equal_opportunity_gap_7d).",
   volume: "Requests of the latest monitor window (request_count, volume_change, refused_rate).",
   skew: "Training-serving skew of the latest monitor window per feature (share_differing).",
+  llm: "LLM gateway route of the latest monitor window (model = route, model_version = prompt version, feature = guardrail check): hallucination_rate, pii_leak_rate, refusal_rate, guardrail_trigger_rate, cost, tokens, latency, error_rate.",
 };
 
 /** Series whose latest window ended longer ago than this are left out (the alert rules' default age). */

@@ -29,6 +29,9 @@ import { CHAMPION_ALIAS } from "../registry/index.js";
 import type { LabelStore, MonitorObservation } from "../store/index.js";
 import type { MonitorJobDeps, MonitorWindowResult, QualityThresholds } from "./monitor-job.js";
 import {
+  CADENCE_RULE,
+  cadenceMs,
+  UNIT_MS,
   specArray,
   specError,
   specNumber,
@@ -45,26 +48,13 @@ import {
  */
 export type Cadence = string;
 
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const MAX_CADENCE_MS = 31 * 86_400_000;
-
-/** A cadence's length in ms, or undefined when it is not one (see `Cadence`). */
-export function cadenceMs(cadence: string): number | undefined {
-  if (cadence === "hourly") return UNIT_MS.h;
-  if (cadence === "daily") return UNIT_MS.d;
-  const m = /^([1-9][0-9]{0,4})([mhd])$/.exec(cadence);
-  if (m === null) return undefined;
-  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-  return ms <= MAX_CADENCE_MS ? ms : undefined;
-}
+export { cadenceMs } from "../spec-fields.js";
 
 function lengthOf(cadence: Cadence): number {
   const ms = cadenceMs(cadence);
   if (ms === undefined) throw specError("windows", cadence, CADENCE_RULE);
   return ms;
 }
-
-const CADENCE_RULE = "must be hourly, daily or a number of minutes, hours or days (15m, 4h, 7d) up to 31d";
 
 /** Rolling performance windows recorded when the config names none. */
 export const DEFAULT_PERFORMANCE_WINDOWS: readonly Cadence[] = ["7d", "30d"];
@@ -81,7 +71,15 @@ export interface MonitoredModel {
   readonly quality?: Partial<QualityThresholds>;
   /** Training-serving skew of the features its endpoint looks up, each window (needs the scheduler's `skew`). */
   readonly skew?: SkewMonitor;
+  /** An LLM gateway route (the name is the route's): its windows run the scheduler's `llm` job. */
+  readonly llmRoute?: boolean;
 }
+
+/** One monitor window of an LLM gateway route: its requests and the observations written. */
+export type LlmWindowCheck = (
+  route: string,
+  window: { readonly start: number; readonly end: number },
+) => Promise<{ readonly requests: number; readonly observations: readonly MonitorObservation[] }>;
 
 export interface MonitoringConfig {
   /** Settings of named models, monitored whether or not they have a champion. */
@@ -206,6 +204,11 @@ export interface SchedulerOptions {
   readonly labels?: LabelStore;
   /** The feature store's skew check, run each window for the models whose config asks for `skew`. */
   readonly skew?: SkewCheck;
+  /** LLM gateway routes monitored alongside the models, and their window job (alerts evaluated per route). */
+  readonly llm?: {
+    readonly routes: readonly { readonly route: string; readonly windows: readonly Cadence[] }[];
+    readonly run: LlmWindowCheck;
+  };
   readonly clock?: Clock;
   readonly timers?: Timers;
   /** Job outcomes and failures. */
@@ -225,6 +228,8 @@ export interface WindowRun {
   readonly performance?: readonly PerformanceReport[];
   /** The window's skew observations, one per feature. */
   readonly skew?: readonly MonitorObservation[];
+  /** An LLM route's window: its requests and observations. */
+  readonly llm?: { readonly requests: number; readonly observations: readonly MonitorObservation[] };
   readonly error?: string;
 }
 
@@ -256,7 +261,11 @@ export class MonitorScheduler {
     this.timers = options.timers ?? systemTimers;
     this.logger = options.logger ?? silentLogger;
     const excluded = new Set(options.config.exclude ?? []);
-    this.monitored = options.config.models.filter((m) => !excluded.has(m.name));
+    this.monitored = [...options.config.models.filter((m) => !excluded.has(m.name)), ...this.llmRoutes];
+  }
+
+  private get llmRoutes(): MonitoredModel[] {
+    return (this.options.llm?.routes ?? []).map((r) => ({ name: r.route, windows: r.windows, llmRoute: true }));
   }
 
   private get championWindows(): readonly Cadence[] {
@@ -267,7 +276,7 @@ export class MonitorScheduler {
   async monitoredModels(): Promise<readonly MonitoredModel[]> {
     const { config } = this.options;
     const excluded = new Set(config.exclude ?? []);
-    const listed = config.models.filter((m) => !excluded.has(m.name));
+    const listed = [...config.models.filter((m) => !excluded.has(m.name)), ...this.llmRoutes];
     if (config.champions === false) return listed;
     const known = new Set(config.models.map((m) => m.name));
     const champions: MonitoredModel[] = [];
@@ -425,7 +434,7 @@ export class MonitorScheduler {
           await this.markDone(key, from);
         }
       }
-      if (this.options.labels !== undefined) {
+      if (this.options.labels !== undefined && m.llmRoute !== true) {
         for (const [asOf, windows] of this.performanceDue(ends)) {
           await this.recordPerformance(m, asOf, windows, this.options.labels, runs);
         }
@@ -504,8 +513,15 @@ export class MonitorScheduler {
     attempt: number,
   ): Promise<boolean> {
     const end = from + lengthOf(cadence);
-    const label = `monitor ${m.name} ${cadence} window ${new Date(from).toISOString()}`;
+    const label = `monitor ${m.llmRoute === true ? "LLM route " : ""}${m.name} ${cadence} window ${new Date(from).toISOString()}`;
     try {
+      if (m.llmRoute === true) {
+        if (this.options.llm === undefined) throw new Error(`LLM route ${m.name} is monitored without an LLM job`);
+        const llm = await this.options.llm.run(m.name, { start: from, end });
+        runs.push({ model: m.name, cadence, llm });
+        this.logger.info({}, `${label}: ${llm.requests} requests${attempt > 1 ? ` (attempt ${attempt})` : ""}`);
+        return true;
+      }
       const result = await runMonitorWindow(this.options.jobs, {
         modelName: m.name,
         windowStart: from,

@@ -15,6 +15,9 @@ export type { ModelVersionStatus, Stage } from "../wire/index.js";
  */
 export const IS_PROMPT_TAG = "mlflow.prompt.is_prompt";
 
+/** The tag that marks an LLM evaluation dataset; searches leave datasets out unless the filter names it. */
+export const IS_DATASET_TAG = "keel.llm.dataset";
+
 export interface ModelAlias {
   readonly alias: string;
   readonly version: string;
@@ -50,6 +53,8 @@ export interface ModelVersion {
   /** keel: input contract of the model, when known. */
   readonly signature?: Signature;
   readonly lineage?: Lineage;
+  /** The logged model (MLflow 3) this version was registered from. */
+  readonly modelId?: string;
 }
 
 export interface RegisteredModel {
@@ -74,6 +79,7 @@ export interface CreateModelVersionInput {
   readonly checksum?: string;
   readonly signature?: Signature;
   readonly lineage?: Lineage;
+  readonly modelId?: string;
 }
 
 export interface SearchQuery {

@@ -13,6 +13,7 @@ import type {
   MetadataDb,
   ReviewStore,
   TraceStore,
+  UserStore,
 } from "../store/index.js";
 import type { FeatureStore } from "../features/index.js";
 import type { ModelServer } from "../serving/index.js";
@@ -28,6 +29,8 @@ export interface AppStores {
   readonly artifacts?: ArtifactStore;
   /** Checks bearer tokens when `config.authEnabled`. */
   readonly tokens?: TokenVerifier;
+  /** Users who sign in with HTTP Basic, and their per-object permissions (docs/auth.md). */
+  readonly users?: UserStore;
   /** Delayed labels (`/api/keel/labels`, docs/monitoring.md). */
   readonly labels?: LabelStore;
   /** Read by the labels and performance routes. */
@@ -69,6 +72,8 @@ export interface AppDeps {
    * and LLM gateway routes are registered, and the endpoints API is read-only (docs/deploy.md).
    */
   readonly roles?: readonly ServerRole[];
+  /** The built web UI's directory (default: `dist/ui` next to the server). */
+  readonly uiDir?: string;
 }
 
 /** LLM operations (docs/llm.md): prompt promotion policy, the gateway, traces. */

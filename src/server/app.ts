@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { AppDeps } from "./app-deps.js";
 import { installAuth } from "./auth.js";
 import { installErrorHandling } from "./errors.js";
+import { createObjectAccess } from "./object-permissions.js";
 import { routes } from "./routes/index.js";
 import { healthRoutes } from "./routes/health.js";
 import { llmGatewayRoutes } from "./routes/llm-gateway.js";
@@ -24,7 +25,14 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
         bodyLimit: BODY_LIMIT,
       });
   installErrorHandling(app);
-  installAuth(app, deps.config.authEnabled, deps.stores.tokens);
+  const users = deps.stores.users;
+  installAuth(app, deps.config.authEnabled, deps.stores.tokens, {
+    openProbes: !deps.config.probesRequireAuth,
+    ...(users === undefined
+      ? {}
+      : { users, objectAccess: createObjectAccess({ users, tracking: deps.stores.tracking }) }),
+  });
+  // Without the `api` role only the scoring routes are registered (the UI and the management API are not).
   const api = deps.roles === undefined || deps.roles.includes("api");
   for (const plugin of api ? routes : routes.filter((r) => SCORING_ROUTES.has(r))) {
     // Route files share the root context so the error handler and auth hooks apply to all of them.

@@ -3,6 +3,8 @@ import { AuthenticationError, PermissionError } from "../errors.js";
 import { ROLES, isRole, roleAllows } from "../store/index.js";
 import type { Role } from "../store/index.js";
 import { specError } from "../spec-fields.js";
+import { basicPrincipal, installPasswordAuth, isBasicAuth, isProbePath } from "./password-auth.js";
+import type { PasswordAuthOptions } from "./password-auth.js";
 
 export { ROLES };
 export type { Role };
@@ -12,6 +14,8 @@ export interface Principal {
   readonly tokenId: string;
   readonly name: string;
   readonly role: Role;
+  /** `user` when the caller signed in with a username and password (HTTP Basic); a bearer token otherwise. */
+  readonly kind?: "token" | "user";
 }
 
 /** Looks a presented bearer token up; `undefined` when unknown or revoked. */
@@ -42,6 +46,14 @@ export function stageNeedsApprover(stage: string): boolean {
 
 export function aliasNeedsApprover(alias: string): boolean {
   return alias.toLowerCase() === "champion";
+}
+
+/**
+ * Version tags that record a gate result or a judge's calibration decide what may be promoted, so
+ * writing them needs the approver role, like moving the alias they unlock.
+ */
+export function tagNeedsApprover(key: string): boolean {
+  return key.startsWith("keel.gate.") || key.startsWith("keel.judge.");
 }
 
 /** `Authorization: Bearer <token>` → the token, or an error naming what is wrong with the header. */
@@ -82,18 +94,33 @@ export function requireRole(req: FastifyRequest, need: Role, what: string): void
 }
 
 /**
- * When auth is on, every route needs a valid bearer token (except routes marked `role: "none"`)
+ * When auth is on, every route needs a valid bearer token or, with a user store, a username and
+ * password (HTTP Basic), except routes marked `role: "none"` and the probes when `openProbes`;
  * and at least the route's role. Handlers may ask for more (e.g. approver for Production).
  */
-export function installAuth(app: FastifyInstance, enabled: boolean, verifier: TokenVerifier | undefined): void {
+export function installAuth(
+  app: FastifyInstance,
+  enabled: boolean,
+  verifier: TokenVerifier | undefined,
+  options: PasswordAuthOptions = {},
+): void {
   app.decorateRequest("principal", undefined);
   app.decorateRequest("authEnabled", enabled);
   // With auth off no hook is installed: every request (predictions above all) skips an async step.
   if (!enabled) return;
-  app.addHook("onRequest", async (req) => {
+  installPasswordAuth(app, options);
+  app.addHook("onRequest", async (req, reply) => {
     // Route-level setting: `app.get(path, { config: { role: "admin" } }, handler)`.
     const role = req.routeOptions.config.role;
     if (role === "none") return;
+    if (options.openProbes === true && isProbePath(req.url)) return;
+    if (isBasicAuth(req.headers.authorization) || (options.users !== undefined && !req.headers.authorization)) {
+      req.principal = await basicPrincipal(req.headers.authorization, options.users, reply);
+      // A password user's access to one experiment or model is decided once the body is read.
+      if (options.objectAccess?.covers(req) === true) return;
+      requireRole(req, role ?? defaultRole(req.method), `${req.method} ${req.url.split("?")[0] ?? ""}`);
+      return;
+    }
     const need = role ?? defaultRole(req.method);
     const token = bearerToken(req.headers.authorization);
     if (verifier === undefined) throw new AuthenticationError("auth is on but this server has no token store");

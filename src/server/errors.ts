@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
-import { ERROR_CATALOG, KeelError, NotFoundError, isKeelError } from "../errors.js";
+import { EndpointNotFoundError, ERROR_CATALOG, KeelError, NotFoundError, isKeelError } from "../errors.js";
 import type { ErrorCode } from "../errors.js";
 
 /** MLflow's error body, plus keel's machine-readable `details` when there are any. */
@@ -50,6 +50,8 @@ export function sendError(reply: FastifyReply, error: KeelError, status: number 
   return reply.status(status).type("application/json; charset=utf-8").send(errorBody(error));
 }
 
+const MLFLOW_API = /^\/(ajax-)?api\/[23]\.0\/mlflow(\/|$)/;
+
 /** One place where errors become HTTP: status from the catalog, MLflow's body shape. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((raw, request, reply) => {
@@ -58,7 +60,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     return sendError(reply, error, status);
   });
   app.setNotFoundHandler((request, reply) => {
-    const error = new NotFoundError(`no endpoint ${request.method} ${request.url.split("?")[0] ?? ""}`);
+    const path = request.url.split("?")[0] ?? "";
+    const message = `no endpoint ${request.method} ${path}`;
+    // MLflow's clients tell an unknown API route (an older server) from a missing object by this code.
+    const error = MLFLOW_API.test(path) ? new EndpointNotFoundError(message) : new NotFoundError(message);
     return sendError(reply, error, ERROR_CATALOG.RESOURCE_DOES_NOT_EXIST.status);
   });
 }

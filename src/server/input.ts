@@ -101,11 +101,39 @@ export class Input {
     throw specError(field, v, "must be true or false");
   }
 
+  requiredBoolean(field: string): boolean {
+    const v = this.boolean(field);
+    if (v === undefined) throw missing(field);
+    return v;
+  }
+
   oneOf<T extends string>(field: string, allowed: readonly T[]): T | undefined {
     const v = this.string(field);
     if (v === undefined || v === "") return undefined;
     if (!(allowed as readonly string[]).includes(v)) throw specError(field, v, `must be one of ${allowed.join(", ")}`);
     return v as T;
+  }
+
+  /**
+   * A protobuf enum as MLflow's REST API takes it: the value's name, or its number (protobuf JSON
+   * allows both; Julia's and R's clients send numbers). MLflow's enums number their values from 1
+   * in the order `allowed` lists them.
+   */
+  protoEnum<T extends string>(field: string, allowed: readonly T[]): T | undefined {
+    const v = this.scalar(field);
+    const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : undefined;
+    if (n === undefined) return this.oneOf(field, allowed);
+    const name = Number.isInteger(n) ? allowed[n - 1] : undefined;
+    if (name === undefined) {
+      throw specError(field, v, `must be one of ${allowed.map((a, i) => `${a} (${i + 1})`).join(", ")}`);
+    }
+    return name;
+  }
+
+  requiredProtoEnum<T extends string>(field: string, allowed: readonly T[]): T {
+    const v = this.protoEnum(field, allowed);
+    if (v === undefined) throw missing(field);
+    return v;
   }
 
   requiredOneOf<T extends string>(field: string, allowed: readonly T[]): T {

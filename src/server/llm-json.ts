@@ -1,5 +1,5 @@
 import type { Prompt, PromptTemplate, PromptVersion } from "../llm/index.js";
-import type { LlmSpan, TraceDetail, TraceSummary } from "../store/index.js";
+import type { LlmSpan, TraceDetail, TraceQuery, TraceSummary } from "../store/index.js";
 import type {
   ChatMessageJson,
   PromptJson,
@@ -7,6 +7,7 @@ import type {
   SpanJson,
   TraceDetailJson,
   TraceFeedbackJson,
+  TraceSearchRequest,
   TraceSummaryJson,
 } from "../wire/index.js";
 
@@ -101,5 +102,24 @@ export function traceDetailJson(d: TraceDetail): TraceDetailJson {
         created_at: f.createdAt,
       }),
     ),
+  };
+}
+
+/** A trace search as the store takes it, from the wire's (HTTP query parameters, CLI flags). */
+export function traceQuery(r: TraceSearchRequest): TraceQuery {
+  return {
+    route: r.route,
+    promptName: r.prompt,
+    promptVersion: r.prompt_version,
+    userId: r.user,
+    from: r.from,
+    to: r.to,
+    minCost: r.min_cost,
+    maxCost: r.max_cost,
+    minLatencyMs: r.min_latency_ms,
+    maxLatencyMs: r.max_latency_ms,
+    guardrail: r.guardrail,
+    maxResults: r.max_results,
+    pageToken: r.page_token,
   };
 }

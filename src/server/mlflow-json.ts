@@ -47,6 +47,8 @@ export const metricJson = (m: Metric): MetricJson => ({
   value: doubleOut(m.value),
   timestamp: m.timestamp,
   step: m.step,
+  ...(m.datasetName === undefined ? {} : { dataset_name: m.datasetName }),
+  ...(m.datasetDigest === undefined ? {} : { dataset_digest: m.datasetDigest }),
 });
 
 export function experimentJson(e: Experiment): ExperimentJson {
@@ -90,7 +92,17 @@ function datasetInputJson(d: DatasetInput): DatasetInputJson {
   });
 }
 
+/** Run tags in which keel keeps a run's MLflow 3 model links (`runs/outputs`, `runs/log-inputs`). */
+export const MODEL_OUTPUT_TAG_PREFIX = "keel.output.model.";
+export const MODEL_INPUT_TAG_PREFIX = "keel.input.model.";
+
 export function runJson(r: Run): RunJson {
+  const outputs = r.data.tags
+    .filter((t) => t.key.startsWith(MODEL_OUTPUT_TAG_PREFIX))
+    .map((t) => ({ model_id: t.key.slice(MODEL_OUTPUT_TAG_PREFIX.length), step: Number(t.value) || 0 }));
+  const inputs = r.data.tags
+    .filter((t) => t.key.startsWith(MODEL_INPUT_TAG_PREFIX))
+    .map((t) => ({ model_id: t.key.slice(MODEL_INPUT_TAG_PREFIX.length) }));
   return {
     info: runInfoJson(r.info),
     data: compact({
@@ -98,11 +110,20 @@ export function runJson(r: Run): RunJson {
       params: r.data.params.map(paramJson),
       tags: r.data.tags.map(tagJson),
     }),
-    inputs: compact({ dataset_inputs: r.inputs.datasetInputs.map(datasetInputJson) }),
+    inputs: compact({ dataset_inputs: r.inputs.datasetInputs.map(datasetInputJson), model_inputs: inputs }),
+    ...(outputs.length === 0 ? {} : { outputs: { model_outputs: outputs } }),
   };
 }
 
 export function loggedModelJson(m: LoggedModel): LoggedModelJson {
+  return registeredLoggedModelJson(m, []);
+}
+
+/** A logged model with the model versions registered from it (`info.registrations`). */
+export function registeredLoggedModelJson(
+  m: LoggedModel,
+  registrations: readonly { name: string; version: string }[],
+): LoggedModelJson {
   return {
     info: compact({
       model_id: m.modelId,
@@ -116,12 +137,18 @@ export function loggedModelJson(m: LoggedModel): LoggedModelJson {
       source_run_id: m.sourceRunId,
       status_message: m.statusMessage === "" ? undefined : m.statusMessage,
       tags: m.tags.map(tagJson),
+      registrations: registrations.map((r) => ({ name: r.name, version: r.version })),
     }),
     data: compact({ params: m.params.map(paramJson), metrics: m.metrics.map(metricJson) }),
   };
 }
 
 export function modelVersionJson(v: ModelVersion): ModelVersionJson {
+  return linkedModelVersionJson(v, undefined);
+}
+
+/** A version with its logged model's (MLflow 3) params and metrics, as MLflow 3 returns it. */
+export function linkedModelVersionJson(v: ModelVersion, logged: LoggedModel | undefined): ModelVersionJson {
   return compact({
     name: v.name,
     version: v.version,
@@ -137,6 +164,9 @@ export function modelVersionJson(v: ModelVersion): ModelVersionJson {
     tags: v.tags.map(tagJson),
     run_link: v.runLink === "" ? undefined : v.runLink,
     aliases: [...v.aliases],
+    model_id: v.modelId,
+    model_params: logged?.params.map((p) => ({ name: p.key, value: p.value })),
+    model_metrics: logged?.metrics.map((m) => ({ ...metricJson(m), model_id: logged.modelId })),
     // keel's additions; MLflow clients ignore fields they do not know.
     checksum: v.checksum,
     signature: v.signature,

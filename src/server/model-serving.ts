@@ -4,7 +4,8 @@ import type { LeaseFactory, Logger } from "../runtime/index.js";
 import type { FeatureStore } from "../features/index.js";
 import { openFeatureStore } from "./routes/features.js";
 import { canaryGateEvaluator } from "./canary-gate.js";
-import { artifactFetcher, createServingRuntime, type ModelServer, type WatchChanges } from "../serving/index.js";
+import { createServingRuntime, type ModelServer, type WatchChanges } from "../serving/index.js";
+import { storeArtifactFetcher } from "./model-source.js";
 
 export interface ModelServing {
   readonly serving: ModelServer;
@@ -39,10 +40,7 @@ export async function startModelServing(
   const serving = await createServingRuntime({
     features,
     registry: stores.registry,
-    fetchArtifact: artifactFetcher({
-      artifacts: stores.artifacts,
-      runArtifactUri: async (runId) => (await stores.tracking.getRun(runId)).info.artifactUri,
-    }),
+    fetchArtifact: storeArtifactFetcher(stores),
     inferenceLog,
     endpointStore: stores.endpoints,
     reviewQueue: stores.reviews,

@@ -6,11 +6,20 @@ import {
   parseMonitoringConfig,
   registerMonitoringMetrics,
 } from "../monitoring/index.js";
-import type { MonitorJobDeps, MonitoringConfig, SkewCheck } from "../monitoring/index.js";
+import type { LlmWindowCheck, MonitorJobDeps, MonitoringConfig, SkewCheck } from "../monitoring/index.js";
+import {
+  gatewayChat,
+  getPromptVersion,
+  judge,
+  runLlmWindow,
+  type Gateway,
+  type LlmConfig,
+  type LlmWindowResult,
+} from "../llm/index.js";
 import { createFeatureRegistry, endpointSkew, featureService } from "../features/index.js";
 import { systemClock, type Clock, type LeaseFactory, type Logger, type Timers } from "../runtime/index.js";
 import type { Stores } from "../open-stores.js";
-import { readSpecFile } from "../spec-fields.js";
+import { readSpecFile, specError } from "../spec-fields.js";
 import type { AlertStore, ObservationStore } from "../store/index.js";
 
 /** What the monitoring and alert routes read (AppDeps.monitoring). */
@@ -23,6 +32,8 @@ export interface MonitoringServices {
   readonly jobs: MonitorJobDeps;
   /** Monitoring's figures for Prometheus `/metrics` (drift, performance, quality … per model version). */
   readonly metrics: Registry;
+  /** One monitor window of an LLM gateway route that has `monitor` settings (with an LLM config). */
+  readonly llmWindow?: (route: string, window: { start: number; end: number }) => Promise<LlmWindowResult>;
 }
 
 export interface RunningMonitoring {
@@ -50,6 +61,44 @@ function featureSkewCheck(stores: Stores): SkewCheck {
 }
 
 /**
+ * The monitor window job of the LLM config's routes that have `monitor` settings: the judge calls
+ * go through the gateway's judge route with the rubric prompt version resolved at each window.
+ */
+function llmWindowJob(
+  stores: Stores,
+  llm: { readonly gateway: Gateway; readonly config: LlmConfig },
+  clock: Clock,
+  logger: Logger | undefined,
+): NonNullable<MonitoringServices["llmWindow"]> {
+  return async (route, window) => {
+    const settings = llm.config.routes[route]?.monitor;
+    if (settings === undefined) throw specError("route", route, "is not an LLM route with monitor settings");
+    const j = settings.judge;
+    const rubric =
+      j === undefined
+        ? undefined
+        : {
+            prompt: await getPromptVersion(stores.registry, j.rubric.name, j.rubric.ref),
+            minScore: j.minScore,
+            maxScore: j.maxScore,
+          };
+    const call = j === undefined ? undefined : gatewayChat(llm.gateway, j.route, "keel-monitoring");
+    return runLlmWindow(
+      {
+        traces: stores.traces,
+        observations: stores.observations,
+        reviews: stores.reviews,
+        clock,
+        ...(logger === undefined ? {} : { logger }),
+        ...(rubric === undefined || call === undefined ? {} : { judge: (example) => judge(call, rubric, example) }),
+      },
+      settings,
+      { windowStart: window.start, windowEnd: window.end },
+    );
+  };
+}
+
+/**
  * Wires monitoring over keel's stores: the observation store, the alert history, the alert engine
  * with the config's rules and sinks, and the scheduler of monitor jobs (started here), whose
  * windows also check training-serving skew for the models whose config asks for it, and the review
@@ -68,6 +117,8 @@ export function startMonitoring(
     leases?: LeaseFactory;
     /** False: no timers on this replica (no `scheduler` role); windows still run when asked over the API. */
     schedule?: boolean;
+    /** The LLM gateway and its config: routes with `monitor` settings get monitor windows too. */
+    llm?: { readonly gateway: Gateway; readonly config: LlmConfig };
   } = {},
 ): RunningMonitoring {
   const config = options.config ?? { models: [], delayMinutes: 5 };
@@ -88,12 +139,24 @@ export function startMonitoring(
     ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
+  const llmWindow = options.llm === undefined ? undefined : llmWindowJob(stores, options.llm, clock, options.logger);
+  const llmRoutes = Object.values(options.llm?.config.routes ?? {}).flatMap((r) =>
+    r.monitor === undefined ? [] : [{ route: r.name, windows: r.monitor.windows }],
+  );
+  const runLlm: LlmWindowCheck | undefined =
+    llmWindow === undefined
+      ? undefined
+      : async (route, window) => {
+          const r = await llmWindow(route, window);
+          return { requests: r.requests, observations: r.observations };
+        };
   const scheduler = new MonitorScheduler({
     jobs,
     config,
     alerts,
     labels: stores.labels,
     skew: featureSkewCheck(stores),
+    ...(runLlm === undefined ? {} : { llm: { routes: llmRoutes, run: runLlm } }),
     clock,
     ...(options.timers !== undefined ? { timers: options.timers } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
@@ -118,7 +181,14 @@ export function startMonitoring(
   const metrics = new Registry();
   registerMonitoringMetrics(metrics, stores.observations, { clock });
   return {
-    services: { observations: stores.observations, alertStore, alerts, jobs, metrics },
+    services: {
+      observations: stores.observations,
+      alertStore,
+      alerts,
+      jobs,
+      metrics,
+      ...(llmWindow === undefined ? {} : { llmWindow }),
+    },
     scheduler,
     config,
     async stop() {

@@ -4,6 +4,7 @@ import type { Clock, Logger } from "../runtime/index.js";
 import { LruTtlCache, type PredictionCache } from "./cache.js";
 import type { EndpointConfig, ResolvedRef } from "./endpoint-config.js";
 import { bindingModels, type Binding, type EndpointRegistry, type EndpointRuntime } from "./endpoint-registry.js";
+import type { ServingMetrics } from "./metrics.js";
 import type { LoadedModel, ModelPool } from "./model-pool.js";
 import { checkReviewRules } from "./review-rules.js";
 import type { RolloutController } from "./rollout-controller.js";
@@ -18,6 +19,10 @@ export type ServingRegistry = Pick<
   | "searchModelVersions"
 >;
 
+/** First retry of a model that failed to load after 1 s, doubling up to 5 minutes. */
+const LOAD_RETRY_BASE_MS = 1000;
+const LOAD_RETRY_MAX_MS = 300_000;
+
 export interface AliasFollowerDeps {
   readonly registry: ServingRegistry;
   readonly pool: ModelPool;
@@ -29,6 +34,8 @@ export interface AliasFollowerDeps {
   readonly cache: PredictionCache | undefined;
   /** Change notifications from other replicas (see ModelServerOptions.watchChanges). */
   readonly watchChanges?: WatchChanges | undefined;
+  /** Counts failed loads per endpoint. */
+  readonly metrics?: Pick<ServingMetrics, "modelLoadFailures">;
 }
 
 /** Subscribes to "something serving follows changed"; the returned `stop` ends the subscription. */
@@ -146,9 +153,14 @@ export class AliasFollower {
    */
   async refresh(ep: EndpointRuntime, throwOnError: boolean): Promise<void> {
     const c = ep.config;
+    let key: string | undefined;
     try {
       const versions = await this.resolveVersions(c);
+      key = versions.key;
       if (ep.binding?.key === versions.key) return;
+      const failed = ep.loadFailure;
+      // A version that failed to load is tried again after its backoff, or at once when an alias moved.
+      if (!throwOnError && failed?.key === versions.key && this.deps.clock() < failed.retryAt) return;
       const next = await this.load(c, versions);
       if (c.review !== undefined) {
         // A rule naming a column the champion does not take would silently never match: refuse the binding.
@@ -171,14 +183,26 @@ export class AliasFollower {
           new LruTtlCache({ maxEntries: c.cache.maxEntries, ttlMs: c.cache.ttlMs, now: this.deps.clock });
       }
       ep.binding = next;
+      ep.loadFailure = undefined;
       if (old) await Promise.allSettled(this.releaseBinding(old));
     } catch (e) {
+      this.recordFailure(ep, key, e);
       if (throwOnError)
         throw e instanceof KeelError
           ? e
           : new UnavailableError(`endpoint ${c.name}: model could not be loaded`, { cause: e });
       this.deps.logger.error({ err: e }, `serving: endpoint ${c.name} could not be bound`);
     }
+  }
+
+  /** Keep the load error on the endpoint and schedule the next attempt (doubling, at most 5 minutes). */
+  private recordFailure(ep: EndpointRuntime, key: string | undefined, e: unknown): void {
+    const attempts = ep.loadFailure?.key === key ? (ep.loadFailure?.attempts ?? 0) + 1 : 1;
+    const now = this.deps.clock();
+    const delay = Math.min(LOAD_RETRY_MAX_MS, LOAD_RETRY_BASE_MS * 2 ** (attempts - 1));
+    const reason = e instanceof Error ? e.message : String(e);
+    ep.loadFailure = { key, reason, attempts, failedAt: now, retryAt: now + delay };
+    this.deps.metrics?.modelLoadFailures.inc({ endpoint: ep.config.name });
   }
 
   /** The version each of the endpoint's references points at now, and a key of them all. */

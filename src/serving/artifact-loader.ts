@@ -33,11 +33,19 @@ export function artifactExplainerLoader(fetchBytes: FetchBytes): ExplainerLoader
  * text, ONNX).
  */
 export function artifactModelLoader(fetchBytes: FetchBytes, options: { threads?: number } = {}): ModelLoader {
-  return async (mv) => openModelBytes(await verifiedArtifact(fetchBytes, mv), options);
+  // The registered signature names the inputs of a model file that carries no names of its own.
+  return async (mv) =>
+    openModelBytes(await verifiedArtifact(fetchBytes, mv), {
+      ...options,
+      ...(mv.signature === undefined ? {} : { featureNames: mv.signature.inputs.map((c) => c.name) }),
+    });
 }
 
 /** Open model bytes of any supported format. */
-export async function openModelBytes(bytes: Uint8Array, options: { threads?: number } = {}): Promise<Predictor> {
+export async function openModelBytes(
+  bytes: Uint8Array,
+  options: { threads?: number; featureNames?: readonly string[] } = {},
+): Promise<Predictor> {
   let i = 0;
   while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
   if (bytes[i] === 0x7b) {
@@ -48,7 +56,8 @@ export async function openModelBytes(bytes: Uint8Array, options: { threads?: num
     } catch {
       json = undefined;
     }
-    if (json !== undefined && isKeelModelJson(json)) return new KeelPredictor(parseKeelModel(json), options);
+    if (json !== undefined && isKeelModelJson(json))
+      return new KeelPredictor(parseKeelModel(json), options.threads === undefined ? {} : { threads: options.threads });
   }
   return loadPredictor(bytes, options);
 }

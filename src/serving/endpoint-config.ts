@@ -33,6 +33,7 @@ export interface EndpointConfigInput {
   shadows?: ModelRefInput[];
   entityKey?: string;
   featureService?: string;
+  required?: boolean;
   deadlineMs?: number;
   fallback?: { previousVersion: true; score?: number } | { score: number };
   cache?: { ttlSeconds?: number; maxEntries?: number };
@@ -86,6 +87,11 @@ export interface EndpointConfig {
    * request-time fields) and the server looks the model's features up in the online store.
    */
   readonly featureService?: string;
+  /**
+   * True when the server is not ready (`/v2/health/ready`, `/ping`) until this endpoint's models
+   * are loaded; other endpoints that fail to load are reported on their own. Default false.
+   */
+  readonly required: boolean;
   readonly deadlineMs?: number;
   readonly fallback?: { readonly previousVersion: boolean; readonly score?: number };
   readonly cache?: { readonly ttlMs: number; readonly maxEntries: number };
@@ -149,6 +155,7 @@ const ENDPOINT_FIELDS = [
   "shadows",
   "entityKey",
   "featureService",
+  "required",
   "deadlineMs",
   "fallback",
   "cache",
@@ -268,6 +275,8 @@ export function parseEndpointConfig(
     throw specError(`${field}.inferenceLog.sampleRate`, sampleRate, 'must be 1 when record is "all"');
   const explain = c.explain === undefined ? undefined : explainOf(c.explain, `${field}.explain`);
   const deadlineMs = specNumber(c, "deadlineMs", field, { positive: true });
+  if (c.required !== undefined && typeof c.required !== "boolean")
+    throw specError(`${field}.required`, c.required, "must be true or false");
   return {
     name,
     model,
@@ -279,6 +288,7 @@ export function parseEndpointConfig(
     shadows: specArray(c.shadows ?? [], `${field}.shadows`).map((r, i) => ref(r, model, `${field}.shadows[${i}]`)),
     ...(entityKey !== undefined ? { entityKey } : {}),
     ...(featureService !== undefined ? { featureService } : {}),
+    required: c.required === true,
     ...(deadlineMs !== undefined ? { deadlineMs } : {}),
     ...(c.fallback !== undefined ? { fallback: fallbackOf(c.fallback, `${field}.fallback`) } : {}),
     ...(cache
@@ -379,6 +389,7 @@ export function defaultEndpoint(model: string, defaults: EndpointDefaults = DEFA
     decision: DEFAULT_DECISION,
     input: DEFAULT_INPUT_POLICY,
     record: defaults.inferenceLog.sampleRate < 1 ? "sampled" : "all",
+    required: false,
     configured: false,
   };
 }

@@ -16,9 +16,23 @@ export interface Binding {
   readonly previous?: LoadedModel;
 }
 
+/** Why an endpoint's models could not be loaded, and when loading is tried again. */
+export interface LoadFailure {
+  /** The versions the failed attempt resolved to: a move of an alias retries at once. */
+  readonly key: string | undefined;
+  /** The load error's message (a checksum mismatch, an unservable flavor, a missing file …). */
+  readonly reason: string;
+  readonly attempts: number;
+  /** Epoch ms of the failure and of the next attempt. */
+  readonly failedAt: number;
+  readonly retryAt: number;
+}
+
 /** One endpoint's live state: its policy, its bound models, its canary and its cache. */
 export class EndpointRuntime {
   binding: Binding | undefined;
+  /** Set while the endpoint's models fail to load; cleared by a successful bind. */
+  loadFailure: LoadFailure | undefined;
   canary: CanaryState | undefined;
   canaryRequests = 0;
   canaryErrors = 0;
@@ -32,9 +46,17 @@ export interface EndpointSummary {
   name: string;
   model: string;
   configured: boolean;
+  /** The server is not ready until a required endpoint is. */
+  required: boolean;
   ready: boolean;
+  /** Why the endpoint's models failed to load (while they do), and the next attempt. */
+  loadError?: { reason: string; attempts: number; retryAt: string };
   versions: Record<string, string>;
   canary?: CanaryState;
+  /** The challenger's share of traffic (percent), when there is one. */
+  challengerPercent?: number;
+  /** The canary's steps (percent) and how long each lasts, when there is a canary. */
+  canarySchedule?: { readonly steps: readonly number[]; readonly stepMs: number };
 }
 
 /** Every model in a binding, for releasing it. */
@@ -105,9 +127,23 @@ export class EndpointRegistry {
         name: ep.config.name,
         model: ep.config.model,
         configured: ep.config.configured,
+        required: ep.config.required,
         ready: b !== undefined,
+        ...(ep.loadFailure === undefined
+          ? {}
+          : {
+              loadError: {
+                reason: ep.loadFailure.reason,
+                attempts: ep.loadFailure.attempts,
+                retryAt: new Date(ep.loadFailure.retryAt).toISOString(),
+              },
+            }),
         versions,
         ...(ep.canary ? { canary: ep.canary } : {}),
+        ...(ep.config.challenger ? { challengerPercent: ep.config.challenger.percent } : {}),
+        ...(ep.config.canary
+          ? { canarySchedule: { steps: ep.config.canary.schedule.steps, stepMs: ep.config.canary.schedule.stepMs } }
+          : {}),
       };
     });
   }

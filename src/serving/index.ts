@@ -25,6 +25,7 @@ export {
   MLFLOW_INPUT_FIELDS,
   decodeInvocationsCsv,
   decodeInvocationsJson,
+  parseCsv,
   type InvocationInput,
 } from "./mlflow-scoring.js";
 export { LoadedModel, ModelPool, warmupFrame, type ExplainerLoader, type ModelLoader } from "./model-pool.js";
@@ -41,6 +42,15 @@ export {
   type ServingRegistry,
   type WatchChanges,
 } from "./model-server.js";
+export type { EndpointSummary, LoadFailure } from "./endpoint-registry.js";
+export {
+  BINARY_TENSOR_EXTENSION,
+  INFERENCE_HEADER_LENGTH,
+  binaryInferResponse,
+  binaryOutputWanted,
+  decodeBinaryTensor,
+  inferRequestDocument,
+} from "./oip-binary.js";
 export {
   OIP_DATATYPES,
   decodeInferRequest,

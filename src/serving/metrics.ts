@@ -25,6 +25,7 @@ export class ServingMetrics {
   readonly scores: Histogram<"endpoint" | "model_version" | "route">;
   readonly shadowRequests: Counter<"endpoint" | "model_version" | "outcome">;
   readonly modelsLoaded: Gauge;
+  readonly modelLoadFailures: Counter<"endpoint">;
   readonly inferenceLogRecords: Counter<"outcome">;
   readonly inferenceLogWriteFailures: Counter<"durability">;
   readonly canaryRollbacks: Counter<"endpoint" | "model_version" | "trigger">;
@@ -100,6 +101,12 @@ export class ServingMetrics {
     this.modelsLoaded = new Gauge({
       name: "keel_serving_models_loaded",
       help: "Model versions currently loaded in memory.",
+      registers,
+    });
+    this.modelLoadFailures = new Counter({
+      name: "keel_serving_model_load_failures_total",
+      help: "Failed attempts to load an endpoint's models (the reason is on its /v2/models/{name}/ready).",
+      labelNames: ["endpoint"],
       registers,
     });
     this.inferenceLogRecords = new Counter({

@@ -85,7 +85,8 @@ export function decodeInvocationsCsv(text: string): InvocationInput {
   return { table: { ...table, textual: true }, params: undefined };
 }
 
-function parseCsv(text: string): string[][] {
+/** RFC 4180 rows (quoted fields, doubled quotes, CRLF or LF); every cell is text. */
+export function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
   let cell = "";

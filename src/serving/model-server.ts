@@ -172,6 +172,7 @@ export class ModelServer {
       logger,
       cache: options.cache,
       watchChanges: options.watchChanges,
+      metrics,
     });
     this.requests = new RequestPath({
       endpoints: this.endpoints,
@@ -211,10 +212,15 @@ export class ModelServer {
     await Promise.allSettled(releases);
   }
 
-  /** Ready once the first sync finished and every endpoint has a loaded champion. */
+  /**
+   * Ready once the first sync finished and every endpoint marked `required` has its models loaded.
+   * Another endpoint whose model fails to load is reported on its own (`listEndpoints`), so one
+   * broken model does not take the whole server out of its load balancer.
+   */
   get ready(): boolean {
     if (!this.follower.synced) return false;
-    for (const ep of this.endpoints.endpoints.values()) if (ep.binding === undefined) return false;
+    for (const ep of this.endpoints.endpoints.values())
+      if (ep.config.required && ep.binding === undefined) return false;
     return true;
   }
 
@@ -300,8 +306,14 @@ export class ModelServer {
   /** The model an endpoint's champion serves (metadata routes). */
   endpointModel(name: string): LoadedModel {
     const ep = this.endpoints.require(name);
-    if (ep.binding === undefined)
-      throw new UnavailableError(`endpoint ${JSON.stringify(name)} is not ready: its model is loading`);
+    if (ep.binding === undefined) {
+      const failed = ep.loadFailure;
+      throw new UnavailableError(
+        failed === undefined
+          ? `endpoint ${JSON.stringify(name)} is not ready: its model is loading`
+          : `endpoint ${JSON.stringify(name)} is not ready: its model failed to load (${failed.reason}); next attempt at ${new Date(failed.retryAt).toISOString()}`,
+      );
+    }
     return ep.binding.champion;
   }
 

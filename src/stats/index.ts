@@ -76,3 +76,7 @@ export { profileFromJson, profileToJson } from "./reference-profile-json.js";
 export type { DelongComparison, McnemarResult, Verdict } from "./paired-comparison.js";
 export { delongPaired, mcnemar, normalTwoSidedCritical, verdictOf } from "./paired-comparison.js";
 export { binomialAllowance } from "./binomial.js";
+export type { Agreement } from "./agreement.js";
+export { cohenKappa } from "./agreement.js";
+export type { PairedTestResult, PairedTResult, WilcoxonResult } from "./paired-tests.js";
+export { betaIncomplete, pairedTTest, signTest, studentTTwoSided, wilcoxonSignedRank } from "./paired-tests.js";

@@ -158,8 +158,8 @@ export function createAlertStore(metadata: MetadataDb, deps: { clock?: Clock } =
       await metadata.query((db) => db.updateTable("alerts").set({ last_seen_at: at }).where("id", "=", id).execute());
     },
 
-    resolve(id: string): Promise<AlertRecord> {
-      return transition(id, "alert.resolve", SYSTEM_ACTOR, (a, now) => {
+    resolve(id: string, actor?: { readonly userId: string }): Promise<AlertRecord> {
+      return transition(id, "alert.resolve", actor?.userId ?? SYSTEM_ACTOR, (a, now) => {
         if (a.status === "resolved") {
           throw new InvalidStateError(`alert ${id} is already resolved`, {
             details: { field: "id", value: id, rule: "an unresolved alert" },

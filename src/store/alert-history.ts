@@ -61,8 +61,11 @@ export interface AlertStore {
   fire(alert: NewAlert): Promise<AlertRecord>;
   /** The condition still holds: moves `lastSeenAt` (no audit row; nothing changed state). */
   touch(id: string, at: number): Promise<void>;
-  /** The condition cleared. Resolving a resolved alert is refused (InvalidStateError). */
-  resolve(id: string): Promise<AlertRecord>;
+  /**
+   * The condition cleared, or someone closed it by hand (`actor`; default the system). Resolving a
+   * resolved alert is refused (InvalidStateError).
+   */
+  resolve(id: string, actor?: { readonly userId: string }): Promise<AlertRecord>;
   /** Someone is on it; refused for a resolved alert. Acknowledging twice keeps the first. */
   acknowledge(id: string, actor: { readonly userId: string }): Promise<AlertRecord>;
   get(id: string): Promise<AlertRecord>;

@@ -1,7 +1,7 @@
 import type { Clock } from "../runtime/index.js";
-import { createFsArtifactStore, type ArtifactStore } from "./artifacts.js";
+import { createArtifactStore, createFsBlobBackend, type ArtifactStore, type BlobBackend } from "./artifacts.js";
 import type { MetadataDb } from "./metadata-db.js";
-import { createS3ArtifactStore, type S3Connection } from "./s3/artifact-blobs.js";
+import { createS3BlobBackend, type S3Connection } from "./s3/artifact-blobs.js";
 
 export interface ArtifactDestinationOptions {
   /** How to reach the server when the destination is `s3://…`. */
@@ -24,7 +24,10 @@ export function openArtifactStore(
   destination: string,
   options: ArtifactDestinationOptions = {},
 ): ArtifactStore {
-  const clock = options.clock ?? Date.now;
-  if (isS3Destination(destination)) return createS3ArtifactStore(metadata, { ...options.s3, destination, clock });
-  return createFsArtifactStore(metadata, { root: destination, clock });
+  return createArtifactStore(metadata, openBlobBackend(destination, options.s3), options.clock ?? Date.now);
+}
+
+/** The blob layer alone at `destination` (e.g. to copy blobs between destinations). */
+export function openBlobBackend(destination: string, s3?: S3Connection): BlobBackend {
+  return isS3Destination(destination) ? createS3BlobBackend({ ...s3, destination }) : createFsBlobBackend(destination);
 }

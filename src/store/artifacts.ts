@@ -1,6 +1,6 @@
 import type { Clock } from "../runtime/index.js";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { sql } from "kysely";
@@ -72,6 +72,8 @@ export interface BlobBackend {
   /** The stored bytes as a stream, unverified, or undefined when there is no such blob. */
   openRead(sha256: string): Promise<AsyncIterable<Uint8Array> | undefined>;
   has(sha256: string): Promise<boolean>;
+  /** The sha256 of every stored blob, in no particular order. */
+  listBlobs(): AsyncIterable<string>;
   close(): Promise<void>;
 }
 
@@ -143,7 +145,7 @@ async function readVerified(blobs: BlobBackend, sha: string, what: string): Prom
 }
 
 /** Passes chunks on one behind, so the last is released only after the whole content matched. */
-async function* verifiedChunks(
+export async function* verifiedChunks(
   source: AsyncIterable<Uint8Array>,
   sha: string,
   what: string,
@@ -302,6 +304,23 @@ async function writeBlob(root: string, data: Uint8Array | AsyncIterable<Uint8Arr
   return { sha256, size };
 }
 
+/** The blob names under `blobs/ab/cd/`, skipping anything that is not a sha256. */
+async function* fsBlobNames(blobsDir: string): AsyncIterable<string> {
+  const children = async (d: string) => {
+    try {
+      return (await readdir(d)).sort();
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+  };
+  for (const a of await children(blobsDir)) {
+    for (const b of await children(path.join(blobsDir, a))) {
+      for (const name of await children(path.join(blobsDir, a, b))) if (SHA256.test(name)) yield name;
+    }
+  }
+}
+
 /** Blobs in `<root>/blobs/ab/cd/<sha256>`. */
 export function createFsBlobBackend(root: string): BlobBackend {
   const dir = path.resolve(root);
@@ -334,6 +353,7 @@ export function createFsBlobBackend(root: string): BlobBackend {
         return false;
       }
     },
+    listBlobs: () => fsBlobNames(path.join(dir, "blobs")),
     close: () => Promise.resolve(),
   };
 }

@@ -46,8 +46,14 @@ export type AuditVerification =
 export interface AuditQuery {
   readonly targetType?: string;
   readonly targetId?: string;
+  readonly actor?: string;
+  readonly action?: string;
   /** Only rows with seq greater than this. */
   readonly afterSeq?: number;
+  /** Only rows with seq less than this (paging backwards from the newest). */
+  readonly beforeSeq?: number;
+  /** Newest row first (default oldest first). */
+  readonly newestFirst?: boolean;
   /** Default 100, at most 10,000. */
   readonly limit?: number;
 }
@@ -145,8 +151,12 @@ export function createAuditLog(metadata: MetadataDb, deps: { clock?: Clock } = {
       let q = db.selectFrom("audit_log").selectAll();
       if (query.targetType !== undefined) q = q.where("target_type", "=", query.targetType);
       if (query.targetId !== undefined) q = q.where("target_id", "=", query.targetId);
+      if (query.actor !== undefined) q = q.where("actor", "=", query.actor);
+      if (query.action !== undefined) q = q.where("action", "=", query.action);
       if (query.afterSeq !== undefined) q = q.where("seq", ">", query.afterSeq);
-      const rows = await metadata.query(() => q.orderBy("seq").limit(limit).execute());
+      if (query.beforeSeq !== undefined) q = q.where("seq", "<", query.beforeSeq);
+      const order = query.newestFirst === true ? "desc" : "asc";
+      const rows = await metadata.query(() => q.orderBy("seq", order).limit(limit).execute());
       return rows.map(toRecord);
     },
 

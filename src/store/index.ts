@@ -25,7 +25,9 @@ export type {
   FsArtifactStoreOptions,
   StoredBlob,
 } from "./artifacts.js";
-export { isS3Destination, openArtifactStore } from "./artifact-destination.js";
+export { isS3Destination, openArtifactStore, openBlobBackend } from "./artifact-destination.js";
+export { copyBlobs } from "./artifact-copy.js";
+export type { BlobCopyOptions, BlobCopyResult } from "./artifact-copy.js";
 export type { ArtifactDestinationOptions } from "./artifact-destination.js";
 export {
   createS3ArtifactStore,
@@ -104,3 +106,12 @@ export type {
 } from "./llm-traces.js";
 export { createLeaseStore, leasesFor, DEFAULT_LEASE_TTL_MS } from "./scheduler-leases.js";
 export type { LeaseStore, StoredLease } from "./scheduler-leases.js";
+export {
+  createUserStore,
+  hashPassword,
+  verifyPassword,
+  parseObjectPermission,
+  OBJECT_PERMISSIONS,
+  MIN_PASSWORD_LENGTH,
+} from "./users.js";
+export type { ObjectPermission, PermissionGrant, PermissionResource, UserInfo, UserStore } from "./users.js";

@@ -3,7 +3,7 @@ import { sql, type RawBuilder } from "kysely";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
 import type { Clock } from "../runtime/index.js";
 import { specError } from "../spec-fields.js";
-import type { LlmSpan, TraceFeedback, TraceQuery, TraceStore, TraceSummary } from "./llm-traces.js";
+import type { LlmSpan, SpanWindowQuery, TraceFeedback, TraceQuery, TraceStore, TraceSummary } from "./llm-traces.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { LlmSpansTable, LlmTraceFeedbackTable } from "./schema.js";
 
@@ -180,6 +180,10 @@ export function createTraceStore(metadata: MetadataDb, options: { clock?: Clock 
   }
 
   return {
+    listSpans: (q) => listSpans(metadata, q),
+
+    feedbackOf: (traceIds) => feedbackOf(metadata, traceIds),
+
     async writeSpans(spans) {
       spans.forEach(checkSpan);
       if (spans.length === 0) return 0;
@@ -290,4 +294,62 @@ export function createTraceStore(metadata: MetadataDb, options: { clock?: Clock 
       return Number(row?.spend ?? 0);
     },
   };
+}
+
+async function listSpans(metadata: MetadataDb, q: SpanWindowQuery): Promise<{ spans: LlmSpan[]; next?: string }> {
+  const limit = q.limit ?? 1000;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+    throw specError("limit", q.limit, "must be an integer from 1 to 10000");
+  let after: [number, string, string] | undefined;
+  if (q.after !== undefined) {
+    const parts = Buffer.from(q.after, "base64url").toString("utf8").split(",");
+    if (parts.length !== 3 || !/^-?\d+$/.test(parts[0] ?? "")) throw specError("after", q.after, "is not a page token");
+    after = [Number(parts[0]), parts[1] as string, parts[2] as string];
+  }
+  const rows = await metadata.query((db) => {
+    let query = db
+      .selectFrom("llm_spans")
+      .selectAll()
+      .where("start_time_us", ">=", us(q.from))
+      .where("start_time_us", "<", us(q.to));
+    query = q.route === undefined ? query.where("route", "is not", null) : query.where("route", "=", q.route);
+    if (after !== undefined) {
+      const [t, trace, span] = after;
+      query = query.where((eb) =>
+        eb.or([
+          eb("start_time_us", ">", t),
+          eb.and([eb("start_time_us", "=", t), eb("trace_id", ">", trace)]),
+          eb.and([eb("start_time_us", "=", t), eb("trace_id", "=", trace), eb("span_id", ">", span)]),
+        ]),
+      );
+    }
+    return query
+      .orderBy("start_time_us")
+      .orderBy("trace_id")
+      .orderBy("span_id")
+      .limit(limit + 1)
+      .execute();
+  });
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return rows.length > limit && last !== undefined
+    ? {
+        spans: page.map(toSpan),
+        next: Buffer.from(`${Number(last.start_time_us)},${last.trace_id},${last.span_id}`, "utf8").toString(
+          "base64url",
+        ),
+      }
+    : { spans: page.map(toSpan) };
+}
+
+async function feedbackOf(metadata: MetadataDb, traceIds: readonly string[]): Promise<TraceFeedback[]> {
+  const out: TraceFeedback[] = [];
+  for (let i = 0; i < traceIds.length; i += 500) {
+    const part = traceIds.slice(i, i + 500);
+    const rows = await metadata.query((db) =>
+      db.selectFrom("llm_trace_feedback").selectAll().where("trace_id", "in", part).execute(),
+    );
+    out.push(...rows.map(toFeedback));
+  }
+  return out.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
 }

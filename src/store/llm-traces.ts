@@ -86,7 +86,24 @@ export interface TraceDetail {
   readonly feedback: readonly TraceFeedback[];
 }
 
+/** Spans of one time window, for monitoring: keyset-paged in (start time, trace id, span id) order. */
+export interface SpanWindowQuery {
+  /** Only spans of this gateway route (`keel.route`); absent: every span that names a route. */
+  readonly route?: string;
+  /** Spans that started in [from, to) (epoch ms). */
+  readonly from: number;
+  readonly to: number;
+  /** The `next` of the previous page. */
+  readonly after?: string;
+  /** Default 1000, at most 10,000. */
+  readonly limit?: number;
+}
+
 export interface TraceStore {
+  /** A window's spans, oldest first; `next` is set when more follow. */
+  listSpans(query: SpanWindowQuery): Promise<{ spans: LlmSpan[]; next?: string }>;
+  /** The feedback on these traces (any number of ids), oldest first. */
+  feedbackOf(traceIds: readonly string[]): Promise<TraceFeedback[]>;
   /** Stores spans; a span already stored (same trace and span id) is replaced. Returns how many. */
   writeSpans(spans: readonly LlmSpan[]): Promise<number>;
   /** Newest first. */

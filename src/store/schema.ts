@@ -52,6 +52,9 @@ export interface MetricsTable {
   timestamp: number;
   step: number;
   model_id: string | null;
+  /** MLflow 3: the dataset the value was computed on. */
+  dataset_name: string | null;
+  dataset_digest: string | null;
 }
 
 export interface LatestMetricsTable {
@@ -130,6 +133,8 @@ export interface ModelVersionsTable {
   checksum: string | null;
   signature: string | null;
   lineage: string | null;
+  /** The MLflow 3 logged model this version was registered from. */
+  model_id: string | null;
 }
 
 export interface ModelVersionTagsTable extends KeyValueTable {
@@ -188,6 +193,22 @@ export interface AuthTokensTable {
   created_at: number;
   created_by: string;
   revoked_at: number | null;
+}
+
+export interface AuthUsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  role: string;
+  created_at: number;
+  created_by: string;
+}
+
+export interface AuthPermissionsTable {
+  resource_type: string;
+  resource_id: string;
+  username: string;
+  permission: string;
 }
 
 export interface ArtifactFilesTable {
@@ -452,6 +473,8 @@ export interface KeelDatabase {
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
   auth_tokens: AuthTokensTable;
+  auth_users: AuthUsersTable;
+  auth_permissions: AuthPermissionsTable;
   artifact_files: ArtifactFilesTable;
   inference_log: InferenceLogTable;
   decision_head: DecisionHeadTable;

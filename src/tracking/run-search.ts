@@ -13,6 +13,10 @@ const STRING_OPS: readonly FilterOp[] = ["=", "!=", "LIKE", "ILIKE", "IN", "NOT 
 const RUN_STRING_ATTRIBUTES: Record<string, string> = {
   run_id: "run_uuid",
   run_name: "name",
+  // MLflow's search_utils aliases of run_name (the UI's column titles).
+  "run name": "name",
+  "Run name": "name",
+  "Run Name": "name",
   status: "status",
   user_id: "user_id",
   artifact_uri: "artifact_uri",
@@ -183,9 +187,12 @@ export function runSearchSql(
     );
     // Runs without the value sort last in either direction (MLflow).
     if (!present) orderBy.push(sql`case when ${alias}.run_uuid is null then 1 else 0 end`);
+    // A NaN is stored as +Infinity with is_nan = 1. MLflow sorts NaN after every number in both
+    // directions: ascending that is the index order (value, then is_nan); descending it needs
+    // is_nan first.
+    if (o.entity === "metric" && !o.ascending) orderBy.push(sql`${alias}.is_nan asc`);
     orderBy.push(sql`${alias}.value ${dir}`);
-    // A NaN is stored as +Infinity with is_nan = 1: larger than every number, after +Infinity itself.
-    if (o.entity === "metric") orderBy.push(sql`${alias}.is_nan ${dir}`);
+    if (o.entity === "metric" && o.ascending) orderBy.push(sql`${alias}.is_nan asc`);
   });
   if (!hasStart) orderBy.push(sql`r.start_time desc`);
   if (!hasId) orderBy.push(sql`r.run_uuid asc`);

@@ -27,6 +27,9 @@ export interface Metric {
   readonly step: number;
   /** MLflow 3: the logged model this point belongs to, when logged with one. */
   readonly modelId?: string;
+  /** MLflow 3: the dataset the value was computed on. */
+  readonly datasetName?: string;
+  readonly datasetDigest?: string;
 }
 
 export interface Param {
@@ -148,8 +151,11 @@ export interface SearchLoggedModelsQuery {
   readonly experimentIds: readonly string[];
   readonly filter?: string | undefined;
   readonly maxResults?: number | undefined;
-  readonly orderBy?: readonly { fieldName: string; ascending?: boolean }[] | undefined;
+  readonly orderBy?:
+    readonly { fieldName: string; ascending?: boolean; datasetName?: string; datasetDigest?: string }[] | undefined;
   readonly pageToken?: string | undefined;
+  /** Metric filters count only values computed on one of these datasets (MLflow 3). */
+  readonly datasets?: readonly { datasetName: string; datasetDigest?: string }[] | undefined;
 }
 
 /** Who did it; recorded in the audit log with every mutation. */

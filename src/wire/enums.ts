@@ -33,6 +33,7 @@ export const OBSERVATION_KINDS = [
   "fairness",
   "volume",
   "skew",
+  "llm",
 ] as const;
 export type ObservationKind = (typeof OBSERVATION_KINDS)[number];
 

@@ -6,4 +6,6 @@ export * from "./enums.js";
 export type * from "./mlflow.js";
 export type * from "./keel.js";
 export type * from "./llm.js";
+export type * from "./llm-eval.js";
+export type * from "./audit.js";
 export * from "./oip.js";

@@ -120,6 +120,8 @@ export interface ObservationQueryJson {
   /** Exclusive upper bound on the window start. */
   to?: number | string;
   limit?: number;
+  /** `asc` (default): oldest window first; `desc`: newest first. */
+  order?: "asc" | "desc";
 }
 
 /** An observation about no feature (volume, prediction drift, decision rates) in a summary. */
@@ -499,4 +501,19 @@ export interface ModelCardJson {
       }
     | { readonly unavailable: string };
   readonly history: readonly ModelCardHistoryJson[];
+}
+
+/** `GET /api/keel/monitoring/histogram`: one feature in a window next to its reference, counts per slot. */
+export interface FeatureHistogramJson {
+  model: string;
+  version: string;
+  feature: string;
+  kind: "numeric" | "categorical";
+  labels: string[];
+  reference: number[];
+  current: number[];
+  current_rows: number;
+  current_nulls: number;
+  window_start: string;
+  window_end: string;
 }

@@ -1,3 +1,5 @@
+import type { AlertJson, ObservationJson } from "./keel.js";
+
 /** The JSON of keel's LLM routes: prompts (`/api/keel/prompts`), traces (`/api/keel/traces`). */
 
 export interface ChatMessageJson {
@@ -97,4 +99,37 @@ export interface TraceDetailJson {
   trace: TraceSummaryJson;
   spans: SpanJson[];
   feedback: TraceFeedbackJson[];
+}
+
+/** Answer of `POST /api/keel/llm/monitoring/run`: one monitor window of a gateway route. */
+export interface LlmMonitorRunJson {
+  route: string;
+  window_start: string;
+  window_end: string;
+  requests: number;
+  /** Traces the judge scored in this run (verdicts stored before are reused, not counted). */
+  judged: number;
+  judge_errors: number;
+  queued_for_review: number;
+  observations: ObservationJson[];
+  alerts_fired: AlertJson[];
+  alerts_resolved: AlertJson[];
+}
+
+/** Filters of a trace search; times in epoch milliseconds, cost in USD. */
+export interface TraceSearchRequest {
+  route?: string | undefined;
+  prompt?: string | undefined;
+  prompt_version?: string | undefined;
+  user?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  min_cost?: number | undefined;
+  max_cost?: number | undefined;
+  min_latency_ms?: number | undefined;
+  max_latency_ms?: number | undefined;
+  /** A guardrail check's name, or `*` for any. */
+  guardrail?: string | undefined;
+  max_results?: number | undefined;
+  page_token?: string | undefined;
 }

@@ -15,6 +15,9 @@ export interface MetricJson {
   value: number | string;
   timestamp: number;
   step: number;
+  /** MLflow 3: the dataset the value was computed on. */
+  dataset_name?: string;
+  dataset_digest?: string;
 }
 
 export interface ExperimentJson {
@@ -57,7 +60,9 @@ export interface DatasetInputJson {
 export interface RunJson {
   info: RunInfoJson;
   data: { metrics?: MetricJson[]; params?: ParamJson[]; tags?: TagJson[] };
-  inputs: { dataset_inputs?: DatasetInputJson[] };
+  inputs: { dataset_inputs?: DatasetInputJson[]; model_inputs?: { model_id: string }[] };
+  /** MLflow 3: the logged models the run produced, at which step. */
+  outputs?: { model_outputs?: { model_id: string; step: number }[] };
 }
 
 export interface LoggedModelJson {
@@ -73,6 +78,8 @@ export interface LoggedModelJson {
     source_run_id?: string;
     status_message?: string;
     tags?: TagJson[];
+    /** The model versions registered from this logged model. */
+    registrations?: { name: string; version: string }[];
   };
   data: { params?: ParamJson[]; metrics?: MetricJson[] };
 }
@@ -105,6 +112,10 @@ export interface ModelVersionJson {
   tags?: TagJson[];
   run_link?: string;
   aliases?: string[];
+  /** MLflow 3: the logged model this version was registered from, with its params and metrics. */
+  model_id?: string;
+  model_params?: { name: string; value: string }[];
+  model_metrics?: (MetricJson & { model_id?: string })[];
   // keel's additions; MLflow clients ignore fields they do not know.
   checksum?: string;
   signature?: SignatureJson;

@@ -104,3 +104,81 @@ describe("keel models register", () => {
     expect(r.stderr).toMatch(/unrecognised model format/);
   });
 });
+
+describe("keel models register DIR (an MLflow model folder)", () => {
+  const folder = (name: string) => new URL(`../fixtures/mlflow/${name}`, import.meta.url).pathname;
+
+  it("registers an XGBoost legacy-binary folder with MLmodel's signature, and a pickled folder as not servable", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "keel-register-mlflow-"));
+    const r = await keel(["--json", "models", "register", folder("xgb_legacy"), "--name", "risk"], cwd);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as {
+      version: string;
+      flavor: string;
+      format: string;
+      servable: boolean;
+      checksum: string;
+    };
+    const sha = createHash("sha256")
+      .update(readFileSync(join(folder("xgb_legacy"), "model.xgb")))
+      .digest("hex");
+    expect(j).toMatchObject({ version: "1", flavor: "xgboost", format: "xgboost", servable: true, checksum: sha });
+
+    const sk = await keel(["models", "register", folder("sklearn_pickle"), "--name", "risk-sk"], cwd);
+    expect(sk.code).toBe(0);
+    expect(sk.stdout).toMatch(/not servable: flavor sklearn cannot be served by keel/);
+
+    const stores = openStores({
+      backendStoreUri: `sqlite:///${join(cwd, "keel-data", "keel.db")}`,
+      artifactRoot: join(cwd, "keel-data", "artifacts"),
+    });
+    try {
+      const mv = await stores.registry.getModelVersion("risk", "1");
+      expect(mv.signature?.inputs.map((c) => c.name)).toEqual(["age", "income", "debt_ratio", "utilization"]);
+      expect(mv.source).toMatch(/^mlflow-artifacts:\/models\/risk\/[0-9a-f]{64}$/);
+      // Serving reads the stored folder back through its MLmodel to the very same model file.
+      const bytes = await artifactFetcher({ artifacts: stores.artifacts })(mv);
+      expect(createHash("sha256").update(bytes).digest("hex")).toBe(sha);
+      const pickled = await stores.registry.getModelVersion("risk-sk", "1");
+      expect(pickled.tags).toContainEqual({ key: "keel.servable", value: "false" });
+      await expect(artifactFetcher({ artifacts: stores.artifacts })(pickled)).rejects.toThrow(/flavor sklearn/);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it("keel predict scores with an MLflow folder (XGBoost legacy binary) as XGBoost does (1e-6)", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "keel-predict-mlflow-"));
+    const exp = JSON.parse(readFileSync(new URL("../fixtures/mlflow/expected.json", import.meta.url), "utf8")) as {
+      columns: Record<string, (number | null)[]>;
+      xgb_legacy: number[];
+    };
+    const names = Object.keys(exp.columns);
+    const rows = exp.xgb_legacy.map((_, i) => names.map((n) => String(exp.columns[n]?.[i] ?? "")).join(","));
+    writeFileSync(join(cwd, "in.csv"), [names.join(","), ...rows].join("\n") + "\n");
+    const r = await keel(
+      ["--json", "predict", "--model", folder("xgb_legacy"), "--input", "in.csv", "--output", "out.csv"],
+      cwd,
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const out = await readTable(join(cwd, "out.csv"));
+    const score = out.columns.find((c) => c.name === "score");
+    if (score?.kind !== "numeric") throw new Error("score column is not numeric");
+    exp.xgb_legacy.forEach((e, i) => expect(Math.abs((score.values[i] ?? NaN) - e)).toBeLessThan(1e-6));
+    const sk = await keel(
+      ["predict", "--model", folder("sklearn_pickle"), "--input", "in.csv", "--output", "o2.csv"],
+      cwd,
+    );
+    expect(sk.code).toBe(1);
+    expect(sk.stderr).toMatch(/^error: .*not servable: flavor sklearn cannot be served by keel.*ONNX.*\n$/);
+  });
+
+  it("refuses a folder without an MLmodel file with exit code 2", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "keel-register-mlflow-"));
+    const r = await keel(["models", "register", cwd, "--name", "x"], cwd);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no MLmodel file/);
+  });
+});

@@ -15,9 +15,43 @@ export interface FakeUpstream {
 
 export const words = (s: string) => s.split(/\s+/).filter((w) => w !== "").length;
 
-/** The answer to a chat request: repeats the last user message and adds an email address (PII). */
-export function answerTo(messages: readonly { role: string; content: string }[]): string {
+/** What a grader prompt starts with; such a request is answered as a judge (see `judgeAnswer`). */
+export const GRADER_PREFIX = "You are a grader.";
+
+/**
+ * A judge's deterministic answer to a grader prompt holding the lines `Answer: …` and
+ * `Reference: …`: score 1 when the answer contains the reference (case-insensitively), else 0;
+ * a reference containing MALFORMED gets prose instead of JSON.
+ */
+export function judgeAnswer(prompt: string): string {
+  const answer = /^Answer: (.*)$/m.exec(prompt)?.[1] ?? "";
+  const reference = /^Reference: (.*)$/m.exec(prompt)?.[1] ?? "";
+  if (reference.includes("MALFORMED")) return "I would rate this answer highly.";
+  const hit = answer.toLowerCase().includes(reference.toLowerCase());
+  return JSON.stringify({
+    score: hit ? 1 : 0,
+    reason: hit ? "the answer has the reference" : "the reference is missing",
+  });
+}
+
+/** The model name that makes the upstream act as a monitoring judge (see `answerTo`). */
+export const FAKE_JUDGE_MODEL = "fake-judge";
+
+/**
+ * The answer to a chat request: a grader prompt gets a judge's verdict (`judgeAnswer`); asked as
+ * `FAKE_JUDGE_MODEL`, a groundedness verdict: score 0.1 when the message mentions the moon (the
+ * tests' hallucination), else 0.9; a message containing `[refuse]` gets a refusal; anything else
+ * gets the last user message repeated with an email address (PII) added.
+ */
+export function answerTo(messages: readonly { role: string; content: string }[], model?: unknown): string {
+  if (messages[0]?.content.startsWith(GRADER_PREFIX) === true)
+    return judgeAnswer(messages.map((m) => m.content).join("\n"));
   const last = [...messages].reverse().find((m) => m.role === "user")?.content ?? "";
+  if (model === FAKE_JUDGE_MODEL) {
+    const moon = /moon/i.test(last);
+    return JSON.stringify({ score: moon ? 0.1 : 0.9, reason: moon ? "claims a moon office" : "grounded" });
+  }
+  if (last.includes("[refuse]")) return "I'm sorry, but I can't help with that.";
   return `You asked: ${last} Write to help.desk@example.com for more.`;
 }
 
@@ -53,7 +87,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         return;
       }
       const messages = body.messages as { role: string; content: string }[];
-      const content = answerTo(messages);
+      const content = answerTo(messages, body.model);
       const usage = {
         prompt_tokens: messages.reduce((n, m) => n + words(m.content), 0),
         completion_tokens: words(content),

@@ -157,6 +157,51 @@ describe("LLM gateway with the official openai client", () => {
     expect(traces[0]).toMatchObject({ output_tokens: words(raw), guardrails: ["pii"], route: "support" });
   });
 
+  it("caches streamed answers like the others: a stream and a plain call of the same input share one upstream call", async () => {
+    const ask = (stream: boolean) =>
+      openai("support").chat.completions.create({
+        model: "m",
+        messages: [{ role: "user", content: "Cache my stream" }],
+        stream,
+        user: stream ? "first-stream" : "then-plain",
+        ...({ prompt_variables: { company: "Acme" } } as object),
+      } as OpenAI.ChatCompletionCreateParamsStreaming);
+    const calls = upstream.bodies.length;
+    let streamed = "";
+    for await (const chunk of await ask(true)) streamed += chunk.choices[0]?.delta.content ?? "";
+    expect(upstream.bodies.length).toBe(calls + 1);
+    const raw = answerTo((upstream.bodies.at(-1) as { messages: { role: string; content: string }[] }).messages);
+    expect(streamed).toBe(raw.replace("help.desk@example.com", "[EMAIL]"));
+
+    // the same input, not streamed, then streamed again: both from the cache, as the client would get them
+    const plain = (await ask(false)) as unknown as OpenAI.ChatCompletion;
+    expect(plain.choices[0]?.message.content).toBe(streamed);
+    let again = "";
+    let finish: string | null | undefined;
+    for await (const chunk of await ask(true)) {
+      again += chunk.choices[0]?.delta.content ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(again).toBe(streamed);
+    expect(finish).toBe("stop");
+    expect(upstream.bodies.length).toBe(calls + 1);
+
+    // every call's trace has what was asked and answered (redacted), and the PII found before redaction
+    const { traces } = await keel.searchTraces({ user: "first-stream" });
+    expect(traces).toHaveLength(2);
+    const span = (await keel.getTrace(traces.at(-1)!.trace_id)).spans[0]!;
+    expect(JSON.parse(span.attributes["gen_ai.output.messages"] as string)).toEqual([
+      { role: "assistant", parts: [{ type: "text", content: streamed }], finish_reason: "stop" },
+    ]);
+    expect((JSON.parse(span.attributes["gen_ai.input.messages"] as string) as unknown[]).at(-1)).toEqual({
+      role: "user",
+      parts: [{ type: "text", content: "Cache my stream" }],
+    });
+    expect(span.attributes["keel.guardrails.output.pii_types"]).toEqual(["email"]);
+    const hit = (await keel.searchTraces({ user: "then-plain" })).traces[0]!;
+    expect((await keel.getTrace(hit.trace_id)).spans[0]?.attributes["keel.cache.hit"]).toBe(true);
+  });
+
   it("blocks an injected input with an OpenAI-shaped 400 and counts the trigger on /metrics", async () => {
     const e = (await openai("support")
       .chat.completions.create({

@@ -2,11 +2,11 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inflateSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readTable } from "../../src/data/index.js";
 import { computeDrift, histogramSvg, renderDriftHtml } from "../../src/monitoring/index.js";
 import type { DriftReport } from "../../src/monitoring/index.js";
+import { decodePng } from "../png.js";
 import { requireTool } from "../tools.js";
 
 const chromium = requireTool("chromium");
@@ -20,64 +20,6 @@ beforeAll(async () => {
   report = computeDrift(ref, cur);
   html = renderDriftHtml(report, { referenceLabel: "loans_ref_5k.csv", currentLabel: "loans_drift6_5k.csv" });
 });
-
-/** Decodes an 8-bit RGB / RGBA, non-interlaced PNG (what Chromium writes) into RGBA rows. */
-function decodePng(buf: Buffer): { width: number; height: number; rgba: Uint8Array } {
-  let off = 8;
-  let width = 0;
-  let height = 0;
-  let colorType = 0;
-  const idat: Buffer[] = [];
-  while (off < buf.length) {
-    const len = buf.readUInt32BE(off);
-    const type = buf.toString("ascii", off + 4, off + 8);
-    const data = buf.subarray(off + 8, off + 8 + len);
-    if (type === "IHDR") {
-      width = data.readUInt32BE(0);
-      height = data.readUInt32BE(4);
-      expect(data[8]).toBe(8);
-      colorType = data[9]!;
-      expect(data[12]).toBe(0);
-    } else if (type === "IDAT") idat.push(data);
-    off += 12 + len;
-  }
-  const bpp = colorType === 6 ? 4 : 3;
-  const raw = inflateSync(Buffer.concat(idat));
-  const stride = width * bpp;
-  const out = new Uint8Array(width * height * 4);
-  const prev = new Uint8Array(stride);
-  const cur = new Uint8Array(stride);
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)]!;
-    for (let x = 0; x < stride; x++) {
-      const r = raw[y * (stride + 1) + 1 + x]!;
-      const a = x >= bpp ? cur[x - bpp]! : 0;
-      const b = prev[x]!;
-      const c = x >= bpp ? prev[x - bpp]! : 0;
-      let v: number;
-      if (filter === 0) v = r;
-      else if (filter === 1) v = r + a;
-      else if (filter === 2) v = r + b;
-      else if (filter === 3) v = r + ((a + b) >> 1);
-      else {
-        const p = a + b - c;
-        const pa = Math.abs(p - a);
-        const pb = Math.abs(p - b);
-        const pc = Math.abs(p - c);
-        v = r + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-      }
-      cur[x] = v & 0xff;
-    }
-    for (let x = 0; x < width; x++) {
-      out.set(
-        [cur[x * bpp]!, cur[x * bpp + 1]!, cur[x * bpp + 2]!, bpp === 4 ? cur[x * bpp + 3]! : 255],
-        (y * width + x) * 4,
-      );
-    }
-    prev.set(cur);
-  }
-  return { width, height, rgba: out };
-}
 
 function countNear(img: { rgba: Uint8Array }, rgb: [number, number, number]): number {
   let n = 0;

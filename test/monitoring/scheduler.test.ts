@@ -234,6 +234,44 @@ describe("MonitorScheduler", () => {
     await scheduler.stop();
   });
 
+  it("runs LLM routes' windows with the injected job next to the models, retrying a failed one", async () => {
+    let now = at(10, 30);
+    const log: Record<string, unknown>[] = [];
+    const calls: string[] = [];
+    let down = true;
+    const scheduler = new MonitorScheduler({
+      jobs,
+      config: config([]),
+      llm: {
+        routes: [{ route: "support", windows: ["hourly"] }],
+        run: (route, w) => {
+          calls.push(`${route} ${iso(w.start)}`);
+          if (down) return Promise.reject(new Error("judge route down"));
+          return Promise.resolve({ requests: 3, observations: [] });
+        },
+      },
+      clock: () => now,
+      timers: new ManualTimers(),
+      logger: recordingLogger(log),
+    });
+    scheduler.start();
+    expect((await scheduler.monitoredModels()).map((m) => [m.name, m.llmRoute])).toEqual([["support", true]]);
+    now = at(11, 5);
+    expect((await scheduler.runDue()).map((r) => r.error)).toEqual(["judge route down"]);
+    down = false;
+    now = at(12, 5);
+    const next = await scheduler.runDue();
+    expect(next.map((r) => [r.model, r.llm?.requests])).toEqual([
+      ["support", 3],
+      ["support", 3],
+    ]);
+    expect(calls).toEqual(["support " + iso(at(10)), "support " + iso(at(10)), "support " + iso(at(11))]);
+    expect(log.map((e) => String(e.msg))).toContain(
+      "monitor LLM route support hourly window 2024-06-01T10:00:00.000Z: 3 requests (attempt 2)",
+    );
+    await scheduler.stop();
+  });
+
   it("queues a runDue called while another runs, so each window runs once", async () => {
     let now = at(10, 30);
     const scheduler = new MonitorScheduler({

@@ -136,7 +136,8 @@ export function runRegistryStoreSuite(name: string, make: MakeStores): void {
       expect((await r.getModelVersion("loans", "1")).tags).toEqual([]);
 
       const versions = async (filter: string) => (await r.searchModelVersions({ filter })).items.map((v) => v.version);
-      expect(await versions("name = 'loans'")).toEqual(["3", "1"]);
+      // Most recently updated first, as MLflow (version 1 was described and tagged after 3 was made).
+      expect(await versions("name = 'loans'")).toEqual(["1", "3"]);
       expect(await versions("run_id = 'run1'")).toEqual(["1"]);
       expect(await versions("run_id IN ('run1', 'run2')")).toEqual(["1"]);
       expect(await code(r.createModelVersion({ name: "loans", source: "" }))).toBe("INVALID_PARAMETER_VALUE");

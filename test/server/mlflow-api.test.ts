@@ -49,7 +49,7 @@ describe("MLflow REST errors", () => {
     const noRoute = await http(`${server.url}/api/2.0/mlflow/nothing/here`, "GET");
     expect(noRoute.status).toBe(404);
     expect(noRoute.json).toEqual({
-      error_code: "RESOURCE_DOES_NOT_EXIST",
+      error_code: "ENDPOINT_NOT_FOUND",
       message: "no endpoint GET /api/2.0/mlflow/nothing/here",
     });
     const noRun = await http(mlflow("runs/get?run_id=0123456789abcdef0123456789abcdef"), "GET");

@@ -12,6 +12,8 @@ const xgb = fixture("xgb_binary.json");
 const model = new Uint8Array(readFileSync(xgb.file));
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const DESTINATION = "s3://keel-artifacts/prod";
+/** The MLmodel file MLflow writes for an XGBoost model saved as JSON. */
+const MLMODEL = "flavors:\n  xgboost:\n    data: model.json\n    model_format: json\n";
 
 let s3: TestS3Server;
 let dir: string;
@@ -99,7 +101,7 @@ describe("keel server with its artifacts in S3", () => {
     // MLflow's HttpArtifactRepository: one PUT per file, no content type.
     for (const [file, bytes] of [
       ["model/model.json", model],
-      ["model/MLmodel", new TextEncoder().encode("flavors:\n  xgboost: {}\n")],
+      ["model/MLmodel", new TextEncoder().encode(MLMODEL)],
     ] as const) {
       const put = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${file}`, {
         method: "PUT",
@@ -109,7 +111,7 @@ describe("keel server with its artifacts in S3", () => {
     }
     const listed = await api<{ files: unknown[] }>("GET", `mlflow/artifacts/list?run_id=${runId}&path=model`);
     expect(listed.json.files).toEqual([
-      { path: "model/MLmodel", is_dir: false, file_size: 23 },
+      { path: "model/MLmodel", is_dir: false, file_size: MLMODEL.length },
       { path: "model/model.json", is_dir: false, file_size: model.length },
     ]);
     const back = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${root}/model/model.json`);
@@ -119,6 +121,28 @@ describe("keel server with its artifacts in S3", () => {
     expect(await s3.keys("prod/")).toContain(
       `prod/blobs/${sha(model).slice(0, 2)}/${sha(model).slice(2, 4)}/${sha(model)}`,
     );
+  });
+
+  it("streams a download above 16 MiB and cuts off a corrupted one before its end", async () => {
+    const big = new Uint8Array(20 * 1024 * 1024).map((_, i) => (i * 2654435761) >>> 24);
+    const url = `${server.url}/api/2.0/mlflow-artifacts/artifacts/${root}/big/weights.bin`;
+    expect((await fetch(url, { method: "PUT", body: big })).status).toBe(200);
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe(String(big.length));
+    expect(sha(new Uint8Array(await res.arrayBuffer()))).toBe(sha(big));
+    // Alter the object in the bucket behind keel's back: the transfer must not complete.
+    await s3.overwrite(
+      `prod/blobs/${sha(big).slice(0, 2)}/${sha(big).slice(2, 4)}/${sha(big)}`,
+      big.map((b, i) => (i === 7 ? b ^ 1 : b)),
+    );
+    const corrupted = await fetch(url);
+    expect(corrupted.status).toBe(200);
+    const read = await corrupted.arrayBuffer().then(
+      (b) => b.byteLength,
+      (e: unknown) => e,
+    );
+    expect(read).toBeInstanceOf(Error);
   });
 
   it("registers a version whose model is in S3 and serves it over OIP V2", async () => {

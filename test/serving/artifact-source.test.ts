@@ -31,7 +31,10 @@ describe("artifactFetcher (real artifact and tracking stores)", () => {
     const exp = await tracking.createExperiment("serving-artifacts");
     const run = await tracking.createRun({ experimentId: exp });
     const base = run.info.artifactUri.replace(/^mlflow-artifacts:\/*/, "");
-    await artifacts.putFile(`${base}/model/MLmodel`, new TextEncoder().encode("flavors: {}\n"));
+    await artifacts.putFile(
+      `${base}/model/MLmodel`,
+      new TextEncoder().encode("flavors:\n  xgboost:\n    data: model.json\n    model_format: json\n"),
+    );
     await artifacts.putFile(`${base}/model/model.json`, bytes);
     const byRun = await registry.createModelVersion({ name: "m", source: `runs:/${run.info.runId}/model` });
     expect(await fetch(byRun)).toEqual(bytes);

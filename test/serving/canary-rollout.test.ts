@@ -103,6 +103,9 @@ describe("canaries that finish", () => {
     const endpoint = served.serving.listEndpoints()[0];
     expect(endpoint?.versions).toMatchObject({ champion: b, fallback: a });
     expect(endpoint?.canary).toMatchObject({ status: "promoted" });
+    // The listing carries the policy the web UI shows: the default schedule, the configured step length.
+    expect(endpoint?.canarySchedule).toEqual({ steps: [5, 25, 100], stepMs: STEP_MS });
+    expect(endpoint?.challengerPercent).toBeUndefined();
 
     const audit = await s.stores.audit.list({ limit: 1000 });
     const promote = audit.find((r) => r.action === "registered_model.promote");

@@ -32,7 +32,7 @@ describe("Open Inference Protocol V2", () => {
   it("answers server metadata, liveness and readiness as the spec shapes them", async () => {
     const meta = await get(`${served.url}/v2`);
     expect(meta.status).toBe(200);
-    expect(meta.body).toMatchObject({ name: "keel", extensions: [] });
+    expect(meta.body).toMatchObject({ name: "keel", extensions: ["binary_tensor_data"] });
     expect(typeof (meta.body as { version: unknown }).version).toBe("string");
     expect((await get(`${served.url}/v2/health/live`)).body).toEqual({ live: true });
     expect(await get(`${served.url}/v2/health/ready`)).toMatchObject({ status: 200, body: { ready: true } });

@@ -68,7 +68,7 @@ function s3Probe(server: TestS3Server, prefix: string): BlobProbe {
   const key = (sha: string) => `${prefix}/blobs/${sha.slice(0, 2)}/${sha.slice(2, 4)}/${sha}`;
   async function all(): Promise<{ key: string; size: number }[]> {
     const out: { key: string; size: number }[] = [];
-    for await (const page of paginateListObjectsV2({ client, pageSize: 2 }, { Bucket, Prefix: `${prefix}/` })) {
+    for await (const page of paginateListObjectsV2({ client }, { Bucket, Prefix: `${prefix}/` })) {
       for (const o of page.Contents ?? []) out.push({ key: o.Key as string, size: o.Size ?? 0 });
     }
     return out;

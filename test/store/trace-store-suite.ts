@@ -105,6 +105,38 @@ export function runTraceStoreSuite(backend: string, make: MakeStores): void {
       expect((await s.getTrace(tid(2))).feedback).toHaveLength(1);
     });
 
+    it("lists a window's routed spans page by page, in start order, and the feedback of given traces", async () => {
+      t = await make();
+      const s = t.stores.traces;
+      // traces 1..7 start one second apart; trace 4 has two spans starting together; trace 6 names no route
+      await s.writeSpans([
+        ...[1, 2, 3, 5, 7].map((n) => span(n, n, { route: n === 5 ? "other" : "support" })),
+        span(4, 40, { route: "support" }),
+        span(4, 41, { route: "support" }),
+        span(6, 6),
+      ]);
+      const pages: string[][] = [];
+      let after: string | undefined;
+      do {
+        const page = await s.listSpans({ from: T0 + 2000, to: T0 + 7000, limit: 2, ...(after ? { after } : {}) });
+        pages.push(page.spans.map((x) => x.spanId));
+        after = page.next;
+      } while (after !== undefined);
+      expect(pages).toEqual([[sid(2), sid(3)], [sid(40), sid(41)], [sid(5)]]);
+      const support = await s.listSpans({ route: "support", from: T0, to: T0 + 10_000 });
+      expect(support.spans.map((x) => x.traceId)).toEqual([1, 2, 3, 4, 4, 7].map(tid));
+      expect(support.next).toBeUndefined();
+      expect((await rejected(s.listSpans({ from: 0, to: 1, limit: 0 }))).message).toBe(
+        "limit = 0: must be an integer from 1 to 10000",
+      );
+      await s.addFeedback({ traceId: tid(2), score: 0.25, comment: "judge", userId: "keel-judge" });
+      await s.addFeedback({ traceId: tid(3), score: 1, userId: "ana" });
+      expect((await s.feedbackOf([tid(2), tid(9)])).map((f) => [f.traceId, f.score, f.userId])).toEqual([
+        [tid(2), 0.25, "keel-judge"],
+      ]);
+      expect(await s.feedbackOf([])).toEqual([]);
+    });
+
     it("refuses malformed ids and times, naming the field", async () => {
       t = await make();
       const e = await rejected(t.stores.traces.writeSpans([span(1, 1, { traceId: "XYZ" })]));

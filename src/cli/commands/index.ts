@@ -63,6 +63,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => [(await import("./tokens.js")).tokensCommand],
   },
   {
+    name: "users",
+    summary: "users who sign in to the server with a username and password",
+    load: async () => [(await import("./users.js")).usersCommand],
+  },
+  {
     name: "drift",
     summary: "compare a current data set with a reference, column by column",
     load: async () => [(await import("./drift.js")).driftCommand],
@@ -133,8 +138,24 @@ export const commands: readonly CommandEntry[] = [
     load: async () => [(await import("./prompts.js")).promptsCommand],
   },
   {
+    name: "traces",
+    summary: "LLM traces: search them, show one",
+    load: async () => [(await import("./traces.js")).tracesCommand],
+  },
+  {
+    name: "llm",
+    summary:
+      "LLM evaluation and monitoring: datasets, evaluation runs, paired comparison, judge calibration, route monitor windows",
+    load: async () => [(await import("./llm.js")).llmCommand, (await import("./llm-monitor.js")).llmMonitorCommand],
+  },
+  {
     name: "review",
     summary: "the human review queue: list, claim and decide queued decisions",
     load: async () => [(await import("./review.js")).reviewCommand],
+  },
+  {
+    name: "artifacts",
+    summary: "artifact storage: copy the stored bytes to another destination (directory or S3)",
+    load: async () => [(await import("./artifacts.js")).artifactsCommand],
   },
 ];

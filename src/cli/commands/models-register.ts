@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
@@ -7,33 +7,40 @@ import { detectModelFormat, loadPredictor } from "../../learn/index.js";
 import { configFor, group, print } from "../context.js";
 import type { CliContext } from "../context.js";
 import { withStores } from "../stores.js";
+import { registerMlflowFolder, type RegisterFlags } from "./models-register-mlflow.js";
 import { MODELS_DESCRIPTION } from "./models.js";
 
 const CLI_ACTOR = { userId: "cli" };
 const EXTENSION = { keel: "json", xgboost: "json", lightgbm: "txt", onnx: "onnx" } as const;
 
-interface RegisterFlags {
-  name: string;
-  alias?: string;
-  description?: string;
-}
-
 /**
- * `keel models register FILE --name NAME [--alias ALIAS] [--description TEXT]`: registers a model
- * file of any supported format as a new version. The file is opened first (so a broken model is
- * refused), stored content-addressed under `models/<name>/<sha256>/model.<ext>`, and the version
- * records its sha256, its signature and its format.
+ * `keel models register FILE|DIR --name NAME [--alias ALIAS] [--description TEXT]`: registers a
+ * model file of any supported format, or an MLflow model directory, as a new version. The file is
+ * opened first (so a broken model is refused), stored content-addressed under
+ * `models/<name>/<sha256>/model.<ext>`, and the version records its sha256, its signature and its
+ * format.
  */
 export function modelsRegisterCommand(program: Command, ctx: CliContext): void {
   group(program, "models", MODELS_DESCRIPTION)
     .command("register <file>")
-    .description("register a model file (keel, XGBoost JSON, LightGBM text, ONNX) as a new version")
+    .description(
+      "register a model file (keel, XGBoost JSON/UBJSON/binary, LightGBM text, ONNX) or an MLflow model directory as a new version",
+    )
     .requiredOption("--name <name>", "registered model name (created when new)")
     .option("--alias <alias>", "point this alias (e.g. challenger) at the new version")
     .option("--description <text>", "version description")
     .action(async (file: string, flags: RegisterFlags, cmd: Command) => {
       const config = configFor(cmd, ctx);
       const filePath = path.resolve(ctx.cwd, file);
+      if (flags.name.trim() === "") {
+        throw new InvalidParameterError('--name "": must be a non-empty model name', {
+          details: { field: "name", value: flags.name, rule: "non-empty" },
+        });
+      }
+      if ((await stat(filePath).catch(() => undefined))?.isDirectory() === true) {
+        await registerMlflowFolder(cmd, ctx, config, filePath, flags);
+        return;
+      }
       let bytes: Uint8Array;
       try {
         bytes = await readFile(filePath);
@@ -41,11 +48,6 @@ export function modelsRegisterCommand(program: Command, ctx: CliContext): void {
         throw new NotFoundError(`model file ${file} cannot be read (${(e as Error).message})`, {
           cause: e,
           details: { field: "file", value: file },
-        });
-      }
-      if (flags.name.trim() === "") {
-        throw new InvalidParameterError('--name "": must be a non-empty model name', {
-          details: { field: "name", value: flags.name, rule: "non-empty" },
         });
       }
       const { format } = detectModelFormat(bytes, file);

@@ -88,7 +88,8 @@ export function modelsCommand(program: Command, ctx: CliContext): void {
       const { model, versions } = await withSource(configFor(cmd, ctx), async (s) => {
         const model = await s.getModel(name);
         const escaped = name.replace(/'/g, "\\'");
-        const versions = await s.searchVersions({ filter: `name = '${escaped}'` });
+        // Newest number first (searches default to the most recently updated first, as MLflow).
+        const versions = await s.searchVersions({ filter: `name = '${escaped}'`, order_by: ["version_number DESC"] });
         return { model, versions: versions.model_versions };
       });
       print(cmd, ctx, { registered_model: model, model_versions: versions }, () =>

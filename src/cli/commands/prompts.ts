@@ -12,7 +12,8 @@ import {
   getPromptVersion,
   listPrompts,
   listPromptVersions,
-  promotePrompt,
+  promotePromptGated,
+  type EvalGateConfig,
 } from "../../llm/index.js";
 import { aliasMoveJson, promptJson, promptVersionJson, readLlmConfig } from "../../server/index.js";
 import { specError } from "../../spec-fields.js";
@@ -26,7 +27,10 @@ type PromptsApi = Pick<
 >;
 
 /** The prompt registry of the local store, answering in the server's JSON shapes. */
-function localApi(stores: Parameters<Parameters<typeof withStores>[1]>[0], gates: Record<string, string>): PromptsApi {
+function localApi(
+  stores: Parameters<Parameters<typeof withStores>[1]>[0],
+  gates: { promptGates?: Record<string, string>; evalGates?: Record<string, EvalGateConfig> },
+): PromptsApi {
   const r = stores.registry;
   return {
     createPromptVersion: async (q) =>
@@ -60,8 +64,8 @@ function localApi(stores: Parameters<Parameters<typeof withStores>[1]>[0], gates
       return { name, from_version: d.from.version, to_version: d.to.version, lines: d.lines.map((l) => ({ ...l })) };
     },
     promotePrompt: async (name, q): Promise<AliasMoveJson> => {
-      const move = await promotePrompt(
-        r,
+      const move = await promotePromptGated(
+        { registry: r },
         { name, version: q.version, alias: q.to, approver: q.approver ?? "cli", reason: q.reason },
         gates,
       );
@@ -78,7 +82,8 @@ async function withApi<T>(
 ): Promise<T> {
   const keel = serverClient(config);
   if (keel !== undefined) return fn(new KeelLlmClient(keel));
-  const gates = llmConfig === undefined ? {} : { ...(await readLlmConfig(llmConfig, {})).promptGates };
+  const llm = llmConfig === undefined ? undefined : await readLlmConfig(llmConfig, {});
+  const gates = llm === undefined ? {} : { promptGates: { ...llm.promptGates }, evalGates: { ...llm.evalGates } };
   return withStores(config, (stores) => fn(localApi(stores, gates)));
 }
 

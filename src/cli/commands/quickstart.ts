@@ -279,6 +279,7 @@ export function quickstartCommand(program: Command, ctx: CliContext): void {
           );
         }
         say(`serving ${registered.name} version ${registered.version} (champion) by applicant_id — Ctrl-C stops it`);
+        say(`  UI    ${server.url}/   (runs, registry, monitoring, endpoints)`);
         say(`  open  ${server.url}/v2/models/${registered.name}   (model metadata, Open Inference Protocol V2)`);
         say(`  try   ${curlLine(predictUrl, { records: [record] })}`);
         say(`  OIP   ${curlLine(inferUrl, entityOipRequest(record, signature))}`);

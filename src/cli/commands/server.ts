@@ -12,6 +12,10 @@ export function serverCommand(program: Command, ctx: CliContext): void {
     .option("--host <host>", "interface to listen on (env KEEL_HOST, default 127.0.0.1)")
     .option("--port <port>", "port to listen on, 0 for any free port (env KEEL_PORT, default 5000)")
     .option(
+      "--grpc-port <port>",
+      "also serve the Open Inference Protocol over gRPC on this port, 0 for any free port (env KEEL_GRPC_PORT, default off)",
+    )
+    .option(
       "--serving-config <file>",
       "endpoints with traffic policies and batching for model serving (JSON, docs/serving.md)",
     )
@@ -29,11 +33,12 @@ export function serverCommand(program: Command, ctx: CliContext): void {
       "--lease-seconds <seconds>",
       "lease period of scheduled jobs: a dead replica's jobs move to another within it (default 15)",
     )
-    .action(async (opts: { host?: string; port?: string } & ServeOptions, cmd: Command) => {
-      const config = configFor(cmd, ctx, { host: opts.host, port: opts.port });
+    .action(async (opts: { host?: string; port?: string; grpcPort?: string } & ServeOptions, cmd: Command) => {
+      const config = configFor(cmd, ctx, { host: opts.host, port: opts.port, grpcPort: opts.grpcPort });
       await withStores(config, async (stores) => {
         const keel = await startKeelServer(stores, config, ctx, opts);
         ctx.out(`listening on ${keel.server.url}`);
+        if (keel.grpc !== undefined) ctx.out(`gRPC inference listening on ${keel.grpc.address}`);
         await untilSignal();
         await keel.close();
       });

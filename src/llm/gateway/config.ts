@@ -4,6 +4,7 @@
  * Refused fields name the field, value and rule (`field = value: rule`).
  */
 import { parseGuardrailSet, type GuardrailSetConfig } from "../guardrails/index.js";
+import { parseRouteMonitor, type LlmRouteMonitor } from "../monitor/config.js";
 import { specError, specNumber, specObject, specString } from "../../spec-fields.js";
 
 export interface UpstreamConfig {
@@ -28,6 +29,17 @@ export interface GatewayRouteConfig {
   readonly rateLimit?: { readonly requestsPerMinute: number };
   /** Spend limit: once the route's cost over the last 24 hours reaches it, requests get 429. */
   readonly budget?: { readonly usdPerDay: number };
+  /** Monitor windows over the route's traces, the judge's sample and the review share (docs/llm.md). */
+  readonly monitor?: LlmRouteMonitor;
+}
+
+/** A guardrail classifier served over HTTP (`classifiers.<name>`; see classifier-endpoint.ts). */
+export interface ClassifierEndpointConfig {
+  readonly url: string;
+  /** The label whose score the check compares with its threshold (e.g. `toxic`); needed when the answer has several. */
+  readonly label?: string;
+  readonly apiKey?: string;
+  readonly timeoutMs: number;
 }
 
 /** USD per million tokens. */
@@ -42,7 +54,52 @@ export interface LlmConfig {
   readonly prices: Readonly<Record<string, ModelPrice>>;
   /** Traces older than this are deleted; absent: kept. */
   readonly traceRetentionDays?: number;
+  /** Gates passed as a version tag (`keel.gate.<gate> = passed`), by alias. */
   readonly promptGates: Readonly<Record<string, string>>;
+  /** Gates on an evaluation run's metrics, by alias (docs/llm-evaluation.md). */
+  readonly evalGates: Readonly<Record<string, EvalGateConfig>>;
+  /** Guardrail classifier endpoints, by the name `classifier` checks give. */
+  readonly classifiers?: Readonly<Record<string, ClassifierEndpointConfig>>;
+}
+
+/** A metric's bound: the run's value must be at least `min` and at most `max`. */
+export interface MetricThreshold {
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/**
+ * A promotion gate on evaluation: the newest evaluation of the version (on `dataset` when given)
+ * must meet every threshold.
+ */
+export interface EvalGateConfig {
+  readonly gate: string;
+  readonly dataset?: string;
+  readonly thresholds: Readonly<Record<string, MetricThreshold>>;
+}
+
+function evalGate(json: unknown, path: string): EvalGateConfig {
+  const o = specObject(json, path, ["gate", "dataset", "thresholds"]);
+  const gate = specString(o, "gate", path) ?? "eval";
+  const dataset = specString(o, "dataset", path);
+  const t = o.thresholds === undefined ? {} : named(o.thresholds, `${path}.thresholds`);
+  if (Object.keys(t).length === 0) throw specError(`${path}.thresholds`, o.thresholds, "must name at least one metric");
+  const thresholds: Record<string, MetricThreshold> = {};
+  for (const [metric, v] of Object.entries(t)) {
+    const at = `${path}.thresholds.${metric}`;
+    const b = specObject(v, at, ["min", "max"]);
+    const min = specNumber(b, "min", at, {});
+    const max = specNumber(b, "max", at, {});
+    if (min === undefined && max === undefined) throw specError(at, v, "needs min or max");
+    if (min !== undefined && max !== undefined && min > max)
+      throw specError(`${at}.max`, max, `must be at least min ${min}`);
+    thresholds[metric] = { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) };
+  }
+  return {
+    gate,
+    ...(dataset === undefined ? {} : { dataset }),
+    thresholds,
+  };
 }
 
 /** An object whose keys are names (routes, models, aliases). */
@@ -52,8 +109,12 @@ function named(json: unknown, path: string): Readonly<Record<string, unknown>> {
 
 const ROUTE_NAME = /^[a-zA-Z0-9_.-]+$/;
 
-function upstream(json: unknown, path: string, env: Readonly<Record<string, string | undefined>>): UpstreamConfig {
-  const o = specObject(json, path, ["url", "apiKey", "apiKeyEnv", "model", "timeoutMs"]);
+/** An HTTP endpoint's URL, key (inline or from the environment) and timeout, from an object already checked for unknown fields. */
+function endpoint(
+  o: Readonly<Record<string, unknown>>,
+  path: string,
+  env: Readonly<Record<string, string | undefined>>,
+): { url: string; apiKey?: string; timeoutMs: number } {
   const url = specString(o, "url", path);
   if (url === undefined || !/^https?:\/\//.test(url)) throw specError(`${path}.url`, o.url, "must be an http(s) URL");
   const keyEnv = specString(o, "apiKeyEnv", path);
@@ -65,13 +126,27 @@ function upstream(json: unknown, path: string, env: Readonly<Record<string, stri
     if (apiKey === undefined || apiKey === "")
       throw specError(`${path}.apiKeyEnv`, keyEnv, "names an environment variable that is not set");
   }
-  const model = specString(o, "model", path);
   return {
     url: url.replace(/\/+$/, ""),
     ...(apiKey === undefined ? {} : { apiKey }),
-    ...(model === undefined ? {} : { model }),
     timeoutMs: specNumber(o, "timeoutMs", path, { integer: true, positive: true }) ?? 60_000,
   };
+}
+
+function upstream(json: unknown, path: string, env: Readonly<Record<string, string | undefined>>): UpstreamConfig {
+  const o = specObject(json, path, ["url", "apiKey", "apiKeyEnv", "model", "timeoutMs"]);
+  const model = specString(o, "model", path);
+  return { ...endpoint(o, path, env), ...(model === undefined ? {} : { model }) };
+}
+
+function classifier(
+  json: unknown,
+  path: string,
+  env: Readonly<Record<string, string | undefined>>,
+): ClassifierEndpointConfig {
+  const o = specObject(json, path, ["url", "label", "apiKey", "apiKeyEnv", "timeoutMs"]);
+  const label = specString(o, "label", path);
+  return { ...endpoint(o, path, env), ...(label === undefined ? {} : { label }) };
 }
 
 function route(
@@ -90,6 +165,7 @@ function route(
     "cache",
     "rateLimit",
     "budget",
+    "monitor",
   ]);
   const prompt = specString(o, "prompt", path);
   const at = prompt?.lastIndexOf("@") ?? -1;
@@ -115,6 +191,7 @@ function route(
       ...(g.output === undefined ? {} : { output: parseGuardrailSet(g.output, `${path}.guardrails.output`) }),
     },
     retries: specNumber(o, "retries", path, { integer: true, min: 0, max: 10 }) ?? 1,
+    ...(o.monitor === undefined ? {} : { monitor: parseRouteMonitor(name, o.monitor, `${path}.monitor`) }),
     ...(cache === undefined
       ? {}
       : {
@@ -148,10 +225,15 @@ function route(
 
 /** Parses the LLM config; `env` resolves the routes' `apiKeyEnv`. */
 export function parseLlmConfig(json: unknown, env: Readonly<Record<string, string | undefined>> = {}): LlmConfig {
-  const o = specObject(json, "", ["routes", "prices", "traces", "prompts"]);
+  const o = specObject(json, "", ["routes", "prices", "traces", "prompts", "classifiers"]);
   const routes: Record<string, GatewayRouteConfig> = {};
   const r = o.routes === undefined ? {} : named(o.routes, "routes");
   for (const [name, v] of Object.entries(r)) routes[name] = route(name, v, `routes.${name}`, env);
+  for (const [name, c] of Object.entries(routes)) {
+    const judge = c.monitor?.judge?.route;
+    if (judge !== undefined && (routes[judge] === undefined || judge === name))
+      throw specError(`routes.${name}.monitor.judge.route`, judge, "must name another configured route");
+  }
   const prices: Record<string, ModelPrice> = {};
   const p = o.prices === undefined ? {} : named(o.prices, "prices");
   for (const [model, v] of Object.entries(p)) {
@@ -167,12 +249,25 @@ export function parseLlmConfig(json: unknown, env: Readonly<Record<string, strin
   const prompts = o.prompts === undefined ? {} : specObject(o.prompts, "prompts", ["promotionGates"]);
   const gatesJson = prompts.promotionGates === undefined ? {} : named(prompts.promotionGates, "prompts.promotionGates");
   const promptGates: Record<string, string> = {};
+  const evalGates: Record<string, EvalGateConfig> = {};
   for (const [alias, gate] of Object.entries(gatesJson)) {
-    if (typeof gate !== "string" || gate === "")
-      throw specError(`prompts.promotionGates.${alias}`, gate, "must be a gate name");
-    promptGates[alias] = gate;
+    if (typeof gate === "object" && gate !== null && !Array.isArray(gate)) {
+      evalGates[alias] = evalGate(gate, `prompts.promotionGates.${alias}`);
+    } else if (typeof gate !== "string" || gate === "")
+      throw specError(`prompts.promotionGates.${alias}`, gate, "must be a gate name or { gate, dataset, thresholds }");
+    else promptGates[alias] = gate;
   }
-  return { routes, prices, ...(retention === undefined ? {} : { traceRetentionDays: retention }), promptGates };
+  const classifiers: Record<string, ClassifierEndpointConfig> = {};
+  const c = o.classifiers === undefined ? {} : named(o.classifiers, "classifiers");
+  for (const [name, v] of Object.entries(c)) classifiers[name] = classifier(v, `classifiers.${name}`, env);
+  return {
+    routes,
+    prices,
+    ...(retention === undefined ? {} : { traceRetentionDays: retention }),
+    promptGates,
+    evalGates,
+    ...(Object.keys(classifiers).length === 0 ? {} : { classifiers }),
+  };
 }
 
 /** Cost in USD of a call, from the price table; undefined when the model has no price. */

@@ -31,6 +31,16 @@ import {
 } from "./openai-wire.js";
 import { relayStream, type StreamOutcome, type StreamVerdict } from "./stream.js";
 import { callUpstream, type FetchLike } from "./upstream.js";
+import { endpointClassifier } from "./classifier-endpoint.js";
+import {
+  completionChoices,
+  deliveredChoice,
+  recordInput,
+  recordOutput,
+  replayAsStream,
+  streamedCompletion,
+  type OutputChoice,
+} from "./trace-content.js";
 
 export interface GatewayDeps {
   readonly config: LlmConfig;
@@ -42,15 +52,21 @@ export interface GatewayDeps {
   readonly classifiers?: Readonly<Record<string, TextClassifier>>;
 }
 
-/** What the HTTP layer sends back: JSON, or server-sent events. */
-export type GatewayReply =
-  { readonly status: number; readonly json: unknown } | { readonly status: 200; readonly sse: AsyncIterable<string> };
+/** What the HTTP layer sends back: JSON, or server-sent events; `traceId` names the call's trace, when it has one. */
+export type GatewayReply = (
+  { readonly status: number; readonly json: unknown } | { readonly status: 200; readonly sse: AsyncIterable<string> }
+) & { readonly traceId?: string };
 
 export interface GatewayCall {
   readonly route: string;
   readonly body: unknown;
   /** The caller's token name, when auth is on; the request's `user` wins for the trace. */
   readonly principal?: string;
+  /**
+   * A prompt version to render instead of the route's own (an evaluation runs a candidate version
+   * on the route); set by keel's own callers, never read from the request body.
+   */
+  readonly prompt?: { readonly name: string; readonly ref: string };
 }
 
 export interface Gateway {
@@ -65,7 +81,7 @@ interface RouteState {
   readonly input?: GuardrailSet;
   readonly output?: GuardrailSet;
   readonly rate?: RateWindow;
-  readonly cache?: ResponseCache<unknown>;
+  readonly cache?: ResponseCache<Record<string, unknown>>;
 }
 
 /** The trace span of one gateway call, filled in as the call goes. */
@@ -75,6 +91,11 @@ interface CallTrace {
   readonly start: number;
   readonly attributes: Record<string, unknown>;
   readonly triggered: string[];
+  /** Output checks that triggered, and the PII types they found before redaction. */
+  readonly outputTriggered: string[];
+  readonly outputPii: string[];
+  /** An output PII check ran on the model's answer (so an empty `outputPii` means none was found). */
+  outputPiiChecked: boolean;
   status: SpanStatus;
 }
 
@@ -105,8 +126,12 @@ class LlmGateway implements Gateway {
       labelNames: ["route", "operation", "outcome"] as const,
       registers: [metrics],
     });
+    // The config's classifier endpoints, and hooks given in code (which win on a shared name).
+    const classifiers: Record<string, TextClassifier> = { ...this.deps.classifiers };
+    for (const [name, c] of Object.entries(this.deps.config.classifiers ?? {}))
+      classifiers[name] ??= endpointClassifier(name, c, this.fetchFn);
     for (const [name, c] of Object.entries(this.deps.config.routes)) {
-      const hooks = this.deps.classifiers === undefined ? {} : { classifiers: this.deps.classifiers };
+      const hooks = { classifiers };
       this.routes.set(name, {
         config: c,
         ...(c.guardrails.input === undefined
@@ -118,7 +143,9 @@ class LlmGateway implements Gateway {
         ...(c.rateLimit === undefined ? {} : { rate: new RateWindow(c.rateLimit.requestsPerMinute, clock) }),
         ...(c.cache === undefined
           ? {}
-          : { cache: new ResponseCache<unknown>(c.cache.ttlSeconds * 1000, c.cache.maxEntries, clock) }),
+          : {
+              cache: new ResponseCache<Record<string, unknown>>(c.cache.ttlSeconds * 1000, c.cache.maxEntries, clock),
+            }),
       });
     }
   }
@@ -170,9 +197,13 @@ class LlmGateway implements Gateway {
   ): Promise<GuardrailResult | undefined> {
     if (set === undefined || text === "") return undefined;
     const result = await set.check(text);
+    if (stage === "output" && set.config.checks.some((c) => c.kind === "pii")) t.outputPiiChecked = true;
     for (const c of result.triggered) {
       this.triggers.inc({ route: r.config.name, stage, check: c.name, action: c.action });
       if (!t.triggered.includes(c.name)) t.triggered.push(c.name);
+      if (stage === "output" && !t.outputTriggered.includes(c.name)) t.outputTriggered.push(c.name);
+      if (stage === "output" && c.kind === "pii")
+        t.outputPii.push(...c.reasons.filter((x) => !t.outputPii.includes(x)));
     }
     return result;
   }
@@ -180,6 +211,8 @@ class LlmGateway implements Gateway {
   private async finish(t: CallTrace, operation: string): Promise<void> {
     const model = t.attributes[GENAI.requestModel];
     t.attributes[KEEL_ATTRIBUTES.guardrails] = [...t.triggered];
+    if (t.outputTriggered.length > 0) t.attributes[KEEL_ATTRIBUTES.outputGuardrails] = [...t.outputTriggered];
+    if (t.outputPiiChecked) t.attributes[KEEL_ATTRIBUTES.outputPiiTypes] = [...t.outputPii];
     const span = genAiSpan(
       {
         traceId: t.traceId,
@@ -206,7 +239,17 @@ class LlmGateway implements Gateway {
       [KEEL_ATTRIBUTES.route]: r.config.name,
     };
     if (user !== undefined) attributes["user.id"] = user;
-    return { traceId: hex(16), spanId: hex(8), start: this.clock(), attributes, triggered: [], status: "unset" };
+    return {
+      traceId: hex(16),
+      spanId: hex(8),
+      start: this.clock(),
+      attributes,
+      triggered: [],
+      outputTriggered: [],
+      outputPii: [],
+      outputPiiChecked: false,
+      status: "unset",
+    };
   }
 
   /** The request's messages after input guardrails (redacted, or refused when a check blocks). */
@@ -235,8 +278,9 @@ class LlmGateway implements Gateway {
     req: ChatRequestWire,
     r: RouteState,
     t: CallTrace,
+    override: GatewayCall["prompt"],
   ): Promise<{ version?: PromptVersion; messages: ChatMessageWire[] }> {
-    const ref = r.config.prompt;
+    const ref = override ?? r.config.prompt;
     const raw = req.prompt_variables;
     if (ref === undefined) {
       if (raw !== undefined)
@@ -305,7 +349,7 @@ class LlmGateway implements Gateway {
     const req = checkChatRequest(call.body);
     if (req.user !== undefined) t.attributes["user.id"] = req.user;
     const messages = await this.guardedMessages(req, r, t);
-    const prompt = await this.promptMessages(req, r, t);
+    const prompt = await this.promptMessages(req, r, t, call.prompt);
     const { prompt_variables: _, ...rest } = req;
     const upstreamBody: Record<string, unknown> = { ...rest, messages: [...prompt.messages, ...messages] };
     // The prompt version pins the model and its parameters: they win over the request's.
@@ -314,7 +358,22 @@ class LlmGateway implements Gateway {
     if (upstreamBody.model === undefined && r.config.upstream.model !== undefined)
       upstreamBody.model = r.config.upstream.model;
     if (typeof upstreamBody.model === "string") t.attributes[GENAI.requestModel] = upstreamBody.model;
+    recordInput(t.attributes, upstreamBody.messages as ChatMessageWire[]);
     const upstreams = upstreamsOf(r);
+    // Streamed and non-streamed calls share the cache: the key leaves out how the answer is delivered.
+    const key = r.cache === undefined ? undefined : cacheKey(r.config.name, prompt.version, upstreamBody);
+    const cached = key === undefined ? undefined : r.cache?.get(key);
+    if (cached !== undefined) {
+      t.attributes[KEEL_ATTRIBUTES.cacheHit] = true;
+      recordOutput(t.attributes, completionChoices(cached));
+      this.usage(t, cached);
+      t.status = "ok";
+      this.requests.inc({ route: r.config.name, operation: "chat", outcome: "cached" });
+      await this.finish(t, "chat");
+      return req.stream === true
+        ? { status: 200, sse: replayAsStream(cached, req.stream_options?.include_usage === true) }
+        : { status: 200, json: cached };
+    }
 
     if (req.stream === true) {
       const wantsUsage = req.stream_options?.include_usage === true;
@@ -325,10 +384,14 @@ class LlmGateway implements Gateway {
       const onEnd = async (outcome: StreamOutcome): Promise<StreamVerdict> => {
         this.usage(t, { usage: outcome.usage });
         const choices = [];
-        for (const content of outcome.contents) {
+        const delivered: OutputChoice[] = [];
+        for (const [i, content] of outcome.contents.entries()) {
           const result = await this.guard(r.output, content, "output", r, t);
           choices.push(result === undefined ? undefined : { decision: result.decision, redacted: result.redactedText });
+          delivered.push(deliveredChoice(content, outcome.finishReasons[i] ?? null, result, canChange));
         }
+        recordOutput(t.attributes, delivered);
+        if (key !== undefined) r.cache?.set(key, streamedCompletion(outcome, delivered));
         t.status = "ok";
         this.requests.inc({ route: r.config.name, operation: "chat", outcome: "ok" });
         await this.finish(t, "chat");
@@ -346,20 +409,12 @@ class LlmGateway implements Gateway {
       };
     }
 
-    const key = r.cache === undefined ? undefined : cacheKey(r.config.name, prompt.version, upstreamBody);
-    const cached = key === undefined ? undefined : r.cache?.get(key);
-    if (cached !== undefined) {
-      t.attributes[KEEL_ATTRIBUTES.cacheHit] = true;
-      t.status = "ok";
-      this.requests.inc({ route: r.config.name, operation: "chat", outcome: "cached" });
-      await this.finish(t, "chat");
-      return { status: 200, json: cached };
-    }
     const reply = await callUpstream(this.fetchFn, upstreams, r.config.retries, "/chat/completions", upstreamBody);
     if (!reply.response.ok) return this.passError(reply.response, t);
     const json = (await reply.response.json()) as Record<string, unknown>;
     this.usage(t, json);
     await this.guardCompletion(json, r, t);
+    recordOutput(t.attributes, completionChoices(json));
     if (key !== undefined) r.cache?.set(key, json);
     t.status = "ok";
     await this.finish(t, "chat");
@@ -393,7 +448,7 @@ class LlmGateway implements Gateway {
       if (!("sse" in reply))
         this.requests.inc({ route: r.config.name, operation, outcome: reply.status < 400 ? "ok" : "error" });
       if (t.status === "error") await this.finish(t, operation);
-      return reply;
+      return { ...reply, traceId: t.traceId };
     } catch (e) {
       const err = asGatewayError(e);
       if (r !== undefined && t !== undefined) {
@@ -406,7 +461,7 @@ class LlmGateway implements Gateway {
         t.attributes["error.type"] = err.code ?? err.type;
         await this.finish(t, operation);
       }
-      return { status: err.status, json: err.body() };
+      return { status: err.status, json: err.body(), ...(t === undefined ? {} : { traceId: t.traceId }) };
     }
   }
 
@@ -444,7 +499,7 @@ function upstreamsOf(r: RouteState): UpstreamConfig[] {
 }
 
 function cacheKey(route: string, version: PromptVersion | undefined, body: Readonly<Record<string, unknown>>): string {
-  const { user: _, ...input } = body;
+  const { user: _, stream: _s, stream_options: _o, ...input } = body;
   const prompt = version === undefined ? null : `${version.name}@${version.version}`;
   return createHash("sha256")
     .update(JSON.stringify([route, prompt, input]))

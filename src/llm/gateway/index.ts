@@ -1,5 +1,12 @@
 export { callCost, parseLlmConfig } from "./config.js";
-export type { GatewayRouteConfig, LlmConfig, ModelPrice, UpstreamConfig } from "./config.js";
+export type {
+  EvalGateConfig,
+  GatewayRouteConfig,
+  LlmConfig,
+  MetricThreshold,
+  ModelPrice,
+  UpstreamConfig,
+} from "./config.js";
 export { createGateway } from "./gateway.js";
 export type { Gateway, GatewayCall, GatewayDeps, GatewayReply } from "./gateway.js";
 export { GatewayError } from "./openai-wire.js";

@@ -13,7 +13,15 @@ import { sseData } from "./upstream.js";
 export interface StreamOutcome {
   /** The assembled content of each choice, by index. */
   readonly contents: readonly string[];
+  /** The upstream's finish reason of each choice, by index (null when it sent none). */
+  readonly finishReasons: readonly (string | null)[];
   readonly usage: Record<string, unknown>;
+  /** The first chunk's id, created time and model. */
+  readonly head: {
+    readonly id?: string | undefined;
+    readonly created?: number | undefined;
+    readonly model?: string | undefined;
+  };
 }
 
 export interface StreamVerdict {
@@ -76,7 +84,12 @@ export async function* relayStream(body: ReadableStream<Uint8Array>, options: Re
     });
     return;
   }
-  const verdict = await options.onEnd({ contents: contents.map((c) => c ?? ""), usage });
+  const verdict = await options.onEnd({
+    contents: contents.map((c) => c ?? ""),
+    finishReasons: contents.map((_, i) => finish[i] ?? null),
+    usage,
+    head: { id: head?.id, created: head?.created, model: head?.model },
+  });
   if (options.buffer) {
     const base = { id: head?.id, object: "chat.completion.chunk", created: head?.created, model: head?.model };
     for (let i = 0; i < contents.length; i++) {

@@ -16,6 +16,8 @@ export const GENAI = {
   inputTokens: "gen_ai.usage.input_tokens",
   outputTokens: "gen_ai.usage.output_tokens",
   finishReasons: "gen_ai.response.finish_reasons",
+  inputMessages: "gen_ai.input.messages",
+  outputMessages: "gen_ai.output.messages",
 } as const;
 
 /** keel's attributes on gateway spans (and on any span that wants to be found by them). */
@@ -25,6 +27,10 @@ export const KEEL_ATTRIBUTES = {
   promptVersion: "keel.prompt.version",
   guardrails: "keel.guardrails.triggered",
   cacheHit: "keel.cache.hit",
+  /** The output checks that triggered (a subset of `guardrails`). */
+  outputGuardrails: "keel.guardrails.output.triggered",
+  /** PII types the output checks found in the upstream's answer, before any redaction (set when one ran). */
+  outputPiiTypes: "keel.guardrails.output.pii_types",
 } as const;
 
 const OLD_INPUT_TOKENS = "gen_ai.usage.prompt_tokens";

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from "kysely";
 import { parseFilter, parseOrderBy, numericCondition, stringCondition } from "../../tracking/index.js";
-import { IS_PROMPT_TAG, type SearchQuery } from "../types.js";
+import { IS_DATASET_TAG, IS_PROMPT_TAG, type SearchQuery } from "../types.js";
 import { specError } from "../../spec-fields.js";
 
 /** WHERE conditions and ORDER BY terms of a registered-model or model-version search (alias `x`). */
@@ -14,6 +14,7 @@ export function searchParts(query: SearchQuery, kind: "models" | "versions") {
           source_path: "x.source",
           source: "x.source",
           current_stage: "x.current_stage",
+          model_id: "x.model_id",
         };
   const numbers: Record<string, string> =
     kind === "models"
@@ -31,6 +32,12 @@ export function searchParts(query: SearchQuery, kind: "models" | "versions") {
   // them leaves them out, and a model without the tag is "not a prompt" rather than unknown.
   const isPrompt = sql`exists (select 1 from ${table} t where ${link} and t.key = ${IS_PROMPT_TAG} and t.value = 'true')`;
   if (!conditions.some((c) => c.entity === "tag" && c.key === IS_PROMPT_TAG)) where.push(sql`not ${isPrompt}`);
+  // Evaluation datasets are registered models too; they show only when the filter names their tag.
+  if (!conditions.some((c) => c.entity === "tag" && c.key === IS_DATASET_TAG)) {
+    where.push(
+      sql`not exists (select 1 from ${table} t where ${link} and t.key = ${IS_DATASET_TAG} and t.value = 'true')`,
+    );
+  }
   for (const c of conditions) {
     if (
       c.entity === "tag" &&
@@ -66,6 +73,10 @@ export function searchParts(query: SearchQuery, kind: "models" | "versions") {
     order.push(sql`${sql.raw(col)} ${sql.raw(o.ascending ? "asc" : "desc")}`);
   }
   if (kind === "models") order.push(sql`x.name asc`);
-  else order.push(sql`x.name asc`, sql`x.version desc`);
+  else {
+    // MLflow lists versions most recently updated first unless told otherwise.
+    if (order.length === 0) order.push(sql`x.last_updated_time desc`);
+    order.push(sql`x.name asc`, sql`x.version desc`);
+  }
   return { where, order };
 }

@@ -184,6 +184,7 @@ export async function toVersions(q: Db, rows: readonly ModelVersionsTable[]): Pr
       ...(r.checksum !== null ? { checksum: r.checksum } : {}),
       ...(signature !== undefined ? { signature } : {}),
       ...(lineage !== undefined ? { lineage } : {}),
+      ...(r.model_id !== null && r.model_id !== undefined ? { modelId: r.model_id } : {}),
     };
   });
 }

@@ -75,6 +75,7 @@ async function registerModelVersion(
         checksum: input.checksum ?? null,
         signature: input.signature === undefined ? null : JSON.stringify(input.signature),
         lineage: input.lineage === undefined ? null : JSON.stringify(input.lineage),
+        model_id: input.modelId ?? null,
       })
       .execute();
     const tags = input.tags ?? [];

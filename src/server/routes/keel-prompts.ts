@@ -5,7 +5,7 @@ import {
   getPromptVersion,
   listPrompts,
   listPromptVersions,
-  promotePrompt,
+  promotePromptGated,
   renderTemplate,
 } from "../../llm/index.js";
 import type { PromptDiffJson, RenderedPromptJson } from "../../wire/index.js";
@@ -98,8 +98,8 @@ export const keelPromptRoutes: RoutePlugin = (app, { stores, llm }) => {
   app.post("/api/keel/prompts/:name/promote", { config: approver }, async (req) => {
     const input = Input.of(req);
     const name = input.requiredString("name");
-    const move = await promotePrompt(
-      registry,
+    const move = await promotePromptGated(
+      { registry },
       {
         name,
         version: input.requiredString("version"),
@@ -107,7 +107,10 @@ export const keelPromptRoutes: RoutePlugin = (app, { stores, llm }) => {
         approver: approverOf(req, input),
         reason: input.requiredString("reason"),
       },
-      llm?.promptGates,
+      {
+        ...(llm?.promptGates === undefined ? {} : { promptGates: llm.promptGates }),
+        ...(llm?.config?.evalGates === undefined ? {} : { evalGates: llm.config.evalGates }),
+      },
     );
     return aliasMoveJson(move, await registry.getModelVersion(name, move.toVersion));
   });

@@ -9,11 +9,11 @@ import type { RoutePlugin } from "../app-deps.js";
  * Errors, the gateway's own included, come back in OpenAI's shape (`{ error: { message, type,
  * param, code } }`). Registered when the server has an LLM config with routes.
  */
-export const llmGatewayRoutes: RoutePlugin = async (app, { llm, serving }) => {
+export const llmGatewayRoutes: RoutePlugin = async (app, { llm, serving, monitoring }) => {
   const gateway = llm?.gateway;
   if (gateway === undefined) return;
-  // With model serving on, its `/metrics` page carries the gateway's series too.
-  if (serving === undefined) {
+  // With model serving or monitoring on, their `/metrics` page carries the gateway's series too.
+  if (serving === undefined && monitoring === undefined) {
     app.get("/metrics", async (_req, reply) =>
       reply.type(gateway.metrics.contentType).send(await gateway.metrics.metrics()),
     );

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import { decodeOtlpProtobuf, otlpProtobufResponse, otlpSpans } from "../../llm/index.js";
-import type { TraceQuery } from "../../store/index.js";
+import type { TraceSearchRequest } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
 import { actorOf } from "./mlflow-common.js";
-import { traceDetailJson, traceSummaryJson } from "../llm-json.js";
+import { traceDetailJson, traceQuery, traceSummaryJson } from "../llm-json.js";
 
 const OTLP_BODY_LIMIT = 32 * 1024 * 1024;
 
@@ -41,21 +41,22 @@ export const llmTraceRoutes: RoutePlugin = async (app, { stores, llm }) => {
       const v = input.string(f);
       return v === undefined ? undefined : input.requiredDouble(f);
     };
-    const query: TraceQuery = {
+    const request: TraceSearchRequest = {
       route: input.string("route"),
-      promptName: input.string("prompt"),
-      promptVersion: input.string("prompt_version"),
-      userId: input.string("user"),
+      prompt: input.string("prompt"),
+      prompt_version: input.string("prompt_version"),
+      user: input.string("user"),
       from: num("from"),
       to: num("to"),
-      minCost: num("min_cost"),
-      maxCost: num("max_cost"),
-      minLatencyMs: num("min_latency_ms"),
-      maxLatencyMs: num("max_latency_ms"),
+      min_cost: num("min_cost"),
+      max_cost: num("max_cost"),
+      min_latency_ms: num("min_latency_ms"),
+      max_latency_ms: num("max_latency_ms"),
       guardrail: input.string("guardrail"),
-      maxResults: input.integer("max_results", { min: 1, max: 1000 }),
-      pageToken: input.string("page_token"),
+      max_results: input.integer("max_results", { min: 1, max: 1000 }),
+      page_token: input.string("page_token"),
     };
+    const query = traceQuery(request);
     const page = await traces.searchTraces(query);
     return {
       traces: page.items.map(traceSummaryJson),

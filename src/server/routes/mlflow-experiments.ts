@@ -25,7 +25,7 @@ export const mlflowExperimentRoutes: RoutePlugin = (app, { stores }) => {
   const search = async (input: Input) => {
     const page = await tracking.searchExperiments({
       filter: input.string("filter") || undefined,
-      viewType: input.oneOf("view_type", VIEW_TYPES),
+      viewType: input.protoEnum("view_type", VIEW_TYPES),
       maxResults: input.integer("max_results"),
       orderBy: input.stringList("order_by"),
       pageToken: input.string("page_token") || undefined,
@@ -37,7 +37,7 @@ export const mlflowExperimentRoutes: RoutePlugin = (app, { stores }) => {
   // MLflow 1.x clients list experiments with this route; it is search without a filter.
   mlflowRoute(app, "GET", "/experiments/list", async (input) => {
     const page = await tracking.searchExperiments({
-      viewType: input.oneOf("view_type", VIEW_TYPES),
+      viewType: input.protoEnum("view_type", VIEW_TYPES),
       maxResults: input.integer("max_results"),
       pageToken: input.string("page_token") || undefined,
     });

@@ -1,8 +1,19 @@
 import { LOGGED_MODEL_STATUSES } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
-import { loggedModelJson } from "../mlflow-json.js";
+import type { Input } from "../input.js";
+import { loggedModelJson, registeredLoggedModelJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
 import { tagOf } from "./mlflow-runs.js";
+
+/** A dataset as MLflow 3's logged-model search names one: `dataset_name`, `dataset_digest`? */
+function datasetOf(o: Input): { datasetName?: string; datasetDigest?: string } {
+  const name = o.string("dataset_name");
+  const digest = o.string("dataset_digest");
+  return {
+    ...(name === undefined || name === "" ? {} : { datasetName: name }),
+    ...(digest === undefined || digest === "" ? {} : { datasetDigest: digest }),
+  };
+}
 
 /** MLflow 3's logged models (`/mlflow/logged-models/...`), which `log_model` calls. */
 export const mlflowLoggedModelRoutes: RoutePlugin = (app, { stores }) => {
@@ -39,8 +50,16 @@ export const mlflowLoggedModelRoutes: RoutePlugin = (app, { stores }) => {
         maxResults: input.integer("max_results"),
         orderBy: input.objectList("order_by").map((o) => {
           const ascending = o.boolean("ascending");
-          return { fieldName: o.requiredString("field_name"), ...(ascending === undefined ? {} : { ascending }) };
+          return {
+            fieldName: o.requiredString("field_name"),
+            ...(ascending === undefined ? {} : { ascending }),
+            ...datasetOf(o),
+          };
         }),
+        datasets: input.objectList("datasets").map((d) => ({
+          datasetName: d.requiredString("dataset_name"),
+          ...datasetOf(d),
+        })),
         pageToken: input.string("page_token") || undefined,
       });
       return { models: page.items.map(loggedModelJson), next_page_token: page.nextPageToken };
@@ -48,12 +67,18 @@ export const mlflowLoggedModelRoutes: RoutePlugin = (app, { stores }) => {
     { role: "reader" },
   );
 
-  mlflowRoute(app, "GET", "/logged-models/:model_id", async (input) => ({
-    model: loggedModelJson(await tracking.getLoggedModel(input.requiredString("model_id"))),
-  }));
+  // MLflow 3 lists the model versions registered from a logged model on it.
+  mlflowRoute(app, "GET", "/logged-models/:model_id", async (input) => {
+    const model = await tracking.getLoggedModel(input.requiredString("model_id"));
+    const versions = await stores.registry.searchModelVersions({
+      filter: `model_id = '${model.modelId}'`,
+      maxResults: 1000,
+    });
+    return { model: registeredLoggedModelJson(model, versions.items) };
+  });
 
   mlflowRoute(app, "PATCH", "/logged-models/:model_id", async (input, req) => {
-    const status = input.requiredOneOf("status", LOGGED_MODEL_STATUSES);
+    const status = input.requiredProtoEnum("status", LOGGED_MODEL_STATUSES);
     const model = await tracking.finalizeLoggedModel(input.requiredString("model_id"), status, actorOf(req));
     return { model: loggedModelJson(model) };
   });

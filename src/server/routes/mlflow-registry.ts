@@ -1,13 +1,18 @@
 import type { FastifyInstance } from "fastify";
-import type { Lineage, RegistryStore } from "../../registry/index.js";
+import type { Lineage, ModelVersion, RegistryStore } from "../../registry/index.js";
 import { STAGES, type Stage } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
-import { aliasNeedsApprover, requireRole, stageNeedsApprover } from "../auth.js";
+import { aliasNeedsApprover, requireRole, stageNeedsApprover, tagNeedsApprover } from "../auth.js";
 import type { Input } from "../input.js";
-import { modelVersionJson, registeredModelJson } from "../mlflow-json.js";
+import { linkedModelVersionJson, modelVersionJson, registeredModelJson } from "../mlflow-json.js";
+import type { UserStore } from "../../store/index.js";
+import type { TrackingStore } from "../../tracking/index.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
 import { tagOf } from "./mlflow-runs.js";
 import { specError } from "../../spec-fields.js";
+import type { Signature } from "../../data/index.js";
+import type { Tag } from "../../tracking/index.js";
+import { mlflowVersionFields } from "../model-source.js";
 
 /** MLflow accepts stage names in any case and stores the canonical spelling. */
 export function parseStage(value: string, field = "stage"): Stage {
@@ -42,11 +47,46 @@ const READ = { role: "reader" } as const;
 
 /** MLflow's model registry API (`/mlflow/registered-models/...`, `/mlflow/model-versions/...`). */
 export const mlflowRegistryRoutes: RoutePlugin = (app, { stores }) => {
-  registeredModelRoutes(app, stores.registry);
-  modelVersionRoutes(app, stores.registry);
+  registeredModelRoutes(app, stores.registry, stores.users);
+  const artifacts = stores.artifacts;
+  modelVersionRoutes(app, stores.registry, stores.tracking, (source) =>
+    artifacts === undefined
+      ? Promise.resolve({ tags: [] })
+      : mlflowVersionFields({ artifacts, tracking: stores.tracking }, source),
+  );
 };
 
-function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): void {
+/** MLflow 3 registers `models:/<model_id>`: the logged model the version comes from. */
+const LOGGED_MODEL_URI = /^models:\/(m-[0-9a-f]+)\/?$/;
+
+/** A version with its logged model's params and metrics, when it was registered from one. */
+async function versionJson(tracking: TrackingStore, v: ModelVersion) {
+  if (v.modelId === undefined) return modelVersionJson(v);
+  const logged = await tracking.getLoggedModel(v.modelId).catch(() => undefined);
+  return linkedModelVersionJson(v, logged);
+}
+
+/**
+ * Where a version's files are, as MLflow's get-download-uri answers: `runs:/<run>/<path>` under
+ * the run's artifact root, `models:/<model_id>` at the logged model's, anything else as given.
+ */
+export async function downloadUri(tracking: TrackingStore, registry: RegistryStore, source: string): Promise<string> {
+  const run = /^runs:\/([^/]+)\/?(.*)$/.exec(source);
+  if (run !== null) {
+    const root = (await tracking.getRun(run[1] ?? "")).info.artifactUri.replace(/\/+$/, "");
+    return run[2] === undefined || run[2] === "" ? root : `${root}/${run[2]}`;
+  }
+  const logged = LOGGED_MODEL_URI.exec(source);
+  if (logged !== null) return (await tracking.getLoggedModel(logged[1] ?? "")).artifactUri;
+  const registered = /^models:\/([^/@]+)\/([^/]+)\/?$/.exec(source);
+  if (registered !== null) {
+    const v = await registry.getModelVersion(registered[1] ?? "", registered[2] ?? "");
+    return v.source === source ? source : downloadUri(tracking, registry, v.source);
+  }
+  return source;
+}
+
+function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore, users: UserStore | undefined): void {
   mlflowRoute(app, "POST", "/registered-models/create", async (input, req) => {
     const model = await registry.createRegisteredModel(
       input.requiredString("name"),
@@ -59,15 +99,13 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): v
   mlflowRoute(app, "GET", "/registered-models/get", async (input) => ({
     registered_model: registeredModelJson(await registry.getRegisteredModel(input.requiredString("name"))),
   }));
-  mlflowRoute(app, "POST", "/registered-models/rename", async (input, req) => ({
-    registered_model: registeredModelJson(
-      await registry.renameRegisteredModel(
-        input.requiredString("name"),
-        input.requiredString("new_name"),
-        actorOf(req),
-      ),
-    ),
-  }));
+  mlflowRoute(app, "POST", "/registered-models/rename", async (input, req) => {
+    const name = input.requiredString("name");
+    const model = await registry.renameRegisteredModel(name, input.requiredString("new_name"), actorOf(req));
+    // Permissions are kept by name (auth.md): they follow the model to its new one.
+    await users?.renamePermissionTarget("registered_model", name, model.name, actorOf(req));
+    return { registered_model: registeredModelJson(model) };
+  });
   mlflowRoute(app, "PATCH", "/registered-models/update", async (input, req) => ({
     registered_model: registeredModelJson(
       await registry.updateRegisteredModel(
@@ -78,7 +116,12 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): v
     ),
   }));
   mlflowRoute(app, "DELETE", "/registered-models/delete", async (input, req) => {
-    await registry.deleteRegisteredModel(input.requiredString("name"), actorOf(req));
+    const name = input.requiredString("name");
+    await registry.deleteRegisteredModel(name, actorOf(req));
+    // A model is known by its name: its grants must not pass to a new model of that name.
+    for (const g of (await users?.listPermissions({ resource: "registered_model", resourceId: name })) ?? []) {
+      await users?.deletePermission(g.resource, g.resourceId, g.username, actorOf(req));
+    }
     return {};
   });
   const searchModels = async (input: Input) => {
@@ -134,18 +177,31 @@ function registeredModelRoutes(app: FastifyInstance, registry: RegistryStore): v
   }));
 }
 
-function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void {
+function modelVersionRoutes(
+  app: FastifyInstance,
+  registry: RegistryStore,
+  tracking: TrackingStore,
+  /** What the source's MLflow model directory adds to the version (signature, flavor tags). */
+  sourceFields: (source: string) => Promise<{ signature?: Signature; tags: Tag[] }>,
+): void {
   mlflowRoute(app, "POST", "/model-versions/create", async (input, req) => {
+    const source = input.requiredString("source");
+    const modelId = input.string("model_id") || LOGGED_MODEL_URI.exec(source)?.[1];
+    // A version names an existing logged model, or none.
+    if (modelId !== undefined) await tracking.getLoggedModel(modelId);
     const runId = input.string("run_id");
     const runLink = input.string("run_link");
     const description = input.string("description");
     const checksum = input.string("checksum");
     const lineage = lineageOf(input);
+    const folder = await sourceFields(source);
     const version = await registry.createModelVersion(
       {
         name: input.requiredString("name"),
-        source: input.requiredString("source"),
-        tags: input.objectList("tags").map(tagOf),
+        source,
+        tags: [...input.objectList("tags").map(tagOf), ...folder.tags],
+        ...(folder.signature === undefined ? {} : { signature: folder.signature }),
+        ...(modelId === undefined ? {} : { modelId }),
         ...(runId === undefined || runId === "" ? {} : { runId }),
         ...(runLink === undefined || runLink === "" ? {} : { runLink }),
         ...(description === undefined ? {} : { description }),
@@ -154,10 +210,11 @@ function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void
       },
       actorOf(req),
     );
-    return { model_version: modelVersionJson(version) };
+    return { model_version: await versionJson(tracking, version) };
   });
   mlflowRoute(app, "GET", "/model-versions/get", async (input) => ({
-    model_version: modelVersionJson(
+    model_version: await versionJson(
+      tracking,
       await registry.getModelVersion(input.requiredString("name"), input.requiredString("version")),
     ),
   }));
@@ -187,7 +244,7 @@ function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void
   );
   mlflowRoute(app, "GET", "/model-versions/get-download-uri", async (input) => {
     const v = await registry.getModelVersion(input.requiredString("name"), input.requiredString("version"));
-    return { artifact_uri: v.source };
+    return { artifact_uri: await downloadUri(tracking, registry, v.source) };
   });
   mlflowRoute(app, "POST", "/model-versions/transition-stage", async (input, req) => {
     const stage = parseStage(input.requiredString("stage"));
@@ -202,20 +259,24 @@ function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void
     return { model_version: modelVersionJson(version) };
   });
   mlflowRoute(app, "POST", "/model-versions/set-tag", async (input, req) => {
+    const key = input.requiredString("key");
+    if (tagNeedsApprover(key)) requireRole(req, "approver", `setting tag '${key}'`);
     await registry.setModelVersionTag(
       input.requiredString("name"),
       input.requiredString("version"),
-      input.requiredString("key"),
+      key,
       input.string("value") ?? "",
       actorOf(req),
     );
     return {};
   });
   mlflowRoute(app, "DELETE", "/model-versions/delete-tag", async (input, req) => {
+    const key = input.requiredString("key");
+    if (tagNeedsApprover(key)) requireRole(req, "approver", `deleting tag '${key}'`);
     await registry.deleteModelVersionTag(
       input.requiredString("name"),
       input.requiredString("version"),
-      input.requiredString("key"),
+      key,
       actorOf(req),
     );
     return {};

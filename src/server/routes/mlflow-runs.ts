@@ -1,9 +1,10 @@
 import { InvalidParameterError } from "../../errors.js";
-import type { DatasetInput, Metric, Tag } from "../../tracking/index.js";
+import type { FastifyInstance } from "fastify";
+import type { DatasetInput, Metric, Tag, TrackingStore } from "../../tracking/index.js";
 import { RUN_STATUSES, VIEW_TYPES } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import type { Input } from "../input.js";
-import { metricJson, runInfoJson, runJson } from "../mlflow-json.js";
+import { MODEL_INPUT_TAG_PREFIX, MODEL_OUTPUT_TAG_PREFIX, metricJson, runInfoJson, runJson } from "../mlflow-json.js";
 import { actorOf, mlflowRoute } from "./mlflow-common.js";
 
 /** The tag in which MLflow keeps the models logged to a run (`runs/log-model`). */
@@ -15,6 +16,8 @@ export function tagOf(t: Input): Tag {
 
 export function metricOf(m: Input): Metric {
   const modelId = m.string("model_id");
+  const datasetName = m.string("dataset_name");
+  const datasetDigest = m.string("dataset_digest");
   return {
     key: m.requiredString("key"),
     value: m.requiredDouble("value"),
@@ -22,6 +25,9 @@ export function metricOf(m: Input): Metric {
     step: m.integer("step") ?? 0,
     // MLflow 3 links a metric to a logged model.
     ...(modelId === undefined || modelId === "" ? {} : { modelId }),
+    // MLflow 3 names the dataset a value was computed on.
+    ...(datasetName === undefined || datasetName === "" ? {} : { datasetName }),
+    ...(datasetDigest === undefined || datasetDigest === "" ? {} : { datasetDigest }),
   };
 }
 
@@ -66,7 +72,7 @@ export const mlflowRunRoutes: RoutePlugin = (app, { stores }) => {
   });
 
   mlflowRoute(app, "POST", "/runs/update", async (input, req) => {
-    const status = input.oneOf("status", RUN_STATUSES);
+    const status = input.protoEnum("status", RUN_STATUSES);
     const endTime = input.integer("end_time");
     const runName = input.string("run_name");
     const info = await tracking.updateRun(
@@ -100,7 +106,7 @@ export const mlflowRunRoutes: RoutePlugin = (app, { stores }) => {
       const page = await tracking.searchRuns({
         experimentIds: input.stringList("experiment_ids"),
         filter: input.string("filter") || undefined,
-        runViewType: input.oneOf("run_view_type", VIEW_TYPES),
+        runViewType: input.protoEnum("run_view_type", VIEW_TYPES),
         maxResults: input.integer("max_results"),
         orderBy: input.stringList("order_by"),
         pageToken: input.string("page_token") || undefined,
@@ -147,29 +153,22 @@ export const mlflowRunRoutes: RoutePlugin = (app, { stores }) => {
   });
 
   mlflowRoute(app, "POST", "/runs/log-inputs", async (input, req) => {
-    await tracking.logInputs(runId(input), input.objectList("datasets").map(datasetInputOf), actorOf(req));
-    return {};
-  });
-
-  // MLflow 3's log_model links the logged model to its run as an output. keel keeps each link as
-  // the run tag `keel.output.model.<model_id>` = step, after checking both ends exist.
-  mlflowRoute(app, "POST", "/runs/outputs", async (input, req) => {
     const id = runId(input);
-    await tracking.getRun(id);
-    const outputs = input.objectList("models").map((m) => ({
-      modelId: m.requiredString("model_id"),
-      step: m.integer("step") ?? 0,
-    }));
-    for (const o of outputs) await tracking.getLoggedModel(o.modelId);
-    if (outputs.length > 0) {
+    await tracking.logInputs(id, input.objectList("datasets").map(datasetInputOf), actorOf(req));
+    // MLflow 3 also records the logged models a run used (e.g. to evaluate them): `models[].model_id`.
+    const models = input.objectList("models").map((m) => m.requiredString("model_id"));
+    for (const m of models) await tracking.getLoggedModel(m);
+    if (models.length > 0) {
       await tracking.logBatch(
         id,
-        { tags: outputs.map((o) => ({ key: `keel.output.model.${o.modelId}`, value: String(o.step) })) },
+        { tags: models.map((m) => ({ key: `${MODEL_INPUT_TAG_PREFIX}${m}`, value: "" })) },
         actorOf(req),
       );
     }
     return {};
   });
+
+  modelOutputRoutes(app, tracking, runId);
 
   // MLflow 2.x clients record every logged model on its run; MLflow keeps the list in a tag.
   mlflowRoute(app, "POST", "/runs/log-model", async (input, req) => {
@@ -201,3 +200,26 @@ export const mlflowRunRoutes: RoutePlugin = (app, { stores }) => {
     return { metrics: page.items.map(metricJson), next_page_token: page.nextPageToken };
   });
 };
+
+/** MLflow 3's `runs/outputs`: the logged models a run produced. */
+function modelOutputRoutes(app: FastifyInstance, tracking: TrackingStore, runId: (input: Input) => string): void {
+  // MLflow 3's log_model links the logged model to its run as an output. keel keeps each link as
+  // the run tag `keel.output.model.<model_id>` = step, after checking both ends exist.
+  mlflowRoute(app, "POST", "/runs/outputs", async (input, req) => {
+    const id = runId(input);
+    await tracking.getRun(id);
+    const outputs = input.objectList("models").map((m) => ({
+      modelId: m.requiredString("model_id"),
+      step: m.integer("step") ?? 0,
+    }));
+    for (const o of outputs) await tracking.getLoggedModel(o.modelId);
+    if (outputs.length > 0) {
+      await tracking.logBatch(
+        id,
+        { tags: outputs.map((o) => ({ key: `${MODEL_OUTPUT_TAG_PREFIX}${o.modelId}`, value: String(o.step) })) },
+        actorOf(req),
+      );
+    }
+    return {};
+  });
+}

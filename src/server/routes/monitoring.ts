@@ -35,7 +35,7 @@ export function time(input: Input, field: string): number | undefined {
   return ms;
 }
 
-function observationJson(o: MonitorObservation): ObservationJson {
+export function observationJson(o: MonitorObservation): ObservationJson {
   return {
     model_name: o.modelName,
     model_version: o.modelVersion ?? null,
@@ -93,14 +93,19 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
     if (deps.monitoring === undefined) throw new UnavailableError("monitoring is not configured on this server");
     return deps.monitoring;
   };
-  // With a model server, serving's routes expose /metrics with both registries.
-  if (deps.serving === undefined && deps.monitoring !== undefined) metricsRoute(app, [deps.monitoring.metrics]);
+  // With a model server, serving's routes expose /metrics with every registry.
+  if (deps.serving === undefined && deps.monitoring !== undefined)
+    metricsRoute(app, [
+      deps.monitoring.metrics,
+      ...(deps.llm?.gateway === undefined ? [] : [deps.llm.gateway.metrics]),
+    ]);
 
   app.get("/api/keel/monitoring/observations", async (req: FastifyRequest) => {
     const input = Input.of(req);
     const model = input.requiredString("model");
     const kind = input.oneOf<ObservationKind>("kind", OBSERVATION_KINDS);
     const limit = input.integer("limit", { min: 1, max: 100_000 });
+    const order = input.oneOf("order", ["asc", "desc"] as const);
     const from = time(input, "from");
     const to = time(input, "to");
     if (from !== undefined && to !== undefined && to <= from)
@@ -124,6 +129,7 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
       ...(from !== undefined ? { from } : {}),
       ...(to !== undefined ? { to } : {}),
       ...(limit !== undefined ? { limit } : {}),
+      ...(order !== undefined ? { order } : {}),
     });
     return { observations: rows.map(observationJson) };
   });
@@ -195,6 +201,11 @@ export const monitoringRoutes: RoutePlugin = (app, deps) => {
 
   app.post<{ Params: { id: string } }>("/api/keel/alerts/:id/ack", async (req) => {
     const alert = await services().alerts.acknowledge(req.params.id, actorOf(req));
+    return { alert: alertJson(alert) };
+  });
+
+  app.post<{ Params: { id: string } }>("/api/keel/alerts/:id/resolve", async (req) => {
+    const alert = await services().alerts.resolve(req.params.id, actorOf(req));
     return { alert: alertJson(alert) };
   });
 };

@@ -15,6 +15,12 @@ import {
   modelMetadata,
   scoreOutputName,
   tableFromRecords,
+  BINARY_TENSOR_EXTENSION,
+  INFERENCE_HEADER_LENGTH,
+  binaryInferResponse,
+  binaryOutputWanted,
+  inferRequestDocument,
+  type EndpointSummary,
   type LoadedModel,
   type ModelServer,
 } from "../../serving/index.js";
@@ -121,11 +127,12 @@ function oipErrors(oip: FastifyInstance): void {
 }
 
 function oipMetadataRoutes(oip: FastifyInstance, serving: ModelServer, version: string): void {
-  oip.get("/", () => ({ name: SERVER_NAME, version, extensions: [] }));
+  oip.get("/", () => ({ name: SERVER_NAME, version, extensions: [BINARY_TENSOR_EXTENSION] }));
   oip.get("/health/live", () => ({ live: true }));
+  // Beyond the spec's {ready}: each endpoint's readiness, and why a model failed to load.
   oip.get("/health/ready", (_req, reply) => {
     const ready = serving.ready;
-    return reply.status(ready ? 200 : 503).send({ ready });
+    return reply.status(ready ? 200 : 503).send({ ready, models: serving.listEndpoints().map(modelReadiness) });
   });
 
   oip.get<{ Params: NameParams }>("/models/:name", async (req) => {
@@ -148,18 +155,51 @@ function oipMetadataRoutes(oip: FastifyInstance, serving: ModelServer, version: 
   oip.get<{ Params: NameParams }>("/models/:name/ready", (req, reply) => {
     const name = req.params.name;
     if (!serving.hasEndpoint(name)) throw new NotFoundError(`model ${JSON.stringify(name)} is not served`);
-    const ready = serving.listEndpoints().find((e) => e.name === name)?.ready ?? false;
-    return reply.status(ready ? 200 : 503).send({ name, ready });
+    const endpoint = serving.listEndpoints().find((e) => e.name === name);
+    const state = endpoint === undefined ? { name, ready: false } : modelReadiness(endpoint);
+    return reply.status(state.ready ? 200 : 503).send(state);
   });
-  oip.get<{ Params: VersionParams }>("/models/:name/versions/:version/ready", async (req) => {
-    await serving.versionModel(req.params.name, req.params.version);
-    return { name: req.params.name, ready: true };
+  // A version that cannot be loaded is not ready, with the load error as the reason.
+  oip.get<{ Params: VersionParams }>("/models/:name/versions/:version/ready", async (req, reply) => {
+    const name = req.params.name;
+    try {
+      await serving.versionModel(name, req.params.version);
+    } catch (e) {
+      const { error, status } = toKeelError(e);
+      if (status === 404) throw e;
+      return reply.status(503).send({ name, ready: false, reason: error.message });
+    }
+    return { name, ready: true };
   });
 }
 
+/** One endpoint's readiness as `/v2/.../ready` reports it: the load error's reason while it fails. */
+function modelReadiness(e: EndpointSummary): {
+  name: string;
+  ready: boolean;
+  required: boolean;
+  reason?: string;
+  retry_at?: string;
+} {
+  return {
+    name: e.name,
+    ready: e.ready,
+    required: e.required,
+    ...(e.loadError === undefined ? {} : { reason: e.loadError.reason, retry_at: e.loadError.retryAt }),
+  };
+}
+
 function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
-  oip.removeContentTypeParser("application/json");
-  oip.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
+  // Whatever the content type (JSON with a charset, none, curl -d's form label, octet-stream), the
+  // body is a JSON inference request, followed by binary tensors when Inference-Header-Content-Length says so.
+  oip.removeAllContentTypeParsers();
+  oip.addContentTypeParser("*", { parseAs: "buffer" }, (req, body, done) => {
+    try {
+      done(null, inferRequestDocument(body as Buffer, header(req, INFERENCE_HEADER_LENGTH)));
+    } catch (e) {
+      done(e as Error);
+    }
+  });
   // The infer routes are the hot path: no async hop of their own, the answer written as JSON text.
   const infer = (req: FastifyRequest, reply: FastifyReply, name: string, pinned: string | undefined): void => {
     const run = (model: LoadedModel, request: Signature, joinKeys: readonly string[] = []): Promise<void> => {
@@ -177,23 +217,29 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
           : serving.predictVersion(name, pinned, decoded.table, ctx);
       return pending.then((r) => {
         const outputName = scoreOutputName(model.signature);
-        sendJson(
-          reply,
-          inferResponseJson({
-            modelName: r.modelName,
-            modelVersion: r.modelVersion,
-            id: r.requestId,
-            outputName,
-            includeOutput: decoded.outputs === undefined || decoded.outputs.includes(outputName),
-            scores: r.scores,
-            parameters: {
-              route: r.route,
-              ...(r.fallback ? { fallback: r.fallback } : {}),
-              ...(r.reviews ? { review: "pending" } : {}),
-            },
-            ...(r.reasons !== undefined ? { reasons: r.reasons } : {}),
-          }),
-        );
+        const answer = {
+          modelName: r.modelName,
+          modelVersion: r.modelVersion,
+          id: r.requestId,
+          outputName,
+          includeOutput: decoded.outputs === undefined || decoded.outputs.includes(outputName),
+          scores: r.scores,
+          parameters: {
+            route: r.route,
+            ...(r.fallback ? { fallback: r.fallback } : {}),
+            ...(r.reviews ? { review: "pending" } : {}),
+          },
+          ...(r.reasons !== undefined ? { reasons: r.reasons } : {}),
+        };
+        if (!binaryOutputWanted(req.body, outputName)) {
+          sendJson(reply, inferResponseJson(answer));
+          return;
+        }
+        const binary = binaryInferResponse(answer);
+        void reply
+          .header(INFERENCE_HEADER_LENGTH, binary.headerLength)
+          .type("application/octet-stream")
+          .send(binary.body);
       });
     };
     // An endpoint serving by entity key takes its feature service's join keys and request fields.

@@ -13,6 +13,9 @@ import { m0050DecisionRecords } from "./0050-decision-records.js";
 import { m0060ReviewQueue } from "./0060-review-queue.js";
 import { m0070ServingCanaries } from "./0070-serving-canaries.js";
 import { m0090LlmTraces } from "./0090-llm-traces.js";
+import { m0120UsersPermissions } from "./0120-users-permissions.js";
+import { m0121ModelVersionModelId } from "./0121-model-version-model-id.js";
+import { m0122MetricDataset } from "./0122-metric-dataset.js";
 import { m0150SchedulerLeases } from "./0150-scheduler-leases.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
@@ -20,7 +23,7 @@ export type { Dialect, Migration, MigrationContext } from "./migration.js";
 /**
  * Every migration, in the order it runs. Ranges: 0001–0009 core (tracking, registry, audit,
  * tokens, artifacts); 0010–0019 serving / inference log; 0020–0029 monitoring; 0030–0039
- * pipelines; 0050–0059 decision records; 0060–0069 human review; 0150–0159 scale-out (leases, change notifications). Append one import above and one entry below; never
+ * pipelines; 0050–0059 decision records; 0060–0069 human review; 0120–0129 users and per-object permissions; 0150–0159 scale-out (leases, change notifications). Append one import above and one entry below; never
  * reorder or edit applied entries.
  */
 export const migrations: readonly Migration[] = [
@@ -38,5 +41,8 @@ export const migrations: readonly Migration[] = [
   m0060ReviewQueue,
   m0070ServingCanaries,
   m0090LlmTraces,
+  m0120UsersPermissions,
+  m0121ModelVersionModelId,
+  m0122MetricDataset,
   m0150SchedulerLeases,
 ];

@@ -1,5 +1,5 @@
 import type * as S3Sdk from "@aws-sdk/client-s3";
-import type { S3Client } from "@aws-sdk/client-s3";
+import type { ListObjectsCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
@@ -35,6 +35,8 @@ export interface S3Connection {
   readonly sessionToken?: string | undefined;
   /** Multipart threshold and part size in bytes (default 16 MiB, at least 5 MiB). */
   readonly partSize?: number | undefined;
+  /** Objects per ListObjects page when listing blobs (default 1000, S3's maximum). */
+  readonly listPageSize?: number | undefined;
 }
 
 export interface S3ArtifactStoreOptions extends S3Connection {
@@ -52,6 +54,7 @@ export interface S3Location {
 }
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const SHA256 = /^[0-9a-f]{64}$/;
 
 /** `s3://bucket/some/prefix` → bucket and key prefix; refuses anything else naming the rule. */
 export function parseS3Uri(uri: string): S3Location {
@@ -168,7 +171,9 @@ export function createS3BlobBackend(options: S3ArtifactStoreOptions): BlobBacken
         // are not understood by every S3-compatible server.
         requestChecksumCalculation: "WHEN_REQUIRED",
         responseChecksumValidation: "WHEN_REQUIRED",
-        requestHandler: { connectionTimeout: 5_000 },
+        // A server that accepts no connection fails fast; one that stops answering mid-transfer
+        // fails after a minute of silence rather than holding the request forever.
+        requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
       });
       return { sdk, client };
     });
@@ -202,8 +207,10 @@ export function createS3BlobBackend(options: S3ArtifactStoreOptions): BlobBacken
         );
       } else {
         const { Upload } = await import("@aws-sdk/lib-storage");
-        // Parts go up four at a time; a failed upload is aborted, leaving no parts behind.
-        await new Upload({ client, params: { ...common, Body: body() }, partSize, queueSize: 4 }).done();
+        // Parts go up four at a time, each with its SHA-256 for S3 to check; a failed upload is
+        // aborted, leaving no parts behind.
+        const params = { ...common, Body: body(), ChecksumAlgorithm: "SHA256" as const };
+        await new Upload({ client, params, partSize, queueSize: 4 }).done();
       }
     } catch (e) {
       throw unavailable(location, "put", e);
@@ -252,6 +259,35 @@ export function createS3BlobBackend(options: S3ArtifactStoreOptions): BlobBacken
       return out.Body as Readable;
     },
     has,
+    // ListObjects paged by the last key seen (Marker): every S3-compatible server pages this way,
+    // while ListObjectsV2's continuation tokens are not implemented alike everywhere.
+    async *listBlobs() {
+      const { sdk, client } = await connect();
+      let marker: string | undefined;
+      let truncated = true;
+      while (truncated) {
+        let page: ListObjectsCommandOutput;
+        try {
+          page = await client.send(
+            new sdk.ListObjectsCommand({
+              Bucket: bucket,
+              Prefix: `${prefix}blobs/`,
+              MaxKeys: options.listPageSize ?? 1000,
+              ...(marker !== undefined ? { Marker: marker } : {}),
+            }),
+          );
+        } catch (e) {
+          throw unavailable(location, "list", e);
+        }
+        const keys = (page.Contents ?? []).map((o) => o.Key ?? "");
+        for (const k of keys) {
+          const name = path.posix.basename(k);
+          if (SHA256.test(name)) yield name;
+        }
+        marker = keys.at(-1);
+        truncated = page.IsTruncated === true && marker !== undefined;
+      }
+    },
     async close() {
       if (opened === undefined) return;
       const { client } = await opened;

@@ -71,7 +71,14 @@ export async function toLoggedModels(q: Db, rows: readonly LoggedModelsTable[]):
       .filter((t) => t.model_id === r.model_id)
       .map((t) => ({ key: t.key, value: t.value }))
       .sort(byKey),
-    metrics: metrics.filter((m) => m.model_id === r.model_id).map((m) => ({ ...toMetric(m), modelId: r.model_id })),
+    metrics: metrics
+      .filter((m) => m.model_id === r.model_id)
+      .map((m) => ({
+        ...toMetric(m),
+        modelId: r.model_id,
+        ...(m.dataset_name === null ? {} : { datasetName: m.dataset_name }),
+        ...(m.dataset_digest === null ? {} : { datasetDigest: m.dataset_digest }),
+      })),
   }));
 }
 
@@ -117,7 +124,7 @@ async function findLoggedModels(
       );
     } else if (c.entity === "metric") {
       where.push(
-        sql`exists (select 1 from metrics x where x.model_id = m.model_id and x.key = ${c.key} and x.is_nan = 0 and ${numericCondition(sql.raw("x.value"), c)})`,
+        sql`exists (select 1 from metrics x where x.model_id = m.model_id and x.key = ${c.key} and x.is_nan = 0 and ${datasetScope(query.datasets)} and ${numericCondition(sql.raw("x.value"), c)})`,
       );
     } else {
       throw new InvalidParameterError(
@@ -128,16 +135,33 @@ async function findLoggedModels(
   }
   const order: RawBuilder<unknown>[] = [];
   for (const o of query.orderBy ?? []) {
+    const direction = sql.raw(o.ascending === false ? "desc" : "asc");
+    const metric = /^metrics?\.(.+)$/.exec(o.fieldName)?.[1];
+    if (metric !== undefined) {
+      // The model's latest value of the metric; models without it (or with NaN) come last either way.
+      const scope =
+        o.datasetName === undefined
+          ? sql`1 = 1`
+          : datasetScope([
+              {
+                datasetName: o.datasetName,
+                ...(o.datasetDigest === undefined ? {} : { datasetDigest: o.datasetDigest }),
+              },
+            ]);
+      const value = sql`(select x.value from metrics x where x.model_id = m.model_id and x.key = ${metric} and x.is_nan = 0 and ${scope} order by x.step desc, x.timestamp desc limit 1)`;
+      order.push(sql`case when ${value} is null then 1 else 0 end asc`, sql`${value} ${direction}`);
+      continue;
+    }
     const col = strings[o.fieldName] ?? numbers[o.fieldName];
     if (col === undefined) {
       throw new InvalidParameterError(
-        `order_by field_name ${JSON.stringify(o.fieldName)}: logged models sort by ${[...Object.keys(strings), ...Object.keys(numbers)].join(", ")}`,
+        `order_by field_name ${JSON.stringify(o.fieldName)}: logged models sort by ${[...Object.keys(strings), ...Object.keys(numbers)].join(", ")} or metrics.<key>`,
         {
           details: { field: "order_by", value: o.fieldName },
         },
       );
     }
-    order.push(sql`${sql.raw(`m.${col}`)} ${sql.raw(o.ascending === false ? "desc" : "asc")}`);
+    order.push(sql`${sql.raw(`m.${col}`)} ${direction}`);
   }
   if (order.length === 0) order.push(sql`m.creation_timestamp_ms desc`);
   order.push(sql`m.model_id asc`);
@@ -147,6 +171,17 @@ async function findLoggedModels(
     const items = await toLoggedModels(db, rows.rows.slice(0, max));
     return rows.rows.length > max ? { items, nextPageToken: encodePageToken(offset + max) } : { items };
   });
+}
+
+/** The metric rows (alias `x`) computed on one of `datasets` (name, and digest when given); all rows without any. */
+function datasetScope(datasets: SearchLoggedModelsQuery["datasets"]): RawBuilder<unknown> {
+  if (datasets === undefined || datasets.length === 0) return sql`1 = 1`;
+  const one = datasets.map((d) =>
+    d.datasetDigest === undefined
+      ? sql`x.dataset_name = ${d.datasetName}`
+      : sql`(x.dataset_name = ${d.datasetName} and x.dataset_digest = ${d.datasetDigest})`,
+  );
+  return sql`(${sql.join(one, sql` or `)})`;
 }
 
 /** Logged models (MLflow 3): create, read, search, finalize, tags, params, delete. */

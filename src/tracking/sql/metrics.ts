@@ -2,7 +2,7 @@ import type { Metric } from "../types.js";
 import { isNewer } from "../validate.js";
 import type { Db } from "./shared.js";
 
-/** SQLite allows 32,766 bound values per statement; 7 per metric row. */
+/** SQLite allows 32,766 bound values per statement; 9 per metric row. */
 const METRIC_ROWS_PER_INSERT = 1000;
 
 export function metricRow(runId: string, m: Metric) {
@@ -16,6 +16,8 @@ export function metricRow(runId: string, m: Metric) {
     timestamp: m.timestamp,
     step: m.step,
     model_id: m.modelId ?? null,
+    dataset_name: m.datasetName ?? null,
+    dataset_digest: m.datasetDigest ?? null,
   };
 }
 

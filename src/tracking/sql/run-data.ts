@@ -70,21 +70,23 @@ export function runDataMethods(
 
     async getMetricHistory(runId, key, query = {}) {
       checkKey("metric", key);
-      const max = checkMaxResults(query.maxResults, 25_000, 25_000);
+      // As MLflow: without max_results the whole history comes back in one answer.
+      const max = query.maxResults === undefined ? undefined : checkMaxResults(query.maxResults, 25_000, 25_000);
       const offset = decodePageToken(query.pageToken);
       return read(async () => {
         await runRow(db, runId);
-        const rows = await db
+        let q = db
           .selectFrom("metrics")
           .selectAll()
           .where("run_uuid", "=", runId)
           .where("key", "=", key)
           .orderBy("step")
           .orderBy("timestamp")
-          .orderBy("value")
-          .limit(max + 1)
-          .offset(offset)
-          .execute();
+          .orderBy("value");
+        if (max !== undefined) q = q.limit(max + 1);
+        if (offset > 0) q = max === undefined ? q.limit(Number.MAX_SAFE_INTEGER).offset(offset) : q.offset(offset);
+        const rows = await q.execute();
+        if (max === undefined) return { items: rows.map(toMetric) };
         const items = rows.slice(0, max).map(toMetric);
         return rows.length > max ? { items, nextPageToken: encodePageToken(offset + max) } : { items };
       });

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { detectPii, PII_TYPES } from "../../../src/llm/index.js";
+import { piiScores } from "../../fixtures/llm/pii-scores.js";
 import {
   CORPUS_FILE,
   corpusJsonl,
@@ -20,23 +20,7 @@ describe("PII corpus", () => {
   });
 
   it("precision and recall per type (exact span match) are at least 0.98", () => {
-    const key = (s: { start: number; end: number; type: string }) => `${s.start}:${s.end}:${s.type}`;
-    const counts = new Map(PII_TYPES.map((t) => [t as string, { tp: 0, fp: 0, fn: 0 }]));
-    for (const sentence of corpus) {
-      const gold = new Set(sentence.spans.map(key));
-      const predicted = detectPii(sentence.text);
-      const hit = new Set(predicted.map(key));
-      for (const p of predicted) counts.get(p.type)![gold.has(key(p)) ? "tp" : "fp"]++;
-      for (const g of sentence.spans) if (!hit.has(key(g))) counts.get(g.type)!.fn++;
-    }
-    const rows = [...counts].map(([type, c]) => ({
-      type,
-      labelled: c.tp + c.fn,
-      precision: c.tp / (c.tp + c.fp),
-      recall: c.tp / (c.tp + c.fn),
-      fp: c.fp,
-      fn: c.fn,
-    }));
+    const rows = piiScores(corpus);
     console.log(`PII corpus: ${corpus.length} sentences`);
     console.table(rows.map((r) => ({ ...r, precision: r.precision.toFixed(4), recall: r.recall.toFixed(4) })));
     for (const r of rows) {

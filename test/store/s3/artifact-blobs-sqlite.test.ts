@@ -64,9 +64,28 @@ describe("S3 artifact store", () => {
     // 12 MiB in 5 MiB parts: create, three parts, complete.
     const parts = s3.requests.filter((r) => r.method === "PUT" && /[?&]partNumber=/.test(r.url));
     expect(parts).toHaveLength(3);
+    // Each part carries its own SHA-256 (S3 checks it on receipt).
+    const part = 5 * 1024 * 1024;
+    for (const [n, bytes] of [
+      model.subarray(0, part),
+      model.subarray(part, 2 * part),
+      model.subarray(2 * part),
+    ].entries()) {
+      const request = parts.find((r) => new RegExp(`[?&]partNumber=${n + 1}(&|$)`).test(r.url));
+      expect(request?.checksumSha256).toBe(createHash("sha256").update(bytes).digest("base64"));
+    }
     expect(s3.requests.filter((r) => r.method === "POST" && /[?&]uploads/.test(r.url))).toHaveLength(1);
     expect(s3.requests.filter((r) => r.method === "POST" && /[?&]uploadId=/.test(r.url))).toHaveLength(1);
     expect(sha(await a.getFile("1/r/artifacts/model.onnx"))).toBe(sha(model));
+  });
+
+  it("uploads a large buffer in parts too", async () => {
+    const a = await storeAt(fresh());
+    const model = mib(11);
+    s3.requests.length = 0;
+    expect(await a.putBlob(model)).toEqual({ sha256: sha(model), size: model.length });
+    expect(s3.requests.filter((r) => r.method === "PUT" && /[?&]partNumber=/.test(r.url))).toHaveLength(3);
+    expect(sha(await a.getBlob(sha(model)))).toBe(sha(model));
   });
 
   it("is unavailable (503) while the server is down, naming the store, and recovers after", async () => {
