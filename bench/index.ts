@@ -10,5 +10,6 @@ export const benchmarks: { name: string; load: () => Promise<{ run: () => Promis
   { name: "cli", load: () => import("./cli.js") },
   { name: "llm", load: () => import("./llm.js") },
   { name: "llm-eval", load: () => import("./llm-eval.js") },
+  { name: "soak", load: () => import("./soak.js") },
   { name: "ui", load: () => import("./ui.js") },
 ];

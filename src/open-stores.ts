@@ -36,6 +36,8 @@ import {
   createTraceStore,
   type TraceStore,
   type ChainKeyring,
+  createLeaseStore,
+  type LeaseStore,
 } from "./store/index.js";
 import { createTrackingStore } from "./tracking/index.js";
 import type { TrackingStore } from "./tracking/index.js";
@@ -92,6 +94,8 @@ export interface Stores {
   readonly canaries: CanaryStore;
   /** LLM traces: OTLP spans and the gateway's (docs/llm.md). */
   readonly traces: TraceStore;
+  /** Leases of scheduled jobs, so each runs on one replica at a time (docs/deploy.md). */
+  readonly leases: LeaseStore;
   /** Applies pending migrations; run it before first use (`keel migrate`, server start). */
   migrate(): Promise<MigrationResult>;
   /** Waits for webhook deliveries in flight, then closes the database. */
@@ -138,6 +142,7 @@ export function openStores(options: OpenStoresOptions): Stores {
     reviews: createReviewStore(metadata, { clock }),
     canaries: createCanaryStore(metadata, { clock }),
     traces: createTraceStore(metadata, { clock }),
+    leases: createLeaseStore(metadata, { clock }),
     migrate: () => metadata.migrate(clock),
     async close() {
       await webhooks.idle();

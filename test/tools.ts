@@ -5,6 +5,8 @@ import path from "node:path";
 const TOOLS = {
   promtool: { candidates: ["promtool"], install: "apt-get install prometheus" },
   chromium: { candidates: ["/usr/bin/chromium", "chromium"], install: "apt-get install chromium" },
+  nginx: { candidates: ["/usr/sbin/nginx", "nginx"], install: "apt-get install nginx" },
+  "redis-server": { candidates: ["/usr/bin/redis-server", "redis-server"], install: "apt-get install redis-server" },
 } as const;
 
 export type TestTool = keyof typeof TOOLS;

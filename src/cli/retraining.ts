@@ -1,6 +1,6 @@
 import { createFeatureRegistry } from "../features/index.js";
 import type { Stores } from "../open-stores.js";
-import { lineLogger, systemClock, type Clock } from "../runtime/index.js";
+import { lineLogger, systemClock, type Clock, type LeaseFactory } from "../runtime/index.js";
 import {
   runPipelineFile,
   readRetrainingPolicyFile,
@@ -77,10 +77,12 @@ export async function startPolicyScheduler(
   file: string,
   log: { out: (text: string) => void; err: (text: string) => void },
   alerting?: RetrainingAlerts,
+  leases?: LeaseFactory,
 ): Promise<RetrainingScheduler> {
   const { policies } = await readRetrainingPolicyFile(file);
   const scheduler = startRetrainingScheduler({
     policies,
+    ...(leases === undefined ? {} : { leases }),
     deps: retrainingDeps(stores, systemClock, alerting),
     onOutcome: (model, o) =>
       log.out(

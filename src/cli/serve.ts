@@ -1,8 +1,12 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import path from "node:path";
 import type { KeelConfig } from "../config.js";
+import { InvalidParameterError } from "../errors.js";
 import type { MonitoringConfig } from "../monitoring/index.js";
 import type { Stores } from "../open-stores.js";
-import { lineLogger } from "../runtime/index.js";
+import { lineLogger, type LeaseFactory } from "../runtime/index.js";
+import { DEFAULT_LEASE_TTL_MS, leasesFor } from "../store/index.js";
 import { retrainAlertListener, type RetrainingScheduler } from "../pipeline/index.js";
 import {
   startModelServing,
@@ -11,6 +15,7 @@ import {
   readLlmConfig,
   startLlm,
   startServer,
+  parseRoles,
   startGrpcInference,
   keelVersion,
   type RunningGrpc,
@@ -30,8 +35,30 @@ export interface ServeOptions {
   readonly retrainingPolicy?: string;
   /** LLM gateway routes, prices, trace retention, prompt promotion gates (docs/llm.md). */
   readonly llmConfig?: string;
+  /** `api,serving,scheduler` (default all): what this replica does (docs/deploy.md). */
+  readonly roles?: string;
+  /** Seconds a scheduled job's lease lasts without renewal (default 15): a dead replica's jobs move within it. */
+  readonly leaseSeconds?: string;
   /** The built web UI to serve at `/` (default: `dist/ui` of this installation). */
   readonly uiDir?: string;
+}
+
+/** The replica's name in the leases it holds: host, process and a random part (pids repeat across containers). */
+function replicaId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+function leaseTtlMs(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_LEASE_TTL_MS;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600)
+    throw new InvalidParameterError(
+      `lease-seconds = ${JSON.stringify(text)}: must be a number of seconds from 1 to 3600`,
+      {
+        details: { field: "leaseSeconds", value: text },
+      },
+    );
+  return seconds * 1000;
 }
 
 export interface KeelServer {
@@ -54,6 +81,9 @@ export async function startKeelServer(
   options: ServeOptions = {},
 ): Promise<KeelServer> {
   const file = (f: string) => path.resolve(ctx.cwd, f);
+  const roles = parseRoles(options.roles);
+  const schedules = roles.includes("scheduler");
+  const leases: LeaseFactory = leasesFor(stores.leases, replicaId(), leaseTtlMs(options.leaseSeconds));
   // One line per entry: failures to stderr as "message: error".
   const logger = lineLogger(ctx.out, ctx.err);
   // A bad monitoring config fails before anything starts; a bad policy file stops what has started.
@@ -62,21 +92,30 @@ export async function startKeelServer(
     options.monitoringConfig === undefined
       ? options.monitoring
       : await readMonitoringConfig(file(options.monitoringConfig));
-  const model = await startModelServing(stores, config, {
-    ...(options.servingConfig !== undefined ? { servingFile: file(options.servingConfig) } : {}),
-    logger,
-  });
-  // The gateway first: monitoring judges and watches its routes.
-  const llm: RunningLlm | undefined = llmConfig === undefined ? undefined : startLlm(stores, llmConfig, { logger });
+  const model = roles.includes("serving")
+    ? await startModelServing(stores, config, {
+        ...(options.servingConfig !== undefined ? { servingFile: file(options.servingConfig) } : {}),
+        logger,
+        leases,
+        decidesCanaries: schedules,
+      })
+    : undefined;
+  // The gateway first: monitoring judges and watches its routes. Trace retention runs on one scheduler replica.
+  const llm: RunningLlm | undefined =
+    llmConfig === undefined
+      ? undefined
+      : startLlm(stores, llmConfig, { logger, retention: schedules ? leases("trace-retention") : false });
   const gateway = llm?.services.gateway;
   const monitoring = startMonitoring(stores, {
     ...(monitoringConfig === undefined ? {} : { config: monitoringConfig }),
     ...(gateway === undefined || llmConfig === undefined ? {} : { llm: { gateway, config: llmConfig } }),
     // Window runs and alerts (the log sink) to stdout, failures to stderr: one line each.
     logger,
+    leases,
+    schedule: schedules,
   });
   monitoring.services.alerts.onAlert((event) => {
-    if (event.action !== "fired") return;
+    if (event.action !== "fired" || model === undefined) return;
     const a = event.alert;
     model.serving.handleAlert({
       modelName: a.modelName,
@@ -89,9 +128,15 @@ export async function startKeelServer(
   });
   let retraining: RetrainingScheduler | undefined;
   try {
-    if (options.retrainingPolicy !== undefined) {
+    if (options.retrainingPolicy !== undefined && schedules) {
       // A retraining run whose data fails validation alerts through the same engine and sinks.
-      retraining = await startPolicyScheduler(stores, file(options.retrainingPolicy), ctx, monitoring.services.alerts);
+      retraining = await startPolicyScheduler(
+        stores,
+        file(options.retrainingPolicy),
+        ctx,
+        monitoring.services.alerts,
+        leases,
+      );
       const onRetrainAlert = retrainAlertListener(retraining);
       // Not awaited: the alert engine awaits its listeners, and a due check runs a whole pipeline,
       // which must not hold up a monitor window or the HTTP call that ran it. Failures are logged
@@ -101,14 +146,17 @@ export async function startKeelServer(
     const server = await startServer({
       config,
       stores,
-      serving: model.serving,
+      roles,
+      ...(model === undefined ? {} : { serving: model.serving, features: model.features }),
       monitoring: monitoring.services,
       ...(llm === undefined ? {} : { llm: llm.services }),
-      features: model.features,
       ...(options.uiDir === undefined ? {} : { uiDir: options.uiDir }),
     });
+    // gRPC inference belongs to the serving role: a replica without it serves no models.
+    if (config.grpcPort !== undefined && model === undefined)
+      logger.info({}, "gRPC inference not started: this replica has no serving role");
     const grpc =
-      config.grpcPort === undefined
+      config.grpcPort === undefined || model === undefined
         ? undefined
         : await startGrpcInference({
             serving: model.serving,
@@ -133,14 +181,14 @@ export async function startKeelServer(
         retraining?.stop();
         await retraining?.idle();
         await monitoring.stop();
-        await model.stop();
+        await model?.stop();
       },
     };
   } catch (e) {
     llm?.close();
     retraining?.stop();
     await monitoring.stop();
-    await model.stop();
+    await model?.stop();
     throw e;
   }
 }

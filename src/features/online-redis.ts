@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { UnavailableError } from "../errors.js";
 import type { FeatureValue, OnlineRow, OnlineStore, StoredOnlineRow } from "./online-store.js";
 
 /** Rows written per MULTI/EXEC: each batch commits atomically. */
@@ -36,6 +37,17 @@ export function createRedisOnlineStore(url: string, options: { prefix?: string }
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 }) as RedisWithScript;
   redis.defineCommand("keelSetFeatureRow", { numberOfKeys: 1, lua: SET_IF_NOT_NEWER });
   const key = (view: string, entity: string) => `${prefix}${view}:${entity}`;
+  // Connection errors reach the commands that fail; unheard, ioredis would print each retry.
+  redis.on("error", () => undefined);
+  const where = withoutPassword(url);
+  const reachable = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new UnavailableError(`online store ${where} is unavailable: ${reason}`, { cause });
+    }
+  };
 
   async function flush(view: string, rows: readonly OnlineRow[]): Promise<void> {
     const multi = redis.multi() as unknown as RedisWithScript & { exec(): Promise<[Error | null, unknown][] | null> };
@@ -50,18 +62,29 @@ export function createRedisOnlineStore(url: string, options: { prefix?: string }
     async write(view, batches) {
       let n = 0;
       for await (const batch of batches) {
-        for (let i = 0; i < batch.length; i += BATCH) await flush(view, batch.slice(i, i + BATCH));
+        for (let i = 0; i < batch.length; i += BATCH) await reachable(() => flush(view, batch.slice(i, i + BATCH)));
         n += batch.length;
       }
       return n;
     },
     async read(view, keys) {
       if (keys.length === 0) return [];
-      const raw = await redis.mget(keys.map((k) => key(view, k)));
+      const raw = await reachable(() => redis.mget(keys.map((k) => key(view, k))));
       return raw.map(parse);
     },
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+/** The Redis URL as errors may show it: no password. */
+function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== "") u.password = "***";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return "redis";
+  }
 }

@@ -4,7 +4,7 @@
  * retraining policy listens for retrain-tier alerts). Evaluations are serialised, so two runs
  * never open the same alert twice.
  */
-import { silentLogger, systemClock, type Clock, type Logger } from "../runtime/index.js";
+import { SerialQueue, silentLogger, systemClock, type Clock, type Logger } from "../runtime/index.js";
 import type { AlertRecord, AlertStore, MonitorObservation, ObservationStore } from "../store/index.js";
 import { deliverAlert, sinkAccepts } from "./alert-sinks.js";
 import type { AlertEvent, DeliveryResult, SinkConfig } from "./alert-sinks.js";
@@ -67,7 +67,7 @@ export class AlertEngine {
   private readonly listeners = new Set<AlertListener>();
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   constructor(private readonly options: AlertEngineOptions) {
     this.rules = options.rules ?? DEFAULT_ALERT_RULES;
@@ -84,9 +84,7 @@ export class AlertEngine {
 
   /** Evaluates every rule for one model (default: every model) and acts on the outcome. */
   evaluate(modelName?: string): Promise<EvaluationResult> {
-    const run = this.queue.catch(() => undefined).then(() => this.evaluateNow(modelName));
-    this.queue = run;
-    return run;
+    return this.queue.run(() => this.evaluateNow(modelName));
   }
 
   /**
@@ -113,48 +111,40 @@ export class AlertEngine {
    * moves) and undefined is returned.
    */
   raise(alert: RaisedAlert): Promise<AlertRecord | undefined> {
-    const run = this.queue
-      .catch(() => undefined)
-      .then(async () => {
-        const key = dedupKey(alert.ruleId, alert.target);
-        const now = this.clock();
-        const open = await this.openAlert(alert.target.modelName, key);
-        if (open !== undefined) {
-          await this.options.alerts.touch(open.id, now);
-          return undefined;
-        }
-        const fired = await this.options.alerts.fire({
-          ruleId: alert.ruleId,
-          tier: alert.tier,
-          dedupKey: key,
-          ...alert.target,
-          summary: alert.summary,
-          value: alert.value,
-          threshold: alert.threshold,
-          windowStart: now,
-          windowEnd: now,
-          detail: alert.detail,
-        });
-        await this.emit({ action: "fired", alert: fired });
-        return fired;
+    return this.queue.run(async () => {
+      const key = dedupKey(alert.ruleId, alert.target);
+      const now = this.clock();
+      const open = await this.openAlert(alert.target.modelName, key);
+      if (open !== undefined) {
+        await this.options.alerts.touch(open.id, now);
+        return undefined;
+      }
+      const fired = await this.options.alerts.fire({
+        ruleId: alert.ruleId,
+        tier: alert.tier,
+        dedupKey: key,
+        ...alert.target,
+        summary: alert.summary,
+        value: alert.value,
+        threshold: alert.threshold,
+        windowStart: now,
+        windowEnd: now,
+        detail: alert.detail,
       });
-    this.queue = run;
-    return run;
+      await this.emit({ action: "fired", alert: fired });
+      return fired;
+    });
   }
 
   /** Resolves the open alert of an event rule and target, when there is one (the condition cleared). */
   settle(ruleId: string, target: AlertTarget): Promise<AlertRecord | undefined> {
-    const run = this.queue
-      .catch(() => undefined)
-      .then(async () => {
-        const open = await this.openAlert(target.modelName, dedupKey(ruleId, target));
-        if (open === undefined) return undefined;
-        const resolved = await this.options.alerts.resolve(open.id);
-        await this.emit({ action: "resolved", alert: resolved });
-        return resolved;
-      });
-    this.queue = run;
-    return run;
+    return this.queue.run(async () => {
+      const open = await this.openAlert(target.modelName, dedupKey(ruleId, target));
+      if (open === undefined) return undefined;
+      const resolved = await this.options.alerts.resolve(open.id);
+      await this.emit({ action: "resolved", alert: resolved });
+      return resolved;
+    });
   }
 
   private async openAlert(modelName: string, key: string): Promise<AlertRecord | undefined> {

@@ -4,7 +4,17 @@
  * once; it resolves when the queue is back under the SLA. Checked on a timer of its own, since the
  * monitor scheduler ticks only when a monitoring window closes.
  */
-import { silentLogger, systemClock, systemTimers, type Clock, type Logger, type Timers } from "../runtime/index.js";
+import {
+  SerialQueue,
+  silentLogger,
+  systemClock,
+  systemTimers,
+  whileLeased,
+  type Clock,
+  type Lease,
+  type Logger,
+  type Timers,
+} from "../runtime/index.js";
 import { specError, specNumber, specNumberValue, specObject, specOneOf, specRequired } from "../spec-fields.js";
 import type { AlertStore, ReviewStore } from "../store/index.js";
 import type { AlertEngine } from "./alert-engine.js";
@@ -56,6 +66,8 @@ export interface ReviewSlaOptions {
   readonly clock?: Clock;
   readonly timers?: Timers;
   readonly logger?: Logger;
+  /** Several replicas: checks run only on the replica holding this lease. */
+  readonly lease?: Lease;
 }
 
 /** One endpoint's state at a check. */
@@ -72,7 +84,7 @@ export class ReviewSlaMonitor {
   private readonly timers: Timers;
   private readonly logger: Logger;
   private handle: unknown;
-  private running: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private stopped = true;
 
   constructor(private readonly options: ReviewSlaOptions) {
@@ -95,7 +107,8 @@ export class ReviewSlaMonitor {
     this.stopped = true;
     if (this.handle !== undefined) this.timers.clearTimeout(this.handle);
     this.handle = undefined;
-    await this.running.catch(() => undefined);
+    await this.queue.idle();
+    await this.options.lease?.release().catch(() => undefined);
   }
 
   private arm(): void {
@@ -113,11 +126,17 @@ export class ReviewSlaMonitor {
     );
   }
 
-  /** Raises the alert of every endpoint past its SLA and settles those back under it; calls queue. */
+  /**
+   * Raises the alert of every endpoint past its SLA and settles those back under it; calls queue.
+   * With a lease held by another replica, nothing is checked here and the result is empty.
+   */
   check(): Promise<ReviewSlaState[]> {
-    const run = this.running.catch(() => undefined).then(() => this.checkNow());
-    this.running = run;
-    return run;
+    return this.queue.run(async () => {
+      const lease = this.options.lease;
+      if (lease === undefined) return this.checkNow();
+      const outcome = await whileLeased(lease, this.timers, () => this.checkNow());
+      return outcome.ran ? outcome.result : [];
+    });
   }
 
   private async checkNow(): Promise<ReviewSlaState[]> {

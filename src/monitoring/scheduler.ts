@@ -5,7 +5,17 @@
  * the model. Windows are aligned to multiples of their length (UTC). The clock and the timer
  * functions are injected, so tests drive time.
  */
-import { silentLogger, systemClock, systemTimers, type Clock, type Logger, type Timers } from "../runtime/index.js";
+import {
+  SerialQueue,
+  silentLogger,
+  systemClock,
+  systemTimers,
+  whileLeased,
+  type Clock,
+  type Lease,
+  type Logger,
+  type Timers,
+} from "../runtime/index.js";
 import type { AlertEngine, EvaluationResult } from "./alert-engine.js";
 import { parseSinks } from "./alert-sinks.js";
 import type { SinkConfig } from "./alert-sinks.js";
@@ -203,6 +213,11 @@ export interface SchedulerOptions {
   readonly timers?: Timers;
   /** Job outcomes and failures. */
   readonly logger?: Logger;
+  /**
+   * Several replicas: windows run only on the replica holding this lease, which records in it how
+   * far each model's windows got, so a replica taking over continues there — each window runs once.
+   */
+  readonly lease?: Lease;
 }
 
 export interface WindowRun {
@@ -236,7 +251,7 @@ export class MonitorScheduler {
   /** Windows whose job failed, per model, retried (oldest first) before the model's new windows. */
   private readonly failed = new Map<string, FailedWindow[]>();
   private handle: unknown;
-  private running: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private stopped = true;
   /** The models monitored as of the last run: the listed ones and the champions found then. */
   private monitored: readonly MonitoredModel[];
@@ -299,7 +314,8 @@ export class MonitorScheduler {
     this.stopped = true;
     if (this.handle !== undefined) this.timers.clearTimeout(this.handle);
     this.handle = undefined;
-    await this.running.catch(() => undefined);
+    await this.queue.idle();
+    await this.options.lease?.release().catch(() => undefined);
   }
 
   /** When the next window is due (epoch ms); champions are looked for when a champion window closes. */
@@ -331,9 +347,60 @@ export class MonitorScheduler {
    * behind the one in progress (the timer's or another caller's), so no window runs twice.
    */
   runDue(): Promise<WindowRun[]> {
-    const run = this.running.catch(() => undefined).then(() => this.runClosedWindows());
-    this.running = run;
-    return run;
+    return this.queue.run(() => this.runLeased());
+  }
+
+  /**
+   * With a lease: the holder takes up the stored progress and runs what is due; another replica
+   * only moves its own marks past the windows the holder runs, ready to continue from the stored
+   * progress if it is handed the lease.
+   */
+  private async runLeased(): Promise<WindowRun[]> {
+    const lease = this.options.lease;
+    if (lease === undefined) return this.runClosedWindows();
+    let outcome;
+    try {
+      outcome = await whileLeased(lease, this.timers, async (grant) => {
+        this.takeUp(grant.checkpoint);
+        return this.runClosedWindows();
+      });
+    } catch (e) {
+      this.logger.error(
+        {},
+        `monitoring: the scheduler lease could not be taken: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      return [];
+    }
+    if (outcome.ran) return outcome.result;
+    const now = this.clock();
+    for (const key of this.done.keys()) {
+      const cadence = key.slice(key.indexOf("\u0000") + 1);
+      this.done.set(key, lastClosedWindow(now - this.delayMs, cadence).end);
+    }
+    return [];
+  }
+
+  /** Each window mark of the lease's checkpoint replaces this replica's own. */
+  private takeUp(checkpoint: string | undefined): void {
+    if (checkpoint === undefined) return;
+    try {
+      for (const [key, end] of Object.entries(JSON.parse(checkpoint) as Record<string, number>)) {
+        if (typeof end === "number") this.done.set(key, end);
+      }
+    } catch {
+      this.logger.error(
+        {},
+        "monitoring: the scheduler lease's checkpoint is not readable JSON; continuing from this replica's own marks",
+      );
+    }
+  }
+
+  /** Marks a window done, in the lease's checkpoint too. */
+  private async markDone(key: string, end: number): Promise<void> {
+    this.done.set(key, end);
+    if (this.options.lease === undefined) return;
+    const saved = await this.options.lease.save(JSON.stringify(Object.fromEntries(this.done)));
+    if (!saved) this.logger.error({}, "monitoring: the scheduler lease was lost while windows ran");
   }
 
   private async runClosedWindows(): Promise<WindowRun[]> {
@@ -364,7 +431,7 @@ export class MonitorScheduler {
             ends.push(from + lengthOf(cadence));
           }
           from += lengthOf(cadence);
-          this.done.set(key, from);
+          await this.markDone(key, from);
         }
       }
       if (this.options.labels !== undefined && m.llmRoute !== true) {

@@ -7,7 +7,15 @@
 import path from "node:path";
 import { column, readTable } from "../data/index.js";
 import { NotFoundError } from "../errors.js";
-import { silentLogger, systemTimers, type Clock, type Logger, type Timers } from "../runtime/index.js";
+import {
+  silentLogger,
+  systemTimers,
+  whileLeased,
+  type Clock,
+  type LeaseFactory,
+  type Logger,
+  type Timers,
+} from "../runtime/index.js";
 import type { RegistryStore } from "../registry/index.js";
 import { readSpecFile } from "../spec-fields.js";
 import type { TrackingStore } from "../tracking/index.js";
@@ -399,6 +407,12 @@ export interface RetrainingSchedulerOptions {
   readonly onOutcome?: (model: string, outcome: RetrainingOutcome) => void;
   /** Checks that failed. */
   readonly logger?: Logger;
+  /**
+   * Several replicas: a scheduled check of a model runs on the one replica that takes the lease
+   * `retraining:<model>`, which records the check's due time in it, so each due time is checked once.
+   * Checks an alert asks for run where the alert fired.
+   */
+  readonly leases?: LeaseFactory;
 }
 
 export interface RetrainingScheduler {
@@ -443,6 +457,8 @@ export function startRetrainingScheduler(options: RetrainingSchedulerOptions): R
   const next: Record<string, number> = {};
   const timers = new Map<string, unknown>();
   const chains = new Map<string, Promise<unknown>>();
+  /** Scheduled checks from their timer on (taking the lease included), so idle() waits for them too. */
+  const checking = new Set<Promise<void>>();
   let stopped = false;
 
   const byModel = new Map(options.policies.map((p) => [p.policy.model, p]));
@@ -472,6 +488,24 @@ export function startRetrainingScheduler(options: RetrainingSchedulerOptions): R
     return job;
   }
 
+  /** The check due at `due`, on this replica unless another has taken (or already made) it. */
+  async function scheduledCheck(model: string, due: number): Promise<void> {
+    const lease = options.leases?.(`retraining:${model}`);
+    if (lease === undefined) {
+      await enqueue(model);
+      return;
+    }
+    try {
+      await whileLeased(lease, timerFns, async (grant) => {
+        if (grant.checkpoint !== undefined && Number(grant.checkpoint) >= due) return;
+        // Recorded before the run: a replica that dies mid-run leaves the pipeline's failed run, not a second run.
+        if (await lease.save(String(due))) await enqueue(model);
+      });
+    } catch (e) {
+      logger.error({ err: e, model }, `retraining ${model}: the check's lease could not be taken`);
+    }
+  }
+
   function arm(model: string): void {
     if (stopped) return;
     const entry = byModel.get(model);
@@ -490,7 +524,9 @@ export function startRetrainingScheduler(options: RetrainingSchedulerOptions): R
             return;
           }
           delete next[model];
-          void enqueue(model).then(() => arm(model));
+          const check = scheduledCheck(model, due).then(() => arm(model));
+          checking.add(check);
+          void check.finally(() => checking.delete(check));
         },
         Math.min(delay, MAX_DELAY),
       ),
@@ -505,6 +541,7 @@ export function startRetrainingScheduler(options: RetrainingSchedulerOptions): R
       return enqueue(modelName, [{ reason, at: deps.clock() }]);
     },
     async idle() {
+      await Promise.all([...checking, ...chains.values()]);
       await Promise.all([...chains.values()]);
     },
     stop() {

@@ -20,6 +20,7 @@ import type { ModelServer } from "../serving/index.js";
 import type { TrackingStore } from "../tracking/index.js";
 import type { TokenVerifier } from "./auth.js";
 import type { MonitoringServices } from "./monitoring-wiring.js";
+import type { ServerRole } from "./roles.js";
 
 /** The stores the server talks to; `openStores()` returns a superset of this. */
 export interface AppStores {
@@ -66,6 +67,11 @@ export interface AppDeps {
   /** The feature store model serving reads (its owner closes it); the feature routes open their own without it. */
   readonly features?: FeatureStore;
   readonly llm?: LlmServices;
+  /**
+   * What this replica serves (default every role): without `api` only the health, model serving
+   * and LLM gateway routes are registered, and the endpoints API is read-only (docs/deploy.md).
+   */
+  readonly roles?: readonly ServerRole[];
   /** The built web UI's directory (default: `dist/ui` next to the server). */
   readonly uiDir?: string;
 }

@@ -8,6 +8,12 @@ import { parseJsonBody } from "./json-body.js";
 import { InvalidParameterError } from "../errors.js";
 import { REQUEST_LIMITS } from "../spec-fields.js";
 import { routes } from "./routes/index.js";
+import { healthRoutes } from "./routes/health.js";
+import { llmGatewayRoutes } from "./routes/llm-gateway.js";
+import { servingRoutes } from "./routes/serving.js";
+
+/** The route files of a replica without the `api` role. */
+const SCORING_ROUTES: ReadonlySet<unknown> = new Set([healthRoutes, servingRoutes, llmGatewayRoutes]);
 
 export type { AppDeps, AppStores, RoutePlugin } from "./app-deps.js";
 
@@ -51,7 +57,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       ? {}
       : { users, objectAccess: createObjectAccess({ users, tracking: deps.stores.tracking }) }),
   });
-  for (const plugin of routes) {
+  // Without the `api` role only the scoring routes are registered (the UI and the management API are not).
+  const api = deps.roles === undefined || deps.roles.includes("api");
+  for (const plugin of api ? routes : routes.filter((r) => SCORING_ROUTES.has(r))) {
     // Route files share the root context so the error handler and auth hooks apply to all of them.
     await plugin(app, deps);
   }

@@ -26,3 +26,5 @@ export { calibrationJson, datasetJson, datasetVersionJson, evalComparisonJson, e
 export { splitDatasetRef, splitPromptRef } from "./routes/llm-eval.js";
 export type { RunningLlm } from "./llm-wiring.js";
 export type { LlmServices } from "./app-deps.js";
+export { parseRoles, SERVER_ROLES } from "./roles.js";
+export type { ServerRole } from "./roles.js";

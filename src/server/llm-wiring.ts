@@ -1,6 +1,6 @@
 import { createGateway, parseLlmConfig, type LlmConfig, type TextClassifier } from "../llm/index.js";
 import type { RegistryStore } from "../registry/index.js";
-import type { Clock, Logger } from "../runtime/index.js";
+import { systemTimers, whileLeased, type Clock, type Lease, type Logger } from "../runtime/index.js";
 import { readSpecFile } from "../spec-fields.js";
 import type { TraceStore } from "../store/index.js";
 import type { LlmServices } from "./app-deps.js";
@@ -27,17 +27,23 @@ export function startLlm(
     clock?: Clock;
     logger?: Logger;
     classifiers?: Readonly<Record<string, TextClassifier>>;
+    /** Several replicas: the retention job runs on the holder of this lease; false: not on this replica. */
+    retention?: Lease | false;
   } = {},
 ): RunningLlm {
   const clock = options.clock ?? Date.now;
   const gateway = createGateway({ config, registry: stores.registry, traces: stores.traces, ...options });
   let timer: NodeJS.Timeout | undefined;
   const days = config.traceRetentionDays;
-  if (days !== undefined) {
+  const lease = options.retention;
+  if (days !== undefined && lease !== false) {
+    const deleteExpired = () => stores.traces.deleteBefore(clock() - days * 24 * HOUR_MS);
     const purge = () => {
-      stores.traces.deleteBefore(clock() - days * 24 * HOUR_MS).catch((err: unknown) => {
-        options.logger?.error({ err }, "deleting expired traces failed");
-      });
+      (lease === undefined ? deleteExpired() : whileLeased(lease, systemTimers, deleteExpired)).catch(
+        (err: unknown) => {
+          options.logger?.error({ err }, "deleting expired traces failed");
+        },
+      );
     };
     purge();
     timer = setInterval(purge, HOUR_MS);

@@ -1,10 +1,10 @@
 import type { KeelConfig } from "../config.js";
 import type { Stores } from "../open-stores.js";
-import type { Logger } from "../runtime/index.js";
+import type { LeaseFactory, Logger } from "../runtime/index.js";
 import type { FeatureStore } from "../features/index.js";
 import { openFeatureStore } from "./routes/features.js";
 import { canaryGateEvaluator } from "./canary-gate.js";
-import { createServingRuntime, type ModelServer } from "../serving/index.js";
+import { createServingRuntime, type ModelServer, type WatchChanges } from "../serving/index.js";
 import { storeArtifactFetcher } from "./model-source.js";
 
 export interface ModelServing {
@@ -25,10 +25,18 @@ export interface ModelServing {
 export async function startModelServing(
   stores: Stores,
   config: KeelConfig,
-  options: { servingFile?: string; logger?: Logger } = {},
+  options: {
+    servingFile?: string;
+    logger?: Logger;
+    /** Several replicas: canaries advance on the holder of the `canary-advance` lease. */
+    leases?: LeaseFactory;
+    /** False: this replica never advances canaries (no `scheduler` role). */
+    decidesCanaries?: boolean;
+  } = {},
 ): Promise<ModelServing> {
   const inferenceLog = stores.servingInferenceLog;
   const features = openFeatureStore(stores.metadata, config);
+  const watchChanges = changeWatcher(stores, options.logger);
   const serving = await createServingRuntime({
     features,
     registry: stores.registry,
@@ -42,6 +50,9 @@ export async function startModelServing(
       inferenceLog: stores.inferenceLog,
       labels: stores.labels,
     }),
+    ...(options.leases !== undefined ? { canaryLease: options.leases("canary-advance") } : {}),
+    ...(options.decidesCanaries !== undefined ? { decidesCanaries: options.decidesCanaries } : {}),
+    ...(watchChanges !== undefined ? { watchChanges } : {}),
     ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
     ...(options.servingFile !== undefined ? { servingFile: options.servingFile } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
@@ -57,4 +68,15 @@ export async function startModelServing(
       await inferenceLog.flush();
     },
   };
+}
+
+/** The metadata database's change notifications as serving follows them (PostgreSQL; none on SQLite). */
+function changeWatcher(stores: Stores, logger: Logger | undefined): WatchChanges | undefined {
+  const watch = stores.metadata.watchChanges;
+  if (watch === undefined) return undefined;
+  return (onChange) =>
+    watch(
+      () => onChange(),
+      (err) => logger?.error({ err }, "serving: change notifications lost; polling until they are back"),
+    );
 }

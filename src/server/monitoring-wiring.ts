@@ -17,7 +17,7 @@ import {
   type LlmWindowResult,
 } from "../llm/index.js";
 import { createFeatureRegistry, endpointSkew, featureService } from "../features/index.js";
-import { systemClock, type Clock, type Logger, type Timers } from "../runtime/index.js";
+import { systemClock, type Clock, type LeaseFactory, type Logger, type Timers } from "../runtime/index.js";
 import type { Stores } from "../open-stores.js";
 import { readSpecFile, specError } from "../spec-fields.js";
 import type { AlertStore, ObservationStore } from "../store/index.js";
@@ -113,6 +113,10 @@ export function startMonitoring(
     timers?: Timers;
     fetch?: typeof globalThis.fetch;
     logger?: Logger;
+    /** Several replicas: the scheduler and the review SLA check run on the holder of their lease. */
+    leases?: LeaseFactory;
+    /** False: no timers on this replica (no `scheduler` role); windows still run when asked over the API. */
+    schedule?: boolean;
     /** The LLM gateway and its config: routes with `monitor` settings get monitor windows too. */
     llm?: { readonly gateway: Gateway; readonly config: LlmConfig };
   } = {},
@@ -156,8 +160,10 @@ export function startMonitoring(
     clock,
     ...(options.timers !== undefined ? { timers: options.timers } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    ...(options.leases !== undefined ? { lease: options.leases("monitor-scheduler") } : {}),
   });
-  scheduler.start();
+  const schedule = options.schedule ?? true;
+  if (schedule) scheduler.start();
   const reviewSla =
     config.reviewSla === undefined
       ? undefined
@@ -169,8 +175,9 @@ export function startMonitoring(
           clock,
           ...(options.timers !== undefined ? { timers: options.timers } : {}),
           ...(options.logger !== undefined ? { logger: options.logger } : {}),
+          ...(options.leases !== undefined ? { lease: options.leases("review-sla") } : {}),
         });
-  reviewSla?.start();
+  if (schedule) reviewSla?.start();
   const metrics = new Registry();
   registerMonitoringMetrics(metrics, stores.observations, { clock });
   return {

@@ -32,12 +32,18 @@ export interface AliasFollowerDeps {
   readonly logger: Logger;
   /** Shared cache backend for endpoints that enable caching; otherwise an in-process LRU each. */
   readonly cache: PredictionCache | undefined;
+  /** Change notifications from other replicas (see ModelServerOptions.watchChanges). */
+  readonly watchChanges?: WatchChanges | undefined;
   /** Counts failed loads per endpoint. */
   readonly metrics?: Pick<ServingMetrics, "modelLoadFailures">;
 }
 
+/** Subscribes to "something serving follows changed"; the returned `stop` ends the subscription. */
+export type WatchChanges = (onChange: () => void) => { stop(): Promise<void> };
+
 /**
- * Keeps every endpoint bound to the versions its aliases point at, polling the registry. A move
+ * Keeps every endpoint bound to the versions its aliases point at, re-reading the registry on each
+ * change notification (when the database sends them) and on a poll that catches anything missed. A move
  * loads and warms the new version first, swaps the endpoint's binding in one assignment, then
  * drains and closes the old version — so requests in flight finish on the model they started with.
  */
@@ -45,14 +51,18 @@ export class AliasFollower {
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   private stopped = false;
+  /** A change arrived during a sync: sync once more when it ends. */
+  private again = false;
+  private watch: { stop(): Promise<void> } | undefined;
   /** True once the first sync has finished. */
   synced = false;
 
   constructor(private readonly deps: AliasFollowerDeps) {}
 
-  /** First sync (loads every served model), then poll. */
+  /** First sync (loads every served model), then follow notifications and poll. */
   async start(pollIntervalMs: number): Promise<void> {
     await this.sync();
+    this.watch = this.deps.watchChanges?.(() => this.changed());
     this.timer = setInterval(() => void this.sync(), pollIntervalMs);
     this.timer.unref();
   }
@@ -61,13 +71,25 @@ export class AliasFollower {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
+    await this.watch?.stop();
     await this.syncing;
+  }
+
+  /** Another replica changed something: sync now, or right after the sync in flight (it may have read too early). */
+  changed(): void {
+    if (this.syncing) this.again = true;
+    else void this.sync();
   }
 
   /** Re-read the registry: create/remove default endpoints, rebind moved aliases, step canaries. */
   sync(): Promise<void> {
     if (this.syncing) return this.syncing;
-    this.syncing = this.doSync().finally(() => (this.syncing = undefined));
+    this.syncing = this.doSync().finally(() => {
+      this.syncing = undefined;
+      if (!this.again || this.stopped) return;
+      this.again = false;
+      void this.sync();
+    });
     return this.syncing;
   }
 
@@ -88,7 +110,14 @@ export class AliasFollower {
       const champions = await this.championModels();
       await this.release(endpoints.reconcile(champions));
       await Promise.all([...endpoints.endpoints.values()].map((ep) => this.refresh(ep, false)));
-      const finished = await Promise.all([...endpoints.endpoints.values()].map((ep) => rollout.step(ep)));
+      // Canary state lives in the store: every replica takes up the latest decision, one decides.
+      await Promise.all([...endpoints.endpoints.values()].map((ep) => rollout.adopt(ep)));
+      // The lease is asked for only while a canary runs: no database write per sync otherwise.
+      const running = [...endpoints.endpoints.values()].some((ep) => ep.canary?.status === "running");
+      const deciding = running && (await rollout.decides());
+      const finished = deciding
+        ? await Promise.all([...endpoints.endpoints.values()].map((ep) => rollout.step(ep)))
+        : [];
       // A finished canary moved the champion alias: follow it now rather than on the next poll.
       if (finished.includes(true))
         await Promise.all([...endpoints.endpoints.values()].map((ep) => this.refresh(ep, false)));

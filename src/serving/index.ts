@@ -40,6 +40,7 @@ export {
   type PredictionResult,
   type RequestContext,
   type ServingRegistry,
+  type WatchChanges,
 } from "./model-server.js";
 export type { EndpointSummary, LoadFailure } from "./endpoint-registry.js";
 export {

@@ -4,7 +4,7 @@ import { specError } from "../spec-fields.js";
 import type { FeatureStore } from "../features/index.js";
 import { silentLogger, systemClock, type Clock, type Logger } from "../runtime/index.js";
 import type { InferenceLog, EndpointStore, ReviewStore } from "../store/index.js";
-import { AliasFollower, type ServingRegistry } from "./alias-follower.js";
+import { AliasFollower, type ServingRegistry, type WatchChanges } from "./alias-follower.js";
 import type { PredictionCache } from "./cache.js";
 import {
   DEFAULT_ENDPOINT_DEFAULTS,
@@ -29,7 +29,7 @@ import {
 import { ShadowRunner } from "./shadow-runner.js";
 import type { InputTable } from "./input-table.js";
 
-export type { ServingRegistry } from "./alias-follower.js";
+export type { ServingRegistry, WatchChanges } from "./alias-follower.js";
 export type { PredictionResult } from "./prediction-log.js";
 export type { RequestContext } from "./request-path.js";
 export type {
@@ -95,6 +95,15 @@ export interface ModelServerOptions {
   readonly canaryGate?: RolloutOptions["canaryGate"] | undefined;
   /** Canary rollback hook: true while an alert is firing on the endpoint. */
   readonly isAlertFiring?: (endpoint: string) => boolean | Promise<boolean>;
+  /** Several replicas: only the holder of this lease advances canaries (see RolloutOptions). */
+  readonly canaryLease?: RolloutOptions["canaryLease"];
+  /** False: this replica never makes scheduled canary decisions (see RolloutOptions). */
+  readonly decidesCanaries?: boolean;
+  /**
+   * Change notifications from the metadata database (PostgreSQL): an alias move, endpoint change
+   * or canary decision made on another replica is followed at once rather than on the next poll.
+   */
+  readonly watchChanges?: WatchChanges;
   /** Failures that do not fail a request: sync errors, shadow errors, failed log writes. */
   readonly logger?: Logger;
   /** The feature store endpoints naming a feature service read (serving by entity key). */
@@ -162,6 +171,7 @@ export class ModelServer {
       clock,
       logger,
       cache: options.cache,
+      watchChanges: options.watchChanges,
       metrics,
     });
     this.requests = new RequestPath({
@@ -188,6 +198,7 @@ export class ModelServer {
     await this.follower.stop();
     await shadowsDone;
     await this.rollout.idle();
+    await this.rollout.release();
     await this.log.idle();
     const releases: Promise<void>[] = [];
     for (const ep of this.endpoints.endpoints.values()) {

@@ -1,6 +1,6 @@
 import { InvalidStateError } from "../errors.js";
 import { CHAMPION_ALIAS, promoteAlias, type RegistryStore } from "../registry/index.js";
-import type { Clock, Logger } from "../runtime/index.js";
+import type { Clock, Lease, Logger } from "../runtime/index.js";
 import type { CanaryAction, CanaryStore, InferenceRecord, StoredCanary } from "../store/index.js";
 import type { CanaryGateSpec } from "./endpoint-config.js";
 import type { Binding, EndpointRegistry, EndpointRuntime } from "./endpoint-registry.js";
@@ -63,6 +63,13 @@ export interface RolloutOptions {
   readonly canaries?: { readonly store: CanaryStore; readonly registry: RegistryStore } | undefined;
   /** Evaluates an endpoint's canary gate (`challenger_beats_champion`) before each advance. */
   readonly canaryGate?: ((request: CanaryGateRequest) => Promise<CanaryGateDecision>) | undefined;
+  /**
+   * With several replicas: canaries advance only on the replica holding this lease (the others
+   * take up each decision from the store). Without it this process always decides.
+   */
+  readonly canaryLease?: Lease | undefined;
+  /** False on a replica that must never make scheduled canary decisions (no `scheduler` role). */
+  readonly decidesCanaries?: boolean;
   readonly logger?: Logger;
 }
 
@@ -115,6 +122,49 @@ export class RolloutController {
     this.metrics.canaryTraffic.set(
       { endpoint: ep.config.name, model_version: next.canary.version },
       canaryPercent(ep.canary, schedule),
+    );
+  }
+
+  /** Whether this replica makes the scheduled canary decisions now (it holds the canary lease). */
+  async decides(): Promise<boolean> {
+    if (this.options.decidesCanaries === false) return false;
+    const lease = this.options.canaryLease;
+    if (lease === undefined) return true;
+    try {
+      return (await lease.acquire()) !== undefined;
+    } catch (e) {
+      this.options.logger?.error({ err: e }, "serving: the canary lease could not be read");
+      return false;
+    }
+  }
+
+  /**
+   * Take up the stored state of the endpoint's canary when a decision elsewhere (another replica,
+   * `keel rollout`) changed it: the store, not this process, is the canary's record. Waits for this
+   * process's own decisions to be stored first, so it never reads back an older state.
+   */
+  async adopt(ep: EndpointRuntime): Promise<void> {
+    const store = this.options.canaries?.store;
+    const canary = ep.binding?.canary;
+    const schedule = ep.config.canary?.schedule;
+    if (store === undefined || canary === undefined || ep.canary === undefined || schedule === undefined) return;
+    await this.persisting;
+    let stored: StoredCanary | undefined;
+    try {
+      stored = await store.get(ep.config.name);
+    } catch (e) {
+      this.options.logger?.error({ err: e }, `serving: the canary of endpoint ${ep.config.name} could not be read`);
+      return;
+    }
+    if (stored?.modelName !== canary.name || stored.modelVersion !== canary.version) return;
+    const next = stateOf(stored);
+    if (sameState(ep.canary, next)) return;
+    ep.canary = next;
+    ep.canaryRequests = 0;
+    ep.canaryErrors = 0;
+    this.metrics.canaryTraffic.set(
+      { endpoint: ep.config.name, model_version: canary.version },
+      canaryPercent(next, schedule),
     );
   }
 
@@ -272,6 +322,13 @@ export class RolloutController {
     return this.persisting;
   }
 
+  /** Gives the canary lease up (a clean shutdown), so another replica decides without waiting for it to expire. */
+  async release(): Promise<void> {
+    await this.options.canaryLease?.release().catch((e: unknown) => {
+      this.options.logger?.error({ err: e }, "serving: the canary lease could not be released");
+    });
+  }
+
   private set(
     ep: EndpointRuntime,
     next: CanaryState,
@@ -370,6 +427,13 @@ function stateOf(s: StoredCanary): CanaryState {
     startedAt: s.startedAt,
     ...(s.reason !== undefined ? { held: s.reason } : {}),
   };
+}
+
+/** Whether two canary states record the same decision (a hold's retry time is this process's own). */
+function sameState(a: CanaryState, b: CanaryState): boolean {
+  if (a.status !== b.status) return false;
+  if (a.status !== "running" || b.status !== "running") return true;
+  return a.step === b.step && a.stepStartedAt === b.stepStartedAt && a.held === b.held;
 }
 
 /** Whether an alert concerns an endpoint's running canary. */

@@ -28,6 +28,9 @@ export interface ServingRuntimeOptions {
   /** Canary persistence and promotion, and the canary gate (see ModelServerOptions). */
   readonly canaries?: ModelServerOptions["canaries"];
   readonly canaryGate?: ModelServerOptions["canaryGate"];
+  readonly canaryLease?: ModelServerOptions["canaryLease"];
+  readonly decidesCanaries?: boolean;
+  readonly watchChanges?: ModelServerOptions["watchChanges"];
   readonly logger?: Logger;
   /** The feature store of endpoints that name a feature service. */
   readonly features?: FeatureStore;
@@ -42,12 +45,13 @@ export async function createServingRuntime(options: ServingRuntimeOptions): Prom
   if (options.servingFile !== undefined) {
     file = await readSpecFile(options.servingFile, parseServingFile);
   }
-  const cache =
-    options.redisUrl !== undefined
-      ? new RedisPredictionCache(new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 }), {
-          ttlMs: 60_000,
-        })
-      : undefined;
+  let cache: RedisPredictionCache | undefined;
+  if (options.redisUrl !== undefined) {
+    const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    // A cache that cannot answer is a miss, logged by the request path; the client's own error events say nothing more.
+    redis.on("error", () => undefined);
+    cache = new RedisPredictionCache(redis, { ttlMs: 60_000 });
+  }
   return new ModelServer({
     registry: options.registry,
     loadModel: artifactModelLoader(options.fetchArtifact),
@@ -65,6 +69,9 @@ export async function createServingRuntime(options: ServingRuntimeOptions): Prom
     ...(options.logger ? { logger: options.logger } : {}),
     canaries: options.canaries,
     canaryGate: options.canaryGate,
+    ...(options.canaryLease !== undefined ? { canaryLease: options.canaryLease } : {}),
+    ...(options.decidesCanaries !== undefined ? { decidesCanaries: options.decidesCanaries } : {}),
+    ...(options.watchChanges !== undefined ? { watchChanges: options.watchChanges } : {}),
     ...(options.features ? { features: options.features } : {}),
   });
 }

@@ -1,5 +1,5 @@
 export { openMetadataDb } from "./metadata-db.js";
-export type { DialectHandle, MetadataDb } from "./metadata-db.js";
+export type { ChangeWatch, DialectHandle, MetadataDb } from "./metadata-db.js";
 export { runMigrations } from "./migrate.js";
 export type { MigrationResult } from "./migrate.js";
 export { migrations } from "./migrations/index.js";
@@ -109,6 +109,8 @@ export type {
   TraceStore,
   TraceSummary,
 } from "./llm-traces.js";
+export { createLeaseStore, leasesFor, DEFAULT_LEASE_TTL_MS } from "./scheduler-leases.js";
+export type { LeaseStore, StoredLease } from "./scheduler-leases.js";
 export {
   createUserStore,
   hashPassword,

@@ -6,10 +6,10 @@ import { migrations, type Dialect } from "./migrations/index.js";
 import { openPostgres } from "./postgres/open.js";
 import type { KeelDatabase } from "./schema.js";
 import { openSqlite } from "./sqlite/open.js";
-import type { DialectHandle } from "./dialect.js";
+import type { ChangeWatch, DialectHandle } from "./dialect.js";
 import type { ChainKeyring } from "./hash-chain.js";
 
-export type { DialectHandle } from "./dialect.js";
+export type { ChangeWatch, DialectHandle } from "./dialect.js";
 
 /**
  * The metadata database: one Kysely instance on SQLite or PostgreSQL. Opening does no I/O; the
@@ -35,6 +35,13 @@ export interface MetadataDb {
   transaction<T>(fn: (tx: Transaction<KeelDatabase>) => Promise<T>): Promise<T>;
   /** Runs every pending migration of `migrations/index.ts`. */
   migrate(now?: Clock): Promise<MigrationResult>;
+  /**
+   * Calls `onChange(table)` when another connection writes one of the tables serving follows
+   * (aliases, endpoints, canaries, approvals: migration 0150's triggers). PostgreSQL only — on
+   * SQLite it is undefined and readers poll. A lost connection is reported to `onError` and
+   * re-established; after a reconnect `onChange("*")` is called, since changes may have been missed.
+   */
+  readonly watchChanges?: (onChange: (table: string) => void, onError: (error: unknown) => void) => ChangeWatch;
   close(): Promise<void>;
 }
 
@@ -85,6 +92,7 @@ export function openMetadataDb(uri: string, options: { chainKeyring?: ChainKeyri
     migrate(now = Date.now) {
       return handle.withMigrationLock((db) => runMigrations(db as Kysely<unknown>, handle.dialect, migrations, now));
     },
+    ...(handle.watchChanges !== undefined ? { watchChanges: handle.watchChanges.bind(handle) } : {}),
     close: () => handle.db.destroy(),
   };
 }

@@ -444,6 +444,14 @@ export interface LlmTraceFeedbackTable {
   created_at: number | string | bigint;
 }
 
+export interface SchedulerLeasesTable {
+  job: string;
+  holder: string;
+  acquired_at: number;
+  expires_at: number;
+  checkpoint: string | null;
+}
+
 export interface KeelDatabase {
   keel_sequences: KeelSequencesTable;
   experiments: ExperimentsTable;
@@ -487,4 +495,5 @@ export interface KeelDatabase {
   review_items: ReviewItemsTable;
   llm_spans: LlmSpansTable;
   llm_trace_feedback: LlmTraceFeedbackTable;
+  scheduler_leases: SchedulerLeasesTable;
 }

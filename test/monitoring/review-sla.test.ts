@@ -8,7 +8,7 @@ import {
 } from "../../src/monitoring/index.js";
 import { startMonitoring } from "../../src/server/monitoring-wiring.js";
 import { createAlertStore } from "../../src/store/alert-history-sql.js";
-import type { NewReviewItem } from "../../src/store/index.js";
+import { createLeaseStore, type NewReviewItem } from "../../src/store/index.js";
 import { rejected } from "../keel-error.js";
 import { ManualTimers } from "../runtime/manual-timers.js";
 import { recordingLogger } from "../runtime/recording-logger.js";
@@ -64,6 +64,35 @@ describe("the review queue's SLA alert", () => {
     });
   const fired = () => events.filter((e) => e.action === "fired").map((e) => [e.alert.endpoint, e.alert.tier]);
   const resolved = () => events.filter((e) => e.action === "resolved").map((e) => e.alert.endpoint);
+
+  it("on two replicas, checks run on the lease holder only: one alert, and the other replica takes over when the holder stops", async () => {
+    await open.stores.reviews.enqueue([item("loans", "a-1")], T0);
+    const leases = createLeaseStore(open.stores.metadata, { clock });
+    const replica = (holder: string) =>
+      new ReviewSlaMonitor({
+        sla: parseMonitoringConfig({ reviewSla: { minutes: 30 } }).reviewSla!,
+        queue: open.stores.reviews,
+        alerts,
+        alertStore: createAlertStore(open.stores.metadata, { clock }),
+        clock,
+        timers: new ManualTimers(),
+        lease: leases.lease("review-sla", holder, 5 * MINUTE),
+      });
+    const a = replica("a");
+    const b = replica("b");
+    now = T0 + 31 * MINUTE;
+    const [fromA, fromB] = await Promise.all([a.check(), b.check()]);
+    // one replica checked (and saw loans past its SLA), the other did nothing
+    expect([fromA.length, fromB.length].sort()).toEqual([0, 1]);
+    expect(fired()).toEqual([["loans", "notify"]]);
+    // the holder shuts down cleanly: the other checks at once
+    const [holder, other] = fromA.length === 1 ? [a, b] : [b, a];
+    await holder.stop();
+    now = T0 + 32 * MINUTE;
+    expect(await other.check()).toHaveLength(1);
+    expect(await holder.check()).toEqual([]);
+    expect(fired()).toEqual([["loans", "notify"]]);
+  });
 
   it("fires once when the oldest open item passes the SLA and resolves when the queue is back under it", async () => {
     const reviews = open.stores.reviews;

@@ -13,6 +13,7 @@ import {
 } from "../../src/pipeline/retraining.js";
 import { parseRetrainingPolicy } from "../../src/pipeline/retraining-policy.js";
 import { promoteAlias } from "../../src/registry/promotion.js";
+import { createLeaseStore } from "../../src/store/index.js";
 import { postgresStores, sqliteStores, type MakeStores, type TestStores } from "../store/backends.js";
 
 const HOUR = 3_600_000;
@@ -279,6 +280,48 @@ describe("the retraining scheduler", () => {
       },
     };
   }
+
+  it("on two replicas with leases, each due time is checked once, and a replica takes over an expired lease", async () => {
+    const clock = manualClock(Date.parse("2024-06-01T10:30:00Z"));
+    t = await sqliteStores({ clock: clock.now });
+    const { stores } = t;
+    const v1 = await registerTrained(stores, 0.8);
+    await promoteAlias(stores.registry, { name: "loans", version: v1.version, approver: "ana", reason: "first" });
+    const timers = fakeTimers(clock);
+    const outcomes: string[] = [];
+    const leases = createLeaseStore(stores.metadata, { clock: clock.now });
+    const replica = (holder: string) =>
+      startRetrainingScheduler({
+        policies: [
+          {
+            policy: parseRetrainingPolicy({ ...policyJson, schedule: "0 */6 * * *", triggers: { drift: {} } }),
+            baseDir: "/p",
+          },
+        ],
+        deps: {
+          ...stores,
+          clock: clock.now,
+          runPipeline: () => Promise.reject(new Error("no run is due in this test")),
+        },
+        timers,
+        onOutcome: (model, o) => outcomes.push(`${holder} ${model}@${new Date(o.decision.at).toISOString()}`),
+        leases: (job) => leases.lease(job, holder, HOUR),
+      });
+    const a = replica("a");
+    const b = replica("b");
+    timers.advance(Date.parse("2024-06-01T12:00:00Z"));
+    await Promise.all([a.idle(), b.idle()]);
+    expect(outcomes.map((o) => o.slice(2))).toEqual(["loans@2024-06-01T12:00:00.000Z"]);
+    const first = outcomes[0]!.slice(0, 1);
+    // the holder dies (its timers stop); at 18:00 its lease has expired and the other checks
+    (first === "a" ? a : b).stop();
+    timers.advance(Date.parse("2024-06-01T18:00:00Z"));
+    await Promise.all([a.idle(), b.idle()]);
+    expect(outcomes).toHaveLength(2);
+    expect(outcomes[1]).toBe(`${first === "a" ? "b" : "a"} loans@2024-06-01T18:00:00.000Z`);
+    a.stop();
+    b.stop();
+  });
 
   it("checks each policy when its cron schedule is due, and at once on a retrain alert", async () => {
     const clock = manualClock(Date.parse("2024-06-01T10:30:00Z"));

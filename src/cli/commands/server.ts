@@ -25,6 +25,14 @@ export function serverCommand(program: Command, ctx: CliContext): void {
       "retraining policies checked on their cron schedules (JSON, docs/retraining.md)",
     )
     .option("--llm-config <file>", "LLM gateway routes, prices, trace retention, prompt gates (JSON/YAML, docs/llm.md)")
+    .option(
+      "--roles <roles>",
+      "what this replica does: api, serving, scheduler, comma-separated (default all; docs/deploy.md)",
+    )
+    .option(
+      "--lease-seconds <seconds>",
+      "lease period of scheduled jobs: a dead replica's jobs move to another within it (default 15)",
+    )
     .action(async (opts: { host?: string; port?: string; grpcPort?: string } & ServeOptions, cmd: Command) => {
       const config = configFor(cmd, ctx, { host: opts.host, port: opts.port, grpcPort: opts.grpcPort });
       await withStores(config, async (stores) => {

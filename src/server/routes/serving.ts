@@ -99,7 +99,7 @@ export const servingRoutes: RoutePlugin = async (app: FastifyInstance, deps: App
     keelPredictRoutes(hot, serving);
     done();
   });
-  endpointRoutes(app, serving);
+  endpointRoutes(app, serving, deps.roles === undefined || deps.roles.includes("api"));
   metricsRoute(app, [
     serving.metrics.registry,
     ...(deps.monitoring === undefined ? [] : [deps.monitoring.metrics]),
@@ -337,9 +337,10 @@ function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
   });
 }
 
-/** The endpoints API and Prometheus `/metrics`. */
-function endpointRoutes(app: FastifyInstance, serving: ModelServer): void {
+/** The endpoints API; changing endpoints is an `api` replica's. */
+function endpointRoutes(app: FastifyInstance, serving: ModelServer, changes: boolean): void {
   app.get("/api/keel/endpoints", () => ({ endpoints: serving.listEndpoints() }));
+  if (!changes) return;
   app.put<{ Params: NameParams }>("/api/keel/endpoints/:name", async (req) => {
     const body = req.body;
     const input =
