@@ -200,7 +200,7 @@ export function signatureFromInputExample(json: unknown, where: string): Signatu
       throw specError("columns", columns, "must be a list of column names");
     if (!Array.isArray(data) || !data.every(Array.isArray)) throw specError("data", data, "must be a list of rows");
     const rows = data as unknown[][];
-    const inputs = (columns).map((name, j): SignatureColumn => {
+    const inputs = columns.map((name, j): SignatureColumn => {
       const values = rows.map((r) => r[j]);
       const present = values.filter((v) => v !== null && v !== undefined);
       const kind = typeof present[0];
