@@ -24,7 +24,7 @@ export type { AppDeps, AppStores, RoutePlugin } from "./app-deps.js";
  */
 const FASTIFY_OPTIONS = {
   bodyLimit: REQUEST_LIMITS.bodyBytes,
-  maxParamLength: REQUEST_LIMITS.pathParamChars,
+  routerOptions: { maxParamLength: REQUEST_LIMITS.pathParamChars },
   frameworkErrors: (error: Error & { code?: string }, req: FastifyRequest, reply: FastifyReply) => {
     const tooLong = error.code === "FST_ERR_MAX_PARAM_LENGTH";
     const message = tooLong

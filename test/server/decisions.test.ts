@@ -11,6 +11,7 @@ import { startServer } from "../../src/server/start.js";
 import type { DecisionJson, DecisionReplayJson } from "../../src/wire/index.js";
 import { keelInProcess } from "../cli/helpers.js";
 import { rejected } from "../keel-error.js";
+import { until } from "../until.js";
 import { postgresStores, sqliteStores, type MakeStores } from "../store/backends.js";
 import { FIXTURES } from "../serving/fixtures.js";
 
@@ -151,6 +152,19 @@ async function scenario(t: Awaited<ReturnType<MakeStores>>) {
 
     // every decision can be shown, by the typed client with a reader token
     const auditor = new KeelClient({ baseUrl: server.url, token: reader.token });
+    // The log is asynchronous: an answer may be sent before its record is queued.
+    await until("every answered request to be recorded", async () => {
+      await s.servingInferenceLog.flush();
+      const found = await Promise.all(
+        ids.map((id) =>
+          auditor.getDecision(id).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
+      return found.every(Boolean);
+    });
     const shown = new Map<string, DecisionJson>();
     for (const id of ids) {
       const [d] = await auditor.getDecision(id);

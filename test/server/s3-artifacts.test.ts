@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keelInProcess, keelServer } from "../cli/helpers.js";
 import { fixture } from "../serving/fixtures.js";
 import { startS3Server, type TestS3Server } from "../store/s3-server.js";
+import { until } from "../until.js";
 
 const xgb = fixture("xgb_binary.json");
 const model = new Uint8Array(readFileSync(xgb.file));
@@ -77,14 +78,6 @@ async function infer(i: number): Promise<{ status: number; json: Inference }> {
     }),
   });
   return { status: res.status, json: (await res.json()) as Inference };
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}: ${server.output()}`);
 }
 
 describe("keel server with its artifacts in S3", () => {

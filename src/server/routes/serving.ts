@@ -166,7 +166,8 @@ function oipMetadataRoutes(oip: FastifyInstance, serving: ModelServer, version: 
       await serving.versionModel(name, req.params.version);
     } catch (e) {
       const { error, status } = toKeelError(e);
-      if (status === 404) throw e;
+      // An unknown or malformed version is the request's error; a version that fails to load is "not ready".
+      if (status === 404 || error.details?.field === "version") throw e;
       return reply.status(503).send({ name, ready: false, reason: error.message });
     }
     return { name, ready: true };

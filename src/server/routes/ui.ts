@@ -2,25 +2,16 @@ import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { FastifyReply } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { NotFoundError } from "../../errors.js";
 import type { RoutePlugin } from "../app-deps.js";
 
-/** Paths that belong to an API: a miss there is the API's 404, never the UI's page. */
-const API_PREFIXES = [
-  "/api/",
-  "/ajax-api/",
-  "/v1/",
-  "/v2/",
-  "/metrics",
-  "/health",
-  "/version",
-  "/ping",
-  "/invocations",
-  "/get-online-features",
-  "/push",
-  "/materialize",
-];
+/**
+ * The UI's client routes (ui/src/main.tsx): each answers with index.html, so a reload or a shared
+ * link opens the same page. Only these and the built files are the UI's; every other path is the
+ * APIs', with their own 401, 404 and 414.
+ */
+const PAGES = ["experiments", "runs", "compare", "models", "monitoring", "endpoints", "audit", "review"];
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -48,13 +39,15 @@ export function defaultUiDir(): string {
   return candidates.find((dir) => existsSync(path.join(dir, "index.html"))) ?? candidates[0]!;
 }
 
-export function isApiPath(urlPath: string): boolean {
-  return API_PREFIXES.some((p) => urlPath === p.replace(/\/$/, "") || urlPath.startsWith(p));
-}
-
 async function fileIn(dir: string, urlPath: string): Promise<string | undefined> {
-  const file = path.resolve(dir, "." + decodeURIComponent(urlPath));
-  // `..` cannot climb out of the UI's directory.
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return undefined;
+  }
+  const file = path.resolve(dir, "." + decoded);
+  // `..` cannot climb out of the directory.
   if (!file.startsWith(dir + path.sep)) return undefined;
   const s = await stat(file).catch(() => undefined);
   return s?.isFile() === true ? file : undefined;
@@ -70,28 +63,27 @@ async function sendIndex(reply: FastifyReply, dir: string): Promise<FastifyReply
 }
 
 /**
- * The web UI at `/`: its static files (hashed assets cached for a year, immutable), and
- * index.html for every client route, so a reload or a shared link opens the same page. Paths of
- * the APIs keep their JSON 404; files are public (the UI asks for a token, the API checks it).
+ * The web UI at `/`: index.html for the root and every client route, and the built files under
+ * `/assets/` (hashed names, cached for a year, immutable). Files are public: the UI asks for a
+ * token, the API checks it.
  */
 export const uiRoutes: RoutePlugin = (app, deps) => {
   const dir = path.resolve(deps.uiDir ?? defaultUiDir());
-  app.get("/*", { config: { role: "none" } }, async (req, reply) => {
+  const open = { config: { role: "none" as const } };
+  const index = async (_req: FastifyRequest, reply: FastifyReply) => sendIndex(reply, dir);
+  app.get("/", open, index);
+  app.get("/index.html", open, index);
+  for (const page of PAGES) {
+    app.get(`/${page}`, open, index);
+    app.get(`/${page}/*`, open, index);
+  }
+  app.get("/assets/*", open, async (req, reply) => {
     const urlPath = req.url.split("?")[0] ?? "/";
-    // The API's own 404 (MLflow's clients read ENDPOINT_NOT_FOUND from it), not the UI's.
-    if (isApiPath(urlPath)) return reply.callNotFound();
-    if (urlPath === "/" || urlPath === "/index.html") return sendIndex(reply, dir);
-    const file = await fileIn(dir, urlPath);
-    if (file !== undefined) {
-      const type = CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream";
-      const hashed = urlPath.startsWith("/assets/");
-      return reply
-        .header("cache-control", hashed ? "public, max-age=31536000, immutable" : "no-cache")
-        .type(type)
-        .send(await readFile(file));
-    }
-    // A missing file (it has an extension) is a 404; anything else is a client route.
-    if (path.extname(urlPath) !== "") throw new NotFoundError(`no file ${urlPath}`);
-    return sendIndex(reply, dir);
+    const file = await fileIn(path.join(dir, "assets"), urlPath.slice("/assets".length));
+    if (file === undefined) throw new NotFoundError(`no file ${urlPath}`);
+    return reply
+      .header("cache-control", "public, max-age=31536000, immutable")
+      .type(CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream")
+      .send(await readFile(file));
   });
 };
