@@ -246,6 +246,25 @@ describe("LLM evaluation over HTTP, through the gateway, with auth on", () => {
       error: `the judge's answer is not JSON: "I would rate this answer highly."`,
     });
     expect(r.metrics).toMatchObject({ "judge/errors": 1, "judge/mean": 1, "judge/pass_rate": 1, pass_rate: 0.5 });
+
+    // An upstream that stays down fails that example's model call: counted in `errors`, traced, not scored.
+    await as("writer").createDatasetVersion({
+      name: "one",
+      examples: [{ inputs: { question: "Capital of Peru?", hint: "Lima" } }],
+    });
+    upstream.failNext(2);
+    const down = await as("writer").runEvaluation({
+      dataset: "one",
+      prompt: "qa@2",
+      route: "qa",
+      evaluators: ["contains"],
+    });
+    expect(down.metrics).toMatchObject({ examples: 1, errors: 1, "contains/errors": 0, pass_rate: 0 });
+    expect(down.examples[0]).toMatchObject({
+      error: "the model call failed with HTTP 502: upstream failed after 2 attempts: HTTP 503",
+      scores: {},
+    });
+    expect((await as("reader").getTrace(down.examples[0]!.trace_id!)).trace).toMatchObject({ route: "qa" });
   });
 
   it("refuses a bad evaluation request naming the field, before calling anything", async () => {
