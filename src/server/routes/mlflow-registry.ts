@@ -141,11 +141,13 @@ function modelVersionRoutes(app: FastifyInstance, registry: RegistryStore): void
     const description = input.string("description");
     const checksum = input.string("checksum");
     const lineage = lineageOf(input);
+    const tags = input.objectList("tags").map(tagOf);
+    for (const t of tags) if (tagNeedsApprover(t.key)) requireRole(req, "approver", `setting tag '${t.key}'`);
     const version = await registry.createModelVersion(
       {
         name: input.requiredString("name"),
         source: input.requiredString("source"),
-        tags: input.objectList("tags").map(tagOf),
+        tags,
         ...(runId === undefined || runId === "" ? {} : { runId }),
         ...(runLink === undefined || runLink === "" ? {} : { runLink }),
         ...(description === undefined ? {} : { description }),

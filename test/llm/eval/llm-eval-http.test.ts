@@ -360,6 +360,19 @@ describe("LLM evaluation over HTTP, through the gateway, with auth on", () => {
       403,
       "setting tag 'keel.judge.calibration' requires role approver; token 'writer-token' has role writer",
     ]);
+    // Nor register a version that arrives with a gate result.
+    const preloaded = await rejected(
+      new KeelClient({ baseUrl: server.url, token: tokens.writer! }).request(
+        "POST",
+        "/api/2.0/mlflow/model-versions/create",
+        {
+          name: "qa",
+          source: "prompt-template",
+          tags: [{ key: "keel.gate.evaluation.capitals", value: "{}" }],
+        },
+      ),
+    );
+    expect(preloaded.status).toBe(403);
     const request = { judge: "grader@1", dataset: "grader-labels", route: "judge", min_kappa: 0.5 };
     expect((await rejected(as("writer").calibrateJudge(request))).status).toBe(403);
     const calibration = await as("approver").calibrateJudge(request);
