@@ -91,7 +91,13 @@ describe("keel llm: datasets, eval and compare on the local store", () => {
       "mentions_hint/pass_rate": 0,
       "json_schema/pass_rate": 0,
     });
-    const b = await run(evalArgs("qa@2"));
+    const gated = await run([...evalArgs("qa@1").slice(1), "--gate", "production"]);
+    expect(gated.code).toBe(1);
+    expect(gated.stderr).toMatch(
+      /^error: run \S+ does not meet gate eval of production: contains\/pass_rate = 0 < 0\.6\n$/,
+    );
+    const b = await run([...evalArgs("qa@2"), "--gate", "production"]);
+    expect(b.code).toBe(0);
     const runB = JSON.parse(b.stdout) as { run_id: string; metrics: Record<string, number> };
     expect(runB.metrics).toMatchObject({ "contains/pass_rate": 2 / 3, "mentions_hint/pass_rate": 1 });
     expect(runB.metrics.cost_usd).toBeGreaterThan(0);

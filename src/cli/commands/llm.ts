@@ -27,6 +27,7 @@ import {
   listDatasetVersions,
   readDatasetExamples,
   runEvaluation,
+  thresholdFailures,
 } from "../../llm/index.js";
 import {
   calibrationJson,
@@ -182,6 +183,20 @@ function readEvaluators(names: string | undefined, file: string | undefined, cwd
   return specs;
 }
 
+/** Fails (exit 1) when run `r` misses a threshold of `alias`'s evaluation gate in the LLM config. */
+async function checkGate(alias: string, llmConfig: string | undefined, r: EvalRunJson, ctx: CliContext): Promise<void> {
+  if (llmConfig === undefined) throw specError("--llm-config", null, "is needed to read the gate of --gate");
+  const gate = (await readLlmConfig(path.resolve(ctx.cwd, llmConfig), ctx.env)).evalGates[alias];
+  if (gate === undefined)
+    throw specError("--gate", alias, "must name an alias with an evaluation gate in --llm-config");
+  const { failures } = thresholdFailures(r.metrics, gate.thresholds, r.run_id);
+  if (failures.length > 0) {
+    throw new InvalidStateError(`run ${r.run_id} does not meet gate ${gate.gate} of ${alias}: ${failures.join("; ")}`, {
+      details: { run_id: r.run_id, failures },
+    });
+  }
+}
+
 const fmt = (x: number | null | undefined) =>
   x === null || x === undefined ? "-" : Number(x.toPrecision(6)).toString();
 
@@ -325,11 +340,16 @@ export function llmCommand(program: Command, ctx: CliContext): void {
     .option("--judge-route <route>", "the route LLM judges call when their spec names none")
     .option("--experiment <name>", "tracking experiment (default llm-evaluation)")
     .option("--llm-config <file>", "LLM config of the gateway (local store; a server uses its own)")
+    .option(
+      "--gate <alias>",
+      "exit 1 unless the run meets the thresholds of the alias's evaluation gate in --llm-config",
+    )
     .action(
       async (
         flags: {
           dataset: string;
           prompt: string;
+          gate?: string;
           route: string;
           evaluators?: string;
           evaluatorsFile?: string;
@@ -351,6 +371,7 @@ export function llmCommand(program: Command, ctx: CliContext): void {
           }),
         );
         print(cmd, ctx, r, () => describeRun(r));
+        if (flags.gate !== undefined) await checkGate(flags.gate, flags.llmConfig, r, ctx);
       },
     );
 

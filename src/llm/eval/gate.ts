@@ -60,6 +60,24 @@ function newestEvidence(version: PromptVersion, dataset: string | undefined): Ev
   return newest;
 }
 
+/** Each threshold a run's metrics miss, as `metric = value < min` lines, and the metrics read. */
+export function thresholdFailures(
+  runMetrics: Readonly<Record<string, number>>,
+  thresholds: EvalGateConfig["thresholds"],
+  runId: string,
+): { metrics: Record<string, number | null>; failures: string[] } {
+  const metrics: Record<string, number | null> = {};
+  const failures: string[] = [];
+  for (const [key, bound] of Object.entries(thresholds)) {
+    const value = runMetrics[key];
+    metrics[key] = value ?? null;
+    if (value === undefined || Number.isNaN(value)) failures.push(`${key} is missing from run ${runId}`);
+    else if (bound.min !== undefined && value < bound.min) failures.push(`${key} = ${value} < ${bound.min}`);
+    else if (bound.max !== undefined && value > bound.max) failures.push(`${key} = ${value} > ${bound.max}`);
+  }
+  return { metrics, failures };
+}
+
 /** Checks prompt `name` version `version` against `gate` (see the module comment). */
 export async function checkEvalGate(
   registry: RegistryStore,
@@ -79,14 +97,8 @@ export async function checkEvalGate(
       failures: [`no evaluation of this version${on}`],
     };
   }
-  const metrics: Record<string, number | null> = {};
-  const failures: string[] = [];
-  for (const [key, bound] of Object.entries(gate.thresholds)) {
-    const value = e.metrics[key];
-    metrics[key] = value ?? null;
-    if (value === undefined || Number.isNaN(value)) failures.push(`${key} is missing from run ${e.run_id}`);
-    else if (bound.min !== undefined && value < bound.min) failures.push(`${key} = ${value} < ${bound.min}`);
-    else if (bound.max !== undefined && value > bound.max) failures.push(`${key} = ${value} > ${bound.max}`);
+  const { metrics, failures } = thresholdFailures(e.metrics, gate.thresholds, e.run_id);
+  for (const key of Object.keys(gate.thresholds)) {
     const judge = e.judges.find((j) => key.startsWith(`${j.name}/`));
     if (judge !== undefined) {
       const at = judge.prompt.lastIndexOf("@");

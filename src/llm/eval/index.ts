@@ -30,7 +30,7 @@ export {
 export type { Dataset, DatasetStores, DatasetVersion, EvalExample } from "./dataset.js";
 export { checkEvaluatorSpec, checkEvaluatorSpecs, createEvaluator, EVALUATOR_KINDS } from "./evaluators.js";
 export type { Evaluator, EvaluatorKind, EvaluatorResult, EvaluatorSpec, JudgeResolver } from "./evaluators.js";
-export { checkEvalGate, EVALUATION_EVIDENCE_PREFIX, promotePromptGated } from "./gate.js";
+export { checkEvalGate, EVALUATION_EVIDENCE_PREFIX, promotePromptGated, thresholdFailures } from "./gate.js";
 export type { EvalGateEvidence, EvaluationEvidence } from "./gate.js";
 export {
   completionText,

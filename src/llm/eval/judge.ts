@@ -123,20 +123,23 @@ export function parseJudgeAnswer(text: string, range: { minScore: number; maxSco
 }
 
 /** The first choice's text of a non-streamed chat completion reply, or the reply's error as a JudgeError. */
-export function completionText(reply: GatewayReply): { text: string; inputTokens?: number; outputTokens?: number } {
-  if ("sse" in reply) throw new JudgeError("the judge call answered a stream; it must not be streamed");
+export function completionText(
+  reply: GatewayReply,
+  what = "the judge call",
+): { text: string; inputTokens?: number; outputTokens?: number } {
+  if ("sse" in reply) throw new JudgeError(`${what} answered a stream; it must not be streamed`);
   const json = reply.json as Record<string, unknown> | null;
   if (reply.status >= 400) {
     const message = (json?.error as { message?: unknown } | undefined)?.message;
     throw new JudgeError(
-      `the judge call failed with HTTP ${reply.status}: ${typeof message === "string" ? message : "no message"}`,
+      `${what} failed with HTTP ${reply.status}: ${typeof message === "string" ? message : "no message"}`,
     );
   }
   const choice = (Array.isArray(json?.choices) ? json.choices[0] : undefined) as
     { message?: { content?: unknown }; finish_reason?: unknown } | undefined;
   const content = choice?.message?.content;
-  if (typeof content !== "string") throw new JudgeError("the judge call's reply has no message content");
-  if (choice?.finish_reason === "content_filter") throw new JudgeError("the judge's answer was blocked by a guardrail");
+  if (typeof content !== "string") throw new JudgeError(`${what}'s reply has no message content`);
+  if (choice?.finish_reason === "content_filter") throw new JudgeError(`${what}'s answer was blocked by a guardrail`);
   const usage = json?.usage as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined;
   return {
     text: content,

@@ -116,13 +116,13 @@ async function runExample(
   const trace = reply.traceId === undefined ? {} : { trace_id: reply.traceId };
   let answer: ReturnType<typeof completionText>;
   try {
-    answer = completionText(reply);
+    answer = completionText(reply, "the model call");
   } catch (e) {
     if (!(e instanceof JudgeError)) throw e;
-    const error = e.message.replace("the judge call", "the model call");
     return {
       ...base,
-      error,
+      ...trace,
+      error: e.message,
       latency_ms: latency,
       input_tokens: 0,
       output_tokens: 0,

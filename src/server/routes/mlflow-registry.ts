@@ -206,12 +206,14 @@ function modelVersionRoutes(
     const description = input.string("description");
     const checksum = input.string("checksum");
     const lineage = lineageOf(input);
+    const tags = input.objectList("tags").map(tagOf);
+    for (const t of tags) if (tagNeedsApprover(t.key)) requireRole(req, "approver", `setting tag '${t.key}'`);
     const folder = await sourceFields(source);
     const version = await registry.createModelVersion(
       {
         name: input.requiredString("name"),
         source,
-        tags: [...input.objectList("tags").map(tagOf), ...folder.tags],
+        tags: [...tags, ...folder.tags],
         ...(folder.signature === undefined ? {} : { signature: folder.signature }),
         ...(modelId === undefined ? {} : { modelId }),
         ...(runId === undefined || runId === "" ? {} : { runId }),

@@ -246,6 +246,25 @@ describe("LLM evaluation over HTTP, through the gateway, with auth on", () => {
       error: `the judge's answer is not JSON: "I would rate this answer highly."`,
     });
     expect(r.metrics).toMatchObject({ "judge/errors": 1, "judge/mean": 1, "judge/pass_rate": 1, pass_rate: 0.5 });
+
+    // An upstream that stays down fails that example's model call: counted in `errors`, traced, not scored.
+    await as("writer").createDatasetVersion({
+      name: "one",
+      examples: [{ inputs: { question: "Capital of Peru?", hint: "Lima" } }],
+    });
+    upstream.failNext(2);
+    const down = await as("writer").runEvaluation({
+      dataset: "one",
+      prompt: "qa@2",
+      route: "qa",
+      evaluators: ["contains"],
+    });
+    expect(down.metrics).toMatchObject({ examples: 1, errors: 1, "contains/errors": 0, pass_rate: 0 });
+    expect(down.examples[0]).toMatchObject({
+      error: "the model call failed with HTTP 502: upstream failed after 2 attempts: HTTP 503",
+      scores: {},
+    });
+    expect((await as("reader").getTrace(down.examples[0]!.trace_id!)).trace).toMatchObject({ route: "qa" });
   });
 
   it("refuses a bad evaluation request naming the field, before calling anything", async () => {
@@ -341,6 +360,19 @@ describe("LLM evaluation over HTTP, through the gateway, with auth on", () => {
       403,
       "setting tag 'keel.judge.calibration' requires role approver; token 'writer-token' has role writer",
     ]);
+    // Nor register a version that arrives with a gate result.
+    const preloaded = await rejected(
+      new KeelClient({ baseUrl: server.url, token: tokens.writer! }).request(
+        "POST",
+        "/api/2.0/mlflow/model-versions/create",
+        {
+          name: "qa",
+          source: "prompt-template",
+          tags: [{ key: "keel.gate.evaluation.capitals", value: "{}" }],
+        },
+      ),
+    );
+    expect(preloaded.status).toBe(403);
     const request = { judge: "grader@1", dataset: "grader-labels", route: "judge", min_kappa: 0.5 };
     expect((await rejected(as("writer").calibrateJudge(request))).status).toBe(403);
     const calibration = await as("approver").calibrateJudge(request);
