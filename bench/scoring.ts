@@ -83,7 +83,7 @@ export async function run(): Promise<void> {
     n,
   );
   console.log(
-    `loan GBM: ${p1.compiled.nTrees} trees, ${p1.features.length} features, ${n} rows (float32 row-major matrix prepared once)`,
+    `loan GBM: ${p1.evaluator.nTrees} trees, ${p1.features.length} features, ${n} rows (float32 row-major matrix prepared once)`,
   );
   const k1 = await timeBest(p1, x, n);
   const k2 = await timeBest(p2, x, n);
