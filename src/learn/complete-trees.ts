@@ -175,11 +175,13 @@ export function completeTreesMarginsKernel(
   const nTrees = ct.nTrees;
   const xb = new Float64Array(ct.copies * nf * B);
   const acc = new Float64Array(B);
-  const node = new Int32Array(B);
+  // XGBoost rounds the running sum to float32 after every tree.
+  const add = ct.sumFloat32 === 1 ? Math.fround : (v: number): number => v;
   const hi = nf * B;
   const zero = ct.copies === 3 ? 2 * nf * B : -1;
   for (let b0 = rowStart; b0 < rowEnd; b0 += B) {
     const n = b0 + B < rowEnd ? B : rowEnd - b0;
+    const n8 = n & ~7;
     for (let i = 0; i < n; i++) {
       const src = (b0 + i) * nf;
       for (let f = 0; f < nf; f++) {
@@ -194,27 +196,51 @@ export function completeTreesMarginsKernel(
     for (let t = 0; t < nTrees; t++) {
       const s0 = t * nSplits;
       const l0 = t * nLeaves - nSplits;
-      // Level by level over the block: each row's step is independent of the others', so the
-      // CPU overlaps them; the root's split is the same for every row.
-      if (D > 0) {
-        const c0 = col[s0] as number;
-        const t0 = cut[s0] as number;
-        for (let i = 0; i < n; i++) node[i] = 1 + +((xb[c0 + i] as number) >= t0);
-      } else {
-        node.fill(0, 0, n);
-      }
-      for (let d = 1; d < D; d++) {
-        for (let i = 0; i < n; i++) {
-          const k = node[i] as number;
-          const g = s0 + k;
-          node[i] = 2 * k + 1 + +((xb[(col[g] as number) + i] as number) >= (cut[g] as number));
+      // Eight rows walk the tree together: eight independent chains of loads and compares that
+      // the CPU overlaps (one row at a time waits on each level's loads).
+      for (let i = 0; i < n8; i += 8) {
+        let k0 = 0,
+          k1 = 0,
+          k2 = 0,
+          k3 = 0,
+          k4 = 0,
+          k5 = 0,
+          k6 = 0,
+          k7 = 0;
+        for (let d = 0; d < D; d++) {
+          const g0 = s0 + k0,
+            g1 = s0 + k1,
+            g2 = s0 + k2,
+            g3 = s0 + k3,
+            g4 = s0 + k4,
+            g5 = s0 + k5,
+            g6 = s0 + k6,
+            g7 = s0 + k7;
+          k0 = 2 * k0 + 1 + +((xb[(col[g0] as number) + i + 0] as number) >= (cut[g0] as number));
+          k1 = 2 * k1 + 1 + +((xb[(col[g1] as number) + i + 1] as number) >= (cut[g1] as number));
+          k2 = 2 * k2 + 1 + +((xb[(col[g2] as number) + i + 2] as number) >= (cut[g2] as number));
+          k3 = 2 * k3 + 1 + +((xb[(col[g3] as number) + i + 3] as number) >= (cut[g3] as number));
+          k4 = 2 * k4 + 1 + +((xb[(col[g4] as number) + i + 4] as number) >= (cut[g4] as number));
+          k5 = 2 * k5 + 1 + +((xb[(col[g5] as number) + i + 5] as number) >= (cut[g5] as number));
+          k6 = 2 * k6 + 1 + +((xb[(col[g6] as number) + i + 6] as number) >= (cut[g6] as number));
+          k7 = 2 * k7 + 1 + +((xb[(col[g7] as number) + i + 7] as number) >= (cut[g7] as number));
         }
+        acc[i + 0] = add((acc[i + 0] as number) + (leaf[l0 + k0] as number));
+        acc[i + 1] = add((acc[i + 1] as number) + (leaf[l0 + k1] as number));
+        acc[i + 2] = add((acc[i + 2] as number) + (leaf[l0 + k2] as number));
+        acc[i + 3] = add((acc[i + 3] as number) + (leaf[l0 + k3] as number));
+        acc[i + 4] = add((acc[i + 4] as number) + (leaf[l0 + k4] as number));
+        acc[i + 5] = add((acc[i + 5] as number) + (leaf[l0 + k5] as number));
+        acc[i + 6] = add((acc[i + 6] as number) + (leaf[l0 + k6] as number));
+        acc[i + 7] = add((acc[i + 7] as number) + (leaf[l0 + k7] as number));
       }
-      if (ct.sumFloat32 === 1) {
-        for (let i = 0; i < n; i++)
-          acc[i] = Math.fround((acc[i] as number) + (leaf[l0 + (node[i] as number)] as number));
-      } else {
-        for (let i = 0; i < n; i++) acc[i] = (acc[i] as number) + (leaf[l0 + (node[i] as number)] as number);
+      for (let i = n8; i < n; i++) {
+        let k = 0;
+        for (let d = 0; d < D; d++) {
+          const g = s0 + k;
+          k = 2 * k + 1 + +((xb[(col[g] as number) + i] as number) >= (cut[g] as number));
+        }
+        acc[i] = add((acc[i] as number) + (leaf[l0 + k] as number));
       }
     }
     for (let i = 0; i < n; i++) out[b0 + i] = acc[i] as number;
