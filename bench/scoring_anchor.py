@@ -3,8 +3,8 @@
 usage: scoring_anchor.py DATA.csv MODEL.json SCORES.f64 ROWS
 Trains the loan GBM (300 trees, depth 5, as shared/anchors/anchors.py) into MODEL.json when it is
 missing, times inplace_predict on the first ROWS rows at 1 and 2 threads, writes the scores
-(float64, little-endian) to SCORES.f64 and prints one JSON line."""
-import sys, os, time, json
+(float64, little-endian) to SCORES.f64 and prints one JSON line, peak RSS (MiB) included."""
+import sys, os, time, json, resource
 import numpy as np, pandas as pd
 import xgboost as xgb
 
@@ -32,4 +32,5 @@ for nt in (1, 2):
         t = time.perf_counter(); p = b.inplace_predict(A); best = min(best, time.perf_counter() - t)
     out[f"rows_per_s_{nt}"] = len(A) / best
 p.astype("<f8").tofile(scores_path)
+out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))

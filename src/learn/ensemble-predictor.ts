@@ -1,8 +1,16 @@
 import type { Frame, Signature, SignatureColumn } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
-import { EnsembleScorer } from "./ensemble-scorer.js";
+import { buildCompleteTrees, completeTreesUnsupported } from "./complete-trees.js";
+import { EnsembleScorer, type EnsembleEvaluator } from "./ensemble-scorer.js";
 import type { ModelFormat, ModelTask, Predictor } from "./predictor.js";
-import { compileEnsemble, type CompiledEnsemble, type TreeEnsemble } from "./tree-ensemble.js";
+import { compileEnsemble, type TreeEnsemble } from "./tree-ensemble.js";
+
+/**
+ * How an ensemble is scored: `complete-trees` (branch-free, for shallow numeric ensembles),
+ * `generated` (compiled JavaScript, any ensemble), or `auto` (complete trees when the ensemble has
+ * that form, else generated code).
+ */
+export type EvaluatorChoice = "auto" | "complete-trees" | "generated";
 
 /** One model input: its column name and, for a categorical input, the model's category codes (code = index). */
 export interface ModelFeature {
@@ -19,6 +27,22 @@ export interface EnsemblePredictorOptions {
   readonly inputPrecision: "float32" | "float64";
   /** Worker threads for large batches (1 = score on the calling thread). */
   readonly threads?: number;
+  /** Default `auto`. */
+  readonly evaluator?: EvaluatorChoice;
+}
+
+/** The evaluator for an ensemble; InvalidParameterError when `complete-trees` is asked of one without that form. */
+export function chooseEvaluator(ensemble: TreeEnsemble, choice: EvaluatorChoice = "auto"): EnsembleEvaluator {
+  if (choice === "generated") return compileEnsemble(ensemble);
+  const complete = buildCompleteTrees(ensemble);
+  if (complete !== undefined) return complete;
+  if (choice === "complete-trees") {
+    const reason = completeTreesUnsupported(ensemble) ?? "unsupported";
+    throw new InvalidParameterError(`evaluator = complete-trees: the ensemble has ${reason}; use auto or generated`, {
+      details: { field: "evaluator", value: choice, rule: `complete trees need numeric, shallow splits (${reason})` },
+    });
+  }
+  return compileEnsemble(ensemble);
 }
 
 /** The signature a model's feature list implies: every input nullable (trees route missing values). */
@@ -130,7 +154,8 @@ export class EnsemblePredictor implements Predictor {
   readonly task: ModelTask;
   readonly signature: Signature;
   readonly features: readonly ModelFeature[];
-  readonly compiled: CompiledEnsemble;
+  /** The ensemble as scored: complete trees or generated code. */
+  readonly evaluator: EnsembleEvaluator;
   readonly inputPrecision: "float32" | "float64";
   private readonly scorer: EnsembleScorer;
   private readonly lookups = new CategoryLookups();
@@ -147,8 +172,8 @@ export class EnsemblePredictor implements Predictor {
     this.features = opts.features;
     this.inputPrecision = opts.inputPrecision;
     this.signature = signatureFromFeatures(opts.features);
-    this.compiled = compileEnsemble(opts.ensemble);
-    this.scorer = new EnsembleScorer(this.compiled, { threads: opts.threads ?? 1 });
+    this.evaluator = chooseEvaluator(opts.ensemble, opts.evaluator);
+    this.scorer = new EnsembleScorer(this.evaluator, { threads: opts.threads ?? 1 });
   }
 
   predict(frame: Frame): Promise<Float64Array> {

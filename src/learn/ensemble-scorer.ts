@@ -1,7 +1,23 @@
 import { Worker } from "node:worker_threads";
 import { InvalidParameterError, UnavailableError } from "../errors.js";
 import { WorkerRpc } from "../runtime/index.js";
+import { completeTreesMarginsKernel, type CompleteTrees } from "./complete-trees.js";
 import { applyLink, checkMatrix, scoreMarginsKernel, type CompiledEnsemble } from "./tree-ensemble.js";
+
+/** What a scorer runs: complete trees (shallow ensembles) or generated code (any other). */
+export type EnsembleEvaluator = CompiledEnsemble | CompleteTrees;
+
+/** Margins of rows [start, end) with whichever kernel the evaluator has. */
+function scoreMargins(
+  c: EnsembleEvaluator,
+  x: Float32Array | Float64Array,
+  start: number,
+  end: number,
+  out: Float64Array,
+): void {
+  if ("kind" in c) completeTreesMarginsKernel(c, x, start, end, out);
+  else scoreMarginsKernel(c, x, start, end, out);
+}
 
 /**
  * Below this many node visits (rows × trees) a batch is scored on the calling thread: handing it to
@@ -14,10 +30,15 @@ function workerSource(): string {
   return `"use strict";
 const { parentPort } = require("node:worker_threads");
 const scoreMarginsKernel = ${scoreMarginsKernel.toString()};
+const completeTreesMarginsKernel = ${completeTreesMarginsKernel.toString()};
 const applyLink = ${applyLink.toString()};
 let ensemble;
 parentPort.on("message", (m) => {
   if (m.ensemble !== undefined) {
+    if (m.ensemble.kind === "complete-trees") {
+      ensemble = m.ensemble;
+      return;
+    }
     const groups = m.ensemble.sources.map((src) => new Function("x", "nf", "r0", "r1", "out", "bits", src));
     ensemble = { ...m.ensemble, groups };
     return;
@@ -25,7 +46,8 @@ parentPort.on("message", (m) => {
   try {
     const x = m.f32 ? new Float32Array(m.x) : new Float64Array(m.x);
     const out = new Float64Array(m.out);
-    scoreMarginsKernel(ensemble, x, m.start, m.end, out);
+    if (ensemble.kind === "complete-trees") completeTreesMarginsKernel(ensemble, x, m.start, m.end, out);
+    else scoreMarginsKernel(ensemble, x, m.start, m.end, out);
     applyLink(ensemble, out, m.start, m.end);
     parentPort.postMessage({ id: m.id });
   } catch (e) {
@@ -48,7 +70,7 @@ function workerFailed(message: string, cause?: unknown): Error {
 }
 
 /**
- * Scores a compiled ensemble over large matrices on `threads` worker threads (rows split evenly),
+ * Scores an ensemble (complete trees or generated code) over large matrices on `threads` worker threads (rows split evenly),
  * small ones on the calling thread. Workers start once and keep the ensemble; `close()` ends them.
  */
 export class EnsembleScorer {
@@ -57,7 +79,7 @@ export class EnsembleScorer {
   private closed = false;
 
   constructor(
-    private readonly ensemble: CompiledEnsemble,
+    private readonly ensemble: EnsembleEvaluator,
     options: { threads: number },
   ) {
     const { threads } = options;
@@ -75,7 +97,8 @@ export class EnsembleScorer {
     for (let i = 0; i < this.threads; i++) {
       const w = new Worker(src, { eval: true });
       // Functions do not cross threads: the worker rebuilds them from their sources.
-      const { groups: _groups, ...portable } = this.ensemble;
+      const c = this.ensemble;
+      const portable = "kind" in c ? c : (({ groups: _groups, ...rest }) => rest)(c);
       w.postMessage({ ensemble: portable });
       this.workers.push(new WorkerRpc<ScoreJob>(w, workerFailed));
     }
@@ -88,7 +111,7 @@ export class EnsembleScorer {
     if (this.threads === 1 || nRows * c.nTrees < PARALLEL_MIN_WORK || nRows < this.threads) {
       const out = new Float64Array(nRows);
       checkMatrix(c, x, nRows, out);
-      scoreMarginsKernel(c, x, 0, nRows, out);
+      scoreMargins(c, x, 0, nRows, out);
       applyLink(c, out, 0, nRows);
       return out;
     }

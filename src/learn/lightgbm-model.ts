@@ -1,5 +1,5 @@
 import { EnsembleBuilder } from "./ensemble-builder.js";
-import { EnsemblePredictor, type ModelFeature } from "./ensemble-predictor.js";
+import { EnsemblePredictor, type EvaluatorChoice, type ModelFeature } from "./ensemble-predictor.js";
 import type { ModelTask } from "./predictor.js";
 import { MISSING_AS_ZERO, MISSING_NAN, MISSING_ZERO, type Link, type TreeEnsemble } from "./tree-ensemble.js";
 import { inSpecFile, specError } from "../spec-fields.js";
@@ -224,7 +224,10 @@ function lightGBMModelOf(text: string): LightGBMModel {
   return { task: spec.task, objective: objName, features, ensemble };
 }
 
-export function loadLightGBMPredictor(text: string, opts: { threads?: number } = {}): EnsemblePredictor {
+export function loadLightGBMPredictor(
+  text: string,
+  opts: { threads?: number; evaluator?: EvaluatorChoice } = {},
+): EnsemblePredictor {
   const m = parseLightGBMText(text);
   return new EnsemblePredictor({
     format: "lightgbm",
@@ -233,5 +236,6 @@ export function loadLightGBMPredictor(text: string, opts: { threads?: number } =
     ensemble: m.ensemble,
     inputPrecision: "float64",
     ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+    ...(opts.evaluator === undefined ? {} : { evaluator: opts.evaluator }),
   });
 }

@@ -117,7 +117,7 @@ function fail(field: string, value: unknown, rule: string): never {
 }
 
 /** The smallest double greater than x (x < +Infinity). `v <= x` ⇔ `v < nextUp(x)` for every double v. */
-function nextUp(x: number): number {
+export function nextUp(x: number): number {
   if (x === 0) return Number.MIN_VALUE;
   const buf = new DataView(new ArrayBuffer(8));
   buf.setFloat64(0, x);
@@ -309,7 +309,12 @@ export function scoreMarginsKernel(
 }
 
 /** Applies the link in place: margins → scores. */
-export function applyLink(c: CompiledEnsemble, out: Float64Array, rowStart = 0, rowEnd = out.length): void {
+export function applyLink(
+  c: Pick<CompiledEnsemble, "link" | "sigmoidScale">,
+  out: Float64Array,
+  rowStart = 0,
+  rowEnd = out.length,
+): void {
   if (c.link !== 1) return;
   const k = c.sigmoidScale;
   for (let r = rowStart; r < rowEnd; r++) out[r] = 1 / (1 + Math.exp(-k * (out[r] as number)));
@@ -332,7 +337,7 @@ export function scoreEnsemble(
 }
 
 export function checkMatrix(
-  c: CompiledEnsemble,
+  c: Pick<CompiledEnsemble, "nFeatures">,
   x: Float32Array | Float64Array,
   nRows: number,
   out: Float64Array,

@@ -1,5 +1,5 @@
 import { EnsembleBuilder } from "./ensemble-builder.js";
-import { EnsemblePredictor, type ModelFeature } from "./ensemble-predictor.js";
+import { EnsemblePredictor, type EvaluatorChoice, type ModelFeature } from "./ensemble-predictor.js";
 import type { ModelTask } from "./predictor.js";
 import type { Link, TreeEnsemble } from "./tree-ensemble.js";
 import { inSpecFile, specError } from "../spec-fields.js";
@@ -168,7 +168,10 @@ function xgboostModelOf(json: unknown): XGBoostModel {
   return { task: spec.task, objective: objName, features, ensemble, version };
 }
 
-export function loadXGBoostPredictor(json: unknown, opts: { threads?: number } = {}): EnsemblePredictor {
+export function loadXGBoostPredictor(
+  json: unknown,
+  opts: { threads?: number; evaluator?: EvaluatorChoice } = {},
+): EnsemblePredictor {
   const m = parseXGBoostJson(json);
   return new EnsemblePredictor({
     format: "xgboost",
@@ -177,5 +180,6 @@ export function loadXGBoostPredictor(json: unknown, opts: { threads?: number } =
     ensemble: m.ensemble,
     inputPrecision: "float32",
     ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+    ...(opts.evaluator === undefined ? {} : { evaluator: opts.evaluator }),
   });
 }
