@@ -160,12 +160,20 @@ export function createObjectAccess(deps: { users: UserStore; tracking: TrackingS
   };
 }
 
-/** Search answers that list objects: which list, of which resource, keyed by which field. */
-const SEARCHES: Readonly<Record<string, readonly [string, PermissionResource, string]>> = {
-  "/experiments/search": ["experiments", "experiment", "experiment_id"],
-  "/experiments/list": ["experiments", "experiment", "experiment_id"],
-  "/registered-models/search": ["registered_models", "registered_model", "name"],
-  "/registered-models/list": ["registered_models", "registered_model", "name"],
+type Item = Record<string, unknown>;
+/** The experiment a listed run or logged model belongs to (`info.experiment_id`). */
+const experimentOf = (x: Item) => String((x["info"] as Item | undefined)?.["experiment_id"]);
+
+/** Search answers that list objects: which list, of which resource, and each item's object id. */
+const SEARCHES: Readonly<Record<string, readonly [string, PermissionResource, (x: Item) => string]>> = {
+  "/experiments/search": ["experiments", "experiment", (x) => String(x["experiment_id"])],
+  "/experiments/list": ["experiments", "experiment", (x) => String(x["experiment_id"])],
+  "/registered-models/search": ["registered_models", "registered_model", (x) => String(x["name"])],
+  "/registered-models/list": ["registered_models", "registered_model", (x) => String(x["name"])],
+  // Runs and logged models inherit their experiment's permission, model versions their model's.
+  "/runs/search": ["runs", "experiment", experimentOf],
+  "/logged-models/search": ["models", "experiment", experimentOf],
+  "/model-versions/search": ["model_versions", "registered_model", (x) => String(x["name"])],
 };
 
 /**
@@ -175,7 +183,7 @@ const SEARCHES: Readonly<Record<string, readonly [string, PermissionResource, st
 async function hideUnreadable(
   users: UserStore,
   username: string,
-  [list, resource, idField]: readonly [string, PermissionResource, string],
+  [list, resource, idOf]: readonly [string, PermissionResource, (x: Item) => string],
   payload: string,
 ): Promise<string> {
   const hidden = new Set(
@@ -187,7 +195,7 @@ async function hideUnreadable(
   const body = JSON.parse(payload) as Record<string, unknown>;
   const items = body[list];
   if (!Array.isArray(items)) return payload;
-  body[list] = (items as Record<string, unknown>[]).filter((x) => !hidden.has(String(x[idField])));
+  body[list] = (items as Item[]).filter((x) => !hidden.has(idOf(x)));
   return JSON.stringify(body);
 }
 

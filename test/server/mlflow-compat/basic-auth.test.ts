@@ -165,6 +165,18 @@ describe("per-object permissions (READ, EDIT, MANAGE, NO_PERMISSIONS)", () => {
       ).map((e) => e.experiment_id);
     expect(await ids(BOB)).not.toContain(experimentId);
     expect(await ids(ALICE)).toContain(experimentId);
+    // filter_search_runs: the experiment's runs are left out of bob's run searches too.
+    const run = await call("POST", "runs/create", ALICE, { experiment_id: experimentId });
+    expect(run.status).toBe(200);
+    const runIds = async (auth: string) =>
+      (
+        (await call("POST", "runs/search", auth, { experiment_ids: [experimentId] })).json.runs as {
+          info: { run_id: string };
+        }[]
+      ).map((r) => r.info.run_id);
+    const runId = (run.json.run as { info: { run_id: string } }).info.run_id;
+    expect(await runIds(ALICE)).toContain(runId);
+    expect(await runIds(BOB)).toEqual([]);
     const dup = await call("POST", "experiments/permissions/create", ALICE, {
       experiment_id: experimentId,
       username: "bob",
@@ -238,6 +250,16 @@ describe("per-object permissions (READ, EDIT, MANAGE, NO_PERMISSIONS)", () => {
     ).map((m) => m.name);
     expect(names).toContain("credit");
     expect(names).not.toContain("fraud");
+    // ... and its versions from rita's model-version searches.
+    expect((await call("POST", "model-versions/create", ALICE, { name: "fraud", source: "s3://b/f1" })).status).toBe(
+      200,
+    );
+    const versionsOf = async (auth: string) =>
+      (
+        (await call("GET", "model-versions/search?max_results=1000", auth)).json.model_versions as { name: string }[]
+      ).map((v) => v.name);
+    expect(await versionsOf(ALICE)).toContain("fraud");
+    expect(await versionsOf(RITA)).not.toContain("fraud");
     const record = await call("GET", "users/get?username=rita", RITA);
     expect((record.json.user as { registered_model_permissions: unknown[] }).registered_model_permissions).toEqual([
       expect.objectContaining({ name: "credit", permission: "EDIT" }),
