@@ -62,10 +62,18 @@ interface RunRows {
 
 function useRunRows(experimentId: string, filter: string, order: Order): [RunRows, () => void] {
   const [rows, setRows] = useState<RunRows>({ runs: [], next: undefined, loading: true });
+  // The search's generation (a new filter or order starts one) and the rows as last set: a scroll
+  // handler holding an older render's rows must neither append a page of the previous order nor
+  // ask for the same page twice.
   const generation = useRef(0);
+  const latest = useRef<RunRows & { generation: number }>({ ...rows, generation: 0 });
+  const show = (next: RunRows, mine: number) => {
+    latest.current = { ...next, generation: mine };
+    setRows(next);
+  };
   const fetchPage = (token: string | undefined, into: RunJson[]) => {
     const mine = generation.current;
-    setRows({ runs: into, next: token, loading: true });
+    show({ runs: into, next: token, loading: true }, mine);
     client()
       .searchRuns({
         experiment_ids: [experimentId],
@@ -79,10 +87,12 @@ function useRunRows(experimentId: string, filter: string, order: Order): [RunRow
         (page) => {
           if (mine !== generation.current) return;
           const next = page.next_page_token === "" ? undefined : page.next_page_token;
-          setRows({ runs: [...into, ...(page.runs ?? [])], next, loading: false });
+          show({ runs: [...into, ...(page.runs ?? [])], next, loading: false }, mine);
         },
-        (e: unknown) =>
-          mine === generation.current && setRows({ runs: into, next: undefined, loading: false, error: errorText(e) }),
+        (e: unknown) => {
+          if (mine === generation.current)
+            show({ runs: into, next: undefined, loading: false, error: errorText(e) }, mine);
+        },
       );
   };
   useEffect(() => {
@@ -90,7 +100,8 @@ function useRunRows(experimentId: string, filter: string, order: Order): [RunRow
     fetchPage(undefined, []);
   }, [experimentId, filter, order.key, order.desc]);
   const more = () => {
-    if (!rows.loading && rows.next !== undefined) fetchPage(rows.next, rows.runs);
+    const now = latest.current;
+    if (now.generation === generation.current && !now.loading && now.next !== undefined) fetchPage(now.next, now.runs);
   };
   return [rows, more];
 }
