@@ -7,6 +7,7 @@ export default tseslint.config(
       "dist/**",
       "node_modules/**",
       "keel-data/**",
+      ".bench-data/**",
       "ui/dist/**",
       "coverage/**",
       "bin/**",
