@@ -1,5 +1,3 @@
-import { ERROR_CATALOG, UnavailableError, keelErrorOf } from "../errors.js";
-import type { ErrorCode } from "../errors.js";
 import type {
   CanaryApprovalJson,
   RolloutReportJson,
@@ -45,19 +43,7 @@ import type {
   OnlineFeaturesJson,
   PushFeaturesRequestJson,
 } from "./features-json.js";
-
-export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
-
-export interface KeelClientOptions {
-  /** e.g. `http://127.0.0.1:5000` */
-  readonly baseUrl: string;
-  /** Bearer token, when the server has auth on. */
-  readonly token?: string;
-  /** Injectable for tests and for runtimes with their own fetch. */
-  readonly fetch?: FetchLike;
-}
-
-type Params = object;
+import { KeelHttp, type Method, type Params } from "./http.js";
 
 export interface SearchRunsRequest {
   experiment_ids: string[];
@@ -75,22 +61,8 @@ export interface SearchRequest {
   page_token?: string | undefined;
 }
 
-function paramText(v: unknown): string {
-  if (typeof v === "string") return v;
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
-  return JSON.stringify(v);
-}
-
-function queryString(params: Params): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params) as [string, unknown][]) {
-    if (v === undefined || v === null) continue;
-    for (const item of Array.isArray(v) ? (v as unknown[]) : [v]) {
-      q.append(k, paramText(item));
-    }
-  }
-  const s = q.toString();
-  return s === "" ? "" : `?${s}`;
+function artifactPath(path: string): string {
+  return `/api/2.0/mlflow-artifacts/artifacts/${path.split("/").map(encodeURIComponent).join("/")}`;
 }
 
 function modelCardPath(name: string, version: string): string {
@@ -101,71 +73,13 @@ function reviewPath(endpoint: string, requestId: string): string {
   return `/api/keel/review/${encodeURIComponent(endpoint)}/${encodeURIComponent(requestId)}`;
 }
 
-function isErrorCode(code: unknown): code is ErrorCode {
-  return typeof code === "string" && Object.hasOwn(ERROR_CATALOG, code);
-}
-
 /**
  * Typed client of keel's HTTP API: MLflow's REST API, the mlflow-artifacts proxy and keel's own
  * routes. Server errors come back as the KeelError subclass of the server's code (NotFoundError …),
  * with its message and details.
  */
-export class KeelClient {
-  private readonly baseUrl: string;
-  private readonly token: string | undefined;
-  private readonly fetchFn: FetchLike;
-
-  constructor(options: KeelClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
-    this.token = options.token;
-    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
-  }
-
-  private headers(extra: Record<string, string> = {}): Record<string, string> {
-    return this.token === undefined ? extra : { ...extra, authorization: `Bearer ${this.token}` };
-  }
-
-  private async raise(res: Response): Promise<never> {
-    const text = await res.text();
-    let body: { error_code?: unknown; message?: unknown; details?: unknown } = {};
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      body = { message: text };
-    }
-    const code: ErrorCode = isErrorCode(body.error_code)
-      ? body.error_code
-      : res.status === 404
-        ? "RESOURCE_DOES_NOT_EXIST"
-        : "INTERNAL_ERROR";
-    const message = typeof body.message === "string" && body.message !== "" ? body.message : `HTTP ${res.status}`;
-    const details =
-      typeof body.details === "object" && body.details !== null ? (body.details as Record<string, unknown>) : undefined;
-    throw keelErrorOf(code, message, details === undefined ? undefined : { details });
-  }
-
-  /** One call: GET and DELETE-less reads put parameters in the query string, others send JSON. */
-  async request<T>(method: "GET" | "POST" | "PATCH" | "DELETE", path: string, params: Params = {}): Promise<T> {
-    const url = this.baseUrl + path;
-    let res: Response;
-    try {
-      res =
-        method === "GET"
-          ? await this.fetchFn(url + queryString(params), { method, headers: this.headers() })
-          : await this.fetchFn(url, {
-              method,
-              headers: this.headers({ "content-type": "application/json" }),
-              body: JSON.stringify(params),
-            });
-    } catch (cause) {
-      throw new UnavailableError(`cannot reach ${this.baseUrl}: ${(cause as Error).message}`, { cause });
-    }
-    if (!res.ok) return this.raise(res);
-    const text = await res.text();
-    return (text === "" ? {} : JSON.parse(text)) as T;
-  }
-
-  private mlflow<T>(method: "GET" | "POST" | "PATCH" | "DELETE", path: string, params: Params = {}): Promise<T> {
+export class KeelClient extends KeelHttp {
+  private mlflow<T>(method: Method, path: string, params: Params = {}): Promise<T> {
     return this.request<T>(method, `/api/2.0/mlflow${path}`, params);
   }
 
@@ -374,20 +288,12 @@ export class KeelClient {
 
   // Artifacts (mlflow-artifacts proxy)
   async uploadArtifact(path: string, bytes: Uint8Array): Promise<void> {
-    const url = `${this.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${path.split("/").map(encodeURIComponent).join("/")}`;
-    const res = await this.fetchFn(url, {
-      method: "PUT",
-      headers: this.headers({ "content-type": "application/octet-stream" }),
-      // The DOM's BodyInit (the client also runs in the web UI) wants a plain ArrayBuffer view.
-      body: bytes as Uint8Array<ArrayBuffer>,
-    });
-    if (!res.ok) await this.raise(res);
+    // The DOM's BodyInit (the client also runs in the web UI) wants a plain ArrayBuffer view.
+    const data = bytes as Uint8Array<ArrayBuffer>;
+    await this.send("PUT", artifactPath(path), { contentType: "application/octet-stream", data });
   }
   async downloadArtifact(path: string): Promise<Uint8Array> {
-    const url = `${this.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${path.split("/").map(encodeURIComponent).join("/")}`;
-    const res = await this.fetchFn(url, { method: "GET", headers: this.headers() });
-    if (!res.ok) await this.raise(res);
-    return new Uint8Array(await res.arrayBuffer());
+    return new Uint8Array(await (await this.send("GET", artifactPath(path))).arrayBuffer());
   }
   async listArtifacts(path = ""): Promise<FileInfoJson[]> {
     const body = await this.request<{ files?: FileInfoJson[] }>(
@@ -454,17 +360,6 @@ export class KeelClient {
     return this.getText("/metrics");
   }
 
-  private async getText(path: string): Promise<string> {
-    let res: Response;
-    try {
-      res = await this.fetchFn(this.baseUrl + path, { method: "GET", headers: this.headers() });
-    } catch (cause) {
-      throw new UnavailableError(`cannot reach ${this.baseUrl}: ${(cause as Error).message}`, { cause });
-    }
-    if (!res.ok) return this.raise(res);
-    return res.text();
-  }
-
   // keel: model cards (docs/model-cards.md)
   /** Generates the version's card and keeps it with the version; `intended_use` / `limitations` are recorded first. */
   async generateModelCard(
@@ -480,15 +375,7 @@ export class KeelClient {
   }
   /** The card kept with the version, rendered as Markdown or as a self-contained HTML page. */
   async getModelCardText(name: string, version: string, format: "md" | "html"): Promise<string> {
-    const url = `${this.baseUrl}${modelCardPath(name, version)}?format=${format}`;
-    let res: Response;
-    try {
-      res = await this.fetchFn(url, { method: "GET", headers: this.headers() });
-    } catch (cause) {
-      throw new UnavailableError(`cannot reach ${this.baseUrl}: ${(cause as Error).message}`, { cause });
-    }
-    if (!res.ok) return this.raise(res);
-    return res.text();
+    return this.getText(`${modelCardPath(name, version)}?format=${format}`);
   }
 
   // keel: rollouts (docs/serving.md)

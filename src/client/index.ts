@@ -1,7 +1,8 @@
 export { KeelClient } from "./client.js";
 export { KeelLlmClient } from "./llm-client.js";
 export type { KeelRequester } from "./llm-client.js";
-export type { FetchLike, KeelClientOptions, SearchRequest, SearchRunsRequest } from "./client.js";
+export type { SearchRequest, SearchRunsRequest } from "./client.js";
+export type { FetchLike, KeelClientOptions } from "./http.js";
 /** The wire's JSON shapes, for the client's users (its value lists are the domain modules' to export). */
 export type {
   AlertJson,
