@@ -146,7 +146,7 @@ export function createObjectAccess(deps: { users: UserStore; tracking: TrackingS
       const p = req.principal;
       if (p === undefined || typeof payload !== "string") return payload;
       const hides = key === undefined ? undefined : SEARCHES[key.slice(key.indexOf(" ") + 1)];
-      if (hides !== undefined) return p.role === "admin" ? payload : hideUnreadable(users, p.name, hides, payload);
+      if (hides !== undefined) return p.role === "admin" ? payload : hideUnreadable(req, users, p.name, hides, payload);
       if (key === "POST /experiments/create") {
         const body = JSON.parse(payload) as { experiment_id?: string };
         if (body.experiment_id !== undefined) await grantManage(users, "experiment", body.experiment_id, p.name);
@@ -176,11 +176,18 @@ const SEARCHES: Readonly<Record<string, readonly [string, PermissionResource, (x
   "/model-versions/search": ["model_versions", "registered_model", (x) => String(x["name"])],
 };
 
+/** Marks a refill request: its answer is filtered but not refilled again. */
+const REFILL_HEADER = "x-keel-permission-refill";
+
 /**
  * A search answer without the objects the user holds NO_PERMISSIONS on (every role reads by
- * default, so only such grants hide anything). The page may come back shorter than max_results.
+ * default, so only such grants hide anything). As MLflow's auth app does, a full page that lost
+ * items is refilled from the following pages (each asked for exactly the items still missing,
+ * so the last page token still points just past what was returned): paging through a search
+ * returns every readable object once.
  */
 async function hideUnreadable(
+  req: FastifyRequest,
   users: UserStore,
   username: string,
   [list, resource, idOf]: readonly [string, PermissionResource, (x: Item) => string],
@@ -195,8 +202,52 @@ async function hideUnreadable(
   const body = JSON.parse(payload) as Record<string, unknown>;
   const items = body[list];
   if (!Array.isArray(items)) return payload;
-  body[list] = (items as Item[]).filter((x) => !hidden.has(idOf(x)));
+  const kept = (items as Item[]).filter((x) => !hidden.has(idOf(x)));
+  let missing = items.length - kept.length;
+  let token = body["next_page_token"];
+  while (missing > 0 && typeof token === "string" && token !== "" && req.headers[REFILL_HEADER] === undefined) {
+    const next = await searchPage(req, token, missing);
+    const more = next?.[list];
+    if (next === undefined || !Array.isArray(more)) break;
+    // The page comes back already filtered; its token says whether the search goes on.
+    kept.push(...(more as Item[]));
+    missing -= more.length;
+    token = next["next_page_token"];
+  }
+  body[list] = kept;
+  if (typeof token === "string" && token !== "") body["next_page_token"] = token;
+  else delete body["next_page_token"];
   return JSON.stringify(body);
+}
+
+/** The same search as `req`, as the same user, from `pageToken` for `maxResults` items. */
+async function searchPage(
+  req: FastifyRequest,
+  pageToken: string,
+  maxResults: number,
+): Promise<Record<string, unknown> | undefined> {
+  const headers: Record<string, string> = { [REFILL_HEADER]: "1" };
+  for (const name of ["authorization", "x-requested-with"]) {
+    const value = req.headers[name];
+    if (typeof value === "string") headers[name] = value;
+  }
+  const url = new URL(req.url, "http://keel.invalid");
+  let payload: string | undefined;
+  if (req.method === "GET") {
+    url.searchParams.set("page_token", pageToken);
+    url.searchParams.set("max_results", String(maxResults));
+  } else {
+    headers["content-type"] = "application/json";
+    const base = typeof req.body === "object" && req.body !== null ? req.body : {};
+    payload = JSON.stringify({ ...base, page_token: pageToken, max_results: maxResults });
+  }
+  const res = await req.server.inject({
+    method: req.method as "GET" | "POST",
+    url: url.pathname + url.search,
+    headers,
+    ...(payload === undefined ? {} : { payload }),
+  });
+  return res.statusCode === 200 ? (JSON.parse(res.body) as Record<string, unknown>) : undefined;
 }
 
 async function grantManage(

@@ -333,4 +333,71 @@ describe("per-object permissions (READ, EDIT, MANAGE, NO_PERMISSIONS)", () => {
     const left = await server.stores.users.listPermissions({ resource: "registered_model", resourceId: "short-lived" });
     expect(left).toEqual([]);
   });
+
+  it("filter_search_experiments / filter_search_registered_models — a page that lost hidden items is refilled", async () => {
+    await call("POST", "users/create", ADMIN, { username: "pat", password: "pat-password-1", role: "reader" });
+    const PAT = basic("pat", "pat-password-1");
+    const hide = async (kind: "experiment" | "model", id: string) =>
+      kind === "experiment"
+        ? call("POST", "experiments/permissions/create", ALICE, {
+            experiment_id: id,
+            username: "pat",
+            permission: "NO_PERMISSIONS",
+          })
+        : call("POST", "registered-models/permissions/create", ALICE, {
+            name: id,
+            username: "pat",
+            permission: "NO_PERMISSIONS",
+          });
+    for (let i = 0; i < 6; i++) {
+      const e = await call("POST", "experiments/create", ALICE, { name: `paging-${i}` });
+      if ([1, 2, 4].includes(i)) await hide("experiment", e.json.experiment_id as string);
+      await call("POST", "registered-models/create", ALICE, { name: `paging-model-${i}` });
+      if ([0, 1, 2].includes(i)) await hide("model", `paging-model-${i}`);
+    }
+    // Walk every page of two as pat: each page but the last is full; every readable object shows once.
+    const walk = async (page: (token: string | undefined) => Promise<{ items: string[]; token?: string }>) => {
+      const pages: string[][] = [];
+      let token: string | undefined;
+      do {
+        const next = await page(token);
+        pages.push(next.items);
+        token = next.token;
+      } while (token !== undefined && pages.length < 10);
+      return pages;
+    };
+    const experiments = await walk(async (token) => {
+      const res = await call("POST", "experiments/search", PAT, {
+        filter: "name LIKE 'paging-%'",
+        order_by: ["name ASC"],
+        max_results: 2,
+        ...(token === undefined ? {} : { page_token: token }),
+      });
+      expect(res.status).toBe(200);
+      return {
+        items: ((res.json.experiments ?? []) as { name: string }[]).map((e) => e.name),
+        ...(typeof res.json.next_page_token === "string" ? { token: res.json.next_page_token } : {}),
+      };
+    });
+    expect(experiments[0]).toEqual(["paging-0", "paging-3"]);
+    expect(experiments.flat()).toEqual(["paging-0", "paging-3", "paging-5"]);
+    const models = await walk(async (token) => {
+      const query = `filter=${encodeURIComponent("name LIKE 'paging-model-%'")}&order_by=${encodeURIComponent("name ASC")}&max_results=2`;
+      const res = await call(
+        "GET",
+        `registered-models/search?${query}${token === undefined ? "" : `&page_token=${token}`}`,
+        PAT,
+      );
+      expect(res.status).toBe(200);
+      return {
+        items: ((res.json.registered_models ?? []) as { name: string }[]).map((m) => m.name),
+        ...(typeof res.json.next_page_token === "string" ? { token: res.json.next_page_token } : {}),
+      };
+    });
+    expect(models[0]).toEqual(["paging-model-3", "paging-model-4"]);
+    expect(models.flat()).toEqual(["paging-model-3", "paging-model-4", "paging-model-5"]);
+    // Alice, who hides nothing from herself, pages through all six as before.
+    const all = await call("POST", "experiments/search", ALICE, { filter: "name LIKE 'paging-%'", max_results: 10 });
+    expect((all.json.experiments as unknown[]).length).toBe(6);
+  });
 });
