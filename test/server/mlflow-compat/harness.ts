@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-explicit-any --
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return --
    MLflow's JSON answers are read field by field, as MLflow's own REST tests read response.json(). */
 import { freshPostgresUri, startTestServer, type TestServer } from "../helpers.js";
 
@@ -15,8 +15,20 @@ export interface MlflowApi {
   post(path: string, body: unknown): Promise<Answer>;
   /** Posts and expects 200, returning the body. */
   ok(method: string, path: string, body?: unknown): Promise<any>;
+  /** Creates an experiment; its id. */
+  newExperiment(name: string, extra?: Record<string, unknown>): Promise<string>;
+  /** Creates a run in the experiment; its id. */
+  newRun(experimentId: string, extra?: Record<string, unknown>): Promise<string>;
+  /** The run as `runs/get` returns it. */
+  getRun(runId: string): Promise<any>;
+  /** The ids `runs/search` returns for the experiment, in order. */
+  searchRunIds(experimentId: string, body?: Record<string, unknown>): Promise<string[]>;
   close(): Promise<void>;
 }
+
+/** MLflow's key/value lists (params, tags) as an object. */
+export const asMap = (list: { key: string; value: unknown }[] | undefined): Record<string, unknown> =>
+  Object.fromEntries((list ?? []).map((x) => [x.key, x.value]));
 
 /** The backends every case runs on: SQLite, then PostgreSQL in a fresh schema. */
 export const BACKENDS = ["SQLite", "PostgreSQL"] as const;
@@ -60,6 +72,23 @@ export async function openMlflowApi(backend: Backend = "SQLite"): Promise<Mlflow
       if (a.status !== 200) throw new Error(`${method} ${path} answered ${a.status}: ${JSON.stringify(a.json)}`);
       return a.json;
     },
+    newExperiment: async (name, extra = {}) =>
+      ((await api.ok("POST", "experiments/create", { name, ...extra })) as { experiment_id: string }).experiment_id,
+    newRun: async (experimentId, extra = {}) =>
+      (
+        (await api.ok("POST", "runs/create", { experiment_id: experimentId, ...extra })) as {
+          run: { info: { run_id: string } };
+        }
+      ).run.info.run_id,
+    getRun: async (runId) => ((await api.ok("GET", `runs/get?run_id=${runId}`)) as { run: any }).run,
+    searchRunIds: async (experimentId, body = {}) =>
+      (
+        (
+          (await api.ok("POST", "runs/search", { experiment_ids: [experimentId], ...body })) as {
+            runs?: { info: { run_id: string } }[];
+          }
+        ).runs ?? []
+      ).map((r) => r.info.run_id),
     close: () => server.close(),
   };
   return api;

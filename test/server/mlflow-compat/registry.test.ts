@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return --
    MLflow's JSON answers are read field by field, as MLflow's own REST tests read response.json(). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BACKENDS, openMlflowApi, type MlflowApi } from "./harness.js";
+import { BACKENDS, asMap, openMlflowApi, type MlflowApi } from "./harness.js";
 
 /**
  * MLflow's model registry and MLflow 3 logged-model REST behaviour against keel's server over
@@ -11,8 +11,6 @@ import { BACKENDS, openMlflowApi, type MlflowApi } from "./harness.js";
  */
 let api: MlflowApi;
 
-const asMap = (list: { key: string; value: unknown }[] | undefined) =>
-  Object.fromEntries((list ?? []).map((x) => [x.key, x.value]));
 const model = async (name: string) =>
   (await api.ok("GET", `registered-models/get?name=${encodeURIComponent(name)}`)).registered_model;
 const modelNames = async (body: Record<string, unknown>) => {

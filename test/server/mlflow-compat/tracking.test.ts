@@ -1,7 +1,7 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return --
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return --
    MLflow's JSON answers are read field by field, as MLflow's own REST tests read response.json(). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BACKENDS, openMlflowApi, type MlflowApi } from "./harness.js";
+import { BACKENDS, asMap, openMlflowApi, type MlflowApi } from "./harness.js";
 
 /**
  * MLflow's tracking REST behaviour, case by case, against keel's server over HTTP. Each case is
@@ -10,26 +10,6 @@ import { BACKENDS, openMlflowApi, type MlflowApi } from "./harness.js";
  * requests and expectations are written anew from that behaviour.
  */
 let api: MlflowApi;
-
-const newExperiment = async (name: string, extra: Record<string, unknown> = {}): Promise<string> =>
-  ((await api.ok("POST", "experiments/create", { name, ...extra })) as { experiment_id: string }).experiment_id;
-const newRun = async (experimentId: string, extra: Record<string, unknown> = {}): Promise<string> =>
-  (
-    (await api.ok("POST", "runs/create", { experiment_id: experimentId, ...extra })) as {
-      run: { info: { run_id: string } };
-    }
-  ).run.info.run_id;
-const getRun = async (runId: string) => ((await api.ok("GET", `runs/get?run_id=${runId}`)) as { run: any }).run;
-const asMap = (list: { key: string; value: unknown }[] | undefined) =>
-  Object.fromEntries((list ?? []).map((x) => [x.key, x.value]));
-const searchRunIds = async (experimentId: string, body: Record<string, unknown> = {}) =>
-  (
-    (
-      (await api.ok("POST", "runs/search", { experiment_ids: [experimentId], ...body })) as {
-        runs?: { info: { run_id: string } }[];
-      }
-    ).runs ?? []
-  ).map((r) => r.info.run_id);
 
 describe.each(BACKENDS)("on %s", (backend) => {
   beforeAll(async () => {
@@ -44,7 +24,7 @@ describe.each(BACKENDS)("on %s", (backend) => {
 function cases(): void {
   describe("experiments (test_rest_tracking.py)", () => {
     it("test_create_get_search_experiment: tags, view types, pagination", async () => {
-      const id = await newExperiment("My Experiment", {
+      const id = await api.newExperiment("My Experiment", {
         tags: [
           { key: "key1", value: "val1" },
           { key: "key2", value: "val2" },
@@ -67,7 +47,7 @@ function cases(): void {
     });
 
     it("test_create_get_search_experiment: view_type as its protobuf number (Julia's and R's clients)", async () => {
-      const id = await newExperiment("numbered view");
+      const id = await api.newExperiment("numbered view");
       await api.ok("POST", "experiments/delete", { experiment_id: id });
       const deleted = await api.ok("POST", "experiments/search", { view_type: 2 });
       expect((deleted.experiments as { name: string }[]).map((e) => e.name)).toContain("numbered view");
@@ -89,7 +69,7 @@ function cases(): void {
     });
 
     it("test_delete_restore_experiment: lifecycle_stage follows delete and restore", async () => {
-      const id = await newExperiment("Deleterious");
+      const id = await api.newExperiment("Deleterious");
       const stage = async () => (await api.ok("GET", `experiments/get?experiment_id=${id}`)).experiment.lifecycle_stage;
       expect(await stage()).toBe("active");
       await api.ok("POST", "experiments/delete", { experiment_id: id });
@@ -99,13 +79,13 @@ function cases(): void {
     });
 
     it("test_rename_experiment: experiments/update renames", async () => {
-      const id = await newExperiment("BadName");
+      const id = await api.newExperiment("BadName");
       await api.ok("POST", "experiments/update", { experiment_id: id, new_name: "GoodName" });
       expect((await api.ok("GET", `experiments/get?experiment_id=${id}`)).experiment.name).toBe("GoodName");
     });
 
     it("test_get_experiment_by_name: found by name; an unknown name is RESOURCE_DOES_NOT_EXIST", async () => {
-      const id = await newExperiment("test_get_experiment_by_name");
+      const id = await api.newExperiment("test_get_experiment_by_name");
       const got = await api.get("experiments/get-by-name", { experiment_name: "test_get_experiment_by_name" });
       expect(got.json.experiment.experiment_id).toBe(id);
       const none = await api.get("experiments/get-by-name", { experiment_name: "idontexist" });
@@ -114,14 +94,14 @@ function cases(): void {
     });
 
     it("test_get_experiment: by id", async () => {
-      const id = await newExperiment("test_get_experiment");
+      const id = await api.newExperiment("test_get_experiment");
       const got = (await api.ok("GET", `experiments/get?experiment_id=${id}`)).experiment;
       expect([got.experiment_id, got.name]).toEqual([id, "test_get_experiment"]);
     });
 
     it("test_set_experiment_tag: set, overwrite, per experiment, multi-line", async () => {
-      const a = await newExperiment("SetExperimentTagTest");
-      const b = await newExperiment("SetExperimentTagTest2");
+      const a = await api.newExperiment("SetExperimentTagTest");
+      const b = await api.newExperiment("SetExperimentTagTest2");
       await api.ok("POST", "experiments/set-experiment-tag", { experiment_id: a, key: "dataset", value: "imagenet1K" });
       await api.ok("POST", "experiments/set-experiment-tag", { experiment_id: a, key: "dataset", value: "birdbike" });
       await api.ok("POST", "experiments/set-experiment-tag", { experiment_id: b, key: "dataset", value: "birds200" });
@@ -137,7 +117,7 @@ function cases(): void {
     });
 
     it("test_set_experiment_tag_with_empty_string_as_value", async () => {
-      const id = await newExperiment("empty experiment tag");
+      const id = await api.newExperiment("empty experiment tag");
       await api.ok("POST", "experiments/set-experiment-tag", { experiment_id: id, key: "tag_key", value: "" });
       expect(asMap((await api.ok("GET", `experiments/get?experiment_id=${id}`)).experiment.tags)).toEqual({
         tag_key: "",
@@ -149,9 +129,9 @@ function cases(): void {
     let prefix = "";
     beforeAll(async () => {
       prefix = "se-";
-      await newExperiment(`${prefix}a`, { tags: [{ key: "key", value: "value" }] });
-      await newExperiment(`${prefix}ab`, { tags: [{ key: "key", value: "vaLue" }] });
-      await newExperiment(`${prefix}Abc`);
+      await api.newExperiment(`${prefix}a`, { tags: [{ key: "key", value: "value" }] });
+      await api.newExperiment(`${prefix}ab`, { tags: [{ key: "key", value: "vaLue" }] });
+      await api.newExperiment(`${prefix}Abc`);
     });
     const names = async (body: Record<string, unknown>) =>
       (((await api.ok("POST", "experiments/search", body)).experiments as { name: string }[] | undefined) ?? []).map(
@@ -197,11 +177,11 @@ function cases(): void {
   describe("runs (test_rest_tracking.py)", () => {
     let exp = "";
     beforeAll(async () => {
-      exp = await newExperiment("runs");
+      exp = await api.newExperiment("runs");
     });
 
     it("test_create_run_all_args: start time, name, tags and user as given; run_uuid = run_id", async () => {
-      const id = await newRun(exp, {
+      const id = await api.newRun(exp, {
         start_time: 456,
         run_name: "my name",
         user_id: "username",
@@ -210,7 +190,7 @@ function cases(): void {
           { key: "my", value: "tag" },
         ],
       });
-      const run = await getRun(id);
+      const run = await api.getRun(id);
       expect(run.info).toMatchObject({
         run_id: id,
         run_uuid: id,
@@ -229,14 +209,14 @@ function cases(): void {
     });
 
     it("test_create_run_defaults: RUNNING, no end time, in the experiment", async () => {
-      const run = await getRun(await newRun(exp));
+      const run = await api.getRun(await api.newRun(exp));
       expect(run.info.status).toBe("RUNNING");
       expect(run.info.end_time).toBeUndefined();
       expect(run.info.experiment_id).toBe(exp);
     });
 
     it("test_log_metrics_params_tags: NaN and ±Infinity survive; a step defaults to 0", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       await api.ok("POST", "runs/log-metric", { run_id: id, key: "metric", value: 123.456, timestamp: 789, step: 2 });
       await api.ok("POST", "runs/log-metric", { run_id: id, key: "nan_metric", value: "NaN", timestamp: 1 });
       await api.ok("POST", "runs/log-metric", { run_id: id, key: "inf_metric", value: "Infinity", timestamp: 1 });
@@ -244,7 +224,7 @@ function cases(): void {
       await api.ok("POST", "runs/log-metric", { run_id: id, key: "stepless-metric", value: 987.654, timestamp: 321 });
       await api.ok("POST", "runs/log-parameter", { run_id: id, key: "param", value: "value" });
       await api.ok("POST", "runs/set-tag", { run_id: id, key: "taggity", value: "do-dah" });
-      const run = await getRun(id);
+      const run = await api.getRun(id);
       expect(asMap(run.data.metrics)).toEqual({
         metric: 123.456,
         nan_metric: "NaN",
@@ -260,7 +240,7 @@ function cases(): void {
     });
 
     it("test_log_metric_validation: missing run_id or key, non-numeric step or timestamp are 400", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       const cases: [Record<string, unknown>, string][] = [
         [{ key: "foo", value: 31, timestamp: 59, step: 41 }, "Missing value for required parameter 'run_id'"],
         [{ run_id: id, value: 31, timestamp: 59, step: 41 }, "Missing value for required parameter 'key'"],
@@ -275,31 +255,31 @@ function cases(): void {
     });
 
     it("test_log_param_with_empty_string_as_value", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       await api.ok("POST", "runs/log-parameter", { run_id: id, key: "param_key", value: "" });
-      expect(asMap((await getRun(id)).data.params)).toEqual({ param_key: "" });
+      expect(asMap((await api.getRun(id)).data.params)).toEqual({ param_key: "" });
     });
 
     it("test_set_tag_with_empty_string_as_value", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       await api.ok("POST", "runs/set-tag", { run_id: id, key: "tag_key", value: "" });
-      expect(asMap((await getRun(id)).data.tags)).toMatchObject({ tag_key: "" });
+      expect(asMap((await api.getRun(id)).data.tags)).toMatchObject({ tag_key: "" });
     });
 
     it("test_log_batch_containing_params_and_tags_with_empty_string_values", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       await api.ok("POST", "runs/log-batch", {
         run_id: id,
         params: [{ key: "param_key", value: "" }],
         tags: [{ key: "tag_key", value: "" }],
       });
-      const run = await getRun(id);
+      const run = await api.getRun(id);
       expect(asMap(run.data.params)).toEqual({ param_key: "" });
       expect(asMap(run.data.tags)).toMatchObject({ tag_key: "" });
     });
 
     it("test_set_tag_validation: a missing key is 400; the older run_uuid field is accepted", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       const missing = await api.post("runs/set-tag", { run_id: id, value: "value" });
       expect(missing.status).toBe(400);
       expect(missing.json.message).toBe("Missing value for required parameter 'key'");
@@ -307,17 +287,17 @@ function cases(): void {
     });
 
     it("test_path_validation: artifacts/list refuses a path that climbs out", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       const r = await api.get("artifacts/list", { run_id: id, path: "../path" });
       expect(r.status).toBe(400);
       expect(r.json.error_code).toBe("INVALID_PARAMETER_VALUE");
     });
 
     it("test_delete_tag: the tag is gone; an unknown run is 404; a deleted run refuses", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       await api.ok("POST", "runs/set-tag", { run_id: id, key: "taggity", value: "do-dah" });
       await api.ok("POST", "runs/delete-tag", { run_id: id, key: "taggity" });
-      expect(asMap((await getRun(id)).data.tags).taggity).toBeUndefined();
+      expect(asMap((await api.getRun(id)).data.tags).taggity).toBeUndefined();
       const unknownRun = await api.post("runs/delete-tag", { run_id: "0".repeat(32), key: "taggity" });
       expect(unknownRun.status).toBe(404);
       const unknownTag = await api.post("runs/delete-tag", { run_id: id, key: "fakeTag" });
@@ -330,14 +310,14 @@ function cases(): void {
     });
 
     it("test_log_batch: metrics, params and tags in one call", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       await api.ok("POST", "runs/log-batch", {
         run_id: id,
         metrics: [{ key: "metric", value: 123.456, timestamp: 789, step: 3 }],
         params: [{ key: "param", value: "value" }],
         tags: [{ key: "taggity", value: "do-dah" }],
       });
-      const run = await getRun(id);
+      const run = await api.getRun(id);
       expect(asMap(run.data.metrics)).toEqual({ metric: 123.456 });
       expect(asMap(run.data.params)).toEqual({ param: "value" });
       const history = await api.get("metrics/get-history", { run_id: id, metric_key: "metric" });
@@ -345,7 +325,7 @@ function cases(): void {
     });
 
     it("test_log_batch_validation: non-list fields and a metric without timestamp are 400; no step is fine", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       for (const field of ["metrics", "params", "tags"]) {
         const r = await api.post("runs/log-batch", { run_id: id, [field]: "foo" });
         expect({ field, status: r.status }).toEqual({ field, status: 400 });
@@ -360,39 +340,39 @@ function cases(): void {
     });
 
     it("test_log_model: log-model keeps each logged model in mlflow.log-model.history", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       for (const path of ["model/path/0", "model/path/1"]) {
         await api.ok("POST", "runs/log-model", {
           run_id: id,
           model_json: JSON.stringify({ artifact_path: path, run_id: id }),
         });
       }
-      const history = JSON.parse(asMap((await getRun(id)).data.tags)["mlflow.log-model.history"] as string) as {
+      const history = JSON.parse(asMap((await api.getRun(id)).data.tags)["mlflow.log-model.history"] as string) as {
         artifact_path: string;
       }[];
       expect(history.map((m) => m.artifact_path)).toEqual(["model/path/0", "model/path/1"]);
     });
 
     it("test_set_terminated_defaults: FINISHED with an end time", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       await api.ok("POST", "runs/update", { run_id: id, status: "FINISHED", end_time: 1000 });
-      expect((await getRun(id)).info).toMatchObject({ status: "FINISHED", end_time: 1000 });
+      expect((await api.getRun(id)).info).toMatchObject({ status: "FINISHED", end_time: 1000 });
     });
 
     it("test_set_terminated_status: the status may be sent as its protobuf number (FAILED = 4)", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       await api.ok("POST", "runs/update", { run_id: id, status: 4, end_time: 1000 });
-      expect((await getRun(id)).info.status).toBe("FAILED");
+      expect((await api.getRun(id)).info.status).toBe("FAILED");
       const bad = await api.post("runs/update", { run_id: id, status: 7 });
       expect(bad.status).toBe(400);
     });
 
     it("test_delete_restore_run: lifecycle_stage follows delete and restore", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       await api.ok("POST", "runs/delete", { run_id: id });
-      expect((await getRun(id)).info.lifecycle_stage).toBe("deleted");
+      expect((await api.getRun(id)).info.lifecycle_stage).toBe("deleted");
       await api.ok("POST", "runs/restore", { run_id: id });
-      expect((await getRun(id)).info.lifecycle_stage).toBe("active");
+      expect((await api.getRun(id)).info.lifecycle_stage).toBe("active");
     });
 
     it("test_get_run: an unknown run id is RESOURCE_DOES_NOT_EXIST", async () => {
@@ -402,7 +382,7 @@ function cases(): void {
     });
 
     it("test_log_inputs: datasets with their context tag come back on the run", async () => {
-      const id = await newRun(exp);
+      const id = await api.newRun(exp);
       await api.ok("POST", "runs/log-inputs", {
         run_id: id,
         datasets: [
@@ -412,7 +392,7 @@ function cases(): void {
           },
         ],
       });
-      const inputs = (await getRun(id)).inputs.dataset_inputs;
+      const inputs = (await api.getRun(id)).inputs.dataset_inputs;
       expect(inputs).toEqual([
         {
           tags: [{ key: "mlflow.data.context", value: "training" }],
@@ -424,8 +404,8 @@ function cases(): void {
 
   describe("metric history", () => {
     it("test_get_metric_history: the whole history without max_results, past 25,000 points", async () => {
-      const exp = await newExperiment("long history");
-      const id = await newRun(exp);
+      const exp = await api.newExperiment("long history");
+      const id = await api.newRun(exp);
       const total = 26_000;
       for (let start = 0; start < total; start += 1000) {
         const metrics = Array.from({ length: 1000 }, (_, i) => ({
@@ -446,8 +426,8 @@ function cases(): void {
     });
 
     it("test_get_metric_history: points come ordered by step, then timestamp", async () => {
-      const exp = await newExperiment("history order");
-      const id = await newRun(exp);
+      const exp = await api.newExperiment("history order");
+      const id = await api.newRun(exp);
       for (const m of [
         { step: 3, timestamp: 1, value: 11 },
         { step: 2, timestamp: 1, value: 10 },
@@ -457,230 +437,6 @@ function cases(): void {
       }
       const h = await api.get("metrics/get-history", { run_id: id, metric_key: "metricA" });
       expect((h.json.metrics as { value: number }[]).map((m) => m.value)).toEqual([10, 11, 12]);
-    });
-  });
-
-  describe("run search (test_sqlalchemy_store.py, test_search_utils.py)", () => {
-    let exp = "";
-    const ids: Record<string, string> = {};
-    beforeAll(async () => {
-      exp = await newExperiment("run search");
-      for (const [name, metric, param, start] of [
-        ["run_name1", 1, "A", 1000],
-        ["run_name2", 3, "B", 2000],
-        ["run_name3", 2, "a", 3000],
-      ] as const) {
-        const id = await newRun(exp, {
-          run_name: name,
-          start_time: start,
-          tags: [{ key: "team", value: name === "run_name3" ? "Risk" : "risk" }],
-        });
-        await api.ok("POST", "runs/log-batch", {
-          run_id: id,
-          metrics: [{ key: "auc", value: metric, timestamp: 1, step: 0 }],
-          params: [{ key: "model", value: param }],
-        });
-        ids[name] = id;
-      }
-    });
-
-    it("test_search_runs_run_name: attributes.run_name and the `Run name` / `run name` aliases", async () => {
-      expect(await searchRunIds(exp, { filter: "attributes.run_name = 'run_name1'" })).toEqual([ids.run_name1]);
-      expect(await searchRunIds(exp, { filter: "attributes.`Run name` = 'run_name1'" })).toEqual([ids.run_name1]);
-      expect(await searchRunIds(exp, { filter: "attributes.`run name` = 'run_name2'" })).toEqual([ids.run_name2]);
-      expect(await searchRunIds(exp, { filter: "tags.`mlflow.runName` = 'run_name2'" })).toEqual([ids.run_name2]);
-    });
-
-    it("test_search_runs_start_time_alias: created and Created mean start_time", async () => {
-      expect(
-        await searchRunIds(exp, { filter: "attributes.created >= 2000", order_by: ["attributes.start_time ASC"] }),
-      ).toEqual([ids.run_name2, ids.run_name3]);
-      expect(await searchRunIds(exp, { filter: "attributes.Created < 2000" })).toEqual([ids.run_name1]);
-      expect(await searchRunIds(exp, { order_by: ["attributes.created ASC"] })).toEqual([
-        ids.run_name1,
-        ids.run_name2,
-        ids.run_name3,
-      ]);
-    });
-
-    it("test_search_metrics: comparisons on a metric", async () => {
-      expect(await searchRunIds(exp, { filter: "metrics.auc > 1", order_by: ["metrics.auc DESC"] })).toEqual([
-        ids.run_name2,
-        ids.run_name3,
-      ]);
-      expect(await searchRunIds(exp, { filter: "metrics.auc = 2" })).toEqual([ids.run_name3]);
-      expect(await searchRunIds(exp, { filter: "metrics.auc != 2", order_by: ["metrics.auc ASC"] })).toEqual([
-        ids.run_name1,
-        ids.run_name2,
-      ]);
-    });
-
-    it("test_search_params: =, !=, LIKE (case-sensitive) and ILIKE on params", async () => {
-      expect(await searchRunIds(exp, { filter: "params.model = 'A'" })).toEqual([ids.run_name1]);
-      expect(await searchRunIds(exp, { filter: "params.model LIKE 'a'" })).toEqual([ids.run_name3]);
-      expect(new Set(await searchRunIds(exp, { filter: "params.model ILIKE 'a'" }))).toEqual(
-        new Set([ids.run_name1, ids.run_name3]),
-      );
-      expect(new Set(await searchRunIds(exp, { filter: "params.model != 'A'" }))).toEqual(
-        new Set([ids.run_name2, ids.run_name3]),
-      );
-    });
-
-    it("test_search_tags: tag comparisons, backticked keys", async () => {
-      expect(new Set(await searchRunIds(exp, { filter: "tags.team = 'risk'" }))).toEqual(
-        new Set([ids.run_name1, ids.run_name2]),
-      );
-      expect(await searchRunIds(exp, { filter: "tags.`team` LIKE 'R%'" })).toEqual([ids.run_name3]);
-      expect((await searchRunIds(exp, { filter: "tags.team ILIKE 'r%'" })).length).toBe(3);
-    });
-
-    it("test_search_runs_run_id: attributes.run_id IN and NOT IN lists", async () => {
-      const inList = await searchRunIds(exp, {
-        filter: `attributes.run_id IN ('${ids.run_name1}', '${ids.run_name3}')`,
-        order_by: ["attributes.start_time ASC"],
-      });
-      expect(inList).toEqual([ids.run_name1, ids.run_name3]);
-      expect(
-        await searchRunIds(exp, { filter: `attributes.run_id NOT IN ('${ids.run_name1}', '${ids.run_name3}')` }),
-      ).toEqual([ids.run_name2]);
-    });
-
-    it("test_search_full: metric, param and tag filters joined by AND", async () => {
-      expect(
-        await searchRunIds(exp, { filter: "metrics.auc >= 1 and params.model != 'B' and tags.team = 'risk'" }),
-      ).toEqual([ids.run_name1]);
-    });
-
-    it("test_search_attrs: status and the attribute prefixes attr. and run.", async () => {
-      expect((await searchRunIds(exp, { filter: "attributes.status = 'RUNNING'" })).length).toBe(3);
-      expect((await searchRunIds(exp, { filter: "attr.status = 'FINISHED'" })).length).toBe(0);
-      expect(await searchRunIds(exp, { filter: "run.run_name = 'run_name3'" })).toEqual([ids.run_name3]);
-    });
-
-    it("test_order_by_attributes: start_time descending by default", async () => {
-      expect(await searchRunIds(exp)).toEqual([ids.run_name3, ids.run_name2, ids.run_name1]);
-    });
-
-    it("test_order_by_metric_tag_param: order by a param and by a tag", async () => {
-      expect(await searchRunIds(exp, { order_by: ["params.model ASC"] })).toEqual([
-        ids.run_name1,
-        ids.run_name2,
-        ids.run_name3,
-      ]);
-      expect((await searchRunIds(exp, { order_by: ["tags.team DESC"] }))[2]).toBe(ids.run_name3);
-    });
-
-    it("test_search_runs_pagination: pages of max_results with tokens; no token after the last", async () => {
-      const e = await newExperiment("test_search_runs_pagination");
-      const runs = [];
-      for (let i = 0; i < 10; i++) runs.push(await newRun(e, { start_time: 1000 }));
-      runs.sort();
-      const p1 = await api.ok("POST", "runs/search", { experiment_ids: [e], max_results: 4 });
-      expect((p1.runs as { info: { run_id: string } }[]).map((r) => r.info.run_id)).toEqual(runs.slice(0, 4));
-      const p2 = await api.ok("POST", "runs/search", {
-        experiment_ids: [e],
-        max_results: 4,
-        page_token: p1.next_page_token,
-      });
-      expect((p2.runs as { info: { run_id: string } }[]).map((r) => r.info.run_id)).toEqual(runs.slice(4, 8));
-      const p3 = await api.ok("POST", "runs/search", {
-        experiment_ids: [e],
-        max_results: 4,
-        page_token: p2.next_page_token,
-      });
-      expect((p3.runs as { info: { run_id: string } }[]).map((r) => r.info.run_id)).toEqual(runs.slice(8));
-      expect(p3.next_page_token).toBeUndefined();
-    });
-
-    it("test_search_with_max_results: MLflow's default page is 1000 runs", async () => {
-      const e = await newExperiment("default page");
-      const metrics = Array.from({ length: 1 }, () => ({}));
-      expect(metrics).toHaveLength(1);
-      const ids1001: string[] = [];
-      for (let i = 0; i < 1001; i++) ids1001.push(await newRun(e, { start_time: i }));
-      const page = await api.ok("POST", "runs/search", { experiment_ids: [e] });
-      expect(page.runs).toHaveLength(1000);
-      expect(typeof page.next_page_token).toBe("string");
-    }, 120_000);
-
-    it("test_search_validation: max_results above MLflow's limit is 400", async () => {
-      const r = await api.post("runs/search", { experiment_ids: [exp], max_results: 123456789 });
-      expect(r.status).toBe(400);
-      expect(r.json.error_code).toBe("INVALID_PARAMETER_VALUE");
-    });
-
-    it("test_search_runs_datasets: dataset name, digest and context filters", async () => {
-      const e = await newExperiment("dataset search");
-      const a = await newRun(e);
-      const b = await newRun(e);
-      const ds = (name: string, digest: string, context: string) => ({
-        tags: [{ key: "mlflow.data.context", value: context }],
-        dataset: { name, digest, source_type: "local", source: `/d/${name}` },
-      });
-      await api.ok("POST", "runs/log-inputs", { run_id: a, datasets: [ds("train", "d1", "training")] });
-      await api.ok("POST", "runs/log-inputs", { run_id: b, datasets: [ds("eval", "d2", "evaluation")] });
-      expect(await searchRunIds(e, { filter: "dataset.name = 'train'" })).toEqual([a]);
-      expect(await searchRunIds(e, { filter: "datasets.digest IN ('d2')" })).toEqual([b]);
-      expect(await searchRunIds(e, { filter: "dataset.context = 'evaluation'" })).toEqual([b]);
-    });
-
-    it("test_order_by_metric_with_nans_infs_nones: NaN after every number, runs without the metric last", async () => {
-      const e = await newExperiment("nan order");
-      const byValue: Record<string, string> = {};
-      for (const v of ["NaN", "Infinity", "-Infinity", -1000, 0, 1000, "none"]) {
-        const id = await newRun(e);
-        if (v !== "none") await api.ok("POST", "runs/log-metric", { run_id: id, key: "x", value: v, timestamp: 1 });
-        byValue[String(v)] = id;
-      }
-      const order = async (dir: string) =>
-        (await searchRunIds(e, { order_by: [`metrics.x ${dir}`] })).map((id) =>
-          Object.keys(byValue).find((k) => byValue[k] === id),
-        );
-      expect(await order("ASC")).toEqual(["-Infinity", "-1000", "0", "1000", "Infinity", "NaN", "none"]);
-      expect(await order("DESC")).toEqual(["Infinity", "1000", "0", "-1000", "-Infinity", "NaN", "none"]);
-    });
-
-    it("test_search_runs_keep_all_runs_when_sorting: ordering by a tag some runs lack keeps them all", async () => {
-      const e = await newExperiment("keep all");
-      const a = await newRun(e, { tags: [{ key: "t1", value: "1" }] });
-      const b = await newRun(e);
-      expect(new Set(await searchRunIds(e, { order_by: ["tags.t1 ASC"] }))).toEqual(new Set([a, b]));
-    });
-
-    it("test_search_utils.py::test_invalid_comparators: a string comparison on a metric is refused", async () => {
-      const r = await api.post("runs/search", { experiment_ids: [exp], filter: "metrics.auc LIKE '1%'" });
-      expect(r.status).toBe(400);
-      expect(r.json.error_code).toBe("INVALID_PARAMETER_VALUE");
-      const unquoted = await api.post("runs/search", { experiment_ids: [exp], filter: "params.model = A" });
-      expect(unquoted.status).toBe(400);
-    });
-
-    it("test_search_utils.py::test_invalid_comparators: IS NULL is not a tag or param comparator", async () => {
-      for (const filter of ["tags.team IS NULL", "params.model IS NOT NULL"]) {
-        const r = await api.post("runs/search", { experiment_ids: [exp], filter });
-        expect({ filter, status: r.status, code: r.json.error_code }).toEqual({
-          filter,
-          status: 400,
-          code: "INVALID_PARAMETER_VALUE",
-        });
-      }
-    });
-
-    it("test_search_utils.py::test_filter_with_or: OR is not part of the grammar", async () => {
-      const r = await api.post("runs/search", { experiment_ids: [exp], filter: "metrics.auc > 1 or metrics.auc < 0" });
-      expect(r.status).toBe(400);
-      expect(r.json.message).toContain("OR is not supported");
-    });
-
-    it("test_search_runs: run_view_type as name and as number (DELETED_ONLY = 2)", async () => {
-      const e = await newExperiment("view types");
-      const live = await newRun(e);
-      const gone = await newRun(e);
-      await api.ok("POST", "runs/delete", { run_id: gone });
-      expect(await searchRunIds(e, { run_view_type: "DELETED_ONLY" })).toEqual([gone]);
-      expect(await searchRunIds(e, { run_view_type: 2 })).toEqual([gone]);
-      expect(await searchRunIds(e, { run_view_type: 1 })).toEqual([live]);
-      expect(new Set(await searchRunIds(e, { run_view_type: "ALL" }))).toEqual(new Set([live, gone]));
     });
   });
 
@@ -719,10 +475,10 @@ function cases(): void {
     });
 
     it("GET parameters come from the query string, repeated keys as lists (experiment_ids)", async () => {
-      const a = await newExperiment("qs-a");
-      const b = await newExperiment("qs-b");
-      const ra = await newRun(a);
-      const rb = await newRun(b);
+      const a = await api.newExperiment("qs-a");
+      const b = await api.newExperiment("qs-b");
+      const ra = await api.newRun(a);
+      const rb = await api.newRun(b);
       const r = await api.get("runs/search", { experiment_ids: [a, b] });
       expect(new Set((r.json.runs as { info: { run_id: string } }[]).map((x) => x.info.run_id))).toEqual(
         new Set([ra, rb]),
