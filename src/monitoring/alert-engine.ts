@@ -5,7 +5,8 @@
  * never open the same alert twice.
  */
 import { SerialQueue, silentLogger, systemClock, type Clock, type Logger } from "../runtime/index.js";
-import type { AlertRecord, AlertStore, MonitorObservation, ObservationStore } from "../store/index.js";
+import { ConflictError } from "../errors.js";
+import type { AlertRecord, AlertStore, MonitorObservation, NewAlert, ObservationStore } from "../store/index.js";
 import { deliverAlert, sinkAccepts } from "./alert-sinks.js";
 import type { AlertEvent, DeliveryResult, SinkConfig } from "./alert-sinks.js";
 import {
@@ -119,7 +120,7 @@ export class AlertEngine {
         await this.options.alerts.touch(open.id, now);
         return undefined;
       }
-      const fired = await this.options.alerts.fire({
+      const fired = await this.fireOnce({
         ruleId: alert.ruleId,
         tier: alert.tier,
         dedupKey: key,
@@ -131,7 +132,7 @@ export class AlertEngine {
         windowEnd: now,
         detail: alert.detail,
       });
-      await this.emit({ action: "fired", alert: fired });
+      if (fired !== undefined) await this.emit({ action: "fired", alert: fired });
       return fired;
     });
   }
@@ -145,6 +146,22 @@ export class AlertEngine {
       await this.emit({ action: "resolved", alert: resolved });
       return resolved;
     });
+  }
+
+  /**
+   * Fires unless another replica fired the same alert meanwhile (the database keeps one unresolved
+   * alert per dedup key); then that one is kept, as when this engine finds it open.
+   */
+  private async fireOnce(alert: NewAlert): Promise<AlertRecord | undefined> {
+    try {
+      return await this.options.alerts.fire(alert);
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      const open = await this.openAlert(alert.modelName, alert.dedupKey);
+      if (open === undefined) throw error;
+      await this.options.alerts.touch(open.id, this.clock());
+      return undefined;
+    }
   }
 
   private async openAlert(modelName: string, key: string): Promise<AlertRecord | undefined> {
@@ -196,7 +213,7 @@ export class AlertEngine {
     const resolved: AlertRecord[] = [];
     const deliveries: DeliveryResult[] = [];
     for (const f of plan.fire) {
-      const alert = await this.options.alerts.fire({
+      const alert = await this.fireOnce({
         ruleId: f.ruleId,
         tier: f.tier,
         dedupKey: f.dedupKey,
@@ -208,6 +225,7 @@ export class AlertEngine {
         windowEnd: f.windowEnd,
         detail: f.detail,
       });
+      if (alert === undefined) continue;
       fired.push(alert);
       deliveries.push(...(await this.emit({ action: "fired", alert })));
     }

@@ -67,7 +67,7 @@ export type {
   RetentionResult,
 } from "./decisions.js";
 export type { LabelInput, LabelStore, StoredLabel } from "./labels.js";
-export type { AlertRecord, AlertStore } from "./alert-history.js";
+export type { AlertRecord, AlertStore, NewAlert } from "./alert-history.js";
 export type { MonitorObservation, ObservationKind, ObservationStore } from "./monitor-observations.js";
 export { createAlertStore } from "./alert-history-sql.js";
 export { SqlInferenceLog } from "./inference-log-sql.js";

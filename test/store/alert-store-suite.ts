@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { KeelError } from "../../src/errors.js";
 import type { NewAlert } from "../../src/store/alert-history.js";
 import { createAlertStore } from "../../src/store/alert-history-sql.js";
+import { AlertEngine } from "../../src/monitoring/index.js";
 import { steppingClock, type MakeStores, type TestStores } from "./backends.js";
 import { withOverrides, type Overrides } from "../overrides.js";
 
@@ -104,6 +105,78 @@ export function runAlertStoreSuite(name: string, make: MakeStores): void {
       expect("feature" in got).toBe(false);
       expect("detail" in got).toBe(false);
       expect(got.modelVersion).toBe("3");
+    });
+
+    it("holds one unresolved alert per dedup key; once resolved, the key may fire again", async () => {
+      const { store } = await setup();
+      const a = await store.fire(alert());
+      expect(await code(store.fire(alert()))).toBe("RESOURCE_ALREADY_EXISTS");
+      await store.acknowledge(a.id, { userId: "oncall" });
+      expect(await code(store.fire(alert()))).toBe("RESOURCE_ALREADY_EXISTS");
+      await store.resolve(a.id);
+      const b = await store.fire(alert());
+      expect((await store.list({ dedupKey: alert().dedupKey })).map((x) => [x.id, x.status])).toEqual([
+        [b.id, "open"],
+        [a.id, "resolved"],
+      ]);
+    });
+
+    it("two replicas' engines raising and evaluating the same alert at once fire it once", async () => {
+      const { store, stores } = await setup();
+      const engines = [0, 1].map(
+        () =>
+          new AlertEngine({
+            observations: stores.observations,
+            alerts: store,
+            rules: [
+              {
+                id: "psi_notify",
+                tier: "notify",
+                kind: "drift",
+                metric: "psi",
+                feature: "*",
+                condition: "above",
+                threshold: 0.1,
+              },
+            ],
+            sinks: [],
+            clock: () => T0 + 1_000,
+          }),
+      );
+      const fired: string[] = [];
+      for (const e of engines) e.onAlert((ev) => void (ev.action === "fired" && fired.push(ev.alert.id)));
+      const target = { modelName: "loans", endpoint: "loans" };
+      const raised = await Promise.all(
+        engines.map((e) =>
+          e.raise({
+            ruleId: "review_sla",
+            tier: "notify",
+            target,
+            summary: "late",
+            value: 2,
+            threshold: 1,
+            detail: {},
+          }),
+        ),
+      );
+      expect(raised.filter((r) => r !== undefined)).toHaveLength(1);
+      await stores.observations.append([
+        {
+          modelName: "loans",
+          modelVersion: "3",
+          windowStart: T0 - 3_600_000,
+          windowEnd: T0,
+          kind: "drift",
+          metric: "psi",
+          feature: "credit_score",
+          value: 0.4,
+          severity: "major",
+        },
+      ]);
+      const results = await Promise.all(engines.map((e) => e.evaluate("loans")));
+      expect(results.flatMap((r) => r.fired)).toHaveLength(1);
+      expect(fired).toHaveLength(2);
+      expect(await store.list({ unresolved: true })).toHaveLength(2);
     });
 
     it("names the field on bad input", async () => {
