@@ -395,12 +395,10 @@ function segmentDrift(
   const observations: MonitorObservation[] = [];
   const segments: { segment: string; rows: number; drift: readonly ColumnDrift[] }[] = [];
   const skipped: { name: string; reason: string }[] = [];
+  const byColumn = rowsBySegment(rows, new Set((profile.segments ?? []).map((ref) => ref.column)));
   for (const ref of profile.segments ?? []) {
     const segment = `${ref.column}=${ref.value}`;
-    const mine = rows.filter((r) => {
-      const v = r.features[ref.column];
-      return v !== null && v !== undefined && String(v) === ref.value;
-    });
+    const mine = byColumn.get(ref.column)?.get(ref.value) ?? [];
     if (mine.length < minDriftRows) {
       skipped.push({ name: segment, reason: `${mine.length} rows < ${minDriftRows}: too few for drift tests` });
       continue;
@@ -410,6 +408,26 @@ function segmentDrift(
     segments.push({ segment, rows: mine.length, drift: tested.report.columns });
   }
   return { observations, segments, skipped };
+}
+
+/** The rows of each value of each segment column, in one pass over the window (values as strings). */
+function rowsBySegment(
+  rows: readonly InferenceRecord[],
+  columns: ReadonlySet<string>,
+): Map<string, Map<string, InferenceRecord[]>> {
+  const out = new Map<string, Map<string, InferenceRecord[]>>();
+  for (const column of columns) out.set(column, new Map());
+  for (const r of rows) {
+    for (const [column, byValue] of out) {
+      const v = r.features[column];
+      if (v === null || v === undefined) continue;
+      const key = String(v);
+      const list = byValue.get(key);
+      if (list === undefined) byValue.set(key, [r]);
+      else list.push(r);
+    }
+  }
+  return out;
 }
 
 /** Rows of the window before this one (same length): from its stored observation, else from the log. */
