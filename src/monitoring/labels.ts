@@ -156,9 +156,23 @@ export const MAX_PREDICTIONS = 2_000_000;
  * `to` may belong to a later prediction of the same entity, so those later predictions are read
  * for the join too (and then dropped).
  */
+/** Served predictions with a finite score only: a shadow's answer shares its request's id and label. */
+function scoredServed(rows: readonly InferenceRecord[]): InferenceRecord[] {
+  return rows.filter(
+    (r) => isServedPrediction(r) && typeof r.outputs.score === "number" && Number.isFinite(r.outputs.score),
+  );
+}
+
 export async function loadLabelledPredictions(
   sources: LabelSources,
-  q: { modelName: string; from: number; to: number; maxPredictions?: number },
+  q: {
+    modelName: string;
+    from: number;
+    to: number;
+    maxPredictions?: number;
+    /** The window's log rows when the caller has read them already (they are not read again). */
+    windowRows?: readonly InferenceRecord[];
+  },
 ): Promise<LabelledPredictions> {
   const max = q.maxPredictions ?? MAX_PREDICTIONS;
   const read = async (from: number, to: number) => {
@@ -169,12 +183,9 @@ export async function loadLabelledPredictions(
         { details: { field: "window", value: to - from, rule: `at most ${max} predictions` } },
       );
     }
-    // Served predictions only: a shadow's answer shares its request's id and label.
-    return rows.filter(
-      (r) => isServedPrediction(r) && typeof r.outputs.score === "number" && Number.isFinite(r.outputs.score),
-    );
+    return scoredServed(rows);
   };
-  const records = await read(q.from, q.to);
+  const records = q.windowRows !== undefined ? scoredServed(q.windowRows) : await read(q.from, q.to);
   const requestLabels = await sources.labels.byRequestIds(records.map((r) => r.requestId));
   const entities = new Set<string>();
   for (const r of records) if (r.entityId !== undefined) entities.add(r.entityId);

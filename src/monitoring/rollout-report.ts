@@ -155,7 +155,7 @@ export async function rolloutReport(sources: LabelSources, options: RolloutRepor
     c.routes.add(r.route);
     c.answers.set(r.requestId, answer);
   }
-  const labels = await requestLabels(sources, modelName, from, to, max);
+  const labels = await requestLabels(sources, { modelName, from, to, maxPredictions: max, windowRows: all });
   const out: CandidateReport[] = [];
   for (const [version, c] of [...candidates].sort((a, b) => Number(a[0]) - Number(b[0]) || a[0].localeCompare(b[0]))) {
     out.push(candidateReport(version, [...c.routes].sort(), c.answers, champion, labels, threshold, alpha, minEffect));
@@ -176,12 +176,9 @@ export async function rolloutReport(sources: LabelSources, options: RolloutRepor
 /** The label of each served request in the window, by keel's join rules (docs/monitoring.md). */
 async function requestLabels(
   sources: LabelSources,
-  modelName: string,
-  from: number,
-  to: number,
-  maxPredictions: number,
+  window: Parameters<typeof loadLabelledPredictions>[1],
 ): Promise<Map<string, number>> {
-  const served = await loadLabelledPredictions(sources, { modelName, from, to, maxPredictions });
+  const served = await loadLabelledPredictions(sources, window);
   const out = new Map<string, number>();
   for (let i = 0; i < served.records.length; i++) {
     const y = served.labels[i] as number;
