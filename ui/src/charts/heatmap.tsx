@@ -55,7 +55,7 @@ export function ShareHeatmap(props: {
         type: "category",
         data: [...props.yLabels],
         name: props.yName,
-        axisLabel: { color: fg, fontSize: 10 },
+        axisLabel: { color: fg, fontSize: 10, interval: 0 },
       },
       visualMap: {
         min: 0,

@@ -6,7 +6,7 @@ import type { Figures, Scrape } from "../endpoint-figures.js";
 import { endpointFigures, figureHistory } from "../endpoint-figures.js";
 import { parseProm } from "../prom.js";
 import { Link } from "../router.js";
-import { Empty, ErrorBox, Loaded, PageTitle, fmtNum, fmtTime, useAsync } from "../ui.js";
+import { Empty, ErrorBox, Loaded, PageTitle, fmtTime, useAsync } from "../ui.js";
 
 const REFRESH_MS = 5000;
 /** Scrapes kept for the figures' history: the last five minutes. */
@@ -101,7 +101,7 @@ function FigureCells(props: { f: Figures | null }): JSX.Element {
   const f = props.f;
   return (
     <>
-      <td class="num">{f === null || f.rate === null ? "…" : fmtNum(f.rate, 2)}</td>
+      <td class="num">{f === null || f.rate === null ? "…" : f.rate.toFixed(2)}</td>
       <td class="num">{ms(f?.p50 ?? null)}</td>
       <td class="num">{ms(f?.p99 ?? null)}</td>
       <td class="num">{pct(f?.errorRate ?? null)}</td>

@@ -125,7 +125,7 @@ export function ScoreDistribution(props: { model: string; prediction: readonly O
   );
   return (
     <>
-      <div class="toolbar">
+      <div class="toolbar" data-testid="score-toolbar">
         <label>
           Window length
           <select value={String(chosen)} onChange={(e) => setLength(Number(e.currentTarget.value))}>
