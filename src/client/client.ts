@@ -28,6 +28,7 @@ import type {
   PerformanceJson,
   RegisteredModelJson,
   ReviewItemJson,
+  ScoreHistogramsJson,
   ReviewQueryJson,
   RunInfoJson,
   RunJson,
@@ -439,6 +440,20 @@ export class KeelClient extends KeelHttp {
     endpoint?: string;
   }): Promise<FeatureHistogramJson> {
     return this.request<FeatureHistogramJson>("GET", "/api/keel/monitoring/histogram", query);
+  }
+  /**
+   * The score's counts in each window of `window_ms` over [from, to) next to the training scores'
+   * (default version: the champion).
+   */
+  getScoreHistograms(query: {
+    model: string;
+    from: number | string;
+    to: number | string;
+    window_ms: number;
+    version?: string;
+    endpoint?: string;
+  }): Promise<ScoreHistogramsJson> {
+    return this.request<ScoreHistogramsJson>("GET", "/api/keel/monitoring/score-histograms", query);
   }
   /** Runs the monitor job over [from, to) now, stores its observations and evaluates the alert rules. */
   runMonitorWindow(request: {

@@ -17,6 +17,7 @@ export type {
   DatasetJson,
   ExperimentJson,
   FeatureHistogramJson,
+  ScoreHistogramsJson,
   FileInfoJson,
   GroupPerformanceJson,
   LabelIngestJson,

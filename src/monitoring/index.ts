@@ -28,8 +28,14 @@ export { REFERENCE_PROFILE_TAG } from "../registry/index.js";
 export type { ReferenceProfileDeps } from "../registry/index.js";
 export { attachReferenceProfile, loadReferenceProfile } from "./reference-store.js";
 export { DEFAULT_MIN_DRIFT_ROWS, DEFAULT_QUALITY_THRESHOLDS, readWindow, runMonitorWindow } from "./monitor-job.js";
-export { binLabels, featureHistogram } from "./feature-histogram.js";
-export type { FeatureHistogram, FeatureHistogramQuery } from "./feature-histogram.js";
+export { MAX_HISTOGRAM_WINDOWS, binLabels, featureHistogram, scoreHistograms } from "./feature-histogram.js";
+export type {
+  FeatureHistogram,
+  FeatureHistogramQuery,
+  ScoreHistograms,
+  ScoreHistogramsQuery,
+  WindowCounts,
+} from "./feature-histogram.js";
 export type {
   MonitorJobDeps,
   MonitorWindowInput,

@@ -106,7 +106,7 @@ const PAGE = 20_000;
  * volume or null rate. Shadow answers were never served: a window without a version monitors the
  * served traffic and leaves them out; a window of one version (a shadow's) keeps them.
  */
-function predictionsOf(records: readonly InferenceRecord[], version: string | undefined): InferenceRecord[] {
+export function predictionsOf(records: readonly InferenceRecord[], version: string | undefined): InferenceRecord[] {
   return records.filter((r) =>
     version === undefined ? isServedPrediction(r) : r.route !== "canary_rollback" && r.route !== REFUSED_ROUTE,
   );
@@ -126,13 +126,16 @@ function checkInput(input: MonitorWindowInput): void {
   }
 }
 
-/** Every record of the window, paging through the log by time (records of the millisecond a page ends in are not repeated). */
-export async function readWindow(
+/**
+ * Every record of the window, a page at a time in order of time, paging through the log by time
+ * (records of the millisecond a page ends in are not repeated).
+ */
+export async function forEachWindowPage(
   log: Pick<InferenceLog, "query">,
   q: { modelName: string; modelVersion?: string; endpoint?: string; from: number; to: number },
+  onPage: (records: readonly InferenceRecord[]) => void,
   pageSize = PAGE,
-): Promise<InferenceRecord[]> {
-  const out: InferenceRecord[] = [];
+): Promise<void> {
   let from = q.from;
   let seenAtFrom = new Set<string>();
   let limit = pageSize;
@@ -147,8 +150,8 @@ export async function readWindow(
     });
     const fresh = page.filter((r) => !(r.time === from && seenAtFrom.has(inferenceRecordKey(r))));
     if (page.length < limit) {
-      out.push(...fresh);
-      return out;
+      onPage(fresh);
+      return;
     }
     const last = page[page.length - 1]!.time;
     if (last === from) {
@@ -156,11 +159,22 @@ export async function readWindow(
       limit *= 2;
       continue;
     }
-    out.push(...fresh);
+    onPage(fresh);
     from = last;
     seenAtFrom = new Set(page.filter((r) => r.time === last).map(inferenceRecordKey));
     limit = pageSize;
   }
+}
+
+/** Every record of the window (see forEachWindowPage). */
+export async function readWindow(
+  log: Pick<InferenceLog, "query">,
+  q: { modelName: string; modelVersion?: string; endpoint?: string; from: number; to: number },
+  pageSize = PAGE,
+): Promise<InferenceRecord[]> {
+  const out: InferenceRecord[] = [];
+  await forEachWindowPage(log, q, (page) => out.push(...page), pageSize);
+  return out;
 }
 
 interface WindowFrame {

@@ -517,3 +517,22 @@ export interface FeatureHistogramJson {
   window_start: string;
   window_end: string;
 }
+
+/** `GET /api/keel/monitoring/score-histograms`: a version's score counts per window next to its training scores'. */
+export interface ScoreHistogramsJson {
+  model: string;
+  version: string;
+  /** The output read as the score. */
+  output: string;
+  /** One label per slot: the reference's display bins with under- and overflow slots. */
+  labels: string[];
+  reference: number[];
+  windows: {
+    window_start: string;
+    window_end: string;
+    /** Predictions in the window; `missing` of them had no numeric score and are in no slot. */
+    rows: number;
+    missing: number;
+    current: number[];
+  }[];
+}

@@ -6,15 +6,38 @@ import {
   binLabels,
   buildTrainingProfile,
   featureHistogram,
+  scoreHistograms,
 } from "../../src/monitoring/index.js";
+import { KeelError } from "../../src/errors.js";
+import type { InferenceRecord } from "../../src/store/index.js";
 import { rejected } from "../keel-error.js";
 import { sqliteStores } from "../store/backends.js";
 import type { TestStores } from "../store/backends.js";
-import { DRIFT_CSV, FEATURES, REF_CSV, frameScores, loadFrame, recordsOf } from "./fixtures.js";
+import { DRIFT_CSV, FEATURES, REF_CSV, countByScan, frameScores, loadFrame, recordsOf } from "./fixtures.js";
 
 const MODEL = "loan-default";
 const T0 = Date.UTC(2024, 5, 3);
 const STEP = 1000;
+
+/** After the drifted rows: one scored prediction, one without a score, and two records that are no predictions. */
+const EXTRA_AT = T0 + 6000 * STEP;
+const extra = (id: string, route: string, outputs: InferenceRecord["outputs"]): InferenceRecord => ({
+  requestId: id,
+  time: EXTRA_AT,
+  endpoint: "loans",
+  modelName: MODEL,
+  modelVersion: "1",
+  route,
+  features: {},
+  outputs,
+  latencyMs: 1,
+});
+const EXTRA: InferenceRecord[] = [
+  extra("x-scored", "champion", { score: 0.5, decision: "reject" }),
+  extra("x-unscored", "fallback", { decision: "approve" }),
+  extra("x-refused", "refused", { refused: "credit_score: must be at least 300" }),
+  extra("x-rollback", "canary_rollback", {}),
+];
 
 let open: TestStores;
 let ref: Frame;
@@ -24,28 +47,6 @@ function numeric(f: Frame, name: string): Float64Array {
   const c = f.columns.find((x) => x.name === name);
   if (c?.kind !== "numeric") throw new Error(`no numeric ${name}`);
   return c.values;
-}
-
-/**
- * Counts in [−∞, e₀), [e₀, e₁), …, [e_{k−1}, e_k], (e_k, ∞] written out by a linear scan over the
- * edges, independently of src/stats' sorted-sample histogram.
- */
-function countByScan(values: Float64Array, edges: readonly number[]): number[] {
-  const k = edges.length - 1;
-  const counts = new Array<number>(k + 2).fill(0);
-  for (const v of values) {
-    if (Number.isNaN(v)) continue;
-    let slot: number;
-    if (v < edges[0]!) slot = 0;
-    else if (v > edges[k]!) slot = k + 1;
-    else if (v === edges[k]) slot = k;
-    else {
-      slot = 1;
-      while (!(v >= edges[slot - 1]! && v < edges[slot]!)) slot++;
-    }
-    counts[slot]! += 1;
-  }
-  return counts;
 }
 
 beforeAll(async () => {
@@ -60,6 +61,7 @@ beforeAll(async () => {
   await s.inferenceLog.append(recordsOf(drifted, { start: T0, stepMs: STEP, version: "1", prefix: "d" }), {
     durability: "sync",
   });
+  await s.inferenceLog.append(EXTRA, { durability: "sync" });
 }, 60_000);
 
 afterAll(async () => {
@@ -138,5 +140,62 @@ describe("a feature's histogram in a window against its reference", () => {
 
   it("labels bins with their closed and open ends", () => {
     expect(binLabels(Float64Array.from([0, 0.5, 1]))).toEqual(["< 0", "[0, 0.5)", "[0.5, 1]", "> 1"]);
+  });
+});
+
+describe("the score's histogram per window against its training scores", () => {
+  const edgesOf = () => {
+    const p = buildTrainingProfile(ref, { features: FEATURES, scores: frameScores(ref) }).prediction!;
+    return [...p.histEdges];
+  };
+
+  it("cuts the range into windows and counts each window's logged scores, recounted independently", async () => {
+    const h = await scoreHistograms(deps(), {
+      modelName: MODEL,
+      windowStart: T0,
+      windowEnd: T0 + 5000 * STEP,
+      windowMs: 1000 * STEP,
+    });
+    const edges = edgesOf();
+    expect(h).toMatchObject({ model: MODEL, version: "1", output: "score" });
+    expect(h.labels).toEqual(binLabels(Float64Array.from(edges)));
+    expect(h.reference).toEqual(countByScan(frameScores(ref), edges));
+    const scores = frameScores(drifted);
+    expect(h.windows.map((w) => [w.windowStart, w.windowEnd, w.rows, w.nulls])).toEqual(
+      [0, 1, 2, 3, 4].map((i) => [T0 + i * 1000 * STEP, T0 + (i + 1) * 1000 * STEP, 1000, 0]),
+    );
+    h.windows.forEach((w, i) => {
+      expect(w.current, `window ${i}`).toEqual(countByScan(scores.subarray(i * 1000, (i + 1) * 1000), edges));
+    });
+    // The drifted population scores higher: its windows' mass sits further up than the reference's.
+    const mean = (counts: readonly number[]) =>
+      counts.reduce((a, c, i) => a + c * i, 0) / counts.reduce((a, c) => a + c, 0);
+    expect(mean(h.windows[0]!.current)).toBeGreaterThan(mean(h.reference));
+  });
+
+  it("counts predictions only, those without a score in no slot; windows without traffic are empty", async () => {
+    const h = await scoreHistograms(deps(), {
+      modelName: MODEL,
+      version: "1",
+      windowStart: EXTRA_AT - STEP,
+      windowEnd: EXTRA_AT + STEP,
+      windowMs: STEP,
+    });
+    expect(h.windows.map((w) => [w.rows, w.nulls])).toEqual([
+      [0, 0],
+      [2, 1],
+    ]);
+    expect(h.windows[0]!.current.every((c) => c === 0)).toBe(true);
+    expect(h.windows[1]!.current).toEqual(countByScan(Float64Array.of(0.5), edgesOf()));
+  });
+
+  it("refuses a window length that does not divide the range, or too many windows, naming window_ms", async () => {
+    for (const windowMs of [3 * STEP, 0, 1]) {
+      const e = await rejected(
+        scoreHistograms(deps(), { modelName: MODEL, windowStart: T0, windowEnd: T0 + 1000 * STEP, windowMs }),
+        KeelError,
+      );
+      expect(e.details).toMatchObject({ field: "window_ms", value: windowMs });
+    }
   });
 });

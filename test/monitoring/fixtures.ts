@@ -62,3 +62,25 @@ export function recordsOf(
   }
   return out;
 }
+
+/**
+ * Counts in [−∞, e₀), [e₀, e₁), …, [e_{k−1}, e_k], (e_k, ∞] written out by a linear scan over the
+ * edges, independently of src/stats' sorted-sample histogram.
+ */
+export function countByScan(values: Float64Array, edges: readonly number[]): number[] {
+  const k = edges.length - 1;
+  const counts = new Array<number>(k + 2).fill(0);
+  for (const v of values) {
+    if (Number.isNaN(v)) continue;
+    let slot: number;
+    if (v < edges[0]!) slot = 0;
+    else if (v > edges[k]!) slot = k + 1;
+    else if (v === edges[k]) slot = k;
+    else {
+      slot = 1;
+      while (!(v >= edges[slot - 1]! && v < edges[slot]!)) slot++;
+    }
+    counts[slot]! += 1;
+  }
+  return counts;
+}

@@ -13,7 +13,15 @@ import type { RunningMonitoring } from "../../src/server/monitoring-wiring.js";
 import { startServer } from "../../src/server/start.js";
 import type { RunningServer } from "../../src/server/start.js";
 import type { InferenceRecord } from "../../src/store/inference-log.js";
-import { DRIFT_CSV, FEATURES, REF_CSV, frameScores, loadFrame, recordsOf } from "../monitoring/fixtures.js";
+import {
+  DRIFT_CSV,
+  FEATURES,
+  REF_CSV,
+  countByScan,
+  frameScores,
+  loadFrame,
+  recordsOf,
+} from "../monitoring/fixtures.js";
 import { postgresStores, sqliteStores } from "../store/backends.js";
 import type { MakeStores, TestStores } from "../store/backends.js";
 import { http } from "./helpers.js";
@@ -380,6 +388,28 @@ describe.each(BACKENDS)("monitoring and alerts over HTTP (%s)", (_name, make) =>
     expect(e).toMatchObject({ code: "INVALID_STATE", status: 400, details: { field: "id", value: retrainAlert.id } });
   });
 
+  it("serves the score's counts per window over two days, each recounted from the logged scores", async () => {
+    const h2 = await h.client.getScoreHistograms({
+      model: MODEL,
+      version: "1",
+      from: iso(T0),
+      to: iso(T0 + 2 * DAY),
+      window_ms: DAY / 2,
+    });
+    const edges = [
+      ...buildTrainingProfile(ref, { features: FEATURES, scores: frameScores(ref) }).prediction!.histEdges,
+    ];
+    expect(h2.reference).toEqual(countByScan(frameScores(ref), edges));
+    const days = [frameScores(ref), frameScores(drifted)];
+    expect(h2.windows.map((w) => [w.window_start, w.rows, w.missing])).toEqual(
+      [0, 1, 2, 3].map((i) => [iso(T0 + (i * DAY) / 2), 2500, 0]),
+    );
+    h2.windows.forEach((w, i) => {
+      const half = days[i >> 1]!.subarray((i % 2) * 2500, (i % 2) * 2500 + 2500);
+      expect(w.current, `window ${i}`).toEqual(countByScan(half, edges));
+    });
+  });
+
   it("answers bad input with a 4xx JSON error naming the field, never a 5xx", async () => {
     const day = { from: T0 + DAY, to: T0 + 2 * DAY };
     const cases: [string, string, string | undefined, number, string][] = [
@@ -411,6 +441,27 @@ describe.each(BACKENDS)("monitoring and alerts over HTTP (%s)", (_name, make) =>
       ["GET", `/api/keel/monitoring/observations?model=${MODEL}&limit=0`, undefined, 400, "limit"],
       ["GET", `/api/keel/monitoring/observations?model=${MODEL}&feature=`, undefined, 400, "feature"],
       ["GET", "/api/keel/monitoring/summary", undefined, 400, "model"],
+      [
+        "GET",
+        `/api/keel/monitoring/score-histograms?model=${MODEL}&from=${day.from}&to=${day.to}`,
+        undefined,
+        400,
+        "window_ms",
+      ],
+      [
+        "GET",
+        `/api/keel/monitoring/score-histograms?model=${MODEL}&from=${day.from}&to=${day.to}&window_ms=7000000`,
+        undefined,
+        400,
+        "window_ms",
+      ],
+      [
+        "GET",
+        `/api/keel/monitoring/score-histograms?model=${MODEL}&to=${day.to}&window_ms=${DAY}`,
+        undefined,
+        400,
+        "from",
+      ],
       ["GET", "/api/keel/alerts?status=firing", undefined, 400, "status"],
       ["GET", "/api/keel/alerts?tier=urgent", undefined, 400, "tier"],
       ["GET", "/api/keel/alerts?limit=100000", undefined, 400, "limit"],

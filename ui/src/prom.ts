@@ -23,45 +23,82 @@ export function parseProm(text: string): Sample[] {
   return out;
 }
 
-/** Sum of the samples named `name` whose labels include `where`. */
-export function total(samples: readonly Sample[], name: string, where: Record<string, string> = {}): number {
-  return samples
-    .filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v))
-    .reduce((a, s) => a + s.value, 0);
-}
-
-/** The q-quantile of a histogram's cumulative buckets (linear within a bucket, as histogram_quantile). */
+/**
+ * The q-quantile of a histogram's cumulative buckets, as PromQL's `histogram_quantile`: linear
+ * within the bucket the rank falls in (from 0 for the first), the highest finite bound when it falls
+ * in `+Inf`, counts made monotonic first (a bucket reset on its own can dip below the one before).
+ */
 export function histogramQuantile(buckets: readonly { le: number; count: number }[], q: number): number | null {
   const sorted = [...buckets].sort((a, b) => a.le - b.le);
-  const n = sorted[sorted.length - 1]?.count ?? 0;
+  let max = 0;
+  const counts = sorted.map((b) => (max = Math.max(max, b.count)));
+  const n = counts[counts.length - 1] ?? 0;
   if (n === 0) return null;
   const rank = q * n;
   let prevLe = 0;
   let prevCount = 0;
-  for (const b of sorted) {
-    if (b.count >= rank) {
-      if (b.le === Infinity) return prevLe;
-      const inBucket = b.count - prevCount;
-      return inBucket === 0 ? b.le : prevLe + ((b.le - prevLe) * (rank - prevCount)) / inBucket;
+  for (let i = 0; i < sorted.length; i++) {
+    const le = sorted[i]!.le;
+    const count = counts[i]!;
+    if (count >= rank) {
+      if (le === Infinity) return prevLe;
+      if (i === 0 && le <= 0) return le;
+      const inBucket = count - prevCount;
+      return inBucket === 0 ? le : prevLe + ((le - prevLe) * (rank - prevCount)) / inBucket;
     }
-    prevLe = b.le;
-    prevCount = b.count;
+    prevLe = le;
+    prevCount = count;
   }
   return prevLe;
 }
 
-/** Cumulative bucket counts of `name` for the samples matching `where`, summed over the other labels. */
-export function buckets(
-  samples: readonly Sample[],
+const matches = (s: Sample, name: string, where: Record<string, string>) =>
+  s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v);
+
+function seriesKey(s: Sample): string {
+  return JSON.stringify(Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/**
+ * How much each series named `name` matching `where` grew from the scrape `before` to `now`, as
+ * PromQL's `increase` over exactly those two samples: a series lower than before was reset (its
+ * process restarted), so all of its value is new; a series missing before started at 0 since.
+ */
+function increases(now: readonly Sample[], before: readonly Sample[], name: string, where: Record<string, string>) {
+  const was = new Map<string, number>();
+  for (const s of before) if (matches(s, name, where)) was.set(seriesKey(s), s.value);
+  return now
+    .filter((s) => matches(s, name, where))
+    .map((s) => {
+      const v = was.get(seriesKey(s)) ?? 0;
+      return { labels: s.labels, increase: s.value >= v ? s.value - v : s.value };
+    });
+}
+
+/** The summed increase of a counter between two scrapes (see `increases`), e.g. requests in the interval. */
+export function increase(
+  now: readonly Sample[],
+  before: readonly Sample[],
+  name: string,
+  where: Record<string, string> = {},
+): number {
+  return increases(now, before, name, where).reduce((a, s) => a + s.increase, 0);
+}
+
+/**
+ * A histogram's cumulative buckets over the interval between two scrapes, summed over the other
+ * labels: `sum by (le) (increase(name_bucket[interval]))`, the input of `histogramQuantile`.
+ */
+export function bucketIncrease(
+  now: readonly Sample[],
+  before: readonly Sample[],
   name: string,
   where: Record<string, string>,
 ): { le: number; count: number }[] {
   const byLe = new Map<number, number>();
-  for (const s of samples) {
-    if (s.name !== `${name}_bucket`) continue;
-    if (!Object.entries(where).every(([k, v]) => s.labels[k] === v)) continue;
+  for (const s of increases(now, before, `${name}_bucket`, where)) {
     const le = s.labels.le === "+Inf" ? Infinity : Number(s.labels.le);
-    byLe.set(le, (byLe.get(le) ?? 0) + s.value);
+    byLe.set(le, (byLe.get(le) ?? 0) + s.increase);
   }
   return [...byLe.entries()].map(([le, count]) => ({ le, count }));
 }

@@ -1,74 +1,20 @@
 import type { JSX } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { client, errorText } from "../api.js";
+import { LineChart } from "../charts/line.js";
+import type { Figures, Scrape } from "../endpoint-figures.js";
+import { endpointFigures, figureHistory } from "../endpoint-figures.js";
+import { parseProm } from "../prom.js";
 import { Link } from "../router.js";
-import type { Sample } from "../prom.js";
-import { buckets, histogramQuantile, parseProm, total } from "../prom.js";
-import { Empty, ErrorBox, Loaded, PageTitle, fmtNum, fmtTime, useAsync } from "../ui.js";
+import { Empty, ErrorBox, Loaded, PageTitle, fmtTime, useAsync } from "../ui.js";
 
 const REFRESH_MS = 5000;
+/** Scrapes kept for the figures' history: the last five minutes. */
+const HISTORY = 61;
 
-interface Figures {
-  readonly rate: number | null;
-  readonly p50: number | null;
-  readonly p99: number | null;
-  readonly errorRate: number | null;
-  readonly fallbackRate: number | null;
-  readonly cacheHitRate: number | null;
-  readonly requests: number;
-}
-
-/** Figures of one endpoint from two scrapes: the rate over the interval, the rest since the server started. */
-function figures(
-  now: readonly Sample[],
-  before: { samples: readonly Sample[]; at: number } | undefined,
-  at: number,
-  endpoint: string,
-): Figures {
-  const where = { endpoint };
-  const requests = total(now, "keel_serving_requests_total", where);
-  const errors = total(now, "keel_serving_errors_total", where);
-  const fallbacks = total(now, "keel_serving_fallbacks_total", where);
-  const hits = total(now, "keel_serving_cache_hits_total", where);
-  const misses = total(now, "keel_serving_cache_misses_total", where);
-  const latency = buckets(now, "keel_serving_request_duration_seconds", where);
-  const rate =
-    before === undefined || at <= before.at
-      ? null
-      : (requests - total(before.samples, "keel_serving_requests_total", where)) / ((at - before.at) / 1000);
-  const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
-  const q = (p: number) => {
-    const v = histogramQuantile(latency, p);
-    return v === null ? null : v * 1000;
-  };
-  return {
-    rate,
-    p50: q(0.5),
-    p99: q(0.99),
-    errorRate: ratio(errors, requests + errors),
-    fallbackRate: ratio(fallbacks, requests),
-    cacheHitRate: ratio(hits, hits + misses),
-    requests,
-  };
-}
-
-function useMetrics(): {
-  samples: Sample[];
-  previous: { samples: Sample[]; at: number } | undefined;
-  at: number;
-  error?: string;
-} {
-  const [state, setState] = useState<{
-    samples: Sample[];
-    previous: { samples: Sample[]; at: number } | undefined;
-    at: number;
-    error?: string;
-  }>({
-    samples: [],
-    previous: undefined,
-    at: 0,
-  });
-  const last = useRef<{ samples: Sample[]; at: number } | undefined>(undefined);
+/** The server's /metrics, scraped every REFRESH_MS; the latest HISTORY scrapes, oldest first. */
+function useMetrics(): { scrapes: Scrape[]; error?: string } {
+  const [state, setState] = useState<{ scrapes: Scrape[]; error?: string }>({ scrapes: [] });
   useEffect(() => {
     let live = true;
     const scrape = () =>
@@ -77,10 +23,8 @@ function useMetrics(): {
         .then(
           (text) => {
             if (!live) return;
-            const at = Date.now();
-            const samples = parseProm(text);
-            setState({ samples, previous: last.current, at });
-            last.current = { samples, at };
+            const next = { samples: parseProm(text), at: Date.now() };
+            setState((s) => ({ scrapes: [...s.scrapes, next].slice(-HISTORY) }));
           },
           (e: unknown) => live && setState((s) => ({ ...s, error: errorText(e) })),
         );
@@ -129,16 +73,60 @@ function CanaryLine(props: { canary: unknown; schedule: unknown }): JSX.Element 
   );
 }
 
-/** Serving endpoints: traffic policy, live request rate, latency, error / fallback / cache figures, rollout reports. */
+/** Requests/s and p99 over each interval of the scrapes kept, as two small time series. */
+function EndpointHistory(props: { endpoint: string; scrapes: readonly Scrape[] }): JSX.Element {
+  const history = figureHistory(props.scrapes, props.endpoint);
+  const round = (v: number) => Math.round(v * 1000) / 1000;
+  const rate = history.map((h) => [h.at / 1000, round(h.figures.rate ?? 0)] as const);
+  const p99 = history.flatMap((h) => (h.figures.p99 === null ? [] : [[h.at / 1000, round(h.figures.p99)] as const]));
+  return (
+    <div class="grid2" data-testid={`history-${props.endpoint}`}>
+      <LineChart
+        title={`${props.endpoint}: requests/s`}
+        series={[{ label: "requests/s", points: rate }]}
+        time
+        height={160}
+      />
+      <LineChart
+        title={`${props.endpoint}: p99 latency (ms)`}
+        series={[{ label: "p99 ms", points: p99 }]}
+        time
+        height={160}
+      />
+    </div>
+  );
+}
+
+function FigureCells(props: { f: Figures | null }): JSX.Element {
+  const f = props.f;
+  return (
+    <>
+      <td class="num">{f === null || f.rate === null ? "…" : f.rate.toFixed(2)}</td>
+      <td class="num">{ms(f?.p50 ?? null)}</td>
+      <td class="num">{ms(f?.p99 ?? null)}</td>
+      <td class="num">{pct(f?.errorRate ?? null)}</td>
+      <td class="num">{pct(f?.fallbackRate ?? null)}</td>
+      <td class="num">{pct(f?.cacheHitRate ?? null)}</td>
+    </>
+  );
+}
+
+const sinceStartText = (f: Figures | null) =>
+  f === null ? "…" : `${f.requests} requests · p99 ${ms(f.p99)} · errors ${pct(f.errorRate)}`;
+
+/** Serving endpoints: traffic policy, request rate, latency, error / fallback / cache figures per interval, rollout reports. */
 export function EndpointsPage(): JSX.Element {
   const [endpoints] = useAsync(() => client().listEndpoints(), []);
   const metrics = useMetrics();
+  const now = metrics.scrapes[metrics.scrapes.length - 1];
+  const before = metrics.scrapes[metrics.scrapes.length - 2];
   return (
     <>
       <PageTitle>Endpoints</PageTitle>
       <p class="muted">
-        Figures from this server's /metrics, refreshed every {REFRESH_MS / 1000} s; latency and rates since the server
-        started, request rate over the last interval.
+        Figures from this server's /metrics, refreshed every {REFRESH_MS / 1000} s: request rate, latency and rates over
+        the last interval between refreshes (… until the second refresh, — when the interval had no requests); the last
+        column since the server started.
       </p>
       {metrics.error !== undefined && <ErrorBox error={metrics.error} />}
       <Loaded a={endpoints}>
@@ -149,70 +137,74 @@ export function EndpointsPage(): JSX.Element {
               <code>npx keel quickstart</code> makes one.
             </Empty>
           ) : (
-            <div class="scroll-x" tabIndex={0}>
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Endpoint</th>
-                    <th scope="col">Traffic policy</th>
-                    <th scope="col" class="num">
-                      Requests/s
-                    </th>
-                    <th scope="col" class="num">
-                      p50
-                    </th>
-                    <th scope="col" class="num">
-                      p99
-                    </th>
-                    <th scope="col" class="num">
-                      Errors
-                    </th>
-                    <th scope="col" class="num">
-                      Fallbacks
-                    </th>
-                    <th scope="col" class="num">
-                      Cache hits
-                    </th>
-                    <th scope="col">Rollout</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {list.map((e) => {
-                    const name = String(e.name);
-                    const model = String(e.model);
-                    const f = figures(metrics.samples, metrics.previous, metrics.at, name);
-                    const versions = Object.entries((e.versions ?? {}) as Record<string, string>);
-                    return (
-                      <tr key={name}>
-                        <td>
-                          {name} <span class="muted">({e.ready === true ? "ready" : "not ready"})</span>
-                        </td>
-                        <td>
-                          {versions.map(([role, v]) => (
-                            <span class="pill" key={role}>
-                              {role} v{v}
-                              {role === "challenger" && typeof e.challengerPercent === "number"
-                                ? ` (${e.challengerPercent} %)`
-                                : ""}
-                            </span>
-                          ))}
-                          {e.canary !== undefined && <CanaryLine canary={e.canary} schedule={e.canarySchedule} />}
-                        </td>
-                        <td class="num">{f.rate === null ? "…" : fmtNum(f.rate, 2)}</td>
-                        <td class="num">{ms(f.p50)}</td>
-                        <td class="num">{ms(f.p99)}</td>
-                        <td class="num">{pct(f.errorRate)}</td>
-                        <td class="num">{pct(f.fallbackRate)}</td>
-                        <td class="num">{pct(f.cacheHitRate)}</td>
-                        <td>
-                          <Link href={`/endpoints/${encodeURIComponent(model)}/rollout`}>rollout report</Link>
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
+            <>
+              <div class="scroll-x" tabIndex={0}>
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Endpoint</th>
+                      <th scope="col">Traffic policy</th>
+                      <th scope="col" class="num">
+                        Requests/s
+                      </th>
+                      <th scope="col" class="num">
+                        p50
+                      </th>
+                      <th scope="col" class="num">
+                        p99
+                      </th>
+                      <th scope="col" class="num">
+                        Errors
+                      </th>
+                      <th scope="col" class="num">
+                        Fallbacks
+                      </th>
+                      <th scope="col" class="num">
+                        Cache hits
+                      </th>
+                      <th scope="col">Since start</th>
+                      <th scope="col">Rollout</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {list.map((e) => {
+                      const name = String(e.name);
+                      const model = String(e.model);
+                      const interval =
+                        now === undefined || before === undefined ? null : endpointFigures(now, before, name);
+                      const total = now === undefined ? null : endpointFigures(now, null, name);
+                      const versions = Object.entries((e.versions ?? {}) as Record<string, string>);
+                      return (
+                        <tr key={name} data-endpoint={name}>
+                          <td>
+                            {name} <span class="muted">({e.ready === true ? "ready" : "not ready"})</span>
+                          </td>
+                          <td>
+                            {versions.map(([role, v]) => (
+                              <span class="pill" key={role}>
+                                {role} v{v}
+                                {role === "challenger" && typeof e.challengerPercent === "number"
+                                  ? ` (${e.challengerPercent} %)`
+                                  : ""}
+                              </span>
+                            ))}
+                            {e.canary !== undefined && <CanaryLine canary={e.canary} schedule={e.canarySchedule} />}
+                          </td>
+                          <FigureCells f={interval} />
+                          <td class="muted">{sinceStartText(total)}</td>
+                          <td>
+                            <Link href={`/endpoints/${encodeURIComponent(model)}/rollout`}>rollout report</Link>
+                          </td>
+                        </tr>
+                      );
+                    })}
+                  </tbody>
+                </table>
+              </div>
+              {list.map((e) => (
+                <EndpointHistory key={String(e.name)} endpoint={String(e.name)} scrapes={metrics.scrapes} />
+              ))}
+            </>
           )
         }
       </Loaded>

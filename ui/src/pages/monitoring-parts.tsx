@@ -3,6 +3,7 @@ import type { AlertJson, ObservationJson } from "../../../src/client/index.js";
 import { client, errorText } from "../api.js";
 import type { Series } from "../charts/line.js";
 import { LineChart } from "../charts/line.js";
+import { GroupedBars } from "../charts/bars.js";
 import { ErrorBox, Loaded, fmtNum, fmtTime, useAsync, useCan } from "../ui.js";
 import { useState } from "preact/hooks";
 
@@ -44,48 +45,20 @@ export function HistogramBars(props: {
     const total = xs.reduce((a, b) => a + b, 0);
     return xs.map((x) => (total === 0 ? 0 : x / total));
   };
-  const ref = share(props.reference);
-  const cur = share(props.current);
-  const max = Math.max(0.01, ...ref, ...cur);
-  const w = 640;
-  const h = 220;
-  const n = props.labels.length;
-  const slot = (w - 40) / Math.max(1, n);
-  const bar = Math.max(1, slot / 2 - 1);
   return (
     <figure class="card">
       <figcaption>
-        <strong>{props.title}</strong> <span style={{ color: "#3b6fb6" }}>■</span> reference{" "}
-        <span style={{ color: "#e07b28" }}>■</span> current
+        <strong>{props.title}</strong>
       </figcaption>
-      <svg
-        viewBox={`0 0 ${w} ${h + 40}`}
-        width="100%"
-        role="img"
-        aria-label={`${props.title}: reference vs current share per bin`}
-      >
-        {props.labels.map((label, i) => {
-          const x = 30 + i * slot;
-          const rh = (ref[i]! / max) * h;
-          const ch = (cur[i]! / max) * h;
-          return (
-            <g key={i}>
-              <rect x={x} y={h - rh} width={bar} height={rh} fill="#3b6fb6">
-                <title>{`reference ${label}: ${(ref[i]! * 100).toFixed(1)}%`}</title>
-              </rect>
-              <rect x={x + bar + 1} y={h - ch} width={bar} height={ch} fill="#e07b28">
-                <title>{`current ${label}: ${(cur[i]! * 100).toFixed(1)}%`}</title>
-              </rect>
-              {n <= 24 && (
-                <text x={x + bar} y={h + 14} font-size="9" text-anchor="middle" fill="currentColor">
-                  {label.length > 10 ? label.slice(0, 9) + "…" : label}
-                </text>
-              )}
-            </g>
-          );
-        })}
-        <line x1="28" y1={h} x2={w} y2={h} stroke="currentColor" />
-      </svg>
+      <GroupedBars
+        label={`${props.title}: reference vs current share per bin`}
+        categories={props.labels}
+        series={[
+          { name: "reference", color: "#3b6fb6", values: share(props.reference) },
+          { name: "current", color: "#e07b28", values: share(props.current) },
+        ]}
+        format={(v) => `${(v * 100).toFixed(1)}%`}
+      />
     </figure>
   );
 }

@@ -14,6 +14,7 @@ import {
   seriesBy,
   windowLength,
 } from "./monitoring-parts.js";
+import { ScoreDistribution } from "./monitoring-scores.js";
 
 const MAX_WINDOWS = 24;
 
@@ -183,14 +184,17 @@ function ModelMonitoring(props: { model: string }): JSX.Element {
           {d.prediction.length === 0 ? (
             <p class="muted">No prediction-drift windows yet.</p>
           ) : (
-            <LineChart
-              title="Prediction drift (score PSI, decision shares)"
-              series={seriesBy(
-                d.prediction.filter((o) => o.segment === null),
-                (o) => o.metric,
-              )}
-              time
-            />
+            <>
+              <ScoreDistribution model={props.model} prediction={d.prediction} />
+              <LineChart
+                title="Prediction drift (score PSI, decision shares)"
+                series={seriesBy(
+                  d.prediction.filter((o) => o.segment === null),
+                  (o) => o.metric,
+                )}
+                time
+              />
+            </>
           )}
           <h2>Data quality</h2>
           <QualityTable quality={d.quality} />
