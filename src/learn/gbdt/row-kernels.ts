@@ -27,6 +27,13 @@ const QUANTIZE_MAX_LEVELS = 127;
 /** Below this many levels the rounding noise would cost accuracy: such rounds stay exact. */
 const QUANTIZE_MIN_LEVELS = 8;
 
+/**
+ * Polls of a control word before a thread blocks on it (roughly 20-50 µs). Work on the other thread
+ * (a split search, a small node) usually ends within that, and a wake-up from a futex sleep costs
+ * about as much again as the poll; OpenMP runtimes, XGBoost's included, spin the same way.
+ */
+const SPIN_POLLS = 20_000;
+
 /** Control words shared with the helper thread. */
 const CMD = 0;
 const A = 1;
@@ -75,8 +82,8 @@ export interface RowKernelsOptions {
  * The row-level work of boosting — gradients, node histograms and node partitions — optionally
  * split with one helper thread. Every result is independent of the thread count: a histogram is
  * always summed as two halves added in a fixed order, a partition is stable, gradients are per row.
- * The hand-off is synchronous (Atomics.wait/notify on shared memory): each piece of work takes
- * about a millisecond, too short for message round trips. Arrays must live in SharedArrayBuffers.
+ * The hand-off is synchronous (Atomics.wait/notify on shared memory, after a short poll): each
+ * piece of work takes about a millisecond, too short for message round trips. Arrays must live in SharedArrayBuffers.
  */
 export class RowKernels {
   private readonly o: RowKernelsOptions;
@@ -151,6 +158,7 @@ const addTreeOutsideSample = ${addTreeOutsideSample.toString()};
 const { ctrl, bins, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeCat, qArgs, leafRanges, leafNodes, leafHalves, leafOf, maxima } = workerData;
 const tree = { cols, nRows, nodes: treeNodes, values: treeValues, cat: treeCat, leafOf };
 for (;;) {
+  for (let k = 0; k < ${SPIN_POLLS} && Atomics.load(ctrl, ${CMD}) === 0; k++);
   Atomics.wait(ctrl, ${CMD}, 0);
   const cmd = Atomics.load(ctrl, ${CMD});
   if (cmd === ${CMD_EXIT}) break;
@@ -214,6 +222,7 @@ for (;;) {
 
   /** Waits for the helper thread's current command; a command that threw there throws here. */
   private join(ctrl: Int32Array): void {
+    for (let k = 0; k < SPIN_POLLS && Atomics.load(ctrl, DONE) === 0; k++);
     Atomics.wait(ctrl, DONE, 0);
     if (Atomics.load(ctrl, FAILED) !== 0) throw new Error("GBDT helper thread failed on a row-kernel command");
   }
