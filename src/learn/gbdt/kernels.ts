@@ -133,7 +133,7 @@ export function sampleGradientRange(
     nodes: Int32Array;
     values: Float64Array;
     cat: Uint8Array;
-    leafOf: Int32Array;
+    leafOf: Uint8Array | Int32Array;
   },
   maxima: Float64Array,
   slot: number,
@@ -251,7 +251,7 @@ export function leafSumsRange(
   count: number,
   half: number,
   out: Float64Array,
-  leafOf: Int32Array,
+  leafOf: Uint8Array | Int32Array,
 ): void {
   for (let j = 0; j < count; j++) {
     const s = ranges[2 * j] as number;

@@ -97,8 +97,11 @@ export class RowKernels {
   /** Leaf row ranges, nodes and half sums for `leafSums` (see leafSumsRange). */
   private readonly leafRanges: Int32Array;
   private readonly leafNodes: Int32Array;
-  /** Per row: the leaf node of the last quantised round's tree that the row reached, if sampled. */
-  private readonly leafOf: Int32Array;
+  /**
+   * Per row: the leaf node of the last quantised round's tree that the row reached, if sampled;
+   * one byte when node numbers fit, so that the scattered writes stay within a smaller array.
+   */
+  private readonly leafOf: Uint8Array | Int32Array;
   /** Largest |gradient| and hessian of the last gradient pass, per half (see gradientRange). */
   private readonly maxima: Float64Array;
   /** Whether `maxima` describe the current gradients (weighting rows changes them). */
@@ -131,7 +134,10 @@ export class RowKernels {
     this.qArgs = new Float64Array(new SharedArrayBuffer(8 * 3));
     this.leafRanges = new Int32Array(new SharedArrayBuffer(8 * options.maxNodes));
     this.leafNodes = new Int32Array(new SharedArrayBuffer(4 * options.maxNodes));
-    this.leafOf = new Int32Array(new SharedArrayBuffer(4 * options.nRows));
+    this.leafOf =
+      options.maxNodes <= 256
+        ? new Uint8Array(new SharedArrayBuffer(options.nRows))
+        : new Int32Array(new SharedArrayBuffer(4 * options.nRows));
     this.maxima = new Float64Array(new SharedArrayBuffer(8 * 4));
     this.leafHalves = new Float64Array(new SharedArrayBuffer(32 * options.maxNodes));
     this.catMask = new Uint8Array(new SharedArrayBuffer(256));
@@ -169,7 +175,13 @@ for (;;) {
     }
     else if (cmd === ${CMD_LEAF_SUMS}) leafSumsRange(gh, idx, leafRanges, leafNodes, ctrl[${B}], 1, leafHalves, leafOf);
     else if (cmd === ${CMD_QUANTIZE}) quantizeRange(gh, idx, ctrl[${A}], ctrl[${B}], qArgs[0], qArgs[1], qArgs[2], ctrl[${P2}], packed);
-    else if (cmd === ${CMD_PARTITION}) ctrl[${RESULT}] = partitionRange(cols, ctrl[${P1}], idx, scratch, ctrl[${A}], ctrl[${B}], ctrl[${P3}], ctrl[${P2}] >> 16, ctrl[${P2}] & 0xffff, catMask);
+    else if (cmd === ${CMD_PARTITION}) {
+      const a = ctrl[${A}];
+      const b = ctrl[${B}];
+      const nl = partitionRange(cols, ctrl[${P1}], idx, scratch, a, b, ctrl[${P3}], ctrl[${P2}] >> 16, ctrl[${P2}] & 0xffff, catMask);
+      idx.set(scratch.subarray(a, b - nl), a + nl);
+      ctrl[${RESULT}] = nl;
+    }
     else if (cmd === ${CMD_GRADIENT}) gradientRange(ctrl[${P1}], margin, y, idx, ctrl[${A}], ctrl[${B}], gh, maxima, 1);
     else if (cmd === ${CMD_SAMPLE}) ctrl[${RESULT}] = sampleGradientRange(ctrl[${P1}], margin, y, gh, inSample, idx, ctrl[${A}], ctrl[${B}], ctrl[${P2}], ctrl[${P3}] >>> 0, ctrl[${P4}], tree, maxima, 1);
     else if (cmd === ${CMD_OUTSIDE}) addTreeOutsideSample(cols, nRows, treeNodes, treeValues, treeCat, inSample, margin, ctrl[${A}], ctrl[${B}]);
@@ -373,11 +385,10 @@ for (;;) {
       const nl1 = partitionRange(o.cols, base, o.idx, o.scratch, start, mid, cat, lo, tb, mask);
       this.join(ctrl);
       const nl2 = Atomics.load(ctrl, RESULT);
-      // [L1 | R1 | L2 | R2] (R parts in scratch) → [L1 | L2 | R1 | R2] in idx.
+      // [L1 | (R1) | L2 | R2], R1 in scratch and R2 already at the end (the helper put it there)
+      // → [L1 | L2 | R1 | R2].
       o.idx.copyWithin(start + nl1, mid, mid + nl2);
-      const nr1 = mid - start - nl1;
-      o.idx.set(o.scratch.subarray(start, start + nr1), start + nl1 + nl2);
-      o.idx.set(o.scratch.subarray(mid, mid + (end - mid - nl2)), start + nl1 + nl2 + nr1);
+      o.idx.set(o.scratch.subarray(start, mid - nl1), start + nl1 + nl2);
       return start + nl1 + nl2;
     }
     const nl = partitionRange(o.cols, base, o.idx, o.scratch, start, end, cat, lo, tb, mask);
