@@ -77,14 +77,21 @@ describe("sampleGradientRange with a pending tree", () => {
   const gh = new Float64Array(2 * n);
   const idx = new Int32Array(n);
   const maxima = new Float64Array(4);
-  const tree = { cols, nRows: n, nodes, values, cat: new Uint8Array(3 * 256), leafOf };
+  // e^(-margin) as the previous pass left it: this pass updates it by e^(-leaf value), no exponential per row.
+  const expNegMargin = margin0.map((v) => Math.exp(-v));
+  const expValues = values.map((v) => Math.exp(-v));
+  const tree = { cols, nRows: n, nodes, values, cat: new Uint8Array(3 * 256), leafOf, expValues, expNegMargin };
   const cut = Math.floor(0.6 * 4294967296);
-  const m = sampleGradientRange(1, margin, y, gh, inSample, idx, 0, n, 99, cut, 1, tree, maxima, 0);
+  const m = sampleGradientRange(1, margin, y, gh, inSample, idx, 0, n, 99, cut, 1, tree, 0, maxima, 0);
 
   it("adds the tree's leaf value to every row's margin, sampled last round or not", () => {
     const bad: number[] = [];
     for (let i = 0; i < n; i++) {
       if (margin[i] !== (margin0[i] as number) + (values[leafOfRow(i)] as number)) bad.push(i);
+    }
+    expect(bad).toEqual([]);
+    for (let i = 0; i < n; i++) {
+      if (Math.abs((expNegMargin[i] as number) / Math.exp(-(margin[i] as number)) - 1) > 1e-14) bad.push(i);
     }
     expect(bad).toEqual([]);
   });

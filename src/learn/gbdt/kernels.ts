@@ -114,6 +114,10 @@ export function packedTreeLeaf(cols: Uint8Array, nRows: number, nodes: Int32Arra
  * into `idx` from `a` (ascending), get their gradient (maxima into `maxima[2 * slot ..]` as in
  * gradientRange) and `inSample[r]` = 1. Returns how many were kept. One sequential pass over the
  * rows does what a scatter over the leaves' row ranges and two more passes would.
+ *
+ * Binary: `expNegMargin[r]` holds e^(-margin) of every row, so the pass needs no exponential per
+ * row: a pending tree multiplies it by its leaf's `expValues` (e^(-leaf value)). With `freshExp` = 1
+ * (the first round, or after margins changed another way) it is computed from the margin instead.
  */
 export function sampleGradientRange(
   binary: number,
@@ -134,18 +138,26 @@ export function sampleGradientRange(
     values: Float64Array;
     cat: Uint8Array;
     leafOf: Uint8Array | Int32Array;
+    expValues: Float64Array;
+    expNegMargin: Float64Array;
   },
+  freshExp: number,
   maxima: Float64Array,
   slot: number,
 ): number {
-  const { cols, nRows, nodes, values, cat, leafOf } = tree;
+  const { cols, nRows, nodes, values, cat, leafOf, expValues, expNegMargin } = tree;
   let m = a;
   let maxG = 0;
   let maxH = 0;
   for (let r = a; r < b; r++) {
+    let ev = 1;
     if (pending === 1) {
       const leaf = inSample[r] === 1 ? (leafOf[r] as number) : packedTreeLeaf(cols, nRows, nodes, cat, r);
       margin[r] = (margin[r] as number) + (values[leaf] as number);
+      ev = expValues[leaf] as number;
+    }
+    if (binary === 1) {
+      expNegMargin[r] = freshExp === 1 ? Math.exp(-(margin[r] as number)) : (expNegMargin[r] as number) * ev;
     }
     // murmur3's 32-bit finaliser: a bijection that mixes every input bit into every output bit.
     let x = (r ^ key) >>> 0;
@@ -163,7 +175,7 @@ export function sampleGradientRange(
     let g = (margin[r] as number) - (y[r] as number);
     let h = 1;
     if (binary === 1) {
-      const p = 1 / (1 + Math.exp(-(margin[r] as number)));
+      const p = 1 / (1 + (expNegMargin[r] as number));
       g = p - (y[r] as number);
       const ph = p * (1 - p);
       h = ph > 1e-16 ? ph : 1e-16;

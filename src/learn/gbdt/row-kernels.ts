@@ -108,6 +108,11 @@ export class RowKernels {
   private maximaCurrent = false;
   /** 1 while the packed tree's leaf values still have to go into the margins (see deferTree). */
   private pendingTree = 0;
+  /** Binary: e^(-margin) per row and e^(-leaf value) per node of the packed tree (see sampleGradientRange). */
+  private readonly expNegMargin: Float64Array;
+  private readonly treeExpValues: Float64Array;
+  /** Whether `expNegMargin` matches the margins but for a pending tree. */
+  private expCurrent = false;
   private readonly leafHalves: Float64Array;
   /** quantizeRange's float arguments for the helper: gInv, hInv, scale. */
   private readonly qArgs: Float64Array;
@@ -143,6 +148,8 @@ export class RowKernels {
     this.catMask = new Uint8Array(new SharedArrayBuffer(256));
     this.treeNodes = new Int32Array(new SharedArrayBuffer(4 * PACKED_NODE_WORDS * options.maxNodes));
     this.treeValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
+    this.treeExpValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
+    this.expNegMargin = new Float64Array(new SharedArrayBuffer(8 * options.nRows));
     this.treeCat = new Uint8Array(new SharedArrayBuffer(256 * options.maxNodes));
     if (options.threads < 2) {
       this.ctrl = null;
@@ -161,8 +168,8 @@ const packedTreeLeaf = ${packedTreeLeaf.toString()};
 const gradientRange = ${gradientRange.toString()};
 const sampleGradientRange = ${sampleGradientRange.toString()};
 const addTreeOutsideSample = ${addTreeOutsideSample.toString()};
-const { ctrl, bins, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeCat, qArgs, leafRanges, leafNodes, leafHalves, leafOf, maxima } = workerData;
-const tree = { cols, nRows, nodes: treeNodes, values: treeValues, cat: treeCat, leafOf };
+const { ctrl, bins, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, treeCat, qArgs, leafRanges, leafNodes, leafHalves, leafOf, maxima } = workerData;
+const tree = { cols, nRows, nodes: treeNodes, values: treeValues, cat: treeCat, leafOf, expValues: treeExpValues, expNegMargin };
 for (;;) {
   for (let k = 0; k < ${SPIN_POLLS} && Atomics.load(ctrl, ${CMD}) === 0; k++);
   Atomics.wait(ctrl, ${CMD}, 0);
@@ -183,7 +190,7 @@ for (;;) {
       ctrl[${RESULT}] = nl;
     }
     else if (cmd === ${CMD_GRADIENT}) gradientRange(ctrl[${P1}], margin, y, idx, ctrl[${A}], ctrl[${B}], gh, maxima, 1);
-    else if (cmd === ${CMD_SAMPLE}) ctrl[${RESULT}] = sampleGradientRange(ctrl[${P1}], margin, y, gh, inSample, idx, ctrl[${A}], ctrl[${B}], ctrl[${P2}], ctrl[${P3}] >>> 0, ctrl[${P4}], tree, maxima, 1);
+    else if (cmd === ${CMD_SAMPLE}) ctrl[${RESULT}] = sampleGradientRange(ctrl[${P1}], margin, y, gh, inSample, idx, ctrl[${A}], ctrl[${B}], ctrl[${P2}], ctrl[${P3}] >>> 0, ctrl[${P4}] & 1, tree, ctrl[${P4}] >> 1, maxima, 1);
     else if (cmd === ${CMD_OUTSIDE}) addTreeOutsideSample(cols, nRows, treeNodes, treeValues, treeCat, inSample, margin, ctrl[${A}], ctrl[${B}]);
   } catch {
     Atomics.store(ctrl, ${FAILED}, 1);
@@ -211,6 +218,8 @@ for (;;) {
         catMask: this.catMask,
         treeNodes: this.treeNodes,
         treeValues: this.treeValues,
+        treeExpValues: this.treeExpValues,
+        expNegMargin: this.expNegMargin,
         treeCat: this.treeCat,
         qArgs: this.qArgs,
         leafRanges: this.leafRanges,
@@ -430,6 +439,7 @@ for (;;) {
     const b = binary ? 1 : 0;
     const n = o.nRows;
     const pending = this.pendingTree;
+    const fresh = pending === 1 && this.expCurrent ? 0 : 1;
     const tree = {
       cols: o.cols,
       nRows: n,
@@ -437,54 +447,29 @@ for (;;) {
       values: this.treeValues,
       cat: this.treeCat,
       leafOf: this.leafOf,
+      expValues: this.treeExpValues,
+      expNegMargin: this.expNegMargin,
     };
     this.pendingTree = 0;
+    this.expCurrent = binary;
     this.maxima.fill(0);
     this.maximaCurrent = true;
+    const args = [b, o.margin, o.y, o.gh, o.inSample, o.idx] as const;
+    const rest = [pending, tree, fresh, this.maxima, 0] as const;
     if (ctrl && n >= PARALLEL_MIN_ROWS) {
       const mid = n >> 1;
       Atomics.store(ctrl, P1, b);
       Atomics.store(ctrl, P2, key | 0);
       Atomics.store(ctrl, P3, cut | 0);
-      Atomics.store(ctrl, P4, pending);
+      Atomics.store(ctrl, P4, pending | (fresh << 1));
       this.start(ctrl, CMD_SAMPLE, mid, n);
-      const m1 = sampleGradientRange(
-        b,
-        o.margin,
-        o.y,
-        o.gh,
-        o.inSample,
-        o.idx,
-        0,
-        mid,
-        key,
-        cut,
-        pending,
-        tree,
-        this.maxima,
-        0,
-      );
+      const m1 = sampleGradientRange(...args, 0, mid, key, cut, ...rest);
       this.join(ctrl);
       const m2 = Atomics.load(ctrl, RESULT);
       o.idx.copyWithin(m1, mid, mid + m2);
       return m1 + m2;
     }
-    return sampleGradientRange(
-      b,
-      o.margin,
-      o.y,
-      o.gh,
-      o.inSample,
-      o.idx,
-      0,
-      n,
-      key,
-      cut,
-      pending,
-      tree,
-      this.maxima,
-      0,
-    );
+    return sampleGradientRange(...args, 0, n, key, cut, ...rest);
   }
 
   /** Packs `tree` into the shared node arrays the row kernels walk (see PACKED_NODE_WORDS). */
@@ -501,6 +486,7 @@ for (;;) {
       nodes[w + 4] = tree.right[n] as number;
       nodes[w + 5] = cl ? 1 : 0;
       this.treeValues[n] = tree.value[n] as number;
+      this.treeExpValues[n] = Math.exp(-(tree.value[n] as number));
       if (cl) {
         this.treeCat.fill(0, n * 256, n * 256 + 256);
         this.treeCat.set(cl, n * 256);
@@ -526,6 +512,7 @@ for (;;) {
   addTree(tree: BinTree, insideSample: () => void): void {
     const o = this.o;
     this.packTree(tree);
+    this.expCurrent = false;
     const nodes = this.treeNodes;
     const ctrl = this.ctrl;
     if (ctrl && o.nRows >= PARALLEL_MIN_ROWS) {
