@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """XGBoost `hist` anchor for bench/training.ts, as ../shared/anchors/anchors.py trains it.
-usage: training_anchor.py DATA.csv TRAIN_ROWS TREES NTHREAD   → one JSON line {seconds, auc}"""
-import sys, time, json
+usage: training_anchor.py DATA.csv TRAIN_ROWS TREES NTHREAD   → one JSON line {seconds, auc, version, peak_rss_mib}"""
+import sys, time, json, resource
 import numpy as np, pandas as pd
 import xgboost as xgb
 from sklearn.metrics import roc_auc_score
@@ -20,4 +20,5 @@ b = xgb.train({"objective": "binary:logistic", "tree_method": "hist", "max_depth
                "nthread": nt, "eval_metric": "auc"}, dtrain, num_boost_round=trees)
 el = time.perf_counter() - t
 p = b.predict(xgb.DMatrix(X.iloc[test], nthread=nt))
-print(json.dumps({"seconds": el, "auc": float(roc_auc_score(y[test], p)), "version": xgb.__version__}))
+print(json.dumps({"seconds": el, "auc": float(roc_auc_score(y[test], p)), "version": xgb.__version__,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

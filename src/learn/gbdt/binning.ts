@@ -110,17 +110,34 @@ export function fitBins(columns: readonly Column[], maxBins = MAX_VALUE_BINS): F
   );
 }
 
-/** Bin of a numeric value: 1 + number of cuts ≤ v (binary search), 0 for NaN. */
-function binOf(cuts: Float64Array, v: number): number {
-  if (v !== v) return MISSING_BIN;
-  let lo = 0;
-  let hi = cuts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((cuts[mid] as number) <= v) lo = mid + 1;
-    else hi = mid;
+/**
+ * Bins of a numeric column into `bins[r * stride + f]` and `cols[base + r]`: 1 + number of cuts
+ * ≤ v, 0 for NaN. The search over the cuts (padded to a power of two with NaN, which no value
+ * reaches, +∞ included) takes a fixed number of steps with no data-dependent branch, where a plain
+ * binary search mispredicts about every other step.
+ */
+function binNumeric(
+  cuts: Float64Array,
+  values: Float64Array,
+  nRows: number,
+  bins: Uint8Array,
+  stride: number,
+  f: number,
+  cols: Uint8Array,
+  base: number,
+): void {
+  let size = 1;
+  while (size < cuts.length + 1) size <<= 1;
+  const padded = new Float64Array(size).fill(NaN);
+  padded.set(cuts);
+  for (let r = 0; r < nRows; r++) {
+    const v = values[r] as number;
+    let lo = 0;
+    for (let step = size >> 1; step > 0; step >>= 1) lo += (padded[lo + step - 1] as number) <= v ? step : 0;
+    const b = v === v ? lo + 1 : MISSING_BIN;
+    bins[r * stride + f] = b;
+    cols[base + r] = b;
   }
-  return lo + 1;
 }
 
 /**
@@ -136,12 +153,13 @@ export function applyBins(specs: readonly FeatureBins[], columns: readonly Colum
     binOffset[f] = totalBins;
     totalBins += spec.nBins;
   });
+  const cols = new Uint8Array(Math.max(1, nRows * F));
   specs.forEach((spec, f) => {
     const col = columns[f] as Column;
+    const base = f * nRows;
     if (spec.kind === "numeric") {
       if (col.kind !== "numeric") throw mismatch(spec.name, "numeric", col.kind);
-      const cuts = spec.cuts;
-      for (let r = 0; r < nRows; r++) bins[r * F + f] = binOf(cuts, col.values[r] as number);
+      binNumeric(spec.cuts, col.values, nRows, bins, F, f, cols, base);
       return;
     }
     if (col.kind !== "categorical") throw mismatch(spec.name, "categorical", col.kind);
@@ -153,14 +171,11 @@ export function applyBins(specs: readonly FeatureBins[], columns: readonly Colum
     });
     for (let r = 0; r < nRows; r++) {
       const k = col.codes[r] as number;
-      bins[r * F + f] = k < 0 ? MISSING_BIN : (map[k] as number);
+      const b = k < 0 ? MISSING_BIN : (map[k] as number);
+      bins[r * F + f] = b;
+      cols[base + r] = b;
     }
   });
-  const cols = new Uint8Array(Math.max(1, nRows * F));
-  for (let f = 0; f < F; f++) {
-    const base = f * nRows;
-    for (let r = 0; r < nRows; r++) cols[base + r] = bins[r * F + f] as number;
-  }
   return { nRows, nFeatures: F, bins, binOffset, totalBins, cols };
 }
 

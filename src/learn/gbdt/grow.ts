@@ -21,8 +21,11 @@ export interface RowWork {
   histogram(start: number, end: number, out: Float64Array): void;
   /** A stored node histogram as gradient/hessian sums `[2*bin]`, `[2*bin+1]`, valid until the next call. */
   gradHess(stored: Float64Array): Float64Array;
-  /** Exact gradient/hessian sums of leaves `idx[ranges[2j] .. ranges[2j+1])` into `out[2j]`, `out[2j+1]`. */
-  leafSums(ranges: Int32Array, count: number, out: Float64Array): void;
+  /**
+   * Exact gradient/hessian sums of leaves `idx[ranges[2j] .. ranges[2j+1])` into `out[2j]`,
+   * `out[2j+1]`; leaf j is tree node `nodes[j]`.
+   */
+  leafSums(ranges: Int32Array, nodes: Int32Array, count: number, out: Float64Array): void;
   /** Stable partition of `idx[start..end)` by a split; returns the first right index. */
   partition(
     feature: number,
@@ -342,12 +345,14 @@ export function growTree(
 function refitLeaves(ctx: GrowContext, tree: BinTree, leaves: Leaf[]): void {
   const { lambda } = ctx.params;
   const ranges = new Int32Array(2 * leaves.length);
+  const nodes = new Int32Array(leaves.length);
   leaves.forEach((l, j) => {
     ranges[2 * j] = l.start;
     ranges[2 * j + 1] = l.end;
+    nodes[j] = l.node;
   });
   const s = new Float64Array(2 * leaves.length);
-  ctx.rows.leafSums(ranges, leaves.length, s);
+  ctx.rows.leafSums(ranges, nodes, leaves.length, s);
   leaves.forEach((l, j) => {
     const g = s[2 * j] as number;
     const h = s[2 * j + 1] as number;

@@ -50,7 +50,8 @@ export function partitionRange(
 
 /**
  * Gradient and hessian of the loss at the current margins for rows `idx[a..b)` into
- * `gh[2r], gh[2r+1]`. `binary` = 1: log-loss on the logit; 0: squared error.
+ * `gh[2r], gh[2r+1]`. `binary` = 1: log-loss on the logit; 0: squared error. The largest |gradient|
+ * and hessian go to `maxima[2 * slot]`, `maxima[2 * slot + 1]` (the quantisation scale).
  */
 export function gradientRange(
   binary: number,
@@ -60,30 +61,63 @@ export function gradientRange(
   a: number,
   b: number,
   gh: Float64Array,
+  maxima: Float64Array,
+  slot: number,
 ): void {
-  if (binary === 1) {
-    for (let i = a; i < b; i++) {
-      const r = idx[i] as number;
-      const p = 1 / (1 + Math.exp(-(margin[r] as number)));
-      gh[2 * r] = p - (y[r] as number);
-      const h = p * (1 - p);
-      gh[2 * r + 1] = h > 1e-16 ? h : 1e-16;
-    }
-    return;
-  }
+  let maxG = 0;
+  let maxH = 0;
   for (let i = a; i < b; i++) {
     const r = idx[i] as number;
-    gh[2 * r] = (margin[r] as number) - (y[r] as number);
-    gh[2 * r + 1] = 1;
+    let g = (margin[r] as number) - (y[r] as number);
+    let h = 1;
+    if (binary === 1) {
+      const p = 1 / (1 + Math.exp(-(margin[r] as number)));
+      g = p - (y[r] as number);
+      const ph = p * (1 - p);
+      h = ph > 1e-16 ? ph : 1e-16;
+    }
+    gh[2 * r] = g;
+    gh[2 * r + 1] = h;
+    const ag = g < 0 ? -g : g;
+    if (ag > maxG) maxG = ag;
+    if (h > maxH) maxH = h;
   }
+  maxima[2 * slot] = maxG;
+  maxima[2 * slot + 1] = maxH;
 }
 
 /**
- * Bernoulli row sample fused with the gradients: row r of `[a, b)` is kept when a hash of
- * (`key`, r) is below `cut` (rate × 2^32), so each row's draw depends only on the round's key and
- * the row, and the two halves of the rows can be sampled on two threads with the same result.
- * Kept rows are packed into `idx` from `a` (ascending) and get their gradient; `inSample[r]` marks
- * them. Returns how many were kept.
+ * Leaf of a packed tree (see PACKED_NODE_WORDS) reached by row r: `cols` is feature-major
+ * (`cols[f * nRows + r]`); a categorical node's left set is `cat[node * 256 + bin] = 1`.
+ */
+export function packedTreeLeaf(cols: Uint8Array, nRows: number, nodes: Int32Array, cat: Uint8Array, r: number): number {
+  let n = 0;
+  let f = nodes[0] as number;
+  while (f >= 0) {
+    const o = n * 6;
+    const bin = cols[f * nRows + r] as number;
+    const goLeft =
+      nodes[o + 5] === 1 ? cat[n * 256 + bin] === 1 : bin === 0 ? nodes[o + 2] === 1 : bin <= (nodes[o + 1] as number);
+    n = (goLeft ? nodes[o + 3] : nodes[o + 4]) as number;
+    f = nodes[n * 6] as number;
+  }
+  return n;
+}
+
+/**
+ * One round's pass over rows `[a, b)`: first the previous tree's leaf values, when one is pending
+ * (`pending` = 1), go into `margin` — a row in that round's sample (`inSample[r]`) finds its leaf in
+ * `leafOf[r]` (recorded by leafSumsRange), any other row walks the packed tree. Then the Bernoulli
+ * row sample fused with the gradients: row r is kept when a hash of (`key`, r) is below `cut`
+ * (rate × 2^32), so each row's draw depends only on the round's key and the row, and the two
+ * halves of the rows can be sampled on two threads with the same result. Kept rows are packed
+ * into `idx` from `a` (ascending), get their gradient (maxima into `maxima[2 * slot ..]` as in
+ * gradientRange) and `inSample[r]` = 1. Returns how many were kept. One sequential pass over the
+ * rows does what a scatter over the leaves' row ranges and two more passes would.
+ *
+ * Binary: `expNegMargin[r]` holds e^(-margin) of every row, so the pass needs no exponential per
+ * row: a pending tree multiplies it by its leaf's `expValues` (e^(-leaf value)). With `freshExp` = 1
+ * (the first round, or after margins changed another way) it is computed from the margin instead.
  */
 export function sampleGradientRange(
   binary: number,
@@ -96,32 +130,64 @@ export function sampleGradientRange(
   b: number,
   key: number,
   cut: number,
+  pending: number,
+  tree: {
+    cols: Uint8Array;
+    nRows: number;
+    nodes: Int32Array;
+    values: Float64Array;
+    cat: Uint8Array;
+    leafOf: Uint8Array | Int32Array;
+    expValues: Float64Array;
+    expNegMargin: Float64Array;
+  },
+  freshExp: number,
+  maxima: Float64Array,
+  slot: number,
 ): number {
+  const { cols, nRows, nodes, values, cat, leafOf, expValues, expNegMargin } = tree;
   let m = a;
+  let maxG = 0;
+  let maxH = 0;
   for (let r = a; r < b; r++) {
+    let ev = 1;
+    if (pending === 1) {
+      const leaf = inSample[r] === 1 ? (leafOf[r] as number) : packedTreeLeaf(cols, nRows, nodes, cat, r);
+      margin[r] = (margin[r] as number) + (values[leaf] as number);
+      ev = expValues[leaf] as number;
+    }
+    if (binary === 1) {
+      expNegMargin[r] = freshExp === 1 ? Math.exp(-(margin[r] as number)) : (expNegMargin[r] as number) * ev;
+    }
     // murmur3's 32-bit finaliser: a bijection that mixes every input bit into every output bit.
-    let h = (r ^ key) >>> 0;
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    if (h >>> 0 >= cut) {
+    let x = (r ^ key) >>> 0;
+    x ^= x >>> 16;
+    x = Math.imul(x, 0x85ebca6b);
+    x ^= x >>> 13;
+    x = Math.imul(x, 0xc2b2ae35);
+    x ^= x >>> 16;
+    if (x >>> 0 >= cut) {
       inSample[r] = 0;
       continue;
     }
     inSample[r] = 1;
     idx[m++] = r;
+    let g = (margin[r] as number) - (y[r] as number);
+    let h = 1;
     if (binary === 1) {
-      const p = 1 / (1 + Math.exp(-(margin[r] as number)));
-      gh[2 * r] = p - (y[r] as number);
-      const hs = p * (1 - p);
-      gh[2 * r + 1] = hs > 1e-16 ? hs : 1e-16;
-    } else {
-      gh[2 * r] = (margin[r] as number) - (y[r] as number);
-      gh[2 * r + 1] = 1;
+      const p = 1 / (1 + (expNegMargin[r] as number));
+      g = p - (y[r] as number);
+      const ph = p * (1 - p);
+      h = ph > 1e-16 ? ph : 1e-16;
     }
+    gh[2 * r] = g;
+    gh[2 * r + 1] = h;
+    const ag = g < 0 ? -g : g;
+    if (ag > maxG) maxG = ag;
+    if (h > maxH) maxH = h;
   }
+  maxima[2 * slot] = maxG;
+  maxima[2 * slot + 1] = maxH;
   return m - a;
 }
 
@@ -130,8 +196,7 @@ export const PACKED_NODE_WORDS = 6;
 
 /**
  * Adds a packed tree's leaf values to `margin` for the rows of `[a, b)` outside the round's sample
- * (in-sample rows get theirs from the leaf ranges of the partition). `cols` is feature-major
- * (`cols[f * nRows + r]`); a categorical node's left set is `cat[node * 256 + bin] = 1`.
+ * (in-sample rows get theirs from the leaf ranges of the partition).
  */
 export function addTreeOutsideSample(
   cols: Uint8Array,
@@ -146,21 +211,7 @@ export function addTreeOutsideSample(
 ): void {
   for (let r = a; r < b; r++) {
     if (inSample[r] !== 0) continue;
-    let n = 0;
-    let f = nodes[0] as number;
-    while (f >= 0) {
-      const o = n * 6;
-      const bin = cols[f * nRows + r] as number;
-      const goLeft =
-        nodes[o + 5] === 1
-          ? cat[n * 256 + bin] === 1
-          : bin === 0
-            ? nodes[o + 2] === 1
-            : bin <= (nodes[o + 1] as number);
-      n = (goLeft ? nodes[o + 3] : nodes[o + 4]) as number;
-      f = nodes[n * 6] as number;
-    }
-    margin[r] = (margin[r] as number) + (values[n] as number);
+    margin[r] = (margin[r] as number) + (values[packedTreeLeaf(cols, nRows, nodes, cat, r)] as number);
   }
 }
 
@@ -201,19 +252,23 @@ export function quantizeRange(
  * Exact gradient and hessian sums of one half of each leaf's rows: leaf j holds rows
  * `idx[ranges[2j] .. ranges[2j+1])`; `half` 0 sums the first half into `out[4j], out[4j+1]`, half 1
  * the second into `out[4j+2], out[4j+3]`. Both halves are always summed apart and added in that
- * order, so the result does not depend on whether one thread or two ran them.
+ * order, so the result does not depend on whether one thread or two ran them. Each row's leaf node
+ * (`nodes[j]`) goes to `leafOf[r]`, for the margin update of the next round's pass.
  */
 export function leafSumsRange(
   gh: Float64Array,
   idx: Int32Array,
   ranges: Int32Array,
+  nodes: Int32Array,
   count: number,
   half: number,
   out: Float64Array,
+  leafOf: Uint8Array | Int32Array,
 ): void {
   for (let j = 0; j < count; j++) {
     const s = ranges[2 * j] as number;
     const e = ranges[2 * j + 1] as number;
+    const node = nodes[j] as number;
     const mid = s + ((e - s) >> 1);
     const a = half === 0 ? s : mid;
     const b = half === 0 ? mid : e;
@@ -223,6 +278,7 @@ export function leafSumsRange(
       const r = idx[i] as number;
       g += gh[2 * r] as number;
       h += gh[2 * r + 1] as number;
+      leafOf[r] = node;
     }
     out[4 * j + 2 * half] = g;
     out[4 * j + 2 * half + 1] = h;

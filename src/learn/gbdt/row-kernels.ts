@@ -7,6 +7,7 @@ import {
   addTreeOutsideSample,
   gradientRange,
   leafSumsRange,
+  packedTreeLeaf,
   partitionRange,
   quantizeRange,
   sampleGradientRange,
@@ -26,6 +27,13 @@ const QUANTIZE_MAX_LEVELS = 127;
 /** Below this many levels the rounding noise would cost accuracy: such rounds stay exact. */
 const QUANTIZE_MIN_LEVELS = 8;
 
+/**
+ * Polls of a control word before a thread blocks on it (roughly 20-50 µs). Work on the other thread
+ * (a split search, a small node) usually ends within that, and a wake-up from a futex sleep costs
+ * about as much again as the poll; OpenMP runtimes, XGBoost's included, spin the same way.
+ */
+const SPIN_POLLS = 20_000;
+
 /** Control words shared with the helper thread. */
 const CMD = 0;
 const A = 1;
@@ -37,6 +45,7 @@ const P2 = 6;
 const P3 = 7;
 /** Set by the helper thread when a command threw; the calling thread then throws too. */
 const FAILED = 8;
+const P4 = 9;
 
 const CMD_HIST = 1;
 const CMD_PARTITION = 2;
@@ -73,18 +82,37 @@ export interface RowKernelsOptions {
  * The row-level work of boosting — gradients, node histograms and node partitions — optionally
  * split with one helper thread. Every result is independent of the thread count: a histogram is
  * always summed as two halves added in a fixed order, a partition is stable, gradients are per row.
- * The hand-off is synchronous (Atomics.wait/notify on shared memory): each piece of work takes
- * about a millisecond, too short for message round trips. Arrays must live in SharedArrayBuffers.
+ * The hand-off is synchronous (Atomics.wait/notify on shared memory, after a short poll): each
+ * piece of work takes about a millisecond, too short for message round trips. Arrays must live in SharedArrayBuffers.
  */
 export class RowKernels {
   private readonly o: RowKernelsOptions;
   private readonly kernel: HistogramKernel;
   private readonly packedKernel: HistogramKernel;
   private readonly half: Float64Array;
+  /** The calling thread's share of a histogram (two copies when packed, see the kernel). */
+  private readonly own: Float64Array;
   /** Gradient/hessian sums of a packed histogram (see `gradHess`). */
   private readonly unpacked: Float64Array;
-  /** Leaf row ranges and their half sums for `leafSums` (see leafSumsRange). */
+  /** Leaf row ranges, nodes and half sums for `leafSums` (see leafSumsRange). */
   private readonly leafRanges: Int32Array;
+  private readonly leafNodes: Int32Array;
+  /**
+   * Per row: the leaf node of the last quantised round's tree that the row reached, if sampled;
+   * one byte when node numbers fit, so that the scattered writes stay within a smaller array.
+   */
+  private readonly leafOf: Uint8Array | Int32Array;
+  /** Largest |gradient| and hessian of the last gradient pass, per half (see gradientRange). */
+  private readonly maxima: Float64Array;
+  /** Whether `maxima` describe the current gradients (weighting rows changes them). */
+  private maximaCurrent = false;
+  /** 1 while the packed tree's leaf values still have to go into the margins (see deferTree). */
+  private pendingTree = 0;
+  /** Binary: e^(-margin) per row and e^(-leaf value) per node of the packed tree (see sampleGradientRange). */
+  private readonly expNegMargin: Float64Array;
+  private readonly treeExpValues: Float64Array;
+  /** Whether `expNegMargin` matches the margins but for a pending tree. */
+  private expCurrent = false;
   private readonly leafHalves: Float64Array;
   /** quantizeRange's float arguments for the helper: gInv, hInv, scale. */
   private readonly qArgs: Float64Array;
@@ -106,20 +134,29 @@ export class RowKernels {
     this.kernel = compileHistogramKernel(options.binOffset, false);
     this.packedKernel = compileHistogramKernel(options.binOffset, true);
     this.half = new Float64Array(new SharedArrayBuffer(16 * options.totalBins));
+    this.own = new Float64Array(2 * options.totalBins);
     this.unpacked = new Float64Array(2 * options.totalBins);
     this.qArgs = new Float64Array(new SharedArrayBuffer(8 * 3));
     this.leafRanges = new Int32Array(new SharedArrayBuffer(8 * options.maxNodes));
+    this.leafNodes = new Int32Array(new SharedArrayBuffer(4 * options.maxNodes));
+    this.leafOf =
+      options.maxNodes <= 256
+        ? new Uint8Array(new SharedArrayBuffer(options.nRows))
+        : new Int32Array(new SharedArrayBuffer(4 * options.nRows));
+    this.maxima = new Float64Array(new SharedArrayBuffer(8 * 4));
     this.leafHalves = new Float64Array(new SharedArrayBuffer(32 * options.maxNodes));
     this.catMask = new Uint8Array(new SharedArrayBuffer(256));
     this.treeNodes = new Int32Array(new SharedArrayBuffer(4 * PACKED_NODE_WORDS * options.maxNodes));
     this.treeValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
+    this.treeExpValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
+    this.expNegMargin = new Float64Array(new SharedArrayBuffer(8 * options.nRows));
     this.treeCat = new Uint8Array(new SharedArrayBuffer(256 * options.maxNodes));
     if (options.threads < 2) {
       this.ctrl = null;
       this.worker = null;
       return;
     }
-    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (FAILED + 1)));
+    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (P4 + 1)));
     const src = `
 const { workerData } = require("node:worker_threads");
 const hist = ${histogramKernelSource(options.binOffset, false)};
@@ -127,11 +164,14 @@ const packedHist = ${histogramKernelSource(options.binOffset, true)};
 const quantizeRange = ${quantizeRange.toString()};
 const leafSumsRange = ${leafSumsRange.toString()};
 const partitionRange = ${partitionRange.toString()};
+const packedTreeLeaf = ${packedTreeLeaf.toString()};
 const gradientRange = ${gradientRange.toString()};
 const sampleGradientRange = ${sampleGradientRange.toString()};
 const addTreeOutsideSample = ${addTreeOutsideSample.toString()};
-const { ctrl, bins, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeCat, qArgs, leafRanges, leafHalves } = workerData;
+const { ctrl, bins, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, treeCat, qArgs, leafRanges, leafNodes, leafHalves, leafOf, maxima } = workerData;
+const tree = { cols, nRows, nodes: treeNodes, values: treeValues, cat: treeCat, leafOf, expValues: treeExpValues, expNegMargin };
 for (;;) {
+  for (let k = 0; k < ${SPIN_POLLS} && Atomics.load(ctrl, ${CMD}) === 0; k++);
   Atomics.wait(ctrl, ${CMD}, 0);
   const cmd = Atomics.load(ctrl, ${CMD});
   if (cmd === ${CMD_EXIT}) break;
@@ -140,11 +180,17 @@ for (;;) {
       if (ctrl[${P1}] === 1) packedHist(bins, packed, idx, ctrl[${A}], ctrl[${B}], half);
       else hist(bins, gh, idx, ctrl[${A}], ctrl[${B}], half);
     }
-    else if (cmd === ${CMD_LEAF_SUMS}) leafSumsRange(gh, idx, leafRanges, ctrl[${B}], 1, leafHalves);
+    else if (cmd === ${CMD_LEAF_SUMS}) leafSumsRange(gh, idx, leafRanges, leafNodes, ctrl[${B}], 1, leafHalves, leafOf);
     else if (cmd === ${CMD_QUANTIZE}) quantizeRange(gh, idx, ctrl[${A}], ctrl[${B}], qArgs[0], qArgs[1], qArgs[2], ctrl[${P2}], packed);
-    else if (cmd === ${CMD_PARTITION}) ctrl[${RESULT}] = partitionRange(cols, ctrl[${P1}], idx, scratch, ctrl[${A}], ctrl[${B}], ctrl[${P3}], ctrl[${P2}] >> 16, ctrl[${P2}] & 0xffff, catMask);
-    else if (cmd === ${CMD_GRADIENT}) gradientRange(ctrl[${P1}], margin, y, idx, ctrl[${A}], ctrl[${B}], gh);
-    else if (cmd === ${CMD_SAMPLE}) ctrl[${RESULT}] = sampleGradientRange(ctrl[${P1}], margin, y, gh, inSample, idx, ctrl[${A}], ctrl[${B}], ctrl[${P2}], ctrl[${P3}] >>> 0);
+    else if (cmd === ${CMD_PARTITION}) {
+      const a = ctrl[${A}];
+      const b = ctrl[${B}];
+      const nl = partitionRange(cols, ctrl[${P1}], idx, scratch, a, b, ctrl[${P3}], ctrl[${P2}] >> 16, ctrl[${P2}] & 0xffff, catMask);
+      idx.set(scratch.subarray(a, b - nl), a + nl);
+      ctrl[${RESULT}] = nl;
+    }
+    else if (cmd === ${CMD_GRADIENT}) gradientRange(ctrl[${P1}], margin, y, idx, ctrl[${A}], ctrl[${B}], gh, maxima, 1);
+    else if (cmd === ${CMD_SAMPLE}) ctrl[${RESULT}] = sampleGradientRange(ctrl[${P1}], margin, y, gh, inSample, idx, ctrl[${A}], ctrl[${B}], ctrl[${P2}], ctrl[${P3}] >>> 0, ctrl[${P4}] & 1, tree, ctrl[${P4}] >> 1, maxima, 1);
     else if (cmd === ${CMD_OUTSIDE}) addTreeOutsideSample(cols, nRows, treeNodes, treeValues, treeCat, inSample, margin, ctrl[${A}], ctrl[${B}]);
   } catch {
     Atomics.store(ctrl, ${FAILED}, 1);
@@ -172,10 +218,15 @@ for (;;) {
         catMask: this.catMask,
         treeNodes: this.treeNodes,
         treeValues: this.treeValues,
+        treeExpValues: this.treeExpValues,
+        expNegMargin: this.expNegMargin,
         treeCat: this.treeCat,
         qArgs: this.qArgs,
         leafRanges: this.leafRanges,
+        leafNodes: this.leafNodes,
         leafHalves: this.leafHalves,
+        leafOf: this.leafOf,
+        maxima: this.maxima,
       },
     });
     this.worker.unref();
@@ -192,6 +243,7 @@ for (;;) {
 
   /** Waits for the helper thread's current command; a command that threw there throws here. */
   private join(ctrl: Int32Array): void {
+    for (let k = 0; k < SPIN_POLLS && Atomics.load(ctrl, DONE) === 0; k++);
     Atomics.wait(ctrl, DONE, 0);
     if (Atomics.load(ctrl, FAILED) !== 0) throw new Error("GBDT helper thread failed on a row-kernel command");
   }
@@ -209,17 +261,19 @@ for (;;) {
     const half = this.half;
     const kernel = this.quantized ? this.packedKernel : this.kernel;
     const grad = this.quantized ? o.packed : o.gh;
+    // The float kernel writes a node histogram's length; the packed one needs two copies' room.
+    const own = this.quantized ? this.own : out;
     if (ctrl && end - start >= PARALLEL_MIN_ROWS) {
       Atomics.store(ctrl, P1, this.quantized ? 1 : 0);
       this.start(ctrl, CMD_HIST, mid, end);
-      kernel(o.bins, grad, o.idx, start, mid, out);
+      kernel(o.bins, grad, o.idx, start, mid, own);
       this.join(ctrl);
     } else {
-      kernel(o.bins, grad, o.idx, start, mid, out);
+      kernel(o.bins, grad, o.idx, start, mid, own);
       kernel(o.bins, grad, o.idx, mid, end, half);
     }
     const len = this.histLength();
-    for (let k = 0; k < len; k++) out[k] = (out[k] as number) + (half[k] as number);
+    for (let k = 0; k < len; k++) out[k] = (own[k] as number) + (half[k] as number);
   }
 
   /**
@@ -242,21 +296,23 @@ for (;;) {
   }
 
   /**
-   * Exact gradient and hessian sums of each leaf's rows: leaf j is `idx[ranges[2j] .. ranges[2j+1])`;
-   * its sums go to `out[2j]`, `out[2j+1]`. The helper thread sums the second half of every leaf.
+   * Exact gradient and hessian sums of each leaf's rows: leaf j is `idx[ranges[2j] .. ranges[2j+1])`,
+   * node `nodes[j]`; its sums go to `out[2j]`, `out[2j+1]` and each row's node to `leafOf` (see
+   * deferTree). The helper thread sums the second half of every leaf.
    */
-  leafSums(ranges: Int32Array, count: number, out: Float64Array): void {
+  leafSums(ranges: Int32Array, nodes: Int32Array, count: number, out: Float64Array): void {
     const o = this.o;
     const halves = this.leafHalves;
     this.leafRanges.set(ranges.subarray(0, 2 * count));
+    this.leafNodes.set(nodes.subarray(0, count));
     const ctrl = this.ctrl;
     if (ctrl) {
       this.start(ctrl, CMD_LEAF_SUMS, 0, count);
-      leafSumsRange(o.gh, o.idx, this.leafRanges, count, 0, halves);
+      leafSumsRange(o.gh, o.idx, this.leafRanges, this.leafNodes, count, 0, halves, this.leafOf);
       this.join(ctrl);
     } else {
-      leafSumsRange(o.gh, o.idx, this.leafRanges, count, 0, halves);
-      leafSumsRange(o.gh, o.idx, this.leafRanges, count, 1, halves);
+      leafSumsRange(o.gh, o.idx, this.leafRanges, this.leafNodes, count, 0, halves, this.leafOf);
+      leafSumsRange(o.gh, o.idx, this.leafRanges, this.leafNodes, count, 1, halves, this.leafOf);
     }
     for (let j = 0; j < count; j++) {
       out[2 * j] = (halves[4 * j] as number) + (halves[4 * j + 2] as number);
@@ -274,14 +330,18 @@ for (;;) {
     const q = Math.min(QUANTIZE_MAX_LEVELS, Math.floor(2 ** 25 / Math.max(1, m)));
     this.quantized = m >= QUANTIZE_MIN_ROWS && q >= QUANTIZE_MIN_LEVELS;
     if (!this.quantized) return;
-    let maxG = 0;
-    let maxH = 0;
-    for (let i = 0; i < m; i++) {
-      const r = o.idx[i] as number;
-      const g = Math.abs(o.gh[2 * r] as number);
-      const h = o.gh[2 * r + 1] as number;
-      if (g > maxG) maxG = g;
-      if (h > maxH) maxH = h;
+    let maxG = Math.max(this.maxima[0] as number, this.maxima[2] as number);
+    let maxH = Math.max(this.maxima[1] as number, this.maxima[3] as number);
+    if (!this.maximaCurrent) {
+      maxG = 0;
+      maxH = 0;
+      for (let i = 0; i < m; i++) {
+        const r = o.idx[i] as number;
+        const g = Math.abs(o.gh[2 * r] as number);
+        const h = o.gh[2 * r + 1] as number;
+        if (g > maxG) maxG = g;
+        if (h > maxH) maxH = h;
+      }
     }
     const gInv = maxG > 0 ? q / maxG : 0;
     const hInv = maxH > 0 ? q / maxH : 0;
@@ -334,11 +394,10 @@ for (;;) {
       const nl1 = partitionRange(o.cols, base, o.idx, o.scratch, start, mid, cat, lo, tb, mask);
       this.join(ctrl);
       const nl2 = Atomics.load(ctrl, RESULT);
-      // [L1 | R1 | L2 | R2] (R parts in scratch) → [L1 | L2 | R1 | R2] in idx.
+      // [L1 | (R1) | L2 | R2], R1 in scratch and R2 already at the end (the helper put it there)
+      // → [L1 | L2 | R1 | R2].
       o.idx.copyWithin(start + nl1, mid, mid + nl2);
-      const nr1 = mid - start - nl1;
-      o.idx.set(o.scratch.subarray(start, start + nr1), start + nl1 + nl2);
-      o.idx.set(o.scratch.subarray(mid, mid + (end - mid - nl2)), start + nl1 + nl2 + nr1);
+      o.idx.set(o.scratch.subarray(start, mid - nl1), start + nl1 + nl2);
       return start + nl1 + nl2;
     }
     const nl = partitionRange(o.cols, base, o.idx, o.scratch, start, end, cat, lo, tb, mask);
@@ -351,48 +410,70 @@ for (;;) {
     const o = this.o;
     const ctrl = this.ctrl;
     const b = binary ? 1 : 0;
+    this.maxima.fill(0);
+    this.maximaCurrent = true;
     if (ctrl && m >= PARALLEL_MIN_ROWS) {
       const mid = m >> 1;
       Atomics.store(ctrl, P1, b);
       this.start(ctrl, CMD_GRADIENT, mid, m);
-      gradientRange(b, o.margin, o.y, o.idx, 0, mid, o.gh);
+      gradientRange(b, o.margin, o.y, o.idx, 0, mid, o.gh, this.maxima, 0);
       this.join(ctrl);
       return;
     }
-    gradientRange(b, o.margin, o.y, o.idx, 0, m, o.gh);
+    gradientRange(b, o.margin, o.y, o.idx, 0, m, o.gh, this.maxima, 0);
+  }
+
+  /** The gradients changed after the last gradient pass (rows weighted): quantize rescans them. */
+  gradientsChanged(): void {
+    this.maximaCurrent = false;
   }
 
   /**
    * Samples the rows for one round (`key` from the seed and round, `cut` = rate × 2^32) and
    * computes the kept rows' gradients; kept rows end up in idx[0..m), ascending. Returns m.
+   * A tree left by deferTree goes into the margins first, in the same pass.
    */
   sampleAndGradients(binary: boolean, key: number, cut: number): number {
     const o = this.o;
     const ctrl = this.ctrl;
     const b = binary ? 1 : 0;
     const n = o.nRows;
+    const pending = this.pendingTree;
+    const fresh = pending === 1 && this.expCurrent ? 0 : 1;
+    const tree = {
+      cols: o.cols,
+      nRows: n,
+      nodes: this.treeNodes,
+      values: this.treeValues,
+      cat: this.treeCat,
+      leafOf: this.leafOf,
+      expValues: this.treeExpValues,
+      expNegMargin: this.expNegMargin,
+    };
+    this.pendingTree = 0;
+    this.expCurrent = binary;
+    this.maxima.fill(0);
+    this.maximaCurrent = true;
+    const args = [b, o.margin, o.y, o.gh, o.inSample, o.idx] as const;
+    const rest = [pending, tree, fresh, this.maxima, 0] as const;
     if (ctrl && n >= PARALLEL_MIN_ROWS) {
       const mid = n >> 1;
       Atomics.store(ctrl, P1, b);
       Atomics.store(ctrl, P2, key | 0);
       Atomics.store(ctrl, P3, cut | 0);
+      Atomics.store(ctrl, P4, pending | (fresh << 1));
       this.start(ctrl, CMD_SAMPLE, mid, n);
-      const m1 = sampleGradientRange(b, o.margin, o.y, o.gh, o.inSample, o.idx, 0, mid, key, cut);
+      const m1 = sampleGradientRange(...args, 0, mid, key, cut, ...rest);
       this.join(ctrl);
       const m2 = Atomics.load(ctrl, RESULT);
       o.idx.copyWithin(m1, mid, mid + m2);
       return m1 + m2;
     }
-    return sampleGradientRange(b, o.margin, o.y, o.gh, o.inSample, o.idx, 0, n, key, cut);
+    return sampleGradientRange(...args, 0, n, key, cut, ...rest);
   }
 
-  /**
-   * Adds `tree`'s leaf values to the margins: `insideSample` updates the sampled rows (from the
-   * partition's leaf ranges) on this thread while the helper thread walks the tree for most of the
-   * rest; sampled and unsampled rows are disjoint, so the order does not change any margin.
-   */
-  addTree(tree: BinTree, insideSample: () => void): void {
-    const o = this.o;
+  /** Packs `tree` into the shared node arrays the row kernels walk (see PACKED_NODE_WORDS). */
+  private packTree(tree: BinTree): void {
     const nodes = this.treeNodes;
     const count = tree.feature.length;
     for (let n = 0; n < count; n++) {
@@ -405,11 +486,34 @@ for (;;) {
       nodes[w + 4] = tree.right[n] as number;
       nodes[w + 5] = cl ? 1 : 0;
       this.treeValues[n] = tree.value[n] as number;
+      this.treeExpValues[n] = Math.exp(-(tree.value[n] as number));
       if (cl) {
         this.treeCat.fill(0, n * 256, n * 256 + 256);
         this.treeCat.set(cl, n * 256);
       }
     }
+  }
+
+  /**
+   * Leaves `tree`'s leaf values for the next sampleAndGradients to add to the margins, in its pass
+   * over the rows. Only after a quantised round with row sampling: leafSums has then recorded the
+   * leaf of every sampled row, and the next round samples again.
+   */
+  deferTree(tree: BinTree): void {
+    this.packTree(tree);
+    this.pendingTree = 1;
+  }
+
+  /**
+   * Adds `tree`'s leaf values to the margins: `insideSample` updates the sampled rows (from the
+   * partition's leaf ranges) on this thread while the helper thread walks the tree for most of the
+   * rest; sampled and unsampled rows are disjoint, so the order does not change any margin.
+   */
+  addTree(tree: BinTree, insideSample: () => void): void {
+    const o = this.o;
+    this.packTree(tree);
+    this.expCurrent = false;
+    const nodes = this.treeNodes;
     const ctrl = this.ctrl;
     if (ctrl && o.nRows >= PARALLEL_MIN_ROWS) {
       // This thread also updates the sampled rows, which costs about half as much as walking the

@@ -223,7 +223,10 @@ function boost(
       for (let i = 0; i < n; i++) idx[i] = i;
       rows.gradients(objective === "binary", m);
     }
-    if (weights !== null) weightGradients(ctx.gh, idx, m, weights);
+    if (weights !== null) {
+      weightGradients(ctx.gh, idx, m, weights);
+      rows.gradientsChanged();
+    }
     if (m < 2) continue;
     rows.quantize(m, roundKey(params.seed ^ 0x5bd1e995, it));
     if (nCols < F) {
@@ -250,7 +253,9 @@ function boost(
         }
       }
     };
-    if (params.subsample < 1) rows.addTree(tree, insideSample);
+    // After a quantised round the next round's sampling pass adds this tree (see deferTree).
+    if (params.subsample < 1 && rows.quantized) rows.deferTree(tree);
+    else if (params.subsample < 1) rows.addTree(tree, insideSample);
     else insideSample();
     if (valid && vBinned && vMargin && vScore) {
       for (let r = 0; r < valid.nRows; r++) {

@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { numericColumn } from "../../src/data/index.js";
+import { applyBins, fitBins } from "../../src/learn/gbdt/binning.js";
+import { compileHistogramKernel } from "../../src/learn/gbdt/histogram.js";
+import { PACKED_NODE_WORDS, sampleGradientRange } from "../../src/learn/gbdt/kernels.js";
+import { uniform } from "./uniform.js";
+
+describe("applyBins", () => {
+  const r = uniform(21);
+  const n = 5_000;
+  const train = Float64Array.from({ length: n }, () => Math.round(r() * 1000) / 10);
+  const specs = fitBins([numericColumn("x", train)], 64);
+  const spec = specs[0];
+  if (spec?.kind !== "numeric") throw new Error("expected a numeric feature");
+  const cuts = spec.cuts;
+  // Values on the cuts, between them, beyond both ends, infinite and missing.
+  const probe = [...cuts, ...cuts.map((c) => c - 0.05), -1e9, 1e9, -Infinity, Infinity, NaN, 0, 100];
+  const binned = applyBins(specs, [numericColumn("x", Float64Array.from(probe))], probe.length);
+
+  it("puts each value in bin 1 + number of cuts ≤ value (0 when missing), in both layouts", () => {
+    const want = probe.map((v) => (Number.isNaN(v) ? 0 : 1 + cuts.filter((c) => c <= v).length));
+    expect(Array.from(binned.bins)).toEqual(want);
+    expect(Array.from(binned.cols)).toEqual(want);
+  });
+});
+
+describe("packed histogram kernel", () => {
+  const r = uniform(33);
+  const F = 3;
+  const nBins = [5, 2, 40];
+  const binOffset = Int32Array.from([0, 5, 7]);
+  const totalBins = 47;
+  const n = 1_001;
+  const bins = new Uint8Array(n * F);
+  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) bins[i * F + f] = Math.floor(r() * (nBins[f] as number));
+  const grad = Float64Array.from({ length: n }, () => Math.floor(r() * 200 - 100) * 4096 + Math.floor(r() * 50));
+  const kernel = compileHistogramKernel(binOffset, true);
+
+  for (const [start, end] of [
+    [0, n],
+    [3, 500],
+    [10, 11],
+    [7, 7],
+  ] as const) {
+    it(`sums rows ${start}..${end} of a row subset exactly as one loop does`, () => {
+      const idx = Int32Array.from({ length: n }, (_, i) => (i * 7) % n);
+      const hist = new Float64Array(2 * totalBins).fill(123);
+      kernel(bins, grad, idx, start, end, hist);
+      const want = new Float64Array(totalBins);
+      for (let i = start; i < end; i++) {
+        const row = idx[i] as number;
+        for (let f = 0; f < F; f++) {
+          const k = (binOffset[f] as number) + (bins[row * F + f] as number);
+          want[k] = (want[k] as number) + (grad[row] as number);
+        }
+      }
+      expect(Array.from(hist.subarray(0, totalBins))).toEqual(Array.from(want));
+    });
+  }
+});
+
+describe("sampleGradientRange with a pending tree", () => {
+  // A stump on feature 0: bins 1..2 go left (node 1), the rest and missing go right (node 2).
+  const n = 2_000;
+  const r = uniform(5);
+  const cols = Uint8Array.from({ length: n }, () => Math.floor(r() * 5));
+  const nodes = new Int32Array(3 * PACKED_NODE_WORDS).fill(-1);
+  nodes.set([0, 2, 0, 1, 2, 0], 0);
+  const values = Float64Array.from([0, -0.5, 0.25]);
+  const leafOfRow = (row: number): number => ((cols[row] as number) >= 1 && (cols[row] as number) <= 2 ? 1 : 2);
+  // The previous round's sample: every third row, with its leaf recorded as leafSumsRange does.
+  const inSample = Uint8Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0));
+  const leafOf = Int32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? leafOfRow(i) : 7));
+  const margin0 = Float64Array.from({ length: n }, () => r() * 2 - 1);
+  const y = Float64Array.from({ length: n }, () => (r() < 0.4 ? 1 : 0));
+  const margin = margin0.slice();
+  const gh = new Float64Array(2 * n);
+  const idx = new Int32Array(n);
+  const maxima = new Float64Array(4);
+  // e^(-margin) as the previous pass left it: this pass updates it by e^(-leaf value), no exponential per row.
+  const expNegMargin = margin0.map((v) => Math.exp(-v));
+  const expValues = values.map((v) => Math.exp(-v));
+  const tree = { cols, nRows: n, nodes, values, cat: new Uint8Array(3 * 256), leafOf, expValues, expNegMargin };
+  const cut = Math.floor(0.6 * 4294967296);
+  const m = sampleGradientRange(1, margin, y, gh, inSample, idx, 0, n, 99, cut, 1, tree, 0, maxima, 0);
+
+  it("adds the tree's leaf value to every row's margin, sampled last round or not", () => {
+    const bad: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (margin[i] !== (margin0[i] as number) + (values[leafOfRow(i)] as number)) bad.push(i);
+    }
+    expect(bad).toEqual([]);
+    for (let i = 0; i < n; i++) {
+      if (Math.abs((expNegMargin[i] as number) / Math.exp(-(margin[i] as number)) - 1) > 1e-14) bad.push(i);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it("keeps about the rate's share of rows, ascending, with log-loss gradients at the new margins", () => {
+    expect(m).toBeGreaterThan(0.55 * n);
+    expect(m).toBeLessThan(0.65 * n);
+    let maxG = 0;
+    let maxH = 0;
+    for (let k = 0; k < m; k++) {
+      const row = idx[k] as number;
+      if (k > 0) expect(row).toBeGreaterThan(idx[k - 1] as number);
+      expect(inSample[row]).toBe(1);
+      const p = 1 / (1 + Math.exp(-(margin[row] as number)));
+      expect(gh[2 * row]).toBeCloseTo(p - (y[row] as number), 12);
+      expect(gh[2 * row + 1]).toBeCloseTo(p * (1 - p), 12);
+      maxG = Math.max(maxG, Math.abs(p - (y[row] as number)));
+      maxH = Math.max(maxH, p * (1 - p));
+    }
+    expect(maxima[0]).toBeCloseTo(maxG, 12);
+    expect(maxima[1]).toBeCloseTo(maxH, 12);
+    let kept = 0;
+    for (let i = 0; i < n; i++) kept += inSample[i] as number;
+    expect(kept).toBe(m);
+  });
+});
