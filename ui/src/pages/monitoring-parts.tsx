@@ -33,63 +33,6 @@ export function seriesBy(obs: readonly ObservationJson[], key: (o: ObservationJs
   return [...groups.entries()].map(([label, points]) => ({ label, points: points.sort((a, b) => a[0] - b[0]) }));
 }
 
-/** Grouped bars: the reference's share of each bin next to the window's. */
-export function HistogramBars(props: {
-  title: string;
-  labels: readonly string[];
-  reference: readonly number[];
-  current: readonly number[];
-}): JSX.Element {
-  const share = (xs: readonly number[]) => {
-    const total = xs.reduce((a, b) => a + b, 0);
-    return xs.map((x) => (total === 0 ? 0 : x / total));
-  };
-  const ref = share(props.reference);
-  const cur = share(props.current);
-  const max = Math.max(0.01, ...ref, ...cur);
-  const w = 640;
-  const h = 220;
-  const n = props.labels.length;
-  const slot = (w - 40) / Math.max(1, n);
-  const bar = Math.max(1, slot / 2 - 1);
-  return (
-    <figure class="card">
-      <figcaption>
-        <strong>{props.title}</strong> <span style={{ color: "#3b6fb6" }}>■</span> reference{" "}
-        <span style={{ color: "#e07b28" }}>■</span> current
-      </figcaption>
-      <svg
-        viewBox={`0 0 ${w} ${h + 40}`}
-        width="100%"
-        role="img"
-        aria-label={`${props.title}: reference vs current share per bin`}
-      >
-        {props.labels.map((label, i) => {
-          const x = 30 + i * slot;
-          const rh = (ref[i]! / max) * h;
-          const ch = (cur[i]! / max) * h;
-          return (
-            <g key={i}>
-              <rect x={x} y={h - rh} width={bar} height={rh} fill="#3b6fb6">
-                <title>{`reference ${label}: ${(ref[i]! * 100).toFixed(1)}%`}</title>
-              </rect>
-              <rect x={x + bar + 1} y={h - ch} width={bar} height={ch} fill="#e07b28">
-                <title>{`current ${label}: ${(cur[i]! * 100).toFixed(1)}%`}</title>
-              </rect>
-              {n <= 24 && (
-                <text x={x + bar} y={h + 14} font-size="9" text-anchor="middle" fill="currentColor">
-                  {label.length > 10 ? label.slice(0, 9) + "…" : label}
-                </text>
-              )}
-            </g>
-          );
-        })}
-        <line x1="28" y1={h} x2={w} y2={h} stroke="currentColor" />
-      </svg>
-    </figure>
-  );
-}
-
 /** Alert history of the model with acknowledge for writers. */
 export function AlertsTable(props: { model: string }): JSX.Element {
   const canAck = useCan("writer");
