@@ -15,12 +15,20 @@ import type { EChartsCoreOption } from "echarts/core";
 
 use([SVGRenderer]);
 
-/** One chart as a standalone `<svg>` element of the given size. */
-export function renderChartSvg(option: EChartsCoreOption, width: number, height: number): string {
+/**
+ * One chart as a standalone `<svg>` element of the given size. ECharts names the hover-style
+ * classes from process-wide counters; they are renamed `<classPrefix>-<n>` in order of
+ * appearance, so the same chart gives the same text and charts of one page do not share a name.
+ */
+export function renderChartSvg(option: EChartsCoreOption, width: number, height: number, classPrefix: string): string {
   const chart = init(null, null, { renderer: "svg", ssr: true, width, height });
   try {
     chart.setOption(option);
-    return chart.renderToSVGString();
+    const names = new Map<string, string>();
+    return chart.renderToSVGString().replace(/\bzr\d+-cls-\d+\b/g, (c) => {
+      if (!names.has(c)) names.set(c, `${classPrefix}-${names.size}`);
+      return names.get(c)!;
+    });
   } finally {
     chart.dispose();
   }

@@ -35,8 +35,8 @@ function num(v: number | null, digits = 4): string {
 type RenderChartSvg = typeof renderChartSvg;
 
 /** One column's histogram: the shared chart drawn to SVG, described for screen readers. */
-function histogramFigure(h: BinCounts, render: RenderChartSvg): string {
-  const svg = render(histogramChartOption(h), HISTOGRAM_CHART_WIDTH, HISTOGRAM_CHART_HEIGHT);
+function histogramFigure(h: BinCounts, index: number, render: RenderChartSvg): string {
+  const svg = render(histogramChartOption(h), HISTOGRAM_CHART_WIDTH, HISTOGRAM_CHART_HEIGHT, `hist${index}`);
   return `<figure class="chart" role="img" aria-label="${esc(histogramChartDescription(histogramShares(h)))}">${svg}</figure>`;
 }
 
@@ -66,7 +66,7 @@ export async function renderDriftHtml(report: DriftReport, options: HtmlOptions 
     .map((c, i) => {
       const h = report.histograms[i];
       if (!h) return "";
-      return `<section class="feature" id="col-${esc(c.name)}"><h2>${esc(c.name)} <small>${c.method}, statistic ${num(c.statistic)}${c.p_value === null ? "" : `, p ${num(c.p_value)}`}${c.psi === null ? "" : `, PSI ${num(c.psi)}`} — ${c.drift ? "drift" : "no drift"}</small></h2>${histogramFigure(h, renderChartSvg)}</section>`;
+      return `<section class="feature" id="col-${esc(c.name)}"><h2>${esc(c.name)} <small>${c.method}, statistic ${num(c.statistic)}${c.p_value === null ? "" : `, p ${num(c.p_value)}`}${c.psi === null ? "" : `, PSI ${num(c.psi)}`} — ${c.drift ? "drift" : "no drift"}</small></h2>${histogramFigure(h, i, renderChartSvg)}</section>`;
     })
     .join("\n");
   return `<!doctype html>

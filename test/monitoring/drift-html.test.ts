@@ -37,6 +37,22 @@ describe("HTML drift report", () => {
     expect((html.match(/<tr class="drift">/g) ?? []).length).toBe(report.drifted_columns);
   });
 
+  it("is the same text for the same report, each chart's style classes its own", async () => {
+    expect(
+      await renderDriftHtml(report, { referenceLabel: "loans_ref_5k.csv", currentLabel: "loans_drift6_5k.csv" }),
+    ).toBe(html);
+    const svgs = html.match(/<svg [\s\S]*?<\/svg>/g) ?? [];
+    const owner = new Map<string, number>();
+    svgs.forEach((svg, i) => {
+      for (const [, c] of svg.matchAll(/class="([^"]+)"/g)) {
+        expect(owner.get(c!) ?? i, c).toBe(i);
+        owner.set(c!, i);
+      }
+    });
+    expect(owner.size).toBeGreaterThan(svgs.length);
+    expect(html).not.toMatch(/zr\d+-cls/);
+  });
+
   it("labels each chart for screen readers with the shared chart's description", () => {
     for (const h of report.histograms) {
       const label = histogramChartDescription(histogramShares(h)).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -92,7 +92,7 @@ describe("histogram chart option", () => {
   });
 
   it("is drawn by ECharts to SVG with one bar per bin and sample, heights proportional to the shares", () => {
-    const svg = renderChartSvg(histogramChartOption(income), HISTOGRAM_CHART_WIDTH, HISTOGRAM_CHART_HEIGHT);
+    const svg = renderChartSvg(histogramChartOption(income), HISTOGRAM_CHART_WIDTH, HISTOGRAM_CHART_HEIGHT, "h");
     expect(svg.startsWith("<svg")).toBe(true);
     const ref = barHeights(svg, REFERENCE_COLOR);
     const cur = barHeights(svg, CURRENT_COLOR);
@@ -111,6 +111,7 @@ describe("histogram chart option", () => {
       histogramChartOption({ name: "x", labels: ['<b>"a"&', "b"], reference: [1, 1], current: [2, 1] }),
       HISTOGRAM_CHART_WIDTH,
       HISTOGRAM_CHART_HEIGHT,
+      "h",
     );
     expect(svg).not.toContain("<b>");
     expect(svg).toContain("&lt;b&gt;");
