@@ -20,7 +20,6 @@ const integration = [
   "test/llm/prompts-http.test.ts",
   "test/llm/prompts/prompt-registry.test.ts",
   "test/monitoring/alert-engine.test.ts",
-  "test/monitoring/drift-html.test.ts",
   "test/monitoring/feature-histogram.test.ts",
   "test/monitoring/monitor-job.test.ts",
   "test/monitoring/performance.test.ts",
@@ -77,6 +76,7 @@ const integration = [
   "test/store/serving-endpoints.test.ts",
   "test/ui/browser.test.ts",
   "test/ui/monitoring.browser.test.ts",
+  "test/ui/drift-report.browser.test.ts",
 ];
 /** The `keel` command and server run as a user runs them. */
 const e2e = ["test/cli/**/*.test.ts"];

@@ -1,7 +1,15 @@
 export type { ColumnDrift, ColumnHistogram, DriftMode, DriftOptions, DriftReport } from "./drift-report.js";
 export { computeDrift } from "./drift-report.js";
 export type { HtmlOptions } from "./drift-html.js";
-export { histogramSvg, renderDriftHtml } from "./drift-html.js";
+export { renderDriftHtml } from "./drift-html.js";
+export type { BinCounts, BinShares, HistogramChartOption, HistogramChartStyle } from "./histogram-chart.js";
+export {
+  capCategories,
+  histogramChartDescription,
+  histogramChartOption,
+  histogramShares,
+  MAX_BARS,
+} from "./histogram-chart.js";
 // The reference profile is built in stats/ and stored by registry/; monitoring keeps offering it.
 export type {
   ReferenceProfileJson,

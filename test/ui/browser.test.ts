@@ -260,8 +260,8 @@ describe.skipIf(chromiumTool.skip)("the web UI in Chromium, on the quickstart's 
     await row.locator("td[data-psi] button").last().click();
     const histogram = page.getByRole("img", { name: /credit_score.*reference vs current share per bin/ });
     await histogram.waitFor();
-    // ECharts draws each bar as a path: reference and current for each of the 22 slots.
-    expect(await histogram.locator("path").count()).toBeGreaterThanOrEqual(44);
+    // ECharts draws each bar as a path in its sample's colour.
+    expect(await histogram.locator('svg path[fill="#3b6fb6"]').count()).toBeGreaterThan(10);
     await checkPage(page, "monitoring");
   });
 

@@ -84,7 +84,7 @@ export function driftCommand(program: Command, ctx: CliContext): void {
       if (opts.html !== undefined) {
         await writeFileAtomic(
           opts.html,
-          renderDriftHtml(report, { referenceLabel: opts.reference, currentLabel: opts.current }),
+          await renderDriftHtml(report, { referenceLabel: opts.reference, currentLabel: opts.current }),
         );
       }
       print(cmd, ctx, jsonView(report), () => {

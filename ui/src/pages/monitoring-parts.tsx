@@ -3,7 +3,6 @@ import type { AlertJson, ObservationJson } from "../../../src/client/index.js";
 import { client, errorText } from "../api.js";
 import type { Series } from "../charts/line.js";
 import { LineChart } from "../charts/line.js";
-import { GroupedBars } from "../charts/bars.js";
 import { ErrorBox, Loaded, fmtNum, fmtTime, useAsync, useCan } from "../ui.js";
 import { useState } from "preact/hooks";
 
@@ -32,35 +31,6 @@ export function seriesBy(obs: readonly ObservationJson[], key: (o: ObservationJs
     groups.set(k, list);
   }
   return [...groups.entries()].map(([label, points]) => ({ label, points: points.sort((a, b) => a[0] - b[0]) }));
-}
-
-/** Grouped bars: the reference's share of each bin next to the window's. */
-export function HistogramBars(props: {
-  title: string;
-  labels: readonly string[];
-  reference: readonly number[];
-  current: readonly number[];
-}): JSX.Element {
-  const share = (xs: readonly number[]) => {
-    const total = xs.reduce((a, b) => a + b, 0);
-    return xs.map((x) => (total === 0 ? 0 : x / total));
-  };
-  return (
-    <figure class="card">
-      <figcaption>
-        <strong>{props.title}</strong>
-      </figcaption>
-      <GroupedBars
-        label={`${props.title}: reference vs current share per bin`}
-        categories={props.labels}
-        series={[
-          { name: "reference", color: "#3b6fb6", values: share(props.reference) },
-          { name: "current", color: "#e07b28", values: share(props.current) },
-        ]}
-        format={(v) => `${(v * 100).toFixed(1)}%`}
-      />
-    </figure>
-  );
 }
 
 /** Alert history of the model with acknowledge for writers. */

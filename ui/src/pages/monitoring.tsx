@@ -5,15 +5,7 @@ import { client } from "../api.js";
 import { LineChart } from "../charts/line.js";
 import { Link } from "../router.js";
 import { Empty, Loaded, PageTitle, fmtNum, fmtTime, useAsync } from "../ui.js";
-import {
-  AlertsTable,
-  HistogramBars,
-  PerformancePanel,
-  lengthLabel,
-  psiColor,
-  seriesBy,
-  windowLength,
-} from "./monitoring-parts.js";
+import { AlertsTable, PerformancePanel, lengthLabel, psiColor, seriesBy, windowLength } from "./monitoring-parts.js";
 import { ScoreDistribution } from "./monitoring-scores.js";
 
 const MAX_WINDOWS = 24;
@@ -23,10 +15,11 @@ interface Cell {
   readonly obs: ObservationJson;
 }
 
+/** The feature's histogram in the window; the chart's code (echarts) loads with the first one opened. */
 function FeatureHistogram(props: { model: string; cell: Cell }): JSX.Element {
   const o = props.cell.obs;
-  const [hist] = useAsync(
-    () =>
+  const [loaded] = useAsync(async () => {
+    const [h, chart] = await Promise.all([
       client().getFeatureHistogram({
         model: props.model,
         feature: props.cell.feature,
@@ -34,16 +27,18 @@ function FeatureHistogram(props: { model: string; cell: Cell }): JSX.Element {
         to: o.window_end,
         ...(o.model_version === null ? {} : { version: o.model_version }),
       }),
-    [props.model, props.cell.feature, o.window_start, o.window_end],
-  );
+      import("../charts/histogram.js"),
+    ]);
+    // Built once per load: the chart redraws when this object changes.
+    const hist = { name: h.feature, labels: h.labels, reference: h.reference, current: h.current };
+    return { h, hist, HistogramChart: chart.HistogramChart };
+  }, [props.model, props.cell.feature, o.window_start, o.window_end]);
   return (
-    <Loaded a={hist}>
-      {(h) => (
-        <HistogramBars
+    <Loaded a={loaded}>
+      {({ h, hist, HistogramChart }) => (
+        <HistogramChart
           title={`${h.feature}: reference (v${h.version} training data) vs ${fmtTime(o.window_start)} – ${fmtTime(o.window_end)} (${h.current_rows} rows), PSI ${fmtNum(o.value)}`}
-          labels={h.labels}
-          reference={h.reference}
-          current={h.current}
+          hist={hist}
         />
       )}
     </Loaded>
