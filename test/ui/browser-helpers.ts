@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { chromium } from "playwright-core";
+import { expect } from "vitest";
 import { decodePng, luminanceVariance } from "../png.js";
 
 const CHROMIUM_ARGS = [
@@ -53,4 +54,22 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
     })),
   )`);
   return violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+}
+
+/** A rendered page is far from one flat colour (a blank page's variance is 0). */
+const MIN_VARIANCE = 20;
+
+/** A page the tests open: rendered (not blank; its screenshot written to `dir`) and free of serious accessibility violations. */
+export async function checkPage(page: Page, dir: string, name: string): Promise<void> {
+  await page.waitForLoadState("networkidle");
+  expect(await screenshot(page, dir, name), `${name}: screenshot variance`).toBeGreaterThan(MIN_VARIANCE);
+  expect(await seriousViolations(page), `${name}: axe-core serious or critical violations`).toEqual([]);
+}
+
+/** Signs in through the page's form with `token`; done when the top bar shows the token's `role`. */
+export async function signIn(page: Page, url: string, token: string, role: string): Promise<void> {
+  await page.goto(`${url}/`);
+  await page.getByLabel("API token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByTestId("role").filter({ hasText: role }).waitFor();
 }

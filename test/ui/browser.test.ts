@@ -14,7 +14,7 @@ import { openStores } from "../../src/open-stores.js";
 import type { InferenceRecord } from "../../src/store/index.js";
 import { keelInProcess } from "../cli/helpers.js";
 import { requireTool } from "../tools.js";
-import { launchChromium, screenshot, seriousViolations } from "./browser-helpers.js";
+import { checkPage as checkPageIn, launchChromium, signIn as signInWith } from "./browser-helpers.js";
 import { buildUi } from "./build.js";
 
 const chromiumTool = requireTool("chromium");
@@ -27,8 +27,6 @@ const ROWS_PER_WINDOW = 400;
 const MANY_RUNS = 260;
 /** Screenshots go here; `npm run ui:screenshots` points it at docs/ui for the README. */
 const SHOTS = process.env.KEEL_UI_SCREENSHOT_DIR ?? mkdtempSync(path.join(tmpdir(), "keel-ui-shots-"));
-/** A rendered page is far from one flat colour (a blank page's variance is 0). */
-const MIN_VARIANCE = 20;
 
 let dir: string;
 let uiDir: string;
@@ -156,19 +154,10 @@ async function attributes(locator: Locator, name: string): Promise<(string | nul
   return out;
 }
 
-async function signIn(page: Page, role: string): Promise<void> {
-  await page.goto(`${url}/`);
-  await page.getByLabel("API token").fill(tokens[role]!);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByTestId("role").filter({ hasText: role }).waitFor();
-}
+const signIn = (page: Page, role: string) => signInWith(page, url, tokens[role]!, role);
 
 /** Every page the test opens: rendered (not blank) and free of serious accessibility violations. */
-async function checkPage(page: Page, name: string): Promise<void> {
-  await page.waitForLoadState("networkidle");
-  expect(await screenshot(page, SHOTS, name), `${name}: screenshot variance`).toBeGreaterThan(MIN_VARIANCE);
-  expect(await seriousViolations(page), `${name}: axe-core serious or critical violations`).toEqual([]);
-}
+const checkPage = (page: Page, name: string) => checkPageIn(page, SHOTS, name);
 
 describe.skipIf(chromiumTool.skip)("the web UI in Chromium, on the quickstart's data", () => {
   let page: Page;
