@@ -76,6 +76,7 @@ const integration = [
   "test/store/serving-canaries.test.ts",
   "test/store/serving-endpoints.test.ts",
   "test/ui/browser.test.ts",
+  "test/ui/review.browser.test.ts",
 ];
 /** The `keel` command and server run as a user runs them. */
 const e2e = ["test/cli/**/*.test.ts"];

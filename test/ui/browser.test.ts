@@ -342,7 +342,7 @@ describe.skipIf(chromiumTool.skip)("the web UI in Chromium, on the quickstart's 
     await page.getByText(/^Audit log intact: \d+ rows verified\.$/).waitFor();
     await checkPage(page, "audit");
     await page.goto(`${url}/review`);
-    await page.getByText("The review queue needs the reviewer role.").waitFor();
+    await page.getByTestId("review-role").waitFor();
     await checkPage(page, "review");
   });
 
