@@ -77,6 +77,7 @@ const integration = [
   "test/ui/browser.test.ts",
   "test/ui/monitoring.browser.test.ts",
   "test/ui/drift-report.browser.test.ts",
+  "test/ui/review.browser.test.ts",
 ];
 /** The `keel` command and server run as a user runs them. */
 const e2e = ["test/cli/**/*.test.ts"];

@@ -10,6 +10,7 @@ import type {
   DecisionJson,
   DecisionPageJson,
   DecisionQueryJson,
+  DecisionVerificationJson,
   ExperimentJson,
   FeatureHistogramJson,
   FileInfoJson,
@@ -475,6 +476,10 @@ export class KeelClient extends KeelHttp {
   /** Decisions matching every filter, in chain order; pass `next_page_token` back as `page_token`. */
   searchDecisions(query: DecisionQueryJson = {}): Promise<DecisionPageJson> {
     return this.request<DecisionPageJson>("GET", "/api/keel/decisions", query);
+  }
+  /** Recomputes the decision records' hash chain on the server (`keel decisions verify` also reads checkpoints). */
+  verifyDecisions(): Promise<DecisionVerificationJson> {
+    return this.request<DecisionVerificationJson>("GET", "/api/keel/decisions/chain/verify");
   }
   /** Alert history, newest first. */
   async listAlerts(query: AlertQueryJson = {}): Promise<AlertJson[]> {

@@ -296,6 +296,20 @@ export interface DecisionPageJson {
   next_page_token?: string;
 }
 
+/** `GET /api/keel/decisions/chain/verify`: the decision records' hash chain recomputed on the server. */
+export interface DecisionVerificationJson {
+  ok: boolean;
+  /** Records verified (before the break, when broken). */
+  records: number;
+  /** Records deleted by retention and stepped over; present when intact. */
+  pruned?: number;
+  /** Sequence number of the first record changed, deleted or not linking. */
+  broken_at?: number;
+  /** Request id of that record (or of the next, when it was deleted). */
+  request_id?: string | null;
+  reason?: string;
+}
+
 /** `keel decisions replay --json`: one recorded decision re-scored. */
 export interface DecisionReplayJson {
   request_id: string;

@@ -214,6 +214,9 @@ async function scenario(t: Awaited<ReturnType<MakeStores>>) {
     expect((await auditor.getDecision("loan-1"))[0]?.score).toBe(answers.get("loan-1")?.score);
     const missing = await rejected(auditor.getDecision("never-sent"));
     expect(missing.code).toBe("RESOURCE_DOES_NOT_EXIST");
+    // the chain verified over HTTP by a reader: every served decision, none broken; no token is refused
+    expect(await auditor.verifyDecisions()).toEqual({ ok: true, records: allIds().length, pruned: 0 });
+    expect((await fetch(`${server.url}/api/keel/decisions/chain/verify`)).status).toBe(401);
   } finally {
     await server.close();
     await model.stop();

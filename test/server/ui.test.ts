@@ -69,7 +69,13 @@ describe("the web UI served by keel server", () => {
   });
 
   it("answers client routes with index.html, so a reload or a shared link opens the page", async () => {
-    for (const p of ["/experiments/1", "/runs/abc", "/models/loan-default?version=2", "/monitoring/loan-default"]) {
+    for (const p of [
+      "/experiments/1",
+      "/runs/abc",
+      "/models/loan-default?version=2",
+      "/monitoring/loan-default",
+      "/decisions/loan-17",
+    ]) {
       const res = await get(p);
       expect(res.status, p).toBe(200);
       expect(await res.text(), p).toContain('<div id="app"></div>');

@@ -115,21 +115,22 @@ export async function startUiServer(seed: (stores: OpenStores) => Promise<void>)
   };
 }
 
-export async function signInAs(page: Page, url: string, tokens: Readonly<Record<string, string>>, role: string) {
-  await page.goto(`${url}/`);
-  await page.getByLabel("API token").fill(tokens[role]!);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByTestId("role").filter({ hasText: role }).waitFor();
-}
-
 /** A rendered page is far from one flat colour (a blank page's variance is 0). */
 const MIN_VARIANCE = 20;
 
-/** Every page a test opens: rendered (not blank) and free of serious accessibility violations. */
-export async function checkRendered(page: Page, shots: string, name: string): Promise<void> {
+/** A page the tests open: rendered (not blank; its screenshot written to `dir`) and free of serious accessibility violations. */
+export async function checkPage(page: Page, dir: string, name: string): Promise<void> {
   await page.waitForLoadState("networkidle");
-  expect(await screenshot(page, shots, name), `${name}: screenshot variance`).toBeGreaterThan(MIN_VARIANCE);
+  expect(await screenshot(page, dir, name), `${name}: screenshot variance`).toBeGreaterThan(MIN_VARIANCE);
   expect(await seriousViolations(page), `${name}: axe-core serious or critical violations`).toEqual([]);
+}
+
+/** Signs in through the page's form with `token`; done when the top bar shows the token's `role`. */
+export async function signIn(page: Page, url: string, token: string, role: string): Promise<void> {
+  await page.goto(`${url}/`);
+  await page.getByLabel("API token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByTestId("role").filter({ hasText: role }).waitFor();
 }
 
 /** The model's inputs for each row of `f` (its two derived inputs computed as the feature repository defines them). */

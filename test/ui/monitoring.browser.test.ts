@@ -10,7 +10,7 @@ import type { InferenceRecord } from "../../src/store/index.js";
 import { countByScan } from "../monitoring/fixtures.js";
 import { requireTool } from "../tools.js";
 import type { UiServer } from "./browser-helpers.js";
-import { checkRendered, inputRows, launchChromium, signInAs, startUiServer } from "./browser-helpers.js";
+import { checkPage, inputRows, launchChromium, signIn, startUiServer } from "./browser-helpers.js";
 
 const chromiumTool = requireTool("chromium");
 const MODEL = "loan-default";
@@ -98,7 +98,7 @@ describe.skipIf(chromiumTool.skip)("the monitoring and endpoints pages in Chromi
 
   beforeAll(async () => {
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await signInAs(page, ui.url, ui.tokens, "reader");
+    await signIn(page, ui.url, ui.tokens.reader, "reader");
   });
 
   /** The data table's counts per column (reference first), read from the cells' data-count. */
@@ -133,7 +133,7 @@ describe.skipIf(chromiumTool.skip)("the monitoring and endpoints pages in Chromi
     for (let w = 0; w <= PAST_WINDOWS; w++) {
       expect(counts[w + 1], `window ${w}`).toEqual(countByScan(Float64Array.from(scoresByWindow[w]!), edges));
     }
-    await checkRendered(page, SHOTS, "monitoring-scores");
+    await checkPage(page, SHOTS, "monitoring-scores");
   });
 
   it("switches the window length: one five-hour window holding every score", async () => {
@@ -185,6 +185,6 @@ describe.skipIf(chromiumTool.skip)("the monitoring and endpoints pages in Chromi
     const history = page.getByRole("img", { name: new RegExp(`^${MODEL}: requests/s: requests/s: \\d+ points`) });
     const points = Number(/(\d+) points/.exec((await history.getAttribute("aria-label")) ?? "")?.[1]);
     expect(points).toBeGreaterThanOrEqual(4);
-    await checkRendered(page, SHOTS, "endpoints-live");
+    await checkPage(page, SHOTS, "endpoints-live");
   });
 });

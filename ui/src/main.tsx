@@ -24,6 +24,8 @@ const ROUTES: readonly (readonly [string, () => Promise<Page>])[] = [
   ["/endpoints/:model/rollout", () => import("./pages/rollout.js").then((m) => m.RolloutPage)],
   ["/audit", () => import("./pages/audit.js").then((m) => m.AuditPage)],
   ["/review", () => import("./pages/review.js").then((m) => m.ReviewPage)],
+  ["/decisions", () => import("./pages/decisions.js").then((m) => m.DecisionsPage)],
+  ["/decisions/:request_id", () => import("./pages/decision.js").then((m) => m.DecisionPage)],
 ];
 
 const NAV: readonly (readonly [string, string])[] = [
@@ -33,6 +35,7 @@ const NAV: readonly (readonly [string, string])[] = [
   ["/endpoints", "Endpoints"],
   ["/audit", "Audit"],
   ["/review", "Review"],
+  ["/decisions", "Decisions"],
 ];
 
 function useTheme(): [string, () => void] {

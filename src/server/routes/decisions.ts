@@ -1,14 +1,15 @@
 import { NotFoundError, UnavailableError } from "../../errors.js";
 import { decisionJson, decisionQuery, type DecisionStore } from "../../store/index.js";
-import type { DecisionPageJson, DecisionsJson } from "../../wire/index.js";
+import type { DecisionPageJson, DecisionsJson, DecisionVerificationJson } from "../../wire/index.js";
 import type { RoutePlugin } from "../app-deps.js";
 import { Input } from "../input.js";
 
 type RequestIdParams = { request_id: string };
 
 /**
- * Decision records (docs/decisions.md), read-only: one request's records, and a search by endpoint,
- * model version, decision, review and time window, paged in chain order, each with its review. Any authenticated caller (reader
+ * Decision records (docs/decisions.md), read-only: one request's records, a search by endpoint,
+ * model version, decision, review and time window, paged in chain order, each with its review, and
+ * the chain verified. Any authenticated caller (reader
  * and up) may read them; nothing over HTTP changes a record.
  */
 export const decisionRoutes: RoutePlugin = (app, { stores }) => {
@@ -16,6 +17,18 @@ export const decisionRoutes: RoutePlugin = (app, { stores }) => {
     if (stores.decisions === undefined) throw new UnavailableError("decisions: this server has no decision store");
     return stores.decisions;
   };
+
+  // Two segments, so no request id (one segment, however encoded) is shadowed by it.
+  app.get(
+    "/api/keel/decisions/chain/verify",
+    { config: { role: "reader" } },
+    async (): Promise<DecisionVerificationJson> => {
+      const v = await store().verify();
+      return v.ok
+        ? { ok: true, records: v.records, pruned: v.pruned }
+        : { ok: false, records: v.records, broken_at: v.brokenAt, request_id: v.requestId, reason: v.reason };
+    },
+  );
 
   app.get<{ Params: RequestIdParams }>(
     "/api/keel/decisions/:request_id",

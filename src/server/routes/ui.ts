@@ -11,7 +11,7 @@ import type { RoutePlugin } from "../app-deps.js";
  * link opens the same page. Only these and the built files are the UI's; every other path is the
  * APIs', with their own 401, 404 and 414.
  */
-const PAGES = ["experiments", "runs", "compare", "models", "monitoring", "endpoints", "audit", "review"];
+const PAGES = ["experiments", "runs", "compare", "models", "monitoring", "endpoints", "audit", "review", "decisions"];
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

@@ -12,10 +12,21 @@ function brief(v: unknown): string {
   return s.length > 160 ? s.slice(0, 159) + "…" : s;
 }
 
+/** The filters as the server takes them: the fields filled in, trimmed. */
+function queryOf(draft: Record<string, string>): AuditQueryJson {
+  const q: AuditQueryJson = {};
+  for (const [k, v] of Object.entries(draft)) if (v.trim() !== "") (q as Record<string, string>)[k] = v.trim();
+  return q;
+}
+
 /** The audit log, newest first, filtered by actor, action and object; the hash chain verified on request. */
-export function AuditPage(): JSX.Element {
-  const [draft, setDraft] = useState({ actor: "", action: "", target_type: "", target_id: "" });
-  const [query, setQuery] = useState<AuditQueryJson>({});
+export function AuditPage(props: { query: URLSearchParams }): JSX.Element {
+  // A link may open the log filtered (`/audit?target_id=…`), as the decision page's audit rows do.
+  const [draft, setDraft] = useState(() => {
+    const q = (k: string) => props.query.get(k) ?? "";
+    return { actor: q("actor"), action: q("action"), target_type: q("target_type"), target_id: q("target_id") };
+  });
+  const [query, setQuery] = useState<AuditQueryJson>(() => queryOf(draft));
   const [pages, setPages] = useState<number[]>([]);
   const before = pages[pages.length - 1];
   const [rows] = useAsync(
@@ -37,10 +48,8 @@ export function AuditPage(): JSX.Element {
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
-          const q: AuditQueryJson = {};
-          for (const [k, v] of Object.entries(draft)) if (v.trim() !== "") (q as Record<string, string>)[k] = v.trim();
           setPages([]);
-          setQuery(q);
+          setQuery(queryOf(draft));
         }}
       >
         {field("actor", "Actor")}

@@ -1,153 +1,153 @@
 import type { JSX } from "preact";
 import { useState } from "preact/hooks";
-import type { ReviewItemJson } from "../../../src/client/index.js";
-import { client, errorText } from "../api.js";
-import { Empty, ErrorBox, Loaded, PageTitle, fmtNum, fmtTime, useAsync, useCan } from "../ui.js";
+import type { ReviewItemJson, ReviewQueryJson } from "../../../src/client/index.js";
+import { client } from "../api.js";
+import { Link } from "../router.js";
+import { Empty, Loaded, PageTitle, fmtNum, fmtTime, useAsync, useCan } from "../ui.js";
+import { ReviewActions } from "./review-actions.js";
 
-function ReviewActions(props: { item: ReviewItemJson; onDone: () => void }): JSX.Element {
-  const [reason, setReason] = useState("");
-  const [error, setError] = useState<string>();
-  const it = props.item;
-  const run = (p: Promise<unknown>) => p.then(props.onDone, (e: unknown) => setError(errorText(e)));
-  if (it.status === "decided") return <span>{`${it.verdict ?? ""} by ${it.decided_by ?? ""}`}</span>;
+const LIMIT = 500;
+
+/** `open` is pending and claimed together: what still needs a reviewer. */
+type StatusFilter = "open" | ReviewItemJson["status"] | "all";
+const STATUS_FILTERS: readonly (readonly [StatusFilter, string])[] = [
+  ["open", "Open (pending or claimed)"],
+  ["pending", "Pending"],
+  ["claimed", "Claimed"],
+  ["decided", "Decided"],
+  ["all", "All"],
+];
+
+/** The queue's items under a status filter, oldest first (`open` asks for pending and claimed). */
+async function queueItems(status: StatusFilter, endpoint: string): Promise<ReviewItemJson[]> {
+  const base: ReviewQueryJson = { limit: LIMIT, ...(endpoint === "" ? {} : { endpoint }) };
+  if (status !== "open") return client().listReviews({ ...base, ...(status === "all" ? {} : { status }) });
+  const [pending, claimed] = await Promise.all([
+    client().listReviews({ ...base, status: "pending" }),
+    client().listReviews({ ...base, status: "claimed" }),
+  ]);
+  return [...pending, ...claimed].sort((a, b) => a.queued_at.localeCompare(b.queued_at));
+}
+
+/** A decision record's page, when the item is a served decision (an LLM answer's is a trace, not a record). */
+function recordLink(it: ReviewItemJson): JSX.Element | string {
+  if (it.endpoint.startsWith("llm:")) return it.request_id;
+  return <Link href={`/decisions/${encodeURIComponent(it.request_id)}`}>{it.request_id}</Link>;
+}
+
+function QueueTable(props: { list: readonly ReviewItemJson[]; onDone: () => void }): JSX.Element {
   return (
-    <div>
-      {it.status === "pending" && (
-        <button type="button" onClick={() => void run(client().claimReview(it.endpoint, it.request_id))}>
-          Claim
-        </button>
-      )}
-      {it.status === "claimed" && (
-        <form
-          class="toolbar"
-          onSubmit={(e) => {
-            e.preventDefault();
-            const decision = (e.submitter as HTMLButtonElement | null)?.value ?? "";
-            void run(client().decideReview(it.endpoint, it.request_id, { decision, reason }));
-          }}
-        >
-          <label>
-            Reason
-            <input value={reason} onInput={(e) => setReason(e.currentTarget.value)} required />
-          </label>
-          {it.decisions.map((d) => (
-            <button key={d} type="submit" value={d}>
-              {d}
-            </button>
+    <div class="scroll-x" tabIndex={0} aria-label="Review queue">
+      <table data-testid="review-queue">
+        <caption class="muted">{props.list.length} items, oldest first</caption>
+        <thead>
+          <tr>
+            <th scope="col">Queued</th>
+            <th scope="col">Endpoint</th>
+            <th scope="col">Decision record</th>
+            <th scope="col">Model</th>
+            <th scope="col" class="num">
+              Score
+            </th>
+            <th scope="col">Model decision</th>
+            <th scope="col">Why queued</th>
+            <th scope="col">Status</th>
+            <th scope="col">Claim or decide</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.list.map((it) => (
+            <tr key={`${it.endpoint}/${it.request_id}`} data-request-id={it.request_id}>
+              <td>{fmtTime(it.queued_at)}</td>
+              <td>{it.endpoint}</td>
+              <td>{recordLink(it)}</td>
+              <td>
+                {it.model_name} v{it.model_version}
+              </td>
+              <td class="num">{fmtNum(it.score)}</td>
+              <td>
+                {it.model_decision}
+                <span class="muted"> (answered {it.interim_decision})</span>
+              </td>
+              <td>{it.reasons.join("; ")}</td>
+              <td data-testid="review-status">
+                {it.status}
+                {it.claimed_by !== null && it.status === "claimed" ? ` by ${it.claimed_by}` : ""}
+              </td>
+              <td>
+                <ReviewActions item={it} onDone={props.onDone} />
+              </td>
+            </tr>
           ))}
-        </form>
-      )}
-      {error !== undefined && <ErrorBox error={error} />}
+        </tbody>
+      </table>
     </div>
   );
 }
 
-/** Decision records, and the human review queue for reviewers: list, claim, decide. */
+/** The human review queue: list by status and endpoint, claim, decide with a reason (docs/review.md). */
 export function ReviewPage(): JSX.Element {
   const canReview = useCan("reviewer");
+  const [draft, setDraft] = useState<{ status: StatusFilter; endpoint: string }>({ status: "open", endpoint: "" });
+  const [query, setQuery] = useState(draft);
   const [items, reload] = useAsync(
-    () => (canReview ? client().listReviews({ limit: 200 }) : Promise.resolve([])),
-    [canReview],
+    () => (canReview ? queueItems(query.status, query.endpoint) : Promise.resolve([])),
+    [canReview, query.status, query.endpoint],
   );
-  const [decisions] = useAsync(() => client().searchDecisions({ max_results: 50 }), []);
   return (
     <>
-      <PageTitle>Review and decisions</PageTitle>
-      <h2>Review queue</h2>
+      <PageTitle>Review queue</PageTitle>
       {!canReview ? (
-        <p class="muted">The review queue needs the reviewer role.</p>
+        <p class="muted" data-testid="review-role">
+          The review queue holds applicants' inputs: listing, claiming and deciding need the reviewer role (
+          <code>keel tokens create --name NAME --role reviewer</code>). Every decision record, with its review's status,
+          is on the <Link href="/decisions">decisions page</Link>.
+        </p>
       ) : (
-        <Loaded a={items}>
-          {(list) =>
-            list.length === 0 ? (
-              <Empty>The queue is empty: an endpoint's review rules send decisions here (docs/review.md).</Empty>
-            ) : (
-              <div class="scroll-x" tabIndex={0}>
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Queued</th>
-                      <th scope="col">Endpoint</th>
-                      <th scope="col">Entity</th>
-                      <th scope="col" class="num">
-                        Score
-                      </th>
-                      <th scope="col">Model decision</th>
-                      <th scope="col">Why queued</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Action</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {list.map((it) => (
-                      <tr key={`${it.endpoint}/${it.request_id}`}>
-                        <td>{fmtTime(it.queued_at)}</td>
-                        <td>{it.endpoint}</td>
-                        <td>{it.entity_id ?? it.request_id}</td>
-                        <td class="num">{fmtNum(it.score)}</td>
-                        <td>{it.model_decision}</td>
-                        <td>{it.reasons.join("; ")}</td>
-                        <td>
-                          {it.status}
-                          {it.claimed_by !== null ? ` (${it.claimed_by})` : ""}
-                        </td>
-                        <td>
-                          <ReviewActions item={it} onDone={reload} />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )
-          }
-        </Loaded>
+        <>
+          <form
+            class="toolbar"
+            role="search"
+            onSubmit={(e) => {
+              e.preventDefault();
+              setQuery({ status: draft.status, endpoint: draft.endpoint.trim() });
+            }}
+          >
+            <label>
+              Status
+              <select
+                value={draft.status}
+                onChange={(e) => setDraft({ ...draft, status: e.currentTarget.value as StatusFilter })}
+              >
+                {STATUS_FILTERS.map(([value, label]) => (
+                  <option key={value} value={value}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Endpoint
+              <input value={draft.endpoint} onInput={(e) => setDraft({ ...draft, endpoint: e.currentTarget.value })} />
+            </label>
+            <button type="submit">Show</button>
+          </form>
+          <Loaded a={items}>
+            {(list) =>
+              list.length === 0 ? (
+                <Empty>
+                  No {query.status === "all" ? "" : `${query.status} `}items. An endpoint's review policy queues
+                  decisions here: give it a <code>review</code> object (
+                  <code>curl -X PUT /api/keel/endpoints/NAME</code> or the serving file; docs/review.md), then{" "}
+                  <code>keel review list</code> shows them too.
+                </Empty>
+              ) : (
+                <QueueTable list={list} onDone={reload} />
+              )
+            }
+          </Loaded>
+        </>
       )}
-      <h2>Latest decision records</h2>
-      <Loaded a={decisions}>
-        {(page) =>
-          page.decisions.length === 0 ? (
-            <Empty>
-              No decisions recorded yet: every prediction an endpoint serves is recorded (docs/decisions.md).
-            </Empty>
-          ) : (
-            <div class="scroll-x" tabIndex={0}>
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col" class="num">
-                      Seq
-                    </th>
-                    <th scope="col">Time</th>
-                    <th scope="col">Endpoint</th>
-                    <th scope="col">Model</th>
-                    <th scope="col" class="num">
-                      Score
-                    </th>
-                    <th scope="col">Decision</th>
-                    <th scope="col">Route</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.decisions.map((d) => (
-                    <tr key={d.seq}>
-                      <td class="num">{d.seq}</td>
-                      <td>{fmtTime(d.time)}</td>
-                      <td>{d.endpoint}</td>
-                      <td>
-                        {d.model_name} v{d.model_version}
-                      </td>
-                      <td class="num">{fmtNum(d.score)}</td>
-                      <td>{d.decision}</td>
-                      <td>{d.route}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
-      </Loaded>
     </>
   );
 }

@@ -1,5 +1,5 @@
 import type { JSX } from "preact";
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { RunJson } from "../../../src/client/index.js";
 import { client, errorText } from "../api.js";
 import { Link, navigate } from "../router.js";
@@ -169,7 +169,12 @@ export function RunsPage(props: { params: Record<string, string>; query: URLSear
   const columns = chosen ?? defaultColumns(all);
   const [selected, setSelected] = useState<string[]>([]);
   const scroller = useRef<HTMLDivElement>(null);
-  const { items, total } = useVirtualRows(rows.runs.length, scroller, ROW_HEIGHT);
+  const { items, total, toTop } = useVirtualRows(rows.runs.length, scroller, ROW_HEIGHT);
+  // A new search shows its first page from the top. Left to the browser's own scroll event (the
+  // table empties, so the scroll position drops to 0), a first page that arrived before that event
+  // was drawn at the old position, the end of the previous list, and its last rows asked for page 2
+  // at once, unscrolled.
+  useLayoutEffect(toTop, [experimentId, filter, order.key, order.desc]);
   const last = items[items.length - 1];
   useEffect(() => {
     if (last !== undefined && last.index >= rows.runs.length - 40) more();
