@@ -157,3 +157,49 @@ export async function startFloor(): Promise<ServerProcess> {
   }
   return { url: `http://127.0.0.1:${port}/`, stop: () => stopChild(child) };
 }
+
+/** keel's server in its own process (bench/serving-server.ts); `stop` resolves to its peak RSS in bytes. */
+export interface ServingProcess {
+  readonly url: string;
+  stop(): Promise<number | undefined>;
+}
+
+/**
+ * Start bench/serving-server.ts on the store in `runDir`. KEEL_BENCH_SERVING_PROFILE=DIR runs it
+ * under `node --cpu-prof` with the profile written to DIR when it stops.
+ */
+export async function startServingProcess(runDir: string, shadowVersion: string): Promise<ServingProcess> {
+  const profile = process.env.KEEL_BENCH_SERVING_PROFILE;
+  const script = path.join(path.dirname(new URL(import.meta.url).pathname), "serving-server.ts");
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []), script, runDir, shadowVersion],
+    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
+  const messages: unknown[] = [];
+  const waiting: ((m: unknown) => void)[] = [];
+  child.on("message", (m) => {
+    const w = waiting.shift();
+    if (w) w(m);
+    else messages.push(m);
+  });
+  const next = (): Promise<unknown> =>
+    messages.length > 0
+      ? Promise.resolve(messages.shift())
+      : new Promise((resolve, reject) => {
+          waiting.push(resolve);
+          child.once("exit", (code) => reject(new Error(`keel server exited with code ${code}`)));
+        });
+  const { url } = (await next()) as { url: string };
+  return {
+    url,
+    async stop() {
+      if (child.exitCode !== null) return undefined;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.send("stop");
+      const { peakRssBytes } = (await next()) as { peakRssBytes: number };
+      await exited;
+      return peakRssBytes;
+    },
+  };
+}

@@ -21,16 +21,22 @@ function toMs(value: string, unit: string): number {
   return unit === "us" ? v / 1000 : unit === "ms" ? v : unit === "s" ? v * 1000 : v * 60_000;
 }
 
-/** Run wrk (2 threads, `connections` connections, `seconds` long) posting `body` as JSON to `url`. */
+/**
+ * Run wrk (2 threads, `connections` connections, `seconds` long) posting `body` as JSON to `url`.
+ * With `delayMs` each connection waits that long after an answer before its next request (wrk's
+ * Lua `delay()`, whole milliseconds): a paced load of about connections / (delay + latency) req/s,
+ * where latency is the server's and not a queue's.
+ */
 export async function runWrk(
   url: string,
   body: string,
-  opts: { connections: number; seconds: number; dir: string },
+  opts: { connections: number; seconds: number; dir: string; delayMs?: number },
 ): Promise<LoadResult> {
   const script = path.join(opts.dir, `post-${process.pid}.lua`);
+  const pace = opts.delayMs === undefined ? "" : `function delay()\n  return ${Math.round(opts.delayMs)}\nend\n`;
   writeFileSync(
     script,
-    `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`,
+    `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n${pace}`,
   );
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn("wrk", ["-t2", `-c${opts.connections}`, `-d${opts.seconds}s`, "--latency", "-s", script, url]);
@@ -55,4 +61,15 @@ export async function runWrk(
     requests: Number(total[1]),
     failures: (non2xx ? Number(non2xx[1]) : 0) + sockErrors,
   };
+}
+
+/** Think time per connection of the paced runs: whole milliseconds, as wrk's `delay()` takes them. */
+export const PACED_DELAY_MS = 8;
+
+/**
+ * Connections that offer about `rate` req/s at PACED_DELAY_MS of think time, from a pilot run at
+ * that pace: each connection sends one request per delay + latency, so the rate scales with them.
+ */
+export function pacedConnections(rate: number, pilotConnections: number, pilotRate: number): number {
+  return Math.max(1, Math.round((pilotConnections * rate) / pilotRate));
 }
