@@ -182,7 +182,7 @@ const LABELS: readonly (readonly [string, string])[] = [
 
 /** Per round, `a`'s figure over `b`'s of the same round. */
 function roundRatios(a: readonly LoadResult[], b: readonly LoadResult[], f: (r: LoadResult) => number): number[] {
-  return a.flatMap((r, i) => (b[i] === undefined ? [] : [f(r) / f(b[i] as LoadResult)]));
+  return a.flatMap((r, i) => (b[i] === undefined ? [] : [f(r) / f(b[i])]));
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
