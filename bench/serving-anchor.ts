@@ -89,6 +89,8 @@ export function freePort(): Promise<number> {
 /** A load target running in its own process. */
 export interface ServerProcess {
   readonly url: string;
+  /** The server's process id (its CPU time is read from /proc). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -125,7 +127,7 @@ export async function startAnchor(dir: string): Promise<ServerProcess> {
     await stopChild(child);
     throw e;
   }
-  return { url: `http://127.0.0.1:${port}/predict`, stop: () => stopChild(child) };
+  return { url: `http://127.0.0.1:${port}/predict`, pid: child.pid, stop: () => stopChild(child) };
 }
 
 // The framework floor: Node's own HTTP server that parses the JSON body and answers a constant
@@ -155,12 +157,13 @@ export async function startFloor(): Promise<ServerProcess> {
     await stopChild(child);
     throw e;
   }
-  return { url: `http://127.0.0.1:${port}/`, stop: () => stopChild(child) };
+  return { url: `http://127.0.0.1:${port}/`, pid: child.pid, stop: () => stopChild(child) };
 }
 
 /** keel's server in its own process (bench/serving-server.ts); `stop` resolves to its peak RSS in bytes. */
 export interface ServingProcess {
   readonly url: string;
+  readonly pid: number | undefined;
   stop(): Promise<number | undefined>;
 }
 
@@ -193,6 +196,7 @@ export async function startServingProcess(runDir: string, shadowVersion: string)
   const { url } = (await next()) as { url: string };
   return {
     url,
+    pid: child.pid,
     async stop() {
       if (child.exitCode !== null) return undefined;
       const exited = new Promise((r) => child.once("exit", r));

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 /** Latency and throughput of one load run, as wrk reports them. */
@@ -8,6 +8,11 @@ export interface LoadResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly requests: number;
+  /**
+   * The server process's CPU time (user + system, every thread) per request answered, in µs, when
+   * its pid is known: unlike throughput it barely moves with the load of the rest of the machine.
+   */
+  readonly cpuUsPerRequest: number | undefined;
   /** Non-2xx responses plus socket errors: must be 0 for a valid run. */
   readonly failures: number;
 }
@@ -30,7 +35,7 @@ function toMs(value: string, unit: string): number {
 export async function runWrk(
   url: string,
   body: string,
-  opts: { connections: number; seconds: number; dir: string; delayMs?: number },
+  opts: { connections: number; seconds: number; dir: string; delayMs?: number; pid?: number | undefined },
 ): Promise<LoadResult> {
   const script = path.join(opts.dir, `post-${process.pid}.lua`);
   const pace = opts.delayMs === undefined ? "" : `function delay()\n  return ${Math.round(opts.delayMs)}\nend\n`;
@@ -38,6 +43,7 @@ export async function runWrk(
     script,
     `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n${pace}`,
   );
+  const cpuBefore = cpuSeconds(opts.pid);
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn("wrk", ["-t2", `-c${opts.connections}`, `-d${opts.seconds}s`, "--latency", "-s", script, url]);
     let text = "";
@@ -46,6 +52,7 @@ export async function runWrk(
     child.on("error", reject);
     child.on("close", () => resolve(text));
   });
+  const cpuAfter = cpuSeconds(opts.pid);
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
   const p50 = /\s50%\s+([\d.]+)(us|ms|s|m)\b/.exec(out);
   const p99 = /\s99%\s+([\d.]+)(us|ms|s|m)\b/.exec(out);
@@ -59,6 +66,8 @@ export async function runWrk(
     p50Ms: toMs(p50[1] as string, p50[2] as string),
     p99Ms: toMs(p99[1] as string, p99[2] as string),
     requests: Number(total[1]),
+    cpuUsPerRequest:
+      cpuBefore === undefined || cpuAfter === undefined ? undefined : ((cpuAfter - cpuBefore) * 1e6) / Number(total[1]),
     failures: (non2xx ? Number(non2xx[1]) : 0) + sockErrors,
   };
 }
@@ -73,3 +82,19 @@ export const PACED_DELAY_MS = 8;
 export function pacedConnections(rate: number, pilotConnections: number, pilotRate: number): number {
   return Math.max(1, Math.round((pilotConnections * rate) / pilotRate));
 }
+
+/** User + system CPU seconds a process has used so far (Linux /proc), or undefined. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th of them.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: the unit of /proc's CPU times (100 on every Linux build in use). */
+const CLOCK_TICKS = 100;

@@ -29,13 +29,15 @@ const PACED: readonly string[] = ["keel", "keel-nolog", "keel-oip", "floor"];
  * drift between rounds.
  */
 function line(label: string, r: Summary): string {
-  return `${label}: ${Math.round(r.requestsPerSecond)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms (median of ${r.runs} runs, ${r.failures} failed requests)`;
+  const cpu = r.cpuUsPerRequest === undefined ? "" : `, server CPU ${r.cpuUsPerRequest.toFixed(1)} µs/request`;
+  return `${label}: ${Math.round(r.requestsPerSecond)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms${cpu} (median of ${r.runs} runs, ${r.failures} failed requests)`;
 }
 
 interface Summary {
   readonly requestsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  readonly cpuUsPerRequest: number | undefined;
   readonly failures: number;
   readonly runs: number;
 }
@@ -52,6 +54,9 @@ function summarize(results: readonly LoadResult[]): Summary {
     requestsPerSecond: med(results.map((r) => r.requestsPerSecond)),
     p50Ms: med(results.map((r) => r.p50Ms)),
     p99Ms: med(results.map((r) => r.p99Ms)),
+    cpuUsPerRequest: results.some((r) => r.cpuUsPerRequest === undefined)
+      ? undefined
+      : med(results.map((r) => r.cpuUsPerRequest as number)),
     failures: results.reduce((s, r) => s + r.failures, 0),
     runs: results.length,
   };
@@ -109,35 +114,38 @@ export async function run(): Promise<void> {
   const record = data.record(example);
   const body = JSON.stringify([record]);
   const anchorBody = JSON.stringify(record);
-  const targets: { label: string; url: string; body: string }[] = [];
+  const targets: { label: string; url: string; body: string; pid: number | undefined }[] = [];
   const stops: (() => Promise<void>)[] = [];
   const results = new Map<string, LoadResult[]>();
   const paced = new Map<string, LoadResult[]>();
+  // KEEL_BENCH_SERVING_TARGETS=keel,floor runs only those (e.g. to profile one route).
+  const only = process.env.KEEL_BENCH_SERVING_TARGETS?.split(",");
   let serverRss: number | undefined;
   try {
     targets.push(
-      { label: "keel", url: `${server.url}/api/keel/endpoints/loans/predict`, body },
-      { label: "keel+shadow", url: `${server.url}/api/keel/endpoints/loans-shadow/predict`, body },
-      { label: "keel-nolog", url: `${server.url}/api/keel/endpoints/loans-nolog/predict`, body },
-      { label: "keel+explain", url: `${server.url}/api/keel/endpoints/loans-explain/predict`, body },
+      { label: "keel", url: `${server.url}/api/keel/endpoints/loans/predict`, body, pid: server.pid },
+      { label: "keel+shadow", url: `${server.url}/api/keel/endpoints/loans-shadow/predict`, body, pid: server.pid },
+      { label: "keel-nolog", url: `${server.url}/api/keel/endpoints/loans-nolog/predict`, body, pid: server.pid },
+      { label: "keel+explain", url: `${server.url}/api/keel/endpoints/loans-explain/predict`, body, pid: server.pid },
       {
         label: "keel-oip",
         url: `${server.url}/v2/models/loans/infer`,
         body: oipInferBody(trained.model.signature, record),
+        pid: server.pid,
       },
     );
     const floor = await startFloor();
     stops.push(() => floor.stop());
-    targets.push({ label: "floor", url: floor.url, body });
-    if (anchorInstalled()) {
+    targets.push({ label: "floor", url: floor.url, body, pid: floor.pid });
+    const wantAnchor = only === undefined || only.includes("anchor");
+    if (wantAnchor && anchorInstalled()) {
       prepareAnchor(dir, data, Math.min(rows, 20_000));
       const anchor = await startAnchor(dir);
       stops.push(() => anchor.stop());
-      targets.push({ label: "anchor", url: anchor.url, body: anchorBody });
-    } else console.log("anchor: /usr/bin/python3 with fastapi, uvicorn, sklearn and pandas not installed; skipped");
+      targets.push({ label: "anchor", url: anchor.url, body: anchorBody, pid: anchor.pid });
+    } else if (wantAnchor)
+      console.log("anchor: /usr/bin/python3 with fastapi, uvicorn, sklearn and pandas not installed; skipped");
 
-    // KEEL_BENCH_SERVING_TARGETS=keel,floor runs only those (e.g. to profile one route).
-    const only = process.env.KEEL_BENCH_SERVING_TARGETS?.split(",");
     if (only !== undefined) targets.splice(0, targets.length, ...targets.filter((t) => only.includes(t.label)));
     for (const t of targets) await runWrk(t.url, t.body, { connections, seconds: 2, dir: runDir });
     // The paced runs' connections: enough for PACE_RATE req/s at each target's latency at that pace.
@@ -153,12 +161,18 @@ export async function run(): Promise<void> {
       const order = r % 2 === 0 ? targets : [targets[1], targets[0], ...targets.slice(2)];
       for (const t of order) {
         if (t === undefined) continue;
-        const result = await runWrk(t.url, t.body, { connections, seconds, dir: runDir });
+        const result = await runWrk(t.url, t.body, { connections, seconds, dir: runDir, pid: t.pid });
         results.set(t.label, [...(results.get(t.label) ?? []), result]);
       }
       for (const t of pacedTargets) {
         const c = pacing.get(t.label) ?? 16;
-        const result = await runWrk(t.url, t.body, { connections: c, seconds, dir: runDir, delayMs: PACED_DELAY_MS });
+        const result = await runWrk(t.url, t.body, {
+          connections: c,
+          seconds,
+          dir: runDir,
+          delayMs: PACED_DELAY_MS,
+          pid: t.pid,
+        });
         paced.set(t.label, [...(paced.get(t.label) ?? []), result]);
       }
     }
@@ -215,8 +229,10 @@ function report(
   ] as const) {
     const ratios = roundRatios(results.get(label) ?? [], floor, (r) => r.requestsPerSecond);
     if (ratios.length === 0) continue;
+    // The same from CPU time: the floor's CPU per request over keel's, what throughput would show on a quiet core.
+    const cpu = roundRatios(floor, results.get(label) ?? [], (r) => r.cpuUsPerRequest ?? NaN);
     console.log(
-      `${name} at ${pct(med(ratios))} of the floor's throughput (target >= 75 %; rounds: ${ratios.map(pct).join(", ")})`,
+      `${name} at ${pct(med(ratios))} of the floor's throughput (target >= 75 %; rounds: ${ratios.map(pct).join(", ")}); by CPU per request ${pct(med(cpu))} (rounds: ${cpu.map(pct).join(", ")})`,
     );
   }
   for (const label of PACED) {
