@@ -76,11 +76,15 @@ export async function runWrk(
 export const PACED_DELAY_MS = 8;
 
 /**
- * Connections that offer about `rate` req/s at PACED_DELAY_MS of think time, from a pilot run at
- * that pace: each connection sends one request per delay + latency, so the rate scales with them.
+ * Connections that offer about `rate` req/s at PACED_DELAY_MS of think time, from a run at that
+ * pace: each connection sends one request per delay + latency, so the rate scales with them. Kept
+ * within what 0 to 2 ms of mean latency needs at 2,000 req/s (16 to 20), so one run slowed by the
+ * machine's other load cannot send the next one far past the pace.
  */
-export function pacedConnections(rate: number, pilotConnections: number, pilotRate: number): number {
-  return Math.max(1, Math.round((pilotConnections * rate) / pilotRate));
+export function pacedConnections(rate: number, connections: number, measuredRate: number): number {
+  const perConnection = 1000 / PACED_DELAY_MS;
+  const least = Math.ceil(rate / perConnection);
+  return Math.min(Math.ceil(least * 1.25), Math.max(least, Math.round((connections * rate) / measuredRate)));
 }
 
 /** User + system CPU seconds a process has used so far (Linux /proc), or undefined. */

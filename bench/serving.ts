@@ -174,6 +174,8 @@ export async function run(): Promise<void> {
           pid: t.pid,
         });
         paced.set(t.label, [...(paced.get(t.label) ?? []), result]);
+        // Keep the pace near PACE_RATE: the next round's connections from this run's rate.
+        pacing.set(t.label, pacedConnections(PACE_RATE, c, result.requestsPerSecond));
       }
     }
   } finally {
