@@ -168,12 +168,18 @@ export interface ServingProcess {
 }
 
 /**
- * Start bench/serving-server.ts on the store in `runDir`. KEEL_BENCH_SERVING_PROFILE=DIR runs it
- * under `node --cpu-prof` with the profile written to DIR when it stops.
+ * Start bench/serving-server.ts (of this checkout, or of another one of keel: `checkout`) on the
+ * store in `runDir`. KEEL_BENCH_SERVING_PROFILE=DIR runs it under `node --cpu-prof` with the
+ * profile written to DIR when it stops.
  */
-export async function startServingProcess(runDir: string, shadowVersion: string): Promise<ServingProcess> {
+export async function startServingProcess(
+  runDir: string,
+  shadowVersion: string,
+  checkout?: string,
+): Promise<ServingProcess> {
   const profile = process.env.KEEL_BENCH_SERVING_PROFILE;
-  const script = path.join(path.dirname(new URL(import.meta.url).pathname), "serving-server.ts");
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  const script = path.join(checkout === undefined ? here : path.join(checkout, "bench"), "serving-server.ts");
   const child = spawn(
     process.execPath,
     ["--import", "tsx", ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []), script, runDir, shadowVersion],

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { loadConfig } from "../src/config.js";
 import type { Column, Frame } from "../src/data/frame.js";
@@ -107,7 +107,15 @@ export async function run(): Promise<void> {
   const v2 = await register();
   await stores.registry.setAlias("loans", "champion", v1.version);
   await stores.close();
+  // KEEL_BENCH_SERVING_BASELINE=DIR: another checkout of keel (with this benchmark) serves a copy of
+  // the store too, and its keel, keel-nolog and keel-oip run in the same rounds, as "base:" targets.
+  const baselineCheckout = process.env.KEEL_BENCH_SERVING_BASELINE;
+  if (baselineCheckout !== undefined) cpSync(runDir, `${runDir}-base`, { recursive: true });
   const server = await startServingProcess(runDir, v2.version);
+  const baseline =
+    baselineCheckout === undefined
+      ? undefined
+      : await startServingProcess(`${runDir}-base`, v2.version, path.resolve(baselineCheckout));
   // The first application with every field present: the anchor's request model has no nulls.
   let example = 0;
   while (Object.values(data.record(example)).includes(null)) example++;
@@ -134,6 +142,15 @@ export async function run(): Promise<void> {
         pid: server.pid,
       },
     );
+    if (baseline !== undefined) {
+      for (const t of targets.filter((x) => ["keel", "keel-nolog", "keel-oip"].includes(x.label)))
+        targets.push({
+          ...t,
+          label: `base:${t.label}`,
+          url: t.url.replace(server.url, baseline.url),
+          pid: baseline.pid,
+        });
+    }
     const floor = await startFloor();
     stops.push(() => floor.stop());
     targets.push({ label: "floor", url: floor.url, body, pid: floor.pid });
@@ -146,7 +163,8 @@ export async function run(): Promise<void> {
     } else if (wantAnchor)
       console.log("anchor: /usr/bin/python3 with fastapi, uvicorn, sklearn and pandas not installed; skipped");
 
-    if (only !== undefined) targets.splice(0, targets.length, ...targets.filter((t) => only.includes(t.label)));
+    if (only !== undefined)
+      targets.splice(0, targets.length, ...targets.filter((t) => only.includes(t.label.replace(/^base:/, ""))));
     for (const t of targets) await runWrk(t.url, t.body, { connections, seconds: 2, dir: runDir });
     // The paced runs' connections: enough for PACE_RATE req/s at each target's latency at that pace.
     const pacedTargets = targets.filter((t) => PACED.includes(t.label));
@@ -181,6 +199,7 @@ export async function run(): Promise<void> {
   } finally {
     for (const stop of stops) await stop();
     serverRss = await server.stop();
+    await baseline?.stop();
   }
 
   report(results, paced, serverRss);
@@ -208,7 +227,8 @@ function report(
   paced: ReadonlyMap<string, LoadResult[]>,
   serverRss: number | undefined,
 ): void {
-  for (const [label, name] of LABELS) {
+  const all = [...LABELS, ...LABELS.map(([l, n]) => [`base:${l}`, `baseline checkout: ${n}`] as const)];
+  for (const [label, name] of all) {
     const r = results.get(label);
     if (r === undefined) continue;
     const s = summarize(r);
@@ -235,6 +255,16 @@ function report(
     const cpu = roundRatios(floor, results.get(label) ?? [], (r) => r.cpuUsPerRequest ?? NaN);
     console.log(
       `${name} at ${pct(med(ratios))} of the floor's throughput (target >= 75 %; rounds: ${ratios.map(pct).join(", ")}); by CPU per request ${pct(med(cpu))} (rounds: ${cpu.map(pct).join(", ")})`,
+    );
+  }
+  // keel against the baseline checkout, round by round (the two ran minutes apart at most).
+  for (const label of ["keel", "keel-nolog", "keel-oip"]) {
+    const base = results.get(`base:${label}`);
+    if (base === undefined) continue;
+    const cpu = roundRatios(results.get(label) ?? [], base, (r) => r.cpuUsPerRequest ?? NaN);
+    const rps = roundRatios(results.get(label) ?? [], base, (r) => r.requestsPerSecond);
+    console.log(
+      `${label} against the baseline: CPU per request ×${med(cpu).toFixed(2)} (rounds: ${cpu.map((x) => x.toFixed(2)).join(", ")}), throughput ×${med(rps).toFixed(2)} (rounds: ${rps.map((x) => x.toFixed(2)).join(", ")})`,
     );
   }
   for (const label of PACED) {
