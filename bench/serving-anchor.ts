@@ -89,6 +89,8 @@ export function freePort(): Promise<number> {
 /** A load target running in its own process. */
 export interface ServerProcess {
   readonly url: string;
+  /** The server's process id (its CPU time is read from /proc). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -125,7 +127,7 @@ export async function startAnchor(dir: string): Promise<ServerProcess> {
     await stopChild(child);
     throw e;
   }
-  return { url: `http://127.0.0.1:${port}/predict`, stop: () => stopChild(child) };
+  return { url: `http://127.0.0.1:${port}/predict`, pid: child.pid, stop: () => stopChild(child) };
 }
 
 // The framework floor: Node's own HTTP server that parses the JSON body and answers a constant
@@ -155,5 +157,59 @@ export async function startFloor(): Promise<ServerProcess> {
     await stopChild(child);
     throw e;
   }
-  return { url: `http://127.0.0.1:${port}/`, stop: () => stopChild(child) };
+  return { url: `http://127.0.0.1:${port}/`, pid: child.pid, stop: () => stopChild(child) };
+}
+
+/** keel's server in its own process (bench/serving-server.ts); `stop` resolves to its peak RSS in bytes. */
+export interface ServingProcess {
+  readonly url: string;
+  readonly pid: number | undefined;
+  stop(): Promise<number | undefined>;
+}
+
+/**
+ * Start bench/serving-server.ts (of this checkout, or of another one of keel: `checkout`) on the
+ * store in `runDir`. KEEL_BENCH_SERVING_PROFILE=DIR runs it under `node --cpu-prof` with the
+ * profile written to DIR when it stops.
+ */
+export async function startServingProcess(
+  runDir: string,
+  shadowVersion: string,
+  checkout?: string,
+): Promise<ServingProcess> {
+  const profile = process.env.KEEL_BENCH_SERVING_PROFILE;
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  const script = path.join(checkout === undefined ? here : path.join(checkout, "bench"), "serving-server.ts");
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []), script, runDir, shadowVersion],
+    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
+  const messages: unknown[] = [];
+  const waiting: ((m: unknown) => void)[] = [];
+  child.on("message", (m) => {
+    const w = waiting.shift();
+    if (w) w(m);
+    else messages.push(m);
+  });
+  const next = (): Promise<unknown> =>
+    messages.length > 0
+      ? Promise.resolve(messages.shift())
+      : new Promise((resolve, reject) => {
+          waiting.push(resolve);
+          child.once("exit", (code) => reject(new Error(`keel server exited with code ${code}`)));
+        });
+  const { url } = (await next()) as { url: string };
+  return {
+    url,
+    pid: child.pid,
+    async stop() {
+      if (child.exitCode !== null) return undefined;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.send("stop");
+      const { peakRssBytes } = (await next()) as { peakRssBytes: number };
+      await exited;
+      return peakRssBytes;
+    },
+  };
 }

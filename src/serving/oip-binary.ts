@@ -33,8 +33,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
+/** One decoder for every request: decode() without `stream` keeps no state between calls. */
+const UTF8 = new TextDecoder();
+
 function parseJson(bytes: Uint8Array, field: string): unknown {
-  const text = new TextDecoder().decode(bytes);
+  const text = UTF8.decode(bytes);
   if (text.trim() === "") {
     throw new InvalidParameterError(`${field}: empty; send a JSON document`, {
       details: { field: "body", rule: "non-empty JSON document" },
@@ -77,7 +80,7 @@ export function decodeBinaryTensor(
         throw specError(field, `${bytes.length} bytes`, "ends inside a BYTES element's length");
       const n = view.getUint32(pos, true);
       if (pos + 4 + n > bytes.length) throw specError(field, `${bytes.length} bytes`, "ends inside a BYTES element");
-      out.push(new TextDecoder().decode(bytes.subarray(pos + 4, pos + 4 + n)));
+      out.push(UTF8.decode(bytes.subarray(pos + 4, pos + 4 + n)));
       pos += 4 + n;
     }
     return out;

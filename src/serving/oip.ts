@@ -1,5 +1,5 @@
 import { OIP_DATATYPES, type OipDatatype } from "../wire/index.js";
-import type { Signature, SignatureType } from "../data/index.js";
+import type { Signature, SignatureColumn, SignatureType } from "../data/index.js";
 import type { ModelFormat } from "../learn/index.js";
 import { type InputTable, type RawValue } from "./input-table.js";
 import { specError, specValueText } from "../spec-fields.js";
@@ -115,6 +115,18 @@ function checkElements(values: unknown[], datatype: OipDatatype, field: string):
   return values as RawValue[];
 }
 
+const byName = new WeakMap<Signature, ReadonlyMap<string, SignatureColumn>>();
+
+/** A signature's inputs by name, indexed once per signature (a loaded model keeps its own). */
+function inputsByName(signature: Signature): ReadonlyMap<string, SignatureColumn> {
+  let m = byName.get(signature);
+  if (m === undefined) {
+    m = new Map(signature.inputs.map((c) => [c.name, c]));
+    byName.set(signature, m);
+  }
+  return m;
+}
+
 /**
  * `joinKeys`: further input names taken whatever their datatype (an endpoint serving by entity
  * key accepts its feature service's join keys, which have no declared type).
@@ -134,7 +146,7 @@ export function decodeInferRequest(
   if (!Array.isArray(inputs) || inputs.length === 0)
     throw specError("inputs", inputs, "must be a non-empty array of input tensors");
 
-  const known = new Map(signature.inputs.map((c) => [c.name, c]));
+  const known = inputsByName(signature);
   const columns = new Map<string, RawValue[]>();
   const sources = new Map<string, string>();
   let nRows = -1;

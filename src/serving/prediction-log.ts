@@ -55,12 +55,19 @@ export type HeldRecord = InferenceRecord & { readonly shadows: ShadowScore[] };
  */
 export class PredictionLog {
   private readonly pending = new Set<Promise<void>>();
+  /** The async appends waiting on the same commit as the last one. */
+  private asyncBatch: { readonly commit: Promise<void>; appends: number; records: number } | undefined;
+  private readonly written: { inc(n: number): void };
+  private readonly sampledOut: { inc(n: number): void };
 
   constructor(
     private readonly sink: InferenceLog | undefined,
     private readonly metrics: ServingMetrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.written = metrics.inferenceLogRecords.labels({ outcome: "written" });
+    this.sampledOut = metrics.inferenceLogRecords.labels({ outcome: "sampled_out" });
+  }
 
   /**
    * The request's records, or undefined when there is no log or the request is sampled out (by a
@@ -79,8 +86,8 @@ export class PredictionLog {
   ): InferenceRecord[] | undefined {
     if (this.sink === undefined) return undefined;
     const rate = config.inferenceLog.sampleRate;
-    if (rate < 1 && !inPercent(r.requestId, rate * 100)) {
-      this.metrics.inferenceLogRecords.inc({ outcome: "sampled_out" }, r.scores.length);
+    if (rate < 1 && (rate <= 0 || !inPercent(r.requestId, rate * 100))) {
+      this.sampledOut.inc(r.scores.length);
       return undefined;
     }
     const entities = rowEntities(config, table, entityId);
@@ -157,21 +164,42 @@ export class PredictionLog {
     const sink = this.sink;
     if (sink === undefined) return undefined;
     const durability = audit ? "sync" : "async";
-    const write = sink.append(records, { durability, awaitCommit: true }).then(
-      () => void this.metrics.inferenceLogRecords.inc({ outcome: "written" }, records.length),
+    const commit = sink.append(records, { durability, awaitCommit: true });
+    if (!audit) {
+      // Async appends gathered into one transaction share its commit: one handler per batch, not
+      // one promise chain per request, counts them all when it settles.
+      const batch = this.asyncBatch;
+      if (batch?.commit === commit) {
+        batch.appends++;
+        batch.records += records.length;
+        return undefined;
+      }
+      const next = { commit, appends: 1, records: records.length };
+      this.asyncBatch = next;
+      this.track(
+        commit.then(
+          () => this.written.inc(next.records),
+          (e: unknown) => this.failed(e, "async", next.appends, next.records),
+        ),
+      );
+      return undefined;
+    }
+    return commit.then(
+      () => this.written.inc(records.length),
       (e: unknown) => {
-        this.metrics.inferenceLogRecords.inc({ outcome: "failed" }, records.length);
-        this.metrics.inferenceLogWriteFailures.inc({ durability });
-        this.logger.error({ err: e, records: records.length, durability }, "inference log append failed");
-        if (audit)
-          throw new UnavailableError(`inference log: the audit record of request ${requestId} could not be written`, {
-            cause: e,
-          });
+        this.failed(e, "sync", 1, records.length);
+        throw new UnavailableError(`inference log: the audit record of request ${requestId} could not be written`, {
+          cause: e,
+        });
       },
     );
-    if (audit) return write;
-    this.track(write);
-    return undefined;
+  }
+
+  /** Counts and logs the appends of a failed write (each append is one request's records). */
+  private failed(e: unknown, durability: "sync" | "async", appends: number, records: number): void {
+    this.metrics.inferenceLogRecords.inc({ outcome: "failed" }, records);
+    this.metrics.inferenceLogWriteFailures.inc({ durability }, appends);
+    this.logger.error({ err: e, records, appends, durability }, "inference log append failed");
   }
 
   /** Record a decision that is not a prediction (a canary rollback) durably, in the background. */

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import crypto, { createHash, createHmac, timingSafeEqual } from "node:crypto";
 
 /** The `prev_hash` of a chain's first row. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -26,7 +26,12 @@ export interface ChainKeyring {
  */
 export function chainHash(prevHash: string, fields: readonly unknown[], key?: ChainKey): string {
   const text = JSON.stringify(fields);
-  if (key === undefined) return createHash("sha256").update(prevHash).update("\n").update(text).digest("hex");
+  if (key === undefined) {
+    // Every decision record is hashed on the serving thread: the one-shot digest (Node >= 20.12)
+    // costs half of a Hash object's create-update-digest round.
+    if (oneShotHash !== undefined) return oneShotHash("sha256", `${prevHash}\n${text}`, "hex");
+    return createHash("sha256").update(prevHash).update("\n").update(text).digest("hex");
+  }
   return createHmac("sha256", key.secret)
     .update(prevHash)
     .update("\n")
@@ -35,6 +40,8 @@ export function chainHash(prevHash: string, fields: readonly unknown[], key?: Ch
     .update(text)
     .digest("hex");
 }
+
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
 
 /** Constant-time comparison of two hex digests. */
 export function sameDigest(a: string, b: string): boolean {

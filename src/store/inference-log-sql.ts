@@ -54,7 +54,12 @@ const CHAIN_ATTEMPTS = 5;
  * Flushes are serialised, so records commit in append order.
  */
 export class SqlInferenceLog implements InferenceLog {
-  private buffer: InferenceRecord[] = [];
+  /**
+   * Records waiting for their transaction, already in their stored form: a row of flat columns
+   * (JSON as text) is far fewer objects for the garbage collector to carry through the wait than
+   * the record with its nested features and outputs.
+   */
+  private buffer: InferenceLogTable[] = [];
   /** Settles when the buffered records' transaction has committed (or failed), for `awaitCommit`. */
   private bufferCommit: BatchCommit | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -78,7 +83,7 @@ export class SqlInferenceLog implements InferenceLog {
 
   append(records: readonly InferenceRecord[], options: AppendOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new InvalidParameterError("inference log: append after close"));
-    for (const r of records) this.buffer.push(r);
+    for (const r of records) this.buffer.push(inferenceLogRow(r));
     if (options.durability === "sync" || this.buffer.length >= this.batchSize) return this.flush();
     if (this.timer === undefined) {
       this.timer = setTimeout(() => {
@@ -117,8 +122,7 @@ export class SqlInferenceLog implements InferenceLog {
    * worker the chain head is read and moved in the batch's transaction; the worker is handed rows
    * already linked after the head this log last saw, and refuses them when another writer moved it.
    */
-  private async write(batch: readonly InferenceRecord[]): Promise<void> {
-    const rows = batch.map(inferenceLogRow);
+  private async write(rows: readonly InferenceLogTable[]): Promise<void> {
     const writer = this.writer;
     if (writer === undefined)
       return this.metadata.transaction((tx) => appendChained(tx, rows, this.metadata.chainKeyring?.current));

@@ -128,6 +128,48 @@ describe("PredictionLog", () => {
     ]);
   });
 
+  it("counts async appends that share one commit when it settles, every one of them when it fails", async () => {
+    for (const outcome of ["commit", "fail"] as const) {
+      const metrics = new ServingMetrics();
+      const logged: Record<string, unknown>[] = [];
+      // One transaction for every append until the flush, as the SQL log batches them.
+      let settle: (ok: boolean) => void = () => undefined;
+      const shared = new Promise<void>((resolve, reject) => {
+        settle = (ok) => (ok ? resolve() : reject(new Error("disk full")));
+      });
+      const appended: number[] = [];
+      const sink: InferenceLog = {
+        ...failingLog("unused"),
+        append: (records) => {
+          appended.push(records.length);
+          return shared;
+        },
+      };
+      const log = new PredictionLog(sink, metrics, recordingLogger(logged));
+      const records = log.sampledRecords(config, result, table, 1000, 1, undefined, false) as InferenceRecord[];
+      for (let i = 0; i < 3; i++) expect(log.append(records, false, `r-${i}`)).toBeUndefined();
+      expect(appended).toEqual([1, 1, 1]);
+      expect(await metric(metrics, "keel_serving_inference_log_records_total")).toEqual([]);
+      settle(outcome === "commit");
+      await log.idle();
+      if (outcome === "commit") {
+        expect(await metric(metrics, "keel_serving_inference_log_records_total")).toEqual([
+          'keel_serving_inference_log_records_total{outcome="written"} 3',
+        ]);
+        expect(logged).toEqual([]);
+      } else {
+        expect(await metric(metrics, "keel_serving_inference_log_records_total")).toEqual([
+          'keel_serving_inference_log_records_total{outcome="failed"} 3',
+        ]);
+        expect(await metric(metrics, "keel_inference_log_write_failures_total")).toEqual([
+          'keel_inference_log_write_failures_total{durability="async"} 3',
+        ]);
+        expect(logged).toHaveLength(1);
+        expect(logged[0]).toMatchObject({ msg: "inference log append failed", records: 3, appends: 3 });
+      }
+    }
+  });
+
   it("idle writes out the log's buffer instead of waiting for its flush timer", async () => {
     let commit: () => void = () => undefined;
     let flushed = 0;
