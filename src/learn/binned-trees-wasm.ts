@@ -1,5 +1,5 @@
 import type { CompleteTrees } from "./complete-trees.js";
-import { CodeWriter, F32, I32, OP, SIMD, V128, type WasmFunction } from "./wasm-encoder.js";
+import { CodeWriter, F32, I32, OP, SIMD, V128, uleb, type WasmFunction } from "./wasm-encoder.js";
 
 /**
  * Code generation for binned trees (binned-trees.ts): the per-model WebAssembly functions that bin
@@ -247,4 +247,15 @@ export function binFunction(nf: number, copies: number, layout: BinnedLayout): W
     ],
     code: w,
   };
+}
+
+/** `name(bins, acc, nGroups)`: calls functions [first, first + count) with the same arguments. */
+export function callAll(name: string, first: number, count: number): WasmFunction {
+  const w = new CodeWriter();
+  for (let k = first; k < first + count; k++)
+    w.get(0)
+      .get(1)
+      .get(2)
+      .op(OP.call, ...uleb(k));
+  return { name, params: [I32, I32, I32], locals: [], code: w };
 }

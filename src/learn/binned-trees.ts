@@ -3,6 +3,7 @@ import {
   LEAF_OFFSET,
   SPLAT_OFFSET,
   binFunction,
+  callAll,
   countAtMost,
   treeFunction,
   type BinnedLayout,
@@ -27,8 +28,8 @@ import { encodeModule, type WasmFunction } from "./wasm-encoder.js";
  * code; leaf tables and the splatted cut indices sit in the module's memory.
  *
  * Built only when exact: float32 sums (XGBoost), depth 1…MAX_BINNED_DEPTH, at most 255 distinct
- * cuts per feature. Small batches (a 16-row group scores as much as 16 rows) use the complete
- * trees it wraps.
+ * cuts per feature. Even one row is faster this way than walking the complete trees (no block
+ * buffers to allocate; see docs/models.md).
  */
 export interface BinnedTrees {
   readonly kind: "binned-trees";
@@ -42,9 +43,11 @@ export interface BinnedTrees {
   readonly cuts: Float64Array;
   /** Per feature, the bin of 0 (the missing-as-zero copy). */
   readonly zeroBin: Uint8Array;
-  /** The module: exported `memory`, `bin` (float32 rows → bins) and `t0…` each adding a slice of the trees. */
+  /**
+   * The module: exported `memory`, `bin` (float32 rows → bins) and `trees` (adds every tree to a
+   * block's accumulators, calling one function per tree).
+   */
   readonly wasm: Uint8Array;
-  readonly nFunctions: number;
   /** Bytes written at memory offset 0 before scoring: splatted cut indices and leaf tables. */
   readonly constants: Uint8Array;
   /** Memory offsets of a block's float32 rows, its bins and its float32 accumulators. */
@@ -58,18 +61,17 @@ export interface BinnedTrees {
   readonly baseScore: number;
   readonly link: number;
   readonly sigmoidScale: number;
-  /** The same trees for small batches. */
-  readonly complete: CompleteTrees;
 }
 
 /** Deeper trees need a multiplexer of 2^D − D − 1 selects per tree; depth 6 is already 57. */
 export const MAX_BINNED_DEPTH = 6;
-/** Below this many rows a batch is scored by the complete trees (a 16-row group costs the same for one row). */
-export const BINNED_MIN_ROWS = 8;
-/** Trees per generated function: its code and the block's bins stay in the first-level caches. */
-const TREES_PER_FUNCTION = 8;
-/** Rows per block: 32 groups of 16. */
-const BLOCK_ROWS = 512;
+/**
+ * Trees per generated function. One was fastest measured (against 2, 4, 8 and 16; 8 per function
+ * took 1.35× the CPU time of 1 on the loan GBM).
+ */
+const TREES_PER_FUNCTION = 1;
+/** Rows per block: 64 groups of 16 (the block's rows and bins, 96 KiB for 16 features, stay in L2). */
+const BLOCK_ROWS = 1024;
 
 /** Why complete trees have no binned form, or undefined when they have one. */
 export function binnedTreesUnsupported(ct: CompleteTrees): string | undefined {
@@ -144,6 +146,8 @@ export function buildBinnedTrees(ct: CompleteTrees): BinnedTrees | undefined {
     const t1 = Math.min(ct.nTrees, t0 + TREES_PER_FUNCTION);
     functions.push(treeFunction(ct, cuts, layout, t0, t1, `t${functions.length - 1}`));
   }
+  // One call from JavaScript per block; the per-tree calls stay inside the module.
+  functions.push(callAll("trees", 1, functions.length - 1));
   return {
     kind: "binned-trees",
     nFeatures: nf,
@@ -154,7 +158,6 @@ export function buildBinnedTrees(ct: CompleteTrees): BinnedTrees | undefined {
     cuts: Float64Array.from(cuts.flat()),
     zeroBin,
     wasm: encodeModule(pages, functions),
-    nFunctions: functions.length - 1,
     constants,
     xOffset,
     binsOffset,
@@ -164,7 +167,6 @@ export function buildBinnedTrees(ct: CompleteTrees): BinnedTrees | undefined {
     baseScore: ct.baseScore,
     link: ct.link,
     sigmoidScale: ct.sigmoidScale,
-    complete: ct,
   };
 }
 
@@ -180,7 +182,7 @@ interface BinnedRuntime {
   readonly acc: Float32Array;
   readonly x: Float32Array;
   readonly bin: (x: number, nRows: number, bins: number) => void;
-  readonly fns: readonly ((bins: number, acc: number, nGroups: number) => void)[];
+  readonly trees: (bins: number, acc: number, nGroups: number) => void;
 }
 
 /**
@@ -200,19 +202,17 @@ export function binnedTreesMarginsKernel(
     const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
     const inst = new wasm.Instance(new wasm.Module(bt.wasm), {});
     const memory = inst.exports.memory as { buffer: ArrayBuffer };
-    const fns: BinnedRuntime["fns"][number][] = [];
-    for (let k = 0; k < bt.nFunctions; k++) fns.push(inst.exports[`t${k}`] as BinnedRuntime["fns"][number]);
     rt = {
       bytes: new Uint8Array(memory.buffer),
       acc: new Float32Array(memory.buffer, bt.accOffset, bt.block),
       x: new Float32Array(memory.buffer, bt.xOffset, bt.block * bt.nFeatures),
       bin: inst.exports.bin as BinnedRuntime["bin"],
-      fns,
+      trees: inst.exports.trees as BinnedRuntime["trees"],
     };
     rt.bytes.set(bt.constants, 0);
     Object.defineProperty(bt, "runtime", { value: rt, enumerable: false });
   }
-  const { bytes, acc, fns } = rt;
+  const { bytes, acc } = rt;
   const f32 = x instanceof Float32Array;
   const nf = bt.nFeatures;
   const cuts = bt.cuts;
@@ -257,7 +257,7 @@ export function binnedTreesMarginsKernel(
     }
     const nGroups = (n + 15) >> 4;
     acc.fill(bt.baseScore, 0, nGroups * 16);
-    for (let k = 0; k < fns.length; k++) (fns[k] as BinnedRuntime["fns"][number])(bt.binsOffset, bt.accOffset, nGroups);
+    rt.trees(bt.binsOffset, bt.accOffset, nGroups);
     for (let i = 0; i < n; i++) out[b0 + i] = acc[i] as number;
   }
 }

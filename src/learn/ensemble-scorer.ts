@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { InvalidParameterError, UnavailableError } from "../errors.js";
 import { WorkerRpc } from "../runtime/index.js";
-import { BINNED_MIN_ROWS, binnedTreesMarginsKernel, type BinnedTrees } from "./binned-trees.js";
+import { binnedTreesMarginsKernel, type BinnedTrees } from "./binned-trees.js";
 import { completeTreesMarginsKernel, type CompleteTrees } from "./complete-trees.js";
 import { applyLink, checkMatrix, scoreMarginsKernel, type CompiledEnsemble } from "./tree-ensemble.js";
 
@@ -18,8 +18,6 @@ function scoreMargins(
 ): void {
   if (!("kind" in c)) scoreMarginsKernel(c, x, start, end, out);
   else if (c.kind === "complete-trees") completeTreesMarginsKernel(c, x, start, end, out);
-  // A 16-row group costs the same for one row: a handful of rows walk the complete trees.
-  else if (end - start < BINNED_MIN_ROWS) completeTreesMarginsKernel(c.complete, x, start, end, out);
   else binnedTreesMarginsKernel(c, x, start, end, out);
 }
 
@@ -76,7 +74,7 @@ function workerFailed(message: string, cause?: unknown): Error {
 }
 
 /**
- * Scores an ensemble (complete trees or generated code) over large matrices on `threads` worker threads (rows split evenly),
+ * Scores an ensemble (binned or complete trees, or generated code) over large matrices on `threads` worker threads (rows split evenly),
  * small ones on the calling thread. Workers start once and keep the ensemble; `close()` ends them.
  */
 export class EnsembleScorer {

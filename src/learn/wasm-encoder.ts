@@ -17,6 +17,7 @@ export const OP = {
   end: 0x0b,
   br: 0x0c,
   brIf: 0x0d,
+  call: 0x10,
   select: 0x1b,
   localGet: 0x20,
   localSet: 0x21,

@@ -3,7 +3,6 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InvalidParameterError } from "../../src/errors.js";
 import {
-  BINNED_MIN_ROWS,
   MAX_BINNED_DEPTH,
   binnedTreesMarginsKernel,
   binnedTreesUnsupported,
@@ -157,7 +156,7 @@ describe("binned-tree evaluator", () => {
     expect(f32Ceil(-1e39)).toBe(-3.4028234663852886e38);
   });
 
-  it("scores small batches with the complete trees and large ones on workers, all equal", async () => {
+  it("scores one row, a few rows and a large batch on workers alike", async () => {
     const nf = 6;
     const e = randomEnsemble(23, { nTrees: 60, maxDepth: 5, nf, compare: "lt", f32: true });
     const bt = buildBinnedTrees(complete(e));
@@ -166,12 +165,13 @@ describe("binned-tree evaluator", () => {
     const nRows = 50_000;
     const x = randomRows(8, nRows, nf, true);
     const [want] = reference(e, x, nRows);
-    const inline = new EnsembleScorer(bt, { threads: 1 });
-    const small = await inline.score(x, BINNED_MIN_ROWS - 1);
-    const direct = new Float64Array(BINNED_MIN_ROWS - 1);
-    binnedTreesMarginsKernel(bt, x, 0, BINNED_MIN_ROWS - 1, direct);
     const sigmoid = (m: number): number => 1 / (1 + Math.exp(-m));
-    expect(Array.from(small)).toEqual(Array.from(direct, sigmoid));
+    const inline = new EnsembleScorer(bt, { threads: 1 });
+    for (const n of [1, 3, 17]) {
+      expect(Array.from(await inline.score(x.subarray(nf * 500), n))).toEqual(
+        Array.from(want.subarray(500, 500 + n), sigmoid),
+      );
+    }
     const scorer = new EnsembleScorer(bt, { threads: 2 });
     try {
       const par = await scorer.score(x, nRows);
