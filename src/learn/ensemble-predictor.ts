@@ -1,16 +1,18 @@
 import type { Frame, Signature, SignatureColumn } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
+import { binnedTreesUnsupported, buildBinnedTrees } from "./binned-trees.js";
 import { buildCompleteTrees, completeTreesUnsupported } from "./complete-trees.js";
 import { EnsembleScorer, type EnsembleEvaluator } from "./ensemble-scorer.js";
 import type { ModelFormat, ModelTask, Predictor } from "./predictor.js";
 import { compileEnsemble, type TreeEnsemble } from "./tree-ensemble.js";
 
 /**
- * How an ensemble is scored: `complete-trees` (branch-free, for shallow numeric ensembles),
- * `generated` (compiled JavaScript, any ensemble), or `auto` (complete trees when the ensemble has
- * that form, else generated code).
+ * How an ensemble is scored: `binned-trees` (WebAssembly SIMD over binned features, for shallow
+ * numeric ensembles with float32 sums), `complete-trees` (branch-free JavaScript, for shallow
+ * numeric ensembles), `generated` (compiled JavaScript, any ensemble), or `auto` (the first of
+ * these the ensemble has the form for).
  */
-export type EvaluatorChoice = "auto" | "complete-trees" | "generated";
+export type EvaluatorChoice = "auto" | "binned-trees" | "complete-trees" | "generated";
 
 /** One model input: its column name and, for a categorical input, the model's category codes (code = index). */
 export interface ModelFeature {
@@ -31,18 +33,30 @@ export interface EnsemblePredictorOptions {
   readonly evaluator?: EvaluatorChoice;
 }
 
-/** The evaluator for an ensemble; InvalidParameterError when `complete-trees` is asked of one without that form. */
+function noForm(choice: EvaluatorChoice, reason: string, needs: string): InvalidParameterError {
+  return new InvalidParameterError(`evaluator = ${choice}: the ensemble has ${reason}; use auto or generated`, {
+    details: { field: "evaluator", value: choice, rule: `${choice} need ${needs} (${reason})` },
+  });
+}
+
+/** The evaluator for an ensemble; InvalidParameterError when a form it lacks is asked for. */
 export function chooseEvaluator(ensemble: TreeEnsemble, choice: EvaluatorChoice = "auto"): EnsembleEvaluator {
   if (choice === "generated") return compileEnsemble(ensemble);
   const complete = buildCompleteTrees(ensemble);
-  if (complete !== undefined) return complete;
-  if (choice === "complete-trees") {
+  if (complete === undefined) {
+    if (choice === "auto") return compileEnsemble(ensemble);
     const reason = completeTreesUnsupported(ensemble) ?? "unsupported";
-    throw new InvalidParameterError(`evaluator = complete-trees: the ensemble has ${reason}; use auto or generated`, {
-      details: { field: "evaluator", value: choice, rule: `complete trees need numeric, shallow splits (${reason})` },
-    });
+    throw noForm(choice, reason, "numeric, shallow splits");
   }
-  return compileEnsemble(ensemble);
+  if (choice === "complete-trees") return complete;
+  const binned = buildBinnedTrees(complete);
+  if (binned !== undefined) return binned;
+  if (choice === "auto") return complete;
+  throw noForm(
+    choice,
+    binnedTreesUnsupported(complete) ?? "unsupported",
+    "float32 sums, depth ≤ 6, ≤ 255 cuts per feature",
+  );
 }
 
 /** The signature a model's feature list implies: every input nullable (trees route missing values). */
@@ -154,7 +168,7 @@ export class EnsemblePredictor implements Predictor {
   readonly task: ModelTask;
   readonly signature: Signature;
   readonly features: readonly ModelFeature[];
-  /** The ensemble as scored: complete trees or generated code. */
+  /** The ensemble as scored: binned trees, complete trees or generated code. */
   readonly evaluator: EnsembleEvaluator;
   readonly inputPrecision: "float32" | "float64";
   private readonly scorer: EnsembleScorer;

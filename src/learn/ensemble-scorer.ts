@@ -1,11 +1,12 @@
 import { Worker } from "node:worker_threads";
 import { InvalidParameterError, UnavailableError } from "../errors.js";
 import { WorkerRpc } from "../runtime/index.js";
+import { binnedTreesMarginsKernel, type BinnedTrees } from "./binned-trees.js";
 import { completeTreesMarginsKernel, type CompleteTrees } from "./complete-trees.js";
 import { applyLink, checkMatrix, scoreMarginsKernel, type CompiledEnsemble } from "./tree-ensemble.js";
 
-/** What a scorer runs: complete trees (shallow ensembles) or generated code (any other). */
-export type EnsembleEvaluator = CompiledEnsemble | CompleteTrees;
+/** What a scorer runs: binned or complete trees (shallow ensembles) or generated code (any other). */
+export type EnsembleEvaluator = CompiledEnsemble | CompleteTrees | BinnedTrees;
 
 /** Margins of rows [start, end) with whichever kernel the evaluator has. */
 function scoreMargins(
@@ -15,8 +16,9 @@ function scoreMargins(
   end: number,
   out: Float64Array,
 ): void {
-  if ("kind" in c) completeTreesMarginsKernel(c, x, start, end, out);
-  else scoreMarginsKernel(c, x, start, end, out);
+  if (!("kind" in c)) scoreMarginsKernel(c, x, start, end, out);
+  else if (c.kind === "complete-trees") completeTreesMarginsKernel(c, x, start, end, out);
+  else binnedTreesMarginsKernel(c, x, start, end, out);
 }
 
 /**
@@ -31,11 +33,12 @@ function workerSource(): string {
 const { parentPort } = require("node:worker_threads");
 const scoreMarginsKernel = ${scoreMarginsKernel.toString()};
 const completeTreesMarginsKernel = ${completeTreesMarginsKernel.toString()};
+const binnedTreesMarginsKernel = ${binnedTreesMarginsKernel.toString()};
 const applyLink = ${applyLink.toString()};
 let ensemble;
 parentPort.on("message", (m) => {
   if (m.ensemble !== undefined) {
-    if (m.ensemble.kind === "complete-trees") {
+    if (m.ensemble.kind !== undefined) {
       ensemble = m.ensemble;
       return;
     }
@@ -46,7 +49,8 @@ parentPort.on("message", (m) => {
   try {
     const x = m.f32 ? new Float32Array(m.x) : new Float64Array(m.x);
     const out = new Float64Array(m.out);
-    if (ensemble.kind === "complete-trees") completeTreesMarginsKernel(ensemble, x, m.start, m.end, out);
+    if (ensemble.kind === "binned-trees") binnedTreesMarginsKernel(ensemble, x, m.start, m.end, out);
+    else if (ensemble.kind === "complete-trees") completeTreesMarginsKernel(ensemble, x, m.start, m.end, out);
     else scoreMarginsKernel(ensemble, x, m.start, m.end, out);
     applyLink(ensemble, out, m.start, m.end);
     parentPort.postMessage({ id: m.id });
@@ -70,7 +74,7 @@ function workerFailed(message: string, cause?: unknown): Error {
 }
 
 /**
- * Scores an ensemble (complete trees or generated code) over large matrices on `threads` worker threads (rows split evenly),
+ * Scores an ensemble (binned or complete trees, or generated code) over large matrices on `threads` worker threads (rows split evenly),
  * small ones on the calling thread. Workers start once and keep the ensemble; `close()` ends them.
  */
 export class EnsembleScorer {
@@ -98,7 +102,8 @@ export class EnsembleScorer {
       const w = new Worker(src, { eval: true });
       // Functions do not cross threads: the worker rebuilds them from their sources.
       const c = this.ensemble;
-      const portable = "kind" in c ? c : (({ groups: _groups, ...rest }) => rest)(c);
+      // Spreading also leaves out a binned evaluator's module instance (not enumerable): workers instantiate their own.
+      const portable = "kind" in c ? { ...c } : (({ groups: _groups, ...rest }) => rest)(c);
       w.postMessage({ ensemble: portable });
       this.workers.push(new WorkerRpc<ScoreJob>(w, workerFailed));
     }
