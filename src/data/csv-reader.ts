@@ -14,16 +14,67 @@ import type { Column, Frame } from "./frame.js";
  * correctly rounded as DuckDB's parser is.
  */
 export function readPlainCsv(path: string): Frame | undefined {
+  let stringColumns: number[] = [];
+  // A column first read as numbers that turns out to hold text is read again from the start.
+  for (;;) {
+    const part = parseCsvPart(path, undefined, stringColumns);
+    const outcome = part === undefined || "restartAsString" in part ? part : frameOfParts([part]);
+    if (outcome === undefined || "frame" in outcome) return outcome?.frame;
+    stringColumns = [...stringColumns, outcome.restartAsString];
+  }
+}
+
+/** The columns of one byte range of a CSV file as parsed, before they become a Frame. */
+export interface CsvPart {
+  readonly names: string[];
+  readonly nRows: number;
+  readonly columns: PartColumn[];
+}
+
+export interface PartColumn {
+  /** "empty" while no value was seen; DuckDB types an all-empty column as text. */
+  readonly kind: "empty" | "number" | "string";
+  /** Numbers (NaN for empty) unless kind is "string"; may be longer than nRows. */
+  readonly values: Float64Array;
+  /** Codes into `strings` (-1 for empty) when kind is "string"; may be longer than nRows. */
+  readonly codes: Int32Array;
+  readonly strings: string[];
+  /** A value had a fraction or exponent: DuckDB reads the column as DOUBLE (else BIGINT, where -0 is 0). */
+  readonly double: boolean;
+  readonly negativeZero: boolean;
+  /** Some value is text DuckDB could not read as a number, date or timestamp. */
+  readonly sawText: boolean;
+}
+
+export type PartOutcome = CsvPart | { readonly restartAsString: number } | undefined;
+
+/**
+ * Parses the records in bytes [range.start, range.end) of the file (the whole file when range is
+ * undefined; a range must begin at a record) with `stringColumns` read as text from the start.
+ */
+export function parseCsvPart(
+  path: string,
+  range: { readonly start: number; readonly end: number } | undefined,
+  stringColumns: readonly number[],
+): PartOutcome {
   const fd = openSync(path, "r");
   try {
     const size = fstatSync(fd).size;
-    let stringColumns = new Set<number>();
-    // A column first read as numbers that turns out to hold text is read again from the start.
-    for (;;) {
-      const outcome = parseFile(fd, size, stringColumns);
-      if (outcome === undefined || "frame" in outcome) return outcome?.frame;
-      stringColumns = new Set([...stringColumns, outcome.restartAsString]);
-    }
+    const outcome = parseFile(fd, range?.start ?? 0, range?.end ?? size, new Set(stringColumns));
+    if (outcome === undefined || "restartAsString" in outcome) return outcome;
+    return {
+      names: outcome.names,
+      nRows: outcome.nRows,
+      columns: outcome.cols.map((c) => ({
+        kind: c.kind,
+        values: c.values,
+        codes: c.codes,
+        strings: (c.dict as ByteDictionary).strings,
+        double: c.double,
+        negativeZero: c.negativeZero,
+        sawText: (c.dict as ByteDictionary).sawText,
+      })),
+    };
   } finally {
     closeSync(fd);
   }
@@ -73,6 +124,7 @@ interface ColumnState {
 }
 
 type Outcome = { frame: Frame } | { restartAsString: number } | undefined;
+type FileOutcome = { names: string[]; cols: ColumnState[]; nRows: number } | { restartAsString: number } | undefined;
 
 /**
  * Strings seen in one column, in first-seen order, found by their bytes: an open-addressing table
@@ -267,8 +319,8 @@ function grow(cols: ColumnState[], capacity: number): void {
  * One pass over the file. Fields are found byte by byte; a record may straddle two blocks, so
  * each block is parsed up to its last complete line and the rest moves to the next block's front.
  */
-function parseFile(fd: number, size: number, stringColumns: ReadonlySet<number>): Outcome {
-  let buf = new Uint8Array(Math.min(BLOCK, size + 1));
+function parseFile(fd: number, start: number, end: number, stringColumns: ReadonlySet<number>): FileOutcome {
+  let buf = new Uint8Array(Math.min(BLOCK, end + 1));
   let filled = 0;
   let pos = 0;
   let names: string[] | undefined;
@@ -276,8 +328,8 @@ function parseFile(fd: number, size: number, stringColumns: ReadonlySet<number>)
   let nRows = 0;
   let capacity = 0;
   let fileOffset = 0;
-  let headerEnd = 0;
-  for (;;) {
+  let dataStart = 0;
+  blocks: for (;;) {
     if (pos > 0) {
       buf.copyWithin(0, pos, filled);
       filled -= pos;
@@ -288,10 +340,10 @@ function parseFile(fd: number, size: number, stringColumns: ReadonlySet<number>)
       bigger.set(buf);
       buf = bigger;
     }
-    const got = readSync(fd, buf, filled, buf.length - filled, fileOffset);
+    const got = readSync(fd, buf, filled, Math.max(0, Math.min(buf.length - filled, end - fileOffset)), fileOffset);
     fileOffset += got;
     filled += got;
-    const atEnd = got === 0 || fileOffset >= size;
+    const atEnd = got === 0 || fileOffset >= end;
     if (names === undefined && fileOffset - got === 0 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
     for (;;) {
       const next = splitRecord(buf, pos, filled, atEnd);
@@ -300,15 +352,22 @@ function parseFile(fd: number, size: number, stringColumns: ReadonlySet<number>)
       if (names === undefined) {
         names = headerNames(buf);
         if (names === undefined) return undefined;
-        headerEnd = next;
         capacity = 4096;
         cols = names.map((_, c) => newState(capacity, stringColumns.has(c)));
+        dataStart = next;
+        if (start > 0) {
+          // A later part: the header gives the names, the records begin at `start`.
+          if (start < next) return undefined;
+          dataStart = fileOffset = start;
+          filled = pos = 0;
+          continue blocks;
+        }
       } else {
         if (fieldCount !== cols.length) return undefined;
         if (nRows === capacity) {
           // Sized once from the bytes per row so far (5 % spare), then by half again if short.
-          const consumed = fileOffset - (filled - pos) - headerEnd;
-          capacity = Math.max(Math.ceil(capacity * 1.5), Math.ceil(((size - headerEnd) / consumed) * nRows * 1.05));
+          const consumed = fileOffset - (filled - pos) - dataStart;
+          capacity = Math.max(Math.ceil(capacity * 1.5), Math.ceil(((end - dataStart) / consumed) * nRows * 1.05));
           grow(cols, capacity);
         }
         for (let c = 0; c < cols.length; c++) {
@@ -330,7 +389,7 @@ function parseFile(fd: number, size: number, stringColumns: ReadonlySet<number>)
     if (atEnd) break;
   }
   if (names === undefined) return undefined;
-  return finish(names, cols, nRows);
+  return { names, cols, nRows };
 }
 
 /**
@@ -434,21 +493,68 @@ function storeField(
   return "ok";
 }
 
-function finish(names: string[], cols: ColumnState[], nRows: number): Outcome {
+/**
+ * The Frame of consecutive parts of one file: numbers and codes concatenated, each part's
+ * dictionary merged into the first's; a column that is numbers in one part and text in another
+ * must be read again as text.
+ */
+export function frameOfParts(parts: readonly CsvPart[]): Outcome {
+  const first = parts[0] as CsvPart;
+  const nRows = parts.reduce((n, p) => n + p.nRows, 0);
   const columns: Column[] = [];
-  for (let c = 0; c < cols.length; c++) {
-    const col = cols[c] as ColumnState;
-    const name = names[c] as string;
-    if (col.kind === "number") {
-      const values = col.values.subarray(0, nRows);
+  for (let c = 0; c < first.names.length; c++) {
+    const name = first.names[c] as string;
+    const cols = parts.map((p) => p.columns[c] as PartColumn);
+    const kinds = new Set(cols.map((col) => col.kind));
+    if (kinds.has("number") && kinds.has("string")) return { restartAsString: c };
+    if (kinds.has("number")) {
+      const values = concat(parts, (p) => (p.columns[c] as PartColumn).values, Float64Array);
       // BIGINT has no negative zero.
-      if (col.negativeZero && !col.double) for (let i = 0; i < nRows; i++) if (values[i] === 0) values[i] = 0;
+      if (cols.some((col) => col.negativeZero) && !cols.some((col) => col.double)) {
+        for (let i = 0; i < nRows; i++) if (values[i] === 0) values[i] = 0;
+      }
       columns.push(numericColumn(name, values));
       continue;
     }
-    const dict = col.dict as ByteDictionary;
-    if (col.kind === "string" && !dict.sawText) return undefined;
-    columns.push(categoricalColumn(name, col.codes.subarray(0, nRows), dict.strings));
+    if (kinds.has("string") && !cols.some((col) => col.sawText)) return undefined;
+    const strings = [...(cols[0] as PartColumn).strings];
+    const codeOf = new Map(strings.map((v, i) => [v, i]));
+    const codes = concat(
+      parts,
+      (p, k) => {
+        const part = p.columns[c] as PartColumn;
+        if (k === 0) return part.codes;
+        // Later parts' codes into the first part's dictionary.
+        const remap = Int32Array.from(part.strings, (v) => {
+          let code = codeOf.get(v);
+          if (code === undefined) {
+            code = strings.length;
+            strings.push(v);
+            codeOf.set(v, code);
+          }
+          return code;
+        });
+        return part.codes.subarray(0, p.nRows).map((code) => (code < 0 ? -1 : (remap[code] as number)));
+      },
+      Int32Array,
+    );
+    columns.push(categoricalColumn(name, codes, strings));
   }
   return { frame: { nRows, columns } };
+}
+
+/** One part's array as it is (no copy), or the parts' arrays one after another. */
+function concat<A extends Float64Array | Int32Array>(
+  parts: readonly CsvPart[],
+  arrayOf: (p: CsvPart, k: number) => A,
+  Ctor: { new (n: number): A },
+): A {
+  if (parts.length === 1) return arrayOf(parts[0] as CsvPart, 0).subarray(0, (parts[0] as CsvPart).nRows) as A;
+  const out = new Ctor(parts.reduce((n, p) => n + p.nRows, 0));
+  let at = 0;
+  parts.forEach((p, k) => {
+    out.set(arrayOf(p, k).subarray(0, p.nRows), at);
+    at += p.nRows;
+  });
+  return out;
 }

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { extname } from "node:path";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
 import { categoricalColumn, numericColumn } from "./columns.js";
-import { readPlainCsv } from "./csv-reader.js";
+import { readPlainCsvInParallel } from "./csv-parallel.js";
 import type { Column, Frame } from "./frame.js";
 
 export { categoricalColumn, categoricalFromStrings, numericColumn } from "./columns.js";
@@ -82,7 +82,8 @@ export function source(path: string, format: TableFormat): string {
  * ENUM whose codes arrive as INTEGER; each chunk's vector memory is then copied straight into the
  * typed arrays. Only such a column's distinct values, and the values of a string column of many
  * distinct values (ids, where an ENUM would cost more than it saves), are read as strings.
- * A plain `.csv` (see readPlainCsv) skips DuckDB altogether: the same Frame, parsed in one pass.
+ * A plain `.csv` (see readPlainCsv) skips DuckDB altogether: the same Frame, parsed in one pass
+ * (two halves on two threads for a large file).
  */
 export async function readTable(path: string, options: { format?: TableFormat } = {}): Promise<Frame> {
   if (!existsSync(path)) {
@@ -90,7 +91,7 @@ export async function readTable(path: string, options: { format?: TableFormat } 
   }
   const format = options.format ?? tableFormat(path);
   if (format === "csv" && extname(path).toLowerCase() === ".csv") {
-    const frame = readPlainCsv(path);
+    const frame = await readPlainCsvInParallel(path);
     if (frame !== undefined) return frame;
   }
   const numericTypeIds = await numericTypes();
