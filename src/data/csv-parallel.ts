@@ -7,6 +7,8 @@ import type { Frame } from "./frame.js";
 
 /** Below this size a second thread costs more than it saves. */
 const PARALLEL_MIN_BYTES = 4 << 20;
+/** Above this size the halves' arrays and their concatenation (twice the Frame) cost too much memory. */
+const PARALLEL_MAX_BYTES = 256 << 20;
 
 /** Parses one byte range of a file; the default runs it on a worker thread. */
 export type PartRunner = (path: string, range: { start: number; end: number }) => Promise<PartOutcome>;
@@ -64,7 +66,7 @@ export async function readPlainCsvInParallel(
   runPart: PartRunner | undefined = workerUrl === undefined ? undefined : partInWorker,
 ): Promise<Frame | undefined> {
   const size = statSync(path).size;
-  const split = size >= PARALLEL_MIN_BYTES && availableParallelism() > 1 ? lineStartAfter(path, size >> 1) : undefined;
+  const split = size >= PARALLEL_MIN_BYTES && size <= PARALLEL_MAX_BYTES && availableParallelism() > 1 ? lineStartAfter(path, size >> 1) : undefined;
   if (runPart === undefined || split === undefined || split >= size) return readPlainCsv(path);
   const second = runPart(path, { start: split, end: size });
   const first = parseCsvPart(path, { start: 0, end: split }, []);

@@ -294,8 +294,9 @@ function parseNumber(buf: Uint8Array, start: number, end: number): number | unde
 function newState(capacity: number, asString: boolean): ColumnState {
   return {
     kind: asString ? "string" : "empty",
+    // Only the array of the column's kind is allocated: a wide numeric table pays for no codes.
     values: new Float64Array(asString ? 0 : capacity),
-    codes: new Int32Array(capacity),
+    codes: new Int32Array(asString ? capacity : 0),
     dict: new ByteDictionary(),
     double: false,
     negativeZero: false,
@@ -308,10 +309,11 @@ function grow(cols: ColumnState[], capacity: number): void {
       const v = new Float64Array(capacity);
       v.set(c.values);
       c.values = v;
+    } else {
+      const k = new Int32Array(capacity);
+      k.set(c.codes);
+      c.codes = k;
     }
-    const k = new Int32Array(capacity);
-    k.set(c.codes);
-    c.codes = k;
   }
 }
 
@@ -469,7 +471,7 @@ function storeField(
 ): "ok" | "restart" | "unsure" {
   if (start === end) {
     if (col.kind !== "string") col.values[row] = NaN;
-    col.codes[row] = -1;
+    else col.codes[row] = -1;
     return "ok";
   }
   if (col.kind !== "string") {
@@ -485,7 +487,10 @@ function storeField(
       const text = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("utf8");
       return mightBeTyped(quoted ? text.replaceAll('""', '"') : text) ? "unsure" : "restart";
     }
+    // Every row so far was empty.
     col.kind = "string";
+    col.codes = new Int32Array(col.values.length).fill(-1, 0, row);
+    col.values = new Float64Array(0);
   }
   const code = (col.dict as ByteDictionary).code(buf, start, end, quoted);
   if (code === -2) return "unsure";
@@ -523,6 +528,7 @@ export function frameOfParts(parts: readonly CsvPart[]): Outcome {
       parts,
       (p, k) => {
         const part = p.columns[c] as PartColumn;
+        if (part.kind === "empty") return new Int32Array(p.nRows).fill(-1);
         if (k === 0) return part.codes;
         // Later parts' codes into the first part's dictionary.
         const remap = Int32Array.from(part.strings, (v) => {

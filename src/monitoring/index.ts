@@ -1,5 +1,5 @@
 export type { ColumnDrift, ColumnHistogram, DriftMode, DriftOptions, DriftReport } from "./drift-report.js";
-export { computeDrift } from "./drift-report.js";
+export { computeDrift, driftProfile } from "./drift-report.js";
 export type { HtmlOptions } from "./drift-html.js";
 export { histogramSvg, renderDriftHtml } from "./drift-html.js";
 // The reference profile is built in stats/ and stored by registry/; monitoring keeps offering it.
