@@ -66,7 +66,10 @@ export async function readPlainCsvInParallel(
   runPart: PartRunner | undefined = workerUrl === undefined ? undefined : partInWorker,
 ): Promise<Frame | undefined> {
   const size = statSync(path).size;
-  const split = size >= PARALLEL_MIN_BYTES && size <= PARALLEL_MAX_BYTES && availableParallelism() > 1 ? lineStartAfter(path, size >> 1) : undefined;
+  const split =
+    size >= PARALLEL_MIN_BYTES && size <= PARALLEL_MAX_BYTES && availableParallelism() > 1
+      ? lineStartAfter(path, size >> 1)
+      : undefined;
   if (runPart === undefined || split === undefined || split >= size) return readPlainCsv(path);
   const second = runPart(path, { start: split, end: size });
   const first = parseCsvPart(path, { start: 0, end: split }, []);

@@ -285,7 +285,7 @@ function parseNumber(buf: Uint8Array, start: number, end: number): number | unde
     // The sign is part of the text here.
     value = Number(Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("latin1"));
     // Beyond BIGINT's range DuckDB falls back to DOUBLE.
-    if (!lastWasDouble && (value > 9223372036854775807 || value < -9223372036854775808)) lastWasDouble = true;
+    if (!lastWasDouble && (value > 2 ** 63 || value < -(2 ** 63))) lastWasDouble = true;
     return value;
   }
   return negative ? -value : value;

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import type { Frame } from "../../data/index.js";
 import { InvalidParameterError, InvalidStateError } from "../../errors.js";
 import { computeDrift, driftProfile, profileFromJson, renderDriftHtml } from "../../monitoring/index.js";
-import type { DriftMode, DriftReport, ReferenceProfile } from "../../monitoring/index.js";
+import type { DriftOptions, DriftReport, ReferenceProfile } from "../../monitoring/index.js";
 import { readSpecFile } from "../../spec-fields.js";
 import { print, table } from "../context.js";
 import type { CliContext } from "../context.js";
@@ -75,8 +75,8 @@ export function driftCommand(program: Command, ctx: CliContext): void {
           });
         }
       }
-      const options = {
-        method: opts.method as DriftMode,
+      const options: DriftOptions = {
+        method: opts.method,
         ...(psiBins === undefined ? {} : { psiBins }),
         ...(opts.columns === undefined ? {} : { columns: opts.columns.split(",").map((s) => s.trim()) }),
       };
