@@ -142,7 +142,7 @@ class ByteDictionary {
   private slots = new Int32Array(1024).fill(-1);
 
   /** The code of the field buf[start, end); -2 when its bytes are not valid UTF-8. */
-  code(buf: Uint8Array, start: number, end: number, quoted: boolean): number {
+  code(buf: Buffer, start: number, end: number, quoted: boolean): number {
     const h = hashBytes(buf, start, end);
     const mask = this.slots.length - 1;
     let slot = h & mask;
@@ -152,7 +152,7 @@ class ByteDictionary {
       if (this.holds(code, buf, start, end)) return code;
       slot = (slot + 1) & mask;
     }
-    const raw = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("utf8");
+    const raw = buf.toString("utf8", start, end);
     if (raw.includes("\uFFFD")) return -2;
     const text = quoted ? raw.replaceAll('""', '"') : raw;
     const code = this.strings.length;
@@ -164,14 +164,14 @@ class ByteDictionary {
     return code;
   }
 
-  private holds(code: number, buf: Uint8Array, start: number, end: number): boolean {
+  private holds(code: number, buf: Buffer, start: number, end: number): boolean {
     const from = this.offsets[code] as number;
     if ((this.offsets[code + 1] as number) - from !== end - start) return false;
     for (let i = start, j = from; i < end; i++, j++) if (buf[i] !== this.pool[j]) return false;
     return true;
   }
 
-  private keep(buf: Uint8Array, start: number, end: number, hash: number): void {
+  private keep(buf: Buffer, start: number, end: number, hash: number): void {
     const n = this.strings.length;
     if (this.poolUsed + end - start > this.pool.length) {
       const pool = new Uint8Array(Math.max(this.pool.length * 2, this.poolUsed + end - start));
@@ -205,7 +205,7 @@ class ByteDictionary {
 }
 
 /** FNV-1a over the bytes, then murmur3's finalizer so the low bits (the table slot) are well mixed. */
-function hashBytes(buf: Uint8Array, start: number, end: number): number {
+function hashBytes(buf: Buffer, start: number, end: number): number {
   let h = 0x811c9dc5;
   for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
   h ^= h >>> 16;
@@ -236,7 +236,7 @@ let lastWasDouble = false;
  * The number in buf[start, end) written as DuckDB types it BIGINT or DOUBLE without any doubt
  * (`-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`), or undefined.
  */
-function parseNumber(buf: Uint8Array, start: number, end: number): number | undefined {
+function parseNumber(buf: Buffer, start: number, end: number): number | undefined {
   let i = start;
   const negative = buf[i] === 45;
   if (negative) i++;
@@ -283,7 +283,7 @@ function parseNumber(buf: Uint8Array, start: number, end: number): number | unde
     value = exponent >= 0 ? mantissa * (POW10[exponent] as number) : mantissa / (POW10[-exponent] as number);
   } else {
     // The sign is part of the text here.
-    value = Number(Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("latin1"));
+    value = Number(buf.toString("latin1", start, end));
     // Beyond BIGINT's range DuckDB falls back to DOUBLE.
     if (!lastWasDouble && (value > 2 ** 63 || value < -(2 ** 63))) lastWasDouble = true;
     return value;
@@ -322,7 +322,8 @@ function grow(cols: ColumnState[], capacity: number): void {
  * each block is parsed up to its last complete line and the rest moves to the next block's front.
  */
 function parseFile(fd: number, start: number, end: number, stringColumns: ReadonlySet<number>): FileOutcome {
-  let buf = new Uint8Array(Math.min(BLOCK, end + 1));
+  // A Buffer decodes a field to a string without a view object per field.
+  let buf = Buffer.allocUnsafe(Math.min(BLOCK, end + 1));
   let filled = 0;
   let pos = 0;
   let names: string[] | undefined;
@@ -338,7 +339,7 @@ function parseFile(fd: number, start: number, end: number, stringColumns: Readon
       pos = 0;
     }
     if (filled === buf.length) {
-      const bigger = new Uint8Array(buf.length * 2);
+      const bigger = Buffer.allocUnsafe(buf.length * 2);
       bigger.set(buf);
       buf = bigger;
     }
@@ -399,7 +400,7 @@ function parseFile(fd: number, start: number, end: number, stringColumns: Readon
  * returns where the next record begins, -1 when the record is not complete in the buffer, -2 for
  * what this reader does not handle.
  */
-function splitRecord(buf: Uint8Array, pos: number, filled: number, atEnd: boolean): number {
+function splitRecord(buf: Buffer, pos: number, filled: number, atEnd: boolean): number {
   fieldCount = 0;
   if (pos >= filled) return -1;
   let i = pos;
@@ -450,10 +451,10 @@ function splitRecord(buf: Uint8Array, pos: number, filled: number, atEnd: boolea
 }
 
 /** The header's names, or undefined when DuckDB might not take the first row for a header. */
-function headerNames(buf: Uint8Array): string[] | undefined {
+function headerNames(buf: Buffer): string[] | undefined {
   if (fieldCount < 2) return undefined;
   const names = Array.from(fieldStarts.subarray(0, fieldCount), (s, c) => {
-    const raw = Buffer.from(buf.buffer, buf.byteOffset + s, (fieldEnds[c] as number) - s).toString("utf8");
+    const raw = buf.toString("utf8", s, fieldEnds[c]);
     return fieldQuoted[c] === 1 ? raw.replaceAll('""', '"') : raw;
   });
   const ok = names.every((n) => n.length > 0 && n.trim() === n && !/[;\t|#]/.test(n) && !mightBeTyped(n));
@@ -463,7 +464,7 @@ function headerNames(buf: Uint8Array): string[] | undefined {
 /** Stores one field; "restart" when a number column meets text, "unsure" for text DuckDB might type. */
 function storeField(
   col: ColumnState,
-  buf: Uint8Array,
+  buf: Buffer,
   start: number,
   end: number,
   quoted: boolean,
@@ -484,7 +485,7 @@ function storeField(
       return "ok";
     }
     if (col.kind === "number") {
-      const text = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString("utf8");
+      const text = buf.toString("utf8", start, end);
       return mightBeTyped(quoted ? text.replaceAll('""', '"') : text) ? "unsure" : "restart";
     }
     // Every row so far was empty.
