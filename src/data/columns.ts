@@ -15,7 +15,7 @@ export function numericColumn(name: string, values: Float64Array): NumericColumn
 
 /**
  * Re-codes to a sorted dictionary (codes then do not depend on the order rows arrived in).
- * `dict` maps each value to its code, or lists the values in code order.
+ * `dict` maps each value to its code, or lists the values in code order (a value may be listed twice).
  */
 export function categoricalColumn(
   name: string,
@@ -30,11 +30,14 @@ export function categoricalColumn(
     const y = values[b] as string;
     return x < y ? -1 : x > y ? 1 : 0;
   });
-  const sorted = order.map((i) => values[i] as string);
+  // A listed value may repeat (dictionaries of a file's parts, appended): equal values share a rank.
+  const sorted: string[] = [];
   const remap = new Int32Array(values.length);
-  order.forEach((i, rank) => {
-    remap[codeOf === undefined ? i : (codeOf.get(values[i] as string) as number)] = rank;
-  });
+  for (const i of order) {
+    const v = values[i] as string;
+    if (sorted.length === 0 || sorted[sorted.length - 1] !== v) sorted.push(v);
+    remap[codeOf === undefined ? i : (codeOf.get(v) as number)] = sorted.length - 1;
+  }
   let valid: Uint8Array | undefined;
   for (let i = 0; i < codes.length; i++) {
     const k = codes[i] as number;

@@ -523,25 +523,17 @@ export function frameOfParts(parts: readonly CsvPart[]): Outcome {
       continue;
     }
     if (kinds.has("string") && !cols.some((col) => col.sawText)) return undefined;
-    const strings = [...(cols[0] as PartColumn).strings];
-    const codeOf = new Map(strings.map((v, i) => [v, i]));
+    // The parts' dictionaries one after another; categoricalColumn merges repeated values as it sorts.
+    const strings: string[] = [];
     const codes = concat(
       parts,
-      (p, k) => {
+      (p) => {
         const part = p.columns[c] as PartColumn;
         if (part.kind === "empty") return new Int32Array(p.nRows).fill(-1);
-        if (k === 0) return part.codes;
-        // Later parts' codes into the first part's dictionary.
-        const remap = Int32Array.from(part.strings, (v) => {
-          let code = codeOf.get(v);
-          if (code === undefined) {
-            code = strings.length;
-            strings.push(v);
-            codeOf.set(v, code);
-          }
-          return code;
-        });
-        return part.codes.subarray(0, p.nRows).map((code) => (code < 0 ? -1 : (remap[code] as number)));
+        const offset = strings.length;
+        for (const v of part.strings) strings.push(v);
+        if (offset === 0) return part.codes;
+        return part.codes.subarray(0, p.nRows).map((code) => (code < 0 ? -1 : code + offset));
       },
       Int32Array,
     );
