@@ -1,10 +1,12 @@
-import { DuckDBInstance, DuckDBTypeId } from "@duckdb/node-api";
 import type { DuckDBConnection, DuckDBResult, DuckDBVector } from "@duckdb/node-api";
-import duckdb from "@duckdb/node-bindings";
 import { existsSync } from "node:fs";
 import { extname } from "node:path";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
-import type { CategoricalColumn, Column, Frame, NumericColumn } from "./frame.js";
+import { categoricalColumn, numericColumn } from "./columns.js";
+import { readPlainCsvInParallel } from "./csv-parallel.js";
+import type { Column, Frame } from "./frame.js";
+
+export { categoricalColumn, categoricalFromStrings, numericColumn } from "./columns.js";
 
 export type TableFormat = "csv" | "parquet";
 
@@ -18,22 +20,29 @@ export function tableFormat(path: string): TableFormat {
   });
 }
 
-const NUMERIC_TYPES = new Set<DuckDBTypeId>([
-  DuckDBTypeId.BOOLEAN,
-  DuckDBTypeId.TINYINT,
-  DuckDBTypeId.SMALLINT,
-  DuckDBTypeId.INTEGER,
-  DuckDBTypeId.BIGINT,
-  DuckDBTypeId.UTINYINT,
-  DuckDBTypeId.USMALLINT,
-  DuckDBTypeId.UINTEGER,
-  DuckDBTypeId.UBIGINT,
-  DuckDBTypeId.HUGEINT,
-  DuckDBTypeId.UHUGEINT,
-  DuckDBTypeId.FLOAT,
-  DuckDBTypeId.DOUBLE,
-  DuckDBTypeId.DECIMAL,
-]);
+/** DuckDB's API, loaded on first use: a plain CSV is read without it, and loading it costs a native addon. */
+const duckdbApi = () => import("@duckdb/node-api");
+
+/** DuckDB's numeric (and boolean) types, read into Float64 columns. */
+async function numericTypes(): Promise<Set<number>> {
+  const { DuckDBTypeId: T } = await duckdbApi();
+  return new Set([
+    T.BOOLEAN,
+    T.TINYINT,
+    T.SMALLINT,
+    T.INTEGER,
+    T.BIGINT,
+    T.UTINYINT,
+    T.USMALLINT,
+    T.UINTEGER,
+    T.UBIGINT,
+    T.HUGEINT,
+    T.UHUGEINT,
+    T.FLOAT,
+    T.DOUBLE,
+    T.DECIMAL,
+  ]);
+}
 
 export function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
@@ -44,6 +53,7 @@ export function ident(s: string): string {
 }
 
 export async function withConnection<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+  const { DuckDBInstance } = await duckdbApi();
   const instance = await DuckDBInstance.create(":memory:");
   const conn = await instance.connect();
   try {
@@ -72,17 +82,24 @@ export function source(path: string, format: TableFormat): string {
  * ENUM whose codes arrive as INTEGER; each chunk's vector memory is then copied straight into the
  * typed arrays. Only such a column's distinct values, and the values of a string column of many
  * distinct values (ids, where an ENUM would cost more than it saves), are read as strings.
+ * A plain `.csv` (see readPlainCsv) skips DuckDB altogether: the same Frame, parsed in one pass
+ * (two halves on two threads for a large file).
  */
 export async function readTable(path: string, options: { format?: TableFormat } = {}): Promise<Frame> {
   if (!existsSync(path)) {
     throw new NotFoundError(`file ${path} does not exist`, { details: { field: "path", value: path } });
   }
   const format = options.format ?? tableFormat(path);
+  if (format === "csv" && extname(path).toLowerCase() === ".csv") {
+    const frame = await readPlainCsvInParallel(path);
+    if (frame !== undefined) return frame;
+  }
+  const numericTypeIds = await numericTypes();
   return withConnection(async (conn) => {
     const src = source(path, format);
     const schema = await conn.runAndReadAll(`SELECT * FROM ${src} LIMIT 0`);
     const names = schema.columnNames();
-    const numeric = schema.columnTypes().map((t) => NUMERIC_TYPES.has(t.typeId));
+    const numeric = schema.columnTypes().map((t) => numericTypeIds.has(t.typeId));
     // String columns are read twice (distinct values, then codes): parse the file once.
     const from = numeric.every(Boolean) ? src : "keel_read";
     if (from !== src) await conn.run(`CREATE TEMP TABLE keel_read AS SELECT * FROM ${src}`);
@@ -158,6 +175,7 @@ async function readColumns(
   let n = 0;
   let arrays = plans.map((p) => (p.kind === "number" ? new Float64Array(cap) : new Int32Array(cap)));
   const stringCodes = plans.map((p) => (p.kind === "string" ? new Map<string, number>() : undefined));
+  const { default: duckdb } = await import("@duckdb/node-bindings");
   for (;;) {
     const chunk = await result.fetchChunk();
     if (chunk === null || chunk.rowCount === 0) break;
@@ -208,60 +226,6 @@ function codeStrings(
     }
     codes[at + i] = code;
   }
-}
-
-/** A numeric column from values with NaN for nulls; the mask is attached only when a null exists. */
-export function numericColumn(name: string, values: Float64Array): NumericColumn {
-  let valid: Uint8Array | undefined;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
-    if (v !== v) {
-      valid ??= new Uint8Array(values.length).fill(1);
-      valid[i] = 0;
-    }
-  }
-  return valid ? { kind: "numeric", name, values, valid } : { kind: "numeric", name, values };
-}
-
-/** Re-codes to a sorted dictionary (codes then do not depend on the order rows arrived in). */
-function categoricalColumn(name: string, codes: Int32Array, dict: Map<string, number>): CategoricalColumn {
-  const sorted = [...dict.keys()].sort();
-  const remap = new Int32Array(dict.size);
-  sorted.forEach((v, i) => {
-    remap[dict.get(v) as number] = i;
-  });
-  let valid: Uint8Array | undefined;
-  for (let i = 0; i < codes.length; i++) {
-    const k = codes[i] as number;
-    if (k < 0) {
-      valid ??= new Uint8Array(codes.length).fill(1);
-      valid[i] = 0;
-    } else {
-      codes[i] = remap[k] as number;
-    }
-  }
-  return valid
-    ? { kind: "categorical", name, codes, dictionary: sorted, valid }
-    : { kind: "categorical", name, codes, dictionary: sorted };
-}
-
-/** A categorical column from strings (null for a missing value). */
-export function categoricalFromStrings(name: string, values: readonly (string | null)[]): CategoricalColumn {
-  const dict = new Map<string, number>();
-  const codes = new Int32Array(values.length);
-  values.forEach((v, i) => {
-    if (v === null) {
-      codes[i] = -1;
-      return;
-    }
-    let code = dict.get(v);
-    if (code === undefined) {
-      code = dict.size;
-      dict.set(v, code);
-    }
-    codes[i] = code;
-  });
-  return categoricalColumn(name, codes, dict);
 }
 
 /**

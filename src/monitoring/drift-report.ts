@@ -267,6 +267,38 @@ function isProfile(r: Frame | ReferenceProfile): r is ReferenceProfile {
   return "features" in r;
 }
 
+/**
+ * The reference side of computeDrift: a saved profile as it is, or the profile of a reference Frame
+ * (every value kept, so tests are exact). A caller holding a large reference Frame can build this
+ * first and let the Frame go before the current data is read.
+ */
+export function driftProfile(
+  reference: Frame | ReferenceProfile,
+  options: Pick<DriftOptions, "columns" | "psiBins" | "referenceScores"> = {},
+): ReferenceProfile {
+  const wanted = options.columns ? new Set(options.columns) : null;
+  const refNames = isProfile(reference)
+    ? [...reference.features.map((f) => f.name), ...reference.excluded.map((e) => e.name)]
+    : reference.columns.map((c) => c.name);
+  for (const name of wanted ?? []) {
+    if (!refNames.includes(name)) {
+      throw new InvalidParameterError(`column "${name}" is not in the reference`, {
+        details: { field: "columns", value: name, rule: "a reference column" },
+      });
+    }
+  }
+  if (isProfile(reference)) return reference;
+  const keep = reference.columns.filter((c) => !wanted || wanted.has(c.name));
+  return buildReferenceProfile(
+    { nRows: reference.nRows, columns: keep },
+    {
+      reservoirSize: Number.POSITIVE_INFINITY,
+      ...(options.psiBins === undefined ? {} : { psiBins: options.psiBins }),
+      ...(options.referenceScores === undefined ? {} : { scores: options.referenceScores }),
+    },
+  );
+}
+
 /** Compute the drift report of `current` against `reference` (a raw Frame or a saved profile). */
 export function computeDrift(
   reference: Frame | ReferenceProfile,
@@ -281,29 +313,7 @@ export function computeDrift(
   }
   const skipped: { name: string; reason: string }[] = [];
   const wanted = options.columns ? new Set(options.columns) : null;
-  const refNames = isProfile(reference)
-    ? [...reference.features.map((f) => f.name), ...reference.excluded.map((e) => e.name)]
-    : reference.columns.map((c) => c.name);
-  for (const name of wanted ?? []) {
-    if (!refNames.includes(name)) {
-      throw new InvalidParameterError(`column "${name}" is not in the reference`, {
-        details: { field: "columns", value: name, rule: "a reference column" },
-      });
-    }
-  }
-  let profile: ReferenceProfile;
-  if (isProfile(reference)) profile = reference;
-  else {
-    const keep = reference.columns.filter((c) => !wanted || wanted.has(c.name));
-    profile = buildReferenceProfile(
-      { nRows: reference.nRows, columns: keep },
-      {
-        reservoirSize: Number.POSITIVE_INFINITY,
-        ...(options.psiBins === undefined ? {} : { psiBins: options.psiBins }),
-        ...(options.referenceScores === undefined ? {} : { scores: options.referenceScores }),
-      },
-    );
-  }
+  const profile = driftProfile(reference, options);
   for (const e of profile.excluded) if (!wanted || wanted.has(e.name)) skipped.push({ ...e });
   const columns: ColumnDrift[] = [];
   const histograms: ColumnHistogram[] = [];

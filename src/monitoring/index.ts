@@ -1,5 +1,5 @@
 export type { ColumnDrift, ColumnHistogram, DriftMode, DriftOptions, DriftReport } from "./drift-report.js";
-export { computeDrift } from "./drift-report.js";
+export { computeDrift, driftProfile } from "./drift-report.js";
 export type { HtmlOptions } from "./drift-html.js";
 export { renderDriftHtml } from "./drift-html.js";
 export type { BinCounts, BinShares, HistogramChartOption, HistogramChartStyle } from "./histogram-chart.js";

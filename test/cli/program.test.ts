@@ -1,9 +1,12 @@
 import { spawn } from "node:child_process";
-import path from "node:path";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path, { join } from "node:path";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { commands } from "../../src/cli/commands/index.js";
 import { commandWord } from "../../src/cli/program.js";
+import { numericColumn, writeTable } from "../../src/data/index.js";
 import { keelInProcess, REPO } from "./helpers.js";
 
 const ctx = { env: {}, cwd: REPO, out: () => {}, err: () => {} };
@@ -66,12 +69,20 @@ describe("start-up imports only what the command uses", () => {
     expect(run.sharedObjects.filter((m) => HEAVY.test(m))).toEqual([]);
   });
 
-  it("`keel validate` loads DuckDB to read data but not the ONNX runtime or the server", async () => {
-    const run = await loadedBy(["validate", "--help"]);
+  it("`keel validate` reads a plain CSV without DuckDB, the ONNX runtime or the server", async () => {
+    const run = await loadedBy(["validate", "--profile", "test/fixtures/data/mlc_churn.csv"]);
     expect(run.code).toBe(0);
     const loaded = [...run.modules, ...run.sharedObjects];
-    expect(loaded.filter((m) => /[\\/]node_modules[\\/](onnxruntime-node|fastify)[\\/]/.test(m))).toEqual([]);
-    expect(loaded.some((m) => /[\\/]node_modules[\\/]@duckdb[\\/]/.test(m))).toBe(true);
+    expect(loaded.filter((m) => /[\\/]node_modules[\\/](onnxruntime-node|fastify|@duckdb)[\\/]/.test(m))).toEqual([]);
+  });
+
+  it("the check can fail: `keel validate` of Parquet loads DuckDB", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "keel-loaded-"));
+    const path = join(dir, "t.parquet");
+    await writeTable({ nRows: 2, columns: [numericColumn("x", Float64Array.from([1, 2]))] }, path);
+    const run = await loadedBy(["validate", "--profile", path]);
+    expect(run.code).toBe(0);
+    expect([...run.modules, ...run.sharedObjects].some((m) => /[\\/]node_modules[\\/]@duckdb[\\/]/.test(m))).toBe(true);
   });
 
   it("the check can fail: `keel server --help` loads fastify", async () => {

@@ -2,8 +2,8 @@ import { writeFileAtomic, readTable } from "../../data/index.js";
 import type { Command } from "commander";
 import type { Frame } from "../../data/index.js";
 import { InvalidParameterError, InvalidStateError } from "../../errors.js";
-import { computeDrift, profileFromJson, renderDriftHtml } from "../../monitoring/index.js";
-import type { DriftReport, ReferenceProfile } from "../../monitoring/index.js";
+import { computeDrift, driftProfile, profileFromJson, renderDriftHtml } from "../../monitoring/index.js";
+import type { DriftOptions, DriftReport, ReferenceProfile } from "../../monitoring/index.js";
 import { readSpecFile } from "../../spec-fields.js";
 import { print, table } from "../context.js";
 import type { CliContext } from "../context.js";
@@ -75,12 +75,14 @@ export function driftCommand(program: Command, ctx: CliContext): void {
           });
         }
       }
-      const [reference, current] = await Promise.all([loadReference(opts.reference), readTable(opts.current)]);
-      const report = computeDrift(reference, current, {
+      const options: DriftOptions = {
         method: opts.method,
         ...(psiBins === undefined ? {} : { psiBins }),
         ...(opts.columns === undefined ? {} : { columns: opts.columns.split(",").map((s) => s.trim()) }),
-      });
+      };
+      // The reference Frame is held only while its profile is built, not beside the current data.
+      const profile = driftProfile(await loadReference(opts.reference), options);
+      const report = computeDrift(profile, await readTable(opts.current), options);
       if (opts.html !== undefined) {
         await writeFileAtomic(
           opts.html,

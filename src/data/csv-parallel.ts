@@ -1,0 +1,82 @@
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { frameOfParts, parseCsvPart, readPlainCsv } from "./csv-reader.js";
+import type { CsvPart, PartOutcome } from "./csv-reader.js";
+import type { Frame } from "./frame.js";
+
+/** Below this size a second thread costs more than it saves. */
+const PARALLEL_MIN_BYTES = 4 << 20;
+/** Above this size the halves' arrays and their concatenation (twice the Frame) cost too much memory. */
+const PARALLEL_MAX_BYTES = 256 << 20;
+
+/** Parses one byte range of a file; the default runs it on a worker thread. */
+export type PartRunner = (path: string, range: { start: number; end: number }) => Promise<PartOutcome>;
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+import(workerData.url).then(({ parseCsvPart }) => {
+  const part = parseCsvPart(workerData.path, workerData.range, []);
+  const transfer = part && part.columns ? part.columns.flatMap((c) => [c.values.buffer, c.codes.buffer]) : [];
+  parentPort.postMessage(part, transfer);
+});
+`;
+
+/**
+ * The compiled module can be imported by a worker; under a TypeScript loader (tests) it cannot,
+ * and the file is read on this thread.
+ */
+const workerUrl = import.meta.url.endsWith(".js") ? new URL("./csv-reader.js", import.meta.url).href : undefined;
+
+function partInWorker(path: string, range: { start: number; end: number }): Promise<PartOutcome> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { url: workerUrl, path, range } });
+    worker.once("message", (part: PartOutcome) => {
+      resolve(part);
+      void worker.terminate();
+    });
+    worker.once("error", reject);
+  });
+}
+
+/** The offset just past the first line end at or after `from`, or undefined. */
+function lineStartAfter(path: string, from: number): number | undefined {
+  const fd = openSync(path, "r");
+  try {
+    const buf = new Uint8Array(1 << 16);
+    for (let at = from; ; at += buf.length) {
+      const got = readSync(fd, buf, 0, buf.length, at);
+      if (got === 0) return undefined;
+      const i = buf.subarray(0, got).indexOf(10);
+      if (i >= 0) return at + i + 1;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * readPlainCsv with the file's second half parsed on a worker thread while this one parses the
+ * first. The halves meet at a line end; the first half's parse, which knows the quoting from the
+ * file's start, fails when that line end was inside a quoted field, and anything short of two clean
+ * halves reads the whole file on this thread instead, so the Frame is always readPlainCsv's.
+ */
+export async function readPlainCsvInParallel(
+  path: string,
+  runPart: PartRunner | undefined = workerUrl === undefined ? undefined : partInWorker,
+): Promise<Frame | undefined> {
+  const size = statSync(path).size;
+  const split =
+    size >= PARALLEL_MIN_BYTES && size <= PARALLEL_MAX_BYTES && availableParallelism() > 1
+      ? lineStartAfter(path, size >> 1)
+      : undefined;
+  if (runPart === undefined || split === undefined || split >= size) return readPlainCsv(path);
+  const second = runPart(path, { start: split, end: size });
+  const first = parseCsvPart(path, { start: 0, end: split }, []);
+  const parts = [first, await second.catch(() => undefined)];
+  if (parts.every((p): p is CsvPart => p !== undefined && "columns" in p)) {
+    const outcome = frameOfParts(parts);
+    if (outcome !== undefined && "frame" in outcome) return outcome.frame;
+  }
+  return readPlainCsv(path);
+}

@@ -1,0 +1,559 @@
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { categoricalColumn, numericColumn } from "./columns.js";
+import type { Column, Frame } from "./frame.js";
+
+/**
+ * A CSV reader for the plain files most tables are: comma-separated, a header row, `"`-quoted
+ * fields. It parses bytes straight into typed arrays (numbers as Float64, strings as dictionary
+ * codes, hashed on their bytes so a repeated value never becomes a JavaScript string again) and
+ * gives the Frame DuckDB's `read_csv` would give. Whatever it cannot be sure DuckDB's sniffer would
+ * read the same way — another delimiter, a header that could be data, padded or leading-zero
+ * numbers, dates, ragged rows, `'` quotes, backslash escapes — makes it return undefined and the
+ * caller reads the file through DuckDB. Exactness: a number is parsed with Clinger's fast path
+ * (≤ 15 digits, |exponent| ≤ 22, one correctly rounded operation) else by `Number`, both
+ * correctly rounded as DuckDB's parser is.
+ */
+export function readPlainCsv(path: string): Frame | undefined {
+  let stringColumns: number[] = [];
+  // A column first read as numbers that turns out to hold text is read again from the start.
+  for (;;) {
+    const part = parseCsvPart(path, undefined, stringColumns);
+    const outcome = part === undefined || "restartAsString" in part ? part : frameOfParts([part]);
+    if (outcome === undefined || "frame" in outcome) return outcome?.frame;
+    stringColumns = [...stringColumns, outcome.restartAsString];
+  }
+}
+
+/** The columns of one byte range of a CSV file as parsed, before they become a Frame. */
+export interface CsvPart {
+  readonly names: string[];
+  readonly nRows: number;
+  readonly columns: PartColumn[];
+}
+
+export interface PartColumn {
+  /** "empty" while no value was seen; DuckDB types an all-empty column as text. */
+  readonly kind: "empty" | "number" | "string";
+  /** Numbers (NaN for empty) unless kind is "string"; may be longer than nRows. */
+  readonly values: Float64Array;
+  /** Codes into `strings` (-1 for empty) when kind is "string"; may be longer than nRows. */
+  readonly codes: Int32Array;
+  readonly strings: string[];
+  /** A value had a fraction or exponent: DuckDB reads the column as DOUBLE (else BIGINT, where -0 is 0). */
+  readonly double: boolean;
+  readonly negativeZero: boolean;
+  /** Some value is text DuckDB could not read as a number, date or timestamp. */
+  readonly sawText: boolean;
+}
+
+export type PartOutcome = CsvPart | { readonly restartAsString: number } | undefined;
+
+/**
+ * Parses the records in bytes [range.start, range.end) of the file (the whole file when range is
+ * undefined; a range must begin at a record) with `stringColumns` read as text from the start.
+ */
+export function parseCsvPart(
+  path: string,
+  range: { readonly start: number; readonly end: number } | undefined,
+  stringColumns: readonly number[],
+): PartOutcome {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const outcome = parseFile(fd, range?.start ?? 0, range?.end ?? size, new Set(stringColumns));
+    if (outcome === undefined || "restartAsString" in outcome) return outcome;
+    return {
+      names: outcome.names,
+      nRows: outcome.nRows,
+      columns: outcome.cols.map((c) => ({
+        kind: c.kind,
+        values: c.values,
+        codes: c.codes,
+        strings: (c.dict as ByteDictionary).strings,
+        double: c.double,
+        negativeZero: c.negativeZero,
+        sawText: (c.dict as ByteDictionary).sawText,
+      })),
+    };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const BLOCK = 8 << 20;
+const COMMA = 44;
+const QUOTE = 34;
+const LF = 10;
+const CR = 13;
+
+/** The fields splitRecord found: byte ranges (quotes excluded) and whether each was quoted. */
+let fieldStarts = new Int32Array(256);
+let fieldEnds = new Int32Array(256);
+let fieldQuoted = new Uint8Array(256);
+let fieldCount = 0;
+
+function pushField(start: number, end: number, quoted: boolean): void {
+  if (fieldCount === fieldStarts.length) {
+    const n = fieldCount * 2;
+    const starts = new Int32Array(n);
+    const ends = new Int32Array(n);
+    const quotedFlags = new Uint8Array(n);
+    starts.set(fieldStarts);
+    ends.set(fieldEnds);
+    quotedFlags.set(fieldQuoted);
+    fieldStarts = starts;
+    fieldEnds = ends;
+    fieldQuoted = quotedFlags;
+  }
+  fieldStarts[fieldCount] = start;
+  fieldEnds[fieldCount] = end;
+  fieldQuoted[fieldCount] = quoted ? 1 : 0;
+  fieldCount++;
+}
+
+/** Parsing state of one column. */
+interface ColumnState {
+  /** "empty" until a non-empty value is seen; DuckDB types an all-empty column as text. */
+  kind: "empty" | "number" | "string";
+  values: Float64Array;
+  codes: Int32Array;
+  dict: ByteDictionary | undefined;
+  /** A value had a fraction or exponent: DuckDB reads the column as DOUBLE (else BIGINT, where -0 is 0). */
+  double: boolean;
+  negativeZero: boolean;
+}
+
+type Outcome = { frame: Frame } | { restartAsString: number } | undefined;
+type FileOutcome = { names: string[]; cols: ColumnState[]; nRows: number } | { restartAsString: number } | undefined;
+
+/**
+ * Strings seen in one column, in first-seen order, found by their bytes: an open-addressing table
+ * of codes over a hash of the field's bytes, which are kept in one pool. A value becomes a
+ * JavaScript string once, when first seen.
+ */
+class ByteDictionary {
+  readonly strings: string[] = [];
+  /** Whether some value is text DuckDB could not read as a number, date or timestamp. */
+  sawText = false;
+  private pool = new Uint8Array(1 << 16);
+  private poolUsed = 0;
+  private offsets = new Int32Array(1024);
+  private hashes = new Int32Array(1024);
+  private slots = new Int32Array(1024).fill(-1);
+
+  /** The code of the field buf[start, end); -2 when its bytes are not valid UTF-8. */
+  code(buf: Buffer, start: number, end: number, quoted: boolean): number {
+    const h = hashBytes(buf, start, end);
+    const mask = this.slots.length - 1;
+    let slot = h & mask;
+    for (;;) {
+      const code = this.slots[slot] as number;
+      if (code < 0) break;
+      if (this.holds(code, buf, start, end)) return code;
+      slot = (slot + 1) & mask;
+    }
+    const raw = buf.toString("utf8", start, end);
+    if (raw.includes("\uFFFD")) return -2;
+    const text = quoted ? raw.replaceAll('""', '"') : raw;
+    const code = this.strings.length;
+    this.strings.push(text);
+    if (!this.sawText && !mightBeTyped(text)) this.sawText = true;
+    this.keep(buf, start, end, h);
+    this.slots[slot] = code;
+    if (this.strings.length * 2 > this.slots.length) this.rehash();
+    return code;
+  }
+
+  private holds(code: number, buf: Buffer, start: number, end: number): boolean {
+    const from = this.offsets[code] as number;
+    if ((this.offsets[code + 1] as number) - from !== end - start) return false;
+    for (let i = start, j = from; i < end; i++, j++) if (buf[i] !== this.pool[j]) return false;
+    return true;
+  }
+
+  private keep(buf: Buffer, start: number, end: number, hash: number): void {
+    const n = this.strings.length;
+    if (this.poolUsed + end - start > this.pool.length) {
+      const pool = new Uint8Array(Math.max(this.pool.length * 2, this.poolUsed + end - start));
+      pool.set(this.pool.subarray(0, this.poolUsed));
+      this.pool = pool;
+    }
+    this.pool.set(buf.subarray(start, end), this.poolUsed);
+    this.poolUsed += end - start;
+    if (n + 1 >= this.offsets.length) {
+      const offsets = new Int32Array(this.offsets.length * 2);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+      const hashes = new Int32Array(this.offsets.length);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
+    }
+    this.offsets[n] = this.poolUsed;
+    this.hashes[n - 1] = hash;
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2).fill(-1);
+    const mask = slots.length - 1;
+    for (let code = 0; code < this.strings.length; code++) {
+      let slot = (this.hashes[code] as number) & mask;
+      while ((slots[slot] as number) >= 0) slot = (slot + 1) & mask;
+      slots[slot] = code;
+    }
+    this.slots = slots;
+  }
+}
+
+/** FNV-1a over the bytes, then murmur3's finalizer so the low bits (the table slot) are well mixed. */
+function hashBytes(buf: Buffer, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * Whether DuckDB's sniffer might read `text` as a BIGINT, DOUBLE, DATE or TIMESTAMP (or as the
+ * header of such a column): numbers in any spelling, inf/nan, and digit-led date and time shapes.
+ */
+export function mightBeTyped(text: string): boolean {
+  return (
+    /^\s*[+-]?(\d[\d_,]*\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(text) ||
+    /^\s*[+-]?0[xXbB][\da-fA-F_]+\s*$/.test(text) ||
+    /^\s*[+-]?(inf|infinity|nan)\s*$/i.test(text) ||
+    /^\s*\d[\d\s\-/.:,+T]*(Z|\s*[AaPp][Mm])?\s*[A-Za-z]{0,5}\s*$/.test(text)
+  );
+}
+
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+/** Set by parseNumber: the text had a fraction or exponent. */
+let lastWasDouble = false;
+
+/**
+ * The number in buf[start, end) written as DuckDB types it BIGINT or DOUBLE without any doubt
+ * (`-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`), or undefined.
+ */
+function parseNumber(buf: Buffer, start: number, end: number): number | undefined {
+  let i = start;
+  const negative = buf[i] === 45;
+  if (negative) i++;
+  const intStart = i;
+  let mantissa = 0;
+  let digits = 0;
+  while (i < end && (buf[i] as number) >= 48 && (buf[i] as number) <= 57) {
+    mantissa = mantissa * 10 + ((buf[i] as number) - 48);
+    i++;
+  }
+  digits = i - intStart;
+  if (digits === 0 || (digits > 1 && buf[intStart] === 48)) return undefined;
+  let exponent = 0;
+  lastWasDouble = false;
+  if (i < end && buf[i] === 46) {
+    i++;
+    const fracStart = i;
+    while (i < end && (buf[i] as number) >= 48 && (buf[i] as number) <= 57) {
+      mantissa = mantissa * 10 + ((buf[i] as number) - 48);
+      i++;
+    }
+    if (i === fracStart) return undefined;
+    digits += i - fracStart;
+    exponent = fracStart - i;
+    lastWasDouble = true;
+  }
+  if (i < end && (buf[i] === 101 || buf[i] === 69)) {
+    i++;
+    let expNegative = false;
+    if (buf[i] === 43 || buf[i] === 45) expNegative = buf[i++] === 45;
+    const expStart = i;
+    let e = 0;
+    while (i < end && (buf[i] as number) >= 48 && (buf[i] as number) <= 57 && e < 100000) {
+      e = e * 10 + ((buf[i] as number) - 48);
+      i++;
+    }
+    if (i === expStart) return undefined;
+    exponent += expNegative ? -e : e;
+    lastWasDouble = true;
+  }
+  if (i !== end) return undefined;
+  let value: number;
+  if (digits <= 15 && exponent >= -22 && exponent <= 22) {
+    value = exponent >= 0 ? mantissa * (POW10[exponent] as number) : mantissa / (POW10[-exponent] as number);
+  } else {
+    // The sign is part of the text here.
+    value = Number(buf.toString("latin1", start, end));
+    // Beyond BIGINT's range DuckDB falls back to DOUBLE.
+    if (!lastWasDouble && (value > 2 ** 63 || value < -(2 ** 63))) lastWasDouble = true;
+    return value;
+  }
+  return negative ? -value : value;
+}
+
+function newState(capacity: number, asString: boolean): ColumnState {
+  return {
+    kind: asString ? "string" : "empty",
+    // Only the array of the column's kind is allocated: a wide numeric table pays for no codes.
+    values: new Float64Array(asString ? 0 : capacity),
+    codes: new Int32Array(asString ? capacity : 0),
+    dict: new ByteDictionary(),
+    double: false,
+    negativeZero: false,
+  };
+}
+
+function grow(cols: ColumnState[], capacity: number): void {
+  for (const c of cols) {
+    if (c.kind !== "string") {
+      const v = new Float64Array(capacity);
+      v.set(c.values);
+      c.values = v;
+    } else {
+      const k = new Int32Array(capacity);
+      k.set(c.codes);
+      c.codes = k;
+    }
+  }
+}
+
+/**
+ * One pass over the file. Fields are found byte by byte; a record may straddle two blocks, so
+ * each block is parsed up to its last complete line and the rest moves to the next block's front.
+ */
+function parseFile(fd: number, start: number, end: number, stringColumns: ReadonlySet<number>): FileOutcome {
+  // A Buffer decodes a field to a string without a view object per field.
+  let buf = Buffer.allocUnsafe(Math.min(BLOCK, end + 1));
+  let filled = 0;
+  let pos = 0;
+  let names: string[] | undefined;
+  let cols: ColumnState[] = [];
+  let nRows = 0;
+  let capacity = 0;
+  let fileOffset = 0;
+  let dataStart = 0;
+  blocks: for (;;) {
+    if (pos > 0) {
+      buf.copyWithin(0, pos, filled);
+      filled -= pos;
+      pos = 0;
+    }
+    if (filled === buf.length) {
+      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      bigger.set(buf);
+      buf = bigger;
+    }
+    const got = readSync(fd, buf, filled, Math.max(0, Math.min(buf.length - filled, end - fileOffset)), fileOffset);
+    fileOffset += got;
+    filled += got;
+    const atEnd = got === 0 || fileOffset >= end;
+    if (names === undefined && fileOffset - got === 0 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
+    for (;;) {
+      const next = splitRecord(buf, pos, filled, atEnd);
+      if (next === -1) break;
+      if (next === -2) return undefined;
+      if (names === undefined) {
+        names = headerNames(buf);
+        if (names === undefined) return undefined;
+        capacity = 4096;
+        cols = names.map((_, c) => newState(capacity, stringColumns.has(c)));
+        dataStart = next;
+        if (start > 0) {
+          // A later part: the header gives the names, the records begin at `start`.
+          if (start < next) return undefined;
+          dataStart = fileOffset = start;
+          filled = pos = 0;
+          continue blocks;
+        }
+      } else {
+        if (fieldCount !== cols.length) return undefined;
+        if (nRows === capacity) {
+          // Sized once from the bytes per row so far (5 % spare), then by half again if short.
+          const consumed = fileOffset - (filled - pos) - dataStart;
+          capacity = Math.max(Math.ceil(capacity * 1.5), Math.ceil(((end - dataStart) / consumed) * nRows * 1.05));
+          grow(cols, capacity);
+        }
+        for (let c = 0; c < cols.length; c++) {
+          const r = storeField(
+            cols[c] as ColumnState,
+            buf,
+            fieldStarts[c] as number,
+            fieldEnds[c] as number,
+            fieldQuoted[c] === 1,
+            nRows,
+          );
+          if (r === "restart") return { restartAsString: c };
+          if (r === "unsure") return undefined;
+        }
+        nRows++;
+      }
+      pos = next;
+    }
+    if (atEnd) break;
+  }
+  if (names === undefined) return undefined;
+  return { names, cols, nRows };
+}
+
+/**
+ * Finds the fields of the record at buf[pos..] (into fieldStarts, fieldEnds, fieldQuoted) and
+ * returns where the next record begins, -1 when the record is not complete in the buffer, -2 for
+ * what this reader does not handle.
+ */
+function splitRecord(buf: Buffer, pos: number, filled: number, atEnd: boolean): number {
+  fieldCount = 0;
+  if (pos >= filled) return -1;
+  let i = pos;
+  for (;;) {
+    if (buf[i] === QUOTE) {
+      const s = ++i;
+      for (;;) {
+        if (i >= filled) return atEnd ? -2 : -1;
+        const b = buf[i] as number;
+        if (b === QUOTE) {
+          if (i + 1 >= filled && !atEnd) return -1;
+          if (buf[i + 1] === QUOTE) {
+            i += 2;
+            continue;
+          }
+          break;
+        }
+        if (b === 92) return -2;
+        i++;
+      }
+      pushField(s, i, true);
+      i++;
+    } else {
+      const s = i;
+      while (i < filled) {
+        const b = buf[i] as number;
+        if (b === COMMA || b === LF || b === CR) break;
+        if (b === QUOTE || (b === 39 && i === s)) return -2;
+        i++;
+      }
+      if (i >= filled && !atEnd) return -1;
+      pushField(s, i, false);
+    }
+    if (i >= filled) return i;
+    const b = buf[i] as number;
+    if (b === COMMA) {
+      i++;
+      continue;
+    }
+    if (b === CR) {
+      if (i + 1 >= filled) return atEnd ? i + 1 : -1;
+      if (buf[i + 1] !== LF) return -2;
+      return i + 2;
+    }
+    if (b === LF) return i + 1;
+    return -2;
+  }
+}
+
+/** The header's names, or undefined when DuckDB might not take the first row for a header. */
+function headerNames(buf: Buffer): string[] | undefined {
+  if (fieldCount < 2) return undefined;
+  const names = Array.from(fieldStarts.subarray(0, fieldCount), (s, c) => {
+    const raw = buf.toString("utf8", s, fieldEnds[c]);
+    return fieldQuoted[c] === 1 ? raw.replaceAll('""', '"') : raw;
+  });
+  const ok = names.every((n) => n.length > 0 && n.trim() === n && !/[;\t|#]/.test(n) && !mightBeTyped(n));
+  return ok && new Set(names).size === names.length ? names : undefined;
+}
+
+/** Stores one field; "restart" when a number column meets text, "unsure" for text DuckDB might type. */
+function storeField(
+  col: ColumnState,
+  buf: Buffer,
+  start: number,
+  end: number,
+  quoted: boolean,
+  row: number,
+): "ok" | "restart" | "unsure" {
+  if (start === end) {
+    if (col.kind !== "string") col.values[row] = NaN;
+    else col.codes[row] = -1;
+    return "ok";
+  }
+  if (col.kind !== "string") {
+    const v = parseNumber(buf, start, end);
+    if (v !== undefined) {
+      col.kind = "number";
+      col.values[row] = v;
+      if (lastWasDouble) col.double = true;
+      else if (v === 0 && 1 / v < 0) col.negativeZero = true;
+      return "ok";
+    }
+    if (col.kind === "number") {
+      const text = buf.toString("utf8", start, end);
+      return mightBeTyped(quoted ? text.replaceAll('""', '"') : text) ? "unsure" : "restart";
+    }
+    // Every row so far was empty.
+    col.kind = "string";
+    col.codes = new Int32Array(col.values.length).fill(-1, 0, row);
+    col.values = new Float64Array(0);
+  }
+  const code = (col.dict as ByteDictionary).code(buf, start, end, quoted);
+  if (code === -2) return "unsure";
+  col.codes[row] = code;
+  return "ok";
+}
+
+/**
+ * The Frame of consecutive parts of one file: numbers and codes concatenated, each part's
+ * dictionary merged into the first's; a column that is numbers in one part and text in another
+ * must be read again as text.
+ */
+export function frameOfParts(parts: readonly CsvPart[]): Outcome {
+  const first = parts[0] as CsvPart;
+  const nRows = parts.reduce((n, p) => n + p.nRows, 0);
+  const columns: Column[] = [];
+  for (let c = 0; c < first.names.length; c++) {
+    const name = first.names[c] as string;
+    const cols = parts.map((p) => p.columns[c] as PartColumn);
+    const kinds = new Set(cols.map((col) => col.kind));
+    if (kinds.has("number") && kinds.has("string")) return { restartAsString: c };
+    if (kinds.has("number")) {
+      const values = concat(parts, (p) => (p.columns[c] as PartColumn).values, Float64Array);
+      // BIGINT has no negative zero.
+      if (cols.some((col) => col.negativeZero) && !cols.some((col) => col.double)) {
+        for (let i = 0; i < nRows; i++) if (values[i] === 0) values[i] = 0;
+      }
+      columns.push(numericColumn(name, values));
+      continue;
+    }
+    if (kinds.has("string") && !cols.some((col) => col.sawText)) return undefined;
+    // The parts' dictionaries one after another; categoricalColumn merges repeated values as it sorts.
+    const strings: string[] = [];
+    const codes = concat(
+      parts,
+      (p) => {
+        const part = p.columns[c] as PartColumn;
+        if (part.kind === "empty") return new Int32Array(p.nRows).fill(-1);
+        const offset = strings.length;
+        for (const v of part.strings) strings.push(v);
+        if (offset === 0) return part.codes;
+        return part.codes.subarray(0, p.nRows).map((code) => (code < 0 ? -1 : code + offset));
+      },
+      Int32Array,
+    );
+    columns.push(categoricalColumn(name, codes, strings));
+  }
+  return { frame: { nRows, columns } };
+}
+
+/** One part's array as it is (no copy), or the parts' arrays one after another. */
+function concat<A extends Float64Array | Int32Array>(
+  parts: readonly CsvPart[],
+  arrayOf: (p: CsvPart, k: number) => A,
+  Ctor: { new (n: number): A },
+): A {
+  if (parts.length === 1) return arrayOf(parts[0] as CsvPart, 0).subarray(0, (parts[0] as CsvPart).nRows) as A;
+  const out = new Ctor(parts.reduce((n, p) => n + p.nRows, 0));
+  let at = 0;
+  parts.forEach((p, k) => {
+    out.set(arrayOf(p, k).subarray(0, p.nRows), at);
+    at += p.nRows;
+  });
+  return out;
+}

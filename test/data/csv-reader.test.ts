@@ -1,0 +1,177 @@
+import fc from "fast-check";
+import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readPlainCsvInParallel } from "../../src/data/csv-parallel.js";
+import { parseCsvPart, readPlainCsv } from "../../src/data/csv-reader.js";
+import { readTable } from "../../src/data/index.js";
+import type { Frame } from "../../src/data/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "keel-csv-"));
+
+/** A Frame as plain data, with -0 and NaN spelled out so toEqual tells them apart. */
+function plain(f: Frame): unknown {
+  const arr = (a: ArrayLike<number>) => Array.from(a, (v) => (Object.is(v, -0) ? "-0" : Number.isNaN(v) ? "NaN" : v));
+  return {
+    nRows: f.nRows,
+    columns: f.columns.map((c) => ({
+      ...c,
+      ...(c.kind === "numeric" ? { values: arr(c.values) } : { codes: arr(c.codes) }),
+      ...(c.valid === undefined ? {} : { valid: arr(c.valid) }),
+    })),
+  };
+}
+
+/** The Frame DuckDB reads: the same bytes under a .tsv name, which readTable always gives DuckDB (it sniffs the comma). */
+async function viaDuckdb(path: string): Promise<Frame> {
+  const tsv = path.replace(/\.csv$/, ".tsv");
+  copyFileSync(path, tsv);
+  return readTable(tsv, { format: "csv" });
+}
+
+let fileNo = 0;
+function csvFile(text: string | Buffer): string {
+  const path = join(dir, `f${fileNo++}.csv`);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe("readPlainCsv", () => {
+  const same: [string, string | Buffer][] = [
+    ["numbers, nulls and text", "id,amount,flag,city\nA1,10,yes,Oslo\nA2,,no,\nA3,2.5,yes,Rome\n"],
+    [
+      "quoted fields: commas, doubled quotes, newlines, quoted numbers, quoted empty",
+      'a,b,c\n"1","x,""y""",""\n2,"p\nq",z\n',
+    ],
+    ["CRLF line ends and no final newline", "a,b\r\n1,u\r\n2,v"],
+    ["a byte-order mark", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("a,b\n1,x\n")])],
+    ["an all-empty column is text", "a,b\n1,\n2,\n"],
+    ["text after numbers makes the column text", "a,b\n1,5\n2,hello\n3,7\n"],
+    ["integer -0 is 0 (BIGINT), in a DOUBLE column it stays -0", "a,b,c\n-0,-0,x\n1,0.5,y\n"],
+    [
+      "digits past exactness, exponents, big integers",
+      "a,b\n12345678901234567890,0.1234567890123456789\n-9007199254740993,3.0e-5\n1e300,-2.5E-310\n",
+    ],
+    ["UTF-8 text, repeated", "a,b\n1,é\n2,日本\n3,é\n4,日本\n"],
+    ["all text", "a,b\nx,y\nz,w\n"],
+    ["NA is text", "a,b\n1,NA\n2,3\n"],
+    ["text with spaces kept", "a,b\n1,x \n3, y\n"],
+  ];
+  for (const [what, text] of same) {
+    it(`reads as DuckDB does: ${what}`, async () => {
+      const path = csvFile(text);
+      const fast = readPlainCsv(path);
+      expect(fast).toBeDefined();
+      expect(plain(fast as Frame)).toEqual(plain(await viaDuckdb(path)));
+    });
+  }
+
+  const declined: [string, string][] = [
+    ["leading zeros (DuckDB keeps them as text)", "a,b\n007,1\n8,2\n"],
+    ["padded numbers", "a,b\n1, 2\n3,4 \n"],
+    ["a date column", "a,b\n1,2024-01-05\n2,2024-02-01\n"],
+    ["a header that could be data", "a,2020\n1,2\n"],
+    ["semicolons", "a;b\n1;2\n"],
+    ["ragged rows", "a,b\n1,2\n3\n"],
+    ["single-quoted fields", "a,b\n1,'x'\n"],
+    ["backslash escapes", 'a,b\n1,"x\\"y"\n'],
+  ];
+  for (const [what, text] of declined) {
+    it(`leaves to DuckDB: ${what}`, async () => {
+      const path = csvFile(text);
+      expect(readPlainCsv(path)).toBeUndefined();
+      // And the caller's reading still works.
+      await expect(readTable(path)).resolves.toBeDefined();
+    });
+  }
+
+  it("reads the repository's CSV fixtures as DuckDB does", async () => {
+    const files = [
+      "test/fixtures/data",
+      "test/fixtures/drift",
+      "test/fixtures/learn",
+      "test/fixtures/evaluate",
+    ].flatMap((d) =>
+      readdirSync(d)
+        .filter((f) => f.endsWith(".csv"))
+        .map((f) => join(d, f)),
+    );
+    expect(files.length).toBeGreaterThan(3);
+    for (const f of files) {
+      const copy = csvFile(Buffer.from(await import("node:fs").then((fs) => fs.readFileSync(f))));
+      const fast = readPlainCsv(copy);
+      expect(fast, f).toBeDefined();
+      expect(plain(fast as Frame), f).toEqual(plain(await viaDuckdb(copy)));
+    }
+  });
+
+  it("reads generated tables of numbers, text and nulls as DuckDB does", async () => {
+    const cell = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map((v) => String(v)),
+      fc.integer({ min: -1e6, max: 1e6 }).map(String),
+      fc.constantFrom("", "RENT", "own", 'say "hi"', "a,b", "ü", "x\ny"),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(cell, cell, cell), { minLength: 1, maxLength: 40 }), async (rows) => {
+        const quote = (v: string) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+        const path = csvFile(["p,q,r", ...rows.map((r) => r.map(quote).join(","))].join("\n") + "\n");
+        const fast = readPlainCsv(path);
+        if (fast === undefined) return;
+        expect(plain(fast)).toEqual(plain(await viaDuckdb(path)));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("grows past its first size guess and across read blocks", async () => {
+    const n = 450_000;
+    const lines = ["id,v,s"];
+    for (let i = 0; i < n; i++)
+      lines.push(`${i % 7 === 0 ? `"r${i}"` : `r${i}`},${(i * 0.37).toFixed(3)},${i % 3 === 0 ? "" : `k${i % 5}`}`);
+    const path = csvFile(lines.join("\n") + "\n");
+    const fast = readPlainCsv(path);
+    expect(fast?.nRows).toBe(n);
+    expect(plain(fast as Frame)).toEqual(plain(await viaDuckdb(path)));
+  });
+
+  describe("in two halves", () => {
+    // The second half parsed on this thread: the same merge as with a worker.
+    const inThread = (path: string, range: { start: number; end: number }) =>
+      Promise.resolve(parseCsvPart(path, range, []));
+    const table = (n: number, row: (i: number) => string) =>
+      csvFile(["id,v,s", ...Array.from({ length: n }, (_, i) => row(i))].join("\n") + "\n");
+
+    it("merges numbers, nulls and dictionaries (values new in the second half too) as one pass reads them", async () => {
+      const path = table(
+        300_000,
+        (i) => `r${i},${i % 11 === 0 ? "" : (i / 7).toFixed(4)},${i < 150_000 ? `a${i % 3}` : `b${i % 4}`}`,
+      );
+      const halves = await readPlainCsvInParallel(path, inThread);
+      expect(halves?.nRows).toBe(300_000);
+      expect(plain(halves as Frame)).toEqual(plain(readPlainCsv(path) as Frame));
+    });
+
+    it("reads the file whole when the halves meet inside a quoted field", async () => {
+      // Every line end in the middle of the file is inside one long quoted field.
+      const rows = Array.from({ length: 100_000 }, (_, i) => `r${i},${i},x`);
+      const quoted = `q,1,"${"line\n".repeat(200_000)}end"`;
+      const path = csvFile(["id,v,s", ...rows, quoted, ...rows].join("\n") + "\n");
+      const frame = await readPlainCsvInParallel(path, inThread);
+      expect(frame?.nRows).toBe(200_001);
+      expect(plain(frame as Frame)).toEqual(plain(readPlainCsv(path) as Frame));
+    });
+
+    it("reads a column as text when only the second half holds text", async () => {
+      const path = table(300_000, (i) => `r${i},${i < 299_990 ? String(i) : "many"},k`);
+      const frame = await readPlainCsvInParallel(path, inThread);
+      const v = frame?.columns[1];
+      if (v?.kind !== "categorical") throw new Error("v is not text");
+      // (DuckDB's sniffer, which samples the first 20,480 rows, refuses this file.)
+      expect(v.dictionary.length).toBe(299_991);
+      expect(v.dictionary[v.codes[299_995] as number]).toBe("many");
+      expect(v.dictionary[v.codes[12_345] as number]).toBe("12345");
+      expect(plain(frame as Frame)).toEqual(plain(readPlainCsv(path) as Frame));
+    });
+  });
+});
