@@ -7,6 +7,7 @@ import { KeelClient } from "../../src/client/index.js";
 import type { RunJson } from "../../src/client/index.js";
 import { generateLoanApplications } from "../../src/data/index.js";
 import type { Frame } from "../../src/data/index.js";
+import { createAlertStore } from "../../src/store/index.js";
 import type { InferenceRecord } from "../../src/store/index.js";
 import { requireTool } from "../tools.js";
 import type { UiServer } from "./browser-helpers.js";
@@ -276,6 +277,31 @@ describe.skipIf(chromiumTool.skip)("the web UI in Chromium, on the quickstart's 
     // ECharts draws each bar as a path in its sample's colour.
     expect(await histogram.locator('svg path[fill="#3b6fb6"]').count()).toBeGreaterThan(10);
     await checkPage(page, "monitoring");
+  });
+
+  it("acknowledges and resolves an alert from the monitoring page; the server records who did each", async () => {
+    const alerts = createAlertStore(ui.stores.metadata);
+    const fired = await alerts.fire({
+      ruleId: "ui_alert_actions",
+      tier: "notify",
+      dedupKey: `ui_alert_actions|${MODEL}|||credit_score|`,
+      modelName: MODEL,
+      feature: "credit_score",
+      summary: "credit_score PSI above 0.25 (seeded by the test)",
+      value: 0.31,
+      threshold: 0.25,
+      windowStart: T0,
+      windowEnd: T0 + WINDOW,
+    });
+    await page.goto(`${url}/monitoring/${MODEL}`);
+    const row = page.locator("tr", { has: page.getByRole("cell", { name: "ui_alert_actions" }) });
+    await row.getByRole("button", { name: "Acknowledge" }).click();
+    await row.getByRole("cell", { name: "acknowledged by approver-ui" }).waitFor();
+    expect((await alerts.get(fired.id)).acknowledgedBy).toBe("approver-ui");
+    await row.getByRole("button", { name: "Resolve" }).click();
+    await row.getByRole("cell", { name: /^resolved/ }).waitFor();
+    expect(await row.getByRole("button").count()).toBe(0);
+    expect((await alerts.get(fired.id)).status).toBe("resolved");
   });
 
   it("lists endpoints with live figures, the audit log with a verified chain, and the review page", async () => {
