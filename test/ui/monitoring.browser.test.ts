@@ -19,8 +19,11 @@ const SHOTS = process.env.KEEL_UI_SCREENSHOT_DIR ?? mkdtempSync(path.join(tmpdir
 /** Four past one-hour windows of logged scores, then the current hour's served predictions. */
 const PAST_WINDOWS = 4;
 const ROWS_PER_WINDOW = 150;
-/** The current hour ends at least ten minutes from now, so the served requests fall inside it. */
-const END = Math.ceil((Date.now() + 10 * 60_000) / HOUR) * HOUR;
+/**
+ * The last window is the hour ending ten minutes from now (on a whole minute, not on the clock's
+ * hour), so the requests served at the start of the test fall inside it whatever the time of day.
+ */
+const END = Math.floor(Date.now() / 60_000) * 60_000 + 10 * 60_000;
 const START = END - (PAST_WINDOWS + 1) * HOUR;
 
 let ui: UiServer;

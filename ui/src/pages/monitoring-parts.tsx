@@ -33,6 +33,26 @@ export function seriesBy(obs: readonly ObservationJson[], key: (o: ObservationJs
   return [...groups.entries()].map(([label, points]) => ({ label, points: points.sort((a, b) => a[0] - b[0]) }));
 }
 
+/** The window length a monitoring chart shows, chosen among the lengths its observations have. */
+export function WindowLengthSelect(props: {
+  lengths: readonly number[];
+  chosen: number | undefined;
+  onChange: (length: number) => void;
+}): JSX.Element {
+  return (
+    <label>
+      Window length
+      <select value={String(props.chosen)} onChange={(e) => props.onChange(Number(e.currentTarget.value))}>
+        {props.lengths.map((l) => (
+          <option key={l} value={String(l)}>
+            {lengthLabel(l)}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** Alert history of the model with acknowledge for writers. */
 export function AlertsTable(props: { model: string }): JSX.Element {
   const canAck = useCan("writer");

@@ -4,7 +4,7 @@ import type { ObservationJson, ScoreHistogramsJson } from "../../../src/client/i
 import { client } from "../api.js";
 import { ShareHeatmap } from "../charts/heatmap.js";
 import { Loaded, fmtTime, useAsync } from "../ui.js";
-import { lengthLabel, windowLength } from "./monitoring-parts.js";
+import { WindowLengthSelect, lengthLabel, windowLength } from "./monitoring-parts.js";
 
 /** Windows drawn at most: the latest ones of the chosen length. */
 const MAX_WINDOWS = 24;
@@ -126,16 +126,7 @@ export function ScoreDistribution(props: { model: string; prediction: readonly O
   return (
     <>
       <div class="toolbar" data-testid="score-toolbar">
-        <label>
-          Window length
-          <select value={String(chosen)} onChange={(e) => setLength(Number(e.currentTarget.value))}>
-            {lengths.map((l) => (
-              <option key={l} value={String(l)}>
-                {lengthLabel(l)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <WindowLengthSelect lengths={lengths} chosen={chosen} onChange={setLength} />
         <span class="muted">colour: share of the window's scored requests in the score bin</span>
       </div>
       {range !== null && <ScoreHeatmap model={props.model} from={range.from} to={range.to} length={chosen} />}

@@ -5,7 +5,14 @@ import { client } from "../api.js";
 import { LineChart } from "../charts/line.js";
 import { Link } from "../router.js";
 import { Empty, Loaded, PageTitle, fmtNum, fmtTime, useAsync } from "../ui.js";
-import { AlertsTable, PerformancePanel, lengthLabel, psiColor, seriesBy, windowLength } from "./monitoring-parts.js";
+import {
+  AlertsTable,
+  PerformancePanel,
+  WindowLengthSelect,
+  psiColor,
+  seriesBy,
+  windowLength,
+} from "./monitoring-parts.js";
 import { ScoreDistribution } from "./monitoring-scores.js";
 
 const MAX_WINDOWS = 24;
@@ -58,16 +65,7 @@ function DriftHeatmap(props: { model: string; psi: readonly ObservationJson[] })
   return (
     <>
       <div class="toolbar">
-        <label>
-          Window length
-          <select value={String(chosen)} onChange={(e) => setLength(Number(e.currentTarget.value))}>
-            {lengths.map((l) => (
-              <option key={l} value={String(l)}>
-                {lengthLabel(l)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <WindowLengthSelect lengths={lengths} chosen={chosen} onChange={setLength} />
         <span class="muted">PSI: green &lt; 0.1 stable · yellow &lt; 0.25 moderate · red major</span>
       </div>
       <div class="scroll-x" tabIndex={0}>
