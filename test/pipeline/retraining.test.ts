@@ -216,11 +216,12 @@ describe("retrain-tier alerts in the alert history", () => {
     const alerts = createAlertStore(stores.metadata, { clock: clock.now });
     const v1 = await registerTrained(stores, 0.8);
     await promoteAlias(stores.registry, { name: "loans", version: v1.version, approver: "ana", reason: "first" });
-    const alert = (tier: string, summary: string) =>
+    // One unresolved alert per rule and target: each rule here has its own dedup key.
+    const alert = (tier: string, summary: string, rule = tier) =>
       alerts.fire({
-        ruleId: `rule-${tier}`,
+        ruleId: `rule-${rule}`,
         tier,
-        dedupKey: `${tier}:loans`,
+        dedupKey: `${rule}:loans`,
         modelName: "loans",
         summary,
         value: 0.3,
@@ -235,7 +236,7 @@ describe("retrain-tier alerts in the alert history", () => {
     const deps: RetrainingDeps = { ...stores, alerts, clock: clock.now };
     // the retrain alert fired 48 h ago, outside the 24 h lookback; the notify alert is not retrain-tier
     expect((await checkRetraining(policy, deps)).decision.fired).toEqual([]);
-    await alert("retrain", "rolling AUC down 6%");
+    await alert("retrain", "rolling AUC down 6%", "auc-drop");
     const outcome = await checkRetraining(policy, deps);
     expect(outcome.decision.fired).toEqual(["drift"]);
     expect(outcome.decision.triggers[0]?.reason).toBe(
