@@ -59,12 +59,13 @@ describe("keel server killed -9 while recording decisions (audit: sync)", () => 
       };
       const running = Array.from({ length: 4 }, (_, c) => client(c));
       while (acked.length < 60) await new Promise((r) => setTimeout(r, 5));
+      // The clients keep sending until the process is gone, so at least one request is cut off.
       child.kill("SIGKILL");
-      killed = true;
-      await Promise.all(running);
       await new Promise<void>((r) =>
         child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r()),
       );
+      killed = true;
+      await Promise.all(running);
       expect(child.signalCode).toBe("SIGKILL");
       expect(cutOff).toBeGreaterThan(0);
 
