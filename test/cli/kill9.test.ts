@@ -43,12 +43,13 @@ describe("kill -9 during a burst of log-batch calls", () => {
     const running = Array.from({ length: writers }, (_, w) => writer(w));
     // Kill once a fair number of batches are in, while every writer still has one in flight.
     while (acked.reduce((n, a) => n + a.length, 0) < 40) await new Promise((r) => setTimeout(r, 5));
+    // The writers keep sending until the process is gone, so at least one call is cut off.
     child.kill("SIGKILL");
-    killed = true;
-    await Promise.all(running);
     await new Promise<void>((r) =>
       child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", () => r()),
     );
+    killed = true;
+    await Promise.all(running);
     expect(child.signalCode).toBe("SIGKILL");
     // The kill landed mid-burst: some calls were cut off in flight.
     expect(unacknowledged).toBeGreaterThan(0);
