@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return --
    MLflow's JSON answers are read field by field, as MLflow's own REST tests read response.json(). */
+import { afterAll, beforeAll, describe } from "vitest";
 import { freshPostgresUri, startTestServer, type TestServer } from "../helpers.js";
 
 export interface Answer {
@@ -33,6 +34,21 @@ export const asMap = (list: { key: string; value: unknown }[] | undefined): Reco
 /** The backends every case runs on: SQLite, then PostgreSQL in a fresh schema. */
 export const BACKENDS = ["SQLite", "PostgreSQL"] as const;
 export type Backend = (typeof BACKENDS)[number];
+
+/** Runs `cases` once per backend; `use` gets that backend's API before its cases run. */
+export function describeOnBackends(use: (api: MlflowApi) => void, cases: () => void): void {
+  describe.each(BACKENDS)("on %s", (backend) => {
+    let api: MlflowApi | undefined;
+    beforeAll(async () => {
+      api = await openMlflowApi(backend);
+      use(api);
+    });
+    afterAll(async () => {
+      await api?.close();
+    });
+    cases();
+  });
+}
 
 export async function openMlflowApi(backend: Backend = "SQLite"): Promise<MlflowApi> {
   const server = await startTestServer(

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return --
    MLflow's JSON answers are read field by field, as MLflow's own REST tests read response.json(). */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BACKENDS, asMap, openMlflowApi, type MlflowApi } from "./harness.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { asMap, type MlflowApi, describeOnBackends } from "./harness.js";
 
 /**
  * MLflow's model registry and MLflow 3 logged-model REST behaviour against keel's server over
@@ -29,15 +29,7 @@ const modelNames = async (body: Record<string, unknown>) => {
 const newVersion = async (name: string, extra: Record<string, unknown> = {}) =>
   (await api.ok("POST", "model-versions/create", { name, source: "runs:/run_id/model", ...extra })).model_version;
 
-describe.each(BACKENDS)("on %s", (backend) => {
-  beforeAll(async () => {
-    api = await openMlflowApi(backend);
-  });
-  afterAll(async () => {
-    await api.close();
-  });
-  cases();
-});
+describeOnBackends((opened) => (api = opened), cases);
 
 function cases(): void {
   describe("registered models (test_model_registry.py)", () => {

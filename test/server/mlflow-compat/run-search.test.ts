@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment --
    MLflow's JSON answers are read field by field, as MLflow's own REST tests read response.json(). */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BACKENDS, openMlflowApi, type MlflowApi } from "./harness.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type MlflowApi, describeOnBackends } from "./harness.js";
 
 /**
  * MLflow's run search (filter, order, paging, view types) over HTTP against keel's server, each case
@@ -10,15 +10,7 @@ import { BACKENDS, openMlflowApi, type MlflowApi } from "./harness.js";
  */
 let api: MlflowApi;
 
-describe.each(BACKENDS)("on %s", (backend) => {
-  beforeAll(async () => {
-    api = await openMlflowApi(backend);
-  });
-  afterAll(async () => {
-    await api.close();
-  });
-  cases();
-});
+describeOnBackends((opened) => (api = opened), cases);
 
 function cases(): void {
   describe("run search (test_sqlalchemy_store.py, test_search_utils.py)", () => {

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return --
    MLflow's JSON answers are read field by field, as MLflow's own REST tests read response.json(). */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BACKENDS, asMap, openMlflowApi, type MlflowApi } from "./harness.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { asMap, type MlflowApi, describeOnBackends } from "./harness.js";
 
 /**
  * MLflow's tracking REST behaviour, case by case, against keel's server over HTTP. Each case is
@@ -11,15 +11,7 @@ import { BACKENDS, asMap, openMlflowApi, type MlflowApi } from "./harness.js";
  */
 let api: MlflowApi;
 
-describe.each(BACKENDS)("on %s", (backend) => {
-  beforeAll(async () => {
-    api = await openMlflowApi(backend);
-  });
-  afterAll(async () => {
-    await api.close();
-  });
-  cases();
-});
+describeOnBackends((opened) => (api = opened), cases);
 
 function cases(): void {
   describe("experiments (test_rest_tracking.py)", () => {
