@@ -45,6 +45,11 @@ export interface DriftOptions {
   readonly referenceScores?: Float64Array;
   /** Model scores of the current rows: adds a "prediction" column tested like a numeric feature. */
   readonly currentScores?: Float64Array;
+  /**
+   * Sort the numeric columns of the reference and current Frames in place instead of copying them:
+   * for a caller done with both Frames, whose rows are then out of order (the scores are not touched).
+   */
+  readonly sortInPlace?: boolean;
 }
 
 /** One column's result; field names are the `keel drift --json` contract. */
@@ -192,8 +197,8 @@ function smallDistinct(sorted: Float64Array, cap: number): Float64Array | null {
   return Float64Array.from(out);
 }
 
-function numericOutcome(ref: NumericProfile, cur: NumericColumn, mode: DriftMode): Outcome {
-  const curSorted = sortedFinite(cur.values);
+function numericOutcome(ref: NumericProfile, cur: NumericColumn, mode: DriftMode, inPlace: boolean): Outcome {
+  const curSorted = sortedFinite(cur.values, inPlace);
   const curNulls = cur.values.length - curSorted.length;
   if (mode === "auto" && ref.distinct !== null) {
     // Few distinct values: test the value counts as categories when the union stays ≤ 5.
@@ -274,7 +279,7 @@ function isProfile(r: Frame | ReferenceProfile): r is ReferenceProfile {
  */
 export function driftProfile(
   reference: Frame | ReferenceProfile,
-  options: Pick<DriftOptions, "columns" | "psiBins" | "referenceScores"> = {},
+  options: Pick<DriftOptions, "columns" | "psiBins" | "referenceScores" | "sortInPlace"> = {},
 ): ReferenceProfile {
   const wanted = options.columns ? new Set(options.columns) : null;
   const refNames = isProfile(reference)
@@ -293,6 +298,7 @@ export function driftProfile(
     { nRows: reference.nRows, columns: keep },
     {
       reservoirSize: Number.POSITIVE_INFINITY,
+      sortInPlace: options.sortInPlace === true,
       ...(options.psiBins === undefined ? {} : { psiBins: options.psiBins }),
       ...(options.referenceScores === undefined ? {} : { scores: options.referenceScores }),
     },
@@ -338,7 +344,7 @@ export function computeDrift(
         skipped.push({ name: ref.name, reason: ref.count === 0 ? "no values in reference" : "no values in current" });
         continue;
       }
-      outcome = numericOutcome(ref, c, mode);
+      outcome = numericOutcome(ref, c, mode, options.sortInPlace === true);
     } else {
       const r = ref;
       const a = alignCategories(r.categories, r.counts, cur as CategoricalColumn);
@@ -371,6 +377,7 @@ export function computeDrift(
         profile.prediction,
         { kind: "numeric", name: "prediction", values: options.currentScores },
         mode,
+        false,
       );
       columns.push(outcome.column);
       histograms.push(outcome.histogram);

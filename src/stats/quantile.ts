@@ -5,13 +5,19 @@
  */
 import { sortFloat64 } from "./sort.js";
 
-/** The non-NaN values of `values`, sorted ascending, in a new array. */
-export function sortedFinite(values: Float64Array): Float64Array {
+/**
+ * The non-NaN values of `values`, sorted ascending: in a new array, or with `inPlace` in the front
+ * of `values` itself (returned as a view of it), for a caller done with the row order — a large
+ * column is then never copied.
+ */
+export function sortedFinite(values: Float64Array, inPlace = false): Float64Array {
   let n = 0;
   for (let i = 0; i < values.length; i++) if (values[i] === values[i]) n++;
-  const out = new Float64Array(n);
-  if (n === values.length) out.set(values);
-  else {
+  const out = inPlace ? values.subarray(0, n) : new Float64Array(n);
+  if (n === values.length) {
+    if (!inPlace) out.set(values);
+  } else {
+    // Compacting forwards never overwrites a value not yet read (k ≤ i).
     let k = 0;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;

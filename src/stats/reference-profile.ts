@@ -94,6 +94,11 @@ export interface ProfileOptions {
   readonly scores?: Float64Array;
   /** Reuse this profile's PSI and display bin edges (window profiles that must merge with it). */
   readonly binsFrom?: ReferenceProfile;
+  /**
+   * Sort the frame's numeric columns in place and keep them (not copies) as the samples: for a
+   * caller done with the frame, whose rows are then out of order.
+   */
+  readonly sortInPlace?: boolean;
 }
 
 /** Deterministic 32-bit generator (mulberry32); the state travels in the profile. */
@@ -216,16 +221,6 @@ export function withOuterEdges(inner: Float64Array): Float64Array {
   return e;
 }
 
-function nullsOf(col: Column): number {
-  let k = 0;
-  if (col.kind === "numeric") {
-    for (let i = 0; i < col.values.length; i++) if (col.values[i] !== col.values[i]) k++;
-  } else {
-    for (let i = 0; i < col.codes.length; i++) if (col.codes[i]! < 0) k++;
-  }
-  return k;
-}
-
 function profileCategorical(col: Column & { kind: "categorical" }): CategoricalProfile {
   const counts = new Float64Array(col.dictionary.length);
   let nulls = 0;
@@ -280,7 +275,8 @@ export function buildReferenceProfile(frame: Frame, options: ProfileOptions = {}
   const features: FeatureProfile[] = profiled.map((col) => {
     if (col.kind === "categorical") return profileCategorical(col);
     const binsFrom = numericFrom(col.name);
-    return profileNumericSorted(col.name, sortedFinite(col.values), nullsOf(col), {
+    const sorted = sortedFinite(col.values, options.sortInPlace === true);
+    return profileNumericSorted(col.name, sorted, col.values.length - sorted.length, {
       reservoirSize,
       psiBins,
       sketchAlpha,

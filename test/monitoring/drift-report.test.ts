@@ -71,6 +71,18 @@ describe("six-month drifted loan population", () => {
     expect(emp.reference_count).toBe(5000 - emptyCells(REF));
   });
 
+  it("sortInPlace gives the same report and reorders only the Frames' numeric arrays", async () => {
+    const [ref2, cur2] = await Promise.all([readTable(REF), readTable(CUR)]);
+    for (const method of ["ks", "auto"] as const) {
+      const [r, c] = method === "ks" ? [ref2, cur2] : await Promise.all([readTable(REF), readTable(CUR)]);
+      expect(computeDrift(r, c, { method, sortInPlace: true }), method).toEqual(computeDrift(ref, cur, { method }));
+    }
+    const score = ref2.columns.find((x) => x.name === "credit_score");
+    if (score?.kind !== "numeric") throw new Error("credit_score");
+    const values = Array.from(score.values);
+    expect(values).toEqual([...values].sort((a, b) => a - b));
+  });
+
   it("identical samples do not drift", () => {
     const r = computeDrift(ref, ref, { method: "ks" });
     for (const c of r.columns) {

@@ -36,3 +36,24 @@ describe("histograms with np.histogram semantics", () => {
     expect(Array.from(edges)).toEqual([Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY]);
   });
 });
+
+describe("sortedFinite", () => {
+  it("in place: the same sorted values as the copy, in the front of the input's own buffer", () => {
+    let s = 11;
+    const values = Float64Array.from({ length: 20_000 }, (_, i) => {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      return i % 13 === 0 ? Number.NaN : (s / 2147483648 - 0.5) * 1e6;
+    });
+    const copy = sortedFinite(values);
+    // Independent: the built-in sort of the non-NaN values.
+    const expected = Array.from(values)
+      .filter((v) => !Number.isNaN(v))
+      .sort((a, b) => a - b);
+    expect(Array.from(copy)).toEqual(expected);
+    const inPlace = sortedFinite(values, true);
+    expect(inPlace.buffer).toBe(values.buffer);
+    expect(inPlace.byteOffset).toBe(values.byteOffset);
+    expect(Array.from(inPlace)).toEqual(expected);
+    expect(Array.from(values.subarray(0, expected.length))).toEqual(expected);
+  });
+});

@@ -77,6 +77,22 @@ describe("ReferenceProfile", () => {
     expect(x.histCounts.reduce((a, b) => a + b, 0)).toBe(x.count);
   });
 
+  it("sortInPlace gives the same profile, its samples being the frame's own arrays", () => {
+    const f = frame(30000, 5);
+    const copied = buildReferenceProfile(f, { reservoirSize: Number.POSITIVE_INFINITY });
+    const inPlace = buildReferenceProfile(f, { reservoirSize: Number.POSITIVE_INFINITY, sortInPlace: true });
+    expect(profileToJson(inPlace)).toEqual(profileToJson(copied));
+    for (const [c, name] of [
+      [0, "x"],
+      [1, "k"],
+    ] as const) {
+      const col = f.columns[c];
+      if (col?.kind !== "numeric") throw new Error(name);
+      expect(numeric(inPlace, name).sample.buffer, name).toBe(col.values.buffer);
+      expect(numeric(copied, name).sample.buffer, name).not.toBe(col.values.buffer);
+    }
+  });
+
   it("display counts hold an underflow, the bins (the last one closed) and an overflow", () => {
     // [−∞, 0): −1; [0, 0.5): 0; [0.5, 1]: 0.5, 1, 1; (1, ∞]: 2 — counted by hand.
     const counts = displayCounts(Float64Array.of(-1, 0, 0.5, 1, 1, 2), Float64Array.of(0, 0.5, 1));
