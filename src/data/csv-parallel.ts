@@ -55,6 +55,33 @@ function lineStartAfter(path: string, from: number): number | undefined {
   }
 }
 
+/** Whether a second thread pays for itself on this file and this machine. */
+function worthAThread(size: number): boolean {
+  return size >= PARALLEL_MIN_BYTES && availableParallelism() > 1;
+}
+
+/**
+ * readPlainCsv of the whole file on a worker thread, leaving this thread free meanwhile (to read
+ * another file): one thread per file, no halves to concatenate, so any size may go. A small file,
+ * a single core or a worker that fails reads on this thread; the Frame is always readPlainCsv's.
+ */
+export async function readPlainCsvOnWorker(
+  path: string,
+  runPart: PartRunner | undefined = workerUrl === undefined ? undefined : partInWorker,
+): Promise<Frame | undefined> {
+  const size = statSync(path).size;
+  if (runPart === undefined || !worthAThread(size)) return readPlainCsv(path);
+  const part = await runPart(path, { start: 0, end: size }).then(
+    (p) => ({ p }),
+    () => undefined,
+  );
+  if (part === undefined) return readPlainCsv(path);
+  const outcome = part.p === undefined || "restartAsString" in part.p ? part.p : frameOfParts([part.p]);
+  if (outcome === undefined) return undefined;
+  // A column that turned out to hold text is read again here, as readPlainCsv does.
+  return "frame" in outcome ? outcome.frame : readPlainCsv(path);
+}
+
 /**
  * readPlainCsv with the file's second half parsed on a worker thread while this one parses the
  * first. The halves meet at a line end; the first half's parse, which knows the quoting from the
@@ -66,10 +93,7 @@ export async function readPlainCsvInParallel(
   runPart: PartRunner | undefined = workerUrl === undefined ? undefined : partInWorker,
 ): Promise<Frame | undefined> {
   const size = statSync(path).size;
-  const split =
-    size >= PARALLEL_MIN_BYTES && size <= PARALLEL_MAX_BYTES && availableParallelism() > 1
-      ? lineStartAfter(path, size >> 1)
-      : undefined;
+  const split = worthAThread(size) && size <= PARALLEL_MAX_BYTES ? lineStartAfter(path, size >> 1) : undefined;
   if (runPart === undefined || split === undefined || split >= size) return readPlainCsv(path);
   const second = runPart(path, { start: split, end: size });
   const first = parseCsvPart(path, { start: 0, end: split }, []);

@@ -2,7 +2,7 @@ export type { CategoricalColumn, Column, Frame, NumericColumn } from "./frame.js
 export { column } from "./frame.js";
 export type { Signature, SignatureColumn, SignatureType } from "./signature.js";
 export { inferSignature } from "./signature.js";
-export type { TableFormat } from "./io.js";
+export type { ReadOptions, TableFormat } from "./io.js";
 export { categoricalFromStrings, numericColumn, readTable, tableFormat, writeTable } from "./io.js";
 export { ident, source, sqlString, withConnection } from "./io.js";
 export type { ColumnRoles, PreparedTarget } from "./roles.js";

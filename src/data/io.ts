@@ -3,12 +3,29 @@ import { existsSync } from "node:fs";
 import { extname } from "node:path";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
 import { categoricalColumn, numericColumn } from "./columns.js";
-import { readPlainCsvInParallel } from "./csv-parallel.js";
+import { readPlainCsv } from "./csv-reader.js";
+import { readPlainCsvInParallel, readPlainCsvOnWorker } from "./csv-parallel.js";
 import type { Column, Frame } from "./frame.js";
 
 export { categoricalColumn, categoricalFromStrings, numericColumn } from "./columns.js";
 
 export type TableFormat = "csv" | "parquet";
+
+export interface ReadOptions {
+  readonly format?: TableFormat;
+  /**
+   * Where a plain CSV is parsed: "split" (default) in two halves, on this thread and a worker;
+   * "worker" whole on a worker thread, leaving this one free to read another file at the same
+   * time; "this" whole on this thread.
+   */
+  readonly threads?: "split" | "worker" | "this";
+}
+
+const plainCsvReaders = {
+  split: readPlainCsvInParallel,
+  worker: readPlainCsvOnWorker,
+  this: (path: string) => Promise.resolve(readPlainCsv(path)),
+} as const;
 
 /** CSV or Parquet, from the file extension (`.csv`, `.tsv`, `.parquet`, `.pq`). */
 export function tableFormat(path: string): TableFormat {
@@ -83,15 +100,15 @@ export function source(path: string, format: TableFormat): string {
  * typed arrays. Only such a column's distinct values, and the values of a string column of many
  * distinct values (ids, where an ENUM would cost more than it saves), are read as strings.
  * A plain `.csv` (see readPlainCsv) skips DuckDB altogether: the same Frame, parsed in one pass
- * (two halves on two threads for a large file).
+ * (two halves on two threads for a large file, unless `threads` says otherwise).
  */
-export async function readTable(path: string, options: { format?: TableFormat } = {}): Promise<Frame> {
+export async function readTable(path: string, options: ReadOptions = {}): Promise<Frame> {
   if (!existsSync(path)) {
     throw new NotFoundError(`file ${path} does not exist`, { details: { field: "path", value: path } });
   }
   const format = options.format ?? tableFormat(path);
   if (format === "csv" && extname(path).toLowerCase() === ".csv") {
-    const frame = await readPlainCsvInParallel(path);
+    const frame = await plainCsvReaders[options.threads ?? "split"](path);
     if (frame !== undefined) return frame;
   }
   const numericTypeIds = await numericTypes();

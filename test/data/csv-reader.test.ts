@@ -3,7 +3,7 @@ import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readPlainCsvInParallel } from "../../src/data/csv-parallel.js";
+import { readPlainCsvInParallel, readPlainCsvOnWorker } from "../../src/data/csv-parallel.js";
 import { parseCsvPart, readPlainCsv } from "../../src/data/csv-reader.js";
 import { readTable } from "../../src/data/index.js";
 import type { Frame } from "../../src/data/index.js";
@@ -172,6 +172,50 @@ describe("readPlainCsv", () => {
       expect(v.dictionary[v.codes[299_995] as number]).toBe("many");
       expect(v.dictionary[v.codes[12_345] as number]).toBe("12345");
       expect(plain(frame as Frame)).toEqual(plain(readPlainCsv(path) as Frame));
+    });
+  });
+
+  describe("whole on another thread", () => {
+    // The worker's part parsed on this thread: the same outcome as with a worker.
+    const inThread = (path: string, range: { start: number; end: number }) =>
+      Promise.resolve(parseCsvPart(path, range, []));
+    const table = (n: number, row: (i: number) => string) =>
+      csvFile(["id,v,s", ...Array.from({ length: n }, (_, i) => row(i))].join("\n") + "\n");
+
+    it("gives readPlainCsv's Frame from one part, the whole file", async () => {
+      const path = table(300_000, (i) => `r${i},${i % 11 === 0 ? "" : (i / 7).toFixed(4)},k${i % 5}`);
+      let ranges: { start: number; end: number }[] = [];
+      const frame = await readPlainCsvOnWorker(path, (p, range) => {
+        ranges = [...ranges, range];
+        return inThread(p, range);
+      });
+      expect(ranges).toHaveLength(1);
+      expect(ranges[0]?.start).toBe(0);
+      expect(plain(frame as Frame)).toEqual(plain(readPlainCsv(path) as Frame));
+    });
+
+    it("reads a column turned text, a failed worker and a small file on this thread", async () => {
+      const texty = table(300_000, (i) => `r${i},${i < 299_990 ? String(i) : "many"},k`);
+      expect(plain((await readPlainCsvOnWorker(texty, inThread)) as Frame)).toEqual(
+        plain(readPlainCsv(texty) as Frame),
+      );
+      const big = table(300_000, (i) => `r${i},${i},k`);
+      let tried = 0;
+      const failed = await readPlainCsvOnWorker(big, () => {
+        tried++;
+        return Promise.reject(new Error("worker exited"));
+      });
+      expect(tried).toBe(1);
+      expect(plain(failed as Frame)).toEqual(plain(readPlainCsv(big) as Frame));
+      const small = table(10, (i) => `r${i},${i},k`);
+      const never = () => Promise.reject(new Error("no worker for a small file"));
+      expect(plain((await readPlainCsvOnWorker(small, never)) as Frame)).toEqual(plain(readPlainCsv(small) as Frame));
+    });
+
+    it("is undefined for a file readPlainCsv leaves to DuckDB", async () => {
+      const path = table(300_000, (i) => (i === 200_000 ? `r${i},${i}` : `r${i},${i},k`));
+      expect(readPlainCsv(path)).toBeUndefined();
+      expect(await readPlainCsvOnWorker(path, inThread)).toBeUndefined();
     });
   });
 });
