@@ -4,7 +4,7 @@
  * offline and attachable to a ticket.
  */
 import type { renderChartSvg } from "./chart-svg.js";
-import type { DriftReport } from "./drift-report.js";
+import type { DriftReport } from "../stats/index.js";
 import {
   HISTOGRAM_CHART_HEIGHT,
   HISTOGRAM_CHART_WIDTH,

@@ -1,5 +1,6 @@
-export type { ColumnDrift, ColumnHistogram, DriftMode, DriftOptions, DriftReport } from "./drift-report.js";
-export { computeDrift, driftProfile } from "./drift-report.js";
+// The drift report is computed in stats/ (a command need not load the stores to run it); monitoring keeps offering it.
+export type { ColumnDrift, ColumnHistogram, DriftMode, DriftOptions, DriftReport } from "../stats/index.js";
+export { computeDrift, driftProfile } from "../stats/index.js";
 export type { HtmlOptions } from "./drift-html.js";
 export { renderDriftHtml } from "./drift-html.js";
 export type { BinCounts, BinShares, HistogramChartOption, HistogramChartStyle } from "./histogram-chart.js";
@@ -30,8 +31,8 @@ export {
   buildTrainingProfile,
   mergeProfiles,
 } from "../stats/index.js";
-export type { Severity } from "./severity.js";
-export { columnSeverity, pValueSeverity, psiSeverity, worseSeverity } from "./severity.js";
+export type { Severity } from "../stats/index.js";
+export { columnSeverity, pValueSeverity, psiSeverity, worseSeverity } from "../stats/index.js";
 export { REFERENCE_PROFILE_TAG } from "../registry/index.js";
 export type { ReferenceProfileDeps } from "../registry/index.js";
 export { attachReferenceProfile, loadReferenceProfile } from "./reference-store.js";

@@ -25,11 +25,9 @@ import {
   type InferenceLog,
   type InferenceRecord,
 } from "../store/index.js";
-import type { ColumnDrift } from "./drift-report.js";
-import { computeDrift } from "./drift-report.js";
-import type { ReferenceProfile } from "../stats/index.js";
+import { computeDrift, pValueSeverity, psiSeverity } from "../stats/index.js";
+import type { ColumnDrift, ReferenceProfile } from "../stats/index.js";
 import { loadReferenceProfile } from "./reference-store.js";
-import { pValueSeverity, psiSeverity } from "./severity.js";
 import { specError } from "../spec-fields.js";
 
 export interface MonitorJobDeps {

@@ -71,6 +71,10 @@ export {
   displayCounts,
   withOuterEdges,
 } from "./reference-profile.js";
+export type { ColumnDrift, ColumnHistogram, DriftMode, DriftOptions, DriftReport } from "./drift-report.js";
+export { computeDrift, driftProfile } from "./drift-report.js";
+export type { Severity } from "./severity.js";
+export { columnSeverity, pValueSeverity, psiSeverity, worseSeverity } from "./severity.js";
 export type { ReferenceProfileJson } from "./reference-profile-json.js";
 export { profileFromJson, profileToJson } from "./reference-profile-json.js";
 export type { DelongComparison, McnemarResult, Verdict } from "./paired-comparison.js";

@@ -2,8 +2,8 @@ import { writeFileAtomic, readTable } from "../../data/index.js";
 import type { Command } from "commander";
 import type { Frame } from "../../data/index.js";
 import { InvalidParameterError, InvalidStateError } from "../../errors.js";
-import { computeDrift, driftProfile, profileFromJson, renderDriftHtml } from "../../monitoring/index.js";
-import type { DriftOptions, DriftReport, ReferenceProfile } from "../../monitoring/index.js";
+import { computeDrift, driftProfile, profileFromJson } from "../../stats/index.js";
+import type { DriftOptions, DriftReport, ReferenceProfile } from "../../stats/index.js";
 import { readSpecFile } from "../../spec-fields.js";
 import { print, table } from "../context.js";
 import type { CliContext } from "../context.js";
@@ -95,6 +95,8 @@ export function driftCommand(program: Command, ctx: CliContext): void {
       const [profile, current] = await readBoth(opts, options);
       const report = computeDrift(profile, current, options);
       if (opts.html !== undefined) {
+        // Imported only here: monitoring brings the stores, which a plain report does not need.
+        const { renderDriftHtml } = await import("../../monitoring/index.js");
         await writeFileAtomic(
           opts.html,
           await renderDriftHtml(report, { referenceLabel: opts.reference, currentLabel: opts.current }),

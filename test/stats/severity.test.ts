@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { columnSeverity, psiSeverity, pValueSeverity, worseSeverity } from "../../src/monitoring/severity.js";
+import { columnSeverity, psiSeverity, pValueSeverity, worseSeverity } from "../../src/stats/severity.js";
 
 describe("severity bands", () => {
   it("PSI: < 0.10 stable, 0.10-0.20 minor, 0.20-0.25 moderate, > 0.25 major", () => {

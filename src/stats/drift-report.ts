@@ -14,23 +14,15 @@
  */
 import type { CategoricalColumn, Frame, NumericColumn } from "../data/index.js";
 import { InvalidParameterError } from "../errors.js";
-import {
-  AUTO_MIN_NUMERIC_DISTINCT,
-  WASSERSTEIN_MIN_STD,
-  chi2Homogeneity,
-  chooseDriftMethod,
-  histogramSorted,
-  isDrift,
-  jensenShannon,
-  ks2sampSorted,
-  psiFromCounts,
-  sortedFinite,
-  wassersteinSorted,
-  buildReferenceProfile,
-  displayCounts,
-  withOuterEdges,
-} from "../stats/index.js";
-import type { DriftMethod, NumericProfile, ReferenceProfile } from "../stats/index.js";
+import { chi2Homogeneity } from "./chi2.js";
+import { jensenShannon, wassersteinSorted } from "./divergence.js";
+import { AUTO_MIN_NUMERIC_DISTINCT, WASSERSTEIN_MIN_STD, chooseDriftMethod, isDrift } from "./drift-method.js";
+import type { DriftMethod } from "./drift-method.js";
+import { ks2sampSorted } from "./ks.js";
+import { psiFromCounts } from "./psi.js";
+import { histogramSorted, sortedFinite } from "./quantile.js";
+import { buildReferenceProfile, displayCounts, withOuterEdges } from "./reference-profile.js";
+import type { NumericProfile, ReferenceProfile } from "./reference-profile.js";
 import { columnSeverity } from "./severity.js";
 import type { Severity } from "./severity.js";
 
