@@ -62,19 +62,15 @@ export function parseCsvPart(
     const size = fstatSync(fd).size;
     const outcome = parseFile(fd, range?.start ?? 0, range?.end ?? size, new Set(stringColumns));
     if (outcome === undefined || "restartAsString" in outcome) return outcome;
-    return {
-      names: outcome.names,
-      nRows: outcome.nRows,
-      columns: outcome.cols.map((c) => ({
-        kind: c.kind,
-        values: c.values,
-        codes: c.codes,
-        strings: (c.dict as ByteDictionary).strings,
-        double: c.double,
-        negativeZero: c.negativeZero,
-        sawText: (c.dict as ByteDictionary).sawText,
-      })),
-    };
+    const columns: PartColumn[] = [];
+    for (const c of outcome.cols) {
+      const dict = (c.dict as ByteDictionary).finish();
+      // Bytes that are not UTF-8: DuckDB decides what to make of them.
+      if (dict === undefined) return undefined;
+      const { kind, values, codes, double, negativeZero } = c;
+      columns.push({ kind, values, codes, strings: dict.strings, double, negativeZero, sawText: dict.sawText });
+    }
+    return { names: outcome.names, nRows: outcome.nRows, columns };
   } finally {
     closeSync(fd);
   }
@@ -128,21 +124,25 @@ type FileOutcome = { names: string[]; cols: ColumnState[]; nRows: number } | { r
 
 /**
  * Strings seen in one column, in first-seen order, found by their bytes: an open-addressing table
- * of codes over a hash of the field's bytes, which are kept in one pool. A value becomes a
- * JavaScript string once, when first seen.
+ * of codes over a hash of the field's bytes, which are kept in one pool. The values become
+ * JavaScript strings once, at the end (`finish`): a column of many distinct values, such as an
+ * identifier, costs no string per row while it is parsed.
  */
 class ByteDictionary {
-  readonly strings: string[] = [];
-  /** Whether some value is text DuckDB could not read as a number, date or timestamp. */
-  sawText = false;
+  /** Number of distinct values, the next code. */
+  private size = 0;
   private pool = new Uint8Array(1 << 16);
   private poolUsed = 0;
   private offsets = new Int32Array(1024);
   private hashes = new Int32Array(1024);
   private slots = new Int32Array(1024).fill(-1);
+  /** Every kept byte OR-ed together: below 0x80 when the pool is ASCII. */
+  private high = 0;
+  /** Some kept value holds a quote: a quoted field's escaped `""`. */
+  private quotes = false;
 
-  /** The code of the field buf[start, end); -2 when its bytes are not valid UTF-8. */
-  code(buf: Buffer, start: number, end: number, quoted: boolean): number {
+  /** The code of the field buf[start, end). */
+  code(buf: Buffer, start: number, end: number): number {
     const h = hashBytes(buf, start, end);
     const mask = this.slots.length - 1;
     let slot = h & mask;
@@ -152,16 +152,33 @@ class ByteDictionary {
       if (this.holds(code, buf, start, end)) return code;
       slot = (slot + 1) & mask;
     }
-    const raw = buf.toString("utf8", start, end);
-    if (raw.includes("\uFFFD")) return -2;
-    const text = quoted ? raw.replaceAll('""', '"') : raw;
-    const code = this.strings.length;
-    this.strings.push(text);
-    if (!this.sawText && !mightBeTyped(text)) this.sawText = true;
+    const code = this.size++;
     this.keep(buf, start, end, h);
     this.slots[slot] = code;
-    if (this.strings.length * 2 > this.slots.length) this.rehash();
+    if (this.size * 2 > this.slots.length) this.rehash();
     return code;
+  }
+
+  /**
+   * The values in code order (a quoted field's `""` read as `"`) and whether some value is text
+   * DuckDB could not read as a number, date or timestamp; undefined when some value is not valid UTF-8.
+   */
+  finish(): { strings: string[]; sawText: boolean } | undefined {
+    const pool = Buffer.from(this.pool.buffer, this.pool.byteOffset, this.poolUsed);
+    // ASCII decodes once, and each value is a slice of that one string.
+    const all = this.high < 0x80 ? pool.toString("latin1") : undefined;
+    const strings: string[] = new Array<string>(this.size);
+    let sawText = false;
+    for (let code = 0; code < this.size; code++) {
+      const from = this.offsets[code] as number;
+      const to = this.offsets[code + 1] as number;
+      let text = all === undefined ? pool.toString("utf8", from, to) : all.slice(from, to);
+      if (all === undefined && text.includes("\uFFFD")) return undefined;
+      if (this.quotes && text.includes('"')) text = text.replaceAll('""', '"');
+      if (!sawText && !mightBeTyped(text)) sawText = true;
+      strings[code] = text;
+    }
+    return { strings, sawText };
   }
 
   private holds(code: number, buf: Buffer, start: number, end: number): boolean {
@@ -171,15 +188,25 @@ class ByteDictionary {
     return true;
   }
 
+  /** Appends the bytes of code `size - 1` to the pool; a byte loop, as fields are short. */
   private keep(buf: Buffer, start: number, end: number, hash: number): void {
-    const n = this.strings.length;
+    const n = this.size;
     if (this.poolUsed + end - start > this.pool.length) {
       const pool = new Uint8Array(Math.max(this.pool.length * 2, this.poolUsed + end - start));
       pool.set(this.pool.subarray(0, this.poolUsed));
       this.pool = pool;
     }
-    this.pool.set(buf.subarray(start, end), this.poolUsed);
-    this.poolUsed += end - start;
+    const pool = this.pool;
+    let at = this.poolUsed;
+    let high = this.high;
+    for (let i = start; i < end; i++) {
+      const b = buf[i] as number;
+      high |= b;
+      if (b === QUOTE) this.quotes = true;
+      pool[at++] = b;
+    }
+    this.high = high;
+    this.poolUsed = at;
     if (n + 1 >= this.offsets.length) {
       const offsets = new Int32Array(this.offsets.length * 2);
       offsets.set(this.offsets);
@@ -188,14 +215,14 @@ class ByteDictionary {
       hashes.set(this.hashes);
       this.hashes = hashes;
     }
-    this.offsets[n] = this.poolUsed;
+    this.offsets[n] = at;
     this.hashes[n - 1] = hash;
   }
 
   private rehash(): void {
     const slots = new Int32Array(this.slots.length * 2).fill(-1);
     const mask = slots.length - 1;
-    for (let code = 0; code < this.strings.length; code++) {
+    for (let code = 0; code < this.size; code++) {
       let slot = (this.hashes[code] as number) & mask;
       while ((slots[slot] as number) >= 0) slot = (slot + 1) & mask;
       slots[slot] = code;
@@ -493,9 +520,7 @@ function storeField(
     col.codes = new Int32Array(col.values.length).fill(-1, 0, row);
     col.values = new Float64Array(0);
   }
-  const code = (col.dict as ByteDictionary).code(buf, start, end, quoted);
-  if (code === -2) return "unsure";
-  col.codes[row] = code;
+  col.codes[row] = (col.dict as ByteDictionary).code(buf, start, end);
   return "ok";
 }
 
@@ -523,13 +548,15 @@ export function frameOfParts(parts: readonly CsvPart[]): Outcome {
       continue;
     }
     if (kinds.has("string") && !cols.some((col) => col.sawText)) return undefined;
-    // The parts' dictionaries one after another; categoricalColumn merges repeated values as it sorts.
-    const strings: string[] = [];
+    // The parts' dictionaries one after another (one part's as it is); categoricalColumn merges
+    // repeated values as it sorts.
+    const strings: string[] = parts.length === 1 ? (cols[0] as PartColumn).strings : [];
     const codes = concat(
       parts,
       (p) => {
         const part = p.columns[c] as PartColumn;
         if (part.kind === "empty") return new Int32Array(p.nRows).fill(-1);
+        if (parts.length === 1) return part.codes;
         const offset = strings.length;
         for (const v of part.strings) strings.push(v);
         if (offset === 0) return part.codes;

@@ -86,6 +86,16 @@ describe("readPlainCsv", () => {
     });
   }
 
+  it("leaves bytes that are not UTF-8 to DuckDB, in a value seen once or repeated", () => {
+    const bad = Buffer.from([0x78, 0xff, 0x79]);
+    for (const rows of [1, 3]) {
+      const lines = Array.from({ length: rows }, (_, i) =>
+        Buffer.concat([Buffer.from(`${i},`), bad, Buffer.from("\n")]),
+      );
+      expect(readPlainCsv(csvFile(Buffer.concat([Buffer.from("a,b\n1,ok\n"), ...lines])))).toBeUndefined();
+    }
+  });
+
   it("reads the repository's CSV fixtures as DuckDB does", async () => {
     const files = [
       "test/fixtures/data",
