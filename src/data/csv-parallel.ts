@@ -13,9 +13,19 @@ const PARALLEL_MAX_BYTES = 256 << 20;
 /** Parses one byte range of a file; the default runs it on a worker thread. */
 export type PartRunner = (path: string, range: { start: number; end: number }) => Promise<PartOutcome>;
 
+/** Runs readPlainCsv on a whole file on a worker thread. */
+export type FileRunner = (path: string) => Promise<Frame | undefined>;
+
+// A part (range given) or a whole file's Frame; the typed arrays move to the caller without a copy.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
-import(workerData.url).then(({ parseCsvPart }) => {
+import(workerData.url).then(({ parseCsvPart, readPlainCsv }) => {
+  if (workerData.range === undefined) {
+    const frame = readPlainCsv(workerData.path);
+    const arrays = frame ? frame.columns.flatMap((c) => [c.kind === "numeric" ? c.values : c.codes, c.valid]) : [];
+    parentPort.postMessage(frame, [...new Set(arrays.filter((a) => a !== undefined).map((a) => a.buffer))]);
+    return;
+  }
   const part = parseCsvPart(workerData.path, workerData.range, []);
   const transfer = part && part.columns ? part.columns.flatMap((c) => [c.values.buffer, c.codes.buffer]) : [];
   parentPort.postMessage(part, transfer);
@@ -28,16 +38,19 @@ import(workerData.url).then(({ parseCsvPart }) => {
  */
 const workerUrl = import.meta.url.endsWith(".js") ? new URL("./csv-reader.js", import.meta.url).href : undefined;
 
-function partInWorker(path: string, range: { start: number; end: number }): Promise<PartOutcome> {
+function inWorker<T>(path: string, range: { start: number; end: number } | undefined): Promise<T> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { url: workerUrl, path, range } });
-    worker.once("message", (part: PartOutcome) => {
-      resolve(part);
+    worker.once("message", (result: T) => {
+      resolve(result);
       void worker.terminate();
     });
     worker.once("error", reject);
   });
 }
+
+const partInWorker: PartRunner = (path, range) => inWorker<PartOutcome>(path, range);
+const fileInWorker: FileRunner = (path) => inWorker<Frame | undefined>(path, undefined);
 
 /** The offset just past the first line end at or after `from`, or undefined. */
 function lineStartAfter(path: string, from: number): number | undefined {
@@ -63,23 +76,14 @@ function worthAThread(size: number): boolean {
 /**
  * readPlainCsv of the whole file on a worker thread, leaving this thread free meanwhile (to read
  * another file): one thread per file, no halves to concatenate, so any size may go. A small file,
- * a single core or a worker that fails reads on this thread; the Frame is always readPlainCsv's.
+ * a single core or a worker that fails reads on this thread.
  */
 export async function readPlainCsvOnWorker(
   path: string,
-  runPart: PartRunner | undefined = workerUrl === undefined ? undefined : partInWorker,
+  runFile: FileRunner | undefined = workerUrl === undefined ? undefined : fileInWorker,
 ): Promise<Frame | undefined> {
-  const size = statSync(path).size;
-  if (runPart === undefined || !worthAThread(size)) return readPlainCsv(path);
-  const part = await runPart(path, { start: 0, end: size }).then(
-    (p) => ({ p }),
-    () => undefined,
-  );
-  if (part === undefined) return readPlainCsv(path);
-  const outcome = part.p === undefined || "restartAsString" in part.p ? part.p : frameOfParts([part.p]);
-  if (outcome === undefined) return undefined;
-  // A column that turned out to hold text is read again here, as readPlainCsv does.
-  return "frame" in outcome ? outcome.frame : readPlainCsv(path);
+  if (runFile === undefined || !worthAThread(statSync(path).size)) return readPlainCsv(path);
+  return runFile(path).catch(() => readPlainCsv(path));
 }
 
 /**

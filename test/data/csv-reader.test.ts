@@ -186,46 +186,29 @@ describe("readPlainCsv", () => {
   });
 
   describe("whole on another thread", () => {
-    // The worker's part parsed on this thread: the same outcome as with a worker.
-    const inThread = (path: string, range: { start: number; end: number }) =>
-      Promise.resolve(parseCsvPart(path, range, []));
+    // The worker's readPlainCsv run on this thread.
+    const inThread = (path: string) => Promise.resolve(readPlainCsv(path));
     const table = (n: number, row: (i: number) => string) =>
       csvFile(["id,v,s", ...Array.from({ length: n }, (_, i) => row(i))].join("\n") + "\n");
 
-    it("gives readPlainCsv's Frame from one part, the whole file", async () => {
-      const path = table(300_000, (i) => `r${i},${i % 11 === 0 ? "" : (i / 7).toFixed(4)},k${i % 5}`);
-      let ranges: { start: number; end: number }[] = [];
-      const frame = await readPlainCsvOnWorker(path, (p, range) => {
-        ranges = [...ranges, range];
-        return inThread(p, range);
-      });
-      expect(ranges).toHaveLength(1);
-      expect(ranges[0]?.start).toBe(0);
-      expect(plain(frame as Frame)).toEqual(plain(readPlainCsv(path) as Frame));
-    });
-
-    it("reads a column turned text, a failed worker and a small file on this thread", async () => {
-      const texty = table(300_000, (i) => `r${i},${i < 299_990 ? String(i) : "many"},k`);
-      expect(plain((await readPlainCsvOnWorker(texty, inThread)) as Frame)).toEqual(
-        plain(readPlainCsv(texty) as Frame),
-      );
-      const big = table(300_000, (i) => `r${i},${i},k`);
-      let tried = 0;
+    it("gives the worker's Frame; a failed worker and a small file read on this thread", async () => {
+      const big = table(300_000, (i) => `r${i},${i % 11 === 0 ? "" : (i / 7).toFixed(4)},k${i % 5}`);
+      let ran = 0;
+      const counted = (path: string) => {
+        ran++;
+        return inThread(path);
+      };
+      expect(plain((await readPlainCsvOnWorker(big, counted)) as Frame)).toEqual(plain(readPlainCsv(big) as Frame));
+      expect(ran).toBe(1);
       const failed = await readPlainCsvOnWorker(big, () => {
-        tried++;
+        ran++;
         return Promise.reject(new Error("worker exited"));
       });
-      expect(tried).toBe(1);
+      expect(ran).toBe(2);
       expect(plain(failed as Frame)).toEqual(plain(readPlainCsv(big) as Frame));
       const small = table(10, (i) => `r${i},${i},k`);
-      const never = () => Promise.reject(new Error("no worker for a small file"));
-      expect(plain((await readPlainCsvOnWorker(small, never)) as Frame)).toEqual(plain(readPlainCsv(small) as Frame));
-    });
-
-    it("is undefined for a file readPlainCsv leaves to DuckDB", async () => {
-      const path = table(300_000, (i) => (i === 200_000 ? `r${i},${i}` : `r${i},${i},k`));
-      expect(readPlainCsv(path)).toBeUndefined();
-      expect(await readPlainCsvOnWorker(path, inThread)).toBeUndefined();
+      expect(plain((await readPlainCsvOnWorker(small, counted)) as Frame)).toEqual(plain(readPlainCsv(small) as Frame));
+      expect(ran).toBe(2);
     });
   });
 });
