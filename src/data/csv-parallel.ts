@@ -4,6 +4,7 @@ import { Worker } from "node:worker_threads";
 import { frameOfParts, parseCsvPart, readPlainCsv } from "./csv-reader.js";
 import type { CsvPart, PartOutcome } from "./csv-reader.js";
 import type { Frame } from "./frame.js";
+import { sortEachColumn } from "./sort.js";
 
 /** Below this size a second thread costs more than it saves. */
 const PARALLEL_MIN_BYTES = 4 << 20;
@@ -13,15 +14,16 @@ const PARALLEL_MAX_BYTES = 256 << 20;
 /** Parses one byte range of a file; the default runs it on a worker thread. */
 export type PartRunner = (path: string, range: { start: number; end: number }) => Promise<PartOutcome>;
 
-/** Runs readPlainCsv on a whole file on a worker thread. */
-export type FileRunner = (path: string) => Promise<Frame | undefined>;
+/** Runs readPlainCsv on a whole file on a worker thread, then sortEachColumn when `sorted`. */
+export type FileRunner = (path: string, sorted: boolean) => Promise<Frame | undefined>;
 
 // A part (range given) or a whole file's Frame; the typed arrays move to the caller without a copy.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
-import(workerData.url).then(({ parseCsvPart, readPlainCsv }) => {
+Promise.all([import(workerData.url), import(workerData.sortUrl)]).then(([{ parseCsvPart, readPlainCsv }, { sortEachColumn }]) => {
   if (workerData.range === undefined) {
-    const frame = readPlainCsv(workerData.path);
+    const read = readPlainCsv(workerData.path);
+    const frame = read && workerData.sorted ? sortEachColumn(read) : read;
     const arrays = frame ? frame.columns.flatMap((c) => [c.kind === "numeric" ? c.values : c.codes, c.valid]) : [];
     parentPort.postMessage(frame, [...new Set(arrays.filter((a) => a !== undefined).map((a) => a.buffer))]);
     return;
@@ -37,10 +39,12 @@ import(workerData.url).then(({ parseCsvPart, readPlainCsv }) => {
  * and the file is read on this thread.
  */
 const workerUrl = import.meta.url.endsWith(".js") ? new URL("./csv-reader.js", import.meta.url).href : undefined;
+const sortUrl = new URL("./sort.js", import.meta.url).href;
 
-function inWorker<T>(path: string, range: { start: number; end: number } | undefined): Promise<T> {
+function inWorker<T>(path: string, range: { start: number; end: number } | undefined, sorted = false): Promise<T> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { url: workerUrl, path, range } });
+    const workerData = { url: workerUrl, sortUrl, path, range, sorted };
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     worker.once("message", (result: T) => {
       resolve(result);
       void worker.terminate();
@@ -50,7 +54,7 @@ function inWorker<T>(path: string, range: { start: number; end: number } | undef
 }
 
 const partInWorker: PartRunner = (path, range) => inWorker<PartOutcome>(path, range);
-const fileInWorker: FileRunner = (path) => inWorker<Frame | undefined>(path, undefined);
+const fileInWorker: FileRunner = (path, sorted) => inWorker<Frame | undefined>(path, undefined, sorted);
 
 /** The offset just past the first line end at or after `from`, or undefined. */
 function lineStartAfter(path: string, from: number): number | undefined {
@@ -75,15 +79,21 @@ function worthAThread(size: number): boolean {
 
 /**
  * readPlainCsv of the whole file on a worker thread, leaving this thread free meanwhile (to read
- * another file): one thread per file, no halves to concatenate, so any size may go. A small file,
- * a single core or a worker that fails reads on this thread.
+ * another file): one thread per file, no halves to concatenate, so any size may go. With `sorted`,
+ * the worker also sorts each numeric column (sortEachColumn). A small file, a single core or a
+ * worker that fails reads on this thread.
  */
 export async function readPlainCsvOnWorker(
   path: string,
+  sorted = false,
   runFile: FileRunner | undefined = workerUrl === undefined ? undefined : fileInWorker,
 ): Promise<Frame | undefined> {
-  if (runFile === undefined || !worthAThread(statSync(path).size)) return readPlainCsv(path);
-  return runFile(path).catch(() => readPlainCsv(path));
+  const here = (): Frame | undefined => {
+    const frame = readPlainCsv(path);
+    return frame && sorted ? sortEachColumn(frame) : frame;
+  };
+  if (runFile === undefined || !worthAThread(statSync(path).size)) return here();
+  return runFile(path, sorted).catch(here);
 }
 
 /**

@@ -17,3 +17,4 @@ export {
 } from "./loan-applications.js";
 export { betaDraw, choiceDraw, gammaDraw, mulberry32, normalDraw, poissonDraw } from "./random.js";
 export { writeFileAtomic } from "./atomic-file.js";
+export { sortEachColumn, sortFloat64, sortNullsLast } from "./sort.js";

@@ -5,6 +5,7 @@ import { InvalidParameterError, NotFoundError } from "../errors.js";
 import { categoricalColumn, numericColumn } from "./columns.js";
 import { readPlainCsv } from "./csv-reader.js";
 import { readPlainCsvInParallel, readPlainCsvOnWorker } from "./csv-parallel.js";
+import { sortEachColumn } from "./sort.js";
 import type { Column, Frame } from "./frame.js";
 
 export { categoricalColumn, categoricalFromStrings, numericColumn } from "./columns.js";
@@ -19,13 +20,12 @@ export interface ReadOptions {
    * time; "this" whole on this thread.
    */
   readonly threads?: "split" | "worker" | "this";
+  /**
+   * Each numeric column sorted ascending in place, nulls last (sortEachColumn): rows no longer line
+   * up, for a caller that needs only each column's distribution. A worker sorts its own file.
+   */
+  readonly sortedColumns?: boolean;
 }
-
-const plainCsvReaders = {
-  split: readPlainCsvInParallel,
-  worker: readPlainCsvOnWorker,
-  this: (path: string) => Promise.resolve(readPlainCsv(path)),
-} as const;
 
 /** CSV or Parquet, from the file extension (`.csv`, `.tsv`, `.parquet`, `.pq`). */
 export function tableFormat(path: string): TableFormat {
@@ -107,10 +107,22 @@ export async function readTable(path: string, options: ReadOptions = {}): Promis
     throw new NotFoundError(`file ${path} does not exist`, { details: { field: "path", value: path } });
   }
   const format = options.format ?? tableFormat(path);
+  const sorted = options.sortedColumns === true;
   if (format === "csv" && extname(path).toLowerCase() === ".csv") {
-    const frame = await plainCsvReaders[options.threads ?? "split"](path);
-    if (frame !== undefined) return frame;
+    // On a worker, the worker sorts; undefined (not a plain CSV) goes to DuckDB below.
+    if (options.threads === "worker") {
+      const frame = await readPlainCsvOnWorker(path, sorted);
+      if (frame !== undefined) return frame;
+    } else {
+      const frame = options.threads === "this" ? readPlainCsv(path) : await readPlainCsvInParallel(path);
+      if (frame !== undefined) return sorted ? sortEachColumn(frame) : frame;
+    }
   }
+  const frame = await readWithDuckDb(path, format);
+  return sorted ? sortEachColumn(frame) : frame;
+}
+
+async function readWithDuckDb(path: string, format: TableFormat): Promise<Frame> {
   const numericTypeIds = await numericTypes();
   return withConnection(async (conn) => {
     const src = source(path, format);

@@ -3,21 +3,20 @@
  * (`np.quantile` "linear", `np.histogram` half-open bins with a closed last bin) so that
  * keel's PSI reproduces the numpy computation bin for bin.
  */
-import { sortFloat64 } from "./sort.js";
+import { sortFloat64, sortNullsLast } from "../data/index.js";
 
 /**
  * The non-NaN values of `values`, sorted ascending: in a new array, or with `inPlace` in the front
- * of `values` itself (returned as a view of it), for a caller done with the row order — a large
- * column is then never copied.
+ * of `values` itself (returned as a view of it, the NaNs moved after it), for a caller done with
+ * the row order — a large column is then never copied.
  */
 export function sortedFinite(values: Float64Array, inPlace = false): Float64Array {
+  if (inPlace) return values.subarray(0, sortNullsLast(values));
   let n = 0;
   for (let i = 0; i < values.length; i++) if (values[i] === values[i]) n++;
-  const out = inPlace ? values.subarray(0, n) : new Float64Array(n);
-  if (n === values.length) {
-    if (!inPlace) out.set(values);
-  } else {
-    // Compacting forwards never overwrites a value not yet read (k ≤ i).
+  const out = new Float64Array(n);
+  if (n === values.length) out.set(values);
+  else {
     let k = 0;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;

@@ -38,12 +38,12 @@ function fmt(v: number | null): string {
 
 /**
  * The reference's profile, and the current Frame. Both files are read at once, the current one on
- * a worker thread; the numeric columns are sorted in place into the samples the tests use, so no
- * column is ever copied (the profile keeps the reference's arrays).
+ * a worker thread, which sorts its numeric columns too; the columns are sorted in place into the
+ * samples the tests use, so no column is ever copied (the profile keeps the reference's arrays).
  */
 async function readBoth(flags: DriftFlags, options: DriftOptions): Promise<[ReferenceProfile, Frame]> {
   const saved = flags.reference.toLowerCase().endsWith(".json");
-  const current = readTable(flags.current, { threads: saved ? "split" : "worker" });
+  const current = readTable(flags.current, { threads: saved ? "split" : "worker", sortedColumns: true });
   // Awaited below: a failing reference is reported first, and this rejection is not left unhandled.
   current.catch(() => undefined);
   const reference = saved

@@ -5,11 +5,27 @@
  * `Float64Array.prototype.sort` on a million values; small arrays use the built-in sort.
  */
 
+import type { Frame } from "./frame.js";
+
 const RADIX_MIN = 4096;
 
-/** Sorts `values` ascending in place and returns it. NaN must already be removed. */
+/** Whether `values` is ascending already (-0 before 0, as the sort puts them). */
+function ascending(values: Float64Array): boolean {
+  for (let i = 1; i < values.length; i++) {
+    const a = values[i - 1]!;
+    const b = values[i]!;
+    if (a > b || (a === 0 && b === 0 && 1 / a > 1 / b)) return false;
+  }
+  return true;
+}
+
+/**
+ * Sorts `values` ascending in place and returns it. NaN must already be removed. An ascending
+ * array (a column sorted when it was read, sorted ids or times) costs one pass.
+ */
 export function sortFloat64(values: Float64Array): Float64Array {
   const n = values.length;
+  if (ascending(values)) return values;
   if (n < RADIX_MIN) return values.sort();
   const words = new Uint32Array(values.buffer, values.byteOffset, n * 2);
   // Little-endian: words[2i] is the low word, words[2i+1] the high word (sign, exponent, top mantissa).
@@ -70,4 +86,34 @@ export function sortFloat64(values: Float64Array): Float64Array {
     words[2 * i + 1] = hi;
   }
   return values;
+}
+
+/**
+ * Sorts `values` in place, ascending with the NaNs (nulls) last, and returns how many values are
+ * not NaN: `values.subarray(0, count)` is then the sorted sample.
+ */
+export function sortNullsLast(values: Float64Array): number {
+  let n = 0;
+  // Compacting forwards never overwrites a value not yet read (n ≤ i).
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v === v) values[n++] = v;
+  }
+  values.fill(Number.NaN, n);
+  sortFloat64(values.subarray(0, n));
+  return n;
+}
+
+/**
+ * Sorts each numeric column of `frame` in place (sortNullsLast; the null mask follows), and returns
+ * the frame: each column's distribution is kept but rows no longer line up, for a caller that
+ * needs only the distributions (drift). Categorical columns are left as they are.
+ */
+export function sortEachColumn(frame: Frame): Frame {
+  for (const c of frame.columns) {
+    if (c.kind !== "numeric") continue;
+    const n = sortNullsLast(c.values);
+    c.valid?.fill(1, 0, n).fill(0, n);
+  }
+  return frame;
 }
