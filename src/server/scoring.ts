@@ -13,6 +13,7 @@ import {
   binaryOutputWanted,
   type LoadedModel,
   type ModelServer,
+  type PredictionResult,
 } from "../serving/index.js";
 import type { Principal } from "./auth.js";
 import { toKeelError } from "./errors.js";
@@ -87,28 +88,30 @@ function keelExplain(body: unknown): { explain?: { topK: number } } {
 
 /** keel's predict API (`POST /api/keel/endpoints/{name}/predict`): the answer as JSON text. */
 export function keelPredict(serving: ModelServer, name: string, body: unknown, caller: ScoringCaller): Promise<string> {
-  return attempt(() => {
+  let pending: Promise<PredictionResult>;
+  try {
     const table = tableFromRecords(predictRecords(body), "records");
-    return serving
-      .predict(name, table, {
-        requestId: header(caller.headers, "x-request-id") ?? newRequestId(),
-        protocol: "keel",
-        caller: callerName(caller.principal),
-        ...optionalEntity(header(caller.headers, "x-keel-entity-id")),
-        ...keelExplain(body),
-      })
-      .then((r) =>
-        keelPredictionsJson(
-          r.requestId,
-          r.scores,
-          (score) => serving.decision(r, score),
-          r.modelVersion,
-          r.route,
-          r.reasons,
-          r.reviews,
-        ),
-      );
-  });
+    pending = serving.predict(name, table, {
+      requestId: header(caller.headers, "x-request-id") ?? newRequestId(),
+      protocol: "keel",
+      caller: callerName(caller.principal),
+      ...optionalEntity(header(caller.headers, "x-keel-entity-id")),
+      ...keelExplain(body),
+    });
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+  return pending.then((r) =>
+    keelPredictionsJson(
+      r.requestId,
+      r.scores,
+      (score) => serving.decision(r, score),
+      r.modelVersion,
+      r.route,
+      r.reasons,
+      r.reviews,
+    ),
+  );
 }
 
 /** An OIP infer answer: JSON text, or the binary tensor extension's header length and bytes. */
@@ -123,8 +126,7 @@ function oipExplain(parameters: Readonly<Record<string, unknown>> | undefined): 
 
 /**
  * The Open Inference Protocol's infer (`POST /v2/models/{name}[/versions/{version}]/infer`) on a
- * parsed request document: an endpoint serving by entity key takes its feature service's join
- * keys and request fields.
+ * parsed request document. Its steps are plain functions, not closures made per request.
  */
 export function oipInfer(
   serving: ModelServer,
@@ -133,47 +135,80 @@ export function oipInfer(
   body: unknown,
   caller: ScoringCaller,
 ): Promise<InferAnswer> {
-  const run = (model: LoadedModel, request: Signature, joinKeys: readonly string[] = []): Promise<InferAnswer> => {
-    const decoded = decodeInferRequest(body, request, joinKeys);
-    const ctx = {
-      requestId: decoded.id ?? header(caller.headers, "x-request-id") ?? newRequestId(),
-      protocol: "oip",
-      caller: callerName(caller.principal),
-      ...optionalEntity(entityFrom(caller.headers, decoded.parameters)),
-      ...oipExplain(decoded.parameters),
-    };
-    const pending =
-      pinned === undefined
-        ? serving.predict(name, decoded.table, ctx)
-        : serving.predictVersion(name, pinned, decoded.table, ctx);
-    return pending.then((r) => {
-      const outputName = scoreOutputName(model.signature);
-      const answer = {
-        modelName: r.modelName,
-        modelVersion: r.modelVersion,
-        id: r.requestId,
-        outputName,
-        includeOutput: decoded.outputs === undefined || decoded.outputs.includes(outputName),
-        scores: r.scores,
-        parameters: {
-          route: r.route,
-          ...(r.fallback ? { fallback: r.fallback } : {}),
-          ...(r.reviews ? { review: "pending" } : {}),
-        },
-        ...(r.reasons !== undefined ? { reasons: r.reasons } : {}),
-      };
-      return binaryOutputWanted(body, outputName)
-        ? { binary: binaryInferResponse(answer) }
-        : { json: inferResponseJson(answer) };
-    });
+  if (pinned !== undefined)
+    return serving.versionModel(name, pinned).then((model) => inferOn(serving, name, pinned, model, body, caller));
+  try {
+    return inferOn(serving, name, undefined, serving.endpointModel(name), body, caller);
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+}
+
+/** An endpoint serving by entity key takes its feature service's join keys and request fields. */
+function inferOn(
+  serving: ModelServer,
+  name: string,
+  pinned: string | undefined,
+  model: LoadedModel,
+  body: unknown,
+  caller: ScoringCaller,
+): Promise<InferAnswer> {
+  if (serving.featureService(name) === undefined)
+    return inferWith(serving, name, pinned, model, model.signature, [], body, caller);
+  return serving
+    .requestSignature(name, model.signature)
+    .then((r) => inferWith(serving, name, pinned, model, r.signature, r.joinKeys, body, caller));
+}
+
+function inferWith(
+  serving: ModelServer,
+  name: string,
+  pinned: string | undefined,
+  model: LoadedModel,
+  request: Signature,
+  joinKeys: readonly string[],
+  body: unknown,
+  caller: ScoringCaller,
+): Promise<InferAnswer> {
+  const decoded = decodeInferRequest(body, request, joinKeys);
+  const ctx = {
+    requestId: decoded.id ?? header(caller.headers, "x-request-id") ?? newRequestId(),
+    protocol: "oip",
+    caller: callerName(caller.principal),
+    ...optionalEntity(entityFrom(caller.headers, decoded.parameters)),
+    ...oipExplain(decoded.parameters),
   };
-  const byEntity = (model: LoadedModel): Promise<InferAnswer> =>
-    serving.requestSignature(name, model.signature).then((r) => run(model, r.signature, r.joinKeys));
-  const start = (model: LoadedModel): Promise<InferAnswer> =>
-    serving.featureService(name) === undefined ? run(model, model.signature) : byEntity(model);
-  return pinned === undefined
-    ? attempt(() => start(serving.endpointModel(name)))
-    : serving.versionModel(name, pinned).then(start);
+  const pending =
+    pinned === undefined
+      ? serving.predict(name, decoded.table, ctx)
+      : serving.predictVersion(name, pinned, decoded.table, ctx);
+  return pending.then((r) => inferAnswer(model, decoded.outputs, body, r));
+}
+
+function inferAnswer(
+  model: LoadedModel,
+  outputs: readonly string[] | undefined,
+  body: unknown,
+  r: PredictionResult,
+): InferAnswer {
+  const outputName = scoreOutputName(model.signature);
+  const answer = {
+    modelName: r.modelName,
+    modelVersion: r.modelVersion,
+    id: r.requestId,
+    outputName,
+    includeOutput: outputs === undefined || outputs.includes(outputName),
+    scores: r.scores,
+    parameters: {
+      route: r.route,
+      ...(r.fallback ? { fallback: r.fallback } : {}),
+      ...(r.reviews ? { review: "pending" } : {}),
+    },
+    ...(r.reasons !== undefined ? { reasons: r.reasons } : {}),
+  };
+  return binaryOutputWanted(body, outputName)
+    ? { binary: binaryInferResponse(answer) }
+    : { json: inferResponseJson(answer) };
 }
 
 /** The Open Inference Protocol's error body, `{"error": "..."}`, for any thrown value. */
