@@ -181,3 +181,40 @@ describe("the scoring fast path answers as Fastify's routes do", () => {
     expect(score).toBeCloseTo(xgb.expected[6] as number, 6);
   });
 });
+
+describe("the scoring fast path and request logging", () => {
+  it("stands aside while the server logs every request, so each one is still logged", async () => {
+    const lines: string[] = [];
+    const logger = {
+      level: "info",
+      info: (_obj: unknown, msg?: string) => void lines.push(msg ?? ""),
+      error: () => undefined,
+      warn: () => undefined,
+      debug: () => undefined,
+      fatal: () => undefined,
+      trace: () => undefined,
+      silent: () => undefined,
+      child() {
+        return this;
+      },
+    };
+    const config = loadConfig({ flags: { port: 0, dataDir: stack.dir, logLevel: "info" }, env: {} });
+    const logged = await startServer({ config, stores: stack.stores, serving, logger });
+    const handle = vi.spyOn(ScoringFastPath.prototype, "handle");
+    try {
+      const res = await fetch(`${logged.url}/api/keel/endpoints/credit/predict`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify([xgb.row(7)]),
+      });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      expect(handle.mock.results.map((r): unknown => r.value)).toEqual([false]);
+      expect(lines).toContain("incoming request");
+      expect(lines).toContain("request completed");
+    } finally {
+      handle.mockRestore();
+      await logged.close();
+    }
+  });
+});
