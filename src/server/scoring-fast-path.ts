@@ -6,18 +6,9 @@ import { REQUEST_LIMITS } from "../spec-fields.js";
 import { bearerToken, roleAtLeast, type Principal, type TokenVerifier } from "./auth.js";
 import { errorBody, errorHeaders, handledError } from "./errors.js";
 import { parseJsonText } from "./json-body.js";
-import { keelPredict, oipError, oipInfer, type InferAnswer } from "./scoring.js";
+import { keelPredict, oipError, oipInfer, type InferAnswer, type ScoringCaller } from "./scoring.js";
 
-/**
- * The two single-record scoring routes answered straight on node:http, in front of Fastify:
- * `POST /api/keel/endpoints/{name}/predict` and `POST /v2/models/{name}/infer`. Routing, the
- * content-type parser chain, hooks and the reply pipeline cost more per request than scoring one
- * row. It takes only requests it answers exactly as the Fastify routes would (the same scoring,
- * body parsing, error bodies, headers and metrics, in scoring.ts and json-body.ts) and hands
- * everything else to Fastify untouched: other routes, other content types, chunked or empty
- * bodies, requests without a bearer token when auth is on, tokens that fail the check (Fastify
- * answers the 401 or 403), and every request while Fastify logs requests or is closing.
- */
+/** What the fast path answers with: the app's model server, auth and error translation. */
 export interface ScoringFastPathOptions {
   readonly serving: ModelServer;
   /** Bearer tokens are checked when set; undefined with auth off. */
@@ -38,6 +29,18 @@ const JSON_TYPE = "application/json; charset=utf-8";
 
 type Route = "predict" | "infer";
 
+/**
+ * The two single-record scoring routes answered straight on node:http, in front of Fastify:
+ * `POST /api/keel/endpoints/{name}/predict` and `POST /v2/models/{name}/infer`. Routing, the
+ * content-type parser chain, hooks and the reply pipeline cost more per request than scoring one
+ * row. It takes only requests it answers exactly as the Fastify routes would (the same scoring,
+ * body parsing, error bodies, headers and metrics, in scoring.ts and json-body.ts) and hands
+ * everything else to Fastify untouched: other routes, other content types, chunked or empty
+ * bodies, requests without a bearer token when auth is on, tokens that fail the check (Fastify
+ * answers the 401 or 403), and every request while Fastify logs requests or is closing. A hook
+ * added to the app for every request (onRequest, preHandler, onSend, onResponse) bypasses this
+ * path: it must be mirrored here, or make the path stand aside.
+ */
 export class ScoringFastPath {
   /** Off while Fastify logs every request (log level info or finer) and once it is closing. */
   enabled = false;
@@ -107,12 +110,7 @@ export class ScoringFastPath {
     });
   }
 
-  private predict(
-    res: ServerResponse,
-    name: string,
-    body: Buffer,
-    caller: { headers: IncomingMessage["headers"]; principal: Principal | undefined },
-  ) {
+  private predict(res: ServerResponse, name: string, body: Buffer, caller: ScoringCaller) {
     let parsed: unknown;
     try {
       parsed = parseJsonText(body.toString("utf8"));
@@ -126,12 +124,7 @@ export class ScoringFastPath {
     );
   }
 
-  private infer(
-    res: ServerResponse,
-    name: string,
-    body: Buffer,
-    caller: { headers: IncomingMessage["headers"]; principal: Principal | undefined },
-  ) {
+  private infer(res: ServerResponse, name: string, body: Buffer, caller: ScoringCaller) {
     let parsed: unknown;
     try {
       parsed = inferRequestDocument(body, undefined);
