@@ -1,5 +1,6 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import Fastify from "fastify";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from "fastify";
 import type { AppDeps } from "./app-deps.js";
 import { installAuth } from "./auth.js";
 import { createObjectAccess } from "./object-permissions.js";
@@ -11,6 +12,7 @@ import { routes } from "./routes/index.js";
 import { healthRoutes } from "./routes/health.js";
 import { llmGatewayRoutes } from "./routes/llm-gateway.js";
 import { servingRoutes } from "./routes/serving.js";
+import { ScoringFastPath } from "./scoring-fast-path.js";
 
 /** The route files of a replica without the `api` role. */
 const SCORING_ROUTES: ReadonlySet<unknown> = new Set([healthRoutes, servingRoutes, llmGatewayRoutes]);
@@ -38,15 +40,34 @@ const FASTIFY_OPTIONS = {
   },
 };
 
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Fastify's own HTTP server (its timeouts as Fastify sets them) with the scoring fast path in front
+ * of its handler; `fast()` is read per request, as the fast path exists only once the app is built.
+ */
+function serverWithFastPath(fast: () => ScoringFastPath | undefined) {
+  return (handler: Handler, opts: FastifyServerOptions): Server => {
+    const server = createServer((req, res) => {
+      if (fast()?.handle(req, res, handler) !== true) handler(req, res);
+    });
+    server.keepAliveTimeout = opts.keepAliveTimeout as number;
+    server.requestTimeout = opts.requestTimeout as number;
+    server.setTimeout(opts.connectionTimeout as number);
+    if ((opts.maxRequestsPerSocket ?? 0) > 0) server.maxRequestsPerSocket = opts.maxRequestsPerSocket as number;
+    return server;
+  };
+}
+
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
+  let fastPath: ScoringFastPath | undefined;
+  const options = { ...FASTIFY_OPTIONS, serverFactory: serverWithFastPath(() => fastPath) };
   const app: FastifyInstance = deps.logger
-    ? Fastify({ loggerInstance: deps.logger, ...FASTIFY_OPTIONS })
-    : Fastify({
-        logger: deps.config.logLevel === "silent" ? false : { level: deps.config.logLevel },
-        ...FASTIFY_OPTIONS,
-      });
+    ? Fastify({ loggerInstance: deps.logger, ...options })
+    : Fastify({ logger: deps.config.logLevel === "silent" ? false : { level: deps.config.logLevel }, ...options });
   const metadata = deps.stores.metadata;
-  installErrorHandling(app, metadata === undefined ? undefined : (e) => metadata.translateError(e));
+  const translateError = metadata === undefined ? undefined : (e: unknown) => metadata.translateError(e);
+  installErrorHandling(app, translateError);
   // One JSON parser for every route: depth-capped and prototype-safe (json-body.ts).
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
@@ -63,6 +84,28 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // Route files share the root context so the error handler and auth hooks apply to all of them.
     await plugin(app, deps);
   }
+  if (deps.serving !== undefined) {
+    fastPath = new ScoringFastPath(
+      {
+        serving: deps.serving,
+        auth: deps.config.authEnabled ? { verifier: deps.stores.tokens } : undefined,
+        translateError,
+      },
+      app.log,
+    );
+    // Fastify logs every request at info: the fast path would skip those lines, so it stands aside.
+    fastPath.enabled = !logsRequests(app.log);
+    const path = fastPath;
+    app.addHook("preClose", (done) => {
+      path.enabled = false;
+      done();
+    });
+  }
   await app.ready();
   return app;
+}
+
+function logsRequests(log: FastifyInstance["log"]): boolean {
+  const enabled = (log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
+  return typeof enabled === "function" ? enabled.call(log, "info") : ["info", "debug", "trace"].includes(log.level);
 }

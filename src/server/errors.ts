@@ -75,13 +75,26 @@ export function toKeelError(error: unknown): { error: KeelError; status: number 
   return { error: new KeelError("INTERNAL_ERROR", "internal server error", { cause: error }), status: 500 };
 }
 
+/** The headers of an error answer: a busy database or a model still loading tells the client when to try again. */
+export function errorHeaders(status: number): Record<string, string> {
+  return status === 503 ? { "retry-after": "1" } : {};
+}
+
 export function sendError(reply: FastifyReply, error: KeelError, status: number = error.status): FastifyReply {
-  // A busy database or a model still loading: tell the client when to try again.
-  if (status === 503) void reply.header("retry-after", "1");
+  void reply.headers(errorHeaders(status));
   return reply.status(status).type("application/json; charset=utf-8").send(errorBody(error));
 }
 
 const MLFLOW_API = /^\/(ajax-)?api\/[23]\.0\/mlflow(\/|$)/;
+
+/** A thrown value as keel's error handler answers it, after the driver error translation. */
+export function handledError(
+  thrown: unknown,
+  translateDriverError: ((e: unknown) => unknown) | undefined,
+): { raw: unknown; error: KeelError; status: number } {
+  const raw = translateDriverError === undefined ? thrown : translateDriverError(thrown);
+  return { raw, ...toKeelError(raw) };
+}
 
 /**
  * One place where errors become HTTP: status from the catalog, MLflow's body shape. A driver error
@@ -90,8 +103,7 @@ const MLFLOW_API = /^\/(ajax-)?api\/[23]\.0\/mlflow(\/|$)/;
  */
 export function installErrorHandling(app: FastifyInstance, translateDriverError?: (e: unknown) => unknown): void {
   app.setErrorHandler((thrown, request, reply) => {
-    const raw = translateDriverError === undefined ? thrown : translateDriverError(thrown);
-    const { error, status } = toKeelError(raw);
+    const { raw, error, status } = handledError(thrown, translateDriverError);
     if (status >= 500) request.log.error({ err: raw }, "request failed");
     return sendError(reply, error, status);
   });

@@ -45,44 +45,44 @@ function refusePrototypeKeys(text: string): void {
 /**
  * Every JSON body: one `JSON.parse` of the text after a depth check (REQUEST_LIMITS.jsonDepth).
  * Prototype keys are refused, as Fastify's own parser does, so no reader need think about them.
+ * Throws an InvalidParameterError naming the rule the text breaks.
  */
-export function parseJsonBody(
-  _req: FastifyRequest,
-  body: string | Buffer,
-  done: (err: Error | null, body?: unknown) => void,
-): void {
-  const text = typeof body === "string" ? body : body.toString("utf8");
+export function parseJsonText(text: string): unknown {
   if (text.trim() === "") {
-    done(
-      new InvalidParameterError("request body: empty; send a JSON document", {
-        details: { field: "body", rule: "non-empty JSON document" },
-      }),
-    );
-    return;
+    throw new InvalidParameterError("request body: empty; send a JSON document", {
+      details: { field: "body", rule: "non-empty JSON document" },
+    });
   }
   const limit = REQUEST_LIMITS.jsonDepth;
   if (jsonDepthOver(text, limit)) {
-    done(
-      new InvalidParameterError(`request body: JSON nested deeper than ${limit} levels`, {
-        details: { field: "body", rule: `nesting depth at most ${limit}`, limit },
-      }),
-    );
-    return;
+    throw new InvalidParameterError(`request body: JSON nested deeper than ${limit} levels`, {
+      details: { field: "body", rule: `nesting depth at most ${limit}`, limit },
+    });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
     refusePrototypeKeys(text);
   } catch (e) {
-    if (e instanceof InvalidParameterError) {
-      done(e);
-      return;
-    }
-    done(
-      new InvalidParameterError(`request body: not valid JSON (${(e as Error).message.slice(0, 200)})`, {
-        details: { field: "body", rule: "valid JSON" },
-      }),
-    );
+    if (e instanceof InvalidParameterError) throw e;
+    throw new InvalidParameterError(`request body: not valid JSON (${(e as Error).message.slice(0, 200)})`, {
+      details: { field: "body", rule: "valid JSON" },
+    });
+  }
+  return parsed;
+}
+
+/** `parseJsonText` as a Fastify content-type parser. */
+export function parseJsonBody(
+  _req: FastifyRequest,
+  body: string | Buffer,
+  done: (err: Error | null, body?: unknown) => void,
+): void {
+  let parsed: unknown;
+  try {
+    parsed = parseJsonText(typeof body === "string" ? body : body.toString("utf8"));
+  } catch (e) {
+    done(e as Error);
     return;
   }
   done(null, parsed);

@@ -35,7 +35,10 @@ export function tableFromRecords(records: readonly unknown[], field: string): In
         col = n === 1 ? [undefined] : new Array<RawValue>(n).fill(undefined);
         columns.set(k, col);
       }
-      col[i] = asRaw(r[k], `${field}[${i}].${k}`);
+      const v = r[k];
+      // The field's path is only spelled out for an error message.
+      if (!isRaw(v)) throw notRaw(v, `${field}[${i}].${k}`);
+      col[i] = v;
     }
   }
   return { nRows: n, columns };
@@ -55,7 +58,11 @@ export function tableFromSplit(names: readonly string[], rows: readonly unknown[
     if (!Array.isArray(row) || row.length !== names.length) {
       throw specError(`${field}.data[${i}]`, row, `must be an array of ${names.length} values, one per column`);
     }
-    for (let j = 0; j < cols.length; j++) (cols[j] as RawValue[])[i] = asRaw(row[j], `${field}.data[${i}][${j}]`);
+    for (let j = 0; j < cols.length; j++) {
+      const v: unknown = row[j];
+      if (!isRaw(v)) throw notRaw(v, `${field}.data[${i}][${j}]`);
+      (cols[j] as RawValue[])[i] = v;
+    }
   }
   return { nRows: n, columns };
 }
@@ -72,14 +79,19 @@ export function tableFromColumns(obj: Record<string, unknown>, field: string): I
     }
     columns.set(
       k,
-      values.map((x, i) => asRaw(x, `${field}.${k}[${i}]`)),
+      values.map((x: unknown, i) => {
+        if (!isRaw(x)) throw notRaw(x, `${field}.${k}[${i}]`);
+        return x;
+      }),
     );
   }
   return { nRows: Math.max(n, 0), columns };
 }
 
-function asRaw(v: unknown, field: string): RawValue {
-  if (v === null || v === undefined || typeof v === "string" || typeof v === "number" || typeof v === "boolean")
-    return v;
-  throw specError(field, v, "must be a number, string, boolean or null");
+function isRaw(v: unknown): v is RawValue {
+  return v === null || v === undefined || typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+}
+
+function notRaw(v: unknown, field: string): Error {
+  return specError(field, v, "must be a number, string, boolean or null");
 }

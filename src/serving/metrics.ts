@@ -1,11 +1,16 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 import type { Route } from "./router.js";
+import { SeriesHistogram, type HistogramSeries } from "./series-histogram.js";
 
-/** One request series' children, resolved once: label lookups hash their arguments on every call. */
+/**
+ * One request series, resolved once. Its request count is added to the prom-client counter when
+ * the registry is read (a counter's `inc` hashes its labels on every call, even through a child).
+ */
 interface RequestSeries {
-  readonly requests: { inc(): void };
-  readonly latency: { observe(v: number): void };
-  readonly scores: { observe(v: number): void };
+  readonly labels: Readonly<Record<"endpoint" | "model_version" | "route" | "protocol", string>>;
+  pending: number;
+  readonly latency: HistogramSeries;
+  readonly scores: HistogramSeries;
 }
 
 /**
@@ -16,13 +21,13 @@ export class ServingMetrics {
   readonly registry: Registry;
   readonly requests: Counter<"endpoint" | "model_version" | "route" | "protocol">;
   readonly errors: Counter<"endpoint" | "model_version" | "route" | "kind">;
-  readonly latency: Histogram<"endpoint" | "model_version" | "route">;
-  readonly batchSize: Histogram<"model" | "model_version">;
+  readonly latency: SeriesHistogram<"endpoint" | "model_version" | "route">;
+  readonly batchSize: SeriesHistogram<"model" | "model_version">;
   readonly fallbacks: Counter<"endpoint" | "reason">;
   readonly reviewsQueued: Counter<"endpoint">;
   readonly cacheHits: Counter<"endpoint">;
   readonly cacheMisses: Counter<"endpoint">;
-  readonly scores: Histogram<"endpoint" | "model_version" | "route">;
+  readonly scores: SeriesHistogram<"endpoint" | "model_version" | "route">;
   readonly shadowRequests: Counter<"endpoint" | "model_version" | "outcome">;
   readonly modelsLoaded: Gauge;
   readonly modelLoadFailures: Counter<"endpoint">;
@@ -40,6 +45,7 @@ export class ServingMetrics {
       help: "Prediction requests answered, by endpoint, model version, route and protocol.",
       labelNames: ["endpoint", "model_version", "route", "protocol"],
       registers,
+      collect: () => this.flushRequests(),
     });
     this.errors = new Counter({
       name: "keel_serving_errors_total",
@@ -47,20 +53,20 @@ export class ServingMetrics {
       labelNames: ["endpoint", "model_version", "route", "kind"],
       registers,
     });
-    this.latency = new Histogram({
-      name: "keel_serving_request_duration_seconds",
-      help: "Time from a decoded request to its scores, by endpoint, model version and route.",
-      labelNames: ["endpoint", "model_version", "route"],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    this.latency = new SeriesHistogram(
+      "keel_serving_request_duration_seconds",
+      "Time from a decoded request to its scores, by endpoint, model version and route.",
+      ["endpoint", "model_version", "route"],
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
-    });
-    this.batchSize = new Histogram({
-      name: "keel_serving_batch_size_rows",
-      help: "Rows per model call after micro-batching.",
-      labelNames: ["model", "model_version"],
-      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+    );
+    this.batchSize = new SeriesHistogram(
+      "keel_serving_batch_size_rows",
+      "Rows per model call after micro-batching.",
+      ["model", "model_version"],
+      [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
       registers,
-    });
+    );
     this.fallbacks = new Counter({
       name: "keel_serving_fallbacks_total",
       help: "Requests answered by the fallback, by reason (model_error, deadline).",
@@ -85,13 +91,13 @@ export class ServingMetrics {
       labelNames: ["endpoint"],
       registers,
     });
-    this.scores = new Histogram({
-      name: "keel_serving_score",
-      help: "Distribution of returned scores.",
-      labelNames: ["endpoint", "model_version", "route"],
-      buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1],
+    this.scores = new SeriesHistogram(
+      "keel_serving_score",
+      "Distribution of returned scores.",
+      ["endpoint", "model_version", "route"],
+      [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1],
       registers,
-    });
+    );
     this.shadowRequests = new Counter({
       name: "keel_serving_shadow_requests_total",
       help: "Shadow scorings, by outcome (ok, error, dropped); never returned to callers.",
@@ -149,15 +155,24 @@ export class ServingMetrics {
     if (series === undefined) {
       const labels = { endpoint, model_version: version, route };
       series = {
-        requests: this.requests.labels({ ...labels, protocol }),
+        labels: { ...labels, protocol },
+        pending: 0,
         latency: this.latency.labels(labels),
         scores: this.scores.labels(labels),
       };
       this.series.set(key, series);
     }
-    series.requests.inc();
+    series.pending++;
     series.latency.observe(latencySeconds);
     for (let i = 0; i < scores.length; i++) series.scores.observe(scores[i] as number);
+  }
+
+  private flushRequests(): void {
+    for (const s of this.series.values()) {
+      if (s.pending === 0) continue;
+      this.requests.inc(s.labels, s.pending);
+      s.pending = 0;
+    }
   }
 
   /** Prometheus text exposition. */

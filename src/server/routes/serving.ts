@@ -1,27 +1,17 @@
 import { createRequire } from "node:module";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Signature } from "../../data/index.js";
 import { InvalidParameterError, NotFoundError } from "../../errors.js";
 import {
   championOverridden,
-  explainOf,
-  decodeInferRequest,
   decodeInvocationsCsv,
   decodeInvocationsJson,
-  inferResponseJson,
-  keelPredictionsJson,
   newRequestId,
   mlflowPredictionsJson,
   modelMetadata,
-  scoreOutputName,
-  tableFromRecords,
   BINARY_TENSOR_EXTENSION,
   INFERENCE_HEADER_LENGTH,
-  binaryInferResponse,
-  binaryOutputWanted,
   inferRequestDocument,
   type EndpointSummary,
-  type LoadedModel,
   type ModelServer,
 } from "../../serving/index.js";
 import { Registry } from "prom-client";
@@ -30,43 +20,22 @@ import { toKeelError } from "../errors.js";
 import { requireRole } from "../auth.js";
 import { parseJsonBody, sendJson } from "../json-body.js";
 import { actorOf } from "./mlflow-common.js";
+import {
+  attempt,
+  callerName,
+  entityFrom,
+  header,
+  keelPredict,
+  oipInfer,
+  oipError,
+  optionalEntity,
+  type InferAnswer,
+} from "../scoring.js";
 
 const SERVER_NAME = "keel";
 
 type NameParams = { name: string };
 type VersionParams = { name: string; version: string };
-
-function header(req: FastifyRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return typeof v === "string" && v !== "" ? v : undefined;
-}
-
-/** Who is asking, for the decision record: the token's name, "anonymous" with auth off. */
-function callerOf(req: FastifyRequest): string {
-  return req.principal?.name ?? "anonymous";
-}
-
-/** Per-request reason codes: OIP `parameters.explain_top_k` (parameters are scalars there). */
-function oipExplain(parameters: Readonly<Record<string, unknown>> | undefined): { explain?: { topK: number } } {
-  const topK = parameters?.explain_top_k;
-  return topK === undefined ? {} : { explain: explainOf({ top_k: topK }, "parameters.explain") };
-}
-
-/** Per-request reason codes on keel's predict API: `{"records": [...], "explain": {"top_k": 3}}`. */
-function keelExplain(body: unknown): { explain?: { topK: number } } {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) return {};
-  const explain = (body as { explain?: unknown }).explain;
-  return explain === undefined ? {} : { explain: explainOf(explain, "explain") };
-}
-
-function entityFrom(
-  req: FastifyRequest,
-  parameters: Readonly<Record<string, unknown>> | undefined,
-): string | undefined {
-  const p = parameters?.entity_id;
-  if (typeof p === "string" || typeof p === "number") return String(p);
-  return header(req, "x-keel-entity-id");
-}
 
 /**
  * Serving over HTTP: the Open Inference Protocol V2 (`/v2/...`, errors as `{"error": ...}`),
@@ -117,9 +86,9 @@ export function metricsRoute(app: FastifyInstance, registries: readonly Registry
 /** OIP scope: the spec's error body is {"error": "..."}; every 4xx/5xx from these routes uses it. */
 function oipErrors(oip: FastifyInstance): void {
   oip.setErrorHandler((raw, request, reply) => {
-    const { error, status } = toKeelError(raw);
+    const { status, body } = oipError(raw);
     if (status >= 500) request.log.error({ err: raw }, "inference request failed");
-    return reply.status(status).send({ error: error.message });
+    return reply.status(status).send(body);
   });
   oip.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: `no endpoint ${request.method} ${request.url.split("?")[0] ?? ""}` }),
@@ -201,68 +170,17 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
   oip.removeAllContentTypeParsers();
   oip.addContentTypeParser("*", { parseAs: "buffer" }, (req, body, done) => {
     try {
-      done(null, inferRequestDocument(body as Buffer, header(req, INFERENCE_HEADER_LENGTH)));
+      done(null, inferRequestDocument(body as Buffer, header(req.headers, INFERENCE_HEADER_LENGTH)));
     } catch (e) {
       done(e as Error);
     }
   });
   // The infer routes are the hot path: no async hop of their own, the answer written as JSON text.
   const infer = (req: FastifyRequest, reply: FastifyReply, name: string, pinned: string | undefined): void => {
-    const run = (model: LoadedModel, request: Signature, joinKeys: readonly string[] = []): Promise<void> => {
-      const decoded = decodeInferRequest(req.body, request, joinKeys);
-      const ctx = {
-        requestId: decoded.id ?? header(req, "x-request-id") ?? newRequestId(),
-        protocol: "oip",
-        caller: callerOf(req),
-        ...optionalEntity(entityFrom(req, decoded.parameters)),
-        ...oipExplain(decoded.parameters),
-      };
-      const pending =
-        pinned === undefined
-          ? serving.predict(name, decoded.table, ctx)
-          : serving.predictVersion(name, pinned, decoded.table, ctx);
-      return pending.then((r) => {
-        const outputName = scoreOutputName(model.signature);
-        const answer = {
-          modelName: r.modelName,
-          modelVersion: r.modelVersion,
-          id: r.requestId,
-          outputName,
-          includeOutput: decoded.outputs === undefined || decoded.outputs.includes(outputName),
-          scores: r.scores,
-          parameters: {
-            route: r.route,
-            ...(r.fallback ? { fallback: r.fallback } : {}),
-            ...(r.reviews ? { review: "pending" } : {}),
-          },
-          ...(r.reasons !== undefined ? { reasons: r.reasons } : {}),
-        };
-        if (!binaryOutputWanted(req.body, outputName)) {
-          sendJson(reply, inferResponseJson(answer));
-          return;
-        }
-        const binary = binaryInferResponse(answer);
-        void reply
-          .header(INFERENCE_HEADER_LENGTH, binary.headerLength)
-          .type("application/octet-stream")
-          .send(binary.body);
-      });
-    };
-    // An endpoint serving by entity key takes its feature service's join keys and request fields.
-    const byEntity = (model: LoadedModel): Promise<void> =>
-      serving.requestSignature(name, model.signature).then((r) => run(model, r.signature, r.joinKeys));
-    const started =
-      pinned === undefined
-        ? attempt(() => {
-            const model = serving.endpointModel(name);
-            return serving.featureService(name) === undefined ? run(model, model.signature) : byEntity(model);
-          })
-        : serving
-            .versionModel(name, pinned)
-            .then((model) =>
-              serving.featureService(name) === undefined ? run(model, model.signature) : byEntity(model),
-            );
-    started.catch((e: unknown) => reply.send(e));
+    oipInfer(serving, name, pinned, req.body, req).then(
+      (answer) => sendInferAnswer(reply, answer),
+      (e: unknown) => reply.send(e),
+    );
   };
   oip.post<{ Params: NameParams }>("/models/:name/infer", SCORING, (req, reply) =>
     infer(req, reply, req.params.name, undefined),
@@ -270,6 +188,17 @@ function oipInferRoutes(oip: FastifyInstance, serving: ModelServer): void {
   oip.post<{ Params: VersionParams }>("/models/:name/versions/:version/infer", SCORING, (req, reply) =>
     infer(req, reply, req.params.name, req.params.version),
   );
+}
+
+function sendInferAnswer(reply: FastifyReply, answer: InferAnswer): void {
+  if ("json" in answer) {
+    sendJson(reply, answer.json);
+    return;
+  }
+  void reply
+    .header(INFERENCE_HEADER_LENGTH, answer.binary.headerLength)
+    .type("application/octet-stream")
+    .send(answer.binary.body);
 }
 
 function mlflowScoringRoutes(mlflow: FastifyInstance, serving: ModelServer): void {
@@ -284,17 +213,17 @@ function mlflowScoringRoutes(mlflow: FastifyInstance, serving: ModelServer): voi
   mlflow.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
   mlflow.post<{ Querystring: { endpoint?: string } }>("/invocations", SCORING, (req, reply) => {
     attempt(() => {
-      const name = invocationEndpoint(serving, req.query.endpoint ?? header(req, "x-keel-endpoint"));
+      const name = invocationEndpoint(serving, req.query.endpoint ?? header(req.headers, "x-keel-endpoint"));
       const model = serving.endpointModel(name);
       const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
       const input =
         type === "text/csv" ? decodeInvocationsCsv(String(req.body)) : decodeInvocationsJson(req.body, model.signature);
       return serving
         .predict(name, input.table, {
-          requestId: header(req, "x-request-id") ?? newRequestId(),
+          requestId: header(req.headers, "x-request-id") ?? newRequestId(),
           protocol: "mlflow",
-          caller: callerOf(req),
-          ...optionalEntity(entityFrom(req, input.params)),
+          caller: callerName(req.principal),
+          ...optionalEntity(entityFrom(req.headers, input.params)),
         })
         .then((r) => {
           reply.header("x-keel-route", r.route).header("x-keel-model-version", r.modelVersion);
@@ -309,32 +238,10 @@ function keelPredictRoutes(hot: FastifyInstance, serving: ModelServer): void {
   hot.removeContentTypeParser("application/json");
   hot.addContentTypeParser("application/json", { parseAs: "string" }, parseJsonBody);
   hot.post<{ Params: NameParams }>("/api/keel/endpoints/:name/predict", SCORING, (req, reply) => {
-    attempt(() => {
-      const name = req.params.name;
-      const table = tableFromRecords(predictRecords(req.body), "records");
-      return serving
-        .predict(name, table, {
-          requestId: header(req, "x-request-id") ?? newRequestId(),
-          protocol: "keel",
-          caller: callerOf(req),
-          ...optionalEntity(header(req, "x-keel-entity-id")),
-          ...keelExplain(req.body),
-        })
-        .then((r) =>
-          sendJson(
-            reply,
-            keelPredictionsJson(
-              r.requestId,
-              r.scores,
-              (score) => serving.decision(r, score),
-              r.modelVersion,
-              r.route,
-              r.reasons,
-              r.reviews,
-            ),
-          ),
-        );
-    }).catch((e: unknown) => reply.send(e));
+    keelPredict(serving, req.params.name, req.body, req).then(
+      (json) => sendJson(reply, json),
+      (e: unknown) => reply.send(e),
+    );
   });
 }
 
@@ -361,36 +268,6 @@ function endpointRoutes(app: FastifyInstance, serving: ModelServer, changes: boo
     await serving.deleteEndpoint(req.params.name, actorOf(req).userId);
     return {};
   });
-}
-
-function optionalEntity(entityId: string | undefined): { entityId?: string } {
-  return entityId === undefined ? {} : { entityId };
-}
-
-/** The predict API's body: a JSON array of records, `{records: [...]}`, or one record object. */
-function predictRecords(body: unknown): unknown[] {
-  const records: unknown[] = Array.isArray(body)
-    ? body
-    : body !== null && typeof body === "object" && Array.isArray((body as { records?: unknown }).records)
-      ? (body as { records: unknown[] }).records
-      : body !== null && typeof body === "object" && !("records" in body)
-        ? [body]
-        : [];
-  if (records.length === 0) {
-    throw new InvalidParameterError("records: must be a non-empty array of records (or one record object)", {
-      details: { field: "records", rule: "non-empty array of objects" },
-    });
-  }
-  return records;
-}
-
-/** Run `f`, turning a synchronous throw into a rejected promise (one error path for the handler). */
-function attempt(f: () => Promise<void>): Promise<void> {
-  try {
-    return f();
-  } catch (e) {
-    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-  }
 }
 
 /** `mlflow models serve` has one model; keel picks the only endpoint, or the one named by `?endpoint=`. */
