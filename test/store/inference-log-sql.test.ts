@@ -83,6 +83,39 @@ function suite(
       }
     });
 
+    it("reads back every string and number exactly as appended, in batches of any length", async () => {
+      const { meta, done } = await open();
+      try {
+        const log = new SqlInferenceLog(meta, { flushIntervalMs: 10_000, ...(writer ? { writer: writer() } : {}) });
+        const odd = ["", 'quote " and \\ backslash', "line\nbreak\ttab", "ünïcødé €", "emoji 🦊 pair"];
+        // 37 rows: two statements of 16 rows and five of one on the worker writer.
+        const rows = Array.from({ length: 37 }, (_, i) =>
+          record(i, {
+            requestId: `${odd[i % odd.length] as string}#${i}`,
+            endpoint: odd[(i + 1) % odd.length] as string,
+            entityId: i % 4 === 0 ? undefined : (odd[(i + 2) % odd.length] as string),
+            features: {
+              [odd[(i + 3) % odd.length] as string]: odd[i % odd.length] as string,
+              tiny: 5e-324,
+              big: 1.7e308,
+            },
+            outputs: { score: [0, 1 / 3, -2.5e-17, 0.1 + 0.2][i % 4] as number, decision: "approve" },
+            latencyMs: [0, 1 / 7, 123456.789][i % 3] as number,
+          }),
+        );
+        await log.append(rows);
+        await log.flush();
+        const back = await new SqlInferenceLog(meta).query({});
+        const key = (r: InferenceRecord) => `${r.time} ${r.requestId}`;
+        expect([...back].sort((a, b) => (key(a) < key(b) ? -1 : 1))).toEqual(
+          [...rows].sort((a, b) => (key(a) < key(b) ? -1 : 1)),
+        );
+        await log.close();
+      } finally {
+        await done();
+      }
+    });
+
     it("stores shadow answers in their request's row and reads each back as a shadow record", async () => {
       const { meta, done } = await open();
       try {
