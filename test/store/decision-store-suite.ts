@@ -67,7 +67,7 @@ export function runDecisionStoreSuite(name: string, make: MakeStores): void {
     it("links a large batch of serving's log, written in one transaction, into a chain that verifies", async () => {
       open = await make({ clock: steppingClock(T0 + 10_000_000) });
       const s = open.stores;
-      // 101 records: linked over several turns and inserted by statements of 16 rows and of one.
+      // 101 records: a batch of 100 linked over several turns of the event loop, then one more.
       void s.servingInferenceLog.append(Array.from({ length: 100 }, (_, i) => record(i)));
       await s.servingInferenceLog.append([record(100)], { durability: "sync" });
       expect(await s.decisions.verify()).toEqual({ ok: true, records: 101, pruned: 0, checkpoints: 0 });

@@ -88,7 +88,7 @@ function suite(
       try {
         const log = new SqlInferenceLog(meta, { flushIntervalMs: 10_000, ...(writer ? { writer: writer() } : {}) });
         const odd = ["", 'quote " and \\ backslash', "line\nbreak\ttab", "ünïcødé €", "emoji 🦊 pair"];
-        // 37 rows: two statements of 16 rows and five of one on the worker writer.
+        // 37 rows in one batch: every kind of cell the worker writer cuts back out of one text.
         const rows = Array.from({ length: 37 }, (_, i) =>
           record(i, {
             requestId: `${odd[i % odd.length] as string}#${i}`,

@@ -34,9 +34,7 @@ const COLUMNS = [
   "key_id",
 ] as const;
 const N = COLUMNS.length;
-/** Rows bound to one insert statement: fewer statement runs per batch (320 parameters, far below SQLite's limit). */
-const ROWS_PER_INSERT = 16;
-// A batch arrives as the three values of encodeRows, cut back into rows of values here.
+// A batch arrives as the three values of encodeRows, cut back into each row's values here.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
@@ -45,31 +43,25 @@ db.pragma("journal_mode = WAL");
 db.pragma("synchronous = FULL");
 db.pragma("busy_timeout = 10000");
 const N = ${N};
-const PER = ${ROWS_PER_INSERT};
-const row = "(${COLUMNS.map(() => "?").join(", ")})";
-const insertInto = (rows) =>
-  db.prepare("insert into inference_log (${COLUMNS.join(", ")}) values " + Array(rows).fill(row).join(", "));
-const insertOne = insertInto(1);
-const insertMany = insertInto(PER);
+const insert = db.prepare(
+  "insert into inference_log (${COLUMNS.join(", ")}) values (${COLUMNS.map(() => "?").join(", ")})"
+);
 const head = db.prepare("select seq, hash from decision_head where id = 1");
 const moveHead = db.prepare("update decision_head set seq = ?, hash = ? where id = 1");
 const writeAll = db.transaction((m) => {
   const h = head.get();
   if (Number(h.seq) !== m.expected.seq || h.hash !== m.expected.hash) return { seq: Number(h.seq), hash: h.hash };
   const { kinds, numbers, text } = m;
-  const many = new Array(N * PER);
-  const one = new Array(N);
-  let cell = 0;
+  const values = new Array(N);
   let at = 0;
-  while (cell < kinds.length) {
-    const values = kinds.length - cell >= N * PER ? many : one;
-    for (let i = 0; i < values.length; i++, cell++) {
+  for (let cell = 0; cell < kinds.length; ) {
+    for (let i = 0; i < N; i++, cell++) {
       const kind = kinds[cell];
       if (kind === 0) values[i] = null;
       else if (kind === 1) values[i] = numbers[cell];
       else values[i] = text.slice(at, (at = numbers[cell]));
     }
-    (values === many ? insertMany : insertOne).run(values);
+    insert.run(values);
   }
   moveHead.run(m.next.seq, m.next.hash);
   return undefined;
