@@ -2,6 +2,7 @@ import { sql, type SelectQueryBuilder } from "kysely";
 import { DataIntegrityError, InvalidParameterError, UnavailableError } from "../errors.js";
 import { appendChained, chainRows, inferenceLogRow, readChainHead, type ChainHead } from "./decision-chain.js";
 import type { AppendOptions, InferenceLog, InferenceQuery, InferenceRecord } from "./inference-log.js";
+import type { ChainKey } from "./hash-chain.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { InferenceLogTable, KeelDatabase } from "./schema.js";
 
@@ -45,6 +46,22 @@ function batchCommit(): BatchCommit {
 
 /** Attempts of a worker write whose expected chain head another process moved. */
 const CHAIN_ATTEMPTS = 5;
+
+/** Rows linked per turn of the event loop: about 0.1 ms of hashing between two requests' turns. */
+const LINKS_PER_TURN = 32;
+
+/**
+ * `chainRows` over a batch a slice per turn of the event loop: a full batch hashed in one go
+ * would hold up every request waiting behind it for most of a millisecond.
+ */
+async function chainInTurns(rows: readonly InferenceLogTable[], head: ChainHead, key?: ChainKey): Promise<ChainHead> {
+  let next = head;
+  for (let i = 0; i < rows.length; i += LINKS_PER_TURN) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    next = chainRows(rows.slice(i, i + LINKS_PER_TURN), next, key);
+  }
+  return next;
+}
 
 /**
  * Inference log on the metadata database (SQLite or PostgreSQL through Kysely). Async appends are
@@ -128,7 +145,7 @@ export class SqlInferenceLog implements InferenceLog {
       return this.metadata.transaction((tx) => appendChained(tx, rows, this.metadata.chainKeyring?.current));
     for (let attempt = 1; ; attempt++) {
       const head = this.head ?? (await this.metadata.query(readChainHead));
-      const next = chainRows(rows, head, this.metadata.chainKeyring?.current);
+      const next = await chainInTurns(rows, head, this.metadata.chainKeyring?.current);
       let found: ChainHead | undefined;
       try {
         found = await writer.write(rows, head, next);

@@ -64,6 +64,17 @@ export function runDecisionStoreSuite(name: string, make: MakeStores): void {
     const tamper = (s: Awaited<ReturnType<typeof recorded>>, statement: ReturnType<typeof sql>) =>
       statement.execute(s.metadata.db);
 
+    it("links a large batch of serving's log, written in one transaction, into a chain that verifies", async () => {
+      open = await make({ clock: steppingClock(T0 + 10_000_000) });
+      const s = open.stores;
+      // 101 records: a batch of 100 linked over several turns of the event loop, then one more.
+      void s.servingInferenceLog.append(Array.from({ length: 100 }, (_, i) => record(i)));
+      await s.servingInferenceLog.append([record(100)], { durability: "sync" });
+      expect(await s.decisions.verify()).toEqual({ ok: true, records: 101, pruned: 0, checkpoints: 0 });
+      const all = await s.decisions.search({ limit: 1000 });
+      expect(all.map((r) => r.requestId)).toEqual(Array.from({ length: 101 }, (_, i) => record(i).requestId));
+    });
+
     it("links every record written by any log into one chain and reads them back as decisions", async () => {
       const s = await recorded();
       expect(await s.decisions.verify()).toEqual({ ok: true, records: 60, pruned: 0, checkpoints: 0 });

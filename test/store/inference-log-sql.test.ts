@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { sql } from "kysely";
+import { CompiledQuery, sql } from "kysely";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import type { InferenceRecord } from "../../src/store/inference-log.js";
@@ -78,6 +78,65 @@ function suite(
         await sql`drop table inference_log`.execute(meta.db);
         await expect(log.append([record(2)], { awaitCommit: true })).rejects.toThrow();
         await log.close();
+      } finally {
+        await done();
+      }
+    });
+
+    it("reads back every string and number exactly as appended, in batches of any length", async () => {
+      const { meta, done } = await open();
+      try {
+        const log = new SqlInferenceLog(meta, { flushIntervalMs: 10_000, ...(writer ? { writer: writer() } : {}) });
+        const odd = ["", 'quote " and \\ backslash', "line\nbreak\ttab", "ünïcødé €", "emoji 🦊 pair"];
+        // 37 rows in one batch: every kind of cell the worker writer cuts back out of one text.
+        const rows = Array.from({ length: 37 }, (_, i) =>
+          record(i, {
+            requestId: `${odd[i % odd.length] as string}#${i}`,
+            endpoint: odd[(i + 1) % odd.length] as string,
+            entityId: i % 4 === 0 ? undefined : (odd[(i + 2) % odd.length] as string),
+            features: {
+              [odd[(i + 3) % odd.length] as string]: odd[i % odd.length] as string,
+              tiny: 5e-324,
+              big: 1.7e308,
+            },
+            outputs: { score: [0, 1 / 3, -2.5e-17, 0.1 + 0.2][i % 4] as number, decision: "approve" },
+            latencyMs: [0, 1 / 7, 123456.789][i % 3] as number,
+          }),
+        );
+        await log.append(rows);
+        await log.flush();
+        const back = await new SqlInferenceLog(meta).query({});
+        const key = (r: InferenceRecord) => `${r.time} ${r.requestId}`;
+        expect([...back].sort((a, b) => (key(a) < key(b) ? -1 : 1))).toEqual(
+          [...rows].sort((a, b) => (key(a) < key(b) ? -1 : 1)),
+        );
+        await log.close();
+      } finally {
+        await done();
+      }
+    });
+
+    it("finds rows by entity through the entity index, which leaves out rows without one", async () => {
+      const { meta, done } = await open();
+      try {
+        const db = meta.db;
+        // The log's lookup and the label store's first-prediction query.
+        const byEntity = db.selectFrom("inference_log").selectAll().where("entity_id", "=", "A7").compile();
+        const firstSeen = db
+          .selectFrom("inference_log")
+          .select((eb) => ["entity_id", eb.fn.min("time").as("first_time")])
+          .where("entity_id", "in", ["A1", "A2"])
+          .groupBy("entity_id")
+          .compile();
+        for (const q of [byEntity, firstSeen]) expect(await plan(meta, q)).toContain("inference_log_entity");
+        const indexes = await sql<{ text: string }>`${sql.raw(
+          meta.dialect === "sqlite"
+            ? "select sql as text from sqlite_master where name = 'inference_log_entity'"
+            : "select indexdef as text from pg_indexes where indexname = 'inference_log_entity' and schemaname = current_schema()",
+        )}`.execute(db);
+        expect(indexes.rows.map((r) => r.text.replace(/[\s"()]/g, "").toLowerCase())).toEqual([
+          expect.stringMatching(/whereentity_idisnotnull$/),
+        ]);
       } finally {
         await done();
       }
@@ -193,3 +252,24 @@ suite("PostgreSQL", async () => {
     },
   };
 });
+
+/** The query plan of `q`, as text; on PostgreSQL with sequential scans off, so a usable index shows on a small table. */
+async function plan(meta: MetadataDb, q: CompiledQuery): Promise<string> {
+  if (meta.dialect === "sqlite") {
+    const r = await meta.db.executeQuery<{ detail: string }>(
+      CompiledQuery.raw(`explain query plan ${q.sql}`, [...q.parameters]),
+    );
+    return r.rows.map((x) => x.detail).join("\n");
+  }
+  return meta.db.connection().execute(async (c) => {
+    await sql`set enable_seqscan = off`.execute(c);
+    try {
+      const r = await c.executeQuery<{ "QUERY PLAN": string }>(
+        CompiledQuery.raw(`explain ${q.sql}`, [...q.parameters]),
+      );
+      return r.rows.map((x) => x["QUERY PLAN"]).join("\n");
+    } finally {
+      await sql`reset enable_seqscan`.execute(c);
+    }
+  });
+}

@@ -19,6 +19,7 @@ import { m0122MetricDataset } from "./0122-metric-dataset.js";
 import { m0140ChainKeys } from "./0140-chain-keys.js";
 import { m0150SchedulerLeases } from "./0150-scheduler-leases.js";
 import { m0170AlertOpenOnce } from "./0170-alert-open-once.js";
+import { m0180InferenceLogEntityPartial } from "./0180-inference-log-entity-partial.js";
 
 export type { Dialect, Migration, MigrationContext } from "./migration.js";
 
@@ -26,7 +27,7 @@ export type { Dialect, Migration, MigrationContext } from "./migration.js";
  * Every migration, in the order it runs. Ranges: 0001–0009 core (tracking, registry, audit,
  * tokens, artifacts); 0010–0019 serving / inference log; 0020–0029 monitoring; 0030–0039
  * pipelines; 0050–0059 decision records; 0060–0069 human review; 0120–0129 users and per-object permissions;
- * 0140–0149 sealed chains; 0150–0159 scale-out (leases, change notifications); 0170–0179 alerting integrity. Append one import above and one entry below; never
+ * 0140–0149 sealed chains; 0150–0159 scale-out (leases, change notifications); 0170–0179 alerting integrity; 0180–0189 serving / inference log, continued. Append one import above and one entry below; never
  * reorder or edit applied entries.
  */
 export const migrations: readonly Migration[] = [
@@ -50,4 +51,5 @@ export const migrations: readonly Migration[] = [
   m0140ChainKeys,
   m0150SchedulerLeases,
   m0170AlertOpenOnce,
+  m0180InferenceLogEntityPartial,
 ];

@@ -34,6 +34,7 @@ const COLUMNS = [
   "key_id",
 ] as const;
 const N = COLUMNS.length;
+// A batch arrives as the three values of encodeRows, cut back into each row's values here.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
@@ -50,8 +51,18 @@ const moveHead = db.prepare("update decision_head set seq = ?, hash = ? where id
 const writeAll = db.transaction((m) => {
   const h = head.get();
   if (Number(h.seq) !== m.expected.seq || h.hash !== m.expected.hash) return { seq: Number(h.seq), hash: h.hash };
-  const flat = m.rows;
-  for (let i = 0; i < flat.length; i += N) insert.run(flat.slice(i, i + N));
+  const { kinds, numbers, text } = m;
+  const values = new Array(N);
+  let at = 0;
+  for (let cell = 0; cell < kinds.length; ) {
+    for (let i = 0; i < N; i++, cell++) {
+      const kind = kinds[cell];
+      if (kind === 0) values[i] = null;
+      else if (kind === 1) values[i] = numbers[cell];
+      else values[i] = text.slice(at, (at = numbers[cell]));
+    }
+    insert.run(values);
+  }
   moveHead.run(m.next.seq, m.next.hash);
   return undefined;
 });
@@ -69,9 +80,49 @@ parentPort.on("message", (m) => {
 });
 `;
 
+/** A batch's column values as three flat values (see encodeRows). */
+export interface EncodedRows {
+  /** Per cell, row after row in COLUMNS order: 0 null, 1 number, 2 string. */
+  readonly kinds: Uint8Array;
+  /** Per cell: the number, or for a string the offset in `text` where it ends. */
+  readonly numbers: Float64Array;
+  /** Every string cell, end to end. */
+  readonly text: string;
+}
+
+/**
+ * Rows as three values that cost one copy each to send to the worker: copying a long string and
+ * two typed arrays costs a fraction of cloning an array of thousands of strings, and of parsing
+ * them back out of JSON. Strings are cut back out by their offsets, unchanged.
+ */
+export function encodeRows(rows: readonly InferenceLogTable[]): EncodedRows {
+  const kinds = new Uint8Array(rows.length * N);
+  const numbers = new Float64Array(rows.length * N);
+  const parts: string[] = [];
+  let end = 0;
+  let cell = 0;
+  for (const r of rows) {
+    for (const c of COLUMNS) {
+      const v = r[c];
+      if (typeof v === "string") {
+        kinds[cell] = 2;
+        end += v.length;
+        numbers[cell] = end;
+        parts.push(v);
+      } else if (typeof v === "number") {
+        kinds[cell] = 1;
+        numbers[cell] = v;
+      } else if (v !== null) {
+        throw new TypeError(`inference log: column ${c} holds a ${typeof v}`);
+      }
+      cell++;
+    }
+  }
+  return { kinds, numbers, text: parts.join("") };
+}
+
 type WriterRequest =
-  | { readonly rows: readonly (string | number | null)[]; readonly expected: ChainHead; readonly next: ChainHead }
-  | { readonly close: true };
+  (EncodedRows & { readonly expected: ChainHead; readonly next: ChainHead }) | { readonly close: true };
 
 /**
  * Inference-log writes for a SQLite metadata database on a worker thread. `write` resolves once
@@ -96,15 +147,8 @@ export class SqliteInferenceLogWriter implements InferenceLogWriter {
     return this.rpc;
   }
 
-  /**
-   * Rows travel as one flat array of column values (JSON columns already text): copying
-   * primitives to the worker costs far less than copying nested objects.
-   */
   write(rows: readonly InferenceLogTable[], expected: ChainHead, next: ChainHead): Promise<ChainHead | undefined> {
-    const flat = new Array<string | number | null>(rows.length * N);
-    let o = 0;
-    for (const r of rows) for (const c of COLUMNS) flat[o++] = r[c] as string | number | null;
-    return this.start().request({ rows: flat, expected, next });
+    return this.start().request({ ...encodeRows(rows), expected, next });
   }
 
   async close(): Promise<void> {
