@@ -172,7 +172,7 @@ const { ctrl, bins, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, 
 const tree = { cols, nRows, nodes: treeNodes, values: treeValues, cat: treeCat, leafOf, expValues: treeExpValues, expNegMargin };
 for (;;) {
   for (let k = 0; k < ${SPIN_POLLS} && Atomics.load(ctrl, ${CMD}) === 0; k++);
-  Atomics.wait(ctrl, ${CMD}, 0);
+  while (Atomics.load(ctrl, ${CMD}) === 0) Atomics.wait(ctrl, ${CMD}, 0);
   const cmd = Atomics.load(ctrl, ${CMD});
   if (cmd === ${CMD_EXIT}) break;
   try {
@@ -244,7 +244,8 @@ for (;;) {
   /** Waits for the helper thread's current command; a command that threw there throws here. */
   private join(ctrl: Int32Array): void {
     for (let k = 0; k < SPIN_POLLS && Atomics.load(ctrl, DONE) === 0; k++);
-    Atomics.wait(ctrl, DONE, 0);
+    // A wait can return on a late notify of the previous command: only DONE says this one ended.
+    while (Atomics.load(ctrl, DONE) === 0) Atomics.wait(ctrl, DONE, 0);
     if (Atomics.load(ctrl, FAILED) !== 0) throw new Error("GBDT helper thread failed on a row-kernel command");
   }
 
