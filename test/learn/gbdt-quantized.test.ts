@@ -118,9 +118,13 @@ describe("GBDT on quantised gradients (≥ QUANTIZE_MIN_ROWS rows)", () => {
     expect(e.cover?.[0]).toBeCloseTo(n * p0 * (1 - p0), 6);
   });
 
-  it("gives byte-identical models on one thread or two", async () => {
+  it("gives byte-identical models on one thread or two, run after run", async () => {
     const one = JSON.stringify(ensembleToJson((await train({ subsample: 0.9, seed: 3 })).ensemble));
-    const two = JSON.stringify(ensembleToJson((await train({ subsample: 0.9, seed: 3, threads: 2 })).ensemble));
-    expect(two).toBe(one);
+    // Several two-thread runs: a hand-off that returned before the helper finished showed up in
+    // some runs only, as a different model.
+    for (let run = 0; run < 3; run++) {
+      const two = JSON.stringify(ensembleToJson((await train({ subsample: 0.9, seed: 3, threads: 2 })).ensemble));
+      expect(two).toBe(one);
+    }
   });
 });
