@@ -249,11 +249,18 @@ export function quantizeRange(
 }
 
 /**
- * Exact gradient and hessian sums of one half of each leaf's rows: leaf j holds rows
- * `idx[ranges[2j] .. ranges[2j+1])`; `half` 0 sums the first half into `out[4j], out[4j+1]`, half 1
- * the second into `out[4j+2], out[4j+3]`. Both halves are always summed apart and added in that
- * order, so the result does not depend on whether one thread or two ran them. Each row's leaf node
- * (`nodes[j]`) goes to `leafOf[r]`, for the margin update of the next round's pass.
+ * Exact gradient and hessian sums of one half of each range's rows: range j holds rows
+ * `idx[ranges[2j] .. ranges[2j+1])`; `half` 0 sums the first half, half 1 the second, into
+ * `out[8j + 4·half ..]` as (g, h) of the left part then of the right part. Both halves are always
+ * summed apart and added in that order, so the result does not depend on whether one thread or two
+ * ran them. Each row's leaf node goes to `leafOf[r]`, for the margin update of the next round's pass.
+ *
+ * A range whose `splits[3j]` is -1 is one leaf, node `nodes[j]` (its sums are the left part). Any
+ * other range is a node split into two leaves that was never partitioned, as growth builds no
+ * histogram below it: feature `splits[3j]`, local bins of `cols[feature · nRows + r]` going left as
+ * in partitionRange (`splits[3j+1]` = lo << 16 | tb, or when `isCat` the mask `masks[256j ..]`);
+ * the left leaf is `nodes[j]`, the right one `splits[3j+2]`. One pass over the parent's rows then
+ * does what a partition and a pass over each leaf would.
  */
 export function leafSumsRange(
   gh: Float64Array,
@@ -264,6 +271,10 @@ export function leafSumsRange(
   half: number,
   out: Float64Array,
   leafOf: Uint8Array | Int32Array,
+  cols: Uint8Array,
+  nRows: number,
+  splits: Int32Array,
+  masks: Uint8Array,
 ): void {
   for (let j = 0; j < count; j++) {
     const s = ranges[2 * j] as number;
@@ -272,15 +283,44 @@ export function leafSumsRange(
     const mid = s + ((e - s) >> 1);
     const a = half === 0 ? s : mid;
     const b = half === 0 ? mid : e;
+    const f = splits[3 * j] as number;
     let g = 0;
     let h = 0;
-    for (let i = a; i < b; i++) {
-      const r = idx[i] as number;
-      g += gh[2 * r] as number;
-      h += gh[2 * r + 1] as number;
-      leafOf[r] = node;
+    let gr = 0;
+    let hr = 0;
+    if (f < 0) {
+      for (let i = a; i < b; i++) {
+        const r = idx[i] as number;
+        g += gh[2 * r] as number;
+        h += gh[2 * r + 1] as number;
+        leafOf[r] = node;
+      }
+    } else {
+      const base = f * nRows;
+      const rule = splits[3 * j + 1] as number;
+      const right = splits[3 * j + 2] as number;
+      const isCat = rule >>> 24;
+      const lo = (rule >>> 16) & 0xff;
+      const t = (rule & 0xffff) - lo;
+      const mask = j << 8;
+      for (let i = a; i < b; i++) {
+        const r = idx[i] as number;
+        const bin = cols[base + r] as number;
+        const goLeft = isCat === 1 ? (masks[mask + bin] as number) : (bin - lo) >>> 0 <= t ? 1 : 0;
+        const gv = gh[2 * r] as number;
+        const hv = gh[2 * r + 1] as number;
+        // Each sum adds in the same row order as over a partitioned leaf; 0 for the other side.
+        g += goLeft * gv;
+        h += goLeft * hv;
+        gr += (1 - goLeft) * gv;
+        hr += (1 - goLeft) * hv;
+        leafOf[r] = goLeft === 1 ? node : right;
+      }
     }
-    out[4 * j + 2 * half] = g;
-    out[4 * j + 2 * half + 1] = h;
+    const o = 8 * j + 4 * half;
+    out[o] = g;
+    out[o + 1] = h;
+    out[o + 2] = gr;
+    out[o + 3] = hr;
   }
 }

@@ -97,6 +97,9 @@ export class RowKernels {
   /** Leaf row ranges, nodes and half sums for `leafSums` (see leafSumsRange). */
   private readonly leafRanges: Int32Array;
   private readonly leafNodes: Int32Array;
+  /** Per leaf range: the unpartitioned split it holds, if any, and its categorical mask (see leafSumsRange). */
+  private readonly leafSplits: Int32Array;
+  private readonly leafMasks: Uint8Array;
   /**
    * Per row: the leaf node of the last quantised round's tree that the row reached, if sampled;
    * one byte when node numbers fit, so that the scattered writes stay within a smaller array.
@@ -139,12 +142,14 @@ export class RowKernels {
     this.qArgs = new Float64Array(new SharedArrayBuffer(8 * 3));
     this.leafRanges = new Int32Array(new SharedArrayBuffer(8 * options.maxNodes));
     this.leafNodes = new Int32Array(new SharedArrayBuffer(4 * options.maxNodes));
+    this.leafSplits = new Int32Array(new SharedArrayBuffer(12 * options.maxNodes));
+    this.leafMasks = new Uint8Array(new SharedArrayBuffer(256 * options.maxNodes));
     this.leafOf =
       options.maxNodes <= 256
         ? new Uint8Array(new SharedArrayBuffer(options.nRows))
         : new Int32Array(new SharedArrayBuffer(4 * options.nRows));
     this.maxima = new Float64Array(new SharedArrayBuffer(8 * 4));
-    this.leafHalves = new Float64Array(new SharedArrayBuffer(32 * options.maxNodes));
+    this.leafHalves = new Float64Array(new SharedArrayBuffer(64 * options.maxNodes));
     this.catMask = new Uint8Array(new SharedArrayBuffer(256));
     this.treeNodes = new Int32Array(new SharedArrayBuffer(4 * PACKED_NODE_WORDS * options.maxNodes));
     this.treeValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
@@ -168,7 +173,7 @@ const packedTreeLeaf = ${packedTreeLeaf.toString()};
 const gradientRange = ${gradientRange.toString()};
 const sampleGradientRange = ${sampleGradientRange.toString()};
 const addTreeOutsideSample = ${addTreeOutsideSample.toString()};
-const { ctrl, bins, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, treeCat, qArgs, leafRanges, leafNodes, leafHalves, leafOf, maxima } = workerData;
+const { ctrl, bins, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, treeCat, qArgs, leafRanges, leafNodes, leafSplits, leafMasks, leafHalves, leafOf, maxima } = workerData;
 const tree = { cols, nRows, nodes: treeNodes, values: treeValues, cat: treeCat, leafOf, expValues: treeExpValues, expNegMargin };
 for (;;) {
   for (let k = 0; k < ${SPIN_POLLS} && Atomics.load(ctrl, ${CMD}) === 0; k++);
@@ -180,7 +185,7 @@ for (;;) {
       if (ctrl[${P1}] === 1) packedHist(bins, packed, idx, ctrl[${A}], ctrl[${B}], half);
       else hist(bins, gh, idx, ctrl[${A}], ctrl[${B}], half);
     }
-    else if (cmd === ${CMD_LEAF_SUMS}) leafSumsRange(gh, idx, leafRanges, leafNodes, ctrl[${B}], 1, leafHalves, leafOf);
+    else if (cmd === ${CMD_LEAF_SUMS}) leafSumsRange(gh, idx, leafRanges, leafNodes, ctrl[${B}], 1, leafHalves, leafOf, cols, nRows, leafSplits, leafMasks);
     else if (cmd === ${CMD_QUANTIZE}) quantizeRange(gh, idx, ctrl[${A}], ctrl[${B}], qArgs[0], qArgs[1], qArgs[2], ctrl[${P2}], packed);
     else if (cmd === ${CMD_PARTITION}) {
       const a = ctrl[${A}];
@@ -224,6 +229,8 @@ for (;;) {
         qArgs: this.qArgs,
         leafRanges: this.leafRanges,
         leafNodes: this.leafNodes,
+        leafSplits: this.leafSplits,
+        leafMasks: this.leafMasks,
         leafHalves: this.leafHalves,
         leafOf: this.leafOf,
         maxima: this.maxima,
@@ -297,27 +304,51 @@ for (;;) {
   }
 
   /**
-   * Exact gradient and hessian sums of each leaf's rows: leaf j is `idx[ranges[2j] .. ranges[2j+1])`,
-   * node `nodes[j]`; its sums go to `out[2j]`, `out[2j+1]` and each row's node to `leafOf` (see
-   * deferTree). The helper thread sums the second half of every leaf.
+   * Exact gradient and hessian sums of each range's rows (see leafSumsRange for `splits` and
+   * `masks`): range j is `idx[ranges[2j] .. ranges[2j+1])`, left leaf `nodes[j]`; its left sums go to
+   * `out[4j]`, `out[4j+1]`, its right ones (when it holds a split) to `out[4j+2]`, `out[4j+3]`, and
+   * each row's leaf to `leafOf` (see deferTree). The helper thread sums the second half of every range.
    */
-  leafSums(ranges: Int32Array, nodes: Int32Array, count: number, out: Float64Array): void {
+  leafSums(
+    ranges: Int32Array,
+    nodes: Int32Array,
+    splits: Int32Array,
+    masks: Uint8Array,
+    count: number,
+    out: Float64Array,
+  ): void {
     const o = this.o;
     const halves = this.leafHalves;
     this.leafRanges.set(ranges.subarray(0, 2 * count));
     this.leafNodes.set(nodes.subarray(0, count));
+    this.leafSplits.set(splits.subarray(0, 3 * count));
+    this.leafMasks.set(masks.subarray(0, 256 * count));
     const ctrl = this.ctrl;
+    const run = (half: number): void =>
+      leafSumsRange(
+        o.gh,
+        o.idx,
+        this.leafRanges,
+        this.leafNodes,
+        count,
+        half,
+        halves,
+        this.leafOf,
+        o.cols,
+        o.nRows,
+        this.leafSplits,
+        this.leafMasks,
+      );
     if (ctrl) {
       this.start(ctrl, CMD_LEAF_SUMS, 0, count);
-      leafSumsRange(o.gh, o.idx, this.leafRanges, this.leafNodes, count, 0, halves, this.leafOf);
+      run(0);
       this.join(ctrl);
     } else {
-      leafSumsRange(o.gh, o.idx, this.leafRanges, this.leafNodes, count, 0, halves, this.leafOf);
-      leafSumsRange(o.gh, o.idx, this.leafRanges, this.leafNodes, count, 1, halves, this.leafOf);
+      run(0);
+      run(1);
     }
     for (let j = 0; j < count; j++) {
-      out[2 * j] = (halves[4 * j] as number) + (halves[4 * j + 2] as number);
-      out[2 * j + 1] = (halves[4 * j + 1] as number) + (halves[4 * j + 3] as number);
+      for (let k = 0; k < 4; k++) out[4 * j + k] = (halves[8 * j + k] as number) + (halves[8 * j + 4 + k] as number);
     }
   }
 
