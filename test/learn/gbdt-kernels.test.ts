@@ -60,12 +60,15 @@ describe("packed histogram kernel", () => {
 });
 
 describe("sampleGradientRange with a pending tree", () => {
-  // A stump on feature 0: bins 1..2 go left (node 1), the rest and missing go right (node 2).
+  // A stump on feature 0 of one: bins 1..2 go left (node 1), the rest and missing go right (node 2).
   const n = 2_000;
   const r = uniform(5);
   const cols = Uint8Array.from({ length: n }, () => Math.floor(r() * 5));
   const nodes = new Int32Array(3 * PACKED_NODE_WORDS).fill(-1);
-  nodes.set([0, 2, 0, 1, 2, 0], 0);
+  nodes.set([0, 1, 2], 0);
+  const lut = new Uint8Array(3 * 256);
+  lut[1] = 1;
+  lut[2] = 1;
   const values = Float64Array.from([0, -0.5, 0.25]);
   const leafOfRow = (row: number): number => ((cols[row] as number) >= 1 && (cols[row] as number) <= 2 ? 1 : 2);
   // The previous round's sample: every third row, with its leaf recorded as leafSumsRange does.
@@ -80,7 +83,7 @@ describe("sampleGradientRange with a pending tree", () => {
   // e^(-margin) as the previous pass left it: this pass updates it by e^(-leaf value), no exponential per row.
   const expNegMargin = margin0.map((v) => Math.exp(-v));
   const expValues = values.map((v) => Math.exp(-v));
-  const tree = { cols, nRows: n, nodes, values, cat: new Uint8Array(3 * 256), leafOf, expValues, expNegMargin };
+  const tree = { bins: cols, nFeatures: 1, nodes, values, lut, leafOf, expValues, expNegMargin };
   const cut = Math.floor(0.6 * 4294967296);
   const m = sampleGradientRange(1, margin, y, gh, inSample, idx, 0, n, 99, cut, 1, tree, 0, maxima, 0);
 
@@ -152,8 +155,8 @@ describe("leafSumsRange", () => {
       for (let i = ranges[2 * j] as number; i < (ranges[2 * j + 1] as number); i++) {
         const row = idx[i] as number;
         const left = goesLeft(j, row);
-        want[left ? 0 : 2] += gh[2 * row] as number;
-        want[left ? 1 : 3] += gh[2 * row + 1] as number;
+        want[left ? 0 : 2] = (want[left ? 0 : 2] as number) + (gh[2 * row] as number);
+        want[left ? 1 : 3] = (want[left ? 1 : 3] as number) + (gh[2 * row + 1] as number);
         const leaf = left ? nodes[j] : splits[3 * j + 2];
         expect(leafOf[row]).toBe(leaf);
       }

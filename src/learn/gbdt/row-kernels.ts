@@ -128,7 +128,8 @@ export class RowKernels {
   /** The current tree, packed for `addTreeOutsideSample`. */
   private readonly treeNodes: Int32Array;
   private readonly treeValues: Float64Array;
-  private readonly treeCat: Uint8Array;
+  /** Per node of the current tree, 256 bytes: 1 where a bin goes left (see packedTreeLeaf). */
+  private readonly treeLut: Uint8Array;
   private readonly ctrl: Int32Array | null;
   private readonly worker: Worker | null;
 
@@ -155,7 +156,7 @@ export class RowKernels {
     this.treeValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
     this.treeExpValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
     this.expNegMargin = new Float64Array(new SharedArrayBuffer(8 * options.nRows));
-    this.treeCat = new Uint8Array(new SharedArrayBuffer(256 * options.maxNodes));
+    this.treeLut = new Uint8Array(new SharedArrayBuffer(256 * options.maxNodes));
     if (options.threads < 2) {
       this.ctrl = null;
       this.worker = null;
@@ -173,8 +174,8 @@ const packedTreeLeaf = ${packedTreeLeaf.toString()};
 const gradientRange = ${gradientRange.toString()};
 const sampleGradientRange = ${sampleGradientRange.toString()};
 const addTreeOutsideSample = ${addTreeOutsideSample.toString()};
-const { ctrl, bins, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, treeCat, qArgs, leafRanges, leafNodes, leafSplits, leafMasks, leafHalves, leafOf, maxima } = workerData;
-const tree = { cols, nRows, nodes: treeNodes, values: treeValues, cat: treeCat, leafOf, expValues: treeExpValues, expNegMargin };
+const { ctrl, bins, nFeatures, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, treeLut, qArgs, leafRanges, leafNodes, leafSplits, leafMasks, leafHalves, leafOf, maxima } = workerData;
+const tree = { bins, nFeatures, nodes: treeNodes, values: treeValues, lut: treeLut, leafOf, expValues: treeExpValues, expNegMargin };
 for (;;) {
   for (let k = 0; k < ${SPIN_POLLS} && Atomics.load(ctrl, ${CMD}) === 0; k++);
   while (Atomics.load(ctrl, ${CMD}) === 0) Atomics.wait(ctrl, ${CMD}, 0);
@@ -196,7 +197,7 @@ for (;;) {
     }
     else if (cmd === ${CMD_GRADIENT}) gradientRange(ctrl[${P1}], margin, y, idx, ctrl[${A}], ctrl[${B}], gh, maxima, 1);
     else if (cmd === ${CMD_SAMPLE}) ctrl[${RESULT}] = sampleGradientRange(ctrl[${P1}], margin, y, gh, inSample, idx, ctrl[${A}], ctrl[${B}], ctrl[${P2}], ctrl[${P3}] >>> 0, ctrl[${P4}] & 1, tree, ctrl[${P4}] >> 1, maxima, 1);
-    else if (cmd === ${CMD_OUTSIDE}) addTreeOutsideSample(cols, nRows, treeNodes, treeValues, treeCat, inSample, margin, ctrl[${A}], ctrl[${B}]);
+    else if (cmd === ${CMD_OUTSIDE}) addTreeOutsideSample(bins, nFeatures, treeNodes, treeValues, treeLut, inSample, margin, ctrl[${A}], ctrl[${B}]);
   } catch {
     Atomics.store(ctrl, ${FAILED}, 1);
   }
@@ -210,6 +211,7 @@ for (;;) {
       workerData: {
         ctrl: this.ctrl,
         bins: o.bins,
+        nFeatures: o.nFeatures,
         cols: o.cols,
         nRows: o.nRows,
         gh: o.gh,
@@ -225,7 +227,7 @@ for (;;) {
         treeValues: this.treeValues,
         treeExpValues: this.treeExpValues,
         expNegMargin: this.expNegMargin,
-        treeCat: this.treeCat,
+        treeLut: this.treeLut,
         qArgs: this.qArgs,
         leafRanges: this.leafRanges,
         leafNodes: this.leafNodes,
@@ -473,11 +475,11 @@ for (;;) {
     const pending = this.pendingTree;
     const fresh = pending === 1 && this.expCurrent ? 0 : 1;
     const tree = {
-      cols: o.cols,
-      nRows: n,
+      bins: o.bins,
+      nFeatures: o.nFeatures,
       nodes: this.treeNodes,
       values: this.treeValues,
-      cat: this.treeCat,
+      lut: this.treeLut,
       leafOf: this.leafOf,
       expValues: this.treeExpValues,
       expNegMargin: this.expNegMargin,
@@ -504,25 +506,33 @@ for (;;) {
     return sampleGradientRange(...args, 0, n, key, cut, ...rest);
   }
 
-  /** Packs `tree` into the shared node arrays the row kernels walk (see PACKED_NODE_WORDS). */
+  /** Packs `tree` into the shared node arrays the row kernels walk (see packedTreeLeaf). */
   private packTree(tree: BinTree): void {
     const nodes = this.treeNodes;
+    const lut = this.treeLut;
     const count = tree.feature.length;
     for (let n = 0; n < count; n++) {
       const w = n * PACKED_NODE_WORDS;
-      const cl = tree.catLeft[n];
-      nodes[w] = tree.feature[n] as number;
-      nodes[w + 1] = tree.binThreshold[n] as number;
-      nodes[w + 2] = tree.defaultLeft[n] as number;
-      nodes[w + 3] = tree.left[n] as number;
-      nodes[w + 4] = tree.right[n] as number;
-      nodes[w + 5] = cl ? 1 : 0;
+      const f = tree.feature[n] as number;
+      nodes[w] = f;
+      nodes[w + 1] = tree.left[n] as number;
+      nodes[w + 2] = tree.right[n] as number;
       this.treeValues[n] = tree.value[n] as number;
       this.treeExpValues[n] = Math.exp(-(tree.value[n] as number));
+      if (f < 0) continue;
+      const at = n * 256;
+      const cl = tree.catLeft[n];
       if (cl) {
-        this.treeCat.fill(0, n * 256, n * 256 + 256);
-        this.treeCat.set(cl, n * 256);
+        // Bins past the feature's last one never occur; missing (bin 0) goes right.
+        lut.fill(0, at, at + 256);
+        lut.set(cl, at);
+        continue;
       }
+      // Numeric: bins 1..binThreshold go left, missing follows defaultLeft.
+      const tb = tree.binThreshold[n] as number;
+      lut.fill(1, at, at + tb + 1);
+      lut.fill(0, at + tb + 1, at + 256);
+      lut[at] = tree.defaultLeft[n] as number;
     }
   }
 
@@ -553,12 +563,12 @@ for (;;) {
       const split = Math.floor(o.nRows * 0.3);
       this.start(ctrl, CMD_OUTSIDE, split, o.nRows);
       insideSample();
-      addTreeOutsideSample(o.cols, o.nRows, nodes, this.treeValues, this.treeCat, o.inSample, o.margin, 0, split);
+      addTreeOutsideSample(o.bins, o.nFeatures, nodes, this.treeValues, this.treeLut, o.inSample, o.margin, 0, split);
       this.join(ctrl);
       return;
     }
     insideSample();
-    addTreeOutsideSample(o.cols, o.nRows, nodes, this.treeValues, this.treeCat, o.inSample, o.margin, 0, o.nRows);
+    addTreeOutsideSample(o.bins, o.nFeatures, nodes, this.treeValues, this.treeLut, o.inSample, o.margin, 0, o.nRows);
   }
 
   async close(): Promise<void> {
