@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { numericColumn } from "../../src/data/index.js";
 import { applyBins, fitBins } from "../../src/learn/gbdt/binning.js";
 import { compileHistogramKernel } from "../../src/learn/gbdt/histogram.js";
-import { PACKED_NODE_WORDS, sampleGradientRange } from "../../src/learn/gbdt/kernels.js";
+import { PACKED_NODE_WORDS, leafSumsRange, sampleGradientRange } from "../../src/learn/gbdt/kernels.js";
 import { uniform } from "./uniform.js";
 
 describe("applyBins", () => {
@@ -60,12 +60,15 @@ describe("packed histogram kernel", () => {
 });
 
 describe("sampleGradientRange with a pending tree", () => {
-  // A stump on feature 0: bins 1..2 go left (node 1), the rest and missing go right (node 2).
+  // A stump on feature 0 of one: bins 1..2 go left (node 1), the rest and missing go right (node 2).
   const n = 2_000;
   const r = uniform(5);
   const cols = Uint8Array.from({ length: n }, () => Math.floor(r() * 5));
   const nodes = new Int32Array(3 * PACKED_NODE_WORDS).fill(-1);
-  nodes.set([0, 2, 0, 1, 2, 0], 0);
+  nodes.set([0, 1, 2], 0);
+  const lut = new Uint8Array(3 * 256);
+  lut[1] = 1;
+  lut[2] = 1;
   const values = Float64Array.from([0, -0.5, 0.25]);
   const leafOfRow = (row: number): number => ((cols[row] as number) >= 1 && (cols[row] as number) <= 2 ? 1 : 2);
   // The previous round's sample: every third row, with its leaf recorded as leafSumsRange does.
@@ -80,7 +83,7 @@ describe("sampleGradientRange with a pending tree", () => {
   // e^(-margin) as the previous pass left it: this pass updates it by e^(-leaf value), no exponential per row.
   const expNegMargin = margin0.map((v) => Math.exp(-v));
   const expValues = values.map((v) => Math.exp(-v));
-  const tree = { cols, nRows: n, nodes, values, cat: new Uint8Array(3 * 256), leafOf, expValues, expNegMargin };
+  const tree = { bins: cols, nFeatures: 1, nodes, values, lut, leafOf, expValues, expNegMargin };
   const cut = Math.floor(0.6 * 4294967296);
   const m = sampleGradientRange(1, margin, y, gh, inSample, idx, 0, n, 99, cut, 1, tree, 0, maxima, 0);
 
@@ -116,5 +119,51 @@ describe("sampleGradientRange with a pending tree", () => {
     let kept = 0;
     for (let i = 0; i < n; i++) kept += inSample[i] as number;
     expect(kept).toBe(m);
+  });
+});
+
+describe("leafSumsRange", () => {
+  const r = uniform(47);
+  const nRows = 2_000;
+  // Two features, feature-major: a numeric one with missing bins and a categorical one.
+  const cols = Uint8Array.from({ length: 2 * nRows }, (_, i) =>
+    i < nRows ? (r() < 0.1 ? 0 : 1 + Math.floor(r() * 30)) : Math.floor(r() * 6),
+  );
+  const gh = Float64Array.from({ length: 2 * nRows }, (_, i) => (i % 2 === 0 ? r() * 2 - 1 : r() * 0.25));
+  const idx = Int32Array.from({ length: 1_500 }, (_, i) => Math.floor(i * 1.3));
+  // Range 0: leaf 3, rows idx[0..400). Range 1: numeric split of idx[400..1000) (bins 1..12 and
+  // missing left), leaves 5 and 6. Range 2: categorical split of idx[1000..1500) ({1, 4} left), 7 and 8.
+  const ranges = Int32Array.from([0, 400, 400, 1000, 1000, 1500]);
+  const nodes = Int32Array.from([3, 5, 7]);
+  const splits = Int32Array.from([-1, 0, 0, 0, (0 << 16) | 12, 6, 1, (1 << 24) | (1 << 16), 8]);
+  const masks = new Uint8Array(3 * 256);
+  masks[2 * 256 + 1] = 1;
+  masks[2 * 256 + 4] = 1;
+  const goesLeft = (j: number, row: number): boolean => {
+    if (j === 0) return true;
+    if (j === 1) return (cols[row] as number) <= 12;
+    const c = cols[nRows + row] as number;
+    return c === 1 || c === 4;
+  };
+
+  it("sums each range, or each side of its split, over both halves and records every row's leaf", () => {
+    const out = new Float64Array(8 * 3);
+    const leafOf = new Uint8Array(nRows);
+    for (const half of [0, 1]) leafSumsRange(gh, idx, ranges, nodes, 3, half, out, leafOf, cols, nRows, splits, masks);
+    for (let j = 0; j < 3; j++) {
+      const want = [0, 0, 0, 0];
+      for (let i = ranges[2 * j] as number; i < (ranges[2 * j + 1] as number); i++) {
+        const row = idx[i] as number;
+        const left = goesLeft(j, row);
+        want[left ? 0 : 2] = (want[left ? 0 : 2] as number) + (gh[2 * row] as number);
+        want[left ? 1 : 3] = (want[left ? 1 : 3] as number) + (gh[2 * row + 1] as number);
+        const leaf = left ? nodes[j] : splits[3 * j + 2];
+        expect(leafOf[row]).toBe(leaf);
+      }
+      for (let k = 0; k < 4; k++)
+        expect((out[8 * j + k] as number) + (out[8 * j + 4 + k] as number)).toBeCloseTo(want[k] as number, 12);
+    }
+    // The numeric split's range holds missing rows, which its rule sends left.
+    expect(idx.subarray(400, 1000).some((row) => cols[row] === 0)).toBe(true);
   });
 });

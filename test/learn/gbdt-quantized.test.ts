@@ -80,8 +80,9 @@ describe("GBDT on quantised gradients (≥ QUANTIZE_MIN_ROWS rows)", () => {
       params: { n_estimators: 40, max_depth: 3, learning_rate: 0.2, ...params },
     });
 
-  it("ranks test rows about as well as the true probabilities", async () => {
-    const res = await train({});
+  // With row sampling the final splits are routed by the leaf refit instead of partitioned.
+  it.each([1, 0.9])("ranks test rows about as well as the true probabilities (subsample %s)", async (subsample) => {
+    const res = await train({ subsample });
     const m = new Float64Array(2 * nTest);
     for (let i = 0; i < nTest; i++) {
       m[2 * i] = a[n + i] as number;
@@ -118,9 +119,13 @@ describe("GBDT on quantised gradients (≥ QUANTIZE_MIN_ROWS rows)", () => {
     expect(e.cover?.[0]).toBeCloseTo(n * p0 * (1 - p0), 6);
   });
 
-  it("gives byte-identical models on one thread or two", async () => {
+  it("gives byte-identical models on one thread or two, run after run", async () => {
     const one = JSON.stringify(ensembleToJson((await train({ subsample: 0.9, seed: 3 })).ensemble));
-    const two = JSON.stringify(ensembleToJson((await train({ subsample: 0.9, seed: 3, threads: 2 })).ensemble));
-    expect(two).toBe(one);
+    // Several two-thread runs: a hand-off that returned before the helper finished showed up in
+    // some runs only, as a different model.
+    for (let run = 0; run < 3; run++) {
+      const two = JSON.stringify(ensembleToJson((await train({ subsample: 0.9, seed: 3, threads: 2 })).ensemble));
+      expect(two).toBe(one);
+    }
   });
 });

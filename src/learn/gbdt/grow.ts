@@ -22,10 +22,19 @@ export interface RowWork {
   /** A stored node histogram as gradient/hessian sums `[2*bin]`, `[2*bin+1]`, valid until the next call. */
   gradHess(stored: Float64Array): Float64Array;
   /**
-   * Exact gradient/hessian sums of leaves `idx[ranges[2j] .. ranges[2j+1])` into `out[2j]`,
-   * `out[2j+1]`; leaf j is tree node `nodes[j]`.
+   * Exact gradient/hessian sums of ranges `idx[ranges[2j] .. ranges[2j+1])` into `out[4j ..]`, and
+   * each row's leaf into the row kernels' leaf map: range j is leaf `nodes[j]` when `splits[3j]` is
+   * -1, else a split never partitioned (feature, `isCat << 24 | lo << 16 | tb`, right leaf; a
+   * categorical mask in `masks[256j ..]`) whose left sums go first, then its right ones.
    */
-  leafSums(ranges: Int32Array, nodes: Int32Array, count: number, out: Float64Array): void;
+  leafSums(
+    ranges: Int32Array,
+    nodes: Int32Array,
+    splits: Int32Array,
+    masks: Uint8Array,
+    count: number,
+    out: Float64Array,
+  ): void;
   /** Stable partition of `idx[start..end)` by a split; returns the first right index. */
   partition(
     feature: number,
@@ -83,6 +92,7 @@ interface Split {
 
 interface Leaf {
   node: number;
+  /** Rows `idx[start..end)`; for a leaf of a deferred split (see growTree), its parent's rows. */
   start: number;
   end: number;
   depth: number;
@@ -199,18 +209,32 @@ export interface LeafRange {
   readonly end: number;
 }
 
+/** A split whose two leaves are final, left unpartitioned: leafSums routes its rows. */
+interface Deferred {
+  readonly parent: Leaf;
+  readonly split: Split;
+  readonly left: Leaf;
+  readonly right: Leaf;
+}
+
 /**
  * Grows one tree on rows `idx[0..n)` of the shared row-index array (sorted ascending, reordered
  * in place by the partitions), best-gain leaf
  * first, until `numLeaves` leaves or no split within `maxDepth` gains more than
  * `minSplitGain`. With `numLeaves = 2^maxDepth` this is the same tree depth-wise growth gives.
  * Monotone constraints bound each subtree's weights by the midpoint of its parent's split.
+ *
+ * `deferFinal` (for a quantised round whose caller takes each row's leaf from the row kernels'
+ * leaf map, not from `leaves`): a split whose leaves get no histogram is not partitioned; the leaf
+ * refit routes its rows in the pass it makes anyway. Those leaves' ranges in `leaves` are then
+ * their parent's rows.
  */
 export function growTree(
   ctx: GrowContext,
   n: number,
   featureMask: Uint8Array,
   learningRate: number,
+  deferFinal = false,
 ): { tree: BinTree; leaves: LeafRange[] } {
   const { lambda, maxDepth, numLeaves } = ctx.params;
   const tree: BinTree = {
@@ -266,6 +290,8 @@ export function growTree(
   };
   const open: Leaf[] = [root];
   const done: Leaf[] = [];
+  const deferred: Deferred[] = [];
+  const defer = deferFinal && ctx.rows.quantized;
   if (maxDepth > 0) root.split = bestSplit(ctx, root, featureMask);
   if (!root.split && root.hist) {
     pool.push(root.hist);
@@ -286,15 +312,20 @@ export function growTree(
     const leaf = open[bi] as Leaf;
     open.splice(bi, 1);
     const s = leaf.split as Split;
-    const mid = ctx.rows.partition(
-      s.feature,
-      leaf.start,
-      leaf.end,
-      s.catLeft !== null,
-      s.defaultLeft ? 0 : 1,
-      s.binThreshold,
-      s.catLeft,
-    );
+    // Whether the children get histograms (and so need their rows apart).
+    const grows = leaf.depth + 1 < maxDepth && nLeaves + 1 < numLeaves;
+    const mid =
+      !grows && defer
+        ? leaf.end
+        : ctx.rows.partition(
+            s.feature,
+            leaf.start,
+            leaf.end,
+            s.catLeft !== null,
+            s.defaultLeft ? 0 : 1,
+            s.binThreshold,
+            s.catLeft,
+          );
     const node = leaf.node;
     tree.feature[node] = s.feature;
     tree.binThreshold[node] = s.binThreshold;
@@ -307,7 +338,11 @@ export function growTree(
     nLeaves++;
     const parentHist = leaf.hist as Float64Array;
     leaf.hist = null;
-    if (L.depth < maxDepth && nLeaves < numLeaves) {
+    if (!grows && defer) {
+      R.start = leaf.start;
+      deferred.push({ parent: leaf, split: s, left: L, right: R });
+    }
+    if (grows) {
       // Histogram subtraction: build the smaller child, derive the larger from the parent.
       const small = L.end - L.start <= R.end - R.start ? L : R;
       const large = small === L ? R : L;
@@ -329,7 +364,7 @@ export function growTree(
     open.push(L, R);
   }
   for (const l of open) done.push(l);
-  if (ctx.rows.quantized) refitLeaves(ctx, tree, done);
+  if (ctx.rows.quantized) refitLeaves(ctx, tree, done, deferred);
   const leaves: LeafRange[] = [];
   for (const l of done) {
     tree.value[l.node] = clamp(l.w, l.lo, l.hi) * learningRate;
@@ -342,22 +377,43 @@ export function growTree(
  * After growth on quantised gradients: each leaf's weight and every node's cover from the exact
  * gradient sums of its rows (LightGBM's leaf renewal), so only the split choice is approximate.
  */
-function refitLeaves(ctx: GrowContext, tree: BinTree, leaves: Leaf[]): void {
+function refitLeaves(ctx: GrowContext, tree: BinTree, leaves: Leaf[], deferred: Deferred[]): void {
   const { lambda } = ctx.params;
-  const ranges = new Int32Array(2 * leaves.length);
-  const nodes = new Int32Array(leaves.length);
-  leaves.forEach((l, j) => {
+  const split = new Set<Leaf>();
+  for (const d of deferred) split.add(d.left).add(d.right);
+  const plain = leaves.filter((l) => !split.has(l));
+  const count = plain.length + deferred.length;
+  const ranges = new Int32Array(2 * count);
+  const nodes = new Int32Array(count);
+  const splits = new Int32Array(3 * count).fill(-1);
+  const masks = new Uint8Array(256 * count);
+  plain.forEach((l, j) => {
     ranges[2 * j] = l.start;
     ranges[2 * j + 1] = l.end;
     nodes[j] = l.node;
   });
-  const s = new Float64Array(2 * leaves.length);
-  ctx.rows.leafSums(ranges, nodes, leaves.length, s);
-  leaves.forEach((l, j) => {
-    const g = s[2 * j] as number;
-    const h = s[2 * j + 1] as number;
+  deferred.forEach((d, k) => {
+    const j = plain.length + k;
+    const s = d.split;
+    ranges[2 * j] = d.parent.start;
+    ranges[2 * j + 1] = d.parent.end;
+    nodes[j] = d.left.node;
+    splits[3 * j] = s.feature;
+    splits[3 * j + 1] = ((s.catLeft ? 1 : 0) << 24) | ((s.defaultLeft ? 0 : 1) << 16) | s.binThreshold;
+    splits[3 * j + 2] = d.right.node;
+    if (s.catLeft) masks.set(s.catLeft, 256 * j);
+  });
+  const sums = new Float64Array(4 * count);
+  ctx.rows.leafSums(ranges, nodes, splits, masks, count, sums);
+  const refit = (l: Leaf, g: number, h: number): void => {
     l.w = h + lambda > 0 ? -g / (h + lambda) : 0;
     tree.cover[l.node] = h;
+  };
+  plain.forEach((l, j) => refit(l, sums[4 * j] as number, sums[4 * j + 1] as number));
+  deferred.forEach((d, k) => {
+    const j = plain.length + k;
+    refit(d.left, sums[4 * j] as number, sums[4 * j + 1] as number);
+    refit(d.right, sums[4 * j + 2] as number, sums[4 * j + 3] as number);
   });
   // Children are numbered after their parent: a reverse sweep sums covers bottom-up.
   for (let k = tree.feature.length - 1; k >= 0; k--) {

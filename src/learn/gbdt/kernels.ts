@@ -87,19 +87,28 @@ export function gradientRange(
 }
 
 /**
- * Leaf of a packed tree (see PACKED_NODE_WORDS) reached by row r: `cols` is feature-major
- * (`cols[f * nRows + r]`); a categorical node's left set is `cat[node * 256 + bin] = 1`.
+ * Leaf of a packed tree (see PACKED_NODE_WORDS) reached by row r: `bins` is row-major
+ * (`bins[r * nFeatures + f]`), so the whole walk reads one row's few bytes; `lut[node * 256 + bin]`
+ * is 1 when the bin goes left, for numeric and categorical nodes alike. Each step is a chain of
+ * loads with no data-dependent branch, where comparing with the threshold mispredicted about half
+ * the time.
  */
-export function packedTreeLeaf(cols: Uint8Array, nRows: number, nodes: Int32Array, cat: Uint8Array, r: number): number {
+export function packedTreeLeaf(
+  bins: Uint8Array,
+  nFeatures: number,
+  nodes: Int32Array,
+  lut: Uint8Array,
+  r: number,
+): number {
   let n = 0;
   let f = nodes[0] as number;
+  const row = r * nFeatures;
   while (f >= 0) {
-    const o = n * 6;
-    const bin = cols[f * nRows + r] as number;
-    const goLeft =
-      nodes[o + 5] === 1 ? cat[n * 256 + bin] === 1 : bin === 0 ? nodes[o + 2] === 1 : bin <= (nodes[o + 1] as number);
-    n = (goLeft ? nodes[o + 3] : nodes[o + 4]) as number;
-    f = nodes[n * 6] as number;
+    const o = n * 3;
+    const goLeft = lut[(n << 8) + (bins[row + f] as number)] as number;
+    const left = nodes[o + 1] as number;
+    n = left + (1 - goLeft) * ((nodes[o + 2] as number) - left);
+    f = nodes[n * 3] as number;
   }
   return n;
 }
@@ -132,11 +141,11 @@ export function sampleGradientRange(
   cut: number,
   pending: number,
   tree: {
-    cols: Uint8Array;
-    nRows: number;
+    bins: Uint8Array;
+    nFeatures: number;
     nodes: Int32Array;
     values: Float64Array;
-    cat: Uint8Array;
+    lut: Uint8Array;
     leafOf: Uint8Array | Int32Array;
     expValues: Float64Array;
     expNegMargin: Float64Array;
@@ -145,14 +154,14 @@ export function sampleGradientRange(
   maxima: Float64Array,
   slot: number,
 ): number {
-  const { cols, nRows, nodes, values, cat, leafOf, expValues, expNegMargin } = tree;
+  const { bins, nFeatures, nodes, values, lut, leafOf, expValues, expNegMargin } = tree;
   let m = a;
   let maxG = 0;
   let maxH = 0;
   for (let r = a; r < b; r++) {
     let ev = 1;
     if (pending === 1) {
-      const leaf = inSample[r] === 1 ? (leafOf[r] as number) : packedTreeLeaf(cols, nRows, nodes, cat, r);
+      const leaf = inSample[r] === 1 ? (leafOf[r] as number) : packedTreeLeaf(bins, nFeatures, nodes, lut, r);
       margin[r] = (margin[r] as number) + (values[leaf] as number);
       ev = expValues[leaf] as number;
     }
@@ -191,19 +200,19 @@ export function sampleGradientRange(
   return m - a;
 }
 
-/** Int32 words per node of a tree packed by `packTree`: feature, binThreshold, defaultLeft, left, right, isCategorical. */
-export const PACKED_NODE_WORDS = 6;
+/** Int32 words per node of a tree packed by `packTree`: feature (-1 at a leaf), left, right. */
+export const PACKED_NODE_WORDS = 3;
 
 /**
  * Adds a packed tree's leaf values to `margin` for the rows of `[a, b)` outside the round's sample
  * (in-sample rows get theirs from the leaf ranges of the partition).
  */
 export function addTreeOutsideSample(
-  cols: Uint8Array,
-  nRows: number,
+  bins: Uint8Array,
+  nFeatures: number,
   nodes: Int32Array,
   values: Float64Array,
-  cat: Uint8Array,
+  lut: Uint8Array,
   inSample: Uint8Array,
   margin: Float64Array,
   a: number,
@@ -211,7 +220,7 @@ export function addTreeOutsideSample(
 ): void {
   for (let r = a; r < b; r++) {
     if (inSample[r] !== 0) continue;
-    margin[r] = (margin[r] as number) + (values[packedTreeLeaf(cols, nRows, nodes, cat, r)] as number);
+    margin[r] = (margin[r] as number) + (values[packedTreeLeaf(bins, nFeatures, nodes, lut, r)] as number);
   }
 }
 
@@ -249,11 +258,18 @@ export function quantizeRange(
 }
 
 /**
- * Exact gradient and hessian sums of one half of each leaf's rows: leaf j holds rows
- * `idx[ranges[2j] .. ranges[2j+1])`; `half` 0 sums the first half into `out[4j], out[4j+1]`, half 1
- * the second into `out[4j+2], out[4j+3]`. Both halves are always summed apart and added in that
- * order, so the result does not depend on whether one thread or two ran them. Each row's leaf node
- * (`nodes[j]`) goes to `leafOf[r]`, for the margin update of the next round's pass.
+ * Exact gradient and hessian sums of one half of each range's rows: range j holds rows
+ * `idx[ranges[2j] .. ranges[2j+1])`; `half` 0 sums the first half, half 1 the second, into
+ * `out[8j + 4·half ..]` as (g, h) of the left part then of the right part. Both halves are always
+ * summed apart and added in that order, so the result does not depend on whether one thread or two
+ * ran them. Each row's leaf node goes to `leafOf[r]`, for the margin update of the next round's pass.
+ *
+ * A range whose `splits[3j]` is -1 is one leaf, node `nodes[j]` (its sums are the left part). Any
+ * other range is a node split into two leaves that was never partitioned, as growth builds no
+ * histogram below it: feature `splits[3j]`, local bins of `cols[feature · nRows + r]` going left as
+ * in partitionRange (`splits[3j+1]` = lo << 16 | tb, or when `isCat` the mask `masks[256j ..]`);
+ * the left leaf is `nodes[j]`, the right one `splits[3j+2]`. One pass over the parent's rows then
+ * does what a partition and a pass over each leaf would.
  */
 export function leafSumsRange(
   gh: Float64Array,
@@ -264,6 +280,10 @@ export function leafSumsRange(
   half: number,
   out: Float64Array,
   leafOf: Uint8Array | Int32Array,
+  cols: Uint8Array,
+  nRows: number,
+  splits: Int32Array,
+  masks: Uint8Array,
 ): void {
   for (let j = 0; j < count; j++) {
     const s = ranges[2 * j] as number;
@@ -272,15 +292,44 @@ export function leafSumsRange(
     const mid = s + ((e - s) >> 1);
     const a = half === 0 ? s : mid;
     const b = half === 0 ? mid : e;
+    const f = splits[3 * j] as number;
     let g = 0;
     let h = 0;
-    for (let i = a; i < b; i++) {
-      const r = idx[i] as number;
-      g += gh[2 * r] as number;
-      h += gh[2 * r + 1] as number;
-      leafOf[r] = node;
+    let gr = 0;
+    let hr = 0;
+    if (f < 0) {
+      for (let i = a; i < b; i++) {
+        const r = idx[i] as number;
+        g += gh[2 * r] as number;
+        h += gh[2 * r + 1] as number;
+        leafOf[r] = node;
+      }
+    } else {
+      const base = f * nRows;
+      const rule = splits[3 * j + 1] as number;
+      const right = splits[3 * j + 2] as number;
+      const isCat = rule >>> 24;
+      const lo = (rule >>> 16) & 0xff;
+      const t = (rule & 0xffff) - lo;
+      const mask = j << 8;
+      for (let i = a; i < b; i++) {
+        const r = idx[i] as number;
+        const bin = cols[base + r] as number;
+        const goLeft = isCat === 1 ? (masks[mask + bin] as number) : (bin - lo) >>> 0 <= t ? 1 : 0;
+        const gv = gh[2 * r] as number;
+        const hv = gh[2 * r + 1] as number;
+        // Each sum adds in the same row order as over a partitioned leaf; 0 for the other side.
+        g += goLeft * gv;
+        h += goLeft * hv;
+        gr += (1 - goLeft) * gv;
+        hr += (1 - goLeft) * hv;
+        leafOf[r] = goLeft === 1 ? node : right;
+      }
     }
-    out[4 * j + 2 * half] = g;
-    out[4 * j + 2 * half + 1] = h;
+    const o = 8 * j + 4 * half;
+    out[o] = g;
+    out[o + 1] = h;
+    out[o + 2] = gr;
+    out[o + 3] = hr;
   }
 }

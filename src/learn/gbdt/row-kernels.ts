@@ -28,11 +28,12 @@ const QUANTIZE_MAX_LEVELS = 127;
 const QUANTIZE_MIN_LEVELS = 8;
 
 /**
- * Polls of a control word before a thread blocks on it (roughly 20-50 µs). Work on the other thread
- * (a split search, a small node) usually ends within that, and a wake-up from a futex sleep costs
- * about as much again as the poll; OpenMP runtimes, XGBoost's included, spin the same way.
+ * Polls of a control word before a thread blocks on it (a few µs): enough for the other thread's
+ * half of a kernel to end when both run at once. Longer spins (20 000 polls were tried) cost 5-10%
+ * more CPU on a machine shared with other work, where the spinning thread holds a core the other
+ * one needs, and did not shorten training.
  */
-const SPIN_POLLS = 20_000;
+const SPIN_POLLS = 2_000;
 
 /** Control words shared with the helper thread. */
 const CMD = 0;
@@ -97,6 +98,9 @@ export class RowKernels {
   /** Leaf row ranges, nodes and half sums for `leafSums` (see leafSumsRange). */
   private readonly leafRanges: Int32Array;
   private readonly leafNodes: Int32Array;
+  /** Per leaf range: the unpartitioned split it holds, if any, and its categorical mask (see leafSumsRange). */
+  private readonly leafSplits: Int32Array;
+  private readonly leafMasks: Uint8Array;
   /**
    * Per row: the leaf node of the last quantised round's tree that the row reached, if sampled;
    * one byte when node numbers fit, so that the scattered writes stay within a smaller array.
@@ -125,7 +129,8 @@ export class RowKernels {
   /** The current tree, packed for `addTreeOutsideSample`. */
   private readonly treeNodes: Int32Array;
   private readonly treeValues: Float64Array;
-  private readonly treeCat: Uint8Array;
+  /** Per node of the current tree, 256 bytes: 1 where a bin goes left (see packedTreeLeaf). */
+  private readonly treeLut: Uint8Array;
   private readonly ctrl: Int32Array | null;
   private readonly worker: Worker | null;
 
@@ -139,18 +144,20 @@ export class RowKernels {
     this.qArgs = new Float64Array(new SharedArrayBuffer(8 * 3));
     this.leafRanges = new Int32Array(new SharedArrayBuffer(8 * options.maxNodes));
     this.leafNodes = new Int32Array(new SharedArrayBuffer(4 * options.maxNodes));
+    this.leafSplits = new Int32Array(new SharedArrayBuffer(12 * options.maxNodes));
+    this.leafMasks = new Uint8Array(new SharedArrayBuffer(256 * options.maxNodes));
     this.leafOf =
       options.maxNodes <= 256
         ? new Uint8Array(new SharedArrayBuffer(options.nRows))
         : new Int32Array(new SharedArrayBuffer(4 * options.nRows));
     this.maxima = new Float64Array(new SharedArrayBuffer(8 * 4));
-    this.leafHalves = new Float64Array(new SharedArrayBuffer(32 * options.maxNodes));
+    this.leafHalves = new Float64Array(new SharedArrayBuffer(64 * options.maxNodes));
     this.catMask = new Uint8Array(new SharedArrayBuffer(256));
     this.treeNodes = new Int32Array(new SharedArrayBuffer(4 * PACKED_NODE_WORDS * options.maxNodes));
     this.treeValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
     this.treeExpValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
     this.expNegMargin = new Float64Array(new SharedArrayBuffer(8 * options.nRows));
-    this.treeCat = new Uint8Array(new SharedArrayBuffer(256 * options.maxNodes));
+    this.treeLut = new Uint8Array(new SharedArrayBuffer(256 * options.maxNodes));
     if (options.threads < 2) {
       this.ctrl = null;
       this.worker = null;
@@ -168,11 +175,11 @@ const packedTreeLeaf = ${packedTreeLeaf.toString()};
 const gradientRange = ${gradientRange.toString()};
 const sampleGradientRange = ${sampleGradientRange.toString()};
 const addTreeOutsideSample = ${addTreeOutsideSample.toString()};
-const { ctrl, bins, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, treeCat, qArgs, leafRanges, leafNodes, leafHalves, leafOf, maxima } = workerData;
-const tree = { cols, nRows, nodes: treeNodes, values: treeValues, cat: treeCat, leafOf, expValues: treeExpValues, expNegMargin };
+const { ctrl, bins, nFeatures, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, treeLut, qArgs, leafRanges, leafNodes, leafSplits, leafMasks, leafHalves, leafOf, maxima } = workerData;
+const tree = { bins, nFeatures, nodes: treeNodes, values: treeValues, lut: treeLut, leafOf, expValues: treeExpValues, expNegMargin };
 for (;;) {
   for (let k = 0; k < ${SPIN_POLLS} && Atomics.load(ctrl, ${CMD}) === 0; k++);
-  Atomics.wait(ctrl, ${CMD}, 0);
+  while (Atomics.load(ctrl, ${CMD}) === 0) Atomics.wait(ctrl, ${CMD}, 0);
   const cmd = Atomics.load(ctrl, ${CMD});
   if (cmd === ${CMD_EXIT}) break;
   try {
@@ -180,7 +187,7 @@ for (;;) {
       if (ctrl[${P1}] === 1) packedHist(bins, packed, idx, ctrl[${A}], ctrl[${B}], half);
       else hist(bins, gh, idx, ctrl[${A}], ctrl[${B}], half);
     }
-    else if (cmd === ${CMD_LEAF_SUMS}) leafSumsRange(gh, idx, leafRanges, leafNodes, ctrl[${B}], 1, leafHalves, leafOf);
+    else if (cmd === ${CMD_LEAF_SUMS}) leafSumsRange(gh, idx, leafRanges, leafNodes, ctrl[${B}], 1, leafHalves, leafOf, cols, nRows, leafSplits, leafMasks);
     else if (cmd === ${CMD_QUANTIZE}) quantizeRange(gh, idx, ctrl[${A}], ctrl[${B}], qArgs[0], qArgs[1], qArgs[2], ctrl[${P2}], packed);
     else if (cmd === ${CMD_PARTITION}) {
       const a = ctrl[${A}];
@@ -191,7 +198,7 @@ for (;;) {
     }
     else if (cmd === ${CMD_GRADIENT}) gradientRange(ctrl[${P1}], margin, y, idx, ctrl[${A}], ctrl[${B}], gh, maxima, 1);
     else if (cmd === ${CMD_SAMPLE}) ctrl[${RESULT}] = sampleGradientRange(ctrl[${P1}], margin, y, gh, inSample, idx, ctrl[${A}], ctrl[${B}], ctrl[${P2}], ctrl[${P3}] >>> 0, ctrl[${P4}] & 1, tree, ctrl[${P4}] >> 1, maxima, 1);
-    else if (cmd === ${CMD_OUTSIDE}) addTreeOutsideSample(cols, nRows, treeNodes, treeValues, treeCat, inSample, margin, ctrl[${A}], ctrl[${B}]);
+    else if (cmd === ${CMD_OUTSIDE}) addTreeOutsideSample(bins, nFeatures, treeNodes, treeValues, treeLut, inSample, margin, ctrl[${A}], ctrl[${B}]);
   } catch {
     Atomics.store(ctrl, ${FAILED}, 1);
   }
@@ -205,6 +212,7 @@ for (;;) {
       workerData: {
         ctrl: this.ctrl,
         bins: o.bins,
+        nFeatures: o.nFeatures,
         cols: o.cols,
         nRows: o.nRows,
         gh: o.gh,
@@ -220,10 +228,12 @@ for (;;) {
         treeValues: this.treeValues,
         treeExpValues: this.treeExpValues,
         expNegMargin: this.expNegMargin,
-        treeCat: this.treeCat,
+        treeLut: this.treeLut,
         qArgs: this.qArgs,
         leafRanges: this.leafRanges,
         leafNodes: this.leafNodes,
+        leafSplits: this.leafSplits,
+        leafMasks: this.leafMasks,
         leafHalves: this.leafHalves,
         leafOf: this.leafOf,
         maxima: this.maxima,
@@ -244,7 +254,8 @@ for (;;) {
   /** Waits for the helper thread's current command; a command that threw there throws here. */
   private join(ctrl: Int32Array): void {
     for (let k = 0; k < SPIN_POLLS && Atomics.load(ctrl, DONE) === 0; k++);
-    Atomics.wait(ctrl, DONE, 0);
+    // A wait can return on a late notify of the previous command: only DONE says this one ended.
+    while (Atomics.load(ctrl, DONE) === 0) Atomics.wait(ctrl, DONE, 0);
     if (Atomics.load(ctrl, FAILED) !== 0) throw new Error("GBDT helper thread failed on a row-kernel command");
   }
 
@@ -296,27 +307,51 @@ for (;;) {
   }
 
   /**
-   * Exact gradient and hessian sums of each leaf's rows: leaf j is `idx[ranges[2j] .. ranges[2j+1])`,
-   * node `nodes[j]`; its sums go to `out[2j]`, `out[2j+1]` and each row's node to `leafOf` (see
-   * deferTree). The helper thread sums the second half of every leaf.
+   * Exact gradient and hessian sums of each range's rows (see leafSumsRange for `splits` and
+   * `masks`): range j is `idx[ranges[2j] .. ranges[2j+1])`, left leaf `nodes[j]`; its left sums go to
+   * `out[4j]`, `out[4j+1]`, its right ones (when it holds a split) to `out[4j+2]`, `out[4j+3]`, and
+   * each row's leaf to `leafOf` (see deferTree). The helper thread sums the second half of every range.
    */
-  leafSums(ranges: Int32Array, nodes: Int32Array, count: number, out: Float64Array): void {
+  leafSums(
+    ranges: Int32Array,
+    nodes: Int32Array,
+    splits: Int32Array,
+    masks: Uint8Array,
+    count: number,
+    out: Float64Array,
+  ): void {
     const o = this.o;
     const halves = this.leafHalves;
     this.leafRanges.set(ranges.subarray(0, 2 * count));
     this.leafNodes.set(nodes.subarray(0, count));
+    this.leafSplits.set(splits.subarray(0, 3 * count));
+    this.leafMasks.set(masks.subarray(0, 256 * count));
     const ctrl = this.ctrl;
+    const run = (half: number): void =>
+      leafSumsRange(
+        o.gh,
+        o.idx,
+        this.leafRanges,
+        this.leafNodes,
+        count,
+        half,
+        halves,
+        this.leafOf,
+        o.cols,
+        o.nRows,
+        this.leafSplits,
+        this.leafMasks,
+      );
     if (ctrl) {
       this.start(ctrl, CMD_LEAF_SUMS, 0, count);
-      leafSumsRange(o.gh, o.idx, this.leafRanges, this.leafNodes, count, 0, halves, this.leafOf);
+      run(0);
       this.join(ctrl);
     } else {
-      leafSumsRange(o.gh, o.idx, this.leafRanges, this.leafNodes, count, 0, halves, this.leafOf);
-      leafSumsRange(o.gh, o.idx, this.leafRanges, this.leafNodes, count, 1, halves, this.leafOf);
+      run(0);
+      run(1);
     }
     for (let j = 0; j < count; j++) {
-      out[2 * j] = (halves[4 * j] as number) + (halves[4 * j + 2] as number);
-      out[2 * j + 1] = (halves[4 * j + 1] as number) + (halves[4 * j + 3] as number);
+      for (let k = 0; k < 4; k++) out[4 * j + k] = (halves[8 * j + k] as number) + (halves[8 * j + 4 + k] as number);
     }
   }
 
@@ -441,11 +476,11 @@ for (;;) {
     const pending = this.pendingTree;
     const fresh = pending === 1 && this.expCurrent ? 0 : 1;
     const tree = {
-      cols: o.cols,
-      nRows: n,
+      bins: o.bins,
+      nFeatures: o.nFeatures,
       nodes: this.treeNodes,
       values: this.treeValues,
-      cat: this.treeCat,
+      lut: this.treeLut,
       leafOf: this.leafOf,
       expValues: this.treeExpValues,
       expNegMargin: this.expNegMargin,
@@ -472,25 +507,33 @@ for (;;) {
     return sampleGradientRange(...args, 0, n, key, cut, ...rest);
   }
 
-  /** Packs `tree` into the shared node arrays the row kernels walk (see PACKED_NODE_WORDS). */
+  /** Packs `tree` into the shared node arrays the row kernels walk (see packedTreeLeaf). */
   private packTree(tree: BinTree): void {
     const nodes = this.treeNodes;
+    const lut = this.treeLut;
     const count = tree.feature.length;
     for (let n = 0; n < count; n++) {
       const w = n * PACKED_NODE_WORDS;
-      const cl = tree.catLeft[n];
-      nodes[w] = tree.feature[n] as number;
-      nodes[w + 1] = tree.binThreshold[n] as number;
-      nodes[w + 2] = tree.defaultLeft[n] as number;
-      nodes[w + 3] = tree.left[n] as number;
-      nodes[w + 4] = tree.right[n] as number;
-      nodes[w + 5] = cl ? 1 : 0;
+      const f = tree.feature[n] as number;
+      nodes[w] = f;
+      nodes[w + 1] = tree.left[n] as number;
+      nodes[w + 2] = tree.right[n] as number;
       this.treeValues[n] = tree.value[n] as number;
       this.treeExpValues[n] = Math.exp(-(tree.value[n] as number));
+      if (f < 0) continue;
+      const at = n * 256;
+      const cl = tree.catLeft[n];
       if (cl) {
-        this.treeCat.fill(0, n * 256, n * 256 + 256);
-        this.treeCat.set(cl, n * 256);
+        // Bins past the feature's last one never occur; missing (bin 0) goes right.
+        lut.fill(0, at, at + 256);
+        lut.set(cl, at);
+        continue;
       }
+      // Numeric: bins 1..binThreshold go left, missing follows defaultLeft.
+      const tb = tree.binThreshold[n] as number;
+      lut.fill(1, at, at + tb + 1);
+      lut.fill(0, at + tb + 1, at + 256);
+      lut[at] = tree.defaultLeft[n] as number;
     }
   }
 
@@ -521,12 +564,12 @@ for (;;) {
       const split = Math.floor(o.nRows * 0.3);
       this.start(ctrl, CMD_OUTSIDE, split, o.nRows);
       insideSample();
-      addTreeOutsideSample(o.cols, o.nRows, nodes, this.treeValues, this.treeCat, o.inSample, o.margin, 0, split);
+      addTreeOutsideSample(o.bins, o.nFeatures, nodes, this.treeValues, this.treeLut, o.inSample, o.margin, 0, split);
       this.join(ctrl);
       return;
     }
     insideSample();
-    addTreeOutsideSample(o.cols, o.nRows, nodes, this.treeValues, this.treeCat, o.inSample, o.margin, 0, o.nRows);
+    addTreeOutsideSample(o.bins, o.nFeatures, nodes, this.treeValues, this.treeLut, o.inSample, o.margin, 0, o.nRows);
   }
 
   async close(): Promise<void> {

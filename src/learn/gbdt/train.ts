@@ -242,7 +242,8 @@ function boost(
     } else {
       featureMask.fill(1);
     }
-    const { tree, leaves } = growTree(ctx, m, featureMask, params.learning_rate);
+    // With row sampling a quantised round's tree reaches the margins through the leaf map (deferTree).
+    const { tree, leaves } = growTree(ctx, m, featureMask, params.learning_rate, params.subsample < 1);
     trees.push(tree);
     const insideSample = () => {
       for (const l of leaves) {
