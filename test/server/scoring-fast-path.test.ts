@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { ScoringFastPath } from "../../src/server/scoring-fast-path.js";
 import { startServer, type RunningServer } from "../../src/server/start.js";
-import { ModelServer } from "../../src/serving/index.js";
-import { fixture, fixtureLoader, openStack, type Stack } from "../serving/harness.js";
+import type { ModelServer } from "../../src/serving/index.js";
+import { fixture, openStack, serve, type Served, type Stack } from "../serving/harness.js";
 
 /**
  * The scoring fast path (node:http in front of Fastify) against Fastify's own routes: every case is
@@ -14,28 +14,21 @@ const xgb = fixture("xgb_binary.json");
 let stack: Stack;
 let serving: ModelServer;
 let server: RunningServer;
+let served: Served;
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
   stack = await openStack();
   const v = await stack.register("credit", "xgb_binary.json");
   await stack.registry.setAlias("credit", "champion", v);
-  serving = new ModelServer({
-    registry: stack.registry,
-    loadModel: fixtureLoader,
-    inferenceLog: stack.stores.servingInferenceLog,
-    pollIntervalMs: 100,
-  });
-  await serving.start();
-  const config = loadConfig({ flags: { port: 0, dataDir: stack.dir, logLevel: "silent", authEnabled: true }, env: {} });
-  server = await startServer({ config, stores: stack.stores, serving });
+  served = await serve(stack, { inferenceLog: stack.stores.servingInferenceLog }, { auth: true });
+  ({ serving, server } = served);
   for (const role of ["reader", "predictor"] as const) {
     tokens[role] = (await stack.stores.tokens.create({ name: `${role}-token`, role })).token;
   }
 });
 afterAll(async () => {
-  await server.close();
-  await serving.stop();
+  await served.close();
   await stack.close();
 });
 

@@ -55,7 +55,12 @@ export interface Served {
   close(): Promise<void>;
 }
 
-export async function serve(stack: Stack, options: Partial<ModelServerOptions> = {}): Promise<Served> {
+/** The stack's models behind `keel server` on a free port; `auth` turns bearer-token auth on. */
+export async function serve(
+  stack: Stack,
+  options: Partial<ModelServerOptions> = {},
+  { auth = false }: { auth?: boolean } = {},
+): Promise<Served> {
   const serving = new ModelServer({
     registry: stack.registry,
     loadModel: fixtureLoader,
@@ -63,7 +68,10 @@ export async function serve(stack: Stack, options: Partial<ModelServerOptions> =
     ...options,
   });
   await serving.start();
-  const config = loadConfig({ flags: { port: 0, dataDir: stack.dir, logLevel: "silent" }, env: {} });
+  const config = loadConfig({
+    flags: { port: 0, dataDir: stack.dir, logLevel: "silent", authEnabled: auth },
+    env: {},
+  });
   const server = await startServer({ config, stores: stack.stores, serving });
   return {
     url: server.url,

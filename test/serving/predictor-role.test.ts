@@ -1,38 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
-import { startServer, type RunningServer } from "../../src/server/start.js";
-import { ModelServer } from "../../src/serving/index.js";
-import { fixture, fixtureLoader, openStack, post, type Stack } from "./harness.js";
+import type { RunningServer } from "../../src/server/start.js";
+import { fixture, openStack, post, serve, type Served, type Stack } from "./harness.js";
 
 const xgb = fixture("xgb_binary.json");
 let stack: Stack;
-let serving: ModelServer;
 let server: RunningServer;
+let served: Served;
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
   stack = await openStack();
   const v = await stack.register("credit", "xgb_binary.json");
   await stack.registry.setAlias("credit", "champion", v);
-  serving = new ModelServer({
-    registry: stack.registry,
-    loadModel: fixtureLoader,
-    inferenceLog: stack.stores.servingInferenceLog,
-    pollIntervalMs: 100,
-  });
-  await serving.start();
-  const config = loadConfig({
-    flags: { port: 0, dataDir: stack.dir, logLevel: "silent", authEnabled: true },
-    env: {},
-  });
-  server = await startServer({ config, stores: stack.stores, serving });
+  served = await serve(stack, { inferenceLog: stack.stores.servingInferenceLog }, { auth: true });
+  server = served.server;
   for (const role of ["reader", "predictor", "writer"] as const) {
     tokens[role] = (await stack.stores.tokens.create({ name: `${role}-token`, role })).token;
   }
 });
 afterAll(async () => {
-  await server.close();
-  await serving.stop();
+  await served.close();
   await stack.close();
 });
 
