@@ -53,12 +53,17 @@ export function entityFrom(
   return header(headers, "x-keel-entity-id");
 }
 
+/** A synchronous throw as a rejected promise, so a handler has one error path. */
+function rejected<T>(e: unknown): Promise<T> {
+  return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+}
+
 /** Run `f`, turning a synchronous throw into a rejected promise (one error path for the handler). */
 export function attempt<T>(f: () => Promise<T>): Promise<T> {
   try {
     return f();
   } catch (e) {
-    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    return rejected(e);
   }
 }
 
@@ -99,7 +104,7 @@ export function keelPredict(serving: ModelServer, name: string, body: unknown, c
       ...keelExplain(body),
     });
   } catch (e) {
-    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    return rejected(e);
   }
   return pending.then((r) =>
     keelPredictionsJson(
@@ -140,7 +145,7 @@ export function oipInfer(
   try {
     return inferOn(serving, name, undefined, serving.endpointModel(name), body, caller);
   } catch (e) {
-    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    return rejected(e);
   }
 }
 
