@@ -24,6 +24,7 @@ export function categoricalColumn(
 ): CategoricalColumn {
   const values = Array.isArray(dict) ? dict : [...(dict as ReadonlyMap<string, number>).keys()];
   const codeOf = Array.isArray(dict) ? undefined : (dict as ReadonlyMap<string, number>);
+  if (codeOf === undefined && strictlyAscending(values)) return codedColumn(name, codes, values);
   // A loop, not Array.from(values.keys()): the iterator costs more than the sort of an ordered list.
   const order = new Array<number>(values.length);
   for (let i = 0; i < values.length; i++) order[i] = i;
@@ -41,19 +42,31 @@ export function categoricalColumn(
     if (sorted.length === 0 || sorted[sorted.length - 1] !== v) sorted.push(v);
     remap[codeOf === undefined ? i : (codeOf.get(v) as number)] = sorted.length - 1;
   }
-  let valid: Uint8Array | undefined;
   for (let i = 0; i < codes.length; i++) {
     const k = codes[i] as number;
-    if (k < 0) {
+    if (k >= 0) codes[i] = remap[k] as number;
+  }
+  return codedColumn(name, codes, sorted);
+}
+
+/** Whether each value sorts after the one before (an identifier column read in order, say). */
+function strictlyAscending(values: readonly string[]): boolean {
+  for (let i = 1; i < values.length; i++) if (!((values[i - 1] as string) < (values[i] as string))) return false;
+  return true;
+}
+
+/** The column of codes into a sorted dictionary of distinct values (negative for a null). */
+function codedColumn(name: string, codes: Int32Array, dictionary: readonly string[]): CategoricalColumn {
+  let valid: Uint8Array | undefined;
+  for (let i = 0; i < codes.length; i++) {
+    if ((codes[i] as number) < 0) {
       valid ??= new Uint8Array(codes.length).fill(1);
       valid[i] = 0;
-    } else {
-      codes[i] = remap[k] as number;
     }
   }
   return valid
-    ? { kind: "categorical", name, codes, dictionary: sorted, valid }
-    : { kind: "categorical", name, codes, dictionary: sorted };
+    ? { kind: "categorical", name, codes, dictionary, valid }
+    : { kind: "categorical", name, codes, dictionary };
 }
 
 /** A categorical column from strings (null for a missing value). */

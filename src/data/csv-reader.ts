@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { ByteDictionary, mightBeTyped } from "./byte-dictionary.js";
 import { categoricalColumn, numericColumn } from "./columns.js";
 import type { Column, Frame } from "./frame.js";
 
@@ -122,139 +123,6 @@ interface ColumnState {
 type Outcome = { frame: Frame } | { restartAsString: number } | undefined;
 type FileOutcome = { names: string[]; cols: ColumnState[]; nRows: number } | { restartAsString: number } | undefined;
 
-/**
- * Strings seen in one column, in first-seen order, found by their bytes: an open-addressing table
- * of codes over a hash of the field's bytes, which are kept in one pool. The values become
- * JavaScript strings once, at the end (`finish`): a column of many distinct values, such as an
- * identifier, costs no string per row while it is parsed.
- */
-class ByteDictionary {
-  /** Number of distinct values, the next code. */
-  private size = 0;
-  private pool = new Uint8Array(1 << 16);
-  private poolUsed = 0;
-  private offsets = new Int32Array(1024);
-  private hashes = new Int32Array(1024);
-  private slots = new Int32Array(1024).fill(-1);
-  /** Every kept byte OR-ed together: below 0x80 when the pool is ASCII. */
-  private high = 0;
-  /** Some kept value holds a quote: a quoted field's escaped `""`. */
-  private quotes = false;
-
-  /** The code of the field buf[start, end). */
-  code(buf: Buffer, start: number, end: number): number {
-    const h = hashBytes(buf, start, end);
-    const mask = this.slots.length - 1;
-    let slot = h & mask;
-    for (;;) {
-      const code = this.slots[slot] as number;
-      if (code < 0) break;
-      if (this.holds(code, buf, start, end)) return code;
-      slot = (slot + 1) & mask;
-    }
-    const code = this.size++;
-    this.keep(buf, start, end, h);
-    this.slots[slot] = code;
-    if (this.size * 2 > this.slots.length) this.rehash();
-    return code;
-  }
-
-  /**
-   * The values in code order (a quoted field's `""` read as `"`) and whether some value is text
-   * DuckDB could not read as a number, date or timestamp; undefined when some value is not valid UTF-8.
-   */
-  finish(): { strings: string[]; sawText: boolean } | undefined {
-    const pool = Buffer.from(this.pool.buffer, this.pool.byteOffset, this.poolUsed);
-    // ASCII decodes once, and each value is a slice of that one string.
-    const all = this.high < 0x80 ? pool.toString("latin1") : undefined;
-    const strings: string[] = new Array<string>(this.size);
-    let sawText = false;
-    for (let code = 0; code < this.size; code++) {
-      const from = this.offsets[code] as number;
-      const to = this.offsets[code + 1] as number;
-      let text = all === undefined ? pool.toString("utf8", from, to) : all.slice(from, to);
-      if (all === undefined && text.includes("\uFFFD")) return undefined;
-      if (this.quotes && text.includes('"')) text = text.replaceAll('""', '"');
-      if (!sawText && !mightBeTyped(text)) sawText = true;
-      strings[code] = text;
-    }
-    return { strings, sawText };
-  }
-
-  private holds(code: number, buf: Buffer, start: number, end: number): boolean {
-    const from = this.offsets[code] as number;
-    if ((this.offsets[code + 1] as number) - from !== end - start) return false;
-    for (let i = start, j = from; i < end; i++, j++) if (buf[i] !== this.pool[j]) return false;
-    return true;
-  }
-
-  /** Appends the bytes of code `size - 1` to the pool; a byte loop, as fields are short. */
-  private keep(buf: Buffer, start: number, end: number, hash: number): void {
-    const n = this.size;
-    if (this.poolUsed + end - start > this.pool.length) {
-      const pool = new Uint8Array(Math.max(this.pool.length * 2, this.poolUsed + end - start));
-      pool.set(this.pool.subarray(0, this.poolUsed));
-      this.pool = pool;
-    }
-    const pool = this.pool;
-    let at = this.poolUsed;
-    let high = this.high;
-    for (let i = start; i < end; i++) {
-      const b = buf[i] as number;
-      high |= b;
-      if (b === QUOTE) this.quotes = true;
-      pool[at++] = b;
-    }
-    this.high = high;
-    this.poolUsed = at;
-    if (n + 1 >= this.offsets.length) {
-      const offsets = new Int32Array(this.offsets.length * 2);
-      offsets.set(this.offsets);
-      this.offsets = offsets;
-      const hashes = new Int32Array(this.offsets.length);
-      hashes.set(this.hashes);
-      this.hashes = hashes;
-    }
-    this.offsets[n] = at;
-    this.hashes[n - 1] = hash;
-  }
-
-  private rehash(): void {
-    const slots = new Int32Array(this.slots.length * 2).fill(-1);
-    const mask = slots.length - 1;
-    for (let code = 0; code < this.size; code++) {
-      let slot = (this.hashes[code] as number) & mask;
-      while ((slots[slot] as number) >= 0) slot = (slot + 1) & mask;
-      slots[slot] = code;
-    }
-    this.slots = slots;
-  }
-}
-
-/** FNV-1a over the bytes, then murmur3's finalizer so the low bits (the table slot) are well mixed. */
-function hashBytes(buf: Buffer, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
-
-/**
- * Whether DuckDB's sniffer might read `text` as a BIGINT, DOUBLE, DATE or TIMESTAMP (or as the
- * header of such a column): numbers in any spelling, inf/nan, and digit-led date and time shapes.
- */
-export function mightBeTyped(text: string): boolean {
-  return (
-    /^\s*[+-]?(\d[\d_,]*\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(text) ||
-    /^\s*[+-]?0[xXbB][\da-fA-F_]+\s*$/.test(text) ||
-    /^\s*[+-]?(inf|infinity|nan)\s*$/i.test(text) ||
-    /^\s*\d[\d\s\-/.:,+T]*(Z|\s*[AaPp][Mm])?\s*[A-Za-z]{0,5}\s*$/.test(text)
-  );
-}
-
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 /** Set by parseNumber: the text had a fraction or exponent. */
 let lastWasDouble = false;
@@ -355,6 +223,7 @@ function parseFile(fd: number, start: number, end: number, stringColumns: Readon
   let pos = 0;
   let names: string[] | undefined;
   let cols: ColumnState[] = [];
+  let textFields = new Int32Array(0);
   let nRows = 0;
   let capacity = 0;
   let fileOffset = 0;
@@ -376,6 +245,20 @@ function parseFile(fd: number, start: number, end: number, stringColumns: Readon
     const atEnd = got === 0 || fileOffset >= end;
     if (names === undefined && fileOffset - got === 0 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
     for (;;) {
+      if (names !== undefined) {
+        if (nRows === capacity) {
+          // Sized once from the bytes per row so far (5 % spare), then by half again if short.
+          const consumed = fileOffset - (filled - pos) - dataStart;
+          capacity = Math.max(Math.ceil(capacity * 1.5), Math.ceil(((end - dataStart) / consumed) * nRows * 1.05));
+          grow(cols, capacity);
+        }
+        const fast = plainRecord(cols, buf, pos, filled, nRows, textFields);
+        if (fast >= 0) {
+          nRows++;
+          pos = fast;
+          continue;
+        }
+      }
       const next = splitRecord(buf, pos, filled, atEnd);
       if (next === -1) break;
       if (next === -2) return undefined;
@@ -384,6 +267,7 @@ function parseFile(fd: number, start: number, end: number, stringColumns: Readon
         if (names === undefined) return undefined;
         capacity = 4096;
         cols = names.map((_, c) => newState(capacity, stringColumns.has(c)));
+        textFields = new Int32Array(3 * cols.length);
         dataStart = next;
         if (start > 0) {
           // A later part: the header gives the names, the records begin at `start`.
@@ -394,12 +278,6 @@ function parseFile(fd: number, start: number, end: number, stringColumns: Readon
         }
       } else {
         if (fieldCount !== cols.length) return undefined;
-        if (nRows === capacity) {
-          // Sized once from the bytes per row so far (5 % spare), then by half again if short.
-          const consumed = fileOffset - (filled - pos) - dataStart;
-          capacity = Math.max(Math.ceil(capacity * 1.5), Math.ceil(((end - dataStart) / consumed) * nRows * 1.05));
-          grow(cols, capacity);
-        }
         for (let c = 0; c < cols.length; c++) {
           const r = storeField(
             cols[c] as ColumnState,
@@ -420,6 +298,80 @@ function parseFile(fd: number, start: number, end: number, stringColumns: Readon
   }
   if (names === undefined) return undefined;
   return { names, cols, nRows };
+}
+
+/**
+ * The common record in one pass: every column already typed, each field a plain number
+ * (`-?digits(.digits)?`, at most 15 digits) or unquoted non-empty text, ended by a comma or, for
+ * the last, a line end. Numbers are stored as parseNumber would store them; the text fields are
+ * coded only once the whole record has matched. Returns where the next record begins, or -1 for
+ * anything else (splitRecord and storeField then take the record, with the same result).
+ */
+function plainRecord(
+  cols: ColumnState[],
+  buf: Buffer,
+  pos: number,
+  filled: number,
+  row: number,
+  textFields: Int32Array,
+): number {
+  let i = pos;
+  let nText = 0;
+  const last = cols.length - 1;
+  for (let c = 0; c <= last; c++) {
+    const col = cols[c] as ColumnState;
+    const start = i;
+    if (col.kind === "number") {
+      const negative = buf[i] === 45;
+      if (negative) i++;
+      const intStart = i;
+      let mantissa = 0;
+      let b = 0;
+      while (i < filled && (b = buf[i] as number) >= 48 && b <= 57) {
+        mantissa = mantissa * 10 + (b - 48);
+        i++;
+      }
+      let digits = i - intStart;
+      if (digits === 0 || (digits > 1 && buf[intStart] === 48)) return -1;
+      let fraction = 0;
+      if (i < filled && buf[i] === 46) {
+        const fracStart = ++i;
+        while (i < filled && (b = buf[i] as number) >= 48 && b <= 57) {
+          mantissa = mantissa * 10 + (b - 48);
+          i++;
+        }
+        fraction = i - fracStart;
+        if (fraction === 0) return -1;
+        digits += fraction;
+      }
+      if (digits > 15) return -1;
+      const value = fraction === 0 ? mantissa : mantissa / (POW10[fraction] as number);
+      col.values[row] = negative ? -value : value;
+      if (fraction > 0) col.double = true;
+      else if (negative && mantissa === 0) col.negativeZero = true;
+    } else if (col.kind === "string") {
+      if (buf[i] === 39) return -1;
+      let b = 0;
+      while (i < filled && (b = buf[i] as number) !== COMMA && b !== LF && b !== CR && b !== QUOTE) i++;
+      if (i === start) return -1;
+      textFields[nText++] = c;
+      textFields[nText++] = start;
+      textFields[nText++] = i;
+    } else return -1;
+    if (i >= filled) return -1;
+    const end = buf[i] as number;
+    if (c < last) {
+      if (end !== COMMA) return -1;
+      i++;
+    } else if (end === LF) i++;
+    else if (end === CR && i + 1 < filled && buf[i + 1] === LF) i += 2;
+    else return -1;
+  }
+  for (let k = 0; k < nText; k += 3) {
+    const col = cols[textFields[k] as number] as ColumnState;
+    col.codes[row] = (col.dict as ByteDictionary).code(buf, textFields[k + 1] as number, textFields[k + 2] as number);
+  }
+  return i;
 }
 
 /**

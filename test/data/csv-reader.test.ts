@@ -58,6 +58,17 @@ describe("readPlainCsv", () => {
     ["all text", "a,b\nx,y\nz,w\n"],
     ["NA is text", "a,b\n1,NA\n2,3\n"],
     ["text with spaces kept", "a,b\n1,x \n3, y\n"],
+    // Records the one-pass path takes, mixed with ones it hands to splitRecord.
+    [
+      "plain records between empty, quoted, exponent and 16-digit fields",
+      'a,b,c\n1.5,x,-0\n,y,2\n-0.0,"z",3\n1e2,x,4\n1234567890.123456,w,5\n-12.25,v,-7\n7.25,u,8\n',
+    ],
+    ["plain records with CRLF line ends", "a,b,c\r\n1.5,x,-3\r\n2,y,0.25\r\n-0.5,z,7\r\n"],
+    [
+      "an identifier in order, then a repeat and a value out of order",
+      "id,v\nA1,1\nA2,2\nA3,3\nA2,4\nA0,5\nA3,6\nA4,7\n",
+    ],
+    ["identifiers in order that are prefixes of each other", "id,v\nA,1\nAB,2\nABC,3\nB,4\nAB,5\n"],
   ];
   for (const [what, text] of same) {
     it(`reads as DuckDB does: ${what}`, async () => {
