@@ -2,7 +2,8 @@
  * Sorting Float64Arrays fast: an LSD radix sort on the IEEE-754 bit patterns (mapped to unsigned
  * keys that order like the numbers), four 16-bit digits, skipping any digit that is the same for
  * every value — integer-valued columns usually skip the two low digits. Several times faster than
- * `Float64Array.prototype.sort` on a million values; small arrays use the built-in sort.
+ * `Float64Array.prototype.sort` on a million values; small arrays use the built-in sort, and arrays
+ * of few distinct values are sorted by counting them.
  */
 
 import type { Frame } from "./frame.js";
@@ -19,6 +20,55 @@ function ascending(values: Float64Array): boolean {
   return true;
 }
 
+/** Most distinct values sortByCounting takes; its table has twice as many slots. */
+const COUNTING_MAX_DISTINCT = 2048;
+const COUNTING_SLOTS = 2 * COUNTING_MAX_DISTINCT;
+
+/**
+ * Sorts `values` by counting each distinct bit pattern in a small open-addressing table, then
+ * writing the sorted distinct values out as runs: one pass where the radix sort takes several, for
+ * the many columns of few values (counts, ratings, terms, flags). Returns false, leaving `values`
+ * as they were, once more than COUNTING_MAX_DISTINCT distinct values are seen (early, for a column
+ * of many values).
+ */
+function sortByCounting(values: Float64Array, words: Uint32Array): boolean {
+  const mask = COUNTING_SLOTS - 1;
+  const slotLo = new Uint32Array(COUNTING_SLOTS);
+  const slotHi = new Uint32Array(COUNTING_SLOTS);
+  const slotValue = new Float64Array(COUNTING_SLOTS);
+  const slotCount = new Float64Array(COUNTING_SLOTS);
+  let distinct = 0;
+  for (let i = 0; i < values.length; i++) {
+    const lo = words[2 * i]!;
+    const hi = words[2 * i + 1]!;
+    let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 15;
+    let slot = h & mask;
+    for (;;) {
+      if (slotCount[slot] === 0) {
+        if (++distinct > COUNTING_MAX_DISTINCT) return false;
+        slotLo[slot] = lo;
+        slotHi[slot] = hi;
+        slotValue[slot] = values[i]!;
+        break;
+      }
+      if (slotLo[slot] === lo && slotHi[slot] === hi) break;
+      slot = (slot + 1) & mask;
+    }
+    slotCount[slot]!++;
+  }
+  const order: number[] = [];
+  for (let slot = 0; slot < COUNTING_SLOTS; slot++) if (slotCount[slot]! > 0) order.push(slot);
+  // -0 and 0 are two patterns; -0 goes first, as in the radix sort.
+  order.sort((a, b) => slotValue[a]! - slotValue[b]! || (Object.is(slotValue[a], -0) ? -1 : 1));
+  let at = 0;
+  for (const slot of order) {
+    values.fill(slotValue[slot]!, at, at + slotCount[slot]!);
+    at += slotCount[slot]!;
+  }
+  return true;
+}
+
 /**
  * Sorts `values` ascending in place and returns it. NaN must already be removed. An ascending
  * array (a column sorted when it was read, sorted ids or times) costs one pass.
@@ -28,6 +78,7 @@ export function sortFloat64(values: Float64Array): Float64Array {
   if (ascending(values)) return values;
   if (n < RADIX_MIN) return values.sort();
   const words = new Uint32Array(values.buffer, values.byteOffset, n * 2);
+  if (sortByCounting(values, words)) return values;
   // Little-endian: words[2i] is the low word, words[2i+1] the high word (sign, exponent, top mantissa).
   const counts = new Uint32Array(4 * 65536);
   for (let i = 0; i < n; i++) {
