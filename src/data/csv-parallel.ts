@@ -5,6 +5,8 @@ import { frameOfParts, parseCsvPart, readPlainCsv } from "./csv-reader.js";
 import type { CsvPart, PartOutcome } from "./csv-reader.js";
 import type { Frame } from "./frame.js";
 import { sortEachColumn } from "./sort.js";
+import { unpackFrame, unpackPart } from "./thread-transfer.js";
+import type { PackedFrame, PackedPart } from "./thread-transfer.js";
 
 /** Below this size a second thread costs more than it saves. */
 const PARALLEL_MIN_BYTES = 4 << 20;
@@ -17,21 +19,22 @@ export type PartRunner = (path: string, range: { start: number; end: number }) =
 /** Runs readPlainCsv on a whole file on a worker thread, then sortEachColumn when `sorted`. */
 export type FileRunner = (path: string, sorted: boolean) => Promise<Frame | undefined>;
 
-// A part (range given) or a whole file's Frame; the typed arrays move to the caller without a copy.
+// A part (range given) or a whole file's Frame, packed (see thread-transfer.ts).
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
-Promise.all([import(workerData.url), import(workerData.sortUrl)]).then(([{ parseCsvPart, readPlainCsv }, { sortEachColumn }]) => {
-  if (workerData.range === undefined) {
-    const read = readPlainCsv(workerData.path);
-    const frame = read && workerData.sorted ? sortEachColumn(read) : read;
-    const arrays = frame ? frame.columns.flatMap((c) => [c.kind === "numeric" ? c.values : c.codes, c.valid]) : [];
-    parentPort.postMessage(frame, [...new Set(arrays.filter((a) => a !== undefined).map((a) => a.buffer))]);
-    return;
-  }
-  const part = parseCsvPart(workerData.path, workerData.range, []);
-  const transfer = part && part.columns ? part.columns.flatMap((c) => [c.values.buffer, c.codes.buffer]) : [];
-  parentPort.postMessage(part, transfer);
-});
+Promise.all([import(workerData.url), import(workerData.sortUrl), import(workerData.transferUrl)]).then(
+  ([{ parseCsvPart, readPlainCsv }, { sortEachColumn }, { packFrame, packPart }]) => {
+    if (workerData.range === undefined) {
+      const read = readPlainCsv(workerData.path);
+      const frame = read && workerData.sorted ? sortEachColumn(read) : read;
+      const { packed, transfer } = frame ? packFrame(frame) : { packed: undefined, transfer: [] };
+      parentPort.postMessage(packed, transfer);
+      return;
+    }
+    const { packed, transfer } = packPart(parseCsvPart(workerData.path, workerData.range, []));
+    parentPort.postMessage(packed, transfer);
+  },
+);
 `;
 
 /**
@@ -40,10 +43,11 @@ Promise.all([import(workerData.url), import(workerData.sortUrl)]).then(([{ parse
  */
 const workerUrl = import.meta.url.endsWith(".js") ? new URL("./csv-reader.js", import.meta.url).href : undefined;
 const sortUrl = new URL("./sort.js", import.meta.url).href;
+const transferUrl = new URL("./thread-transfer.js", import.meta.url).href;
 
 function inWorker<T>(path: string, range: { start: number; end: number } | undefined, sorted = false): Promise<T> {
   return new Promise((resolve, reject) => {
-    const workerData = { url: workerUrl, sortUrl, path, range, sorted };
+    const workerData = { url: workerUrl, sortUrl, transferUrl, path, range, sorted };
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     worker.once("message", (result: T) => {
       resolve(result);
@@ -53,8 +57,9 @@ function inWorker<T>(path: string, range: { start: number; end: number } | undef
   });
 }
 
-const partInWorker: PartRunner = (path, range) => inWorker<PartOutcome>(path, range);
-const fileInWorker: FileRunner = (path, sorted) => inWorker<Frame | undefined>(path, undefined, sorted);
+const partInWorker: PartRunner = (path, range) => inWorker<PackedPart>(path, range).then(unpackPart);
+const fileInWorker: FileRunner = (path, sorted) =>
+  inWorker<PackedFrame | undefined>(path, undefined, sorted).then((f) => f && unpackFrame(f));
 
 /** The offset just past the first line end at or after `from`, or undefined. */
 function lineStartAfter(path: string, from: number): number | undefined {

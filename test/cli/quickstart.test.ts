@@ -1,30 +1,15 @@
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStores } from "../../src/open-stores.js";
+import { ensureBuilt } from "../built.js";
 import { REPO } from "./helpers.js";
 
 const BIN = path.join(REPO, "bin/keel.js");
 const ROWS = "8000";
 let dir: string;
-
-function newestMtime(p: string): number {
-  const s = statSync(p);
-  if (!s.isDirectory()) return s.mtimeMs;
-  return Math.max(0, ...readdirSync(p).map((e) => newestMtime(path.join(p, e))));
-}
-
-/** `npm install` builds dist/ (the `prepare` script); rebuild here only when src/ is newer. */
-function ensureBuilt(): void {
-  const main = path.join(REPO, "dist/cli/main.js");
-  if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(path.join(REPO, "src"))) return;
-  execFileSync(process.execPath, [path.join(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
-    cwd: REPO,
-    stdio: "inherit",
-  });
-}
 
 function run(args: readonly string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {

@@ -1,4 +1,6 @@
 import fc from "fast-check";
+import { execFileSync } from "node:child_process";
+import { deserialize } from "node:v8";
 import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +10,7 @@ import { sortEachColumn } from "../../src/data/sort.js";
 import { parseCsvPart, readPlainCsv } from "../../src/data/csv-reader.js";
 import { readTable } from "../../src/data/index.js";
 import type { Frame } from "../../src/data/index.js";
+import { REPO_ROOT, ensureBuilt } from "../built.js";
 
 const dir = mkdtempSync(join(tmpdir(), "keel-csv-"));
 
@@ -225,6 +228,45 @@ describe("readPlainCsv", () => {
         plain(readPlainCsv(small) as Frame),
       );
       expect(ran).toBe(2);
+    });
+
+    it("the compiled reader's own worker threads give the same Frames, identifier strings and all", () => {
+      ensureBuilt();
+      const big = table(300_000, (i) => `r${String(i).padStart(6, "0")},${i % 11 === 0 ? "" : i / 8},k${i % 5}é`);
+      // A child process runs dist/, whose workers import the compiled reader; it counts the
+      // workers that start and the ones that fail (a failure would fall back to its own thread).
+      const script = `
+        import { serialize } from "node:v8";
+        import { readPlainCsvInParallel, readPlainCsvOnWorker } from ${JSON.stringify(`${REPO_ROOT}/dist/data/csv-parallel.js`)};
+        let started = 0;
+        const failed = [];
+        process.on("worker", (w) => {
+          started++;
+          w.on("error", (e) => failed.push(String(e)));
+        });
+        const whole = await readPlainCsvOnWorker(process.argv[2], false);
+        const sorted = await readPlainCsvOnWorker(process.argv[2], true);
+        const halves = await readPlainCsvInParallel(process.argv[2]);
+        process.stdout.write(serialize({ whole, sorted, halves, started, failed }));`;
+      // A file, not --input-type=module: workers inherit the flag and would read their source as ESM.
+      const file = join(dir, "read-on-workers.mjs");
+      writeFileSync(file, script);
+      const out = deserialize(execFileSync(process.execPath, [file, big], { maxBuffer: 1 << 28 })) as {
+        whole: Frame;
+        sorted: Frame;
+        halves: Frame;
+        started: number;
+        failed: string[];
+      };
+      expect(out.failed).toEqual([]);
+      expect(out.started).toBe(3);
+      const here = readPlainCsv(big) as Frame;
+      // A few dictionary values first: a diff of 300k-value columns takes minutes to print.
+      const heads = (f: Frame) => f.columns.map((c) => (c.kind === "categorical" ? c.dictionary.slice(0, 3) : []));
+      for (const f of [out.whole, out.sorted, out.halves]) expect(heads(f)).toEqual(heads(here));
+      expect(plain(out.whole)).toEqual(plain(here));
+      expect(plain(out.halves)).toEqual(plain(here));
+      expect(plain(out.sorted)).toEqual(plain(sortEachColumn(readPlainCsv(big) as Frame)));
     });
 
     it("sorted: the worker's sorted columns as they come; sorted here when read here", async () => {
