@@ -26,6 +26,11 @@ export class ByteDictionary {
 
   /** The code of the field buf[start, end). */
   code(buf: Buffer, start: number, end: number): number {
+    return this.codeHashed(buf, start, end, hashBytes(buf, start, end));
+  }
+
+  /** The code of the field buf[start, end), whose hashBytes a caller scanning it already computed. */
+  codeHashed(buf: Buffer, start: number, end: number, hash: number): number {
     if (this.ascending) {
       if (this.size === 0 || this.followsLast(buf, start, end)) {
         const code = this.size++;
@@ -35,13 +40,13 @@ export class ByteDictionary {
       this.ascending = false;
       this.index();
     }
-    const h = hashBytes(buf, start, end);
+    const h = mixHash(hash);
     const mask = this.slots.length - 1;
     let slot = h & mask;
     for (;;) {
       const code = this.slots[slot] as number;
       if (code < 0) break;
-      if (this.holds(code, buf, start, end)) return code;
+      if (this.hashes[code] === h && this.holds(code, buf, start, end)) return code;
       slot = (slot + 1) & mask;
     }
     const code = this.size++;
@@ -92,7 +97,7 @@ export class ByteDictionary {
     let length = 1024;
     while (length < 2 * this.size + 2) length *= 2;
     for (let code = 0; code < this.size; code++) {
-      this.hashes[code] = hashBytes(this.pool, this.offsets[code] as number, this.offsets[code + 1] as number);
+      this.hashes[code] = mixHash(hashBytes(this.pool, this.offsets[code] as number, this.offsets[code + 1] as number));
     }
     this.rehash(length);
   }
@@ -147,10 +152,18 @@ export class ByteDictionary {
   }
 }
 
-/** FNV-1a over the bytes, then murmur3's finalizer so the low bits (the table slot) are well mixed. */
-function hashBytes(buf: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+/**
+ * A polynomial hash of the bytes (h·31 + byte, one cheap step per byte, so a scan for the field's
+ * end can compute it as it goes); mixHash then spreads it over the table's slots.
+ */
+export function hashBytes(buf: Uint8Array, start: number, end: number): number {
+  let h = 0;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + (buf[i] as number)) | 0;
+  return h;
+}
+
+/** murmur3's 32-bit finaliser, so the low bits (the table slot) depend on every byte. */
+function mixHash(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

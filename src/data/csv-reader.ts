@@ -267,7 +267,7 @@ function parseFile(fd: number, start: number, end: number, stringColumns: Readon
         if (names === undefined) return undefined;
         capacity = 4096;
         cols = names.map((_, c) => newState(capacity, stringColumns.has(c)));
-        textFields = new Int32Array(3 * cols.length);
+        textFields = new Int32Array(4 * cols.length);
         dataStart = next;
         if (start > 0) {
           // A later part: the header gives the names, the records begin at `start`.
@@ -352,11 +352,17 @@ function plainRecord(
     } else if (col.kind === "string") {
       if (buf[i] === 39) return -1;
       let b = 0;
-      while (i < filled && (b = buf[i] as number) !== COMMA && b !== LF && b !== CR && b !== QUOTE) i++;
+      // hashBytes as the bytes go by.
+      let hash = 0;
+      while (i < filled && (b = buf[i] as number) !== COMMA && b !== LF && b !== CR && b !== QUOTE) {
+        hash = (Math.imul(hash, 31) + b) | 0;
+        i++;
+      }
       if (i === start) return -1;
       textFields[nText++] = c;
       textFields[nText++] = start;
       textFields[nText++] = i;
+      textFields[nText++] = hash;
     } else return -1;
     if (i >= filled) return -1;
     const end = buf[i] as number;
@@ -367,9 +373,10 @@ function plainRecord(
     else if (end === CR && i + 1 < filled && buf[i + 1] === LF) i += 2;
     else return -1;
   }
-  for (let k = 0; k < nText; k += 3) {
+  for (let k = 0; k < nText; k += 4) {
     const col = cols[textFields[k] as number] as ColumnState;
-    col.codes[row] = (col.dict as ByteDictionary).code(buf, textFields[k + 1] as number, textFields[k + 2] as number);
+    const dict = col.dict as ByteDictionary;
+    col.codes[row] = dict.codeHashed(buf, textFields[k + 1] as number, textFields[k + 2] as number, textFields[k + 3] as number);
   }
   return i;
 }
