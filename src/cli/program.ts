@@ -1,31 +1,9 @@
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
 import { isKeelError } from "../errors.js";
+import { commandWord } from "./argv.js";
 import { commands } from "./commands/index.js";
 import type { CliContext } from "./context.js";
-
-/** Global options that take a value, so the command word can be found after them. */
-const VALUED_GLOBAL_OPTIONS = new Set([
-  "--data-dir",
-  "--backend-store-uri",
-  "--artifacts-destination",
-  "--tracking-uri",
-  "--token",
-]);
-
-/** The top-level command word of argv (`keel help X` asks for X), or undefined. */
-export function commandWord(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (VALUED_GLOBAL_OPTIONS.has(arg)) {
-      i++;
-      continue;
-    }
-    if (arg.startsWith("-")) continue;
-    return arg === "help" ? argv[i + 1] : arg;
-  }
-  return undefined;
-}
 
 /**
  * The program with the command `argv` runs fully registered and every other command present by

@@ -19,22 +19,22 @@ export type PartRunner = (path: string, range: { start: number; end: number }) =
 /** Runs readPlainCsv on a whole file on a worker thread, then sortEachColumn when `sorted`. */
 export type FileRunner = (path: string, sorted: boolean) => Promise<Frame | undefined>;
 
-// A part (range given) or a whole file's Frame, packed (see thread-transfer.ts).
+// Loads the reader, then takes one job: a part (range given) or a whole file's Frame, posted back
+// packed (see thread-transfer.ts).
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
-Promise.all([import(workerData.url), import(workerData.sortUrl), import(workerData.transferUrl)]).then(
-  ([{ parseCsvPart, readPlainCsv }, { sortEachColumn }, { packFrame, packPart }]) => {
-    if (workerData.range === undefined) {
-      const read = readPlainCsv(workerData.path);
-      const frame = read && workerData.sorted ? sortEachColumn(read) : read;
-      const { packed, transfer } = frame ? packFrame(frame) : { packed: undefined, transfer: [] };
-      parentPort.postMessage(packed, transfer);
-      return;
-    }
-    const { packed, transfer } = packPart(parseCsvPart(workerData.path, workerData.range, []));
+const loaded = Promise.all([import(workerData.url), import(workerData.sortUrl), import(workerData.transferUrl)]);
+parentPort.once("message", (job) => loaded.then(([{ parseCsvPart, readPlainCsv }, { sortEachColumn }, { packFrame, packPart }]) => {
+  if (job.range === undefined) {
+    const read = readPlainCsv(job.path);
+    const frame = read && job.sorted ? sortEachColumn(read) : read;
+    const { packed, transfer } = frame ? packFrame(frame) : { packed: undefined, transfer: [] };
     parentPort.postMessage(packed, transfer);
-  },
-);
+    return;
+  }
+  const { packed, transfer } = packPart(parseCsvPart(job.path, job.range, []));
+  parentPort.postMessage(packed, transfer);
+}));
 `;
 
 /**
@@ -45,15 +45,40 @@ const workerUrl = import.meta.url.endsWith(".js") ? new URL("./csv-reader.js", i
 const sortUrl = new URL("./sort.js", import.meta.url).href;
 const transferUrl = new URL("./thread-transfer.js", import.meta.url).href;
 
+/** A worker started ahead of its job (see warmCsvWorker), until a job takes it. */
+let warmWorker: Worker | undefined;
+
+function startWorker(): Worker {
+  return new Worker(WORKER_SOURCE, { eval: true, workerData: { url: workerUrl, sortUrl, transferUrl } });
+}
+
+/**
+ * Starts the worker thread the next CSV read on a worker will take, for a caller about to read a
+ * large CSV: its start-up (~50 ms) then overlaps the caller's own work instead of delaying the
+ * read. It does not keep the process alive, and a worker that fails before a job takes it is
+ * dropped (the read then starts another).
+ */
+export function warmCsvWorker(): void {
+  if (warmWorker !== undefined || workerUrl === undefined || availableParallelism() < 2) return;
+  const worker = startWorker();
+  worker.unref();
+  worker.once("error", () => {
+    if (warmWorker === worker) warmWorker = undefined;
+  });
+  warmWorker = worker;
+}
+
 function inWorker<T>(path: string, range: { start: number; end: number } | undefined, sorted = false): Promise<T> {
   return new Promise((resolve, reject) => {
-    const workerData = { url: workerUrl, sortUrl, transferUrl, path, range, sorted };
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+    const worker = warmWorker ?? startWorker();
+    warmWorker = undefined;
+    worker.ref();
     worker.once("message", (result: T) => {
       resolve(result);
       void worker.terminate();
     });
     worker.once("error", reject);
+    worker.postMessage({ path, range, sorted });
   });
 }
 

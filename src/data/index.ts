@@ -18,3 +18,4 @@ export {
 export { betaDraw, choiceDraw, gammaDraw, mulberry32, normalDraw, poissonDraw } from "./random.js";
 export { writeFileAtomic } from "./atomic-file.js";
 export { sortEachColumn, sortFloat64, sortNullsLast } from "./sort.js";
+export { warmCsvWorker } from "./csv-parallel.js";

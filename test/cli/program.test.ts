@@ -5,7 +5,6 @@ import path, { join } from "node:path";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { commands } from "../../src/cli/commands/index.js";
-import { commandWord } from "../../src/cli/program.js";
 import { numericColumn, writeTable } from "../../src/data/index.js";
 import { keelInProcess, REPO } from "./helpers.js";
 
@@ -43,18 +42,6 @@ describe("the command table", () => {
   it("lists every command once", () => {
     const names = commands.map((c) => c.name);
     expect(new Set(names).size).toBe(names.length);
-  });
-});
-
-describe("commandWord", () => {
-  it("skips global options and their values", () => {
-    expect(commandWord(["--data-dir", "x", "--json", "drift", "--reference", "a"])).toBe("drift");
-    expect(commandWord(["--tracking-uri", "http://h", "models", "get", "m"])).toBe("models");
-  });
-  it("reads `help X` as X and finds nothing in bare options", () => {
-    expect(commandWord(["help", "train"])).toBe("train");
-    expect(commandWord(["--help"])).toBeUndefined();
-    expect(commandWord([])).toBeUndefined();
   });
 });
 

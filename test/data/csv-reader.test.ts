@@ -237,13 +237,15 @@ describe("readPlainCsv", () => {
       // workers that start and the ones that fail (a failure would fall back to its own thread).
       const script = `
         import { serialize } from "node:v8";
-        import { readPlainCsvInParallel, readPlainCsvOnWorker } from ${JSON.stringify(`${REPO_ROOT}/dist/data/csv-parallel.js`)};
+        import { readPlainCsvInParallel, readPlainCsvOnWorker, warmCsvWorker } from ${JSON.stringify(`${REPO_ROOT}/dist/data/csv-parallel.js`)};
         let started = 0;
         const failed = [];
         process.on("worker", (w) => {
           started++;
           w.on("error", (e) => failed.push(String(e)));
         });
+        // The first read takes the warm worker: three reads, three workers.
+        warmCsvWorker();
         const whole = await readPlainCsvOnWorker(process.argv[2], false);
         const sorted = await readPlainCsvOnWorker(process.argv[2], true);
         const halves = await readPlainCsvInParallel(process.argv[2]);
@@ -267,6 +269,16 @@ describe("readPlainCsv", () => {
       expect(plain(out.whole)).toEqual(plain(here));
       expect(plain(out.halves)).toEqual(plain(here));
       expect(plain(out.sorted)).toEqual(plain(sortEachColumn(readPlainCsv(big) as Frame)));
+    });
+
+    it("a warm worker no read takes does not keep the process alive", () => {
+      ensureBuilt();
+      const script = `import { warmCsvWorker } from ${JSON.stringify(`${REPO_ROOT}/dist/data/csv-parallel.js`)};
+        warmCsvWorker();
+        process.stdout.write("done");`;
+      const file = join(dir, "warm-unused.mjs");
+      writeFileSync(file, script);
+      expect(execFileSync(process.execPath, [file], { timeout: 10_000, encoding: "utf8" })).toBe("done");
     });
 
     it("sorted: the worker's sorted columns as they come; sorted here when read here", async () => {
