@@ -8,7 +8,7 @@ const QUOTE = 34;
  */
 export class ByteDictionary {
   /** Number of distinct values, the next code. */
-  private size = 0;
+  size = 0;
   private pool = new Uint8Array(1 << 16);
   private poolUsed = 0;
   private offsets = new Int32Array(1024);

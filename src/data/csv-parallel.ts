@@ -16,8 +16,14 @@ const PARALLEL_MAX_BYTES = 256 << 20;
 /** Parses one byte range of a file; the default runs it on a worker thread. */
 export type PartRunner = (path: string, range: { start: number; end: number }) => Promise<PartOutcome>;
 
+/** How readPlainCsvOnWorker reads a file: sorted (sortEachColumn) and without identifiers (see readPlainCsv). */
+export interface WholeFileOptions {
+  readonly sorted?: boolean;
+  readonly skipIdentifiers?: boolean;
+}
+
 /** Runs readPlainCsv on a whole file on a worker thread, then sortEachColumn when `sorted`. */
-export type FileRunner = (path: string, sorted: boolean) => Promise<Frame | undefined>;
+export type FileRunner = (path: string, options: WholeFileOptions) => Promise<Frame | undefined>;
 
 // Loads the reader, then takes one job: a part (range given) or a whole file's Frame, posted back
 // packed (see thread-transfer.ts).
@@ -26,7 +32,7 @@ const { parentPort, workerData } = require("node:worker_threads");
 const loaded = Promise.all([import(workerData.url), import(workerData.sortUrl), import(workerData.transferUrl)]);
 parentPort.once("message", (job) => loaded.then(([{ parseCsvPart, readPlainCsv }, { sortEachColumn }, { packFrame, packPart }]) => {
   if (job.range === undefined) {
-    const read = readPlainCsv(job.path);
+    const read = readPlainCsv(job.path, job);
     const frame = read && job.sorted ? sortEachColumn(read) : read;
     const { packed, transfer } = frame ? packFrame(frame) : { packed: undefined, transfer: [] };
     parentPort.postMessage(packed, transfer);
@@ -68,7 +74,11 @@ export function warmCsvWorker(): void {
   warmWorker = worker;
 }
 
-function inWorker<T>(path: string, range: { start: number; end: number } | undefined, sorted = false): Promise<T> {
+function inWorker<T>(
+  path: string,
+  range: { start: number; end: number } | undefined,
+  options: WholeFileOptions = {},
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const worker = warmWorker ?? startWorker();
     warmWorker = undefined;
@@ -78,13 +88,13 @@ function inWorker<T>(path: string, range: { start: number; end: number } | undef
       void worker.terminate();
     });
     worker.once("error", reject);
-    worker.postMessage({ path, range, sorted });
+    worker.postMessage({ path, range, ...options });
   });
 }
 
 const partInWorker: PartRunner = (path, range) => inWorker<PackedPart>(path, range).then(unpackPart);
-const fileInWorker: FileRunner = (path, sorted) =>
-  inWorker<PackedFrame | undefined>(path, undefined, sorted).then((f) => f && unpackFrame(f));
+const fileInWorker: FileRunner = (path, options) =>
+  inWorker<PackedFrame | undefined>(path, undefined, options).then((f) => f && unpackFrame(f));
 
 /** The offset just past the first line end at or after `from`, or undefined. */
 function lineStartAfter(path: string, from: number): number | undefined {
@@ -115,15 +125,15 @@ function worthAThread(size: number): boolean {
  */
 export async function readPlainCsvOnWorker(
   path: string,
-  sorted = false,
+  options: WholeFileOptions = {},
   runFile: FileRunner | undefined = workerUrl === undefined ? undefined : fileInWorker,
 ): Promise<Frame | undefined> {
   const here = (): Frame | undefined => {
-    const frame = readPlainCsv(path);
-    return frame && sorted ? sortEachColumn(frame) : frame;
+    const frame = readPlainCsv(path, options);
+    return frame && options.sorted === true ? sortEachColumn(frame) : frame;
   };
   if (runFile === undefined || !worthAThread(statSync(path).size)) return here();
-  return runFile(path, sorted).catch(here);
+  return runFile(path, options).catch(here);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { ByteDictionary, mightBeTyped } from "./byte-dictionary.js";
 import { categoricalColumn, numericColumn } from "./columns.js";
+import { IDENTIFIER_MIN_ROWS } from "./frame.js";
 import type { Column, Frame } from "./frame.js";
 
 /**
@@ -14,11 +15,11 @@ import type { Column, Frame } from "./frame.js";
  * (≤ 15 digits, |exponent| ≤ 22, one correctly rounded operation) else by `Number`, both
  * correctly rounded as DuckDB's parser is.
  */
-export function readPlainCsv(path: string): Frame | undefined {
+export function readPlainCsv(path: string, options: { readonly skipIdentifiers?: boolean } = {}): Frame | undefined {
   let stringColumns: number[] = [];
   // A column first read as numbers that turns out to hold text is read again from the start.
   for (;;) {
-    const part = parseCsvPart(path, undefined, stringColumns);
+    const part = parseCsvPart(path, undefined, stringColumns, options.skipIdentifiers === true);
     const outcome = part === undefined || "restartAsString" in part ? part : frameOfParts([part]);
     if (outcome === undefined || "frame" in outcome) return outcome?.frame;
     stringColumns = [...stringColumns, outcome.restartAsString];
@@ -30,6 +31,8 @@ export interface CsvPart {
   readonly names: string[];
   readonly nRows: number;
   readonly columns: PartColumn[];
+  /** Text columns left out as identifiers (see parseCsvPart). */
+  readonly identifiers?: string[];
 }
 
 export interface PartColumn {
@@ -52,26 +55,45 @@ export type PartOutcome = CsvPart | { readonly restartAsString: number } | undef
 /**
  * Parses the records in bytes [range.start, range.end) of the file (the whole file when range is
  * undefined; a range must begin at a record) with `stringColumns` read as text from the start.
+ * `skipIdentifiers` (whole files only): a text column holding a distinct value in every one of at
+ * least IDENTIFIER_MIN_ROWS rows is left out and named in `identifiers`.
  */
 export function parseCsvPart(
   path: string,
   range: { readonly start: number; readonly end: number } | undefined,
   stringColumns: readonly number[],
+  skipIdentifiers = false,
 ): PartOutcome {
   const fd = openSync(path, "r");
   try {
     const size = fstatSync(fd).size;
     const outcome = parseFile(fd, range?.start ?? 0, range?.end ?? size, new Set(stringColumns));
     if (outcome === undefined || "restartAsString" in outcome) return outcome;
+    const names: string[] = [];
     const columns: PartColumn[] = [];
-    for (const c of outcome.cols) {
+    const identifiers: string[] = [];
+    for (const [k, c] of outcome.cols.entries()) {
+      const name = outcome.names[k] as string;
+      // A whole file's text column of one distinct value per row: its values never become strings.
+      const distinct = (c.dict as ByteDictionary).size;
+      if (
+        skipIdentifiers &&
+        range === undefined &&
+        c.kind === "string" &&
+        distinct === outcome.nRows &&
+        distinct >= IDENTIFIER_MIN_ROWS
+      ) {
+        identifiers.push(name);
+        continue;
+      }
       const dict = (c.dict as ByteDictionary).finish();
       // Bytes that are not UTF-8: DuckDB decides what to make of them.
       if (dict === undefined) return undefined;
       const { kind, values, codes, double, negativeZero } = c;
+      names.push(name);
       columns.push({ kind, values, codes, strings: dict.strings, double, negativeZero, sawText: dict.sawText });
     }
-    return { names: outcome.names, nRows: outcome.nRows, columns };
+    return { names, nRows: outcome.nRows, columns, ...(identifiers.length > 0 ? { identifiers } : {}) };
   } finally {
     closeSync(fd);
   }
@@ -376,7 +398,12 @@ function plainRecord(
   for (let k = 0; k < nText; k += 4) {
     const col = cols[textFields[k] as number] as ColumnState;
     const dict = col.dict as ByteDictionary;
-    col.codes[row] = dict.codeHashed(buf, textFields[k + 1] as number, textFields[k + 2] as number, textFields[k + 3] as number);
+    col.codes[row] = dict.codeHashed(
+      buf,
+      textFields[k + 1] as number,
+      textFields[k + 2] as number,
+      textFields[k + 3] as number,
+    );
   }
   return i;
 }
@@ -525,7 +552,8 @@ export function frameOfParts(parts: readonly CsvPart[]): Outcome {
     );
     columns.push(categoricalColumn(name, codes, strings));
   }
-  return { frame: { nRows, columns } };
+  const identifiers = parts.flatMap((p) => p.identifiers ?? []);
+  return { frame: { nRows, columns, ...(identifiers.length > 0 ? { identifiers } : {}) } };
 }
 
 /** One part's array as it is (no copy), or the parts' arrays one after another. */

@@ -24,7 +24,15 @@ export type Column = NumericColumn | CategoricalColumn;
 export interface Frame {
   readonly nRows: number;
   readonly columns: readonly Column[];
+  /**
+   * Text columns the reader left out as identifiers (every row a distinct value), when asked to
+   * (ReadOptions.skipIdentifiers): their names only.
+   */
+  readonly identifiers?: readonly string[];
 }
+
+/** Fewest rows in which a column of distinct values counts as an identifier (see isIdLike). */
+export const IDENTIFIER_MIN_ROWS = 20;
 
 export function column(frame: Frame, name: string): Column | undefined {
   return frame.columns.find((c) => c.name === name);

@@ -25,6 +25,12 @@ export interface ReadOptions {
    * up, for a caller that needs only each column's distribution. A worker sorts its own file.
    */
   readonly sortedColumns?: boolean;
+  /**
+   * A plain CSV read whole (threads "worker" or "this") may leave out its identifier columns —
+   * text with a distinct value in every row, which isIdLike would set aside anyway — and name them
+   * in the Frame's `identifiers`, so that their values never become strings.
+   */
+  readonly skipIdentifiers?: boolean;
 }
 
 /** CSV or Parquet, from the file extension (`.csv`, `.tsv`, `.parquet`, `.pq`). */
@@ -110,11 +116,13 @@ export async function readTable(path: string, options: ReadOptions = {}): Promis
   const sorted = options.sortedColumns === true;
   if (format === "csv" && extname(path).toLowerCase() === ".csv") {
     // On a worker, the worker sorts; undefined (not a plain CSV) goes to DuckDB below.
+    const skipIdentifiers = options.skipIdentifiers === true;
     if (options.threads === "worker") {
-      const frame = await readPlainCsvOnWorker(path, sorted);
+      const frame = await readPlainCsvOnWorker(path, { sorted, skipIdentifiers });
       if (frame !== undefined) return frame;
     } else {
-      const frame = options.threads === "this" ? readPlainCsv(path) : await readPlainCsvInParallel(path);
+      const frame =
+        options.threads === "this" ? readPlainCsv(path, { skipIdentifiers }) : await readPlainCsvInParallel(path);
       if (frame !== undefined) return sorted ? sortEachColumn(frame) : frame;
     }
   }

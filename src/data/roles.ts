@@ -1,3 +1,4 @@
+import { IDENTIFIER_MIN_ROWS } from "./frame.js";
 import type { Column, Frame } from "./frame.js";
 import { specError } from "../spec-fields.js";
 
@@ -100,7 +101,7 @@ const ID_NAME = /(^id$|_id$|^id_|Id$|ID$|_key$|^uuid$)/;
  * non-null values are all distinct. Needs at least 20 rows to say so.
  */
 export function isIdLike(col: Column, nRows: number): boolean {
-  if (nRows < 20) return false;
+  if (nRows < IDENTIFIER_MIN_ROWS) return false;
   if (col.kind === "categorical") {
     if (col.dictionary.length < nRows)
       return ID_NAME.test(col.name) && allDistinctCodes(col.codes, col.dictionary.length);

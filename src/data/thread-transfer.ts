@@ -19,6 +19,7 @@ type PackedPartColumn = Omit<PartColumn, "strings"> & { strings: PackedStrings }
 export interface PackedFrame {
   readonly nRows: number;
   readonly columns: readonly PackedColumn[];
+  readonly identifiers?: readonly string[];
 }
 
 export type PackedPart = (Omit<CsvPart, "columns"> & { columns: PackedPartColumn[] }) | Exclude<PartOutcome, CsvPart>;
@@ -58,14 +59,14 @@ export function packFrame(frame: Frame): { packed: PackedFrame; transfer: ArrayB
       c.kind === "categorical" ? [c.codes, c.valid, c.dictionary.lengths] : [c.values, c.valid],
     ),
   );
-  return { packed: { nRows: frame.nRows, columns }, transfer };
+  return { packed: { ...frame, columns }, transfer };
 }
 
 export function unpackFrame(packed: PackedFrame): Frame {
   const columns = packed.columns.map((c): Column =>
     c.kind === "categorical" ? { ...c, dictionary: unpackStrings(c.dictionary) } : c,
   );
-  return { nRows: packed.nRows, columns };
+  return { ...packed, columns };
 }
 
 /** The part outcome to post, and the buffers to transfer with it. */

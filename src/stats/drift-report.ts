@@ -276,7 +276,7 @@ export function driftProfile(
   const wanted = options.columns ? new Set(options.columns) : null;
   const refNames = isProfile(reference)
     ? [...reference.features.map((f) => f.name), ...reference.excluded.map((e) => e.name)]
-    : reference.columns.map((c) => c.name);
+    : [...reference.columns.map((c) => c.name), ...(reference.identifiers ?? [])];
   for (const name of wanted ?? []) {
     if (!refNames.includes(name)) {
       throw new InvalidParameterError(`column "${name}" is not in the reference`, {
@@ -286,8 +286,9 @@ export function driftProfile(
   }
   if (isProfile(reference)) return reference;
   const keep = reference.columns.filter((c) => !wanted || wanted.has(c.name));
+  const identifiers = (reference.identifiers ?? []).filter((name) => !wanted || wanted.has(name));
   return buildReferenceProfile(
-    { nRows: reference.nRows, columns: keep },
+    { nRows: reference.nRows, columns: keep, identifiers },
     {
       reservoirSize: Number.POSITIVE_INFINITY,
       sortInPlace: options.sortInPlace === true,
@@ -319,7 +320,8 @@ export function computeDrift(
     if (wanted && !wanted.has(ref.name)) continue;
     const cur = current.columns.find((c) => c.name === ref.name);
     if (!cur) {
-      skipped.push({ name: ref.name, reason: "missing from current" });
+      const identifier = current.identifiers?.includes(ref.name) === true;
+      skipped.push({ name: ref.name, reason: identifier ? "identifier column in current" : "missing from current" });
       continue;
     }
     if (cur.kind !== ref.kind) {

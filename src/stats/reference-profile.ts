@@ -265,7 +265,8 @@ export function buildReferenceProfile(frame: Frame, options: ProfileOptions = {}
     const f = options.binsFrom?.features.find((p) => p.name === name);
     return f?.kind === "numeric" ? f : undefined;
   };
-  const excluded: { name: string; reason: string }[] = [];
+  // Identifiers the reader already left out (ReadOptions.skipIdentifiers) and those found here.
+  const excluded = (frame.identifiers ?? []).map((name) => ({ name, reason: "identifier column" }));
   const profiled = frame.columns.filter((col) => {
     // An identifier has no distribution to drift, and profiling a million distinct strings would bloat the profile.
     if (!isIdLike(col, frame.nRows)) return true;

@@ -101,6 +101,28 @@ describe("readPlainCsv", () => {
     });
   }
 
+  it("skipIdentifiers: leaves out text columns of a distinct value in every row, and names them", () => {
+    const rows = Array.from({ length: 30 }, (_, i) => {
+      const id = `u${(i * 7) % 30}`; // distinct, not in order
+      const repeated = i === 29 ? "u0" : id; // one repeat
+      const withNull = i === 3 ? "" : id; // one empty
+      return [id, repeated, withNull, String(1000 + i), i % 2 === 0 ? "a" : "b"].join(",");
+    });
+    const path = csvFile(["id,repeated,with_null,number_id,kind", ...rows].join("\n") + "\n");
+    const all = readPlainCsv(path) as Frame;
+    const skipped = readPlainCsv(path, { skipIdentifiers: true }) as Frame;
+    expect(skipped.identifiers).toEqual(["id"]);
+    expect(plain({ nRows: skipped.nRows, columns: skipped.columns })).toEqual(
+      plain({ nRows: all.nRows, columns: all.columns.filter((c) => c.name !== "id") }),
+    );
+    expect(all.identifiers).toBeUndefined();
+    // Fewer rows than an identifier needs: kept.
+    const few = rows.slice(0, 19).map((r) => r.split(",").slice(0, 2).join(","));
+    expect(
+      (readPlainCsv(csvFile(["id,v", ...few].join("\n") + "\n"), { skipIdentifiers: true }) as Frame).identifiers,
+    ).toBeUndefined();
+  });
+
   it("leaves bytes that are not UTF-8 to DuckDB, in a value seen once or repeated", () => {
     const bad = Buffer.from([0x78, 0xff, 0x79]);
     for (const rows of [1, 3]) {
@@ -213,18 +235,16 @@ describe("readPlainCsv", () => {
         ran++;
         return inThread(path);
       };
-      expect(plain((await readPlainCsvOnWorker(big, false, counted)) as Frame)).toEqual(
-        plain(readPlainCsv(big) as Frame),
-      );
+      expect(plain((await readPlainCsvOnWorker(big, {}, counted)) as Frame)).toEqual(plain(readPlainCsv(big) as Frame));
       expect(ran).toBe(1);
-      const failed = await readPlainCsvOnWorker(big, false, () => {
+      const failed = await readPlainCsvOnWorker(big, {}, () => {
         ran++;
         return Promise.reject(new Error("worker exited"));
       });
       expect(ran).toBe(2);
       expect(plain(failed as Frame)).toEqual(plain(readPlainCsv(big) as Frame));
       const small = table(10, (i) => `r${i},${i},k`);
-      expect(plain((await readPlainCsvOnWorker(small, false, counted)) as Frame)).toEqual(
+      expect(plain((await readPlainCsvOnWorker(small, {}, counted)) as Frame)).toEqual(
         plain(readPlainCsv(small) as Frame),
       );
       expect(ran).toBe(2);
@@ -244,12 +264,13 @@ describe("readPlainCsv", () => {
           started++;
           w.on("error", (e) => failed.push(String(e)));
         });
-        // The first read takes the warm worker: three reads, three workers.
+        // The first read takes the warm worker: four reads, four workers.
         warmCsvWorker();
-        const whole = await readPlainCsvOnWorker(process.argv[2], false);
-        const sorted = await readPlainCsvOnWorker(process.argv[2], true);
+        const whole = await readPlainCsvOnWorker(process.argv[2]);
+        const sorted = await readPlainCsvOnWorker(process.argv[2], { sorted: true });
         const halves = await readPlainCsvInParallel(process.argv[2]);
-        process.stdout.write(serialize({ whole, sorted, halves, started, failed }));`;
+        const noIds = await readPlainCsvOnWorker(process.argv[2], { skipIdentifiers: true });
+        process.stdout.write(serialize({ whole, sorted, halves, noIds, started, failed }));`;
       // A file, not --input-type=module: workers inherit the flag and would read their source as ESM.
       const file = join(dir, "read-on-workers.mjs");
       writeFileSync(file, script);
@@ -257,11 +278,14 @@ describe("readPlainCsv", () => {
         whole: Frame;
         sorted: Frame;
         halves: Frame;
+        noIds: Frame;
         started: number;
         failed: string[];
       };
       expect(out.failed).toEqual([]);
-      expect(out.started).toBe(3);
+      expect(out.started).toBe(4);
+      expect(out.noIds.identifiers).toEqual(["id"]);
+      expect(out.noIds.columns.map((c) => c.name)).toEqual(["v", "s"]);
       const here = readPlainCsv(big) as Frame;
       // A few dictionary values first: a diff of 300k-value columns takes minutes to print.
       const heads = (f: Frame) => f.columns.map((c) => (c.kind === "categorical" ? c.dictionary.slice(0, 3) : []));
@@ -289,10 +313,12 @@ describe("readPlainCsv", () => {
       // The file's order is not sorted: the check can fail.
       const head = Array.from(v.values.subarray(1, 100));
       expect(head).not.toEqual([...head].sort((a, b) => a - b));
-      const sortedBy = (path: string, sorted: boolean) =>
-        Promise.resolve(sorted ? sortEachColumn(readPlainCsv(path) as Frame) : readPlainCsv(path));
-      expect(plain((await readPlainCsvOnWorker(big, true, sortedBy)) as Frame)).toEqual(expected);
-      const failed = await readPlainCsvOnWorker(big, true, () => Promise.reject(new Error("worker exited")));
+      const sortedBy = (path: string, options: { sorted?: boolean }) =>
+        Promise.resolve(options.sorted === true ? sortEachColumn(readPlainCsv(path) as Frame) : readPlainCsv(path));
+      expect(plain((await readPlainCsvOnWorker(big, { sorted: true }, sortedBy)) as Frame)).toEqual(expected);
+      const failed = await readPlainCsvOnWorker(big, { sorted: true }, () =>
+        Promise.reject(new Error("worker exited")),
+      );
       expect(plain(failed as Frame)).toEqual(expected);
       expect(plain(await readTable(big, { threads: "this", sortedColumns: true }))).toEqual(expected);
     });

@@ -93,6 +93,32 @@ describe("six-month drifted loan population", () => {
   });
 });
 
+describe("identifiers the reader left out (skipIdentifiers)", () => {
+  it("give the report of the full frames, the identifier still named as not tested", async () => {
+    const [refNoIds, curNoIds] = await Promise.all([
+      readTable(REF, { threads: "this", skipIdentifiers: true }),
+      readTable(CUR, { threads: "this", skipIdentifiers: true }),
+    ]);
+    expect(refNoIds.identifiers).toEqual(["applicant_id"]);
+    expect(refNoIds.columns.map((c) => c.name)).not.toContain("applicant_id");
+    for (const method of ["auto", "ks"] as const) {
+      expect(computeDrift(refNoIds, curNoIds, { method })).toEqual(computeDrift(ref, cur, { method }));
+    }
+    expect(computeDrift(refNoIds, curNoIds, { columns: ["applicant_id", "region"] }).skipped).toEqual([
+      { name: "applicant_id", reason: "identifier column" },
+    ]);
+  });
+
+  it("a column the current data left out as an identifier is reported as such, not as missing", () => {
+    const region = cur.columns.find((c) => c.name === "region");
+    const others = cur.columns.filter((c) => c !== region);
+    const r = computeDrift(ref, { nRows: cur.nRows, columns: others, identifiers: ["region"] }, { method: "ks" });
+    expect(r.skipped).toContainEqual({ name: "region", reason: "identifier column in current" });
+    const missing = computeDrift(ref, { nRows: cur.nRows, columns: others }, { method: "ks" });
+    expect(missing.skipped).toContainEqual({ name: "region", reason: "missing from current" });
+  });
+});
+
 describe("drift from a saved profile", () => {
   it("equals drift from the raw reference when the reference fits the reservoir", () => {
     const profile = profileFromJson(JSON.parse(JSON.stringify(profileToJson(buildReferenceProfile(ref)))));

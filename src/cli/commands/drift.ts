@@ -40,15 +40,20 @@ function fmt(v: number | null): string {
  * The reference's profile, and the current Frame. Both files are read at once, the current one on
  * a worker thread, which sorts its numeric columns too; the columns are sorted in place into the
  * samples the tests use, so no column is ever copied (the profile keeps the reference's arrays).
+ * Identifier columns, which drift never tests, are left out as they are read.
  */
 async function readBoth(flags: DriftFlags, options: DriftOptions): Promise<[ReferenceProfile, Frame]> {
   const saved = flags.reference.toLowerCase().endsWith(".json");
-  const current = readTable(flags.current, { threads: saved ? "split" : "worker", sortedColumns: true });
+  const current = readTable(flags.current, {
+    threads: saved ? "split" : "worker",
+    sortedColumns: true,
+    skipIdentifiers: !saved,
+  });
   // Awaited below: a failing reference is reported first, and this rejection is not left unhandled.
   current.catch(() => undefined);
   const reference = saved
     ? await readSpecFile(flags.reference, profileFromJson)
-    : await readTable(flags.reference, { threads: "this" });
+    : await readTable(flags.reference, { threads: "this", skipIdentifiers: true });
   return [driftProfile(reference, options), await current];
 }
 
