@@ -8,7 +8,7 @@ const QUOTE = 34;
  */
 export class ByteDictionary {
   /** Number of distinct values, the next code. */
-  size = 0;
+  private size = 0;
   private pool = new Uint8Array(1 << 16);
   private poolUsed = 0;
   private offsets = new Int32Array(1024);
@@ -23,6 +23,11 @@ export class ByteDictionary {
    * order): each was new without a lookup, and the table is built only when the run ends.
    */
   private ascending = true;
+
+  /** Number of distinct values so far. */
+  get distinct(): number {
+    return this.size;
+  }
 
   /** The code of the field buf[start, end). */
   code(buf: Buffer, start: number, end: number): number {
@@ -156,7 +161,7 @@ export class ByteDictionary {
  * A polynomial hash of the bytes (h·31 + byte, one cheap step per byte, so a scan for the field's
  * end can compute it as it goes); mixHash then spreads it over the table's slots.
  */
-export function hashBytes(buf: Uint8Array, start: number, end: number): number {
+function hashBytes(buf: Uint8Array, start: number, end: number): number {
   let h = 0;
   for (let i = start; i < end; i++) h = (Math.imul(h, 31) + (buf[i] as number)) | 0;
   return h;

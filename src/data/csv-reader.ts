@@ -75,7 +75,7 @@ export function parseCsvPart(
     for (const [k, c] of outcome.cols.entries()) {
       const name = outcome.names[k] as string;
       // A whole file's text column of one distinct value per row: its values never become strings.
-      const distinct = (c.dict as ByteDictionary).size;
+      const distinct = (c.dict as ByteDictionary).distinct;
       if (
         skipIdentifiers &&
         range === undefined &&
