@@ -36,16 +36,19 @@ export class ByteDictionary {
 
   /** The code of the field buf[start, end), whose hashBytes a caller scanning it already computed. */
   codeHashed(buf: Buffer, start: number, end: number, hash: number): number {
+    const h = mixHash(hash);
     if (this.ascending) {
       if (this.size === 0 || this.followsLast(buf, start, end)) {
         const code = this.size++;
-        this.keep(buf, start, end, 0);
+        this.keep(buf, start, end, h);
         return code;
       }
+      // The run ends: the values it kept go into a table with room for twice as many.
       this.ascending = false;
-      this.index();
+      let length = this.slots.length;
+      while (length < 2 * this.size + 2) length *= 2;
+      this.rehash(length);
     }
-    const h = mixHash(hash);
     const mask = this.slots.length - 1;
     let slot = h & mask;
     for (;;) {
@@ -95,16 +98,6 @@ export class ByteDictionary {
       if (a !== b) return a > b;
     }
     return end - start > to - from;
-  }
-
-  /** Hashes every value kept during an ascending run into a table of room for twice as many. */
-  private index(): void {
-    let length = 1024;
-    while (length < 2 * this.size + 2) length *= 2;
-    for (let code = 0; code < this.size; code++) {
-      this.hashes[code] = mixHash(hashBytes(this.pool, this.offsets[code] as number, this.offsets[code + 1] as number));
-    }
-    this.rehash(length);
   }
 
   private holds(code: number, buf: Buffer, start: number, end: number): boolean {
@@ -157,14 +150,16 @@ export class ByteDictionary {
   }
 }
 
-/**
- * A polynomial hash of the bytes (h·31 + byte, one cheap step per byte, so a scan for the field's
- * end can compute it as it goes); mixHash then spreads it over the table's slots.
- */
+/** A polynomial hash of the bytes, from 0 by hashStep; mixHash then spreads it over the table's slots. */
 function hashBytes(buf: Uint8Array, start: number, end: number): number {
   let h = 0;
-  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + (buf[i] as number)) | 0;
+  for (let i = start; i < end; i++) h = hashStep(h, buf[i] as number);
   return h;
+}
+
+/** One byte of hashBytes (h·31 + byte): a scan for a field's end can hash the bytes as they go by. */
+export function hashStep(h: number, byte: number): number {
+  return (Math.imul(h, 31) + byte) | 0;
 }
 
 /** murmur3's 32-bit finaliser, so the low bits (the table slot) depend on every byte. */

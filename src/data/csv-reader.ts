@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { ByteDictionary, mightBeTyped } from "./byte-dictionary.js";
+import { ByteDictionary, hashStep, mightBeTyped } from "./byte-dictionary.js";
 import { categoricalColumn, numericColumn } from "./columns.js";
 import { IDENTIFIER_MIN_ROWS } from "./frame.js";
 import type { Column, Frame } from "./frame.js";
@@ -374,10 +374,9 @@ function plainRecord(
     } else if (col.kind === "string") {
       if (buf[i] === 39) return -1;
       let b = 0;
-      // hashBytes as the bytes go by.
       let hash = 0;
       while (i < filled && (b = buf[i] as number) !== COMMA && b !== LF && b !== CR && b !== QUOTE) {
-        hash = (Math.imul(hash, 31) + b) | 0;
+        hash = hashStep(hash, b);
         i++;
       }
       if (i === start) return -1;
