@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { frameOfParts, parseCsvPart, readPlainCsv } from "./csv-reader.js";
@@ -32,7 +32,7 @@ const { parentPort, workerData } = require("node:worker_threads");
 const loaded = Promise.all([import(workerData.url), import(workerData.sortUrl), import(workerData.transferUrl)]);
 parentPort.once("message", (job) => loaded.then(([{ parseCsvPart, readPlainCsv }, { sortEachColumn }, { packFrame, packPart }]) => {
   if (job.range === undefined) {
-    const read = readPlainCsv(job.path, job);
+    const read = readPlainCsv(job.path, { skipIdentifiers: job.skipIdentifiers });
     const frame = read && job.sorted ? sortEachColumn(read) : read;
     const { packed, transfer } = frame ? packFrame(frame) : { packed: undefined, transfer: [] };
     parentPort.postMessage(packed, transfer);
@@ -59,13 +59,15 @@ function startWorker(): Worker {
 }
 
 /**
- * Starts the worker thread the next CSV read on a worker will take, for a caller about to read a
- * large CSV: its start-up (~50 ms) then overlaps the caller's own work instead of delaying the
- * read. It does not keep the process alive, and a worker that fails before a job takes it is
- * dropped (the read then starts another).
+ * For a caller about to read `paths`: when one is a `.csv` large enough to be read on a worker,
+ * starts the worker thread that read will take, so that its start-up (~50 ms) overlaps the
+ * caller's own work instead of delaying the read. It does not keep the process alive, and a
+ * worker that fails before a job takes it is dropped (the read then starts another).
  */
-export function warmCsvWorker(): void {
-  if (warmWorker !== undefined || workerUrl === undefined || availableParallelism() < 2) return;
+export function warmCsvWorker(paths: readonly string[]): void {
+  if (warmWorker !== undefined || workerUrl === undefined) return;
+  const worthIt = (p: string) => p.toLowerCase().endsWith(".csv") && existsSync(p) && worthAThread(statSync(p).size);
+  if (!paths.some(worthIt)) return;
   const worker = startWorker();
   worker.unref();
   worker.once("error", () => {

@@ -265,7 +265,7 @@ describe("readPlainCsv", () => {
           w.on("error", (e) => failed.push(String(e)));
         });
         // The first read takes the warm worker: four reads, four workers.
-        warmCsvWorker();
+        warmCsvWorker([process.argv[2]]);
         const whole = await readPlainCsvOnWorker(process.argv[2]);
         const sorted = await readPlainCsvOnWorker(process.argv[2], { sorted: true });
         const halves = await readPlainCsvInParallel(process.argv[2]);
@@ -295,14 +295,24 @@ describe("readPlainCsv", () => {
       expect(plain(out.sorted)).toEqual(plain(sortEachColumn(readPlainCsv(big) as Frame)));
     });
 
-    it("a warm worker no read takes does not keep the process alive", () => {
+    it("a worker is warmed only for a CSV worth a thread, and one no read takes does not keep the process alive", () => {
       ensureBuilt();
+      const small = table(10, (i) => `r${i},${i},k`);
+      const big = table(300_000, (i) => `r${i},${i},k${i % 5}`);
       const script = `import { warmCsvWorker } from ${JSON.stringify(`${REPO_ROOT}/dist/data/csv-parallel.js`)};
-        warmCsvWorker();
-        process.stdout.write("done");`;
+        let started = 0;
+        process.on("worker", () => started++);
+        // The "worker" event comes a turn of the event loop after the worker is created.
+        const turn = () => new Promise((resolve) => setTimeout(resolve, 20));
+        warmCsvWorker(["--current", process.argv[2], "missing.csv"]);
+        await turn();
+        const afterSmall = started;
+        warmCsvWorker([process.argv[3]]);
+        await turn();
+        process.stdout.write(afterSmall + " " + started);`;
       const file = join(dir, "warm-unused.mjs");
       writeFileSync(file, script);
-      expect(execFileSync(process.execPath, [file], { timeout: 10_000, encoding: "utf8" })).toBe("done");
+      expect(execFileSync(process.execPath, [file, small, big], { timeout: 10_000, encoding: "utf8" })).toBe("0 1");
     });
 
     it("sorted: the worker's sorted columns as they come; sorted here when read here", async () => {
