@@ -47,7 +47,7 @@ async function readBoth(flags: DriftFlags, options: DriftOptions): Promise<[Refe
   const current = readTable(flags.current, {
     threads: saved ? "split" : "worker",
     sortedColumns: true,
-    skipIdentifiers: !saved,
+    skipIdentifiers: true,
   });
   // Awaited below: a failing reference is reported first, and this rejection is not left unhandled.
   current.catch(() => undefined);
