@@ -1,4 +1,4 @@
-import crypto, { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import crypto, { timingSafeEqual } from "node:crypto";
 
 /** The `prev_hash` of a chain's first row. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -25,23 +25,35 @@ export interface ChainKeyring {
  * key cannot recompute the chain after editing a row. Fields are hashed exactly as stored.
  */
 export function chainHash(prevHash: string, fields: readonly unknown[], key?: ChainKey): string {
-  const text = JSON.stringify(fields);
-  if (key === undefined) {
-    // Every decision record is hashed on the serving thread: the one-shot digest (Node >= 20.12)
-    // costs half of a Hash object's create-update-digest round.
-    if (oneShotHash !== undefined) return oneShotHash("sha256", `${prevHash}\n${text}`, "hex");
-    return createHash("sha256").update(prevHash).update("\n").update(text).digest("hex");
+  return linkDigest(crypto, prevHash, JSON.stringify(fields), key?.id, key?.secret);
+}
+
+/**
+ * chainHash over the fields' JSON text `text`. Self-contained (node:crypto comes in as `c`): the
+ * SQLite inference-log writer's worker thread links decision records with this very source.
+ */
+export function linkDigest(
+  c: typeof crypto,
+  prevHash: string,
+  text: string,
+  keyId: string | undefined,
+  secret: Buffer | undefined,
+): string {
+  if (secret === undefined || keyId === undefined) {
+    // The one-shot digest (Node >= 20.12) costs half of a Hash object's create-update-digest round.
+    const oneShot = (c as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
+    if (oneShot !== undefined) return oneShot("sha256", `${prevHash}\n${text}`, "hex");
+    return c.createHash("sha256").update(prevHash).update("\n").update(text).digest("hex");
   }
-  return createHmac("sha256", key.secret)
+  return c
+    .createHmac("sha256", secret)
     .update(prevHash)
     .update("\n")
-    .update(key.id)
+    .update(keyId)
     .update("\n")
     .update(text)
     .digest("hex");
 }
-
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
 
 /** Constant-time comparison of two hex digests. */
 export function sameDigest(a: string, b: string): boolean {

@@ -1,18 +1,17 @@
 import { sql, type SelectQueryBuilder } from "kysely";
-import { DataIntegrityError, InvalidParameterError, UnavailableError } from "../errors.js";
-import { appendChained, chainRows, inferenceLogRow, readChainHead, type ChainHead } from "./decision-chain.js";
+import { DataIntegrityError, InvalidParameterError } from "../errors.js";
+import { appendChained, inferenceLogRow } from "./decision-chain.js";
 import type { AppendOptions, InferenceLog, InferenceQuery, InferenceRecord } from "./inference-log.js";
 import type { ChainKey } from "./hash-chain.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { InferenceLogTable, KeelDatabase } from "./schema.js";
 
 /**
- * Writes one batch of rows, already linked into the decision chain after `expected`, in one
- * transaction; resolves once it has committed. When the chain's head is no longer `expected`
- * (another process wrote meanwhile) nothing is written and the head found is returned.
+ * Writes one batch of rows in one transaction, linked into the decision chain after the head it
+ * finds there, each sealed with `key` when there is one; resolves once it has committed.
  */
 export interface InferenceLogWriter {
-  write(rows: readonly InferenceLogTable[], expected: ChainHead, next: ChainHead): Promise<ChainHead | undefined>;
+  write(rows: readonly InferenceLogTable[], key: ChainKey | undefined): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,25 +43,6 @@ function batchCommit(): BatchCommit {
   return { promise, resolve, reject };
 }
 
-/** Attempts of a worker write whose expected chain head another process moved. */
-const CHAIN_ATTEMPTS = 5;
-
-/** Rows linked per turn of the event loop: about 0.1 ms of hashing between two requests' turns. */
-const LINKS_PER_TURN = 32;
-
-/**
- * `chainRows` over a batch a slice per turn of the event loop: a full batch hashed in one go
- * would hold up every request waiting behind it for most of a millisecond.
- */
-async function chainInTurns(rows: readonly InferenceLogTable[], head: ChainHead, key?: ChainKey): Promise<ChainHead> {
-  let next = head;
-  for (let i = 0; i < rows.length; i += LINKS_PER_TURN) {
-    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-    next = chainRows(rows.slice(i, i + LINKS_PER_TURN), next, key);
-  }
-  return next;
-}
-
 /**
  * Inference log on the metadata database (SQLite or PostgreSQL through Kysely). Async appends are
  * buffered and written in batches, one transaction per flush; a `durability: "sync"` append
@@ -85,8 +65,6 @@ export class SqlInferenceLog implements InferenceLog {
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
   private readonly writer: InferenceLogWriter | undefined;
-  /** The chain head after this log's last worker write; re-read when unknown. */
-  private head: ChainHead | undefined;
 
   private readonly metadata: MetadataDb;
 
@@ -134,33 +112,11 @@ export class SqlInferenceLog implements InferenceLog {
     return run;
   }
 
-  /**
-   * Every row is a decision record, linked into the hash chain (docs/decisions.md). Without a
-   * worker the chain head is read and moved in the batch's transaction; the worker is handed rows
-   * already linked after the head this log last saw, and refuses them when another writer moved it.
-   */
-  private async write(rows: readonly InferenceLogTable[]): Promise<void> {
-    const writer = this.writer;
-    if (writer === undefined)
-      return this.metadata.transaction((tx) => appendChained(tx, rows, this.metadata.chainKeyring?.current));
-    for (let attempt = 1; ; attempt++) {
-      const head = this.head ?? (await this.metadata.query(readChainHead));
-      const next = await chainInTurns(rows, head, this.metadata.chainKeyring?.current);
-      let found: ChainHead | undefined;
-      try {
-        found = await writer.write(rows, head, next);
-      } catch (e) {
-        this.head = undefined;
-        throw e;
-      }
-      if (found === undefined) {
-        this.head = next;
-        return;
-      }
-      this.head = found;
-      if (attempt === CHAIN_ATTEMPTS)
-        throw new UnavailableError(`inference log: the decision chain kept moving under ${CHAIN_ATTEMPTS} writes`);
-    }
+  /** Every row is a decision record, linked into the hash chain in its batch's transaction (docs/decisions.md). */
+  private write(rows: readonly InferenceLogTable[]): Promise<void> {
+    const key = this.metadata.chainKeyring?.current;
+    if (this.writer !== undefined) return this.writer.write(rows, key);
+    return this.metadata.transaction((tx) => appendChained(tx, rows, key));
   }
 
   /**

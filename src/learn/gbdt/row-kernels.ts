@@ -67,8 +67,12 @@ export interface RowKernelsOptions {
   readonly gh: Float64Array;
   /** Per row: the packed quantised gradient and hessian of the round (see quantizeRange). */
   readonly packed: Float64Array;
-  readonly idx: Int32Array;
-  readonly scratch: Int32Array;
+  /**
+   * 2 × nRows row slots in one shared buffer: the node row lists (`idx`) in [0, nRows), the
+   * partition's scratch in [nRows, 2 nRows). One buffer lets a partition move rows from the
+   * scratch with `copyWithin`, which on shared memory costs a third of a `set` from another array.
+   */
+  readonly rowSlots: Int32Array;
   readonly margin: Float64Array;
   readonly y: Float64Array;
   /** Per row: 1 when in the current round's sample. */
@@ -88,6 +92,9 @@ export interface RowKernelsOptions {
  */
 export class RowKernels {
   private readonly o: RowKernelsOptions;
+  /** The node row lists: rowSlots[0, nRows). */
+  readonly idx: Int32Array;
+  private readonly scratch: Int32Array;
   private readonly kernel: HistogramKernel;
   private readonly packedKernel: HistogramKernel;
   private readonly half: Float64Array;
@@ -136,6 +143,8 @@ export class RowKernels {
 
   constructor(options: RowKernelsOptions) {
     this.o = options;
+    this.idx = options.rowSlots.subarray(0, options.nRows);
+    this.scratch = options.rowSlots.subarray(options.nRows, 2 * options.nRows);
     this.kernel = compileHistogramKernel(options.binOffset, false);
     this.packedKernel = compileHistogramKernel(options.binOffset, true);
     this.half = new Float64Array(new SharedArrayBuffer(16 * options.totalBins));
@@ -175,7 +184,9 @@ const packedTreeLeaf = ${packedTreeLeaf.toString()};
 const gradientRange = ${gradientRange.toString()};
 const sampleGradientRange = ${sampleGradientRange.toString()};
 const addTreeOutsideSample = ${addTreeOutsideSample.toString()};
-const { ctrl, bins, nFeatures, cols, nRows, gh, packed, idx, scratch, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, treeLut, qArgs, leafRanges, leafNodes, leafSplits, leafMasks, leafHalves, leafOf, maxima } = workerData;
+const { ctrl, bins, nFeatures, cols, nRows, gh, packed, rowSlots, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, treeLut, qArgs, leafRanges, leafNodes, leafSplits, leafMasks, leafHalves, leafOf, maxima } = workerData;
+const idx = rowSlots.subarray(0, nRows);
+const scratch = rowSlots.subarray(nRows, 2 * nRows);
 const tree = { bins, nFeatures, nodes: treeNodes, values: treeValues, lut: treeLut, leafOf, expValues: treeExpValues, expNegMargin };
 for (;;) {
   for (let k = 0; k < ${SPIN_POLLS} && Atomics.load(ctrl, ${CMD}) === 0; k++);
@@ -193,7 +204,7 @@ for (;;) {
       const a = ctrl[${A}];
       const b = ctrl[${B}];
       const nl = partitionRange(cols, ctrl[${P1}], idx, scratch, a, b, ctrl[${P3}], ctrl[${P2}] >> 16, ctrl[${P2}] & 0xffff, catMask);
-      idx.set(scratch.subarray(a, b - nl), a + nl);
+      rowSlots.copyWithin(a + nl, nRows + a, nRows + b - nl);
       ctrl[${RESULT}] = nl;
     }
     else if (cmd === ${CMD_GRADIENT}) gradientRange(ctrl[${P1}], margin, y, idx, ctrl[${A}], ctrl[${B}], gh, maxima, 1);
@@ -217,8 +228,7 @@ for (;;) {
         nRows: o.nRows,
         gh: o.gh,
         packed: o.packed,
-        idx: o.idx,
-        scratch: o.scratch,
+        rowSlots: o.rowSlots,
         margin: o.margin,
         y: o.y,
         inSample: o.inSample,
@@ -277,11 +287,11 @@ for (;;) {
     if (ctrl && end - start >= PARALLEL_MIN_ROWS) {
       Atomics.store(ctrl, P1, this.quantized ? 1 : 0);
       this.start(ctrl, CMD_HIST, mid, end);
-      kernel(o.bins, grad, o.idx, start, mid, own);
+      kernel(o.bins, grad, this.idx, start, mid, own);
       this.join(ctrl);
     } else {
-      kernel(o.bins, grad, o.idx, start, mid, own);
-      kernel(o.bins, grad, o.idx, mid, end, half);
+      kernel(o.bins, grad, this.idx, start, mid, own);
+      kernel(o.bins, grad, this.idx, mid, end, half);
     }
     const len = this.histLength();
     for (let k = 0; k < len; k++) out[k] = (own[k] as number) + (half[k] as number);
@@ -330,7 +340,7 @@ for (;;) {
     const run = (half: number): void =>
       leafSumsRange(
         o.gh,
-        o.idx,
+        this.idx,
         this.leafRanges,
         this.leafNodes,
         count,
@@ -371,7 +381,7 @@ for (;;) {
       maxG = 0;
       maxH = 0;
       for (let i = 0; i < m; i++) {
-        const r = o.idx[i] as number;
+        const r = this.idx[i] as number;
         const g = Math.abs(o.gh[2 * r] as number);
         const h = o.gh[2 * r + 1] as number;
         if (g > maxG) maxG = g;
@@ -391,11 +401,11 @@ for (;;) {
       this.qArgs[2] = this.packScale;
       Atomics.store(ctrl, P2, key | 0);
       this.start(ctrl, CMD_QUANTIZE, mid, m);
-      quantizeRange(o.gh, o.idx, 0, mid, gInv, hInv, this.packScale, key | 0, o.packed);
+      quantizeRange(o.gh, this.idx, 0, mid, gInv, hInv, this.packScale, key | 0, o.packed);
       this.join(ctrl);
       return;
     }
-    quantizeRange(o.gh, o.idx, 0, m, gInv, hInv, this.packScale, key | 0, o.packed);
+    quantizeRange(o.gh, this.idx, 0, m, gInv, hInv, this.packScale, key | 0, o.packed);
   }
 
   /**
@@ -426,17 +436,18 @@ for (;;) {
       Atomics.store(ctrl, P2, (lo << 16) | tb);
       Atomics.store(ctrl, P3, cat);
       this.start(ctrl, CMD_PARTITION, mid, end);
-      const nl1 = partitionRange(o.cols, base, o.idx, o.scratch, start, mid, cat, lo, tb, mask);
+      const nl1 = partitionRange(o.cols, base, this.idx, this.scratch, start, mid, cat, lo, tb, mask);
       this.join(ctrl);
       const nl2 = Atomics.load(ctrl, RESULT);
       // [L1 | (R1) | L2 | R2], R1 in scratch and R2 already at the end (the helper put it there)
       // → [L1 | L2 | R1 | R2].
-      o.idx.copyWithin(start + nl1, mid, mid + nl2);
-      o.idx.set(o.scratch.subarray(start, mid - nl1), start + nl1 + nl2);
+      const slots = o.rowSlots;
+      slots.copyWithin(start + nl1, mid, mid + nl2);
+      slots.copyWithin(start + nl1 + nl2, o.nRows + start, o.nRows + mid - nl1);
       return start + nl1 + nl2;
     }
-    const nl = partitionRange(o.cols, base, o.idx, o.scratch, start, end, cat, lo, tb, mask);
-    o.idx.set(o.scratch.subarray(start, start + (end - start - nl)), start + nl);
+    const nl = partitionRange(o.cols, base, this.idx, this.scratch, start, end, cat, lo, tb, mask);
+    o.rowSlots.copyWithin(start + nl, o.nRows + start, o.nRows + end - nl);
     return start + nl;
   }
 
@@ -451,11 +462,11 @@ for (;;) {
       const mid = m >> 1;
       Atomics.store(ctrl, P1, b);
       this.start(ctrl, CMD_GRADIENT, mid, m);
-      gradientRange(b, o.margin, o.y, o.idx, 0, mid, o.gh, this.maxima, 0);
+      gradientRange(b, o.margin, o.y, this.idx, 0, mid, o.gh, this.maxima, 0);
       this.join(ctrl);
       return;
     }
-    gradientRange(b, o.margin, o.y, o.idx, 0, m, o.gh, this.maxima, 0);
+    gradientRange(b, o.margin, o.y, this.idx, 0, m, o.gh, this.maxima, 0);
   }
 
   /** The gradients changed after the last gradient pass (rows weighted): quantize rescans them. */
@@ -489,7 +500,7 @@ for (;;) {
     this.expCurrent = binary;
     this.maxima.fill(0);
     this.maximaCurrent = true;
-    const args = [b, o.margin, o.y, o.gh, o.inSample, o.idx] as const;
+    const args = [b, o.margin, o.y, o.gh, o.inSample, this.idx] as const;
     const rest = [pending, tree, fresh, this.maxima, 0] as const;
     if (ctrl && n >= PARALLEL_MIN_ROWS) {
       const mid = n >> 1;
@@ -501,7 +512,7 @@ for (;;) {
       const m1 = sampleGradientRange(...args, 0, mid, key, cut, ...rest);
       this.join(ctrl);
       const m2 = Atomics.load(ctrl, RESULT);
-      o.idx.copyWithin(m1, mid, mid + m2);
+      this.idx.copyWithin(m1, mid, mid + m2);
       return m1 + m2;
     }
     return sampleGradientRange(...args, 0, n, key, cut, ...rest);

@@ -122,8 +122,7 @@ export async function trainGbdt(input: GbdtTrainInput): Promise<GbdtTrainResult>
   const binned = applyBins(specs, input.features, n);
   const F = specs.length;
   const gh = new Float64Array(new SharedArrayBuffer(16 * n));
-  const idx = new Int32Array(new SharedArrayBuffer(4 * n));
-  const scratch = new Int32Array(new SharedArrayBuffer(4 * n));
+  const rowSlots = new Int32Array(new SharedArrayBuffer(8 * n));
   const margin = new Float64Array(new SharedArrayBuffer(8 * n));
   const ys = new Float64Array(new SharedArrayBuffer(8 * n));
   const inSample = new Uint8Array(new SharedArrayBuffer(n));
@@ -136,8 +135,7 @@ export async function trainGbdt(input: GbdtTrainInput): Promise<GbdtTrainResult>
     nFeatures: F,
     gh,
     packed: new Float64Array(new SharedArrayBuffer(8 * n)),
-    idx,
-    scratch,
+    rowSlots,
     margin,
     y: ys,
     inSample,
@@ -161,7 +159,7 @@ export async function trainGbdt(input: GbdtTrainInput): Promise<GbdtTrainResult>
       monotone,
       rows,
     };
-    return boost(input, params, specs, binned, ctx, idx, margin, rows);
+    return boost(input, params, specs, binned, ctx, rows.idx, margin, rows);
   } finally {
     await rows.close();
   }

@@ -3,14 +3,15 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { UnavailableError } from "../../errors.js";
 import { WorkerRpc } from "../../runtime/index.js";
-import type { ChainHead } from "../decision-chain.js";
+import { decisionRowFields } from "../decision-chain.js";
+import { linkDigest, type ChainKey } from "../hash-chain.js";
 import type { InferenceLogWriter } from "../inference-log-sql.js";
 import type { InferenceLogTable } from "../schema.js";
 
-// Runs in a worker thread with its own connection, so inserts and their fsyncs (better-sqlite3 is
-// synchronous) never stall the serving thread. Same durability pragmas as the main connection. The
-// rows arrive linked into the decision chain after an expected head; an immediate transaction
-// checks that head and moves it with the inserts, or writes nothing and answers the head it found.
+// Runs in a worker thread with its own connection, so inserts, their fsyncs (better-sqlite3 is
+// synchronous) and the decision chain's hashing never stall the serving thread. Same durability
+// pragmas as the main connection. An immediate transaction reads the chain's head, links the rows
+// after it and moves it: SQLite's write lock keeps any other writer out until the commit.
 const COLUMNS = [
   "request_id",
   "time",
@@ -28,43 +29,54 @@ const COLUMNS = [
   "threshold",
   "scored",
   "reasons",
-  "seq",
-  "prev_hash",
-  "hash",
-  "key_id",
 ] as const;
 const N = COLUMNS.length;
+const CHAIN_COLUMNS = ["seq", "prev_hash", "hash", "key_id"] as const;
 // A batch arrives as the three values of encodeRows, cut back into each row's values here.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
+const crypto = require("node:crypto");
+const linkDigest = ${linkDigest.toString()};
+const decisionRowFields = ${decisionRowFields.toString()};
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma("journal_mode = WAL");
 db.pragma("synchronous = FULL");
 db.pragma("busy_timeout = 10000");
 const N = ${N};
+const COLUMNS = ${JSON.stringify(COLUMNS)};
+const ALL = [...COLUMNS, ...${JSON.stringify(CHAIN_COLUMNS)}];
 const insert = db.prepare(
-  "insert into inference_log (${COLUMNS.join(", ")}) values (${COLUMNS.map(() => "?").join(", ")})"
+  "insert into inference_log (" + ALL.join(", ") + ") values (" + ALL.map(() => "?").join(", ") + ")"
 );
 const head = db.prepare("select seq, hash from decision_head where id = 1");
 const moveHead = db.prepare("update decision_head set seq = ?, hash = ? where id = 1");
 const writeAll = db.transaction((m) => {
   const h = head.get();
-  if (Number(h.seq) !== m.expected.seq || h.hash !== m.expected.hash) return { seq: Number(h.seq), hash: h.hash };
-  const { kinds, numbers, text } = m;
-  const values = new Array(N);
+  let seq = Number(h.seq);
+  let prev = h.hash;
+  const { kinds, numbers, text, keyId, secret } = m;
+  const values = new Array(N + 4);
   let at = 0;
   for (let cell = 0; cell < kinds.length; ) {
+    const row = {};
     for (let i = 0; i < N; i++, cell++) {
       const kind = kinds[cell];
       if (kind === 0) values[i] = null;
       else if (kind === 1) values[i] = numbers[cell];
       else values[i] = text.slice(at, (at = numbers[cell]));
+      row[COLUMNS[i]] = values[i];
     }
+    seq++;
+    const hash = linkDigest(crypto, prev, JSON.stringify(decisionRowFields(row, seq)), keyId, secret);
+    values[N] = seq;
+    values[N + 1] = prev;
+    values[N + 2] = hash;
+    values[N + 3] = keyId === undefined ? null : keyId;
     insert.run(values);
+    prev = hash;
   }
-  moveHead.run(m.next.seq, m.next.hash);
-  return undefined;
+  moveHead.run(seq, prev);
 });
 parentPort.on("message", (m) => {
   if (m.close) {
@@ -73,7 +85,8 @@ parentPort.on("message", (m) => {
     return;
   }
   try {
-    parentPort.postMessage({ id: m.id, result: writeAll.immediate(m) });
+    writeAll.immediate(m);
+    parentPort.postMessage({ id: m.id });
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: String((e && e.message) || e) });
   }
@@ -91,9 +104,10 @@ export interface EncodedRows {
 }
 
 /**
- * Rows as three values that cost one copy each to send to the worker: copying a long string and
- * two typed arrays costs a fraction of cloning an array of thousands of strings, and of parsing
- * them back out of JSON. Strings are cut back out by their offsets, unchanged.
+ * Rows' data columns (the chain's own are the worker's to fill) as three values that cost one copy
+ * each to send to the worker: copying a long string and two typed arrays costs a fraction of
+ * cloning an array of thousands of strings, and of parsing them back out of JSON. Strings are cut
+ * back out by their offsets, unchanged.
  */
 export function encodeRows(rows: readonly InferenceLogTable[]): EncodedRows {
   const kinds = new Uint8Array(rows.length * N);
@@ -122,24 +136,24 @@ export function encodeRows(rows: readonly InferenceLogTable[]): EncodedRows {
 }
 
 type WriterRequest =
-  (EncodedRows & { readonly expected: ChainHead; readonly next: ChainHead }) | { readonly close: true };
+  (EncodedRows & { readonly keyId?: string; readonly secret?: Uint8Array }) | { readonly close: true };
 
 /**
  * Inference-log writes for a SQLite metadata database on a worker thread. `write` resolves once
  * the worker's transaction has committed (fsynced), so `durability: "sync"` keeps its meaning.
  */
 export class SqliteInferenceLogWriter implements InferenceLogWriter {
-  private rpc: WorkerRpc<WriterRequest, ChainHead | undefined> | undefined;
+  private rpc: WorkerRpc<WriterRequest, void> | undefined;
 
   /** `file`: the database file (see `sqlitePath`); relative paths resolve against the process cwd. */
   constructor(private readonly file: string) {}
 
   /** The worker, started on first use and again after one has failed. */
-  private start(): WorkerRpc<WriterRequest, ChainHead | undefined> {
+  private start(): WorkerRpc<WriterRequest, void> {
     if (this.rpc?.alive) return this.rpc;
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
     const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file: path.resolve(this.file) } });
-    this.rpc = new WorkerRpc<WriterRequest, ChainHead | undefined>(w, (message, cause) =>
+    this.rpc = new WorkerRpc<WriterRequest, void>(w, (message, cause) =>
       cause === undefined
         ? new UnavailableError(`inference log: write failed (${message})`)
         : new UnavailableError(`inference log: writer failed (${message})`, { cause }),
@@ -147,8 +161,9 @@ export class SqliteInferenceLogWriter implements InferenceLogWriter {
     return this.rpc;
   }
 
-  write(rows: readonly InferenceLogTable[], expected: ChainHead, next: ChainHead): Promise<ChainHead | undefined> {
-    return this.start().request({ ...encodeRows(rows), expected, next });
+  write(rows: readonly InferenceLogTable[], key: ChainKey | undefined): Promise<void> {
+    const encoded = encodeRows(rows);
+    return this.start().request(key === undefined ? encoded : { ...encoded, keyId: key.id, secret: key.secret });
   }
 
   async close(): Promise<void> {
