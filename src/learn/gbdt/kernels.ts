@@ -4,10 +4,19 @@
  */
 
 /**
+ * 1 when a numeric split sends local bin `bin` left (`lo` ≤ bin ≤ `tb`, see partitionRange), else 0,
+ * by integer arithmetic: V8 compiles a comparison's `? 1 : 0` to a branch, which mispredicts about
+ * every other row of a split, and the partition ran three times slower with it.
+ */
+export function leftOfNumeric(bin: number, lo: number, tb: number): number {
+  return 1 + (((bin - lo) | (tb - bin)) >> 31);
+}
+
+/**
  * Stable partition of `idx[start..end)` by one feature's local bins (`cols[base + r]`): rows going
  * left are packed from `start` in `idx`, rows going right are written to `scratch[start..)`.
- * Numeric split: bins 1..tb go left, bin 0 (missing) goes left when `lo` is 0 — with `lo = 1` it
- * wraps to 2^32 - 1 and goes right. Categorical split (`isCat`): `catMask[bin] === 1` goes left.
+ * Numeric split: bins `lo`..tb go left, so bin 0 (missing) goes left when `lo` is 0 and right when
+ * it is 1. Categorical split (`isCat`): `catMask[bin] === 1` goes left.
  * Returns the number of left rows. Branch-free on the numeric path: both sides are written and
  * one index advances, so there is no mispredicted branch per row.
  */
@@ -35,10 +44,9 @@ export function partitionRange(
       nr += 1 - goLeft;
     }
   } else {
-    const t = tb - lo;
     for (let i = start; i < end; i++) {
       const r = idx[i] as number;
-      const goLeft = ((cols[base + r] as number) - lo) >>> 0 <= t ? 1 : 0;
+      const goLeft = leftOfNumeric(cols[base + r] as number, lo, tb);
       idx[nl] = r;
       scratch[nr] = r;
       nl += goLeft;
@@ -310,12 +318,12 @@ export function leafSumsRange(
       const right = splits[3 * j + 2] as number;
       const isCat = rule >>> 24;
       const lo = (rule >>> 16) & 0xff;
-      const t = (rule & 0xffff) - lo;
+      const tb = rule & 0xffff;
       const mask = j << 8;
       for (let i = a; i < b; i++) {
         const r = idx[i] as number;
         const bin = cols[base + r] as number;
-        const goLeft = isCat === 1 ? (masks[mask + bin] as number) : (bin - lo) >>> 0 <= t ? 1 : 0;
+        const goLeft = isCat === 1 ? (masks[mask + bin] as number) : leftOfNumeric(bin, lo, tb);
         const gv = gh[2 * r] as number;
         const hv = gh[2 * r + 1] as number;
         // Each sum adds in the same row order as over a partitioned leaf; 0 for the other side.
@@ -323,7 +331,7 @@ export function leafSumsRange(
         h += goLeft * hv;
         gr += (1 - goLeft) * gv;
         hr += (1 - goLeft) * hv;
-        leafOf[r] = goLeft === 1 ? node : right;
+        leafOf[r] = right + goLeft * (node - right);
       }
     }
     const o = 8 * j + 4 * half;

@@ -7,6 +7,7 @@ import {
   addTreeOutsideSample,
   gradientRange,
   leafSumsRange,
+  leftOfNumeric,
   packedTreeLeaf,
   partitionRange,
   quantizeRange,
@@ -178,6 +179,7 @@ const { workerData } = require("node:worker_threads");
 const hist = ${histogramKernelSource(options.binOffset, false)};
 const packedHist = ${histogramKernelSource(options.binOffset, true)};
 const quantizeRange = ${quantizeRange.toString()};
+const leftOfNumeric = ${leftOfNumeric.toString()};
 const leafSumsRange = ${leafSumsRange.toString()};
 const partitionRange = ${partitionRange.toString()};
 const packedTreeLeaf = ${packedTreeLeaf.toString()};
