@@ -6,12 +6,33 @@ import type { ChainKey } from "./hash-chain.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { InferenceLogTable, KeelDatabase } from "./schema.js";
 
+/** The rows of one transaction as they are gathered, in whatever form their writer sends them. */
+export interface RowBatch {
+  add(row: InferenceLogTable): void;
+  readonly length: number;
+}
+
+/** Rows gathered as they are, for a transaction on the metadata database. */
+class RowList implements RowBatch {
+  readonly rows: InferenceLogTable[] = [];
+
+  get length(): number {
+    return this.rows.length;
+  }
+
+  add(row: InferenceLogTable): void {
+    this.rows.push(row);
+  }
+}
+
 /**
- * Writes one batch of rows in one transaction, linked into the decision chain after the head it
- * finds there, each sealed with `key` when there is one; resolves once it has committed.
+ * Writes one batch of rows (gathered in a batch of its own making) in one transaction, linked into
+ * the decision chain after the head it finds there, each sealed with `key` when there is one;
+ * resolves once it has committed.
  */
-export interface InferenceLogWriter {
-  write(rows: readonly InferenceLogTable[], key: ChainKey | undefined): Promise<void>;
+export interface InferenceLogWriter<B extends RowBatch = RowBatch> {
+  newBatch(): B;
+  write(batch: B, key: ChainKey | undefined): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,11 +73,11 @@ function batchCommit(): BatchCommit {
  */
 export class SqlInferenceLog implements InferenceLog {
   /**
-   * Records waiting for their transaction, already in their stored form: a row of flat columns
-   * (JSON as text) is far fewer objects for the garbage collector to carry through the wait than
-   * the record with its nested features and outputs.
+   * Records waiting for their transaction, already in their stored form (a row of flat columns,
+   * JSON as text, or the writer's encoding of it): far fewer objects for the garbage collector to
+   * carry through the wait than the records with their nested features and outputs.
    */
-  private buffer: InferenceLogTable[] = [];
+  private buffer: RowBatch;
   /** Settles when the buffered records' transaction has committed (or failed), for `awaitCommit`. */
   private bufferCommit: BatchCommit | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -74,11 +95,16 @@ export class SqlInferenceLog implements InferenceLog {
     this.batchSize = options.batchSize ?? 256;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.writer = options.writer;
+    this.buffer = this.newBatch();
+  }
+
+  private newBatch(): RowBatch {
+    return this.writer?.newBatch() ?? new RowList();
   }
 
   append(records: readonly InferenceRecord[], options: AppendOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new InvalidParameterError("inference log: append after close"));
-    for (const r of records) this.buffer.push(inferenceLogRow(r));
+    for (const r of records) this.buffer.add(inferenceLogRow(r));
     if (options.durability === "sync" || this.buffer.length >= this.batchSize) return this.flush();
     if (this.timer === undefined) {
       this.timer = setTimeout(() => {
@@ -100,7 +126,7 @@ export class SqlInferenceLog implements InferenceLog {
     }
     const batch = this.buffer;
     const commit = this.bufferCommit;
-    this.buffer = [];
+    this.buffer = this.newBatch();
     this.bufferCommit = undefined;
     const run = this.writing.catch(() => undefined).then(() => (batch.length > 0 ? this.write(batch) : undefined));
     this.writing = run;
@@ -113,10 +139,11 @@ export class SqlInferenceLog implements InferenceLog {
   }
 
   /** Every row is a decision record, linked into the hash chain in its batch's transaction (docs/decisions.md). */
-  private write(rows: readonly InferenceLogTable[]): Promise<void> {
+  private write(batch: RowBatch): Promise<void> {
     const key = this.metadata.chainKeyring?.current;
-    if (this.writer !== undefined) return this.writer.write(rows, key);
-    return this.metadata.transaction((tx) => appendChained(tx, rows, key));
+    if (batch instanceof RowList) return this.metadata.transaction((tx) => appendChained(tx, batch.rows, key));
+    // Only the writer makes batches of another kind.
+    return (this.writer as InferenceLogWriter).write(batch, key);
   }
 
   /**

@@ -5,7 +5,7 @@ import { UnavailableError } from "../../errors.js";
 import { WorkerRpc } from "../../runtime/index.js";
 import { decisionRowFields } from "../decision-chain.js";
 import { linkDigest, type ChainKey } from "../hash-chain.js";
-import type { InferenceLogWriter } from "../inference-log-sql.js";
+import type { InferenceLogWriter, RowBatch } from "../inference-log-sql.js";
 import type { InferenceLogTable } from "../schema.js";
 
 // Runs in a worker thread with its own connection, so inserts, their fsyncs (better-sqlite3 is
@@ -93,7 +93,7 @@ parentPort.on("message", (m) => {
 });
 `;
 
-/** A batch's column values as three flat values (see encodeRows). */
+/** A batch's column values as three flat values (see EncodedRowBatch). */
 export interface EncodedRows {
   /** Per cell, row after row in COLUMNS order: 0 null, 1 number, 2 string. */
   readonly kinds: Uint8Array;
@@ -104,35 +104,64 @@ export interface EncodedRows {
 }
 
 /**
- * Rows' data columns (the chain's own are the worker's to fill) as three values that cost one copy
- * each to send to the worker: copying a long string and two typed arrays costs a fraction of
- * cloning an array of thousands of strings, and of parsing them back out of JSON. Strings are cut
- * back out by their offsets, unchanged.
+ * Rows' data columns (the chain's own are the worker's to fill), encoded as each row is added —
+ * while its values are still in the cache, and so that no row object waits for the batch's write —
+ * into three values that cost one copy each to send to the worker: copying a long string and two
+ * typed arrays costs a fraction of cloning an array of thousands of strings, and of parsing them
+ * back out of JSON. Strings are cut back out by their offsets, unchanged.
  */
-export function encodeRows(rows: readonly InferenceLogTable[]): EncodedRows {
-  const kinds = new Uint8Array(rows.length * N);
-  const numbers = new Float64Array(rows.length * N);
-  const parts: string[] = [];
-  let end = 0;
-  let cell = 0;
-  for (const r of rows) {
+export class EncodedRowBatch implements RowBatch {
+  private kinds = new Uint8Array(64 * N);
+  private numbers = new Float64Array(64 * N);
+  private readonly parts: string[] = [];
+  private end = 0;
+  private cells = 0;
+
+  get length(): number {
+    return this.cells / N;
+  }
+
+  add(row: InferenceLogTable): void {
+    if (this.cells + N > this.kinds.length) this.grow();
+    const kinds = this.kinds;
+    const numbers = this.numbers;
+    let cell = this.cells;
     for (const c of COLUMNS) {
-      const v = r[c];
+      const v = row[c];
       if (typeof v === "string") {
         kinds[cell] = 2;
-        end += v.length;
-        numbers[cell] = end;
-        parts.push(v);
+        this.end += v.length;
+        numbers[cell] = this.end;
+        this.parts.push(v);
       } else if (typeof v === "number") {
         kinds[cell] = 1;
         numbers[cell] = v;
-      } else if (v !== null) {
+      } else if (v === null) {
+        kinds[cell] = 0;
+      } else {
         throw new TypeError(`inference log: column ${c} holds a ${typeof v}`);
       }
       cell++;
     }
+    this.cells = cell;
   }
-  return { kinds, numbers, text: parts.join("") };
+
+  encoded(): EncodedRows {
+    return {
+      kinds: this.kinds.subarray(0, this.cells),
+      numbers: this.numbers.subarray(0, this.cells),
+      text: this.parts.join(""),
+    };
+  }
+
+  private grow(): void {
+    const kinds = new Uint8Array(2 * this.kinds.length);
+    const numbers = new Float64Array(2 * this.numbers.length);
+    kinds.set(this.kinds);
+    numbers.set(this.numbers);
+    this.kinds = kinds;
+    this.numbers = numbers;
+  }
 }
 
 type WriterRequest =
@@ -142,7 +171,7 @@ type WriterRequest =
  * Inference-log writes for a SQLite metadata database on a worker thread. `write` resolves once
  * the worker's transaction has committed (fsynced), so `durability: "sync"` keeps its meaning.
  */
-export class SqliteInferenceLogWriter implements InferenceLogWriter {
+export class SqliteInferenceLogWriter implements InferenceLogWriter<EncodedRowBatch> {
   private rpc: WorkerRpc<WriterRequest, void> | undefined;
 
   /** `file`: the database file (see `sqlitePath`); relative paths resolve against the process cwd. */
@@ -161,8 +190,12 @@ export class SqliteInferenceLogWriter implements InferenceLogWriter {
     return this.rpc;
   }
 
-  write(rows: readonly InferenceLogTable[], key: ChainKey | undefined): Promise<void> {
-    const encoded = encodeRows(rows);
+  newBatch(): EncodedRowBatch {
+    return new EncodedRowBatch();
+  }
+
+  write(batch: EncodedRowBatch, key: ChainKey | undefined): Promise<void> {
+    const encoded = batch.encoded();
     return this.start().request(key === undefined ? encoded : { ...encoded, keyId: key.id, secret: key.secret });
   }
 
