@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { numericColumn } from "../../src/data/index.js";
 import { applyBins, fitBins } from "../../src/learn/gbdt/binning.js";
-import { compileHistogramKernel } from "../../src/learn/gbdt/histogram.js";
+import { compilePackedHistogramKernel } from "../../src/learn/gbdt/histogram.js";
 import { PACKED_NODE_WORDS, leafSumsRange, sampleGradientRange } from "../../src/learn/gbdt/kernels.js";
 import { uniform } from "./uniform.js";
 
@@ -33,8 +33,13 @@ describe("packed histogram kernel", () => {
   const n = 1_001;
   const bins = new Uint8Array(n * F);
   for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) bins[i * F + f] = Math.floor(r() * (nBins[f] as number));
-  const grad = Float64Array.from({ length: n }, () => Math.floor(r() * 200 - 100) * 4096 + Math.floor(r() * 50));
-  const kernel = compileHistogramKernel(binOffset, true);
+  const scale = 4096;
+  const quantized = new Int8Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    quantized[2 * i] = Math.floor(r() * 254 - 127);
+    quantized[2 * i + 1] = Math.floor(r() * 128);
+  }
+  const kernel = compilePackedHistogramKernel(binOffset);
 
   for (const [start, end] of [
     [0, n],
@@ -45,13 +50,14 @@ describe("packed histogram kernel", () => {
     it(`sums rows ${start}..${end} of a row subset exactly as one loop does`, () => {
       const idx = Int32Array.from({ length: n }, (_, i) => (i * 7) % n);
       const hist = new Float64Array(2 * totalBins).fill(123);
-      kernel(bins, grad, idx, start, end, hist);
+      kernel(bins, quantized, idx, start, end, hist, scale);
       const want = new Float64Array(totalBins);
       for (let i = start; i < end; i++) {
         const row = idx[i] as number;
         for (let f = 0; f < F; f++) {
           const k = (binOffset[f] as number) + (bins[row * F + f] as number);
-          want[k] = (want[k] as number) + (grad[row] as number);
+          const packed = (quantized[2 * row] as number) * scale + (quantized[2 * row + 1] as number);
+          want[k] = (want[k] as number) + packed;
         }
       }
       expect(Array.from(hist.subarray(0, totalBins))).toEqual(Array.from(want));

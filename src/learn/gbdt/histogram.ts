@@ -1,10 +1,8 @@
 import { runInThisContext } from "node:vm";
 
 /**
- * Histogram of rows `idx[start..end)`, zeroed first. Float kernel: `hist[2*bin] += g`,
- * `hist[2*bin+1] += h` from `grad[2r], grad[2r+1]`. Packed kernel: `hist[bin] += grad[r]`, one
- * packed quantised gradient/hessian per row (see quantizeRange). `bin` is the feature's global bin.
- * The packed kernel's `hist` holds two copies of the histogram and the sum ends in the first.
+ * Histogram of rows `idx[start..end)`, zeroed first: `hist[2*bin] += g`, `hist[2*bin+1] += h`
+ * from `grad[2r], grad[2r+1]`. `bin` is the feature's global bin.
  */
 export type HistogramKernel = (
   bins: Uint8Array,
@@ -13,6 +11,21 @@ export type HistogramKernel = (
   start: number,
   end: number,
   hist: Float64Array,
+) => void;
+
+/**
+ * Histogram of quantised gradients (see quantizeRange), zeroed first: `hist[bin] += qg·scale + qh`
+ * from `quantized[2r], quantized[2r+1]`, one packed sum per bin. `hist` holds two copies of the
+ * histogram and the sum ends in the first.
+ */
+export type PackedHistogramKernel = (
+  bins: Uint8Array,
+  quantized: Int8Array,
+  idx: Int32Array,
+  start: number,
+  end: number,
+  hist: Float64Array,
+  scale: number,
 ) => void;
 
 /**
@@ -57,22 +70,22 @@ function packedKernelSource(binOffset: Int32Array): string {
     pair.push(`hist[bins[a + ${f}] + ${o}] += u;`, `hist[bins[b + ${f}] + (${o} + copy)] += v;`);
     single.push(`hist[bins[a + ${f}] + ${o}] += u;`);
   }
-  return `(function packedHistogramKernel(bins, grad, idx, start, end, hist) {
+  return `(function packedHistogramKernel(bins, quantized, idx, start, end, hist, scale) {
   const copy = hist.length >> 1;
   hist.fill(0);
   let i = start;
   for (; i + 1 < end; i += 2) {
     const r = idx[i];
     const s = idx[i + 1];
-    const u = grad[r];
-    const v = grad[s];
+    const u = quantized[2 * r] * scale + quantized[2 * r + 1];
+    const v = quantized[2 * s] * scale + quantized[2 * s + 1];
     const a = r * ${F};
     const b = s * ${F};
     ${pair.join("\n    ")}
   }
   if (i < end) {
     const r = idx[i];
-    const u = grad[r];
+    const u = quantized[2 * r] * scale + quantized[2 * r + 1];
     const a = r * ${F};
     ${single.join("\n    ")}
   }
@@ -81,6 +94,11 @@ function packedKernelSource(binOffset: Int32Array): string {
 }
 
 /** Compiles the unrolled kernel in this context (the source is generated above, never user input). */
-export function compileHistogramKernel(binOffset: Int32Array, packed: boolean): HistogramKernel {
-  return runInThisContext(histogramKernelSource(binOffset, packed)) as HistogramKernel;
+export function compileHistogramKernel(binOffset: Int32Array): HistogramKernel {
+  return runInThisContext(histogramKernelSource(binOffset, false)) as HistogramKernel;
+}
+
+/** compileHistogramKernel's packed kernel, over quantised gradients. */
+export function compilePackedHistogramKernel(binOffset: Int32Array): PackedHistogramKernel {
+  return runInThisContext(histogramKernelSource(binOffset, true)) as PackedHistogramKernel;
 }

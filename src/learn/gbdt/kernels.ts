@@ -234,11 +234,12 @@ export function addTreeOutsideSample(
 
 /**
  * Quantises the gradient and hessian of rows `idx[a..b)` (LightGBM 4's quantised training) into
- * one packed number per row: `packed[r] = qg·scale + qh`, where qg is g·gInv and qh is h·hInv
- * rounded stochastically to integers (so the rounding is unbiased), qg in [-q, q], qh in [0, q].
- * `scale` is a power of two above every node's hessian sum, so a sum of packed values splits back
- * into exact integer gradient and hessian sums; the caller keeps all sums below 2^53. The rounding
- * draws hash (`key`, r), so a row's value does not depend on which thread ran it.
+ * two int8 per row: `quantized[2r]` = qg and `quantized[2r+1]` = qh, g·gInv and h·hInv rounded
+ * stochastically to integers (so the rounding is unbiased), qg in [-q, q], qh in [0, q], q ≤ 127.
+ * Histograms add qg·scale + qh per row (see histogram.ts), where `scale` is a power of two above
+ * every node's hessian sum, so a sum splits back into exact integer gradient and hessian sums;
+ * two bytes a row instead of a packed double keep more of a sparse node's rows per cache line.
+ * The rounding draws hash (`key`, r), so a row's value does not depend on which thread ran it.
  */
 export function quantizeRange(
   gh: Float64Array,
@@ -247,9 +248,8 @@ export function quantizeRange(
   b: number,
   gInv: number,
   hInv: number,
-  scale: number,
   key: number,
-  packed: Float64Array,
+  quantized: Int8Array,
 ): void {
   for (let i = a; i < b; i++) {
     const r = idx[i] as number;
@@ -259,9 +259,8 @@ export function quantizeRange(
     x ^= x >>> 13;
     x = Math.imul(x, 0xc2b2ae35);
     x ^= x >>> 16;
-    const qg = Math.floor((gh[2 * r] as number) * gInv + (x >>> 16) / 65536);
-    const qh = Math.floor((gh[2 * r + 1] as number) * hInv + (x & 0xffff) / 65536);
-    packed[r] = qg * scale + qh;
+    quantized[2 * r] = Math.floor((gh[2 * r] as number) * gInv + (x >>> 16) / 65536);
+    quantized[2 * r + 1] = Math.floor((gh[2 * r + 1] as number) * hInv + (x & 0xffff) / 65536);
   }
 }
 

@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
-import { compileHistogramKernel, histogramKernelSource } from "./histogram.js";
-import type { HistogramKernel } from "./histogram.js";
+import { compileHistogramKernel, compilePackedHistogramKernel, histogramKernelSource } from "./histogram.js";
+import type { HistogramKernel, PackedHistogramKernel } from "./histogram.js";
 import type { BinTree } from "./grow.js";
 import {
   PACKED_NODE_WORDS,
@@ -66,8 +66,8 @@ export interface RowKernelsOptions {
   readonly nRows: number;
   readonly nFeatures: number;
   readonly gh: Float64Array;
-  /** Per row: the packed quantised gradient and hessian of the round (see quantizeRange). */
-  readonly packed: Float64Array;
+  /** Per row, two int8: the quantised gradient and hessian of the round (see quantizeRange). */
+  readonly quantizedGh: Int8Array;
   /**
    * 2 × nRows row slots in one shared buffer: the node row lists (`idx`) in [0, nRows), the
    * partition's scratch in [nRows, 2 nRows). One buffer lets a partition move rows from the
@@ -97,7 +97,7 @@ export class RowKernels {
   readonly idx: Int32Array;
   private readonly scratch: Int32Array;
   private readonly kernel: HistogramKernel;
-  private readonly packedKernel: HistogramKernel;
+  private readonly packedKernel: PackedHistogramKernel;
   private readonly half: Float64Array;
   /** The calling thread's share of a histogram (two copies when packed, see the kernel). */
   private readonly own: Float64Array;
@@ -146,8 +146,8 @@ export class RowKernels {
     this.o = options;
     this.idx = options.rowSlots.subarray(0, options.nRows);
     this.scratch = options.rowSlots.subarray(options.nRows, 2 * options.nRows);
-    this.kernel = compileHistogramKernel(options.binOffset, false);
-    this.packedKernel = compileHistogramKernel(options.binOffset, true);
+    this.kernel = compileHistogramKernel(options.binOffset);
+    this.packedKernel = compilePackedHistogramKernel(options.binOffset);
     this.half = new Float64Array(new SharedArrayBuffer(16 * options.totalBins));
     this.own = new Float64Array(2 * options.totalBins);
     this.unpacked = new Float64Array(2 * options.totalBins);
@@ -186,7 +186,7 @@ const packedTreeLeaf = ${packedTreeLeaf.toString()};
 const gradientRange = ${gradientRange.toString()};
 const sampleGradientRange = ${sampleGradientRange.toString()};
 const addTreeOutsideSample = ${addTreeOutsideSample.toString()};
-const { ctrl, bins, nFeatures, cols, nRows, gh, packed, rowSlots, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, treeLut, qArgs, leafRanges, leafNodes, leafSplits, leafMasks, leafHalves, leafOf, maxima } = workerData;
+const { ctrl, bins, nFeatures, cols, nRows, gh, quantizedGh, rowSlots, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, treeLut, qArgs, leafRanges, leafNodes, leafSplits, leafMasks, leafHalves, leafOf, maxima } = workerData;
 const idx = rowSlots.subarray(0, nRows);
 const scratch = rowSlots.subarray(nRows, 2 * nRows);
 const tree = { bins, nFeatures, nodes: treeNodes, values: treeValues, lut: treeLut, leafOf, expValues: treeExpValues, expNegMargin };
@@ -197,11 +197,11 @@ for (;;) {
   if (cmd === ${CMD_EXIT}) break;
   try {
     if (cmd === ${CMD_HIST}) {
-      if (ctrl[${P1}] === 1) packedHist(bins, packed, idx, ctrl[${A}], ctrl[${B}], half);
+      if (ctrl[${P1}] === 1) packedHist(bins, quantizedGh, idx, ctrl[${A}], ctrl[${B}], half, qArgs[2]);
       else hist(bins, gh, idx, ctrl[${A}], ctrl[${B}], half);
     }
     else if (cmd === ${CMD_LEAF_SUMS}) leafSumsRange(gh, idx, leafRanges, leafNodes, ctrl[${B}], 1, leafHalves, leafOf, cols, nRows, leafSplits, leafMasks);
-    else if (cmd === ${CMD_QUANTIZE}) quantizeRange(gh, idx, ctrl[${A}], ctrl[${B}], qArgs[0], qArgs[1], qArgs[2], ctrl[${P2}], packed);
+    else if (cmd === ${CMD_QUANTIZE}) quantizeRange(gh, idx, ctrl[${A}], ctrl[${B}], qArgs[0], qArgs[1], ctrl[${P2}], quantizedGh);
     else if (cmd === ${CMD_PARTITION}) {
       const a = ctrl[${A}];
       const b = ctrl[${B}];
@@ -229,7 +229,7 @@ for (;;) {
         cols: o.cols,
         nRows: o.nRows,
         gh: o.gh,
-        packed: o.packed,
+        quantizedGh: o.quantizedGh,
         rowSlots: o.rowSlots,
         margin: o.margin,
         y: o.y,
@@ -282,18 +282,21 @@ for (;;) {
     const mid = start + ((end - start) >> 1);
     const ctrl = this.ctrl;
     const half = this.half;
-    const kernel = this.quantized ? this.packedKernel : this.kernel;
-    const grad = this.quantized ? o.packed : o.gh;
+    const scale = this.packScale;
     // The float kernel writes a node histogram's length; the packed one needs two copies' room.
     const own = this.quantized ? this.own : out;
+    const run = (a: number, b: number, into: Float64Array): void => {
+      if (this.quantized) this.packedKernel(o.bins, o.quantizedGh, this.idx, a, b, into, scale);
+      else this.kernel(o.bins, o.gh, this.idx, a, b, into);
+    };
     if (ctrl && end - start >= PARALLEL_MIN_ROWS) {
       Atomics.store(ctrl, P1, this.quantized ? 1 : 0);
       this.start(ctrl, CMD_HIST, mid, end);
-      kernel(o.bins, grad, this.idx, start, mid, own);
+      run(start, mid, own);
       this.join(ctrl);
     } else {
-      kernel(o.bins, grad, this.idx, start, mid, own);
-      kernel(o.bins, grad, this.idx, mid, end, half);
+      run(start, mid, own);
+      run(mid, end, half);
     }
     const len = this.histLength();
     for (let k = 0; k < len; k++) out[k] = (own[k] as number) + (half[k] as number);
@@ -395,19 +398,20 @@ for (;;) {
     this.gScale = maxG / q;
     this.hScale = maxH / q;
     this.packScale = 2 ** Math.ceil(Math.log2(m * q + 1));
+    // The helper reads the scale for its histogram halves too.
+    this.qArgs[0] = gInv;
+    this.qArgs[1] = hInv;
+    this.qArgs[2] = this.packScale;
     const ctrl = this.ctrl;
     if (ctrl && m >= PARALLEL_MIN_ROWS) {
       const mid = m >> 1;
-      this.qArgs[0] = gInv;
-      this.qArgs[1] = hInv;
-      this.qArgs[2] = this.packScale;
       Atomics.store(ctrl, P2, key | 0);
       this.start(ctrl, CMD_QUANTIZE, mid, m);
-      quantizeRange(o.gh, this.idx, 0, mid, gInv, hInv, this.packScale, key | 0, o.packed);
+      quantizeRange(o.gh, this.idx, 0, mid, gInv, hInv, key | 0, o.quantizedGh);
       this.join(ctrl);
       return;
     }
-    quantizeRange(o.gh, this.idx, 0, m, gInv, hInv, this.packScale, key | 0, o.packed);
+    quantizeRange(o.gh, this.idx, 0, m, gInv, hInv, key | 0, o.quantizedGh);
   }
 
   /**

@@ -134,7 +134,7 @@ export async function trainGbdt(input: GbdtTrainInput): Promise<GbdtTrainResult>
     nRows: n,
     nFeatures: F,
     gh,
-    packed: new Float64Array(new SharedArrayBuffer(8 * n)),
+    quantizedGh: new Int8Array(new SharedArrayBuffer(2 * n)),
     rowSlots,
     margin,
     y: ys,
