@@ -2,8 +2,39 @@ import { describe, expect, it } from "vitest";
 import { numericColumn } from "../../src/data/index.js";
 import { applyBins, fitBins } from "../../src/learn/gbdt/binning.js";
 import { compilePackedHistogramKernel } from "../../src/learn/gbdt/histogram.js";
-import { PACKED_NODE_WORDS, leafSumsRange, sampleGradientRange } from "../../src/learn/gbdt/kernels.js";
+import {
+  PACKED_NODE_WORDS,
+  leafSumsRange,
+  leftOfNumeric,
+  partitionRange,
+  sampleGradientRange,
+} from "../../src/learn/gbdt/kernels.js";
 import { uniform } from "./uniform.js";
+
+describe("numeric split sides", () => {
+  it("sends bin lo..tb left, every other bin right, for every bin, threshold and missing side", () => {
+    const wrong: string[] = [];
+    for (const lo of [0, 1])
+      for (let tb = 0; tb < 256; tb++)
+        for (let bin = 0; bin < 256; bin++)
+          if (leftOfNumeric(bin, lo, tb) !== (bin >= lo && bin <= tb ? 1 : 0)) wrong.push(`${lo} ${tb} ${bin}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it("partitions stably: left rows first, then right rows, each in their order", () => {
+    const n = 1_000;
+    const r = uniform(5);
+    const cols = Uint8Array.from({ length: n }, () => Math.floor(r() * 12));
+    const rows = Int32Array.from({ length: n }, (_, i) => (i * 37) % n);
+    const idx = rows.slice();
+    const scratch = new Int32Array(n);
+    const nl = partitionRange(cols, 0, idx, scratch, 0, n, 0, 1, 6, new Uint8Array(256));
+    const left = [...rows].filter((row) => (cols[row] as number) >= 1 && (cols[row] as number) <= 6);
+    const right = [...rows].filter((row) => !left.includes(row));
+    expect(Array.from(idx.subarray(0, nl))).toEqual(left);
+    expect(Array.from(scratch.subarray(0, n - nl))).toEqual(right);
+  });
+});
 
 describe("applyBins", () => {
   const r = uniform(21);
