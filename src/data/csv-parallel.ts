@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { frameOfParts, parseCsvPart, readPlainCsv } from "./csv-reader.js";
+import { frameOfParts, parseCsvPart, plainCsvPath, readPlainCsv } from "./csv-reader.js";
 import type { CsvPart, PartOutcome } from "./csv-reader.js";
 import type { Frame } from "./frame.js";
 import { sortEachColumn } from "./sort.js";
@@ -66,7 +66,7 @@ function startWorker(): Worker {
  */
 export function warmCsvWorker(paths: readonly string[]): void {
   if (warmWorker !== undefined || workerUrl === undefined) return;
-  const worthIt = (p: string) => p.toLowerCase().endsWith(".csv") && existsSync(p) && worthAThread(statSync(p).size);
+  const worthIt = (p: string) => plainCsvPath(p) && existsSync(p) && worthAThread(statSync(p).size);
   if (!paths.some(worthIt)) return;
   const worker = startWorker();
   worker.unref();

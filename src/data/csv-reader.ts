@@ -1,8 +1,14 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { extname } from "node:path";
 import { ByteDictionary, hashStep, mightBeTyped } from "./byte-dictionary.js";
 import { categoricalColumn, numericColumn } from "./columns.js";
 import { IDENTIFIER_MIN_ROWS } from "./frame.js";
 import type { Column, Frame } from "./frame.js";
+
+/** Whether readPlainCsv may take the file: a `.csv` (a `.tsv` always goes to DuckDB). */
+export function plainCsvPath(path: string): boolean {
+  return extname(path).toLowerCase() === ".csv";
+}
 
 /**
  * A CSV reader for the plain files most tables are: comma-separated, a header row, `"`-quoted

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { extname } from "node:path";
 import { InvalidParameterError, NotFoundError } from "../errors.js";
 import { categoricalColumn, numericColumn } from "./columns.js";
-import { readPlainCsv } from "./csv-reader.js";
+import { plainCsvPath, readPlainCsv } from "./csv-reader.js";
 import { readPlainCsvInParallel, readPlainCsvOnWorker } from "./csv-parallel.js";
 import { sortEachColumn } from "./sort.js";
 import type { Column, Frame } from "./frame.js";
@@ -114,7 +114,7 @@ export async function readTable(path: string, options: ReadOptions = {}): Promis
   }
   const format = options.format ?? tableFormat(path);
   const sorted = options.sortedColumns === true;
-  if (format === "csv" && extname(path).toLowerCase() === ".csv") {
+  if (format === "csv" && plainCsvPath(path)) {
     // On a worker, the worker sorts; undefined (not a plain CSV) goes to DuckDB below.
     const skipIdentifiers = options.skipIdentifiers === true;
     if (options.threads === "worker") {

@@ -12,6 +12,17 @@ export interface RowBatch {
   readonly length: number;
 }
 
+/**
+ * Writes one batch of rows (gathered in a batch of its own making) in one transaction, linked into
+ * the decision chain after the head it finds there, each sealed with `key` when there is one;
+ * resolves once it has committed.
+ */
+export interface InferenceLogWriter<B extends RowBatch = RowBatch> {
+  newBatch(): B;
+  write(batch: B, key: ChainKey | undefined): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** Rows gathered as they are, for a transaction on the metadata database. */
 class RowList implements RowBatch {
   readonly rows: InferenceLogTable[] = [];
@@ -25,15 +36,13 @@ class RowList implements RowBatch {
   }
 }
 
-/**
- * Writes one batch of rows (gathered in a batch of its own making) in one transaction, linked into
- * the decision chain after the head it finds there, each sealed with `key` when there is one;
- * resolves once it has committed.
- */
-export interface InferenceLogWriter<B extends RowBatch = RowBatch> {
-  newBatch(): B;
-  write(batch: B, key: ChainKey | undefined): Promise<void>;
-  close(): Promise<void>;
+/** The default writer: the batch's transaction on the metadata database itself (appendChained). */
+function metadataWriter(metadata: MetadataDb): InferenceLogWriter<RowList> {
+  return {
+    newBatch: () => new RowList(),
+    write: (batch, key) => metadata.transaction((tx) => appendChained(tx, batch.rows, key)),
+    close: () => Promise.resolve(),
+  };
 }
 
 export interface SqlInferenceLogOptions {
@@ -85,7 +94,7 @@ export class SqlInferenceLog implements InferenceLog {
   private closed = false;
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
-  private readonly writer: InferenceLogWriter | undefined;
+  private readonly writer: InferenceLogWriter;
 
   private readonly metadata: MetadataDb;
 
@@ -94,12 +103,8 @@ export class SqlInferenceLog implements InferenceLog {
     this.metadata = metadata;
     this.batchSize = options.batchSize ?? 256;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
-    this.writer = options.writer;
-    this.buffer = this.newBatch();
-  }
-
-  private newBatch(): RowBatch {
-    return this.writer?.newBatch() ?? new RowList();
+    this.writer = options.writer ?? metadataWriter(metadata);
+    this.buffer = this.writer.newBatch();
   }
 
   append(records: readonly InferenceRecord[], options: AppendOptions = {}): Promise<void> {
@@ -126,7 +131,7 @@ export class SqlInferenceLog implements InferenceLog {
     }
     const batch = this.buffer;
     const commit = this.bufferCommit;
-    this.buffer = this.newBatch();
+    this.buffer = this.writer.newBatch();
     this.bufferCommit = undefined;
     const run = this.writing.catch(() => undefined).then(() => (batch.length > 0 ? this.write(batch) : undefined));
     this.writing = run;
@@ -140,10 +145,7 @@ export class SqlInferenceLog implements InferenceLog {
 
   /** Every row is a decision record, linked into the hash chain in its batch's transaction (docs/decisions.md). */
   private write(batch: RowBatch): Promise<void> {
-    const key = this.metadata.chainKeyring?.current;
-    if (batch instanceof RowList) return this.metadata.transaction((tx) => appendChained(tx, batch.rows, key));
-    // Only the writer makes batches of another kind.
-    return (this.writer as InferenceLogWriter).write(batch, key);
+    return this.writer.write(batch, this.metadata.chainKeyring?.current);
   }
 
   /**
@@ -204,7 +206,7 @@ export class SqlInferenceLog implements InferenceLog {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
-    await this.writer?.close();
+    await this.writer.close();
   }
 }
 

@@ -278,28 +278,29 @@ for (;;) {
 
   /** Histogram of rows `idx[start..end)` into `out` (length `histLength()`). */
   histogram(start: number, end: number, out: Float64Array): void {
-    const o = this.o;
     const mid = start + ((end - start) >> 1);
     const ctrl = this.ctrl;
     const half = this.half;
-    const scale = this.packScale;
     // The float kernel writes a node histogram's length; the packed one needs two copies' room.
     const own = this.quantized ? this.own : out;
-    const run = (a: number, b: number, into: Float64Array): void => {
-      if (this.quantized) this.packedKernel(o.bins, o.quantizedGh, this.idx, a, b, into, scale);
-      else this.kernel(o.bins, o.gh, this.idx, a, b, into);
-    };
     if (ctrl && end - start >= PARALLEL_MIN_ROWS) {
       Atomics.store(ctrl, P1, this.quantized ? 1 : 0);
       this.start(ctrl, CMD_HIST, mid, end);
-      run(start, mid, own);
+      this.histogramOf(start, mid, own);
       this.join(ctrl);
     } else {
-      run(start, mid, own);
-      run(mid, end, half);
+      this.histogramOf(start, mid, own);
+      this.histogramOf(mid, end, half);
     }
     const len = this.histLength();
     for (let k = 0; k < len; k++) out[k] = (own[k] as number) + (half[k] as number);
+  }
+
+  /** One half's histogram on this thread, by this round's kernel. */
+  private histogramOf(a: number, b: number, into: Float64Array): void {
+    const o = this.o;
+    if (this.quantized) this.packedKernel(o.bins, o.quantizedGh, this.idx, a, b, into, this.packScale);
+    else this.kernel(o.bins, o.gh, this.idx, a, b, into);
   }
 
   /**

@@ -56,7 +56,7 @@ const writeAll = db.transaction((m) => {
   let seq = Number(h.seq);
   let prev = h.hash;
   const { kinds, numbers, text, keyId, secret } = m;
-  const values = new Array(N + 4);
+  const values = new Array(ALL.length);
   let at = 0;
   for (let cell = 0; cell < kinds.length; ) {
     const row = {};
