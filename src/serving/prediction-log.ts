@@ -95,26 +95,25 @@ export class PredictionLog {
     const out: InferenceRecord[] = new Array<InferenceRecord>(r.scores.length);
     for (let i = 0; i < r.scores.length; i++) {
       const score = r.scores[i] as number;
-      const entity = entities(i);
       const rowValues = features(i);
-      out[i] = {
+      const decided = decisionOf(config, score, r.threshold);
+      // Optional fields are set only when present (no spreads): this runs for every logged row.
+      const record: Writable<InferenceRecord> = {
         requestId: rowRequestId(r.requestId, r.scores.length, i),
         time,
         endpoint: r.endpoint,
         modelName: r.modelName,
         modelVersion: r.modelVersion,
         route: r.route,
-        ...(entity !== undefined ? { entityId: entity } : {}),
         features: rowValues,
-        outputs: {
-          score,
-          decision: decisionOf(config, score, r.threshold),
-          ...(r.fallback ? { fallback: r.fallback } : {}),
-        },
+        outputs: r.fallback ? { score, decision: decided, fallback: r.fallback } : { score, decision: decided },
         latencyMs,
-        ...(holdForShadows ? { shadows: [] } : {}),
-        ...(decision !== undefined ? decisionFields(config, decision, rowValues, i, r.reasons?.[i], r.threshold) : {}),
       };
+      const entity = entities(i);
+      if (entity !== undefined) record.entityId = entity;
+      if (holdForShadows) record.shadows = [];
+      if (decision !== undefined) addDecisionFields(record, decision, rowValues, i, r.reasons?.[i], r.threshold);
+      out[i] = record;
     }
     return out;
   }
@@ -234,23 +233,23 @@ export function rowRequestId(requestId: string, nRows: number, row: number): str
   return nRows === 1 ? requestId : `${requestId}#${row}`;
 }
 
-function decisionFields(
-  config: EndpointConfig,
+function addDecisionFields(
+  record: Writable<InferenceRecord>,
   d: DecisionContext,
   features: FeatureValues,
   row: number,
   reasons: readonly ReasonCode[] | undefined,
   threshold: number,
-): Pick<InferenceRecord, "caller" | "artifactSha256" | "threshold" | "scored" | "reasons"> {
+): void {
+  record.caller = d.caller;
+  if (d.artifactSha256 !== undefined) record.artifactSha256 = d.artifactSha256;
+  record.threshold = threshold;
   const scored = scoredInputs(d.frame, row, features);
-  return {
-    caller: d.caller,
-    ...(d.artifactSha256 !== undefined ? { artifactSha256: d.artifactSha256 } : {}),
-    threshold,
-    ...(scored !== undefined ? { scored } : {}),
-    ...(reasons !== undefined ? { reasons } : {}),
-  };
+  if (scored !== undefined) record.scored = scored;
+  if (reasons !== undefined) record.reasons = reasons;
 }
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * The model's inputs of one row as it scored them, or undefined when they equal the received ones

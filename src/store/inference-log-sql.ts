@@ -6,9 +6,9 @@ import type { ChainKey } from "./hash-chain.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { InferenceLogTable, KeelDatabase } from "./schema.js";
 
-/** The rows of one transaction as they are gathered, in whatever form their writer sends them. */
+/** The records of one transaction as they are gathered, in whatever form their writer sends them. */
 export interface RowBatch {
-  add(row: InferenceLogTable): void;
+  add(record: InferenceRecord): void;
   readonly length: number;
 }
 
@@ -31,8 +31,8 @@ class RowList implements RowBatch {
     return this.rows.length;
   }
 
-  add(row: InferenceLogTable): void {
-    this.rows.push(row);
+  add(record: InferenceRecord): void {
+    this.rows.push(inferenceLogRow(record));
   }
 }
 
@@ -82,9 +82,9 @@ function batchCommit(): BatchCommit {
  */
 export class SqlInferenceLog implements InferenceLog {
   /**
-   * Records waiting for their transaction, already in their stored form (a row of flat columns,
-   * JSON as text, or the writer's encoding of it): far fewer objects for the garbage collector to
-   * carry through the wait than the records with their nested features and outputs.
+   * Records waiting for their transaction, already in their writer's form (a row of flat columns
+   * with JSON as text, or the worker writer's flat cells): far fewer objects for the garbage
+   * collector to carry through the wait than the records with their nested features and outputs.
    */
   private buffer: RowBatch;
   /** Settles when the buffered records' transaction has committed (or failed), for `awaitCommit`. */
@@ -109,7 +109,7 @@ export class SqlInferenceLog implements InferenceLog {
 
   append(records: readonly InferenceRecord[], options: AppendOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new InvalidParameterError("inference log: append after close"));
-    for (const r of records) this.buffer.add(inferenceLogRow(r));
+    for (const r of records) this.buffer.add(r);
     if (options.durability === "sync" || this.buffer.length >= this.batchSize) return this.flush();
     if (this.timer === undefined) {
       this.timer = setTimeout(() => {

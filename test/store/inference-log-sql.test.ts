@@ -4,7 +4,7 @@ import path from "node:path";
 import { CompiledQuery, sql } from "kysely";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import type { InferenceRecord } from "../../src/store/inference-log.js";
+import type { FeatureValues, InferenceRecord } from "../../src/store/inference-log.js";
 import { SqlInferenceLog, type InferenceLogWriter } from "../../src/store/inference-log-sql.js";
 import { SqliteInferenceLogWriter } from "../../src/store/sqlite/inference-log-writer.js";
 import { openMetadataDb, type MetadataDb } from "../../src/store/metadata-db.js";
@@ -273,3 +273,57 @@ async function plan(meta: MetadataDb, q: CompiledQuery): Promise<string> {
     }
   });
 }
+
+describe("the worker-thread writer's rows", () => {
+  it("are byte for byte the metadata writer's, chain hashes included, for every kind of value", async () => {
+    const edge = JSON.parse('{"__proto__": 1, "z": 2}') as FeatureValues;
+    const records: InferenceRecord[] = [
+      record(0, { features: { "10": 1, "2": "x", b: true, c: false, d: null, nan: NaN, neg: -0, inf: Infinity } }),
+      record(1, { features: edge, outputs: { score: 1 / 3, decision: "decline", fallback: "deadline" } }),
+      // Not a flat object: stored as its JSON text, as JSON.stringify writes it.
+      record(2, { features: { nested: { a: [1, "b"] }, after: 1 } as unknown as FeatureValues }),
+      record(3, { features: { kept: 1, dropped: undefined } as unknown as FeatureValues, entityId: undefined }),
+      record(4, {
+        caller: "svc",
+        artifactSha256: "ab".repeat(32),
+        threshold: 0.25,
+        scored: { credit_score: 610, purpose: null },
+        reasons: [{ feature: "credit_score", value: 610, contribution: -0.5 }],
+        shadows: [
+          { modelName: "loans", modelVersion: "3", outputs: { score: 0.5, decision: "approve" }, latencyMs: 2 },
+        ],
+      }),
+      record(5, { features: {}, outputs: { refused: 'credit_score = "x": not a number' } }),
+    ];
+    const stored = async (writer: (() => InferenceLogWriter) | undefined) => {
+      const meta = (await openSqliteFile()).meta;
+      const log = new SqlInferenceLog(meta, writer === undefined ? {} : { writer: writer() });
+      await log.append(records);
+      await log.flush();
+      await log.close();
+      const rows = await meta.db.selectFrom("inference_log").selectAll().orderBy("seq").execute();
+      await meta.close();
+      return rows;
+    };
+    const viaMain = await stored(undefined);
+    const viaWorker = await stored(() => new SqliteInferenceLogWriter(file));
+    expect(viaWorker).toEqual(viaMain);
+    // Independently of either writer: each JSON column is JSON.stringify's text of the record's value.
+    expect(viaWorker.map((r) => r.features)).toEqual(records.map((r) => JSON.stringify(r.features)));
+    expect(viaWorker.map((r) => r.outputs)).toEqual(records.map((r) => JSON.stringify(r.outputs)));
+    expect(viaWorker[4]?.scored).toBe(JSON.stringify(records[4]?.scored));
+    expect(viaWorker[1]?.features).toBe('{"__proto__":1,"z":2}');
+  });
+
+  it("leaves its batch as it was when a record holds a value JSON cannot hold", async () => {
+    const { meta } = await openSqliteFile();
+    const log = new SqlInferenceLog(meta, { writer: new SqliteInferenceLogWriter(file) });
+    const bad = record(1, { features: { big: 1n } as unknown as FeatureValues });
+    expect(() => log.append([bad])).toThrow(/BigInt/);
+    await log.append([record(2)]);
+    await log.flush();
+    expect(await log.query({})).toEqual([record(2)]);
+    await log.close();
+    await meta.close();
+  });
+});

@@ -3,10 +3,10 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { UnavailableError } from "../../errors.js";
 import { WorkerRpc } from "../../runtime/index.js";
-import { decisionRowFields } from "../decision-chain.js";
+import { decisionRowFields, shadowsJson } from "../decision-chain.js";
 import { linkDigest, type ChainKey } from "../hash-chain.js";
 import type { InferenceLogWriter, RowBatch } from "../inference-log-sql.js";
-import type { InferenceLogTable } from "../schema.js";
+import type { InferenceRecord } from "../inference-log.js";
 
 // Runs in a worker thread with its own connection, so inserts, their fsyncs (better-sqlite3 is
 // synchronous) and the decision chain's hashing never stall the serving thread. Same durability
@@ -32,7 +32,10 @@ const COLUMNS = [
 ] as const;
 const N = COLUMNS.length;
 const CHAIN_COLUMNS = ["seq", "prev_hash", "hash", "key_id"] as const;
-// A batch arrives as the three values of encodeRows, cut back into each row's values here.
+/** The kinds of an encoded batch's cells (see EncodedRowBatch). */
+const CELL = { null: 0, number: 1, string: 2, true: 3, false: 4, object: 5 } as const;
+// A batch arrives as the three values of EncodedRowBatch, cut back into each row's values here;
+// a flat object's cells become its JSON text, as JSON.stringify writes it on any thread.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const crypto = require("node:crypto");
@@ -58,13 +61,27 @@ const writeAll = db.transaction((m) => {
   const { kinds, numbers, text, keyId, secret } = m;
   const values = new Array(ALL.length);
   let at = 0;
-  for (let cell = 0; cell < kinds.length; ) {
+  let cell = 0;
+  const scalar = () => {
+    const kind = kinds[cell];
+    const number = numbers[cell++];
+    if (kind === ${CELL.number}) return number;
+    if (kind === ${CELL.string}) return text.slice(at, (at = number));
+    return kind === ${CELL.true} ? true : kind === ${CELL.false} ? false : null;
+  };
+  for (let r = 0; r < m.rows; r++) {
     const row = {};
-    for (let i = 0; i < N; i++, cell++) {
-      const kind = kinds[cell];
-      if (kind === 0) values[i] = null;
-      else if (kind === 1) values[i] = numbers[cell];
-      else values[i] = text.slice(at, (at = numbers[cell]));
+    for (let i = 0; i < N; i++) {
+      if (kinds[cell] === ${CELL.object}) {
+        const count = numbers[cell++];
+        // No prototype: a "__proto__" key stays an entry, as it was in the record.
+        const o = Object.create(null);
+        for (let e = 0; e < count; e++) {
+          const key = scalar();
+          o[key] = scalar();
+        }
+        values[i] = JSON.stringify(o);
+      } else values[i] = scalar();
       row[COLUMNS[i]] = values[i];
     }
     seq++;
@@ -93,22 +110,26 @@ parentPort.on("message", (m) => {
 });
 `;
 
-/** A batch's column values as three flat values (see EncodedRowBatch). */
+/** A batch's cells as three flat values (see EncodedRowBatch). */
 export interface EncodedRows {
-  /** Per cell, row after row in COLUMNS order: 0 null, 1 number, 2 string. */
+  /** Per cell (see CELL): null, number, string, true, false, or a flat object's entry count. */
   readonly kinds: Uint8Array;
-  /** Per cell: the number, or for a string the offset in `text` where it ends. */
+  /** Per cell: the number, a string's end offset in `text`, or an object's entry count. */
   readonly numbers: Float64Array;
   /** Every string cell, end to end. */
   readonly text: string;
+  /** Rows in the batch. */
+  readonly rows: number;
 }
 
 /**
- * Rows' data columns (the chain's own are the worker's to fill), encoded as each row is added —
- * while its values are still in the cache, and so that no row object waits for the batch's write —
- * into three values that cost one copy each to send to the worker: copying a long string and two
- * typed arrays costs a fraction of cloning an array of thousands of strings, and of parsing them
- * back out of JSON. Strings are cut back out by their offsets, unchanged.
+ * Records encoded as each is added — while its values are still in the cache, and so that no
+ * record object waits for the batch's write — into three values that cost one copy each to send to
+ * the worker: copying a long string and two typed arrays costs a fraction of cloning an array of
+ * thousands of strings, and of parsing them back out of JSON. A record is its COLUMNS' cells in
+ * order; `features`, `outputs` and `scored` (flat objects of scalars) go as an entry count followed
+ * by key and value cells, so the worker, not the serving thread, formats their numbers into JSON
+ * text. Strings are cut back out by their offsets, unchanged.
  */
 export class EncodedRowBatch implements RowBatch {
   private kinds = new Uint8Array(64 * N);
@@ -116,34 +137,47 @@ export class EncodedRowBatch implements RowBatch {
   private readonly parts: string[] = [];
   private end = 0;
   private cells = 0;
+  private rows = 0;
 
   get length(): number {
-    return this.cells / N;
+    return this.rows;
   }
 
-  add(row: InferenceLogTable): void {
-    if (this.cells + N > this.kinds.length) this.grow();
-    const kinds = this.kinds;
-    const numbers = this.numbers;
-    let cell = this.cells;
-    for (const c of COLUMNS) {
-      const v = row[c];
-      if (typeof v === "string") {
-        kinds[cell] = 2;
-        this.end += v.length;
-        numbers[cell] = this.end;
-        this.parts.push(v);
-      } else if (typeof v === "number") {
-        kinds[cell] = 1;
-        numbers[cell] = v;
-      } else if (v === null) {
-        kinds[cell] = 0;
-      } else {
-        throw new TypeError(`inference log: column ${c} holds a ${typeof v}`);
-      }
-      cell++;
+  add(r: InferenceRecord): void {
+    const cells = this.cells;
+    const parts = this.parts.length;
+    const end = this.end;
+    try {
+      this.addCells(r);
+    } catch (e) {
+      // A value JSON cannot hold (a BigInt) leaves the batch as it was.
+      this.cells = cells;
+      this.parts.length = parts;
+      this.end = end;
+      throw e;
     }
-    this.cells = cell;
+    this.rows++;
+  }
+
+  private addCells(r: InferenceRecord): void {
+    this.string(r.requestId);
+    this.number(r.time);
+    this.string(r.endpoint);
+    this.string(r.modelName);
+    this.string(r.modelVersion);
+    this.string(r.route);
+    this.optionalString(r.entityId);
+    this.flatObject(r.features);
+    this.flatObject(r.outputs);
+    this.number(r.latencyMs);
+    this.optionalString(shadowsJson(r.shadows) ?? undefined);
+    this.optionalString(r.caller);
+    this.optionalString(r.artifactSha256);
+    if (r.threshold === undefined) this.cell(CELL.null, 0);
+    else this.number(r.threshold);
+    if (r.scored === undefined) this.cell(CELL.null, 0);
+    else this.flatObject(r.scored);
+    this.optionalString(r.reasons === undefined ? undefined : JSON.stringify(r.reasons));
   }
 
   encoded(): EncodedRows {
@@ -151,12 +185,64 @@ export class EncodedRowBatch implements RowBatch {
       kinds: this.kinds.subarray(0, this.cells),
       numbers: this.numbers.subarray(0, this.cells),
       text: this.parts.join(""),
+      rows: this.rows,
     };
   }
 
+  private cell(kind: number, value: number): void {
+    if (this.cells === this.kinds.length) this.grow();
+    this.kinds[this.cells] = kind;
+    this.numbers[this.cells++] = value;
+  }
+
+  private number(v: number): void {
+    this.cell(CELL.number, v);
+  }
+
+  private string(v: string): void {
+    this.end += v.length;
+    this.cell(CELL.string, this.end);
+    this.parts.push(v);
+  }
+
+  private optionalString(v: string | undefined): void {
+    if (v === undefined) this.cell(CELL.null, 0);
+    else this.string(v);
+  }
+
+  /**
+   * An entry count, then each entry's key and value, in the object's own key order (the order
+   * JSON.stringify writes). A value that is not a scalar sends the whole object as its JSON text.
+   */
+  private flatObject(o: Readonly<Record<string, unknown>>): void {
+    const head = this.cells;
+    this.cell(CELL.object, 0);
+    const parts = this.parts.length;
+    const end = this.end;
+    let count = 0;
+    for (const key in o) {
+      const v = o[key];
+      if (v === undefined) continue; // JSON.stringify leaves such keys out too
+      const t = typeof v;
+      if (t !== "number" && t !== "string" && t !== "boolean" && v !== null) {
+        this.cells = head;
+        this.parts.length = parts;
+        this.end = end;
+        this.string(JSON.stringify(o));
+        return;
+      }
+      this.string(key);
+      if (t === "number") this.number(v as number);
+      else if (t === "string") this.string(v as string);
+      else this.cell(v === null ? CELL.null : v === true ? CELL.true : CELL.false, 0);
+      count++;
+    }
+    this.numbers[head] = count;
+  }
+
   private grow(): void {
-    const kinds = new Uint8Array(2 * this.kinds.length);
-    const numbers = new Float64Array(2 * this.numbers.length);
+    const kinds = new Uint8Array(4 * this.kinds.length);
+    const numbers = new Float64Array(4 * this.numbers.length);
     kinds.set(this.kinds);
     numbers.set(this.numbers);
     this.kinds = kinds;
