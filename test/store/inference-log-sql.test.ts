@@ -280,8 +280,10 @@ describe("the worker-thread writer's rows", () => {
     const records: InferenceRecord[] = [
       record(0, { features: { "10": 1, "2": "x", b: true, c: false, d: null, nan: NaN, neg: -0, inf: Infinity } }),
       record(1, { features: edge, outputs: { score: 1 / 3, decision: "decline", fallback: "deadline" } }),
-      // Not a flat object: stored as its JSON text, as JSON.stringify writes it.
-      record(2, { features: { nested: { a: [1, "b"] }, after: 1 } as unknown as FeatureValues }),
+      // Nested values, and values JSON.stringify writes its own way (a Date, a function, a hole).
+      record(2, {
+        features: { nested: { a: [1, "b", undefined, { c: null }] }, after: 1 } as unknown as FeatureValues,
+      }),
       record(3, { features: { kept: 1, dropped: undefined } as unknown as FeatureValues, entityId: undefined }),
       record(4, {
         caller: "svc",
@@ -294,6 +296,8 @@ describe("the worker-thread writer's rows", () => {
         ],
       }),
       record(5, { features: {}, outputs: { refused: 'credit_score = "x": not a number' } }),
+      record(6, { features: { at: new Date(0), f: 1 } as unknown as FeatureValues }),
+      record(7, { features: { skip: () => 1, kept: [() => 1] } as unknown as FeatureValues }),
     ];
     const stored = async (writer: (() => InferenceLogWriter) | undefined) => {
       const meta = (await openSqliteFile()).meta;

@@ -6,7 +6,7 @@ import { WorkerRpc } from "../../runtime/index.js";
 import { decisionRowFields, shadowsJson } from "../decision-chain.js";
 import { linkDigest, type ChainKey } from "../hash-chain.js";
 import type { InferenceLogWriter, RowBatch } from "../inference-log-sql.js";
-import type { InferenceRecord } from "../inference-log.js";
+import type { InferenceRecord, ShadowScore } from "../inference-log.js";
 
 // Runs in a worker thread with its own connection, so inserts, their fsyncs (better-sqlite3 is
 // synchronous) and the decision chain's hashing never stall the serving thread. Same durability
@@ -33,9 +33,9 @@ const COLUMNS = [
 const N = COLUMNS.length;
 const CHAIN_COLUMNS = ["seq", "prev_hash", "hash", "key_id"] as const;
 /** The kinds of an encoded batch's cells (see EncodedRowBatch). */
-const CELL = { null: 0, number: 1, string: 2, true: 3, false: 4, object: 5 } as const;
+const CELL = { null: 0, number: 1, string: 2, true: 3, false: 4, object: 5, array: 6 } as const;
 // A batch arrives as the three values of EncodedRowBatch, cut back into each row's values here;
-// a flat object's cells become its JSON text, as JSON.stringify writes it on any thread.
+// an object's or array's cells become its JSON text, as JSON.stringify writes it on any thread.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const crypto = require("node:crypto");
@@ -62,26 +62,32 @@ const writeAll = db.transaction((m) => {
   const values = new Array(ALL.length);
   let at = 0;
   let cell = 0;
-  const scalar = () => {
+  // Objects get no prototype: a "__proto__" key stays an entry, as it was in the record.
+  const value = () => {
     const kind = kinds[cell];
     const number = numbers[cell++];
     if (kind === ${CELL.number}) return number;
     if (kind === ${CELL.string}) return text.slice(at, (at = number));
+    if (kind === ${CELL.object}) {
+      const o = Object.create(null);
+      for (let e = 0; e < number; e++) {
+        const key = value();
+        o[key] = value();
+      }
+      return o;
+    }
+    if (kind === ${CELL.array}) {
+      const a = new Array(number);
+      for (let e = 0; e < number; e++) a[e] = value();
+      return a;
+    }
     return kind === ${CELL.true} ? true : kind === ${CELL.false} ? false : null;
   };
   for (let r = 0; r < m.rows; r++) {
     const row = {};
     for (let i = 0; i < N; i++) {
-      if (kinds[cell] === ${CELL.object}) {
-        const count = numbers[cell++];
-        // No prototype: a "__proto__" key stays an entry, as it was in the record.
-        const o = Object.create(null);
-        for (let e = 0; e < count; e++) {
-          const key = scalar();
-          o[key] = scalar();
-        }
-        values[i] = JSON.stringify(o);
-      } else values[i] = scalar();
+      const kind = kinds[cell];
+      values[i] = kind === ${CELL.object} || kind === ${CELL.array} ? JSON.stringify(value()) : value();
       row[COLUMNS[i]] = values[i];
     }
     seq++;
@@ -127,9 +133,9 @@ export interface EncodedRows {
  * record object waits for the batch's write — into three values that cost one copy each to send to
  * the worker: copying a long string and two typed arrays costs a fraction of cloning an array of
  * thousands of strings, and of parsing them back out of JSON. A record is its COLUMNS' cells in
- * order; `features`, `outputs` and `scored` (flat objects of scalars) go as an entry count followed
- * by key and value cells, so the worker, not the serving thread, formats their numbers into JSON
- * text. Strings are cut back out by their offsets, unchanged.
+ * order; the JSON columns (`features`, `outputs`, `shadows`, `scored`, `reasons`) go as cells of
+ * their structure (see `json`), so the worker, not the serving thread, writes their JSON text and
+ * formats their numbers. Strings are cut back out by their offsets, unchanged.
  */
 export class EncodedRowBatch implements RowBatch {
   private kinds = new Uint8Array(64 * N);
@@ -167,17 +173,19 @@ export class EncodedRowBatch implements RowBatch {
     this.string(r.modelVersion);
     this.string(r.route);
     this.optionalString(r.entityId);
-    this.flatObject(r.features);
-    this.flatObject(r.outputs);
+    this.json(r.features);
+    this.json(r.outputs);
     this.number(r.latencyMs);
-    this.optionalString(shadowsJson(r.shadows) ?? undefined);
+    if (r.shadows === undefined || r.shadows.length === 0) this.cell(CELL.null, 0);
+    else this.shadows(r.shadows);
     this.optionalString(r.caller);
     this.optionalString(r.artifactSha256);
     if (r.threshold === undefined) this.cell(CELL.null, 0);
     else this.number(r.threshold);
     if (r.scored === undefined) this.cell(CELL.null, 0);
-    else this.flatObject(r.scored);
-    this.optionalString(r.reasons === undefined ? undefined : JSON.stringify(r.reasons));
+    else this.json(r.scored);
+    if (r.reasons === undefined) this.cell(CELL.null, 0);
+    else this.json(r.reasons);
   }
 
   encoded(): EncodedRows {
@@ -211,33 +219,71 @@ export class EncodedRowBatch implements RowBatch {
   }
 
   /**
-   * An entry count, then each entry's key and value, in the object's own key order (the order
-   * JSON.stringify writes). A value that is not a scalar sends the whole object as its JSON text.
+   * A JSON column's value as cells: an object is its entry count, then each entry's key and value
+   * in its own key order (the order JSON.stringify writes); an array, its length and its items.
+   * A value JSON.stringify would write in some other way (a Date, a function, a Map) sends the
+   * whole value as its JSON text instead.
    */
-  private flatObject(o: Readonly<Record<string, unknown>>): void {
-    const head = this.cells;
-    this.cell(CELL.object, 0);
+  private json(v: unknown): void {
+    const cells = this.cells;
     const parts = this.parts.length;
     const end = this.end;
-    let count = 0;
-    for (const key in o) {
-      const v = o[key];
-      if (v === undefined) continue; // JSON.stringify leaves such keys out too
-      const t = typeof v;
-      if (t !== "number" && t !== "string" && t !== "boolean" && v !== null) {
-        this.cells = head;
+    if (this.value(v)) return;
+    this.cells = cells;
+    this.parts.length = parts;
+    this.end = end;
+    this.string(JSON.stringify(v));
+  }
+
+  /** Writes `v`'s cells; false when it holds something only JSON.stringify knows how to write. */
+  private value(v: unknown): boolean {
+    if (typeof v === "number") this.number(v);
+    else if (typeof v === "string") this.string(v);
+    else if (v === null) this.cell(CELL.null, 0);
+    else if (v === true) this.cell(CELL.true, 0);
+    else if (v === false) this.cell(CELL.false, 0);
+    else if (Array.isArray(v)) {
+      this.cell(CELL.array, v.length);
+      for (const item of v as unknown[]) if (!this.value(item === undefined ? null : item)) return false;
+    } else if (typeof v === "object" && isPlain(v)) {
+      const head = this.cells;
+      this.cell(CELL.object, 0);
+      let count = 0;
+      for (const key in v) {
+        const item = (v as Record<string, unknown>)[key];
+        if (item === undefined) continue; // JSON.stringify leaves such keys out too
+        this.string(key);
+        if (!this.value(item)) return false;
+        count++;
+      }
+      this.numbers[head] = count;
+    } else return false;
+    return true;
+  }
+
+  /** The `shadows` column: each answer under its stored keys (see shadowsJson), without building it. */
+  private shadows(shadows: readonly ShadowScore[]): void {
+    const cells = this.cells;
+    const parts = this.parts.length;
+    const end = this.end;
+    this.cell(CELL.array, shadows.length);
+    for (const s of shadows) {
+      this.cell(CELL.object, 4);
+      this.string("model");
+      this.string(s.modelName);
+      this.string("version");
+      this.string(s.modelVersion);
+      this.string("outputs");
+      if (!this.value(s.outputs)) {
+        this.cells = cells;
         this.parts.length = parts;
         this.end = end;
-        this.string(JSON.stringify(o));
+        this.optionalString(shadowsJson(shadows) ?? undefined);
         return;
       }
-      this.string(key);
-      if (t === "number") this.number(v as number);
-      else if (t === "string") this.string(v as string);
-      else this.cell(v === null ? CELL.null : v === true ? CELL.true : CELL.false, 0);
-      count++;
+      this.string("latency_ms");
+      this.number(s.latencyMs);
     }
-    this.numbers[head] = count;
   }
 
   private grow(): void {
@@ -292,4 +338,10 @@ export class SqliteInferenceLogWriter implements InferenceLogWriter<EncodedRowBa
     if (rpc.alive) await rpc.request({ close: true });
     await rpc.terminate();
   }
+}
+
+/** An object JSON.stringify writes as its own enumerable entries: no prototype but Object's, and no toJSON. */
+function isPlain(o: object): boolean {
+  const proto = Object.getPrototypeOf(o) as unknown;
+  return (proto === Object.prototype || proto === null) && !("toJSON" in o);
 }
