@@ -118,9 +118,9 @@ parentPort.on("message", (m) => {
 
 /** A batch's cells as three flat values (see EncodedRowBatch). */
 export interface EncodedRows {
-  /** Per cell (see CELL): null, number, string, true, false, or a flat object's entry count. */
+  /** Per cell (see CELL): null, number, string, true, false, object or array. */
   readonly kinds: Uint8Array;
-  /** Per cell: the number, a string's end offset in `text`, or an object's entry count. */
+  /** Per cell: the number, a string's end offset in `text`, an object's entry count or an array's length. */
   readonly numbers: Float64Array;
   /** Every string cell, end to end. */
   readonly text: string;
@@ -157,9 +157,7 @@ export class EncodedRowBatch implements RowBatch {
       this.addCells(r);
     } catch (e) {
       // A value JSON cannot hold (a BigInt) leaves the batch as it was.
-      this.cells = cells;
-      this.parts.length = parts;
-      this.end = end;
+      this.rewind(cells, parts, end);
       throw e;
     }
     this.rows++;
@@ -229,9 +227,7 @@ export class EncodedRowBatch implements RowBatch {
     const parts = this.parts.length;
     const end = this.end;
     if (this.value(v)) return;
-    this.cells = cells;
-    this.parts.length = parts;
-    this.end = end;
+    this.rewind(cells, parts, end);
     this.string(JSON.stringify(v));
   }
 
@@ -275,15 +271,20 @@ export class EncodedRowBatch implements RowBatch {
       this.string(s.modelVersion);
       this.string("outputs");
       if (!this.value(s.outputs)) {
-        this.cells = cells;
-        this.parts.length = parts;
-        this.end = end;
+        this.rewind(cells, parts, end);
         this.optionalString(shadowsJson(shadows) ?? undefined);
         return;
       }
       this.string("latency_ms");
       this.number(s.latencyMs);
     }
+  }
+
+  /** Back to an earlier end of the batch: its cell count, string parts and text length then. */
+  private rewind(cells: number, parts: number, end: number): void {
+    this.cells = cells;
+    this.parts.length = parts;
+    this.end = end;
   }
 
   private grow(): void {
