@@ -1,5 +1,6 @@
 /**
- * Whole processes, as a user runs them: `keel --help` / `--version` start-up, and three commands
+ * Whole processes, as a user runs them: `keel --help` / `--version` start-up (beside `node -e 0`,
+ * Node's own start-up on the machine), and three commands
  * against the pandas script a user would otherwise write, on the same files in the same run
  * (bench/cli_anchor.py, Debian's python3-pandas, -scipy, -xgboost):
  * - `keel drift --method ks` on 200k × 10 columns vs scipy `ks_2samp` + `chi2_contingency`;
@@ -97,8 +98,18 @@ function measure(): void {
     );
     return [k as Timing, a];
   };
-  row("keel --help", keel("--help"));
-  row("keel --version", keel("--version"));
+  // Node's own start-up in the same alternation: what no command can go below on this machine.
+  const [help, version, node] = timeProcesses(
+    [process.execPath, [BIN, "--help"]],
+    [process.execPath, [BIN, "--version"]],
+    [process.execPath, ["-e", "0"]],
+  );
+  row("keel --help", help as Timing);
+  row("keel --version", version as Timing);
+  const bare = node as Timing;
+  console.log(
+    `${"node -e 0 (Node's own start-up)".padEnd(44)} node ${bare.seconds.toFixed(2)} s (peak ${Math.round(bare.peakMiB)} MiB)`,
+  );
 
   const ref = loanCsv("loans_200000.csv", 200_000);
   const cur = loanCsv("loans_200000_drift6.csv", 200_000, ["--drift", "6", "--seed", "11"]);
