@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import { chainHash } from "./hash-chain.js";
 import type { ChainKey } from "./hash-chain.js";
-import type { InferenceRecord, ShadowScore } from "./inference-log.js";
+import type { InferenceRecord, OutputValues, ShadowScore } from "./inference-log.js";
 import type { InferenceLogTable, KeelDatabase } from "./schema.js";
 
 /** An inference-log row before it is linked into the decision chain. */
@@ -13,12 +13,23 @@ export interface ChainHead {
   readonly hash: string;
 }
 
-/** Stored form of a record's shadow answers; key order matters, the log's search relies on it. */
-export function shadowsJson(shadows: readonly ShadowScore[] | undefined): string | null {
+/** A record's shadow answers under their stored keys, or null when it has none; key order matters, the log's search relies on it. */
+export function storedShadows(
+  shadows: readonly ShadowScore[] | undefined,
+): { model: string; version: string; outputs: OutputValues; latency_ms: number }[] | null {
   if (shadows === undefined || shadows.length === 0) return null;
-  return JSON.stringify(
-    shadows.map((s) => ({ model: s.modelName, version: s.modelVersion, outputs: s.outputs, latency_ms: s.latencyMs })),
-  );
+  return shadows.map((s) => ({
+    model: s.modelName,
+    version: s.modelVersion,
+    outputs: s.outputs,
+    latency_ms: s.latencyMs,
+  }));
+}
+
+/** Stored form of a record's shadow answers: storedShadows as JSON text. */
+export function shadowsJson(shadows: readonly ShadowScore[] | undefined): string | null {
+  const stored = storedShadows(shadows);
+  return stored === null ? null : JSON.stringify(stored);
 }
 
 /** The stored column values of a record (JSON columns as text), not yet linked into the chain. */

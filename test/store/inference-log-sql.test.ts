@@ -316,6 +316,10 @@ describe("the worker-thread writer's rows", () => {
     expect(viaWorker.map((r) => r.features)).toEqual(records.map((r) => JSON.stringify(r.features)));
     expect(viaWorker.map((r) => r.outputs)).toEqual(records.map((r) => JSON.stringify(r.outputs)));
     expect(viaWorker[4]?.scored).toBe(JSON.stringify(records[4]?.scored));
+    expect(viaWorker[4]?.reasons).toBe(JSON.stringify(records[4]?.reasons));
+    expect(viaWorker[4]?.shadows).toBe(
+      '[{"model":"loans","version":"3","outputs":{"score":0.5,"decision":"approve"},"latency_ms":2}]',
+    );
     expect(viaWorker[1]?.features).toBe('{"__proto__":1,"z":2}');
   });
 

@@ -3,10 +3,10 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { UnavailableError } from "../../errors.js";
 import { WorkerRpc } from "../../runtime/index.js";
-import { decisionRowFields, shadowsJson } from "../decision-chain.js";
+import { decisionRowFields, storedShadows } from "../decision-chain.js";
 import { linkDigest, type ChainKey } from "../hash-chain.js";
 import type { InferenceLogWriter, RowBatch } from "../inference-log-sql.js";
-import type { InferenceRecord, ShadowScore } from "../inference-log.js";
+import type { InferenceRecord } from "../inference-log.js";
 
 // Runs in a worker thread with its own connection, so inserts, their fsyncs (better-sqlite3 is
 // synchronous) and the decision chain's hashing never stall the serving thread. Same durability
@@ -174,8 +174,7 @@ export class EncodedRowBatch implements RowBatch {
     this.json(r.features);
     this.json(r.outputs);
     this.number(r.latencyMs);
-    if (r.shadows === undefined || r.shadows.length === 0) this.cell(CELL.null, 0);
-    else this.shadows(r.shadows);
+    this.json(storedShadows(r.shadows));
     this.optionalString(r.caller);
     this.optionalString(r.artifactSha256);
     if (r.threshold === undefined) this.cell(CELL.null, 0);
@@ -255,29 +254,6 @@ export class EncodedRowBatch implements RowBatch {
       this.numbers[head] = count;
     } else return false;
     return true;
-  }
-
-  /** The `shadows` column: each answer under its stored keys (see shadowsJson), without building it. */
-  private shadows(shadows: readonly ShadowScore[]): void {
-    const cells = this.cells;
-    const parts = this.parts.length;
-    const end = this.end;
-    this.cell(CELL.array, shadows.length);
-    for (const s of shadows) {
-      this.cell(CELL.object, 4);
-      this.string("model");
-      this.string(s.modelName);
-      this.string("version");
-      this.string(s.modelVersion);
-      this.string("outputs");
-      if (!this.value(s.outputs)) {
-        this.rewind(cells, parts, end);
-        this.optionalString(shadowsJson(shadows) ?? undefined);
-        return;
-      }
-      this.string("latency_ms");
-      this.number(s.latencyMs);
-    }
   }
 
   /** Back to an earlier end of the batch: its cell count, string parts and text length then. */
