@@ -131,26 +131,38 @@ export async function startAnchor(dir: string): Promise<ServerProcess> {
 }
 
 // The framework floor: Node's own HTTP server that parses the JSON body and answers a constant
-// JSON document shaped like keel's answer. Nothing on this machine's Node can serve faster.
+// JSON document shaped like keel's answer. Two ways: at once, in the request's "end" handler, or
+// deferred to setImmediate, after every request the poll phase read, as a server that batches
+// answers them. On some machines the deferred one takes half the CPU per request (the socket
+// writes and wake-ups come in bursts), so the floor is whichever of the two serves faster.
 const FLOOR_SOURCE = `
 const http = require("node:http");
+const deferred = process.argv[2] === "deferred";
 const answer = JSON.stringify({ request_id: "00000000-0000-4000-8000-000000000000", predictions: [{ score: 0.1234567890123, decision: "approve", model_version: "1", route: "champion" }] });
 const server = http.createServer((req, res) => {
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
     JSON.parse(Buffer.concat(chunks).toString("utf8"));
-    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(answer) });
-    res.end(answer);
+    const send = () => {
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(answer) });
+      res.end(answer);
+    };
+    if (deferred) setImmediate(send);
+    else send();
   });
 });
 server.listen(Number(process.argv[1]), "127.0.0.1");
 `;
 
-/** Start the floor server (a minimal Node HTTP server returning a constant) in its own process. */
-export async function startFloor(): Promise<ServerProcess> {
+/**
+ * Start a floor server (a minimal Node HTTP server returning a constant) in its own process;
+ * `deferred`: it answers in setImmediate rather than at once.
+ */
+export async function startFloor(deferred = false): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["-e", FLOOR_SOURCE, String(port)], { stdio: "ignore" });
+  const args = ["-e", FLOOR_SOURCE, String(port), ...(deferred ? ["deferred"] : [])];
+  const child = spawn(process.execPath, args, { stdio: "ignore" });
   try {
     await waitForHttp(`http://127.0.0.1:${port}/`, child, 10_000, "POST");
   } catch (e) {
