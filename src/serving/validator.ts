@@ -16,7 +16,10 @@ interface CompiledColumn {
   readonly spec: SignatureColumn;
   readonly min: number;
   readonly max: number;
+  /** The declared categories' codes, when the signature declares them. */
   readonly categoryIndex: ReadonlyMap<string, number> | undefined;
+  /** Whether a value outside the declared categories is refused. */
+  readonly enforceCategories: boolean;
 }
 
 /**
@@ -31,9 +34,8 @@ export function compileValidator(signature: Signature, options: ValidatorOptions
     min: enforceRanges && spec.range ? spec.range.min : -Infinity,
     max: enforceRanges && spec.range ? spec.range.max : Infinity,
     categoryIndex:
-      spec.type === "string" && spec.categories && enforceCategories
-        ? new Map(spec.categories.map((c, i) => [c, i]))
-        : undefined,
+      spec.type === "string" && spec.categories ? new Map(spec.categories.map((c, i) => [c, i])) : undefined,
+    enforceCategories,
   }));
   return (table) => {
     const columns: Column[] = new Array<Column>(compiled.length);
@@ -105,9 +107,13 @@ function categorical(
 ): CategoricalColumn {
   const codes = new Int32Array(n);
   let valid: Uint8Array | undefined;
-  // Declared categories give a stable dictionary shared by every request; otherwise build one per batch.
-  const dict = c.categoryIndex;
-  const local = dict === undefined ? new Map<string, number>() : undefined;
+  // Declared categories keep their codes, so every request's column shares the signature's list as
+  // its dictionary (stacking requests then copies codes); a value outside them, where accepted, is
+  // coded after them in a dictionary of the request's own. Without declared categories the
+  // dictionary is the request's values in order of appearance.
+  const declared = c.categoryIndex;
+  const known = declared === undefined ? 0 : (c.spec.categories as readonly string[]).length;
+  let others: Map<string, number> | undefined;
   for (let i = 0; i < n; i++) {
     let v = raw === undefined ? undefined : raw[i];
     // In CSV an empty cell is the only way to write a null.
@@ -121,27 +127,26 @@ function categorical(
       continue;
     }
     if (typeof v !== "string") throw specError(field(source, i, n), v, "must be a string (type string)");
-    if (dict !== undefined) {
-      const code = dict.get(v);
-      if (code === undefined) {
+    let code = declared?.get(v);
+    if (code === undefined) {
+      if (declared !== undefined && c.enforceCategories) {
         throw specError(
           field(source, i, n),
           v,
-          `must be one of the declared categories ${JSON.stringify([...dict.keys()])}`,
+          `must be one of the declared categories ${JSON.stringify([...declared.keys()])}`,
         );
       }
-      codes[i] = code;
-    } else if (local !== undefined) {
-      let code = local.get(v);
+      others ??= new Map<string, number>();
+      code = others.get(v);
       if (code === undefined) {
-        code = local.size;
-        local.set(v, code);
+        code = known + others.size;
+        others.set(v, code);
       }
-      codes[i] = code;
     }
+    codes[i] = code;
   }
-  const dictionary =
-    dict !== undefined ? (c.spec.categories as readonly string[]) : [...(local as Map<string, number>).keys()];
+  const declaredList = declared === undefined ? [] : (c.spec.categories as readonly string[]);
+  const dictionary = others === undefined ? declaredList : [...declaredList, ...others.keys()];
   return valid === undefined
     ? { kind: "categorical", name: c.spec.name, codes, dictionary }
     : { kind: "categorical", name: c.spec.name, codes, dictionary, valid };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Signature } from "../../src/data/signature.js";
 import { InvalidParameterError } from "../../src/errors.js";
+import { concatFrames } from "../../src/serving/batcher.js";
 import { tableFromRecords } from "../../src/serving/input-table.js";
 import { compileValidator } from "../../src/serving/validator.js";
 import { thrown } from "../keel-error.js";
@@ -35,6 +36,32 @@ describe("compileValidator", () => {
     expect(first?.kind === "numeric" && Array.from(first.values)).toEqual([1, 0]);
     expect(home?.kind === "categorical" && Array.from(home.codes)).toEqual([1, 0]);
     expect(home?.kind === "categorical" && home.dictionary).toEqual(["RENT", "OWN", "MORTGAGE"]);
+  });
+
+  it("accepting unseen categories, keeps the declared codes and the signature's list as the shared dictionary", () => {
+    const lenient = compileValidator(signature, { enforceCategories: false });
+    const home = (records: Record<string, unknown>[]) => {
+      const col = lenient(tableFromRecords(records, "r")).columns[4];
+      if (col?.kind !== "categorical") throw new Error("home_ownership is not categorical");
+      return col;
+    };
+    const a = home([{ ...good, home_ownership: "MORTGAGE" }, good]);
+    const b = home([{ ...good, home_ownership: "RENT" }]);
+    expect(Array.from(a.codes)).toEqual([2, 1]);
+    // The same array, not an equal one: stacking requests then copies codes without remapping.
+    expect(a.dictionary).toBe(signature.inputs[4]?.categories);
+    expect(b.dictionary).toBe(a.dictionary);
+    // Unseen values are coded after the declared ones, in order of appearance.
+    const c = home([{ ...good, home_ownership: "CASTLE" }, good, { ...good, home_ownership: "BOAT" }]);
+    expect(Array.from(c.codes)).toEqual([3, 1, 4]);
+    expect(c.dictionary).toEqual(["RENT", "OWN", "MORTGAGE", "CASTLE", "BOAT"]);
+    const stacked = concatFrames(
+      [a, b, c].map((col) => ({ nRows: col.codes.length, columns: [col] })),
+      6,
+    ).columns[0];
+    if (stacked?.kind !== "categorical") throw new Error("stacked column is not categorical");
+    const labels = Array.from(stacked.codes, (k) => stacked.dictionary[k]);
+    expect(labels).toEqual(["MORTGAGE", "OWN", "RENT", "CASTLE", "OWN", "BOAT"]);
   });
 
   it("names the field, the value and the rule", () => {
