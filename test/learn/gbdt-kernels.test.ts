@@ -108,9 +108,13 @@ describe("sampleGradientRange with a pending tree", () => {
   lut[2] = 1;
   const values = Float64Array.from([0, -0.5, 0.25]);
   const leafOfRow = (row: number): number => ((cols[row] as number) >= 1 && (cols[row] as number) <= 2 ? 1 : 2);
-  // The previous round's sample: every third row, with its leaf recorded as leafSumsRange does.
+  // The previous round's sample: every third row, with its leaf recorded as leafSumsRange does;
+  // the other rows as that round's pass listed them, a stale leaf in leafOf.
   const inSample = Uint8Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0));
   const leafOf = Int32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? leafOfRow(i) : 7));
+  const dropped = new Int32Array(n);
+  const droppedEnd = new Int32Array(2);
+  for (let i = 0; i < n; i++) if (i % 3 !== 0) dropped[droppedEnd[0]++] = i;
   const margin0 = Float64Array.from({ length: n }, () => r() * 2 - 1);
   const y = Float64Array.from({ length: n }, () => (r() < 0.4 ? 1 : 0));
   const margin = margin0.slice();
@@ -120,7 +124,7 @@ describe("sampleGradientRange with a pending tree", () => {
   // e^(-margin) as the previous pass left it: this pass updates it by e^(-leaf value), no exponential per row.
   const expNegMargin = margin0.map((v) => Math.exp(-v));
   const expValues = values.map((v) => Math.exp(-v));
-  const tree = { bins: cols, nFeatures: 1, nodes, values, lut, leafOf, expValues, expNegMargin };
+  const tree = { bins: cols, nFeatures: 1, nodes, values, lut, leafOf, expValues, expNegMargin, dropped, droppedEnd };
   const cut = Math.floor(0.6 * 4294967296);
   const m = sampleGradientRange(1, margin, y, gh, inSample, idx, 0, n, 99, cut, 1, tree, 0, maxima, 0);
 
@@ -156,6 +160,53 @@ describe("sampleGradientRange with a pending tree", () => {
     let kept = 0;
     for (let i = 0; i < n; i++) kept += inSample[i] as number;
     expect(kept).toBe(m);
+  });
+
+  it("draws each row by the murmur3 finaliser of row ^ key against the cut, and lists the rest for the next pass", () => {
+    const draw = (row: number): boolean => {
+      let x = (row ^ 99) >>> 0;
+      x = (x ^ (x >>> 16)) >>> 0;
+      x = Number((BigInt(x) * 0x85ebca6bn) % 2n ** 32n);
+      x = (x ^ (x >>> 13)) >>> 0;
+      x = Number((BigInt(x) * 0xc2b2ae35n) % 2n ** 32n);
+      x = (x ^ (x >>> 16)) >>> 0;
+      return x < cut;
+    };
+    const keptRows: number[] = [];
+    const left: number[] = [];
+    for (let i = 0; i < n; i++) (draw(i) ? keptRows : left).push(i);
+    expect(Array.from(idx.subarray(0, m))).toEqual(keptRows);
+    expect(droppedEnd[0]).toBe(left.length);
+    expect(Array.from(dropped.subarray(0, left.length))).toEqual(left);
+  });
+
+  it("compares the draw with the cut as unsigned 32-bit numbers at the extremes", () => {
+    // cut 0 keeps no row; cut 2^32 − 1 keeps every row whose hash is below it (all of these).
+    for (const [c, want] of [
+      [0, 0],
+      [4294967295, n],
+    ] as const) {
+      const t = { ...tree, dropped: new Int32Array(n), droppedEnd: new Int32Array(2) };
+      const kept = sampleGradientRange(
+        1,
+        margin.slice(),
+        y,
+        gh.slice(),
+        inSample.slice(),
+        idx.slice(),
+        0,
+        n,
+        99,
+        c,
+        0,
+        t,
+        1,
+        maxima.slice(),
+        0,
+      );
+      expect(kept).toBe(want);
+      expect(t.droppedEnd[0]).toBe(n - want);
+    }
   });
 });
 

@@ -123,6 +123,9 @@ export class RowKernels {
   /** Binary: e^(-margin) per row and e^(-leaf value) per node of the packed tree (see sampleGradientRange). */
   private readonly expNegMargin: Float64Array;
   private readonly treeExpValues: Float64Array;
+  /** The rows each half's last sampling pass left out, and where each half's list ends (see sampleGradientRange). */
+  private readonly dropped: Int32Array;
+  private readonly droppedEnd: Int32Array;
   /** Whether `expNegMargin` matches the margins but for a pending tree. */
   private expCurrent = false;
   private readonly leafHalves: Float64Array;
@@ -167,6 +170,8 @@ export class RowKernels {
     this.treeValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
     this.treeExpValues = new Float64Array(new SharedArrayBuffer(8 * options.maxNodes));
     this.expNegMargin = new Float64Array(new SharedArrayBuffer(8 * options.nRows));
+    this.dropped = new Int32Array(new SharedArrayBuffer(4 * options.nRows));
+    this.droppedEnd = new Int32Array(new SharedArrayBuffer(8));
     this.treeLut = new Uint8Array(new SharedArrayBuffer(256 * options.maxNodes));
     if (options.threads < 2) {
       this.ctrl = null;
@@ -186,10 +191,10 @@ const packedTreeLeaf = ${packedTreeLeaf.toString()};
 const gradientRange = ${gradientRange.toString()};
 const sampleGradientRange = ${sampleGradientRange.toString()};
 const addTreeOutsideSample = ${addTreeOutsideSample.toString()};
-const { ctrl, bins, nFeatures, cols, nRows, gh, quantizedGh, rowSlots, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, treeLut, qArgs, leafRanges, leafNodes, leafSplits, leafMasks, leafHalves, leafOf, maxima } = workerData;
+const { ctrl, bins, nFeatures, cols, nRows, gh, quantizedGh, rowSlots, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, dropped, droppedEnd, treeLut, qArgs, leafRanges, leafNodes, leafSplits, leafMasks, leafHalves, leafOf, maxima } = workerData;
 const idx = rowSlots.subarray(0, nRows);
 const scratch = rowSlots.subarray(nRows, 2 * nRows);
-const tree = { bins, nFeatures, nodes: treeNodes, values: treeValues, lut: treeLut, leafOf, expValues: treeExpValues, expNegMargin };
+const tree = { bins, nFeatures, nodes: treeNodes, values: treeValues, lut: treeLut, leafOf, expValues: treeExpValues, expNegMargin, dropped, droppedEnd };
 for (;;) {
   for (let k = 0; k < ${SPIN_POLLS} && Atomics.load(ctrl, ${CMD}) === 0; k++);
   while (Atomics.load(ctrl, ${CMD}) === 0) Atomics.wait(ctrl, ${CMD}, 0);
@@ -240,6 +245,8 @@ for (;;) {
         treeValues: this.treeValues,
         treeExpValues: this.treeExpValues,
         expNegMargin: this.expNegMargin,
+        dropped: this.dropped,
+        droppedEnd: this.droppedEnd,
         treeLut: this.treeLut,
         qArgs: this.qArgs,
         leafRanges: this.leafRanges,
@@ -502,6 +509,8 @@ for (;;) {
       leafOf: this.leafOf,
       expValues: this.treeExpValues,
       expNegMargin: this.expNegMargin,
+      dropped: this.dropped,
+      droppedEnd: this.droppedEnd,
     };
     this.pendingTree = 0;
     this.expCurrent = binary;
