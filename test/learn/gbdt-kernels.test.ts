@@ -113,8 +113,9 @@ describe("sampleGradientRange with a pending tree", () => {
   const inSample = Uint8Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0));
   const leafOf = Int32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? leafOfRow(i) : 7));
   const dropped = new Int32Array(n);
-  const droppedEnd = new Int32Array(2);
-  for (let i = 0; i < n; i++) if (i % 3 !== 0) dropped[droppedEnd[0]++] = i;
+  let listed = 0;
+  for (let i = 0; i < n; i++) if (i % 3 !== 0) dropped[listed++] = i;
+  const droppedEnd = Int32Array.of(listed, 0);
   const margin0 = Float64Array.from({ length: n }, () => r() * 2 - 1);
   const y = Float64Array.from({ length: n }, () => (r() < 0.4 ? 1 : 0));
   const margin = margin0.slice();
