@@ -1,14 +1,25 @@
-import { Worker } from "node:worker_threads";
-import { compileHistogramKernel, compilePackedHistogramKernel, histogramKernelSource } from "./histogram.js";
+import { compileHistogramKernel, compilePackedHistogramKernel } from "./histogram.js";
 import type { HistogramKernel, PackedHistogramKernel } from "./histogram.js";
 import type { BinTree } from "./grow.js";
+import {
+  CMD_GRADIENT,
+  CMD_HIST,
+  CMD_LEAF_SUMS,
+  CMD_OUTSIDE,
+  CMD_PARTITION,
+  CMD_QUANTIZE,
+  CMD_SAMPLE,
+  HelperThread,
+  P1,
+  P2,
+  P3,
+  P4,
+} from "./helper-thread.js";
 import {
   PACKED_NODE_WORDS,
   addTreeOutsideSample,
   gradientRange,
   leafSumsRange,
-  leftOfNumeric,
-  packedTreeLeaf,
   partitionRange,
   quantizeRange,
   sampleGradientRange,
@@ -27,36 +38,6 @@ export const QUANTIZE_MIN_ROWS = 100_000;
 const QUANTIZE_MAX_LEVELS = 127;
 /** Below this many levels the rounding noise would cost accuracy: such rounds stay exact. */
 const QUANTIZE_MIN_LEVELS = 8;
-
-/**
- * Polls of a control word before a thread blocks on it (a few µs): enough for the other thread's
- * half of a kernel to end when both run at once. Longer spins (20 000 polls were tried) cost 5-10%
- * more CPU on a machine shared with other work, where the spinning thread holds a core the other
- * one needs, and did not shorten training.
- */
-const SPIN_POLLS = 2_000;
-
-/** Control words shared with the helper thread. */
-const CMD = 0;
-const A = 1;
-const B = 2;
-const DONE = 3;
-const RESULT = 4;
-const P1 = 5;
-const P2 = 6;
-const P3 = 7;
-/** Set by the helper thread when a command threw; the calling thread then throws too. */
-const FAILED = 8;
-const P4 = 9;
-
-const CMD_HIST = 1;
-const CMD_PARTITION = 2;
-const CMD_GRADIENT = 3;
-const CMD_SAMPLE = 4;
-const CMD_OUTSIDE = 5;
-const CMD_QUANTIZE = 6;
-const CMD_LEAF_SUMS = 7;
-const CMD_EXIT = 9;
 
 export interface RowKernelsOptions {
   readonly bins: Uint8Array;
@@ -142,8 +123,8 @@ export class RowKernels {
   private readonly treeValues: Float64Array;
   /** Per node of the current tree, 256 bytes: 1 where a bin goes left (see packedTreeLeaf). */
   private readonly treeLut: Uint8Array;
-  private readonly ctrl: Int32Array | null;
-  private readonly worker: Worker | null;
+  /** The thread that takes half of each row pass (`threads` ≥ 2). */
+  private readonly helper: HelperThread | null;
 
   constructor(options: RowKernelsOptions) {
     this.o = options;
@@ -174,108 +155,39 @@ export class RowKernels {
     this.droppedEnd = new Int32Array(new SharedArrayBuffer(8));
     this.treeLut = new Uint8Array(new SharedArrayBuffer(256 * options.maxNodes));
     if (options.threads < 2) {
-      this.ctrl = null;
-      this.worker = null;
+      this.helper = null;
       return;
     }
-    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (P4 + 1)));
-    const src = `
-const { workerData } = require("node:worker_threads");
-const hist = ${histogramKernelSource(options.binOffset, false)};
-const packedHist = ${histogramKernelSource(options.binOffset, true)};
-const quantizeRange = ${quantizeRange.toString()};
-const leftOfNumeric = ${leftOfNumeric.toString()};
-const leafSumsRange = ${leafSumsRange.toString()};
-const partitionRange = ${partitionRange.toString()};
-const packedTreeLeaf = ${packedTreeLeaf.toString()};
-const gradientRange = ${gradientRange.toString()};
-const sampleGradientRange = ${sampleGradientRange.toString()};
-const addTreeOutsideSample = ${addTreeOutsideSample.toString()};
-const { ctrl, bins, nFeatures, cols, nRows, gh, quantizedGh, rowSlots, margin, y, inSample, half, catMask, treeNodes, treeValues, treeExpValues, expNegMargin, dropped, droppedEnd, treeLut, qArgs, leafRanges, leafNodes, leafSplits, leafMasks, leafHalves, leafOf, maxima } = workerData;
-const idx = rowSlots.subarray(0, nRows);
-const scratch = rowSlots.subarray(nRows, 2 * nRows);
-const tree = { bins, nFeatures, nodes: treeNodes, values: treeValues, lut: treeLut, leafOf, expValues: treeExpValues, expNegMargin, dropped, droppedEnd };
-for (;;) {
-  for (let k = 0; k < ${SPIN_POLLS} && Atomics.load(ctrl, ${CMD}) === 0; k++);
-  while (Atomics.load(ctrl, ${CMD}) === 0) Atomics.wait(ctrl, ${CMD}, 0);
-  const cmd = Atomics.load(ctrl, ${CMD});
-  if (cmd === ${CMD_EXIT}) break;
-  try {
-    if (cmd === ${CMD_HIST}) {
-      if (ctrl[${P1}] === 1) packedHist(bins, quantizedGh, idx, ctrl[${A}], ctrl[${B}], half, qArgs[2]);
-      else hist(bins, gh, idx, ctrl[${A}], ctrl[${B}], half);
-    }
-    else if (cmd === ${CMD_LEAF_SUMS}) leafSumsRange(gh, idx, leafRanges, leafNodes, ctrl[${B}], 1, leafHalves, leafOf, cols, nRows, leafSplits, leafMasks);
-    else if (cmd === ${CMD_QUANTIZE}) quantizeRange(gh, idx, ctrl[${A}], ctrl[${B}], qArgs[0], qArgs[1], ctrl[${P2}], quantizedGh);
-    else if (cmd === ${CMD_PARTITION}) {
-      const a = ctrl[${A}];
-      const b = ctrl[${B}];
-      const nl = partitionRange(cols, ctrl[${P1}], idx, scratch, a, b, ctrl[${P3}], ctrl[${P2}] >> 16, ctrl[${P2}] & 0xffff, catMask);
-      rowSlots.copyWithin(a + nl, nRows + a, nRows + b - nl);
-      ctrl[${RESULT}] = nl;
-    }
-    else if (cmd === ${CMD_GRADIENT}) gradientRange(ctrl[${P1}], margin, y, idx, ctrl[${A}], ctrl[${B}], gh, maxima, 1);
-    else if (cmd === ${CMD_SAMPLE}) ctrl[${RESULT}] = sampleGradientRange(ctrl[${P1}], margin, y, gh, inSample, idx, ctrl[${A}], ctrl[${B}], ctrl[${P2}], ctrl[${P3}] >>> 0, ctrl[${P4}] & 1, tree, ctrl[${P4}] >> 1, maxima, 1);
-    else if (cmd === ${CMD_OUTSIDE}) addTreeOutsideSample(bins, nFeatures, treeNodes, treeValues, treeLut, inSample, margin, ctrl[${A}], ctrl[${B}]);
-  } catch {
-    Atomics.store(ctrl, ${FAILED}, 1);
-  }
-  Atomics.store(ctrl, ${CMD}, 0);
-  Atomics.store(ctrl, ${DONE}, 1);
-  Atomics.notify(ctrl, ${DONE});
-}`;
     const o = options;
-    this.worker = new Worker(src, {
-      eval: true,
-      workerData: {
-        ctrl: this.ctrl,
-        bins: o.bins,
-        nFeatures: o.nFeatures,
-        cols: o.cols,
-        nRows: o.nRows,
-        gh: o.gh,
-        quantizedGh: o.quantizedGh,
-        rowSlots: o.rowSlots,
-        margin: o.margin,
-        y: o.y,
-        inSample: o.inSample,
-        half: this.half,
-        catMask: this.catMask,
-        treeNodes: this.treeNodes,
-        treeValues: this.treeValues,
-        treeExpValues: this.treeExpValues,
-        expNegMargin: this.expNegMargin,
-        dropped: this.dropped,
-        droppedEnd: this.droppedEnd,
-        treeLut: this.treeLut,
-        qArgs: this.qArgs,
-        leafRanges: this.leafRanges,
-        leafNodes: this.leafNodes,
-        leafSplits: this.leafSplits,
-        leafMasks: this.leafMasks,
-        leafHalves: this.leafHalves,
-        leafOf: this.leafOf,
-        maxima: this.maxima,
-      },
+    this.helper = new HelperThread(o.binOffset, {
+      bins: o.bins,
+      nFeatures: o.nFeatures,
+      cols: o.cols,
+      nRows: o.nRows,
+      gh: o.gh,
+      quantizedGh: o.quantizedGh,
+      rowSlots: o.rowSlots,
+      margin: o.margin,
+      y: o.y,
+      inSample: o.inSample,
+      half: this.half,
+      catMask: this.catMask,
+      treeNodes: this.treeNodes,
+      treeValues: this.treeValues,
+      treeExpValues: this.treeExpValues,
+      expNegMargin: this.expNegMargin,
+      dropped: this.dropped,
+      droppedEnd: this.droppedEnd,
+      treeLut: this.treeLut,
+      qArgs: this.qArgs,
+      leafRanges: this.leafRanges,
+      leafNodes: this.leafNodes,
+      leafSplits: this.leafSplits,
+      leafMasks: this.leafMasks,
+      leafHalves: this.leafHalves,
+      leafOf: this.leafOf,
+      maxima: this.maxima,
     });
-    this.worker.unref();
-  }
-
-  /** Starts `cmd` on the helper thread over `[a, b)`. */
-  private start(ctrl: Int32Array, cmd: number, a: number, b: number): void {
-    Atomics.store(ctrl, A, a);
-    Atomics.store(ctrl, B, b);
-    Atomics.store(ctrl, DONE, 0);
-    Atomics.store(ctrl, CMD, cmd);
-    Atomics.notify(ctrl, CMD);
-  }
-
-  /** Waits for the helper thread's current command; a command that threw there throws here. */
-  private join(ctrl: Int32Array): void {
-    for (let k = 0; k < SPIN_POLLS && Atomics.load(ctrl, DONE) === 0; k++);
-    // A wait can return on a late notify of the previous command: only DONE says this one ended.
-    while (Atomics.load(ctrl, DONE) === 0) Atomics.wait(ctrl, DONE, 0);
-    if (Atomics.load(ctrl, FAILED) !== 0) throw new Error("GBDT helper thread failed on a row-kernel command");
   }
 
   /** Length of a node histogram this round: one packed sum per bin when quantised, else two. */
@@ -286,15 +198,15 @@ for (;;) {
   /** Histogram of rows `idx[start..end)` into `out` (length `histLength()`). */
   histogram(start: number, end: number, out: Float64Array): void {
     const mid = start + ((end - start) >> 1);
-    const ctrl = this.ctrl;
+    const helper = this.helper;
     const half = this.half;
     // The float kernel writes a node histogram's length; the packed one needs two copies' room.
     const own = this.quantized ? this.own : out;
-    if (ctrl && end - start >= PARALLEL_MIN_ROWS) {
-      Atomics.store(ctrl, P1, this.quantized ? 1 : 0);
-      this.start(ctrl, CMD_HIST, mid, end);
+    if (helper && end - start >= PARALLEL_MIN_ROWS) {
+      helper.set(P1, this.quantized ? 1 : 0);
+      helper.start(CMD_HIST, mid, end);
       this.histogramOf(start, mid, own);
-      this.join(ctrl);
+      helper.join();
     } else {
       this.histogramOf(start, mid, own);
       this.histogramOf(mid, end, half);
@@ -349,7 +261,7 @@ for (;;) {
     this.leafNodes.set(nodes.subarray(0, count));
     this.leafSplits.set(splits.subarray(0, 3 * count));
     this.leafMasks.set(masks.subarray(0, 256 * count));
-    const ctrl = this.ctrl;
+    const helper = this.helper;
     const run = (half: number): void =>
       leafSumsRange(
         o.gh,
@@ -365,10 +277,10 @@ for (;;) {
         this.leafSplits,
         this.leafMasks,
       );
-    if (ctrl) {
-      this.start(ctrl, CMD_LEAF_SUMS, 0, count);
+    if (helper) {
+      helper.start(CMD_LEAF_SUMS, 0, count);
       run(0);
-      this.join(ctrl);
+      helper.join();
     } else {
       run(0);
       run(1);
@@ -410,13 +322,13 @@ for (;;) {
     this.qArgs[0] = gInv;
     this.qArgs[1] = hInv;
     this.qArgs[2] = this.packScale;
-    const ctrl = this.ctrl;
-    if (ctrl && m >= PARALLEL_MIN_ROWS) {
+    const helper = this.helper;
+    if (helper && m >= PARALLEL_MIN_ROWS) {
       const mid = m >> 1;
-      Atomics.store(ctrl, P2, key | 0);
-      this.start(ctrl, CMD_QUANTIZE, mid, m);
+      helper.set(P2, key | 0);
+      helper.start(CMD_QUANTIZE, mid, m);
       quantizeRange(o.gh, this.idx, 0, mid, gInv, hInv, key | 0, o.quantizedGh);
-      this.join(ctrl);
+      helper.join();
       return;
     }
     quantizeRange(o.gh, this.idx, 0, m, gInv, hInv, key | 0, o.quantizedGh);
@@ -443,16 +355,16 @@ for (;;) {
       mask.set(catLeft);
     }
     const cat = isCat ? 1 : 0;
-    const ctrl = this.ctrl;
-    if (ctrl && end - start >= PARALLEL_MIN_ROWS) {
+    const helper = this.helper;
+    if (helper && end - start >= PARALLEL_MIN_ROWS) {
       const mid = start + ((end - start) >> 1);
-      Atomics.store(ctrl, P1, base);
-      Atomics.store(ctrl, P2, (lo << 16) | tb);
-      Atomics.store(ctrl, P3, cat);
-      this.start(ctrl, CMD_PARTITION, mid, end);
+      helper.set(P1, base);
+      helper.set(P2, (lo << 16) | tb);
+      helper.set(P3, cat);
+      helper.start(CMD_PARTITION, mid, end);
       const nl1 = partitionRange(o.cols, base, this.idx, this.scratch, start, mid, cat, lo, tb, mask);
-      this.join(ctrl);
-      const nl2 = Atomics.load(ctrl, RESULT);
+      helper.join();
+      const nl2 = helper.result();
       // [L1 | (R1) | L2 | R2], R1 in scratch and R2 already at the end (the helper put it there)
       // → [L1 | L2 | R1 | R2].
       const slots = o.rowSlots;
@@ -468,16 +380,16 @@ for (;;) {
   /** Gradients for rows idx[0..m). */
   gradients(binary: boolean, m: number): void {
     const o = this.o;
-    const ctrl = this.ctrl;
+    const helper = this.helper;
     const b = binary ? 1 : 0;
     this.maxima.fill(0);
     this.maximaCurrent = true;
-    if (ctrl && m >= PARALLEL_MIN_ROWS) {
+    if (helper && m >= PARALLEL_MIN_ROWS) {
       const mid = m >> 1;
-      Atomics.store(ctrl, P1, b);
-      this.start(ctrl, CMD_GRADIENT, mid, m);
+      helper.set(P1, b);
+      helper.start(CMD_GRADIENT, mid, m);
       gradientRange(b, o.margin, o.y, this.idx, 0, mid, o.gh, this.maxima, 0);
-      this.join(ctrl);
+      helper.join();
       return;
     }
     gradientRange(b, o.margin, o.y, this.idx, 0, m, o.gh, this.maxima, 0);
@@ -495,7 +407,7 @@ for (;;) {
    */
   sampleAndGradients(binary: boolean, key: number, cut: number): number {
     const o = this.o;
-    const ctrl = this.ctrl;
+    const helper = this.helper;
     const b = binary ? 1 : 0;
     const n = o.nRows;
     const pending = this.pendingTree;
@@ -518,16 +430,16 @@ for (;;) {
     this.maximaCurrent = true;
     const args = [b, o.margin, o.y, o.gh, o.inSample, this.idx] as const;
     const rest = [pending, tree, fresh, this.maxima, 0] as const;
-    if (ctrl && n >= PARALLEL_MIN_ROWS) {
+    if (helper && n >= PARALLEL_MIN_ROWS) {
       const mid = n >> 1;
-      Atomics.store(ctrl, P1, b);
-      Atomics.store(ctrl, P2, key | 0);
-      Atomics.store(ctrl, P3, cut | 0);
-      Atomics.store(ctrl, P4, pending | (fresh << 1));
-      this.start(ctrl, CMD_SAMPLE, mid, n);
+      helper.set(P1, b);
+      helper.set(P2, key | 0);
+      helper.set(P3, cut | 0);
+      helper.set(P4, pending | (fresh << 1));
+      helper.start(CMD_SAMPLE, mid, n);
       const m1 = sampleGradientRange(...args, 0, mid, key, cut, ...rest);
-      this.join(ctrl);
-      const m2 = Atomics.load(ctrl, RESULT);
+      helper.join();
+      const m2 = helper.result();
       this.idx.copyWithin(m1, mid, mid + m2);
       return m1 + m2;
     }
@@ -584,15 +496,15 @@ for (;;) {
     this.packTree(tree);
     this.expCurrent = false;
     const nodes = this.treeNodes;
-    const ctrl = this.ctrl;
-    if (ctrl && o.nRows >= PARALLEL_MIN_ROWS) {
+    const helper = this.helper;
+    if (helper && o.nRows >= PARALLEL_MIN_ROWS) {
       // This thread also updates the sampled rows, which costs about half as much as walking the
       // tree for the same number of rows, so it takes the smaller share of the walk.
       const split = Math.floor(o.nRows * 0.3);
-      this.start(ctrl, CMD_OUTSIDE, split, o.nRows);
+      helper.start(CMD_OUTSIDE, split, o.nRows);
       insideSample();
       addTreeOutsideSample(o.bins, o.nFeatures, nodes, this.treeValues, this.treeLut, o.inSample, o.margin, 0, split);
-      this.join(ctrl);
+      helper.join();
       return;
     }
     insideSample();
@@ -600,9 +512,6 @@ for (;;) {
   }
 
   async close(): Promise<void> {
-    if (!this.worker || !this.ctrl) return;
-    Atomics.store(this.ctrl, CMD, CMD_EXIT);
-    Atomics.notify(this.ctrl, CMD);
-    await this.worker.terminate();
+    await this.helper?.close();
   }
 }
