@@ -251,11 +251,13 @@ function report(
     if (s.failures > 0) console.log(`WARNING: ${label} failed ${s.failures} requests; its figures are not valid`);
   }
   const keel = results.get("keel") ?? [];
-  const floor = fasterFloor(results.get("floor") ?? [], results.get("floor-deferred") ?? []);
-  if (floor.length > 0 && results.has("floor-deferred")) {
-    const deferred = floor.filter((r, i) => r === results.get("floor-deferred")?.[i]).length;
+  const deferredRuns = results.get("floor-deferred");
+  const floor = fasterFloor(results.get("floor") ?? [], deferredRuns ?? []);
+  if (floor.length > 0 && deferredRuns !== undefined) {
+    const deferred = floor.filter((r, i) => r === deferredRuns[i]).length;
+    const f = summarize(floor);
     console.log(
-      `the floor (per round, the faster floor server): ${Math.round(summarize(floor).requestsPerSecond)} req/s, ${summarize(floor).cpuUsPerRequest?.toFixed(1) ?? "?"} µs/request; the deferred one in ${deferred} of ${floor.length} rounds`,
+      `the floor (per round, the faster floor server): ${Math.round(f.requestsPerSecond)} req/s, ${f.cpuUsPerRequest?.toFixed(1) ?? "?"} µs/request; the deferred one in ${deferred} of ${floor.length} rounds`,
     );
   }
   const shadow = roundRatios(results.get("keel+shadow") ?? [], keel, (r) => r.p99Ms).map((x) => x - 1);

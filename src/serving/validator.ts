@@ -112,7 +112,7 @@ function categorical(
   // coded after them in a dictionary of the request's own. Without declared categories the
   // dictionary is the request's values in order of appearance.
   const declared = c.categoryIndex;
-  const known = declared === undefined ? 0 : (c.spec.categories as readonly string[]).length;
+  const declaredList: readonly string[] = declared === undefined ? [] : (c.spec.categories as readonly string[]);
   let others: Map<string, number> | undefined;
   for (let i = 0; i < n; i++) {
     let v = raw === undefined ? undefined : raw[i];
@@ -139,13 +139,12 @@ function categorical(
       others ??= new Map<string, number>();
       code = others.get(v);
       if (code === undefined) {
-        code = known + others.size;
+        code = declaredList.length + others.size;
         others.set(v, code);
       }
     }
     codes[i] = code;
   }
-  const declaredList = declared === undefined ? [] : (c.spec.categories as readonly string[]);
   const dictionary = others === undefined ? declaredList : [...declaredList, ...others.keys()];
   return valid === undefined
     ? { kind: "categorical", name: c.spec.name, codes, dictionary }
