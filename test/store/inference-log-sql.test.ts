@@ -277,15 +277,13 @@ async function plan(meta: MetadataDb, q: CompiledQuery): Promise<string> {
 describe("the worker-thread writer's rows", () => {
   it("are byte for byte the metadata writer's, chain hashes included, for every kind of value", async () => {
     const edge = JSON.parse('{"__proto__": 1, "z": 2}') as FeatureValues;
-    const records: InferenceRecord[] = [
-      record(0, { features: { "10": 1, "2": "x", b: true, c: false, d: null, nan: NaN, neg: -0, inf: Infinity } }),
-      record(1, { features: edge, outputs: { score: 1 / 3, decision: "decline", fallback: "deadline" } }),
+    const kinds: Overrides<InferenceRecord>[] = [
+      { features: { "10": 1, "2": "x", b: true, c: false, d: null, nan: NaN, neg: -0, inf: Infinity } },
+      { features: edge, outputs: { score: 1 / 3, decision: "decline", fallback: "deadline" } },
       // Nested values, and values JSON.stringify writes its own way (a Date, a function, a hole).
-      record(2, {
-        features: { nested: { a: [1, "b", undefined, { c: null }] }, after: 1 } as unknown as FeatureValues,
-      }),
-      record(3, { features: { kept: 1, dropped: undefined } as unknown as FeatureValues, entityId: undefined }),
-      record(4, {
+      { features: { nested: { a: [1, "b", undefined, { c: null }] }, after: 1 } as unknown as FeatureValues },
+      { features: { kept: 1, dropped: undefined } as unknown as FeatureValues, entityId: undefined },
+      {
         caller: "svc",
         artifactSha256: "ab".repeat(32),
         threshold: 0.25,
@@ -294,11 +292,13 @@ describe("the worker-thread writer's rows", () => {
         shadows: [
           { modelName: "loans", modelVersion: "3", outputs: { score: 0.5, decision: "approve" }, latencyMs: 2 },
         ],
-      }),
-      record(5, { features: {}, outputs: { refused: 'credit_score = "x": not a number' } }),
-      record(6, { features: { at: new Date(0), f: 1 } as unknown as FeatureValues }),
-      record(7, { features: { skip: () => 1, kept: [() => 1] } as unknown as FeatureValues }),
+      },
+      { features: {}, outputs: { refused: 'credit_score = "x": not a number' } },
+      { features: { at: new Date(0), f: 1 } as unknown as FeatureValues },
+      { features: { skip: () => 1, kept: [() => 1] } as unknown as FeatureValues },
     ];
+    // 40 records: the writer inserts whole chunks of rows with one statement and the rest one by one.
+    const records = Array.from({ length: 40 }, (_, i) => record(i, kinds[i % kinds.length]));
     const stored = async (writer: (() => InferenceLogWriter) | undefined) => {
       const meta = (await openSqliteFile()).meta;
       const log = new SqlInferenceLog(meta, writer === undefined ? {} : { writer: writer() });
@@ -315,12 +315,17 @@ describe("the worker-thread writer's rows", () => {
     // Independently of either writer: each JSON column is JSON.stringify's text of the record's value.
     expect(viaWorker.map((r) => r.features)).toEqual(records.map((r) => JSON.stringify(r.features)));
     expect(viaWorker.map((r) => r.outputs)).toEqual(records.map((r) => JSON.stringify(r.outputs)));
-    expect(viaWorker[4]?.scored).toBe(JSON.stringify(records[4]?.scored));
-    expect(viaWorker[4]?.reasons).toBe(JSON.stringify(records[4]?.reasons));
-    expect(viaWorker[4]?.shadows).toBe(
+    expect(viaWorker.map((r) => r.scored)).toEqual(
+      records.map((r) => (r.scored === undefined ? null : JSON.stringify(r.scored))),
+    );
+    expect(viaWorker.map((r) => r.reasons)).toEqual(
+      records.map((r) => (r.reasons === undefined ? null : JSON.stringify(r.reasons))),
+    );
+    expect(viaWorker[36]?.shadows).toBe(
       '[{"model":"loans","version":"3","outputs":{"score":0.5,"decision":"approve"},"latency_ms":2}]',
     );
-    expect(viaWorker[1]?.features).toBe('{"__proto__":1,"z":2}');
+    expect(viaWorker[33]?.features).toBe('{"__proto__":1,"z":2}');
+    expect(viaWorker.map((r) => Number(r.seq))).toEqual(records.map((_, i) => i + 1));
   });
 
   it("leaves its batch as it was when a record holds a value JSON cannot hold", async () => {
