@@ -18,6 +18,8 @@ interface CompiledColumn {
   readonly max: number;
   /** The declared categories' codes, when the signature declares them. */
   readonly categoryIndex: ReadonlyMap<string, number> | undefined;
+  /** The declared categories in code order (empty when none are declared): every request's dictionary starts with them. */
+  readonly declaredCategories: readonly string[];
   /** Whether a value outside the declared categories is refused. */
   readonly enforceCategories: boolean;
 }
@@ -35,6 +37,7 @@ export function compileValidator(signature: Signature, options: ValidatorOptions
     max: enforceRanges && spec.range ? spec.range.max : Infinity,
     categoryIndex:
       spec.type === "string" && spec.categories ? new Map(spec.categories.map((c, i) => [c, i])) : undefined,
+    declaredCategories: spec.type === "string" && spec.categories ? spec.categories : [],
     enforceCategories,
   }));
   return (table) => {
@@ -112,7 +115,7 @@ function categorical(
   // coded after them in a dictionary of the request's own. Without declared categories the
   // dictionary is the request's values in order of appearance.
   const declared = c.categoryIndex;
-  const declaredList: readonly string[] = declared === undefined ? [] : (c.spec.categories as readonly string[]);
+  const declaredList = c.declaredCategories;
   let others: Map<string, number> | undefined;
   for (let i = 0; i < n; i++) {
     let v = raw === undefined ? undefined : raw[i];
