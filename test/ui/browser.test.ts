@@ -273,9 +273,10 @@ describe.skipIf(chromiumTool.skip)("the web UI in Chromium, on the quickstart's 
     expect(Math.min(...psi.slice(4))).toBeGreaterThan(0.25);
     await row.locator("td[data-psi] button").last().click();
     const histogram = page.getByRole("img", { name: /credit_score.*reference vs current share per bin/ });
-    await histogram.waitFor();
-    // ECharts draws each bar as a path in its sample's colour.
-    expect(await histogram.locator('svg path[fill="#3b6fb6"]').count()).toBeGreaterThan(10);
+    // ECharts draws each bar as a path in its sample's colour, after the figure itself is on the page.
+    const bars = histogram.locator('svg path[fill="#3b6fb6"]');
+    await bars.first().waitFor({ state: "attached" });
+    expect(await bars.count()).toBeGreaterThan(10);
     await checkPage(page, "monitoring");
   });
 
