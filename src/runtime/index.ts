@@ -1,4 +1,5 @@
 export { systemClock, type Clock } from "./clock.js";
+export { deferred, type Deferred } from "./deferred.js";
 export { whileLeased, type Lease, type LeaseFactory, type LeaseGrant } from "./lease.js";
 export { lineLogger, silentLogger, type Logger } from "./logger.js";
 export { SerialQueue } from "./serial-queue.js";
