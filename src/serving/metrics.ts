@@ -33,6 +33,7 @@ export class ServingMetrics {
   readonly modelLoadFailures: Counter<"endpoint">;
   readonly inferenceLogRecords: Counter<"outcome">;
   readonly inferenceLogWriteFailures: Counter<"durability">;
+  readonly inferenceLogHeldRecords: Gauge;
   readonly canaryRollbacks: Counter<"endpoint" | "model_version" | "trigger">;
   readonly canaryTraffic: Gauge<"endpoint" | "model_version">;
   private readonly series = new Map<string, RequestSeries>();
@@ -125,6 +126,11 @@ export class ServingMetrics {
       name: "keel_inference_log_write_failures_total",
       help: "Inference log appends that did not commit, by durability (sync: an audit record; async).",
       labelNames: ["durability"],
+      registers,
+    });
+    this.inferenceLogHeldRecords = new Gauge({
+      name: "keel_inference_log_held_records",
+      help: "Async inference log records held in memory after a failed write, to be written again once writes succeed.",
       registers,
     });
     this.canaryRollbacks = new Counter({

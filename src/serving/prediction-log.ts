@@ -1,6 +1,6 @@
 import type { Column, Frame } from "../data/index.js";
 import { UnavailableError } from "../errors.js";
-import type { Logger } from "../runtime/index.js";
+import { deferred, type Deferred, type Logger } from "../runtime/index.js";
 import {
   REFUSED_ROUTE,
   type FeatureValues,
@@ -8,6 +8,7 @@ import {
   type InferenceRecord,
   type ReasonCode,
   type ShadowScore,
+  type WriteRetryEvent,
 } from "../store/index.js";
 import { DEFAULT_DECISION, type EndpointConfig } from "./endpoint-config.js";
 import type { InputTable } from "./input-table.js";
@@ -51,10 +52,14 @@ export type HeldRecord = InferenceRecord & { readonly shadows: ShadowScore[] };
  * Serving's side of the inference log: which requests are logged (sampling), their records, and
  * their appends. A record is counted `written` only once its append has committed; an append that
  * fails is counted on `keel_inference_log_write_failures_total` and logged, and fails the request
- * when it was an audit (`audit: "sync"`) record.
+ * when it was an audit (`audit: "sync"`) record. Async records the log holds after a failed write
+ * are shown on `keel_inference_log_held_records` and logged at each failed attempt.
  */
 export class PredictionLog {
   private readonly pending = new Set<Promise<void>>();
+  /** Resolved by the log's next `held` event (see idle). */
+  private held: Deferred<void> | undefined;
+  private holding = false;
   /** The async appends waiting on the same commit as the last one. */
   private asyncBatch: { readonly commit: Promise<void>; appends: number; records: number } | undefined;
   private readonly written: { inc(n: number): void };
@@ -67,6 +72,24 @@ export class PredictionLog {
   ) {
     this.written = metrics.inferenceLogRecords.labels({ outcome: "written" });
     this.sampledOut = metrics.inferenceLogRecords.labels({ outcome: "sampled_out" });
+    sink?.onWriteRetry?.((event) => this.writeRetry(event));
+  }
+
+  private writeRetry(event: WriteRetryEvent): void {
+    if (event.kind === "held") {
+      this.holding = true;
+      this.held?.resolve();
+      this.held = undefined;
+      this.metrics.inferenceLogHeldRecords.set(event.heldRecords);
+      this.logger.warn(
+        { err: event.error, heldRecords: event.heldRecords, retryInMs: event.retryInMs },
+        "inference log write failed; its records are held to be written again",
+      );
+    } else {
+      this.holding = false;
+      this.metrics.inferenceLogHeldRecords.set(0);
+      this.logger.info({ records: event.written }, "inference log writes resumed; held records written");
+    }
   }
 
   /**
@@ -219,7 +242,10 @@ export class PredictionLog {
    */
   async idle(): Promise<void> {
     if (this.pending.size > 0) await this.sink?.flush().catch(() => undefined);
-    await Promise.allSettled([...this.pending]);
+    // Held records are written once the log can, or failed when it closes: a stop does not wait for them.
+    if (this.holding) return;
+    this.held ??= deferred();
+    await Promise.race([Promise.allSettled([...this.pending]), this.held.promise]);
   }
 
   private track(write: Promise<void>): void {

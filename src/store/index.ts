@@ -52,6 +52,7 @@ export type {
   InferenceRecord,
   ReasonCode,
   ShadowScore,
+  WriteRetryEvent,
 } from "./inference-log.js";
 export { createDecisionStore } from "./decisions.js";
 export { decisionJson, decisionQuery, parseTime } from "./decisions-json.js";

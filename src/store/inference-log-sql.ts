@@ -1,7 +1,8 @@
 import { sql, type SelectQueryBuilder } from "kysely";
-import { DataIntegrityError, InvalidParameterError } from "../errors.js";
+import { DataIntegrityError, InvalidParameterError, UnavailableError } from "../errors.js";
+import { deferred, type Deferred } from "../runtime/index.js";
 import { appendChained, inferenceLogRow } from "./decision-chain.js";
-import type { AppendOptions, InferenceLog, InferenceQuery, InferenceRecord } from "./inference-log.js";
+import type { AppendOptions, InferenceLog, InferenceQuery, InferenceRecord, WriteRetryEvent } from "./inference-log.js";
 import type { ChainKey } from "./hash-chain.js";
 import type { MetadataDb } from "./metadata-db.js";
 import type { InferenceLogTable, KeelDatabase } from "./schema.js";
@@ -55,30 +56,32 @@ export interface SqlInferenceLogOptions {
    * worker-thread writer so inserts and fsyncs stay off the serving thread.
    */
   readonly writer?: InferenceLogWriter;
+  /**
+   * Async records held in memory at most while their writes fail (default 100,000); past it the
+   * oldest held batches are dropped and their appends fail.
+   */
+  readonly retryLimit?: number;
+  /** Wait before writing held records again after a failure (default 1 s), doubled per failure up to 30 s. */
+  readonly retryDelayMs?: number;
 }
 
-interface BatchCommit {
-  readonly promise: Promise<void>;
-  resolve(): void;
-  reject(e: unknown): void;
+/** An async batch cut from the buffer and not yet committed, with the commit its appenders await. */
+interface UnwrittenBatch {
+  readonly batch: RowBatch;
+  readonly commit: Deferred<void> | undefined;
 }
 
-function batchCommit(): BatchCommit {
-  let resolve!: () => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
  * Inference log on the metadata database (SQLite or PostgreSQL through Kysely). Async appends are
  * buffered and written in batches, one transaction per flush; a `durability: "sync"` append
  * triggers a flush and resolves only after the transaction holding its records has committed, as
  * does an async append with `awaitCommit`.
- * Flushes are serialised, so records commit in append order.
+ * Flushes are serialised, so records commit in append order. An async batch whose write fails
+ * (the database unreachable, the disk full) is held in memory, in order, and written again after
+ * a back-off, so a database restart loses no acknowledged prediction's record; a sync batch is
+ * never held (its caller is told it failed and answers so).
  */
 export class SqlInferenceLog implements InferenceLog {
   /**
@@ -88,12 +91,22 @@ export class SqlInferenceLog implements InferenceLog {
    */
   private buffer: RowBatch;
   /** Settles when the buffered records' transaction has committed (or failed), for `awaitCommit`. */
-  private bufferCommit: BatchCommit | undefined;
+  private bufferCommit: Deferred<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Async batches cut from the buffer and not yet written, oldest first: held ones after a failure. */
+  private readonly unwritten: UnwrittenBatch[] = [];
+  private unwrittenRecords = 0;
+  /** 0 while writes succeed; after a failure, the back-off before the next attempt. */
+  private retryDelayMs = 0;
+  private retryDue = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly retryListeners: ((event: WriteRetryEvent) => void)[] = [];
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
+  private readonly retryLimit: number;
+  private readonly firstRetryDelayMs: number;
   private readonly writer: InferenceLogWriter;
 
   private readonly metadata: MetadataDb;
@@ -103,28 +116,48 @@ export class SqlInferenceLog implements InferenceLog {
     this.metadata = metadata;
     this.batchSize = options.batchSize ?? 256;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
+    this.retryLimit = options.retryLimit ?? 100_000;
+    this.firstRetryDelayMs = options.retryDelayMs ?? 1000;
     this.writer = options.writer ?? metadataWriter(metadata);
     this.buffer = this.writer.newBatch();
   }
 
   append(records: readonly InferenceRecord[], options: AppendOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(new InvalidParameterError("inference log: append after close"));
+    if (options.durability === "sync") {
+      // Buffered async records go in a transaction of their own: a failed sync write is not held
+      // (its caller answers with the failure), and it must not take them down with it.
+      if (this.buffer.length > 0) void this.flush();
+      for (const r of records) this.buffer.add(r);
+      return this.flushBatch(true);
+    }
     for (const r of records) this.buffer.add(r);
-    if (options.durability === "sync" || this.buffer.length >= this.batchSize) return this.flush();
-    if (this.timer === undefined) {
+    const commit = options.awaitCommit === true ? (this.bufferCommit ??= deferred()).promise : undefined;
+    if (this.buffer.length >= this.batchSize) void this.flush();
+    else if (this.timer === undefined) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
-        // The failure reaches the appenders that await the commit.
-        this.flush().catch(() => undefined);
+        void this.flush();
       }, this.flushIntervalMs);
       this.timer.unref();
     }
-    if (options.awaitCommit !== true) return Promise.resolve();
-    this.bufferCommit ??= batchCommit();
-    return this.bufferCommit.promise;
+    return commit ?? Promise.resolve();
   }
 
+  /**
+   * Cuts the buffer into a batch and writes it after the batches before it, with any held ones
+   * whose back-off has passed. Resolves once written or held for retry.
+   */
   flush(): Promise<void> {
+    return this.flushBatch(false);
+  }
+
+  /** Listen for failed async writes held for retry, and for the write that resumes them. */
+  onWriteRetry(listener: (event: WriteRetryEvent) => void): void {
+    this.retryListeners.push(listener);
+  }
+
+  private flushBatch(sync: boolean): Promise<void> {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -133,14 +166,85 @@ export class SqlInferenceLog implements InferenceLog {
     const commit = this.bufferCommit;
     this.buffer = this.writer.newBatch();
     this.bufferCommit = undefined;
-    const run = this.writing.catch(() => undefined).then(() => (batch.length > 0 ? this.write(batch) : undefined));
-    this.writing = run;
-    if (commit !== undefined)
-      run.then(
-        () => commit.resolve(),
-        (e: unknown) => commit.reject(e),
-      );
+    const run = this.writing.then(() => (sync ? this.writeSync(batch) : this.writeAsync({ batch, commit })));
+    this.writing = run.catch(() => undefined);
     return run;
+  }
+
+  private async writeSync(batch: RowBatch): Promise<void> {
+    if (batch.length > 0) await this.write(batch);
+  }
+
+  private async writeAsync(next: UnwrittenBatch): Promise<void> {
+    if (next.batch.length > 0) {
+      this.unwritten.push(next);
+      this.unwrittenRecords += next.batch.length;
+      this.dropPastLimit();
+    }
+    if (this.retryDelayMs > 0 && performance.now() < this.retryDue) return;
+    await this.writeUnwritten();
+  }
+
+  /** Writes the held batches now, after the writes before, whatever the back-off. */
+  private retry(): Promise<void> {
+    const run = this.writing.then(() => this.writeUnwritten());
+    this.writing = run;
+    return run;
+  }
+
+  /** Writes the unwritten batches in order; on a failure holds them and backs off. Never rejects. */
+  private async writeUnwritten(): Promise<void> {
+    let written = 0;
+    for (let next = this.unwritten[0]; next !== undefined; next = this.unwritten[0]) {
+      try {
+        await this.write(next.batch);
+      } catch (e) {
+        this.held(e);
+        return;
+      }
+      this.unwritten.shift();
+      this.unwrittenRecords -= next.batch.length;
+      written += next.batch.length;
+      next.commit?.resolve();
+    }
+    if (this.retryDelayMs === 0) return;
+    this.retryDelayMs = 0;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.emit({ kind: "resumed", written });
+  }
+
+  private held(error: unknown): void {
+    if (this.closed) return; // close drops what its last attempt could not write
+    this.retryDelayMs =
+      this.retryDelayMs === 0 ? this.firstRetryDelayMs : Math.min(2 * this.retryDelayMs, MAX_RETRY_DELAY_MS);
+    this.retryDue = performance.now() + this.retryDelayMs;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.retry();
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
+    this.emit({ kind: "held", error, heldRecords: this.unwrittenRecords, retryInMs: this.retryDelayMs });
+  }
+
+  /** Past the retry limit the oldest held batches go, failing their appends: memory stays bounded. */
+  private dropPastLimit(): void {
+    while (this.unwrittenRecords > this.retryLimit && this.unwritten.length > 1)
+      this.drop("more than the retry limit of " + this.retryLimit + " records held");
+  }
+
+  private drop(why: string): void {
+    const oldest = this.unwritten.shift();
+    if (oldest === undefined) return;
+    this.unwrittenRecords -= oldest.batch.length;
+    oldest.commit?.reject(
+      new UnavailableError(`inference log: ${oldest.batch.length} records dropped unwritten (${why})`),
+    );
+  }
+
+  private emit(event: WriteRetryEvent): void {
+    for (const listener of this.retryListeners) listener(event);
   }
 
   /** Every row is a decision record, linked into the hash chain in its batch's transaction (docs/decisions.md). */
@@ -203,9 +307,14 @@ export class SqlInferenceLog implements InferenceLog {
     return mergeOrdered(records, shadowRecords, limit);
   }
 
+  /** Writes what is buffered and held (one last attempt, back-off or not), then drops what still fails. */
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    if (this.unwritten.length > 0) await this.retry();
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    while (this.unwritten.length > 0) this.drop("the log closed while its writes failed");
     await this.writer.close();
   }
 }

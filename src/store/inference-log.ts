@@ -103,10 +103,21 @@ export interface AppendOptions {
   readonly awaitCommit?: boolean;
 }
 
+/**
+ * A log that keeps the records of a failed async write to write them again reports it: `held`
+ * after each failed attempt (its error, the records now held and when it tries again), `resumed`
+ * once a write succeeds again (every held record written, in order).
+ */
+export type WriteRetryEvent =
+  | { readonly kind: "held"; readonly error: unknown; readonly heldRecords: number; readonly retryInMs: number }
+  | { readonly kind: "resumed"; readonly written: number };
+
 export interface InferenceLog {
   append(records: readonly InferenceRecord[], options?: AppendOptions): Promise<void>;
   query(query: InferenceQuery): Promise<readonly InferenceRecord[]>;
   /** Write out whatever is buffered. */
   flush(): Promise<void>;
   close(): Promise<void>;
+  /** Listen for failed async writes held for retry, and for the write that resumes them. */
+  onWriteRetry?(listener: (event: WriteRetryEvent) => void): void;
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startKeelServer, type KeelServer } from "../../src/cli/serve.js";
@@ -210,6 +211,23 @@ describe.skipIf(redisServer.skip)("a replica when PostgreSQL or Redis goes away"
     // every write acknowledged under load is stored
     const acked = writes.flatMap((w, i) => (w === 200 ? [`load-${i}`] : []));
     for (const name of acked) expect(names).toContain(name);
+    // every answered prediction is on record: the async log held the outage's rows and wrote them after
+    const answered = scoring.filter((s) => s === 200).length + 3;
+    const logged = async () => {
+      const r = await sql<{ n: string }>`select count(*) as n from inference_log where endpoint = 'credit'`.execute(
+        stores.metadata.db,
+      );
+      return Number(r.rows[0]?.n);
+    };
+    const written = await pollUntil(async () => (await logged()) === answered, 30_000);
+    expect({ ok: written.ok, logged: await logged() }).toEqual({ ok: true, logged: answered });
+    expect(log.join("")).toContain("inference log write failed; its records are held to be written again");
+    expect(log.join("")).toContain("inference log writes resumed; held records written");
+    const metrics = (await fetch(`${base}/metrics`).then((r) => r.text())).split("\n");
+    expect(metrics).toContain("keel_inference_log_held_records 0");
+    expect(metrics.filter((l) => l.startsWith('keel_serving_inference_log_records_total{outcome="failed"}'))).toEqual(
+      [],
+    );
   });
 
   it("Redis down: scoring bypasses the cache and goes on; online-feature reads report Redis unavailable; both recover", async () => {

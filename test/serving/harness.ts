@@ -7,7 +7,7 @@ import type { Signature } from "../../src/data/signature.js";
 import { openStores } from "../../src/open-stores.js";
 import type { RegistryStore } from "../../src/registry/types.js";
 import { startServer, type RunningServer } from "../../src/server/start.js";
-import { SqlInferenceLog } from "../../src/store/inference-log-sql.js";
+import { SqlInferenceLog, type SqlInferenceLogOptions } from "../../src/store/inference-log-sql.js";
 import { openMetadataDb, type MetadataDb } from "../../src/store/metadata-db.js";
 import { ModelServer, type ModelServerOptions } from "../../src/serving/index.js";
 import { FIXTURES, fixtureLoader } from "./fixtures.js";
@@ -120,9 +120,10 @@ export async function get(url: string): Promise<{ status: number; body: unknown;
 export async function openInferenceLog(
   stack: Stack,
   flushIntervalMs: number,
+  options: Omit<SqlInferenceLogOptions, "flushIntervalMs"> = {},
 ): Promise<{ meta: MetadataDb; db: Kysely<unknown>; log: SqlInferenceLog }> {
   const meta = openMetadataDb(`sqlite:///${path.join(stack.dir, "log.db")}`);
   await meta.migrate();
   const db = meta.db as Kysely<unknown>;
-  return { meta, db, log: new SqlInferenceLog(meta, { flushIntervalMs }) };
+  return { meta, db, log: new SqlInferenceLog(meta, { ...options, flushIntervalMs }) };
 }

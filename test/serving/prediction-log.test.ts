@@ -2,8 +2,9 @@ import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { parseEndpointConfig, ServingMetrics } from "../../src/serving/index.js";
 import { PredictionLog, type PredictionResult } from "../../src/serving/prediction-log.js";
-import type { InferenceLog, InferenceRecord } from "../../src/store/inference-log.js";
+import type { InferenceLog, InferenceRecord, WriteRetryEvent } from "../../src/store/inference-log.js";
 import { recordingLogger } from "../runtime/recording-logger.js";
+import { until } from "../until.js";
 import { fixture, get, openInferenceLog, openStack, post, serve } from "./harness.js";
 
 /** An inference log whose every append fails with `message`. */
@@ -170,6 +171,39 @@ describe("PredictionLog", () => {
     }
   });
 
+  it("shows and logs records the log holds after a failed write, and does not wait for them when idle", async () => {
+    const metrics = new ServingMetrics();
+    const logged: Record<string, unknown>[] = [];
+    let report: (e: WriteRetryEvent) => void = () => undefined;
+    let commit: () => void = () => undefined;
+    const sink: InferenceLog = {
+      ...failingLog("unused"),
+      append: () => new Promise<void>((resolve) => (commit = resolve)),
+      onWriteRetry: (listener) => (report = listener),
+    };
+    const log = new PredictionLog(sink, metrics, recordingLogger(logged));
+    const records = log.sampledRecords(config, result, table, 1000, 1, undefined, false) as InferenceRecord[];
+    expect(log.append(records, false, "r-1")).toBeUndefined();
+    const idle = log.idle();
+    report({ kind: "held", error: new Error("connection refused"), heldRecords: 1, retryInMs: 1000 });
+    await idle; // resolves with the record still held
+    expect(await metric(metrics, "keel_inference_log_held_records")).toEqual(["keel_inference_log_held_records 1"]);
+    expect(logged[0]).toMatchObject({ level: "warn", heldRecords: 1, retryInMs: 1000 });
+    await log.idle();
+    report({ kind: "resumed", written: 1 });
+    commit();
+    await log.idle();
+    expect(await metric(metrics, "keel_inference_log_held_records")).toEqual(["keel_inference_log_held_records 0"]);
+    expect(await metric(metrics, "keel_serving_inference_log_records_total")).toEqual([
+      'keel_serving_inference_log_records_total{outcome="written"} 1',
+    ]);
+    expect(logged[1]).toMatchObject({
+      level: "info",
+      records: 1,
+      msg: "inference log writes resumed; held records written",
+    });
+  });
+
   it("idle writes out the log's buffer instead of waiting for its flush timer", async () => {
     let commit: () => void = () => undefined;
     let flushed = 0;
@@ -192,28 +226,37 @@ describe("PredictionLog", () => {
 });
 
 describe("ModelServer with a failing inference log", () => {
-  it("answers the request, shows the failed async write on /metrics once its batch fails, and logs it", async () => {
+  it("answers the request, holds its async record while writes fail, shows it on /metrics, and writes it once they succeed", async () => {
     const stack = await openStack();
-    const { meta, db, log } = await openInferenceLog(stack, 20);
+    const { meta, db, log } = await openInferenceLog(stack, 20, { retryDelayMs: 50 });
     const logged: Record<string, unknown>[] = [];
     const served = await serve(stack, { inferenceLog: log, logger: recordingLogger(logged) });
+    const metricsText = async () => (await get(`${served.url}/metrics`)).text;
     try {
       const v = await stack.register("credit", "xgb_binary.json");
       await stack.registry.setAlias("credit", "champion", v);
       await served.serving.sync();
-      await sql`drop table inference_log`.execute(db);
-      const r = await post(`${served.url}/api/keel/endpoints/credit/predict`, [fixture("xgb_binary.json").row(0)]);
+      await sql`alter table inference_log rename to inference_log_away`.execute(db);
+      const url = `${served.url}/api/keel/endpoints/credit/predict`;
+      const r = await post(url, [fixture("xgb_binary.json").row(0)], { "x-request-id": "held-1" });
       expect(r.status).toBe(200);
-      let text = "";
-      for (let i = 0; i < 100 && !text.includes("keel_inference_log_write_failures_total{"); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        text = (await get(`${served.url}/metrics`)).text;
-      }
-      expect(text).toContain('keel_inference_log_write_failures_total{durability="async"} 1');
-      expect(text).toContain('keel_serving_inference_log_records_total{outcome="failed"} 1');
-      expect(text).not.toContain('outcome="written"');
-      const line = logged.find((l) => l.msg === "inference log append failed");
-      expect(String((line?.err as Error | undefined)?.message)).toMatch(/inference_log/);
+      await until("the record held", async () => (await metricsText()).includes("keel_inference_log_held_records 1"));
+      const held = logged.find((l) => l.msg === "inference log write failed; its records are held to be written again");
+      expect(held).toMatchObject({ level: "warn", heldRecords: 1 });
+      expect(String((held?.err as Error | undefined)?.message)).toMatch(/inference_log/);
+      await sql`alter table inference_log_away rename to inference_log`.execute(db);
+      await until("the record written", async () =>
+        (await metricsText()).includes("keel_inference_log_held_records 0"),
+      );
+      const text = await metricsText();
+      expect(text).toContain('keel_serving_inference_log_records_total{outcome="written"} 1');
+      expect(text).not.toContain('outcome="failed"');
+      expect(text).not.toContain("keel_inference_log_write_failures_total{");
+      expect(logged.find((l) => l.msg === "inference log writes resumed; held records written")).toMatchObject({
+        level: "info",
+        records: 1,
+      });
+      expect((await log.query({ requestIds: ["held-1"] })).map((x) => x.route)).toEqual(["champion"]);
     } finally {
       await served.close();
       await log.close();

@@ -4,12 +4,13 @@ import path from "node:path";
 import { CompiledQuery, sql } from "kysely";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import type { FeatureValues, InferenceRecord } from "../../src/store/inference-log.js";
+import type { FeatureValues, InferenceRecord, WriteRetryEvent } from "../../src/store/inference-log.js";
 import { SqlInferenceLog, type InferenceLogWriter } from "../../src/store/inference-log-sql.js";
 import { SqliteInferenceLogWriter } from "../../src/store/sqlite/inference-log-writer.js";
 import { openMetadataDb, type MetadataDb } from "../../src/store/metadata-db.js";
 import { pgSchemaUri, TEST_PG_URL } from "../services.js";
 import { withOverrides, type Overrides } from "../overrides.js";
+import { until } from "../until.js";
 
 function record(i: number, over: Overrides<InferenceRecord> = {}): InferenceRecord {
   return withOverrides(
@@ -69,15 +70,83 @@ function suite(
       }
     });
 
-    it("resolves an append awaiting its commit once committed, and rejects it when its batch fails", async () => {
+    it("holds an async batch whose write fails and writes it, in order, once writes succeed; a sync append fails at once", async () => {
       const { meta, done } = await open();
       try {
-        const log = new SqlInferenceLog(meta, { flushIntervalMs: 20, ...(writer ? { writer: writer() } : {}) });
+        const log = new SqlInferenceLog(meta, {
+          flushIntervalMs: 5,
+          retryDelayMs: 20,
+          ...(writer ? { writer: writer() } : {}),
+        });
+        const events: WriteRetryEvent[] = [];
+        const held: Promise<void>[] = [];
+        log.onWriteRetry((e) => {
+          events.push(e);
+          // Appended while the first batch is held: it waits behind it, unattempted until the retry.
+          if (events.length === 1) held.push(log.append([record(3), record(4)], { awaitCommit: true }));
+        });
         await log.append([record(1)], { awaitCommit: true });
         expect(await new SqlInferenceLog(meta).query({})).toEqual([record(1)]);
-        await sql`drop table inference_log`.execute(meta.db);
-        await expect(log.append([record(2)], { awaitCommit: true })).rejects.toThrow();
+        await sql`alter table inference_log rename to inference_log_away`.execute(meta.db);
+        let settled = 0;
+        held.push(log.append([record(2)], { awaitCommit: true }));
+        await until("three failed attempts", () => events.length >= 3);
+        for (const h of held)
+          void h.then(
+            () => settled++,
+            () => settled++,
+          );
+        // An audit record is never held: its caller is told at once.
+        await expect(log.append([record(9)], { durability: "sync" })).rejects.toThrow(/inference_log/);
+        expect(settled).toBe(0);
+        expect(events.slice(0, 3).map((e) => e.kind === "held" && [e.retryInMs, e.heldRecords])).toEqual([
+          [20, 1],
+          [40, 3],
+          [80, 3],
+        ]);
+        expect(String((events[0] as { error: Error }).error.message)).toMatch(/inference_log/);
+        await sql`alter table inference_log_away rename to inference_log`.execute(meta.db);
+        await Promise.all(held);
+        expect(events.at(-1)).toEqual({ kind: "resumed", written: 3 });
+        const order = await sql<{ request_id: string }>`select request_id from inference_log order by seq`.execute(
+          meta.db,
+        );
+        expect(order.rows.map((r) => r.request_id)).toEqual(["req-00001", "req-00002", "req-00003", "req-00004"]);
         await log.close();
+      } finally {
+        await done();
+      }
+    });
+
+    it("drops the oldest held batches past its retry limit, and what is still held when it closes", async () => {
+      const { meta, done } = await open();
+      try {
+        const log = new SqlInferenceLog(meta, {
+          batchSize: 2,
+          retryDelayMs: 60_000,
+          retryLimit: 4,
+          ...(writer ? { writer: writer() } : {}),
+        });
+        await sql`alter table inference_log rename to inference_log_away`.execute(meta.db);
+        // Five batches of two: past four held records the oldest batch goes.
+        const appends = [0, 1, 2, 3, 4].map((b) =>
+          log.append([record(2 * b), record(2 * b + 1)], { awaitCommit: true }),
+        );
+        const early = await Promise.allSettled(appends.slice(0, 3));
+        for (const r of early) {
+          expect(r.status).toBe("rejected");
+          expect(String((r as PromiseRejectedResult).reason)).toContain(
+            "2 records dropped unwritten (more than the retry limit of 4 records held)",
+          );
+        }
+        const late = Promise.allSettled(appends.slice(3));
+        await log.close();
+        expect((await late).map((r) => r.status === "rejected" && String(r.reason))).toEqual([
+          "UnavailableError: inference log: 2 records dropped unwritten (the log closed while its writes failed)",
+          "UnavailableError: inference log: 2 records dropped unwritten (the log closed while its writes failed)",
+        ]);
+        await sql`alter table inference_log_away rename to inference_log`.execute(meta.db);
+        expect(await new SqlInferenceLog(meta).query({})).toEqual([]);
       } finally {
         await done();
       }
