@@ -58,7 +58,7 @@ export type HeldRecord = InferenceRecord & { readonly shadows: ShadowScore[] };
 export class PredictionLog {
   private readonly pending = new Set<Promise<void>>();
   /** Resolved by the log's next `held` event (see idle). */
-  private held: Deferred<void> | undefined;
+  private nextHeld: Deferred<void> | undefined;
   private holding = false;
   /** The async appends waiting on the same commit as the last one. */
   private asyncBatch: { readonly commit: Promise<void>; appends: number; records: number } | undefined;
@@ -78,8 +78,8 @@ export class PredictionLog {
   private writeRetry(event: WriteRetryEvent): void {
     if (event.kind === "held") {
       this.holding = true;
-      this.held?.resolve();
-      this.held = undefined;
+      this.nextHeld?.resolve();
+      this.nextHeld = undefined;
       this.metrics.inferenceLogHeldRecords.set(event.heldRecords);
       this.logger.warn(
         { err: event.error, heldRecords: event.heldRecords, retryInMs: event.retryInMs },
@@ -244,8 +244,8 @@ export class PredictionLog {
     if (this.pending.size > 0) await this.sink?.flush().catch(() => undefined);
     // Held records are written once the log can, or failed when it closes: a stop does not wait for them.
     if (this.holding) return;
-    this.held ??= deferred();
-    await Promise.race([Promise.allSettled([...this.pending]), this.held.promise]);
+    this.nextHeld ??= deferred();
+    await Promise.race([Promise.allSettled([...this.pending]), this.nextHeld.promise]);
   }
 
   private track(write: Promise<void>): void {

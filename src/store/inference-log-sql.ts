@@ -100,7 +100,7 @@ export class SqlInferenceLog implements InferenceLog {
   private unwrittenRecords = 0;
   /** 0 while writes succeed; after a failure, the back-off before the next attempt. */
   private retryDelayMs = 0;
-  private retryDue = 0;
+  /** Set while held batches wait for their next attempt: new batches queue behind them unattempted. */
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly retryListeners: ((event: WriteRetryEvent) => void)[] = [];
   private readonly batchSize: number;
@@ -181,8 +181,7 @@ export class SqlInferenceLog implements InferenceLog {
       this.unwrittenRecords += next.batch.length;
       this.dropPastLimit();
     }
-    if (this.retryDelayMs > 0 && performance.now() < this.retryDue) return;
-    await this.writeUnwritten();
+    if (this.retryTimer === undefined) await this.writeUnwritten();
   }
 
   /** Writes the held batches now, after the writes before, whatever the back-off. */
@@ -218,7 +217,6 @@ export class SqlInferenceLog implements InferenceLog {
     if (this.closed) return; // close drops what its last attempt could not write
     this.retryDelayMs =
       this.retryDelayMs === 0 ? this.firstRetryDelayMs : Math.min(2 * this.retryDelayMs, MAX_RETRY_DELAY_MS);
-    this.retryDue = performance.now() + this.retryDelayMs;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
